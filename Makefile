@@ -1,0 +1,39 @@
+# The two commands of the README: `make book` and `make test`. Each sets up what it needs once:
+# system packages (scripts/ensure-system.sh), then .venv with dlexam installed (editable).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+CORE   := $(VENV)/.installed-core
+TESTS  := $(VENV)/.installed-test
+
+.PHONY: book test bench lint system clean
+
+book: system $(CORE)
+	$(BIN)/dlexam book
+
+test: system $(TESTS)
+	$(BIN)/ruff check dlexam tests bench
+	$(BIN)/python -m pytest
+
+bench: system $(TESTS)
+	$(BIN)/python bench/bench.py
+
+lint: $(TESTS)
+	$(BIN)/ruff check dlexam tests bench
+
+system:
+	@scripts/ensure-system.sh
+
+$(CORE): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "dlexam needs Python >= 3.11 ($(PYTHON) is older)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -e .
+	@touch $@
+
+$(TESTS): pyproject.toml $(CORE)
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $@
+
+clean:
+	rm -rf out

@@ -1,0 +1,181 @@
+"""Running XeLaTeX safely: no shell escape, paranoid file access, a timeout, a fresh directory.
+
+:func:`compile_pdf` turns LaTeX source into PDF bytes or raises :class:`BuildError` with the first
+error line of the log and the template the failing line came from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from dlexam.errors import BuildError
+
+# A fixed date for reproducible PDFs when SOURCE_DATE_EPOCH is not set (2026-01-01T00:00:00Z).
+DEFAULT_EPOCH = "1767225600"
+TIMEOUT_S = 180
+MAX_PASSES = 3
+
+INSTALL_HINT = (
+    "apt-get install --no-install-recommends texlive-xetex texlive-lang-cjk "
+    "texlive-lang-chinese texlive-pictures texlive-latex-recommended lmodern fonts-noto-cjk "
+    "poppler-utils"
+)
+
+
+@dataclass(frozen=True)
+class TexRun:
+    """The outcome of a successful compile."""
+
+    pdf: bytes
+    log: str
+    passes: int
+
+
+def tex_environment() -> dict[str, str]:
+    """The environment every TeX run gets: paranoid file access and a fixed date."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "openin_any": "p",
+            "openout_any": "p",
+            "shell_escape": "f",
+            "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", DEFAULT_EPOCH),
+            "FORCE_SOURCE_DATE": "1",
+            # one log line per message, so errors can be read back whole
+            "max_print_line": "100000",
+            "error_line": "254",
+            "half_error_line": "238",
+        }
+    )
+    return env
+
+
+def xelatex_command(jobname: str) -> list[str]:
+    """The XeLaTeX command line used for every pass."""
+    return [
+        "xelatex",
+        "-no-shell-escape",
+        "-interaction=nonstopmode",
+        "-halt-on-error",
+        "-file-line-error",
+        f"-jobname={jobname}",
+        f"{jobname}.tex",
+    ]
+
+
+def require_xelatex() -> str:
+    """The path of xelatex.
+
+    Raises:
+        BuildError: xelatex is not installed, with the command that installs it.
+    """
+    path = shutil.which("xelatex")
+    if path is None:
+        raise BuildError(f"xelatex is not installed; install it with: {INSTALL_HINT}")
+    return path
+
+
+def _run(cmd: list[str], cwd: Path, timeout: float) -> int:
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=tex_environment(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise BuildError(f"xelatex did not finish within {timeout:.0f} s and was stopped") from None
+
+
+_ERROR_LINE = re.compile(r"^(?:\./)?(?P<file>[^:\n]+\.(?:tex|sty|cls)):(?P<line>\d+): (?P<msg>.*)$",
+                         re.M)
+_MISSING = re.compile(r"Missing character: There is no (?P<ch>.) \((?P<code>U\+[0-9A-F]+)\) in font "
+                      r"(?P<font>[^\n:;!]+)")
+
+
+def _template_at(source: str, line: int) -> str | None:
+    lines = source.splitlines()
+    for text in reversed(lines[: max(line, 0)]):
+        if text.startswith("% dlexam-template: "):
+            return text.removeprefix("% dlexam-template: ").strip()
+    return None
+
+
+def explain_failure(log: str, source: str, jobname: str) -> str:
+    """One line saying what went wrong in a failed TeX run, and which template it came from."""
+    missing = _MISSING.search(log)
+    if missing:
+        return (
+            f"missing glyph {missing['ch']!r} ({missing['code']}) in font "
+            f"{missing['font'].strip()}: the fonts in use cannot show this character"
+        )
+    match = _ERROR_LINE.search(log)
+    if match:
+        where = ""
+        if Path(match["file"]).name == f"{jobname}.tex":
+            template = _template_at(source, int(match["line"]))
+            where = f" (line {match['line']}" + (f", from template {template}" if template else "")
+            where += ")"
+        return f"TeX error: {match['msg'].strip()}{where}"
+    bang = re.search(r"^! (.*)$", log, re.M)
+    if bang:
+        return f"TeX error: {bang.group(1).strip()}"
+    return "xelatex failed without an error line; see the log"
+
+
+def _aux_digest(workdir: Path, jobname: str) -> str:
+    h = hashlib.sha256()
+    for ext in (".aux", ".toc", ".out"):
+        p = workdir / f"{jobname}{ext}"
+        if p.exists():
+            h.update(ext.encode() + p.read_bytes())
+    return h.hexdigest()
+
+
+def compile_pdf(source: str, jobname: str = "document", timeout: float = TIMEOUT_S) -> TexRun:
+    """Compiles LaTeX source with XeLaTeX in a fresh temporary directory.
+
+    Passes repeat (at most three) until the auxiliary files (contents, bookmarks) are stable.
+
+    Raises:
+        BuildError: xelatex is missing, failed, timed out, or gave no valid PDF.
+    """
+    require_xelatex()
+    with tempfile.TemporaryDirectory(prefix="dlexam-tex-") as tmp:
+        workdir = Path(tmp)
+        (workdir / f"{jobname}.tex").write_text(source, encoding="utf-8")
+        before = _aux_digest(workdir, jobname)
+        passes = 0
+        log = ""
+        while passes < MAX_PASSES:
+            passes += 1
+            code = _run(xelatex_command(jobname), workdir, timeout)
+            log_path = workdir / f"{jobname}.log"
+            log = log_path.read_text("utf-8", errors="replace") if log_path.exists() else ""
+            if code != 0:
+                raise BuildError(explain_failure(log, source, jobname), log=log)
+            after = _aux_digest(workdir, jobname)
+            if after == before:
+                break
+            before = after
+        pdf_path = workdir / f"{jobname}.pdf"
+        if not pdf_path.exists():
+            raise BuildError("xelatex reported success but wrote no PDF")
+        pdf = pdf_path.read_bytes()
+        if not pdf.startswith(b"%PDF-") or b"%%EOF" not in pdf[-1024:]:
+            raise BuildError("xelatex wrote a damaged PDF")
+        return TexRun(pdf=pdf, log=log, passes=passes)

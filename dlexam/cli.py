@@ -1,0 +1,129 @@
+"""The command line: ``dlexam solve``, ``dlexam book``, ``dlexam list``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from dlexam import derivations, templates
+from dlexam.errors import BuildError, DlexamError, InputError
+
+EXIT_INPUT = 2
+EXIT_BUILD = 1
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number dlexam accepts")
+
+
+def parse_value(key: str, text: str) -> Any:
+    """A ``key=value`` value: a JSON literal, or else the bare word as a string.
+
+    Raises:
+        InputError: the value looks like JSON (a list or object) but is malformed.
+    """
+    try:
+        return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+    except ValueError as err:
+        if text.lstrip()[:1] in "[{" and text.strip():
+            raise InputError(key, "a JSON list such as [1, 2] or [[1, 2], [3, 4]]",
+                             f"malformed JSON ({err})") from None
+        if text.strip() in ("NaN", "Infinity", "-Infinity"):
+            raise InputError(key, "a finite number", text.strip()) from None
+        return text
+
+
+def parse_assignments(items: Sequence[str]) -> dict[str, Any]:
+    """``["W=[[1,2],[3,4]]", "framework=keras"]`` -> a parameter dictionary."""
+    params: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise InputError(item, "a parameter written as key=value")
+        if key in params:
+            raise InputError(key, "each parameter once", "it twice")
+        params[key] = parse_value(key, value)
+    return params
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dlexam",
+        description="Derive, check and typeset the answers to deep-learning exam questions.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    solve = sub.add_parser("solve", help="run one derivation with your numbers")
+    solve.add_argument("name", help="the derivation (see 'dlexam list')")
+    solve.add_argument("params", nargs="*", metavar="key=value",
+                       help="parameters; values are JSON literals, a bare word is a string")
+    solve.add_argument("--json", action="store_true", help="print one JSON object")
+    solve.add_argument("--lang", choices=templates.LANGS, default="en",
+                       help="language of the steps in the terminal")
+    solve.add_argument("--pdf", type=Path, metavar="FILE",
+                       help="also write a bilingual answer sheet to FILE")
+
+    book = sub.add_parser("book", help="build the answer book PDF")
+    book.add_argument("--lang", choices=templates.LANG_CHOICES, default="bilingual")
+    book.add_argument("--out", type=Path, default=Path("out"), help="output folder (default out)")
+
+    sub.add_parser("list", help="list the derivations")
+    return parser
+
+
+def _cmd_solve(args: argparse.Namespace) -> int:
+    derivation = derivations.get(args.name)
+    params = parse_assignments(args.params)
+    result = derivation.run(params)
+    if args.json:
+        print(json.dumps(result.as_dict(), ensure_ascii=False))
+    else:
+        print(templates.render_text(result, args.lang))
+    if args.pdf is not None:
+        from dlexam.build.sheet import build_sheet
+
+        report = build_sheet(result, args.pdf)
+        print(f"wrote {report.pdf}", file=sys.stderr)
+    return 0
+
+
+def _cmd_book(args: argparse.Namespace) -> int:
+    from dlexam.build.book import build_book
+
+    report = build_book(args.out, lang=args.lang)
+    what = f"TeX ran {report.passes} pass(es)" if report.ran_tex else "unchanged, TeX not run"
+    print(f"wrote {report.pdf} ({what}, {report.seconds:.2f} s)")
+    return 0
+
+
+def _cmd_list(_args: argparse.Namespace) -> int:
+    for name in derivations.names():
+        summary = templates.prose_text("en", derivations.get(name).summary_key)
+        print(f"{name:24} {summary}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line; returns the exit status."""
+    args = _parser().parse_args(argv)
+    commands = {"solve": _cmd_solve, "book": _cmd_book, "list": _cmd_list}
+    try:
+        return commands[args.command](args)
+    except BuildError as err:
+        print(f"dlexam: build failed: {err}", file=sys.stderr)
+        return EXIT_BUILD
+    except DlexamError as err:
+        print(f"dlexam: error: {err}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""A small parser for Keras-style model descriptions (``"LSTM(30, return_sequences=True), Dense(1)"``).
+
+The text is tokenised and read by a recursive-descent parser: nothing is evaluated as code. It
+accepts what a student pastes from Keras code: positional units, keyword arguments with numbers,
+booleans, quoted strings and tuples (``input_shape=(3, 1)``), and a wrapped layer
+(``Bidirectional(LSTM(16))``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from dlexam.errors import InputError
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<num>-?\d+(?:\.\d+)?)
+      | (?P<name>[A-Za-z_][A-Za-z0-9_.]*)
+      | (?P<str>'[^'\\]*'|"[^"\\]*")
+      | (?P<punct>[(),=\[\]])
+    )""",
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One parsed layer: its type, positional arguments and keyword arguments."""
+
+    kind: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def _tokenize(text: str, param: str) -> list[tuple[str, str]]:
+    tokens: list[tuple[str, str]] = []
+    pos = 0
+    text = text.strip()
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None or m.end() == pos:
+            snippet = text[pos : pos + 12]
+            raise InputError(param, "layers such as LSTM(30), Dense(1)", f"unexpected text {snippet!r}")
+        kind = m.lastgroup or ""
+        tokens.append((kind, m.group(kind)))
+        pos = m.end()
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    return tokens
+
+
+class _Parser:
+    def __init__(self, text: str, param: str) -> None:
+        self.param = param
+        self.tokens = _tokenize(text, param)
+        self.i = 0
+
+    def error(self, expected: str) -> InputError:
+        got = self.tokens[self.i][1] if self.i < len(self.tokens) else "the end of the text"
+        return InputError(self.param, expected, repr(got) if self.i < len(self.tokens) else got)
+
+    def peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def take(self, value: str) -> None:
+        tok = self.peek()
+        if tok is None or tok[1] != value:
+            raise self.error(f"{value!r}")
+        self.i += 1
+
+    def model(self) -> list[LayerSpec]:
+        if self.peek() is not None and self.peek() == ("punct", "["):
+            self.take("[")
+            layers = self.layers()
+            self.take("]")
+        else:
+            layers = self.layers()
+        if self.peek() is not None:
+            raise self.error("',' between layers")
+        return layers
+
+    def layers(self) -> list[LayerSpec]:
+        layers = [self.layer()]
+        while self.peek() == ("punct", ","):
+            self.take(",")
+            if self.peek() is None or self.peek() == ("punct", "]"):
+                break
+            layers.append(self.layer())
+        return layers
+
+    def layer(self) -> LayerSpec:
+        tok = self.peek()
+        if tok is None or tok[0] != "name":
+            raise self.error("a layer name such as LSTM")
+        self.i += 1
+        kind = tok[1].split(".")[-1]  # layers.LSTM -> LSTM
+        self.take("(")
+        args: list[Any] = []
+        kwargs: dict[str, Any] = {}
+        while self.peek() != ("punct", ")"):
+            nxt = self.tokens[self.i + 1] if self.i + 1 < len(self.tokens) else None
+            tok = self.peek()
+            if tok is not None and tok[0] == "name" and nxt == ("punct", "="):
+                self.i += 2
+                kwargs[tok[1]] = self.value()
+            else:
+                if kwargs:
+                    raise self.error("keyword arguments after positional ones")
+                args.append(self.value())
+            if self.peek() == ("punct", ","):
+                self.take(",")
+            elif self.peek() != ("punct", ")"):
+                raise self.error("',' or ')'")
+        self.take(")")
+        return LayerSpec(kind=kind, args=tuple(args), kwargs=kwargs)
+
+    def value(self) -> Any:
+        tok = self.peek()
+        if tok is None:
+            raise self.error("a value")
+        kind, text = tok
+        if kind == "num":
+            self.i += 1
+            return int(text) if re.fullmatch(r"-?\d+", text) else float(text)
+        if kind == "str":
+            self.i += 1
+            return text[1:-1]
+        if kind == "name" and text in ("True", "False", "None"):
+            self.i += 1
+            return {"True": True, "False": False, "None": None}[text]
+        if kind == "name":
+            return self.layer()
+        if tok == ("punct", "("):
+            self.take("(")
+            items: list[Any] = []
+            while self.peek() != ("punct", ")"):
+                items.append(self.value())
+                if self.peek() == ("punct", ","):
+                    self.take(",")
+                elif self.peek() != ("punct", ")"):
+                    raise self.error("',' or ')'")
+            self.take(")")
+            return tuple(items)
+        raise self.error("a number, True/False, a string, a tuple or a layer")
+
+
+def parse_model(text: str, param: str = "model") -> list[LayerSpec]:
+    """Parses a model description into layer specs.
+
+    Raises:
+        InputError: naming ``param``, when the text is not a list of layers.
+    """
+    if not text.strip():
+        raise InputError(param, "at least one layer such as LSTM(30)", "an empty string")
+    return _Parser(text, param).model()

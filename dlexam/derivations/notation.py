@@ -1,0 +1,234 @@
+"""The project's notation: one symbol table and one printer for LaTeX and for the terminal.
+
+Derivations make symbols with :func:`sym`; the name is a key of :data:`SYMBOLS`, which says how
+the symbol is written in LaTeX and in plain text. Changing a symbol's notation is a one-line change
+here, never string surgery on printed output.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.str import StrPrinter
+
+# key -> (LaTeX, plain text)
+SYMBOLS: dict[str, tuple[str, str]] = {
+    # recurrent cells (Olah's notation)
+    "x_t": ("x_t", "x_t"),
+    "h_t": ("h_t", "h_t"),
+    "h_prev": ("h_{t-1}", "h_{t-1}"),
+    "C_t": ("C_t", "C_t"),
+    "C_prev": ("C_{t-1}", "C_{t-1}"),
+    "C_tilde": (r"\tilde{C}_t", "C~_t"),
+    "f_t": ("f_t", "f_t"),
+    "i_t": ("i_t", "i_t"),
+    "o_t": ("o_t", "o_t"),
+    "g_t": ("g_t", "g_t"),
+    "z_t": ("z_t", "z_t"),
+    "r_t": ("r_t", "r_t"),
+    "W_f": ("W_f", "W_f"),
+    "W_i": ("W_i", "W_i"),
+    "W_C": ("W_C", "W_C"),
+    "W_o": ("W_o", "W_o"),
+    "b_f": ("b_f", "b_f"),
+    "b_i": ("b_i", "b_i"),
+    "b_C": ("b_C", "b_C"),
+    "b_o": ("b_o", "b_o"),
+    # simple RNN
+    "U": ("U", "U"),
+    "W": ("W", "W"),
+    "V": ("V", "V"),
+    "b": ("b", "b"),
+    "c": ("c", "c"),
+    "y_t": ("y_t", "y_t"),
+    # parameter counts
+    "n_units": ("n", "n"),
+    "n_in": ("m", "m"),
+    "n_gates": ("k", "k"),
+    "n_bias": (r"\beta", "beta"),
+    "P": ("P", "P"),
+    "P_total": (r"P_{\mathrm{total}}", "P_total"),
+    "vocab": ("v", "v"),
+    "emb_dim": ("d", "d"),
+    # attention
+    "d_k": ("d_k", "d_k"),
+    "Q": ("Q", "Q"),
+    "K": ("K", "K"),
+    "Z": ("Z", "Z"),
+    # information theory
+    "H_p": ("H(p)", "H(p)"),
+    "H_pq": ("H(p, q)", "H(p, q)"),
+    "KL_pq": (r"D_{\mathrm{KL}}(p \,\|\, q)", "KL(p || q)"),
+    "KL_qp": (r"D_{\mathrm{KL}}(q \,\|\, p)", "KL(q || p)"),
+    "JSD": (r"\mathrm{JSD}(p \,\|\, q)", "JSD(p || q)"),
+    "D_star": ("D^{*}(x)", "D*(x)"),
+    "beta": (r"\beta", "beta"),
+    "g": (r"\mathbf{g}", "g"),
+    # operators named in prose
+    "sigma": (r"\sigma", "σ"),
+    "tanh": (r"\tanh", "tanh"),
+    "odot": (r"\odot", "⊙"),
+}
+
+
+def sym(key: str, **assumptions: Any) -> sp.Symbol:
+    """The project's symbol for ``key`` (a key of :data:`SYMBOLS`).
+
+    Raises:
+        KeyError: the key is not in the table (a bug: add it to SYMBOLS).
+    """
+    if key not in SYMBOLS:
+        raise KeyError(f"symbol {key!r} is not in the notation table")
+    return sp.Symbol(key, **assumptions)
+
+
+def _terminating(q: sp.Rational) -> bool:
+    d = int(q.q)
+    for p in (2, 5):
+        while d % p == 0:
+            d //= p
+    return d == 1
+
+
+def _decimal_text(value: sp.Basic, digits: int) -> str:
+    """A number shown with at most ``digits`` decimals, trailing zeros dropped."""
+    if value.is_Rational and _terminating(value) and len(str(value.q)) <= digits + 1:
+        q = value
+        # exact, short terminating decimal: show all of it
+        places = 0
+        while (q * 10**places).q != 1:
+            places += 1
+        if places <= digits:
+            text = f"{float(q):.{places}f}" if places else str(int(q))
+            return text
+    f = float(value.evalf(17))
+    text = f"{f:.{digits}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def is_exact_short(value: sp.Basic, digits: int = 4) -> bool:
+    """True when ``value`` prints exactly with at most ``digits`` decimals."""
+    if not isinstance(value, sp.Basic) or not value.is_Rational:
+        return False
+    if not _terminating(value):
+        return False
+    places = 0
+    while (value * 10**places).q != 1:
+        places += 1
+    return places <= digits
+
+
+def _flat_args(expr: sp.Basic, cls: type) -> list[sp.Basic]:
+    out: list[sp.Basic] = []
+    for a in expr.args:
+        if isinstance(a, cls):
+            out.extend(_flat_args(a, cls))
+        else:
+            out.append(a)
+    return out
+
+
+class DlexamLatexPrinter(LatexPrinter):
+    """SymPy's LaTeX printer with the project's symbols, authored term order and short decimals."""
+
+    _default_settings: dict[str, Any] = {**LatexPrinter._default_settings, "digits": 4}
+
+    def __init__(self, settings: dict[str, Any] | None = None) -> None:
+        merged = {"order": "none", **(settings or {})}
+        super().__init__(merged)
+
+    def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:  # noqa: N802
+        entry = SYMBOLS.get(expr.name)
+        if entry is not None:
+            return entry[0]
+        return super()._print_Symbol(expr, style=style)
+
+    def _print_Rational(self, expr: sp.Rational) -> str:  # noqa: N802
+        if expr.is_Integer:
+            return str(int(expr))
+        return _decimal_text(expr, self._settings["digits"])
+
+    _print_Integer = _print_Rational
+
+    def _print_Float(self, expr: sp.Float) -> str:  # noqa: N802
+        return _decimal_text(expr, self._settings["digits"])
+
+    def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:  # noqa: N802
+        flat = _flat_args(expr, sp.Add)
+        if len(flat) != len(expr.args):
+            expr = sp.Add(*flat, evaluate=False)
+        return super()._print_Add(expr, order=order)
+
+    def _print_Mul(self, expr: sp.Mul) -> str:  # noqa: N802
+        flat = _flat_args(expr, sp.Mul)
+        if len(flat) != len(expr.args):
+            expr = sp.Mul(*flat, evaluate=False)
+        return super()._print_Mul(expr)
+
+    def _print_UnevaluatedExpr(self, expr: sp.UnevaluatedExpr) -> str:  # noqa: N802
+        return self._print(expr.args[0])
+
+
+class DlexamTextPrinter(StrPrinter):
+    """The terminal twin of :class:`DlexamLatexPrinter`."""
+
+    _default_settings: dict[str, Any] = {**StrPrinter._default_settings, "digits": 4}
+
+    def __init__(self, settings: dict[str, Any] | None = None) -> None:
+        merged = {"order": "none", **(settings or {})}
+        super().__init__(merged)
+
+    def _print_Symbol(self, expr: sp.Symbol) -> str:  # noqa: N802
+        entry = SYMBOLS.get(expr.name)
+        return entry[1] if entry is not None else expr.name
+
+    def _print_Rational(self, expr: sp.Rational) -> str:  # noqa: N802
+        if expr.is_Integer:
+            return str(int(expr))
+        return _decimal_text(expr, self._settings["digits"])
+
+    def _print_Float(self, expr: sp.Float) -> str:  # noqa: N802
+        return _decimal_text(expr, self._settings["digits"])
+
+    def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:  # noqa: N802
+        flat = _flat_args(expr, sp.Add)
+        if len(flat) != len(expr.args):
+            expr = sp.Add(*flat, evaluate=False)
+        return super()._print_Add(expr, order=order)
+
+    def _print_Mul(self, expr: sp.Mul) -> str:  # noqa: N802
+        flat = _flat_args(expr, sp.Mul)
+        if len(flat) != len(expr.args):
+            expr = sp.Mul(*flat, evaluate=False)
+        return super()._print_Mul(expr)
+
+    def _print_UnevaluatedExpr(self, expr: sp.UnevaluatedExpr) -> str:  # noqa: N802
+        return self._print(expr.args[0])
+
+    def _print_MatrixBase(self, expr: sp.MatrixBase) -> str:  # noqa: N802
+        rows = ["[" + ", ".join(self._print(x) for x in expr.row(i)) + "]" for i in range(expr.rows)]
+        return "[" + ", ".join(rows) + "]"
+
+    _print_ImmutableDenseMatrix = _print_MatrixBase
+    _print_MutableDenseMatrix = _print_MatrixBase
+
+
+def tex(expr: Any, digits: int = 4, numbers: bool = False) -> str:
+    """LaTeX (math mode content) for a SymPy object, in the project's notation.
+
+    Args:
+        expr: what to print.
+        digits: decimals shown for inexact numbers.
+        numbers: True for a formula with the numbers put in: products get an explicit dot.
+    """
+    settings: dict[str, Any] = {"digits": digits}
+    if numbers:
+        settings["mul_symbol"] = "dot"
+    return DlexamLatexPrinter(settings).doprint(expr)
+
+
+def text(expr: Any, digits: int = 4) -> str:
+    """Plain text for a SymPy object, in the project's notation."""
+    return DlexamTextPrinter({"digits": digits}).doprint(expr)

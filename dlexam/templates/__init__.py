@@ -1,0 +1,273 @@
+"""Language text and LaTeX templates.
+
+All prose lives in the catalogs ``i18n/<lang>.toml`` (one file per language, the same keys in
+each); all LaTeX and TikZ lives in ``latex/*.tex.j2``. This module loads both and renders:
+
+- a catalog message is plain text with ``{name}`` fields filled from a step's data and
+  ``{=key}`` fields naming a symbol of the notation table;
+- in LaTeX every piece of text is escaped on output, unless it is a :class:`pylatex.NoEscape`
+  produced by our own printer or templates.
+"""
+
+from __future__ import annotations
+
+import string
+import tomllib
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+import sympy as sp
+from pylatex import NoEscape
+from pylatex.utils import escape_latex
+
+from dlexam.derivations.core import Step
+from dlexam.derivations.notation import SYMBOLS, is_exact_short, tex, text
+
+LANGS: tuple[str, ...] = ("en", "zh-Hant")
+LANG_CHOICES: tuple[str, ...] = ("en", "zh-Hant", "bilingual")
+
+
+def langs_for(choice: str) -> tuple[str, ...]:
+    """The languages a build in ``choice`` (``en``, ``zh-Hant`` or ``bilingual``) shows."""
+    return LANGS if choice == "bilingual" else (choice,)
+
+
+def _flatten(prefix: str, table: Mapping[str, Any], out: dict[str, str]) -> None:
+    for key, value in table.items():
+        full = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, Mapping):
+            _flatten(full, value, out)
+        else:
+            out[full] = str(value)
+
+
+@cache
+def catalog(lang: str) -> Mapping[str, str]:
+    """The message catalog of one language, merged from ``i18n/<lang>/*.toml``.
+
+    Keys are flattened (``"param_count.lstm"``); a key defined in two files is an error.
+    """
+    if lang not in LANGS:
+        raise KeyError(f"no catalog for language {lang!r}")
+    folder = resources.files("dlexam.templates").joinpath("i18n", lang)
+    out: dict[str, str] = {}
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".toml"):
+            continue
+        part: dict[str, str] = {}
+        _flatten("", tomllib.loads(entry.read_text("utf-8")), part)
+        clash = set(part) & set(out)
+        if clash:
+            raise ValueError(f"{lang}/{entry.name} defines {sorted(clash)[0]!r} again")
+        out.update(part)
+    return out
+
+
+def message(lang: str, key: str) -> str:
+    """One catalog message.
+
+    Raises:
+        KeyError: the key is missing in that language (a bug the catalog test catches).
+    """
+    try:
+        return catalog(lang)[key]
+    except KeyError:
+        raise KeyError(f"message {key!r} is missing in the {lang} catalog") from None
+
+
+_FORMATTER = string.Formatter()
+
+
+def _value_tex(value: Any, digits: int = 4) -> str:
+    if isinstance(value, NoEscape):
+        return value
+    if isinstance(value, bool):
+        return escape_latex(str(value).lower())
+    if isinstance(value, (int, sp.Basic)) and not isinstance(value, bool):
+        return "$" + tex(value, digits=digits) + "$"
+    if isinstance(value, float):
+        return "$" + tex(sp.Float(value), digits=digits) + "$"
+    return escape_latex(str(value))
+
+
+def _value_text(value: Any, digits: int = 4) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float, sp.Basic)):
+        return text(value if not isinstance(value, float) else sp.Float(value), digits=digits)
+    return str(value)
+
+
+def _fill(lang: str, key: str, data: Mapping[str, Any], as_tex: bool) -> str:
+    parts: list[str] = []
+    for literal, field, spec, _conv in _FORMATTER.parse(message(lang, key)):
+        if literal:
+            parts.append(escape_latex(literal) if as_tex else literal)
+        if field is None:
+            continue
+        if spec:
+            raise ValueError(f"{lang}:{key}: format specs are not used in messages")
+        if field.startswith("="):
+            entry = SYMBOLS[field[1:]]
+            parts.append(f"${entry[0]}$" if as_tex else entry[1])
+            continue
+        if field not in data:
+            raise KeyError(f"{lang}:{key}: the step gives no value for {{{field}}}")
+        value = data[field]
+        parts.append(_value_tex(value) if as_tex else _value_text(value))
+    return "".join(parts)
+
+
+def prose_tex(lang: str, key: str, data: Mapping[str, Any] | None = None) -> NoEscape:
+    """A catalog message as LaTeX: its text escaped, its values typeset."""
+    return NoEscape(_fill(lang, key, data or {}, as_tex=True))
+
+
+def prose_text(lang: str, key: str, data: Mapping[str, Any] | None = None) -> str:
+    """A catalog message as plain text for the terminal."""
+    return _fill(lang, key, data or {}, as_tex=False)
+
+
+def shown_value(value: Any, digits: int = 4) -> tuple[bool, Any]:
+    """Whether a value is shown exactly, and the value to print (rounded only for display)."""
+    if isinstance(value, sp.MatrixBase):
+        exact = all(is_exact_short(x, digits) or (x.is_Integer) for x in value)
+        return exact, value if exact else value.applyfunc(lambda x: x.evalf(15))
+    if isinstance(value, sp.Basic) and value.is_number:
+        if value.is_Integer or is_exact_short(value, digits):
+            return True, value
+        return False, value.evalf(15)
+    return True, value
+
+
+# an equation wider than this (in characters of LaTeX source) is stacked, one part per line
+_WIDE = 110
+
+
+def equation_parts(step: Step, digits: int = 4) -> dict[str, Any]:
+    """The typeset parts of a step's equation: lhs, formula, numbers put in, value.
+
+    Parts that would repeat the previous one are left out; an inexact value gets ``\\approx``.
+    """
+    lhs = tex(step.lhs) if step.lhs is not None else ""
+    symbolic = tex(step.symbolic, digits=digits) if step.symbolic is not None else ""
+    substituted = (
+        tex(step.substituted, digits=digits, numbers=True) if step.substituted is not None else ""
+    )
+    if substituted == symbolic:
+        substituted = ""
+    value = ""
+    rel = "="
+    if step.value is not None:
+        exact, shown = shown_value(step.value, digits)
+        value = tex(shown, digits=digits)
+        rel = "=" if exact else r"\approx"
+        if value in (substituted, symbolic):
+            value = ""
+    wide = len(lhs) + len(symbolic) + len(substituted) + len(value) > _WIDE
+    return {
+        "lhs": NoEscape(lhs),
+        "symbolic": NoEscape(symbolic),
+        "substituted": NoEscape(substituted),
+        "value": NoEscape(value),
+        "rel": NoEscape(rel),
+        "wide": wide,
+    }
+
+
+def shape_text(shape: list[int | None]) -> str:
+    """A Keras-style shape: ``(None, 3, 30)``; an unknown sequence length shows as ``T``."""
+    parts = ["None" if i == 0 else ("T" if d is None else str(d)) for i, d in enumerate(shape)]
+    return "(" + ", ".join(parts) + ")"
+
+
+def _finalize(value: Any) -> Markup:
+    """Jinja's output hook: everything not marked as trusted LaTeX is LaTeX-escaped.
+
+    Trusted LaTeX is a :class:`pylatex.NoEscape` (our printer, our catalogs after escaping) or a
+    macro's output. The result is a ``Markup`` so that Jinja's own (HTML) autoescape, which is on
+    only to make macro output trusted, leaves it alone.
+    """
+    if isinstance(value, (NoEscape, Markup)):
+        return Markup(value)
+    if value is None:
+        raise ValueError("a template printed None")
+    return Markup(escape_latex(str(value)))
+
+
+@cache
+def latex_env() -> jinja2.Environment:
+    """The Jinja environment for LaTeX templates: LaTeX-safe delimiters, strict, escaping."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("dlexam.templates", "latex"),
+        block_start_string="((*",
+        block_end_string="*))",
+        variable_start_string="(((",
+        variable_end_string=")))",
+        comment_start_string="((=",
+        comment_end_string="=))",
+        line_comment_prefix="%#",
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        finalize=_finalize,
+    )
+    env.globals.update(
+        t=prose_tex,
+        m=lambda expr, digits=4, numbers=False: NoEscape(tex(expr, digits=digits, numbers=numbers)),
+        raw=NoEscape,
+        shown=shown_value,
+        eq=equation_parts,
+        shape_text=shape_text,
+        LANGS=LANGS,
+    )
+    return env
+
+
+def render(template: str, **context: Any) -> NoEscape:
+    """Renders one LaTeX template; the result is trusted LaTeX."""
+    body = latex_env().get_template(template).render(**context)
+    return NoEscape(f"% dlexam-template: {template}\n{body}")
+
+
+def _answer_text(value: Any, digits: int = 6) -> str:
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_answer_text(v, digits) for v in value) + "]"
+    if isinstance(value, sp.Basic):
+        _exact, shown = shown_value(value, digits)
+        return text(shown, digits=digits)
+    return _value_text(value, digits)
+
+
+def render_text(result: Any, lang: str) -> str:
+    """A derivation's steps and answers for the terminal, in one language."""
+    lines = [f"{result.derivation}: {prose_text(lang, result.derivation.replace('-', '_') + '.summary')}"]
+    lines.append("")
+    lines.append(prose_text(lang, "terminal.steps"))
+    for number, step in enumerate(result.steps, start=1):
+        lines.append(f"{number:3}. {prose_text(lang, step.key, step.data)}")
+        if step.symbolic is not None:
+            parts = [text(step.lhs)] if step.lhs is not None else []
+            parts.append(text(step.symbolic))
+            if step.substituted is not None and text(step.substituted) != parts[-1]:
+                parts.append(text(step.substituted))
+            rel = " = "
+            if step.value is not None:
+                exact, shown = shown_value(step.value, 6)
+                value_text = text(shown, digits=6)
+                if value_text != parts[-1]:
+                    parts.append(value_text)
+                    rel = " = " if exact else " ≈ "
+            line = " = ".join(parts[:-1]) + (rel if len(parts) > 1 else "") + parts[-1]
+            lines.append(f"     {line}")
+    lines.append("")
+    lines.append(prose_text(lang, "terminal.answers"))
+    for name, value in result.answers.items():
+        lines.append(f"  {name} = {_answer_text(value)}")
+    return "\n".join(lines)

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Checks the system tools dlexam needs (XeLaTeX with xeCJK, TikZ, pgfplots, amsmath, the Noto CJK
+# fonts, poppler's pdftotext/pdftoppm). Installs what is missing from Debian when run as root;
+# otherwise prints the exact command to run and fails. Does nothing when all is present.
+set -euo pipefail
+
+PACKAGES=(python3-venv texlive-xetex texlive-lang-cjk texlive-lang-chinese texlive-pictures
+          texlive-latex-recommended texlive-fonts-recommended lmodern fonts-noto-cjk poppler-utils)
+
+missing() {
+  python3 -c 'import ensurepip, venv' 2>/dev/null || { echo "python3-venv"; return; }
+  command -v xelatex >/dev/null || { echo "xelatex"; return; }
+  command -v pdftotext >/dev/null || { echo "pdftotext"; return; }
+  command -v pdftoppm >/dev/null || { echo "pdftoppm"; return; }
+  local f
+  for f in xeCJK.sty ctexhook.sty tikz.sty pgfplots.sty amsmath.sty booktabs.sty hyperref.sty \
+           pzdr.tfm lmroman10-regular.otf; do
+    [ -n "$(kpsewhich "$f" 2>/dev/null)" ] || { echo "$f"; return; }
+  done
+  local families
+  families=$(fc-list : family 2>/dev/null || true)
+  [[ "$families" == *"Noto Serif CJK TC"* ]] || { echo "Noto Serif CJK TC font"; return; }
+  [[ "$families" == *"Noto Sans CJK TC"* ]] || { echo "Noto Sans CJK TC font"; return; }
+}
+
+what=$(missing || true)
+[ -z "$what" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "dlexam needs $what. Install the TeX and font packages with:" >&2
+  echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends ${PACKAGES[*]}" >&2
+  exit 1
+fi
+echo "Installing TeX Live (XeLaTeX, xeCJK, TikZ/pgfplots) and the Noto CJK fonts (missing: $what)..."
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
+what=$(missing || true)
+if [ -n "$what" ]; then
+  echo "Still missing after the install: $what" >&2
+  exit 1
+fi
