@@ -66,6 +66,10 @@ SYMBOLS: dict[str, tuple[str, str]] = {
     "D_star": ("D^{*}(x)", "D*(x)"),
     "beta": (r"\beta", "beta"),
     "g": (r"\mathbf{g}", "g"),
+    # --- recurrent derivations (rnn-forward, lstm-*, gru-forward, bptt, clip-gradient) ---
+    # --- end recurrent ---
+    # --- attention, transformer, information theory, GAN ---
+    # --- end attention ---
     # operators named in prose
     "sigma": (r"\sigma", "σ"),
     "tanh": (r"\tanh", "tanh"),
