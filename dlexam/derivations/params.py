@@ -36,12 +36,16 @@ class Param:
 
     Attributes:
         name: the parameter's name as typed on the command line.
-        kind: ``"number"``, ``"int"``, ``"array"``, ``"choice"``, ``"bool"`` or ``"string"``.
+        kind: ``"number"``, ``"int"``, ``"array"``, ``"array_list"``, ``"choice"``, ``"bool"`` or
+            ``"string"``.
         shapes: for arrays, the shapes allowed, in dimension names or fixed sizes; ``()`` in the
-            list allows a scalar.
+            list allows a scalar. For an ``"array_list"``, the shapes allowed for each item; a
+            dimension name binds across the items (and across parameters) as usual.
         default: the value used when the parameter is not given (REQUIRED: it must be given).
         choices: for ``"choice"``, the allowed words.
         minimum: for ``"int"`` and ``"number"``, the smallest allowed value.
+        items: for ``"array_list"``, the dimension name of the number of items (``"heads"``), so
+            that lists given for several parameters must have the same length; or None.
     """
 
     name: str
@@ -50,12 +54,16 @@ class Param:
     default: Any = REQUIRED
     choices: tuple[str, ...] = ()
     minimum: int | None = None
+    items: str | None = None
 
     def describe(self) -> str:
         """What this parameter expects, in words."""
         if self.kind == "array":
             alts = [" x ".join(str(d) for d in s) if s else "a number" for s in self.shapes]
             return "an array of shape " + " or ".join(alts)
+        if self.kind == "array_list":
+            alts = [" x ".join(str(d) for d in s) if s else "a number" for s in self.shapes]
+            return "a list of arrays, each of shape " + " or ".join(alts)
         if self.kind == "choice":
             return "one of " + ", ".join(self.choices)
         if self.kind == "int":
@@ -108,7 +116,9 @@ def _shape_of(value: Any, name: str) -> tuple[tuple[int, ...], list[sp.Rational]
         try:
             return (), [exact(value)]
         except TypeError:
-            raise InputError(name, "a number or a list of numbers", _describe_value(value)) from None
+            raise InputError(
+                name, "a number or a list of numbers", _describe_value(value)
+            ) from None
     if len(value) == 0:
         raise InputError(name, "a non-empty list", "an empty list")
     parts = [_shape_of(v, name) for v in value]
@@ -157,9 +167,32 @@ def _check_array(param: Param, value: Any, dims: dict[str, tuple[int, str]]) -> 
     raise InputError(param.name, f"shape {decl_txt}", "; ".join(errors))
 
 
+def _check_array_list(
+    param: Param, value: Any, dims: dict[str, tuple[int, str]]
+) -> tuple[Any, ...]:
+    if not isinstance(value, (list, tuple)) or len(value) == 0:
+        raise InputError(param.name, param.describe(), _describe_value(value))
+    if param.items is not None:
+        known = dims.get(param.items)
+        if known is not None and known[0] != len(value):
+            raise InputError(param.name, f"{param.items} = {known[0]} arrays (set by {known[1]})",
+                             f"{len(value)}")
+    out = []
+    for index, item in enumerate(value, start=1):
+        try:
+            out.append(_check_array(param, item, dims))
+        except InputError as err:
+            raise InputError(param.name, err.expected, f"item {index}: {err.got}") from None
+    if param.items is not None:
+        dims.setdefault(param.items, (len(value), param.name))
+    return tuple(out)
+
+
 def _check_one(param: Param, value: Any, dims: dict[str, tuple[int, str]]) -> Any:
     if param.kind == "array":
         return _check_array(param, value, dims)
+    if param.kind == "array_list":
+        return _check_array_list(param, value, dims)
     if param.kind in ("number", "int"):
         try:
             num = exact(value)
@@ -190,7 +223,8 @@ def _check_one(param: Param, value: Any, dims: dict[str, tuple[int, str]]) -> An
 def validate(params: Sequence[Param], given: Mapping[str, Any]) -> dict[str, Any]:
     """Checks given raw values against the declarations; returns validated values.
 
-    Arrays become ``sympy.ImmutableMatrix`` (a vector is a column), numbers exact rationals.
+    Arrays become ``sympy.ImmutableMatrix`` (a vector is a column), an array list a tuple of
+    them, numbers exact rationals.
 
     Raises:
         InputError: naming the first parameter that is unknown, missing or malformed.
