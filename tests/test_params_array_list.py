@@ -1,4 +1,4 @@
-"""The ``array_list`` parameter kind: per-head weight lists, dims bound across items and lists."""
+"""Parameter kinds added for the attention derivations: array lists, numeric choices."""
 
 from __future__ import annotations
 
@@ -40,3 +40,14 @@ def test_errors_name_the_parameter(given: dict[str, object], param: str, fragmen
         validate(HEADS, given)
     assert info.value.param == param
     assert fragment in str(info.value)
+
+
+def test_a_numeric_choice_typed_as_a_number() -> None:
+    base = [Param("base", "choice", default="e", choices=("2", "e", "10"))]
+    assert validate(base, {"base": 2}) == {"base": "2"}
+    assert validate(base, {"base": "e"}) == {"base": "e"}
+    with pytest.raises(InputError) as info:
+        validate(base, {"base": 3})
+    assert info.value.param == "base" and "one of 2, e, 10" in str(info.value)
+    with pytest.raises(InputError):
+        validate(base, {"base": True})

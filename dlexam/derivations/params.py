@@ -42,7 +42,7 @@ class Param:
             list allows a scalar. For an ``"array_list"``, the shapes allowed for each item; a
             dimension name binds across the items (and across parameters) as usual.
         default: the value used when the parameter is not given (REQUIRED: it must be given).
-        choices: for ``"choice"``, the allowed words.
+        choices: for ``"choice"``, the allowed words (a whole number given is read as its digits).
         minimum: for ``"int"`` and ``"number"``, the smallest allowed value.
         items: for ``"array_list"``, the dimension name of the number of items (``"heads"``), so
             that lists given for several parameters must have the same length; or None.
@@ -204,6 +204,8 @@ def _check_one(param: Param, value: Any, dims: dict[str, tuple[int, str]]) -> An
             raise InputError(param.name, param.describe(), _describe_value(value))
         return int(num) if param.kind == "int" else num
     if param.kind == "choice":
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # base=2 on the command line arrives as the JSON number 2
         if not isinstance(value, str) or value not in param.choices:
             raise InputError(param.name, param.describe(), _describe_value(value))
         return value
