@@ -8,30 +8,22 @@ from __future__ import annotations
 
 import time
 import tomllib
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from dlexam import derivations, templates
 from dlexam.build.document import Fragment, assemble, fragment
-from dlexam.build.files import BuildCache, atomic_write, content_key
+from dlexam.build.files import (
+    BOOK_NAME,
+    DEFAULT_EXAM,
+    BuildCache,
+    BuildReport,
+    atomic_write,
+    content_key,
+)
 from dlexam.build.tex import compile_pdf
 from dlexam.errors import BuildError
-
-BOOK_NAME = "answer-book"
-DEFAULT_EXAM = "final2023"
-
-
-@dataclass(frozen=True)
-class BuildReport:
-    """What a build did."""
-
-    pdf: Path
-    tex: Path
-    ran_tex: bool
-    passes: int
-    seconds: float
 
 
 def load_exam(name: str = DEFAULT_EXAM) -> dict[str, Any]:
@@ -64,8 +56,10 @@ def question_fragments(exam: dict[str, Any], langs: tuple[str, ...]) -> list[Fra
 def render_book(lang: str = "bilingual", exam: str = DEFAULT_EXAM) -> str:
     """The answer book's LaTeX source, standalone (plain ``xelatex`` compiles it)."""
     langs = templates.langs_for(lang)
-    parts = [fragment("title.tex.j2", langs=langs)]
-    parts += question_fragments(load_exam(exam), langs)
+    questions = load_exam(exam)
+    contents = [(name, f"{name}.heading") for name in questions]
+    parts = [fragment("title.tex.j2", langs=langs, contents=contents)]
+    parts += question_fragments(questions, langs)
     title = templates.prose_text(langs[0], "book.title")
     return assemble(title, langs, parts)
 

@@ -49,16 +49,20 @@ def assemble(title: str, langs: Sequence[str], parts: Sequence[Fragment]) -> str
         lmodern=False,
         textcomp=False,
         microtype=False,
-        page_numbers=True,
+        page_numbers=False,
         indent=False,
         geometry_options={"margin": "2.2cm", "headheight": "14pt"},
     )
+    # page_numbers=True would load lastpage, whose label costs a second TeX pass
+    doc.change_document_style("plain")
     for pkg in BASE_PACKAGES:
         doc.packages.append(pkg)
     for part in parts:
         doc.append(part)
-    # hyperref is loaded after every component's packages
-    doc.preamble.append(Package("hyperref"))
+    # hyperref is loaded after every component's packages; bookmark writes the PDF outline in
+    # the same pass, so one XeLaTeX pass gives a complete document
+    doc.preamble.append(Package("hyperref", options=["pdfpagelabels=false"]))
+    doc.preamble.append(Package("bookmark"))
     names = {name for part in parts for name in part.package_names}
     doc.preamble.append(
         templates.render("preamble.tex.j2", title=title, langs=langs, packages=sorted(names))

@@ -1,4 +1,7 @@
-"""Atomic output files and the content-hash cache under ``out/``."""
+"""Output files: their names, atomic writes, the build report and the content-hash cache.
+
+Kept free of SymPy and templates, so the unchanged-rebuild shortcut can use it cheaply.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,23 @@ import hashlib
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+BOOK_NAME = "answer-book"
+DEFAULT_EXAM = "final2023"
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build did."""
+
+    pdf: Path
+    tex: Path
+    ran_tex: bool
+    passes: int
+    seconds: float
 
 
 def atomic_write(path: Path, data: bytes) -> None:

@@ -6,7 +6,6 @@ error line of the log and the template the failing line came from.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -101,10 +100,13 @@ def _run(cmd: list[str], cwd: Path, timeout: float) -> int:
         raise BuildError(f"xelatex did not finish within {timeout:.0f} s and was stopped") from None
 
 
-_ERROR_LINE = re.compile(r"^(?:\./)?(?P<file>[^:\n]+\.(?:tex|sty|cls)):(?P<line>\d+): (?P<msg>.*)$",
-                         re.M)
-_MISSING = re.compile(r"Missing character: There is no (?P<ch>.) \((?P<code>U\+[0-9A-F]+)\) in font "
-                      r"(?P<font>[^\n:;!]+)")
+_ERROR_LINE = re.compile(
+    r"^(?:\./)?(?P<file>[^:\n]+\.(?:tex|sty|cls)):(?P<line>\d+): (?P<msg>.*)$", re.M
+)
+_MISSING = re.compile(
+    r"Missing character: There is no (?P<ch>.) \((?P<code>U\+[0-9A-F]+)\) in font "
+    r"(?P<font>[^\n:;!]+)"
+)
 
 
 def _template_at(source: str, line: int) -> str | None:
@@ -137,19 +139,20 @@ def explain_failure(log: str, source: str, jobname: str) -> str:
     return "xelatex failed without an error line; see the log"
 
 
-def _aux_digest(workdir: Path, jobname: str) -> str:
-    h = hashlib.sha256()
-    for ext in (".aux", ".toc", ".out"):
-        p = workdir / f"{jobname}{ext}"
-        if p.exists():
-            h.update(ext.encode() + p.read_bytes())
-    return h.hexdigest()
+_RERUN = re.compile(r"Rerun to get|Label\(s\) may have changed|There were undefined references")
+
+
+def needs_rerun(log: str) -> bool:
+    """True when LaTeX says another pass would change the output (references, contents)."""
+    return bool(_RERUN.search(log))
 
 
 def compile_pdf(source: str, jobname: str = "document", timeout: float = TIMEOUT_S) -> TexRun:
     """Compiles LaTeX source with XeLaTeX in a fresh temporary directory.
 
-    Passes repeat (at most three) until the auxiliary files (contents, bookmarks) are stable.
+    One pass is enough for our documents (their contents list uses links, not page references,
+    and bookmarks come from the ``bookmark`` package in the same pass); another pass runs only
+    when LaTeX asks for one, at most three in all.
 
     Raises:
         BuildError: xelatex is missing, failed, timed out, or gave no valid PDF.
@@ -158,7 +161,6 @@ def compile_pdf(source: str, jobname: str = "document", timeout: float = TIMEOUT
     with tempfile.TemporaryDirectory(prefix="dlexam-tex-") as tmp:
         workdir = Path(tmp)
         (workdir / f"{jobname}.tex").write_text(source, encoding="utf-8")
-        before = _aux_digest(workdir, jobname)
         passes = 0
         log = ""
         while passes < MAX_PASSES:
@@ -168,10 +170,8 @@ def compile_pdf(source: str, jobname: str = "document", timeout: float = TIMEOUT
             log = log_path.read_text("utf-8", errors="replace") if log_path.exists() else ""
             if code != 0:
                 raise BuildError(explain_failure(log, source, jobname), log=log)
-            after = _aux_digest(workdir, jobname)
-            if after == before:
+            if not needs_rerun(log):
                 break
-            before = after
         pdf_path = workdir / f"{jobname}.pdf"
         if not pdf_path.exists():
             raise BuildError("xelatex reported success but wrote no PDF")

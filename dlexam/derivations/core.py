@@ -143,7 +143,8 @@ def put_in(expr: sp.Basic, values: Mapping[sp.Basic, Any]) -> sp.Basic:
 
 def evaluate_at(expr: sp.Basic, values: Mapping[sp.Basic, Any]) -> Any:
     """The formula's exact value at the given numbers."""
-    return expr.xreplace(dict(values)).doit()
+    exact_values = {k: v if isinstance(v, sp.Basic) else exact(v) for k, v in values.items()}
+    return expr.xreplace(exact_values).doit()
 
 
 def three_part(

@@ -1,4 +1,4 @@
-"""A small parser for Keras-style model descriptions (``"LSTM(30, return_sequences=True), Dense(1)"``).
+"""Parses Keras-style model descriptions: ``"LSTM(30, return_sequences=True), Dense(1)"``.
 
 The text is tokenised and read by a recursive-descent parser: nothing is evaluated as code. It
 accepts what a student pastes from Keras code: positional units, keyword arguments with numbers,
@@ -42,7 +42,9 @@ def _tokenize(text: str, param: str) -> list[tuple[str, str]]:
         m = _TOKEN.match(text, pos)
         if m is None or m.end() == pos:
             snippet = text[pos : pos + 12]
-            raise InputError(param, "layers such as LSTM(30), Dense(1)", f"unexpected text {snippet!r}")
+            raise InputError(
+                param, "layers such as LSTM(30), Dense(1)", f"unexpected text {snippet!r}"
+            )
         kind = m.lastgroup or ""
         tokens.append((kind, m.group(kind)))
         pos = m.end()

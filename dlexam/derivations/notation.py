@@ -11,6 +11,7 @@ from typing import Any
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 # key -> (LaTeX, plain text)
@@ -143,36 +144,43 @@ class DlexamLatexPrinter(LatexPrinter):
         merged = {"order": "none", **(settings or {})}
         super().__init__(merged)
 
-    def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:  # noqa: N802
+    def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
         entry = SYMBOLS.get(expr.name)
         if entry is not None:
             return entry[0]
         return super()._print_Symbol(expr, style=style)
 
-    def _print_Rational(self, expr: sp.Rational) -> str:  # noqa: N802
+    def _print_Rational(self, expr: sp.Rational) -> str:
         if expr.is_Integer:
             return str(int(expr))
         return _decimal_text(expr, self._settings["digits"])
 
     _print_Integer = _print_Rational
 
-    def _print_Float(self, expr: sp.Float) -> str:  # noqa: N802
+    def _print_Float(self, expr: sp.Float) -> str:
         return _decimal_text(expr, self._settings["digits"])
 
-    def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:  # noqa: N802
+    def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
         flat = _flat_args(expr, sp.Add)
         if len(flat) != len(expr.args):
             expr = sp.Add(*flat, evaluate=False)
         return super()._print_Add(expr, order=order)
 
-    def _print_Mul(self, expr: sp.Mul) -> str:  # noqa: N802
+    def _print_Mul(self, expr: sp.Mul) -> str:
         flat = _flat_args(expr, sp.Mul)
         if len(flat) != len(expr.args):
             expr = sp.Mul(*flat, evaluate=False)
         return super()._print_Mul(expr)
 
-    def _print_UnevaluatedExpr(self, expr: sp.UnevaluatedExpr) -> str:  # noqa: N802
+    def _print_UnevaluatedExpr(self, expr: sp.UnevaluatedExpr) -> str:
         return self._print(expr.args[0])
+
+    def _print_HadamardProduct(self, expr: sp.HadamardProduct) -> str:
+        # the element-wise product in the table's notation (odot), not SymPy's \circ
+        prec = PRECEDENCE["Mul"]
+        return f" {SYMBOLS['odot'][0]} ".join(
+            self.parenthesize(a, prec, strict=True) for a in expr.args
+        )
 
 
 class DlexamTextPrinter(StrPrinter):
@@ -184,35 +192,46 @@ class DlexamTextPrinter(StrPrinter):
         merged = {"order": "none", **(settings or {})}
         super().__init__(merged)
 
-    def _print_Symbol(self, expr: sp.Symbol) -> str:  # noqa: N802
+    def _print_Symbol(self, expr: sp.Symbol) -> str:
         entry = SYMBOLS.get(expr.name)
         return entry[1] if entry is not None else expr.name
 
-    def _print_Rational(self, expr: sp.Rational) -> str:  # noqa: N802
+    # StrPrinter binds its own _print_Symbol here; matrix symbols use the table too
+    _print_MatrixSymbol = _print_Symbol
+
+    def _print_HadamardProduct(self, expr: sp.HadamardProduct) -> str:
+        prec = PRECEDENCE["Mul"]
+        return f" {SYMBOLS['odot'][1]} ".join(
+            self.parenthesize(a, prec, strict=True) for a in expr.args
+        )
+
+    def _print_Rational(self, expr: sp.Rational) -> str:
         if expr.is_Integer:
             return str(int(expr))
         return _decimal_text(expr, self._settings["digits"])
 
-    def _print_Float(self, expr: sp.Float) -> str:  # noqa: N802
+    def _print_Float(self, expr: sp.Float) -> str:
         return _decimal_text(expr, self._settings["digits"])
 
-    def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:  # noqa: N802
+    def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
         flat = _flat_args(expr, sp.Add)
         if len(flat) != len(expr.args):
             expr = sp.Add(*flat, evaluate=False)
         return super()._print_Add(expr, order=order)
 
-    def _print_Mul(self, expr: sp.Mul) -> str:  # noqa: N802
+    def _print_Mul(self, expr: sp.Mul) -> str:
         flat = _flat_args(expr, sp.Mul)
         if len(flat) != len(expr.args):
             expr = sp.Mul(*flat, evaluate=False)
         return super()._print_Mul(expr)
 
-    def _print_UnevaluatedExpr(self, expr: sp.UnevaluatedExpr) -> str:  # noqa: N802
+    def _print_UnevaluatedExpr(self, expr: sp.UnevaluatedExpr) -> str:
         return self._print(expr.args[0])
 
-    def _print_MatrixBase(self, expr: sp.MatrixBase) -> str:  # noqa: N802
-        rows = ["[" + ", ".join(self._print(x) for x in expr.row(i)) + "]" for i in range(expr.rows)]
+    def _print_MatrixBase(self, expr: sp.MatrixBase) -> str:
+        rows = [
+            "[" + ", ".join(self._print(x) for x in expr.row(i)) + "]" for i in range(expr.rows)
+        ]
         return "[" + ", ".join(rows) + "]"
 
     _print_ImmutableDenseMatrix = _print_MatrixBase

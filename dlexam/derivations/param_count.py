@@ -25,7 +25,9 @@ _RECURRENT = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
 _ALLOWED_KWARGS = {
     "SimpleRNN": {"units", "return_sequences", "input_shape", "activation", "return_state"},
     "LSTM": {"units", "return_sequences", "input_shape", "activation", "return_state"},
-    "GRU": {"units", "return_sequences", "input_shape", "activation", "return_state", "reset_after"},
+    "GRU": {
+        "units", "return_sequences", "input_shape", "activation", "return_state", "reset_after"
+    },
     "Dense": {"units", "activation", "use_bias", "input_shape"},
     "Embedding": {"input_dim", "output_dim", "input_length", "input_shape"},
     "Bidirectional": {"layer", "merge_mode"},

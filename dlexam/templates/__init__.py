@@ -1,5 +1,7 @@
 """Language text and LaTeX templates.
 
+Re-exports :data:`LANGS`, :data:`LANG_CHOICES` and :func:`langs_for` from ``dlexam.langs``.
+
 All prose lives in the catalogs ``i18n/<lang>.toml`` (one file per language, the same keys in
 each); all LaTeX and TikZ lives in ``latex/*.tex.j2``. This module loads both and renders:
 
@@ -19,21 +21,14 @@ from importlib import resources
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
 import sympy as sp
+from markupsafe import Markup
 from pylatex import NoEscape
 from pylatex.utils import escape_latex
 
 from dlexam.derivations.core import Step
 from dlexam.derivations.notation import SYMBOLS, is_exact_short, tex, text
-
-LANGS: tuple[str, ...] = ("en", "zh-Hant")
-LANG_CHOICES: tuple[str, ...] = ("en", "zh-Hant", "bilingual")
-
-
-def langs_for(choice: str) -> tuple[str, ...]:
-    """The languages a build in ``choice`` (``en``, ``zh-Hant`` or ``bilingual``) shows."""
-    return LANGS if choice == "bilingual" else (choice,)
+from dlexam.langs import LANG_CHOICES, LANGS, langs_for
 
 
 def _flatten(prefix: str, table: Mapping[str, Any], out: dict[str, str]) -> None:
@@ -78,6 +73,9 @@ def message(lang: str, key: str) -> str:
     except KeyError:
         raise KeyError(f"message {key!r} is missing in the {lang} catalog") from None
 
+
+__all__ = ["LANGS", "LANG_CHOICES", "catalog", "langs_for", "latex_env", "message", "prose_tex",
+           "prose_text", "render", "render_text"]
 
 _FORMATTER = string.Formatter()
 
@@ -179,6 +177,40 @@ def equation_parts(step: Step, digits: int = 4) -> dict[str, Any]:
     }
 
 
+def value_tex(value: Any, digits: int = 4) -> NoEscape:
+    """A parameter or answer value as LaTeX: numbers and arrays typeset, text escaped."""
+    if isinstance(value, NoEscape):
+        return value
+    if isinstance(value, (list, tuple)) and value and all(
+        isinstance(v, (int, float, sp.Basic)) and not isinstance(v, bool) for v in value
+    ):
+        row = sp.Matrix([[v if isinstance(v, sp.Basic) else _number(v) for v in value]])
+        return NoEscape("$" + tex(shown_value(row, digits)[1], digits=digits) + "$")
+    if (
+        isinstance(value, (list, tuple))
+        and value
+        and all(isinstance(r, (list, tuple)) and r for r in value)
+        and len({len(r) for r in value}) == 1
+        and all(isinstance(v, (int, float, sp.Basic)) and not isinstance(v, bool)
+                for r in value for v in r)
+    ):
+        mat = sp.Matrix([[v if isinstance(v, sp.Basic) else _number(v) for v in r] for r in value])
+        return NoEscape("$" + tex(shown_value(mat, digits)[1], digits=digits) + "$")
+    if isinstance(value, (list, tuple)):
+        return NoEscape(", ".join(value_tex(v, digits) for v in value))
+    if isinstance(value, sp.Basic) or (isinstance(value, (int, float)) and
+                                      not isinstance(value, bool)):
+        num = value if isinstance(value, sp.Basic) else _number(value)
+        return NoEscape("$" + tex(shown_value(num, digits)[1], digits=digits) + "$")
+    if value is None:
+        return NoEscape("--")
+    return NoEscape(escape_latex(str(value)))
+
+
+def _number(value: int | float) -> sp.Basic:
+    return sp.Integer(value) if isinstance(value, int) else sp.Float(value)
+
+
 def shape_text(shape: list[int | None]) -> str:
     """A Keras-style shape: ``(None, 3, 30)``; an unknown sequence length shows as ``T``."""
     parts = ["None" if i == 0 else ("T" if d is None else str(d)) for i, d in enumerate(shape)]
@@ -225,6 +257,7 @@ def latex_env() -> jinja2.Environment:
         shown=shown_value,
         eq=equation_parts,
         shape_text=shape_text,
+        value_tex=value_tex,
         LANGS=LANGS,
     )
     return env
@@ -247,7 +280,8 @@ def _answer_text(value: Any, digits: int = 6) -> str:
 
 def render_text(result: Any, lang: str) -> str:
     """A derivation's steps and answers for the terminal, in one language."""
-    lines = [f"{result.derivation}: {prose_text(lang, result.derivation.replace('-', '_') + '.summary')}"]
+    summary = prose_text(lang, result.derivation.replace("-", "_") + ".summary")
+    lines = [f"{result.derivation}: {summary}"]
     lines.append("")
     lines.append(prose_text(lang, "terminal.steps"))
     for number, step in enumerate(result.steps, start=1):

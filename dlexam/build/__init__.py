@@ -1,0 +1,1 @@
+"""Document assembly (PyLaTeX), TeX runs, and the build cache under ``out/``."""
