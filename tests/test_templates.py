@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import string
 
 import jinja2
 import pytest
 from pylatex import NoEscape
 
 from dlexam import templates
-from dlexam.templates import LANGS, catalog, latex_env, prose_tex
+from dlexam.templates import LANGS, catalog, fields, latex_env, prose_tex, prose_text
 
 SPECIALS = "\\ { } $ & # ^ _ % ~"
 
@@ -45,17 +44,13 @@ def test_prose_values_escaped_and_math_typeset() -> None:
     assert "$3$" in out
 
 
-def _fields(message: str) -> set[str]:
-    return {f for _, f, _, _ in string.Formatter().parse(message) if f is not None}
-
-
-def test_every_key_in_every_language_with_the_same_fields() -> None:
+def test_every_key_in_every_language_with_the_samefields() -> None:
     en = catalog("en")
     for lang in LANGS[1:]:
         other = catalog(lang)
         assert set(other) == set(en), f"{lang}: keys differ: {set(other) ^ set(en)}"
         for key, message in en.items():
-            assert _fields(other[key]) == _fields(message), f"{lang}:{key} fields differ"
+            assert fields(other[key]) == fields(message), f"{lang}:{key} fields differ"
 
 
 def test_chinese_catalog_is_traditional() -> None:
@@ -71,3 +66,14 @@ def test_every_derivation_has_a_summary_in_every_language() -> None:
     for name in derivations.names():
         for lang in LANGS:
             assert templates.prose_text(lang, derivations.get(name).summary_key)
+
+
+def test_inline_math_in_catalogs() -> None:
+    assert "$C_t = f_t \\odot C_{t-1}" in prose_tex("en", "q1.cell_does")
+    assert "C_t = f_t ⊙ C_{t-1} + i_t ⊙ C~_t" in prose_text("en", "q1.cell_does")
+
+
+def test_every_message_renders_its_math_balanced() -> None:
+    for lang in LANGS:
+        for key, message in catalog(lang).items():
+            assert message.count("$") % 2 == 0, f"{lang}:{key}: unbalanced $"

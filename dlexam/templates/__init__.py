@@ -5,14 +5,16 @@ Re-exports :data:`LANGS`, :data:`LANG_CHOICES` and :func:`langs_for` from ``dlex
 All prose lives in the catalogs ``i18n/<lang>.toml`` (one file per language, the same keys in
 each); all LaTeX and TikZ lives in ``latex/*.tex.j2``. This module loads both and renders:
 
-- a catalog message is plain text with ``{name}`` fields filled from a step's data and
-  ``{=key}`` fields naming a symbol of the notation table;
+- a catalog message is plain text with ``{name}`` fields filled from a step's data,
+  ``{=key}`` fields naming a symbol of the notation table, and inline math between dollar
+  signs (trusted LaTeX: the catalogs are ours), shown as plain text in the terminal;
 - in LaTeX every piece of text is escaped on output, unless it is a :class:`pylatex.NoEscape`
   produced by our own printer or templates.
 """
 
 from __future__ import annotations
 
+import re
 import string
 import tomllib
 from collections.abc import Mapping
@@ -100,23 +102,77 @@ def _value_text(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
+_MATH = re.compile(r"\$([^$]+)\$")
+_TEXT_COMMANDS = [
+    (re.compile(r"\\tilde\{([^{}]*)\}"), r"\1~"),
+    (re.compile(r"\\(?:mathrm|mathbf|text|operatorname)\{([^{}]*)\}"), r"\1"),
+    (re.compile(r"\\sqrt\{([^{}]*)\}"), r"sqrt(\1)"),
+    (re.compile(r"\\frac\{([^{}]*)\}\{([^{}]*)\}"), r"(\1)/(\2)"),
+]
+_TEXT_SYMBOLS = {
+    r"\sigma": "σ", r"\odot": "⊙", r"\cdot": "·", r"\sum": "Σ", r"\top": "T",
+    r"\tanh": "tanh", r"\log": "log", r"\max": "max", r"\min": "min", r"\beta": "β",
+    r"\approx": "≈", r"\le": "≤", r"\ge": "≥", r"\to": "→", r"\|": "||", r"\,": " ",
+    r"\ldots": "...", r"\dots": "...", r"\times": "x", r"\infty": "∞", r"\alpha": "α",
+    r"\quad": "  ", r"\left": "", r"\right": "", r"\partial": "∂", r"\lVert": "||",
+    r"\rVert": "||", r"\mathcal": "",
+}
+
+
+def math_to_text(latex: str) -> str:
+    """Inline catalog math (LaTeX) as plain text for the terminal: ``\\tilde{C}_t`` -> ``C~_t``."""
+    out = latex
+    for pattern, repl in _TEXT_COMMANDS:
+        out = pattern.sub(repl, out)
+    for command in sorted(_TEXT_SYMBOLS, key=len, reverse=True):
+        out = out.replace(command, _TEXT_SYMBOLS[command])
+    return out.replace("\\", "")
+
+
+def _segments(message_text: str) -> list[tuple[bool, str]]:
+    """A message cut into (is_math, text) pieces; math is between dollar signs."""
+    pieces: list[tuple[bool, str]] = []
+    last = 0
+    for match in _MATH.finditer(message_text):
+        pieces.append((False, message_text[last : match.start()]))
+        pieces.append((True, match.group(1)))
+        last = match.end()
+    pieces.append((False, message_text[last:]))
+    return [p for p in pieces if p[1]]
+
+
+def fields(message_text: str) -> set[str]:
+    """The ``{name}`` and ``{=key}`` fields a message uses (outside its inline math)."""
+    return {
+        f
+        for is_math, piece in _segments(message_text)
+        if not is_math
+        for _, f, _, _ in _FORMATTER.parse(piece)
+        if f is not None
+    }
+
+
 def _fill(lang: str, key: str, data: Mapping[str, Any], as_tex: bool) -> str:
     parts: list[str] = []
-    for literal, field, spec, _conv in _FORMATTER.parse(message(lang, key)):
-        if literal:
-            parts.append(escape_latex(literal) if as_tex else literal)
-        if field is None:
+    for is_math, piece in _segments(message(lang, key)):
+        if is_math:
+            parts.append(f"${piece}$" if as_tex else math_to_text(piece))
             continue
-        if spec:
-            raise ValueError(f"{lang}:{key}: format specs are not used in messages")
-        if field.startswith("="):
-            entry = SYMBOLS[field[1:]]
-            parts.append(f"${entry[0]}$" if as_tex else entry[1])
-            continue
-        if field not in data:
-            raise KeyError(f"{lang}:{key}: the step gives no value for {{{field}}}")
-        value = data[field]
-        parts.append(_value_tex(value) if as_tex else _value_text(value))
+        for literal, field, spec, _conv in _FORMATTER.parse(piece):
+            if literal:
+                parts.append(escape_latex(literal) if as_tex else literal)
+            if field is None:
+                continue
+            if spec:
+                raise ValueError(f"{lang}:{key}: format specs are not used in messages")
+            if field.startswith("="):
+                entry = SYMBOLS[field[1:]]
+                parts.append(f"${entry[0]}$" if as_tex else entry[1])
+                continue
+            if field not in data:
+                raise KeyError(f"{lang}:{key}: the step gives no value for {{{field}}}")
+            value = data[field]
+            parts.append(_value_tex(value) if as_tex else _value_text(value))
     return "".join(parts)
 
 
