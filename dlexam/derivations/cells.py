@@ -1,0 +1,195 @@
+"""Shared pieces of the recurrent derivations (rnn-forward, lstm-*, gru-forward, bptt).
+
+Vectors are column matrices. A formula is a SymPy matrix expression over matrix symbols of the
+notation table (:func:`msym`); an activation applied to a vector is an :class:`Activation`, which
+prints as tanh(...), σ(...) and evaluates entry by entry once numbers are put in. Values stay exact
+(tanh(41/20) is a value) until a recurrent state grows too large to carry exactly: then it is
+carried as decimals with :data:`DIGITS` significant digits (:func:`settle`), which keeps the cost of
+a long sequence linear in its length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import sympy as sp
+from sympy.core.symbol import Str
+
+from dlexam.derivations.core import Step, evaluate_at, put_in
+from dlexam.derivations.notation import SYMBOLS
+
+# the activation's parameter value -> its key in the notation table
+_NOTATION = {"tanh": "tanh", "sigmoid": "sigma", "relu": "relu", "softmax": "softmax"}
+HIDDEN_ACTIVATIONS: tuple[str, ...] = ("tanh", "sigmoid", "relu")
+OUTPUT_ACTIVATIONS: tuple[str, ...] = ("identity", "sigmoid", "softmax")
+
+# a state whose exact entries need more operations than this is carried as decimals
+EXACT_LIMIT = 160
+DIGITS = 30
+
+
+def msym(key: str, rows: int, cols: int = 1) -> sp.MatrixSymbol:
+    """A matrix symbol of the notation table (a column vector when ``cols`` is 1).
+
+    Raises:
+        KeyError: the key is not in the table (a bug: add it to SYMBOLS).
+    """
+    if key not in SYMBOLS:
+        raise KeyError(f"symbol {key!r} is not in the notation table")
+    return sp.MatrixSymbol(key, rows, cols)
+
+
+def _relu(a: sp.Expr) -> sp.Expr:
+    value = sp.Max(0, a)
+    if not isinstance(value, sp.Max):
+        return value
+    # SymPy cannot always decide the sign of an exact expression such as 1/2 - tanh(1/3)
+    return a if a.evalf(DIGITS) > 0 else sp.Integer(0)
+
+
+def activate(name: str, vector: sp.MatrixBase) -> sp.ImmutableMatrix:
+    """The activation ``name`` applied to a vector of numbers, exactly."""
+    if name == "tanh":
+        return sp.ImmutableMatrix(vector.applyfunc(sp.tanh))
+    if name == "sigmoid":
+        return sp.ImmutableMatrix(vector.applyfunc(lambda a: 1 / (1 + sp.exp(-a))))
+    if name == "relu":
+        return sp.ImmutableMatrix(vector.applyfunc(_relu))
+    if name == "softmax":
+        exps = [sp.exp(a) for a in vector]
+        total = sp.Add(*exps)
+        return sp.ImmutableMatrix(vector.rows, vector.cols, [e / total for e in exps])
+    if name == "identity":
+        return sp.ImmutableMatrix(vector)
+    raise ValueError(f"unknown activation {name!r}")
+
+
+def derivative(name: str, vector: sp.MatrixBase) -> sp.ImmutableMatrix:
+    """The element-wise derivative of a hidden activation at a vector of pre-activations."""
+    s = sp.Dummy("s")
+    form = {"tanh": sp.tanh(s), "sigmoid": 1 / (1 + sp.exp(-s)), "relu": sp.Max(0, s)}[name]
+    if name == "relu":
+        return sp.ImmutableMatrix(vector.applyfunc(lambda a: sp.Integer(1 if _relu(a) else 0)))
+    d = sp.diff(form, s)
+    return sp.ImmutableMatrix(vector.applyfunc(lambda a: d.subs(s, a)))
+
+
+class Activation(sp.MatrixExpr):
+    """An activation applied to a vector expression: tanh(a), σ(a), ReLU(a) entry by entry, or
+    softmax(a) over the whole vector.
+
+    It stays a formula until its argument is an explicit matrix of numbers; then ``doit``
+    evaluates it (exactly) with :func:`activate`.
+    """
+
+    def __new__(cls, name: str | Str, arg: Any, evaluate: bool = False) -> Activation:
+        label = name if isinstance(name, Str) else Str(name)
+        if label.name not in _NOTATION:
+            raise ValueError(f"unknown activation {label.name!r}")
+        return sp.Basic.__new__(cls, label, sp.sympify(arg))
+
+    @property
+    def name(self) -> str:
+        """The activation's name (``"tanh"``, ``"sigmoid"``, ``"relu"``, ``"softmax"``)."""
+        return self.args[0].name
+
+    @property
+    def arg(self) -> sp.Basic:
+        """The vector the activation is applied to."""
+        return self.args[1]
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return self.arg.shape
+
+    def doit(self, **hints: Any) -> sp.Basic:
+        arg = self.arg.doit(**hints) if hints.get("deep", True) else self.arg
+        if isinstance(arg, sp.MatrixBase):
+            return activate(self.name, arg)
+        return Activation(self.args[0], arg)
+
+    def _latex(self, printer: Any) -> str:
+        return rf"{SYMBOLS[_NOTATION[self.name]][0]}\left({printer._print(self.arg)}\right)"
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"{SYMBOLS[_NOTATION[self.name]][1]}({printer._print(self.arg)})"
+
+
+def apply(name: str, arg: sp.Basic) -> sp.Basic:
+    """The formula ``name(arg)``; the identity leaves ``arg`` as it is."""
+    return arg if name == "identity" else Activation(name, arg)
+
+
+def _size(vector: sp.MatrixBase) -> int:
+    return sum(sp.count_ops(x) for x in vector)
+
+
+def settle(vector: sp.MatrixBase) -> tuple[sp.ImmutableMatrix, bool]:
+    """A state to carry on: exact while it is small, else decimals with DIGITS digits.
+
+    Returns:
+        The vector and whether it was turned into decimals here.
+    """
+    vector = sp.ImmutableMatrix(vector)
+    if all(x.is_Rational or x.is_Float for x in vector) or _size(vector) <= EXACT_LIMIT:
+        return vector, False
+    return sp.ImmutableMatrix(vector.evalf(DIGITS)), True
+
+
+def flat(vector: sp.MatrixBase) -> list[sp.Expr]:
+    """A vector's entries as a plain list (answers show vectors as flat lists)."""
+    return list(vector)
+
+
+def rows_of(matrix: sp.MatrixBase) -> list[sp.ImmutableMatrix]:
+    """The rows of a T x D input matrix (or the entries of a T x 1 one) as D-vectors."""
+    return [sp.ImmutableMatrix(matrix.row(i)).T for i in range(matrix.rows)]
+
+
+def stack(parts: Iterable[sp.MatrixBase]) -> sp.ImmutableMatrix:
+    """Vectors stacked into one column: [h_{t-1}; x_t]."""
+    return sp.ImmutableMatrix(sp.Matrix.vstack(*parts))
+
+
+def zeros(rows: int) -> sp.ImmutableMatrix:
+    """A column of zeros."""
+    return sp.ImmutableMatrix.zeros(rows, 1)
+
+
+def is_symmetric(matrix: sp.MatrixBase) -> bool:
+    """Whether a square matrix equals its transpose."""
+    return bool(matrix == matrix.T)
+
+
+def shown(value: Any) -> Any:
+    """A value as it is put into a displayed formula: exact numbers that are not short
+    decimals (tanh(2), nested expressions) become decimals, so the line stays readable.
+
+    The step's value is still computed from the exact numbers; this is for showing only.
+    """
+    if isinstance(value, sp.MatrixBase):
+        return sp.ImmutableMatrix(value.applyfunc(shown))
+    exact_short = isinstance(value, sp.Basic) and (value.is_Rational or value.is_Float)
+    if isinstance(value, sp.Basic) and value.is_number and not exact_short:
+        return sp.Float(value.evalf(DIGITS), DIGITS)
+    return value
+
+
+def numbers_step(
+    key: str,
+    lhs: sp.Basic | None,
+    formula: sp.Basic,
+    values: Mapping[sp.Basic, Any],
+    **data: Any,
+) -> Step:
+    """Like :func:`~dlexam.derivations.core.three_part`, with long exact numbers shown as decimals
+    in the numbers-put-in line (the value stays exact)."""
+    return Step(
+        key=key,
+        lhs=lhs,
+        symbolic=formula,
+        substituted=put_in(formula, {k: shown(v) for k, v in values.items()}),
+        value=evaluate_at(formula, values),
+        data=data,
+    )

@@ -1,0 +1,378 @@
+"""Q4: the forward pass of a simple RNN, in the exam's column convention or the book's row one.
+
+Column (as the exam writes it): a_t = U x_t + W h_{t-1} + b, h_t = f(a_t), y_t = g(V h_t + c).
+Row (as the textbook's NumPy code computes it, ``np.dot(state, W)``): the state is a row vector
+and a_t = x_t U^T + h_{t-1} W + b. Since h_{t-1} W = (W^T h_{t-1})^T, the two readings are the same
+network only when W is symmetric; they agree at t = 1 whenever h_0 = 0. Both are computed: the
+answers follow the chosen convention and the other one is reported beside it.
+"""
+
+# ruff: noqa: N803, N806
+# (matrix names follow the exam's letters: U, W, V, H, D; the registry passes them by these names)
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import sympy as sp
+
+from dlexam.derivations.cells import (
+    DIGITS,
+    HIDDEN_ACTIVATIONS,
+    OUTPUT_ACTIVATIONS,
+    Activation,
+    apply,
+    flat,
+    msym,
+    numbers_step,
+    rows_of,
+    settle,
+    shown,
+    zeros,
+)
+from dlexam.derivations.core import Result, Step, derivation
+from dlexam.derivations.notation import sym
+from dlexam.derivations.params import Param
+from dlexam.errors import InputError
+
+CONVENTIONS: tuple[str, ...] = ("column", "row")
+
+# the exam's Q4 network (EXAM-NOTES.md): two steps of a scalar input, tanh, identity output
+EXAM_Q4: dict[str, Any] = {
+    "U": [0.5, 0.6],
+    "W": [[0.1, 0.2], [0.3, 0.4]],
+    "V": [1.0, 2.0],
+    "b": [1.0, -1.0],
+    "c": 0.1,
+    "x": [2, 3],
+}
+
+
+@dataclass(frozen=True)
+class Network:
+    """A simple RNN's weights in column form, and how its inputs and outputs are shaped.
+
+    Attributes:
+        U: H x D input weights.
+        W: H x H recurrent weights.
+        V: O x H output weights.
+        b: hidden bias (H).
+        c: output bias (O).
+        scalar_in: each input is one number (D = 1, given as a list of numbers).
+        scalar_out: one output, given as V = an H list: y_t is a number.
+        activation: the hidden activation f.
+        output_activation: the output activation g.
+    """
+
+    U: sp.ImmutableMatrix
+    W: sp.ImmutableMatrix
+    V: sp.ImmutableMatrix
+    b: sp.ImmutableMatrix
+    c: sp.ImmutableMatrix
+    scalar_in: bool
+    scalar_out: bool
+    activation: str
+    output_activation: str
+
+    @property
+    def sizes(self) -> tuple[int, int, int]:
+        """(H, D, O)."""
+        return self.W.rows, self.U.cols, self.V.rows
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One convention's forward pass: its steps and values (vectors as columns)."""
+
+    steps: list[Step]
+    pre: list[sp.ImmutableMatrix]
+    h: list[sp.ImmutableMatrix]
+    y: list[Any]
+
+
+def inputs_of(U: sp.ImmutableMatrix, x: sp.ImmutableMatrix) -> tuple[list[Any], bool]:
+    """The inputs one per time step (numbers, or D-vectors), and whether they are numbers.
+
+    Raises:
+        InputError: the inputs' width does not match U's.
+    """
+    D = U.cols
+    if x.cols != D:
+        if D == 1:
+            raise InputError("x", "one number per time step (U is an H list, so D = 1)",
+                             f"{x.rows} x {x.cols}")
+        raise InputError("x", f"one list of D = {D} numbers per time step (U is H x {D})",
+                         f"{x.rows} x {x.cols}" if x.cols > 1 else "a list of numbers")
+    if D == 1:
+        return [x[i, 0] for i in range(x.rows)], True
+    return rows_of(x), False
+
+
+def output_weights(V: sp.ImmutableMatrix, H: int) -> tuple[sp.ImmutableMatrix, bool]:
+    """V as O x H, and whether it was given as an H list (one output, y_t a number)."""
+    if V.shape == (H, 1):
+        return sp.ImmutableMatrix(V.T), True
+    return V, False
+
+
+def output_bias(c: Any, n_out: int, scalar_out: bool) -> sp.ImmutableMatrix:
+    """The output bias as an O-vector (a number is added to every output).
+
+    Raises:
+        InputError: c has the wrong length for a single output.
+    """
+    if isinstance(c, sp.MatrixBase):
+        if scalar_out and c.rows != 1:
+            raise InputError("c", "a number (V is an H list: one output)", f"a list of {c.rows}")
+        return c
+    return sp.ImmutableMatrix([c] * n_out)
+
+
+def _shape(rows: int, convention: str) -> tuple[int, int]:
+    """A vector of ``rows`` entries as the convention writes it: a column or a row."""
+    return (rows, 1) if convention == "column" else (1, rows)
+
+
+def _orient(vector: sp.MatrixBase, convention: str) -> sp.ImmutableMatrix:
+    return sp.ImmutableMatrix(vector if convention == "column" else vector.T)
+
+
+def _column(vector: sp.MatrixBase) -> sp.ImmutableMatrix:
+    return sp.ImmutableMatrix(vector if vector.cols == 1 else vector.T)
+
+
+def _pre_formula(net: Network, convention: str) -> tuple[sp.MatrixExpr, dict[str, sp.Basic]]:
+    """a_t in the convention's form, and its symbols by role."""
+    H, D, _ = net.sizes
+    x_t = sym("x_t") if net.scalar_in else msym("x_t", *_shape(D, convention))
+    W = msym("W", H, H)
+    h = msym("h_prev", *_shape(H, convention))
+    b = msym("b", *_shape(H, convention))
+    with sp.evaluate(False):
+        if convention == "column":
+            U = msym("U", H, D)
+            formula = sp.MatAdd(sp.MatMul(U, x_t), sp.MatMul(W, h), b)
+        else:
+            U = msym("U_T", D, H)
+            formula = sp.MatAdd(sp.MatMul(x_t, U), sp.MatMul(h, W), b)
+    return formula, {"x": x_t, "U": U, "W": W, "h": h, "b": b}
+
+
+def _output_step(net: Network, h: sp.ImmutableMatrix, convention: str, t: int) -> list[Step]:
+    """y_t from h_t (a column): one step, or two when there is an output activation."""
+    H, _, n_out = net.sizes
+    g = net.output_activation
+    key_pre = "rnn_forward.output" if g == "identity" else "rnn_forward.output_pre"
+    lhs_pre = sym("y_t") if g == "identity" else sym("o_out")
+    if net.scalar_out:
+        Vs, hs, cs = sym("V"), sym("h_t"), sym("c")
+        v, c = list(net.V), net.c[0]
+        h_shown, c_shown = shown(h), shown(c)
+        with sp.evaluate(False):
+            if convention == "column":
+                formula = sp.Add(sp.Mul(Vs, hs), cs)
+                terms = [sp.Mul(v[j], h_shown[j]) for j in range(H)]
+            else:
+                formula = sp.Add(sp.Mul(hs, sym("V_T")), cs)
+                terms = [sp.Mul(h_shown[j], v[j]) for j in range(H)]
+            substituted = sp.Add(*terms, c_shown)
+        value = sp.Add(*[v[j] * h[j] for j in range(H)]) + c
+        steps = [Step(key=key_pre, lhs=lhs_pre, symbolic=formula, substituted=substituted,
+                      value=value, data={"t": t})]
+        if g == "sigmoid":
+            o = sym("o_out")
+            o_shown = shown(value)
+            with sp.evaluate(False):
+                sig = sp.Pow(sp.Add(1, sp.exp(sp.Mul(-1, o))), -1)
+                sig_in = sp.Pow(sp.Add(1, sp.exp(sp.Mul(-1, o_shown))), -1)
+            steps.append(Step(
+                key="rnn_forward.output_activation", lhs=sym("y_t"), symbolic=sig,
+                substituted=sig_in, value=1 / (1 + sp.exp(-value)),
+                data={"t": t, "activation": g},
+            ))
+        return steps
+    hs = msym("h_t", *_shape(H, convention))
+    cs = msym("c", *_shape(n_out, convention))
+    with sp.evaluate(False):
+        if convention == "column":
+            Vs = msym("V", n_out, H)
+            formula = sp.MatAdd(sp.MatMul(Vs, hs), cs)
+            values = {Vs: net.V, hs: h, cs: net.c}
+        else:
+            Vs = msym("V_T", H, n_out)
+            formula = sp.MatAdd(sp.MatMul(hs, Vs), cs)
+            values = {Vs: net.V.T, hs: h.T, cs: net.c.T}
+    first = numbers_step(key_pre, lhs_pre, formula, values, t=t)
+    if g == "identity":
+        return [first]
+    o = msym("o_out", *_shape(n_out, convention))
+    second = numbers_step("rnn_forward.output_activation", sym("y_t"), Activation(g, o),
+                          {o: first.value}, t=t, activation=g)
+    return [first, second]
+
+
+def forward(net: Network, h0: sp.ImmutableMatrix, inputs: list[Any], convention: str) -> Pass:
+    """Runs the network over the inputs in one convention, step by step."""
+    H, _, _ = net.sizes
+    pre_formula, roles = _pre_formula(net, convention)
+    a_sym = msym("a_t", *_shape(H, convention))
+    state_formula = Activation(net.activation, a_sym)
+    steps: list[Step] = []
+    pres: list[sp.ImmutableMatrix] = []
+    hs: list[sp.ImmutableMatrix] = []
+    ys: list[Any] = []
+    h = h0
+    for t, x_t in enumerate(inputs, start=1):
+        values: dict[sp.Basic, Any] = {
+            roles["x"]: x_t if net.scalar_in else _orient(x_t, convention),
+            roles["U"]: net.U if convention == "column" else net.U.T,
+            roles["W"]: net.W,
+            roles["h"]: _orient(h, convention),
+            roles["b"]: _orient(net.b, convention),
+        }
+        pre_step = numbers_step("rnn_forward.pre", sym("a_t"), pre_formula, values, t=t,
+                                convention=convention)
+        a = _column(pre_step.value)
+        state_step = numbers_step("rnn_forward.state", sym("h_t"), state_formula,
+                                  {a_sym: _orient(a, convention)}, t=t, activation=net.activation)
+        h, to_decimals = settle(_column(state_step.value))
+        steps += [pre_step, state_step]
+        if to_decimals:
+            steps.append(Step(key="recurrent.decimals", data={"t": t, "digits": DIGITS}))
+        out = _output_step(net, h, convention, t)
+        steps += out
+        y = out[-1].value
+        pres.append(a)
+        hs.append(h)
+        ys.append(y if net.scalar_out else _column(y))
+    return Pass(steps=steps, pre=pres, h=hs, y=ys)
+
+
+def _differs(a: Any, b: Any) -> bool:
+    pairs = zip(a, b, strict=True) if isinstance(a, sp.MatrixBase) else [(a, b)]
+    return any(p != q and abs(sp.N(p - q, 30)) > sp.Float("1e-25") for p, q in pairs)
+
+
+def _flat_or_number(value: Any) -> Any:
+    return flat(value) if isinstance(value, sp.MatrixBase) else value
+
+
+def _shown_flat(value: Any) -> Any:
+    shown_value = shown(value)
+    return sp.ImmutableMatrix(shown_value).T if isinstance(value, sp.MatrixBase) else shown_value
+
+
+def _comparison(mine: Pass, other: Pass, h0: sp.ImmutableMatrix, W: sp.ImmutableMatrix,
+                convention: str, other_convention: str) -> tuple[Step, int | None]:
+    """The step that says where the two readings agree and why, and the first t they differ."""
+    first = next(
+        (t for t, (p, q) in enumerate(zip(mine.h, other.h, strict=True), start=1)
+         if _differs(p, q)),
+        None,
+    )
+    data: dict[str, Any] = {"steps": len(mine.h)}
+    if first is None:
+        symmetric = W == W.T
+        key = "rnn_forward.agree_symmetric" if symmetric else "rnn_forward.agree_all"
+        return Step(key=key, data=data), None
+    by_convention = {convention: mine.y[first - 1], other_convention: other.y[first - 1]}
+    data.update(t=first, y_column=_shown_flat(by_convention["column"]),
+                y_row=_shown_flat(by_convention["row"]))
+    if first == 1:
+        return Step(key="rnn_forward.differ_from_start", data=data), first
+    zero_start = all(v == 0 for v in h0)
+    key = "rnn_forward.agree_first" if zero_start else "rnn_forward.agree_until"
+    data["last_agree"] = first - 1
+    return Step(key=key, data=data), first
+
+
+@derivation(
+    "rnn-forward",
+    params=[
+        Param("U", "array", shapes=(("H",), ("H", "D")), default=EXAM_Q4["U"]),
+        Param("W", "array", shapes=(("H", "H"),), default=EXAM_Q4["W"]),
+        Param("V", "array", shapes=(("H",), ("O", "H")), default=EXAM_Q4["V"]),
+        Param("b", "array", shapes=(("H",),), default=EXAM_Q4["b"]),
+        Param("c", "array", shapes=((), ("O",)), default=EXAM_Q4["c"]),
+        Param("h0", "array", shapes=(("H",),), default=None),
+        Param("x", "array", shapes=(("T",), ("T", "D")), default=EXAM_Q4["x"]),
+        Param("convention", "choice", choices=CONVENTIONS, default="column"),
+        Param("activation", "choice", choices=HIDDEN_ACTIVATIONS, default="tanh"),
+        Param("output_activation", "choice", choices=OUTPUT_ACTIVATIONS, default="identity"),
+    ],
+)
+def rnn_forward(
+    U: sp.ImmutableMatrix,
+    W: sp.ImmutableMatrix,
+    V: sp.ImmutableMatrix,
+    b: sp.ImmutableMatrix,
+    c: Any,
+    h0: sp.ImmutableMatrix | None,
+    x: sp.ImmutableMatrix,
+    convention: str,
+    activation: str,
+    output_activation: str,
+) -> Result:
+    """Runs a simple RNN forward over the inputs, one time step at a time.
+
+    Args:
+        U: input weights, H x D (an H list for a scalar input).
+        W: recurrent weights, H x H.
+        V: output weights, O x H (an H list for one output).
+        b: hidden bias (H).
+        c: output bias, a number or O numbers.
+        h0: the initial state (zeros when not given).
+        x: the inputs, one per time step: numbers, or lists of D numbers.
+        convention: ``"column"`` (h_t = f(U x_t + W h_{t-1} + b), as the exam writes it) or
+            ``"row"`` (the state as a row vector, h_{t-1} W, as np.dot(state, W) computes it).
+        activation: the hidden activation: tanh, sigmoid or relu.
+        output_activation: identity, sigmoid or softmax.
+    """
+    H = W.rows
+    inputs, scalar_in = inputs_of(U, x)
+    V_rows, scalar_out = output_weights(V, H)
+    if scalar_out and output_activation == "softmax":
+        raise InputError("output_activation",
+                         "identity or sigmoid for a single output (a softmax over one number is "
+                         "always 1)", "softmax")
+    net = Network(U=U, W=W, V=V_rows, b=b, c=output_bias(c, V_rows.rows, scalar_out),
+                  scalar_in=scalar_in, scalar_out=scalar_out, activation=activation,
+                  output_activation=output_activation)
+    start = zeros(H) if h0 is None else h0
+    other_convention = "row" if convention == "column" else "column"
+    mine = forward(net, start, inputs, convention)
+    other = forward(net, start, inputs, other_convention)
+
+    pre_formula, _roles = _pre_formula(net, convention)
+    steps: list[Step] = [
+        Step(key="rnn_forward.model", lhs=sym("h_t"),
+             symbolic=apply(activation, pre_formula),
+             data={"activation": activation, "output_activation": output_activation,
+                   "steps": len(inputs)}),
+        Step(key=f"rnn_forward.convention_{convention}", data={"convention": convention}),
+        *mine.steps,
+    ]
+    for t, pre_step in enumerate(s for s in other.steps if s.key == "rnn_forward.pre"):
+        steps.append(replace(pre_step, key=f"rnn_forward.other_{other_convention}", data={
+            "t": t + 1,
+            "h": _shown_flat(other.h[t]), "y": _shown_flat(other.y[t]),
+        }))
+    comparison, first_difference = _comparison(mine, other, start, W, convention,
+                                               other_convention)
+    steps.append(comparison)
+    return Result(
+        derivation="rnn-forward",
+        params={},
+        convention=convention,
+        steps=tuple(steps),
+        answers={
+            "h": [flat(h) for h in mine.h],
+            "y": [_flat_or_number(y) for y in mine.y],
+            "pre": [flat(a) for a in mine.pre],
+            "other_convention": other_convention,
+            "h_other": [flat(h) for h in other.h],
+            "y_other": [_flat_or_number(y) for y in other.y],
+            "first_difference": first_difference,
+        },
+    )
