@@ -162,6 +162,21 @@ def is_exact_short(value: sp.Basic, digits: int = 4) -> bool:
     return places <= digits
 
 
+def _decimal_lead(expr: sp.Mul, digits: int) -> tuple[sp.Rational, sp.Basic] | None:
+    """A product led by a short exact decimal (0.6 h_1): the decimal and the other factors.
+
+    SymPy prints a rational coefficient as a fraction over the whole product (3 h_1 / 5), which
+    hides the exam's decimals; a short decimal reads as written. Other rationals keep the fraction.
+    """
+    if len(expr.args) < 2:
+        return None
+    lead = expr.args[0]
+    if not lead.is_Rational or lead.is_Integer or not is_exact_short(abs(lead), digits):
+        return None
+    rest = expr.args[1:]
+    return lead, rest[0] if len(rest) == 1 else sp.Mul(*rest, evaluate=False)
+
+
 def _flat_args(expr: sp.Basic, cls: type) -> list[sp.Basic]:
     out: list[sp.Basic] = []
     for a in expr.args:
@@ -207,6 +222,14 @@ class DlexamLatexPrinter(LatexPrinter):
         flat = _flat_args(expr, sp.Mul)
         if len(flat) != len(expr.args):
             expr = sp.Mul(*flat, evaluate=False)
+        lead = _decimal_lead(expr, self._settings["digits"])
+        if lead is not None:
+            coeff, rest = lead
+            body = self.parenthesize(rest, PRECEDENCE["Mul"], strict=True)
+            # a dot between two written numbers (0.5 \cdot 2), as SymPy's own rule does
+            sep = self._settings["mul_symbol_latex_numbers" if body[:1].isdigit()
+                                 else "mul_symbol_latex"]
+            return ("- " if coeff < 0 else "") + self._print(abs(coeff)) + sep + body
         return super()._print_Mul(expr)
 
     def _print_UnevaluatedExpr(self, expr: sp.UnevaluatedExpr) -> str:
@@ -260,6 +283,11 @@ class DlexamTextPrinter(StrPrinter):
         flat = _flat_args(expr, sp.Mul)
         if len(flat) != len(expr.args):
             expr = sp.Mul(*flat, evaluate=False)
+        lead = _decimal_lead(expr, self._settings["digits"])
+        if lead is not None:
+            coeff, rest = lead
+            body = self.parenthesize(rest, PRECEDENCE["Mul"], strict=True)
+            return ("-" if coeff < 0 else "") + self._print(abs(coeff)) + "*" + body
         return super()._print_Mul(expr)
 
     def _print_UnevaluatedExpr(self, expr: sp.UnevaluatedExpr) -> str:
