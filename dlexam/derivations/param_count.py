@@ -187,9 +187,10 @@ def param_count(
     parts = [sp.Symbol(f"P_{i}") for i in range(1, len(layers) + 1)]
     with sp.evaluate(False):
         total_formula = sp.Add(*parts) if len(parts) > 1 else parts[0]
+    shown_name = {"keras": "Keras", "pytorch": "PyTorch"}[framework]
     steps.append(three_part("param_count.total", sym("P_total"), total_formula,
-                            dict(zip(parts, counts, strict=True)), framework=framework))
-    steps.append(Step(key=f"param_count.convention_{framework}", data={"framework": framework}))
+                            dict(zip(parts, counts, strict=True)), framework=shown_name))
+    steps.append(Step(key=f"param_count.convention_{framework}", data={"framework": shown_name}))
     return Result(
         derivation="param-count",
         params={},
