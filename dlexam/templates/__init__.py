@@ -88,7 +88,7 @@ def _value_tex(value: Any, digits: int = 4) -> str:
     if isinstance(value, bool):
         return escape_latex(str(value).lower())
     if isinstance(value, (int, sp.Basic)) and not isinstance(value, bool):
-        return "$" + tex(value, digits=digits) + "$"
+        return "$" + tex(shown_value(value, digits)[1], digits=digits) + "$"
     if isinstance(value, float):
         return "$" + tex(sp.Float(value), digits=digits) + "$"
     return escape_latex(str(value))
@@ -98,7 +98,8 @@ def _value_text(value: Any, digits: int = 4) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, (int, float, sp.Basic)):
-        return text(value if not isinstance(value, float) else sp.Float(value), digits=digits)
+        number = value if not isinstance(value, float) else sp.Float(value)
+        return text(shown_value(number, digits)[1], digits=digits)
     return str(value)
 
 
