@@ -1,5 +1,8 @@
 """rnn-forward against published values, torch.nn.RNN (float64) and NumPy."""
 
+# ruff: noqa: N803, N806
+# (the exam's letters: U, W, V, H, D, T)
+
 from __future__ import annotations
 
 import json
@@ -89,10 +92,10 @@ def _torch_rnn(U, W, b, h0, xs, nonlinearity):
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
 def test_random_against_torch_rnn(seed: int, convention: str, activation: str) -> None:
     rng = np.random.default_rng(seed)
-    H, D, O, T = 3, 2, 2, 4
+    H, D, n_out, T = 3, 2, 2, 4
     U, W = rng.normal(size=(H, D)).round(2), rng.normal(size=(H, H)).round(2)
-    V, b, c = rng.normal(size=(O, H)).round(2), rng.normal(size=H).round(2), rng.normal(
-        size=O).round(2)
+    V, b, c = rng.normal(size=(n_out, H)).round(2), rng.normal(size=H).round(2), rng.normal(
+        size=n_out).round(2)
     h0, xs = rng.normal(size=H).round(2), rng.normal(size=(T, D)).round(2)
     result = derivations.solve("rnn-forward", {
         "U": U.tolist(), "W": W.tolist(), "V": V.tolist(), "b": b.tolist(), "c": c.tolist(),
@@ -109,9 +112,9 @@ def test_random_against_torch_rnn(seed: int, convention: str, activation: str) -
 
 def test_sigmoid_hidden_softmax_output_against_numpy() -> None:
     rng = np.random.default_rng(7)
-    H, D, O, T = 2, 3, 3, 3
-    U, W, V = rng.normal(size=(H, D)), rng.normal(size=(H, H)), rng.normal(size=(O, H))
-    b, c, xs = rng.normal(size=H), rng.normal(size=O), rng.normal(size=(T, D))
+    H, D, n_out, T = 2, 3, 3, 3
+    U, W, V = rng.normal(size=(H, D)), rng.normal(size=(H, H)), rng.normal(size=(n_out, H))
+    b, c, xs = rng.normal(size=H), rng.normal(size=n_out), rng.normal(size=(T, D))
 
     def softmax(o):
         e = np.exp(o - o.max())

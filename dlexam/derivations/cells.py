@@ -18,14 +18,17 @@ from sympy.core.symbol import Str
 
 from dlexam.derivations.core import Step, evaluate_at, put_in
 from dlexam.derivations.notation import SYMBOLS
+from dlexam.derivations.params import exact
+from dlexam.errors import InputError
 
 # the activation's parameter value -> its key in the notation table
 _NOTATION = {"tanh": "tanh", "sigmoid": "sigma", "relu": "relu", "softmax": "softmax"}
 HIDDEN_ACTIVATIONS: tuple[str, ...] = ("tanh", "sigmoid", "relu")
 OUTPUT_ACTIVATIONS: tuple[str, ...] = ("identity", "sigmoid", "softmax")
 
-# a state whose exact entries need more operations than this is carried as decimals
-EXACT_LIMIT = 160
+# a state with an exact entry of more operations than this is carried as decimals (shown values
+# are rounded anyway; long exact expressions only cost time)
+EXACT_LIMIT = 24
 DIGITS = 30
 
 
@@ -122,7 +125,7 @@ def apply(name: str, arg: sp.Basic) -> sp.Basic:
 
 
 def _size(vector: sp.MatrixBase) -> int:
-    return sum(sp.count_ops(x) for x in vector)
+    return max(sp.count_ops(x) for x in vector)
 
 
 def settle(vector: sp.MatrixBase) -> tuple[sp.ImmutableMatrix, bool]:
@@ -135,6 +138,37 @@ def settle(vector: sp.MatrixBase) -> tuple[sp.ImmutableMatrix, bool]:
     if all(x.is_Rational or x.is_Float for x in vector) or _size(vector) <= EXACT_LIMIT:
         return vector, False
     return sp.ImmutableMatrix(vector.evalf(DIGITS)), True
+
+
+def example(
+    given: Mapping[str, sp.ImmutableMatrix | None], sample: Mapping[str, Any], what: str
+) -> dict[str, sp.ImmutableMatrix]:
+    """The given weights, or the example's when none is given.
+
+    A partial set is an error naming the first missing parameter: filling the rest in from an
+    example of another size would blame the wrong parameter for the mismatch.
+
+    Raises:
+        InputError: some weights are given and others are not.
+    """
+    if all(v is None for v in given.values()):
+        return {k: sp.ImmutableMatrix(sample[k]).applyfunc(exact) for k in given}
+    missing = [k for k, v in given.items() if v is None]
+    if missing:
+        named = next(k for k, v in given.items() if v is not None)
+        raise InputError(missing[0], f"{what} too, since {named} is given", "nothing")
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def check_sizes(units: int, vectors: dict[str, sp.ImmutableMatrix | None]) -> None:
+    """Checks that the given state and bias vectors have one entry per unit.
+
+    Raises:
+        InputError: naming the first vector of another size.
+    """
+    for name, v in vectors.items():
+        if v is not None and v.rows != units:
+            raise InputError(name, f"H = {units} numbers, as the weights have", f"{v.rows}")
 
 
 def flat(vector: sp.MatrixBase) -> list[sp.Expr]:

@@ -78,6 +78,10 @@ SYMBOLS: dict[str, tuple[str, str]] = {
     "hx_stack": (r"\begin{pmatrix} h_{t-1} \\ x_t \end{pmatrix}", "(h_{t-1}; x_t)"),
     "c_t": ("c_t", "c_t"),
     "c_prev": ("c_{t-1}", "c_{t-1}"),
+    "st_i": ("i", "i"),  # the stacked notation's gate letters
+    "st_f": ("f", "f"),
+    "st_o": ("o", "o"),
+    "st_g": ("g", "g"),
     "h_tilde": (r"\tilde{h}_t", "h~_t"),
     "W_z": ("W_z", "W_z"),
     "W_r": ("W_r", "W_r"),

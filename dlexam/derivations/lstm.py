@@ -1,0 +1,308 @@
+"""Q1: the LSTM cell, symbolically (lstm-gates) and with numbers (lstm-forward).
+
+Olah's notation, with [h_{t-1}, x_t] the previous hidden state stacked above the input:
+
+    f_t = σ(W_f [h_{t-1}, x_t] + b_f)       forget gate
+    i_t = σ(W_i [h_{t-1}, x_t] + b_i)       input gate
+    C~_t = tanh(W_C [h_{t-1}, x_t] + b_C)   candidate values
+    C_t = f_t ⊙ C_{t-1} + i_t ⊙ C~_t        cell state (memory)
+    o_t = σ(W_o [h_{t-1}, x_t] + b_o)       output gate
+    h_t = o_t ⊙ tanh(C_t)                   hidden state
+
+The course notes stack the same cell: (i, f, o, g) = (σ, σ, σ, tanh) W (h_{t-1}; x_t), with g the
+candidate C~_t and W the four weight matrices stacked by rows.
+"""
+
+# ruff: noqa: N803, N806
+# (matrix names follow Olah's letters: W_f, W_C, C0; the registry passes them by these names)
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+
+from dlexam.derivations.cells import (
+    DIGITS,
+    Activation,
+    check_sizes,
+    example,
+    flat,
+    msym,
+    numbers_step,
+    rows_of,
+    settle,
+    shown,
+    stack,
+    zeros,
+)
+from dlexam.derivations.core import Result, Step, derivation
+from dlexam.derivations.notation import SYMBOLS, sym
+from dlexam.derivations.params import Param, exact
+from dlexam.errors import InputError
+
+# the gates in the order of Olah's figure (left to right): key, activation, weight and bias keys
+GATES: tuple[tuple[str, str, str, str], ...] = (
+    ("f_t", "sigmoid", "W_f", "b_f"),
+    ("i_t", "sigmoid", "W_i", "b_i"),
+    ("C_tilde", "tanh", "W_C", "b_C"),
+    ("o_t", "sigmoid", "W_o", "b_o"),
+)
+# the stacked notation's letters -> Olah's symbols
+STACKED: dict[str, str] = {"i": "i_t", "f": "f_t", "o": "o_t", "g": "C_tilde", "c_t": "C_t",
+                           "h_t": "h_t"}
+
+# a small example cell (one unit, one input) used when no weights are given
+EXAMPLE: dict[str, Any] = {
+    "W_f": [[0.5, 0.4]],
+    "W_i": [[0.3, 0.6]],
+    "W_C": [[0.2, 0.8]],
+    "W_o": [[0.7, 0.1]],
+    "x": [1, 2],
+}
+
+
+def _plain(key: str) -> str:
+    return SYMBOLS[key][1]
+
+
+def _gate_formula(gate: str, H: int, K: int) -> tuple[sp.MatrixExpr, sp.MatrixSymbol,
+                                                      sp.MatrixSymbol, sp.MatrixSymbol]:
+    _key, activation, w_key, b_key = next(g for g in GATES if g[0] == gate)
+    W, hx, b = msym(w_key, H, K), msym("hx", K), msym(b_key, H)
+    with sp.evaluate(False):
+        formula = Activation(activation, sp.MatAdd(sp.MatMul(W, hx), b))
+    return formula, W, hx, b
+
+
+def _cell_formulas(H: int) -> tuple[sp.MatrixExpr, sp.MatrixExpr]:
+    f, i, C_tilde, o = (msym(k, H) for k in ("f_t", "i_t", "C_tilde", "o_t"))
+    C_prev, C = msym("C_prev", H), msym("C_t", H)
+    with sp.evaluate(False):
+        cell = sp.MatAdd(sp.HadamardProduct(f, C_prev), sp.HadamardProduct(i, C_tilde))
+        hidden = sp.HadamardProduct(o, Activation("tanh", C))
+    return cell, hidden
+
+
+def _inputs(x: sp.ImmutableMatrix, H: int, K: int, given: bool) -> list[sp.ImmutableMatrix]:
+    """The inputs as D-vectors, checking that the weights act on H + D numbers.
+
+    Raises:
+        InputError: naming W_f when the weights were given, else x (the example has D = 1).
+    """
+    D = K - H
+    if x.cols != D:
+        if not given:
+            raise InputError("x", f"{D} number(s) per time step, as the example cell reads "
+                             "(give the weights for other widths)", f"{x.rows} x {x.cols}")
+        raise InputError("W_f",
+                         f"H x (H + D) = {H} x {H + x.cols} (acting on [h_(t-1), x_t] with "
+                         f"H = {H} and D = {x.cols} inputs per step)", f"{H} x {K}")
+    return rows_of(x)
+
+
+@derivation(
+    "lstm-forward",
+    params=[
+        Param("W_f", "array", shapes=(("H", "K"),), default=None),
+        Param("W_i", "array", shapes=(("H", "K"),), default=None),
+        Param("W_C", "array", shapes=(("H", "K"),), default=None),
+        Param("W_o", "array", shapes=(("H", "K"),), default=None),
+        Param("b_f", "array", shapes=(("H",),), default=None),
+        Param("b_i", "array", shapes=(("H",),), default=None),
+        Param("b_C", "array", shapes=(("H",),), default=None),
+        Param("b_o", "array", shapes=(("H",),), default=None),
+        Param("x", "array", shapes=(("T",), ("T", "D")), default=None),
+        Param("h0", "array", shapes=(("H",),), default=None),
+        Param("C0", "array", shapes=(("H",),), default=None),
+    ],
+)
+def lstm_forward(
+    W_f: sp.ImmutableMatrix | None,
+    W_i: sp.ImmutableMatrix | None,
+    W_C: sp.ImmutableMatrix | None,
+    W_o: sp.ImmutableMatrix | None,
+    b_f: sp.ImmutableMatrix | None,
+    b_i: sp.ImmutableMatrix | None,
+    b_C: sp.ImmutableMatrix | None,
+    b_o: sp.ImmutableMatrix | None,
+    x: sp.ImmutableMatrix | None,
+    h0: sp.ImmutableMatrix | None,
+    C0: sp.ImmutableMatrix | None,
+) -> Result:
+    """Runs an LSTM cell over the inputs in Olah's notation, gate by gate.
+
+    Args:
+        W_f: forget-gate weights, H x (H + D), acting on [h_{t-1}; x_t]. With no weights and
+            no inputs given, a small example cell runs.
+        W_i: input-gate weights, H x (H + D).
+        W_C: candidate weights, H x (H + D).
+        W_o: output-gate weights, H x (H + D).
+        b_f: forget-gate bias (H); zeros when not given. Likewise b_i, b_C, b_o.
+        b_i: input-gate bias.
+        b_C: candidate bias.
+        b_o: output-gate bias.
+        x: the inputs, one per time step: numbers, or lists of D numbers.
+        h0: the initial hidden state (zeros when not given).
+        C0: the initial cell state (zeros when not given).
+    """
+    weights = example({"W_f": W_f, "W_i": W_i, "W_C": W_C, "W_o": W_o}, EXAMPLE,
+                      "every gate's weights, H x (H + D)")
+    if x is None:
+        if W_f is not None:
+            raise InputError("x", "the inputs, one per time step (the weights are given)",
+                             "nothing")
+        x = sp.ImmutableMatrix(EXAMPLE["x"]).applyfunc(exact)
+    H, K = weights["W_f"].shape
+    inputs = _inputs(x, H, K, given=W_f is not None)
+    check_sizes(H, {"b_f": b_f, "b_i": b_i, "b_C": b_C, "b_o": b_o, "h0": h0, "C0": C0})
+    biases = {"b_f": b_f, "b_i": b_i, "b_C": b_C, "b_o": b_o}
+    biases = {k: zeros(H) if v is None else v for k, v in biases.items()}
+    h = zeros(H) if h0 is None else h0
+    C = zeros(H) if C0 is None else C0
+    cell_formula, hidden_formula = _cell_formulas(H)
+    vec = {k: msym(k, H) for k in ("f_t", "i_t", "C_tilde", "o_t", "C_prev", "C_t")}
+
+    steps: list[Step] = [Step(key="lstm_forward.model", data={"units": H, "inputs": K - H,
+                                                              "steps": len(inputs)})]
+    answers: dict[str, list[Any]] = {k: [] for k in ("h", "C", "f", "i", "C_tilde", "o")}
+    decimals = False  # whether the state is carried as decimals yet
+    for t, x_t in enumerate(inputs, start=1):
+        hx_value = stack([h, x_t])
+        steps.append(Step(key="lstm_forward.concat",
+                          data={"t": t, "hx": shown(hx_value).T, "units": H, "inputs": K - H}))
+        gate_values: dict[str, sp.ImmutableMatrix] = {}
+        for key, _activation, w_key, b_key in GATES:
+            formula, W, hx, b = _gate_formula(key, H, K)
+            if key == "o_t":
+                # Olah updates the cell state before he reads the output gate
+                cell = numbers_step("lstm_forward.cell", sym("C_t"), cell_formula, {
+                    vec["f_t"]: gate_values["f_t"], vec["C_prev"]: C,
+                    vec["i_t"]: gate_values["i_t"], vec["C_tilde"]: gate_values["C_tilde"],
+                }, t=t)
+                steps.append(cell)
+            step = numbers_step(f"lstm_forward.{key.lower()}", sym(key), formula,
+                                {W: weights[w_key], hx: hx_value, b: biases[b_key]}, t=t)
+            steps.append(step)
+            gate_values[key] = step.value
+        C_new, C_decimal = settle(cell.value)
+        hidden = numbers_step("lstm_forward.hidden", sym("h_t"), hidden_formula,
+                              {vec["o_t"]: gate_values["o_t"], vec["C_t"]: C_new}, t=t)
+        steps.append(hidden)
+        h, h_decimal = settle(hidden.value)
+        C = C_new
+        if (C_decimal or h_decimal) and not decimals:
+            decimals = True
+            steps.append(Step(key="recurrent.decimals", data={"t": t, "digits": DIGITS}))
+        answers["h"].append(flat(h))
+        answers["C"].append(flat(C))
+        answers["f"].append(flat(gate_values["f_t"]))
+        answers["i"].append(flat(gate_values["i_t"]))
+        answers["C_tilde"].append(flat(gate_values["C_tilde"]))
+        answers["o"].append(flat(gate_values["o_t"]))
+    return Result(derivation="lstm-forward", params={}, convention="olah", steps=tuple(steps),
+                  answers=answers)
+
+
+def cell_partials() -> dict[str, sp.Expr]:
+    """The cell update's partial derivatives, by SymPy, for one unit (every gate acts entry by
+    entry, so the vector case is the diagonal matrix of these).
+
+    Returns:
+        ``"dC_dCprev"``: ∂C_t/∂C_{t-1} along the direct (additive) path, which is f_t.
+        ``"dh_dC"``: ∂h_t/∂C_t = o_t (1 - tanh(C_t)^2).
+    """
+    f, i, C_tilde, o, C_prev, C = (sym(k) for k in ("f_t", "i_t", "C_tilde", "o_t", "C_prev",
+                                                      "C_t"))
+    cell = f * C_prev + i * C_tilde
+    return {
+        "dC_dCprev": sp.diff(cell, C_prev),
+        "dh_dC": sp.diff(o * sp.tanh(C), C),
+    }
+
+
+@derivation("lstm-gates", params=[Param("steps", "int", default=3, minimum=1)])
+def lstm_gates(steps: int) -> Result:
+    """The LSTM cell in symbols: every gate's equation in Olah's notation and in the stacked
+    notation of the course notes, which symbol is which gate, and the cell unfolded many-to-one.
+
+    Args:
+        steps: how many time steps to unfold (the exam asks for three: x1, x2, x3 -> y).
+    """
+    out: list[Step] = []
+    # Olah's equations; the shapes are one unit wide (the symbols print the same for H units)
+    cell, hidden = _cell_formulas(1)
+    for key, activation, _w_key, _b_key in GATES:
+        formula, *_ = _gate_formula(key, 1, 2)
+        if key == "o_t":
+            out.append(Step(key="lstm_gates.cell", lhs=sym("C_t"), symbolic=cell))
+        out.append(Step(key=f"lstm_gates.{key.lower()}", lhs=sym(key), symbolic=formula,
+                        data={"symbol": sym(key), "activation": activation}))
+    out.append(Step(key="lstm_gates.hidden", lhs=sym("h_t"), symbolic=hidden))
+
+    # the stacked notation of the course notes: one W, four blocks of rows
+    letters = sp.ImmutableMatrix([sym(f"st_{k}") for k in ("i", "f", "o", "g")])
+    acts = sp.ImmutableMatrix([sym("sigma"), sym("sigma"), sym("sigma"), sym("tanh")])
+    W, hx_stack = sp.MatrixSymbol("W", 1, 1), msym("hx_stack", 1)
+    f, i, o, g = (msym(f"st_{k}", 1) for k in ("f", "i", "o", "g"))
+    with sp.evaluate(False):
+        stacked = sp.MatMul(acts, W, hx_stack)  # read as the notes write it
+        c_update = sp.MatAdd(sp.HadamardProduct(f, msym("c_prev", 1)), sp.HadamardProduct(i, g))
+        h_update = sp.HadamardProduct(o, Activation("tanh", msym("c_t", 1)))
+    out.append(Step(key="lstm_gates.stacked", lhs=letters, symbolic=stacked))
+    out.append(Step(key="lstm_gates.stacked_cell", lhs=sym("c_t"), symbolic=c_update))
+    out.append(Step(key="lstm_gates.stacked_hidden", lhs=sym("h_t"), symbolic=h_update))
+    blocks = sp.ImmutableMatrix([sym("W_i"), sym("W_f"), sym("W_o"), sym("W_C")])
+    out.append(Step(key="lstm_gates.stacked_weights", lhs=sym("W"), symbolic=blocks))
+    out.append(Step(key="lstm_gates.mapping", data={
+        "i": sym("i_t"), "f": sym("f_t"), "o": sym("o_t"), "g": sym("C_tilde"),
+    }))
+
+    # which symbol is which gate
+    out.append(Step(key="lstm_gates.forget_gate", data={"symbol": sym("f_t")}))
+    out.append(Step(key="lstm_gates.input_gate", data={"symbol": sym("i_t")}))
+    out.append(Step(key="lstm_gates.output_gate", data={"symbol": sym("o_t")}))
+
+    # the additive path: a derivative taken by SymPy
+    partials = cell_partials()
+    out.append(Step(key="lstm_gates.cell_path", lhs=sym("dC_dCprev"), symbolic=sym("diag_f"),
+                    data={"partial": partials["dC_dCprev"]}))
+
+    # unfolded many-to-one
+    unfolded: list[dict[str, Any]] = []
+    lstm = sp.Function("LSTM")
+    for t in range(1, steps + 1):
+        h_t, C_t = sp.Symbol(f"h_{t}"), sp.Symbol(f"C_{t}")
+        args = (sp.Symbol(f"x_{t}"), sp.Symbol(f"h_{t - 1}"), sp.Symbol(f"C_{t - 1}"))
+        with sp.evaluate(False):
+            out.append(Step(key="lstm_gates.unfold", lhs=sp.Tuple(h_t, C_t),
+                            symbolic=lstm(*args), data={"t": t}))
+        unfolded.append({"t": t, "inputs": [str(a) for a in args], "outputs": [str(h_t),
+                                                                               str(C_t)]})
+    last = sp.Symbol(f"h_{steps}")
+    with sp.evaluate(False):
+        y = sp.Add(sp.Mul(sym("V"), last), sym("c"))
+    out.append(Step(key="lstm_gates.many_to_one", lhs=sym("y"), symbolic=y,
+                    data={"steps": steps, "last": last}))
+
+    return Result(
+        derivation="lstm-gates",
+        params={},
+        convention="olah",
+        steps=tuple(out),
+        answers={
+            "forget_gate": _plain("f_t"),
+            "input_gate": _plain("i_t"),
+            "output_gate": _plain("o_t"),
+            "candidate": _plain("C_tilde"),
+            "cell_state": _plain("C_t"),
+            "hidden_state": _plain("h_t"),
+            "figure_order": [_plain(k) for k, *_ in GATES],
+            "gate_activations": {_plain(k): a for k, a, *_ in GATES},
+            "stacked_mapping": {letter: _plain(k) for letter, k in STACKED.items()},
+            "cell_path": "diag(" + _plain("f_t") + ")",
+            "unfolded": unfolded,
+            "y_from": str(last),
+        },
+    )
+
