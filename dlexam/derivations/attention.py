@@ -1,0 +1,873 @@
+"""Q3 and Q6: attention contexts, scaled dot-product self-attention and multi-head attention.
+
+Row vectors, as in the transformer literature: token i is row i of X, the projections are
+Q = X W^Q, K = X W^K, V = X W^V, and row i of Z = softmax(Q K^T / sqrt(d_k)) V is the weighted
+sum of the rows of V with the softmax of row i of the scores as weights. Small cases stay exact
+(the softmax of 14 and 12 is e^2 / (1 + e^2)); larger ones are evaluated in floats with NumPy.
+
+The helpers here (display operators, exact and float softmax, seeded example matrices, the
+head pipeline) are shared with :mod:`dlexam.derivations.transformer`.
+"""
+
+# ruff: noqa: N803, N806
+# (matrix names follow the transformer literature: X, W_Q, Q, K, V, Z; the registry passes the
+# parameters by these names)
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import sympy as sp
+
+from dlexam.derivations.core import Result, Step, derivation
+from dlexam.derivations.notation import sym
+from dlexam.derivations.params import Param
+from dlexam.errors import InputError
+
+NC: dict[str, bool] = {"commutative": False}
+"""Assumptions for matrix-valued symbols: products keep their authored order (Q K^T)."""
+
+EXACT_LIMIT = 16
+"""Attention matrices with at most this many entries keep exact softmax values."""
+
+SHOW_LIMIT = 4
+"""Matrices with at most this many rows and columns are written out in a product's middle part."""
+
+
+class Operator(sp.Function):
+    """A named operator that stays unevaluated and prints as ``name(args)`` (softmax, ReLU)."""
+
+    name: ClassVar[str] = "op"
+
+    @classmethod
+    def eval(cls, *args: Any) -> None:  # never evaluates: it is notation
+        return None
+
+    def _latex(self, printer: Any, exp: Any = None) -> str:
+        args = ", ".join(printer._print(a) for a in self.args)
+        return rf"\operatorname{{{self.name}}}\left({args}\right)"
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"{self.name}(" + ", ".join(printer._print(a) for a in self.args) + ")"
+
+
+class Softmax(Operator):
+    """Row-wise softmax."""
+
+    name = "softmax"
+
+
+class Concat(Operator):
+    """Side-by-side concatenation of the heads' outputs."""
+
+    name = "Concat"
+
+
+class MultiHead(Operator):
+    """Multi-head attention applied to a token matrix."""
+
+    name = "MultiHead"
+
+
+# ---------------------------------------------------------------------------------------------
+# matrices: shapes, NumPy round trips, seeded examples
+
+
+def shape_text(m: sp.MatrixBase) -> str:
+    """``"5 x 12"``: a matrix's shape as the prose writes it."""
+    return f"{m.rows} x {m.cols}"
+
+
+def small(*mats: sp.MatrixBase) -> bool:
+    """True when every matrix is small enough to write out in a step."""
+    return all(m.rows <= SHOW_LIMIT and m.cols <= SHOW_LIMIT for m in mats)
+
+
+def to_numpy(m: sp.MatrixBase) -> np.ndarray:
+    """A float64 array of a matrix's values (-oo becomes -inf)."""
+    return np.array([[float(x) for x in m.row(i)] for i in range(m.rows)], dtype=np.float64)
+
+
+def from_numpy(a: np.ndarray) -> sp.ImmutableMatrix:
+    """An ImmutableMatrix of SymPy Floats (15 significant digits shown, full double kept)."""
+    a = np.atleast_2d(a)
+    return sp.ImmutableMatrix(a.shape[0], a.shape[1], [sp.Float(float(x)) for x in a.flat])
+
+
+def row_vector(values: Sequence[Any]) -> sp.ImmutableMatrix:
+    """A 1 x n matrix."""
+    return sp.ImmutableMatrix([list(values)])
+
+
+def seeded_matrix(rng: np.random.Generator, rows: int, cols: int, low: int, high: int
+                  ) -> sp.ImmutableMatrix:
+    """Example numbers with two decimals, exact: integers in [low, high] divided by 100."""
+    ints = rng.integers(low, high + 1, size=(rows, cols))
+    return sp.ImmutableMatrix(rows, cols, [sp.Rational(int(k), 100) for k in ints.flat])
+
+
+def matmul(a: sp.MatrixBase, b: sp.MatrixBase, exact: bool) -> sp.ImmutableMatrix:
+    """a b, exact (SymPy) or in floats (NumPy)."""
+    if exact:
+        return sp.ImmutableMatrix(a * b)
+    return from_numpy(to_numpy(a) @ to_numpy(b))
+
+
+def softmax_rows_exact(s: sp.MatrixBase) -> sp.ImmutableMatrix:
+    """Row-wise softmax, exact: e^{s_j} / sum_k e^{s_k}, cancelled (e^14/(e^14+e^12) = e^2/(1+e^2)).
+
+    Entries equal to -oo (masked) get weight 0.
+    """
+    out: list[sp.Basic] = []
+    for i in range(s.rows):
+        row = list(s.row(i))
+        live = [x for x in row if x != -sp.oo]
+        total = sp.Add(*[sp.exp(x) for x in live])
+        out.extend(sp.Integer(0) if x == -sp.oo else sp.cancel(sp.exp(x) / total) for x in row)
+    return sp.ImmutableMatrix(s.rows, s.cols, out)
+
+
+def softmax_rows_float(s: np.ndarray) -> np.ndarray:
+    """Row-wise softmax in floats, shifted by the row maximum (entries of -inf get weight 0)."""
+    shifted = s - np.max(s, axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def causal_mask(rows: int, cols: int) -> sp.ImmutableMatrix:
+    """M with 0 where key j <= query i and -oo above the diagonal."""
+    return sp.ImmutableMatrix(rows, cols, lambda i, j: 0 if j <= i else -sp.oo)
+
+
+def indexed(base: str, *indices: int, commutative: bool = True) -> sp.Symbol:
+    """An indexed symbol such as a_12 (a_{1,12} once an index has two digits)."""
+    sep = "," if any(k >= 10 for k in indices) else ""
+    sub = sep.join(str(k) for k in indices)
+    return sp.Symbol(f"{base}_{{{sub}}}" if sep else f"{base}_{sub}", commutative=commutative)
+
+
+def shown_coefficient(w: sp.Basic) -> sp.Basic:
+    """A weight as written in a weighted sum: exact when it is rational, else a Float."""
+    if w.is_Rational:
+        return w
+    return sp.Float(float(w))
+
+
+def shown_row(m: sp.MatrixBase, i: int) -> sp.ImmutableMatrix:
+    """Row i of a matrix as prose shows it: rationals exact, the rest (e^2/(1+e^2)) as Floats."""
+    return row_vector([shown_coefficient(x) if x.is_finite else x for x in m.row(i)])
+
+
+# ---------------------------------------------------------------------------------------------
+# seeded example inputs, shared by multi-head attention and the encoder layer
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A matrix parameter that a seed may fill.
+
+    Attributes:
+        name: the parameter's name.
+        shape: size names of its rows and columns, or one size name for a vector.
+        per_head: True for a list with one matrix per head.
+    """
+
+    name: str
+    shape: tuple[str, ...]
+    per_head: bool = False
+
+
+def resolve_sizes(
+    given: Mapping[str, int | None], observed: Sequence[tuple[str, int, str]]
+) -> dict[str, int | None]:
+    """Sizes from the matrices given, checked against sizes given as parameters.
+
+    Args:
+        given: size parameter -> value (None when not given).
+        observed: (size parameter, size, the parameter that shows it), from the matrices given.
+
+    Raises:
+        InputError: a size parameter contradicts a matrix.
+    """
+    sizes: dict[str, int | None] = dict(given)
+    seen: dict[str, tuple[int, str]] = {}
+    for size_name, value, source in observed:
+        seen.setdefault(size_name, (value, source))
+    for size_name, (value, source) in seen.items():
+        if given.get(size_name) is not None and given[size_name] != value:
+            raise InputError(size_name, f"{value} (as {source} says)", str(given[size_name]))
+        sizes[size_name] = value
+    return sizes
+
+
+def fill_with_seed(
+    values: dict[str, Any],
+    slots: Sequence[Slot],
+    sizes: Mapping[str, int | None],
+    seed: int | None,
+    low: int,
+    high: int,
+) -> dict[str, Any]:
+    """Fills the missing matrices with seeded two-decimal numbers; returns the generated ones.
+
+    Raises:
+        InputError: a matrix is missing and no seed is given, or a size needed to make it is.
+    """
+    rng = np.random.default_rng(seed) if seed is not None else None
+    generated: dict[str, Any] = {}
+    for slot in slots:
+        if values.get(slot.name) is not None:
+            continue
+        if rng is None:
+            raise InputError(slot.name, "a matrix (or seed=N to generate example numbers)",
+                             "nothing")
+        dims: list[int] = []
+        for size_name in slot.shape:
+            size = sizes.get(size_name)
+            if size is None:
+                raise InputError(size_name, f"a size, to generate {slot.name} from the seed",
+                                 "nothing")
+            dims.append(size)
+        rows, cols = (dims[0], 1) if len(dims) == 1 else (dims[0], dims[1])
+        if slot.per_head:
+            heads = sizes.get("heads")
+            if heads is None:
+                raise InputError("heads", f"the number of heads, to generate {slot.name}",
+                                 "nothing")
+            made: Any = tuple(seeded_matrix(rng, rows, cols, low, high) for _ in range(heads))
+            generated[slot.name] = list(made)
+        else:
+            made = seeded_matrix(rng, rows, cols, low, high)
+            generated[slot.name] = made if len(dims) == 2 else list(made)
+        values[slot.name] = made
+    return generated
+
+
+def generated_step(key: str, seed: int | None, generated: Mapping[str, Any], low: int,
+                   high: int) -> list[Step]:
+    """The step that says which inputs are seeded example numbers (none when nothing was)."""
+    if not generated:
+        return []
+    return [Step(key=key, data={"seed": seed, "names": ", ".join(generated),
+                                "low": sp.Rational(low, 100), "high": sp.Rational(high, 100)})]
+
+
+# ---------------------------------------------------------------------------------------------
+# one attention head
+
+
+@dataclass(frozen=True)
+class HeadSymbols:
+    """The symbols of one head (subscripted by the head's number in multi-head attention)."""
+
+    Q: sp.Symbol
+    K: sp.Symbol
+    V: sp.Symbol
+    KT: sp.Symbol
+    S: sp.Symbol
+    A: sp.Symbol
+    Z: sp.Symbol
+    WQ: sp.Symbol
+    WK: sp.Symbol
+    WV: sp.Symbol
+
+    @classmethod
+    def single(cls) -> HeadSymbols:
+        """Q, K, V, ... without a head number."""
+        return cls(Q=sym("Q", **NC), K=sym("K", **NC), V=sym("V_att", **NC),
+                   KT=sym("K_T", **NC), S=sym("S_att", **NC), A=sym("A_att", **NC),
+                   Z=sym("Z", **NC), WQ=sym("W_Q", **NC), WK=sym("W_K", **NC),
+                   WV=sym("W_V", **NC))
+
+    @classmethod
+    def head(cls, h: int) -> HeadSymbols:
+        """Q_h, K_h, V_h, ..., W^Q_h for head h."""
+        def s(name: str) -> sp.Symbol:
+            return sp.Symbol(f"{name}_{h}", **NC)
+
+        return cls(Q=s("Q"), K=s("K"), V=s("V"), KT=sp.Symbol(f"K_{h}^T", **NC), S=s("S"),
+                   A=s("A"), Z=s("Z"), WQ=s("W^Q"), WK=s("W^K"), WV=s("W^V"))
+
+
+@dataclass(frozen=True)
+class HeadResult:
+    """The matrices of one head; ``Q``, ``K``, ``scores`` are None when scores were given."""
+
+    Q: sp.ImmutableMatrix | None
+    K: sp.ImmutableMatrix | None
+    V: sp.ImmutableMatrix | None
+    scores: sp.ImmutableMatrix | None
+    scaled: sp.ImmutableMatrix
+    masked: sp.ImmutableMatrix | None
+    weights: sp.ImmutableMatrix
+    Z: sp.ImmutableMatrix | None
+
+
+def _product(key: str, lhs: sp.Basic, symbolic: sp.Basic, left: sp.MatrixBase,
+             right: sp.MatrixBase, value: sp.MatrixBase, shown_right: sp.Basic | None = None,
+             **data: Any) -> Step:
+    """A matrix product step; the numbers are written out when the matrices are small."""
+    right_shown = right if shown_right is None else shown_right
+    substituted = (sp.MatMul(left, right_shown, evaluate=False) if small(left, right) else None)
+    return Step(key=key, lhs=lhs, symbolic=symbolic, substituted=substituted, value=value,
+                data={"shape_left": shape_text(left), "shape_right": shape_text(right),
+                      "shape": shape_text(value), **data})
+
+
+def project(prefix: str, X: sp.MatrixBase, WQ: sp.MatrixBase, WK: sp.MatrixBase,
+            WV: sp.MatrixBase, syms: HeadSymbols, exact: bool, head_data: Mapping[str, Any],
+            x: sp.Symbol
+            ) -> tuple[list[Step], sp.ImmutableMatrix, sp.ImmutableMatrix, sp.ImmutableMatrix]:
+    """Q = X W^Q, K = X W^K, V = X W^V, one step each (``x`` is the input's symbol)."""
+    steps: list[Step] = []
+    out = []
+    for key, lhs, w_sym, W in (("queries", syms.Q, syms.WQ, WQ), ("keys", syms.K, syms.WK, WK),
+                               ("values", syms.V, syms.WV, WV)):
+        value = matmul(X, W, exact)
+        with sp.evaluate(False):
+            formula = sp.Mul(x, w_sym)
+        steps.append(_product(f"{prefix}.{key}", lhs, formula, X, W, value, input=x,
+                              **head_data))
+        out.append(value)
+    return steps, out[0], out[1], out[2]
+
+
+def scaled_attention(
+    prefix: str,
+    *,
+    scores: sp.MatrixBase,
+    d_k: int,
+    V: sp.MatrixBase | None,
+    mask: str,
+    exact: bool,
+    syms: HeadSymbols,
+    head_data: Mapping[str, Any],
+    rows_shown: int,
+    from_qk: bool,
+) -> tuple[list[Step], HeadResult]:
+    """From the scores Q K^T: scaled, masked, softmax weights, Z = A V and rows of Z.
+
+    Args:
+        prefix: the catalog section of the steps.
+        scores: the scores Q K^T (n x m).
+        d_k: the width of the queries and keys.
+        V: the values (m x d_v), or None (then Z is not computed).
+        mask: ``"none"`` or ``"causal"``.
+        exact: keep exact values (small cases) or evaluate in floats.
+        syms: the head's symbols.
+        head_data: data every step carries (the head's number in multi-head attention).
+        rows_shown: how many rows get a softmax step and a weighted-sum step.
+        from_qk: True when the scores were computed from Q and K (their formula is Q K^T).
+    """
+    dk = sym("d_k")
+    steps: list[Step] = []
+    root = sp.sqrt(sp.Integer(d_k))
+    with sp.evaluate(False):
+        inv_root = sp.Pow(sp.sqrt(sp.Integer(d_k)), -1)
+        scaled_lhs = (sp.Mul(syms.Q, syms.KT, sp.Pow(sp.sqrt(dk), -1)) if from_qk
+                      else sp.Mul(syms.S, sp.Pow(sp.sqrt(dk), -1)))
+        scaled_formula = sp.Mul(syms.S, sp.Pow(sp.sqrt(dk), -1))
+    if exact:
+        scaled = sp.ImmutableMatrix(scores.applyfunc(lambda s: s / root))
+    else:
+        scaled = from_numpy(to_numpy(scores) / np.sqrt(d_k))
+    written = sp.MatMul(inv_root, scores, evaluate=False) if small(scores) else None
+    steps.append(Step(
+        key=f"{prefix}.scaled", lhs=scaled_lhs,
+        symbolic=scaled_formula if from_qk or written is None else written,
+        substituted=written if from_qk else None,
+        value=scaled, data={"d_k": d_k, "root": root, "shape": shape_text(scores), **head_data},
+    ))
+    logits = scaled
+    masked = None
+    if mask == "causal":
+        m = causal_mask(scores.rows, scores.cols)
+        masked = sp.ImmutableMatrix(scaled.rows, scaled.cols,
+                                    lambda i, j: scaled[i, j] if j <= i else -sp.oo)
+        with sp.evaluate(False):
+            mask_lhs = sp.Add(scaled_formula, sym("M_mask", **NC))
+        steps.append(Step(key=f"{prefix}.mask", lhs=mask_lhs,
+                          symbolic=sp.MatAdd(scaled, m, evaluate=False) if small(m) else None,
+                          value=masked, data={"shape": shape_text(m), **head_data}))
+        logits = masked
+    if exact:
+        weights = softmax_rows_exact(logits)
+    else:
+        weights = from_numpy(softmax_rows_float(to_numpy(logits)))
+    if exact:
+        for i in range(min(rows_shown, logits.rows)):
+            steps.append(_softmax_row_step(prefix, i, logits, weights, head_data))
+    with sp.evaluate(False):
+        inner = sp.Add(scaled_formula, sym("M_mask", **NC)) if mask == "causal" else scaled_formula
+        weights_formula = Softmax(inner)
+    steps.append(Step(key=f"{prefix}.weights", lhs=syms.A, symbolic=weights_formula,
+                      value=weights, data={"shape": shape_text(weights), **head_data}))
+    Z = None
+    if V is not None:
+        Z = matmul(weights, V, exact)
+        with sp.evaluate(False):
+            z_formula = sp.Mul(syms.A, syms.V)
+        steps.append(_product(f"{prefix}.output", syms.Z, z_formula, weights, V, Z,
+                              shape_v=shape_text(V), **head_data))
+    for i in range(min(rows_shown, weights.rows)):
+        steps.append(_row_step(prefix, i, weights, Z, head_data))
+    return steps, HeadResult(Q=None, K=None, V=V, scores=scores, scaled=scaled, masked=masked,
+                             weights=weights, Z=Z)
+
+
+def _softmax_row_step(prefix: str, i: int, logits: sp.MatrixBase, weights: sp.MatrixBase,
+                      head_data: Mapping[str, Any]) -> Step:
+    """Row i of the weights: e^{s_ij} / sum_k e^{s_ik}, written out with the numbers."""
+    cols = range(logits.cols)
+    live = [j for j in cols if logits[i, j] != -sp.oo]
+    s = {j: indexed("s", i + 1, j + 1) for j in cols}
+    with sp.evaluate(False):
+        den_sym = sp.Add(*[sp.exp(s[j]) for j in live]) if len(live) > 1 else sp.exp(s[live[0]])
+        den_num = (sp.Add(*[sp.exp(logits[i, j]) for j in live]) if len(live) > 1
+                   else sp.exp(logits[i, live[0]]))
+        symbolic = row_vector([sp.Mul(sp.exp(s[j]), sp.Pow(den_sym, -1)) if j in live
+                               else sp.Integer(0) for j in cols])
+        substituted = row_vector([sp.Mul(sp.exp(logits[i, j]), sp.Pow(den_num, -1)) if j in live
+                                  else sp.Integer(0) for j in cols])
+    return Step(key=f"{prefix}.softmax_row", lhs=indexed("a", i + 1), symbolic=symbolic,
+                substituted=substituted, value=row_vector(list(weights.row(i))),
+                data={"row": i + 1, "scores": row_vector(list(logits.row(i))), **head_data})
+
+
+def _row_step(prefix: str, i: int, weights: sp.MatrixBase, Z: sp.MatrixBase | None,
+              head_data: Mapping[str, Any]) -> Step:
+    """Row i of Z as the weighted sum of the value rows: z_1 = 0.88 v_1 + 0.12 v_2."""
+    cols = range(weights.cols)
+    v = [sp.Symbol(f"v_{j + 1}") for j in cols]
+    with sp.evaluate(False):
+        symbolic = sp.Add(*[sp.Mul(indexed("a", i + 1, j + 1), v[j]) for j in cols])
+        combination = sp.Add(*[sp.Mul(shown_coefficient(weights[i, j]), v[j]) for j in cols])
+    return Step(key=f"{prefix}.row", lhs=sp.Symbol(f"z_{i + 1}"), symbolic=symbolic,
+                substituted=combination,
+                value=None if Z is None else row_vector(list(Z.row(i))),
+                data={"row": i + 1, "combination": combination,
+                      "weights": shown_row(weights, i), **head_data})
+
+
+def head_attention(prefix: str, X: sp.MatrixBase, WQ: sp.MatrixBase, WK: sp.MatrixBase,
+                   WV: sp.MatrixBase, mask: str, exact: bool, syms: HeadSymbols,
+                   head_data: Mapping[str, Any], rows_shown: int, x: sp.Symbol | None = None
+                   ) -> tuple[list[Step], HeadResult]:
+    """One head from the token matrix: projections, scores, scaling, softmax, Z."""
+    x = sym("X", **NC) if x is None else x
+    steps, Q, K, V = project(prefix, X, WQ, WK, WV, syms, exact, head_data, x)
+    scores = matmul(Q, K.T, exact)
+    with sp.evaluate(False):
+        score_formula = sp.Mul(syms.Q, syms.KT)
+    steps.append(_product(f"{prefix}.scores", syms.S, score_formula, Q, K.T, scores,
+                          shown_right=sp.Transpose(K) if small(K) else None, **head_data))
+    more, result = scaled_attention(prefix, scores=scores, d_k=WQ.cols, V=V, mask=mask,
+                                    exact=exact, syms=syms, head_data=head_data,
+                                    rows_shown=rows_shown, from_qk=True)
+    return steps + more, HeadResult(Q=Q, K=K, V=V, scores=scores, scaled=result.scaled,
+                                    masked=result.masked, weights=result.weights, Z=result.Z)
+
+
+# ---------------------------------------------------------------------------------------------
+# Q3: seq2seq contexts with and without attention
+
+
+def _labels(name: str, text: str | None, count: int, fallback: str) -> list[Any]:
+    if text is None:
+        return [sp.Symbol(f"{fallback}_{k}") for k in range(1, count + 1)]
+    labels = [part.strip() for part in text.split(",")]
+    if len(labels) != count or not all(labels):
+        raise InputError(name, f"{count} comma-separated names", f"{len(labels)}: {text!r}")
+    return labels
+
+
+def _check_weights(weights: sp.MatrixBase) -> None:
+    for i in range(weights.rows):
+        row = list(weights.row(i))
+        if any(w < 0 for w in row):
+            raise InputError("weights", "non-negative attention weights",
+                             f"a negative weight in row {i + 1}")
+        total = sp.Add(*row)
+        if abs(total - 1) > sp.Rational(1, 10**9):
+            raise InputError("weights", "rows that sum to 1",
+                             f"row {i + 1} sums to {float(total):g}")
+
+
+@derivation(
+    "attention-context",
+    params=[
+        Param("weights", "array", shapes=(("n_out", "n_in"),), default=None),
+        Param("scores", "array", shapes=(("n_out", "n_in"),), default=None),
+        Param("states", "array", shapes=(("n_in", "d"), ("n_in",)), default=None),
+        Param("input_labels", "string", default=None),
+        Param("output_labels", "string", default=None),
+    ],
+)
+def attention_context(
+    weights: sp.ImmutableMatrix | None,
+    scores: sp.ImmutableMatrix | None,
+    states: sp.ImmutableMatrix | None,
+    input_labels: str | None,
+    output_labels: str | None,
+) -> Result:
+    """Q3: each output's context C_i = sum_j a_ij h_j, and the single context without attention.
+
+    Args:
+        weights: attention weights a_ij (n_out x n_in), each row summing to 1.
+        scores: alignment scores instead of weights; each row goes through a softmax.
+        states: the encoder states h_j, one row each; without them h_1..h_n stay symbols.
+        input_labels: names of the inputs, comma-separated (``"Tom,Chase,Jerry"``).
+        output_labels: names of the outputs, comma-separated (``"湯姆,追逐,傑瑞"``).
+    """
+    if weights is None and scores is None:
+        raise InputError("weights", "the attention weights (n_out x n_in), or scores=...",
+                         "nothing")
+    if weights is not None and scores is not None:
+        raise InputError("scores", "either weights or scores, not both", "both")
+    steps: list[Step] = []
+    rows, cols = (weights if weights is not None else scores).shape  # type: ignore[union-attr]
+    ins = _labels("input_labels", input_labels, cols, "x")
+    outs = _labels("output_labels", output_labels, rows, "y")
+    h = [sp.Symbol(f"h_{j}") for j in range(1, cols + 1)]
+    general = sp.Sum(sp.Mul(sym("a_ij"), sym("h_j"), evaluate=False),
+                     (sp.Symbol("j"), 1, sym("n_states")))
+    steps.append(Step(key="attention_context.formula", lhs=sym("C_i"), symbolic=general,
+                      data={"n_in": cols, "n_out": rows}))
+    if scores is not None:
+        weights = softmax_rows_exact(scores)
+        for i in range(rows):
+            steps.append(_softmax_row_step("attention_context", i, scores, weights,
+                                           {"output": outs[i]}))
+    else:
+        _check_weights(weights)  # type: ignore[arg-type]
+    assert weights is not None
+    state_rows: list[sp.ImmutableMatrix] = []
+    for j in range(cols):
+        data = {"index": j + 1, "state": h[j], "input": ins[j]}
+        if states is None:
+            steps.append(Step(key="attention_context.state", data=data))
+        else:
+            state = row_vector(list(states.row(j)))
+            state_rows.append(state)
+            steps.append(Step(key="attention_context.state", lhs=h[j], symbolic=state,
+                              data=data))
+    contexts: list[Any] = []
+    for i in range(rows):
+        with sp.evaluate(False):
+            symbolic = sp.Add(*[sp.Mul(indexed("a", i + 1, j + 1), h[j]) for j in range(cols)])
+            substituted = sp.Add(*[sp.Mul(shown_coefficient(weights[i, j]), h[j])
+                                   for j in range(cols)])
+        if states is None:
+            value = None  # the weighted sum with the weights put in is the answer itself
+            contexts.append(sp.Add(*[weights[i, j] * h[j] for j in range(cols)]))
+        else:
+            value = sp.ImmutableMatrix(sum((weights[i, j] * state_rows[j] for j in range(cols)),
+                                           sp.zeros(1, states.cols)))
+            contexts.append(list(value))
+        steps.append(Step(key="attention_context.context", lhs=sp.Symbol(f"C_{i + 1}"),
+                          symbolic=symbolic, substituted=substituted, value=value,
+                          data={"index": i + 1, "output": outs[i],
+                                "weights": shown_row(weights, i)}))
+    last = h[-1] if states is None else state_rows[-1]
+    c = sym("C_ctx")
+    steps.append(Step(key="attention_context.no_attention", lhs=c, symbolic=h[-1],
+                      value=None if states is None else last,
+                      data={"last": h[-1], "input": ins[-1], "n_in": cols}))
+    f = sp.Function("f")
+    y = [sp.Symbol(f"y_{i}") for i in range(1, rows + 1)]
+    for i in range(rows):
+        steps.append(Step(key="attention_context.decoder_fixed", lhs=y[i], symbolic=f(c, *y[:i]),
+                          data={"index": i + 1, "output": outs[i]}))
+    for i in range(rows):
+        ci = sp.Symbol(f"C_{i + 1}")
+        steps.append(Step(key="attention_context.decoder_attention", lhs=y[i],
+                          symbolic=f(ci, *y[:i]),
+                          data={"index": i + 1, "output": outs[i], "context": ci}))
+    steps.append(Step(key="attention_context.difference", data={"n_out": rows, "n_in": cols}))
+    return Result(
+        derivation="attention-context",
+        params={},
+        convention="weighted-sum",
+        steps=tuple(steps),
+        answers={
+            "weights": weights,
+            "contexts": contexts,
+            "context_no_attention": last if states is None else list(last),
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Q6: scaled dot-product self-attention
+
+
+@derivation(
+    "self-attention",
+    params=[
+        Param("X", "array", shapes=(("n", "d_model"),), default=None),
+        Param("W_Q", "array", shapes=(("d_model", "d_k"),), default=None),
+        Param("W_K", "array", shapes=(("d_model", "d_k"),), default=None),
+        Param("W_V", "array", shapes=(("d_model", "d_v"),), default=None),
+        Param("scores", "array", shapes=(("n", "m"), ("m",)), default=None),
+        Param("d_k", "int", default=None, minimum=1),
+        Param("values", "array", shapes=(("m", "d_v"),), default=None),
+        Param("mask", "choice", default="none", choices=("none", "causal")),
+    ],
+)
+def self_attention(
+    X: sp.ImmutableMatrix | None,
+    W_Q: sp.ImmutableMatrix | None,
+    W_K: sp.ImmutableMatrix | None,
+    W_V: sp.ImmutableMatrix | None,
+    scores: sp.ImmutableMatrix | None,
+    d_k: int | None,
+    values: sp.ImmutableMatrix | None,
+    mask: str,
+) -> Result:
+    """Q6: Z = softmax(Q K^T / sqrt(d_k)) V, from X and the weights or from the scores alone.
+
+    Args:
+        X: the token matrix (one row per token), with W_Q, W_K, W_V.
+        W_Q: query weights (d_model x d_k).
+        W_K: key weights (d_model x d_k).
+        W_V: value weights (d_model x d_v).
+        scores: the scores Q K^T instead of X and the weights (one list: a single query).
+        d_k: the width of queries and keys (required with scores).
+        values: the value rows V, with scores (optional).
+        mask: ``"none"`` or ``"causal"`` (a token attends only to itself and earlier ones).
+    """
+    from_x = [p for p, v in (("X", X), ("W_Q", W_Q), ("W_K", W_K), ("W_V", W_V))
+              if v is not None]
+    syms = HeadSymbols.single()
+    if scores is not None:
+        if from_x:
+            raise InputError(from_x[0], "either X with W_Q, W_K, W_V or scores, not both",
+                             "both")
+        if d_k is None:
+            raise InputError("d_k", "the width of the queries and keys (to scale the scores)",
+                             "nothing")
+        if scores.cols == 1:
+            scores = scores.T  # one list (or one column): the scores of a single query
+        if values is not None and values.rows != scores.cols:
+            raise InputError("values", f"{scores.cols} rows (one per key)", f"{values.rows}")
+        if mask == "causal" and scores.rows != scores.cols:
+            raise InputError("mask", "a square score matrix for mask=causal",
+                             f"scores of shape {shape_text(scores)}")
+        exact = scores.rows * scores.cols <= EXACT_LIMIT
+        steps = [Step(key="self_attention.given_scores",
+                      data={"shape": shape_text(scores), "d_k": d_k})]
+        more, head = scaled_attention("self_attention", scores=scores, d_k=d_k, V=values,
+                                      mask=mask, exact=exact, syms=syms, head_data={},
+                                      rows_shown=min(scores.rows, 4), from_qk=False)
+        steps += more
+        answers: dict[str, Any] = {"scaled": head.scaled}
+        if head.masked is not None:
+            answers["masked"] = head.masked
+        answers["weights"] = head.weights
+        if head.Z is not None:
+            answers["Z"] = head.Z
+        return Result(derivation="self-attention", params={}, convention="row-vectors",
+                      steps=tuple(steps), answers=answers)
+    if values is not None:
+        raise InputError("values", "values only with scores (with X, V = X W_V)", "values")
+    for name, v in (("X", X), ("W_Q", W_Q), ("W_K", W_K), ("W_V", W_V)):
+        if v is None:
+            raise InputError(name, "a matrix (or scores=... with d_k=...)", "nothing")
+    assert X is not None and W_Q is not None and W_K is not None and W_V is not None
+    if d_k is not None and d_k != W_Q.cols:
+        raise InputError("d_k", f"{W_Q.cols} (the width of W_Q)", str(d_k))
+    exact = X.rows * X.rows <= EXACT_LIMIT
+    steps, head = head_attention("self_attention", X, W_Q, W_K, W_V, mask, exact, syms, {},
+                                 rows_shown=min(X.rows, 4) if exact else 1)
+    answers = {"Q": head.Q, "K": head.K, "V": head.V, "scores": head.scores,
+               "scaled": head.scaled}
+    if head.masked is not None:
+        answers["masked"] = head.masked
+    answers.update({"weights": head.weights, "Z": head.Z})
+    return Result(derivation="self-attention", params={}, convention="row-vectors",
+                  steps=tuple(steps), answers=answers)
+
+
+# ---------------------------------------------------------------------------------------------
+# multi-head attention
+
+MULTI_HEAD_SLOTS = (
+    Slot("X", ("tokens", "d_model")),
+    Slot("W_Q", ("d_model", "d_k"), per_head=True),
+    Slot("W_K", ("d_model", "d_k"), per_head=True),
+    Slot("W_V", ("d_model", "d_v"), per_head=True),
+    Slot("W_O", ("hd_v", "d_out")),
+)
+ATTENTION_SEED_RANGE = (0, 99)
+"""Seeded attention examples: two-decimal numbers from 0 to 0.99, like the worked tables."""
+
+
+def multi_head(prefix: str, X: sp.MatrixBase, W_Q: Sequence[sp.MatrixBase],
+               W_K: Sequence[sp.MatrixBase], W_V: Sequence[sp.MatrixBase], W_O: sp.MatrixBase,
+               mask: str, x: sp.Symbol | None = None
+               ) -> tuple[list[Step], list[HeadResult], sp.ImmutableMatrix, sp.ImmutableMatrix]:
+    """Every head, the concatenation and the output projection, in floats.
+
+    ``x`` is the input's symbol (X, or X' once positions are added).
+    """
+    steps: list[Step] = []
+    heads: list[HeadResult] = []
+    for h, (wq, wk, wv) in enumerate(zip(W_Q, W_K, W_V, strict=True), start=1):
+        more, head = head_attention(prefix, X, wq, wk, wv, mask, False, HeadSymbols.head(h),
+                                    {"head": h}, rows_shown=0, x=x)
+        steps += more
+        heads.append(head)
+    zs = [head.Z for head in heads if head.Z is not None]
+    concat = from_numpy(np.hstack([to_numpy(z) for z in zs]))
+    z_syms = [sp.Symbol(f"Z_{h}", **NC) for h in range(1, len(heads) + 1)]
+    steps.append(Step(key=f"{prefix}.concat", lhs=sp.Symbol("Z_cat", **NC),
+                      symbolic=Concat(*z_syms), value=concat,
+                      data={"heads": len(heads), "shape_head": shape_text(zs[0]),
+                            "shape": shape_text(concat)}))
+    output = from_numpy(to_numpy(concat) @ to_numpy(W_O))
+    with sp.evaluate(False):
+        formula = sp.Mul(Concat(*z_syms), sym("W_O", **NC))
+    lhs = sym("MH") if x is None else MultiHead(x)
+    steps.append(_product(f"{prefix}.projection", lhs, formula, concat, W_O, output,
+                          heads=len(heads)))
+    return steps, heads, concat, output
+
+
+@derivation(
+    "multi-head-attention",
+    params=[
+        Param("X", "array", shapes=(("tokens", "d_model"),), default=None),
+        Param("W_Q", "array_list", shapes=(("d_model", "d_k"),), items="heads", default=None),
+        Param("W_K", "array_list", shapes=(("d_model", "d_k"),), items="heads", default=None),
+        Param("W_V", "array_list", shapes=(("d_model", "d_v"),), items="heads", default=None),
+        Param("W_O", "array", shapes=(("hd_v", "d_out"),), default=None),
+        Param("mask", "choice", default="none", choices=("none", "causal")),
+        Param("seed", "int", default=None, minimum=0),
+        Param("tokens", "int", default=None, minimum=1),
+        Param("d_model", "int", default=None, minimum=1),
+        Param("heads", "int", default=None, minimum=1),
+        Param("d_k", "int", default=None, minimum=1),
+        Param("d_v", "int", default=None, minimum=1),
+        Param("d_out", "int", default=None, minimum=1),
+    ],
+)
+def multi_head_attention(
+    X: sp.ImmutableMatrix | None,
+    W_Q: tuple[sp.ImmutableMatrix, ...] | None,
+    W_K: tuple[sp.ImmutableMatrix, ...] | None,
+    W_V: tuple[sp.ImmutableMatrix, ...] | None,
+    W_O: sp.ImmutableMatrix | None,
+    mask: str,
+    seed: int | None,
+    tokens: int | None,
+    d_model: int | None,
+    heads: int | None,
+    d_k: int | None,
+    d_v: int | None,
+    d_out: int | None,
+) -> Result:
+    """MultiHead(X) = Concat(Z_1, ..., Z_h) W^O with Z_i = softmax(Q_i K_i^T / sqrt(d_k)) V_i.
+
+    Args:
+        X: the token matrix (tokens x d_model).
+        W_Q: one query weight matrix per head (d_model x d_k each).
+        W_K: one key weight matrix per head (d_model x d_k each).
+        W_V: one value weight matrix per head (d_model x d_v each).
+        W_O: the output weights (heads * d_v x d_out).
+        mask: ``"none"`` or ``"causal"``.
+        seed: fills every matrix not given with seeded two-decimal numbers in [0, 0.99].
+        tokens: number of tokens (rows of X), to generate X.
+        d_model: width of the token vectors, to generate X and the weights.
+        heads: number of heads, to generate the per-head weights.
+        d_k: width of each head's queries and keys.
+        d_v: width of each head's values (default d_k).
+        d_out: width of the output (default d_model).
+    """
+    values: dict[str, Any] = {"X": X, "W_Q": W_Q, "W_K": W_K, "W_V": W_V, "W_O": W_O}
+    generated, sizes = seeded_inputs(
+        values,
+        MULTI_HEAD_SLOTS,
+        {"tokens": tokens, "d_model": d_model, "heads": heads, "d_k": d_k, "d_v": d_v,
+         "d_out": d_out},
+        seed, ATTENTION_SEED_RANGE, {"d_v": "d_k", "d_out": "d_model"},
+    )
+    low, high = ATTENTION_SEED_RANGE
+    steps = generated_step("multi_head_attention.generated", seed, generated, low, high)
+    steps.append(Step(key="multi_head_attention.shapes",
+                      data={"tokens": sizes["tokens"], "d_model": sizes["d_model"],
+                            "heads": sizes["heads"], "d_k": sizes["d_k"], "d_v": sizes["d_v"],
+                            "d_out": sizes["d_out"], "concat": sizes["hd_v"]}))
+    more, head_results, concat, output = multi_head(
+        "multi_head_attention", values["X"], values["W_Q"], values["W_K"], values["W_V"],
+        values["W_O"], mask)
+    steps += more
+    return Result(
+        derivation="multi-head-attention",
+        params={},
+        convention="row-vectors",
+        steps=tuple(steps),
+        answers={
+            "heads": [hr.Z for hr in head_results],
+            "weights": [hr.weights for hr in head_results],
+            "concat": concat,
+            "output": output,
+            "generated": list(generated),
+            **generated,
+        },
+    )
+
+
+def seeded_inputs(
+    values: dict[str, Any],
+    slots: Sequence[Slot],
+    given_sizes: dict[str, int | None],
+    seed: int | None,
+    seed_range: tuple[int, int],
+    defaults: Mapping[str, str],
+) -> tuple[dict[str, Any], dict[str, int | None]]:
+    """Sizes from the matrices given and the size parameters; missing matrices from the seed.
+
+    Args:
+        values: parameter name -> matrix (or tuple of per-head matrices), None when not given;
+            filled in place with the generated ones.
+        slots: the matrix parameters in generation order.
+        given_sizes: size parameter -> value given (None when not).
+        seed: the seed, or None.
+        seed_range: smallest and largest generated number, in hundredths.
+        defaults: size -> the size it defaults to (``{"d_v": "d_k"}``).
+
+    Returns:
+        The generated matrices by name, and every size (``hd_v`` = heads x d_v included).
+
+    Raises:
+        InputError: a size contradicts a matrix, W_O does not fit the heads, a matrix is
+            missing without a seed.
+    """
+    observed: list[tuple[str, int, str]] = []
+    for slot in slots:
+        v = values.get(slot.name)
+        if v is None:
+            continue
+        first = v[0] if slot.per_head else v
+        if slot.per_head:
+            observed.append(("heads", len(v), slot.name))
+        dims = (first.rows, first.cols) if len(slot.shape) == 2 else (first.rows,)
+        observed += [(n, d, slot.name) for n, d in zip(slot.shape, dims, strict=True)
+                     if n != "hd_v"]
+    sizes = resolve_sizes(given_sizes, observed)
+    for size_name, source in defaults.items():
+        if sizes.get(size_name) is None:
+            sizes[size_name] = sizes.get(source)
+    if sizes.get("heads") is not None and sizes.get("d_v") is not None:
+        sizes["hd_v"] = sizes["heads"] * sizes["d_v"]  # type: ignore[operator]
+    W_O = values.get("W_O")
+    if W_O is not None and sizes.get("hd_v") is not None and W_O.rows != sizes["hd_v"]:
+        raise InputError("W_O", f"{sizes['hd_v']} rows (heads x d_v = {sizes['heads']} x "
+                         f"{sizes['d_v']}, the width of the concatenated heads)",
+                         f"{W_O.rows} rows")
+    low, high = seed_range
+    generated = fill_with_seed(values, slots, sizes, seed, low, high)
+    return generated, sizes

@@ -1,0 +1,244 @@
+"""Attention (Q3, Q6, multi-head): published anchors, NumPy and PyTorch on random cases, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+import torch
+
+from dlexam import derivations
+from dlexam.cli import main
+from dlexam.derivations.notation import tex, text
+
+EXAM_WEIGHTS = [[0.6, 0.2, 0.2], [0.2, 0.7, 0.1], [0.3, 0.2, 0.5]]
+
+
+def _np(value: object) -> np.ndarray:
+    """An answer (SymPy matrix, list of numbers) as a float array."""
+    if isinstance(value, sp.MatrixBase):
+        return np.array(value.evalf(17).tolist(), dtype=np.float64)
+    return np.array([float(sp.sympify(v)) for v in value], dtype=np.float64)  # type: ignore[attr-defined]
+
+
+def _softmax(s: np.ndarray) -> np.ndarray:
+    e = np.exp(s - s.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _rand(rng: np.random.Generator, *shape: int) -> list:
+    return np.round(rng.uniform(-1, 1, size=shape), 3).tolist()
+
+
+# --- Q6: Alammar's numbers ------------------------------------------------------------------
+
+
+def test_alammar_scores_give_published_weights() -> None:
+    r = derivations.solve("self-attention", {"scores": [112, 96], "d_k": 64})
+    assert r.answers["scaled"] == sp.ImmutableMatrix([[14, 12]])
+    w = r.answers["weights"]
+    # published: 0.88 and 0.12, exactly e^2 / (1 + e^2) and 1 / (1 + e^2)
+    assert sp.simplify(w[0, 0] - sp.exp(2) / (1 + sp.exp(2))) == 0
+    assert sp.simplify(w[0, 1] - 1 / (1 + sp.exp(2))) == 0
+    assert float(w[0, 0]) == pytest.approx(0.880797, abs=1e-6)
+    assert float(w[0, 1]) == pytest.approx(0.119203, abs=1e-6)
+    assert "Z" not in r.answers
+
+
+def test_row_one_of_z_is_the_weighted_sum_of_value_rows() -> None:
+    values = [[1.0, 2.0, 0.5], [3.0, -1.0, 2.0]]
+    r = derivations.solve("self-attention", {"scores": [[112, 96]], "d_k": 64,
+                                              "values": values})
+    row = next(s for s in r.steps if s.key == "self_attention.row")
+    assert text(row.substituted) == "0.8808*v_1 + 0.1192*v_2"
+    assert tex(row.substituted) == "0.8808 v_{1} + 0.1192 v_{2}"
+    a = 1 / (1 + np.exp(-2.0))
+    expected = a * np.array(values[0]) + (1 - a) * np.array(values[1])
+    np.testing.assert_allclose(_np(r.answers["Z"])[0], expected, rtol=1e-12)
+    np.testing.assert_allclose(_np(row.value)[0], expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("n,d_model,d_k,d_v,mask", [
+    (2, 3, 2, 2, "none"),   # exact
+    (3, 4, 3, 2, "causal"),  # exact, masked
+    (6, 5, 4, 3, "none"),   # floats
+    (5, 4, 2, 3, "causal"),  # floats, masked
+])
+def test_self_attention_matches_torch(n: int, d_model: int, d_k: int, d_v: int,
+                                      mask: str) -> None:
+    rng = np.random.default_rng(n * 100 + d_k)
+    X, WQ, WK, WV = (_rand(rng, n, d_model), _rand(rng, d_model, d_k),
+                     _rand(rng, d_model, d_k), _rand(rng, d_model, d_v))
+    r = derivations.solve("self-attention", {"X": X, "W_Q": WQ, "W_K": WK, "W_V": WV,
+                                              "mask": mask})
+    x = torch.tensor(X, dtype=torch.float64)
+    q, k, v = (x @ torch.tensor(w, dtype=torch.float64) for w in (WQ, WK, WV))
+    z = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=mask == "causal")
+    np.testing.assert_allclose(_np(r.answers["Z"]), z.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(_np(r.answers["Q"]), q.numpy(), atol=1e-12)
+    scaled = (q @ k.T / np.sqrt(d_k)).numpy()
+    np.testing.assert_allclose(_np(r.answers["scaled"]), scaled, atol=1e-12)
+    if mask == "causal":
+        scaled = np.where(np.tril(np.ones((n, n))) == 1, scaled, -np.inf)
+        assert r.answers["masked"][0, n - 1] == -sp.oo
+    np.testing.assert_allclose(_np(r.answers["weights"]), _softmax(scaled), atol=1e-12)
+
+
+def test_scores_with_values_match_numpy() -> None:
+    rng = np.random.default_rng(5)
+    scores, values = _rand(rng, 3, 4), _rand(rng, 4, 2)
+    r = derivations.solve("self-attention", {"scores": scores, "d_k": 3, "values": values})
+    w = _softmax(np.array(scores) / np.sqrt(3))
+    np.testing.assert_allclose(_np(r.answers["weights"]), w, atol=1e-12)
+    np.testing.assert_allclose(_np(r.answers["Z"]), w @ np.array(values), atol=1e-12)
+
+
+# --- Q3: contexts --------------------------------------------------------------------------
+
+
+def test_exam_contexts_symbolic() -> None:
+    r = derivations.solve("attention-context", {
+        "weights": EXAM_WEIGHTS, "input_labels": "Tom,Chase,Jerry",
+        "output_labels": "湯姆,追逐,傑瑞"})
+    h1, h2, h3 = sp.symbols("h_1 h_2 h_3")
+    expected = [sp.Rational(3, 5) * h1 + h2 / 5 + h3 / 5,
+                h1 / 5 + sp.Rational(7, 10) * h2 + h3 / 10,
+                sp.Rational(3, 10) * h1 + h2 / 5 + h3 / 2]
+    for got, want in zip(r.answers["contexts"], expected, strict=True):
+        assert sp.expand(got - want) == 0
+    assert r.answers["context_no_attention"] == h3
+    contexts = [s for s in r.steps if s.key == "attention_context.context"]
+    assert [text(s.substituted) for s in contexts] == [
+        "0.6*h_1 + 0.2*h_2 + 0.2*h_3", "0.2*h_1 + 0.7*h_2 + 0.1*h_3",
+        "0.3*h_1 + 0.2*h_2 + 0.5*h_3"]
+    assert [s.data["output"] for s in contexts] == ["湯姆", "追逐", "傑瑞"]
+    states = [s.data["input"] for s in r.steps if s.key == "attention_context.state"]
+    assert states == ["Tom", "Chase", "Jerry"]
+    fixed = [text(s.symbolic) for s in r.steps if s.key == "attention_context.decoder_fixed"]
+    assert fixed == ["f(C)", "f(C, y_1)", "f(C, y_1, y_2)"]
+    attended = [text(s.symbolic) for s in r.steps
+                if s.key == "attention_context.decoder_attention"]
+    assert attended == ["f(C_1)", "f(C_2, y_1)", "f(C_3, y_1, y_2)"]
+
+
+def test_contexts_with_states_and_scores_match_numpy() -> None:
+    rng = np.random.default_rng(11)
+    scores, states = _rand(rng, 2, 4), _rand(rng, 4, 3)
+    r = derivations.solve("attention-context", {"scores": scores, "states": states})
+    w = _softmax(np.array(scores))
+    np.testing.assert_allclose(_np(r.answers["weights"]), w, atol=1e-12)
+    np.testing.assert_allclose(np.array(r.as_dict()["answers"]["contexts"]),
+                               w @ np.array(states), atol=1e-12)
+    assert r.as_dict()["answers"]["context_no_attention"] == pytest.approx(states[-1])
+
+
+# --- multi-head ----------------------------------------------------------------------------
+
+
+def test_multi_head_matches_torch() -> None:
+    rng = np.random.default_rng(3)
+    n, heads, d_k = 4, 2, 3
+    d_model = heads * d_k
+    X = _rand(rng, n, d_model)
+    WQ, WK, WV = ([_rand(rng, d_model, d_k) for _ in range(heads)] for _ in range(3))
+    WO = _rand(rng, heads * d_k, d_model)
+    r = derivations.solve("multi-head-attention",
+                          {"X": X, "W_Q": WQ, "W_K": WK, "W_V": WV, "W_O": WO})
+    mha = torch.nn.MultiheadAttention(d_model, heads, bias=False, batch_first=True,
+                                      dtype=torch.float64)
+
+    def stacked(ws: list) -> torch.Tensor:
+        return torch.tensor(np.hstack(ws).T, dtype=torch.float64)
+
+    with torch.no_grad():
+        mha.in_proj_weight.copy_(torch.cat([stacked(WQ), stacked(WK), stacked(WV)]))
+        mha.out_proj.weight.copy_(torch.tensor(WO, dtype=torch.float64).T)
+        x = torch.tensor(X, dtype=torch.float64)[None]
+        out, attn = mha(x, x, x, average_attn_weights=False)
+    np.testing.assert_allclose(_np(r.answers["output"]), out[0].numpy(), atol=1e-12)
+    for h in range(heads):
+        np.testing.assert_allclose(_np(r.answers["weights"][h]), attn[0, h].numpy(), atol=1e-12)
+
+
+def test_multi_head_general_shapes_match_numpy() -> None:
+    rng = np.random.default_rng(8)
+    n, d_model, heads, d_k, d_v, d_out = 3, 5, 3, 2, 4, 2
+    X = _rand(rng, n, d_model)
+    WQ, WK = ([_rand(rng, d_model, d_k) for _ in range(heads)] for _ in range(2))
+    WV = [_rand(rng, d_model, d_v) for _ in range(heads)]
+    WO = _rand(rng, heads * d_v, d_out)
+    r = derivations.solve("multi-head-attention",
+                          {"X": X, "W_Q": WQ, "W_K": WK, "W_V": WV, "W_O": WO})
+    x = np.array(X)
+    zs = [_softmax((x @ np.array(q)) @ (x @ np.array(k)).T / np.sqrt(d_k)) @ (x @ np.array(v))
+          for q, k, v in zip(WQ, WK, WV, strict=True)]
+    concat = np.hstack(zs)
+    np.testing.assert_allclose(_np(r.answers["concat"]), concat, atol=1e-12)
+    np.testing.assert_allclose(_np(r.answers["output"]), concat @ np.array(WO), atol=1e-12)
+    assert r.answers["generated"] == []
+
+
+def test_seeded_walk_through_has_the_exam_table_shapes() -> None:
+    params = {"seed": 7, "tokens": 5, "d_model": 6, "heads": 3, "d_k": 4, "d_out": 6}
+    r = derivations.solve("multi-head-attention", params)
+    assert r.answers["generated"] == ["X", "W_Q", "W_K", "W_V", "W_O"]
+    assert r.answers["concat"].shape == (5, 12)
+    assert r.answers["W_O"].shape == (12, 6)
+    assert r.answers["output"].shape == (5, 6)
+    assert [s.data["shape"] for s in r.steps if s.key.endswith(("concat", "projection"))] == [
+        "5 x 12", "5 x 6"]
+    numbers = [x for m in [r.answers["X"], r.answers["W_O"], *r.answers["W_Q"]] for x in m]
+    assert all(x.is_Rational and 0 <= x <= sp.Rational(99, 100) and (100 * x).is_Integer
+               for x in numbers)
+    generated = next(s for s in r.steps if s.key == "multi_head_attention.generated")
+    assert generated.data["seed"] == 7
+    again = derivations.solve("multi-head-attention", params)
+    assert again.answers["output"] == r.answers["output"]
+    # recomputed from the generated matrices, independently
+    x = _np(r.answers["X"])
+    zs = [_softmax((x @ _np(q)) @ (x @ _np(k)).T / 2.0) @ (x @ _np(v)) for q, k, v in
+          zip(r.answers["W_Q"], r.answers["W_K"], r.answers["W_V"], strict=True)]
+    np.testing.assert_allclose(_np(r.answers["output"]), np.hstack(zs) @ _np(r.answers["W_O"]),
+                               atol=1e-12)
+
+
+def test_given_matrices_are_kept_and_only_missing_ones_generated() -> None:
+    X = [[0.1, 0.2], [0.3, 0.4]]
+    r = derivations.solve("multi-head-attention", {"X": X, "seed": 1, "heads": 2, "d_k": 1})
+    assert r.answers["generated"] == ["W_Q", "W_K", "W_V", "W_O"]
+    assert "X" not in r.answers
+    assert r.answers["output"].shape == (2, 2)
+
+
+# --- bad input -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("argv,param", [
+    (["attention-context", "weights=[[0.5,0.4],[0.5,0.5]]"], "weights"),
+    (["attention-context", "weights=[[1.5,-0.5]]"], "weights"),
+    (["attention-context", "weights=[[1,0]]", "states=[[1],[2],[3]]"], "states"),
+    (["attention-context", "weights=[[1,0]]", "input_labels=a,b,c"], "input_labels"),
+    (["attention-context"], "weights"),
+    (["self-attention", "X=[[1,2,3]]", "W_Q=[[1],[2]]", "W_K=[[1],[2]]", "W_V=[[1],[2]]"],
+     "W_Q"),
+    (["self-attention", "X=[[1,2]]", "W_Q=[[1],[2]]", "W_K=[[1,2],[2,1]]", "W_V=[[1],[2]]"],
+     "W_K"),
+    (["self-attention", "X=[[1,2]]", "W_Q=[[1],[2]]", "W_K=[[1],[2]]", "W_V=[[1],[2]]",
+      "mask=future"], "mask"),
+    (["self-attention", "scores=[[1,2]]"], "d_k"),
+    (["self-attention", "scores=[[1,2]]", "d_k=4", "values=[[1],[2],[3]]"], "values"),
+    (["self-attention", "scores=[[1,2]]", "d_k=4", "mask=causal"], "mask"),
+    (["multi-head-attention", "X=[[1,2]]", "W_Q=[[[1],[2]]]", "W_K=[[[1],[2]],[[1],[2]]]",
+      "W_V=[[[1],[2]]]", "W_O=[[1]]"], "W_K"),
+    (["multi-head-attention", "X=[[1,2]]", "W_Q=[[[1],[2]]]", "W_K=[[[1],[2]]]",
+      "W_V=[[[1],[2]]]", "W_O=[[1],[2]]"], "W_O"),
+    (["multi-head-attention", "seed=1", "tokens=2", "heads=2", "d_k=2"], "d_model"),
+    (["multi-head-attention", "X=[[1,2]]", "tokens=3", "seed=1", "heads=1", "d_k=1"], "tokens"),
+    (["multi-head-attention", "X=[[1,2]]"], "W_Q"),
+])
+def test_bad_input_names_the_parameter(capsys: pytest.CaptureFixture[str], argv: list[str],
+                                       param: str) -> None:
+    assert main(["solve", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith(f"dlexam: error: {param}: expected ")
