@@ -69,8 +69,10 @@ def test_every_derivation_has_a_summary_in_every_language() -> None:
 
 
 def test_inline_math_in_catalogs() -> None:
-    assert "$C_t = f_t \\odot C_{t-1}" in prose_tex("en", "q1.cell_does")
-    assert "C_t = f_t ⊙ C_{t-1} + i_t ⊙ C~_t" in prose_text("en", "q1.cell_does")
+    assert r"$\partial C_t / \partial C_{t-1} = \mathrm{diag}(f_t)$" in prose_tex(
+        "en", "q2.remedy_gating"
+    )
+    assert "∂ C_t / ∂ C_{t-1} = diag(f_t)" in prose_text("en", "q2.remedy_gating")
 
 
 def test_every_message_renders_its_math_balanced() -> None:

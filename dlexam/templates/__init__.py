@@ -29,7 +29,7 @@ from pylatex import NoEscape
 from pylatex.utils import escape_latex
 
 from dlexam.derivations.core import Step
-from dlexam.derivations.notation import SYMBOLS, is_exact_short, tex, text
+from dlexam.derivations.notation import SYMBOLS, is_exact_short, sym, tex, text
 from dlexam.langs import LANG_CHOICES, LANGS, langs_for
 
 
@@ -315,6 +315,7 @@ def latex_env() -> jinja2.Environment:
         eq=equation_parts,
         shape_text=shape_text,
         value_tex=value_tex,
+        sym=sym,
         LANGS=LANGS,
     )
     return env
