@@ -29,8 +29,8 @@ _ALLOWED_KWARGS = {
         "units", "return_sequences", "input_shape", "activation", "return_state", "reset_after"
     },
     "Dense": {"units", "activation", "use_bias", "input_shape"},
-    "Embedding": {"input_dim", "output_dim", "input_length", "input_shape"},
-    "Bidirectional": {"layer", "merge_mode"},
+    "Embedding": {"input_dim", "output_dim", "input_length", "input_shape", "mask_zero"},
+    "Bidirectional": {"layer", "merge_mode", "input_shape"},
 }
 
 
@@ -81,6 +81,17 @@ def _layer(spec: LayerSpec, position: int) -> _Layer:
     return _Layer(kind, _positive_int(units, f"{where}: units"), options)
 
 
+def _input_shape(spec: LayerSpec) -> object:
+    """The first layer's input_shape: on the layer, or on the layer a Bidirectional wraps."""
+    if "input_shape" in spec.kwargs:
+        return spec.kwargs["input_shape"]
+    if spec.kind == "Bidirectional":
+        inner = spec.args[0] if spec.args else spec.kwargs.get("layer")
+        if isinstance(inner, LayerSpec):
+            return inner.kwargs.get("input_shape")
+    return None
+
+
 def _recurrent_count(
     layer: _Layer, width_in: int, framework: str, index: int
 ) -> tuple[sp.Expr, dict[sp.Symbol, int], dict[str, object]]:
@@ -124,7 +135,7 @@ def param_count(
     """
     specs = parse_model(model)
     layers = [_layer(s, i + 1) for i, s in enumerate(specs)]
-    first_shape = specs[0].kwargs.get("input_shape")
+    first_shape = _input_shape(specs[0])
     if first_shape is not None:
         if (
             not isinstance(first_shape, tuple)
