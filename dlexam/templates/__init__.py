@@ -264,6 +264,23 @@ def value_tex(value: Any, digits: int = 4) -> NoEscape:
     return NoEscape(escape_latex(str(value)))
 
 
+def short_values(values: Any, digits: int = 3) -> list[NoEscape]:
+    """Each value as short inline LaTeX for a figure: numbers rounded, vectors as (a, b)."""
+    out: list[NoEscape] = []
+    for value in values:
+        if isinstance(value, (list, tuple)):
+            inner = ", ".join(
+                tex(shown_value(v if isinstance(v, sp.Basic) else _number(v), digits)[1],
+                    digits=digits)
+                for v in value
+            )
+            out.append(NoEscape(f"$({inner})$"))
+        else:
+            num = value if isinstance(value, sp.Basic) else _number(value)
+            out.append(NoEscape("$" + tex(shown_value(num, digits)[1], digits=digits) + "$"))
+    return out
+
+
 def _number(value: int | float) -> sp.Basic:
     return sp.Integer(value) if isinstance(value, int) else sp.Float(value)
 
@@ -316,6 +333,7 @@ def latex_env() -> jinja2.Environment:
         shape_text=shape_text,
         value_tex=value_tex,
         sym=sym,
+        short=short_values,
         LANGS=LANGS,
     )
     return env
