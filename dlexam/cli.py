@@ -130,6 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INPUT
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # e.g. `dlexam solve ... | head`
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -281,6 +281,13 @@ def short_values(values: Any, digits: int = 3) -> list[NoEscape]:
     return out
 
 
+def matrix_rows(value: Any) -> list[list[float]]:
+    """A SymPy matrix (or nested list) as rows of floats, for figures that draw numbers."""
+    if isinstance(value, sp.MatrixBase):
+        return [[float(value[i, j]) for j in range(value.cols)] for i in range(value.rows)]
+    return [[float(v) for v in row] for row in value]
+
+
 def _number(value: int | float) -> sp.Basic:
     return sp.Integer(value) if isinstance(value, int) else sp.Float(value)
 
@@ -334,6 +341,7 @@ def latex_env() -> jinja2.Environment:
         value_tex=value_tex,
         sym=sym,
         short=short_values,
+        rows=matrix_rows,
         LANGS=LANGS,
     )
     return env
