@@ -1,5 +1,8 @@
 """Attention (Q3, Q6, multi-head): published anchors, NumPy and PyTorch on random cases, errors."""
 
+# ruff: noqa: N806
+# (matrix names as in the transformer literature: X, W_Q, W_O)
+
 from __future__ import annotations
 
 import numpy as np
