@@ -1,5 +1,8 @@
 """Positional encoding and the encoder layer against NumPy and torch.nn.TransformerEncoderLayer."""
 
+# ruff: noqa: N806
+# (matrix names as in the transformer literature: X, W_Q, W_O)
+
 from __future__ import annotations
 
 import numpy as np
