@@ -1,0 +1,101 @@
+"""GAN: D*, C(G) = -log 4 + 2 JSD against NumPy; the batch losses against torch's BCE."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+import torch
+
+from dlexam import derivations
+from dlexam.cli import main
+
+
+def _kl(p: np.ndarray, q: np.ndarray) -> float:
+    nz = p > 0
+    return float(np.sum(p[nz] * np.log(p[nz] / q[nz])))
+
+
+@pytest.mark.parametrize("k", [2, 4, 11])
+def test_optimum_matches_numpy(k: int) -> None:
+    rng = np.random.default_rng(k)
+    p = rng.dirichlet(np.ones(k)).round(4)
+    q = rng.dirichlet(np.ones(k)).round(4)
+    r = derivations.solve("gan-optimum", {"p_data": p.tolist(), "p_g": q.tolist(),
+                                          "normalize": True})
+    p, q = p / p.sum(), q / q.sum()
+    d = p / (p + q)
+    np.testing.assert_allclose([float(x) for x in r.answers["D_star"]], d, rtol=1e-12)
+    c_g = float(np.sum(p * np.log(d) + q * np.log(1 - d)))
+    assert float(r.answers["C_G"]) == pytest.approx(c_g, rel=1e-12)
+    m = (p + q) / 2
+    jsd = (_kl(p, m) + _kl(q, m)) / 2
+    assert float(r.answers["jsd"]) == pytest.approx(jsd, rel=1e-10)
+    assert c_g == pytest.approx(-np.log(4) + 2 * jsd, rel=1e-12)
+
+
+def test_equal_distributions_reach_minus_log_4() -> None:
+    p = [0.1, 0.2, 0.3, 0.4]
+    r = derivations.solve("gan-optimum", {"p_data": p, "p_g": p})
+    assert r.answers["D_star"] == [sp.Rational(1, 2)] * 4
+    assert sp.simplify(r.answers["C_G"] + sp.log(4)) == 0
+    assert r.answers["jsd"] == 0
+    assert float(r.answers["C_G_minimum"]) == pytest.approx(-1.386294, abs=1e-6)
+    keys = [s.key for s in r.steps]
+    assert keys[:4] == ["gan_optimum.objective", "gan_optimum.derivative",
+                        "gan_optimum.stationary", "gan_optimum.second_derivative"]
+    stationary = r.steps[2].symbolic
+    a, b = sp.Symbol("gan_a", positive=True), sp.Symbol("gan_b", positive=True)
+    assert sp.simplify(stationary - a / (a + b)) == 0
+    equal_c = next(s for s in r.steps if s.key == "gan_optimum.equal_c")
+    assert equal_c.value == -sp.log(4) and equal_c.data["equal"] is True
+
+
+def test_outside_both_supports() -> None:
+    r = derivations.solve("gan-optimum", {"p_data": [0.5, 0.5, 0], "p_g": [0.25, 0.75, 0]})
+    assert r.answers["D_star"][2] == sp.Rational(1, 2)
+    assert any(s.key == "gan_optimum.outside_support" and s.data["points"] == "3"
+               for s in r.steps)
+
+
+def test_batch_losses_match_torch() -> None:
+    rng = np.random.default_rng(4)
+    real = np.round(rng.uniform(0.05, 0.95, 5), 3)
+    fake = np.round(rng.uniform(0.05, 0.95, 3), 3)
+    r = derivations.solve("gan-value", {"d_real": real.tolist(), "d_fake": fake.tolist()})
+    bce = torch.nn.functional.binary_cross_entropy
+    tr, tf = torch.tensor(real), torch.tensor(fake)
+    loss_d = bce(tr, torch.ones(5, dtype=torch.float64)) + bce(tf, torch.zeros(3,
+                                                                              dtype=torch.float64))
+    a = r.answers
+    assert float(a["loss_D"]) == pytest.approx(loss_d.item(), rel=1e-12)
+    assert float(a["V"]) == pytest.approx(-loss_d.item(), rel=1e-12)
+    assert float(a["loss_G_nonsaturating"]) == pytest.approx(
+        bce(tf, torch.ones(3, dtype=torch.float64)).item(), rel=1e-12)
+    assert float(a["loss_G_minimax"]) == pytest.approx(float(np.mean(np.log(1 - fake))),
+                                                       rel=1e-12)
+    # gradients with respect to the discriminator's logits, per generated sample
+    s = torch.logit(tf).requires_grad_(True)
+    torch.log(1 - torch.sigmoid(s)).sum().backward()
+    np.testing.assert_allclose([float(x) for x in a["grad_logit_minimax"]], s.grad.numpy(),
+                               atol=1e-12)
+    s2 = torch.logit(tf).requires_grad_(True)
+    (-torch.log(torch.sigmoid(s2))).sum().backward()
+    np.testing.assert_allclose([float(x) for x in a["grad_logit_nonsaturating"]],
+                               s2.grad.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("argv,param", [
+    (["gan-optimum", "p_data=[0.5,0.5]", "p_g=[1.2,-0.2]"], "p_g"),
+    (["gan-optimum", "p_data=[0.5,0.5]", "p_g=[0.2,0.3,0.5]"], "p_g"),
+    (["gan-optimum", "p_data=[0.5,0.6]", "p_g=[0.5,0.5]"], "p_data"),
+    (["gan-value", "d_real=[0.9,1]", "d_fake=[0.1]"], "d_real"),
+    (["gan-value", "d_real=[0.9]", "d_fake=[0,0.2]"], "d_fake"),
+    (["gan-value", "d_real=[[0.9]]", "d_fake=[0.2]"], "d_real"),
+])
+def test_bad_input_names_the_parameter(capsys: pytest.CaptureFixture[str], argv: list[str],
+                                       param: str) -> None:
+    assert main(["solve", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith(f"dlexam: error: {param}: expected ")
