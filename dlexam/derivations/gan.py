@@ -120,20 +120,26 @@ def gan_optimum(p_data: sp.ImmutableMatrix, p_g: sp.ImmutableMatrix, normalize: 
                                 evaluate=False))
         num_terms.append(sp.Add(*parts, evaluate=False) if len(parts) > 1
                          else parts[0] if parts else sp.Integer(0))
-    if k <= WRITTEN_OUT:
+    if k <= 2:  # two outcomes already fill a line
         symbolic = sp.Add(*sym_terms, evaluate=False) if k > 1 else sym_terms[0]
         substituted = sp.Add(*num_terms, evaluate=False) if k > 1 else num_terms[0]
     else:
-        symbolic, substituted = sym("V_DG"), None
+        i = sp.Symbol("i")
+        ai, bi, di = sp.Symbol("a_i"), sp.Symbol("b_i"), sp.Symbol("D_i")
+        term = sp.Add(sp.Mul(ai, sp.log(di, evaluate=False), evaluate=False),
+                      sp.Mul(bi, sp.log(sp.Add(1, -di, evaluate=False), evaluate=False),
+                             evaluate=False), evaluate=False)
+        symbolic, substituted = sp.Sum(term, (i, 1, k)), None
+    names = {"a": sp.Symbol("a_i"), "b": sp.Symbol("b_i"), "d": sp.Symbol("D_i")}
     steps.append(Step(key="gan_optimum.c_g", lhs=sym("C_G"), symbolic=symbolic,
-                      substituted=substituted, value=c_g, data={"k": k}))
+                      substituted=substituted, value=c_g, data={"k": k, **names}))
 
     # the same number as -log 4 + 2 JSD
     m = [(x + y) / 2 for x, y in zip(pd, pg, strict=True)]
     s_dm, kl_dm, _ = cross_step("gan_optimum.kl_data_mixture", sym("KL_dm"), pd, m,
-                                ("a", "m"), sp.E, ratio=True)
+                                ("a", "m"), sp.E, ratio=True, a=names["a"])
     s_gm, kl_gm, _ = cross_step("gan_optimum.kl_g_mixture", sym("KL_gm"), pg, m,
-                                ("b", "m"), sp.E, ratio=True)
+                                ("b", "m"), sp.E, ratio=True, b=names["b"])
     jsd = (kl_dm + kl_gm) / 2
     with sp.evaluate(False):
         jsd_formula = sp.Mul(sp.Rational(1, 2), sp.Add(sym("KL_dm"), sym("KL_gm")))

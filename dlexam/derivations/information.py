@@ -20,8 +20,9 @@ from dlexam.derivations.notation import sym
 from dlexam.derivations.params import Param
 from dlexam.errors import InputError
 
-WRITTEN_OUT = 8
-"""Sums over at most this many outcomes are written out term by term."""
+WRITTEN_OUT = 4
+"""Sums over at most this many outcomes are written out term by term (wider ones overflow a
+page); longer ones show the sigma form and the value."""
 
 TOLERANCE = sp.Rational(1, 10**9)
 """How far from 1 a distribution's sum may be."""
@@ -326,7 +327,7 @@ def gradient_derivation() -> list[Step]:
     with sp.evaluate(False):
         log_p = sp.Add(zi, sp.Mul(-1, Log(sym("sum_exp"), sp.E)))
         split = sp.Add(sp.Mul(-1, sp.Add(sp.Mul(yi, zi), rest_yz)),
-                       sp.Mul(sp.Add(yi, rest_y), sp.log(sp.Add(sp.exp(zi), rest_exp))))
+                       sp.Mul(sp.Add(yi, rest_y), Log(sp.Add(sp.exp(zi), rest_exp), sp.E)))
     loss = -(yi * zi + rest_yz) + (yi + rest_y) * sp.log(sp.exp(zi) + rest_exp)
     derivative = sp.diff(loss, zi)
     softmax_i = sp.exp(zi) / (sp.exp(zi) + rest_exp)
