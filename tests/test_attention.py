@@ -195,6 +195,8 @@ def test_seeded_walk_through_has_the_exam_table_shapes() -> None:
                for x in numbers)
     generated = next(s for s in r.steps if s.key == "multi_head_attention.generated")
     assert generated.data["seed"] == 7
+    assert text(generated.data["names"]) == "X, W^Q, W^K, W^V, W^O"
+    assert tex(generated.data["names"]) == "X, W^{Q}, W^{K}, W^{V}, W^{O}"
     again = derivations.solve("multi-head-attention", params)
     assert again.answers["output"] == r.answers["output"]
     # recomputed from the generated matrices, independently

@@ -246,12 +246,32 @@ def fill_with_seed(
     return generated
 
 
+class Names(sp.Function):
+    """A list of symbols as prose writes it: ``X, W^Q, W^K``."""
+
+    @classmethod
+    def eval(cls, *args: Any) -> None:  # never evaluates: it is notation
+        return None
+
+    def _latex(self, printer: Any, exp: Any = None) -> str:
+        return ", ".join(printer._print(a) for a in self.args)
+
+    def _sympystr(self, printer: Any) -> str:
+        return ", ".join(printer._print(a) for a in self.args)
+
+
+# parameter name -> its symbol in the notation table
+PARAM_SYMBOLS = {"X": "X", "W_Q": "W_Q", "W_K": "W_K", "W_V": "W_V", "W_O": "W_O",
+                 "W_1": "W_1ffn", "b_1": "b_1ffn", "W_2": "W_2ffn", "b_2": "b_2ffn"}
+
+
 def generated_step(key: str, seed: int | None, generated: Mapping[str, Any], low: int,
                    high: int) -> list[Step]:
     """The step that says which inputs are seeded example numbers (none when nothing was)."""
     if not generated:
         return []
-    return [Step(key=key, data={"seed": seed, "names": ", ".join(generated),
+    names = Names(*[sym(PARAM_SYMBOLS[n]) for n in generated])
+    return [Step(key=key, data={"seed": seed, "names": names,
                                 "low": sp.Rational(low, 100), "high": sp.Rational(high, 100)})]
 
 
