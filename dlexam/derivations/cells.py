@@ -68,16 +68,6 @@ def activate(name: str, vector: sp.MatrixBase) -> sp.ImmutableMatrix:
     raise ValueError(f"unknown activation {name!r}")
 
 
-def derivative(name: str, vector: sp.MatrixBase) -> sp.ImmutableMatrix:
-    """The element-wise derivative of a hidden activation at a vector of pre-activations."""
-    s = sp.Dummy("s")
-    form = {"tanh": sp.tanh(s), "sigmoid": 1 / (1 + sp.exp(-s)), "relu": sp.Max(0, s)}[name]
-    if name == "relu":
-        return sp.ImmutableMatrix(vector.applyfunc(lambda a: sp.Integer(1 if _relu(a) else 0)))
-    d = sp.diff(form, s)
-    return sp.ImmutableMatrix(vector.applyfunc(lambda a: d.subs(s, a)))
-
-
 class Activation(sp.MatrixExpr):
     """An activation applied to a vector expression: tanh(a), σ(a), ReLU(a) entry by entry, or
     softmax(a) over the whole vector.
@@ -87,6 +77,7 @@ class Activation(sp.MatrixExpr):
     """
 
     def __new__(cls, name: str | Str, arg: Any, evaluate: bool = False) -> Activation:
+        # ``evaluate`` is accepted (and unused) because put_in rebuilds nodes with evaluate=False
         label = name if isinstance(name, Str) else Str(name)
         if label.name not in _NOTATION:
             raise ValueError(f"unknown activation {label.name!r}")
@@ -189,11 +180,6 @@ def stack(parts: Iterable[sp.MatrixBase]) -> sp.ImmutableMatrix:
 def zeros(rows: int) -> sp.ImmutableMatrix:
     """A column of zeros."""
     return sp.ImmutableMatrix.zeros(rows, 1)
-
-
-def is_symmetric(matrix: sp.MatrixBase) -> bool:
-    """Whether a square matrix equals its transpose."""
-    return bool(matrix == matrix.T)
 
 
 def shown(value: Any) -> Any:

@@ -192,7 +192,7 @@ def bptt(
                       data={"derivative": sp.diff(sp.tanh(sym("a_t")), sym("a_t"))}))
     agrees = sp.simplify(derived - form) == sp.zeros(2)
     steps.append(Step(key="bptt.jacobian_two_units", lhs=sym("J_t"), symbolic=derived,
-                      value=form, data={"agrees": bool(agrees)}))
+                      data={"agrees": bool(agrees)}))
     t_idx, k_idx, T_sym = sp.Symbol("t"), sym("k_idx"), sym("T_len")
     with sp.evaluate(False):
         product = sp.Product(sym("J_t"), (t_idx, sp.Add(k_idx, 1), T_sym))
@@ -204,11 +204,12 @@ def bptt(
     gamma, s_sym = sym("gamma"), sym("sigma_max_W")
     with sp.evaluate(False):
         bound_formula = sp.Pow(sp.Mul(gamma, s_sym), sp.Add(T_sym, sp.Mul(-1, k_idx)))
-    bound_step = three_part("bptt.bound", None, bound_formula,
+    bound_step = three_part("bptt.bound", sym("bound_k"), bound_formula,
                             {gamma: sp.Integer(GAMMA), s_sym: sp.Float(sigma, 15),
                              T_sym: sp.Integer(T), k_idx: sp.Integer(0)}, gamma=GAMMA, steps=T)
     steps.append(bound_step if bound[0] not in (0.0, math.inf) else
-                 Step(key="bptt.bound", symbolic=bound_formula, value=sp.Float(bound[0]),
+                 Step(key="bptt.bound", lhs=sym("bound_k"), symbolic=bound_formula,
+                      value=sp.Float(bound[0]),
                       data={"gamma": GAMMA, "steps": T}))
 
     shown = _shown_steps(T)

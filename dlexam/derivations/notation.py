@@ -104,6 +104,7 @@ SYMBOLS: dict[str, tuple[str, str]] = {
     "sigma_max_W": (r"\sigma_{\max}(W)", "σ_max(W)"),
     "lambda_max_WTW": (r"\lambda_{\max}\left(W^{\top} W\right)", "λ_max(W^T W)"),
     "gamma": (r"\gamma", "γ"),
+    "bound_k": ("B_k", "B_k"),
     "T_len": ("T", "T"),
     "k_idx": ("k", "k"),
     "norm_g": (r"\lVert \mathbf{g} \rVert", "||g||"),
