@@ -102,6 +102,8 @@ def test_zero_terms_are_written_as_zero() -> None:
     entropy = r.steps[1]
     assert text(entropy.substituted) == "-(0.5*log_2(0.5) + 0.5*log_2(0.5) + 0)"
     assert entropy.value == 1 and entropy.data["zeros"] == 1
+    assert entropy.key == "information.entropy_zeros"
+    assert r.steps[2].key == "information.entropy"  # q has no zeros
 
 
 # --- softmax cross-entropy -----------------------------------------------------------------

@@ -134,6 +134,8 @@ def entropy_step(key: str, lhs: sp.Basic, p: Sequence[sp.Rational], letter: str,
     pi = sp.Symbol(f"{letter}_i")
     general = _general(sp.Mul(pi, Log(pi, base), evaluate=False), len(p), True)
     zeros = sum(1 for x in p if x == 0)
+    if zeros:
+        key += "_zeros"
     step = _sum_step(key, lhs, sym_terms, num_terms, True, value, general, zeros=zeros, **data)
     return step, value
 
