@@ -85,6 +85,10 @@ _FORMATTER = string.Formatter()
 def _value_tex(value: Any, digits: int = 4) -> str:
     if isinstance(value, NoEscape):
         return value
+    if isinstance(value, sp.MatrixBase) and 1 in value.shape:
+        # a vector inside a sentence: a tuple whose line may break after each comma
+        entries = [tex(shown_value(v, digits)[1], digits=digits) for v in value]
+        return "$(" + r",\allowbreak\ ".join(entries) + ")$"
     if isinstance(value, bool):
         return escape_latex(str(value).lower())
     if isinstance(value, (int, sp.Basic)) and not isinstance(value, bool):
@@ -97,6 +101,8 @@ def _value_tex(value: Any, digits: int = 4) -> str:
 def _value_text(value: Any, digits: int = 4) -> str:
     if isinstance(value, bool):
         return str(value).lower()
+    if isinstance(value, sp.MatrixBase) and 1 in value.shape:
+        return "(" + ", ".join(text(shown_value(v, digits)[1], digits=digits) for v in value) + ")"
     if isinstance(value, (int, float, sp.Basic)):
         number = value if not isinstance(value, float) else sp.Float(value)
         return text(shown_value(number, digits)[1], digits=digits)
