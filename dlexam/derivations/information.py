@@ -412,7 +412,8 @@ def softmax_cross_entropy(logits: sp.ImmutableMatrix, label: sp.Basic) -> Result
         with sp.evaluate(False):
             lse = sp.Add(sp.Mul(-1, sp.Symbol(f"z_{index + 1}")), Log(sym("sum_exp"), sp.E))
         steps.append(Step(key="softmax_cross_entropy.logsumexp", lhs=sym("L_ce"), symbolic=lse,
-                          value=loss, data={"index": index, "position": index + 1}))
+                          value=loss, data={"index": index,
+                                            "logit": sp.Symbol(f"z_{index + 1}")}))
     steps += gradient_derivation()
     grad = [pj - t for pj, t in zip(probs, y, strict=True)]
     with sp.evaluate(False):
