@@ -273,20 +273,18 @@ def _flat_args(expr: sp.Basic, cls: type) -> list[sp.Basic]:
     return out
 
 
-class DlexamLatexPrinter(LatexPrinter):
-    """SymPy's LaTeX printer with the project's symbols, authored term order and short decimals."""
+class _ProjectNotation:
+    """What both printers share: the symbol table, short decimals, authored term order.
 
-    _default_settings: dict[str, Any] = {**LatexPrinter._default_settings, "digits": 4}
+    ``FORM`` picks the column of :data:`SYMBOLS` (0 for LaTeX, 1 for plain text) and ``TIMES``
+    is how a decimal coefficient joins the rest of a product.
+    """
 
-    def __init__(self, settings: dict[str, Any] | None = None) -> None:
-        merged = {"order": "none", **(settings or {})}
-        super().__init__(merged)
+    FORM = 0
+    _settings: dict[str, Any]
 
-    def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
-        entry = SYMBOLS.get(expr.name)
-        if entry is not None:
-            return entry[0]
-        return super()._print_Symbol(expr, style=style)
+    def _times(self, body: str) -> str:
+        raise NotImplementedError
 
     def _print_Rational(self, expr: sp.Rational) -> str:
         if expr.is_Integer:
@@ -302,7 +300,7 @@ class DlexamLatexPrinter(LatexPrinter):
         flat = _flat_args(expr, sp.Add)
         if len(flat) != len(expr.args):
             expr = sp.Add(*flat, evaluate=False)
-        return super()._print_Add(expr, order=order)
+        return super()._print_Add(expr, order=order)  # type: ignore[misc]
 
     def _print_Mul(self, expr: sp.Mul) -> str:
         flat = _flat_args(expr, sp.Mul)
@@ -311,32 +309,56 @@ class DlexamLatexPrinter(LatexPrinter):
         lead = _decimal_lead(expr, self._settings["digits"])
         if lead is not None:
             coeff, rest = lead
-            body = self.parenthesize(rest, PRECEDENCE["Mul"], strict=True)
-            # a dot between two written numbers (0.5 \cdot 2), as SymPy's own rule does
-            sep = self._settings["mul_symbol_latex_numbers" if body[:1].isdigit()
-                                 else "mul_symbol_latex"]
-            return ("- " if coeff < 0 else "") + self._print(abs(coeff)) + sep + body
-        return super()._print_Mul(expr)
+            body = self.parenthesize(rest, PRECEDENCE["Mul"], strict=True)  # type: ignore[attr-defined]
+            sign = ("- " if self.FORM == 0 else "-") if coeff < 0 else ""
+            return sign + self._print(abs(coeff)) + self._times(body)  # type: ignore[attr-defined]
+        return super()._print_Mul(expr)  # type: ignore[misc]
 
     def _print_UnevaluatedExpr(self, expr: sp.UnevaluatedExpr) -> str:
-        return self._print(expr.args[0])
+        return self._print(expr.args[0])  # type: ignore[attr-defined]
 
     def _print_HadamardProduct(self, expr: sp.HadamardProduct) -> str:
         # the element-wise product in the table's notation (odot), not SymPy's \circ
         prec = PRECEDENCE["Mul"]
-        return f" {SYMBOLS['odot'][0]} ".join(
-            self.parenthesize(a, prec, strict=True) for a in expr.args
+        return f" {SYMBOLS['odot'][self.FORM]} ".join(
+            self.parenthesize(a, prec, strict=True) for a in expr.args  # type: ignore[attr-defined]
         )
 
 
-class DlexamTextPrinter(StrPrinter):
+class DlexamLatexPrinter(_ProjectNotation, LatexPrinter):
+    """SymPy's LaTeX printer with the project's symbols, authored term order and short decimals."""
+
+    FORM = 0
+    _default_settings: dict[str, Any] = {**LatexPrinter._default_settings, "digits": 4}
+
+    def __init__(self, settings: dict[str, Any] | None = None) -> None:
+        merged = {"order": "none", **(settings or {})}
+        super().__init__(merged)
+
+    def _times(self, body: str) -> str:
+        # a dot between two written numbers (0.5 \cdot 2), as SymPy's own rule does
+        key = "mul_symbol_latex_numbers" if body[:1].isdigit() else "mul_symbol_latex"
+        return self._settings[key] + body
+
+    def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
+        entry = SYMBOLS.get(expr.name)
+        if entry is not None:
+            return entry[0]
+        return super()._print_Symbol(expr, style=style)
+
+
+class DlexamTextPrinter(_ProjectNotation, StrPrinter):
     """The terminal twin of :class:`DlexamLatexPrinter`."""
 
+    FORM = 1
     _default_settings: dict[str, Any] = {**StrPrinter._default_settings, "digits": 4}
 
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
         merged = {"order": "none", **(settings or {})}
         super().__init__(merged)
+
+    def _times(self, body: str) -> str:
+        return "*" + body
 
     def _print_Symbol(self, expr: sp.Symbol) -> str:
         entry = SYMBOLS.get(expr.name)
@@ -344,40 +366,6 @@ class DlexamTextPrinter(StrPrinter):
 
     # StrPrinter binds its own _print_Symbol here; matrix symbols use the table too
     _print_MatrixSymbol = _print_Symbol
-
-    def _print_HadamardProduct(self, expr: sp.HadamardProduct) -> str:
-        prec = PRECEDENCE["Mul"]
-        return f" {SYMBOLS['odot'][1]} ".join(
-            self.parenthesize(a, prec, strict=True) for a in expr.args
-        )
-
-    def _print_Rational(self, expr: sp.Rational) -> str:
-        if expr.is_Integer:
-            return str(int(expr))
-        return _decimal_text(expr, self._settings["digits"])
-
-    def _print_Float(self, expr: sp.Float) -> str:
-        return _decimal_text(expr, self._settings["digits"])
-
-    def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
-        flat = _flat_args(expr, sp.Add)
-        if len(flat) != len(expr.args):
-            expr = sp.Add(*flat, evaluate=False)
-        return super()._print_Add(expr, order=order)
-
-    def _print_Mul(self, expr: sp.Mul) -> str:
-        flat = _flat_args(expr, sp.Mul)
-        if len(flat) != len(expr.args):
-            expr = sp.Mul(*flat, evaluate=False)
-        lead = _decimal_lead(expr, self._settings["digits"])
-        if lead is not None:
-            coeff, rest = lead
-            body = self.parenthesize(rest, PRECEDENCE["Mul"], strict=True)
-            return ("-" if coeff < 0 else "") + self._print(abs(coeff)) + "*" + body
-        return super()._print_Mul(expr)
-
-    def _print_UnevaluatedExpr(self, expr: sp.UnevaluatedExpr) -> str:
-        return self._print(expr.args[0])
 
     def _print_MatrixBase(self, expr: sp.MatrixBase) -> str:
         rows = [
