@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
 
@@ -105,6 +107,8 @@ def to_plain(value: Any) -> Any:
         if math.isinf(value):
             return "inf" if value > 0 else "-inf"
         return value
+    if isinstance(value, (Decimal, Fraction)):  # numbers as the command line parsed them
+        return int(value) if value == int(value) else to_plain(float(value))
     if isinstance(value, sp.MatrixBase):
         return [[to_plain(x) for x in value.row(i)] for i in range(value.rows)]
     if isinstance(value, Mapping):
