@@ -397,7 +397,8 @@ def scaled_attention(
     written = sp.MatMul(inv_root, scores, evaluate=False) if small(scores) else None
     steps.append(Step(
         key=f"{prefix}.scaled", lhs=scaled_lhs,
-        symbolic=scaled_formula if from_qk or written is None else written,
+        symbolic=(scaled_formula if from_qk else written if written is not None
+                  else sp.Mul(syms.S, inv_root, evaluate=False)),
         substituted=written if from_qk else None,
         value=scaled, data={"d_k": d_k, "root": root, "shape": shape_text(scores), **head_data},
     ))
