@@ -367,6 +367,28 @@ class DlexamTextPrinter(_ProjectNotation, StrPrinter):
     # StrPrinter binds its own _print_Symbol here; matrix symbols use the table too
     _print_MatrixSymbol = _print_Symbol
 
+    def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
+        base, exp = expr.args
+        if exp == sp.Rational(1, 2):
+            return f"sqrt({self._print(base)})"
+        if exp.is_number and exp.is_negative:
+            return super()._print_Pow(expr, rational)  # 1/x, as SymPy writes it
+        prec = PRECEDENCE["Pow"]
+        return f"{self.parenthesize(base, prec, strict=True)}^{self.parenthesize(exp, prec)}"
+
+    def _big_operator(self, sign: str, expr: sp.Basic) -> str:
+        body, *limits = expr.args
+        text_limits = ", ".join(
+            f"{self._print(v)}={self._print(lo)}..{self._print(hi)}" for v, lo, hi in limits
+        )
+        return f"{sign}({text_limits}) {self.parenthesize(body, PRECEDENCE['Mul'])}"
+
+    def _print_Sum(self, expr: sp.Sum) -> str:
+        return self._big_operator("Σ", expr)
+
+    def _print_Product(self, expr: sp.Product) -> str:
+        return self._big_operator("Π", expr)
+
     def _print_MatrixBase(self, expr: sp.MatrixBase) -> str:
         rows = [
             "[" + ", ".join(self._print(x) for x in expr.row(i)) + "]" for i in range(expr.rows)
