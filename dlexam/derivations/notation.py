@@ -383,6 +383,18 @@ class DlexamTextPrinter(_ProjectNotation, StrPrinter):
         )
         return f"{sign}({text_limits}) {self.parenthesize(body, PRECEDENCE['Mul'])}"
 
+    def _print_Infinity(self, expr: sp.Basic) -> str:
+        return "∞"
+
+    def _print_NegativeInfinity(self, expr: sp.Basic) -> str:
+        return "-∞"
+
+    def _print_Derivative(self, expr: sp.Derivative) -> str:
+        variables = "".join(f" d{self._print(v)}" * int(n) for v, n in expr.variable_count)
+        order = sum(int(n) for _, n in expr.variable_count)
+        top = "d" if order == 1 else f"d^{order}"
+        return f"{top}/{variables.strip()} {self.parenthesize(expr.expr, PRECEDENCE['Mul'])}"
+
     def _print_Sum(self, expr: sp.Sum) -> str:
         return self._big_operator("Σ", expr)
 

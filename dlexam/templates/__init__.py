@@ -199,7 +199,7 @@ def shown_value(value: Any, digits: int = 4) -> tuple[bool, Any]:
         exact = all(is_exact_short(x, digits) or (x.is_Integer) for x in value)
         return exact, value if exact else value.applyfunc(lambda x: x.evalf(15))
     if isinstance(value, sp.Basic) and value.is_number:
-        if value.is_Integer or is_exact_short(value, digits):
+        if value.is_Integer or is_exact_short(value, digits) or value in (sp.oo, -sp.oo, sp.zoo):
             return True, value
         return False, value.evalf(15)
     return True, value
