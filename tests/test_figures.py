@@ -16,7 +16,7 @@ from pylatex import NoEscape
 
 from dlexam.build.document import Fragment, assemble
 from dlexam.build.tex import compile_pdf
-from dlexam.templates import latex_env
+from dlexam.templates import TemplateUsageError, latex_env
 
 IMPORTS = """\
 ((* from "fig/recurrent.tex.j2" import lstm_cell, lstm_unfolded, rnn_unrolled *))
@@ -163,7 +163,7 @@ BAD = [
 
 @pytest.mark.parametrize(("call", "message"), BAD)
 def test_nonsense_parameters_stop_the_build(call: str, message: str) -> None:
-    with pytest.raises(KeyError, match=re.escape(message)):
+    with pytest.raises(TemplateUsageError, match=re.escape(message)):
         render(IMPORTS + f"((( {call} )))", w=WEIGHTS)
 
 

@@ -304,6 +304,14 @@ def shape_text(shape: list[int | None]) -> str:
     return "(" + ", ".join(parts) + ")"
 
 
+class TemplateUsageError(ValueError):
+    """A template called a macro with parameters it cannot draw (a bug in the calling template)."""
+
+
+def _raise_error(message: str) -> None:
+    raise TemplateUsageError(message)
+
+
 def _finalize(value: Any) -> Markup:
     """Jinja's output hook: everything not marked as trusted LaTeX is LaTeX-escaped.
 
@@ -348,6 +356,7 @@ def latex_env() -> jinja2.Environment:
         sym=sym,
         short=short_values,
         rows=matrix_rows,
+        raise_error=_raise_error,
         LANGS=LANGS,
     )
     return env
