@@ -79,3 +79,9 @@ def test_every_message_renders_its_math_balanced() -> None:
     for lang in LANGS:
         for key, message in catalog(lang).items():
             assert message.count("$") % 2 == 0, f"{lang}:{key}: unbalanced $"
+
+
+def test_code_names_in_typewriter() -> None:
+    assert r"\texttt{np.dot(state, W)}" in prose_tex("en", "q4.conventions_text")
+    assert "np.dot(state, W)" in prose_text("en", "q4.conventions_text")
+    assert "`" not in prose_text("en", "q4.conventions_text")

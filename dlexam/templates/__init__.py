@@ -6,8 +6,9 @@ All prose lives in the catalogs ``i18n/<lang>.toml`` (one file per language, the
 each); all LaTeX and TikZ lives in ``latex/*.tex.j2``. This module loads both and renders:
 
 - a catalog message is plain text with ``{name}`` fields filled from a step's data,
-  ``{=key}`` fields naming a symbol of the notation table, and inline math between dollar
-  signs (trusted LaTeX: the catalogs are ours), shown as plain text in the terminal;
+  ``{=key}`` fields naming a symbol of the notation table, inline math between dollar
+  signs (trusted LaTeX: the catalogs are ours), shown as plain text in the terminal, and names
+  from code between backticks, set in a typewriter font;
 - in LaTeX every piece of text is escaped on output, unless it is a :class:`pylatex.NoEscape`
   produced by our own printer or templates.
 """
@@ -109,7 +110,7 @@ def _value_text(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
-_MATH = re.compile(r"\$([^$]+)\$")
+_SPECIAL = re.compile(r"\$(?P<math>[^$]+)\$|`(?P<code>[^`]+)`")
 _TEXT_COMMANDS = [
     (re.compile(r"\\tilde\{([^{}]*)\}"), r"\1~"),
     (re.compile(r"\\(?:mathrm|mathbf|text|operatorname)\{([^{}]*)\}"), r"\1"),
@@ -136,24 +137,28 @@ def math_to_text(latex: str) -> str:
     return out.replace("\\", "")
 
 
-def _segments(message_text: str) -> list[tuple[bool, str]]:
-    """A message cut into (is_math, text) pieces; math is between dollar signs."""
-    pieces: list[tuple[bool, str]] = []
+def _segments(message_text: str) -> list[tuple[str, str]]:
+    """A message cut into (kind, text) pieces: "math" between dollar signs, "code" between
+    backticks (names from code such as `np.dot`), "text" elsewhere."""
+    pieces: list[tuple[str, str]] = []
     last = 0
-    for match in _MATH.finditer(message_text):
-        pieces.append((False, message_text[last : match.start()]))
-        pieces.append((True, match.group(1)))
+    for match in _SPECIAL.finditer(message_text):
+        pieces.append(("text", message_text[last : match.start()]))
+        if match.group("math") is not None:
+            pieces.append(("math", match.group("math")))
+        else:
+            pieces.append(("code", match.group("code")))
         last = match.end()
-    pieces.append((False, message_text[last:]))
+    pieces.append(("text", message_text[last:]))
     return [p for p in pieces if p[1]]
 
 
 def fields(message_text: str) -> set[str]:
-    """The ``{name}`` and ``{=key}`` fields a message uses (outside its inline math)."""
+    """The ``{name}`` and ``{=key}`` fields a message uses (outside its math and code)."""
     return {
         f
-        for is_math, piece in _segments(message_text)
-        if not is_math
+        for kind, piece in _segments(message_text)
+        if kind == "text"
         for _, f, _, _ in _FORMATTER.parse(piece)
         if f is not None
     }
@@ -161,9 +166,12 @@ def fields(message_text: str) -> set[str]:
 
 def _fill(lang: str, key: str, data: Mapping[str, Any], as_tex: bool) -> str:
     parts: list[str] = []
-    for is_math, piece in _segments(message(lang, key)):
-        if is_math:
+    for kind, piece in _segments(message(lang, key)):
+        if kind == "math":
             parts.append(f"${piece}$" if as_tex else math_to_text(piece))
+            continue
+        if kind == "code":
+            parts.append(r"\texttt{" + escape_latex(piece) + "}" if as_tex else piece)
             continue
         for literal, field, spec, _conv in _FORMATTER.parse(piece):
             if literal:
