@@ -81,7 +81,9 @@ class Activation(sp.MatrixExpr):
         label = name if isinstance(name, Str) else Str(name)
         if label.name not in _NOTATION:
             raise ValueError(f"unknown activation {label.name!r}")
-        return sp.Basic.__new__(cls, label, sp.sympify(arg))
+        if not isinstance(arg, sp.Basic):  # built by our code from SymPy objects, never text
+            raise TypeError(f"activation argument must be a SymPy expression, got {type(arg)}")
+        return sp.Basic.__new__(cls, label, arg)
 
     @property
     def name(self) -> str:
