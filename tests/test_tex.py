@@ -143,3 +143,21 @@ def test_sheet_for_user_numbers(tmp_path: Path) -> None:
     # Keras GRU (reset_after=True): 3 * 8 * (8 + 3 + 2) = 312; Dense: 2 * (8 + 1) = 18
     assert "312" in text and "18" in text and "330" in text
     assert "解答單" in text
+
+
+def test_solve_pdf_flag_writes_a_bilingual_sheet(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from dlexam.cli import main
+
+    target = tmp_path / "q4.pdf"
+    code = main(["solve", "rnn-forward", "U=[0.5,0.6]", "W=[[0.1,0.2],[0.3,0.4]]", "V=[1,2]",
+                 "b=[1,-1]", "c=0.1", "h0=[0,0]", "x=[2,3]", "--pdf", str(target)])
+    assert code == 0
+    capsys.readouterr()
+    text = pdf_text(target)
+    # y_1 = V tanh(U x_1 + b) + c, computed here: tanh(2) + 2 tanh(0.2) + 0.1
+    import math
+
+    y1 = math.tanh(2) + 2 * math.tanh(0.2) + 0.1
+    assert f"{y1:.4f}" in text
+    assert "解答單" in text and "Answer sheet" in text
