@@ -13,6 +13,7 @@ import torch
 from dlexam import derivations
 from dlexam.cli import main
 from dlexam.derivations.notation import tex, text
+from dlexam.templates import prose_tex, prose_text
 
 EXAM_WEIGHTS = [[0.6, 0.2, 0.2], [0.2, 0.7, 0.1], [0.3, 0.2, 0.5]]
 
@@ -188,8 +189,12 @@ def test_seeded_walk_through_has_the_exam_table_shapes() -> None:
     assert r.answers["concat"].shape == (5, 12)
     assert r.answers["W_O"].shape == (12, 6)
     assert r.answers["output"].shape == (5, 6)
-    assert [s.data["shape"] for s in r.steps if s.key.endswith(("concat", "projection"))] == [
-        "5 x 12", "5 x 6"]
+    assert [(s.data["rows"], s.data["cols"]) for s in r.steps
+            if s.key.endswith(("concat", "projection"))] == [(5, 12), (5, 6)]
+    concat = next(s for s in r.steps if s.key == "multi_head_attention.concat")
+    assert prose_text("en", concat.key, concat.data).endswith(
+        "each 5 x 4, placed side by side give a 5 x 12 matrix.")
+    assert r"$5$ $\times$ $12$ matrix" in prose_tex("en", concat.key, concat.data)
     numbers = [x for m in [r.answers["X"], r.answers["W_O"], *r.answers["W_Q"]] for x in m]
     assert all(x.is_Rational and 0 <= x <= sp.Rational(99, 100) and (100 * x).is_Integer
                for x in numbers)
@@ -247,3 +252,30 @@ def test_bad_input_names_the_parameter(capsys: pytest.CaptureFixture[str], argv:
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err.startswith(f"dlexam: error: {param}: expected ")
+
+
+def test_scaled_scores_have_their_own_name() -> None:
+    # Q6: S holds the scores as given; the softmax reads S-hat = S / sqrt(d_k), entry by entry
+    r = derivations.solve("self-attention", {"scores": [112, 96], "d_k": 64})
+    given, scaled, row, weights = (next(s for s in r.steps if s.key == f"self_attention.{k}")
+                                   for k in ("given_scores", "scaled", "softmax_row", "weights"))
+    assert tex(given.lhs) == "S" and given.symbolic == sp.ImmutableMatrix([[112, 96]])
+    assert tex(scaled.lhs) == r"\hat{S}" and text(scaled.symbolic) == "S/(sqrt(d_k))"
+    assert scaled.value == sp.ImmutableMatrix([[112 / sp.Integer(8), 96 / sp.Integer(8)]])
+    assert r"e^{\hat{s}_{11}}" in tex(row.symbolic) and "s_{11}" not in tex(row.symbolic)
+    assert r"\displaystyle \frac{e^{14}}{e^{14} + e^{12}}" in tex(row.substituted)
+    assert tex(weights.symbolic) == r"\operatorname{softmax}\left(\hat{S}\right)"
+    assert "$\\hat{S}$" in prose_tex("en", row.key, row.data)
+
+
+def test_multi_head_notation_transpose_and_concat() -> None:
+    r = derivations.solve("multi-head-attention", {"seed": 1, "tokens": 3, "d_model": 4,
+                                                   "heads": 2, "d_k": 2})
+    printed = " ".join(tex(part) for s in r.steps for part in (s.lhs, s.symbolic, s.substituted)
+                       if part is not None)
+    assert r"K^{\top}_{1}" in printed and r"\right]^{\top}" in printed
+    assert "^{T}" not in printed
+    concat = next(s for s in r.steps if s.key == "multi_head_attention.concat")
+    assert tex(concat.lhs) == r"Z_{\mathrm{cat}}"
+    scaled = next(s for s in r.steps if s.key == "multi_head_attention.scaled")
+    assert tex(scaled.lhs) == r"\hat{S}_{1}"

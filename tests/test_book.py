@@ -78,6 +78,8 @@ def test_every_question_is_answered_with_its_numbers(books: dict[str, tuple[str,
     assert fmt(weight) in text and fmt(1 - weight) in text
     # beyond: the exam table's shapes
     assert "5 x 12" in text and "自注意力" in text
+    # the derivations typeset their shapes: 5 × 12, the times sign of the math font
+    assert "5 × 12" in text
 
 
 def test_no_overfull_lines_or_missing_glyphs(books: dict[str, tuple[str, str]]) -> None:

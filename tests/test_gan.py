@@ -9,6 +9,7 @@ import torch
 
 from dlexam import derivations
 from dlexam.cli import main
+from dlexam.derivations.notation import tex, text
 
 
 def _kl(p: np.ndarray, q: np.ndarray) -> float:
@@ -42,9 +43,9 @@ def test_equal_distributions_reach_minus_log_4() -> None:
     assert r.answers["jsd"] == 0
     assert float(r.answers["C_G_minimum"]) == pytest.approx(-1.386294, abs=1e-6)
     keys = [s.key for s in r.steps]
-    assert keys[:4] == ["gan_optimum.objective", "gan_optimum.derivative",
+    assert keys[:5] == ["gan_optimum.given", "gan_optimum.objective", "gan_optimum.derivative",
                         "gan_optimum.stationary", "gan_optimum.second_derivative"]
-    stationary = r.steps[2].symbolic
+    stationary = r.steps[3].symbolic
     a, b = sp.Symbol("gan_a", positive=True), sp.Symbol("gan_b", positive=True)
     assert sp.simplify(stationary - a / (a + b)) == 0
     equal_c = next(s for s in r.steps if s.key == "gan_optimum.equal_c")
@@ -99,3 +100,26 @@ def test_bad_input_names_the_parameter(capsys: pytest.CaptureFixture[str], argv:
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err.startswith(f"dlexam: error: {param}: expected ")
+
+
+def test_inputs_are_stated_before_they_are_used() -> None:
+    r = derivations.solve("gan-optimum", {"p_data": [1, 3], "p_g": [1, 1], "normalize": True})
+    given = r.steps[0]
+    assert given.key == "gan_optimum.normalized"
+    assert text(given.symbolic) == "[[0.25, 0.75], [0.5, 0.5]]"
+    d_star = next(s for s in r.steps if s.key == "gan_optimum.d_star")
+    # D* = p_data / (p_data + p_g): 0.25 / 0.75 = 1/3 and 0.75 / 1.25 = 3/5
+    assert r.answers["D_star"] == [sp.Rational(1, 3), sp.Rational(3, 5)]
+    assert r"\displaystyle \frac{0.25}{0.25 + 0.5}" in tex(d_star.substituted)
+    batch = derivations.solve("gan-value", {"d_real": [0.9], "d_fake": [0.2, 0.4]}).steps[0]
+    assert batch.key == "gan_value.batch"
+    assert list(batch.data["d_real"]) == [sp.Rational(9, 10)]
+    assert list(batch.data["d_fake"]) == [sp.Rational(1, 5), sp.Rational(2, 5)]
+
+
+def test_minimax_generator_loss_is_named_not_repeated() -> None:
+    r = derivations.solve("gan-value", {"d_real": [0.9, 0.8], "d_fake": [0.3, 0.1]})
+    fake = next(s for s in r.steps if s.key == "gan_value.fake_term")
+    minimax = next(s for s in r.steps if s.key == "gan_value.loss_g_minimax")
+    assert minimax.symbolic == fake.lhs and minimax.substituted is None
+    assert float(minimax.value) == pytest.approx(np.mean(np.log([0.7, 0.9])), rel=1e-12)

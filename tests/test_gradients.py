@@ -16,7 +16,8 @@ import torch
 from dlexam import derivations
 from dlexam.cli import main
 from dlexam.derivations.core import to_plain
-from dlexam.templates import render_text
+from dlexam.derivations.notation import sym, text
+from dlexam.templates import prose_text, render_text
 
 EXAM_W = np.array([[0.1, 0.2], [0.3, 0.4]])
 
@@ -220,3 +221,23 @@ def test_bad_input_exit_2_one_line(capsys: pytest.CaptureFixture[str], name: str
     assert err.count("\n") == 1
     assert err.startswith(f"dlexam: error: {param}: expected")
     assert fragment in err
+
+
+def test_clipping_formula_is_displayed_once() -> None:
+    result = derivations.solve("clip-gradient", g=[6, -8], threshold=5)
+    g_hat = sym("g_clipped")
+    shown = [s for s in result.steps if s.lhs == g_hat]
+    assert [s.key for s in shown] == ["clip_gradient.rule", "clip_gradient.clipped"]
+    assert shown[0].symbolic.has(sym("norm_g"))  # the rule, in symbols
+    assert not shown[1].symbolic.has(sym("norm_g")) and shown[1].substituted is None
+    assert text(shown[1].symbolic) == "(5/10)*[[6], [-8]]"
+    assert shown[1].value == sp.ImmutableMatrix([3, -4])  # 6 * 5/10, -8 * 5/10
+
+
+def test_bptt_prose_names_the_run() -> None:
+    result = derivations.solve("bptt")
+    cell = result.steps[0]
+    assert cell.key == "bptt.cell" and list(cell.data["x"]) == [2, 3]
+    assert "run over the inputs x_t = (2, 3), so T = 2" in prose_text("en", cell.key, cell.data)
+    long = derivations.solve("bptt", x=[1] * 40).steps[0]
+    assert long.key == "bptt.cell_long" and long.data["steps"] == 40

@@ -12,7 +12,8 @@ import torch
 
 from dlexam import derivations
 from dlexam.cli import main
-from dlexam.derivations.notation import text
+from dlexam.derivations.notation import tex, text
+from dlexam.templates import prose_text
 
 P_REF = [0.36, 0.48, 0.16]
 
@@ -99,11 +100,11 @@ def test_infinite_kl_is_reported_with_a_reason(capsys: pytest.CaptureFixture[str
 def test_zero_terms_are_written_as_zero() -> None:
     r = derivations.solve("information", {"p": [0.5, 0.5, 0], "q": [0.25, 0.25, 0.5],
                                           "base": 2})
-    entropy = r.steps[1]
+    entropy, entropy_q = (s for s in r.steps if s.key.startswith("information.entropy"))
     assert text(entropy.substituted) == "-(0.5*log_2(0.5) + 0.5*log_2(0.5) + 0)"
     assert entropy.value == 1 and entropy.data["zeros"] == 1
     assert entropy.key == "information.entropy_zeros"
-    assert r.steps[2].key == "information.entropy"  # q has no zeros
+    assert entropy_q.key == "information.entropy"  # q has no zeros
 
 
 # --- softmax cross-entropy -----------------------------------------------------------------
@@ -169,3 +170,32 @@ def test_bad_input_names_the_parameter(capsys: pytest.CaptureFixture[str], argv:
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err.startswith(f"dlexam: error: {param}: expected ")
+
+
+def test_exact_thirds_stay_fractions() -> None:
+    r = derivations.solve("information", {"p": P_REF, "q": [1, 1, 1], "normalize": True})
+    keys = [s.key for s in r.steps]
+    assert keys[:2] == ["information.unit_nats", "information.normalized"]
+    given = r.steps[1]
+    assert text(given.lhs) == "[p; q]"
+    assert text(given.symbolic) == "[[0.36, 0.48, 0.16], [1/3, 1/3, 1/3]]"
+    entropy_q = next(s for s in r.steps if s.lhs == sp.Symbol("H_q"))
+    third = r"\frac{1}{3} \cdot \ln\left(\frac{1}{3}\right)"
+    assert tex(entropy_q.substituted, numbers=True) == f"- ({third} + {third} + {third})"
+    assert sp.simplify(entropy_q.value - sp.log(3)) == 0  # H of the uniform distribution
+    mixture = next(s for s in r.steps if s.key == "information.mixture")
+    # m = (p + q) / 2 exactly: (9/25 + 1/3) / 2 = 26/75, ...
+    assert text(mixture.substituted) == "[[26/75, 61/150, 37/150]]"
+
+
+def test_softmax_cross_entropy_states_its_inputs_and_counts_classes_from_one() -> None:
+    r = derivations.solve("softmax-cross-entropy", {"logits": [2, 1, 0.1], "label": 2})
+    first, target = r.steps[0], r.steps[1]
+    assert first.key == "softmax_cross_entropy.logits"
+    assert text(first.symbolic) == "[[2, 1, 0.1]]"
+    assert target.data["label"] == 2 and target.data["index"] == 3
+    prose = prose_text("en", target.key, target.data)
+    assert "label 2 (labels count from 0) is class 3 of 3, the class of the logit z_3" in prose
+    lse = next(s for s in r.steps if s.key == "softmax_cross_entropy.logsumexp")
+    assert text(lse.symbolic).startswith("-z_3 + ")
+    assert "counted from 0" not in prose_text("en", lse.key, lse.data)

@@ -16,7 +16,7 @@ from dlexam import derivations
 from dlexam.cli import main
 from dlexam.derivations.core import to_plain
 from dlexam.derivations.lstm import cell_partials
-from dlexam.derivations.notation import sym, text
+from dlexam.derivations.notation import sym, tex, text
 from dlexam.templates import render_text
 
 
@@ -123,7 +123,12 @@ def test_gates_answers_name_the_gates() -> None:
 def test_gates_unfold_any_number_of_steps() -> None:
     result = derivations.solve("lstm-gates", steps=5)
     assert result.answers["y_from"] == "h_5"
-    assert [s.key for s in result.steps].count("lstm_gates.unfold") == 5
+    # one group of equations, one line per step
+    (unfold,) = [s for s in result.steps if s.key == "lstm_gates.unfold"]
+    assert text(unfold.lhs) == "[(h_1, C_1); (h_2, C_2); (h_3, C_3); (h_4, C_4); (h_5, C_5)]"
+    assert text(unfold.symbolic).startswith("[LSTM(x_1, h_0, C_0); LSTM(x_2, h_1, C_1);")
+    assert text(unfold.symbolic).endswith("LSTM(x_5, h_4, C_4)]")
+    assert tex(unfold.lhs).count(r"\\") == 4 and unfold.data["steps"] == 5
 
 
 def test_json(capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,7 +6,7 @@ import pytest
 import sympy as sp
 
 from dlexam.derivations.core import put_in, three_part
-from dlexam.derivations.notation import sym, tex, text
+from dlexam.derivations.notation import Ratio, Slash, Stack, exact_shown, sym, sym_sub, tex, text
 
 n, m = sym("n_units"), sym("n_in")
 
@@ -42,3 +42,67 @@ def test_put_in_keeps_authored_order_and_exact_value() -> None:
 def test_unknown_symbol_key_is_a_bug() -> None:
     with pytest.raises(KeyError):
         sym("not_in_table")
+
+
+def test_transpose_uses_the_table_sign() -> None:
+    m = sp.ImmutableMatrix([[1, 2], [3, 4]])
+    assert tex(sp.Transpose(m)).endswith(r"\right]^{\top}")
+    assert tex(sp.Transpose(sp.MatrixSymbol("K", 2, 2))) == r"K^{\top}"
+    assert text(sp.Transpose(sp.MatrixSymbol("K", 2, 2))) == "K^T"
+
+
+def test_subscripted_table_symbols() -> None:
+    assert tex(sym_sub("S_hat", 1)) == r"\hat{S}_{1}" and text(sym_sub("S_hat", 1)) == "Ŝ_1"
+    assert tex(sym_sub("s_hat", 1, 12)) == r"\hat{s}_{1,12}"
+    assert tex(sym_sub("K_T", 2)) == r"K^{\top}_{2}"
+    assert tex(sym_sub("Z_cat", 3)) == r"{Z_{\mathrm{cat}}}_{3}"
+    with pytest.raises(KeyError):
+        sym_sub("not_in_table", 1)
+
+
+@pytest.mark.parametrize(
+    "value,latex,plain",
+    [
+        (sp.Rational(1, 100000), "0.00001", "0.00001"),  # a layer norm's epsilon, not 0
+        (sp.Float(-2.5e-6), "-0.0000025", "-0.0000025"),
+        (sp.Float(3.2e-12), r"3.2 \cdot 10^{-12}", "3.2e-12"),
+        (sp.Float(0.0), "0", "0"),
+    ],
+)
+def test_small_numbers_keep_a_significant_digit(value: sp.Basic, latex: str, plain: str) -> None:
+    assert tex(value) == latex and text(value) == plain
+
+
+def test_matrix_entries_share_their_decimals() -> None:
+    # inside a matrix a tiny entry rounds like its neighbours (and an exact 0.0 stays 0)
+    m = sp.ImmutableMatrix([[sp.Float(0.00001), sp.Float(0.0), sp.Float(0.5)]])
+    assert tex(m) == r"\left[\begin{matrix}0 & 0 & 0.5\end{matrix}\right]"
+    assert text(m) == "[[0, 0, 0.5]]"
+
+
+def test_fractions_in_a_matrix_print_at_full_size() -> None:
+    row = sp.ImmutableMatrix([[Ratio(sp.Integer(1), sp.Integer(3)), sp.Integer(2)]])
+    assert tex(row) == (r"\left[\begin{matrix}\displaystyle \frac{1}{3} & \displaystyle 2"
+                        r"\end{matrix}\right]")
+    two_rows = sp.ImmutableMatrix([[Ratio(1, 3)], [sp.Integer(2)]])
+    assert r"\\[1ex]" in tex(two_rows)
+
+
+def test_ratio_slash_and_exact_shown() -> None:
+    third = exact_shown(sp.Rational(1, 3))
+    assert isinstance(third, Ratio) and third.doit() == sp.Rational(1, 3)
+    assert exact_shown(sp.Rational(9, 25)) == sp.Rational(9, 25)  # 0.36 writes it exactly
+    assert tex(Ratio(sp.Rational(9, 25), exact_shown(sp.Rational(26, 75)))) == r"\frac{0.36}{26/75}"
+    assert text(Ratio(third, sp.Rational(9, 25))) == "(1/3)/0.36"
+    i, d = sym("i_pe"), sym("d_model")
+    exponent = Slash(sp.Mul(2, i, evaluate=False), d)
+    assert tex(sp.Pow(10000, exponent, evaluate=False)) == r"10000^{2 i/d_{\mathrm{model}}}"
+    assert text(sp.Pow(10000, exponent, evaluate=False)) == "10000^(2*i/d_model)"
+    assert sp.Pow(10000, exponent, evaluate=False).subs({i: 1, d: 4}).doit() == 100
+
+
+def test_a_stack_is_read_line_by_line() -> None:
+    stack = Stack(sp.Tuple(sp.Symbol("h_1"), sp.Symbol("C_1")), sp.Symbol("y"))
+    assert tex(stack) == (r"\left[\begin{matrix}\left( h_{1}, \  C_{1}\right) \\ y"
+                          r"\end{matrix}\right]")
+    assert text(stack) == "[(h_1, C_1); y]"

@@ -12,6 +12,8 @@ import torch
 
 from dlexam import derivations
 from dlexam.cli import main
+from dlexam.derivations.notation import tex, text
+from dlexam.templates import prose_tex, prose_text
 
 
 def _np(value: object) -> np.ndarray:
@@ -151,3 +153,26 @@ def test_bad_input_names_the_parameter(capsys: pytest.CaptureFixture[str], argv:
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err.startswith(f"dlexam: error: {param}: expected ")
+
+
+def test_positional_exponent_is_put_in_cleanly() -> None:
+    r = derivations.solve("positional-encoding", {"n": 3, "d": 4})
+    even = next(s for s in r.steps if s.key == "positional_encoding.even")
+    assert tex(even.substituted, numbers=True) == (
+        r"\sin{\left(\frac{1}{10000^{2 \cdot 1/4}} \right)}")
+    assert text(even.symbolic) == "sin(pos/10000^(2*i/d_model))"
+    assert "count from 0" in prose_text("en", even.key, even.data)
+
+
+def test_encoder_names_the_attention_and_the_layer_norm_defaults() -> None:
+    r = derivations.solve("encoder-layer", {"seed": 2, "tokens": 3, "d_model": 4, "heads": 2,
+                                            "d_ff": 6})
+    residual = next(s for s in r.steps if s.key == "encoder_layer.residual_1")
+    assert text(residual.symbolic) == "X + MultiHead(X)"
+    norm = next(s for s in r.steps if s.key == "encoder_layer.layer_norm")
+    prose = prose_tex("en", norm.key, norm.data)
+    assert r"$\varepsilon$ = $0.00001$" in prose
+    assert r"$\gamma$ = 1 and $\beta$ = 0" in prose
+    given = derivations.solve("encoder-layer", {"seed": 2, "tokens": 3, "d_model": 4, "heads": 2,
+                                                "d_ff": 6, "gamma_1": [2, 2, 2, 2]})
+    assert "encoder_layer.layer_norm_given" in [s.key for s in given.steps]

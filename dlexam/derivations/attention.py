@@ -16,14 +16,14 @@ head pipeline) are shared with :mod:`dlexam.derivations.transformer`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
 import sympy as sp
 
 from dlexam.derivations.core import Result, Step, derivation
-from dlexam.derivations.notation import sym
+from dlexam.derivations.notation import sym, sym_sub
 from dlexam.derivations.params import Param
 from dlexam.errors import InputError
 
@@ -77,8 +77,14 @@ class MultiHead(Operator):
 
 
 def shape_text(m: sp.MatrixBase) -> str:
-    """``"5 x 12"``: a matrix's shape as the prose writes it."""
+    """``"5 x 12"``: a matrix's shape as an error message writes it."""
     return f"{m.rows} x {m.cols}"
+
+
+def shape_data(m: sp.MatrixBase, prefix: str = "") -> dict[str, int]:
+    """A matrix's shape as two fields of a step's data, ``rows`` and ``cols`` (with a prefix:
+    ``left_rows``, ``left_cols``); the catalogs write the times sign between them."""
+    return {f"{prefix}rows": m.rows, f"{prefix}cols": m.cols}
 
 
 def small(*mats: sp.MatrixBase) -> bool:
@@ -288,6 +294,7 @@ class HeadSymbols:
     V: sp.Symbol
     KT: sp.Symbol
     S: sp.Symbol
+    S_hat: sp.Symbol
     A: sp.Symbol
     Z: sp.Symbol
     WQ: sp.Symbol
@@ -298,9 +305,9 @@ class HeadSymbols:
     def single(cls) -> HeadSymbols:
         """Q, K, V, ... without a head number."""
         return cls(Q=sym("Q", **NC), K=sym("K", **NC), V=sym("V_att", **NC),
-                   KT=sym("K_T", **NC), S=sym("S_att", **NC), A=sym("A_att", **NC),
-                   Z=sym("Z", **NC), WQ=sym("W_Q", **NC), WK=sym("W_K", **NC),
-                   WV=sym("W_V", **NC))
+                   KT=sym("K_T", **NC), S=sym("S_att", **NC), S_hat=sym("S_hat", **NC),
+                   A=sym("A_att", **NC), Z=sym("Z", **NC), WQ=sym("W_Q", **NC),
+                   WK=sym("W_K", **NC), WV=sym("W_V", **NC))
 
     @classmethod
     def head(cls, h: int) -> HeadSymbols:
@@ -308,8 +315,9 @@ class HeadSymbols:
         def s(name: str) -> sp.Symbol:
             return sp.Symbol(f"{name}_{h}", **NC)
 
-        return cls(Q=s("Q"), K=s("K"), V=s("V"), KT=sp.Symbol(f"K_{h}^T", **NC), S=s("S"),
-                   A=s("A"), Z=s("Z"), WQ=s("W^Q"), WK=s("W^K"), WV=s("W^V"))
+        return cls(Q=s("Q"), K=s("K"), V=s("V"), KT=sym_sub("K_T", h, **NC), S=s("S"),
+                   S_hat=sym_sub("S_hat", h, **NC), A=s("A"), Z=s("Z"), WQ=s("W^Q"),
+                   WK=s("W^K"), WV=s("W^V"))
 
 
 @dataclass(frozen=True)
@@ -333,8 +341,8 @@ def _product(key: str, lhs: sp.Basic, symbolic: sp.Basic, left: sp.MatrixBase,
     right_shown = right if shown_right is None else shown_right
     substituted = (sp.MatMul(left, right_shown, evaluate=False) if small(left, right) else None)
     return Step(key=key, lhs=lhs, symbolic=symbolic, substituted=substituted, value=value,
-                data={"shape_left": shape_text(left), "shape_right": shape_text(right),
-                      "shape": shape_text(value), **data})
+                data={**shape_data(left, "left_"), **shape_data(right, "right_"),
+                      **shape_data(value), **data})
 
 
 def project(prefix: str, X: sp.MatrixBase, WQ: sp.MatrixBase, WK: sp.MatrixBase,
@@ -366,7 +374,6 @@ def scaled_attention(
     syms: HeadSymbols,
     head_data: Mapping[str, Any],
     rows_shown: int,
-    from_qk: bool,
 ) -> tuple[list[Step], HeadResult]:
     """From the scores Q K^T: scaled, masked, softmax weights, Z = A V and rows of Z.
 
@@ -380,27 +387,22 @@ def scaled_attention(
         syms: the head's symbols.
         head_data: data every step carries (the head's number in multi-head attention).
         rows_shown: how many rows get a softmax step and a weighted-sum step.
-        from_qk: True when the scores were computed from Q and K (their formula is Q K^T).
     """
     dk = sym("d_k")
     steps: list[Step] = []
     root = sp.sqrt(sp.Integer(d_k))
     with sp.evaluate(False):
         inv_root = sp.Pow(sp.sqrt(sp.Integer(d_k)), -1)
-        scaled_lhs = (sp.Mul(syms.Q, syms.KT, sp.Pow(sp.sqrt(dk), -1)) if from_qk
-                      else sp.Mul(syms.S, sp.Pow(sp.sqrt(dk), -1)))
         scaled_formula = sp.Mul(syms.S, sp.Pow(sp.sqrt(dk), -1))
     if exact:
         scaled = sp.ImmutableMatrix(scores.applyfunc(lambda s: s / root))
     else:
         scaled = from_numpy(to_numpy(scores) / np.sqrt(d_k))
     written = sp.MatMul(inv_root, scores, evaluate=False) if small(scores) else None
+    # the scaled scores get their own name, S-hat: the softmax below reads them, not S
     steps.append(Step(
-        key=f"{prefix}.scaled", lhs=scaled_lhs,
-        symbolic=(scaled_formula if from_qk else written if written is not None
-                  else sp.Mul(syms.S, inv_root, evaluate=False)),
-        substituted=written if from_qk else None,
-        value=scaled, data={"d_k": d_k, "root": root, "shape": shape_text(scores), **head_data},
+        key=f"{prefix}.scaled", lhs=syms.S_hat, symbolic=scaled_formula, substituted=written,
+        value=scaled, data={"d_k": d_k, "root": root, **shape_data(scores), **head_data},
     ))
     logits = scaled
     masked = None
@@ -409,10 +411,10 @@ def scaled_attention(
         masked = sp.ImmutableMatrix(scaled.rows, scaled.cols,
                                     lambda i, j: scaled[i, j] if j <= i else -sp.oo)
         with sp.evaluate(False):
-            mask_lhs = sp.Add(scaled_formula, sym("M_mask", **NC))
+            mask_lhs = sp.Add(syms.S_hat, sym("M_mask", **NC))
         steps.append(Step(key=f"{prefix}.mask", lhs=mask_lhs,
                           symbolic=sp.MatAdd(scaled, m, evaluate=False) if small(m) else None,
-                          value=masked, data={"shape": shape_text(m), **head_data}))
+                          value=masked, data={**shape_data(m), **head_data}))
         logits = masked
     if exact:
         weights = softmax_rows_exact(logits)
@@ -420,19 +422,20 @@ def scaled_attention(
         weights = from_numpy(softmax_rows_float(to_numpy(logits)))
     if exact:
         for i in range(min(rows_shown, logits.rows)):
-            steps.append(_softmax_row_step(prefix, i, logits, weights, head_data))
+            step = _softmax_row_step(prefix, i, logits, weights, head_data, "s_hat")
+            steps.append(step if masked is None else replace(step, key=step.key + "_masked"))
     with sp.evaluate(False):
-        inner = sp.Add(scaled_formula, sym("M_mask", **NC)) if mask == "causal" else scaled_formula
+        inner = sp.Add(syms.S_hat, sym("M_mask", **NC)) if mask == "causal" else syms.S_hat
         weights_formula = Softmax(inner)
     steps.append(Step(key=f"{prefix}.weights", lhs=syms.A, symbolic=weights_formula,
-                      value=weights, data={"shape": shape_text(weights), **head_data}))
+                      value=weights, data={**shape_data(weights), **head_data}))
     Z = None
     if V is not None:
         Z = matmul(weights, V, exact)
         with sp.evaluate(False):
             z_formula = sp.Mul(syms.A, syms.V)
         steps.append(_product(f"{prefix}.output", syms.Z, z_formula, weights, V, Z,
-                              shape_v=shape_text(V), **head_data))
+                              **head_data))
     for i in range(min(rows_shown, weights.rows)):
         steps.append(_row_step(prefix, i, weights, Z, head_data))
     return steps, HeadResult(Q=None, K=None, V=V, scores=scores, scaled=scaled, masked=masked,
@@ -440,11 +443,16 @@ def scaled_attention(
 
 
 def _softmax_row_step(prefix: str, i: int, logits: sp.MatrixBase, weights: sp.MatrixBase,
-                      head_data: Mapping[str, Any]) -> Step:
-    """Row i of the weights: e^{s_ij} / sum_k e^{s_ik}, written out with the numbers."""
+                      head_data: Mapping[str, Any], letter: str) -> Step:
+    """Row i of the weights: e^{s_ij} / sum_k e^{s_ik}, written out with the numbers.
+
+    ``letter`` names the entries of the logits: ``"s"`` for alignment scores, ``"s_hat"`` for
+    the scaled scores of self-attention.
+    """
     cols = range(logits.cols)
     live = [j for j in cols if logits[i, j] != -sp.oo]
-    s = {j: indexed("s", i + 1, j + 1) for j in cols}
+    s = {j: indexed("s", i + 1, j + 1) if letter == "s" else sym_sub(letter, i + 1, j + 1)
+         for j in cols}
     with sp.evaluate(False):
         den_sym = sp.Add(*[sp.exp(s[j]) for j in live]) if len(live) > 1 else sp.exp(s[live[0]])
         den_num = (sp.Add(*[sp.exp(logits[i, j]) for j in live]) if len(live) > 1
@@ -487,7 +495,7 @@ def head_attention(prefix: str, X: sp.MatrixBase, WQ: sp.MatrixBase, WK: sp.Matr
                           shown_right=sp.Transpose(K) if small(K) else None, **head_data))
     more, result = scaled_attention(prefix, scores=scores, d_k=WQ.cols, V=V, mask=mask,
                                     exact=exact, syms=syms, head_data=head_data,
-                                    rows_shown=rows_shown, from_qk=True)
+                                    rows_shown=rows_shown)
     return steps + more, HeadResult(Q=Q, K=K, V=V, scores=scores, scaled=result.scaled,
                                     masked=result.masked, weights=result.weights, Z=result.Z)
 
@@ -561,7 +569,7 @@ def attention_context(
         weights = softmax_rows_exact(scores)
         for i in range(rows):
             steps.append(_softmax_row_step("attention_context", i, scores, weights,
-                                           {"output": outs[i]}))
+                                           {"output": outs[i]}, "s"))
     else:
         _check_weights(weights)  # type: ignore[arg-type]
     assert weights is not None
@@ -678,11 +686,11 @@ def self_attention(
             raise InputError("mask", "a square score matrix for mask=causal",
                              f"scores of shape {shape_text(scores)}")
         exact = scores.rows * scores.cols <= EXACT_LIMIT
-        steps = [Step(key="self_attention.given_scores",
-                      data={"shape": shape_text(scores), "d_k": d_k})]
+        steps = [Step(key="self_attention.given_scores", lhs=syms.S, symbolic=scores,
+                      data={**shape_data(scores), "d_k": d_k})]
         more, head = scaled_attention("self_attention", scores=scores, d_k=d_k, V=values,
                                       mask=mask, exact=exact, syms=syms, head_data={},
-                                      rows_shown=min(scores.rows, 4), from_qk=False)
+                                      rows_shown=min(scores.rows, 4))
         steps += more
         answers: dict[str, Any] = {"scaled": head.scaled}
         if head.masked is not None:
@@ -744,10 +752,10 @@ def multi_head(prefix: str, X: sp.MatrixBase, W_Q: Sequence[sp.MatrixBase],
     zs = [head.Z for head in heads if head.Z is not None]
     concat = from_numpy(np.hstack([to_numpy(z) for z in zs]))
     z_syms = [sp.Symbol(f"Z_{h}", **NC) for h in range(1, len(heads) + 1)]
-    steps.append(Step(key=f"{prefix}.concat", lhs=sp.Symbol("Z_cat", **NC),
+    steps.append(Step(key=f"{prefix}.concat", lhs=sym("Z_cat", **NC),
                       symbolic=Concat(*z_syms), value=concat,
-                      data={"heads": len(heads), "shape_head": shape_text(zs[0]),
-                            "shape": shape_text(concat)}))
+                      data={"heads": len(heads), **shape_data(zs[0], "head_"),
+                            **shape_data(concat)}))
     output = from_numpy(to_numpy(concat) @ to_numpy(W_O))
     with sp.evaluate(False):
         formula = sp.Mul(Concat(*z_syms), sym("W_O", **NC))

@@ -15,8 +15,13 @@ import sympy as sp
 
 from dlexam.derivations.attention import Operator, row_vector
 from dlexam.derivations.core import Result, Step, derivation
-from dlexam.derivations.information import WRITTEN_OUT, Ratio, cross_step, distribution
-from dlexam.derivations.notation import sym
+from dlexam.derivations.information import (
+    WRITTEN_OUT,
+    cross_step,
+    distribution,
+    distributions_step,
+)
+from dlexam.derivations.notation import Ratio, exact_shown, sym
 from dlexam.derivations.params import Param
 from dlexam.errors import InputError
 
@@ -82,19 +87,28 @@ def gan_optimum(p_data: sp.ImmutableMatrix, p_g: sp.ImmutableMatrix, normalize: 
     pd = distribution("p_data", p_data, normalize)
     pg = distribution("p_g", p_g, normalize)
     k = len(pd)
+    if normalize:
+        given = distributions_step("gan_optimum.normalized", ("p_data", "p_g"), pd, pg,
+                                   p_data_given=row_vector(list(p_data)),
+                                   p_g_given=row_vector(list(p_g)))
+    else:
+        given = distributions_step("gan_optimum.given", ("p_data", "p_g"), pd, pg, k=k)
     steps, _ = pointwise_maximum()
+    steps.insert(0, given)
     a_sym, b_sym = sym("p_data"), sym("p_g")
     with sp.evaluate(False):
         general = sp.Mul(a_sym, sp.Pow(sp.Add(a_sym, b_sym), -1))
     outside = [i for i, (x, y) in enumerate(zip(pd, pg, strict=True), start=1) if x + y == 0]
     d_star = [sp.Rational(1, 2) if x + y == 0 else x / (x + y)
               for x, y in zip(pd, pg, strict=True)]
-    written = row_vector([Ratio(x, sp.Add(x, y, evaluate=False)) for x, y in
-                          zip(pd, pg, strict=True)]) if k <= WRITTEN_OUT else None
+    written = row_vector([Ratio(exact_shown(x), sp.Add(exact_shown(x), exact_shown(y),
+                                                       evaluate=False))
+                          for x, y in zip(pd, pg, strict=True)]) if k <= WRITTEN_OUT else None
     steps.append(Step(key="gan_optimum.d_star", lhs=sym("D_star"), symbolic=general,
                       substituted=written, value=row_vector(d_star), data={"k": k}))
     if outside:
-        steps.append(Step(key="gan_optimum.outside_support",
+        steps.append(Step(key="gan_optimum.outside_support" if len(outside) == 1
+                          else "gan_optimum.outside_support_many",
                           data={"points": ", ".join(str(i) for i in outside)}))
 
     # C(G) = V(D*, G)
@@ -263,7 +277,8 @@ def gan_value(d_real: sp.ImmutableMatrix, d_fake: sp.ImmutableMatrix) -> Result:
         v_formula = sp.Add(sym("V_real"), sym("V_fake"))
         v_numbers = sp.Add(sp.Float(float(mean_log_real)), sp.Float(float(mean_log_fake)))
     steps = [
-        Step(key="gan_value.batch", data={"m": m, "n": n}),
+        Step(key="gan_value.batch", data={"m": m, "n": n, "d_real": row_vector(real),
+                                          "d_fake": row_vector(fake)}),
         real_step,
         fake_step,
         Step(key="gan_value.value", lhs=sym("V_DG"), symbolic=v_formula, substituted=v_numbers,
@@ -271,8 +286,9 @@ def gan_value(d_real: sp.ImmutableMatrix, d_fake: sp.ImmutableMatrix) -> Result:
         Step(key="gan_value.loss_d", lhs=sym("L_D"), symbolic=sp.Mul(-1, sym("V_DG"),
                                                                       evaluate=False),
              value=-value),
-        _mean_step("gan_value.loss_g_minimax", sym("L_G_mm"), zs, fake, _log_one_minus, 1,
-                   mean_log_fake, n=n),
+        # the minimax loss is the generated term itself: named, not written out again
+        Step(key="gan_value.loss_g_minimax", lhs=sym("L_G_mm"), symbolic=sym("V_fake"),
+             value=mean_log_fake, data={"n": n}),
         _mean_step("gan_value.loss_g_nonsaturating", sym("L_G_ns"), zs, fake, _log, -1,
                    -mean_log_d_fake, n=n),
     ]

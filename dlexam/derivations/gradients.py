@@ -26,7 +26,7 @@ import numpy as np
 import sympy as sp
 
 from dlexam.derivations.cells import Activation, msym
-from dlexam.derivations.core import Result, Step, derivation, three_part
+from dlexam.derivations.core import Result, Step, derivation, evaluate_at, put_in, three_part
 from dlexam.derivations.notation import sym
 from dlexam.derivations.params import Param
 from dlexam.derivations.rnn import EXAM_Q4, inputs_of
@@ -38,6 +38,8 @@ GAMMA = 1
 SHOWN_FIRST, SHOWN_LAST = 2, 1
 # a geometric rate within this distance of 1 is called neither vanishing nor exploding
 RATE_TOLERANCE = 1e-9
+# inputs listed in the prose up to this many time steps
+LISTED_INPUTS = 12
 
 
 @dataclass(frozen=True)
@@ -185,8 +187,9 @@ def bptt(
     with sp.evaluate(False):
         cell = Activation("tanh", sp.MatAdd(sp.MatMul(Ws, h_prev), sp.MatMul(Us, x_t), bs))
         jac = sp.MatMul(msym("D_t", H, H), Ws)
-    steps.append(Step(key="bptt.cell", lhs=sym("h_t"), symbolic=cell,
-                      data={"units": H, "steps": T}))
+    listed = T <= LISTED_INPUTS
+    steps.append(Step(key="bptt.cell" if listed else "bptt.cell_long", lhs=sym("h_t"),
+                      symbolic=cell, data={"units": H, "steps": T, "x": x}))
     derived, form = _symbolic_jacobian()
     steps.append(Step(key="bptt.jacobian", lhs=sym("J_t"), symbolic=jac,
                       data={"derivative": sp.diff(sp.tanh(sym("a_t")), sym("a_t"))}))
@@ -197,7 +200,7 @@ def bptt(
     with sp.evaluate(False):
         product = sp.Product(sym("J_t"), (t_idx, sp.Add(k_idx, 1), T_sym))
     steps.append(Step(key="bptt.product", lhs=sym("dhT_dhk"), symbolic=product,
-                      data={"steps": T}))
+                      data={"steps": T, "last_k": T - 1}))
     steps.append(Step(key="bptt.sigma_max", lhs=sym("sigma_max_W"),
                       symbolic=sp.sqrt(sym("lambda_max_WTW")), value=sp.Float(sigma, 15),
                       data={"gram": gram, "lambda_max": sp.Float(sigma**2, 15)}))
@@ -319,6 +322,7 @@ def clip_gradient(g: sp.ImmutableMatrix, threshold: sp.Rational) -> Result:
     norm = sp.sqrt(sp.Add(*[v**2 for v in entries]))
     i = sp.Symbol("i")
     norm_formula = sp.sqrt(sp.Sum(sp.IndexedBase("g")[i] ** 2, (i, 1, len(entries))))
+    # the rule is displayed once, as a formula; the clipping step shows only the numbers put in
     steps: list[Step] = [
         Step(key="clip_gradient.rule", lhs=sym("g_clipped"), symbolic=rule,
              data={"threshold": threshold}),
@@ -327,9 +331,10 @@ def clip_gradient(g: sp.ImmutableMatrix, threshold: sp.Rational) -> Result:
     ]
     clipped = bool(norm > threshold)
     if clipped:
-        step = three_part("clip_gradient.clipped", sym("g_clipped"), rule,
-                          {beta: threshold, norm_sym: norm, g_sym: g},
-                          norm=norm, threshold=threshold)
+        values = {beta: threshold, norm_sym: norm, g_sym: g}
+        step = Step(key="clip_gradient.clipped", lhs=sym("g_clipped"),
+                    symbolic=put_in(rule, values), value=evaluate_at(rule, values),
+                    data={"norm": norm, "threshold": threshold})
         new = sp.ImmutableMatrix(step.value)
     else:
         step = Step(key="clip_gradient.unchanged", data={"norm": norm, "threshold": threshold})

@@ -12,11 +12,10 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from sympy.printing.precedence import PRECEDENCE
 
 from dlexam.derivations.attention import EXACT_LIMIT, row_vector
 from dlexam.derivations.core import Result, Step, derivation
-from dlexam.derivations.notation import sym
+from dlexam.derivations.notation import Ratio, Stack, exact_shown, sym
 from dlexam.derivations.params import Param
 from dlexam.errors import InputError
 
@@ -48,23 +47,6 @@ class Log(sp.Function):
         x, base = self.args
         name = "ln" if base == sp.E else f"log_{printer._print(base)}"
         return f"{name}({printer._print(x)})"
-
-
-class Ratio(sp.Function):
-    """x / y as written (0.36 / 0.3333), kept unevaluated inside a logarithm."""
-
-    @classmethod
-    def eval(cls, *args: Any) -> None:  # never evaluates: it is notation
-        return None
-
-    def _latex(self, printer: Any, exp: Any = None) -> str:
-        x, y = self.args
-        return rf"\frac{{{printer._print(x)}}}{{{printer._print(y)}}}"
-
-    def _sympystr(self, printer: Any) -> str:
-        x, y = self.args
-        prec = PRECEDENCE["Mul"]
-        return f"{printer.parenthesize(x, prec)}/{printer.parenthesize(y, prec, strict=True)}"
 
 
 def base_number(base: str) -> sp.Basic:
@@ -129,7 +111,9 @@ def entropy_step(key: str, lhs: sp.Basic, p: Sequence[sp.Rational], letter: str,
     for i, x in enumerate(p, start=1):
         pi = _indexed(letter, i)
         sym_terms.append(sp.Mul(pi, Log(pi, base), evaluate=False))
-        num_terms.append(sp.Integer(0) if x == 0 else sp.Mul(x, Log(x, base), evaluate=False))
+        shown = exact_shown(x)
+        num_terms.append(sp.Integer(0) if x == 0 else sp.Mul(shown, Log(shown, base),
+                                                               evaluate=False))
     value = -sp.Add(*[x * log_exact(x, base) for x in p if x != 0])
     pi = sp.Symbol(f"{letter}_i")
     general = _general(sp.Mul(pi, Log(pi, base), evaluate=False), len(p), True)
@@ -158,8 +142,8 @@ def cross_step(key: str, lhs: sp.Basic, p: Sequence[sp.Rational], q: Sequence[sp
         if x == 0:
             num_terms.append(sp.Integer(0))
             continue
-        inner = Ratio(x, y) if ratio else y
-        num_terms.append(sp.Mul(x, Log(inner, base), evaluate=False))
+        inner = Ratio(exact_shown(x), exact_shown(y)) if ratio else exact_shown(y)
+        num_terms.append(sp.Mul(exact_shown(x), Log(inner, base), evaluate=False))
         if y == 0:
             infinite_at = infinite_at or i
             continue
@@ -177,8 +161,18 @@ def cross_step(key: str, lhs: sp.Basic, p: Sequence[sp.Rational], q: Sequence[sp
 
 
 def _shown(v: sp.Basic) -> sp.Basic:
-    """A probability put into a formula: rationals exact, e^2/(1+e^2) as a Float."""
-    return v if v.is_Rational else sp.Float(float(v))
+    """A probability put into a formula: rationals exact (1/3 as a fraction), e^2/(1+e^2) as a
+    Float."""
+    return exact_shown(v) if v.is_Rational else sp.Float(float(v))
+
+
+def distributions_step(key: str, names: tuple[str, str], first: Sequence[sp.Rational],
+                       second: Sequence[sp.Rational], **data: Any) -> Step:
+    """The two distributions as the derivation uses them, one row each and exact: [p; q] = ..."""
+    return Step(key=key, lhs=Stack(*(sym(n) for n in names)),
+                symbolic=sp.ImmutableMatrix([[exact_shown(x) for x in first],
+                                             [exact_shown(x) for x in second]]),
+                data=data)
 
 
 def _float(v: sp.Basic) -> sp.Basic:
@@ -212,11 +206,13 @@ def information(p: sp.ImmutableMatrix, q: sp.ImmutableMatrix, base: str, normali
     k = len(ps)
     steps: list[Step] = [Step(key=f"information.unit_{unit}", data={"base": b, "k": k})]
     if normalize:
-        steps.append(Step(key="information.normalized",
-                          data={"p": row_vector(ps), "q": row_vector(qs)}))
+        steps.append(distributions_step("information.normalized", ("p_vec", "q_vec"), ps, qs,
+                                        p_given=row_vector(list(p)), q_given=row_vector(list(q))))
+    else:
+        steps.append(distributions_step("information.given", ("p_vec", "q_vec"), ps, qs, k=k))
 
-    s_hp, h_p = entropy_step("information.entropy", sym("H_p"), ps, "p", b, name="p")
-    s_hq, h_q = entropy_step("information.entropy", sym("H_q"), qs, "q", b, name="q")
+    s_hp, h_p = entropy_step("information.entropy", sym("H_p"), ps, "p", b, name=sp.Symbol("p"))
+    s_hq, h_q = entropy_step("information.entropy", sym("H_q"), qs, "q", b, name=sp.Symbol("q"))
     steps += [s_hp, s_hq]
     s_ce, h_pq, ce_inf = cross_step("information.cross_entropy", sym("H_pq"), ps, qs,
                                     ("p", "q"), b, ratio=False)
@@ -253,7 +249,9 @@ def information(p: sp.ImmutableMatrix, q: sp.ImmutableMatrix, base: str, normali
     m = [(x + y) / 2 for x, y in zip(ps, qs, strict=True)]
     with sp.evaluate(False):
         m_formula = sp.Mul(sp.Rational(1, 2), sp.Add(sym("p_vec"), sym("q_vec")))
+    exact_m = row_vector([exact_shown(x) for x in m])
     steps.append(Step(key="information.mixture", lhs=sym("m_mix"), symbolic=m_formula,
+                      substituted=None if exact_m == row_vector(m) else exact_m,
                       value=row_vector(m)))
     s_pm, kl_pm, _ = cross_step("information.kl_pm", sym("KL_pm"), ps, m, ("p", "m"), b,
                                 ratio=True)
@@ -292,7 +290,7 @@ def _cross_value(p: Sequence[sp.Rational], q: Sequence[sp.Rational], base: sp.Ba
 def _infinite(key: str, index: int, first: Sequence[sp.Rational], second: Sequence[sp.Rational],
               a: str, b: str) -> Step:
     """Why a divergence is infinite: outcome ``index`` has probability under a but none under b."""
-    return Step(key=key, data={"index": index, "first": a, "second": b,
+    return Step(key=key, data={"index": index, "first": sp.Symbol(a), "second": sp.Symbol(b),
                                "value": first[index - 1]})
 
 
@@ -366,10 +364,14 @@ def softmax_cross_entropy(logits: sp.ImmutableMatrix, label: sp.Basic) -> Result
     k = len(z)
     y, index = _target(label, k)
     exact = k <= EXACT_LIMIT
-    steps: list[Step] = []
+    # the formulas count the classes from 1 (z_1 is the first logit); the label counts from 0
+    steps: list[Step] = [Step(key="softmax_cross_entropy.logits", lhs=sym("z_vec"),
+                              symbolic=row_vector([exact_shown(v) for v in z]), data={"k": k})]
     if index is not None:
         steps.append(Step(key="softmax_cross_entropy.target_index", lhs=sym("y_vec"),
-                          symbolic=row_vector(y), data={"index": index, "k": k}))
+                          symbolic=row_vector(y),
+                          data={"label": index, "index": index + 1, "k": k,
+                                "logit": sp.Symbol(f"z_{index + 1}")}))
     else:
         steps.append(Step(key="softmax_cross_entropy.target_distribution", lhs=sym("y_vec"),
                           symbolic=row_vector(y), data={"k": k}))
@@ -412,7 +414,7 @@ def softmax_cross_entropy(logits: sp.ImmutableMatrix, label: sp.Basic) -> Result
         with sp.evaluate(False):
             lse = sp.Add(sp.Mul(-1, sp.Symbol(f"z_{index + 1}")), Log(sym("sum_exp"), sp.E))
         steps.append(Step(key="softmax_cross_entropy.logsumexp", lhs=sym("L_ce"), symbolic=lse,
-                          value=loss, data={"index": index,
+                          value=loss, data={"index": index + 1,
                                             "logit": sp.Symbol(f"z_{index + 1}")}))
     steps += gradient_derivation()
     grad = [pj - t for pj, t in zip(probs, y, strict=True)]

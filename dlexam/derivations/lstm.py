@@ -37,7 +37,7 @@ from dlexam.derivations.cells import (
     zeros,
 )
 from dlexam.derivations.core import Result, Step, derivation
-from dlexam.derivations.notation import SYMBOLS, sym
+from dlexam.derivations.notation import SYMBOLS, Stack, sym
 from dlexam.derivations.params import Param, exact
 from dlexam.errors import InputError
 
@@ -268,17 +268,20 @@ def lstm_gates(steps: int) -> Result:
     out.append(Step(key="lstm_gates.cell_path", lhs=sym("dC_dCprev"), symbolic=sym("diag_f"),
                     data={"partial": partials["dC_dCprev"]}))
 
-    # unfolded many-to-one
+    # unfolded many-to-one: one group of equations, one line per time step
     unfolded: list[dict[str, Any]] = []
     lstm = sp.Function("LSTM")
+    pairs, calls = [], []
     for t in range(1, steps + 1):
         h_t, C_t = sp.Symbol(f"h_{t}"), sp.Symbol(f"C_{t}")
         args = (sp.Symbol(f"x_{t}"), sp.Symbol(f"h_{t - 1}"), sp.Symbol(f"C_{t - 1}"))
         with sp.evaluate(False):
-            out.append(Step(key="lstm_gates.unfold", lhs=sp.Tuple(h_t, C_t),
-                            symbolic=lstm(*args), data={"t": t}))
+            pairs.append(sp.Tuple(h_t, C_t))
+            calls.append(lstm(*args))
         unfolded.append({"t": t, "inputs": [str(a) for a in args], "outputs": [str(h_t),
                                                                                str(C_t)]})
+    out.append(Step(key="lstm_gates.unfold", lhs=Stack(*pairs), symbolic=Stack(*calls),
+                    data={"steps": steps}))
     last = sp.Symbol(f"h_{steps}")
     with sp.evaluate(False):
         y = sp.Add(sp.Mul(sym("V"), last), sym("c"))

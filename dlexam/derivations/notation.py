@@ -7,6 +7,7 @@ here, never string surgery on printed output.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import sympy as sp
@@ -121,6 +122,8 @@ SYMBOLS: dict[str, tuple[str, str]] = {
     "V_att": ("V", "V"),
     "K_T": (r"K^{\top}", "K^T"),
     "S_att": ("S", "S"),
+    "S_hat": (r"\hat{S}", "Ŝ"),  # the scaled scores S / sqrt(d_k)
+    "s_hat": (r"\hat{s}", "ŝ"),  # an entry of S_hat (with sym_sub)
     "A_att": ("A", "A"),
     "M_mask": ("M", "M"),
     "C_ctx": ("C", "C"),
@@ -129,6 +132,7 @@ SYMBOLS: dict[str, tuple[str, str]] = {
     "a_ij": ("a_{ij}", "a_ij"),
     "h_j": ("h_j", "h_j"),
     "n_states": ("n", "n"),
+    "Z_cat": (r"Z_{\mathrm{cat}}", "Z_cat"),
     # transformer
     "MH": (r"\mathrm{MultiHead}(X)", "MultiHead(X)"),
     "PE": (r"\mathrm{PE}", "PE"),
@@ -136,7 +140,6 @@ SYMBOLS: dict[str, tuple[str, str]] = {
     "i_pe": ("i", "i"),
     "d_model": (r"d_{\mathrm{model}}", "d_model"),
     "X_in": ("X'", "X'"),
-    "Z_mh": ("Z", "Z"),
     "R_1": ("R_1", "R_1"),
     "N_1": ("N_1", "N_1"),
     "H_ffn": ("F_1", "F_1"),
@@ -162,6 +165,7 @@ SYMBOLS: dict[str, tuple[str, str]] = {
     "y_i": ("y_i", "y_i"),
     "p_i": ("p_i", "p_i"),
     "p_vec": ("p", "p"),
+    "z_vec": ("z", "z"),
     "q_vec": ("q", "q"),
     "y_vec": ("y", "y"),
     "m_mix": ("m", "m"),
@@ -210,6 +214,88 @@ def sym(key: str, **assumptions: Any) -> sp.Symbol:
     if key not in SYMBOLS:
         raise KeyError(f"symbol {key!r} is not in the notation table")
     return sp.Symbol(key, **assumptions)
+
+
+def sym_sub(key: str, *indices: int, **assumptions: Any) -> sp.Symbol:
+    """The table's symbol for ``key`` with a subscript: ``sym_sub("S_hat", 1)`` is Ŝ_1 and
+    ``sym_sub("s_hat", 1, 2)`` is ŝ_12 (ŝ_{1,12} once an index has two digits).
+
+    Raises:
+        KeyError: the key is not in the table (a bug: add it to SYMBOLS).
+    """
+    if key not in SYMBOLS:
+        raise KeyError(f"symbol {key!r} is not in the notation table")
+    sep = "," if any(k >= 10 for k in indices) else ""
+    return sp.Symbol(f"{key}[{sep.join(str(k) for k in indices)}]", **assumptions)
+
+
+def _table_form(name: str, form: int) -> str | None:
+    """How a symbol named by :func:`sym` or :func:`sym_sub` is written (None: not ours)."""
+    entry = SYMBOLS.get(name)
+    if entry is not None:
+        return entry[form]
+    key, bracket, index = name.partition("[")
+    if not bracket or not index.endswith("]") or key not in SYMBOLS:
+        return None
+    base, index = SYMBOLS[key][form], index[:-1]
+    if form == 0:
+        return f"{{{base}}}_{{{index}}}" if "_" in base else f"{base}_{{{index}}}"
+    return f"{base}_{index}"
+
+
+class Ratio(sp.Function):
+    """x / y as written (0.36 / 0.3333, 2 i / d_model), a fraction that stays unevaluated in a
+    formula; ``doit`` divides. A ratio inside a ratio is written with a slash."""
+
+    precedence = PRECEDENCE["Mul"]  # parenthesised as an exponent: 10000^(2*i/d_model)
+
+    @classmethod
+    def eval(cls, *args: Any) -> None:  # never evaluates on its own: it is notation
+        return None
+
+    def doit(self, **hints: Any) -> sp.Basic:
+        x, y = (a.doit(**hints) if hints.get("deep", True) else a for a in self.args)
+        return x / y
+
+    def _latex(self, printer: Any, exp: Any = None) -> str:
+        x, y = (Slash(*a.args) if type(a) is Ratio else a for a in self.args)
+        return rf"\frac{{{printer._print(x)}}}{{{printer._print(y)}}}"
+
+    def _sympystr(self, printer: Any) -> str:
+        # a product on top needs no parentheses (2 i / d), one below does, a ratio either way
+        x, y = (printer._print(a) if a.is_Number else
+                printer.parenthesize(a, PRECEDENCE["Mul"], strict=not isinstance(a, Ratio)
+                                     and k == 0)
+                for k, a in enumerate(self.args))
+        return f"{x}/{y}"
+
+
+class Slash(Ratio):
+    """x / y written on one line (an exponent, a fraction inside a fraction): 2 i / d_model."""
+
+    def _latex(self, printer: Any, exp: Any = None) -> str:
+        return self._sympystr(printer)
+
+
+class Stack(sp.Basic):
+    """Expressions stacked in a column and read line by line: a group of equations written as
+    one, ``[(h_1, C_1); (h_2, C_2)] = [LSTM(x_1, h_0, C_0); LSTM(x_2, h_1, C_1)]``."""
+
+    def _latex(self, printer: Any) -> str:
+        rows = r" \\ ".join(printer._print(a) for a in self.args)
+        return rf"\left[\begin{{matrix}}{rows}\end{{matrix}}\right]"
+
+    def _sympystr(self, printer: Any) -> str:
+        return "[" + "; ".join(printer._print(a) for a in self.args) + "]"
+
+
+def exact_shown(value: sp.Basic, digits: int = 4) -> sp.Basic:
+    """A number as it is put into a formula: a rational that no short decimal writes exactly
+    (1/3) becomes the fraction :class:`Ratio`, every other number stays as it is."""
+    if isinstance(value, sp.Rational) and not value.is_Integer and not is_exact_short(value,
+                                                                                      digits):
+        return Ratio(sp.Integer(value.p), sp.Integer(value.q))
+    return value
 
 
 def _terminating(q: sp.Rational) -> bool:
@@ -286,15 +372,33 @@ class _ProjectNotation:
     def _times(self, body: str) -> str:
         raise NotImplementedError
 
+    _in_matrix = 0  # > 0 while the entries of a matrix are printed
+
+    def _sci(self, mantissa: str, exponent: int) -> str:
+        raise NotImplementedError
+
+    def _number(self, expr: sp.Basic) -> str:
+        """A number with at most ``digits`` decimals; outside a matrix (whose entries share
+        their decimals) a small non-zero number keeps two significant digits instead of 0."""
+        shown = _decimal_text(expr, self._settings["digits"])
+        if shown != "0" or expr.is_zero or self._in_matrix:
+            return shown
+        f = float(expr.evalf(17))
+        if abs(f) >= 1e-9:
+            places = 1 - math.floor(math.log10(abs(f)))
+            return f"{f:.{places}f}".rstrip("0").rstrip(".")
+        mantissa, exponent = f"{f:.1e}".split("e")
+        return self._sci(mantissa.rstrip("0").rstrip("."), int(exponent))
+
     def _print_Rational(self, expr: sp.Rational) -> str:
         if expr.is_Integer:
             return str(int(expr))
-        return _decimal_text(expr, self._settings["digits"])
+        return self._number(expr)
 
     _print_Integer = _print_Rational
 
     def _print_Float(self, expr: sp.Float) -> str:
-        return _decimal_text(expr, self._settings["digits"])
+        return self._number(expr)
 
     def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
         flat = _flat_args(expr, sp.Add)
@@ -340,11 +444,39 @@ class DlexamLatexPrinter(_ProjectNotation, LatexPrinter):
         key = "mul_symbol_latex_numbers" if body[:1].isdigit() else "mul_symbol_latex"
         return self._settings[key] + body
 
+    def _sci(self, mantissa: str, exponent: int) -> str:
+        return rf"{mantissa} \cdot 10^{{{exponent}}}"
+
     def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
-        entry = SYMBOLS.get(expr.name)
-        if entry is not None:
-            return entry[0]
+        form = _table_form(expr.name, 0)
+        if form is not None:
+            return form
         return super()._print_Symbol(expr, style=style)
+
+    def _print_Transpose(self, expr: sp.Transpose) -> str:
+        # the table's transpose sign (K^\top), not SymPy's ^T
+        inner = self._print(expr.arg)
+        if isinstance(expr.arg, sp.MatrixBase) or (
+                isinstance(expr.arg, (sp.MatrixSymbol, sp.Symbol)) and "^" not in inner):
+            return rf"{inner}^{{\top}}"
+        return rf"\left({inner}\right)^{{\top}}"
+
+    def _print_matrix_contents(self, expr: sp.MatrixBase) -> str:
+        # entries share their decimals; a matrix holding a fraction sets every entry in display
+        # style, so that the fractions print at full size, a little apart from row to row
+        self._in_matrix += 1
+        try:
+            lines = [[self._print(x) for x in expr.row(i)] for i in range(expr.rows)]
+        finally:
+            self._in_matrix -= 1
+        env = "matrix" if expr.cols <= 10 else "array"
+        spec = "{" + "c" * expr.cols + "}" if env == "array" else ""
+        if any(r"\frac" in x for line in lines for x in line):
+            rows = [" & ".join(rf"\displaystyle {x}" for x in line) for line in lines]
+            body = r"\\[1ex]".join(rows)
+        else:
+            body = r"\\".join(" & ".join(line) for line in lines)
+        return rf"\begin{{{env}}}{spec}{body}\end{{{env}}}"
 
 
 class DlexamTextPrinter(_ProjectNotation, StrPrinter):
@@ -360,9 +492,15 @@ class DlexamTextPrinter(_ProjectNotation, StrPrinter):
     def _times(self, body: str) -> str:
         return "*" + body
 
+    def _sci(self, mantissa: str, exponent: int) -> str:
+        return f"{mantissa}e{exponent}"
+
     def _print_Symbol(self, expr: sp.Symbol) -> str:
-        entry = SYMBOLS.get(expr.name)
-        return entry[1] if entry is not None else expr.name
+        form = _table_form(expr.name, 1)
+        return form if form is not None else expr.name
+
+    def _print_Transpose(self, expr: sp.Transpose) -> str:
+        return f"{self.parenthesize(expr.arg, PRECEDENCE['Pow'])}^T"
 
     # StrPrinter binds its own _print_Symbol here; matrix symbols use the table too
     _print_MatrixSymbol = _print_Symbol
@@ -402,9 +540,12 @@ class DlexamTextPrinter(_ProjectNotation, StrPrinter):
         return self._big_operator("Π", expr)
 
     def _print_MatrixBase(self, expr: sp.MatrixBase) -> str:
-        rows = [
-            "[" + ", ".join(self._print(x) for x in expr.row(i)) + "]" for i in range(expr.rows)
-        ]
+        self._in_matrix += 1
+        try:
+            rows = ["[" + ", ".join(self._print(x) for x in expr.row(i)) + "]"
+                    for i in range(expr.rows)]
+        finally:
+            self._in_matrix -= 1
         return "[" + ", ".join(rows) + "]"
 
     _print_ImmutableDenseMatrix = _print_MatrixBase

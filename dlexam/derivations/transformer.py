@@ -21,17 +21,18 @@ import sympy as sp
 
 from dlexam.derivations.attention import (
     NC,
+    MultiHead,
     Operator,
     Slot,
     from_numpy,
     generated_step,
     multi_head,
     seeded_inputs,
-    shape_text,
+    shape_data,
     to_numpy,
 )
 from dlexam.derivations.core import Result, Step, derivation, three_part
-from dlexam.derivations.notation import sym
+from dlexam.derivations.notation import Ratio, Slash, sym
 from dlexam.derivations.params import Param
 from dlexam.errors import InputError
 
@@ -83,7 +84,8 @@ def pe_steps(n: int, d: int) -> tuple[list[Step], sp.ImmutableMatrix]:
     """The even and odd formulas, each shown at one entry, and the whole matrix."""
     pos, i, dm = sym("pos"), sym("i_pe"), sym("d_model")
     with sp.evaluate(False):
-        angle = sp.Mul(pos, sp.Pow(sp.Pow(PE_BASE, sp.Mul(sp.Mul(2, i), sp.Pow(dm, -1))), -1))
+        # pos / 10000^(2i / d_model), the exponent on one line: 10000^(2 * 1 / 4) once put in
+        angle = Ratio(pos, sp.Pow(PE_BASE, Slash(sp.Mul(2, i), dm)))
         even, odd = sp.sin(angle), sp.cos(angle)
         lhs_even, lhs_odd = PE(pos, sp.Mul(2, i)), PE(pos, sp.Add(sp.Mul(2, i), 1))
     example_pos = 1 if n > 1 else 0
@@ -99,7 +101,7 @@ def pe_steps(n: int, d: int) -> tuple[list[Step], sp.ImmutableMatrix]:
         steps.pop()
     matrix = pe_matrix(n, d)
     steps.append(Step(key="positional_encoding.matrix", lhs=sym("PE"), symbolic=matrix,
-                      value=matrix, data={"n": n, "d": d, "shape": shape_text(matrix)}))
+                      value=matrix, data={"n": n, "d": d, **shape_data(matrix)}))
     return steps, matrix
 
 
@@ -262,11 +264,12 @@ def encoder_layer(
         with sp.evaluate(False):
             formula = sp.Add(x_sym, sym("PE", **NC))
         steps.append(Step(key="encoder_layer.add_positions", lhs=x_in, symbolic=formula,
-                          value=x_prime, data={"shape": shape_text(X)}))
+                          value=x_prime, data=shape_data(X)))
         answers["PE"] = pe
     else:
         x_prime = X
-        steps.append(Step(key="encoder_layer.no_positions", data={"shape": shape_text(X)}))
+        steps.append(Step(key="encoder_layer.no_positions", lhs=x_sym, symbolic=X,
+                          data=shape_data(X)))
         x_in = x_sym
     answers["input"] = x_prime
 
@@ -281,21 +284,22 @@ def encoder_layer(
     g2, bt2 = _vector(gamma_2, dm, 1), _vector(beta_2, dm, 0)
     e = float(eps)
     r1 = to_numpy(x_prime) + to_numpy(attention)
-    z = sym("Z_mh", **NC)
+    attended = MultiHead(x_in)
     with sp.evaluate(False):
         steps.append(Step(key="encoder_layer.residual_1", lhs=sym("R_1", **NC),
-                          symbolic=sp.Add(x_in, z), value=from_numpy(r1),
-                          data={"input": x_in, "shape": shape_text(X)}))
+                          symbolic=sp.Add(x_in, attended), value=from_numpy(r1),
+                          data={"input": x_in, "attention": attended, **shape_data(X)}))
     xr, mu, var, eps_s = sym("x_row"), sym("mu_ln"), sym("var_ln"), sym("eps_ln")
     with sp.evaluate(False):
         norm_formula = sp.Add(
             sp.Mul(sym("gamma_ln"), sp.Add(xr, sp.Mul(-1, mu)),
                    sp.Pow(sp.sqrt(sp.Add(var, eps_s)), -1)),
             sym("beta_ln"))
-    steps.append(Step(key="encoder_layer.layer_norm", lhs=LayerNorm(xr), symbolic=norm_formula,
-                      data={"eps": f"{float(eps):g}", "d_model": dm,
-                            "default_affine": all(v is None for v in
-                                                  (gamma_1, beta_1, gamma_2, beta_2))}))
+    default_affine = all(v is None for v in (gamma_1, beta_1, gamma_2, beta_2))
+    steps.append(Step(key="encoder_layer.layer_norm" if default_affine
+                      else "encoder_layer.layer_norm_given", lhs=LayerNorm(xr),
+                      symbolic=norm_formula,
+                      data={"eps": eps, "d_model": dm, "default_affine": default_affine}))
     n1, mean1, var1 = layer_norm(r1, g1, bt1, e)
     steps.append(Step(key="encoder_layer.norm_1", lhs=sym("N_1", **NC),
                       symbolic=LayerNorm(sym("R_1", **NC)), value=from_numpy(n1),
@@ -311,19 +315,18 @@ def encoder_layer(
     zeroed = int(np.sum(hidden == 0.0))
     steps.append(Step(key="encoder_layer.ffn_hidden", lhs=sym("H_ffn", **NC),
                       symbolic=hidden_formula, value=from_numpy(hidden),
-                      data={"shape_left": shape_text(X), "d_ff": hidden.shape[1],
-                            "shape": f"{n} x {hidden.shape[1]}", "zeroed": zeroed,
-                            "entries": hidden.size}))
+                      data={**shape_data(X, "left_"), "d_ff": hidden.shape[1], "rows": n,
+                            "cols": hidden.shape[1], "zeroed": zeroed, "entries": hidden.size}))
     steps.append(Step(key="encoder_layer.ffn_output", lhs=sym("F_ffn", **NC),
                       symbolic=ffn_formula, value=from_numpy(ffn),
-                      data={"shape_left": f"{n} x {hidden.shape[1]}", "shape": shape_text(X)}))
+                      data={"left_rows": n, "left_cols": hidden.shape[1], **shape_data(X)}))
 
     # add & norm 2
     r2 = n1 + ffn
     with sp.evaluate(False):
         steps.append(Step(key="encoder_layer.residual_2", lhs=sym("R_2", **NC),
                           symbolic=sp.Add(sym("N_1", **NC), sym("F_ffn", **NC)),
-                          value=from_numpy(r2), data={"shape": shape_text(X)}))
+                          value=from_numpy(r2), data=shape_data(X)))
     out, mean2, var2 = layer_norm(r2, g2, bt2, e)
     steps.append(Step(key="encoder_layer.norm_2", lhs=sym("Y_out", **NC),
                       symbolic=LayerNorm(sym("R_2", **NC)), value=from_numpy(out),
