@@ -77,7 +77,7 @@ def test_every_question_is_answered_with_its_numbers(books: dict[str, tuple[str,
     weight = math.exp(2) / (1 + math.exp(2))
     assert fmt(weight) in text and fmt(1 - weight) in text
     # beyond: the exam table's shapes
-    assert "5 x 12" in text and "自注意力" in text
+    assert "5 × 12" in text and "自注意力" in text
     # the derivations typeset their shapes: 5 × 12, the times sign of the math font
     assert "5 × 12" in text
 

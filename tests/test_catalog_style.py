@@ -1,6 +1,6 @@
 """The derivations' catalogs read as an answer book should: math typeset, one term per idea.
 
-These check the catalogs of the derivation modules (not the question and book catalogs): the
+These check every catalog, the derivations' and the book's: the
 prose outside inline math holds no LaTeX-looking text, no "(s)" plurals, no tool names, and the
 Traditional Chinese uses one term for each idea.
 """
@@ -15,14 +15,15 @@ import pytest
 
 from dlexam.langs import LANGS
 
-DERIVATION_CATALOGS = ["rnn", "lstm", "gru", "recurrent", "gradients", "attention", "transformer",
+CATALOGS = ["rnn", "lstm", "gru", "recurrent", "gradients", "attention", "transformer",
+                       "param_count", "questions", "q5", "book",
                        "information", "gan"]
 
 
 def _messages(lang: str) -> dict[str, str]:
     out: dict[str, str] = {}
     folder = resources.files("dlexam.templates").joinpath("i18n", lang)
-    for name in DERIVATION_CATALOGS:
+    for name in CATALOGS:
         table = tomllib.loads(folder.joinpath(f"{name}.toml").read_text("utf-8"))
         for section, messages in table.items():
             out.update({f"{section}.{key}": text for key, text in messages.items()})
