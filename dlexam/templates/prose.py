@@ -1,0 +1,189 @@
+"""The message catalogs: all prose, per language, and how a message is filled.
+
+A catalog message is plain text with ``{name}`` fields filled from a step's data, ``{=key}``
+fields naming a symbol of the notation table, inline math between dollar signs (trusted LaTeX:
+the catalogs are ours; shown as plain text in the terminal), and names from code between
+backticks (set in a typewriter font). In LaTeX the plain text is escaped, the values typeset.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import tomllib
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import sympy as sp
+from pylatex import NoEscape
+from pylatex.utils import escape_latex
+
+from dlexam.derivations.notation import SYMBOLS, tex, text
+from dlexam.langs import LANGS
+from dlexam.templates.values import shown_value
+
+
+def _flatten(prefix: str, table: Mapping[str, Any], out: dict[str, str]) -> None:
+    for key, value in table.items():
+        full = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, Mapping):
+            _flatten(full, value, out)
+        else:
+            out[full] = str(value)
+
+
+@cache
+def catalog(lang: str) -> Mapping[str, str]:
+    """The message catalog of one language, merged from ``i18n/<lang>/*.toml``.
+
+    Keys are flattened (``"param_count.lstm"``); a key defined in two files is an error.
+    """
+    if lang not in LANGS:
+        raise KeyError(f"no catalog for language {lang!r}")
+    folder = resources.files("dlexam.templates").joinpath("i18n", lang)
+    out: dict[str, str] = {}
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".toml"):
+            continue
+        part: dict[str, str] = {}
+        _flatten("", tomllib.loads(entry.read_text("utf-8")), part)
+        clash = set(part) & set(out)
+        if clash:
+            raise ValueError(f"{lang}/{entry.name} defines {sorted(clash)[0]!r} again")
+        out.update(part)
+    return out
+
+
+def message(lang: str, key: str) -> str:
+    """One catalog message.
+
+    Raises:
+        KeyError: the key is missing in that language (a bug the catalog test catches).
+    """
+    try:
+        return catalog(lang)[key]
+    except KeyError:
+        raise KeyError(f"message {key!r} is missing in the {lang} catalog") from None
+
+
+_FORMATTER = string.Formatter()
+
+
+def _value_tex(value: Any, digits: int = 4) -> str:
+    if isinstance(value, NoEscape):
+        return value
+    if isinstance(value, sp.MatrixBase) and 1 in value.shape:
+        # a vector inside a sentence: a tuple whose line may break after each comma
+        entries = [tex(shown_value(v, digits)[1], digits=digits) for v in value]
+        return "$(" + r",\allowbreak\ ".join(entries) + ")$"
+    if isinstance(value, bool):
+        return escape_latex(str(value).lower())
+    if isinstance(value, (int, sp.Basic)) and not isinstance(value, bool):
+        return "$" + tex(shown_value(value, digits)[1], digits=digits) + "$"
+    if isinstance(value, float):
+        return "$" + tex(sp.Float(value), digits=digits) + "$"
+    return escape_latex(str(value))
+
+
+def _value_text(value: Any, digits: int = 4) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, sp.MatrixBase) and 1 in value.shape:
+        return "(" + ", ".join(text(shown_value(v, digits)[1], digits=digits) for v in value) + ")"
+    if isinstance(value, (int, float, sp.Basic)):
+        number = value if not isinstance(value, float) else sp.Float(value)
+        return text(shown_value(number, digits)[1], digits=digits)
+    return str(value)
+
+
+_SPECIAL = re.compile(r"\$(?P<math>[^$]+)\$|`(?P<code>[^`]+)`")
+_TEXT_COMMANDS = [
+    (re.compile(r"\\tilde\{([^{}]*)\}"), r"\1~"),
+    (re.compile(r"\\(?:mathrm|mathbf|text|operatorname)\{([^{}]*)\}"), r"\1"),
+    (re.compile(r"\\sqrt\{([^{}]*)\}"), r"sqrt(\1)"),
+    (re.compile(r"\\frac\{([^{}]*)\}\{([^{}]*)\}"), r"(\1)/(\2)"),
+]
+_TEXT_SYMBOLS = {
+    r"\sigma": "σ", r"\odot": "⊙", r"\cdot": "·", r"\sum": "Σ", r"\top": "T",
+    r"\tanh": "tanh", r"\log": "log", r"\max": "max", r"\min": "min", r"\beta": "β",
+    r"\approx": "≈", r"\le": "≤", r"\ge": "≥", r"\to": "→", r"\|": "||", r"\,": " ",
+    r"\ldots": "...", r"\dots": "...", r"\times": "x", r"\infty": "∞", r"\alpha": "α",
+    r"\quad": "  ", r"\left": "", r"\right": "", r"\partial": "∂", r"\lVert": "||",
+    r"\rVert": "||", r"\mathcal": "", r"\leftarrow": "←", r"\rightarrow": "→",
+}
+
+
+def math_to_text(latex: str) -> str:
+    """Inline catalog math (LaTeX) as plain text for the terminal: ``\\tilde{C}_t`` -> ``C~_t``."""
+    out = latex
+    for pattern, repl in _TEXT_COMMANDS:
+        out = pattern.sub(repl, out)
+    for command in sorted(_TEXT_SYMBOLS, key=len, reverse=True):
+        out = out.replace(command, _TEXT_SYMBOLS[command])
+    return out.replace("\\", "")
+
+
+def _segments(message_text: str) -> list[tuple[str, str]]:
+    """A message cut into (kind, text) pieces: "math" between dollar signs, "code" between
+    backticks (names from code such as `np.dot`), "text" elsewhere."""
+    pieces: list[tuple[str, str]] = []
+    last = 0
+    for match in _SPECIAL.finditer(message_text):
+        pieces.append(("text", message_text[last : match.start()]))
+        if match.group("math") is not None:
+            pieces.append(("math", match.group("math")))
+        else:
+            pieces.append(("code", match.group("code")))
+        last = match.end()
+    pieces.append(("text", message_text[last:]))
+    return [p for p in pieces if p[1]]
+
+
+def fields(message_text: str) -> set[str]:
+    """The ``{name}`` and ``{=key}`` fields a message uses (outside its math and code)."""
+    return {
+        f
+        for kind, piece in _segments(message_text)
+        if kind == "text"
+        for _, f, _, _ in _FORMATTER.parse(piece)
+        if f is not None
+    }
+
+
+def _fill(lang: str, key: str, data: Mapping[str, Any], as_tex: bool) -> str:
+    parts: list[str] = []
+    for kind, piece in _segments(message(lang, key)):
+        if kind == "math":
+            parts.append(f"${piece}$" if as_tex else math_to_text(piece))
+            continue
+        if kind == "code":
+            parts.append(r"\texttt{" + escape_latex(piece) + "}" if as_tex else piece)
+            continue
+        for literal, field, spec, _conv in _FORMATTER.parse(piece):
+            if literal:
+                parts.append(escape_latex(literal) if as_tex else literal)
+            if field is None:
+                continue
+            if spec:
+                raise ValueError(f"{lang}:{key}: format specs are not used in messages")
+            if field.startswith("="):
+                entry = SYMBOLS[field[1:]]
+                parts.append(f"${entry[0]}$" if as_tex else entry[1])
+                continue
+            if field not in data:
+                raise KeyError(f"{lang}:{key}: the step gives no value for {{{field}}}")
+            value = data[field]
+            parts.append(_value_tex(value) if as_tex else _value_text(value))
+    return "".join(parts)
+
+
+def prose_tex(lang: str, key: str, data: Mapping[str, Any] | None = None) -> NoEscape:
+    """A catalog message as LaTeX: its text escaped, its values typeset."""
+    return NoEscape(_fill(lang, key, data or {}, as_tex=True))
+
+
+def prose_text(lang: str, key: str, data: Mapping[str, Any] | None = None) -> str:
+    """A catalog message as plain text for the terminal."""
+    return _fill(lang, key, data or {}, as_tex=False)
