@@ -74,10 +74,11 @@ def test_small_numbers_keep_a_significant_digit(value: sp.Basic, latex: str, pla
 
 
 def test_matrix_entries_share_their_decimals() -> None:
-    # inside a matrix a tiny entry rounds like its neighbours (and an exact 0.0 stays 0)
-    m = sp.ImmutableMatrix([[sp.Float(0.00001), sp.Float(0.0), sp.Float(0.5)]])
-    assert tex(m) == r"\left[\begin{matrix}0 & 0 & 0.5\end{matrix}\right]"
-    assert text(m) == "[[0, 0, 0.5]]"
+    # inside a matrix a tiny entry rounds like its neighbours, every inexact entry keeps the
+    # same number of decimals, and an exact zero stays 0
+    m = sp.ImmutableMatrix([[sp.Float(0.00001), sp.S.Zero, sp.Float(0.5)]])
+    assert tex(m) == r"\left[\begin{matrix}0.0000 & 0 & 0.5000\end{matrix}\right]"
+    assert text(m) == "[[0.0000, 0, 0.5000]]"
 
 
 def test_fractions_in_a_matrix_print_at_full_size() -> None:
@@ -106,3 +107,10 @@ def test_a_stack_is_read_line_by_line() -> None:
     assert tex(stack) == (r"\left[\begin{matrix}\left( h_{1}, \  C_{1}\right) \\ y"
                           r"\end{matrix}\right]")
     assert text(stack) == "[(h_1, C_1); y]"
+
+
+def test_inexact_entries_of_a_matrix_share_their_decimals() -> None:
+    m = sp.Matrix([[sp.Float(0.659), sp.Float(0.24237)], [sp.Float(-0.00001), sp.Rational(1, 2)]])
+    assert tex(m) == r"\left[\begin{matrix}0.6590 & 0.2424\\0.0000 & 0.5\end{matrix}\right]"
+    assert tex(sp.Float(0.659)) == "0.659"
+    assert tex(sp.Float(0.659), fixed=True) == "0.6590"

@@ -380,7 +380,12 @@ class _ProjectNotation:
     def _number(self, expr: sp.Basic) -> str:
         """A number with at most ``digits`` decimals; outside a matrix (whose entries share
         their decimals) a small non-zero number keeps two significant digits instead of 0."""
-        shown = _decimal_text(expr, self._settings["digits"])
+        digits = self._settings["digits"]
+        if (self._in_matrix or self._settings["fixed"]) and expr.is_Float:
+            # the inexact entries of one matrix all show the same number of decimals
+            fixed = f"{float(expr):.{digits}f}"
+            return fixed.lstrip("-") if float(fixed) == 0 else fixed
+        shown = _decimal_text(expr, digits)
         if shown != "0" or expr.is_zero or self._in_matrix:
             return shown
         f = float(expr.evalf(17))
@@ -433,7 +438,9 @@ class DlexamLatexPrinter(_ProjectNotation, LatexPrinter):
     """SymPy's LaTeX printer with the project's symbols, authored term order and short decimals."""
 
     FORM = 0
-    _default_settings: dict[str, Any] = {**LatexPrinter._default_settings, "digits": 4}
+    _default_settings: dict[str, Any] = {
+        **LatexPrinter._default_settings, "digits": 4, "fixed": False
+    }
 
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
         merged = {"order": "none", **(settings or {})}
@@ -483,7 +490,9 @@ class DlexamTextPrinter(_ProjectNotation, StrPrinter):
     """The terminal twin of :class:`DlexamLatexPrinter`."""
 
     FORM = 1
-    _default_settings: dict[str, Any] = {**StrPrinter._default_settings, "digits": 4}
+    _default_settings: dict[str, Any] = {
+        **StrPrinter._default_settings, "digits": 4, "fixed": False
+    }
 
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
         merged = {"order": "none", **(settings or {})}
@@ -552,15 +561,17 @@ class DlexamTextPrinter(_ProjectNotation, StrPrinter):
     _print_MutableDenseMatrix = _print_MatrixBase
 
 
-def tex(expr: Any, digits: int = 4, numbers: bool = False) -> str:
+def tex(expr: Any, digits: int = 4, numbers: bool = False, fixed: bool = False) -> str:
     """LaTeX (math mode content) for a SymPy object, in the project's notation.
 
     Args:
         expr: what to print.
         digits: decimals shown for inexact numbers.
         numbers: True for a formula with the numbers put in: products get an explicit dot.
+        fixed: inexact numbers keep all ``digits`` decimals (as they do inside a matrix), for
+            numbers shown side by side.
     """
-    settings: dict[str, Any] = {"digits": digits}
+    settings: dict[str, Any] = {"digits": digits, "fixed": fixed}
     if numbers:
         settings["mul_symbol"] = "dot"
     return DlexamLatexPrinter(settings).doprint(expr)

@@ -179,6 +179,8 @@ def param_count(
             cell = layer.inner or layer
             formula, values, data = _recurrent_count(cell, width, framework, index)
             key = f"param_count.{cell.kind.lower()}"
+            if data["biases"] == 2:
+                key += "_two_biases"
             if layer.kind == "Bidirectional":
                 with sp.evaluate(False):
                     formula = sp.Mul(2, formula)

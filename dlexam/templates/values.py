@@ -90,15 +90,14 @@ def value_tex(value: Any, digits: int = 4) -> NoEscape:
 
 
 def short_values(values: Any, digits: int = 3) -> list[NoEscape]:
-    """Each value as short inline LaTeX for a figure: numbers rounded, vectors as (a, b)."""
+    """Each value as short inline LaTeX for a figure: numbers rounded, vectors as (a, b) whose
+    inexact entries share their number of decimals."""
     out: list[NoEscape] = []
     for value in values:
         if isinstance(value, (list, tuple)):
-            inner = ", ".join(
-                tex(shown_value(v if isinstance(v, sp.Basic) else _number(v), digits)[1],
-                    digits=digits)
-                for v in value
-            )
+            row = sp.Matrix([[v if isinstance(v, sp.Basic) else _number(v) for v in value]])
+            shown = shown_value(row, digits)[1]
+            inner = ", ".join(tex(v, digits=digits, fixed=True) for v in shown)
             out.append(NoEscape(f"$({inner})$"))
         else:
             num = value if isinstance(value, sp.Basic) else _number(value)
