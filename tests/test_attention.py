@@ -111,18 +111,31 @@ def test_exam_contexts_symbolic() -> None:
     for got, want in zip(r.answers["contexts"], expected, strict=True):
         assert sp.expand(got - want) == 0
     assert r.answers["context_no_attention"] == h3
-    contexts = [s for s in r.steps if s.key == "attention_context.context"]
-    assert [text(s.substituted) for s in contexts] == [
-        "0.6*h_1 + 0.2*h_2 + 0.2*h_3", "0.2*h_1 + 0.7*h_2 + 0.1*h_3",
-        "0.3*h_1 + 0.2*h_2 + 0.5*h_3"]
-    assert [s.data["output"] for s in contexts] == ["湯姆", "追逐", "傑瑞"]
-    states = [s.data["input"] for s in r.steps if s.key == "attention_context.state"]
-    assert states == ["Tom", "Chase", "Jerry"]
-    fixed = [text(s.symbolic) for s in r.steps if s.key == "attention_context.decoder_fixed"]
-    assert fixed == ["f(C)", "f(C, y_1)", "f(C, y_1, y_2)"]
-    attended = [text(s.symbolic) for s in r.steps
-                if s.key == "attention_context.decoder_attention"]
-    assert attended == ["f(C_1)", "f(C_2, y_1)", "f(C_3, y_1, y_2)"]
+    # one equation group per idea, one line per output (as the unfolded LSTM), not a step each
+    keys = [s.key.split(".")[1] for s in r.steps]
+    assert keys == ["formula", "states", "contexts", "no_attention", "decoder_fixed",
+                    "decoder_attention", "difference"]
+    steps = {s.key.split(".")[1]: s for s in r.steps}
+    assert text(steps["contexts"].lhs) == "[C_1; C_2; C_3]"
+    assert text(steps["contexts"].substituted) == (
+        "[0.6*h_1 + 0.2*h_2 + 0.2*h_3; 0.2*h_1 + 0.7*h_2 + 0.1*h_3; "
+        "0.3*h_1 + 0.2*h_2 + 0.5*h_3]")
+    assert steps["contexts"].data["outputs"] == "湯姆, 追逐, 傑瑞"
+    assert steps["states"].data["inputs"] == "Tom, Chase, Jerry"
+    assert text(steps["states"].data["states"]) == "[[h_1, h_2, h_3]]"
+    assert text(steps["decoder_fixed"].lhs) == "[y_1; y_2; y_3]"
+    assert text(steps["decoder_fixed"].symbolic) == "[f(C); f(C, y_1); f(C, y_1, y_2)]"
+    assert text(steps["decoder_attention"].symbolic) == "[f(C_1); f(C_2, y_1); f(C_3, y_1, y_2)]"
+    prose = prose_text("en", "attention_context.states", steps["states"].data)
+    assert "(h_1, h_2, h_3)" in prose and "Tom, Chase, Jerry" in prose
+    assert prose.count("hidden state") == 1
+
+
+def test_contexts_without_labels_list_the_default_symbols() -> None:
+    r = derivations.solve("attention-context", {"weights": [[0.5, 0.5], [1, 0]]})
+    steps = {s.key.split(".")[1]: s for s in r.steps}
+    assert prose_text("en", "attention_context.states", steps["states"].data).count("x_") == 2
+    assert text(steps["contexts"].data["outputs"]) == "[[y_1, y_2]]"
 
 
 def test_contexts_with_states_and_scores_match_numpy() -> None:
@@ -134,6 +147,12 @@ def test_contexts_with_states_and_scores_match_numpy() -> None:
     np.testing.assert_allclose(np.array(r.as_dict()["answers"]["contexts"]),
                                w @ np.array(states), atol=1e-12)
     assert r.as_dict()["answers"]["context_no_attention"] == pytest.approx(states[-1])
+    # the group of contexts shows the same numbers, one row per output
+    group = next(s for s in r.steps if s.key == "attention_context.contexts")
+    np.testing.assert_allclose(_np(group.value), w @ np.array(states), atol=1e-12)
+    given = next(s for s in r.steps if s.key == "attention_context.states")
+    assert text(given.lhs) == "[h_1; h_2; h_3; h_4]"
+    np.testing.assert_allclose(_np(given.symbolic), np.array(states), atol=0)
 
 
 # --- multi-head ----------------------------------------------------------------------------

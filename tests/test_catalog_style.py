@@ -20,10 +20,15 @@ CATALOGS = ["rnn", "lstm", "gru", "recurrent", "gradients", "attention", "transf
                        "information", "gan"]
 
 
-def _messages(lang: str) -> dict[str, str]:
+# the derivations' catalogs (the book's own catalogs have other owners and table headers)
+DERIVATION_CATALOGS = ["attention", "information", "gan", "gradients", "transformer",
+                       "recurrent", "rnn", "lstm", "gru"]
+
+
+def _messages(lang: str, names: list[str] = CATALOGS) -> dict[str, str]:
     out: dict[str, str] = {}
     folder = resources.files("dlexam.templates").joinpath("i18n", lang)
-    for name in CATALOGS:
+    for name in names:
         table = tomllib.loads(folder.joinpath(f"{name}.toml").read_text("utf-8"))
         for section, messages in table.items():
             out.update({f"{section}.{key}": text for key, text in messages.items()})
@@ -65,3 +70,34 @@ def test_traditional_chinese_terms() -> None:
     zh = _messages("zh-Hant")
     assert "梯度截斷" in zh["bptt.verdict_exploding"]
     assert "上下文向量" in zh["attention_context.difference"]
+
+
+def test_traditional_chinese_terms_of_the_derivations() -> None:
+    """One Taiwan term per idea in the derivations' catalogs."""
+    for key, message in _messages("zh-Hant", DERIVATION_CATALOGS).items():
+        for wrong, right in [
+            ("記憶狀態", "記憶單元狀態"),
+            ("門檻", "閾值"),
+            ("欄", "行 (a matrix column; a row is 列)"),
+            ("價值", "目標函數 (價值函數 is reinforcement learning's)"),
+            ("identity", "恆等函數, or the formula itself"),
+        ]:
+            assert wrong not in message, f"{key}: {right}, not {wrong}"
+    zh = _messages("zh-Hant", DERIVATION_CATALOGS)
+    assert "閾值" in zh["clip_gradient.rule"] and "行" in zh["positional_encoding.even"]
+    assert "目標函數" in zh["gan_optimum.value"]
+    # a simple RNN has no memory cell
+    assert "記憶單元" not in zh["bptt.jacobian"] + zh["bptt.jacobian_two_units"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_kl_divergences_lead_with_their_symbol(lang: str) -> None:
+    """D_KL(p || q) is the divergence of p from q: the message names it by its symbol first."""
+    messages = _messages(lang, DERIVATION_CATALOGS)
+    for key, symbol in [("information.kl_pq", "{=KL_pq}"), ("information.kl_qp", "{=KL_qp}"),
+                        ("information.kl_pm", "{=KL_pm}"), ("information.kl_qm", "{=KL_qm}"),
+                        ("gan_optimum.kl_data_mixture", "{=KL_dm}"),
+                        ("gan_optimum.kl_g_mixture", "{=KL_gm}")]:
+        assert messages[key].startswith(symbol), f"{lang}:{key}"
+        assert "of the mixture from" not in messages[key], f"{lang}:{key}"
+        assert "混合分布相對於" not in messages[key], f"{lang}:{key}"

@@ -43,9 +43,11 @@ def test_equal_distributions_reach_minus_log_4() -> None:
     assert r.answers["jsd"] == 0
     assert float(r.answers["C_G_minimum"]) == pytest.approx(-1.386294, abs=1e-6)
     keys = [s.key for s in r.steps]
-    assert keys[:5] == ["gan_optimum.given", "gan_optimum.objective", "gan_optimum.derivative",
+    assert keys[:8] == ["gan_optimum.given", "gan_optimum.value",
+                        "gan_optimum.change_of_variable", "gan_optimum.support_sum",
+                        "gan_optimum.objective", "gan_optimum.derivative",
                         "gan_optimum.stationary", "gan_optimum.second_derivative"]
-    stationary = r.steps[3].symbolic
+    stationary = r.steps[6].symbolic
     a, b = sp.Symbol("gan_a", positive=True), sp.Symbol("gan_b", positive=True)
     assert sp.simplify(stationary - a / (a + b)) == 0
     equal_c = next(s for s in r.steps if s.key == "gan_optimum.equal_c")
@@ -123,3 +125,34 @@ def test_minimax_generator_loss_is_named_not_repeated() -> None:
     minimax = next(s for s in r.steps if s.key == "gan_value.loss_g_minimax")
     assert minimax.symbolic == fake.lhs and minimax.substituted is None
     assert float(minimax.value) == pytest.approx(np.mean(np.log([0.7, 0.9])), rel=1e-12)
+
+
+def test_value_function_comes_before_its_sum_over_the_support() -> None:
+    r = derivations.solve("gan-optimum", {"p_data": [0.5, 0.5], "p_g": [0.25, 0.75]})
+    steps = {s.key.split(".")[1]: s for s in r.steps}
+    # Goodfellow et al. (2014), eq. 1, and the change of variable x = G(z) ~ p_g
+    assert text(steps["value"].lhs) == "V(D, G)"
+    assert text(steps["value"].symbolic) == ("E_(x~p_data)[log(D(x))] + "
+                                             "E_(z~p_z)[log(1 - D(G(z)))]")
+    assert text(steps["change_of_variable"].lhs) == "E_(z~p_z)[log(1 - D(G(z)))]"
+    assert text(steps["change_of_variable"].symbolic) == "E_(x~p_g)[log(1 - D(x))]"
+    assert text(steps["support_sum"].symbolic) == ("Σ_x (p_data(x)*log(D(x)) + "
+                                                   "p_g(x)*log(1 - D(x)))")
+    assert tex(steps["value"].symbolic).startswith(r"\mathrm{E}_{x \sim p_{\mathrm{data}}}")
+
+
+def test_second_derivative_reads_one_minus_y() -> None:
+    r = derivations.solve("gan-optimum", {"p_data": [0.5, 0.5], "p_g": [0.25, 0.75]})
+    second = next(s for s in r.steps if s.key == "gan_optimum.second_derivative")
+    assert text(second.symbolic) == "-(a/y^2 + b/(1 - y)^2)"
+    assert r"\left(1 - y\right)^{2}" in tex(second.symbolic)
+    # the written form is the derivative: d2/dy2 (a log y + b log(1 - y)), checked numerically
+    a, b, y = 0.3, 0.7, 0.4
+    h = 1e-4
+    f = [a * np.log(t) + b * np.log(1 - t) for t in (y - h, y, y + h)]
+    numeric = (f[0] - 2 * f[1] + f[2]) / h**2
+    shown = second.symbolic.doit().subs({sp.Symbol("gan_a", positive=True): a,
+                                         sp.Symbol("gan_b", positive=True): b,
+                                         sp.Symbol("gan_y", positive=True): y})
+    assert float(shown) == pytest.approx(numeric, rel=1e-6)
+

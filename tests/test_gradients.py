@@ -234,6 +234,25 @@ def test_clipping_formula_is_displayed_once() -> None:
     assert shown[1].value == sp.ImmutableMatrix([3, -4])  # 6 * 5/10, -8 * 5/10
 
 
+def test_clipping_states_its_inputs_first() -> None:
+    result = derivations.solve("clip-gradient", g=[6, -8], threshold=5)
+    given = result.steps[0]
+    assert given.key == "clip_gradient.given"
+    assert text(given.lhs) == "g" and given.symbolic == sp.ImmutableMatrix([6, -8])
+    assert given.data["threshold"] == 5
+    assert "the threshold beta = 5" in prose_text("en", given.key, given.data)
+    assert "閾值 beta = 5" in prose_text("zh-Hant", given.key, given.data)
+    keys = [s.key for s in result.steps]
+    assert keys.index("clip_gradient.given") < keys.index("clip_gradient.norm")
+
+
+def test_vanilla_rnn_jacobian_names_no_memory_cell() -> None:
+    # a simple RNN has no cell state: its Jacobian comes from differentiating the recurrence
+    zh = prose_text("zh-Hant", "bptt.jacobian_two_units")
+    assert "記憶單元" not in zh and "遞迴式" in zh
+    assert "the cell" not in prose_text("en", "bptt.jacobian_two_units")
+
+
 def test_bptt_prose_names_the_run() -> None:
     result = derivations.solve("bptt")
     cell = result.steps[0]

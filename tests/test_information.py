@@ -184,8 +184,44 @@ def test_exact_thirds_stay_fractions() -> None:
     assert tex(entropy_q.substituted, numbers=True) == f"- ({third} + {third} + {third})"
     assert sp.simplify(entropy_q.value - sp.log(3)) == 0  # H of the uniform distribution
     mixture = next(s for s in r.steps if s.key == "information.mixture")
-    # m = (p + q) / 2 exactly: (9/25 + 1/3) / 2 = 26/75, ...
-    assert text(mixture.substituted) == "[[26/75, 61/150, 37/150]]"
+    # m = (p + q) / 2 is kept exactly, (9/25 + 1/3) / 2 = 26/75, ..., but shown as decimals
+    m = [(Fraction(p).limit_denominator(100) + Fraction(1, 3)) / 2 for p in P_REF]
+    assert m == [Fraction(26, 75), Fraction(61, 150), Fraction(37, 150)]
+    assert list(mixture.value) == [sp.Rational(x.numerator, x.denominator) for x in m]
+    assert mixture.substituted is None
+    assert text(mixture.value.evalf(4)) == "[[0.3467, 0.4067, 0.2467]]"
+    # and the decimals are what the logarithms show: ln(0.36 / 0.3467), not ln(0.36 / (26/75))
+    kl_pm = next(s for s in r.steps if s.key == "information.kl_pm")
+    assert text(kl_pm.substituted) == ("0.36*ln(0.36/0.3467) + 0.48*ln(0.48/0.4067) + "
+                                       "0.16*ln(0.16/0.2467)")
+    assert r"\frac{0.36}{0.3467}" in tex(kl_pm.substituted, numbers=True)
+    kl_qm = next(s for s in r.steps if s.key == "information.kl_qm")
+    assert "/" + "75" not in text(kl_qm.substituted) and "0.4067" in text(kl_qm.substituted)
+    # while the value is the exact one
+    p_np, m_np = np.array(P_REF), np.array([float(x) for x in m])
+    assert float(kl_pm.value) == pytest.approx(float(np.sum(p_np * np.log(p_np / m_np))),
+                                               rel=1e-12)
+
+
+def test_kl_direction_is_named_with_the_symbol_first() -> None:
+    # D_KL(p || q) is the divergence of p from q (p 相對於 q), never "of q from p"
+    for key, en, zh in [
+        ("information.kl_pq", "KL(p || q), the KL divergence of p from q", "p 相對於 q"),
+        ("information.kl_qp", "KL(q || p), the other way round: the KL divergence of q from p",
+         "q 相對於 p"),
+        ("information.kl_pm", "KL(p || m), the KL divergence of p from the mixture m",
+         "p 相對於混合分布 m"),
+        ("information.kl_qm", "KL(q || m), the KL divergence of q from the mixture m",
+         "q 相對於混合分布 m"),
+        ("gan_optimum.kl_data_mixture", "KL(p_data || m), the KL divergence of p_data from "
+         "the mixture m", "p_data 相對於混合分布 m"),
+        ("gan_optimum.kl_g_mixture", "KL(p_g || m), the KL divergence of p_g from the mixture m",
+         "p_g 相對於混合分布 m"),
+    ]:
+        data = {"a": sp.Symbol("a_i"), "b": sp.Symbol("b_i")}
+        assert prose_text("en", key, data).startswith(en), key
+        zh_text = prose_text("zh-Hant", key, data)
+        assert zh_text.startswith(en.split(",")[0]) and zh in zh_text, key
 
 
 def test_softmax_cross_entropy_states_its_inputs_and_counts_classes_from_one() -> None:

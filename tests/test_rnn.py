@@ -181,6 +181,29 @@ def test_steps_show_products_with_numbers_put_in() -> None:
     assert text(row[1].symbolic) == "x_t*U^T + h_{t-1}*W + b"
 
 
+@pytest.mark.parametrize("params,output", [
+    ({}, "V*h_t + c"),
+    ({"output_activation": "sigmoid"}, "σ(V*h_t + c)"),
+    ({"convention": "row"}, "h_t*V^T + c"),
+    ({"V": [[1, 2], [3, 4]], "c": [0, 1], "output_activation": "softmax"},
+     "softmax(V*h_t + c)"),
+])
+def test_model_shows_the_activations_as_formulas(params: dict, output: str) -> None:
+    from dlexam.derivations.notation import text
+    from dlexam.templates import prose_text
+
+    model = derivations.solve("rnn-forward", params).steps[0]
+    assert model.key == "rnn_forward.model"
+    assert text(model.lhs) == "[h_t; y_t]"
+    hidden = "x_t*U^T + h_{t-1}*W + b" if params.get("convention") == "row" else (
+        "U*x_t + W*h_{t-1} + b")
+    assert text(model.symbolic) == f"[tanh({hidden}); {output}]"
+    # no activation named in words: the identity would be English inside the Chinese text
+    for lang in ("en", "zh-Hant"):
+        prose = prose_text(lang, model.key, model.data)
+        assert "identity" not in prose and "sigmoid" not in prose, prose
+
+
 def test_json_answer_names(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["solve", "rnn-forward", "convention=row", "b=[0.1, -0.1]", "x=[1, 2]",
                  "--json"]) == 0

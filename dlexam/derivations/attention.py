@@ -23,7 +23,7 @@ import numpy as np
 import sympy as sp
 
 from dlexam.derivations.core import Result, Step, derivation
-from dlexam.derivations.notation import sym, sym_sub
+from dlexam.derivations.notation import Stack, sym, sym_sub
 from dlexam.derivations.params import Param
 from dlexam.errors import InputError
 
@@ -513,6 +513,14 @@ def _labels(name: str, text: str | None, count: int, fallback: str) -> list[Any]
     return labels
 
 
+def _label_list(labels: list[Any]) -> Any:
+    """Labels as prose lists them: the names given, comma-separated (``Tom, chase, Jerry``), or
+    the default symbols as a vector (x_1, x_2, x_3)."""
+    if all(isinstance(label, str) for label in labels):
+        return ", ".join(labels)
+    return row_vector(labels)
+
+
 def _check_weights(weights: sp.MatrixBase) -> None:
     for i in range(weights.rows):
         row = list(weights.row(i))
@@ -573,33 +581,34 @@ def attention_context(
     else:
         _check_weights(weights)  # type: ignore[arg-type]
     assert weights is not None
-    state_rows: list[sp.ImmutableMatrix] = []
-    for j in range(cols):
-        data = {"index": j + 1, "state": h[j], "input": ins[j]}
-        if states is None:
-            steps.append(Step(key="attention_context.state", data=data))
-        else:
-            state = row_vector(list(states.row(j)))
-            state_rows.append(state)
-            steps.append(Step(key="attention_context.state", lhs=h[j], symbolic=state,
-                              data=data))
+    # one equation group per idea, one line per state, output or decoder step (as the unfolded
+    # LSTM): the prose explains the group once instead of once per line
+    state_rows = [] if states is None else [row_vector(list(states.row(j))) for j in range(cols)]
+    steps.append(Step(key="attention_context.states",
+                      lhs=Stack(*h) if states is not None else None,
+                      symbolic=states if states is not None else None,
+                      data={"states": row_vector(h), "inputs": _label_list(ins),
+                            "n_in": cols}))
     contexts: list[Any] = []
+    symbolic_rows, substituted_rows, value_rows = [], [], []
     for i in range(rows):
         with sp.evaluate(False):
-            symbolic = sp.Add(*[sp.Mul(indexed("a", i + 1, j + 1), h[j]) for j in range(cols)])
-            substituted = sp.Add(*[sp.Mul(shown_coefficient(weights[i, j]), h[j])
-                                   for j in range(cols)])
+            symbolic_rows.append(sp.Add(*[sp.Mul(indexed("a", i + 1, j + 1), h[j])
+                                          for j in range(cols)]))
+            substituted_rows.append(sp.Add(*[sp.Mul(shown_coefficient(weights[i, j]), h[j])
+                                             for j in range(cols)]))
         if states is None:
-            value = None  # the weighted sum with the weights put in is the answer itself
             contexts.append(sp.Add(*[weights[i, j] * h[j] for j in range(cols)]))
         else:
-            value = sp.ImmutableMatrix(sum((weights[i, j] * state_rows[j] for j in range(cols)),
-                                           sp.zeros(1, states.cols)))
-            contexts.append(list(value))
-        steps.append(Step(key="attention_context.context", lhs=sp.Symbol(f"C_{i + 1}"),
-                          symbolic=symbolic, substituted=substituted, value=value,
-                          data={"index": i + 1, "output": outs[i],
-                                "weights": shown_row(weights, i)}))
+            value_rows.append(sum((weights[i, j] * state_rows[j] for j in range(cols)),
+                                  sp.zeros(1, states.cols)))
+            contexts.append(list(value_rows[-1]))
+    c_syms = [sp.Symbol(f"C_{i + 1}") for i in range(rows)]
+    # with symbolic states the weighted sums with the weights put in are the answer itself
+    steps.append(Step(key="attention_context.contexts", lhs=Stack(*c_syms),
+                      symbolic=Stack(*symbolic_rows), substituted=Stack(*substituted_rows),
+                      value=None if states is None else sp.ImmutableMatrix.vstack(*value_rows),
+                      data={"outputs": _label_list(outs), "n_out": rows}))
     last = h[-1] if states is None else state_rows[-1]
     c = sym("C_ctx")
     steps.append(Step(key="attention_context.no_attention", lhs=c, symbolic=h[-1],
@@ -607,14 +616,11 @@ def attention_context(
                       data={"last": h[-1], "input": ins[-1], "n_in": cols}))
     f = sp.Function("f")
     y = [sp.Symbol(f"y_{i}") for i in range(1, rows + 1)]
-    for i in range(rows):
-        steps.append(Step(key="attention_context.decoder_fixed", lhs=y[i], symbolic=f(c, *y[:i]),
-                          data={"index": i + 1, "output": outs[i]}))
-    for i in range(rows):
-        ci = sp.Symbol(f"C_{i + 1}")
-        steps.append(Step(key="attention_context.decoder_attention", lhs=y[i],
-                          symbolic=f(ci, *y[:i]),
-                          data={"index": i + 1, "output": outs[i], "context": ci}))
+    data = {"outputs": _label_list(outs), "n_out": rows}
+    steps.append(Step(key="attention_context.decoder_fixed", lhs=Stack(*y),
+                      symbolic=Stack(*[f(c, *y[:i]) for i in range(rows)]), data=data))
+    steps.append(Step(key="attention_context.decoder_attention", lhs=Stack(*y),
+                      symbolic=Stack(*[f(c_syms[i], *y[:i]) for i in range(rows)]), data=data))
     steps.append(Step(key="attention_context.difference", data={"n_out": rows, "n_in": cols}))
     return Result(
         derivation="attention-context",

@@ -12,12 +12,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import sympy as sp
+from sympy.printing.precedence import PRECEDENCE
 
 from dlexam.derivations.attention import Operator, row_vector
 from dlexam.derivations.core import Result, Step, derivation
 from dlexam.derivations.information import (
     WRITTEN_OUT,
     cross_step,
+    decimal_shown,
     distribution,
     distributions_step,
 )
@@ -36,6 +38,75 @@ class Sigmoid(Operator):
 
     def _sympystr(self, printer: Any) -> str:
         return f"σ({printer._print(self.args[0])})"
+
+
+class Expectation(sp.Function):
+    """E_{x ~ p}[f(x)]: an expectation, written as such (it never evaluates)."""
+
+    @classmethod
+    def eval(cls, *args: Any) -> None:  # never evaluates: it is notation
+        return None
+
+    def _latex(self, printer: Any, exp: Any = None) -> str:
+        body, var, dist = (printer._print(a) for a in self.args)
+        return rf"\mathrm{{E}}_{{{var} \sim {dist}}}\left[{body}\right]"
+
+    def _sympystr(self, printer: Any) -> str:
+        body, var, dist = (printer._print(a) for a in self.args)
+        return f"E_({var}~{dist})[{body}]"
+
+
+class Applied(sp.Function):
+    """A function of the notation table applied to an argument: p_data(x), p_g(x)."""
+
+    @classmethod
+    def eval(cls, *args: Any) -> None:  # never evaluates: it is notation
+        return None
+
+    def _latex(self, printer: Any, exp: Any = None) -> str:
+        return f"{printer._print(self.args[0])}({printer._print(self.args[1])})"
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"{printer._print(self.args[0])}({printer._print(self.args[1])})"
+
+
+class SumOver(sp.Function):
+    """The sum of a term over every value of a variable (the outcomes of a support): sum_x."""
+
+    @classmethod
+    def eval(cls, *args: Any) -> None:  # never evaluates: it is notation
+        return None
+
+    def _latex(self, printer: Any, exp: Any = None) -> str:
+        body, var = self.args
+        return rf"\sum_{{{printer._print(var)}}} " + printer.parenthesize(
+            body, PRECEDENCE["Mul"], strict=True)
+
+    def _sympystr(self, printer: Any) -> str:
+        body, var = self.args
+        return f"Σ_{printer._print(var)} " + printer.parenthesize(body, PRECEDENCE["Mul"],
+                                                                 strict=True)
+
+
+def value_function_steps() -> list[Step]:
+    """V(D, G) as Goodfellow et al. write it, the change of variable x = G(z) ~ p_g, and the
+    sum over a discrete support that the pointwise maximisation reads."""
+    x, z = sp.Symbol("x"), sp.Symbol("z")
+    disc, gen = sp.Function("D"), sp.Function("G")
+    p_data, p_g, p_z = sym("p_data"), sym("p_g"), sym("p_z")
+    with sp.evaluate(False):
+        real = Expectation(sp.log(disc(x)), x, p_data)
+        fake_z = Expectation(sp.log(sp.Add(1, sp.Mul(-1, disc(gen(z))))), z, p_z)
+        fake_x = Expectation(sp.log(sp.Add(1, sp.Mul(-1, disc(x)))), x, p_g)
+        value = sp.Add(real, fake_z)
+        total = SumOver(sp.Add(sp.Mul(Applied(p_data, x), sp.log(disc(x))),
+                               sp.Mul(Applied(p_g, x), sp.log(sp.Add(1, sp.Mul(-1, disc(x)))))),
+                        x)
+    return [
+        Step(key="gan_optimum.value", lhs=sym("V_DG"), symbolic=value),
+        Step(key="gan_optimum.change_of_variable", lhs=fake_z, symbolic=fake_x),
+        Step(key="gan_optimum.support_sum", lhs=sym("V_DG"), symbolic=total),
+    ]
 
 
 def pointwise_maximum() -> tuple[list[Step], sp.Basic]:
@@ -58,11 +129,16 @@ def pointwise_maximum() -> tuple[list[Step], sp.Basic]:
     at_max = sp.factor(sp.simplify(second.subs(y, y_star)))
     with sp.evaluate(False):
         objective = sp.Add(sp.Mul(a, sp.log(y)), sp.Mul(b, sp.log(sp.Add(1, sp.Mul(-1, y)))))
+        # SymPy keeps (1 - y)^2 as (-1 + y)^2; the second derivative is written as derived
+        second_shown = sp.Mul(-1, sp.Add(sp.Mul(a, sp.Pow(y, -2)),
+                                         sp.Mul(b, sp.Pow(sp.Add(1, sp.Mul(-1, y)), -2))))
+    if sp.simplify(second_shown.doit() - second) != 0:
+        raise RuntimeError(f"the second derivative {second} is not {second_shown}")
     steps = [
         Step(key="gan_optimum.objective", lhs=sym("f_y"), symbolic=objective),
         Step(key="gan_optimum.derivative", lhs=sym("f_prime"), symbolic=first),
         Step(key="gan_optimum.stationary", lhs=sym("y_star"), symbolic=y_star),
-        Step(key="gan_optimum.second_derivative", lhs=sym("f_second"), symbolic=second,
+        Step(key="gan_optimum.second_derivative", lhs=sym("f_second"), symbolic=second_shown,
              data={"at_max": at_max}),
     ]
     return steps, y_star
@@ -93,8 +169,8 @@ def gan_optimum(p_data: sp.ImmutableMatrix, p_g: sp.ImmutableMatrix, normalize: 
                                    p_g_given=row_vector(list(p_g)))
     else:
         given = distributions_step("gan_optimum.given", ("p_data", "p_g"), pd, pg, k=k)
-    steps, _ = pointwise_maximum()
-    steps.insert(0, given)
+    maximum, _ = pointwise_maximum()
+    steps = [given, *value_function_steps(), *maximum]
     a_sym, b_sym = sym("p_data"), sym("p_g")
     with sp.evaluate(False):
         general = sp.Mul(a_sym, sp.Pow(sp.Add(a_sym, b_sym), -1))
@@ -151,9 +227,11 @@ def gan_optimum(p_data: sp.ImmutableMatrix, p_g: sp.ImmutableMatrix, normalize: 
     # the same number as -log 4 + 2 JSD
     m = [(x + y) / 2 for x, y in zip(pd, pg, strict=True)]
     s_dm, kl_dm, _ = cross_step("gan_optimum.kl_data_mixture", sym("KL_dm"), pd, m,
-                                ("a", "m"), sp.E, ratio=True, a=names["a"])
+                                ("a", "m"), sp.E, ratio=True, shown_q=decimal_shown,
+                                a=names["a"])
     s_gm, kl_gm, _ = cross_step("gan_optimum.kl_g_mixture", sym("KL_gm"), pg, m,
-                                ("b", "m"), sp.E, ratio=True, b=names["b"])
+                                ("b", "m"), sp.E, ratio=True, shown_q=decimal_shown,
+                                b=names["b"])
     jsd = (kl_dm + kl_gm) / 2
     with sp.evaluate(False):
         jsd_formula = sp.Mul(sp.Rational(1, 2), sp.Add(sym("KL_dm"), sym("KL_gm")))

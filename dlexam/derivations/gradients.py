@@ -324,6 +324,8 @@ def clip_gradient(g: sp.ImmutableMatrix, threshold: sp.Rational) -> Result:
     norm_formula = sp.sqrt(sp.Sum(sp.IndexedBase("g")[i] ** 2, (i, 1, len(entries))))
     # the rule is displayed once, as a formula; the clipping step shows only the numbers put in
     steps: list[Step] = [
+        Step(key="clip_gradient.given", lhs=g_sym, symbolic=g,
+             data={"threshold": threshold}),
         Step(key="clip_gradient.rule", lhs=sym("g_clipped"), symbolic=rule,
              data={"threshold": threshold}),
         Step(key="clip_gradient.norm", lhs=norm_sym, symbolic=norm_formula,

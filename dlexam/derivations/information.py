@@ -7,7 +7,7 @@ where q is 0 and p is not, and the steps say where.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,7 +15,7 @@ import sympy as sp
 
 from dlexam.derivations.attention import EXACT_LIMIT, row_vector
 from dlexam.derivations.core import Result, Step, derivation
-from dlexam.derivations.notation import Ratio, Stack, exact_shown, sym
+from dlexam.derivations.notation import Ratio, Stack, exact_shown, is_exact_short, sym
 from dlexam.derivations.params import Param
 from dlexam.errors import InputError
 
@@ -125,9 +125,13 @@ def entropy_step(key: str, lhs: sp.Basic, p: Sequence[sp.Rational], letter: str,
 
 
 def cross_step(key: str, lhs: sp.Basic, p: Sequence[sp.Rational], q: Sequence[sp.Rational],
-               letters: tuple[str, str], base: sp.Basic, ratio: bool, **data: Any
+               letters: tuple[str, str], base: sp.Basic, ratio: bool,
+               shown_q: Callable[[sp.Basic], sp.Basic] = exact_shown, **data: Any
                ) -> tuple[Step, sp.Basic, int | None]:
     """-sum p_i log q_i (cross-entropy) or sum p_i log(p_i / q_i) (KL divergence).
+
+    ``shown_q`` is how q's probabilities are put into the formula (:func:`decimal_shown` for a
+    mixture, whose exact entries such as 26/75 read badly); the value stays exact.
 
     Returns the step, the exact value (oo when some q_i = 0 < p_i) and the first such index.
     """
@@ -142,7 +146,7 @@ def cross_step(key: str, lhs: sp.Basic, p: Sequence[sp.Rational], q: Sequence[sp
         if x == 0:
             num_terms.append(sp.Integer(0))
             continue
-        inner = Ratio(exact_shown(x), exact_shown(y)) if ratio else exact_shown(y)
+        inner = Ratio(exact_shown(x), shown_q(y)) if ratio else shown_q(y)
         num_terms.append(sp.Mul(exact_shown(x), Log(inner, base), evaluate=False))
         if y == 0:
             infinite_at = infinite_at or i
@@ -158,6 +162,12 @@ def cross_step(key: str, lhs: sp.Basic, p: Sequence[sp.Rational], q: Sequence[sp
     general = _general(sp.Mul(pi, Log(inner_general, base), evaluate=False), len(p), not ratio)
     step = _sum_step(key, lhs, sym_terms, num_terms, not ratio, value, general, **data)
     return step, value, infinite_at
+
+
+def decimal_shown(v: sp.Basic) -> sp.Basic:
+    """A probability put into a formula as a decimal: exact when a short decimal writes it
+    (0.175), else a Float shown rounded (26/75 as 0.3467)."""
+    return v if v.is_Integer or is_exact_short(v) else sp.Float(float(v))
 
 
 def _shown(v: sp.Basic) -> sp.Basic:
@@ -249,14 +259,13 @@ def information(p: sp.ImmutableMatrix, q: sp.ImmutableMatrix, base: str, normali
     m = [(x + y) / 2 for x, y in zip(ps, qs, strict=True)]
     with sp.evaluate(False):
         m_formula = sp.Mul(sp.Rational(1, 2), sp.Add(sym("p_vec"), sym("q_vec")))
-    exact_m = row_vector([exact_shown(x) for x in m])
+    # m is shown in decimals (0.3467, not 26/75), and put into the logs as shown
     steps.append(Step(key="information.mixture", lhs=sym("m_mix"), symbolic=m_formula,
-                      substituted=None if exact_m == row_vector(m) else exact_m,
                       value=row_vector(m)))
     s_pm, kl_pm, _ = cross_step("information.kl_pm", sym("KL_pm"), ps, m, ("p", "m"), b,
-                                ratio=True)
+                                ratio=True, shown_q=decimal_shown)
     s_qm, kl_qm, _ = cross_step("information.kl_qm", sym("KL_qm"), qs, m, ("q", "m"), b,
-                                ratio=True)
+                                ratio=True, shown_q=decimal_shown)
     jsd = (kl_pm + kl_qm) / 2
     with sp.evaluate(False):
         jsd_formula = sp.Mul(sp.Rational(1, 2), sp.Add(sym("KL_pm"), sym("KL_qm")))

@@ -191,6 +191,7 @@ SYMBOLS: dict[str, tuple[str, str]] = {
     "y_star": ("y^{*}", "y*"),
     "p_data": (r"p_{\mathrm{data}}", "p_data"),
     "p_g": ("p_g", "p_g"),
+    "p_z": ("p_z", "p_z"),  # the generator's noise distribution
     "JSD_gan": (r"\mathrm{JSD}(p_{\mathrm{data}} \,\|\, p_g)", "JSD(p_data || p_g)"),
     "KL_dm": (r"D_{\mathrm{KL}}(p_{\mathrm{data}} \,\|\, m)", "KL(p_data || m)"),
     "KL_gm": (r"D_{\mathrm{KL}}(p_g \,\|\, m)", "KL(p_g || m)"),

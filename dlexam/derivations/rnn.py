@@ -32,7 +32,7 @@ from dlexam.derivations.cells import (
     zeros,
 )
 from dlexam.derivations.core import Result, Step, derivation
-from dlexam.derivations.notation import sym
+from dlexam.derivations.notation import Stack, sym
 from dlexam.derivations.params import Param
 from dlexam.errors import InputError
 
@@ -157,6 +157,21 @@ def _pre_formula(net: Network, convention: str) -> tuple[sp.MatrixExpr, dict[str
             U = msym("U_T", D, H)
             formula = sp.MatAdd(sp.MatMul(x_t, U), sp.MatMul(h, W), b)
     return formula, {"x": x_t, "U": U, "W": W, "h": h, "b": b}
+
+
+def _output_formula(net: Network, convention: str) -> sp.Basic:
+    """V h_t + c in the convention's form (h_t V^T + c for rows), before the output activation."""
+    H, _, n_out = net.sizes
+    with sp.evaluate(False):
+        if net.scalar_out:
+            if convention == "column":
+                return sp.Add(sp.Mul(sym("V"), sym("h_t")), sym("c"))
+            return sp.Add(sp.Mul(sym("h_t"), sym("V_T")), sym("c"))
+        hs = msym("h_t", *_shape(H, convention))
+        cs = msym("c", *_shape(n_out, convention))
+        if convention == "column":
+            return sp.MatAdd(sp.MatMul(msym("V", n_out, H), hs), cs)
+        return sp.MatAdd(sp.MatMul(hs, msym("V_T", H, n_out)), cs)
 
 
 def _output_step(net: Network, h: sp.ImmutableMatrix, convention: str, t: int) -> list[Step]:
@@ -345,9 +360,12 @@ def rnn_forward(
     other = forward(net, start, inputs, other_convention)
 
     pre_formula, _roles = _pre_formula(net, convention)
+    # the model as one group of equations: the activations are read off the formulas (the
+    # output line shows y_t = V h_t + c for the identity), so no activation is named in words
     steps: list[Step] = [
-        Step(key="rnn_forward.model", lhs=sym("h_t"),
-             symbolic=apply(activation, pre_formula),
+        Step(key="rnn_forward.model", lhs=Stack(sym("h_t"), sym("y_t")),
+             symbolic=Stack(apply(activation, pre_formula),
+                            apply(output_activation, _output_formula(net, convention))),
              data={"activation": activation, "output_activation": output_activation,
                    "steps": len(inputs)}),
         Step(key=f"rnn_forward.convention_{convention}", data={"convention": convention}),
