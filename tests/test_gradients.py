@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -214,13 +215,11 @@ def test_exploding_reads_in_both_languages() -> None:
         ("clip-gradient", ["threshold=big"], "threshold", "a number"),
     ],
 )
-def test_bad_input_exit_2_one_line(capsys: pytest.CaptureFixture[str], name: str,
+def test_bad_input_exit_2_one_line(input_error: Callable[[list[str]], str], name: str,
                                    argv: list[str], param: str, fragment: str) -> None:
-    assert main(["solve", name, *argv]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1
-    assert err.startswith(f"dlexam: error: {param}: expected")
-    assert fragment in err
+    message = input_error(["solve", name, *argv])
+    assert message.startswith(f"{param}: expected")
+    assert fragment in message
 
 
 def test_clipping_formula_is_displayed_once() -> None:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -162,10 +163,8 @@ def test_reads_in_both_languages(name: str, lang: str, word: str) -> None:
         ("lstm-gates", ["steps=two"], "steps", "whole number"),
     ],
 )
-def test_bad_input_exit_2_one_line(capsys: pytest.CaptureFixture[str], name: str,
+def test_bad_input_exit_2_one_line(input_error: Callable[[list[str]], str], name: str,
                                    argv: list[str], param: str, fragment: str) -> None:
-    assert main(["solve", name, *argv]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1
-    assert err.startswith(f"dlexam: error: {param}: expected")
-    assert fragment in err
+    message = input_error(["solve", name, *argv])
+    assert message.startswith(f"{param}: expected")
+    assert fragment in message

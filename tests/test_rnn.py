@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -238,10 +239,8 @@ def test_reads_in_both_languages(lang: str, words: list[str]) -> None:
         (["V=[1, 2, 3]"], "V", "H = 2"),
     ],
 )
-def test_bad_input_exit_2_one_line(capsys: pytest.CaptureFixture[str], argv: list[str],
+def test_bad_input_exit_2_one_line(input_error: Callable[[list[str]], str], argv: list[str],
                                    param: str, fragment: str) -> None:
-    assert main(["solve", "rnn-forward", *argv]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1
-    assert err.startswith(f"dlexam: error: {param}: expected")
-    assert fragment in err
+    message = input_error(["solve", "rnn-forward", *argv])
+    assert message.startswith(f"{param}: expected")
+    assert fragment in message
