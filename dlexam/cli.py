@@ -93,8 +93,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     if args.pdf is not None:
         from dlexam.build.sheet import build_sheet
 
-        report = build_sheet(result, args.pdf)
-        print(f"wrote {report.pdf}", file=sys.stderr)
+        print(f"wrote {build_sheet(result, args.pdf)}", file=sys.stderr)
     return 0
 
 

@@ -130,16 +130,14 @@ def test_untrusted_text_reaches_tex_escaped(tmp_path: Path) -> None:
     # a hostile string in a shown parameter (as a title from an exam file would be)
     result = type(result)(result.derivation, {**result.params, "model": hostile},
                           result.convention, result.steps, result.answers)
-    report = build_sheet(result, tmp_path / "sheet.pdf")
-    text = pdf_text(report.pdf)
+    text = pdf_text(build_sheet(result, tmp_path / "sheet.pdf"))
     assert r"\input{/etc/passwd}" in text
     assert "50% & #1" in text
 
 
 def test_sheet_for_user_numbers(tmp_path: Path) -> None:
     result = derivations.solve("param-count", model="GRU(8), Dense(2)", input_dim=3)
-    report = build_sheet(result, tmp_path / "gru.pdf")
-    text = pdf_text(report.pdf)
+    text = pdf_text(build_sheet(result, tmp_path / "gru.pdf"))
     # Keras GRU (reset_after=True): 3 * 8 * (8 + 3 + 2) = 312; Dense: 2 * (8 + 1) = 18
     assert "312" in text and "18" in text and "330" in text
     assert "解答單" in text

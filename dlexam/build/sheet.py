@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dlexam import templates
 from dlexam.build.document import assemble, fragment
-from dlexam.build.files import BuildReport, atomic_write
+from dlexam.build.files import atomic_write
 from dlexam.build.tex import compile_pdf
 from dlexam.derivations.core import Result
 
@@ -20,9 +20,9 @@ def render_sheet(result: Result, lang: str = "bilingual") -> str:
     return assemble(title, langs, [part])
 
 
-def build_sheet(result: Result, pdf_path: Path, lang: str = "bilingual") -> BuildReport:
-    """Compiles the sheet and writes it atomically to ``pdf_path``."""
+def build_sheet(result: Result, pdf_path: Path, lang: str = "bilingual") -> Path:
+    """Compiles the sheet and writes it atomically to ``pdf_path`` (only the PDF is kept)."""
     source = render_sheet(result, lang)
     run = compile_pdf(source, jobname="sheet")
     atomic_write(pdf_path, run.pdf)
-    return BuildReport(pdf_path, pdf_path.with_suffix(".tex"), True, run.passes, 0.0)
+    return pdf_path
