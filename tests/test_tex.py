@@ -159,3 +159,8 @@ def test_solve_pdf_flag_writes_a_bilingual_sheet(tmp_path: Path,
     y1 = math.tanh(2) + 2 * math.tanh(0.2) + 0.1
     assert f"{y1:.4f}" in text
     assert "解答單" in text and "Answer sheet" in text
+
+
+def test_a_runaway_tex_is_stopped_by_the_timeout() -> None:
+    with pytest.raises(BuildError, match="did not finish within"):
+        compile_pdf(MINIMAL % r"\def\loop{\loop}\loop", timeout=1.0)
