@@ -23,7 +23,7 @@ import numpy as np
 import sympy as sp
 
 from dlexam.derivations.core import Result, Step, derivation
-from dlexam.derivations.notation import Stack, sym, sym_sub
+from dlexam.derivations.notation import Notation, Stack, sym, sym_sub
 from dlexam.derivations.params import Param
 from dlexam.errors import InputError
 
@@ -37,14 +37,11 @@ SHOW_LIMIT = 4
 """Matrices with at most this many rows and columns are written out in a product's middle part."""
 
 
-class Operator(sp.Function):
+class Operator(Notation):
     """A named operator that stays unevaluated and prints as ``name(args)`` (softmax, ReLU)."""
 
     name: ClassVar[str] = "op"
 
-    @classmethod
-    def eval(cls, *args: Any) -> None:  # never evaluates: it is notation
-        return None
 
     def _latex(self, printer: Any, exp: Any = None) -> str:
         args = ", ".join(printer._print(a) for a in self.args)
@@ -252,12 +249,9 @@ def fill_with_seed(
     return generated
 
 
-class Names(sp.Function):
+class Names(Notation):
     """A list of symbols as prose writes it: ``X, W^Q, W^K``."""
 
-    @classmethod
-    def eval(cls, *args: Any) -> None:  # never evaluates: it is notation
-        return None
 
     def _latex(self, printer: Any, exp: Any = None) -> str:
         return ", ".join(printer._print(a) for a in self.args)

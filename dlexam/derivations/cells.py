@@ -11,12 +11,13 @@ a long sequence linear in its length.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import sympy as sp
 from sympy.core.symbol import Str
 
-from dlexam.derivations.core import Step, evaluate_at, put_in
+from dlexam.derivations.core import Step, put_in, three_part
 from dlexam.derivations.notation import SYMBOLS
 from dlexam.derivations.params import exact
 from dlexam.errors import InputError
@@ -207,11 +208,5 @@ def numbers_step(
 ) -> Step:
     """Like :func:`~dlexam.derivations.core.three_part`, with long exact numbers shown as decimals
     in the numbers-put-in line (the value stays exact)."""
-    return Step(
-        key=key,
-        lhs=lhs,
-        symbolic=formula,
-        substituted=put_in(formula, {k: shown(v) for k, v in values.items()}),
-        value=evaluate_at(formula, values),
-        data=data,
-    )
+    step = three_part(key, lhs, formula, values, **data)
+    return replace(step, substituted=put_in(formula, {k: shown(v) for k, v in values.items()}))

@@ -23,7 +23,7 @@ from dlexam.derivations.information import (
     distribution,
     distributions_step,
 )
-from dlexam.derivations.notation import Ratio, exact_shown, sym
+from dlexam.derivations.notation import Notation, Ratio, exact_shown, sym
 from dlexam.derivations.params import Param
 from dlexam.errors import InputError
 
@@ -40,12 +40,9 @@ class Sigmoid(Operator):
         return f"σ({printer._print(self.args[0])})"
 
 
-class Expectation(sp.Function):
+class Expectation(Notation):
     """E_{x ~ p}[f(x)]: an expectation, written as such (it never evaluates)."""
 
-    @classmethod
-    def eval(cls, *args: Any) -> None:  # never evaluates: it is notation
-        return None
 
     def _latex(self, printer: Any, exp: Any = None) -> str:
         body, var, dist = (printer._print(a) for a in self.args)
@@ -56,12 +53,9 @@ class Expectation(sp.Function):
         return f"E_({var}~{dist})[{body}]"
 
 
-class Applied(sp.Function):
+class Applied(Notation):
     """A function of the notation table applied to an argument: p_data(x), p_g(x)."""
 
-    @classmethod
-    def eval(cls, *args: Any) -> None:  # never evaluates: it is notation
-        return None
 
     def _latex(self, printer: Any, exp: Any = None) -> str:
         return f"{printer._print(self.args[0])}({printer._print(self.args[1])})"
@@ -70,12 +64,9 @@ class Applied(sp.Function):
         return f"{printer._print(self.args[0])}({printer._print(self.args[1])})"
 
 
-class SumOver(sp.Function):
+class SumOver(Notation):
     """The sum of a term over every value of a variable (the outcomes of a support): sum_x."""
 
-    @classmethod
-    def eval(cls, *args: Any) -> None:  # never evaluates: it is notation
-        return None
 
     def _latex(self, printer: Any, exp: Any = None) -> str:
         body, var = self.args

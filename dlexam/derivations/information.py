@@ -15,7 +15,7 @@ import sympy as sp
 
 from dlexam.derivations.attention import EXACT_LIMIT, row_vector
 from dlexam.derivations.core import Result, Step, derivation
-from dlexam.derivations.notation import Ratio, Stack, exact_shown, is_exact_short, sym
+from dlexam.derivations.notation import Notation, Ratio, Stack, exact_shown, is_exact_short, sym
 from dlexam.derivations.params import Param
 from dlexam.errors import InputError
 
@@ -29,12 +29,9 @@ TOLERANCE = sp.Rational(1, 10**9)
 UNITS = {"2": "bits", "e": "nats", "10": "hartleys"}
 
 
-class Log(sp.Function):
+class Log(Notation):
     """log_b(x), kept unevaluated in formulas; base e prints as ln."""
 
-    @classmethod
-    def eval(cls, *args: Any) -> None:  # never evaluates: it is notation
-        return None
 
     def _latex(self, printer: Any, exp: Any = None) -> str:
         x, base = self.args

@@ -244,15 +244,21 @@ def _table_form(name: str, form: int) -> str | None:
     return f"{base}_{index}"
 
 
-class Ratio(sp.Function):
+class Notation(sp.Function):
+    """A function that is only notation: SymPy never evaluates it on construction (subclasses
+    say how it prints, and may define ``doit``)."""
+
+    @classmethod
+    def eval(cls, *args: Any) -> None:
+        return None
+
+
+class Ratio(Notation):
     """x / y as written (0.36 / 0.3333, 2 i / d_model), a fraction that stays unevaluated in a
     formula; ``doit`` divides. A ratio inside a ratio is written with a slash."""
 
     precedence = PRECEDENCE["Mul"]  # parenthesised as an exponent: 10000^(2*i/d_model)
 
-    @classmethod
-    def eval(cls, *args: Any) -> None:  # never evaluates on its own: it is notation
-        return None
 
     def doit(self, **hints: Any) -> sp.Basic:
         x, y = (a.doit(**hints) if hints.get("deep", True) else a for a in self.args)
