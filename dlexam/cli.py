@@ -55,6 +55,16 @@ def parse_assignments(items: Sequence[str]) -> dict[str, Any]:
     return params
 
 
+def _seed(text: str) -> int:
+    from dlexam.derivations.sampling import MAX_SEED
+
+    stripped = text.strip()
+    if not stripped.isdigit() or len(stripped) > 19 or int(stripped) > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {MAX_SEED}, "
+                                         f"got {text[:40]!r}")
+    return int(stripped)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dlexam",
@@ -71,6 +81,20 @@ def _parser() -> argparse.ArgumentParser:
                        help="language of the steps in the terminal")
     solve.add_argument("--pdf", type=Path, metavar="FILE",
                        help="also write a bilingual answer sheet to FILE")
+    solve.add_argument("--mistake", metavar="ID",
+                       help="derive as a student who makes this named mistake (see 'dlexam show')")
+
+    show = sub.add_parser("show", help="a derivation's parameters, answers and named mistakes")
+    show.add_argument("name", help="the derivation (see 'dlexam list')")
+    show.add_argument("--lang", choices=LANGS, default="en")
+
+    sample = sub.add_parser("sample", help="a seeded exam question for a derivation")
+    sample.add_argument("name", help="the derivation (see 'dlexam list')")
+    sample.add_argument("params", nargs="*", metavar="key=value",
+                        help="parameters to hold fixed")
+    sample.add_argument("--seed", type=_seed, required=True, help="a whole number >= 0")
+    sample.add_argument("--json", action="store_true", help="print one JSON object")
+    sample.add_argument("--lang", choices=LANGS, default="en")
 
     book = sub.add_parser("book", help="build the answer book PDF")
     book.add_argument("--lang", choices=LANG_CHOICES, default="bilingual")
@@ -85,7 +109,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
 
     derivation = derivations.get(args.name)
     params = parse_assignments(args.params)
-    result = derivation.run(params)
+    result = derivation.run(params, mistake=args.mistake)
     if args.json:
         print(json.dumps(result.as_dict(), ensure_ascii=False))
     else:
@@ -106,6 +130,29 @@ def _cmd_book(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_show(args: argparse.Namespace) -> int:
+    from dlexam import derivations
+    from dlexam.templates.describe import show_text
+
+    print(show_text(derivations.get(args.name), args.lang))
+    return 0
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from dlexam import derivations
+    from dlexam.templates.describe import sample_json, sample_text
+
+    derivation = derivations.get(args.name)
+    fixed = parse_assignments(args.params)
+    params = derivation.sample(args.seed, fixed)
+    if args.json:
+        print(json.dumps(sample_json(derivation, args.seed, params, args.lang),
+                         ensure_ascii=False))
+    else:
+        print(sample_text(derivation, args.seed, params, args.lang))
+    return 0
+
+
 def _cmd_list(_args: argparse.Namespace) -> int:
     from dlexam import derivations, templates
 
@@ -117,8 +164,15 @@ def _cmd_list(_args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit status."""
-    args = _parser().parse_args(argv)
-    commands = {"solve": _cmd_solve, "book": _cmd_book, "list": _cmd_list}
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    # key=value pairs may also come after the options (`solve NAME --json x=[1, 2]`)
+    if extra and hasattr(args, "params") and not any(e.startswith("-") for e in extra):
+        args.params += extra
+    elif extra:
+        parser.error("unrecognized arguments: " + " ".join(extra))
+    commands = {"solve": _cmd_solve, "book": _cmd_book, "list": _cmd_list,
+                "show": _cmd_show, "sample": _cmd_sample}
     try:
         return commands[args.command](args)
     except BuildError as err:

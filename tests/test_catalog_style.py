@@ -30,9 +30,17 @@ def _messages(lang: str, names: list[str] = CATALOGS) -> dict[str, str]:
     folder = resources.files("dlexam.templates").joinpath("i18n", lang)
     for name in names:
         table = tomllib.loads(folder.joinpath(f"{name}.toml").read_text("utf-8"))
-        for section, messages in table.items():
-            out.update({f"{section}.{key}": text for key, text in messages.items()})
+        _flatten("", table, out)
     return out
+
+
+def _flatten(prefix: str, table: dict, out: dict[str, str]) -> None:
+    for key, value in table.items():
+        full = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict):
+            _flatten(full, value, out)
+        else:
+            out[full] = value
 
 
 def _prose(message: str) -> str:

@@ -18,8 +18,11 @@ from typing import Any
 
 import sympy as sp
 
+from dlexam.derivations.contract import Answer, Mistake, shape_problem
 from dlexam.derivations.notation import text
-from dlexam.derivations.params import Param, exact, validate
+from dlexam.derivations.params import Param, bind_dims, exact, validate
+from dlexam.derivations.sampling import Draw
+from dlexam.errors import InputError
 
 
 def _freeze(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -54,24 +57,37 @@ class Step:
 class Result:
     """What a derivation returns.
 
+    A derivation function fills ``convention``, ``steps``, ``answers`` and ``info``;
+    :meth:`Derivation.run` stamps ``derivation`` and ``params`` and checks ``answers`` against the
+    declaration.
+
     Attributes:
-        derivation: the registered name (``"param-count"``).
-        params: the parameters as given (after defaults), JSON-compatible.
         convention: the convention used, where one applies (``"keras"``, ``"column"``).
         steps: the ordered steps.
-        answers: the named answers; values are SymPy numbers, matrices, lists or strings.
+        answers: the gradable answers, exactly those declared (values are SymPy numbers,
+            matrices, lists or strings).
+        info: everything else worth reporting: metadata (the unit, the other convention's
+            values, which step differs), echoed or generated inputs.
+        derivation: the registered name (``"param-count"``).
+        params: the parameters as given (after defaults), JSON-compatible.
     """
 
-    derivation: str
-    params: Mapping[str, Any]
     convention: str | None
     steps: tuple[Step, ...]
     answers: Mapping[str, Any]
+    info: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    derivation: str = ""
+    params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", _freeze(self.params))
         object.__setattr__(self, "answers", _freeze(self.answers))
+        object.__setattr__(self, "info", _freeze(self.info))
         object.__setattr__(self, "steps", tuple(self.steps))
+
+    def plain_answers(self) -> dict[str, Any]:
+        """The answers as plain JSON data."""
+        return {k: to_plain(v) for k, v in self.answers.items()}
 
     def as_dict(self) -> dict[str, Any]:
         """The result as plain JSON data (formulas as plain text in the project's notation)."""
@@ -79,7 +95,8 @@ class Result:
             "derivation": self.derivation,
             "params": to_plain(dict(self.params)),
             "convention": self.convention,
-            "answers": {k: to_plain(v) for k, v in self.answers.items()},
+            "answers": self.plain_answers(),
+            "info": {k: to_plain(v) for k, v in self.info.items()},
             "steps": [
                 {
                     "key": s.key,
@@ -169,36 +186,194 @@ def three_part(
     )
 
 
+Sampler = Callable[[Draw, Mapping[str, Any]], dict[str, Any]]
+
+
 @dataclass(frozen=True)
 class Derivation:
-    """A registered derivation: its name, declared parameters and function."""
+    """A registered derivation, declared as a whole.
+
+    Attributes:
+        name: the registered name (``"rnn-forward"``).
+        params: the declared parameters.
+        fn: the function that derives (validated parameters -> :class:`Result`); it also takes
+            ``mistake=<id>`` when some mistake is declared with ``formula=True``.
+        answers: the gradable answers.
+        mistakes: the named wrong methods.
+        sampler: (draw, fixed raw parameters) -> raw parameters of a good exam question.
+        question: validated parameters -> extra fields of the question statement (the
+            statement is filled from the parameters by name, the dimension sizes, and these).
+    """
 
     name: str
     params: tuple[Param, ...]
     fn: Callable[..., Result]
-    summary_key: str
+    answers: tuple[Answer, ...] = ()
+    mistakes: tuple[Mistake, ...] = ()
+    sampler: Sampler | None = None
+    question: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
-    def run(self, raw: Mapping[str, Any] | None = None, **kwargs: Any) -> Result:
-        """Validates raw parameters (JSON-like values) and runs the derivation.
+    @property
+    def key(self) -> str:
+        """The catalog prefix (``"rnn_forward"``)."""
+        return self.name.replace("-", "_")
+
+    @property
+    def summary_key(self) -> str:
+        """Catalog key of the one-line summary."""
+        return self.key + ".summary"
+
+    @property
+    def question_key(self) -> str:
+        """Catalog key of the question statement, filled from the parameters."""
+        return self.key + ".question"
+
+    def mistake_key(self, mistake_id: str) -> str:
+        """Catalog key of a mistake's table (``.name``: a line; ``.explain``: the explanation)."""
+        return f"{self.key}.mistakes.{mistake_id}"
+
+    def answer(self, name: str) -> Answer:
+        """The declared answer called ``name``.
 
         Raises:
-            InputError: a parameter is missing, unknown or malformed.
+            KeyError: no such answer.
+        """
+        for a in self.answers:
+            if a.name == name:
+                return a
+        raise KeyError(name)
+
+    def get_mistake(self, mistake_id: str) -> Mistake:
+        """The declared mistake with this id.
+
+        Raises:
+            InputError: unknown id, listing the known ones.
+        """
+        for m in self.mistakes:
+            if m.id == mistake_id:
+                return m
+        known = ", ".join(m.id for m in self.mistakes) or "none"
+        raise InputError("--mistake", f"a mistake of {self.name} ({known})", repr(mistake_id))
+
+    def shown_params(self, raw: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The raw parameters with the defaults filled in (as JSON data)."""
+        given = dict(raw or {})
+        return to_plain({p.name: given.get(p.name, p.default) for p in self.params})
+
+    def applicable_mistakes(self, raw: Mapping[str, Any] | None) -> list[Mistake]:
+        """The mistakes a student can make on the question with these raw parameters."""
+        shown = self.shown_params(raw)
+        return [m for m in self.mistakes if m.applies_to(shown)]
+
+    def run(self, raw: Mapping[str, Any] | None = None, *, mistake: str | None = None,
+            **kwargs: Any) -> Result:
+        """Validates raw parameters (JSON-like values) and runs the derivation.
+
+        Args:
+            raw: the parameters as typed (JSON-like values); omitted ones take their defaults.
+            mistake: run as a student who makes this declared mistake from start to end.
+
+        Raises:
+            InputError: a parameter is missing, unknown or malformed; the mistake is unknown or
+                does not apply to this question.
         """
         given = dict(raw or {})
         given.update(kwargs)
         values = validate(self.params, given)
-        result = self.fn(**values)
-        shown = {p.name: given.get(p.name, p.default) for p in self.params}
-        return replace(result, params=to_plain(shown))
+        shown = self.shown_params(given)
+        call: dict[str, Any] = {}
+        if mistake is not None:
+            chosen = self.get_mistake(mistake)
+            if not chosen.applies_to(shown):
+                raise InputError("--mistake", f"a mistake that applies to this question "
+                                 f"({', '.join(m.id for m in self.applicable_mistakes(given))})",
+                                 repr(mistake))
+            if chosen.params is not None:
+                values = validate(self.params, chosen.params(dict(shown)))
+            if chosen.formula:
+                call["mistake"] = mistake
+        result = self.fn(**values, **call)
+        info = dict(result.info)
+        if mistake is not None:
+            info["mistake"] = mistake
+        stamped = replace(result, derivation=self.name, params=shown, info=info)
+        self.check_answers(stamped)
+        return stamped
+
+    def check_answers(self, result: Result) -> None:
+        """Checks that a result's answers are exactly the declared ones, in their shapes.
+
+        Raises:
+            ContractError: a bug: the derivation returned something it does not declare.
+        """
+        if not self.answers:  # TRANSITION: not yet declared (removed once all are)
+            return
+        declared = {a.name for a in self.answers}
+        extra = set(result.answers) - declared
+        if extra:
+            raise ContractError(f"{self.name}: undeclared answers {sorted(extra)}")
+        dims: dict[str, int] = {}
+        for a in self.answers:
+            if a.name not in result.answers:
+                if not a.optional:
+                    raise ContractError(f"{self.name}: declared answer {a.name!r} missing")
+                continue
+            problem = shape_problem(a, to_plain(result.answers[a.name]), dims)
+            if problem is not None:
+                raise ContractError(f"{self.name}: {problem}")
+
+    def question_data(self, raw: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The fields of the question statement: validated parameters by name, the dimension
+        sizes (``T``, ``H``), and the derivation's own extra fields.
+
+        Raises:
+            InputError: the parameters are malformed.
+        """
+        given = dict(raw or {})
+        values = validate(self.params, given)
+        data: dict[str, Any] = dict(bind_dims(self.params, self.shown_params(given)))
+        data.update({k: v for k, v in values.items() if v is not None})
+        if self.question is not None:
+            data.update(self.question(values))
+        return data
+
+    def sample(self, seed: int, fixed: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Raw parameters of a good exam question drawn from ``seed``; ``fixed`` ones held.
+
+        Raises:
+            InputError: a fixed parameter is malformed or unknown.
+        """
+        if self.sampler is None:
+            raise ContractError(f"{self.name} declares no sampler")
+        fixed = dict(fixed or {})
+        known = {p.name for p in self.params}
+        for name in fixed:
+            if name not in known:
+                raise InputError(name, "one of the parameters " + ", ".join(sorted(known)),
+                                 "an unknown parameter")
+        drawn = self.sampler(Draw(seed), fixed)
+        drawn.update(fixed)
+        validate(self.params, drawn)
+        return to_plain(drawn)
+
+
+class ContractError(RuntimeError):
+    """A derivation broke its own declaration: a bug, never the user's fault."""
 
 
 REGISTRY: dict[str, Derivation] = {}
 
 
 def derivation(
-    name: str, params: Iterable[Param]
+    name: str,
+    params: Iterable[Param],
+    *,
+    answers: Iterable[Answer] = (),
+    mistakes: Iterable[Mistake] = (),
+    sampler: Sampler | None = None,
+    question: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> Callable[[Callable[..., Result]], Callable[..., Result]]:
-    """Registers a derivation function under ``name`` with its declared parameters."""
+    """Registers a derivation function under ``name`` with its declarations."""
 
     def register(fn: Callable[..., Result]) -> Callable[..., Result]:
         if name in REGISTRY:
@@ -207,7 +382,10 @@ def derivation(
             name=name,
             params=tuple(params),
             fn=fn,
-            summary_key=name.replace("-", "_") + ".summary",
+            answers=tuple(answers),
+            mistakes=tuple(mistakes),
+            sampler=sampler,
+            question=question,
         )
         return fn
 

@@ -239,7 +239,7 @@ def validate(params: Sequence[Param], given: Mapping[str, Any]) -> dict[str, Any
     dims: dict[str, tuple[int, str]] = {}
     out: dict[str, Any] = {}
     for p in params:
-        if p.name in given:
+        if p.name in given and not (given[p.name] is None and p.default is None):
             out[p.name] = _check_one(p, given[p.name], dims)
         elif p.default is REQUIRED:
             raise InputError(p.name, p.describe(), "nothing (it is required)")
@@ -248,3 +248,23 @@ def validate(params: Sequence[Param], given: Mapping[str, Any]) -> dict[str, Any
                 _check_one(p, p.default, dims) if p.default is not None else None
             )
     return out
+
+
+def bind_dims(params: Sequence[Param], given: Mapping[str, Any]) -> dict[str, int]:
+    """The dimension sizes that the given parameters fix (the others are left unbound).
+
+    A sampler uses this to hold the sizes of parameters the caller fixed.
+
+    Raises:
+        InputError: a given parameter is unknown or malformed.
+    """
+    known = {p.name for p in params}
+    for name in given:
+        if name not in known:
+            raise InputError(name, "one of the parameters " + ", ".join(sorted(known)),
+                             "an unknown parameter")
+    dims: dict[str, tuple[int, str]] = {}
+    for p in params:
+        if p.name in given and given[p.name] is not None:
+            _check_one(p, given[p.name], dims)
+    return {name: size for name, (size, _source) in dims.items()}

@@ -31,9 +31,11 @@ from dlexam.derivations.cells import (
     shown,
     zeros,
 )
+from dlexam.derivations.contract import Answer, Mistake, with_params
 from dlexam.derivations.core import Result, Step, derivation
 from dlexam.derivations.notation import Stack, sym
-from dlexam.derivations.params import Param
+from dlexam.derivations.params import Param, bind_dims
+from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
 
 CONVENTIONS: tuple[str, ...] = ("column", "row")
@@ -302,20 +304,117 @@ def _comparison(mine: Pass, other: Pass, h0: sp.ImmutableMatrix, W: sp.Immutable
     return Step(key=key, data=data), first
 
 
+
+PARAMS = [
+    Param("U", "array", shapes=(("H",), ("H", "D")), default=EXAM_Q4["U"]),
+    Param("W", "array", shapes=(("H", "H"),), default=EXAM_Q4["W"]),
+    Param("V", "array", shapes=(("H",), ("O", "H")), default=EXAM_Q4["V"]),
+    Param("b", "array", shapes=(("H",),), default=EXAM_Q4["b"]),
+    Param("c", "array", shapes=((), ("O",)), default=EXAM_Q4["c"]),
+    Param("h0", "array", shapes=(("H",),), default=None),
+    Param("x", "array", shapes=(("T",), ("T", "D")), default=EXAM_Q4["x"]),
+    Param("convention", "choice", choices=CONVENTIONS, default="column"),
+    Param("activation", "choice", choices=HIDDEN_ACTIVATIONS, default="tanh"),
+    Param("output_activation", "choice", choices=OUTPUT_ACTIVATIONS, default="identity"),
+]
+
+
+def _zeros_like(value: Any) -> Any:
+    """The same nesting of lists with every number 0."""
+    return [_zeros_like(v) for v in value] if isinstance(value, list) else 0
+
+
+def _without(name: str) -> Any:
+    """A mistake's rule: the parameter ``name`` taken as zero (the term left out)."""
+
+    def rule(params: dict[str, Any]) -> dict[str, Any]:
+        return {**params, name: _zeros_like(params[name])}
+
+    return rule
+
+
+MISTAKES = [
+    Mistake("row-convention", changes=("h", "y", "pre", "h_other", "y_other"),
+            params=with_params(convention="row"), applies=lambda p: p["convention"] == "column"),
+    Mistake("column-convention", changes=("h", "y", "pre", "h_other", "y_other"),
+            params=with_params(convention="column"), applies=lambda p: p["convention"] == "row"),
+    Mistake("no-hidden-bias", changes=("h", "y", "pre", "h_other", "y_other"),
+            params=_without("b")),
+    Mistake("no-output-bias", changes=("y", "y_other"), params=_without("c")),
+    Mistake("no-recurrence", changes=("h", "y", "pre", "h_other", "y_other"),
+            params=_without("W")),
+]
+
+# |a_t| stays below this bound in sampled questions, so tanh is not saturated
+_SATURATION = 2.5
+
+
+def sample_rnn(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
+    """A two- or three-step RNN with a scalar input and output, weights of one decimal.
+
+    W is never symmetric (so the row and column readings differ from step 2), every bias is
+    non-zero (so leaving one out shows), and the hidden pre-activation is bounded by
+    |U x| + sum |W| + |b| <= 2.5, away from tanh's flat ends.
+    """
+    dims = bind_dims(PARAMS, fixed)
+    H = dims.get("H", draw.integer(2, 3))
+    T = dims.get("T", draw.integer(2, 3))
+    D = dims.get("D", 1)
+    O = dims.get("O", 1)  # noqa: E741 (the output size, as the exam names it)
+    for _ in range(200):
+        out: dict[str, Any] = {
+            "U": draw.array((H,) if D == 1 else (H, D), -1, 1, nonzero=True),
+            "W": draw.array((H, H), -0.6, 0.6, nonzero=True),
+            "V": draw.array((H,) if O == 1 else (O, H), -2, 2, nonzero=True),
+            "b": draw.array((H,), -0.5, 0.5, nonzero=True),
+            "c": draw.decimal(-0.5, 0.5, nonzero=True) if O == 1
+            else draw.array((O,), -0.5, 0.5, nonzero=True),
+            "x": [draw.integer(1, 3) * draw.choice((-1, 1)) for _ in range(T)] if D == 1
+            else draw.array((T, D), -2, 2, nonzero=True),
+            "convention": "column",
+        }
+        out.update(fixed)
+        W, U, b = out["W"], out["U"], out["b"]
+        if any(W[i][j] == W[j][i] for i in range(H) for j in range(i)):
+            continue
+        xs = [abs(v) for v in (out["x"] if D == 1 else [v for row in out["x"] for v in row])]
+        u_abs = [abs(u) if D == 1 else sum(abs(v) for v in u) for u in U]
+        if all(u_abs[i] * max(xs) + sum(abs(w) for w in W[i]) + abs(b[i]) <= _SATURATION
+               for i in range(H)) or "x" in fixed:
+            return out
+    return out
+
+
+def _question(values: dict[str, Any]) -> dict[str, Any]:
+    """The model's equations for the statement, in the question's convention."""
+    x, U, V, W = values["x"], values["U"], values["V"], values["W"]
+    scalar_in = U.cols == 1 and x.cols == 1
+    V_rows, scalar_out = output_weights(V, W.rows)
+    net = Network(U=U, W=W, V=V_rows, b=values["b"], c=sp.ImmutableMatrix([0]),
+                  scalar_in=scalar_in, scalar_out=scalar_out, activation=values["activation"],
+                  output_activation=values["output_activation"])
+    pre, _roles = _pre_formula(net, values["convention"])
+    return {
+        "h0": values["h0"] if values["h0"] is not None else zeros(W.rows),
+        "model_h": apply(values["activation"], pre),
+        "model_y": apply(values["output_activation"], _output_formula(net, values["convention"])),
+    }
+
+
 @derivation(
     "rnn-forward",
-    params=[
-        Param("U", "array", shapes=(("H",), ("H", "D")), default=EXAM_Q4["U"]),
-        Param("W", "array", shapes=(("H", "H"),), default=EXAM_Q4["W"]),
-        Param("V", "array", shapes=(("H",), ("O", "H")), default=EXAM_Q4["V"]),
-        Param("b", "array", shapes=(("H",),), default=EXAM_Q4["b"]),
-        Param("c", "array", shapes=((), ("O",)), default=EXAM_Q4["c"]),
-        Param("h0", "array", shapes=(("H",),), default=None),
-        Param("x", "array", shapes=(("T",), ("T", "D")), default=EXAM_Q4["x"]),
-        Param("convention", "choice", choices=CONVENTIONS, default="column"),
-        Param("activation", "choice", choices=HIDDEN_ACTIVATIONS, default="tanh"),
-        Param("output_activation", "choice", choices=OUTPUT_ACTIVATIONS, default="identity"),
+    params=PARAMS,
+    answers=[
+        Answer("h", "vectors", shapes=(("T", "H"),)),
+        Answer("y", "vectors", shapes=(("T",), ("T", "O"))),
+        Answer("pre", "vectors", shapes=(("T", "H"),)),
+        # the other convention's values, so that both readings can be asked
+        Answer("h_other", "vectors", shapes=(("T", "H"),)),
+        Answer("y_other", "vectors", shapes=(("T",), ("T", "O"))),
     ],
+    mistakes=MISTAKES,
+    sampler=sample_rnn,
+    question=_question,
 )
 def rnn_forward(
     U: sp.ImmutableMatrix,
@@ -380,17 +479,17 @@ def rnn_forward(
                                                other_convention)
     steps.append(comparison)
     return Result(
-        derivation="rnn-forward",
-        params={},
         convention=convention,
         steps=tuple(steps),
         answers={
             "h": [flat(h) for h in mine.h],
             "y": [_flat_or_number(y) for y in mine.y],
             "pre": [flat(a) for a in mine.pre],
-            "other_convention": other_convention,
             "h_other": [flat(h) for h in other.h],
             "y_other": [_flat_or_number(y) for y in other.y],
+        },
+        info={
+            "other_convention": other_convention,
             "first_difference": first_difference,
         },
     )

@@ -78,6 +78,8 @@ def _value_tex(value: Any, digits: int = 4) -> str:
         # a vector inside a sentence: a tuple whose line may break after each comma
         entries = [tex(shown_value(v, digits)[1], digits=digits) for v in value]
         return "$(" + r",\allowbreak\ ".join(entries) + ")$"
+    if isinstance(value, sp.MatrixBase):
+        return "$" + tex(shown_value(value, digits)[1], digits=digits) + "$"
     if isinstance(value, bool):
         return escape_latex(str(value).lower())
     if isinstance(value, (int, sp.Basic)) and not isinstance(value, bool):
@@ -92,6 +94,10 @@ def _value_text(value: Any, digits: int = 4) -> str:
         return str(value).lower()
     if isinstance(value, sp.MatrixBase) and 1 in value.shape:
         return "(" + ", ".join(text(shown_value(v, digits)[1], digits=digits) for v in value) + ")"
+    if isinstance(value, sp.MatrixBase):
+        return "[" + ", ".join(
+            "[" + ", ".join(text(shown_value(v, digits)[1], digits=digits) for v in value.row(i))
+            + "]" for i in range(value.rows)) + "]"
     if isinstance(value, (int, float, sp.Basic)):
         number = value if not isinstance(value, float) else sp.Float(value)
         return text(shown_value(number, digits)[1], digits=digits)

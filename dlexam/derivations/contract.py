@@ -1,0 +1,240 @@
+"""What a derivation promises: its gradable answers, with tolerances, and its named mistakes.
+
+The checker, the exam builder and grading read these declarations; none of them re-derives
+anything. An answer is addressed as exams write it, 1-based: ``y`` (the whole answer), ``y[2]``
+(its second entry), ``h[2][1]`` (the first entry of the second state).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+Shape = tuple[str | int, ...]
+
+DEFAULT_REL = 5e-4
+DEFAULT_ABS = 1e-12
+
+# kind -> how deeply its value nests (None: any depth given by its shapes)
+ANSWER_KINDS: dict[str, int | None] = {
+    "integer": 0,  # exact
+    "number": 0,
+    "integers": 1,  # a list of whole numbers, each exact
+    "vector": 1,
+    "matrix": 2,
+    "vectors": None,  # a list of vectors (or of numbers, where each step gives one number)
+    "matrices": 3,  # a list of matrices
+    "text": 0,  # a word or a formula written as text: compared exactly
+}
+EXACT_KINDS = frozenset({"integer", "integers", "text"})
+
+_KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_REF = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<index>(?:\[\s*\d+\s*\])*)$")
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Closeness for numbers: v is within tolerance of e when |v - e| <= max(abs, rel * |e|)."""
+
+    rel: float = DEFAULT_REL
+    abs: float = DEFAULT_ABS
+
+    def allowed(self, expected: float) -> float:
+        """The largest difference accepted around ``expected``."""
+        return max(self.abs, self.rel * abs(expected))
+
+    def within(self, value: float, expected: float) -> bool:
+        """Whether ``value`` is accepted for ``expected`` (infinities only match themselves)."""
+        if math.isinf(expected) or math.isinf(value):
+            return value == expected
+        return abs(value - expected) <= self.allowed(expected)
+
+    def as_dict(self) -> dict[str, float]:
+        """``{"rel", "abs"}``."""
+        return {"rel": self.rel, "abs": self.abs}
+
+
+EXACT = Tolerance(rel=0.0, abs=0.0)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A gradable answer.
+
+    Attributes:
+        name: its name in ``Result.answers`` (``"y"``).
+        kind: one of :data:`ANSWER_KINDS`.
+        shapes: the shapes allowed, in dimension names (bound by the parameters where they share
+            a name) or fixed sizes; ``()`` for a single value. Several shapes are alternatives.
+        rel, abs: the default tolerance (integers and text are exact).
+        optional: present only for some parameters (``loss`` only when a target is given).
+    """
+
+    name: str
+    kind: str
+    shapes: tuple[Shape, ...] = ((),)
+    rel: float = DEFAULT_REL
+    abs: float = DEFAULT_ABS
+    optional: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in ANSWER_KINDS:
+            raise ValueError(f"answer {self.name!r}: unknown kind {self.kind!r}")
+        depth = ANSWER_KINDS[self.kind]
+        for shape in self.shapes:
+            if depth is not None and len(shape) != depth:
+                raise ValueError(f"answer {self.name!r}: a {self.kind} has {depth} dimension(s), "
+                                 f"declared {shape}")
+
+    @property
+    def tolerance(self) -> Tolerance:
+        """The declared tolerance (exact for integers and text)."""
+        return EXACT if self.kind in EXACT_KINDS else Tolerance(self.rel, self.abs)
+
+    def describe_shape(self) -> str:
+        """The shapes in words (``T x H``), alternatives joined by ``or``."""
+        alts = [" x ".join(str(d) for d in s) if s else "one value" for s in self.shapes]
+        return " or ".join(alts)
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A common wrong method, computed consistently from start to end.
+
+    Attributes:
+        id: a stable kebab-case id (``"row-convention"``).
+        changes: the answers it changes (the others are what the right method gives).
+        params: raw parameters -> the raw parameters the mistaken student effectively uses
+            (``convention=row``), or None; the derivation then runs as usual on them.
+        formula: the derivation function computes it itself when called with ``mistake=id``.
+        applies: raw parameters (defaults filled in) -> whether the mistake can be made on this
+            question (``keras-biases`` only on a PyTorch question); None: always.
+    """
+
+    id: str
+    changes: tuple[str, ...]
+    params: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    formula: bool = False
+    applies: Callable[[Mapping[str, Any]], bool] | None = None
+
+    def __post_init__(self) -> None:
+        if not _KEBAB.match(self.id):
+            raise ValueError(f"mistake id {self.id!r} is not kebab-case")
+        if self.params is None and not self.formula:
+            raise ValueError(f"mistake {self.id!r}: give params, formula=True, or both")
+        if not self.changes:
+            raise ValueError(f"mistake {self.id!r} changes no answer")
+
+    def applies_to(self, params: Mapping[str, Any]) -> bool:
+        """Whether the mistake can be made on a question with these raw parameters."""
+        return True if self.applies is None else bool(self.applies(params))
+
+
+def with_params(**overrides: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A mistake's parameter rule that sets fixed values (``with_params(convention="row")``)."""
+
+    def rule(params: dict[str, Any]) -> dict[str, Any]:
+        return {**params, **overrides}
+
+    return rule
+
+
+def parse_ref(ref: str) -> tuple[str, tuple[int, ...]]:
+    """``"h[2][1]"`` -> ``("h", (2, 1))``; positions are 1-based.
+
+    Raises:
+        ValueError: not a name followed by bracketed positive whole numbers.
+    """
+    match = _REF.match(ref.strip())
+    if not match:
+        raise ValueError("an answer name, optionally with 1-based positions such as y[2] or "
+                         "h[2][1]")
+    index = tuple(int(i) for i in re.findall(r"\d+", match.group("index")))
+    if any(i < 1 for i in index):
+        raise ValueError("positions counted from 1")
+    return match.group("name"), index
+
+
+def format_ref(name: str, index: Sequence[int] | None) -> str:
+    """``("h", [2, 1])`` -> ``"h[2][1]"``."""
+    return name + "".join(f"[{i}]" for i in (index or ()))
+
+
+def element(value: Any, index: Sequence[int]) -> Any:
+    """The entry of a plain (JSON) value at 1-based positions.
+
+    Raises:
+        IndexError: a position past the end, or indexing into a single value.
+    """
+    for depth, i in enumerate(index):
+        if not isinstance(value, list):
+            raise IndexError(f"position {depth + 1} indexes a single value")
+        if not 1 <= i <= len(value):
+            raise IndexError(f"position {i} of {len(value)}")
+        value = value[i - 1]
+    return value
+
+
+def leaves(value: Any, prefix: tuple[int, ...] = ()) -> list[tuple[tuple[int, ...], Any]]:
+    """Every single value of a plain (JSON) value with its 1-based position."""
+    if isinstance(value, list):
+        out: list[tuple[tuple[int, ...], Any]] = []
+        for i, item in enumerate(value, start=1):
+            out += leaves(item, (*prefix, i))
+        return out
+    return [(prefix, value)]
+
+
+def plain_shape(value: Any) -> tuple[int, ...] | None:
+    """The shape of nested plain lists, or None when they are ragged."""
+    if not isinstance(value, list):
+        return ()
+    if not value:
+        return (0,)
+    inner = [plain_shape(v) for v in value]
+    if any(s is None or s != inner[0] for s in inner):
+        return None
+    first = inner[0]
+    assert first is not None
+    return (len(value), *first)
+
+
+def shape_problem(answer: Answer, value: Any, dims: dict[str, int]) -> str | None:
+    """Why a plain value does not fit the declaration, or None (binding new dimension names)."""
+    if answer.kind == "text":
+        return None if isinstance(value, str) else f"{answer.name}: text expected"
+    shape = plain_shape(value)
+    if shape is None:
+        return f"{answer.name}: ragged lists"
+    problems = []
+    for decl in answer.shapes:
+        if len(decl) != len(shape):
+            problems.append(f"{len(shape)} dimension(s) for {decl}")
+            continue
+        trial = dict(dims)
+        bad = None
+        for dname, size in zip(decl, shape, strict=True):
+            if isinstance(dname, int):
+                if dname != size:
+                    bad = f"size {size} for {dname}"
+                    break
+            elif trial.setdefault(dname, size) != size:
+                bad = f"{dname} = {trial[dname]} but size {size}"
+                break
+        if bad is None:
+            dims.update(trial)
+            break
+        problems.append(bad)
+    else:
+        return f"{answer.name}: shape {shape} fits none of {answer.shapes} ({'; '.join(problems)})"
+    for _pos, leaf in leaves(value):
+        if answer.kind in ("integer", "integers"):
+            if isinstance(leaf, bool) or not isinstance(leaf, int):
+                return f"{answer.name}: whole numbers expected, got {leaf!r}"
+        elif isinstance(leaf, bool) or not (isinstance(leaf, (int, float)) or leaf in ("inf",
+                                                                                         "-inf")):
+            return f"{answer.name}: numbers expected, got {leaf!r}"
+    return None

@@ -1,0 +1,85 @@
+"""What `dlexam show` and `dlexam sample` print: a derivation's declarations, a sampled question."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Mapping
+from typing import Any
+
+from dlexam.templates.prose import prose_text
+from dlexam.templates.question import question_text
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def command_line(name: str, params: Mapping[str, Any]) -> str:
+    """A `dlexam solve` command that runs the derivation on these raw parameters."""
+    parts = ["dlexam", "solve", name]
+    for key, value in params.items():
+        if value is None:
+            continue
+        shown = value if isinstance(value, str) else _json(value)
+        parts.append(shlex.quote(f"{key}={shown}"))
+    return " ".join(parts)
+
+
+def _tolerance(answer: Any, lang: str) -> str:
+    tol = answer.tolerance
+    if tol.rel == 0 and tol.abs == 0:
+        return prose_text(lang, "show.exact")
+    return f"rel {tol.rel:g}, abs {tol.abs:g}"
+
+
+def show_text(derivation: Any, lang: str) -> str:
+    """Parameters with shapes and defaults, answers with kinds and tolerances, mistakes, and an
+    example command."""
+    lines = [f"{derivation.name}: {prose_text(lang, derivation.summary_key)}", ""]
+    lines.append(prose_text(lang, "show.parameters"))
+    width = max(len(p.name) for p in derivation.params)
+    for p in derivation.params:
+        if p.default is None:
+            default = "-"
+        elif repr(p.default) == "REQUIRED":
+            default = prose_text(lang, "show.required")
+        else:
+            default = prose_text(lang, "show.default") + " " + (
+                p.default if isinstance(p.default, str) else _json(p.default))
+        lines.append(f"  {p.name:<{width}}  {p.describe()}; {default}")
+    lines += ["", prose_text(lang, "show.answers")]
+    if derivation.answers:
+        width = max(len(a.name) for a in derivation.answers)
+        for a in derivation.answers:
+            lines.append(f"  {a.name:<{width}}  {a.kind}, {a.describe_shape()}; "
+                         f"{_tolerance(a, lang)}")
+    lines += ["", prose_text(lang, "show.mistakes")]
+    if not derivation.mistakes:
+        lines.append("  " + prose_text(lang, "show.no_mistakes"))
+    width = max((len(m.id) for m in derivation.mistakes), default=0)
+    for m in derivation.mistakes:
+        note = f" ({prose_text(lang, 'show.only_when')})" if m.applies is not None else ""
+        name = prose_text(lang, derivation.mistake_key(m.id) + ".name")
+        lines.append(f"  {m.id:<{width}}  {name}{note}")
+    if derivation.sampler is not None:
+        lines += ["", prose_text(lang, "show.example"),
+                  "  " + command_line(derivation.name, derivation.sample(1))]
+    return "\n".join(lines)
+
+
+def sample_text(derivation: Any, seed: int, params: Mapping[str, Any], lang: str) -> str:
+    """A sampled question: its statement and its parameters as a `dlexam solve` command."""
+    return "\n".join([
+        f"{derivation.name} (seed {seed})", "",
+        prose_text(lang, "sample.question"),
+        "  " + question_text(derivation, params, lang), "",
+        prose_text(lang, "sample.parameters"),
+        "  " + command_line(derivation.name, params),
+    ])
+
+
+def sample_json(derivation: Any, seed: int, params: Mapping[str, Any], lang: str) -> dict:
+    """``{"derivation", "seed", "params", "question"}``."""
+    return {"derivation": derivation.name, "seed": seed, "params": dict(params),
+            "question": question_text(derivation, params, lang)}
