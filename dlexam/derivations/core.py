@@ -177,6 +177,7 @@ class Derivation:
     params: tuple[Param, ...]
     fn: Callable[..., Result]
     summary_key: str
+    limits: Mapping[str, int] = field(default_factory=dict)
 
     def run(self, raw: Mapping[str, Any] | None = None, **kwargs: Any) -> Result:
         """Validates raw parameters (JSON-like values) and runs the derivation.
@@ -186,7 +187,7 @@ class Derivation:
         """
         given = dict(raw or {})
         given.update(kwargs)
-        values = validate(self.params, given)
+        values = validate(self.params, given, self.limits)
         result = self.fn(**values)
         shown = {p.name: given.get(p.name, p.default) for p in self.params}
         return replace(result, params=to_plain(shown))
@@ -196,9 +197,14 @@ REGISTRY: dict[str, Derivation] = {}
 
 
 def derivation(
-    name: str, params: Iterable[Param]
+    name: str, params: Iterable[Param], limits: Mapping[str, int] | None = None
 ) -> Callable[[Callable[..., Result]], Callable[..., Result]]:
-    """Registers a derivation function under ``name`` with its declared parameters."""
+    """Registers a derivation function under ``name`` with its declared parameters.
+
+    ``limits`` caps each dimension name its array parameters use (``{"T": 20, "H": 8}``),
+    checked as the name binds; whole-number parameters carry their own ``maximum``. Both are
+    data: ``dlexam show`` and the README's table print them.
+    """
 
     def register(fn: Callable[..., Result]) -> Callable[..., Result]:
         if name in REGISTRY:
@@ -208,6 +214,7 @@ def derivation(
             params=tuple(params),
             fn=fn,
             summary_key=name.replace("-", "_") + ".summary",
+            limits=MappingProxyType(dict(limits or {})),
         )
         return fn
 
