@@ -32,19 +32,19 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number dlexam accepts")
 
 
-class _LongNumber(Exception):
+class _LongNumberError(Exception):
     """A number literal past NUMBER_MAX_CHARS (not a ValueError: json must not swallow it)."""
 
 
 def _number(literal: str) -> Decimal:
     if len(literal) > NUMBER_MAX_CHARS:
-        raise _LongNumber(literal)
+        raise _LongNumberError(literal)
     return Decimal(literal)
 
 
 def _integer(literal: str) -> int:
     if len(literal) > NUMBER_MAX_CHARS:
-        raise _LongNumber(literal)
+        raise _LongNumberError(literal)
     return int(literal)
 
 
@@ -90,7 +90,7 @@ def parse_value(key: str, text: str) -> Any:
     try:
         return json.loads(text, parse_float=_number, parse_int=_integer,
                           parse_constant=_reject_constant)
-    except _LongNumber as err:
+    except _LongNumberError as err:
         raise InputError(key, f"numbers of at most {NUMBER_MAX_CHARS} characters",
                          f"one of {len(str(err))}") from None
     except ValueError as err:

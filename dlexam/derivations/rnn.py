@@ -316,6 +316,7 @@ def _comparison(mine: Pass, other: Pass, h0: sp.ImmutableMatrix, W: sp.Immutable
         Param("activation", "choice", choices=HIDDEN_ACTIVATIONS, default="tanh"),
         Param("output_activation", "choice", choices=OUTPUT_ACTIVATIONS, default="identity"),
     ],
+    limits={"T": 20, "H": 4, "D": 4, "O": 4},
 )
 def rnn_forward(
     U: sp.ImmutableMatrix,
