@@ -20,18 +20,79 @@ EXIT_INPUT = 2
 EXIT_BUILD = 1
 
 
+VALUE_MAX_CHARS = 200_000
+"""The longest ``key=value`` value read; the derivations' own limits are far below it."""
+VALUE_MAX_DEPTH = 3
+"""Brackets nest at most this deep: a list of matrices (``W_Q=[[[1, 2]], [[3, 4]]]``)."""
+NUMBER_MAX_CHARS = 40
+"""The longest number literal read (the limits on numbers themselves are in params.py)."""
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number dlexam accepts")
+
+
+class _LongNumberError(Exception):
+    """A number literal past NUMBER_MAX_CHARS (not a ValueError: json must not swallow it)."""
+
+
+def _number(literal: str) -> Decimal:
+    if len(literal) > NUMBER_MAX_CHARS:
+        raise _LongNumberError(literal)
+    return Decimal(literal)
+
+
+def _integer(literal: str) -> int:
+    if len(literal) > NUMBER_MAX_CHARS:
+        raise _LongNumberError(literal)
+    return int(literal)
+
+
+def _depth(text: str) -> int:
+    """How deep brackets nest in JSON text, outside strings (json.loads recurses that deep)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > VALUE_MAX_DEPTH:
+                break
+        elif ch in "]}":
+            depth -= 1
+    return deepest
 
 
 def parse_value(key: str, text: str) -> Any:
     """A ``key=value`` value: a JSON literal, or else the bare word as a string.
 
+    The text's length, its bracket depth and each number literal's length are checked before
+    or while it is parsed, so no value can make the parser recurse or build huge numbers.
+
     Raises:
-        InputError: the value looks like JSON (a list or object) but is malformed.
+        InputError: the value looks like JSON (a list or object) but is malformed, or is past
+            a limit.
     """
+    if len(text) > VALUE_MAX_CHARS:
+        raise InputError(key, f"a value of at most {VALUE_MAX_CHARS} characters", f"{len(text)}")
+    if _depth(text) > VALUE_MAX_DEPTH:
+        raise InputError(key, f"brackets nested at most {VALUE_MAX_DEPTH} deep",
+                         "deeper nesting")
     try:
-        return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+        return json.loads(text, parse_float=_number, parse_int=_integer,
+                          parse_constant=_reject_constant)
+    except _LongNumberError as err:
+        raise InputError(key, f"numbers of at most {NUMBER_MAX_CHARS} characters",
+                         f"one of {len(str(err))}") from None
     except ValueError as err:
         if text.lstrip()[:1] in "[{" and text.strip():
             raise InputError(key, "a JSON list such as [1, 2] or [[1, 2], [3, 4]]",

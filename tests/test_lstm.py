@@ -159,7 +159,7 @@ def test_reads_in_both_languages(name: str, lang: str, word: str) -> None:
         ("lstm-forward", ["x=[]"], "x", "non-empty"),
         ("lstm-forward", ["b_f=[\"one\"]"], "b_f", "number"),
         ("lstm-forward", ["h0=[0, 0]"], "h0", "H = 1"),
-        ("lstm-gates", ["steps=0"], "steps", ">= 1"),
+        ("lstm-gates", ["steps=0"], "steps", "from 1 to 10"),
         ("lstm-gates", ["steps=two"], "steps", "whole number"),
     ],
 )

@@ -498,12 +498,23 @@ def head_attention(prefix: str, X: sp.MatrixBase, WQ: sp.MatrixBase, WK: sp.Matr
 # Q3: seq2seq contexts with and without attention
 
 
+LABEL_MAX_LENGTH = 24
+"""The longest single label (a word or a short phrase), in characters."""
+LABELS_MAX_LENGTH = 300
+"""The longest comma-separated list of labels, in characters."""
+
+
 def _labels(name: str, text: str | None, count: int, fallback: str) -> list[Any]:
     if text is None:
         return [sp.Symbol(f"{fallback}_{k}") for k in range(1, count + 1)]
     labels = [part.strip() for part in text.split(",")]
     if len(labels) != count or not all(labels):
-        raise InputError(name, f"{count} comma-separated names", f"{len(labels)}: {text!r}")
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise InputError(name, f"{count} comma-separated names", f"{len(labels)}: {shown!r}")
+    for index, label in enumerate(labels, start=1):
+        if len(label) > LABEL_MAX_LENGTH:
+            raise InputError(name, f"names of at most {LABEL_MAX_LENGTH} characters",
+                             f"name {index} of {len(label)}")
     return labels
 
 
@@ -533,9 +544,10 @@ def _check_weights(weights: sp.MatrixBase) -> None:
         Param("weights", "array", shapes=(("n_out", "n_in"),), default=None),
         Param("scores", "array", shapes=(("n_out", "n_in"),), default=None),
         Param("states", "array", shapes=(("n_in", "d"), ("n_in",)), default=None),
-        Param("input_labels", "string", default=None),
-        Param("output_labels", "string", default=None),
+        Param("input_labels", "string", default=None, max_length=LABELS_MAX_LENGTH),
+        Param("output_labels", "string", default=None, max_length=LABELS_MAX_LENGTH),
     ],
+    limits={"n_out": 8, "n_in": 8, "d": 8},
 )
 def attention_context(
     weights: sp.ImmutableMatrix | None,
@@ -641,10 +653,11 @@ def attention_context(
         Param("W_K", "array", shapes=(("d_model", "d_k"),), default=None),
         Param("W_V", "array", shapes=(("d_model", "d_v"),), default=None),
         Param("scores", "array", shapes=(("n", "m"), ("m",)), default=None),
-        Param("d_k", "int", default=None, minimum=1),
+        Param("d_k", "int", default=None, minimum=1, maximum=4096),
         Param("values", "array", shapes=(("m", "d_v"),), default=None),
         Param("mask", "choice", default="none", choices=("none", "causal")),
     ],
+    limits={"n": 10, "m": 10, "d_model": 16, "d_k": 16, "d_v": 16},
 )
 def self_attention(
     X: sp.ImmutableMatrix | None,
@@ -774,14 +787,16 @@ def multi_head(prefix: str, X: sp.MatrixBase, W_Q: Sequence[sp.MatrixBase],
         Param("W_V", "array_list", shapes=(("d_model", "d_v"),), items="heads", default=None),
         Param("W_O", "array", shapes=(("hd_v", "d_out"),), default=None),
         Param("mask", "choice", default="none", choices=("none", "causal")),
-        Param("seed", "int", default=None, minimum=0),
-        Param("tokens", "int", default=None, minimum=1),
-        Param("d_model", "int", default=None, minimum=1),
-        Param("heads", "int", default=None, minimum=1),
-        Param("d_k", "int", default=None, minimum=1),
-        Param("d_v", "int", default=None, minimum=1),
-        Param("d_out", "int", default=None, minimum=1),
+        Param("seed", "int", default=None, minimum=0, maximum=2**32 - 1),
+        Param("tokens", "int", default=None, minimum=1, maximum=10),
+        Param("d_model", "int", default=None, minimum=1, maximum=16),
+        Param("heads", "int", default=None, minimum=1, maximum=4),
+        Param("d_k", "int", default=None, minimum=1, maximum=16),
+        Param("d_v", "int", default=None, minimum=1, maximum=16),
+        Param("d_out", "int", default=None, minimum=1, maximum=16),
     ],
+    limits={"tokens": 10, "d_model": 16, "heads": 4, "d_k": 16, "d_v": 16,
+            "d_out": 16, "hd_v": 64},
 )
 def multi_head_attention(
     X: sp.ImmutableMatrix | None,

@@ -208,6 +208,7 @@ class Derivation:
     name: str
     params: tuple[Param, ...]
     fn: Callable[..., Result]
+    limits: Mapping[str, int] = field(default_factory=dict)
     answers: tuple[Answer, ...] = ()
     mistakes: tuple[Mistake, ...] = ()
     sampler: Sampler | None = None
@@ -279,7 +280,7 @@ class Derivation:
         """
         given = dict(raw or {})
         given.update(kwargs)
-        values = validate(self.params, given)
+        values = validate(self.params, given, self.limits)
         shown = self.shown_params(given)
         call: dict[str, Any] = {}
         if mistake is not None:
@@ -289,7 +290,7 @@ class Derivation:
                                  f"({', '.join(m.id for m in self.applicable_mistakes(given))})",
                                  repr(mistake))
             if chosen.params is not None:
-                values = validate(self.params, chosen.params(dict(shown)))
+                values = validate(self.params, chosen.params(dict(shown)), self.limits)
             if chosen.formula:
                 call["mistake"] = mistake
         result = self.fn(**values, **call)
@@ -330,7 +331,7 @@ class Derivation:
             InputError: the parameters are malformed.
         """
         given = dict(raw or {})
-        values = validate(self.params, given)
+        values = validate(self.params, given, self.limits)
         data: dict[str, Any] = dict(bind_dims(self.params, self.shown_params(given)))
         data.update({k: v for k, v in values.items() if v is not None})
         if self.question is not None:
@@ -353,7 +354,7 @@ class Derivation:
                                  "an unknown parameter")
         drawn = self.sampler(Draw(seed), fixed)
         drawn.update(fixed)
-        validate(self.params, drawn)
+        validate(self.params, drawn, self.limits)
         return to_plain(drawn)
 
 
@@ -367,13 +368,19 @@ REGISTRY: dict[str, Derivation] = {}
 def derivation(
     name: str,
     params: Iterable[Param],
+    limits: Mapping[str, int] | None = None,
     *,
     answers: Iterable[Answer] = (),
     mistakes: Iterable[Mistake] = (),
     sampler: Sampler | None = None,
     question: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> Callable[[Callable[..., Result]], Callable[..., Result]]:
-    """Registers a derivation function under ``name`` with its declarations."""
+    """Registers a derivation function under ``name`` with its declarations.
+
+    ``limits`` caps each dimension name its array parameters use (``{"T": 20, "H": 8}``),
+    checked as the name binds; whole-number parameters carry their own ``maximum``. Both are
+    data: ``dlexam show`` and the README's table print them.
+    """
 
     def register(fn: Callable[..., Result]) -> Callable[..., Result]:
         if name in REGISTRY:
@@ -382,6 +389,7 @@ def derivation(
             name=name,
             params=tuple(params),
             fn=fn,
+            limits=MappingProxyType(dict(limits or {})),
             answers=tuple(answers),
             mistakes=tuple(mistakes),
             sampler=sampler,

@@ -142,6 +142,7 @@ def pointwise_maximum() -> tuple[list[Step], sp.Basic]:
         Param("p_g", "array", shapes=(("k",),)),
         Param("normalize", "bool", default=False),
     ],
+    limits={"k": 64},
 )
 def gan_optimum(p_data: sp.ImmutableMatrix, p_g: sp.ImmutableMatrix, normalize: bool) -> Result:
     """D*(x) = p_data / (p_data + p_g) and C(G) = -log 4 + 2 JSD(p_data || p_g), in nats.
@@ -320,6 +321,7 @@ def _log_one_minus(x: sp.Basic) -> sp.Basic:
         Param("d_real", "array", shapes=(("m",),)),
         Param("d_fake", "array", shapes=(("n",),)),
     ],
+    limits={"m": 64, "n": 64},
 )
 def gan_value(d_real: sp.ImmutableMatrix, d_fake: sp.ImmutableMatrix) -> Result:
     """V(D, G) on a batch, the discriminator's loss and the generator's two losses (nats).

@@ -142,6 +142,7 @@ def _symbolic_jacobian() -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]:
         Param("h0", "array", shapes=(("H",),), default=None),
         Param("f", "array", shapes=((), ("T", "H")), default=None),
     ],
+    limits={"T": 1000, "H": 8, "D": 8},
 )
 def bptt(
     W: sp.ImmutableMatrix,
@@ -302,6 +303,7 @@ def _log_cell_path(gates: np.ndarray) -> list[float]:
         Param("g", "array", shapes=(("N",), ("N", "M")), default=[3, 4]),
         Param("threshold", "number", default=1),
     ],
+    limits={"N": 32, "M": 32},
 )
 def clip_gradient(g: sp.ImmutableMatrix, threshold: sp.Rational) -> Result:
     """Gradient clipping by norm: if ||g|| > β then g <- β g / ||g||.

@@ -91,6 +91,7 @@ def _formulas(H: int, D: int, scalar_in: bool, reset_after: bool) -> dict[str, A
         Param("h0", "array", shapes=(("H",),), default=None),
         Param("reset_after", "bool", default=True),
     ],
+    limits={"T": 6, "H": 4, "D": 4},
 )
 def gru_forward(
     W_z: sp.ImmutableMatrix | None,

@@ -195,6 +195,7 @@ def _float(v: sp.Basic) -> sp.Basic:
         Param("base", "choice", default="e", choices=tuple(UNITS)),
         Param("normalize", "bool", default=False),
     ],
+    limits={"k": 64},
 )
 def information(p: sp.ImmutableMatrix, q: sp.ImmutableMatrix, base: str, normalize: bool
                 ) -> Result:
@@ -357,6 +358,7 @@ def gradient_derivation() -> list[Step]:
         Param("logits", "array", shapes=(("k",),)),
         Param("label", "array", shapes=((), ("k",))),
     ],
+    limits={"k": 64},
 )
 def softmax_cross_entropy(logits: sp.ImmutableMatrix, label: sp.Basic) -> Result:
     """Softmax probabilities, the cross-entropy loss (nats) and its gradient p - y.

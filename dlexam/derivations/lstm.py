@@ -116,6 +116,7 @@ def _inputs(x: sp.ImmutableMatrix, H: int, K: int, given: bool) -> list[sp.Immut
         Param("h0", "array", shapes=(("H",),), default=None),
         Param("C0", "array", shapes=(("H",),), default=None),
     ],
+    limits={"T": 6, "H": 4, "D": 4, "K": 8},
 )
 def lstm_forward(
     W_f: sp.ImmutableMatrix | None,
@@ -221,7 +222,7 @@ def cell_partials() -> dict[str, sp.Expr]:
     }
 
 
-@derivation("lstm-gates", params=[Param("steps", "int", default=3, minimum=1)])
+@derivation("lstm-gates", params=[Param("steps", "int", default=3, minimum=1, maximum=10)])
 def lstm_gates(steps: int) -> Result:
     """The LSTM cell in symbols: every gate's equation in Olah's notation and in the stacked
     notation of the course notes, which symbol is which gate, and the cell unfolded many-to-one.

@@ -14,6 +14,15 @@ from typing import Any
 
 from dlexam.errors import InputError
 
+MODEL_MAX_LENGTH = 1000
+"""The longest model description read, in characters."""
+MODEL_MAX_DEPTH = 4
+"""Brackets nest at most this deep: ``[Bidirectional(LSTM(8, input_shape=(3, 1)))]``."""
+MODEL_MAX_LAYERS = 32
+"""The most layers a model may list."""
+MODEL_MAX_NUMBER = 10**7
+"""The largest whole number in a model (units, vocabulary sizes, input shapes)."""
+
 _TOKEN = re.compile(
     r"""\s*(?:
         (?P<num>-?\d+(?:\.\d+)?)
@@ -105,6 +114,8 @@ class _Parser:
             nxt = self.tokens[self.i + 1] if self.i + 1 < len(self.tokens) else None
             tok = self.peek()
             if tok is not None and tok[0] == "name" and nxt == ("punct", "="):
+                if tok[1] in kwargs:
+                    raise self.error(f"{tok[1]}= once in {kind}")
                 self.i += 2
                 kwargs[tok[1]] = self.value()
             else:
@@ -125,7 +136,12 @@ class _Parser:
         kind, text = tok
         if kind == "num":
             self.i += 1
-            return int(text) if re.fullmatch(r"-?\d+", text) else float(text)
+            if len(text) > 12:
+                raise InputError(self.param, f"numbers up to {MODEL_MAX_NUMBER}", text[:12] + "...")
+            number = int(text) if re.fullmatch(r"-?\d+", text) else float(text)
+            if abs(number) > MODEL_MAX_NUMBER:
+                raise InputError(self.param, f"numbers up to {MODEL_MAX_NUMBER}", text)
+            return number
         if kind == "str":
             self.i += 1
             return text[1:-1]
@@ -156,4 +172,20 @@ def parse_model(text: str, param: str = "model") -> list[LayerSpec]:
     """
     if not text.strip():
         raise InputError(param, "at least one layer such as LSTM(30)", "an empty string")
-    return _Parser(text, param).model()
+    if len(text) > MODEL_MAX_LENGTH:
+        raise InputError(param, f"a model of at most {MODEL_MAX_LENGTH} characters",
+                         f"{len(text)}")
+    parser = _Parser(text, param)
+    depth = 0
+    for kind, tok in parser.tokens:
+        if kind == "punct" and tok in "([":
+            depth += 1
+            if depth > MODEL_MAX_DEPTH:
+                raise InputError(param, f"brackets nested at most {MODEL_MAX_DEPTH} deep",
+                                 "deeper nesting")
+        elif kind == "punct" and tok in ")]":
+            depth -= 1
+    layers = parser.model()
+    if len(layers) > MODEL_MAX_LAYERS:
+        raise InputError(param, f"at most {MODEL_MAX_LAYERS} layers", f"{len(layers)}")
+    return layers

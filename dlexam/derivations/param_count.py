@@ -13,7 +13,12 @@ from dataclasses import dataclass
 import sympy as sp
 
 from dlexam.derivations.core import Result, Step, derivation, three_part
-from dlexam.derivations.model_spec import LayerSpec, parse_model
+from dlexam.derivations.model_spec import (
+    MODEL_MAX_LENGTH,
+    MODEL_MAX_NUMBER,
+    LayerSpec,
+    parse_model,
+)
 from dlexam.derivations.notation import sym
 from dlexam.derivations.params import Param
 from dlexam.errors import InputError
@@ -34,12 +39,25 @@ _ALLOWED_KWARGS = {
 }
 
 
+# the arguments that change a count or a shape, and must be True or False (a quoted 'False' is
+# a string, which Python would read as true: refused rather than guessed)
+_BOOL_KWARGS = ("return_sequences", "reset_after", "use_bias", "return_state", "mask_zero")
+
+
 @dataclass(frozen=True)
 class _Layer:
     kind: str
     units: int
     options: dict[str, object]
     inner: _Layer | None = None
+
+
+# the keyword each positional argument stands for
+_POSITIONAL = {
+    "SimpleRNN": ((0, "units"),), "LSTM": ((0, "units"),), "GRU": ((0, "units"),),
+    "Dense": ((0, "units"),), "Embedding": ((0, "input_dim"), (1, "output_dim")),
+    "Bidirectional": ((0, "layer"),),
+}
 
 
 def _positive_int(value: object, what: str) -> int:
@@ -59,6 +77,14 @@ def _layer(spec: LayerSpec, position: int) -> _Layer:
     if unknown:
         raise InputError("model", f"known arguments for {kind}", f"{', '.join(sorted(unknown))}")
     options = dict(spec.kwargs)
+    for key in _BOOL_KWARGS:
+        if key in options and not isinstance(options[key], bool):
+            raise InputError("model", f"{where}: {key}=True or {key}=False",
+                             repr(options[key]))
+    for position_index, key in _POSITIONAL.get(kind, ()):
+        if len(spec.args) > position_index and key in options:
+            raise InputError("model", f"{where}: {key} given once (positionally or as {key}=)",
+                             "both")
     if kind == "Bidirectional":
         inner_spec = spec.args[0] if spec.args else options.get("layer")
         if not isinstance(inner_spec, LayerSpec) or inner_spec.kind not in _RECURRENT:
@@ -115,10 +141,10 @@ def _recurrent_count(
 @derivation(
     "param-count",
     params=[
-        Param("model", "string"),
-        Param("input_dim", "int", default=None, minimum=1),
+        Param("model", "string", max_length=MODEL_MAX_LENGTH),
+        Param("input_dim", "int", default=None, minimum=1, maximum=MODEL_MAX_NUMBER),
         Param("framework", "choice", default="keras", choices=("keras", "pytorch")),
-        Param("timesteps", "int", default=None, minimum=1),
+        Param("timesteps", "int", default=None, minimum=1, maximum=MODEL_MAX_NUMBER),
     ],
 )
 def param_count(

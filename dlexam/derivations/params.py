@@ -5,10 +5,17 @@ dimension names (``("H", "H")`` for a square matrix). Validation binds each dime
 size the first time it is seen and checks every later use against it, so an error can say which
 parameter fixed the size. Numbers become exact SymPy rationals (0.5 is 1/2); nothing is parsed as
 code.
+
+Every input has a limit, checked before any work starts: numbers (:data:`NUMBER_MAX_EXPONENT`,
+:data:`NUMBER_MIN_EXPONENT`, :data:`NUMBER_MAX_DIGITS`), whole numbers (``Param.maximum``),
+strings (``Param.max_length`` and the characters the fonts have), and every dimension name (the
+``limits`` a derivation declares, checked when the name binds).
 """
 
 from __future__ import annotations
 
+import bisect
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -17,7 +24,26 @@ from typing import Any
 
 import sympy as sp
 
+from dlexam.derivations.fontchars import FONT_RANGES
 from dlexam.errors import InputError
+
+NUMBER_MAX_EXPONENT = 9
+"""Every number given has magnitude below 10^9 ..."""
+NUMBER_MIN_EXPONENT = -20
+"""... and, unless it is 0, at least 10^-20 ..."""
+NUMBER_MAX_DIGITS = 20
+"""... and at most this many significant digits."""
+NUMBER_LIMIT_TEXT = (f"a number below 1e{NUMBER_MAX_EXPONENT} in size, 0 or at least "
+                     f"1e{NUMBER_MIN_EXPONENT}, with at most {NUMBER_MAX_DIGITS} "
+                     "significant digits")
+
+ARRAY_MAX_ENTRIES = 100_000
+"""A guard before the per-derivation dimension limits: no array is even read past this size."""
+
+STRING_MAX_LENGTH = 200
+"""The longest string parameter unless a Param says otherwise."""
+
+_FONT_STARTS = [lo for lo, _hi in FONT_RANGES]
 
 
 class _Required:
@@ -46,6 +72,8 @@ class Param:
         minimum: for ``"int"`` and ``"number"``, the smallest allowed value.
         items: for ``"array_list"``, the dimension name of the number of items (``"heads"``), so
             that lists given for several parameters must have the same length; or None.
+        maximum: for ``"int"``, the largest allowed value (every int must declare one).
+        max_length: for ``"string"``, the most characters allowed.
     """
 
     name: str
@@ -55,6 +83,8 @@ class Param:
     choices: tuple[str, ...] = ()
     minimum: int | None = None
     items: str | None = None
+    maximum: int | None = None
+    max_length: int = STRING_MAX_LENGTH
 
     def describe(self) -> str:
         """What this parameter expects, in words."""
@@ -67,12 +97,72 @@ class Param:
         if self.kind == "choice":
             return "one of " + ", ".join(self.choices)
         if self.kind == "int":
+            if self.minimum is not None and self.maximum is not None:
+                return f"a whole number from {self.minimum} to {self.maximum}"
+            if self.maximum is not None:
+                return f"a whole number <= {self.maximum}"
             return "a whole number" + (f" >= {self.minimum}" if self.minimum is not None else "")
         if self.kind == "number":
             return "a number" + (f" >= {self.minimum}" if self.minimum is not None else "")
         if self.kind == "bool":
             return "true or false"
-        return "a string"
+        return f"a string of at most {self.max_length} characters"
+
+
+def check_number(name: str, value: Any) -> None:
+    """Checks a number given against the general limits before it is converted.
+
+    Raises:
+        InputError: naming ``name``, when the number is too large, too small or too long.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, Fraction,
+                                                         sp.Rational)):
+        return  # not a number: the caller says what it expected
+    if isinstance(value, int):
+        if abs(value) >= 10**NUMBER_MAX_EXPONENT:
+            raise InputError(name, NUMBER_LIMIT_TEXT, _describe_value(value))
+        return
+    if isinstance(value, (Fraction, sp.Rational)):
+        num, den = (value.numerator, value.denominator) if isinstance(value, Fraction) else (
+            int(value.p), int(value.q))
+        if max(abs(num), den) >= 10**(NUMBER_MAX_DIGITS - NUMBER_MIN_EXPONENT) or (
+                abs(num) >= den * 10**NUMBER_MAX_EXPONENT):
+            raise InputError(name, NUMBER_LIMIT_TEXT, _describe_value(value))
+        return
+    dec = Decimal(repr(value)) if isinstance(value, float) else value
+    if not dec.is_finite():
+        return  # exact() refuses it with its own words
+    if dec.is_zero():
+        return
+    digits = dec.as_tuple().digits
+    significant = len("".join(map(str, digits)).rstrip("0"))
+    if (dec.adjusted() >= NUMBER_MAX_EXPONENT or dec.adjusted() < NUMBER_MIN_EXPONENT
+            or significant > NUMBER_MAX_DIGITS):
+        raise InputError(name, NUMBER_LIMIT_TEXT, _describe_value(value))
+
+
+def check_text(name: str, value: str, max_length: int = STRING_MAX_LENGTH) -> str:
+    """Checks a string: its length, no control or formatting characters, only characters the
+    book's fonts have (Latin Modern, Noto CJK TC; see :mod:`dlexam.derivations.fontchars`).
+
+    Raises:
+        InputError: naming ``name`` and the first character refused, by its code point.
+    """
+    if len(value) > max_length:
+        raise InputError(name, f"at most {max_length} characters", f"{len(value)}")
+    for index, ch in enumerate(value, start=1):
+        code = ord(ch)
+        category = unicodedata.category(ch)
+        where = f"U+{code:04X} at character {index}"
+        if category[0] == "C" or category in ("Zl", "Zp"):
+            raise InputError(name, "printable text (no control or formatting characters)",
+                             where)
+        i = bisect.bisect_right(_FONT_STARTS, code) - 1
+        if i < 0 or code > FONT_RANGES[i][1]:
+            label = unicodedata.name(ch, "")
+            raise InputError(name, "characters the book's fonts have (Latin, Chinese)",
+                             f"{where}" + (f" ({label})" if label else ""))
+    return value
 
 
 def exact(value: Any) -> sp.Rational:
@@ -103,6 +193,8 @@ def exact(value: Any) -> sp.Rational:
 
 
 def _describe_value(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
     if isinstance(value, list):
         return f"a list of {len(value)}"
     if isinstance(value, str):
@@ -110,31 +202,48 @@ def _describe_value(value: Any) -> str:
     return repr(value)
 
 
-def _shape_of(value: Any, name: str) -> tuple[tuple[int, ...], list[sp.Rational]]:
-    """The shape of nested lists of numbers and their values, flattened row by row."""
+def _shape_only(value: Any, name: str, count: list[int], depth: int = 0) -> tuple[int, ...]:
+    """The shape of nested lists, without converting a number: checks nesting (at most three
+    levels are read), rectangularity and the :data:`ARRAY_MAX_ENTRIES` guard."""
     if not isinstance(value, (list, tuple)):
-        try:
-            return (), [exact(value)]
-        except TypeError:
-            raise InputError(
-                name, "a number or a list of numbers", _describe_value(value)
-            ) from None
+        count[0] += 1
+        if count[0] > ARRAY_MAX_ENTRIES:
+            raise InputError(name, f"at most {ARRAY_MAX_ENTRIES} numbers", "more")
+        return ()
+    if depth >= 3:
+        raise InputError(name, "at most two dimensions", "deeper nesting")
     if len(value) == 0:
         raise InputError(name, "a non-empty list", "an empty list")
-    parts = [_shape_of(v, name) for v in value]
-    inner = parts[0][0]
-    if any(p[0] != inner for p in parts):
+    shapes = [_shape_only(v, name, count, depth + 1) for v in value]
+    if any(s != shapes[0] for s in shapes):
         raise InputError(name, "rows of equal length (a rectangular array)", "ragged rows")
-    flat = [x for p in parts for x in p[1]]
-    return (len(value), *inner), flat
+    return (len(value), *shapes[0])
+
+
+def _flat_numbers(value: Any, name: str) -> list[sp.Rational]:
+    """The numbers of nested lists, row by row, exact, each checked against the limits."""
+    if isinstance(value, (list, tuple)):
+        return [x for v in value for x in _flat_numbers(v, name)]
+    check_number(name, value)
+    try:
+        return [exact(value)]
+    except TypeError:
+        raise InputError(name, "a number or a list of numbers", _describe_value(value)) from None
 
 
 def _fmt_shape(shape: Sequence[int]) -> str:
     return " x ".join(str(d) for d in shape) if shape else "a number"
 
 
-def _check_array(param: Param, value: Any, dims: dict[str, tuple[int, str]]) -> Any:
-    shape, flat = _shape_of(value, param.name)
+def _bind_limit(param: Param, dname: str, size: int, limits: Mapping[str, int]) -> None:
+    limit = limits.get(dname)
+    if limit is not None and size > limit:
+        raise InputError(param.name, f"{dname} at most {limit}", f"{dname} = {size}")
+
+
+def _check_array(param: Param, value: Any, dims: dict[str, tuple[int, str]],
+                 limits: Mapping[str, int]) -> Any:
+    shape = _shape_only(value, param.name, [0])
     candidates = [s for s in param.shapes if len(s) == len(shape)]
     if not candidates:
         raise InputError(param.name, param.describe(), f"shape {_fmt_shape(shape)}")
@@ -154,7 +263,11 @@ def _check_array(param: Param, value: Any, dims: dict[str, tuple[int, str]]) -> 
                 break
             trial.setdefault(dname, (size, param.name))
         if problem is None:
+            for dname, size in zip(decl, shape, strict=True):
+                if isinstance(dname, str):
+                    _bind_limit(param, dname, size, limits)
             dims.update(trial)
+            flat = _flat_numbers(value, param.name)
             if len(shape) == 0:
                 return flat[0]
             if len(shape) == 1:
@@ -168,11 +281,12 @@ def _check_array(param: Param, value: Any, dims: dict[str, tuple[int, str]]) -> 
 
 
 def _check_array_list(
-    param: Param, value: Any, dims: dict[str, tuple[int, str]]
+    param: Param, value: Any, dims: dict[str, tuple[int, str]], limits: Mapping[str, int]
 ) -> tuple[Any, ...]:
     if not isinstance(value, (list, tuple)) or len(value) == 0:
         raise InputError(param.name, param.describe(), _describe_value(value))
     if param.items is not None:
+        _bind_limit(param, param.items, len(value), limits)
         known = dims.get(param.items)
         if known is not None and known[0] != len(value):
             raise InputError(param.name, f"{param.items} = {known[0]} arrays (set by {known[1]})",
@@ -180,7 +294,7 @@ def _check_array_list(
     out = []
     for index, item in enumerate(value, start=1):
         try:
-            out.append(_check_array(param, item, dims))
+            out.append(_check_array(param, item, dims, limits))
         except InputError as err:
             raise InputError(param.name, err.expected, f"item {index}: {err.got}") from None
     if param.items is not None:
@@ -188,12 +302,22 @@ def _check_array_list(
     return tuple(out)
 
 
-def _check_one(param: Param, value: Any, dims: dict[str, tuple[int, str]]) -> Any:
+def _check_one(param: Param, value: Any, dims: dict[str, tuple[int, str]],
+               limits: Mapping[str, int]) -> Any:
     if param.kind == "array":
-        return _check_array(param, value, dims)
+        return _check_array(param, value, dims, limits)
     if param.kind == "array_list":
-        return _check_array_list(param, value, dims)
+        return _check_array_list(param, value, dims, limits)
     if param.kind in ("number", "int"):
+        if param.kind == "int" and param.maximum is not None and isinstance(
+                value, (int, float, Decimal)) and not isinstance(value, bool):
+            try:
+                too_big = value > param.maximum
+            except TypeError:
+                too_big = False
+            if too_big:
+                raise InputError(param.name, param.describe(), _describe_value(value))
+        check_number(param.name, value)
         try:
             num = exact(value)
         except TypeError:
@@ -201,6 +325,8 @@ def _check_one(param: Param, value: Any, dims: dict[str, tuple[int, str]]) -> An
         if param.kind == "int" and not num.is_Integer:
             raise InputError(param.name, param.describe(), _describe_value(value))
         if param.minimum is not None and num < param.minimum:
+            raise InputError(param.name, param.describe(), _describe_value(value))
+        if param.maximum is not None and num > param.maximum:
             raise InputError(param.name, param.describe(), _describe_value(value))
         return int(num) if param.kind == "int" else num
     if param.kind == "choice":
@@ -218,15 +344,17 @@ def _check_one(param: Param, value: Any, dims: dict[str, tuple[int, str]]) -> An
     if param.kind == "string":
         if not isinstance(value, str):
             raise InputError(param.name, "a string", _describe_value(value))
-        return value
+        return check_text(param.name, value, param.max_length)
     raise RuntimeError(f"parameter {param.name!r} has unknown kind {param.kind!r}")
 
 
-def validate(params: Sequence[Param], given: Mapping[str, Any]) -> dict[str, Any]:
+def validate(params: Sequence[Param], given: Mapping[str, Any],
+             limits: Mapping[str, int] | None = None) -> dict[str, Any]:
     """Checks given raw values against the declarations; returns validated values.
 
-    Arrays become ``sympy.ImmutableMatrix`` (a vector is a column), an array list a tuple of
-    them, numbers exact rationals.
+    ``limits`` caps dimension names (``{"T": 20}``): a size past its cap is refused as it binds,
+    before the array's numbers are read. Arrays become ``sympy.ImmutableMatrix`` (a vector is a
+    column), an array list a tuple of them, numbers exact rationals.
 
     Raises:
         InputError: naming the first parameter that is unknown, missing or malformed.
@@ -237,20 +365,22 @@ def validate(params: Sequence[Param], given: Mapping[str, Any]) -> dict[str, Any
             raise InputError(name, "one of the parameters " + ", ".join(sorted(known)),
                              "an unknown parameter")
     dims: dict[str, tuple[int, str]] = {}
+    caps = dict(limits or {})
     out: dict[str, Any] = {}
     for p in params:
         if p.name in given and not (given[p.name] is None and p.default is None):
-            out[p.name] = _check_one(p, given[p.name], dims)
+            out[p.name] = _check_one(p, given[p.name], dims, caps)
         elif p.default is REQUIRED:
             raise InputError(p.name, p.describe(), "nothing (it is required)")
         else:
             out[p.name] = (
-                _check_one(p, p.default, dims) if p.default is not None else None
+                _check_one(p, p.default, dims, caps) if p.default is not None else None
             )
     return out
 
 
-def bind_dims(params: Sequence[Param], given: Mapping[str, Any]) -> dict[str, int]:
+def bind_dims(params: Sequence[Param], given: Mapping[str, Any],
+              limits: Mapping[str, int] | None = None) -> dict[str, int]:
     """The dimension sizes that the given parameters fix (the others are left unbound).
 
     A sampler uses this to hold the sizes of parameters the caller fixed.
@@ -266,5 +396,5 @@ def bind_dims(params: Sequence[Param], given: Mapping[str, Any]) -> dict[str, in
     dims: dict[str, tuple[int, str]] = {}
     for p in params:
         if p.name in given and given[p.name] is not None:
-            _check_one(p, given[p.name], dims)
+            _check_one(p, given[p.name], dims, dict(limits or {}))
     return {name: size for name, (size, _source) in dims.items()}

@@ -412,6 +412,7 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
         Answer("h_other", "vectors", shapes=(("T", "H"),)),
         Answer("y_other", "vectors", shapes=(("T",), ("T", "O"))),
     ],
+    limits={"T": 20, "H": 4, "D": 4, "O": 4},
     mistakes=MISTAKES,
     sampler=sample_rnn,
     question=_question,

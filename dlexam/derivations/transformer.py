@@ -108,8 +108,8 @@ def pe_steps(n: int, d: int) -> tuple[list[Step], sp.ImmutableMatrix]:
 @derivation(
     "positional-encoding",
     params=[
-        Param("n", "int", minimum=1),
-        Param("d", "int", minimum=1),
+        Param("n", "int", minimum=1, maximum=64),
+        Param("d", "int", minimum=1, maximum=64),
     ],
 )
 def positional_encoding(n: int, d: int) -> Result:
@@ -173,14 +173,16 @@ def _vector(v: sp.MatrixBase | None, size: int, fill: int) -> np.ndarray:
         Param("gamma_2", "array", shapes=(("d_model",),), default=None),
         Param("beta_2", "array", shapes=(("d_model",),), default=None),
         Param("eps", "number", default=0.00001),
-        Param("seed", "int", default=None, minimum=0),
-        Param("tokens", "int", default=None, minimum=1),
-        Param("d_model", "int", default=None, minimum=1),
-        Param("heads", "int", default=None, minimum=1),
-        Param("d_k", "int", default=None, minimum=1),
-        Param("d_v", "int", default=None, minimum=1),
-        Param("d_ff", "int", default=None, minimum=1),
+        Param("seed", "int", default=None, minimum=0, maximum=2**32 - 1),
+        Param("tokens", "int", default=None, minimum=1, maximum=10),
+        Param("d_model", "int", default=None, minimum=1, maximum=16),
+        Param("heads", "int", default=None, minimum=1, maximum=4),
+        Param("d_k", "int", default=None, minimum=1, maximum=16),
+        Param("d_v", "int", default=None, minimum=1, maximum=16),
+        Param("d_ff", "int", default=None, minimum=1, maximum=64),
     ],
+    limits={"tokens": 10, "d_model": 16, "heads": 4, "d_k": 16, "d_v": 16,
+            "hd_v": 64, "d_ff": 64},
 )
 def encoder_layer(
     X: sp.ImmutableMatrix | None,
@@ -253,6 +255,10 @@ def encoder_layer(
                                                   "d_ff")}))
     X = values["X"]
     n, dm = X.rows, X.cols
+    for name, vec in (("gamma_1", gamma_1), ("beta_1", beta_1), ("gamma_2", gamma_2),
+                      ("beta_2", beta_2)):
+        if vec is not None and vec.rows != dm:
+            raise InputError(name, f"{dm} numbers (d_model = {dm})", f"{vec.rows}")
     answers: dict[str, Any] = {}
     x_sym, x_in = sym("X", **NC), sym("X_in", **NC)
 

@@ -10,8 +10,40 @@ from dlexam.derivations.notation import text
 from dlexam.templates.prose import _value_text, prose_text
 from dlexam.templates.values import shown_value
 
+SUMMARY_ROWS = 8
+"""A matrix with more rows or columns than this is shown by its shape and corner entries."""
+SUMMARY_ITEMS = 16
+"""A list longer than this is shown by its length and first and last items."""
+
+
+def _corners(value: sp.MatrixBase, digits: int) -> str:
+    def cell(i: int, j: int) -> str:
+        x = value[i, j]
+        return text(shown_value(x, digits)[1], digits=digits) if isinstance(x, sp.Basic) else str(x)
+
+    def row(i: int) -> str:
+        cols = value.cols
+        if cols <= 4:
+            return "[" + ", ".join(cell(i, j) for j in range(cols)) + "]"
+        return f"[{cell(i, 0)}, {cell(i, 1)}, ..., {cell(i, cols - 2)}, {cell(i, cols - 1)}]"
+
+    rows = [row(0), row(1), "...", row(value.rows - 2), row(value.rows - 1)] if (
+        value.rows > 4) else [row(i) for i in range(value.rows)]
+    return f"({value.rows} x {value.cols}, corners) [" + ", ".join(rows) + "]"
+
+
+def _large(value: Any) -> bool:
+    return isinstance(value, sp.MatrixBase) and (value.rows > SUMMARY_ROWS
+                                                 or value.cols > SUMMARY_ROWS)
+
 
 def _answer_text(value: Any, digits: int = 6) -> str:
+    if _large(value):
+        return _corners(value, digits)
+    if isinstance(value, (list, tuple)) and len(value) > SUMMARY_ITEMS:
+        head = ", ".join(_answer_text(v, digits) for v in value[:3])
+        tail = ", ".join(_answer_text(v, digits) for v in value[-2:])
+        return f"({len(value)} items) [{head}, ..., {tail}]"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_answer_text(v, digits) for v in value) + "]"
     if isinstance(value, sp.Basic):
@@ -30,10 +62,18 @@ def render_text(result: Any, lang: str) -> str:
         lines.append(f"{number:3}. {prose_text(lang, step.key, step.data)}")
         if step.symbolic is not None:
             parts = [text(step.lhs)] if step.lhs is not None else []
+            if _large(step.symbolic):
+                parts.append(_corners(step.symbolic, 6))
+                lines.append("     " + " = ".join(parts))
+                continue
             parts.append(text(step.symbolic))
             if step.substituted is not None and text(step.substituted) != parts[-1]:
                 parts.append(text(step.substituted))
             rel = " = "
+            if _large(step.value):
+                parts.append(_corners(step.value, 6))
+                lines.append("     " + " ≈ ".join(parts) if len(parts) > 1 else parts[0])
+                continue
             if step.value is not None:
                 exact, shown = shown_value(step.value, 6)
                 value_text = text(shown, digits=6)

@@ -86,7 +86,21 @@ def value_tex(value: Any, digits: int = 4) -> NoEscape:
         return NoEscape("$" + tex(shown_value(num, digits)[1], digits=digits) + "$")
     if value is None:
         return NoEscape("--")
-    return NoEscape(escape_latex(str(value)))
+    return breakable_tex(str(value))
+
+
+BREAK_EVERY = 16
+"""A run of this many characters without a space gets a break point (``\\hspace{0pt}``)."""
+
+
+def breakable_tex(value: str) -> NoEscape:
+    """Text escaped for LaTeX, with a break point inside every long word, so that a long model
+    string or label wraps instead of running into the margin (or stalling the line breaker)."""
+    out: list[str] = []
+    for word in value.split(" "):
+        chunks = [word[i:i + BREAK_EVERY] for i in range(0, len(word), BREAK_EVERY)] or [""]
+        out.append(r"\hspace{0pt}".join(escape_latex(c) for c in chunks))
+    return NoEscape(" ".join(out))
 
 
 def short_values(values: Any, digits: int = 3) -> list[NoEscape]:
