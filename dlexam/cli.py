@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+from dlexam.build.files import check_book_outputs, check_output_folder, check_pdf_file
 from dlexam.errors import BuildError, DlexamError, InputError
 from dlexam.langs import LANG_CHOICES, LANGS
 
@@ -18,6 +20,7 @@ from dlexam.langs import LANG_CHOICES, LANGS
 
 EXIT_INPUT = 2
 EXIT_BUILD = 1
+EXIT_TERMINATED = 128 + signal.SIGTERM
 
 
 VALUE_MAX_CHARS = 200_000
@@ -126,8 +129,31 @@ def _seed(text: str) -> int:
     return int(stripped)
 
 
+class _UsageError(Exception):
+    """A command line argparse rejects; its message is one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad command line gives the one-line error every dlexam error gives.
+
+    The usage is shown by ``--help``, not after every mistake.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        """Raises the one-line error instead of printing the usage and exiting."""
+        raise _UsageError(message)
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived: unwinds like Ctrl-C, so TeX is stopped and temporary folders removed."""
+
+
+def _on_sigterm(_signum: int, _frame: object) -> None:
+    raise _Terminated
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="dlexam",
         description="Derive, check and typeset the answers to deep-learning exam questions.",
     )
@@ -140,7 +166,7 @@ def _parser() -> argparse.ArgumentParser:
     solve.add_argument("--json", action="store_true", help="print one JSON object")
     solve.add_argument("--lang", choices=LANGS, default="en",
                        help="language of the steps in the terminal")
-    solve.add_argument("--pdf", type=Path, metavar="FILE",
+    solve.add_argument("--pdf", metavar="FILE",
                        help="also write a bilingual answer sheet to FILE")
     solve.add_argument("--mistake", metavar="ID",
                        help="derive as a student who makes this named mistake (see 'dlexam show')")
@@ -159,13 +185,15 @@ def _parser() -> argparse.ArgumentParser:
 
     book = sub.add_parser("book", help="build the answer book PDF")
     book.add_argument("--lang", choices=LANG_CHOICES, default="bilingual")
-    book.add_argument("--out", type=Path, default=Path("out"), help="output folder (default out)")
+    book.add_argument("--out", default="out", metavar="FOLDER",
+                      help="output folder (default out)")
 
     sub.add_parser("list", help="list the derivations")
     return parser
 
 
 def _cmd_solve(args: argparse.Namespace) -> int:
+    pdf = None if args.pdf is None else check_pdf_file(args.pdf)  # before SymPy is imported
     from dlexam import derivations, templates
 
     derivation = derivations.get(args.name)
@@ -175,17 +203,19 @@ def _cmd_solve(args: argparse.Namespace) -> int:
         print(json.dumps(result.as_dict(), ensure_ascii=False))
     else:
         print(templates.render_text(result, args.lang))
-    if args.pdf is not None:
+    if pdf is not None:
         from dlexam.build.sheet import build_sheet
 
-        print(f"wrote {build_sheet(result, args.pdf)}", file=sys.stderr)
+        print(f"wrote {build_sheet(result, pdf)}", file=sys.stderr)
     return 0
 
 
 def _cmd_book(args: argparse.Namespace) -> int:
+    out = check_output_folder(args.out)
+    check_book_outputs(out)
     from dlexam.build.fastpath import build_book_cached
 
-    report = build_book_cached(args.out, lang=args.lang)
+    report = build_book_cached(out, lang=args.lang)
     what = f"TeX ran {report.passes} pass(es)" if report.ran_tex else "unchanged, TeX not run"
     print(f"wrote {report.pdf} ({what}, {report.seconds:.2f} s)")
     return 0
@@ -224,14 +254,37 @@ def _cmd_list(_args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the command line; returns the exit status."""
+    """Runs the command line; returns the exit status.
+
+    SIGTERM is handled as Ctrl-C is: a running TeX and everything it started are killed and
+    its temporary folder removed before dlexam exits.
+    """
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _main(argv)
+    except _Terminated:
+        return EXIT_TERMINATED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = _parser()
-    args, extra = parser.parse_known_args(argv)
-    # key=value pairs may also come after the options (`solve NAME --json x=[1, 2]`)
-    if extra and hasattr(args, "params") and not any(e.startswith("-") for e in extra):
-        args.params += extra
-    elif extra:
-        parser.error("unrecognized arguments: " + " ".join(extra))
+    try:
+        args, extra = parser.parse_known_args(argv)
+        # key=value pairs may also come after the options (`solve NAME --json x=[1, 2]`)
+        if extra and hasattr(args, "params") and not any(e.startswith("-") for e in extra):
+            args.params += extra
+        elif extra:
+            parser.error("unrecognized arguments: " + " ".join(extra))
+    except _UsageError as err:
+        print(f"dlexam: error: {err}", file=sys.stderr)
+        return EXIT_INPUT
+    except SystemExit as done:  # --help
+        return done.code if isinstance(done.code, int) else 0
     commands = {"solve": _cmd_solve, "book": _cmd_book, "list": _cmd_list,
                 "show": _cmd_show, "sample": _cmd_sample}
     try:
@@ -247,6 +300,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `dlexam solve ... | head`
         sys.stderr.close()
         return 0
+    except OSError as err:  # the disk filled, a folder changed under us: one line, no traceback
+        where = f" {err.filename}" if err.filename else ""
+        print(f"dlexam: build failed: cannot write{where}: {err.strerror or err}", file=sys.stderr)
+        return EXIT_BUILD
 
 
 if __name__ == "__main__":

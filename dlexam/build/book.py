@@ -6,6 +6,7 @@ outputs atomically and runs TeX only when the content changed.
 
 from __future__ import annotations
 
+import hashlib
 import time
 import tomllib
 from importlib import resources
@@ -21,8 +22,10 @@ from dlexam.build.files import (
     BuildReport,
     atomic_write,
     content_key,
+    file_digest,
+    output_lock,
 )
-from dlexam.build.tex import compile_pdf
+from dlexam.build.tex import compile_pdf, keep_log
 from dlexam.errors import BuildError
 
 
@@ -78,25 +81,31 @@ def build_book(out_dir: Path, lang: str = "bilingual", exam: str = DEFAULT_EXAM)
 
 
 def write_pdf(out_dir: Path, name: str, source: str, start: float | None = None) -> BuildReport:
-    """Writes ``name.tex`` and, unless the cache has it already, compiles ``name.pdf``."""
+    """Writes ``name.tex`` and, unless the cache has it already, compiles ``name.pdf``.
+
+    The folder is locked while it is written; a failed run keeps its log as ``name.log``, and
+    the error names it.
+
+    Raises:
+        BuildError: TeX failed; the previous PDF is left as it was.
+    """
     start = time.perf_counter() if start is None else start
     tex_path = out_dir / f"{name}.tex"
     pdf_path = out_dir / f"{name}.pdf"
     log_path = out_dir / f"{name}.log"
     data = source.encode("utf-8")
-    if not tex_path.exists() or tex_path.read_bytes() != data:
-        atomic_write(tex_path, data)
-    cache = BuildCache(out_dir)
-    key = content_key(source, engine="xelatex")
-    if cache.is_fresh(pdf_path, key):
-        return BuildReport(pdf_path, tex_path, False, 0, time.perf_counter() - start)
-    try:
-        run = compile_pdf(source, jobname=name)
-    except BuildError as err:
-        if err.log:
-            atomic_write(log_path, err.log.encode("utf-8"))
-        raise
-    atomic_write(pdf_path, run.pdf)
-    atomic_write(log_path, run.log.encode("utf-8"))
-    cache.record(pdf_path, key)
+    with output_lock(out_dir):
+        if file_digest(tex_path) != hashlib.sha256(data).hexdigest():
+            atomic_write(tex_path, data)
+        cache = BuildCache(out_dir)
+        key = content_key(source, engine="xelatex")
+        if cache.is_fresh(pdf_path, key):
+            return BuildReport(pdf_path, tex_path, False, 0, time.perf_counter() - start)
+        try:
+            run = compile_pdf(source, jobname=name)
+        except BuildError as err:
+            raise keep_log(err, log_path) from None
+        atomic_write(pdf_path, run.pdf)
+        atomic_write(log_path, run.log.encode("utf-8"))
+        cache.record(pdf_path, key)
     return BuildReport(pdf_path, tex_path, True, run.passes, time.perf_counter() - start)

@@ -14,7 +14,16 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from dlexam.build.files import BOOK_NAME, DEFAULT_EXAM, BuildReport, atomic_write
+from dlexam.build.files import (
+    BOOK_NAME,
+    DEFAULT_EXAM,
+    BuildReport,
+    cache_dir,
+    file_digest,
+    output_lock,
+    read_stamp,
+    write_stamp,
+)
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 _SOURCE_SUFFIXES = (".py", ".toml", ".j2")
@@ -41,44 +50,47 @@ def input_fingerprint(lang: str, exam: str) -> str:
     return h.hexdigest()
 
 
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "-"
-
-
 def _stamp_path(out_dir: Path, name: str) -> Path:
-    return out_dir / ".cache" / f"{name}.inputs"
+    return cache_dir(out_dir) / f"{name}.inputs"
 
 
 def _current(out_dir: Path, name: str, fingerprint: str) -> str:
     return " ".join(
-        [fingerprint, _digest(out_dir / f"{name}.tex"), _digest(out_dir / f"{name}.pdf")]
+        [fingerprint, file_digest(out_dir / f"{name}.tex"), file_digest(out_dir / f"{name}.pdf")]
     )
 
 
 def is_unchanged(out_dir: Path, name: str, fingerprint: str) -> bool:
-    """True when the last build had these inputs and its outputs are untouched."""
-    stamp = _stamp_path(out_dir, name)
-    if not stamp.exists() or not (out_dir / f"{name}.pdf").exists():
+    """True when the last build had these inputs and its outputs are untouched.
+
+    A stamp or an output that cannot be read (damaged, a folder, a dangling link) means no.
+    """
+    if file_digest(out_dir / f"{name}.pdf") == "-":
         return False
-    return stamp.read_text().strip() == _current(out_dir, name, fingerprint)
+    return read_stamp(_stamp_path(out_dir, name)) == _current(out_dir, name, fingerprint)
 
 
 def record(out_dir: Path, name: str, fingerprint: str) -> None:
     """Records the inputs of the build now in ``out_dir``."""
-    atomic_write(_stamp_path(out_dir, name), _current(out_dir, name, fingerprint).encode())
+    write_stamp(_stamp_path(out_dir, name), _current(out_dir, name, fingerprint))
 
 
 def build_book_cached(
     out_dir: Path, lang: str = "bilingual", exam: str = DEFAULT_EXAM
 ) -> BuildReport:
-    """Builds the answer book, or returns at once when nothing it depends on has changed."""
+    """Builds the answer book, or returns at once when nothing it depends on has changed.
+
+    The output folder is locked for the whole build, check included: a second build into the
+    same folder waits, so the ``.tex``, the PDF and their stamps always belong together.
+    """
     start = time.perf_counter()
     fingerprint = input_fingerprint(lang, exam)
-    if is_unchanged(out_dir, BOOK_NAME, fingerprint):
-        return BuildReport(out_dir / f"{BOOK_NAME}.pdf", out_dir / f"{BOOK_NAME}.tex", False, 0,
-                           time.perf_counter() - start)
-    from dlexam.build.book import build_book
+    with output_lock(out_dir):
+        if is_unchanged(out_dir, BOOK_NAME, fingerprint):
+            return BuildReport(out_dir / f"{BOOK_NAME}.pdf", out_dir / f"{BOOK_NAME}.tex", False,
+                               0, time.perf_counter() - start)
+        from dlexam.build.book import build_book
 
-    report = build_book(out_dir, lang=lang, exam=exam)
-    record(out_dir, BOOK_NAME, fingerprint)
-    return report
+        report = build_book(out_dir, lang=lang, exam=exam)
+        record(out_dir, BOOK_NAME, fingerprint)
+        return report

@@ -15,6 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from dlexam.build.files import atomic_write
 from dlexam.errors import BuildError
 
 # A fixed date for reproducible PDFs when SOURCE_DATE_EPOCH is not set (2026-01-01T00:00:00Z).
@@ -95,9 +96,20 @@ def _run(cmd: list[str], cwd: Path, timeout: float) -> int:
     try:
         return proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        _stop(proc)
         raise BuildError(f"xelatex did not finish within {timeout:.0f} s and was stopped") from None
+    except BaseException:  # Ctrl-C, SIGTERM (the command line turns it into an exception), ...
+        _stop(proc)
+        raise
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Kills xelatex and everything it started (its own session), and reaps it."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
 
 
 _ERROR_LINE = re.compile(
@@ -136,8 +148,33 @@ def explain_failure(log: str, source: str, jobname: str) -> str:
     bang = re.search(r"^! (.*)$", log, re.M)
     if bang:
         return f"TeX error: {bang.group(1).strip()}"
-    return "xelatex failed without an error line; see the log"
+    # the last few lines of the log say where TeX stopped (e.g. "Emergency stop", a capacity)
+    last = [line.strip() for line in log.splitlines() if line.strip()][-_TAIL_LINES:]
+    tail = " | ".join(last)
+    if len(tail) > _TAIL_CHARS:
+        tail = "..." + tail[-_TAIL_CHARS:]
+    if not tail:
+        return "xelatex failed without an error line and left no log"
+    return f"xelatex failed without an error line; the log ends: {tail}"
 
+
+def keep_log(err: BuildError, log_path: Path) -> BuildError:
+    """Writes a failed run's log to ``log_path``; the same error, now naming the log.
+
+    When TeX left no log, nothing is written and the error is returned as it was; a log that
+    cannot be written is not named.
+    """
+    if not err.log:
+        return err
+    try:
+        atomic_write(log_path, err.log.encode("utf-8"))
+    except OSError:
+        return err
+    return BuildError(f"{err} (log: {log_path})", log=err.log)
+
+
+_TAIL_LINES = 3
+_TAIL_CHARS = 300
 
 _RERUN = re.compile(r"Rerun to get|Label\(s\) may have changed|There were undefined references")
 
@@ -155,7 +192,7 @@ def compile_pdf(source: str, jobname: str = "document", timeout: float = TIMEOUT
     when LaTeX asks for one, at most three in all.
 
     Raises:
-        BuildError: xelatex is missing, failed, timed out, or gave no valid PDF.
+        BuildError: xelatex is missing, failed, timed out, or gave a PDF that does not open.
     """
     require_xelatex()
     with tempfile.TemporaryDirectory(prefix="dlexam-tex-") as tmp:
@@ -176,6 +213,34 @@ def compile_pdf(source: str, jobname: str = "document", timeout: float = TIMEOUT
         if not pdf_path.exists():
             raise BuildError("xelatex reported success but wrote no PDF")
         pdf = pdf_path.read_bytes()
-        if not pdf.startswith(b"%PDF-") or b"%%EOF" not in pdf[-1024:]:
-            raise BuildError("xelatex wrote a damaged PDF")
+        problem = pdf_problem(pdf)
+        if problem is not None:
+            raise BuildError(f"xelatex reported success but wrote a damaged PDF ({problem})",
+                             log=log)
         return TexRun(pdf=pdf, log=log, passes=passes)
+
+
+def pdf_problem(pdf: bytes) -> str | None:
+    """Why ``pdf`` would not open in a reader, or None when it opens and has pages.
+
+    A header and an ``%%EOF`` are not enough: a PDF can have both and a cross-reference table
+    pointing nowhere. pypdf reads it the way a viewer would (the trailer, the catalogue, the
+    page tree); its own complaints about repairable details are not errors here.
+    """
+    if not pdf.startswith(b"%PDF-") or b"%%EOF" not in pdf[-1024:]:
+        return "no PDF header or end-of-file marker"
+    import io
+    import logging
+
+    from pypdf import PdfReader
+
+    logger = logging.getLogger("pypdf")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        pages = len(PdfReader(io.BytesIO(pdf), strict=False).pages)
+    except Exception as err:  # pypdf raises many kinds of error for a damaged file
+        return f"it does not open: {str(err).splitlines()[0] if str(err) else type(err).__name__}"
+    finally:
+        logger.setLevel(level)
+    return None if pages > 0 else "it has no pages"
