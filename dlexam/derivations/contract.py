@@ -238,3 +238,18 @@ def shape_problem(answer: Answer, value: Any, dims: dict[str, int]) -> str | Non
                                                                                          "-inf")):
             return f"{answer.name}: numbers expected, got {leaf!r}"
     return None
+
+
+@dataclass(frozen=True)
+class Carry:
+    """How a state answer is carried forward, for follow-through credit.
+
+    Attributes:
+        answer: the state answer (``"h"``) whose entry at step t starts step t + 1.
+        rerun: (raw parameters with defaults, t, the student's state at t as a list of floats)
+            -> the raw parameters of the same derivation started from that state, whose step 1
+            is step t + 1 of the question; or None when nothing follows step t.
+    """
+
+    answer: str
+    rerun: Callable[[Mapping[str, Any], int, list[float]], dict[str, Any] | None]

@@ -18,7 +18,7 @@ from typing import Any
 
 import sympy as sp
 
-from dlexam.derivations.contract import Answer, Mistake, shape_problem
+from dlexam.derivations.contract import Answer, Carry, Mistake, shape_problem
 from dlexam.derivations.notation import text
 from dlexam.derivations.params import Param, bind_dims, exact, validate
 from dlexam.derivations.sampling import Draw
@@ -203,6 +203,7 @@ class Derivation:
         sampler: (draw, fixed raw parameters) -> raw parameters of a good exam question.
         question: validated parameters -> extra fields of the question statement (the
             statement is filled from the parameters by name, the dimension sizes, and these).
+        carry: how a state answer starts the next step (for the checker's follow-through).
     """
 
     name: str
@@ -213,6 +214,7 @@ class Derivation:
     mistakes: tuple[Mistake, ...] = ()
     sampler: Sampler | None = None
     question: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    carry: Carry | None = None
 
     @property
     def key(self) -> str:
@@ -374,6 +376,7 @@ def derivation(
     mistakes: Iterable[Mistake] = (),
     sampler: Sampler | None = None,
     question: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    carry: Carry | None = None,
 ) -> Callable[[Callable[..., Result]], Callable[..., Result]]:
     """Registers a derivation function under ``name`` with its declarations.
 
@@ -394,6 +397,7 @@ def derivation(
             mistakes=tuple(mistakes),
             sampler=sampler,
             question=question,
+            carry=carry,
         )
         return fn
 

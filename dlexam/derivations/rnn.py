@@ -31,7 +31,7 @@ from dlexam.derivations.cells import (
     shown,
     zeros,
 )
-from dlexam.derivations.contract import Answer, Mistake, with_params
+from dlexam.derivations.contract import Answer, Carry, Mistake, with_params
 from dlexam.derivations.core import Result, Step, derivation
 from dlexam.derivations.notation import Stack, sym
 from dlexam.derivations.params import Param, bind_dims
@@ -416,6 +416,8 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
     mistakes=MISTAKES,
     sampler=sample_rnn,
     question=_question,
+    carry=Carry("h", lambda p, t, state: {**p, "h0": state, "x": p["x"][t:]}
+                if t < len(p["x"]) else None),
 )
 def rnn_forward(
     U: sp.ImmutableMatrix,
