@@ -173,9 +173,12 @@ def _parser() -> argparse.ArgumentParser:
                        help="derive as a student who makes this named mistake (see 'dlexam show')")
 
     check = sub.add_parser("check", help="check your hand-derived values against a derivation")
-    check.add_argument("name", help="the derivation (see 'dlexam list')")
+    check.add_argument("name", nargs="?", help="the derivation (see 'dlexam list')")
     check.add_argument("params", nargs="*", metavar="key=value",
                        help="the question's parameters, as solve takes them")
+    check.add_argument("--batch", metavar="FILE.jsonl",
+                       help='one request a line: {"derivation", "params", "answers"}; '
+                            "one verdict object a line out ('-': standard input)")
     check.add_argument("-a", "--answer", action="append", default=[], metavar="ANSWER=VALUE",
                        help="one of your values: y=[1.4588, 2.7371], y[2]=2.7371, "
                             "h[2][1]=0.9898 (repeat -a)")
@@ -253,6 +256,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from dlexam.check.verdicts import check
     from dlexam.templates.check import report_json, report_text
 
+    if args.batch is not None:
+        return _check_batch(args)
+    if args.name is None:
+        raise InputError("check", "a derivation's name (or --batch FILE)")
     derivation = derivations.get(args.name)
     params = parse_assignments(args.params)
     answers = parse_answers(args.answer)
@@ -262,6 +269,24 @@ def _cmd_check(args: argparse.Namespace) -> int:
     else:
         print(report_text(report, args.lang))
     return 0 if report.correct == report.total else EXIT_WRONG
+
+
+def _check_batch(args: argparse.Namespace) -> int:
+    from dlexam.check.batch import run_batch
+
+    if args.name is not None or args.params or args.answer:
+        raise InputError("--batch", "the requests in the file only (no name, key=value or -a)")
+    if args.batch == "-":
+        run_batch(sys.stdin.buffer, sys.stdout, args.lang)
+        return 0
+    try:
+        lines = open(args.batch, "rb")
+    except OSError as err:
+        raise InputError("--batch", "a readable file", f"{args.batch} ({err.strerror})") \
+            from None
+    with lines:
+        run_batch(lines, sys.stdout, args.lang)
+    return 0
 
 
 def _cmd_show(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from running the declared derivation, as itself or as a student making a declare
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -70,6 +71,14 @@ class Report:
     def total(self) -> int:
         """How many verdicts there are."""
         return len(self.verdicts)
+
+    def _repr_html_(self) -> str:
+        from dlexam.templates.notebook import report_html
+
+        return report_html(self)
+
+    def _repr_markdown_(self) -> str:
+        return self._repr_html_()
 
     def departs_key(self, verdict: Verdict) -> str | None:
         """The catalog key of the step where the mistaken derivation parts from the right one."""
@@ -364,6 +373,28 @@ def _shape_words(shape: tuple[int, ...]) -> str:
 
 def json_text(value: Any) -> str:
     """A JSON value as compact text."""
-    import json
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
-    return json.dumps(value, ensure_ascii=False)
+
+class CheckerCache:
+    """Checkers by (derivation, parameters), so that students who share a variant share its
+    right answers and its mistakes' answers (computed once, on first need)."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._items: dict[str, Checker] = {}
+
+    def get(self, derivation: Derivation, params: Mapping[str, Any] | None) -> Checker:
+        """The checker of this derivation on these parameters.
+
+        Raises:
+            InputError: the parameters are malformed.
+        """
+        key = derivation.name + "\0" + json_text(to_plain(dict(params or {})))
+        checker = self._items.pop(key, None)
+        if checker is None:
+            checker = Checker(derivation, params)
+        self._items[key] = checker  # most recently used last
+        while len(self._items) > self.size:
+            self._items.pop(next(iter(self._items)))
+        return checker

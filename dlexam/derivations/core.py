@@ -85,6 +85,22 @@ class Result:
         object.__setattr__(self, "info", _freeze(self.info))
         object.__setattr__(self, "steps", tuple(self.steps))
 
+    # Jupyter's display protocol; the rendering itself lives in dlexam.templates.notebook
+    def _repr_html_(self) -> str:
+        from dlexam.templates.notebook import result_html
+
+        return result_html(self)
+
+    def _repr_markdown_(self) -> str:
+        from dlexam.templates.notebook import result_markdown
+
+        return result_markdown(self)
+
+    def _repr_latex_(self) -> str:
+        from dlexam.templates.notebook import result_latex
+
+        return result_latex(self)
+
     def plain_answers(self) -> dict[str, Any]:
         """The answers as plain JSON data."""
         return {k: to_plain(v) for k, v in self.answers.items()}
