@@ -356,7 +356,10 @@ def gan_value(d_real: sp.ImmutableMatrix, d_fake: sp.ImmutableMatrix) -> Result:
              value=value),
         Step(key="gan_value.loss_d", lhs=sym("L_D"), symbolic=sp.Mul(-1, sym("V_DG"),
                                                                       evaluate=False),
-             value=-value),
+             value=-value,
+             # named as computed: two batch means added, not one mean over the pooled samples
+             data={"m": m, "n": n, "total": m + n,
+                   "pooled": -(m * mean_log_real + n * mean_log_fake) / (m + n)}),
         # the minimax loss is the generated term itself: named, not written out again
         Step(key="gan_value.loss_g_minimax", lhs=sym("L_G_mm"), symbolic=sym("V_fake"),
              value=mean_log_fake, data={"n": n}),

@@ -117,7 +117,7 @@ def _symbolic_jacobian() -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]:
     """SymPy's Jacobian of a two-unit tanh cell, and the same matrix written as diag(1 - h^2) W.
 
     Returns:
-        (Jacobian with the new state's entries h_1, h_2 put back in, the diag(1 - h^2) W form).
+        (Jacobian with the new state's entries h_{t,1}, h_{t,2} put back in; diag(1 - h^2) W).
     """
     w = sp.Matrix(2, 2, lambda i, j: sp.Symbol(f"W_{i + 1}{j + 1}"))
     prev = sp.Matrix([sp.Symbol("s_1"), sp.Symbol("s_2")])  # h_{t-1}
@@ -125,7 +125,7 @@ def _symbolic_jacobian() -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]:
     pre = w * prev + rest
     new = pre.applyfunc(sp.tanh)
     jac = new.jacobian(prev)
-    h = [sp.Symbol("h_1"), sp.Symbol("h_2")]  # the entries of h_t
+    h = [sp.Symbol("h_{t,1}"), sp.Symbol("h_{t,2}")]  # the entries of h_t, not h_1 and h_2
     back = {sp.tanh(pre[i]): h[i] for i in range(2)}
     derived = sp.ImmutableMatrix(jac.xreplace(back))
     form = sp.ImmutableMatrix(sp.diag(*[1 - hi**2 for hi in h]) * w)

@@ -285,7 +285,8 @@ def lstm_gates(steps: int) -> Result:
                     data={"steps": steps}))
     last = sp.Symbol(f"h_{steps}")
     with sp.evaluate(False):
-        y = sp.Add(sp.Mul(sym("V"), last), sym("c"))
+        # W_y and b_y, not V and c: c_t is the cell state of the stacked notation
+        y = sp.Add(sp.Mul(sp.Symbol("W_y"), last), sp.Symbol("b_y"))
     out.append(Step(key="lstm_gates.many_to_one", lhs=sym("y"), symbolic=y,
                     data={"steps": steps, "last": last}))
 
