@@ -805,7 +805,7 @@ def sample_self_attention(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any
                 "W_V": draw.array((dm, dv), -1, 1, nonzero=True),
                 "mask": mask}
     dk = fixed.get("d_k") or draw.choice((4, 9, 16, 64))
-    root = int(round(dk ** 0.5))
+    root = round(dk ** 0.5)
     square = mask == "causal"
     n = dims.get("n", draw.integer(2 if square else 1, 3))
     m = dims.get("m", n if square else draw.integer(2, 3))
