@@ -6,7 +6,6 @@ These tests need TeX; `make test` installs it (scripts/ensure-system.sh), and no
 from __future__ import annotations
 
 import dataclasses
-
 import shutil
 import subprocess
 from pathlib import Path
