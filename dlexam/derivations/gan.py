@@ -14,16 +14,15 @@ from typing import Any
 import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 
-from dlexam.derivations.attention import Operator, row_vector
 from dlexam.derivations.core import Result, Step, derivation
-from dlexam.derivations.information import (
+from dlexam.derivations.distributions import (
     WRITTEN_OUT,
     cross_step,
     decimal_shown,
     distribution,
     distributions_step,
 )
-from dlexam.derivations.notation import Notation, Ratio, exact_shown, sym
+from dlexam.derivations.notation import Notation, Operator, Ratio, exact_shown, row_vector, sym
 from dlexam.derivations.params import Param
 from dlexam.errors import InputError
 
