@@ -7,12 +7,14 @@ where q is 0 and p is not, and the steps say where.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
+from dlexam.derivations.contract import Answer, Mistake
 from dlexam.derivations.core import Result, Step, derivation
 from dlexam.derivations.distributions import (
     WRITTEN_OUT,
@@ -28,7 +30,8 @@ from dlexam.derivations.distributions import (
     sum_step,
 )
 from dlexam.derivations.notation import exact_shown, row_vector, sym
-from dlexam.derivations.params import Param
+from dlexam.derivations.params import Param, bind_dims
+from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
 
 UNITS = {"2": "bits", "e": "nats", "10": "hartleys"}
@@ -69,17 +72,99 @@ def _float(v: sp.Basic) -> sp.Basic:
     return v if not v.is_finite else sp.Float(float(v))
 
 
+INFORMATION_PARAMS = [
+    Param("p", "array", shapes=(("k",),)),
+    Param("q", "array", shapes=(("k",),)),
+    Param("base", "choice", default="e", choices=tuple(UNITS)),
+    Param("normalize", "bool", default=False),
+]
+
+# the base a student slips into: nats for bits, bits for nats or hartleys
+_OTHER_BASE = {"2": "e", "e": "2", "10": "2"}
+
+
+def _wrong_base(params: dict[str, Any]) -> dict[str, Any]:
+    return {**params, "base": _OTHER_BASE[str(params["base"])]}
+
+
+INFORMATION_MISTAKES = [
+    Mistake("kl-reversed", changes=("kl_pq", "kl_qp"), formula=True),
+    Mistake("wrong-log-base",
+            changes=("entropy_p", "entropy_q", "cross_entropy", "kl_pq", "kl_qp", "jsd"),
+            params=_wrong_base),
+    Mistake("cross-entropy-swapped", changes=("cross_entropy",), formula=True),
+]
+
+
+def _floats(values: list[Any]) -> list[float]:
+    total = sum(float(v) for v in values)
+    return [float(v) / total if total else 0.0 for v in values]
+
+
+def _kl(a: list[float], b: list[float]) -> float:
+    if any(x > 0 and y == 0 for x, y in zip(a, b, strict=True)):
+        return math.inf
+    return sum(x * math.log(x / y) for x, y in zip(a, b, strict=True) if x > 0)
+
+
+def _cross(a: list[float], b: list[float]) -> float:
+    if any(x > 0 and y == 0 for x, y in zip(a, b, strict=True)):
+        return math.inf
+    return -sum(x * math.log(y) for x, y in zip(a, b, strict=True) if x > 0)
+
+
+def _apart(x: float, y: float) -> bool:
+    """Two values a grader tells apart (1% of the larger; two infinities are not)."""
+    if math.isinf(x) or math.isinf(y):
+        return x != y
+    return abs(x - y) > 0.01 * max(abs(x), abs(y))
+
+
+def sample_information(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
+    """Two distributions over 2 to 4 outcomes, two-decimal probabilities of at least 0.05.
+
+    The pair is redrawn until KL(p||q) and KL(q||p), and H(p, q) and H(q, p), differ by more than
+    1% (so reversing either is visible); p = q never survives that.
+    """
+    dims = bind_dims(INFORMATION_PARAMS, fixed)
+    k = dims.get("k", draw.integer(2, 4))
+    out: dict[str, Any] = {"base": draw.choice(("2", "e", "e", "10")), "normalize": False}
+    for _ in range(200):
+        out["p"] = draw.distribution(k, 2, floor=0.05)
+        out["q"] = draw.distribution(k, 2, floor=0.05)
+        out.update(fixed)
+        p, q = _floats(out["p"]), _floats(out["q"])
+        if _apart(_kl(p, q), _kl(q, p)) and _apart(_cross(p, q), _cross(q, p)):
+            break
+    return out
+
+
+def _information_question(values: dict[str, Any]) -> dict[str, Any]:
+    """The distributions as the question states them (normalised when asked), and the base."""
+    ps = distribution("p", values["p"], values["normalize"])
+    qs = distribution("q", values["q"], values["normalize"])
+    return {"p": row_vector([exact_shown(x) for x in ps]),
+            "q": row_vector([exact_shown(x) for x in qs]),
+            "log_base": sp.Symbol("e") if str(values["base"]) == "e" else int(values["base"])}
+
+
 @derivation(
     "information",
-    params=[
-        Param("p", "array", shapes=(("k",),)),
-        Param("q", "array", shapes=(("k",),)),
-        Param("base", "choice", default="e", choices=tuple(UNITS)),
-        Param("normalize", "bool", default=False),
+    params=INFORMATION_PARAMS,
+    answers=[
+        Answer("entropy_p", "number"),
+        Answer("entropy_q", "number"),
+        Answer("cross_entropy", "number"),
+        Answer("kl_pq", "number"),
+        Answer("kl_qp", "number"),
+        Answer("jsd", "number"),
     ],
+    mistakes=INFORMATION_MISTAKES,
+    sampler=sample_information,
+    question=_information_question,
 )
-def information(p: sp.ImmutableMatrix, q: sp.ImmutableMatrix, base: str, normalize: bool
-                ) -> Result:
+def information(p: sp.ImmutableMatrix, q: sp.ImmutableMatrix, base: str, normalize: bool,
+                mistake: str | None = None) -> Result:
     """Entropies, cross-entropy, both KL divergences and the Jensen-Shannon divergence.
 
     Args:
@@ -87,6 +172,9 @@ def information(p: sp.ImmutableMatrix, q: sp.ImmutableMatrix, base: str, normali
         q: the second distribution, over the same outcomes.
         base: the logarithm's base: ``2`` (bits), ``e`` (nats) or ``10`` (hartleys).
         normalize: divide p and q by their sums instead of requiring sums of 1.
+        mistake: ``kl-reversed`` (each KL divergence with its two distributions exchanged) or
+            ``cross-entropy-swapped`` (H(q, p) computed for H(p, q)); the identity checks,
+            which would expose the slip, are then left out.
     """
     ps = distribution("p", p, normalize)
     qs = distribution("q", q, normalize)
@@ -103,24 +191,31 @@ def information(p: sp.ImmutableMatrix, q: sp.ImmutableMatrix, base: str, normali
     s_hp, h_p = entropy_step("information.entropy", sym("H_p"), ps, "p", b, name=sp.Symbol("p"))
     s_hq, h_q = entropy_step("information.entropy", sym("H_q"), qs, "q", b, name=sp.Symbol("q"))
     steps += [s_hp, s_hq]
-    s_ce, h_pq, ce_inf = cross_step("information.cross_entropy", sym("H_pq"), ps, qs,
-                                    ("p", "q"), b, ratio=False)
+    if mistake == "cross-entropy-swapped":
+        ce_key, ce_first, ce_second, ce_letters = "information.cross_entropy_swapped", qs, ps, "qp"
+    else:
+        ce_key, ce_first, ce_second, ce_letters = "information.cross_entropy", ps, qs, "pq"
+    s_ce, h_pq, ce_inf = cross_step(ce_key, sym("H_pq"), ce_first, ce_second,
+                                    (ce_letters[0], ce_letters[1]), b, ratio=False)
     steps.append(s_ce)
     if ce_inf is not None:
-        steps.append(_infinite("information.cross_entropy_infinite", ce_inf, ps, qs, "p", "q"))
+        steps.append(_infinite("information.cross_entropy_infinite", ce_inf, ce_first,
+                               ce_second, ce_letters[0], ce_letters[1]))
 
     kls = {}
     for name, lhs, first, second, letters in (
         ("pq", sym("KL_pq"), ps, qs, ("p", "q")),
         ("qp", sym("KL_qp"), qs, ps, ("q", "p")),
     ):
-        step, kl, inf_at = cross_step(f"information.kl_{name}", lhs, first, second, letters, b,
-                                      ratio=True)
+        key = f"information.kl_{name}"
+        if mistake == "kl-reversed":  # the two distributions exchanged under the same name
+            first, second, letters, key = second, first, (letters[1], letters[0]), key + "_reversed"
+        step, kl, inf_at = cross_step(key, lhs, first, second, letters, b, ratio=True)
         steps.append(step)
         if inf_at is not None:
             steps.append(_infinite(f"information.kl_{name}_infinite", inf_at, first, second,
                                    *letters))
-        else:
+        elif mistake is None:
             cross = h_pq if name == "pq" else _cross_value(qs, ps, b)
             own = h_p if name == "pq" else h_q
             h_cross = sym("H_pq") if name == "pq" else sp.Symbol("H(q, p)")
@@ -153,8 +248,6 @@ def information(p: sp.ImmutableMatrix, q: sp.ImmutableMatrix, base: str, normali
               Step(key="information.jsd", lhs=sym("JSD"), symbolic=jsd_formula,
                    substituted=jsd_numbers, value=jsd, data={"bound": log_exact(2, b)})]
     return Result(
-        derivation="information",
-        params={},
         convention=unit,
         steps=tuple(steps),
         answers={
@@ -164,9 +257,8 @@ def information(p: sp.ImmutableMatrix, q: sp.ImmutableMatrix, base: str, normali
             "kl_pq": kls["pq"],
             "kl_qp": kls["qp"],
             "jsd": jsd,
-            "unit": unit,
-            "base": base,
         },
+        info={"unit": unit, "base": base},
     )
 
 
