@@ -126,7 +126,7 @@ def test_softmax_cross_entropy_matches_torch(k: int) -> None:
     np.testing.assert_allclose([float(x) for x in a["probs"]],
                                torch.softmax(z, 0).detach().numpy(), atol=1e-14)
     np.testing.assert_allclose([float(x) for x in a["grad_logits"]], z.grad.numpy(), atol=1e-14)
-    assert a["target"] == [1 if j == label else 0 for j in range(k)]
+    assert r.info["target"] == [1 if j == label else 0 for j in range(k)]
 
 
 def test_soft_and_one_hot_targets_match_torch() -> None:

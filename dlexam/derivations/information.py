@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -292,8 +293,10 @@ def _target(label: sp.Basic | sp.MatrixBase, k: int) -> tuple[list[sp.Rational],
     return [sp.Integer(1 if j == index else 0) for j in range(k)], index
 
 
-def gradient_derivation() -> list[Step]:
-    """dL/dz_i = p_i - y_i, derived by SymPy for any number of classes.
+@cache
+def gradient_derivation() -> tuple[Step, ...]:
+    """dL/dz_i = p_i - y_i, derived by SymPy for any number of classes (once: it depends on
+    nothing).
 
     The loss is written with class i separated from the rest (R = sum_{j != i} e^{z_j}, which
     does not depend on z_i); SymPy differentiates it, and sum_j y_j = 1 gives p_i - y_i.
@@ -316,29 +319,69 @@ def gradient_derivation() -> list[Step]:
         raise RuntimeError("the softmax cross-entropy gradient did not simplify to p_i - y_i")
     with sp.evaluate(False):
         result = sp.Add(pi, sp.Mul(-1, yi))
-    return [
+    return (
         Step(key="softmax_cross_entropy.log_softmax", lhs=Log(pi, sp.E), symbolic=log_p),
         Step(key="softmax_cross_entropy.split", lhs=loss_sym, symbolic=split),
         Step(key="softmax_cross_entropy.derivative", lhs=sym("dL_dz"),
              symbolic=derivative, substituted=sp.Add(softmax_i, -yi, evaluate=False),
              value=result),
-    ]
+    )
+
+
+SOFTMAX_PARAMS = [
+    Param("logits", "array", shapes=(("k",),)),
+    Param("label", "array", shapes=((), ("k",))),
+]
+
+
+def sample_softmax(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
+    """Three or four one-decimal logits in [-2, 2] (not all equal) and a class label.
+
+    A fixed label vector fixes the number of classes; a fixed class index gets enough classes.
+    """
+    dims = bind_dims(SOFTMAX_PARAMS, fixed)
+    label = fixed.get("label")
+    least = label + 1 if isinstance(label, int) and not isinstance(label, bool) else 3
+    k = dims.get("k", max(draw.integer(3, 4), least))
+    logits = draw.array((k,), -2, 2)
+    while len(set(logits)) == 1:
+        logits = draw.array((k,), -2, 2)
+    out = {"logits": logits, "label": draw.integer(0, k - 1)}
+    out.update(fixed)
+    return out
+
+
+def _softmax_question(values: dict[str, Any]) -> dict[str, Any]:
+    """The target as a vector (one-hot for a class label)."""
+    y, _ = _target(values["label"], len(values["logits"]))
+    return {"target": row_vector(y)}
 
 
 @derivation(
     "softmax-cross-entropy",
-    params=[
-        Param("logits", "array", shapes=(("k",),)),
-        Param("label", "array", shapes=((), ("k",))),
+    params=SOFTMAX_PARAMS,
+    answers=[
+        Answer("probs", "vector", shapes=(("k",),)),
+        Answer("loss", "number"),
+        Answer("grad_logits", "vector", shapes=(("k",),)),
     ],
+    mistakes=[
+        Mistake("log-base-10", changes=("loss",), formula=True),
+        Mistake("gradient-sign", changes=("grad_logits",), formula=True),
+    ],
+    sampler=sample_softmax,
+    question=_softmax_question,
 )
-def softmax_cross_entropy(logits: sp.ImmutableMatrix, label: sp.Basic) -> Result:
+def softmax_cross_entropy(logits: sp.ImmutableMatrix, label: sp.Basic,
+                          mistake: str | None = None) -> Result:
     """Softmax probabilities, the cross-entropy loss (nats) and its gradient p - y.
 
     Args:
         logits: the scores z before the softmax.
         label: the true class as an index counted from 0, or a one-hot (or any target)
             distribution over the classes.
+        mistake: ``log-base-10`` (the loss with common logarithms) or ``gradient-sign``
+            (the gradient written y - p).
     """
     z = list(logits)
     k = len(z)
@@ -380,41 +423,46 @@ def softmax_cross_entropy(logits: sp.ImmutableMatrix, label: sp.Basic) -> Result
         steps.append(Step(key="softmax_cross_entropy.probs", lhs=sym("p_i"), symbolic=formula,
                           value=row_vector(probs), data={"k": k}))
     loss = -sp.Add(*[t * lp for t, lp in zip(y, log_probs, strict=True) if t != 0])
+    log_base: sp.Basic = sp.E
+    if mistake == "log-base-10":  # log10 p = ln p / ln 10
+        log_base, loss = sp.Integer(10), loss / sp.log(10)
     sym_terms, num_terms = [], []
     for j, (t, pj) in enumerate(zip(y, probs, strict=True), start=1):
         yj, pjs = sp.Symbol(f"y_{j}"), sp.Symbol(f"p_{j}")
-        sym_terms.append(sp.Mul(yj, Log(pjs, sp.E), evaluate=False))
+        sym_terms.append(sp.Mul(yj, Log(pjs, log_base), evaluate=False))
         num_terms.append(sp.Integer(0) if t == 0 else
-                         sp.Mul(t, Log(_shown(pj), sp.E), evaluate=False))
+                         sp.Mul(t, Log(_shown(pj), log_base), evaluate=False))
     yi, pi = sp.Symbol("y_i"), sp.Symbol("p_i")
-    general = general_sum(sp.Mul(yi, Log(pi, sp.E), evaluate=False), k, True)
-    steps.append(sum_step("softmax_cross_entropy.loss", sym("L_ce"), sym_terms, num_terms, True,
-                           loss, general))
-    if index is not None:
+    general = general_sum(sp.Mul(yi, Log(pi, log_base), evaluate=False), k, True)
+    loss_key = "softmax_cross_entropy.loss" + ("_log10" if mistake == "log-base-10" else "")
+    steps.append(sum_step(loss_key, sym("L_ce"), sym_terms, num_terms, True, loss, general))
+    if index is not None and mistake != "log-base-10":
         with sp.evaluate(False):
             lse = sp.Add(sp.Mul(-1, sp.Symbol(f"z_{index + 1}")), Log(sym("sum_exp"), sp.E))
         steps.append(Step(key="softmax_cross_entropy.logsumexp", lhs=sym("L_ce"), symbolic=lse,
                           value=loss, data={"index": index + 1,
                                             "logit": sp.Symbol(f"z_{index + 1}")}))
     steps += gradient_derivation()
+    shown_p, p_sym, y_sym = row_vector([_shown(x) for x in probs]), sym("p_vec"), sym("y_vec")
     grad = [pj - t for pj, t in zip(probs, y, strict=True)]
+    grad_key = "softmax_cross_entropy.gradient"
     with sp.evaluate(False):
-        grad_formula = sp.Add(sym("p_vec"), sp.Mul(-1, sym("y_vec")))
-    steps.append(Step(key="softmax_cross_entropy.gradient", lhs=sym("grad_z"),
-                      symbolic=grad_formula,
-                      substituted=sp.MatAdd(row_vector([_shown(x) for x in probs]),
-                                            sp.MatMul(-1, row_vector(y)), evaluate=False)
-                      if k <= WRITTEN_OUT else None,
+        grad_formula = sp.Add(p_sym, sp.Mul(-1, y_sym))
+        grad_numbers = sp.MatAdd(shown_p, sp.MatMul(-1, row_vector(y)))
+        if mistake == "gradient-sign":
+            grad, grad_key = [-g for g in grad], grad_key + "_reversed"
+            grad_formula = sp.Add(y_sym, sp.Mul(-1, p_sym))
+            grad_numbers = sp.MatAdd(row_vector(y), sp.MatMul(-1, shown_p))
+    steps.append(Step(key=grad_key, lhs=sym("grad_z"), symbolic=grad_formula,
+                      substituted=grad_numbers if k <= WRITTEN_OUT else None,
                       value=row_vector(grad)))
     return Result(
-        derivation="softmax-cross-entropy",
-        params={},
         convention="nats",
         steps=tuple(steps),
         answers={
             "probs": probs,
             "loss": loss,
             "grad_logits": grad,
-            "target": y,
         },
+        info={"target": y},
     )
