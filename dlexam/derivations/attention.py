@@ -17,14 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import sympy as sp
 
 from dlexam.derivations.contract import Answer, Mistake
 from dlexam.derivations.core import Result, Step, derivation
-from dlexam.derivations.notation import Notation, Stack, sym, sym_sub
+from dlexam.derivations.notation import Notation, Operator, Stack, row_vector, sym, sym_sub
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
@@ -37,20 +37,6 @@ EXACT_LIMIT = 16
 
 SHOW_LIMIT = 4
 """Matrices with at most this many rows and columns are written out in a product's middle part."""
-
-
-class Operator(Notation):
-    """A named operator that stays unevaluated and prints as ``name(args)`` (softmax, ReLU)."""
-
-    name: ClassVar[str] = "op"
-
-
-    def _latex(self, printer: Any, exp: Any = None) -> str:
-        args = ", ".join(printer._print(a) for a in self.args)
-        return rf"\operatorname{{{self.name}}}\left({args}\right)"
-
-    def _sympystr(self, printer: Any) -> str:
-        return f"{self.name}(" + ", ".join(printer._print(a) for a in self.args) + ")"
 
 
 class Softmax(Operator):
@@ -110,11 +96,6 @@ def from_numpy(a: np.ndarray) -> sp.ImmutableMatrix:
     """An ImmutableMatrix of SymPy Floats (15 significant digits shown, full double kept)."""
     a = np.atleast_2d(a)
     return sp.ImmutableMatrix(a.shape[0], a.shape[1], [sp.Float(float(x)) for x in a.flat])
-
-
-def row_vector(values: Sequence[Any]) -> sp.ImmutableMatrix:
-    """A 1 x n matrix."""
-    return sp.ImmutableMatrix([list(values)])
 
 
 def seeded_matrix(rng: np.random.Generator, rows: int, cols: int, low: int, high: int
