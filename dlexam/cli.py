@@ -185,6 +185,12 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print one JSON object")
     check.add_argument("--lang", choices=LANGS, default="en")
 
+    practice = sub.add_parser("practice", help="practise a sampled question in the terminal")
+    practice.add_argument("name", help="the derivation (see 'dlexam list')")
+    practice.add_argument("--seed", type=_seed, default=None,
+                          help="a whole number >= 0 (default: a new question each time)")
+    practice.add_argument("--lang", choices=LANGS, default="en")
+
     show = sub.add_parser("show", help="a derivation's parameters, answers and named mistakes")
     show.add_argument("name", help="the derivation (see 'dlexam list')")
     show.add_argument("--lang", choices=LANGS, default="en")
@@ -289,6 +295,24 @@ def _check_batch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_practice(args: argparse.Namespace) -> int:
+    import secrets
+
+    from dlexam import derivations
+    from dlexam.check.practice import run_practice
+
+    derivation = derivations.get(args.name)
+    if derivation.sampler is None or not derivation.answers:
+        raise InputError(args.name, "a derivation with a sampler (see 'dlexam show')")
+    seed = args.seed if args.seed is not None else secrets.randbelow(10**6)
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    right, asked = run_practice(derivation, seed, args.lang, input, say)
+    return 0 if right == asked else EXIT_WRONG
+
+
 def _cmd_show(args: argparse.Namespace) -> int:
     from dlexam import derivations
     from dlexam.templates.describe import show_text
@@ -354,7 +378,8 @@ def _main(argv: Sequence[str] | None) -> int:
     except SystemExit as done:  # --help
         return done.code if isinstance(done.code, int) else 0
     commands = {"solve": _cmd_solve, "book": _cmd_book, "list": _cmd_list,
-                "show": _cmd_show, "sample": _cmd_sample, "check": _cmd_check}
+                "show": _cmd_show, "sample": _cmd_sample, "check": _cmd_check,
+                "practice": _cmd_practice}
     try:
         return commands[args.command](args)
     except BuildError as err:

@@ -407,10 +407,10 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
     answers=[
         Answer("h", "vectors", shapes=(("T", "H"),)),
         Answer("y", "vectors", shapes=(("T",), ("T", "O"))),
-        Answer("pre", "vectors", shapes=(("T", "H"),)),
+        Answer("pre", "vectors", shapes=(("T", "H"),), asked=False),
         # the other convention's values, so that both readings can be asked
-        Answer("h_other", "vectors", shapes=(("T", "H"),)),
-        Answer("y_other", "vectors", shapes=(("T",), ("T", "O"))),
+        Answer("h_other", "vectors", shapes=(("T", "H"),), asked=False),
+        Answer("y_other", "vectors", shapes=(("T",), ("T", "O")), asked=False),
     ],
     limits={"T": 20, "H": 4, "D": 4, "O": 4},
     mistakes=MISTAKES,
