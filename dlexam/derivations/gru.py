@@ -20,6 +20,7 @@ question the bias b_hn is kept, added outside the gate).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import sympy as sp
@@ -117,8 +118,15 @@ PARAMS = [
 _ALL = ("h", "z", "r", "h_tilde")
 MISTAKES = [
     Mistake("update-rule-swapped", changes=_ALL, formula=True),
-    Mistake("reset-after-swapped", changes=_ALL, formula=True),
+    # with one unit and no b_hn, r (U h) = U (r h): the placements give the same numbers
+    Mistake("reset-after-swapped", changes=_ALL, formula=True,
+            applies=lambda p: bool(p["reset_after"]) or _units(p) > 1),
 ]
+
+def _units(params: Mapping[str, Any]) -> int:
+    """H, read off the recurrent weights (the example cell has one unit)."""
+    return 1 if params["U_z"] is None else len(params["U_z"])
+
 
 # |pre-activation| stays below this bound in sampled questions, away from σ's and tanh's flat ends
 _SATURATION = 2.5
@@ -137,14 +145,20 @@ def _reach(params: dict[str, Any], xs: list[float], gate: str, unit: int) -> flo
 
 
 def sample_gru(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
-    """A two- or three-step GRU of one or two units, weights of one decimal, h_0 = 0.
+    """A two- or three-step GRU of one or two units (two when the reset gate acts before the
+    recurrent product, where one unit cannot tell the placements apart), h_0 = 0.
 
     Either placement of the reset gate (b_hn, non-zero, only with reset_after); inputs are small
     whole numbers (one per step) or one-decimal pairs. Every pre-activation is bounded by
     sum |W| max |x| + sum |U| + |b| + |b_hn| <= 2.5.
     """
     dims = bind_dims(PARAMS, fixed)
-    H = dims.get("H", draw.integer(1, 2))
+    if "reset_after" in fixed:
+        reset_after = bool(fixed["reset_after"])
+    else:
+        reset_after = fixed.get("b_hn") is not None or draw.chance(0.5)
+    # two units where the reset gate acts before the product: with one, both placements agree
+    H = dims.get("H", draw.integer(1, 2) if reset_after else 2)
     if "D" in dims:
         D = dims["D"]
     elif any(_is_flat(fixed.get(k)) for k in ("W_z", "W_r", "W_h", "x")):
@@ -152,10 +166,6 @@ def sample_gru(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
     else:
         D = draw.integer(1, 2)
     T = dims.get("T", draw.integer(2, 3))
-    if "reset_after" in fixed:
-        reset_after = bool(fixed["reset_after"])
-    else:
-        reset_after = fixed.get("b_hn") is not None or draw.chance(0.5)
     out: dict[str, Any] = {}
     for _ in range(200):
         out = {
