@@ -130,7 +130,7 @@ def run_practice(derivation: Derivation, seed: int, lang: str,
                 say("  ✓ " + prose_text(lang, "check.right"))
                 right += 1
                 break
-            wrong = [v for v in report.verdicts if not v.correct][0]
+            wrong = next(v for v in report.verdicts if not v.correct)
             say("  ✗ " + prose_text(lang, "practice.wrong"))
             if wrong.note == "rounding-slip":
                 say("    " + prose_text(lang, "practice.slip"))
