@@ -17,8 +17,13 @@
 # carried over (everything else comes from PyPI). FRESH_WHEELS= (empty) runs without it, as a
 # machine with no wheel folder would (and downloads the CUDA build).
 #
+# TLS: when the host trusts more certificate authorities than Debian's bundle (a TLS-inspecting
+# proxy), pip in the root gets a copy of the host's bundle as PIP_CERT (FRESH_CA, default $PIP_CERT
+# or /etc/ssl/certs/ca-certificates.crt; empty for none). apt uses Debian's http mirror.
+#
 # Variables: FRESH_DIR (default /var/tmp/dlexam-fresh), FRESH_MIRROR (default
-# http://deb.debian.org/debian), FRESH_WHEELS (default /opt/wheels), FRESH_KEEP=1 keeps the root.
+# http://deb.debian.org/debian), FRESH_WHEELS (default /opt/wheels), FRESH_CA, FRESH_KEEP=1 keeps
+# the root.
 set -euo pipefail
 
 SUITE=bookworm
@@ -26,6 +31,7 @@ INCLUDE=python3,python3-venv,make,git,ca-certificates
 DIR=${FRESH_DIR:-/var/tmp/dlexam-fresh}
 MIRROR=${FRESH_MIRROR:-http://deb.debian.org/debian}
 WHEELS=${FRESH_WHEELS-/opt/wheels}
+CA=${FRESH_CA-${PIP_CERT:-/etc/ssl/certs/ca-certificates.crt}}
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "make fresh-check needs root (it runs debootstrap, mount and chroot): run it as root," \
@@ -111,6 +117,16 @@ if [ -n "$WHEELS" ] && [ -d "$WHEELS" ]; then
 else
   echo "no local wheel folder: pip takes everything from PyPI"
 fi
+# pip checks TLS against its own bundle, or PIP_CERT. When the host trusts certificate authorities
+# that Debian's bundle lacks (a proxy that inspects TLS, as on this project's machines; the host's
+# pip is given its bundle the same way), pip in the root is given a copy of the host's bundle;
+# the root's own trust store is left as Debian made it.
+if [ -n "$CA" ] && [ -r "$CA" ] && ! cmp -s "$CA" "$ROOT/etc/ssl/certs/ca-certificates.crt"; then
+  cp "$CA" "$ROOT/etc/ssl/fresh-check-host-ca.crt"
+  PIPENV+=("PIP_CERT=/etc/ssl/fresh-check-host-ca.crt")
+  echo "pip trusts the host's certificate bundle $CA ($(grep -c BEGIN "$CA") certificates;" \
+       "Debian's in the root: $(grep -c BEGIN "$ROOT/etc/ssl/certs/ca-certificates.crt"))"
+fi
 
 git clone -q --no-checkout "$REPO" "$ROOT/root/dlexam"
 git -C "$ROOT/root/dlexam" checkout -q --detach "$COMMIT"
@@ -131,7 +147,8 @@ run() {  # run NAME: `make NAME` in the clone; sets result_NAME and time_NAME
   return 0
 }
 run book
-[ -f "$ROOT/root/dlexam/out/answer-book.pdf" ] || result_book="FAILED (no out/answer-book.pdf)"
+[ "$result_book" != passed ] || [ -f "$ROOT/root/dlexam/out/answer-book.pdf" ] \
+  || result_book="FAILED (no out/answer-book.pdf)"
 inroot dpkg-query -W -f '${Package}\n' | sort > "$DIR/logs/packages-after.txt"
 run test
 
