@@ -155,7 +155,8 @@ run test
 installed=$(comm -13 "$DIR/logs/packages-before.txt" "$DIR/logs/packages-after.txt")
 comm -13 "$DIR/logs/packages-before.txt" "$DIR/logs/packages-after.txt" \
   > "$DIR/logs/packages-installed.txt"
-pytest_line=$(grep -aE '^=+ .*(passed|failed|error).* in [0-9.]+s' "$LOG" | tail -1 || true)
+pytest_line=$(grep -aE '^=+ .*(passed|failed|error).* in [0-9.]+s' "$LOG" | tail -1 \
+  | sed -e 's/^=* *//' -e 's/ *=*$//' || true)
 disk=$(du -sh --one-file-system "$ROOT" | cut -f1)
 venv=$(du -sh "$ROOT/root/dlexam/.venv" 2>/dev/null | cut -f1)
 
@@ -166,7 +167,7 @@ debootstrap ($SUITE minbase, +$INCLUDE): $bootstrap; copy of the pristine root: 
 Debian packages before make book: $(wc -l < "$DIR/logs/packages-before.txt"), installed by it: \
 $(echo "$installed" | grep -c .) (list: $DIR/logs/packages-installed.txt)
 make book: $result_book in $time_book
-make test: $result_test in $time_test ${pytest_line:+-- $pytest_line}
+make test: $result_test in $time_test${pytest_line:+ (pytest: $pytest_line)}
 disk used by the root: $disk (of which .venv: ${venv:-none})
 SUMMARY
 [ "$result_book" = passed ] && [ "$result_test" = passed ]
