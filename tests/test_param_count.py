@@ -62,7 +62,7 @@ def test_input_shape_on_first_layer_sets_width_and_steps() -> None:
     model = "LSTM(30, return_sequences=True, input_shape=(3, 1)), LSTM(30), Dense(1)"
     result = derivations.solve("param-count", model=model)
     assert result.answers["layers"] == [3840, 7320, 31]
-    assert result.answers["output_shapes"] == [[None, 3, 30], [None, 30], [None, 1]]
+    assert result.info["output_shapes"] == [[None, 3, 30], [None, 30], [None, 1]]
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -112,7 +112,7 @@ def test_bidirectional_and_embedding_match_keras() -> None:
     expected = [layer.count_params() for layer in model.layers]
     result = derivations.solve("param-count", model=spec)
     assert result.answers["layers"] == expected
-    assert result.answers["output_widths"] == [8, 32, 3]
+    assert result.info["output_widths"] == [8, 32, 3]
 
 
 def test_bidirectional_matches_torch() -> None:
