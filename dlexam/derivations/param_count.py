@@ -341,21 +341,24 @@ def sample_param_count(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
     framework = fixed.get("framework") or draw.choice(("keras", "pytorch"))
     out: dict[str, Any] = {"framework": framework}
     if "model" in fixed:
-        layers = [_layer(s, i + 1) for i, s in enumerate(parse_model(fixed["model"]))]
-        needs_width = layers[0].kind != "Embedding" and _input_shape(
-            parse_model(fixed["model"])[0]) is None
-        if needs_width and fixed.get("input_dim") is None:
-            out["input_dim"] = draw.integer(1, 16)
+        first = parse_model(fixed["model"])[0]
+        if first.kind != "Embedding" and _input_shape(first) is None:
+            # the width the question states (with the sequence length) as input_shape=(T, m)
+            if fixed.get("input_dim") is None:
+                out["input_dim"] = draw.integer(1, 16)
+            if fixed.get("timesteps") is None:
+                out["timesteps"] = draw.integer(2, 10)
         return out
     width, steps = fixed.get("input_dim"), fixed.get("timesteps")
     steps = steps if steps is not None else draw.integer(2, 10)
     for _ in range(100):
         model, drawn_width = _draw_model(draw, framework, width, steps, embedding=width is None)
         params = {"model": model, "input_dim": None, "timesteps": None, "framework": framework}
-        wanted = [m for m in MISTAKES if m.id not in ("pytorch-biases", "keras-biases")]
-        wanted.append(MISTAKES[0] if framework == "keras" else MISTAKES[1])
-        if drawn_width is None:  # token ids in: every layer's input width is the model's own
-            wanted = [m for m in wanted if m.id != "first-input-width"]
+        # the bias mistake of the other framework, and (unless token ids come in, which have
+        # no width) the model's input width given to a later layer
+        unwanted = {"keras": "keras-biases", "pytorch": "pytorch-biases"}[framework]
+        wanted = [m for m in MISTAKES if m.id != unwanted
+                  and (drawn_width is not None or m.id != "first-input-width")]
         if all(m.applies_to(params) for m in wanted):
             break
     out["model"] = model
