@@ -306,7 +306,8 @@ def _recurrent_code(draw: Draw, framework: str, last: bool) -> str:
 
 def _with_input_shape(code: str, steps: int | None, width: int) -> str:
     """The first layer's code with ``input_shape=(T, m)`` as its last argument."""
-    return f"{code[:-1]}, input_shape=({steps}, {width}))"
+    separator = "" if code.endswith("()") else ", "
+    return f"{code[:-1]}{separator}input_shape=({steps}, {width}))"
 
 
 def _draw_model(draw: Draw, framework: str, width: int | None, steps: int | None,
