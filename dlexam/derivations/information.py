@@ -183,8 +183,12 @@ def distributions_step(key: str, names: tuple[str, str], first: Sequence[sp.Rati
 
 
 def _float(v: sp.Basic) -> sp.Basic:
-    """A value as a number to put into a formula (oo stays oo)."""
-    return v if not v.is_finite else sp.Float(float(v))
+    """A value as a number to put into a formula (oo stays oo).
+
+    Decided by structure: ``v`` may be an unevaluated tree (``-own`` under evaluate(False)),
+    where SymPy's assumptions (``is_finite``) can contradict themselves.
+    """
+    return v if v.has(sp.oo, sp.S.NegativeInfinity, sp.zoo) else sp.Float(float(v))
 
 
 @derivation(
