@@ -371,7 +371,7 @@ def _opaque_powers(expr: sp.Mul) -> sp.Mul:
     that SymPy's LaTeX printer leaves it in the numerator instead of asking whether the
     exponent is negative (an assumptions query on an unevaluated tree)."""
     args = [sp.UnevaluatedExpr(a) if a.is_Pow and not a.exp.is_Atom else a for a in expr.args]
-    if all(a is b for a, b in zip(args, expr.args)):
+    if all(a is b for a, b in zip(args, expr.args, strict=True)):
         return expr
     return sp.Mul(*args, evaluate=False)
 
