@@ -176,6 +176,13 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("name", nargs="?", help="the derivation (see 'dlexam list')")
     check.add_argument("params", nargs="*", metavar="key=value",
                        help="the question's parameters, as solve takes them")
+    check.add_argument("--exam", metavar="EXAM",
+                       help="check a whole exam: the built-in final2023 or an exam file; the "
+                            "positional argument is then your answers file (TOML)")
+    check.add_argument("--template", action="store_true",
+                       help="with --exam: print an empty answers file to fill in")
+    check.add_argument("--pdf", metavar="FILE",
+                       help="with --exam: also write the bilingual report to FILE")
     check.add_argument("--batch", metavar="FILE.jsonl",
                        help='one request a line: {"derivation", "params", "answers"}; '
                             "one verdict object a line out ('-': standard input)")
@@ -275,6 +282,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     if args.batch is not None:
         return _check_batch(args)
+    if args.exam is not None:
+        return _check_exam(args)
+    if args.template or args.pdf is not None:
+        raise InputError("--template" if args.template else "--pdf", "--exam EXAM as well")
     if args.name is None:
         raise InputError("check", "a derivation's name (or --batch FILE)")
     derivation = derivations.get(args.name)
@@ -286,6 +297,36 @@ def _cmd_check(args: argparse.Namespace) -> int:
     else:
         print(report_text(report, args.lang))
     return 0 if report.correct == report.total else EXIT_WRONG
+
+
+def _check_exam(args: argparse.Namespace) -> int:
+    from dlexam.check import exam as exam_check
+    from dlexam.exams.model import load_exam
+
+    if args.params or args.answer:
+        raise InputError("--exam", "an answers file only (no key=value or -a)")
+    pdf = check_pdf_file(args.pdf) if args.pdf is not None else None
+    exam = load_exam(args.exam)
+    if args.template:
+        if args.name is not None:
+            raise InputError("--template", "no answers file (it prints an empty one)")
+        print(exam_check.template(exam), end="")
+        return 0
+    if args.name is None:
+        raise InputError("--exam", "your answers file (dlexam check --exam EXAM answers.toml; "
+                         "--template prints one to fill in)")
+    answers = exam_check.read_answers(args.name)
+    report = exam_check.check_exam(exam, answers, source=args.name)
+    if args.json:
+        print(json.dumps(exam_check.report_json(report, args.lang), ensure_ascii=False))
+    else:
+        print(exam_check.report_text(report, args.lang))
+    if pdf is not None:
+        from dlexam.build.report import build_report
+
+        print(f"wrote {build_report(report, pdf)}", file=sys.stderr)
+    right = all(result == "right" for q in report.questions for _ref, result in q.asked)
+    return 0 if right else EXIT_WRONG
 
 
 def _check_batch(args: argparse.Namespace) -> int:

@@ -179,8 +179,10 @@ class Checker:
     The right result and each mistake's are computed once, on first need.
     """
 
-    def __init__(self, derivation: Derivation, params: Mapping[str, Any] | None) -> None:
+    def __init__(self, derivation: Derivation, params: Mapping[str, Any] | None,
+                 tolerance: Tolerance | None = None) -> None:
         self.derivation = derivation
+        self.tolerance = tolerance  # an exam's override for inexact answers, or None
         self.params = dict(params or {})
         self.right = self._run(self.params)
         self.expected = self.right.plain_answers()
@@ -242,6 +244,9 @@ class Checker:
         out = []
         expected_shape = _shape(expected)
         given_shape = _shape(value)
+        if given_shape != expected_shape and _same_vector(given_shape, expected_shape):
+            value = _reshape(value, expected_shape)  # [a, b] for a 1 x 2 (or 2 x 1) matrix
+            given_shape = expected_shape
         if given_shape != expected_shape:
             mistake = self._shape_mistake(answer, index, value)
             if mistake is None:
@@ -289,6 +294,8 @@ class Checker:
     def _judge(self, answer: Answer, index: tuple[int, ...], expected: Any,
                leaf: Leaf | str) -> Verdict:
         tolerance = answer.tolerance
+        if self.tolerance is not None and answer.kind not in ("integer", "integers", "text"):
+            tolerance = self.tolerance
         shown_index = index if index else None
         if isinstance(leaf, WrongShape):  # another shape, which a named mistake gives
             given = [[x.value for x in row] if isinstance(row, list) else row.value
@@ -410,6 +417,22 @@ def _shape(value: Any) -> tuple[int, ...]:
     if isinstance(value, list):
         return (len(value), *(_shape(value[0]) if value else ()))
     return ()
+
+
+def _same_vector(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    """Whether two shapes are the same vector written flat or as one row / one column."""
+    def flat(shape: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(d for d in shape if d != 1) if len(shape) <= 2 else shape
+    return len(a) <= 2 and len(b) <= 2 and a != () and b != () and flat(a) == flat(b) and \
+        len(flat(a)) == 1
+
+
+def _reshape(value: Any, shape: tuple[int, ...]) -> Any:
+    flat = [leaf for _p, leaf in leaves(value)]
+    if len(shape) == 1:
+        return flat
+    rows, cols = shape
+    return [flat[r * cols:(r + 1) * cols] for r in range(rows)]
 
 
 def _shape_text(value: Any) -> str:
