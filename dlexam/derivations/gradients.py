@@ -630,6 +630,8 @@ def _clip_by_value(g: sp.ImmutableMatrix, threshold: sp.Rational) -> Result:
     new = g.applyfunc(lambda v: max(min(v, threshold), -threshold))
     outside = sum(1 for v in entries if abs(v) > threshold)
     norm_after = sp.simplify(sp.sqrt(sp.Add(*[v**2 for v in new])))
+    with sp.evaluate(False):
+        after_shown = sp.sqrt(sp.Add(*[sp.Pow(v, 2) for v in new]))
     steps = [
         Step(key="clip_gradient.given", lhs=g_sym, symbolic=g, data={"threshold": threshold}),
         Step(key="clip_gradient.rule_by_value", lhs=sym("g_clipped"), symbolic=rule,
@@ -639,9 +641,7 @@ def _clip_by_value(g: sp.ImmutableMatrix, threshold: sp.Rational) -> Result:
              substituted=sp.sqrt(squares, evaluate=False), value=norm),
         Step(key="clip_gradient.clipped_by_value", lhs=sym("g_clipped"), symbolic=shown_clips,
              value=new, data={"threshold": threshold, "count": outside}),
-        Step(key="clip_gradient.norm_after", lhs=sym("norm_g_clipped"),
-             symbolic=sp.sqrt(sp.Add(*[sp.Pow(v, 2) for v in new], evaluate=False),
-                              evaluate=False),
+        Step(key="clip_gradient.norm_after", lhs=sym("norm_g_clipped"), symbolic=after_shown,
              value=norm_after, data={"clipped": outside > 0}),
         Step(key="clip_gradient.why"),
     ]
