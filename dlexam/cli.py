@@ -19,6 +19,7 @@ from dlexam.langs import LANG_CHOICES, LANGS
 # unchanged `dlexam book` answers from its cache without paying for those imports.
 
 EXIT_INPUT = 2
+EXIT_WRONG = 1  # dlexam check: a given value is wrong
 EXIT_BUILD = 1
 EXIT_TERMINATED = 128 + signal.SIGTERM
 
@@ -171,6 +172,25 @@ def _parser() -> argparse.ArgumentParser:
     solve.add_argument("--mistake", metavar="ID",
                        help="derive as a student who makes this named mistake (see 'dlexam show')")
 
+    check = sub.add_parser("check", help="check your hand-derived values against a derivation")
+    check.add_argument("name", nargs="?", help="the derivation (see 'dlexam list')")
+    check.add_argument("params", nargs="*", metavar="key=value",
+                       help="the question's parameters, as solve takes them")
+    check.add_argument("--batch", metavar="FILE.jsonl",
+                       help='one request a line: {"derivation", "params", "answers"}; '
+                            "one verdict object a line out ('-': standard input)")
+    check.add_argument("-a", "--answer", action="append", default=[], metavar="ANSWER=VALUE",
+                       help="one of your values: y=[1.4588, 2.7371], y[2]=2.7371, "
+                            "h[2][1]=0.9898 (repeat -a)")
+    check.add_argument("--json", action="store_true", help="print one JSON object")
+    check.add_argument("--lang", choices=LANGS, default="en")
+
+    practice = sub.add_parser("practice", help="practise a sampled question in the terminal")
+    practice.add_argument("name", help="the derivation (see 'dlexam list')")
+    practice.add_argument("--seed", type=_seed, default=None,
+                          help="a whole number >= 0 (default: a new question each time)")
+    practice.add_argument("--lang", choices=LANGS, default="en")
+
     show = sub.add_parser("show", help="a derivation's parameters, answers and named mistakes")
     show.add_argument("name", help="the derivation (see 'dlexam list')")
     show.add_argument("--lang", choices=LANGS, default="en")
@@ -219,6 +239,78 @@ def _cmd_book(args: argparse.Namespace) -> int:
     what = f"TeX ran {report.passes} pass(es)" if report.ran_tex else "unchanged, TeX not run"
     print(f"wrote {report.pdf} ({what}, {report.seconds:.2f} s)")
     return 0
+
+
+def parse_answers(items: Sequence[str]) -> dict[str, str]:
+    """``["y[2]=2.7371"]`` -> ``{"y[2]": "2.7371"}`` (the text is read later, never run)."""
+    answers: dict[str, str] = {}
+    for item in items:
+        ref, sep, value = item.partition("=")
+        ref = ref.strip()
+        if not sep or not ref:
+            raise InputError(f"-a {item[:40]}", "an answer written as NAME=VALUE (y[2]=2.7371)")
+        if ref in answers:
+            raise InputError(f"-a {ref[:40]}", "each answer once", "it twice")
+        answers[ref] = value
+    if not answers:
+        raise InputError("-a", "at least one answer to check (-a y[2]=2.7371)")
+    return answers
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from dlexam import derivations
+    from dlexam.check.verdicts import check
+    from dlexam.templates.check import report_json, report_text
+
+    if args.batch is not None:
+        return _check_batch(args)
+    if args.name is None:
+        raise InputError("check", "a derivation's name (or --batch FILE)")
+    derivation = derivations.get(args.name)
+    params = parse_assignments(args.params)
+    answers = parse_answers(args.answer)
+    report = check(derivation, params, answers)
+    if args.json:
+        print(json.dumps(report_json(report, args.lang), ensure_ascii=False))
+    else:
+        print(report_text(report, args.lang))
+    return 0 if report.correct == report.total else EXIT_WRONG
+
+
+def _check_batch(args: argparse.Namespace) -> int:
+    from dlexam.check.batch import run_batch
+
+    if args.name is not None or args.params or args.answer:
+        raise InputError("--batch", "the requests in the file only (no name, key=value or -a)")
+    if args.batch == "-":
+        run_batch(sys.stdin.buffer, sys.stdout, args.lang)
+        return 0
+    try:
+        lines = open(args.batch, "rb")
+    except OSError as err:
+        raise InputError("--batch", "a readable file", f"{args.batch} ({err.strerror})") \
+            from None
+    with lines:
+        run_batch(lines, sys.stdout, args.lang)
+    return 0
+
+
+def _cmd_practice(args: argparse.Namespace) -> int:
+    import secrets
+
+    from dlexam import derivations
+    from dlexam.check.practice import run_practice
+
+    derivation = derivations.get(args.name)
+    if derivation.sampler is None or not derivation.answers:
+        raise InputError(args.name, "a derivation with a sampler (see 'dlexam show')")
+    seed = args.seed if args.seed is not None else secrets.randbelow(10**6)
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    right, asked = run_practice(derivation, seed, args.lang, input, say)
+    return 0 if right == asked else EXIT_WRONG
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
@@ -286,7 +378,8 @@ def _main(argv: Sequence[str] | None) -> int:
     except SystemExit as done:  # --help
         return done.code if isinstance(done.code, int) else 0
     commands = {"solve": _cmd_solve, "book": _cmd_book, "list": _cmd_list,
-                "show": _cmd_show, "sample": _cmd_sample}
+                "show": _cmd_show, "sample": _cmd_sample, "check": _cmd_check,
+                "practice": _cmd_practice}
     try:
         return commands[args.command](args)
     except BuildError as err:

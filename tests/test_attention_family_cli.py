@@ -13,7 +13,8 @@ from dlexam.templates import prose_text
 
 CASES = {
     "attention-context": ["weights=[[0.6,0.2,0.2],[0.2,0.7,0.1],[0.3,0.2,0.5]]",
-                          "input_labels=Tom,Chase,Jerry", "output_labels=湯姆,追逐,傑瑞"],
+                          "input_labels=Tom,Chase,Jerry", "output_labels=湯姆,追逐,傑瑞",
+                          "states=[[1,0],[0,1],[0.5,0.5]]"],
     "self-attention": ["scores=[112,96]", "d_k=64", "values=[[1,2],[3,4]]"],
     "multi-head-attention": ["seed=1", "tokens=3", "d_model=4", "heads=2", "d_k=2",
                              "mask=causal"],

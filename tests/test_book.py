@@ -104,3 +104,123 @@ def test_golden_tex(lang: str) -> None:
         golden.parent.mkdir(exist_ok=True)
         golden.write_text(source, encoding="utf-8")
     assert source == golden.read_text(encoding="utf-8")
+
+
+# --- the review of the book: each item read back from the PDF ---------------------------------
+
+NUMBER = r"-?\d+\.\d{4}"
+
+
+def layout_text(path: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
+                          text=True, check=True).stdout
+
+
+def matrix_after(text: str, marker: str, rows: int, cols: int) -> np.ndarray:
+    """The matrix typeset after ``marker`` in pdftotext's layout text: tokens are put into
+    columns by their horizontal position (a row's entries may sit on two text lines)."""
+    import re
+
+    lines = text[text.index(marker) + len(marker):].splitlines()
+    positions: list[int] | None = None
+    out: list[list[float]] = []
+    row: dict[int, float] = {}
+    for line in lines:
+        tokens = [(m.start(), float(m.group())) for m in re.finditer(NUMBER, line)]
+        if positions is None:
+            if len(tokens) != cols:
+                continue
+            positions = [p for p, _ in tokens]
+        for pos, value in tokens:
+            col = min(range(cols), key=lambda c: abs(positions[c] - pos))
+            assert col not in row, (marker, line)
+            row[col] = value
+        if len(row) == cols:
+            out.append([row[c] for c in range(cols)])
+            row = {}
+            if len(out) == rows:
+                return np.array(out)
+    raise AssertionError(f"no {rows} x {cols} matrix after {marker!r}")
+
+
+@pytest.fixture(scope="module")
+def layouts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, list[str]]]:
+    out = {}
+    for lang in ("bilingual", "en", "zh-Hant"):
+        folder = tmp_path_factory.mktemp(f"layout-{lang}")
+        report = build_book(folder, lang=lang)
+        assert report.passes == 1, "the shipped page table is stale (regenerate, see below)"
+        pdf = report.pdf
+        out[lang] = (layout_text(pdf), pdf_text(pdf).split("\f"))
+    return out
+
+
+def test_attention_weights_sum_to_one_and_give_z1(layouts: dict) -> None:
+    text = layouts["en"][0]
+    a1 = matrix_after(text, "A1 = softmax", 5, 5)
+    # printed to 4 decimals, each row of weights sums to 1 within its rounding
+    assert np.all(np.abs(a1.sum(axis=1) - 1) <= 5 * 0.5e-4 + 1e-12), a1.sum(axis=1)
+    v1 = matrix_after(text, "V1 = XW1V", 5, 4)
+    z1 = matrix_after(text, "Z 1 = A1 V 1", 5, 4)
+    # Z1 recomputed from the printed numbers agrees within what their rounding allows
+    slack = 0.5e-4 * np.abs(v1).sum(axis=0) + 0.5e-4 * a1.sum(axis=1)[:, None] + 0.5e-4
+    assert np.all(np.abs(a1 @ v1 - z1) <= slack + 0.5e-4)
+
+
+def test_contents_lists_every_part_with_its_page(layouts: dict) -> None:
+    import re
+
+    for lang, (layout, pages) in layouts.items():
+        first = layout.split("\f")[0]
+        headings = {"Q5. Parameter counts": "第五題", "Beyond the six questions": "六題之外",
+                    "Multi-head attention": "多頭注意力", "GAN: the objective": "GAN",
+                    "Entropy, cross-entropy": "KL 散度", "Three words to a hidden": "隱藏表示"}
+        for en, zh in headings.items():
+            name = zh if lang == "zh-Hant" else en
+            line = next((ln for ln in first.splitlines() if name in ln), None)
+            assert line is not None, (lang, name)
+            found = re.search(r"(\d+)\s*$", line)
+            assert found, (lang, line)
+            page = int(found.group(1))
+            # the heading is on that page (its first line, or the one after a page break)
+            assert name.split(":")[0] in pages[page - 1], (lang, name, page)
+
+
+def test_review_items_are_in_the_text(books: dict[str, tuple[str, str]]) -> None:
+    import re
+
+    def flat(value: str) -> str:  # pdftotext spaces math unevenly: compare without spaces
+        return re.sub(r"\s+", "", value)
+
+    text, en, zh = (flat(books[lang][0]) for lang in ("bilingual", "en", "zh-Hant"))
+    # Q5: a paragraph for layer 2, whose input is 30 wide; no command-line text
+    assert flat("Layer 2: another LSTM") in en and flat("its input width is m = 30") in en
+    assert "第2層" in zh
+    assert "framework=pytorch" not in text
+    # notation: the output bias is not c; the entries of h_t are h_{t,1}; sigma_max of 3W
+    assert "y=Wyh3+by" in en and "Vh3+c" not in en
+    assert "ht,1andht,2" in en and "σmax(3W)=1.6395" in en
+    # the GRU's direct path, and the LSTM's diag(f_t) called the direct path
+    assert "itsdirectpathisdiag(zt)" in en and "Jacobianofthisdirectpath" in en
+    # Q3: the rule that tells the lost figures apart; Q4: the exam's formulas
+    assert "onesharedcontextC" in en and "C1,C2,C3" in en
+    assert "leaveoutthebiasesbandc" in en and "identity" in en
+    # Q6: word i against word j in both languages
+    assert "詞i對每個詞j" in zh
+    # wording
+    for word in ["佔", "驚訝程度", "甩得很遠"]:
+        assert word not in text
+    # L_D: two batch means added; one BCE over the six pooled samples is another number
+    logs = [np.log(0.9), np.log(0.8), np.log(0.7), np.log(0.7), np.log(0.9), np.log(0.6)]
+    loss_d = -(np.mean(logs[:3]) + np.mean(logs[3:]))
+    pooled = -np.mean(logs)
+    assert fmt(loss_d) in text and fmt(pooled) in text
+    assert "binarycross-entropywithlabel1" not in text
+    # headings of the parts that had none
+    assert "Positionalencoding" in en and "Softmaxandcross-entropyloss" in en
+
+
+def test_shipped_page_table_is_current(layouts: dict) -> None:
+    """Every build above ran one TeX pass: the page table matched. After a change that moves a
+    heading, regenerate it (DLEXAM_UPDATE_GOLDEN=1 does, with the golden files) and commit."""
+    assert layouts  # the fixture asserts one pass per language

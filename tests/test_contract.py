@@ -89,7 +89,11 @@ def test_samples_are_deterministic_distinct_and_valid(name: str) -> None:
     drawn = samples(name)
     assert drawn == [d.sample(seed) for seed in SEEDS]
     distinct = {json.dumps(p, sort_keys=True) for p in drawn}
-    assert len(distinct) >= 0.9 * len(drawn), "the sampler repeats itself"
+    if len(distinct) < 0.9 * len(drawn):
+        # repeats are fine only where the samples already cover every question the sampler can
+        # make (lstm-gates has one parameter, the number of steps): more seeds find nothing new
+        wider = {json.dumps(d.sample(seed), sort_keys=True) for seed in range(1, 501)}
+        assert wider == distinct, "the sampler repeats itself"
     for params in drawn:
         json.dumps(params)  # plain JSON, ready for `dlexam solve`
 

@@ -121,7 +121,7 @@ def test_jacobian_derived_by_sympy_is_diag_times_w() -> None:
     step = next(s for s in derivations.solve("bptt").steps if s.key == "bptt.jacobian_two_units")
     assert step.data["agrees"] is True
     w = sp.Matrix(2, 2, lambda i, j: sp.Symbol(f"W_{i + 1}{j + 1}"))
-    h = sp.symbols("h_1 h_2")
+    h = [sp.Symbol("h_{t,1}"), sp.Symbol("h_{t,2}")]  # the entries of h_t
     assert sp.simplify(step.symbolic - sp.diag(*[1 - v**2 for v in h]) * w) == sp.zeros(2)
 
 

@@ -128,3 +128,58 @@ def test_bad_input_exit_2_one_line(input_error: Callable[[list[str]], str], argv
     message = input_error(["solve", "gru-forward", *argv])
     assert message.startswith(f"{param}: expected")
     assert fragment in message
+
+
+def test_update_rule_swapped_is_the_mirrored_gru() -> None:
+    """h = (1 - z) h_prev + z h~ is the right GRU with z's pre-activation negated: σ(-a) = 1 - σ(a).
+    torch computes that cell from the negated update-gate weights; z itself is then 1 - z."""
+    cell = random_cell(11, H=2, D=1, T=3)
+    H = 2
+    gru = torch.nn.GRU(1, H, batch_first=True, dtype=torch.float64)
+    with torch.no_grad():
+        gru.weight_ih_l0.copy_(torch.tensor(np.vstack([cell["W_r"], -cell["W_z"], cell["W_h"]])))
+        gru.weight_hh_l0.copy_(torch.tensor(np.vstack([cell["U_r"], -cell["U_z"], cell["U_h"]])))
+        gru.bias_ih_l0.copy_(torch.tensor(np.concatenate([cell["b_r"], -cell["b_z"],
+                                                          cell["b_h"]])))
+        gru.bias_hh_l0.copy_(torch.tensor(np.concatenate([np.zeros(2 * H), cell["b_hn"]])))
+        out, _ = gru(torch.tensor(cell["x"])[None], torch.tensor(cell["h0"])[None, None])
+    given = {k: v.tolist() for k, v in cell.items()}
+    result = derivations.get("gru-forward").run(given, mistake="update-rule-swapped")
+    assert plain(result, "h") == pytest.approx(out[0].numpy(), abs=1e-10)
+    state = [s for s in result.steps if s.key == "gru_forward.state_swapped"]
+    assert len(state) == 3
+
+
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_reset_after_swapped_computes_the_other_placement(reset_after: bool) -> None:
+    cell = random_cell(12)
+    given = {k: v.tolist() for k, v in cell.items() if reset_after or k != "b_hn"}
+    result = derivations.get("gru-forward").run({**given, "reset_after": reset_after},
+                                                mistake="reset-after-swapped")
+    other = {**cell, "b_h": cell["b_h"] + (cell["b_hn"] if reset_after else 0)}
+    if reset_after:  # the other placement, b_hn kept outside the gate (folded into b_h here)
+        assert plain(result, "h") == pytest.approx(numpy_gru_reset_before(other), abs=1e-12)
+        keys = {s.key for s in result.steps}
+        assert "gru_forward.candidate_reset_before_with_hn" in keys
+        assert "gru_forward.reset_after" in keys  # the question's form is still named
+    else:
+        right = solve({**cell, "b_hn": np.zeros(2)}, reset_after=True)
+        assert plain(result, "h") == pytest.approx(plain(right, "h"), abs=1e-12)
+
+
+def test_numpy_reference_agrees_with_torch() -> None:
+    """tests/reference/recurrent_cells.py (used by the contract self-test) against torch."""
+    from reference.recurrent_cells import gru_forward as reference_gru
+
+    cell = random_cell(13)
+    H, D = cell["W_z"].shape
+    gru = torch.nn.GRU(D, H, batch_first=True, dtype=torch.float64)
+    with torch.no_grad():
+        gru.weight_ih_l0.copy_(torch.tensor(np.vstack([cell["W_r"], cell["W_z"], cell["W_h"]])))
+        gru.weight_hh_l0.copy_(torch.tensor(np.vstack([cell["U_r"], cell["U_z"], cell["U_h"]])))
+        gru.bias_ih_l0.copy_(torch.tensor(np.concatenate([cell["b_r"], cell["b_z"],
+                                                          cell["b_h"]])))
+        gru.bias_hh_l0.copy_(torch.tensor(np.concatenate([np.zeros(2 * H), cell["b_hn"]])))
+        out, _ = gru(torch.tensor(cell["x"])[None], torch.tensor(cell["h0"])[None, None])
+    ref = reference_gru({**{k: v.tolist() for k, v in cell.items()}, "reset_after": True}, None)
+    assert np.array(ref["h"]) == pytest.approx(out[0].numpy(), abs=1e-12)

@@ -36,7 +36,8 @@ def test_reference_case_in_nats(q: list) -> None:
     # published: KL(P||Q) = 0.0852996 nats, KL(Q||P) = 0.0974550 nats
     assert float(r.answers["kl_pq"]) == pytest.approx(0.0852996, abs=5e-8)
     assert float(r.answers["kl_qp"]) == pytest.approx(0.0974550, abs=5e-8)
-    assert r.answers["unit"] == "nats" and r.convention == "nats"
+    assert r.info["unit"] == "nats" and r.convention == "nats"
+    assert "unit" not in r.answers and "base" not in r.answers  # metadata, not gradable
 
 
 def test_reference_case_exact() -> None:
@@ -61,7 +62,7 @@ def test_random_distributions_match_numpy_and_torch(base: str, unit: str, b: flo
                                               "base": base, "normalize": True})
         p, q = p / p.sum(), q / q.sum()
         a = r.answers
-        assert a["unit"] == unit
+        assert r.info["unit"] == unit and r.info["base"] == base
         assert float(a["entropy_p"]) == pytest.approx(_np_entropy(p, b), rel=1e-12)
         assert float(a["entropy_q"]) == pytest.approx(_np_entropy(q, b), rel=1e-12)
         assert float(a["cross_entropy"]) == pytest.approx(
@@ -125,7 +126,7 @@ def test_softmax_cross_entropy_matches_torch(k: int) -> None:
     np.testing.assert_allclose([float(x) for x in a["probs"]],
                                torch.softmax(z, 0).detach().numpy(), atol=1e-14)
     np.testing.assert_allclose([float(x) for x in a["grad_logits"]], z.grad.numpy(), atol=1e-14)
-    assert a["target"] == [1 if j == label else 0 for j in range(k)]
+    assert r.info["target"] == [1 if j == label else 0 for j in range(k)]
 
 
 def test_soft_and_one_hot_targets_match_torch() -> None:

@@ -5,6 +5,7 @@ These tests need TeX; `make test` installs it (scripts/ensure-system.sh), and no
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 from pathlib import Path
@@ -128,8 +129,7 @@ def test_untrusted_text_reaches_tex_escaped(tmp_path: Path) -> None:
     hostile = r"LSTM(3) \input{/etc/passwd} $x^2$ 50% & #1 ~ _"
     result = derivations.solve("param-count", model="LSTM(3)", input_dim=1)
     # a hostile string in a shown parameter (as a title from an exam file would be)
-    result = type(result)(result.derivation, {**result.params, "model": hostile},
-                          result.convention, result.steps, result.answers)
+    result = dataclasses.replace(result, params={**result.params, "model": hostile})
     text = pdf_text(build_sheet(result, tmp_path / "sheet.pdf"))
     assert r"\input{/etc/passwd}" in text
     assert "50% & #1" in text

@@ -105,7 +105,8 @@ def test_encoder_layer_matches_torch(positional: bool) -> None:
         norm_1 = layer.norm1(x + attention)
         hidden = torch.relu(layer.linear1(norm_1))
     a = result.answers
-    np.testing.assert_allclose(_np(a["input"]), x.numpy(), atol=1e-12)
+    np.testing.assert_allclose(_np(a["input"] if positional else result.info["input"]),
+                               x.numpy(), atol=1e-12)
     np.testing.assert_allclose(_np(a["attention"]), attention.numpy(), atol=1e-12)
     np.testing.assert_allclose(_np(a["norm_1"]), norm_1.numpy(), atol=1e-12)
     np.testing.assert_allclose(_np(a["hidden"]), hidden.numpy(), atol=1e-12)
@@ -117,8 +118,8 @@ def test_encoder_layer_matches_torch(positional: bool) -> None:
 def test_three_words_from_a_seed() -> None:
     params = {"seed": 3, "tokens": 3, "d_model": 4, "heads": 2, "d_ff": 8, "positional": True}
     r = derivations.solve("encoder-layer", params)
-    a = r.answers
-    assert a["generated"] == ["X", "W_Q", "W_K", "W_V", "W_O", "W_1", "b_1", "W_2", "b_2"]
+    a = {**r.info, **r.answers}
+    assert r.info["generated"] == ["X", "W_Q", "W_K", "W_V", "W_O", "W_1", "b_1", "W_2", "b_2"]
     assert a["output"].shape == (3, 4) and a["hidden"].shape == (3, 8)
     assert len(a["heads"]) == 2 and a["heads"][0].shape == (3, 2)  # d_k = d_model / heads
     assert all(-1 <= x <= 1 for x in a["W_1"])

@@ -7,8 +7,11 @@ outputs atomically and runs TeX only when the content changed.
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import time
 import tomllib
+from collections.abc import Callable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -25,7 +28,7 @@ from dlexam.build.files import (
     file_digest,
     output_lock,
 )
-from dlexam.build.tex import compile_pdf, keep_log
+from dlexam.build.tex import TexRun, compile_pdf, keep_log
 from dlexam.errors import BuildError
 
 
@@ -56,12 +59,64 @@ def question_fragments(exam: dict[str, Any], langs: tuple[str, ...]) -> list[Fra
     return parts
 
 
-def render_book(lang: str = "bilingual", exam: str = DEFAULT_EXAM) -> str:
-    """The answer book's LaTeX source, standalone (plain ``xelatex`` compiles it)."""
+# each heading writes "dlexam-page:<anchor>=<page>" to the log when its page is shipped out
+_PAGE_MARK = re.compile(r"^dlexam-page:(?P<anchor>[^=\s]+)=(?P<page>\d+)$", re.MULTILINE)
+# at most this many TeX passes to settle the contents' page numbers (normally one)
+_PAGE_PASSES = 3
+
+
+def contents_entries(exam: dict[str, Any]) -> list[tuple[str, str, int]]:
+    """The contents list: (anchor, catalog key of its heading, depth) per entry.
+
+    A question is an entry; its ``contents`` (catalog keys of its subsection headings, whose
+    anchors are the keys with "-" for "." and "_", as the heading macro sets them) are entries
+    one level down.
+    """
+    out: list[tuple[str, str, int]] = []
+    for name, question in exam.items():
+        out.append((name, f"{name}.heading", 0))
+        out += [(key.replace(".", "-").replace("_", "-"), key, 1)
+                for key in question.get("contents", ())]
+    return out
+
+
+def shipped_pages(exam: str = DEFAULT_EXAM) -> dict[str, dict[str, int]]:
+    """The contents' page numbers per language as the last committed build found them.
+
+    They let one TeX pass typeset a contents list with page numbers; :func:`build_book` checks
+    them against the pages TeX reports and runs another pass when they changed.
+    """
+    entry = resources.files("dlexam.exams").joinpath(f"{exam}.pages.json")
+    if not entry.is_file():
+        return {}
+    return json.loads(entry.read_text("utf-8"))
+
+
+def pages_from_log(log: str) -> dict[str, int]:
+    """The page of every heading, as the TeX run wrote it to its log."""
+    return {m["anchor"]: int(m["page"]) for m in _PAGE_MARK.finditer(log)}
+
+
+def render_book(
+    lang: str = "bilingual", exam: str = DEFAULT_EXAM, pages: Mapping[str, int] | None = None
+) -> str:
+    """The answer book's LaTeX source, standalone (plain ``xelatex`` compiles it).
+
+    Args:
+        lang: ``en``, ``zh-Hant`` or ``bilingual``.
+        exam: the exam file's name.
+        pages: the contents' page numbers by anchor; by default the shipped ones. An entry
+            without a page is listed without one.
+    """
     langs = templates.langs_for(lang)
     questions = load_exam(exam)
-    contents = [(name, f"{name}.heading") for name in questions]
-    parts = [fragment("title.tex.j2", langs=langs, contents=contents)]
+    if pages is None:
+        pages = shipped_pages(exam).get(lang, {})
+    entries = contents_entries(questions)
+    contents = [(anchor, key) for anchor, key, _depth in entries]
+    depths = {anchor: depth for anchor, _key, depth in entries}
+    parts = [fragment("title.tex.j2", langs=langs, contents=contents, depths=depths,
+                      pages=dict(pages))]
     parts += question_fragments(questions, langs)
     title = templates.prose_text(langs[0], "book.title")
     return assemble(title, langs, parts)
@@ -70,42 +125,79 @@ def render_book(lang: str = "bilingual", exam: str = DEFAULT_EXAM) -> str:
 def build_book(out_dir: Path, lang: str = "bilingual", exam: str = DEFAULT_EXAM) -> BuildReport:
     """Builds ``answer-book.pdf`` (and its ``.tex`` and ``.log``) in ``out_dir``.
 
-    The PDF is replaced only by a complete, checked PDF; an unchanged source runs no TeX.
+    The PDF is replaced only by a complete, checked PDF; an unchanged source runs no TeX. The
+    contents' page numbers come from the shipped table; when TeX puts a heading on another page,
+    the book is typeset again with the pages it reported (a second pass, only then).
 
     Raises:
         BuildError: TeX is missing or failed; the previous PDF is left as it was.
     """
     start = time.perf_counter()
+    questions = load_exam(exam)
+    anchors = [anchor for anchor, _key, _depth in contents_entries(questions)]
+
+    def revise(source: str, run: TexRun) -> str | None:
+        found = pages_from_log(run.log)
+        used = dict(_used_pages(source))
+        wanted = {a: found[a] for a in anchors if a in found}
+        if all(used.get(a) == p for a, p in wanted.items()):
+            return None
+        return render_book(lang, exam, pages=wanted)
+
     source = render_book(lang, exam)
-    return write_pdf(out_dir, BOOK_NAME, source, start)
+    return write_pdf(out_dir, BOOK_NAME, source, start, revise=revise)
 
 
-def write_pdf(out_dir: Path, name: str, source: str, start: float | None = None) -> BuildReport:
+_CONTENTS_PAGE = re.compile(r"\\dlxcontentspage\{(?P<anchor>[^}]+)\}\{(?P<page>\d*)\}")
+
+
+def _used_pages(source: str) -> list[tuple[str, int | None]]:
+    """The page numbers a source's contents list shows, by anchor."""
+    return [(m["anchor"], int(m["page"]) if m["page"] else None)
+            for m in _CONTENTS_PAGE.finditer(source)]
+
+
+def write_pdf(
+    out_dir: Path,
+    name: str,
+    source: str,
+    start: float | None = None,
+    revise: Callable[[str, TexRun], str | None] | None = None,
+) -> BuildReport:
     """Writes ``name.tex`` and, unless the cache has it already, compiles ``name.pdf``.
 
     The folder is locked while it is written; a failed run keeps its log as ``name.log``, and
     the error names it.
 
-    Raises:
-        BuildError: TeX failed; the previous PDF is left as it was.
+    Args:
+        revise: given a source and its TeX run, a corrected source to typeset again (the
+            contents' page numbers changed), or None when the run is final.
     """
     start = time.perf_counter() if start is None else start
     tex_path = out_dir / f"{name}.tex"
     pdf_path = out_dir / f"{name}.pdf"
     log_path = out_dir / f"{name}.log"
-    data = source.encode("utf-8")
     with output_lock(out_dir):
+        cache = BuildCache(out_dir)
+        # the key of the source as rendered: it determines the final source and PDF
+        key = content_key(source, engine="xelatex")
+        if cache.is_fresh(pdf_path, key) and tex_path.exists():
+            return BuildReport(pdf_path, tex_path, False, 0, time.perf_counter() - start)
+        passes = 0
+        for _ in range(_PAGE_PASSES):
+            try:
+                run = compile_pdf(source, jobname=name)
+            except BuildError as err:
+                raise keep_log(err, log_path) from None
+            passes += run.passes
+            revised = revise(source, run) if revise is not None else None
+            if revised is None or revised == source:
+                break
+            source = revised
+        data = source.encode("utf-8")
         if file_digest(tex_path) != hashlib.sha256(data).hexdigest():
             atomic_write(tex_path, data)
-        cache = BuildCache(out_dir)
-        key = content_key(source, engine="xelatex")
-        if cache.is_fresh(pdf_path, key):
-            return BuildReport(pdf_path, tex_path, False, 0, time.perf_counter() - start)
-        try:
-            run = compile_pdf(source, jobname=name)
-        except BuildError as err:
-            raise keep_log(err, log_path) from None
         atomic_write(pdf_path, run.pdf)
         atomic_write(log_path, run.log.encode("utf-8"))
         cache.record(pdf_path, key)
-    return BuildReport(pdf_path, tex_path, True, run.passes, time.perf_counter() - start)
+    return BuildReport(pdf_path, tex_path, True, passes, time.perf_counter() - start)

@@ -17,14 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import sympy as sp
 
+from dlexam.derivations.contract import Answer, Mistake
 from dlexam.derivations.core import Result, Step, derivation
-from dlexam.derivations.notation import Notation, Stack, sym, sym_sub
-from dlexam.derivations.params import Param
+from dlexam.derivations.notation import Notation, Operator, Stack, row_vector, sym, sym_sub
+from dlexam.derivations.params import Param, bind_dims
+from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
 
 NC: dict[str, bool] = {"commutative": False}
@@ -37,24 +39,20 @@ SHOW_LIMIT = 4
 """Matrices with at most this many rows and columns are written out in a product's middle part."""
 
 
-class Operator(Notation):
-    """A named operator that stays unevaluated and prints as ``name(args)`` (softmax, ReLU)."""
-
-    name: ClassVar[str] = "op"
-
-
-    def _latex(self, printer: Any, exp: Any = None) -> str:
-        args = ", ".join(printer._print(a) for a in self.args)
-        return rf"\operatorname{{{self.name}}}\left({args}\right)"
-
-    def _sympystr(self, printer: Any) -> str:
-        return f"{self.name}(" + ", ".join(printer._print(a) for a in self.args) + ")"
-
-
 class Softmax(Operator):
     """Row-wise softmax."""
 
     name = "softmax"
+
+
+class ColumnSoftmax(Operator):
+    """Softmax down each column (a mistake: every column, not every row, sums to 1)."""
+
+    name = "softmax_col"
+
+    def _latex(self, printer: Any, exp: Any = None) -> str:
+        args = ", ".join(printer._print(a) for a in self.args)
+        return rf"\operatorname{{softmax}}_{{\mathrm{{col}}}}\left({args}\right)"
 
 
 class Concat(Operator):
@@ -98,11 +96,6 @@ def from_numpy(a: np.ndarray) -> sp.ImmutableMatrix:
     """An ImmutableMatrix of SymPy Floats (15 significant digits shown, full double kept)."""
     a = np.atleast_2d(a)
     return sp.ImmutableMatrix(a.shape[0], a.shape[1], [sp.Float(float(x)) for x in a.flat])
-
-
-def row_vector(values: Sequence[Any]) -> sp.ImmutableMatrix:
-    """A 1 x n matrix."""
-    return sp.ImmutableMatrix([list(values)])
 
 
 def seeded_matrix(rng: np.random.Generator, rows: int, cols: int, low: int, high: int
@@ -260,6 +253,21 @@ class Names(Notation):
         return ", ".join(printer._print(a) for a in self.args)
 
 
+class Is(Notation):
+    """``name = value`` in a question statement (``X = [[1, 2]]``), in LaTeX and in text."""
+
+    def _latex(self, printer: Any, exp: Any = None) -> str:
+        return f"{printer._print(self.args[0])} = {printer._print(self.args[1])}"
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"{printer._print(self.args[0])} = {printer._print(self.args[1])}"
+
+
+def given_list(base: str, mats: Sequence[sp.MatrixBase]) -> Names:
+    """``W^Q_1 = [...], W^Q_2 = [...]``: one matrix per head, for a question statement."""
+    return Names(*[Is(sp.Symbol(f"{base}_{h}", **NC), m) for h, m in enumerate(mats, start=1)])
+
+
 # parameter name -> its symbol in the notation table
 PARAM_SYMBOLS = {"X": "X", "W_Q": "W_Q", "W_K": "W_K", "W_V": "W_V", "W_O": "W_O",
                  "W_1": "W_1ffn", "b_1": "b_1ffn", "W_2": "W_2ffn", "b_2": "b_2ffn"}
@@ -368,6 +376,7 @@ def scaled_attention(
     syms: HeadSymbols,
     head_data: Mapping[str, Any],
     rows_shown: int,
+    mistake: str | None = None,
 ) -> tuple[list[Step], HeadResult]:
     """From the scores Q K^T: scaled, masked, softmax weights, Z = A V and rows of Z.
 
@@ -381,6 +390,9 @@ def scaled_attention(
         syms: the head's symbols.
         head_data: data every step carries (the head's number in multi-head attention).
         rows_shown: how many rows get a softmax step and a weighted-sum step.
+        mistake: compute as a student who makes this mistake: ``no-scaling`` (no division),
+            ``scaled-by-dk`` (division by d_k itself), ``softmax-by-column`` (each column
+            normalised instead of each row).
     """
     dk = sym("d_k")
     steps: list[Step] = []
@@ -388,14 +400,25 @@ def scaled_attention(
     with sp.evaluate(False):
         inv_root = sp.Pow(sp.sqrt(sp.Integer(d_k)), -1)
         scaled_formula = sp.Mul(syms.S, sp.Pow(sp.sqrt(dk), -1))
+    scaled_key = f"{prefix}.scaled"
+    if mistake == "no-scaling":
+        root, scaled_key, scaled_formula = sp.Integer(1), f"{prefix}.unscaled", syms.S
+        with sp.evaluate(False):
+            inv_root = sp.Pow(sp.Integer(1), -1)
+    elif mistake == "scaled-by-dk":
+        root, scaled_key = sp.Integer(d_k), f"{prefix}.scaled_by_dk"
+        with sp.evaluate(False):
+            inv_root = sp.Pow(sp.Integer(d_k), -1)
+            scaled_formula = sp.Mul(syms.S, sp.Pow(dk, -1))
     if exact:
         scaled = sp.ImmutableMatrix(scores.applyfunc(lambda s: s / root))
     else:
-        scaled = from_numpy(to_numpy(scores) / np.sqrt(d_k))
-    written = sp.MatMul(inv_root, scores, evaluate=False) if small(scores) else None
+        scaled = from_numpy(to_numpy(scores) / float(root))
+    written = (sp.MatMul(inv_root, scores, evaluate=False)
+               if small(scores) and mistake != "no-scaling" else None)
     # the scaled scores get their own name, S-hat: the softmax below reads them, not S
     steps.append(Step(
-        key=f"{prefix}.scaled", lhs=syms.S_hat, symbolic=scaled_formula, substituted=written,
+        key=scaled_key, lhs=syms.S_hat, symbolic=scaled_formula, substituted=written,
         value=scaled, data={"d_k": d_k, "root": root, **shape_data(scores), **head_data},
     ))
     logits = scaled
@@ -410,18 +433,23 @@ def scaled_attention(
                           symbolic=sp.MatAdd(scaled, m, evaluate=False) if small(m) else None,
                           value=masked, data={**shape_data(m), **head_data}))
         logits = masked
-    if exact:
+    by_column = mistake == "softmax-by-column"
+    if by_column:
+        weights = (sp.ImmutableMatrix(softmax_rows_exact(logits.T).T) if exact
+                   else from_numpy(softmax_rows_float(to_numpy(logits).T).T))
+    elif exact:
         weights = softmax_rows_exact(logits)
     else:
         weights = from_numpy(softmax_rows_float(to_numpy(logits)))
-    if exact:
+    if exact and not by_column:
         for i in range(min(rows_shown, logits.rows)):
             step = _softmax_row_step(prefix, i, logits, weights, head_data, "s_hat")
             steps.append(step if masked is None else replace(step, key=step.key + "_masked"))
     with sp.evaluate(False):
         inner = sp.Add(syms.S_hat, sym("M_mask", **NC)) if mask == "causal" else syms.S_hat
-        weights_formula = Softmax(inner)
-    steps.append(Step(key=f"{prefix}.weights", lhs=syms.A, symbolic=weights_formula,
+        weights_formula = ColumnSoftmax(inner) if by_column else Softmax(inner)
+    steps.append(Step(key=f"{prefix}.weights_by_column" if by_column else f"{prefix}.weights",
+                      lhs=syms.A, symbolic=weights_formula,
                       value=weights, data={**shape_data(weights), **head_data}))
     Z = None
     if V is not None:
@@ -477,8 +505,8 @@ def _row_step(prefix: str, i: int, weights: sp.MatrixBase, Z: sp.MatrixBase | No
 
 def head_attention(prefix: str, X: sp.MatrixBase, WQ: sp.MatrixBase, WK: sp.MatrixBase,
                    WV: sp.MatrixBase, mask: str, exact: bool, syms: HeadSymbols,
-                   head_data: Mapping[str, Any], rows_shown: int, x: sp.Symbol | None = None
-                   ) -> tuple[list[Step], HeadResult]:
+                   head_data: Mapping[str, Any], rows_shown: int, x: sp.Symbol | None = None,
+                   mistake: str | None = None) -> tuple[list[Step], HeadResult]:
     """One head from the token matrix: projections, scores, scaling, softmax, Z."""
     x = sym("X", **NC) if x is None else x
     steps, Q, K, V = project(prefix, X, WQ, WK, WV, syms, exact, head_data, x)
@@ -489,7 +517,7 @@ def head_attention(prefix: str, X: sp.MatrixBase, WQ: sp.MatrixBase, WK: sp.Matr
                           shown_right=sp.Transpose(K) if small(K) else None, **head_data))
     more, result = scaled_attention(prefix, scores=scores, d_k=WQ.cols, V=V, mask=mask,
                                     exact=exact, syms=syms, head_data=head_data,
-                                    rows_shown=rows_shown)
+                                    rows_shown=rows_shown, mistake=mistake)
     return steps + more, HeadResult(Q=Q, K=K, V=V, scores=scores, scaled=result.scaled,
                                     masked=result.masked, weights=result.weights, Z=result.Z)
 
@@ -538,15 +566,78 @@ def _check_weights(weights: sp.MatrixBase) -> None:
                              f"row {i + 1} sums to {float(total):g}")
 
 
+ATTENTION_CONTEXT_PARAMS = [
+    Param("weights", "array", shapes=(("n_out", "n_in"),), default=None),
+    Param("scores", "array", shapes=(("n_out", "n_in"),), default=None),
+    Param("states", "array", shapes=(("n_in", "d"), ("n_in",)), default=None),
+    Param("input_labels", "string", default=None, max_length=LABELS_MAX_LENGTH),
+    Param("output_labels", "string", default=None, max_length=LABELS_MAX_LENGTH),
+]
+
+
+def _square(p: Mapping[str, Any]) -> bool:
+    given = p["weights"] if p["weights"] is not None else p["scores"]
+    return given is not None and len(given) == len(given[0])
+
+
+ATTENTION_CONTEXT_MISTAKES = [
+    # a_ji for a_ij: output i weighted with column i of the weights
+    Mistake("transposed-weights", changes=("contexts",), formula=True,
+            applies=lambda p: p["states"] is not None and _square(p)),
+    Mistake("no-softmax", changes=("weights", "contexts"), formula=True,
+            applies=lambda p: p["scores"] is not None and p["states"] is not None),
+]
+
+
+def sample_attention_context(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
+    """Two or three inputs and as many outputs, numeric encoder states, and either weights
+    (one-decimal rows summing to 1, not symmetric) or one-decimal scores in [-2, 2]."""
+    dims = bind_dims(ATTENTION_CONTEXT_PARAMS, fixed)
+    n_in = dims.get("n_in", draw.integer(2, 3))
+    n_out = dims.get("n_out", n_in)
+    d = dims.get("d", draw.integer(1, 3))
+    use_scores = fixed.get("scores") is not None or (fixed.get("weights") is None
+                                                     and draw.chance(0.5))
+    out: dict[str, Any] = {}
+    for _ in range(100):
+        if use_scores:
+            out = {"scores": draw.array((n_out, n_in), -2, 2)}
+        else:
+            out = {"weights": [draw.distribution(n_in, 1, floor=0.1) for _ in range(n_out)]}
+        out["states"] = draw.array((n_in,) if d == 1 else (n_in, d), -1, 1, nonzero=True)
+        out.update({k: v for k, v in fixed.items() if v is not None})
+        a = out.get("weights") or out["scores"]
+        if n_in != n_out or "weights" in fixed or "scores" in fixed or any(
+                abs(a[i][j] - a[j][i]) >= 0.2 for i in range(n_in) for j in range(i)):
+            break
+    return out
+
+
+def _attention_context_question(values: dict[str, Any]) -> dict[str, Any]:
+    """The weights or scores and the encoder states as equations."""
+    given = ([Is(sym("A_att", **NC), values["weights"])] if values["weights"] is not None
+             else [Is(sym("S_att", **NC), values["scores"])])
+    states = values["states"]
+    if states is not None:
+        given.append(Is(sp.Symbol("H", commutative=False),
+                        states.T if states.cols == 1 else states))
+    return {"given": Names(*given), "n_in": (values["weights"] if values["weights"] is not None
+                                             else values["scores"]).cols}
+
+
 @derivation(
     "attention-context",
-    params=[
-        Param("weights", "array", shapes=(("n_out", "n_in"),), default=None),
-        Param("scores", "array", shapes=(("n_out", "n_in"),), default=None),
-        Param("states", "array", shapes=(("n_in", "d"), ("n_in",)), default=None),
-        Param("input_labels", "string", default=None, max_length=LABELS_MAX_LENGTH),
-        Param("output_labels", "string", default=None, max_length=LABELS_MAX_LENGTH),
+    params=ATTENTION_CONTEXT_PARAMS,
+    answers=[
+        # computed only from scores (weights given are echoed in info)
+        Answer("weights", "matrix", shapes=(("n_out", "n_in"),), optional=True),
+        # numbers only with numeric states (else the weighted sums are formulas, in info)
+        Answer("contexts", "vectors", shapes=(("n_out", "d"), ("n_out",)), optional=True),
+        Answer("context_no_attention", "vectors", shapes=(("d",), ()), optional=True),
     ],
+    mistakes=ATTENTION_CONTEXT_MISTAKES,
+    sampler=sample_attention_context,
+    question=_attention_context_question,
     limits={"n_out": 8, "n_in": 8, "d": 8},
 )
 def attention_context(
@@ -555,6 +646,7 @@ def attention_context(
     states: sp.ImmutableMatrix | None,
     input_labels: str | None,
     output_labels: str | None,
+    mistake: str | None = None,
 ) -> Result:
     """Q3: each output's context C_i = sum_j a_ij h_j, and the single context without attention.
 
@@ -564,6 +656,8 @@ def attention_context(
         states: the encoder states h_j, one row each; without them h_1..h_n stay symbols.
         input_labels: names of the inputs, comma-separated (``"Tom,Chase,Jerry"``).
         output_labels: names of the outputs, comma-separated (``"湯姆,追逐,傑瑞"``).
+        mistake: ``transposed-weights`` (a_ji used for a_ij) or ``no-softmax`` (the scores
+            used as weights).
     """
     if weights is None and scores is None:
         raise InputError("weights", "the attention weights (n_out x n_in), or scores=...",
@@ -579,7 +673,12 @@ def attention_context(
                      (sp.Symbol("j"), 1, sym("n_states")))
     steps.append(Step(key="attention_context.formula", lhs=sym("C_i"), symbolic=general,
                       data={"n_in": cols, "n_out": rows}))
-    if scores is not None:
+    given_weights = weights
+    if scores is not None and mistake == "no-softmax":
+        weights = scores
+        steps.append(Step(key="attention_context.no_softmax", lhs=sym("A_att", **NC),
+                          symbolic=sym("S_att", **NC), value=scores, data=shape_data(scores)))
+    elif scores is not None:
         weights = softmax_rows_exact(scores)
         for i in range(rows):
             steps.append(_softmax_row_step("attention_context", i, scores, weights,
@@ -587,6 +686,15 @@ def attention_context(
     else:
         _check_weights(weights)  # type: ignore[arg-type]
     assert weights is not None
+    computed_weights = weights
+    if mistake == "transposed-weights":
+        if rows != cols:
+            raise InputError("--mistake", "transposed-weights only for square weights",
+                             f"{rows} x {cols}")
+        weights = sp.ImmutableMatrix(weights.T)
+        steps.append(Step(key="attention_context.transposed", lhs=sym("A_att", **NC),
+                          symbolic=sp.Transpose(sym("A_att", **NC)), value=weights,
+                          data=shape_data(weights)))
     # one equation group per idea, one line per state, output or decoder step (as the unfolded
     # LSTM): the prose explains the group once instead of once per line
     state_rows = [] if states is None else [row_vector(list(states.row(j))) for j in range(cols)]
@@ -628,35 +736,112 @@ def attention_context(
     steps.append(Step(key="attention_context.decoder_attention", lhs=Stack(*y),
                       symbolic=Stack(*[f(c_syms[i], *y[:i]) for i in range(rows)]), data=data))
     steps.append(Step(key="attention_context.difference", data={"n_out": rows, "n_in": cols}))
-    return Result(
-        derivation="attention-context",
-        params={},
-        convention="weighted-sum",
-        steps=tuple(steps),
-        answers={
-            "weights": weights,
-            "contexts": contexts,
-            "context_no_attention": last if states is None else list(last),
-        },
-    )
+    answers: dict[str, Any] = {}
+    info: dict[str, Any] = {}
+    if given_weights is None:
+        answers["weights"] = computed_weights
+    else:
+        info["weights"] = given_weights
+    if states is None:  # the weighted sums of the symbols h_j: formulas, not numbers
+        info.update(contexts=contexts, context_no_attention=last)
+    else:
+        answers.update(contexts=contexts, context_no_attention=list(last))
+    return Result(convention="weighted-sum", steps=tuple(steps), answers=answers, info=info)
 
 
 # ---------------------------------------------------------------------------------------------
 # Q6: scaled dot-product self-attention
 
 
+SELF_ATTENTION_PARAMS = [
+    Param("X", "array", shapes=(("n", "d_model"),), default=None),
+    Param("W_Q", "array", shapes=(("d_model", "d_k"),), default=None),
+    Param("W_K", "array", shapes=(("d_model", "d_k"),), default=None),
+    Param("W_V", "array", shapes=(("d_model", "d_v"),), default=None),
+    Param("scores", "array", shapes=(("n", "m"), ("m",)), default=None),
+    Param("d_k", "int", default=None, minimum=1, maximum=4096),
+    Param("values", "array", shapes=(("m", "d_v"),), default=None),
+    Param("mask", "choice", default="none", choices=("none", "causal")),
+]
+X_FORM = ("X", "W_Q", "W_K", "W_V")
+SCORES_FORM = ("scores", "d_k", "values")
+
+_AFTER_SCALING = ("scaled", "masked", "weights", "Z")
+SELF_ATTENTION_MISTAKES = [
+    Mistake("no-scaling", changes=_AFTER_SCALING, formula=True),
+    Mistake("scaled-by-dk", changes=_AFTER_SCALING, formula=True),
+    Mistake("softmax-by-column", changes=("weights", "Z"), formula=True),
+]
+
+
+def sample_self_attention(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
+    """Either form: the scores with d_k (a perfect square, so sqrt(d_k) is whole) and
+    sometimes the values, or 2-3 tokens with their weights; fixing a parameter of one form
+    draws that form only. Scaled scores stay within [-3, 3], away from the softmax's flat ends.
+    """
+    x_fixed = [k for k in X_FORM if fixed.get(k) is not None]
+    s_fixed = [k for k in SCORES_FORM if fixed.get(k) is not None]
+    if x_fixed and s_fixed:
+        raise InputError(s_fixed[0], f"either X with W_Q, W_K, W_V or scores, not both "
+                         f"({x_fixed[0]} is fixed)", "both")
+    dims = bind_dims(SELF_ATTENTION_PARAMS, fixed)
+    from_x = bool(x_fixed) or (not s_fixed and draw.chance(0.5))
+    mask = fixed.get("mask") or ("causal" if draw.chance(0.25) else "none")
+    if from_x:
+        n = dims.get("n", draw.integer(2, 3))
+        dm = dims.get("d_model", draw.integer(2, 3))
+        dk = dims.get("d_k", fixed.get("d_k") or draw.integer(2, 3))
+        dv = dims.get("d_v", draw.integer(2, 3))
+        return {"X": draw.array((n, dm), -1, 1, nonzero=True),
+                "W_Q": draw.array((dm, dk), -1, 1, nonzero=True),
+                "W_K": draw.array((dm, dk), -1, 1, nonzero=True),
+                "W_V": draw.array((dm, dv), -1, 1, nonzero=True),
+                "mask": mask}
+    dk = fixed.get("d_k") or draw.choice((4, 9, 16, 64))
+    root = round(dk ** 0.5)
+    square = mask == "causal"
+    n = dims.get("n", draw.integer(2 if square else 1, 3))
+    m = dims.get("m", n if square else draw.integer(2, 3))
+    out: dict[str, Any] = {"scores": [[draw.integer(-3 * root, 3 * root) for _ in range(m)]
+                                      for _ in range(n)], "d_k": dk, "mask": mask}
+    if draw.chance(0.7) or "values" in fixed:
+        out["values"] = draw.array((m, dims.get("d_v", draw.integer(1, 3))), -1, 1,
+                                   nonzero=True)
+    return out
+
+
+def _self_attention_question(values: dict[str, Any]) -> dict[str, Any]:
+    """What is given, as equations: the scores and d_k, or X and the weights."""
+    if values["scores"] is not None:
+        scores = values["scores"]
+        given = [Is(sym("S_att", **NC), scores.T if scores.cols == 1 else scores),
+                 Is(sym("d_k"), values["d_k"])]
+        if values["values"] is not None:
+            given.append(Is(sym("V_att", **NC), values["values"]))
+    else:
+        given = [Is(sym(PARAM_SYMBOLS[k], **NC), values[k]) for k in X_FORM
+                 if values[k] is not None]
+    asked = "Z" if values["scores"] is None or values["values"] is not None else "A_att"
+    return {"given": Names(*given), "asked": sym(asked, **NC)}
+
+
 @derivation(
     "self-attention",
-    params=[
-        Param("X", "array", shapes=(("n", "d_model"),), default=None),
-        Param("W_Q", "array", shapes=(("d_model", "d_k"),), default=None),
-        Param("W_K", "array", shapes=(("d_model", "d_k"),), default=None),
-        Param("W_V", "array", shapes=(("d_model", "d_v"),), default=None),
-        Param("scores", "array", shapes=(("n", "m"), ("m",)), default=None),
-        Param("d_k", "int", default=None, minimum=1, maximum=4096),
-        Param("values", "array", shapes=(("m", "d_v"),), default=None),
-        Param("mask", "choice", default="none", choices=("none", "causal")),
+    params=SELF_ATTENTION_PARAMS,
+    answers=[
+        # computed from X and the weights only (with scores given, they are inputs)
+        Answer("Q", "matrix", shapes=(("n", "d_k"),), optional=True),
+        Answer("K", "matrix", shapes=(("m", "d_k"),), optional=True),
+        Answer("V", "matrix", shapes=(("m", "d_v"),), optional=True),
+        Answer("scores", "matrix", shapes=(("n", "m"),), optional=True),
+        Answer("scaled", "matrix", shapes=(("n", "m"),)),
+        Answer("masked", "matrix", shapes=(("n", "m"),), optional=True),
+        Answer("weights", "matrix", shapes=(("n", "m"),)),
+        Answer("Z", "matrix", shapes=(("n", "d_v"),), optional=True),
     ],
+    mistakes=SELF_ATTENTION_MISTAKES,
+    sampler=sample_self_attention,
+    question=_self_attention_question,
     limits={"n": 10, "m": 10, "d_model": 16, "d_k": 16, "d_v": 16},
 )
 def self_attention(
@@ -668,6 +853,7 @@ def self_attention(
     d_k: int | None,
     values: sp.ImmutableMatrix | None,
     mask: str,
+    mistake: str | None = None,
 ) -> Result:
     """Q6: Z = softmax(Q K^T / sqrt(d_k)) V, from X and the weights or from the scores alone.
 
@@ -680,6 +866,7 @@ def self_attention(
         d_k: the width of queries and keys (required with scores).
         values: the value rows V, with scores (optional).
         mask: ``"none"`` or ``"causal"`` (a token attends only to itself and earlier ones).
+        mistake: a declared mistake to make from start to end (see SELF_ATTENTION_MISTAKES).
     """
     from_x = [p for p, v in (("X", X), ("W_Q", W_Q), ("W_K", W_K), ("W_V", W_V))
               if v is not None]
@@ -703,7 +890,7 @@ def self_attention(
                       data={**shape_data(scores), "d_k": d_k})]
         more, head = scaled_attention("self_attention", scores=scores, d_k=d_k, V=values,
                                       mask=mask, exact=exact, syms=syms, head_data={},
-                                      rows_shown=min(scores.rows, 4))
+                                      rows_shown=min(scores.rows, 4), mistake=mistake)
         steps += more
         answers: dict[str, Any] = {"scaled": head.scaled}
         if head.masked is not None:
@@ -711,8 +898,7 @@ def self_attention(
         answers["weights"] = head.weights
         if head.Z is not None:
             answers["Z"] = head.Z
-        return Result(derivation="self-attention", params={}, convention="row-vectors",
-                      steps=tuple(steps), answers=answers)
+        return Result(convention="row-vectors", steps=tuple(steps), answers=answers)
     if values is not None:
         raise InputError("values", "values only with scores (with X, V = X W_V)", "values")
     for name, v in (("X", X), ("W_Q", W_Q), ("W_K", W_K), ("W_V", W_V)):
@@ -723,14 +909,13 @@ def self_attention(
         raise InputError("d_k", f"{W_Q.cols} (the width of W_Q)", str(d_k))
     exact = X.rows * X.rows <= EXACT_LIMIT
     steps, head = head_attention("self_attention", X, W_Q, W_K, W_V, mask, exact, syms, {},
-                                 rows_shown=min(X.rows, 4) if exact else 1)
+                                 rows_shown=min(X.rows, 4) if exact else 1, mistake=mistake)
     answers = {"Q": head.Q, "K": head.K, "V": head.V, "scores": head.scores,
                "scaled": head.scaled}
     if head.masked is not None:
         answers["masked"] = head.masked
     answers.update({"weights": head.weights, "Z": head.Z})
-    return Result(derivation="self-attention", params={}, convention="row-vectors",
-                  steps=tuple(steps), answers=answers)
+    return Result(convention="row-vectors", steps=tuple(steps), answers=answers)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -749,17 +934,19 @@ ATTENTION_SEED_RANGE = (0, 99)
 
 def multi_head(prefix: str, X: sp.MatrixBase, W_Q: Sequence[sp.MatrixBase],
                W_K: Sequence[sp.MatrixBase], W_V: Sequence[sp.MatrixBase], W_O: sp.MatrixBase,
-               mask: str, x: sp.Symbol | None = None
+               mask: str, x: sp.Symbol | None = None, mistake: str | None = None
                ) -> tuple[list[Step], list[HeadResult], sp.ImmutableMatrix, sp.ImmutableMatrix]:
     """Every head, the concatenation and the output projection, in floats.
 
-    ``x`` is the input's symbol (X, or X' once positions are added).
+    ``x`` is the input's symbol (X, or X' once positions are added). ``mistake``:
+    ``no-scaling`` (no head divides by sqrt(d_k)) or ``no-output-projection`` (the
+    concatenation taken as the output).
     """
     steps: list[Step] = []
     heads: list[HeadResult] = []
     for h, (wq, wk, wv) in enumerate(zip(W_Q, W_K, W_V, strict=True), start=1):
         more, head = head_attention(prefix, X, wq, wk, wv, mask, False, HeadSymbols.head(h),
-                                    {"head": h}, rows_shown=0, x=x)
+                                    {"head": h}, rows_shown=0, x=x, mistake=mistake)
         steps += more
         heads.append(head)
     zs = [head.Z for head in heads if head.Z is not None]
@@ -769,32 +956,113 @@ def multi_head(prefix: str, X: sp.MatrixBase, W_Q: Sequence[sp.MatrixBase],
                       symbolic=Concat(*z_syms), value=concat,
                       data={"heads": len(heads), **shape_data(zs[0], "head_"),
                             **shape_data(concat)}))
+    lhs = sym("MH") if x is None else MultiHead(x)
+    if mistake == "no-output-projection":
+        steps.append(Step(key=f"{prefix}.no_projection", lhs=lhs, symbolic=Concat(*z_syms),
+                          value=concat, data={"heads": len(heads), **shape_data(concat)}))
+        return steps, heads, concat, concat
     output = from_numpy(to_numpy(concat) @ to_numpy(W_O))
     with sp.evaluate(False):
         formula = sp.Mul(Concat(*z_syms), sym("W_O", **NC))
-    lhs = sym("MH") if x is None else MultiHead(x)
     steps.append(_product(f"{prefix}.projection", lhs, formula, concat, W_O, output,
                           heads=len(heads)))
     return steps, heads, concat, output
 
 
+MULTI_HEAD_PARAMS = [
+    Param("X", "array", shapes=(("tokens", "d_model"),), default=None),
+    Param("W_Q", "array_list", shapes=(("d_model", "d_k"),), items="heads", default=None),
+    Param("W_K", "array_list", shapes=(("d_model", "d_k"),), items="heads", default=None),
+    Param("W_V", "array_list", shapes=(("d_model", "d_v"),), items="heads", default=None),
+    Param("W_O", "array", shapes=(("hd_v", "d_out"),), default=None),
+    Param("mask", "choice", default="none", choices=("none", "causal")),
+    Param("seed", "int", default=None, minimum=0, maximum=2**32 - 1),
+    Param("tokens", "int", default=None, minimum=1, maximum=10),
+    Param("d_model", "int", default=None, minimum=1, maximum=16),
+    Param("heads", "int", default=None, minimum=1, maximum=4),
+    Param("d_k", "int", default=None, minimum=1, maximum=16),
+    Param("d_v", "int", default=None, minimum=1, maximum=16),
+    Param("d_out", "int", default=None, minimum=1, maximum=16),
+]
+
+_HEAD_ANSWERS = ("heads", "weights", "concat", "output")
+MULTI_HEAD_MISTAKES = [
+    Mistake("no-scaling", changes=_HEAD_ANSWERS, formula=True),
+    Mistake("no-output-projection", changes=("output",), formula=True),
+]
+
+
+def _size(fixed: Mapping[str, Any], dims: Mapping[str, int], name: str, default: int) -> int:
+    value = fixed.get(name)
+    return int(value) if value is not None else dims.get(name, default)
+
+
+def sample_multi_head(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
+    """Two or three tokens, two heads of width 2, every matrix written out: one-decimal numbers
+    in [-1, 1] (the seed and size parameters are for walk-throughs, not for questions)."""
+    dims = bind_dims(MULTI_HEAD_PARAMS, fixed)
+    n = _size(fixed, dims, "tokens", draw.integer(2, 3))
+    dm = _size(fixed, dims, "d_model", draw.integer(2, 3))
+    h = _size(fixed, dims, "heads", 2)
+    dk = _size(fixed, dims, "d_k", 2)
+    dv = _size(fixed, dims, "d_v", dk)
+    d_out = _size(fixed, dims, "d_out", dm)
+    if "d_out" not in fixed and "W_O" not in fixed and d_out == h * dv:
+        d_out = h * dv - 1  # the mistaken output (without W^O) then has another width
+
+    def weights(rows: int, cols: int) -> list[Any]:
+        return [draw.array((rows, cols), -1, 1, nonzero=True) for _ in range(h)]
+
+    return {"X": draw.array((n, dm), -1, 1, nonzero=True), "W_Q": weights(dm, dk),
+            "W_K": weights(dm, dk), "W_V": weights(dm, dv),
+            "W_O": draw.array((h * dv, d_out), -1, 1, nonzero=True),
+            "mask": fixed.get("mask") or ("causal" if draw.chance(0.25) else "none")}
+
+
+def _multi_head_values(values: dict[str, Any], slots: Sequence[Slot],
+                       sizes: Sequence[str], seed_range: tuple[int, int],
+                       defaults: Mapping[str, str]) -> dict[str, Any]:
+    """Every matrix of a question: those given, and those the seed generates."""
+    matrices = {slot.name: values[slot.name] for slot in slots}
+    seeded_inputs(matrices, slots, {k: values[k] for k in sizes}, values["seed"], seed_range,
+                  defaults)
+    return matrices
+
+
+def _matrices_given(m: Mapping[str, Any], names: Sequence[str]) -> Names:
+    parts: list[Any] = []
+    for name in names:
+        value = m[name]
+        symbol = PARAM_SYMBOLS[name]
+        if isinstance(value, (list, tuple)):
+            parts += given_list({"W_Q": "W^Q", "W_K": "W^K", "W_V": "W^V"}[name],
+                                value).args
+        else:
+            parts.append(Is(sym(symbol, **NC), value))
+    return Names(*parts)
+
+
+def _multi_head_question(values: dict[str, Any]) -> dict[str, Any]:
+    """Every matrix as an equation (generated ones too), and the number of heads."""
+    m = _multi_head_values(values, MULTI_HEAD_SLOTS,
+                           ("tokens", "d_model", "heads", "d_k", "d_v", "d_out"),
+                           ATTENTION_SEED_RANGE, {"d_v": "d_k", "d_out": "d_model"})
+    return {"given": _matrices_given(m, ("X", "W_Q", "W_K", "W_V", "W_O")),
+            "heads": len(m["W_Q"]), "d_k": m["W_Q"][0].cols}
+
+
 @derivation(
     "multi-head-attention",
-    params=[
-        Param("X", "array", shapes=(("tokens", "d_model"),), default=None),
-        Param("W_Q", "array_list", shapes=(("d_model", "d_k"),), items="heads", default=None),
-        Param("W_K", "array_list", shapes=(("d_model", "d_k"),), items="heads", default=None),
-        Param("W_V", "array_list", shapes=(("d_model", "d_v"),), items="heads", default=None),
-        Param("W_O", "array", shapes=(("hd_v", "d_out"),), default=None),
-        Param("mask", "choice", default="none", choices=("none", "causal")),
-        Param("seed", "int", default=None, minimum=0, maximum=2**32 - 1),
-        Param("tokens", "int", default=None, minimum=1, maximum=10),
-        Param("d_model", "int", default=None, minimum=1, maximum=16),
-        Param("heads", "int", default=None, minimum=1, maximum=4),
-        Param("d_k", "int", default=None, minimum=1, maximum=16),
-        Param("d_v", "int", default=None, minimum=1, maximum=16),
-        Param("d_out", "int", default=None, minimum=1, maximum=16),
+    params=MULTI_HEAD_PARAMS,
+    answers=[
+        Answer("heads", "matrices", shapes=(("heads", "tokens", "d_v"),)),
+        Answer("weights", "matrices", shapes=(("heads", "tokens", "tokens"),)),
+        Answer("concat", "matrix", shapes=(("tokens", "hd_v"),)),
+        Answer("output", "matrix", shapes=(("tokens", "d_out"),)),
     ],
+    mistakes=MULTI_HEAD_MISTAKES,
+    sampler=sample_multi_head,
+    question=_multi_head_question,
     limits={"tokens": 10, "d_model": 16, "heads": 4, "d_k": 16, "d_v": 16,
             "d_out": 16, "hd_v": 64},
 )
@@ -812,6 +1080,7 @@ def multi_head_attention(
     d_k: int | None,
     d_v: int | None,
     d_out: int | None,
+    mistake: str | None = None,
 ) -> Result:
     """MultiHead(X) = Concat(Z_1, ..., Z_h) W^O with Z_i = softmax(Q_i K_i^T / sqrt(d_k)) V_i.
 
@@ -829,6 +1098,7 @@ def multi_head_attention(
         d_k: width of each head's queries and keys.
         d_v: width of each head's values (default d_k).
         d_out: width of the output (default d_model).
+        mistake: ``no-scaling`` or ``no-output-projection`` (see MULTI_HEAD_MISTAKES).
     """
     values: dict[str, Any] = {"X": X, "W_Q": W_Q, "W_K": W_K, "W_V": W_V, "W_O": W_O}
     generated, sizes = seeded_inputs(
@@ -846,11 +1116,9 @@ def multi_head_attention(
                             "d_out": sizes["d_out"], "concat": sizes["hd_v"]}))
     more, head_results, concat, output = multi_head(
         "multi_head_attention", values["X"], values["W_Q"], values["W_K"], values["W_V"],
-        values["W_O"], mask)
+        values["W_O"], mask, mistake=mistake)
     steps += more
     return Result(
-        derivation="multi-head-attention",
-        params={},
         convention="row-vectors",
         steps=tuple(steps),
         answers={
@@ -858,9 +1126,9 @@ def multi_head_attention(
             "weights": [hr.weights for hr in head_results],
             "concat": concat,
             "output": output,
-            "generated": list(generated),
-            **generated,
         },
+        # the seeded example inputs are inputs, echoed so that every product can be checked
+        info={"generated": list(generated), **generated},
     )
 
 

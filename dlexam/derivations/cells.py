@@ -210,3 +210,18 @@ def numbers_step(
     in the numbers-put-in line (the value stays exact)."""
     step = three_part(key, lhs, formula, values, **data)
     return replace(step, substituted=put_in(formula, {k: shown(v) for k, v in values.items()}))
+
+
+def carry(vector: sp.MatrixBase) -> tuple[sp.ImmutableMatrix, bool]:
+    """A gated cell's state passed on to the next step: as it is while its entries are plain
+    numbers, else as decimals with DIGITS digits. An exact LSTM or GRU state nests σ and tanh of
+    the step before, and every later step would nest it further (the step's own values and
+    answers stay exact; only what is carried on is rounded).
+
+    Returns:
+        The vector and whether it was turned into decimals here.
+    """
+    vector = sp.ImmutableMatrix(vector)
+    if all(v.is_Rational or v.is_Float for v in vector):
+        return vector, False
+    return sp.ImmutableMatrix(vector.evalf(DIGITS)), True

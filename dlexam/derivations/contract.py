@@ -71,6 +71,8 @@ class Answer:
             a name) or fixed sizes; ``()`` for a single value. Several shapes are alternatives.
         rel, abs: the default tolerance (integers and text are exact).
         optional: present only for some parameters (``loss`` only when a target is given).
+        asked: the question statement asks for it (``dlexam practice`` asks these in turn);
+            False for values worked out on the way or reported beside (the other convention's).
     """
 
     name: str
@@ -79,6 +81,7 @@ class Answer:
     rel: float = DEFAULT_REL
     abs: float = DEFAULT_ABS
     optional: bool = False
+    asked: bool = True
 
     def __post_init__(self) -> None:
         if self.kind not in ANSWER_KINDS:
@@ -238,3 +241,18 @@ def shape_problem(answer: Answer, value: Any, dims: dict[str, int]) -> str | Non
                                                                                          "-inf")):
             return f"{answer.name}: numbers expected, got {leaf!r}"
     return None
+
+
+@dataclass(frozen=True)
+class Carry:
+    """How a state answer is carried forward, for follow-through credit.
+
+    Attributes:
+        answer: the state answer (``"h"``) whose entry at step t starts step t + 1.
+        rerun: (raw parameters with defaults, t, the student's state at t as a list of floats)
+            -> the raw parameters of the same derivation started from that state, whose step 1
+            is step t + 1 of the question; or None when nothing follows step t.
+    """
+
+    answer: str
+    rerun: Callable[[Mapping[str, Any], int, list[float]], dict[str, Any] | None]

@@ -18,7 +18,7 @@ from typing import Any
 
 import sympy as sp
 
-from dlexam.derivations.contract import Answer, Mistake, shape_problem
+from dlexam.derivations.contract import Answer, Carry, Mistake, shape_problem
 from dlexam.derivations.notation import text
 from dlexam.derivations.params import Param, bind_dims, exact, validate
 from dlexam.derivations.sampling import Draw
@@ -84,6 +84,22 @@ class Result:
         object.__setattr__(self, "answers", _freeze(self.answers))
         object.__setattr__(self, "info", _freeze(self.info))
         object.__setattr__(self, "steps", tuple(self.steps))
+
+    # Jupyter's display protocol; the rendering itself lives in dlexam.templates.notebook
+    def _repr_html_(self) -> str:
+        from dlexam.templates.notebook import result_html
+
+        return result_html(self)
+
+    def _repr_markdown_(self) -> str:
+        from dlexam.templates.notebook import result_markdown
+
+        return result_markdown(self)
+
+    def _repr_latex_(self) -> str:
+        from dlexam.templates.notebook import result_latex
+
+        return result_latex(self)
 
     def plain_answers(self) -> dict[str, Any]:
         """The answers as plain JSON data."""
@@ -203,6 +219,7 @@ class Derivation:
         sampler: (draw, fixed raw parameters) -> raw parameters of a good exam question.
         question: validated parameters -> extra fields of the question statement (the
             statement is filled from the parameters by name, the dimension sizes, and these).
+        carry: how a state answer starts the next step (for the checker's follow-through).
     """
 
     name: str
@@ -213,6 +230,7 @@ class Derivation:
     mistakes: tuple[Mistake, ...] = ()
     sampler: Sampler | None = None
     question: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    carry: Carry | None = None
 
     @property
     def key(self) -> str:
@@ -374,6 +392,7 @@ def derivation(
     mistakes: Iterable[Mistake] = (),
     sampler: Sampler | None = None,
     question: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    carry: Carry | None = None,
 ) -> Callable[[Callable[..., Result]], Callable[..., Result]]:
     """Registers a derivation function under ``name`` with its declarations.
 
@@ -394,6 +413,7 @@ def derivation(
             mistakes=tuple(mistakes),
             sampler=sampler,
             question=question,
+            carry=carry,
         )
         return fn
 

@@ -9,22 +9,27 @@ throughout, so the minimum of C(G) is -log 4.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from functools import cache
 from typing import Any
 
 import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 
-from dlexam.derivations.attention import Operator, row_vector
+from dlexam.derivations.contract import Answer, Mistake
 from dlexam.derivations.core import Result, Step, derivation
-from dlexam.derivations.information import (
+from dlexam.derivations.distributions import (
     WRITTEN_OUT,
+    Log,
     cross_step,
     decimal_shown,
     distribution,
     distributions_step,
+    log_exact,
 )
-from dlexam.derivations.notation import Notation, Ratio, exact_shown, sym
-from dlexam.derivations.params import Param
+from dlexam.derivations.notation import Notation, Operator, Ratio, exact_shown, row_vector, sym
+from dlexam.derivations.params import Param, bind_dims
+from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
 
 
@@ -100,6 +105,7 @@ def value_function_steps() -> list[Step]:
     ]
 
 
+@cache
 def pointwise_maximum() -> tuple[list[Step], sp.Basic]:
     """SymPy maximises f(y) = a log y + b log(1 - y) over 0 < y < 1.
 
@@ -135,23 +141,69 @@ def pointwise_maximum() -> tuple[list[Step], sp.Basic]:
     return steps, y_star
 
 
+OPTIMUM_PARAMS = [
+    Param("p_data", "array", shapes=(("k",),)),
+    Param("p_g", "array", shapes=(("k",),)),
+    Param("normalize", "bool", default=False),
+]
+
+
+def sample_optimum(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
+    """Two different distributions over 2 to 4 outcomes, two-decimal probabilities >= 0.05."""
+    k = bind_dims(OPTIMUM_PARAMS, fixed).get("k", draw.integer(2, 4))
+    out: dict[str, Any] = {"normalize": False}
+    for _ in range(200):
+        out["p_data"] = draw.distribution(k, 2, floor=0.05)
+        out["p_g"] = draw.distribution(k, 2, floor=0.05)
+        out.update(fixed)
+        if out["p_data"] != out["p_g"]:
+            break
+    return out
+
+
+def _optimum_question(values: dict[str, Any]) -> dict[str, Any]:
+    """The distributions as the question states them (normalised when asked)."""
+    pd = distribution("p_data", values["p_data"], values["normalize"])
+    pg = distribution("p_g", values["p_g"], values["normalize"])
+    return {"p_data": row_vector([exact_shown(x) for x in pd]),
+            "p_g": row_vector([exact_shown(x) for x in pg])}
+
+
 @derivation(
     "gan-optimum",
-    params=[
-        Param("p_data", "array", shapes=(("k",),)),
-        Param("p_g", "array", shapes=(("k",),)),
-        Param("normalize", "bool", default=False),
+    params=OPTIMUM_PARAMS,
+    answers=[
+        Answer("D_star", "vector", shapes=(("k",),)),
+        Answer("jsd", "number"),
+        Answer("C_G", "number"),
+        Answer("C_G_minimum", "number"),
+        Answer("gap", "number"),
     ],
     limits={"k": 64},
+    mistakes=[
+        Mistake("d-star-swapped", changes=("D_star", "C_G"), formula=True),
+        Mistake("log-base-2", changes=("jsd", "C_G", "C_G_minimum", "gap"), formula=True),
+    ],
+    sampler=sample_optimum,
+    question=_optimum_question,
 )
-def gan_optimum(p_data: sp.ImmutableMatrix, p_g: sp.ImmutableMatrix, normalize: bool) -> Result:
+def gan_optimum(p_data: sp.ImmutableMatrix, p_g: sp.ImmutableMatrix, normalize: bool,
+                mistake: str | None = None) -> Result:
     """D*(x) = p_data / (p_data + p_g) and C(G) = -log 4 + 2 JSD(p_data || p_g), in nats.
 
     Args:
         p_data: the data distribution over a discrete support.
         p_g: the generator's distribution over the same support.
         normalize: divide each by its sum instead of requiring sums of 1.
+        mistake: ``d-star-swapped`` (D* = p_g / (p_data + p_g), and C(G) from it; the identity
+            with the JSD, which no longer holds, is left out) or ``log-base-2`` (every
+            logarithm to base 2: bits, so the minimum is -2).
     """
+    b = sp.Integer(2) if mistake == "log-base-2" else sp.E
+
+    def show_log(x: sp.Basic) -> sp.Basic:
+        return Log(x, b) if b != sp.E else sp.log(x, evaluate=False)
+
     pd = distribution("p_data", p_data, normalize)
     pg = distribution("p_g", p_g, normalize)
     k = len(pd)
@@ -164,15 +216,20 @@ def gan_optimum(p_data: sp.ImmutableMatrix, p_g: sp.ImmutableMatrix, normalize: 
     maximum, _ = pointwise_maximum()
     steps = [given, *value_function_steps(), *maximum]
     a_sym, b_sym = sym("p_data"), sym("p_g")
+    top, top_values = a_sym, pd
+    if mistake == "d-star-swapped":  # the generator's probability on top
+        top, top_values = b_sym, pg
     with sp.evaluate(False):
-        general = sp.Mul(a_sym, sp.Pow(sp.Add(a_sym, b_sym), -1))
+        general = sp.Mul(top, sp.Pow(sp.Add(a_sym, b_sym), -1))
     outside = [i for i, (x, y) in enumerate(zip(pd, pg, strict=True), start=1) if x + y == 0]
-    d_star = [sp.Rational(1, 2) if x + y == 0 else x / (x + y)
-              for x, y in zip(pd, pg, strict=True)]
-    written = row_vector([Ratio(exact_shown(x), sp.Add(exact_shown(x), exact_shown(y),
+    d_star = [sp.Rational(1, 2) if x + y == 0 else t / (x + y)
+              for x, y, t in zip(pd, pg, top_values, strict=True)]
+    written = row_vector([Ratio(exact_shown(t), sp.Add(exact_shown(x), exact_shown(y),
                                                        evaluate=False))
-                          for x, y in zip(pd, pg, strict=True)]) if k <= WRITTEN_OUT else None
-    steps.append(Step(key="gan_optimum.d_star", lhs=sym("D_star"), symbolic=general,
+                          for x, y, t in zip(pd, pg, top_values, strict=True)]
+                         ) if k <= WRITTEN_OUT else None
+    steps.append(Step(key="gan_optimum.d_star" + ("_swapped" if mistake == "d-star-swapped"
+                                                  else ""), lhs=sym("D_star"), symbolic=general,
                       substituted=written, value=row_vector(d_star), data={"k": k}))
     if outside:
         steps.append(Step(key="gan_optimum.outside_support" if len(outside) == 1
@@ -183,23 +240,22 @@ def gan_optimum(p_data: sp.ImmutableMatrix, p_g: sp.ImmutableMatrix, normalize: 
     terms = []
     for x, y, d in zip(pd, pg, d_star, strict=True):
         if x != 0:
-            terms.append(x * sp.log(d))
+            terms.append(x * log_exact(d, b))
         if y != 0:
-            terms.append(y * sp.log(1 - d))
+            terms.append(y * log_exact(1 - d, b))
     c_g = sp.Add(*terms)
     sym_terms, num_terms = [], []
     for i, (x, y, d) in enumerate(zip(pd, pg, d_star, strict=True), start=1):
         ai, bi, di = sp.Symbol(f"a_{i}"), sp.Symbol(f"b_{i}"), sp.Symbol(f"D_{i}")
-        sym_terms.append(sp.Add(sp.Mul(ai, sp.log(di, evaluate=False), evaluate=False),
-                                sp.Mul(bi, sp.log(sp.Add(1, -di, evaluate=False),
-                                                  evaluate=False), evaluate=False),
+        sym_terms.append(sp.Add(sp.Mul(ai, show_log(di), evaluate=False),
+                                sp.Mul(bi, show_log(sp.Add(1, -di, evaluate=False)),
+                                       evaluate=False),
                                 evaluate=False))
         parts = []
         if x != 0:
-            parts.append(sp.Mul(x, sp.log(d, evaluate=False), evaluate=False))
+            parts.append(sp.Mul(x, show_log(d), evaluate=False))
         if y != 0:
-            parts.append(sp.Mul(y, sp.log(sp.Add(1, -d, evaluate=False), evaluate=False),
-                                evaluate=False))
+            parts.append(sp.Mul(y, show_log(sp.Add(1, -d, evaluate=False)), evaluate=False))
         num_terms.append(sp.Add(*parts, evaluate=False) if len(parts) > 1
                          else parts[0] if parts else sp.Integer(0))
     if k <= 2:  # two outcomes already fill a line
@@ -208,9 +264,9 @@ def gan_optimum(p_data: sp.ImmutableMatrix, p_g: sp.ImmutableMatrix, normalize: 
     else:
         i = sp.Symbol("i")
         ai, bi, di = sp.Symbol("a_i"), sp.Symbol("b_i"), sp.Symbol("D_i")
-        term = sp.Add(sp.Mul(ai, sp.log(di, evaluate=False), evaluate=False),
-                      sp.Mul(bi, sp.log(sp.Add(1, -di, evaluate=False), evaluate=False),
-                             evaluate=False), evaluate=False)
+        term = sp.Add(sp.Mul(ai, show_log(di), evaluate=False),
+                      sp.Mul(bi, show_log(sp.Add(1, -di, evaluate=False)), evaluate=False),
+                      evaluate=False)
         symbolic, substituted = sp.Sum(term, (i, 1, k)), None
     names = {"a": sp.Symbol("a_i"), "b": sp.Symbol("b_i"), "d": sp.Symbol("D_i")}
     steps.append(Step(key="gan_optimum.c_g", lhs=sym("C_G"), symbolic=symbolic,
@@ -219,10 +275,10 @@ def gan_optimum(p_data: sp.ImmutableMatrix, p_g: sp.ImmutableMatrix, normalize: 
     # the same number as -log 4 + 2 JSD
     m = [(x + y) / 2 for x, y in zip(pd, pg, strict=True)]
     s_dm, kl_dm, _ = cross_step("gan_optimum.kl_data_mixture", sym("KL_dm"), pd, m,
-                                ("a", "m"), sp.E, ratio=True, shown_q=decimal_shown,
+                                ("a", "m"), b, ratio=True, shown_q=decimal_shown,
                                 a=names["a"])
     s_gm, kl_gm, _ = cross_step("gan_optimum.kl_g_mixture", sym("KL_gm"), pg, m,
-                                ("b", "m"), sp.E, ratio=True, shown_q=decimal_shown,
+                                ("b", "m"), b, ratio=True, shown_q=decimal_shown,
                                 b=names["b"])
     jsd = (kl_dm + kl_gm) / 2
     with sp.evaluate(False):
@@ -235,31 +291,32 @@ def gan_optimum(p_data: sp.ImmutableMatrix, p_g: sp.ImmutableMatrix, normalize: 
         s_dm, s_gm,
         Step(key="gan_optimum.jsd", lhs=sym("JSD_gan"), symbolic=jsd_formula, value=jsd),
     ]
-    identity = -sp.log(4) + 2 * jsd
-    if abs(float(identity - c_g)) > 1e-12:
-        raise RuntimeError("C(G) and -log 4 + 2 JSD disagree")
-    with sp.evaluate(False):
-        id_formula = sp.Add(sp.Mul(-1, sp.log(4)), sp.Mul(2, sym("JSD_gan")))
-        id_numbers = sp.Add(sp.Mul(-1, sp.log(4)), sp.Mul(2, sp.Float(float(jsd))))
-    steps.append(Step(key="gan_optimum.identity", lhs=sym("C_G"), symbolic=id_formula,
-                      substituted=id_numbers, value=identity))
+    minimum = -log_exact(4, b)
+    identity = minimum + 2 * jsd
+    if mistake != "d-star-swapped":  # with the wrong D*, C(G) is not -log 4 + 2 JSD
+        if abs(float(identity - c_g)) > 1e-12:
+            raise RuntimeError("C(G) and -log 4 + 2 JSD disagree")
+        with sp.evaluate(False):
+            id_formula = sp.Add(sp.Mul(-1, show_log(4)), sp.Mul(2, sym("JSD_gan")))
+            id_numbers = sp.Add(sp.Mul(-1, show_log(4)), sp.Mul(2, sp.Float(float(jsd))))
+        steps.append(Step(key="gan_optimum.identity", lhs=sym("C_G"), symbolic=id_formula,
+                          substituted=id_numbers, value=identity))
     steps += minimum_steps(equal=pd == pg)
     return Result(
-        derivation="gan-optimum",
-        params={},
-        convention="nats",
+        convention="nats" if b == sp.E else "bits",
         steps=tuple(steps),
         answers={
             "D_star": d_star,
             "jsd": jsd,
             "C_G": c_g,
-            "C_G_minimum": -sp.log(4),
+            "C_G_minimum": minimum,
             "gap": 2 * jsd,
         },
     )
 
 
-def minimum_steps(equal: bool) -> list[Step]:
+@cache
+def minimum_steps(equal: bool) -> tuple[Step, ...]:
     """With p_g = p_data, SymPy finds D* = 1/2 and C(G) = -log 4 for any distribution."""
     a = sym("gan_a", positive=True)
     d_half = sp.simplify(a / (a + a))
@@ -267,7 +324,7 @@ def minimum_steps(equal: bool) -> list[Step]:
     total = sp.simplify(per_point / a)  # summed over x, the a's add up to 1
     if d_half != sp.Rational(1, 2) or sp.simplify(total + sp.log(4)) != 0:
         raise RuntimeError("the GAN optimum at p_g = p_data is not D* = 1/2, C = -log 4")
-    return [
+    return (
         Step(key="gan_optimum.equal_d", lhs=sym("D_star"),
              symbolic=sp.Mul(a, sp.Pow(sp.Add(a, a, evaluate=False), -1), evaluate=False),
              value=d_half),
@@ -276,7 +333,7 @@ def minimum_steps(equal: bool) -> list[Step]:
                              sp.log(sp.Rational(1, 2), evaluate=False), evaluate=False),
              value=-sp.log(4), data={"minimum": -sp.log(4), "equal": equal}),
         Step(key="gan_optimum.minimum", data={"minimum": -sp.log(4)}),
-    ]
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -293,16 +350,17 @@ def _probabilities(name: str, v: sp.MatrixBase) -> list[sp.Rational]:
 
 
 def _mean_step(key: str, lhs: sp.Basic, args: Sequence[sp.Basic], numbers: Sequence[sp.Basic],
-               inner: Any, sign: int, value: sp.Basic, **data: Any) -> Step:
-    """sign * (1/n) sum inner(arg): written out when short."""
+               inner: Any, sign: int, value: sp.Basic, mean: bool = True, **data: Any) -> Step:
+    """sign * (1/n) sum inner(arg) (sign * the sum when not ``mean``): written out when short."""
     n = len(args)
     if n > WRITTEN_OUT:
         return Step(key=key, lhs=lhs, symbolic=None, value=value, data=data)
+    factor = sp.Rational(sign, n if mean else 1)
     with sp.evaluate(False):
         sym_sum = sp.Add(*[inner(a) for a in args]) if n > 1 else inner(args[0])
         num_sum = sp.Add(*[inner(x) for x in numbers]) if n > 1 else inner(numbers[0])
-        symbolic = sp.Mul(sp.Rational(sign, n), sym_sum) if n > 1 or sign < 0 else sym_sum
-        substituted = sp.Mul(sp.Rational(sign, n), num_sum) if n > 1 or sign < 0 else num_sum
+        symbolic = sp.Mul(factor, sym_sum) if factor != 1 else sym_sum
+        substituted = sp.Mul(factor, num_sum) if factor != 1 else num_sum
     return Step(key=key, lhs=lhs, symbolic=symbolic, substituted=substituted, value=value,
                 data=data)
 
@@ -315,35 +373,73 @@ def _log_one_minus(x: sp.Basic) -> sp.Basic:
     return sp.log(sp.Add(1, -x, evaluate=False), evaluate=False)
 
 
+VALUE_PARAMS = [
+    Param("d_real", "array", shapes=(("m",),)),
+    Param("d_fake", "array", shapes=(("n",),)),
+]
+
+
+def sample_value(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
+    """Two or three real and two or three generated samples (a sum differs from a mean), with
+    one-decimal outputs: 0.5 to 0.9 on real samples, 0.1 to 0.5 on generated ones, not all
+    0.5 (where the two generator gradients coincide)."""
+    dims = bind_dims(VALUE_PARAMS, fixed)
+    m, n = dims.get("m", draw.integer(2, 3)), dims.get("n", draw.integer(2, 3))
+    out = {"d_real": draw.array((m,), 0.5, 0.9), "d_fake": draw.array((n,), 0.1, 0.5)}
+    while all(x == 0.5 for x in out["d_fake"]):
+        out["d_fake"] = draw.array((n,), 0.1, 0.5)
+    out.update(fixed)
+    return out
+
+
 @derivation(
     "gan-value",
-    params=[
-        Param("d_real", "array", shapes=(("m",),)),
-        Param("d_fake", "array", shapes=(("n",),)),
+    params=VALUE_PARAMS,
+    answers=[
+        Answer("V", "number"),
+        Answer("loss_D", "number"),
+        Answer("loss_G_minimax", "number"),
+        Answer("loss_G_nonsaturating", "number"),
+        Answer("grad_logit_minimax", "vector", shapes=(("n",),)),
+        Answer("grad_logit_nonsaturating", "vector", shapes=(("n",),)),
     ],
     limits={"m": 64, "n": 64},
+    mistakes=[
+        Mistake("saturating-generator",
+                changes=("loss_G_minimax", "loss_G_nonsaturating", "grad_logit_minimax",
+                         "grad_logit_nonsaturating"), formula=True),
+        Mistake("sum-not-mean",
+                changes=("V", "loss_D", "loss_G_minimax", "loss_G_nonsaturating"), formula=True),
+    ],
+    sampler=sample_value,
 )
-def gan_value(d_real: sp.ImmutableMatrix, d_fake: sp.ImmutableMatrix) -> Result:
+def gan_value(d_real: sp.ImmutableMatrix, d_fake: sp.ImmutableMatrix,
+              mistake: str | None = None) -> Result:
     """V(D, G) on a batch, the discriminator's loss and the generator's two losses (nats).
 
     Args:
         d_real: the discriminator's outputs D(x) on real samples, each in (0, 1).
         d_fake: its outputs D(G(z)) on generated samples, each in (0, 1).
+        mistake: ``saturating-generator`` (the two generator losses, and their gradients,
+            exchanged) or ``sum-not-mean`` (the batch summed instead of averaged).
     """
     real = _probabilities("d_real", d_real)
     fake = _probabilities("d_fake", d_fake)
     m, n = len(real), len(fake)
+    mean = mistake != "sum-not-mean"
+    div_m, div_n = (m, n) if mean else (1, 1)
     disc, gen = sp.Function("D"), sp.Function("G")
     xs = [disc(sp.Symbol(f"x_{i}")) for i in range(1, m + 1)]
     zs = [disc(gen(sp.Symbol(f"z_{j}"))) for j in range(1, n + 1)]
-    mean_log_real = sp.Add(*[sp.log(x) for x in real]) / m
-    mean_log_fake = sp.Add(*[sp.log(1 - x) for x in fake]) / n
-    mean_log_d_fake = sp.Add(*[sp.log(x) for x in fake]) / n
+    mean_log_real = sp.Add(*[sp.log(x) for x in real]) / div_m
+    mean_log_fake = sp.Add(*[sp.log(1 - x) for x in fake]) / div_n
+    mean_log_d_fake = sp.Add(*[sp.log(x) for x in fake]) / div_n
     value = mean_log_real + mean_log_fake
-    real_step = _mean_step("gan_value.real_term", sym("V_real"), xs, real, _log, 1,
-                           mean_log_real, m=m)
-    fake_step = _mean_step("gan_value.fake_term", sym("V_fake"), zs, fake,
-                           _log_one_minus, 1, mean_log_fake, n=n)
+    suffix = "" if mean else "_sum"
+    real_step = _mean_step("gan_value.real_term" + suffix, sym("V_real"), xs, real, _log, 1,
+                           mean_log_real, mean, m=m)
+    fake_step = _mean_step("gan_value.fake_term" + suffix, sym("V_fake"), zs, fake,
+                           _log_one_minus, 1, mean_log_fake, mean, n=n)
     with sp.evaluate(False):
         v_formula = sp.Add(sym("V_real"), sym("V_fake"))
         v_numbers = sp.Add(sp.Float(float(mean_log_real)), sp.Float(float(mean_log_fake)))
@@ -356,12 +452,15 @@ def gan_value(d_real: sp.ImmutableMatrix, d_fake: sp.ImmutableMatrix) -> Result:
              value=value),
         Step(key="gan_value.loss_d", lhs=sym("L_D"), symbolic=sp.Mul(-1, sym("V_DG"),
                                                                       evaluate=False),
-             value=-value),
+             value=-value,
+             # named as computed: two batch means added, not one mean over the pooled samples
+             data={"m": m, "n": n, "total": m + n,
+                   "pooled": -(m * mean_log_real + n * mean_log_fake) / (m + n)}),
         # the minimax loss is the generated term itself: named, not written out again
         Step(key="gan_value.loss_g_minimax", lhs=sym("L_G_mm"), symbolic=sym("V_fake"),
              value=mean_log_fake, data={"n": n}),
-        _mean_step("gan_value.loss_g_nonsaturating", sym("L_G_ns"), zs, fake, _log, -1,
-                   -mean_log_d_fake, n=n),
+        _mean_step("gan_value.loss_g_nonsaturating" + suffix, sym("L_G_ns"), zs, fake, _log, -1,
+                   -mean_log_d_fake, mean, n=n),
     ]
 
     # why the non-saturating loss: gradients with respect to the discriminator's logit s
@@ -386,17 +485,39 @@ def gan_value(d_real: sp.ImmutableMatrix, d_fake: sp.ImmutableMatrix) -> Result:
         Step(key="gan_value.saturation",
              data={"smallest": min(fake), "grad_mm": -min(fake), "grad_ns": min(fake) - 1}),
     ]
+    losses = {"loss_G_minimax": mean_log_fake, "loss_G_nonsaturating": -mean_log_d_fake,
+              "grad_logit_minimax": grad_mm, "grad_logit_nonsaturating": grad_ns}
+    if mistake == "saturating-generator":
+        steps = _generator_losses_exchanged(steps)
+        losses = {"loss_G_minimax": -mean_log_d_fake, "loss_G_nonsaturating": mean_log_fake,
+                  "grad_logit_minimax": grad_ns, "grad_logit_nonsaturating": grad_mm}
     return Result(
-        derivation="gan-value",
-        params={},
         convention="nats",
         steps=tuple(steps),
-        answers={
-            "V": value,
-            "loss_D": -value,
-            "loss_G_minimax": mean_log_fake,
-            "loss_G_nonsaturating": -mean_log_d_fake,
-            "grad_logit_minimax": grad_mm,
-            "grad_logit_nonsaturating": grad_ns,
-        },
+        answers={"V": value, "loss_D": -value, **losses},
     )
+
+
+# each generator loss's step and the step computed in its place when the two are exchanged
+_EXCHANGED = {
+    "gan_value.loss_g_minimax": "gan_value.loss_g_nonsaturating",
+    "gan_value.loss_g_nonsaturating": "gan_value.loss_g_minimax",
+    "gan_value.gradient_minimax": "gan_value.gradient_nonsaturating",
+    "gan_value.gradient_nonsaturating": "gan_value.gradient_minimax",
+}
+
+
+def _generator_losses_exchanged(steps: list[Step]) -> list[Step]:
+    """The steps of a student who exchanges the two generator losses: each loss's name (and
+    its gradient's) is put on the other's formula, under a key that says it is taken so."""
+    by_key = {s.key: s for s in steps}
+    out = []
+    for s in steps:
+        if s.key not in _EXCHANGED:
+            out.append(s)
+            continue
+        other = by_key[_EXCHANGED[s.key]]
+        # a loss keeps its name; a gradient's left side is the derivative actually taken
+        lhs = other.lhs if s.key.startswith("gan_value.gradient") else s.lhs
+        out.append(replace(other, key=s.key + "_exchanged", lhs=lhs))
+    return out

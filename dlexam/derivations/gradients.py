@@ -132,7 +132,7 @@ def _symbolic_jacobian() -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]:
     """SymPy's Jacobian of a two-unit tanh cell, and the same matrix written as diag(1 - h^2) W.
 
     Returns:
-        (Jacobian with the new state's entries h_1, h_2 put back in, the diag(1 - h^2) W form).
+        (Jacobian with the new state's entries h_{t,1}, h_{t,2} put back in; diag(1 - h^2) W).
     """
     w = sp.Matrix(2, 2, lambda i, j: sp.Symbol(f"W_{i + 1}{j + 1}"))
     prev = sp.Matrix([sp.Symbol("s_1"), sp.Symbol("s_2")])  # h_{t-1}
@@ -140,7 +140,7 @@ def _symbolic_jacobian() -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]:
     pre = w * prev + rest
     new = pre.applyfunc(sp.tanh)
     jac = new.jacobian(prev)
-    h = [sp.Symbol("h_1"), sp.Symbol("h_2")]  # the entries of h_t
+    h = [sp.Symbol("h_{t,1}"), sp.Symbol("h_{t,2}")]  # the entries of h_t, not h_1 and h_2
     back = {sp.tanh(pre[i]): h[i] for i in range(2)}
     derived = sp.ImmutableMatrix(jac.xreplace(back))
     form = sp.ImmutableMatrix(sp.diag(*[1 - hi**2 for hi in h]) * w)
@@ -162,13 +162,14 @@ BPTT_ANSWERS = [
     Answer("dhT_dhk_norm", "vector", shapes=(("T",),), rel=1e-3),
     Answer("factor_norms", "vector", shapes=(("T",),)),
     Answer("sigma_max_W", "number"),
-    Answer("gamma", "integer"),
+    # named in the statement (the largest slope of tanh), not asked for
+    Answer("gamma", "integer", asked=False),
     Answer("bound", "vector", shapes=(("T",),)),
     Answer("rate", "number", rel=1e-3),
     # "vanishing", "exploding" or "neither" (info.verdict_case tells saturation apart)
     Answer("verdict", "text"),
-    # only when forget-gate values f are given
-    Answer("lstm_path", "vector", shapes=(("T",),), optional=True),
+    # only when forget-gate values f are given; the statement does not ask for it
+    Answer("lstm_path", "vector", shapes=(("T",),), optional=True, asked=False),
 ]
 
 _CHAIN_ANSWERS = ("dhT_dhk_norm", "factor_norms", "rate", "verdict")

@@ -7,98 +7,39 @@ where q is 0 and p is not, and the steps say where.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
-from dlexam.derivations.attention import EXACT_LIMIT, row_vector
+from dlexam.derivations.contract import Answer, Mistake
 from dlexam.derivations.core import Result, Step, derivation
-from dlexam.derivations.notation import Notation, Ratio, Stack, exact_shown, is_exact_short, sym
-from dlexam.derivations.params import Param
+from dlexam.derivations.distributions import (
+    WRITTEN_OUT,
+    Log,
+    base_number,
+    cross_step,
+    decimal_shown,
+    distribution,
+    distributions_step,
+    general_sum,
+    indexed,
+    log_exact,
+    sum_step,
+)
+from dlexam.derivations.notation import exact_shown, row_vector, sym
+from dlexam.derivations.params import Param, bind_dims
+from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
-
-WRITTEN_OUT = 4
-"""Sums over at most this many outcomes are written out term by term (wider ones overflow a
-page); longer ones show the sigma form and the value."""
-
-TOLERANCE = sp.Rational(1, 10**9)
-"""How far from 1 a distribution's sum may be."""
 
 UNITS = {"2": "bits", "e": "nats", "10": "hartleys"}
 
-
-class Log(Notation):
-    """log_b(x), kept unevaluated in formulas; base e prints as ln."""
-
-
-    def _latex(self, printer: Any, exp: Any = None) -> str:
-        x, base = self.args
-        arg = printer._print(x)
-        if base == sp.E:
-            return rf"\ln\left({arg}\right)"
-        return rf"\log_{{{printer._print(base)}}}\left({arg}\right)"
-
-    def _sympystr(self, printer: Any) -> str:
-        x, base = self.args
-        name = "ln" if base == sp.E else f"log_{printer._print(base)}"
-        return f"{name}({printer._print(x)})"
-
-
-def base_number(base: str) -> sp.Basic:
-    """2, E or 10."""
-    return sp.E if base == "e" else sp.Integer(int(base))
-
-
-def log_exact(x: sp.Basic, base: sp.Basic) -> sp.Basic:
-    """The exact logarithm of x in the base (natural logs divided by log b)."""
-    return sp.log(x) if base == sp.E else sp.log(x) / sp.log(base)
-
-
-def distribution(name: str, v: sp.MatrixBase, normalize: bool) -> list[sp.Rational]:
-    """The probabilities of a vector, checked (and normalised when asked).
-
-    Raises:
-        InputError: a negative entry, or a sum other than 1 without normalize=true.
-    """
-    values = list(v)
-    for i, x in enumerate(values, start=1):
-        if x < 0:
-            raise InputError(name, "non-negative probabilities", f"{name}_{i} = {float(x):g}")
-    total = sp.Add(*values)
-    if normalize:
-        if total == 0:
-            raise InputError(name, "at least one positive entry (to normalise)", "all zeros")
-        return [x / total for x in values]
-    if abs(total - 1) > TOLERANCE:
-        raise InputError(name, "probabilities that sum to 1 (or normalize=true)",
-                         f"a sum of {float(total):.12g}")
-    return values
-
-
-def _indexed(letter: str, i: int) -> sp.Symbol:
-    return sp.Symbol(f"{letter}_{i}")
-
-
-def _sum_step(key: str, lhs: sp.Basic, symbolic_terms: Sequence[sp.Basic],
-              number_terms: Sequence[sp.Basic], negate: bool, value: sp.Basic,
-              general: sp.Basic, **data: Any) -> Step:
-    """A sum over the outcomes, written out when short; ``general`` is its Sigma form."""
-    if len(symbolic_terms) > WRITTEN_OUT:
-        return Step(key=key, lhs=lhs, symbolic=general, value=value, data=data)
-    with sp.evaluate(False):
-        symbolic = sp.Add(*symbolic_terms) if len(symbolic_terms) > 1 else symbolic_terms[0]
-        numbers = sp.Add(*number_terms) if len(number_terms) > 1 else number_terms[0]
-        if negate:
-            symbolic, numbers = sp.Mul(-1, symbolic), sp.Mul(-1, numbers)
-    return Step(key=key, lhs=lhs, symbolic=symbolic, substituted=numbers, value=value, data=data)
-
-
-def _general(term: sp.Basic, k: int, negate: bool) -> sp.Basic:
-    i = sp.Symbol("i")
-    total = sp.Sum(term, (i, 1, k))
-    return sp.Mul(-1, total, evaluate=False) if negate else total
+SOFTMAX_EXACT_LIMIT = 16
+"""A softmax over at most this many logits keeps exact values (e^2 / (1 + e^2)); wider ones are
+evaluated in floats."""
 
 
 def entropy_step(key: str, lhs: sp.Basic, p: Sequence[sp.Rational], letter: str,
@@ -106,65 +47,19 @@ def entropy_step(key: str, lhs: sp.Basic, p: Sequence[sp.Rational], letter: str,
     """H(p) = -sum p_i log p_i, with 0 log 0 = 0."""
     sym_terms, num_terms = [], []
     for i, x in enumerate(p, start=1):
-        pi = _indexed(letter, i)
+        pi = indexed(letter, i)
         sym_terms.append(sp.Mul(pi, Log(pi, base), evaluate=False))
         shown = exact_shown(x)
         num_terms.append(sp.Integer(0) if x == 0 else sp.Mul(shown, Log(shown, base),
                                                                evaluate=False))
     value = -sp.Add(*[x * log_exact(x, base) for x in p if x != 0])
     pi = sp.Symbol(f"{letter}_i")
-    general = _general(sp.Mul(pi, Log(pi, base), evaluate=False), len(p), True)
+    general = general_sum(sp.Mul(pi, Log(pi, base), evaluate=False), len(p), True)
     zeros = sum(1 for x in p if x == 0)
     if zeros:
         key += "_zeros"
-    step = _sum_step(key, lhs, sym_terms, num_terms, True, value, general, zeros=zeros, **data)
+    step = sum_step(key, lhs, sym_terms, num_terms, True, value, general, zeros=zeros, **data)
     return step, value
-
-
-def cross_step(key: str, lhs: sp.Basic, p: Sequence[sp.Rational], q: Sequence[sp.Rational],
-               letters: tuple[str, str], base: sp.Basic, ratio: bool,
-               shown_q: Callable[[sp.Basic], sp.Basic] = exact_shown, **data: Any
-               ) -> tuple[Step, sp.Basic, int | None]:
-    """-sum p_i log q_i (cross-entropy) or sum p_i log(p_i / q_i) (KL divergence).
-
-    ``shown_q`` is how q's probabilities are put into the formula (:func:`decimal_shown` for a
-    mixture, whose exact entries such as 26/75 read badly); the value stays exact.
-
-    Returns the step, the exact value (oo when some q_i = 0 < p_i) and the first such index.
-    """
-    a, b = letters
-    sym_terms, num_terms = [], []
-    infinite_at: int | None = None
-    value_terms = []
-    for i, (x, y) in enumerate(zip(p, q, strict=True), start=1):
-        pi, qi = _indexed(a, i), _indexed(b, i)
-        inner_sym = Ratio(pi, qi) if ratio else qi
-        sym_terms.append(sp.Mul(pi, Log(inner_sym, base), evaluate=False))
-        if x == 0:
-            num_terms.append(sp.Integer(0))
-            continue
-        inner = Ratio(exact_shown(x), shown_q(y)) if ratio else shown_q(y)
-        num_terms.append(sp.Mul(exact_shown(x), Log(inner, base), evaluate=False))
-        if y == 0:
-            infinite_at = infinite_at or i
-            continue
-        value_terms.append(x * log_exact(x / y if ratio else y, base))
-    if infinite_at is not None:
-        value: sp.Basic = sp.oo
-    else:
-        total = sp.Add(*value_terms)
-        value = total if ratio else -total
-    pi, qi = sp.Symbol(f"{a}_i"), sp.Symbol(f"{b}_i")
-    inner_general = Ratio(pi, qi) if ratio else qi
-    general = _general(sp.Mul(pi, Log(inner_general, base), evaluate=False), len(p), not ratio)
-    step = _sum_step(key, lhs, sym_terms, num_terms, not ratio, value, general, **data)
-    return step, value, infinite_at
-
-
-def decimal_shown(v: sp.Basic) -> sp.Basic:
-    """A probability put into a formula as a decimal: exact when a short decimal writes it
-    (0.175), else a Float shown rounded (26/75 as 0.3467)."""
-    return v if v.is_Integer or is_exact_short(v) else sp.Float(float(v))
 
 
 def _shown(v: sp.Basic) -> sp.Basic:
@@ -173,32 +68,105 @@ def _shown(v: sp.Basic) -> sp.Basic:
     return exact_shown(v) if v.is_Rational else sp.Float(float(v))
 
 
-def distributions_step(key: str, names: tuple[str, str], first: Sequence[sp.Rational],
-                       second: Sequence[sp.Rational], **data: Any) -> Step:
-    """The two distributions as the derivation uses them, one row each and exact: [p; q] = ..."""
-    return Step(key=key, lhs=Stack(*(sym(n) for n in names)),
-                symbolic=sp.ImmutableMatrix([[exact_shown(x) for x in first],
-                                             [exact_shown(x) for x in second]]),
-                data=data)
-
-
 def _float(v: sp.Basic) -> sp.Basic:
     """A value as a number to put into a formula (oo stays oo)."""
     return v if not v.is_finite else sp.Float(float(v))
 
 
+INFORMATION_PARAMS = [
+    Param("p", "array", shapes=(("k",),)),
+    Param("q", "array", shapes=(("k",),)),
+    Param("base", "choice", default="e", choices=tuple(UNITS)),
+    Param("normalize", "bool", default=False),
+]
+
+# the base a student slips into: nats for bits, bits for nats or hartleys
+_OTHER_BASE = {"2": "e", "e": "2", "10": "2"}
+
+
+def _wrong_base(params: dict[str, Any]) -> dict[str, Any]:
+    return {**params, "base": _OTHER_BASE[str(params["base"])]}
+
+
+INFORMATION_MISTAKES = [
+    Mistake("kl-reversed", changes=("kl_pq", "kl_qp"), formula=True),
+    Mistake("wrong-log-base",
+            changes=("entropy_p", "entropy_q", "cross_entropy", "kl_pq", "kl_qp", "jsd"),
+            params=_wrong_base),
+    Mistake("cross-entropy-swapped", changes=("cross_entropy",), formula=True),
+]
+
+
+def _floats(values: list[Any]) -> list[float]:
+    total = sum(float(v) for v in values)
+    return [float(v) / total if total else 0.0 for v in values]
+
+
+def _kl(a: list[float], b: list[float]) -> float:
+    if any(x > 0 and y == 0 for x, y in zip(a, b, strict=True)):
+        return math.inf
+    return sum(x * math.log(x / y) for x, y in zip(a, b, strict=True) if x > 0)
+
+
+def _cross(a: list[float], b: list[float]) -> float:
+    if any(x > 0 and y == 0 for x, y in zip(a, b, strict=True)):
+        return math.inf
+    return -sum(x * math.log(y) for x, y in zip(a, b, strict=True) if x > 0)
+
+
+def _apart(x: float, y: float) -> bool:
+    """Two values a grader tells apart (1% of the larger; two infinities are not)."""
+    if math.isinf(x) or math.isinf(y):
+        return x != y
+    return abs(x - y) > 0.01 * max(abs(x), abs(y))
+
+
+def sample_information(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
+    """Two distributions over 2 to 4 outcomes, two-decimal probabilities of at least 0.05.
+
+    The pair is redrawn until KL(p||q) and KL(q||p), and H(p, q) and H(q, p), differ by more than
+    1% (so reversing either is visible); p = q never survives that.
+    """
+    dims = bind_dims(INFORMATION_PARAMS, fixed)
+    k = dims.get("k", draw.integer(2, 4))
+    out: dict[str, Any] = {"base": draw.choice(("2", "e", "e", "10")), "normalize": False}
+    for _ in range(200):
+        out["p"] = draw.distribution(k, 2, floor=0.05)
+        out["q"] = draw.distribution(k, 2, floor=0.05)
+        out.update(fixed)
+        p, q = _floats(out["p"]), _floats(out["q"])
+        if _apart(_kl(p, q), _kl(q, p)) and _apart(_cross(p, q), _cross(q, p)):
+            break
+    return out
+
+
+def _information_question(values: dict[str, Any]) -> dict[str, Any]:
+    """The distributions as the question states them (normalised when asked), and the base."""
+    ps = distribution("p", values["p"], values["normalize"])
+    qs = distribution("q", values["q"], values["normalize"])
+    return {"p": row_vector([exact_shown(x) for x in ps]),
+            "q": row_vector([exact_shown(x) for x in qs]),
+            "log_base": sp.Symbol("e") if str(values["base"]) == "e" else int(values["base"])}
+
+
 @derivation(
     "information",
-    params=[
-        Param("p", "array", shapes=(("k",),)),
-        Param("q", "array", shapes=(("k",),)),
-        Param("base", "choice", default="e", choices=tuple(UNITS)),
-        Param("normalize", "bool", default=False),
+    params=INFORMATION_PARAMS,
+    answers=[
+        Answer("entropy_p", "number"),
+        Answer("entropy_q", "number"),
+        Answer("cross_entropy", "number"),
+        Answer("kl_pq", "number"),
+        Answer("kl_qp", "number"),
+        Answer("jsd", "number"),
     ],
     limits={"k": 64},
+    mistakes=INFORMATION_MISTAKES,
+    sampler=sample_information,
+    question=_information_question,
 )
-def information(p: sp.ImmutableMatrix, q: sp.ImmutableMatrix, base: str, normalize: bool
-                ) -> Result:
+def information(p: sp.ImmutableMatrix, q: sp.ImmutableMatrix, base: str, normalize: bool,
+                mistake: str | None = None) -> Result:
     """Entropies, cross-entropy, both KL divergences and the Jensen-Shannon divergence.
 
     Args:
@@ -206,6 +174,9 @@ def information(p: sp.ImmutableMatrix, q: sp.ImmutableMatrix, base: str, normali
         q: the second distribution, over the same outcomes.
         base: the logarithm's base: ``2`` (bits), ``e`` (nats) or ``10`` (hartleys).
         normalize: divide p and q by their sums instead of requiring sums of 1.
+        mistake: ``kl-reversed`` (each KL divergence with its two distributions exchanged) or
+            ``cross-entropy-swapped`` (H(q, p) computed for H(p, q)); the identity checks,
+            which would expose the slip, are then left out.
     """
     ps = distribution("p", p, normalize)
     qs = distribution("q", q, normalize)
@@ -222,24 +193,31 @@ def information(p: sp.ImmutableMatrix, q: sp.ImmutableMatrix, base: str, normali
     s_hp, h_p = entropy_step("information.entropy", sym("H_p"), ps, "p", b, name=sp.Symbol("p"))
     s_hq, h_q = entropy_step("information.entropy", sym("H_q"), qs, "q", b, name=sp.Symbol("q"))
     steps += [s_hp, s_hq]
-    s_ce, h_pq, ce_inf = cross_step("information.cross_entropy", sym("H_pq"), ps, qs,
-                                    ("p", "q"), b, ratio=False)
+    if mistake == "cross-entropy-swapped":
+        ce_key, ce_first, ce_second, ce_letters = "information.cross_entropy_swapped", qs, ps, "qp"
+    else:
+        ce_key, ce_first, ce_second, ce_letters = "information.cross_entropy", ps, qs, "pq"
+    s_ce, h_pq, ce_inf = cross_step(ce_key, sym("H_pq"), ce_first, ce_second,
+                                    (ce_letters[0], ce_letters[1]), b, ratio=False)
     steps.append(s_ce)
     if ce_inf is not None:
-        steps.append(_infinite("information.cross_entropy_infinite", ce_inf, ps, qs, "p", "q"))
+        steps.append(_infinite("information.cross_entropy_infinite", ce_inf, ce_first,
+                               ce_second, ce_letters[0], ce_letters[1]))
 
     kls = {}
     for name, lhs, first, second, letters in (
         ("pq", sym("KL_pq"), ps, qs, ("p", "q")),
         ("qp", sym("KL_qp"), qs, ps, ("q", "p")),
     ):
-        step, kl, inf_at = cross_step(f"information.kl_{name}", lhs, first, second, letters, b,
-                                      ratio=True)
+        key = f"information.kl_{name}"
+        if mistake == "kl-reversed":  # the two distributions exchanged under the same name
+            first, second, letters, key = second, first, (letters[1], letters[0]), key + "_reversed"
+        step, kl, inf_at = cross_step(key, lhs, first, second, letters, b, ratio=True)
         steps.append(step)
         if inf_at is not None:
             steps.append(_infinite(f"information.kl_{name}_infinite", inf_at, first, second,
                                    *letters))
-        else:
+        elif mistake is None:
             cross = h_pq if name == "pq" else _cross_value(qs, ps, b)
             own = h_p if name == "pq" else h_q
             h_cross = sym("H_pq") if name == "pq" else sp.Symbol("H(q, p)")
@@ -272,8 +250,6 @@ def information(p: sp.ImmutableMatrix, q: sp.ImmutableMatrix, base: str, normali
               Step(key="information.jsd", lhs=sym("JSD"), symbolic=jsd_formula,
                    substituted=jsd_numbers, value=jsd, data={"bound": log_exact(2, b)})]
     return Result(
-        derivation="information",
-        params={},
         convention=unit,
         steps=tuple(steps),
         answers={
@@ -283,9 +259,8 @@ def information(p: sp.ImmutableMatrix, q: sp.ImmutableMatrix, base: str, normali
             "kl_pq": kls["pq"],
             "kl_qp": kls["qp"],
             "jsd": jsd,
-            "unit": unit,
-            "base": base,
         },
+        info={"unit": unit, "base": base},
     )
 
 
@@ -319,8 +294,10 @@ def _target(label: sp.Basic | sp.MatrixBase, k: int) -> tuple[list[sp.Rational],
     return [sp.Integer(1 if j == index else 0) for j in range(k)], index
 
 
-def gradient_derivation() -> list[Step]:
-    """dL/dz_i = p_i - y_i, derived by SymPy for any number of classes.
+@cache
+def gradient_derivation() -> tuple[Step, ...]:
+    """dL/dz_i = p_i - y_i, derived by SymPy for any number of classes (once: it depends on
+    nothing).
 
     The loss is written with class i separated from the rest (R = sum_{j != i} e^{z_j}, which
     does not depend on z_i); SymPy differentiates it, and sum_j y_j = 1 gives p_i - y_i.
@@ -343,35 +320,75 @@ def gradient_derivation() -> list[Step]:
         raise RuntimeError("the softmax cross-entropy gradient did not simplify to p_i - y_i")
     with sp.evaluate(False):
         result = sp.Add(pi, sp.Mul(-1, yi))
-    return [
+    return (
         Step(key="softmax_cross_entropy.log_softmax", lhs=Log(pi, sp.E), symbolic=log_p),
         Step(key="softmax_cross_entropy.split", lhs=loss_sym, symbolic=split),
         Step(key="softmax_cross_entropy.derivative", lhs=sym("dL_dz"),
              symbolic=derivative, substituted=sp.Add(softmax_i, -yi, evaluate=False),
              value=result),
-    ]
+    )
+
+
+SOFTMAX_PARAMS = [
+    Param("logits", "array", shapes=(("k",),)),
+    Param("label", "array", shapes=((), ("k",))),
+]
+
+
+def sample_softmax(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
+    """Three or four one-decimal logits in [-2, 2] (not all equal) and a class label.
+
+    A fixed label vector fixes the number of classes; a fixed class index gets enough classes.
+    """
+    dims = bind_dims(SOFTMAX_PARAMS, fixed)
+    label = fixed.get("label")
+    least = label + 1 if isinstance(label, int) and not isinstance(label, bool) else 3
+    k = dims.get("k", max(draw.integer(3, 4), least))
+    logits = draw.array((k,), -2, 2)
+    while len(set(logits)) == 1:
+        logits = draw.array((k,), -2, 2)
+    out = {"logits": logits, "label": draw.integer(0, k - 1)}
+    out.update(fixed)
+    return out
+
+
+def _softmax_question(values: dict[str, Any]) -> dict[str, Any]:
+    """The target as a vector (one-hot for a class label)."""
+    y, _ = _target(values["label"], len(values["logits"]))
+    return {"target": row_vector(y)}
 
 
 @derivation(
     "softmax-cross-entropy",
-    params=[
-        Param("logits", "array", shapes=(("k",),)),
-        Param("label", "array", shapes=((), ("k",))),
+    params=SOFTMAX_PARAMS,
+    answers=[
+        Answer("probs", "vector", shapes=(("k",),)),
+        Answer("loss", "number"),
+        Answer("grad_logits", "vector", shapes=(("k",),)),
     ],
     limits={"k": 64},
+    mistakes=[
+        Mistake("log-base-10", changes=("loss",), formula=True),
+        Mistake("gradient-sign", changes=("grad_logits",), formula=True),
+    ],
+    sampler=sample_softmax,
+    question=_softmax_question,
 )
-def softmax_cross_entropy(logits: sp.ImmutableMatrix, label: sp.Basic) -> Result:
+def softmax_cross_entropy(logits: sp.ImmutableMatrix, label: sp.Basic,
+                          mistake: str | None = None) -> Result:
     """Softmax probabilities, the cross-entropy loss (nats) and its gradient p - y.
 
     Args:
         logits: the scores z before the softmax.
         label: the true class as an index counted from 0, or a one-hot (or any target)
             distribution over the classes.
+        mistake: ``log-base-10`` (the loss with common logarithms) or ``gradient-sign``
+            (the gradient written y - p).
     """
     z = list(logits)
     k = len(z)
     y, index = _target(label, k)
-    exact = k <= EXACT_LIMIT
+    exact = k <= SOFTMAX_EXACT_LIMIT
     # the formulas count the classes from 1 (z_1 is the first logit); the label counts from 0
     steps: list[Step] = [Step(key="softmax_cross_entropy.logits", lhs=sym("z_vec"),
                               symbolic=row_vector([exact_shown(v) for v in z]), data={"k": k})]
@@ -408,41 +425,46 @@ def softmax_cross_entropy(logits: sp.ImmutableMatrix, label: sp.Basic) -> Result
         steps.append(Step(key="softmax_cross_entropy.probs", lhs=sym("p_i"), symbolic=formula,
                           value=row_vector(probs), data={"k": k}))
     loss = -sp.Add(*[t * lp for t, lp in zip(y, log_probs, strict=True) if t != 0])
+    log_base: sp.Basic = sp.E
+    if mistake == "log-base-10":  # log10 p = ln p / ln 10
+        log_base, loss = sp.Integer(10), loss / sp.log(10)
     sym_terms, num_terms = [], []
     for j, (t, pj) in enumerate(zip(y, probs, strict=True), start=1):
         yj, pjs = sp.Symbol(f"y_{j}"), sp.Symbol(f"p_{j}")
-        sym_terms.append(sp.Mul(yj, Log(pjs, sp.E), evaluate=False))
+        sym_terms.append(sp.Mul(yj, Log(pjs, log_base), evaluate=False))
         num_terms.append(sp.Integer(0) if t == 0 else
-                         sp.Mul(t, Log(_shown(pj), sp.E), evaluate=False))
+                         sp.Mul(t, Log(_shown(pj), log_base), evaluate=False))
     yi, pi = sp.Symbol("y_i"), sp.Symbol("p_i")
-    general = _general(sp.Mul(yi, Log(pi, sp.E), evaluate=False), k, True)
-    steps.append(_sum_step("softmax_cross_entropy.loss", sym("L_ce"), sym_terms, num_terms, True,
-                           loss, general))
-    if index is not None:
+    general = general_sum(sp.Mul(yi, Log(pi, log_base), evaluate=False), k, True)
+    loss_key = "softmax_cross_entropy.loss" + ("_log10" if mistake == "log-base-10" else "")
+    steps.append(sum_step(loss_key, sym("L_ce"), sym_terms, num_terms, True, loss, general))
+    if index is not None and mistake != "log-base-10":
         with sp.evaluate(False):
             lse = sp.Add(sp.Mul(-1, sp.Symbol(f"z_{index + 1}")), Log(sym("sum_exp"), sp.E))
         steps.append(Step(key="softmax_cross_entropy.logsumexp", lhs=sym("L_ce"), symbolic=lse,
                           value=loss, data={"index": index + 1,
                                             "logit": sp.Symbol(f"z_{index + 1}")}))
     steps += gradient_derivation()
+    shown_p, p_sym, y_sym = row_vector([_shown(x) for x in probs]), sym("p_vec"), sym("y_vec")
     grad = [pj - t for pj, t in zip(probs, y, strict=True)]
+    grad_key = "softmax_cross_entropy.gradient"
     with sp.evaluate(False):
-        grad_formula = sp.Add(sym("p_vec"), sp.Mul(-1, sym("y_vec")))
-    steps.append(Step(key="softmax_cross_entropy.gradient", lhs=sym("grad_z"),
-                      symbolic=grad_formula,
-                      substituted=sp.MatAdd(row_vector([_shown(x) for x in probs]),
-                                            sp.MatMul(-1, row_vector(y)), evaluate=False)
-                      if k <= WRITTEN_OUT else None,
+        grad_formula = sp.Add(p_sym, sp.Mul(-1, y_sym))
+        grad_numbers = sp.MatAdd(shown_p, sp.MatMul(-1, row_vector(y)))
+        if mistake == "gradient-sign":
+            grad, grad_key = [-g for g in grad], grad_key + "_reversed"
+            grad_formula = sp.Add(y_sym, sp.Mul(-1, p_sym))
+            grad_numbers = sp.MatAdd(row_vector(y), sp.MatMul(-1, shown_p))
+    steps.append(Step(key=grad_key, lhs=sym("grad_z"), symbolic=grad_formula,
+                      substituted=grad_numbers if k <= WRITTEN_OUT else None,
                       value=row_vector(grad)))
     return Result(
-        derivation="softmax-cross-entropy",
-        params={},
         convention="nats",
         steps=tuple(steps),
         answers={
             "probs": probs,
             "loss": loss,
             "grad_logits": grad,
-            "target": y,
         },
+        info={"target": y},
     )

@@ -8,7 +8,8 @@ here, never string surgery on printed output.
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
@@ -253,6 +254,19 @@ class Notation(sp.Function):
         return None
 
 
+class Operator(Notation):
+    """A named operator that stays unevaluated and prints as ``name(args)`` (softmax, ReLU)."""
+
+    name: ClassVar[str] = "op"
+
+    def _latex(self, printer: Any, exp: Any = None) -> str:
+        args = ", ".join(printer._print(a) for a in self.args)
+        return rf"\operatorname{{{self.name}}}\left({args}\right)"
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"{self.name}(" + ", ".join(printer._print(a) for a in self.args) + ")"
+
+
 class Ratio(Notation):
     """x / y as written (0.36 / 0.3333, 2 i / d_model), a fraction that stays unevaluated in a
     formula; ``doit`` divides. A ratio inside a ratio is written with a slash."""
@@ -294,6 +308,11 @@ class Stack(sp.Basic):
 
     def _sympystr(self, printer: Any) -> str:
         return "[" + "; ".join(printer._print(a) for a in self.args) + "]"
+
+
+def row_vector(values: Sequence[Any]) -> sp.ImmutableMatrix:
+    """A 1 x n matrix."""
+    return sp.ImmutableMatrix([list(values)])
 
 
 def exact_shown(value: sp.Basic, digits: int = 4) -> sp.Basic:

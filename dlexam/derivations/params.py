@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import bisect
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -220,13 +222,37 @@ def _shape_only(value: Any, name: str, count: list[int], depth: int = 0) -> tupl
     return (len(value), *shapes[0])
 
 
+# In numeric mode (:func:`numeric_inputs`) non-integer inputs become 30-digit floats instead of
+# exact rationals: the same derivation, about ten times faster, for checking many answers
+# where no step is shown (answers agree with the exact ones to far below any tolerance).
+_NUMERIC: ContextVar[bool] = ContextVar("dlexam_numeric_inputs", default=False)
+NUMERIC_DIGITS = 30
+
+
+@contextmanager
+def numeric_inputs() -> Iterator[None]:
+    """Within this block, validated non-integer numbers are 30-digit floats."""
+    token = _NUMERIC.set(True)
+    try:
+        yield
+    finally:
+        _NUMERIC.reset(token)
+
+
+def _input_number(value: Any) -> sp.Rational | sp.Float:
+    number = exact(value)
+    if _NUMERIC.get() and not number.is_Integer:
+        return sp.Float(number, NUMERIC_DIGITS)
+    return number
+
+
 def _flat_numbers(value: Any, name: str) -> list[sp.Rational]:
     """The numbers of nested lists, row by row, exact, each checked against the limits."""
     if isinstance(value, (list, tuple)):
         return [x for v in value for x in _flat_numbers(v, name)]
     check_number(name, value)
     try:
-        return [exact(value)]
+        return [_input_number(value)]
     except TypeError:
         raise InputError(name, "a number or a list of numbers", _describe_value(value)) from None
 
@@ -328,7 +354,9 @@ def _check_one(param: Param, value: Any, dims: dict[str, tuple[int, str]],
             raise InputError(param.name, param.describe(), _describe_value(value))
         if param.maximum is not None and num > param.maximum:
             raise InputError(param.name, param.describe(), _describe_value(value))
-        return int(num) if param.kind == "int" else num
+        if param.kind == "int":
+            return int(num)
+        return _input_number(num)
     if param.kind == "choice":
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)  # base=2 on the command line arrives as the JSON number 2

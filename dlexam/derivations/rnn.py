@@ -31,7 +31,7 @@ from dlexam.derivations.cells import (
     shown,
     zeros,
 )
-from dlexam.derivations.contract import Answer, Mistake, with_params
+from dlexam.derivations.contract import Answer, Carry, Mistake, with_params
 from dlexam.derivations.core import Result, Step, derivation
 from dlexam.derivations.notation import Stack, sym
 from dlexam.derivations.params import Param, bind_dims
@@ -407,15 +407,17 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
     answers=[
         Answer("h", "vectors", shapes=(("T", "H"),)),
         Answer("y", "vectors", shapes=(("T",), ("T", "O"))),
-        Answer("pre", "vectors", shapes=(("T", "H"),)),
+        Answer("pre", "vectors", shapes=(("T", "H"),), asked=False),
         # the other convention's values, so that both readings can be asked
-        Answer("h_other", "vectors", shapes=(("T", "H"),)),
-        Answer("y_other", "vectors", shapes=(("T",), ("T", "O"))),
+        Answer("h_other", "vectors", shapes=(("T", "H"),), asked=False),
+        Answer("y_other", "vectors", shapes=(("T",), ("T", "O")), asked=False),
     ],
     limits={"T": 20, "H": 4, "D": 4, "O": 4},
     mistakes=MISTAKES,
     sampler=sample_rnn,
     question=_question,
+    carry=Carry("h", lambda p, t, state: {**p, "h0": state, "x": p["x"][t:]}
+                if t < len(p["x"]) else None),
 )
 def rnn_forward(
     U: sp.ImmutableMatrix,

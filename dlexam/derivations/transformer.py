@@ -14,6 +14,7 @@ floats with NumPy.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -21,9 +22,14 @@ import sympy as sp
 
 from dlexam.derivations.attention import (
     NC,
+    Is,
     MultiHead,
+    Names,
     Operator,
     Slot,
+    _matrices_given,
+    _multi_head_values,
+    _size,
     from_numpy,
     generated_step,
     multi_head,
@@ -31,9 +37,11 @@ from dlexam.derivations.attention import (
     shape_data,
     to_numpy,
 )
+from dlexam.derivations.contract import Answer, Mistake
 from dlexam.derivations.core import Result, Step, derivation, three_part
-from dlexam.derivations.notation import Ratio, Slash, sym
-from dlexam.derivations.params import Param
+from dlexam.derivations.notation import Ratio, Slash, sym, sym_sub
+from dlexam.derivations.params import Param, bind_dims
+from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
 
 PE_EXACT_LIMIT = 64
@@ -64,65 +72,102 @@ class PE(Operator):
 # positional encoding
 
 
-def pe_value(pos: int, col: int, d: int) -> sp.Basic:
-    """PE(pos, col), exact: sin(pos / 10000^(2i/d)) for col = 2i, cos for col = 2i + 1."""
-    angle = sp.Integer(pos) / sp.Integer(PE_BASE) ** sp.Rational(col - col % 2, d)
-    return sp.sin(angle) if col % 2 == 0 else sp.cos(angle)
+def pe_value(pos: int, col: int, d: int, mistake: str | None = None) -> sp.Basic:
+    """PE(pos, col), exact: sin(pos / 10000^(2i/d)) for col = 2i, cos for col = 2i + 1.
+
+    ``mistake``: ``sin-cos-swapped`` (cos in the even columns, sin in the odd ones) or
+    ``exponent-i`` (10000^(i/d), i the pair index, for 10000^(2i/d)).
+    """
+    pair_exponent = col // 2 if mistake == "exponent-i" else col - col % 2
+    angle = sp.Integer(pos) / sp.Integer(PE_BASE) ** sp.Rational(pair_exponent, d)
+    sine = (col % 2 == 0) != (mistake == "sin-cos-swapped")
+    return sp.sin(angle) if sine else sp.cos(angle)
 
 
-def pe_matrix(n: int, d: int) -> sp.ImmutableMatrix:
+def pe_matrix(n: int, d: int, mistake: str | None = None) -> sp.ImmutableMatrix:
     """The n x d sinusoidal matrix: exact when small, else Floats."""
     if n * d <= PE_EXACT_LIMIT:
-        return sp.ImmutableMatrix(n, d, lambda pos, col: pe_value(pos, col, d))
+        return sp.ImmutableMatrix(n, d, lambda pos, col: pe_value(pos, col, d, mistake))
     pos = np.arange(n, dtype=np.float64)[:, None]
     col = np.arange(d)
-    angle = pos / np.power(float(PE_BASE), (col - col % 2) / d)
-    return from_numpy(np.where(col % 2 == 0, np.sin(angle), np.cos(angle)))
+    exponent = col // 2 if mistake == "exponent-i" else col - col % 2
+    angle = pos / np.power(float(PE_BASE), exponent / d)
+    sine = (col % 2 == 0) != (mistake == "sin-cos-swapped")
+    return from_numpy(np.where(sine, np.sin(angle), np.cos(angle)))
 
 
-def pe_steps(n: int, d: int) -> tuple[list[Step], sp.ImmutableMatrix]:
+def pe_steps(n: int, d: int, mistake: str | None = None
+             ) -> tuple[list[Step], sp.ImmutableMatrix]:
     """The even and odd formulas, each shown at one entry, and the whole matrix."""
     pos, i, dm = sym("pos"), sym("i_pe"), sym("d_model")
     with sp.evaluate(False):
         # pos / 10000^(2i / d_model), the exponent on one line: 10000^(2 * 1 / 4) once put in
-        angle = Ratio(pos, sp.Pow(PE_BASE, Slash(sp.Mul(2, i), dm)))
+        exponent = Slash(i, dm) if mistake == "exponent-i" else Slash(sp.Mul(2, i), dm)
+        angle = Ratio(pos, sp.Pow(PE_BASE, exponent))
         even, odd = sp.sin(angle), sp.cos(angle)
+        if mistake == "sin-cos-swapped":
+            even, odd = odd, even
         lhs_even, lhs_odd = PE(pos, sp.Mul(2, i)), PE(pos, sp.Add(sp.Mul(2, i), 1))
     example_pos = 1 if n > 1 else 0
     example_i = 1 if d > 3 else 0
     values = {pos: example_pos, i: example_i, dm: d}
+    suffix = "_swapped" if mistake == "sin-cos-swapped" else ""
     steps = [
-        three_part("positional_encoding.even", lhs_even, even, values, pos=example_pos,
+        three_part(f"positional_encoding.even{suffix}", lhs_even, even, values, pos=example_pos,
                    col=2 * example_i, d=d),
-        three_part("positional_encoding.odd", lhs_odd, odd, values, pos=example_pos,
+        three_part(f"positional_encoding.odd{suffix}", lhs_odd, odd, values, pos=example_pos,
                    col=2 * example_i + 1, d=d),
     ]
     if 2 * example_i + 1 >= d:  # d = 1: there is no odd column
         steps.pop()
-    matrix = pe_matrix(n, d)
+    matrix = pe_matrix(n, d, mistake)
     steps.append(Step(key="positional_encoding.matrix", lhs=sym("PE"), symbolic=matrix,
                       value=matrix, data={"n": n, "d": d, **shape_data(matrix)}))
     return steps, matrix
 
 
+PE_PARAMS = [
+    Param("n", "int", minimum=1, maximum=64),
+    Param("d", "int", minimum=1, maximum=64),
+]
+
+
+def sample_positional_encoding(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
+    """2 to 16 positions of width 3 to 16 (at least two column pairs, where the exponent 2i/d
+    matters). The range is wider than a hand computation needs because the question has only
+    these two numbers, and fifty seeds should give (nearly) fifty different questions."""
+    return {"n": int(fixed.get("n") or draw.integer(2, 16)),
+            "d": int(fixed.get("d") or draw.integer(3, 16))}
+
+
+def _pe_question(values: dict[str, Any]) -> dict[str, Any]:
+    return {"last": values["n"] - 1}
+
+
 @derivation(
     "positional-encoding",
-    params=[
-        Param("n", "int", minimum=1, maximum=64),
-        Param("d", "int", minimum=1, maximum=64),
+    params=PE_PARAMS,
+    answers=[Answer("PE", "matrix", shapes=(("n", "d"),))],
+    mistakes=[
+        Mistake("sin-cos-swapped", changes=("PE",), formula=True),
+        # with one column pair (d <= 2) the pair index i is 0 and both exponents are 0
+        Mistake("exponent-i", changes=("PE",), formula=True,
+                applies=lambda p: p["d"] >= 3 and p["n"] >= 2),
     ],
+    sampler=sample_positional_encoding,
+    question=_pe_question,
 )
-def positional_encoding(n: int, d: int) -> Result:
+def positional_encoding(n: int, d: int, mistake: str | None = None) -> Result:
     """The sinusoidal positional encodings of positions 0..n-1 in d dimensions.
 
     Args:
         n: the number of positions (tokens).
         d: the model width d_model.
+        mistake: ``sin-cos-swapped`` or ``exponent-i``.
     """
-    steps, matrix = pe_steps(n, d)
+    steps, matrix = pe_steps(n, d, mistake)
     steps.insert(0, Step(key="positional_encoding.idea", data={"n": n, "d": d, "base": PE_BASE}))
-    return Result(derivation="positional-encoding", params={}, convention="sin-even-cos-odd",
-                  steps=tuple(steps), answers={"PE": matrix})
+    return Result(convention="sin-even-cos-odd", steps=tuple(steps), answers={"PE": matrix})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -155,32 +200,108 @@ def _vector(v: sp.MatrixBase | None, size: int, fill: int) -> np.ndarray:
     return np.full(size, float(fill)) if v is None else to_numpy(v)[:, 0]
 
 
+ENCODER_PARAMS = [
+    Param("X", "array", shapes=(("tokens", "d_model"),), default=None),
+    Param("positional", "bool", default=False),
+    Param("W_Q", "array_list", shapes=(("d_model", "d_k"),), items="heads", default=None),
+    Param("W_K", "array_list", shapes=(("d_model", "d_k"),), items="heads", default=None),
+    Param("W_V", "array_list", shapes=(("d_model", "d_v"),), items="heads", default=None),
+    Param("W_O", "array", shapes=(("hd_v", "d_model"),), default=None),
+    Param("W_1", "array", shapes=(("d_model", "d_ff"),), default=None),
+    Param("b_1", "array", shapes=(("d_ff",),), default=None),
+    Param("W_2", "array", shapes=(("d_ff", "d_model"),), default=None),
+    Param("b_2", "array", shapes=(("d_model",),), default=None),
+    Param("gamma_1", "array", shapes=(("d_model",),), default=None),
+    Param("beta_1", "array", shapes=(("d_model",),), default=None),
+    Param("gamma_2", "array", shapes=(("d_model",),), default=None),
+    Param("beta_2", "array", shapes=(("d_model",),), default=None),
+    Param("eps", "number", default=0.00001),
+    Param("seed", "int", default=None, minimum=0, maximum=2**32 - 1),
+    Param("tokens", "int", default=None, minimum=1, maximum=10),
+    Param("d_model", "int", default=None, minimum=1, maximum=16),
+    Param("heads", "int", default=None, minimum=1, maximum=4),
+    Param("d_k", "int", default=None, minimum=1, maximum=16),
+    Param("d_v", "int", default=None, minimum=1, maximum=16),
+    Param("d_ff", "int", default=None, minimum=1, maximum=64),
+]
+
+_AFTER_ATTENTION = ("residual_1", "norm_1", "hidden", "ffn", "residual_2", "output")
+ENCODER_MISTAKES = [
+    Mistake("pre-norm", changes=("heads", "weights", "concat", "attention", *_AFTER_ATTENTION),
+            formula=True),
+    Mistake("no-residual", changes=_AFTER_ATTENTION, formula=True),
+]
+
+
+def sample_encoder_layer(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
+    """Two or three tokens of width 3 or 4, two heads of width 2, a feed-forward layer of width
+    3 or 4, every matrix written out in one-decimal numbers from -1 to 1."""
+    dims = bind_dims(ENCODER_PARAMS, fixed)
+    n = _size(fixed, dims, "tokens", draw.integer(2, 3))
+    dm = _size(fixed, dims, "d_model", draw.integer(3, 4))
+    h = _size(fixed, dims, "heads", 2)
+    dk = _size(fixed, dims, "d_k", 2)
+    dv = _size(fixed, dims, "d_v", dk)
+    dff = _size(fixed, dims, "d_ff", draw.integer(3, 4))
+
+    def per_head(rows: int, cols: int) -> list[Any]:
+        return [draw.array((rows, cols), -1, 1, nonzero=True) for _ in range(h)]
+
+    return {"X": draw.array((n, dm), -1, 1, nonzero=True),
+            "positional": fixed.get("positional", draw.chance(0.5)),
+            "W_Q": per_head(dm, dk), "W_K": per_head(dm, dk), "W_V": per_head(dm, dv),
+            "W_O": draw.array((h * dv, dm), -1, 1, nonzero=True),
+            "W_1": draw.array((dm, dff), -1, 1, nonzero=True),
+            "b_1": draw.array((dff,), -0.5, 0.5),
+            "W_2": draw.array((dff, dm), -1, 1, nonzero=True),
+            "b_2": draw.array((dm,), -0.5, 0.5)}
+
+
+def _encoder_question(values: dict[str, Any]) -> dict[str, Any]:
+    """Every matrix as an equation, the layer norms' parameters, and the input's formula."""
+    given = dict(values)
+    if (given["d_k"] is None and given["W_Q"] is None and given["d_model"] is not None
+            and given["heads"] is not None and given["d_model"] % given["heads"] == 0):
+        given["d_k"] = given["d_model"] // given["heads"]
+    m = _multi_head_values(given, ENCODER_SLOTS,
+                           ("tokens", "d_model", "heads", "d_k", "d_v", "d_ff"),
+                           ENCODER_SEED_RANGE, {"d_v": "d_k"})
+    dm = m["X"].cols
+    norms = []
+    for name, fill in (("gamma_1", 1), ("beta_1", 0), ("gamma_2", 1), ("beta_2", 0)):
+        v = values[name]
+        base, index = name.split("_")
+        norms.append(Is(sym_sub(f"{base}_ln", int(index)),
+                        v.T if v is not None else sp.ImmutableMatrix([[fill] * dm])))
+    x, x_in = sym("X", **NC), sym("X_in", **NC)
+    with sp.evaluate(False):
+        formula = Is(x_in, sp.Add(x, sym("PE", **NC))) if values["positional"] else Is(x_in, x)
+    return {"given": _matrices_given(m, ("X", "W_Q", "W_K", "W_V", "W_O", "W_1", "b_1",
+                                         "W_2", "b_2")),
+            "norms": Names(*norms), "input_formula": formula, "heads": len(m["W_Q"])}
+
+
 @derivation(
     "encoder-layer",
-    params=[
-        Param("X", "array", shapes=(("tokens", "d_model"),), default=None),
-        Param("positional", "bool", default=False),
-        Param("W_Q", "array_list", shapes=(("d_model", "d_k"),), items="heads", default=None),
-        Param("W_K", "array_list", shapes=(("d_model", "d_k"),), items="heads", default=None),
-        Param("W_V", "array_list", shapes=(("d_model", "d_v"),), items="heads", default=None),
-        Param("W_O", "array", shapes=(("hd_v", "d_model"),), default=None),
-        Param("W_1", "array", shapes=(("d_model", "d_ff"),), default=None),
-        Param("b_1", "array", shapes=(("d_ff",),), default=None),
-        Param("W_2", "array", shapes=(("d_ff", "d_model"),), default=None),
-        Param("b_2", "array", shapes=(("d_model",),), default=None),
-        Param("gamma_1", "array", shapes=(("d_model",),), default=None),
-        Param("beta_1", "array", shapes=(("d_model",),), default=None),
-        Param("gamma_2", "array", shapes=(("d_model",),), default=None),
-        Param("beta_2", "array", shapes=(("d_model",),), default=None),
-        Param("eps", "number", default=0.00001),
-        Param("seed", "int", default=None, minimum=0, maximum=2**32 - 1),
-        Param("tokens", "int", default=None, minimum=1, maximum=10),
-        Param("d_model", "int", default=None, minimum=1, maximum=16),
-        Param("heads", "int", default=None, minimum=1, maximum=4),
-        Param("d_k", "int", default=None, minimum=1, maximum=16),
-        Param("d_v", "int", default=None, minimum=1, maximum=16),
-        Param("d_ff", "int", default=None, minimum=1, maximum=64),
+    params=ENCODER_PARAMS,
+    answers=[
+        Answer("PE", "matrix", shapes=(("tokens", "d_model"),), optional=True),
+        # X + PE; without positions the input is X itself, an echoed input (in info)
+        Answer("input", "matrix", shapes=(("tokens", "d_model"),), optional=True),
+        Answer("heads", "matrices", shapes=(("heads", "tokens", "d_v"),)),
+        Answer("weights", "matrices", shapes=(("heads", "tokens", "tokens"),)),
+        Answer("concat", "matrix", shapes=(("tokens", "hd_v"),)),
+        Answer("attention", "matrix", shapes=(("tokens", "d_model"),)),
+        Answer("residual_1", "matrix", shapes=(("tokens", "d_model"),)),
+        Answer("norm_1", "matrix", shapes=(("tokens", "d_model"),)),
+        Answer("hidden", "matrix", shapes=(("tokens", "d_ff"),)),
+        Answer("ffn", "matrix", shapes=(("tokens", "d_model"),)),
+        Answer("residual_2", "matrix", shapes=(("tokens", "d_model"),)),
+        Answer("output", "matrix", shapes=(("tokens", "d_model"),)),
     ],
+    mistakes=ENCODER_MISTAKES,
+    sampler=sample_encoder_layer,
+    question=_encoder_question,
     limits={"tokens": 10, "d_model": 16, "heads": 4, "d_k": 16, "d_v": 16,
             "hd_v": 64, "d_ff": 64},
 )
@@ -207,6 +328,7 @@ def encoder_layer(
     d_k: int | None,
     d_v: int | None,
     d_ff: int | None,
+    mistake: str | None = None,
 ) -> Result:
     """One post-norm transformer encoder layer, from token embeddings to hidden representations.
 
@@ -233,6 +355,8 @@ def encoder_layer(
         d_k: width of each head's queries and keys (default d_model / heads).
         d_v: width of each head's values (default d_k).
         d_ff: width of the feed-forward hidden layer.
+        mistake: ``pre-norm`` (each layer norm before its sublayer, none after the layer) or
+            ``no-residual`` (no input added back around either sublayer).
     """
     if eps <= 0:
         raise InputError("eps", "a small positive number such as 0.00001", str(eps))
@@ -260,6 +384,7 @@ def encoder_layer(
         if vec is not None and vec.rows != dm:
             raise InputError(name, f"{dm} numbers (d_model = {dm})", f"{vec.rows}")
     answers: dict[str, Any] = {}
+    info: dict[str, Any] = {}
     x_sym, x_in = sym("X", **NC), sym("X_in", **NC)
 
     # embeddings (+ positions)
@@ -272,29 +397,18 @@ def encoder_layer(
         steps.append(Step(key="encoder_layer.add_positions", lhs=x_in, symbolic=formula,
                           value=x_prime, data=shape_data(X)))
         answers["PE"] = pe
+        answers["input"] = x_prime
     else:
         x_prime = X
         steps.append(Step(key="encoder_layer.no_positions", lhs=x_sym, symbolic=X,
                           data=shape_data(X)))
         x_in = x_sym
-    answers["input"] = x_prime
+        info["input"] = x_prime  # the embeddings as given: an echoed input
 
-    # multi-head self-attention
-    more, head_results, concat, attention = multi_head(
-        "multi_head_attention", x_prime, values["W_Q"], values["W_K"], values["W_V"],
-        values["W_O"], "none", x=x_in)
-    steps += more
-
-    # add & norm 1
+    # the layer norm's formula, shown once for both norms
     g1, bt1 = _vector(gamma_1, dm, 1), _vector(beta_1, dm, 0)
     g2, bt2 = _vector(gamma_2, dm, 1), _vector(beta_2, dm, 0)
     e = float(eps)
-    r1 = to_numpy(x_prime) + to_numpy(attention)
-    attended = MultiHead(x_in)
-    with sp.evaluate(False):
-        steps.append(Step(key="encoder_layer.residual_1", lhs=sym("R_1", **NC),
-                          symbolic=sp.Add(x_in, attended), value=from_numpy(r1),
-                          data={"input": x_in, "attention": attended, **shape_data(X)}))
     xr, mu, var, eps_s = sym("x_row"), sym("mu_ln"), sym("var_ln"), sym("eps_ln")
     with sp.evaluate(False):
         norm_formula = sp.Add(
@@ -302,20 +416,62 @@ def encoder_layer(
                    sp.Pow(sp.sqrt(sp.Add(var, eps_s)), -1)),
             sym("beta_ln"))
     default_affine = all(v is None for v in (gamma_1, beta_1, gamma_2, beta_2))
-    steps.append(Step(key="encoder_layer.layer_norm" if default_affine
-                      else "encoder_layer.layer_norm_given", lhs=LayerNorm(xr),
-                      symbolic=norm_formula,
-                      data={"eps": eps, "d_model": dm, "default_affine": default_affine}))
-    n1, mean1, var1 = layer_norm(r1, g1, bt1, e)
-    steps.append(Step(key="encoder_layer.norm_1", lhs=sym("N_1", **NC),
-                      symbolic=LayerNorm(sym("R_1", **NC)), value=from_numpy(n1),
-                      data={"mean": sp.Float(mean1[0]), "variance": sp.Float(var1[0])}))
+    norm_step = Step(key="encoder_layer.layer_norm" if default_affine
+                     else "encoder_layer.layer_norm_given", lhs=LayerNorm(xr),
+                     symbolic=norm_formula,
+                     data={"eps": eps, "d_model": dm, "default_affine": default_affine})
+    N1, R1, R2 = sym("N_1", **NC), sym("R_1", **NC), sym("R_2", **NC)
+    pre = mistake == "pre-norm"
+    residual = mistake != "no-residual"
+
+    # (pre-norm: the first layer norm comes before the attention)
+    attention_in = x_prime
+    if pre:
+        steps.append(Step(key="encoder_layer.pre_norm", data={}))
+        steps.append(norm_step)
+        n1, mean1, var1 = layer_norm(to_numpy(x_prime), g1, bt1, e)
+        steps.append(Step(key="encoder_layer.norm_1_pre", lhs=N1, symbolic=LayerNorm(x_in),
+                          value=from_numpy(n1),
+                          data={"mean": sp.Float(mean1[0]), "variance": sp.Float(var1[0])}))
+        attention_in = from_numpy(n1)
+
+    # multi-head self-attention
+    more, head_results, concat, attention = multi_head(
+        "multi_head_attention", attention_in, values["W_Q"], values["W_K"], values["W_V"],
+        values["W_O"], "none", x=N1 if pre else x_in)
+    steps += more
+    attended = MultiHead(N1 if pre else x_in)
+
+    # add (& norm) 1
+    if residual:
+        r1 = to_numpy(x_prime) + to_numpy(attention)
+        with sp.evaluate(False):
+            steps.append(Step(key="encoder_layer.residual_1", lhs=R1,
+                              symbolic=sp.Add(x_in, attended), value=from_numpy(r1),
+                              data={"input": x_in, "attention": attended, **shape_data(X)}))
+    else:
+        r1 = to_numpy(attention)
+        steps.append(Step(key="encoder_layer.residual_1_none", lhs=R1, symbolic=attended,
+                          value=from_numpy(r1), data={"attention": attended}))
+    if pre:
+        ffn_in, mean_b, var_b = layer_norm(r1, g2, bt2, e)
+        steps.append(Step(key="encoder_layer.norm_2_pre", lhs=sp.Symbol("N_2", commutative=False),
+                          symbolic=LayerNorm(R1), value=from_numpy(ffn_in),
+                          data={"mean": sp.Float(mean_b[0]), "variance": sp.Float(var_b[0])}))
+        ffn_sym = sp.Symbol("N_2", commutative=False)
+    else:
+        steps.append(norm_step)
+        n1, mean1, var1 = layer_norm(r1, g1, bt1, e)
+        steps.append(Step(key="encoder_layer.norm_1", lhs=N1, symbolic=LayerNorm(R1),
+                          value=from_numpy(n1),
+                          data={"mean": sp.Float(mean1[0]), "variance": sp.Float(var1[0])}))
+        ffn_in, ffn_sym = n1, N1
 
     # feed-forward
-    hidden = np.maximum(0.0, n1 @ to_numpy(values["W_1"]) + to_numpy(values["b_1"])[:, 0])
+    hidden = np.maximum(0.0, ffn_in @ to_numpy(values["W_1"]) + to_numpy(values["b_1"])[:, 0])
     ffn = hidden @ to_numpy(values["W_2"]) + to_numpy(values["b_2"])[:, 0]
     with sp.evaluate(False):
-        hidden_formula = ReLU(sp.Add(sp.Mul(sym("N_1", **NC), sym("W_1ffn", **NC)),
+        hidden_formula = ReLU(sp.Add(sp.Mul(ffn_sym, sym("W_1ffn", **NC)),
                                      sym("b_1ffn", **NC)))
         ffn_formula = sp.Add(sp.Mul(sym("H_ffn", **NC), sym("W_2ffn", **NC)), sym("b_2ffn", **NC))
     zeroed = int(np.sum(hidden == 0.0))
@@ -327,16 +483,28 @@ def encoder_layer(
                       symbolic=ffn_formula, value=from_numpy(ffn),
                       data={"left_rows": n, "left_cols": hidden.shape[1], **shape_data(X)}))
 
-    # add & norm 2
-    r2 = n1 + ffn
-    with sp.evaluate(False):
-        steps.append(Step(key="encoder_layer.residual_2", lhs=sym("R_2", **NC),
-                          symbolic=sp.Add(sym("N_1", **NC), sym("F_ffn", **NC)),
-                          value=from_numpy(r2), data=shape_data(X)))
-    out, mean2, var2 = layer_norm(r2, g2, bt2, e)
-    steps.append(Step(key="encoder_layer.norm_2", lhs=sym("Y_out", **NC),
-                      symbolic=LayerNorm(sym("R_2", **NC)), value=from_numpy(out),
-                      data={"mean": sp.Float(mean2[0]), "variance": sp.Float(var2[0])}))
+    # add (& norm) 2
+    second_in = R1 if pre else N1
+    if residual:
+        r2 = (r1 if pre else ffn_in) + ffn
+        with sp.evaluate(False):
+            steps.append(Step(key="encoder_layer.residual_2_pre" if pre
+                              else "encoder_layer.residual_2", lhs=R2,
+                              symbolic=sp.Add(second_in, sym("F_ffn", **NC)),
+                              value=from_numpy(r2), data=shape_data(X)))
+    else:
+        r2 = ffn
+        steps.append(Step(key="encoder_layer.residual_2_none", lhs=R2,
+                          symbolic=sym("F_ffn", **NC), value=from_numpy(r2), data={}))
+    if pre:
+        out = r2
+        steps.append(Step(key="encoder_layer.output_pre", lhs=sym("Y_out", **NC), symbolic=R2,
+                          value=from_numpy(out), data={}))
+    else:
+        out, mean2, var2 = layer_norm(r2, g2, bt2, e)
+        steps.append(Step(key="encoder_layer.norm_2", lhs=sym("Y_out", **NC),
+                          symbolic=LayerNorm(R2), value=from_numpy(out),
+                          data={"mean": sp.Float(mean2[0]), "variance": sp.Float(var2[0])}))
     steps.append(Step(key="encoder_layer.representation", data={"tokens": n, "d_model": dm}))
 
     answers.update({
@@ -350,8 +518,6 @@ def encoder_layer(
         "ffn": from_numpy(ffn),
         "residual_2": from_numpy(r2),
         "output": from_numpy(out),
-        "generated": list(generated),
-        **generated,
     })
-    return Result(derivation="encoder-layer", params={}, convention="post-norm",
-                  steps=tuple(steps), answers=answers)
+    return Result(convention="pre-norm" if pre else "post-norm", steps=tuple(steps),
+                  answers=answers, info={**info, "generated": list(generated), **generated})

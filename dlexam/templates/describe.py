@@ -48,6 +48,13 @@ def show_text(derivation: Any, lang: str) -> str:
             default = prose_text(lang, "show.default") + " " + (
                 p.default if isinstance(p.default, str) else _json(p.default))
         lines.append(f"  {p.name:<{width}}  {p.describe()}; {default}")
+    limits = [f"{dim} <= {cap}" for dim, cap in derivation.limits.items()]
+    limits += [f"{p.name} <= {p.maximum}" for p in derivation.params
+               if p.kind == "int" and p.maximum is not None]
+    limits += [f"{p.name} <= {p.max_length} {prose_text(lang, 'show.characters')}"
+               for p in derivation.params if p.kind == "string"]
+    if limits:
+        lines += ["", prose_text(lang, "show.limits"), "  " + ", ".join(limits)]
     lines += ["", prose_text(lang, "show.answers")]
     if derivation.answers:
         width = max(len(a.name) for a in derivation.answers)

@@ -8,6 +8,7 @@ backticks (set in a typewriter font). In LaTeX the plain text is escaped, the va
 
 from __future__ import annotations
 
+import html
 import re
 import string
 import tomllib
@@ -158,36 +159,65 @@ def fields(message_text: str) -> set[str]:
     }
 
 
-def _fill(lang: str, key: str, data: Mapping[str, Any], as_tex: bool) -> str:
+def _value_html(value: Any) -> str:
+    if isinstance(value, str):
+        return html.escape(value)
+    return html.escape(_value_tex(value))
+
+
+def _fill(lang: str, key: str, data: Mapping[str, Any], as_tex: bool,
+          as_html: bool = False) -> str:
+    """A message filled in: as LaTeX, as plain text, or (as_html) as HTML text whose math stays
+    between dollar signs for MathJax."""
     parts: list[str] = []
     for kind, piece in _segments(message(lang, key)):
         if kind == "math":
-            parts.append(f"${piece}$" if as_tex else math_to_text(piece))
+            if as_html:
+                parts.append(html.escape(f"${piece}$"))
+            else:
+                parts.append(f"${piece}$" if as_tex else math_to_text(piece))
             continue
         if kind == "code":
-            parts.append(r"\texttt{" + escape_latex(piece) + "}" if as_tex else piece)
+            if as_html:
+                parts.append("<code>" + html.escape(piece) + "</code>")
+            else:
+                parts.append(r"\texttt{" + escape_latex(piece) + "}" if as_tex else piece)
             continue
         for literal, field, spec, _conv in _FORMATTER.parse(piece):
             if literal:
-                parts.append(escape_latex(literal) if as_tex else literal)
+                if as_html:
+                    parts.append(html.escape(literal))
+                else:
+                    parts.append(escape_latex(literal) if as_tex else literal)
             if field is None:
                 continue
             if spec:
                 raise ValueError(f"{lang}:{key}: format specs are not used in messages")
             if field.startswith("="):
                 entry = SYMBOLS[field[1:]]
-                parts.append(f"${entry[0]}$" if as_tex else entry[1])
+                if as_html:
+                    parts.append(html.escape(f"${entry[0]}$"))
+                else:
+                    parts.append(f"${entry[0]}$" if as_tex else entry[1])
                 continue
             if field not in data:
                 raise KeyError(f"{lang}:{key}: the step gives no value for {{{field}}}")
             value = data[field]
-            parts.append(_value_tex(value) if as_tex else _value_text(value))
+            if as_html:
+                parts.append(_value_html(value))
+            else:
+                parts.append(_value_tex(value) if as_tex else _value_text(value))
     return "".join(parts)
 
 
 def prose_tex(lang: str, key: str, data: Mapping[str, Any] | None = None) -> NoEscape:
     """A catalog message as LaTeX: its text escaped, its values typeset."""
     return NoEscape(_fill(lang, key, data or {}, as_tex=True))
+
+
+def prose_html(lang: str, key: str, data: Mapping[str, Any] | None = None) -> str:
+    """A catalog message as HTML: text escaped, math between dollar signs for MathJax."""
+    return _fill(lang, key, data or {}, as_tex=False, as_html=True)
 
 
 def prose_text(lang: str, key: str, data: Mapping[str, Any] | None = None) -> str:

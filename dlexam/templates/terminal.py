@@ -52,6 +52,30 @@ def _answer_text(value: Any, digits: int = 6) -> str:
     return _value_text(value, digits)
 
 
+def step_lines(step: Any) -> list[str]:
+    """A step's equation for the terminal (formula = numbers put in = value), or nothing."""
+    if step.symbolic is None:
+        return []
+    parts = [text(step.lhs)] if step.lhs is not None else []
+    if _large(step.symbolic):
+        parts.append(_corners(step.symbolic, 6))
+        return [" = ".join(parts)]
+    parts.append(text(step.symbolic))
+    if step.substituted is not None and text(step.substituted) != parts[-1]:
+        parts.append(text(step.substituted))
+    rel = " = "
+    if _large(step.value):
+        parts.append(_corners(step.value, 6))
+        return [" ≈ ".join(parts) if len(parts) > 1 else parts[0]]
+    if step.value is not None:
+        exact, shown = shown_value(step.value, 6)
+        value_text = text(shown, digits=6)
+        if value_text != parts[-1]:
+            parts.append(value_text)
+            rel = " = " if exact else " ≈ "
+    return [" = ".join(parts[:-1]) + (rel if len(parts) > 1 else "") + parts[-1]]
+
+
 def render_text(result: Any, lang: str) -> str:
     """A derivation's steps and answers for the terminal, in one language."""
     summary = prose_text(lang, result.derivation.replace("-", "_") + ".summary")
@@ -60,28 +84,7 @@ def render_text(result: Any, lang: str) -> str:
     lines.append(prose_text(lang, "terminal.steps"))
     for number, step in enumerate(result.steps, start=1):
         lines.append(f"{number:3}. {prose_text(lang, step.key, step.data)}")
-        if step.symbolic is not None:
-            parts = [text(step.lhs)] if step.lhs is not None else []
-            if _large(step.symbolic):
-                parts.append(_corners(step.symbolic, 6))
-                lines.append("     " + " = ".join(parts))
-                continue
-            parts.append(text(step.symbolic))
-            if step.substituted is not None and text(step.substituted) != parts[-1]:
-                parts.append(text(step.substituted))
-            rel = " = "
-            if _large(step.value):
-                parts.append(_corners(step.value, 6))
-                lines.append("     " + " ≈ ".join(parts) if len(parts) > 1 else parts[0])
-                continue
-            if step.value is not None:
-                exact, shown = shown_value(step.value, 6)
-                value_text = text(shown, digits=6)
-                if value_text != parts[-1]:
-                    parts.append(value_text)
-                    rel = " = " if exact else " ≈ "
-            line = " = ".join(parts[:-1]) + (rel if len(parts) > 1 else "") + parts[-1]
-            lines.append(f"     {line}")
+        lines += [f"     {line}" for line in step_lines(step)]
     lines.append("")
     lines.append(prose_text(lang, "terminal.answers"))
     for name, value in result.answers.items():

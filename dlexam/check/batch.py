@@ -1,0 +1,78 @@
+"""`dlexam check --batch FILE.jsonl`: one request per line in, one verdict object per line out.
+
+A request is ``{"derivation", "params", "answers"}`` where ``answers`` maps answer names as
+``-a`` writes them (``"y[2]"``) to what the student typed (a string) or to a JSON number or
+list. A malformed line, or one whose typed answer is refused, gets ``{"line": n, "error": ...}``
+on its line and the others are still checked. Requests that share a derivation and parameters
+(students who share a variant) share one checker.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any, BinaryIO, TextIO
+
+from dlexam.check.verdicts import CheckerCache
+from dlexam.errors import DlexamError, InputError
+
+MAX_LINE = 1_000_000  # characters in one request
+MAX_LINES = 1_000_000
+
+
+def _request(line: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    if line.startswith("\0"):
+        raise InputError("request", "a line of UTF-8 text", "other bytes")
+    if len(line) > MAX_LINE:
+        raise InputError("request", f"at most {MAX_LINE:,} characters on a line",
+                         f"{len(line):,}")
+    try:
+        data = json.loads(line)
+    except (ValueError, RecursionError) as err:
+        raise InputError("request", "one JSON object", f"malformed JSON ({str(err)[:80]})") \
+            from None
+    if not isinstance(data, dict):
+        raise InputError("request", 'a JSON object {"derivation", "params", "answers"}')
+    unknown = set(data) - {"derivation", "params", "answers"}
+    if unknown:
+        raise InputError(sorted(unknown)[0], 'only the keys "derivation", "params", "answers"')
+    name, params, answers = data.get("derivation"), data.get("params", {}), data.get("answers")
+    if not isinstance(name, str):
+        raise InputError("derivation", "a derivation's name")
+    if not isinstance(params, dict):
+        raise InputError("params", "a JSON object of parameters")
+    if not isinstance(answers, dict) or not answers:
+        raise InputError("answers", 'a JSON object such as {"y[2]": "2.7371"}')
+    return name, params, answers
+
+
+def run_batch(lines: BinaryIO, out: TextIO, lang: str) -> int:
+    """Checks every request; returns how many lines were read."""
+    from dlexam import derivations
+    from dlexam.templates.check import report_json
+
+    cache = CheckerCache()
+    count = 0
+    for number, line in _numbered(lines):
+        count += 1
+        if not line.strip():
+            continue
+        try:
+            name, params, answers = _request(line)
+            checker = cache.get(derivations.get(name), params)
+            report = checker.check(answers)
+            print(json.dumps(report_json(report, lang), ensure_ascii=False), file=out)
+        except DlexamError as err:
+            print(json.dumps({"line": number, "error": str(err)}, ensure_ascii=False), file=out)
+    return count
+
+
+def _numbered(lines: BinaryIO) -> Iterator[tuple[int, str]]:
+    """Lines as text; a line that is not UTF-8 comes as one that fails to parse."""
+    for number, raw in enumerate(lines, start=1):
+        if number > MAX_LINES:
+            raise InputError("--batch", f"at most {MAX_LINES:,} lines", "more")
+        try:
+            yield number, raw.decode("utf-8")
+        except UnicodeDecodeError:
+            yield number, "\0 not UTF-8"

@@ -1,0 +1,457 @@
+"""What a student types for an answer, read by a grammar of our own and evaluated in floats.
+
+Accepted: numbers (``2.7371``, ``-1e-3``, ``3/4``, ``75%``), lists and matrices written as JSON
+(``[[1, 2], [3, 4]]``) or as MATLAB writes them (``[1 2; 3 4]``), and expressions with
+``+ - * / ^ ** ( )``, the functions sqrt, exp, log / ln (natural), log2, log10, tanh, sigmoid /
+sigma / σ, sin, cos, abs, the constants e and pi, an infinity as a whole entry (``-inf``), and
+the same in LaTeX (``\\frac{e^{2}}{1+e^{2}}``,
+``\\sqrt{64}``, ``\\tanh(2.05)``, ``\\cdot``, ``\\times``, ``\\left( \\right)``).
+
+Nothing typed is ever run as code: no ``eval``, ``sympify`` or ``parse_expr``. The text is split
+into tokens by one regular expression and read by a recursive-descent parser that knows only the
+names above, so an unknown name, attribute access or a call of anything else is a syntax error.
+Everything is refused before it can cost time or memory: more than 10,000 characters, nesting
+deeper than 50, a power whose result would have more than 10^4 digits, and any value that is
+not finite or passes 1e300 in size (``exp(exp(exp(100)))``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+MAX_CHARS = 10_000
+MAX_DEPTH = 50
+MAX_POWER_DIGITS = 10_000
+MAX_MAGNITUDE = 1e300
+
+
+class TypedError(ValueError):
+    """The typed text is refused; the message says why, in a few words."""
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """One typed number: its value, and its literal when it was typed as a plain decimal
+    numeral (``"2.74"``: what significant-figure verdicts read), else None."""
+
+    value: float
+    literal: str | None = None
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def _positive(name: str, fn: Any) -> Any:
+    def checked(x: float) -> float:
+        if x <= 0:
+            raise TypedError(f"{name} of a number <= 0")
+        return fn(x)
+
+    return checked
+
+
+def _sqrt(x: float) -> float:
+    if x < 0:
+        raise TypedError("sqrt of a negative number")
+    return math.sqrt(x)
+
+
+FUNCTIONS: dict[str, Any] = {
+    "sqrt": _sqrt,
+    "exp": math.exp,
+    "log": _positive("log", math.log),
+    "ln": _positive("ln", math.log),
+    "log2": _positive("log2", math.log2),
+    "log10": _positive("log10", math.log10),
+    "tanh": math.tanh,
+    "sigmoid": _sigmoid,
+    "sigma": _sigmoid,
+    "σ": _sigmoid,
+    "sin": math.sin,
+    "cos": math.cos,
+    "abs": abs,
+}
+CONSTANTS: dict[str, float] = {"e": math.e, "pi": math.pi, "π": math.pi}
+INFINITY = ("inf", "∞", "infinity", "Infinity")  # only as a whole entry: -inf, [1, -inf]
+# LaTeX commands and what they stand for
+_LATEX_WORDS = {
+    r"\cdot": "*", r"\times": "*", r"\div": "/", r"\pi": "pi", r"\left": "", r"\right": "",
+    r"\sqrt": "sqrt", r"\exp": "exp", r"\log": "log", r"\ln": "ln", r"\tanh": "tanh",
+    r"\sigma": "sigma", r"\sin": "sin", r"\cos": "cos", r"\frac": r"\frac",
+    r"\dfrac": r"\frac", r"\tfrac": r"\frac", r"\,": "", r"\;": "", r"\!": "", r"\ ": "",
+}
+_UNICODE = {"−": "-", "·": "*", "×": "*", "÷": "/", "（": "(", "）": ")", "，": ","}
+
+_TOKEN = re.compile(
+    r"(?P<space>\s+)"
+    r"|(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
+    r"|(?P<latex>\\(?:[A-Za-z]+|[,;! ]))"
+    r"|(?P<name>[A-Za-z_σπ∞][A-Za-z0-9_]*)"
+    r"|(?P<op>\*\*|[-+*/^%()\[\]{},;])"
+)
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str  # number, name, op, frac, end
+    text: str
+    space_before: bool
+    position: int
+
+
+def tokenize(text: str) -> list[_Token]:
+    """The tokens of typed text (LaTeX commands mapped to their plain meaning).
+
+    Raises:
+        TypedError: a character no token starts with, a LaTeX command not on the list, or
+            text past the length limit.
+    """
+    if len(text) > MAX_CHARS:
+        raise TypedError(f"more than {MAX_CHARS:,} characters")
+    for char in text:
+        if (ord(char) < 32 and char not in "\t\n\r") or 0x7F <= ord(char) < 0xA0:
+            raise TypedError(f"a control character (U+{ord(char):04X})")
+    text = "".join(_UNICODE.get(c, c) for c in text)
+    tokens: list[_Token] = []
+    position, space = 0, False
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if match is None:
+            raise TypedError(f"unexpected {text[position]!r} at character {position + 1}")
+        kind = match.lastgroup
+        piece = match.group()
+        if kind == "space":
+            space = True
+        elif kind == "latex":
+            meaning = _LATEX_WORDS.get(piece)
+            if meaning is None:
+                raise TypedError(f"the LaTeX command {piece} is not one dlexam reads")
+            if meaning == r"\frac":
+                tokens.append(_Token("frac", piece, space, position))
+            elif meaning in ("*", "/"):
+                tokens.append(_Token("op", meaning, space, position))
+            elif meaning:
+                tokens.append(_Token("name", meaning, space, position))
+            space = space or not meaning
+        else:
+            assert kind is not None
+            tokens.append(_Token(kind, piece, space, position))
+            space = False
+        position = match.end()
+    tokens.append(_Token("end", "", space, len(text)))
+    return tokens
+
+
+def _finite(value: float) -> float:
+    if math.isnan(value) or math.isinf(value) or abs(value) > MAX_MAGNITUDE:
+        raise TypedError("a value past 1e300 in size (or not finite)")
+    return value
+
+
+class _Parser:
+    def __init__(self, tokens: list[_Token]) -> None:
+        self.tokens = tokens
+        self.i = 0
+        self.depth = 0
+        self.matlab = [False]  # inside a bracket whose entries are separated by spaces
+
+    # --- helpers ---
+    def peek(self, ahead: int = 0) -> _Token:
+        return self.tokens[min(self.i + ahead, len(self.tokens) - 1)]
+
+    def take(self) -> _Token:
+        token = self.tokens[self.i]
+        self.i += 1
+        return token
+
+    def expect(self, text: str) -> None:
+        token = self.take()
+        if token.text != text or token.kind not in ("op",):
+            raise TypedError(f"expected {text!r} at character {token.position + 1}")
+
+    def enter(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise TypedError(f"nesting deeper than {MAX_DEPTH}")
+
+    def leave(self) -> None:
+        self.depth -= 1
+
+    # --- values ---
+    def value(self) -> Any:
+        """A number or a (nested) list of numbers."""
+        token = self.peek()
+        if token.kind == "op" and token.text == "[":
+            return self.bracket()
+        return self.number_leaf()
+
+    def number_leaf(self) -> Leaf:
+        # an infinity stands alone as an entry (a masked attention score is -inf)
+        sign = 1.0
+        ahead = 0
+        if self.peek().kind == "op" and self.peek().text in "+-":
+            sign, ahead = (-1.0 if self.peek().text == "-" else 1.0), 1
+        word = self.peek(ahead)
+        follower = self.peek(ahead + 1)
+        if word.kind == "name" and word.text in INFINITY and (
+                follower.kind == "end" or (follower.kind == "op" and follower.text in ",;]")
+                or (self.matlab[-1] and follower.space_before)):
+            self.i += ahead + 1
+            return Leaf(sign * math.inf)
+        start = self.i
+        value = self.expr()
+        literal = None
+        if self.i - start <= 2:  # a plain numeral, perhaps signed
+            pieces = self.tokens[start:self.i]
+            if pieces[-1].kind == "number" and (len(pieces) == 1 or pieces[0].text in "+-"):
+                literal = "".join(p.text for p in pieces)
+        return Leaf(_finite(value), literal)
+
+    def bracket(self) -> list[Any]:
+        self.enter()
+        self.expect("[")
+        # MATLAB style when a ';' or a space separates entries at this level with no comma
+        depth, commas, semis = 0, False, False
+        for token in self.tokens[self.i:]:
+            if token.kind == "op" and token.text in "([{":
+                depth += 1
+            elif token.kind == "op" and token.text in ")]}":
+                if depth == 0:
+                    break
+                depth -= 1
+            elif depth == 0 and token.kind == "op" and token.text == ",":
+                commas = True
+            elif depth == 0 and token.kind == "op" and token.text == ";":
+                semis = True
+        self.matlab.append(not commas)
+        rows: list[list[Any]] = [[]]
+        while not (self.peek().kind == "op" and self.peek().text == "]"):
+            if self.peek().kind == "end":
+                raise TypedError("a '[' is never closed")
+            rows[-1].append(self.value())
+            token = self.peek()
+            if token.kind == "op" and token.text == ",":
+                self.take()
+            elif token.kind == "op" and token.text == ";":
+                self.take()
+                rows.append([])
+            elif token.kind == "op" and token.text == "]":
+                break
+            elif token.kind == "end":
+                raise TypedError("a '[' is never closed")
+            elif not (self.matlab[-1] and token.space_before):
+                raise TypedError(f"expected ',' or ']' at character {token.position + 1}")
+        self.take()
+        self.matlab.pop()
+        self.leave()
+        if semis or (len(rows) > 1):
+            rows = [r for r in rows if r] if rows[-1] == [] else rows
+            if any(len(r) != len(rows[0]) for r in rows):
+                raise TypedError("rows of different lengths")
+            return rows
+        if not rows[0]:
+            raise TypedError("an empty list")
+        return rows[0]
+
+    # --- expressions (floats) ---
+    def expr(self) -> float:
+        self.enter()
+        value = self.term()
+        while True:
+            token = self.peek()
+            if token.kind != "op" or token.text not in "+-":
+                break
+            # inside [1 -2], a sign after a space and before a number starts a new entry
+            if (self.matlab[-1] and token.space_before
+                    and not self.peek(1).space_before):
+                break
+            self.take()
+            right = self.term()
+            value = _finite(value + right if token.text == "+" else value - right)
+        self.leave()
+        return value
+
+    def _starts_primary(self, token: _Token) -> bool:
+        if token.kind in ("name", "frac"):
+            return True
+        return token.kind == "op" and token.text in "({"
+
+    def term(self) -> float:
+        value = self.unary()
+        while True:
+            token = self.peek()
+            if token.kind == "op" and token.text in "*/":
+                self.take()
+                right = self.unary()
+                if token.text == "*":
+                    value = _finite(value * right)
+                else:
+                    if right == 0:
+                        raise TypedError("a division by zero")
+                    value = _finite(value / right)
+            elif self._starts_primary(token) and not (self.matlab[-1] and token.space_before):
+                value = _finite(value * self.unary())  # 2\pi, 2(3 + 1), 3e^{2}
+            else:
+                return value
+
+    def unary(self) -> float:
+        token = self.peek()
+        if token.kind == "op" and token.text in "+-":
+            self.take()
+            self.enter()
+            value = self.unary()
+            self.leave()
+            return -value if token.text == "-" else value
+        return self.power()
+
+    def power(self) -> float:
+        base = self.postfix()
+        token = self.peek()
+        if token.kind == "op" and token.text in ("^", "**"):
+            self.take()
+            self.enter()
+            exponent = self.unary()  # right-associative: 2^3^2 = 2^(3^2)
+            self.leave()
+            return _power(base, exponent)
+        return base
+
+    def postfix(self) -> float:
+        value = self.primary()
+        token = self.peek()
+        if token.kind == "op" and token.text == "%":
+            self.take()
+            value = value / 100
+        return value
+
+    def group(self) -> float:
+        """A LaTeX argument: ``{...}`` or a single digit/name (``\\frac12``)."""
+        token = self.peek()
+        if token.kind == "op" and token.text == "{":
+            self.take()
+            value = self.expr()
+            self.expect("}")
+            return value
+        if token.kind == "number" and len(token.text) > 1 and token.text[:2].isdigit():
+            # \frac12: each argument is one digit
+            self.tokens[self.i] = _Token("number", token.text[1:], False, token.position + 1)
+            return float(token.text[0])
+        return self.primary()
+
+    def primary(self) -> float:
+        token = self.take()
+        if token.kind == "number":
+            return _finite(float(token.text))
+        if token.kind == "frac":
+            self.enter()
+            top = self.group()
+            bottom = self.group()
+            self.leave()
+            if bottom == 0:
+                raise TypedError("a division by zero")
+            return _finite(top / bottom)
+        if token.kind == "op" and token.text in "({":
+            closing = ")" if token.text == "(" else "}"
+            self.matlab.append(False)
+            value = self.expr()
+            self.matlab.pop()
+            self.expect(closing)
+            return value
+        if token.kind == "name":
+            name = token.text
+            if name in FUNCTIONS:
+                self.enter()
+                argument = self.group() if name == "sqrt" else self._argument(name)
+                self.leave()
+                try:
+                    return _finite(float(FUNCTIONS[name](argument)))
+                except OverflowError:
+                    raise TypedError(f"{name}(...) is past 1e300 in size") from None
+            if name in CONSTANTS:
+                return CONSTANTS[name]
+            raise TypedError(f"{name!r} is not a name dlexam reads (known: "
+                             + ", ".join([*FUNCTIONS, *CONSTANTS]) + ")")
+        if token.kind == "end":
+            raise TypedError("the answer ends too early")
+        raise TypedError(f"unexpected {token.text!r} at character {token.position + 1}")
+
+    def _argument(self, name: str) -> float:
+        token = self.peek()
+        if token.kind == "op" and token.text in "({":
+            return self.primary()
+        raise TypedError(f"{name} needs its argument in brackets, as {name}(2)")
+
+
+def _power(base: float, exponent: float) -> float:
+    if base == 0 and exponent < 0:
+        raise TypedError("a division by zero")
+    if base < 0 and not float(exponent).is_integer():
+        raise TypedError("a negative number to a fractional power")
+    if abs(base) > 1 and exponent * math.log10(abs(base)) > MAX_POWER_DIGITS:
+        raise TypedError(f"a power with more than {MAX_POWER_DIGITS:,} digits")
+    try:
+        return _finite(math.pow(base, exponent))
+    except OverflowError:
+        raise TypedError("a value past 1e300 in size") from None
+
+
+def parse(text: str) -> Any:
+    """Typed text -> a :class:`Leaf`, or nested lists of them.
+
+    Raises:
+        TypedError: the text is refused (the message says why).
+    """
+    tokens = tokenize(text)
+    if len(tokens) == 1:
+        raise TypedError("nothing typed")
+    parser = _Parser(tokens)
+    try:
+        value = parser.value()
+    except RecursionError:
+        raise TypedError(f"nesting deeper than {MAX_DEPTH}") from None
+    if parser.peek().kind != "end":
+        token = parser.peek()
+        raise TypedError(f"unexpected {token.text!r} at character {token.position + 1}")
+    _rectangular(value)
+    return value
+
+
+def _rectangular(value: Any) -> tuple[int, ...]:
+    """The shape of nested lists; ragged ones are refused."""
+    if not isinstance(value, list):
+        return ()
+    shapes = {_rectangular(v) for v in value}
+    if len(shapes) != 1:
+        raise TypedError("rows of different lengths (not a rectangular array)")
+    return (len(value), *shapes.pop())
+
+
+def from_json(value: Any, depth: int = 0) -> Any:
+    """A JSON number or (nested) list of numbers, as the batch format allows, as leaves.
+
+    Raises:
+        TypedError: not a finite number or list of them.
+    """
+    if depth > MAX_DEPTH:
+        raise TypedError(f"nesting deeper than {MAX_DEPTH}")
+    if isinstance(value, bool):
+        raise TypedError("true/false is not a number")
+    if isinstance(value, (int, float)):
+        number = float(value)
+        return Leaf(_finite(number), repr(value) if isinstance(value, float) else str(value))
+    if isinstance(value, list) and value:
+        out = [from_json(v, depth + 1) for v in value]
+        if depth == 0:
+            _rectangular(out)
+        return out
+    if isinstance(value, str):
+        if value in ("inf", "-inf"):  # JSON has no infinity: dlexam writes it as a string
+            return Leaf(math.inf if value == "inf" else -math.inf)
+        return parse(value)
+    raise TypedError("a number, a list of numbers, or typed text")

@@ -1,0 +1,453 @@
+"""The answer checker: a student's values against a derivation's declared answers.
+
+For every element given: right or wrong within the declared tolerance (or right as the expected
+value rounded to the figures typed); when wrong, a "rounding slip" apart from a method error,
+the named mistake whose answer it matches (the derivation's catalogue run on these parameters)
+with the first step where the two derivations part, or "follows from your h_1" where an earlier
+wrong value was carried forward correctly. Nothing here re-derives anything: every value comes
+from running the declared derivation, as itself or as a student making a declared mistake.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Any
+
+from dlexam.check.typed import Leaf, TypedError, from_json, parse
+from dlexam.derivations.contract import (
+    Answer,
+    Tolerance,
+    element,
+    format_ref,
+    leaves,
+    parse_ref,
+)
+from dlexam.derivations.core import Derivation, Result, to_plain
+from dlexam.derivations.params import numeric_inputs
+from dlexam.errors import InputError
+
+MAX_GIVEN = 1_000  # answers per request
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One element's verdict (the JSON object of ``dlexam check --json``)."""
+
+    answer: str
+    index: tuple[int, ...] | None
+    given: float | str
+    expected: Any
+    correct: bool
+    tolerance: Tolerance
+    note: str | None = None  # "rounded" (right as rounded), "rounding-slip" (wrong last figure)
+    mistake: str | None = None
+    departs_at: int | None = None  # position of the step in the right derivation's steps
+    follows_from: tuple[str, tuple[int, ...] | None] | None = None
+
+    @property
+    def ref(self) -> str:
+        """``y[2]``."""
+        return format_ref(self.answer, self.index)
+
+
+@dataclass
+class Report:
+    """All verdicts of one request, with the results they were judged against."""
+
+    derivation: Derivation
+    right: Result
+    verdicts: list[Verdict]
+    mistaken: dict[str, Result] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def correct(self) -> int:
+        """How many verdicts are right."""
+        return sum(v.correct for v in self.verdicts)
+
+    @property
+    def total(self) -> int:
+        """How many verdicts there are."""
+        return len(self.verdicts)
+
+    def _repr_html_(self) -> str:
+        from dlexam.templates.notebook import report_html
+
+        return report_html(self)
+
+    def _repr_markdown_(self) -> str:
+        return self._repr_html_()
+
+    def parting_steps(self, verdict: Verdict) -> tuple[Any, Any] | None:
+        """The step where the mistaken derivation parts, right and mistaken, computed exactly
+        for display (the verdicts came from the faster numeric runs)."""
+        if verdict.mistake is None or verdict.departs_at is None:
+            return None
+        right = self.derivation.run(self.params)
+        theirs = self.derivation.run(self.params, mistake=verdict.mistake)
+        valued = [k for k, s in enumerate(right.steps) if s.value is not None]
+        position = valued.index(verdict.departs_at)
+        return right.steps[verdict.departs_at], [
+            s for s in theirs.steps if s.value is not None][position]
+
+    def departs_key(self, verdict: Verdict) -> str | None:
+        """The catalog key of the step where the mistaken derivation parts from the right one."""
+        if verdict.departs_at is None:
+            return None
+        return self.right.steps[verdict.departs_at].key
+
+
+@dataclass(frozen=True)
+class WrongShape:
+    """A given answer of another shape than the expected one, which a named mistake gives."""
+
+    value: Any
+    mistake: str
+
+
+def significant(literal: str) -> tuple[int, int] | None:
+    """(significant figures, exponent of the last figure) of a typed decimal numeral, or None.
+
+    ``"2.74"`` -> (3, -2); ``"-0.0239"`` -> (3, -4); ``"1.50e-3"`` -> (3, -5). Whole numbers
+    without a decimal point count every digit but leading zeros (``"270"`` -> (3, 0)).
+    """
+    try:
+        number = Decimal(literal)
+    except InvalidOperation:
+        return None
+    if not number.is_finite() or number == 0:
+        return None
+    _sign, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)
+    figures = len(digits)
+    # leading zeros of the digit tuple (Decimal drops them) are never significant
+    return figures, exponent
+
+
+def _rounded(expected: float, figures: int) -> Decimal:
+    """The expected value rounded to ``figures`` significant figures."""
+    if expected == 0:
+        return Decimal(0)
+    exponent = math.floor(math.log10(abs(expected))) - figures + 1
+    return Decimal(repr(expected)).quantize(Decimal(1).scaleb(exponent), rounding=ROUND_HALF_EVEN)
+
+
+def judge_number(leaf: Leaf, expected: float, tolerance: Tolerance,
+                 exact: bool) -> tuple[bool, str | None]:
+    """Whether a typed number is right, and the rounding note."""
+    if exact:
+        return leaf.value == expected, None
+    if tolerance.within(leaf.value, expected):
+        return True, None
+    if leaf.literal is None or math.isinf(expected):
+        return False, None
+    sig = significant(leaf.literal)
+    if sig is None:
+        return False, None
+    figures, last = sig
+    if figures >= 3:
+        target = _rounded(expected, figures)
+        typed = Decimal(leaf.literal)
+        if typed == target:
+            return True, "rounded"
+        if abs(typed - target) == Decimal(1).scaleb(last):
+            return False, "rounding-slip"
+    return False, None
+
+
+def _matches(leaf: Leaf, value: Any, tolerance: Tolerance, exact: bool) -> bool:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    return judge_number(leaf, float(value), tolerance, exact)[0]
+
+
+def _number(value: Any) -> float:
+    if value == "inf":
+        return math.inf
+    if value == "-inf":
+        return -math.inf
+    return float(value)
+
+
+class Checker:
+    """Checks given answers against one derivation on one set of parameters.
+
+    The right result and each mistake's are computed once, on first need.
+    """
+
+    def __init__(self, derivation: Derivation, params: Mapping[str, Any] | None) -> None:
+        self.derivation = derivation
+        self.params = dict(params or {})
+        self.right = self._run(self.params)
+        self.expected = self.right.plain_answers()
+        self._mistaken: dict[str, Result] = {}
+        self._plain: dict[str, dict[str, Any]] = {}
+
+    def _run(self, params: Mapping[str, Any], mistake: str | None = None) -> Result:
+        # inputs as 30-digit floats: the same derivation, much faster than exact rationals;
+        # its answers agree with the exact ones far below any tolerance (tests/test_contract.py)
+        with numeric_inputs():
+            return self.derivation.run(params, mistake=mistake)
+
+    def mistaken(self, mistake_id: str) -> Result:
+        """The result of a student making this mistake from start to end."""
+        if mistake_id not in self._mistaken:
+            result = self._run(self.params, mistake=mistake_id)
+            self._mistaken[mistake_id] = result
+            self._plain[mistake_id] = result.plain_answers()
+        return self._mistaken[mistake_id]
+
+    def mistaken_answers(self, mistake_id: str) -> dict[str, Any]:
+        """The plain answers of a student making this mistake."""
+        self.mistaken(mistake_id)
+        return self._plain[mistake_id]
+
+    # --- reading what was given ---
+    def read(self, ref: str, typed: Any) -> list[tuple[Answer, tuple[int, ...], Any, Leaf | str]]:
+        """A given answer as (declaration, full 1-based index, expected, typed leaf) per element.
+
+        Raises:
+            InputError: naming the answer: unknown name, position out of range, text that the
+                parser refuses, or a shape that does not fit.
+        """
+        try:
+            name, index = parse_ref(ref)
+        except ValueError as err:
+            raise InputError(f"-a {ref[:60]}", str(err)) from None
+        try:
+            answer = self.derivation.answer(name)
+        except KeyError:
+            known = ", ".join(a.name for a in self.derivation.answers)
+            raise InputError(f"-a {name}", f"an answer of {self.derivation.name} ({known})",
+                             "an unknown answer") from None
+        if name not in self.expected:
+            raise InputError(f"-a {name}", "an answer this question has",
+                             f"none called {name} for these parameters")
+        try:
+            expected = element(self.expected[name], index)
+        except IndexError as err:
+            raise InputError(f"-a {ref}", "a position inside the answer "
+                             f"(shape {_shape_text(self.expected[name])})", str(err)) from None
+        if answer.kind == "text":
+            given_text = typed if isinstance(typed, str) else json_text(typed)
+            return [(answer, index, expected, given_text.strip())]
+        try:
+            value = from_json(typed) if not isinstance(typed, str) else parse(typed)
+        except TypedError as err:
+            raise InputError(ref, "a number, list or expression dlexam reads", str(err)) from None
+        out = []
+        expected_shape = _shape(expected)
+        given_shape = _shape(value)
+        if given_shape != expected_shape:
+            mistake = self._shape_mistake(answer, index, value)
+            if mistake is None:
+                raise InputError(ref, f"{_shape_words(expected_shape)} (as the answer is)",
+                                 _shape_words(given_shape))
+            return [(answer, index, expected, WrongShape(value, mistake))]
+        for position, leaf in leaves(value):
+            out.append((answer, (*index, *position), element(expected, position), leaf))
+        return out
+
+    def _shape_mistake(self, answer: Answer, index: tuple[int, ...], value: Any) -> str | None:
+        """The mistake whose answer has the given (other) shape and values, if one does."""
+        exact = answer.kind in ("integer", "integers")
+        for mistake in self.derivation.applicable_mistakes(self.params):
+            if answer.name not in mistake.changes:
+                continue
+            try:
+                theirs = element(self.mistaken_answers(mistake.id).get(answer.name), index)
+            except (IndexError, TypeError):
+                continue
+            if _shape(theirs) != _shape(value):
+                continue
+            pairs = zip(leaves(value), leaves(theirs), strict=True)
+            if all(_matches(leaf, x, answer.tolerance, exact) for (_p, leaf), (_q, x) in pairs):
+                return mistake.id
+        return None
+
+    # --- judging ---
+    def check(self, given: Mapping[str, Any]) -> Report:
+        """Verdicts for every element given, in the order given.
+
+        Raises:
+            InputError: a given answer is malformed (nothing is judged then).
+        """
+        if len(given) > MAX_GIVEN:
+            raise InputError("answers", f"at most {MAX_GIVEN} answers per request",
+                             str(len(given)))
+        elements = [e for ref, typed in given.items() for e in self.read(ref, typed)]
+        verdicts: list[Verdict] = []
+        for answer, index, expected, leaf in elements:
+            verdicts.append(self._judge(answer, index, expected, leaf))
+        verdicts = self._follow_through(verdicts, elements)
+        return Report(self.derivation, self.right, verdicts, dict(self._mistaken), self.params)
+
+    def _judge(self, answer: Answer, index: tuple[int, ...], expected: Any,
+               leaf: Leaf | str) -> Verdict:
+        tolerance = answer.tolerance
+        shown_index = index if index else None
+        if isinstance(leaf, WrongShape):  # another shape, which a named mistake gives
+            given = [[x.value for x in row] if isinstance(row, list) else row.value
+                     for row in leaf.value] if isinstance(leaf.value, list) else leaf.value
+            return Verdict(answer.name, shown_index, given, expected, False, tolerance, None,
+                           leaf.mistake, self._departs(leaf.mistake))
+        if isinstance(leaf, str):
+            right = _normal(leaf) == _normal(str(expected))
+            return Verdict(answer.name, shown_index, leaf, expected, right, tolerance)
+        exact = answer.kind in ("integer", "integers")
+        right, note = judge_number(leaf, _number(expected), tolerance, exact)
+        verdict = Verdict(answer.name, shown_index, leaf.value, expected, right, tolerance, note)
+        if right or note == "rounding-slip":
+            return verdict
+        for mistake in self.derivation.applicable_mistakes(self.params):
+            if answer.name not in mistake.changes:
+                continue
+            theirs = self.mistaken_answers(mistake.id).get(answer.name)
+            if theirs is None:
+                continue
+            try:
+                value = element(theirs, index)
+            except IndexError:
+                continue
+            if _matches(leaf, value, tolerance, exact) and not _matches(
+                    Leaf(_number(value)), expected, tolerance, exact):
+                return Verdict(answer.name, shown_index, leaf.value, expected, False, tolerance,
+                               None, mistake.id, self._departs(mistake.id))
+        return verdict
+
+    def _departs(self, mistake_id: str) -> int | None:
+        """The first step with numbers where the mistaken derivation parts from the right one.
+
+        Prose-only steps are passed over (a step that names the other convention differs in its
+        words, not yet in its numbers); steps are matched in order among those with a value.
+        """
+        mine = [(k, s) for k, s in enumerate(self.right.steps) if s.value is not None]
+        theirs = [s for s in self.mistaken(mistake_id).steps if s.value is not None]
+        for (position, step), other in zip(mine, theirs, strict=False):
+            if step.key != other.key or not _same(step.value, other.value):
+                return position
+        return None
+
+    def _follow_through(self, verdicts: list[Verdict], elements: list[Any]) -> list[Verdict]:
+        """Marks later wrong values computed correctly from an earlier wrong one."""
+        carry = self.derivation.carry
+        if carry is None:
+            return verdicts
+        given: dict[tuple[str, tuple[int, ...]], Leaf] = {
+            (a.name, idx): leaf for a, idx, _e, leaf in elements if isinstance(leaf, Leaf)}
+        out = list(verdicts)
+        wrong_states = sorted({v.index[0] for v in verdicts
+                               if v.answer == carry.answer and not v.correct and v.index})
+        for t in wrong_states:
+            state = self._student_state(given, carry.answer, t)
+            rerun = carry.rerun(self.right.params, t, state)
+            if rerun is None:
+                continue
+            try:
+                again = self._run(rerun).plain_answers()
+            except InputError:
+                continue
+            for k, v in enumerate(out):
+                if v.correct or v.mistake or v.follows_from or not v.index:
+                    continue
+                step = v.index[0] - t
+                if step < 1 or v.answer not in again:
+                    continue
+                try:
+                    value = element(again[v.answer], (step, *v.index[1:]))
+                except IndexError:
+                    continue
+                leaf = given.get((v.answer, v.index))
+                if leaf is not None and _matches(leaf, value, v.tolerance,
+                                                 self.derivation.answer(v.answer).kind
+                                                 in ("integer", "integers")):
+                    out[k] = Verdict(v.answer, v.index, v.given, v.expected, False, v.tolerance,
+                                     v.note, None, None, (carry.answer, (t,)))
+        return out
+
+    def _student_state(self, given: Mapping[tuple[str, tuple[int, ...]], Leaf], name: str,
+                       t: int) -> list[float]:
+        """The student's state at step t: their entries where given, the right ones elsewhere."""
+        right = element(self.expected[name], (t,))
+        return [given[(name, (t, j))].value if (name, (t, j)) in given else _number(x)
+                for j, x in enumerate(right, start=1)]
+
+
+def check(derivation: Derivation, params: Mapping[str, Any] | None,
+          answers: Mapping[str, Any]) -> Report:
+    """Checks a student's answers (ref -> typed text or JSON value) against a derivation.
+
+    Raises:
+        InputError: the parameters or a given answer are malformed.
+    """
+    return Checker(derivation, params).check(answers)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two step values hold the same numbers (a row and a column alike)."""
+    la = [x for _p, x in leaves(to_plain(a))]
+    lb = [x for _p, x in leaves(to_plain(b))]
+    if len(la) != len(lb):
+        return False
+    for x, y in zip(la, lb, strict=True):
+        if isinstance(x, (int, float)) and isinstance(y, (int, float)):
+            if not math.isclose(x, y, rel_tol=1e-12, abs_tol=1e-15):
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.replace(" ", " ").split()).casefold()
+
+
+def _shape(value: Any) -> tuple[int, ...]:
+    if isinstance(value, list):
+        return (len(value), *(_shape(value[0]) if value else ()))
+    return ()
+
+
+def _shape_text(value: Any) -> str:
+    return _shape_words(_shape(value))
+
+
+def _shape_words(shape: tuple[int, ...]) -> str:
+    if not shape:
+        return "a single number"
+    if len(shape) == 1:
+        return f"a list of {shape[0]}"
+    return "an array of shape " + " x ".join(str(s) for s in shape)
+
+
+def json_text(value: Any) -> str:
+    """A JSON value as compact text."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+class CheckerCache:
+    """Checkers by (derivation, parameters), so that students who share a variant share its
+    right answers and its mistakes' answers (computed once, on first need)."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._items: dict[str, Checker] = {}
+
+    def get(self, derivation: Derivation, params: Mapping[str, Any] | None) -> Checker:
+        """The checker of this derivation on these parameters.
+
+        Raises:
+            InputError: the parameters are malformed.
+        """
+        key = derivation.name + "\0" + json_text(to_plain(dict(params or {})))
+        checker = self._items.pop(key, None)
+        if checker is None:
+            checker = Checker(derivation, params)
+        self._items[key] = checker  # most recently used last
+        while len(self._items) > self.size:
+            self._items.pop(next(iter(self._items)))
+        return checker

@@ -1,0 +1,151 @@
+"""Discrete distributions shared by the information-theory and GAN derivations.
+
+Checked probability vectors, logarithms in a chosen base kept unevaluated in formulas, and the
+steps that write a sum over the outcomes out term by term (cross-entropy, KL divergence). Values
+stay exact (sums of logarithms of rationals); a term p_i log(p_i / 0) with p_i > 0 makes the sum
+infinite, and the step reports where.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sympy as sp
+
+from dlexam.derivations.core import Step
+from dlexam.derivations.notation import Notation, Ratio, Stack, exact_shown, is_exact_short, sym
+from dlexam.errors import InputError
+
+WRITTEN_OUT = 4
+"""Sums over at most this many outcomes are written out term by term (wider ones overflow a
+page); longer ones show the sigma form and the value."""
+
+TOLERANCE = sp.Rational(1, 10**9)
+"""How far from 1 a distribution's sum may be."""
+
+class Log(Notation):
+    """log_b(x), kept unevaluated in formulas; base e prints as ln."""
+
+
+    def _latex(self, printer: Any, exp: Any = None) -> str:
+        x, base = self.args
+        arg = printer._print(x)
+        if base == sp.E:
+            return rf"\ln\left({arg}\right)"
+        return rf"\log_{{{printer._print(base)}}}\left({arg}\right)"
+
+    def _sympystr(self, printer: Any) -> str:
+        x, base = self.args
+        name = "ln" if base == sp.E else f"log_{printer._print(base)}"
+        return f"{name}({printer._print(x)})"
+
+
+def base_number(base: str) -> sp.Basic:
+    """2, E or 10."""
+    return sp.E if base == "e" else sp.Integer(int(base))
+
+
+def log_exact(x: sp.Basic, base: sp.Basic) -> sp.Basic:
+    """The exact logarithm of x in the base (natural logs divided by log b)."""
+    return sp.log(x) if base == sp.E else sp.log(x) / sp.log(base)
+
+
+def distribution(name: str, v: sp.MatrixBase, normalize: bool) -> list[sp.Rational]:
+    """The probabilities of a vector, checked (and normalised when asked).
+
+    Raises:
+        InputError: a negative entry, or a sum other than 1 without normalize=true.
+    """
+    values = list(v)
+    for i, x in enumerate(values, start=1):
+        if x < 0:
+            raise InputError(name, "non-negative probabilities", f"{name}_{i} = {float(x):g}")
+    total = sp.Add(*values)
+    if normalize:
+        if total == 0:
+            raise InputError(name, "at least one positive entry (to normalise)", "all zeros")
+        return [x / total for x in values]
+    if abs(total - 1) > TOLERANCE:
+        raise InputError(name, "probabilities that sum to 1 (or normalize=true)",
+                         f"a sum of {float(total):.12g}")
+    return values
+
+
+def indexed(letter: str, i: int) -> sp.Symbol:
+    return sp.Symbol(f"{letter}_{i}")
+
+
+def sum_step(key: str, lhs: sp.Basic, symbolic_terms: Sequence[sp.Basic],
+              number_terms: Sequence[sp.Basic], negate: bool, value: sp.Basic,
+              general: sp.Basic, **data: Any) -> Step:
+    """A sum over the outcomes, written out when short; ``general`` is its Sigma form."""
+    if len(symbolic_terms) > WRITTEN_OUT:
+        return Step(key=key, lhs=lhs, symbolic=general, value=value, data=data)
+    with sp.evaluate(False):
+        symbolic = sp.Add(*symbolic_terms) if len(symbolic_terms) > 1 else symbolic_terms[0]
+        numbers = sp.Add(*number_terms) if len(number_terms) > 1 else number_terms[0]
+        if negate:
+            symbolic, numbers = sp.Mul(-1, symbolic), sp.Mul(-1, numbers)
+    return Step(key=key, lhs=lhs, symbolic=symbolic, substituted=numbers, value=value, data=data)
+
+
+def general_sum(term: sp.Basic, k: int, negate: bool) -> sp.Basic:
+    i = sp.Symbol("i")
+    total = sp.Sum(term, (i, 1, k))
+    return sp.Mul(-1, total, evaluate=False) if negate else total
+
+
+def cross_step(key: str, lhs: sp.Basic, p: Sequence[sp.Rational], q: Sequence[sp.Rational],
+               letters: tuple[str, str], base: sp.Basic, ratio: bool,
+               shown_q: Callable[[sp.Basic], sp.Basic] = exact_shown, **data: Any
+               ) -> tuple[Step, sp.Basic, int | None]:
+    """-sum p_i log q_i (cross-entropy) or sum p_i log(p_i / q_i) (KL divergence).
+
+    ``shown_q`` is how q's probabilities are put into the formula (:func:`decimal_shown` for a
+    mixture, whose exact entries such as 26/75 read badly); the value stays exact.
+
+    Returns the step, the exact value (oo when some q_i = 0 < p_i) and the first such index.
+    """
+    a, b = letters
+    sym_terms, num_terms = [], []
+    infinite_at: int | None = None
+    value_terms = []
+    for i, (x, y) in enumerate(zip(p, q, strict=True), start=1):
+        pi, qi = indexed(a, i), indexed(b, i)
+        inner_sym = Ratio(pi, qi) if ratio else qi
+        sym_terms.append(sp.Mul(pi, Log(inner_sym, base), evaluate=False))
+        if x == 0:
+            num_terms.append(sp.Integer(0))
+            continue
+        inner = Ratio(exact_shown(x), shown_q(y)) if ratio else shown_q(y)
+        num_terms.append(sp.Mul(exact_shown(x), Log(inner, base), evaluate=False))
+        if y == 0:
+            infinite_at = infinite_at or i
+            continue
+        value_terms.append(x * log_exact(x / y if ratio else y, base))
+    if infinite_at is not None:
+        value: sp.Basic = sp.oo
+    else:
+        total = sp.Add(*value_terms)
+        value = total if ratio else -total
+    pi, qi = sp.Symbol(f"{a}_i"), sp.Symbol(f"{b}_i")
+    inner_general = Ratio(pi, qi) if ratio else qi
+    general = general_sum(sp.Mul(pi, Log(inner_general, base), evaluate=False), len(p), not ratio)
+    step = sum_step(key, lhs, sym_terms, num_terms, not ratio, value, general, **data)
+    return step, value, infinite_at
+
+
+def decimal_shown(v: sp.Basic) -> sp.Basic:
+    """A probability put into a formula as a decimal: exact when a short decimal writes it
+    (0.175), else a Float shown rounded (26/75 as 0.3467)."""
+    return v if v.is_Integer or is_exact_short(v) else sp.Float(float(v))
+
+
+def distributions_step(key: str, names: tuple[str, str], first: Sequence[sp.Rational],
+                       second: Sequence[sp.Rational], **data: Any) -> Step:
+    """The two distributions as the derivation uses them, one row each and exact: [p; q] = ..."""
+    return Step(key=key, lhs=Stack(*(sym(n) for n in names)),
+                symbolic=sp.ImmutableMatrix([[exact_shown(x) for x in first],
+                                             [exact_shown(x) for x in second]]),
+                data=data)

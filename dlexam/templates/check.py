@@ -1,0 +1,108 @@
+"""A check report for the terminal and as JSON, in one language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dlexam.check.verdicts import Report, Verdict
+from dlexam.derivations.contract import format_ref
+from dlexam.derivations.core import to_plain
+from dlexam.templates.prose import prose_text
+from dlexam.templates.terminal import step_lines
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def mistake_message(report: Report, mistake_id: str, lang: str) -> str:
+    """A mistake's name and explanation, as plain text."""
+    key = report.derivation.mistake_key(mistake_id)
+    return prose_text(lang, key + ".name") + ". " + prose_text(lang, key + ".explain")
+
+
+def _departs_lines(report: Report, verdict: Verdict, lang: str) -> list[str]:
+    parting = report.parting_steps(verdict)
+    assert parting is not None and verdict.departs_at is not None
+    mine, theirs = parting
+    lines = [prose_text(lang, "check.departs", {"step": verdict.departs_at + 1}) + " "
+             + prose_text(lang, mine.key, mine.data)]
+    for label, step in (("check.right_step", mine), ("check.your_step", theirs)):
+        body = step_lines(step)
+        lines.append(f"  {prose_text(lang, label)} {body[0] if body else ''}")
+    return lines
+
+
+def verdict_lines(report: Report, verdict: Verdict, lang: str) -> list[str]:
+    """The lines that say one verdict."""
+    head = f"{verdict.ref} = {_number(verdict.given)}"
+    tol = verdict.tolerance
+    if verdict.correct:
+        word = prose_text(lang, "check.right_rounded" if verdict.note == "rounded"
+                          else "check.right")
+        return [f"  ✓ {head}: {word}"]
+    expected = to_plain(verdict.expected)
+    allowed = (prose_text(lang, "check.exact") if tol.rel == 0 and tol.abs == 0 else
+               prose_text(lang, "check.tolerance",
+                          {"allowed": f"{tol.allowed(float(expected)):.3g}"})
+               if isinstance(expected, (int, float)) else "")
+    verdict_text = prose_text(lang, "check.wrong", {"expected": _number(expected)})
+    if allowed:
+        verdict_text = prose_text(lang, "check.with_tolerance",
+                                  {"verdict": verdict_text, "allowed": allowed})
+    lines = [f"  ✗ {head}: {verdict_text}"]
+    if verdict.note == "rounding-slip":
+        lines.append("      " + prose_text(lang, "check.rounding_slip",
+                                           {"expected": _number(expected)}))
+    elif verdict.follows_from is not None:
+        name, index = verdict.follows_from
+        lines.append("      " + prose_text(lang, "check.follows",
+                                           {"ref": format_ref(name, index)}))
+    elif verdict.mistake is not None:
+        key = report.derivation.mistake_key(verdict.mistake)
+        lines.append("      " + prose_text(lang, "check.mistake", {
+            "given": _number(verdict.given), "name": prose_text(lang, key + ".name")}))
+        lines.append("      " + prose_text(lang, key + ".explain"))
+        if verdict.departs_at is not None:
+            lines += ["      " + line for line in _departs_lines(report, verdict, lang)]
+    return lines
+
+
+def report_text(report: Report, lang: str) -> str:
+    """The whole report for the terminal."""
+    lines = [f"{report.derivation.name}: " + prose_text(
+        lang, "check.score", {"correct": report.correct, "total": report.total})]
+    for verdict in report.verdicts:
+        lines += verdict_lines(report, verdict, lang)
+    return "\n".join(lines)
+
+
+def verdict_json(report: Report, verdict: Verdict, lang: str) -> dict[str, Any]:
+    """One verdict as ``dlexam check --json`` prints it."""
+    return {
+        "answer": verdict.answer,
+        "index": list(verdict.index) if verdict.index else None,
+        "given": verdict.given,
+        "expected": to_plain(verdict.expected),
+        "correct": verdict.correct,
+        "tolerance": verdict.tolerance.as_dict(),
+        "note": verdict.note,
+        "mistake": None if verdict.mistake is None else {
+            "id": verdict.mistake, "message": mistake_message(report, verdict.mistake, lang)},
+        "departs_at": report.departs_key(verdict),
+        "follows_from": None if verdict.follows_from is None else [
+            verdict.follows_from[0], list(verdict.follows_from[1] or []) or None],
+    }
+
+
+def report_json(report: Report, lang: str) -> dict[str, Any]:
+    """``{"derivation", "params", "verdicts", "correct", "total"}``."""
+    return {
+        "derivation": report.derivation.name,
+        "params": to_plain(dict(report.right.params)),
+        "verdicts": [verdict_json(report, v, lang) for v in report.verdicts],
+        "correct": report.correct,
+        "total": report.total,
+    }

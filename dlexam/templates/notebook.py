@@ -1,0 +1,90 @@
+"""Rich displays for Jupyter: a derivation's steps and a check report as typeset mathematics.
+
+A front end shows the richest of them: HTML (math between dollar signs, typeset by MathJax),
+Markdown (the same), or one LaTeX block of equations.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from dlexam.templates.prose import prose_html, prose_text
+from dlexam.templates.values import equation_parts, value_tex
+
+
+def _equation(step: Any) -> str | None:
+    if step.symbolic is None:
+        return None
+    parts = equation_parts(step)
+    pieces = [p for p in (parts["lhs"], parts["symbolic"], parts["substituted"]) if p]
+    text = " = ".join(pieces)
+    if parts["value"]:
+        text += f" {parts['rel']} {parts['value']}"
+    return text
+
+
+def result_html(result: Any, lang: str = "en") -> str:
+    """The steps and answers as HTML with MathJax math."""
+    summary = prose_html(lang, result.derivation.replace("-", "_") + ".summary")
+    rows = [f"<p><strong>{html.escape(result.derivation)}</strong>: {summary}</p>", "<ol>"]
+    for step in result.steps:
+        rows.append(f"<li>{prose_html(lang, step.key, step.data)}")
+        equation = _equation(step)
+        if equation:
+            rows.append(f"<br>$${html.escape(equation)}$$")
+        rows.append("</li>")
+    rows.append("</ol>")
+    rows.append(f"<p><strong>{html.escape(prose_text(lang, 'terminal.answers'))}</strong></p>")
+    rows.append("<ul>")
+    for name, value in result.answers.items():
+        rows.append(f"<li><code>{html.escape(name)}</code> = "
+                    f"{html.escape(_inline(value))}</li>")
+    rows.append("</ul>")
+    return "\n".join(rows)
+
+
+def result_markdown(result: Any, lang: str = "en") -> str:
+    """The steps and answers as Markdown with math (the same content as the HTML)."""
+    return result_html(result, lang)
+
+
+def result_latex(result: Any) -> str:
+    """The equations of the steps as one LaTeX display."""
+    lines = [e for e in (_equation(s) for s in result.steps) if e]
+    return "$$\\begin{aligned}" + " \\\\ ".join("&" + line for line in lines) + \
+        "\\end{aligned}$$"
+
+
+def _inline(value: Any) -> str:
+    rendered = str(value_tex(list(value) if isinstance(value, tuple) else value))
+    return rendered
+
+
+def report_html(report: Any, lang: str = "en") -> str:
+    """A check report as HTML: a verdict a line, the mistake explained with its math typeset
+    and the step where the two derivations part."""
+    from dlexam.templates.check import verdict_lines
+
+    head = prose_html(lang, "check.score", {"correct": report.correct, "total": report.total})
+    rows = [f"<p><strong>{html.escape(report.derivation.name)}</strong>: {head}</p>", "<ul>"]
+    for verdict in report.verdicts:
+        first = html.escape(verdict_lines(report, verdict, lang)[0].strip())
+        rows.append(f"<li>{first}")
+        if verdict.mistake is not None:
+            key = report.derivation.mistake_key(verdict.mistake)
+            rows.append(f"<br><em>{prose_html(lang, key + '.name')}</em>: "
+                        f"{prose_html(lang, key + '.explain')}")
+            parting = report.parting_steps(verdict)
+            if parting is not None:
+                mine, theirs = parting
+                rows.append("<br>" + prose_html(lang, "check.departs",
+                                                {"step": verdict.departs_at + 1}))
+                for label, step in (("check.right_step", mine), ("check.your_step", theirs)):
+                    equation = _equation(step) or ""
+                    rows.append(f"<br>{prose_html(lang, label)} $${html.escape(equation)}$$")
+        elif len(lines := verdict_lines(report, verdict, lang)) > 1:
+            rows += ["<br>" + html.escape(line.strip()) for line in lines[1:]]
+        rows.append("</li>")
+    rows.append("</ul>")
+    return "\n".join(rows)
