@@ -209,6 +209,17 @@ def _parser() -> argparse.ArgumentParser:
                       help="output folder (default out)")
 
     sub.add_parser("list", help="list the derivations")
+
+    exam = sub.add_parser("exam", help="seeded variants of an exam file: question papers, "
+                          "answer keys, key.json and moodle.xml")
+    exam.add_argument("file", help="the exam file (.toml)")
+    exam.add_argument("--variants", type=int, required=True, metavar="N",
+                      help="how many variants (1 to 1000)")
+    exam.add_argument("--seed", type=_seed, required=True, help="a whole number >= 0")
+    exam.add_argument("--out", default="out/exam", metavar="FOLDER",
+                      help="output folder (default out/exam)")
+    exam.add_argument("--no-pdf", action="store_true",
+                      help="write only key.json and moodle.xml")
     return parser
 
 
@@ -336,6 +347,20 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_exam(args: argparse.Namespace) -> int:
+    out = check_output_folder(args.out)
+    from dlexam.exams.build import Progress, build_exam
+
+    count = args.variants
+    report = build_exam(args.file, count, args.seed, out, pdf=not args.no_pdf,
+                        progress=Progress(count, "variants"))
+    for reason, n in sorted(report.drawn.redrawn.items()):
+        print(f"redrawn {n} time(s): {reason}", file=sys.stderr)
+    print(f"wrote {len(report.files)} files to {out} ({len(report.drawn.variants)} variants, "
+          f"{report.seconds:.2f} s)")
+    return 0
+
+
 def _cmd_list(_args: argparse.Namespace) -> int:
     from dlexam import derivations, templates
 
@@ -379,7 +404,7 @@ def _main(argv: Sequence[str] | None) -> int:
         return done.code if isinstance(done.code, int) else 0
     commands = {"solve": _cmd_solve, "book": _cmd_book, "list": _cmd_list,
                 "show": _cmd_show, "sample": _cmd_sample, "check": _cmd_check,
-                "practice": _cmd_practice}
+                "practice": _cmd_practice, "exam": _cmd_exam}
     try:
         return commands[args.command](args)
     except BuildError as err:

@@ -179,3 +179,24 @@ def test_fixed_parameters_are_held(name: str) -> None:
     for key, value in first.items():
         again = d.sample(99, {key: value})
         assert again[key] == value, key
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_numeric_inputs_give_the_exact_answers(name: str) -> None:
+    """The checker runs derivations on 30-digit float inputs for speed: the answers must agree
+    with the exact ones far below any tolerance."""
+    from dlexam.derivations.params import numeric_inputs
+
+    d = derivations.get(name)
+    for index in range(5):
+        params = samples(name)[index]
+        exact = runs(name, index)[None]
+        with numeric_inputs():
+            fast = d.run(params).plain_answers()
+        assert set(fast) == set(exact)
+        for answer, value in exact.items():
+            if d.answer(answer).kind == "text":
+                assert fast[answer] == value
+                continue
+            for x, y in zip(_numbers(fast[answer]), _numbers(value), strict=True):
+                assert x == y or abs(x - y) <= 1e-12 * max(1.0, abs(y)), (answer, x, y)
