@@ -24,7 +24,15 @@ import sympy as sp
 
 from dlexam.derivations.contract import Answer, Mistake
 from dlexam.derivations.core import Result, Step, derivation
-from dlexam.derivations.notation import Notation, Operator, Stack, row_vector, sym, sym_sub
+from dlexam.derivations.notation import (
+    Notation,
+    Operator,
+    Ratio,
+    Stack,
+    row_vector,
+    sym,
+    sym_sub,
+)
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
@@ -349,18 +357,24 @@ def _product(key: str, lhs: sp.Basic, symbolic: sp.Basic, left: sp.MatrixBase,
 
 def project(prefix: str, X: sp.MatrixBase, WQ: sp.MatrixBase, WK: sp.MatrixBase,
             WV: sp.MatrixBase, syms: HeadSymbols, exact: bool, head_data: Mapping[str, Any],
-            x: sp.Symbol
+            x: sp.Symbol, X_kv: sp.MatrixBase | None = None, x_kv: sp.Symbol | None = None
             ) -> tuple[list[Step], sp.ImmutableMatrix, sp.ImmutableMatrix, sp.ImmutableMatrix]:
-    """Q = X W^Q, K = X W^K, V = X W^V, one step each (``x`` is the input's symbol)."""
+    """Q = X W^Q, K = X W^K, V = X W^V, one step each (``x`` is the input's symbol).
+
+    With ``X_kv`` (cross-attention, symbol ``x_kv``) the keys and values come from it:
+    K = X_kv W^K, V = X_kv W^V.
+    """
     steps: list[Step] = []
     out = []
-    for key, lhs, w_sym, W in (("queries", syms.Q, syms.WQ, WQ), ("keys", syms.K, syms.WK, WK),
-                               ("values", syms.V, syms.WV, WV)):
-        value = matmul(X, W, exact)
+    kv, kv_sym = (X, x) if X_kv is None else (X_kv, x_kv if x_kv is not None else x)
+    for key, lhs, w_sym, W, source, source_sym in (
+            ("queries", syms.Q, syms.WQ, WQ, X, x), ("keys", syms.K, syms.WK, WK, kv, kv_sym),
+            ("values", syms.V, syms.WV, WV, kv, kv_sym)):
+        value = matmul(source, W, exact)
         with sp.evaluate(False):
-            formula = sp.Mul(x, w_sym)
-        steps.append(_product(f"{prefix}.{key}", lhs, formula, X, W, value, input=x,
-                              **head_data))
+            formula = sp.Mul(source_sym, w_sym)
+        steps.append(_product(f"{prefix}.{key}", lhs, formula, source, W, value,
+                              input=source_sym, **head_data))
         out.append(value)
     return steps, out[0], out[1], out[2]
 
@@ -369,7 +383,7 @@ def scaled_attention(
     prefix: str,
     *,
     scores: sp.MatrixBase,
-    d_k: int,
+    d_k: int | None,
     V: sp.MatrixBase | None,
     mask: str,
     exact: bool,
@@ -377,13 +391,14 @@ def scaled_attention(
     head_data: Mapping[str, Any],
     rows_shown: int,
     mistake: str | None = None,
+    scale: Any = "sqrt",
 ) -> tuple[list[Step], HeadResult]:
     """From the scores Q K^T: scaled, masked, softmax weights, Z = A V and rows of Z.
 
     Args:
         prefix: the catalog section of the steps.
         scores: the scores Q K^T (n x m).
-        d_k: the width of the queries and keys.
+        d_k: the width of the queries and keys (None only when the scale does not need it).
         V: the values (m x d_v), or None (then Z is not computed).
         mask: ``"none"`` or ``"causal"``.
         exact: keep exact values (small cases) or evaluate in floats.
@@ -393,16 +408,18 @@ def scaled_attention(
         mistake: compute as a student who makes this mistake: ``no-scaling`` (no division),
             ``scaled-by-dk`` (division by d_k itself), ``softmax-by-column`` (each column
             normalised instead of each row).
+        scale: what the scores are divided by: ``"sqrt"`` (sqrt(d_k)), ``"none"`` (plain
+            dot-product attention) or a positive number.
     """
     dk = sym("d_k")
     steps: list[Step] = []
-    root = sp.sqrt(sp.Integer(d_k))
-    with sp.evaluate(False):
-        inv_root = sp.Pow(sp.sqrt(sp.Integer(d_k)), -1)
-        scaled_formula = sp.Mul(syms.S, sp.Pow(sp.sqrt(dk), -1))
-    scaled_key = f"{prefix}.scaled"
-    if mistake == "no-scaling":
-        root, scaled_key, scaled_formula = sp.Integer(1), f"{prefix}.unscaled", syms.S
+    unscaled = mistake == "no-scaling" or (scale == "none" and mistake != "scaled-by-dk")
+    scale_data: dict[str, Any] = {}
+    if unscaled:
+        # no division: the mistake, or plain dot-product attention (scale=none) done right
+        root = sp.Integer(1)
+        scaled_key = f"{prefix}.unscaled" if mistake == "no-scaling" else f"{prefix}.plain"
+        scaled_formula = syms.S
         with sp.evaluate(False):
             inv_root = sp.Pow(sp.Integer(1), -1)
     elif mistake == "scaled-by-dk":
@@ -410,16 +427,29 @@ def scaled_attention(
         with sp.evaluate(False):
             inv_root = sp.Pow(sp.Integer(d_k), -1)
             scaled_formula = sp.Mul(syms.S, sp.Pow(dk, -1))
+    elif scale == "sqrt":
+        root, scaled_key = sp.sqrt(sp.Integer(d_k)), f"{prefix}.scaled"
+        with sp.evaluate(False):
+            inv_root = sp.Pow(sp.sqrt(sp.Integer(d_k)), -1)
+            scaled_formula = sp.Mul(syms.S, sp.Pow(sp.sqrt(dk), -1))
+    else:  # a number to divide by, given by the question
+        root, scaled_key = sp.Rational(scale), f"{prefix}.scaled_by"
+        scale_data = {"scale": root}
+        with sp.evaluate(False):
+            inv_root = sp.Pow(root, -1)
+            scaled_formula = sp.Mul(syms.S, sp.Pow(root, -1))
     if exact:
         scaled = sp.ImmutableMatrix(scores.applyfunc(lambda s: s / root))
     else:
         scaled = from_numpy(to_numpy(scores) / float(root))
     written = (sp.MatMul(inv_root, scores, evaluate=False)
-               if small(scores) and mistake != "no-scaling" else None)
+               if small(scores) and not unscaled else None)
     # the scaled scores get their own name, S-hat: the softmax below reads them, not S
+    width = {} if d_k is None else {"d_k": d_k}
     steps.append(Step(
         key=scaled_key, lhs=syms.S_hat, symbolic=scaled_formula, substituted=written,
-        value=scaled, data={"d_k": d_k, "root": root, **shape_data(scores), **head_data},
+        value=scaled, data={**width, "root": root, **scale_data, **shape_data(scores),
+                            **head_data},
     ))
     logits = scaled
     masked = None
@@ -506,10 +536,13 @@ def _row_step(prefix: str, i: int, weights: sp.MatrixBase, Z: sp.MatrixBase | No
 def head_attention(prefix: str, X: sp.MatrixBase, WQ: sp.MatrixBase, WK: sp.MatrixBase,
                    WV: sp.MatrixBase, mask: str, exact: bool, syms: HeadSymbols,
                    head_data: Mapping[str, Any], rows_shown: int, x: sp.Symbol | None = None,
-                   mistake: str | None = None) -> tuple[list[Step], HeadResult]:
-    """One head from the token matrix: projections, scores, scaling, softmax, Z."""
+                   mistake: str | None = None, X_kv: sp.MatrixBase | None = None,
+                   x_kv: sp.Symbol | None = None, scale: Any = "sqrt"
+                   ) -> tuple[list[Step], HeadResult]:
+    """One head from the token matrix (keys and values from ``X_kv`` when given): projections,
+    scores, scaling, softmax, Z."""
     x = sym("X", **NC) if x is None else x
-    steps, Q, K, V = project(prefix, X, WQ, WK, WV, syms, exact, head_data, x)
+    steps, Q, K, V = project(prefix, X, WQ, WK, WV, syms, exact, head_data, x, X_kv, x_kv)
     scores = matmul(Q, K.T, exact)
     with sp.evaluate(False):
         score_formula = sp.Mul(syms.Q, syms.KT)
@@ -517,7 +550,7 @@ def head_attention(prefix: str, X: sp.MatrixBase, WQ: sp.MatrixBase, WK: sp.Matr
                           shown_right=sp.Transpose(K) if small(K) else None, **head_data))
     more, result = scaled_attention(prefix, scores=scores, d_k=WQ.cols, V=V, mask=mask,
                                     exact=exact, syms=syms, head_data=head_data,
-                                    rows_shown=rows_shown, mistake=mistake)
+                                    rows_shown=rows_shown, mistake=mistake, scale=scale)
     return steps + more, HeadResult(Q=Q, K=K, V=V, scores=scores, scaled=result.scaled,
                                     masked=result.masked, weights=result.weights, Z=result.Z)
 
@@ -753,6 +786,9 @@ def attention_context(
 # Q6: scaled dot-product self-attention
 
 
+SCALES = ("sqrt", "none")
+"""The words ``scale`` takes besides a positive number to divide by."""
+
 SELF_ATTENTION_PARAMS = [
     Param("X", "array", shapes=(("n", "d_model"),), default=None),
     Param("W_Q", "array", shapes=(("d_model", "d_k"),), default=None),
@@ -762,74 +798,214 @@ SELF_ATTENTION_PARAMS = [
     Param("d_k", "int", default=None, minimum=1, maximum=4096),
     Param("values", "array", shapes=(("m", "d_v"),), default=None),
     Param("mask", "choice", default="none", choices=("none", "causal")),
+    Param("Q", "array", shapes=(("n", "d_k"),), default=None),
+    Param("K", "array", shapes=(("m", "d_k"),), default=None),
+    Param("V", "array", shapes=(("m", "d_v"),), default=None),
+    Param("scale", "choice_or_number", default="sqrt", choices=SCALES),
 ]
 X_FORM = ("X", "W_Q", "W_K", "W_V")
 SCORES_FORM = ("scores", "d_k", "values")
+QKV_FORM = ("Q", "K", "V")
 
 _AFTER_SCALING = ("scaled", "masked", "weights", "Z")
 SELF_ATTENTION_MISTAKES = [
-    Mistake("no-scaling", changes=_AFTER_SCALING, formula=True),
-    Mistake("scaled-by-dk", changes=_AFTER_SCALING, formula=True),
+    # with scale=none the right method already leaves the scores as they are
+    Mistake("no-scaling", changes=_AFTER_SCALING, formula=True,
+            applies=lambda p: p["scale"] != "none"),
+    # d_k for sqrt(d_k): a mistake of the sqrt(d_k) scale only (a number given is what it is)
+    Mistake("scaled-by-dk", changes=_AFTER_SCALING, formula=True,
+            applies=lambda p: p["scale"] == "sqrt"),
     Mistake("softmax-by-column", changes=("weights", "Z"), formula=True),
 ]
 
 
-def sample_self_attention(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
-    """Either form: the scores with d_k (a perfect square, so sqrt(d_k) is whole) and
-    sometimes the values, or 2-3 tokens with their weights; fixing a parameter of one form
-    draws that form only. Scaled scores stay within [-3, 3], away from the softmax's flat ends.
+def _divisor(scale: Any, d_k: int | None) -> float:
+    """What a sampler's scores are divided by, as a float (d_k = 1 when it is not known)."""
+    if scale == "sqrt":
+        return float(d_k or 1) ** 0.5
+    return 1.0 if scale == "none" else float(scale)
+
+
+def _fixed_form(fixed: Mapping[str, Any]) -> str | None:
+    """The input form the fixed parameters choose (``x``, ``scores``, ``qkv``), or None.
+
+    Raises:
+        InputError: parameters of two forms are fixed.
     """
-    x_fixed = [k for k in X_FORM if fixed.get(k) is not None]
-    s_fixed = [k for k in SCORES_FORM if fixed.get(k) is not None]
-    if x_fixed and s_fixed:
-        raise InputError(s_fixed[0], f"either X with W_Q, W_K, W_V or scores, not both "
-                         f"({x_fixed[0]} is fixed)", "both")
+    chosen = [(form, [k for k in keys if fixed.get(k) is not None])
+              for form, keys in (("x", X_FORM), ("scores", SCORES_FORM), ("qkv", QKV_FORM))]
+    chosen = [(form, keys) for form, keys in chosen if keys]
+    if len(chosen) > 1:
+        raise InputError(chosen[1][1][0], f"one input form: X with W_Q, W_K, W_V, or scores, "
+                         f"or Q, K, V ({chosen[0][1][0]} is fixed)", "two forms")
+    return chosen[0][0] if chosen else None
+
+
+def sample_self_attention(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
+    """One of three forms: the scores with d_k (a perfect square, so sqrt(d_k) is whole) and
+    sometimes the values; 2-3 tokens with their weights; or Q, K, V given directly, with as
+    many or more keys than queries (cross-attention). Fixing a parameter of one form draws that
+    form only. Mostly scale=sqrt, sometimes scale=none or a whole number to divide by. Scaled
+    scores stay within [-3, 3], away from the softmax's flat ends.
+    """
+    form = _fixed_form(fixed) or draw.choice(("x", "scores", "qkv"))
     dims = bind_dims(SELF_ATTENTION_PARAMS, fixed)
-    from_x = bool(x_fixed) or (not s_fixed and draw.chance(0.5))
     mask = fixed.get("mask") or ("causal" if draw.chance(0.25) else "none")
-    if from_x:
+    if fixed.get("scale") is not None:
+        scale = fixed["scale"]
+    else:
+        scale = draw.choice(("sqrt", "sqrt", "sqrt", "none", "number"))
+        if scale == "number":
+            scale = draw.choice((2, 4, 10))
+    out: dict[str, Any] = {"mask": mask}
+    if scale != "sqrt":
+        out["scale"] = scale
+    square = mask == "causal"
+    if form == "x":
         n = dims.get("n", draw.integer(2, 3))
         dm = dims.get("d_model", draw.integer(2, 3))
         dk = dims.get("d_k", fixed.get("d_k") or draw.integer(2, 3))
         dv = dims.get("d_v", draw.integer(2, 3))
-        return {"X": draw.array((n, dm), -1, 1, nonzero=True),
-                "W_Q": draw.array((dm, dk), -1, 1, nonzero=True),
-                "W_K": draw.array((dm, dk), -1, 1, nonzero=True),
-                "W_V": draw.array((dm, dv), -1, 1, nonzero=True),
-                "mask": mask}
-    dk = fixed.get("d_k") or draw.choice((4, 9, 16, 64))
-    root = round(dk ** 0.5)
-    square = mask == "causal"
-    n = dims.get("n", draw.integer(2 if square else 1, 3))
-    m = dims.get("m", n if square else draw.integer(2, 3))
-    out: dict[str, Any] = {"scores": [[draw.integer(-3 * root, 3 * root) for _ in range(m)]
-                                      for _ in range(n)], "d_k": dk, "mask": mask}
-    if draw.chance(0.7) or "values" in fixed:
-        out["values"] = draw.array((m, dims.get("d_v", draw.integer(1, 3))), -1, 1,
-                                   nonzero=True)
+        out.update({"X": draw.array((n, dm), -1, 1, nonzero=True),
+                    "W_Q": draw.array((dm, dk), -1, 1, nonzero=True),
+                    "W_K": draw.array((dm, dk), -1, 1, nonzero=True),
+                    "W_V": draw.array((dm, dv), -1, 1, nonzero=True)})
+    elif form == "qkv":
+        n = dims.get("n", draw.integer(2 if square else 1, 3))
+        m = dims.get("m", n if square else draw.integer(2, 3))
+        dk = dims.get("d_k", draw.integer(2, 3))
+        out.update({"Q": draw.array((n, dk), -1, 1, nonzero=True),
+                    "K": draw.array((m, dk), -1, 1, nonzero=True),
+                    "V": draw.array((m, dims.get("d_v", draw.integer(1, 3))), -1, 1,
+                                    nonzero=True)})
+    else:
+        dk = fixed.get("d_k") or (draw.choice((4, 9, 16, 64)) if scale == "sqrt" else None)
+        bound = max(1, round(3 * _divisor(scale, dk)))
+        n = dims.get("n", draw.integer(2 if square else 1, 3))
+        m = dims.get("m", n if square else draw.integer(2, 3))
+        out["scores"] = [[draw.integer(-bound, bound) for _ in range(m)] for _ in range(n)]
+        if dk is not None:
+            out["d_k"] = dk
+        if draw.chance(0.7) or "values" in fixed:
+            out["values"] = draw.array((m, dims.get("d_v", draw.integer(1, 3))), -1, 1,
+                                       nonzero=True)
+    out.update({k: v for k, v in fixed.items() if v is not None})
     return out
 
 
+def attention_formula(scale: Any) -> sp.Basic:
+    """softmax(Q K^T / sqrt(d_k)) V, with the question's scale (none: softmax(Q K^T) V)."""
+    with sp.evaluate(False):
+        scores = sp.Mul(sym("Q", **NC), sym("K_T", **NC))
+        if scale == "sqrt":
+            scores = Ratio(scores, sp.sqrt(sym("d_k")))
+        elif scale != "none":
+            scores = Ratio(scores, sp.Rational(scale))
+        return sp.Mul(Softmax(scores), sym("V_att", **NC))
+
+
 def _self_attention_question(values: dict[str, Any]) -> dict[str, Any]:
-    """What is given, as equations: the scores and d_k, or X and the weights."""
+    """What is given, as equations: the scores (and d_k), X and the weights, or Q, K and V."""
     if values["scores"] is not None:
         scores = values["scores"]
-        given = [Is(sym("S_att", **NC), scores.T if scores.cols == 1 else scores),
-                 Is(sym("d_k"), values["d_k"])]
+        given = [Is(sym("S_att", **NC), scores.T if scores.cols == 1 else scores)]
+        if values["d_k"] is not None:
+            given.append(Is(sym("d_k"), values["d_k"]))
         if values["values"] is not None:
             given.append(Is(sym("V_att", **NC), values["values"]))
+        asked = "Z" if values["values"] is not None else "A_att"
+    elif values["Q"] is not None or values["K"] is not None:
+        given = [Is(sym(s, **NC), values[k]) for k, s in (("Q", "Q"), ("K", "K"),
+                                                          ("V", "V_att"))
+                 if values[k] is not None]
+        asked = "Z" if values["V"] is not None else "A_att"
     else:
         given = [Is(sym(PARAM_SYMBOLS[k], **NC), values[k]) for k in X_FORM
                  if values[k] is not None]
-    asked = "Z" if values["scores"] is None or values["values"] is not None else "A_att"
-    return {"given": Names(*given), "asked": sym(asked, **NC)}
+        asked = "Z"
+    return {"given": Names(*given), "asked": sym(asked, **NC),
+            "formula": attention_formula(values["scale"])}
+
+
+def _scores_form(scores: sp.ImmutableMatrix, d_k: int | None, values: sp.ImmutableMatrix | None,
+                 mask: str, scale: Any, syms: HeadSymbols, mistake: str | None) -> Result:
+    """Self-attention from the scores given (and the values, when given)."""
+    if d_k is None and (scale == "sqrt" or mistake == "scaled-by-dk"):
+        raise InputError("d_k", "the width of the queries and keys (to scale the scores)",
+                         "nothing")
+    if scores.cols == 1:
+        scores = scores.T  # one list (or one column): the scores of a single query
+    if values is not None and values.rows != scores.cols:
+        raise InputError("values", f"{scores.cols} rows (one per key)", f"{values.rows}")
+    if mask == "causal" and scores.rows != scores.cols:
+        raise InputError("mask", "a square score matrix for mask=causal",
+                         f"scores of shape {shape_text(scores)}")
+    exact = scores.rows * scores.cols <= EXACT_LIMIT
+    if d_k is None:
+        steps = [Step(key="self_attention.given_scores_only", lhs=syms.S, symbolic=scores,
+                      data=shape_data(scores))]
+    else:
+        steps = [Step(key="self_attention.given_scores", lhs=syms.S, symbolic=scores,
+                      data={**shape_data(scores), "d_k": d_k})]
+    more, head = scaled_attention("self_attention", scores=scores, d_k=d_k, V=values,
+                                  mask=mask, exact=exact, syms=syms, head_data={},
+                                  rows_shown=min(scores.rows, 4), mistake=mistake, scale=scale)
+    steps += more
+    answers: dict[str, Any] = {"scaled": head.scaled}
+    if head.masked is not None:
+        answers["masked"] = head.masked
+    answers["weights"] = head.weights
+    if head.Z is not None:
+        answers["Z"] = head.Z
+    return Result(convention="row-vectors", steps=tuple(steps), answers=answers)
+
+
+def _qkv_form(Q: sp.ImmutableMatrix | None, K: sp.ImmutableMatrix | None,
+              V: sp.ImmutableMatrix | None, d_k: int | None, mask: str, scale: Any,
+              syms: HeadSymbols, mistake: str | None) -> Result:
+    """Attention from Q, K and V given: n_q queries over n_k keys (cross-attention when the
+    queries come from another sequence than the keys and values)."""
+    if Q is None:
+        raise InputError("Q", "the queries (n_q x d_k), with K and V", "nothing")
+    if K is None:
+        raise InputError("K", "the keys (n_k x d_k), with Q and V", "nothing")
+    if K.cols != Q.cols:
+        raise InputError("K", f"{Q.cols} columns (d_k, as Q has)", f"{K.cols}")
+    if V is not None and V.rows != K.rows:
+        raise InputError("V", f"{K.rows} rows (one per key, as K has)", f"{V.rows}")
+    if d_k is not None and d_k != Q.cols:
+        raise InputError("d_k", f"{Q.cols} (the width of Q and K)", str(d_k))
+    if mask == "causal" and Q.rows != K.rows:
+        raise InputError("mask", "as many queries as keys for mask=causal",
+                         f"{Q.rows} queries and {K.rows} keys")
+    exact = Q.rows * K.rows <= EXACT_LIMIT
+    steps = [Step(key="self_attention.given_qkv",
+                  data={"n_q": Q.rows, "n_k": K.rows, "d_k": Q.cols,
+                        "d_v": V.cols if V is not None else 0})]
+    scores = matmul(Q, K.T, exact)
+    with sp.evaluate(False):
+        score_formula = sp.Mul(syms.Q, syms.KT)
+    steps.append(_product("self_attention.scores", syms.S, score_formula, Q, K.T, scores,
+                          shown_right=sp.Transpose(K) if small(K) else None))
+    more, head = scaled_attention("self_attention", scores=scores, d_k=Q.cols, V=V, mask=mask,
+                                  exact=exact, syms=syms, head_data={},
+                                  rows_shown=min(Q.rows, 4) if exact else 1, mistake=mistake,
+                                  scale=scale)
+    steps += more
+    answers: dict[str, Any] = {"scores": scores, "scaled": head.scaled}
+    if head.masked is not None:
+        answers["masked"] = head.masked
+    answers["weights"] = head.weights
+    if head.Z is not None:
+        answers["Z"] = head.Z
+    return Result(convention="row-vectors", steps=tuple(steps), answers=answers)
 
 
 @derivation(
     "self-attention",
     params=SELF_ATTENTION_PARAMS,
     answers=[
-        # computed from X and the weights only (with scores given, they are inputs)
+        # computed from X and the weights only (with scores or Q, K, V given, they are inputs)
         Answer("Q", "matrix", shapes=(("n", "d_k"),), optional=True),
         Answer("K", "matrix", shapes=(("m", "d_k"),), optional=True),
         Answer("V", "matrix", shapes=(("m", "d_v"),), optional=True),
@@ -853,9 +1029,14 @@ def self_attention(
     d_k: int | None,
     values: sp.ImmutableMatrix | None,
     mask: str,
+    Q: sp.ImmutableMatrix | None,
+    K: sp.ImmutableMatrix | None,
+    V: sp.ImmutableMatrix | None,
+    scale: Any,
     mistake: str | None = None,
 ) -> Result:
-    """Q6: Z = softmax(Q K^T / sqrt(d_k)) V, from X and the weights or from the scores alone.
+    """Q6: Z = softmax(Q K^T / sqrt(d_k)) V, from X and the weights, from Q, K, V, or from the
+    scores alone.
 
     Args:
         X: the token matrix (one row per token), with W_Q, W_K, W_V.
@@ -863,53 +1044,44 @@ def self_attention(
         W_K: key weights (d_model x d_k).
         W_V: value weights (d_model x d_v).
         scores: the scores Q K^T instead of X and the weights (one list: a single query).
-        d_k: the width of queries and keys (required with scores).
+        d_k: the width of queries and keys (required with scores when scale=sqrt).
         values: the value rows V, with scores (optional).
         mask: ``"none"`` or ``"causal"`` (a token attends only to itself and earlier ones).
+        Q: the queries (n_q x d_k), given directly, with K and V.
+        K: the keys (n_k x d_k); n_k may differ from n_q (cross-attention).
+        V: the values (n_k x d_v), one row per key (optional: without it, no Z).
+        scale: ``"sqrt"`` (divide the scores by sqrt(d_k), the default), ``"none"`` (plain
+            dot-product attention) or a positive number to divide by.
         mistake: a declared mistake to make from start to end (see SELF_ATTENTION_MISTAKES).
     """
-    from_x = [p for p, v in (("X", X), ("W_Q", W_Q), ("W_K", W_K), ("W_V", W_V))
-              if v is not None]
     syms = HeadSymbols.single()
-    if scores is not None:
-        if from_x:
-            raise InputError(from_x[0], "either X with W_Q, W_K, W_V or scores, not both",
-                             "both")
-        if d_k is None:
-            raise InputError("d_k", "the width of the queries and keys (to scale the scores)",
-                             "nothing")
-        if scores.cols == 1:
-            scores = scores.T  # one list (or one column): the scores of a single query
-        if values is not None and values.rows != scores.cols:
-            raise InputError("values", f"{scores.cols} rows (one per key)", f"{values.rows}")
-        if mask == "causal" and scores.rows != scores.cols:
-            raise InputError("mask", "a square score matrix for mask=causal",
-                             f"scores of shape {shape_text(scores)}")
-        exact = scores.rows * scores.cols <= EXACT_LIMIT
-        steps = [Step(key="self_attention.given_scores", lhs=syms.S, symbolic=scores,
-                      data={**shape_data(scores), "d_k": d_k})]
-        more, head = scaled_attention("self_attention", scores=scores, d_k=d_k, V=values,
-                                      mask=mask, exact=exact, syms=syms, head_data={},
-                                      rows_shown=min(scores.rows, 4), mistake=mistake)
-        steps += more
-        answers: dict[str, Any] = {"scaled": head.scaled}
-        if head.masked is not None:
-            answers["masked"] = head.masked
-        answers["weights"] = head.weights
-        if head.Z is not None:
-            answers["Z"] = head.Z
-        return Result(convention="row-vectors", steps=tuple(steps), answers=answers)
-    if values is not None:
-        raise InputError("values", "values only with scores (with X, V = X W_V)", "values")
+    given = {"X": X, "W_Q": W_Q, "W_K": W_K, "W_V": W_V, "scores": scores, "values": values,
+             "Q": Q, "K": K, "V": V}
+    forms = [(form, [p for p in keys if given.get(p) is not None])
+             for form, keys in (("x", X_FORM), ("scores", ("scores", "values")),
+                                ("qkv", QKV_FORM))]
+    used = [(form, names) for form, names in forms if names]
+    if len(used) > 1:
+        raise InputError(used[1][1][0], f"one input form: X with W_Q, W_K, W_V, or scores, or "
+                         f"Q, K, V (not with {used[0][1][0]})", "both")
+    form = used[0][0] if used else "x"
+    if form == "scores":
+        if scores is None:
+            raise InputError("values", "values only with scores (with X, V = X W_V)", "values")
+        return _scores_form(scores, d_k, values, mask, scale, syms, mistake)
+    if form == "qkv":
+        return _qkv_form(Q, K, V, d_k, mask, scale, syms, mistake)
     for name, v in (("X", X), ("W_Q", W_Q), ("W_K", W_K), ("W_V", W_V)):
         if v is None:
-            raise InputError(name, "a matrix (or scores=... with d_k=...)", "nothing")
+            raise InputError(name, "a matrix (or scores=... with d_k=..., or Q, K, V)",
+                             "nothing")
     assert X is not None and W_Q is not None and W_K is not None and W_V is not None
     if d_k is not None and d_k != W_Q.cols:
         raise InputError("d_k", f"{W_Q.cols} (the width of W_Q)", str(d_k))
     exact = X.rows * X.rows <= EXACT_LIMIT
     steps, head = head_attention("self_attention", X, W_Q, W_K, W_V, mask, exact, syms, {},
-                                 rows_shown=min(X.rows, 4) if exact else 1, mistake=mistake)
+                                 rows_shown=min(X.rows, 4) if exact else 1, mistake=mistake,
+                                 scale=scale)
     answers = {"Q": head.Q, "K": head.K, "V": head.V, "scores": head.scores,
                "scaled": head.scaled}
     if head.masked is not None:

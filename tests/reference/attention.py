@@ -22,9 +22,18 @@ def _softmax(s: np.ndarray, axis: int = -1) -> np.ndarray:
     return e / e.sum(axis=axis, keepdims=True)
 
 
-def _attend(scores: np.ndarray, d_k: int, causal: bool, mistake: str | None
-            ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-    divisor = {"no-scaling": 1.0, "scaled-by-dk": float(d_k)}.get(mistake or "", np.sqrt(d_k))
+def _attend(scores: np.ndarray, d_k: int | None, causal: bool, mistake: str | None,
+            scale: Any = "sqrt") -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    if mistake == "no-scaling":
+        divisor = 1.0
+    elif mistake == "scaled-by-dk":
+        divisor = float(d_k)
+    elif scale == "sqrt":
+        divisor = np.sqrt(d_k)
+    elif scale == "none":
+        divisor = 1.0
+    else:
+        divisor = float(scale)
     scaled = scores / divisor
     masked = None
     logits = scaled
@@ -47,12 +56,17 @@ def self_attention(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
         S = _a(p["scores"])
         S = S.reshape(1, -1) if S.ndim == 1 else S
         d_k, V = p["d_k"], None if p["values"] is None else _a(p["values"])
+    elif p["Q"] is not None:
+        Q, K = _a(p["Q"]), _a(p["K"])
+        V = None if p["V"] is None else _a(p["V"])
+        S, d_k = Q @ K.T, Q.shape[1]
+        out["scores"] = S.tolist()
     else:
         X = _a(p["X"])
         Q, K, V = X @ _a(p["W_Q"]), X @ _a(p["W_K"]), X @ _a(p["W_V"])
         S, d_k = Q @ K.T, Q.shape[1]
         out.update(Q=Q.tolist(), K=K.tolist(), V=V.tolist(), scores=S.tolist())
-    scaled, masked, weights = _attend(S, d_k, causal, mistake)
+    scaled, masked, weights = _attend(S, d_k, causal, mistake, p["scale"])
     out.update(scaled=scaled.tolist(), weights=weights.tolist())
     if masked is not None:
         out["masked"] = _listed(masked)
