@@ -1096,29 +1096,40 @@ def self_attention(
 MULTI_HEAD_SLOTS = (
     Slot("X", ("tokens", "d_model")),
     Slot("W_Q", ("d_model", "d_k"), per_head=True),
-    Slot("W_K", ("d_model", "d_k"), per_head=True),
-    Slot("W_V", ("d_model", "d_v"), per_head=True),
+    Slot("W_K", ("d_kv", "d_k"), per_head=True),
+    Slot("W_V", ("d_kv", "d_v"), per_head=True),
     Slot("W_O", ("hd_v", "d_out")),
 )
+CROSS_SLOTS = (
+    Slot("X_q", ("tokens", "d_model")),
+    Slot("X_kv", ("tokens_kv", "d_kv")),
+    *MULTI_HEAD_SLOTS[1:],
+)
+"""Cross-attention: queries from X_q, keys and values from X_kv (of its own length and width)."""
+MULTI_HEAD_DEFAULTS = {"d_v": "d_k", "d_out": "d_model", "d_kv": "d_model"}
 ATTENTION_SEED_RANGE = (0, 99)
 """Seeded attention examples: two-decimal numbers from 0 to 0.99, like the worked tables."""
 
 
 def multi_head(prefix: str, X: sp.MatrixBase, W_Q: Sequence[sp.MatrixBase],
                W_K: Sequence[sp.MatrixBase], W_V: Sequence[sp.MatrixBase], W_O: sp.MatrixBase,
-               mask: str, x: sp.Symbol | None = None, mistake: str | None = None
+               mask: str, x: sp.Symbol | None = None, mistake: str | None = None,
+               X_kv: sp.MatrixBase | None = None, x_kv: sp.Symbol | None = None,
+               scale: Any = "sqrt"
                ) -> tuple[list[Step], list[HeadResult], sp.ImmutableMatrix, sp.ImmutableMatrix]:
     """Every head, the concatenation and the output projection, in floats.
 
-    ``x`` is the input's symbol (X, or X' once positions are added). ``mistake``:
-    ``no-scaling`` (no head divides by sqrt(d_k)) or ``no-output-projection`` (the
-    concatenation taken as the output).
+    ``x`` is the input's symbol (X, or X' once positions are added); with ``X_kv`` (symbol
+    ``x_kv``) the keys and values come from it (cross-attention). ``mistake``: ``no-scaling``
+    (no head divides its scores) or ``no-output-projection`` (the concatenation taken as the
+    output). ``scale``: ``"sqrt"``, ``"none"`` or a number to divide the scores by.
     """
     steps: list[Step] = []
     heads: list[HeadResult] = []
     for h, (wq, wk, wv) in enumerate(zip(W_Q, W_K, W_V, strict=True), start=1):
         more, head = head_attention(prefix, X, wq, wk, wv, mask, False, HeadSymbols.head(h),
-                                    {"head": h}, rows_shown=0, x=x, mistake=mistake)
+                                    {"head": h}, rows_shown=0, x=x, mistake=mistake,
+                                    X_kv=X_kv, x_kv=x_kv, scale=scale)
         steps += more
         heads.append(head)
     zs = [head.Z for head in heads if head.Z is not None]
@@ -1128,7 +1139,7 @@ def multi_head(prefix: str, X: sp.MatrixBase, W_Q: Sequence[sp.MatrixBase],
                       symbolic=Concat(*z_syms), value=concat,
                       data={"heads": len(heads), **shape_data(zs[0], "head_"),
                             **shape_data(concat)}))
-    lhs = sym("MH") if x is None else MultiHead(x)
+    lhs = sym("MH") if x is None else MultiHead(x) if x_kv is None else MultiHead(x, x_kv)
     if mistake == "no-output-projection":
         steps.append(Step(key=f"{prefix}.no_projection", lhs=lhs, symbolic=Concat(*z_syms),
                           value=concat, data={"heads": len(heads), **shape_data(concat)}))
@@ -1144,8 +1155,9 @@ def multi_head(prefix: str, X: sp.MatrixBase, W_Q: Sequence[sp.MatrixBase],
 MULTI_HEAD_PARAMS = [
     Param("X", "array", shapes=(("tokens", "d_model"),), default=None),
     Param("W_Q", "array_list", shapes=(("d_model", "d_k"),), items="heads", default=None),
-    Param("W_K", "array_list", shapes=(("d_model", "d_k"),), items="heads", default=None),
-    Param("W_V", "array_list", shapes=(("d_model", "d_v"),), items="heads", default=None),
+    # d_kv: the width of the keys' and values' tokens (X's own width without X_kv)
+    Param("W_K", "array_list", shapes=(("d_kv", "d_k"),), items="heads", default=None),
+    Param("W_V", "array_list", shapes=(("d_kv", "d_v"),), items="heads", default=None),
     Param("W_O", "array", shapes=(("hd_v", "d_out"),), default=None),
     Param("mask", "choice", default="none", choices=("none", "causal")),
     Param("seed", "int", default=None, minimum=0, maximum=2**32 - 1),
@@ -1155,11 +1167,16 @@ MULTI_HEAD_PARAMS = [
     Param("d_k", "int", default=None, minimum=1, maximum=16),
     Param("d_v", "int", default=None, minimum=1, maximum=16),
     Param("d_out", "int", default=None, minimum=1, maximum=16),
+    Param("X_q", "array", shapes=(("tokens", "d_model"),), default=None),
+    Param("X_kv", "array", shapes=(("tokens_kv", "d_kv"),), default=None),
+    Param("scale", "choice_or_number", default="sqrt", choices=SCALES),
 ]
 
 _HEAD_ANSWERS = ("heads", "weights", "concat", "output")
 MULTI_HEAD_MISTAKES = [
-    Mistake("no-scaling", changes=_HEAD_ANSWERS, formula=True),
+    # with scale=none the right method already leaves the scores as they are
+    Mistake("no-scaling", changes=_HEAD_ANSWERS, formula=True,
+            applies=lambda p: p["scale"] != "none"),
     Mistake("no-output-projection", changes=("output",), formula=True),
 ]
 
@@ -1171,10 +1188,30 @@ def _size(fixed: Mapping[str, Any], dims: Mapping[str, int], name: str, default:
 
 def sample_multi_head(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
     """Two or three tokens, two heads of width 2, every matrix written out: one-decimal numbers
-    in [-1, 1] (the seed and size parameters are for walk-throughs, not for questions)."""
+    in [-1, 1] (the seed and size parameters are for walk-throughs, not for questions).
+    Sometimes cross-attention (X_q and X_kv, of their own lengths and widths; fixing either
+    draws that form, fixing X the other), and sometimes scale=none or a number to divide by."""
+    if fixed.get("X") is not None and (fixed.get("X_q") is not None
+                                       or fixed.get("X_kv") is not None):
+        raise InputError("X_q", "either X (self-attention) or X_q with X_kv, not both", "both")
     dims = bind_dims(MULTI_HEAD_PARAMS, fixed)
+    if fixed.get("X_q") is not None or fixed.get("X_kv") is not None:
+        cross = True
+    elif fixed.get("X") is not None:
+        cross = False
+    else:
+        cross = draw.chance(0.3)
+    if fixed.get("scale") is not None:
+        scale = fixed["scale"]
+    else:
+        scale = draw.choice(("sqrt", "sqrt", "sqrt", "none", 2))
     n = _size(fixed, dims, "tokens", draw.integer(2, 3))
     dm = _size(fixed, dims, "d_model", draw.integer(2, 3))
+    if cross:
+        n_kv = dims.get("tokens_kv", draw.integer(2, 3))
+        d_kv = dims.get("d_kv", draw.integer(2, 3))
+    else:
+        n_kv, d_kv = n, dm
     h = _size(fixed, dims, "heads", 2)
     dk = _size(fixed, dims, "d_k", 2)
     dv = _size(fixed, dims, "d_v", dk)
@@ -1185,10 +1222,19 @@ def sample_multi_head(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
     def weights(rows: int, cols: int) -> list[Any]:
         return [draw.array((rows, cols), -1, 1, nonzero=True) for _ in range(h)]
 
-    return {"X": draw.array((n, dm), -1, 1, nonzero=True), "W_Q": weights(dm, dk),
-            "W_K": weights(dm, dk), "W_V": weights(dm, dv),
-            "W_O": draw.array((h * dv, d_out), -1, 1, nonzero=True),
-            "mask": fixed.get("mask") or ("causal" if draw.chance(0.25) else "none")}
+    inputs = ({"X_q": draw.array((n, dm), -1, 1, nonzero=True),
+               "X_kv": draw.array((n_kv, d_kv), -1, 1, nonzero=True)} if cross
+              else {"X": draw.array((n, dm), -1, 1, nonzero=True)})
+    out = {**inputs, "W_Q": weights(dm, dk),
+           "W_K": weights(d_kv, dk), "W_V": weights(d_kv, dv),
+           "W_O": draw.array((h * dv, d_out), -1, 1, nonzero=True),
+           # a causal mask needs as many keys as queries
+           "mask": fixed.get("mask") or ("causal" if n_kv == n and draw.chance(0.25)
+                                         else "none")}
+    if scale != "sqrt":
+        out["scale"] = scale
+    out.update({k: v for k, v in fixed.items() if v is not None})
+    return out
 
 
 def _multi_head_values(values: dict[str, Any], slots: Sequence[Slot],
@@ -1205,6 +1251,9 @@ def _matrices_given(m: Mapping[str, Any], names: Sequence[str]) -> Names:
     parts: list[Any] = []
     for name in names:
         value = m[name]
+        if name in ("X_q", "X_kv"):
+            parts.append(Is(sp.Symbol(name, commutative=False), value))
+            continue
         symbol = PARAM_SYMBOLS[name]
         if isinstance(value, (list, tuple)):
             parts += given_list({"W_Q": "W^Q", "W_K": "W^K", "W_V": "W^V"}[name],
@@ -1215,12 +1264,26 @@ def _matrices_given(m: Mapping[str, Any], names: Sequence[str]) -> Names:
 
 
 def _multi_head_question(values: dict[str, Any]) -> dict[str, Any]:
-    """Every matrix as an equation (generated ones too), and the number of heads."""
-    m = _multi_head_values(values, MULTI_HEAD_SLOTS,
+    """Every matrix as an equation (generated ones too), the number of heads, and the head's
+    formula with the question's scale and inputs."""
+    cross = values["X_q"] is not None or values["X_kv"] is not None
+    slots = CROSS_SLOTS if cross else MULTI_HEAD_SLOTS
+    m = _multi_head_values(values, slots,
                            ("tokens", "d_model", "heads", "d_k", "d_v", "d_out"),
-                           ATTENTION_SEED_RANGE, {"d_v": "d_k", "d_out": "d_model"})
-    return {"given": _matrices_given(m, ("X", "W_Q", "W_K", "W_V", "W_O")),
-            "heads": len(m["W_Q"]), "d_k": m["W_Q"][0].cols}
+                           ATTENTION_SEED_RANGE, MULTI_HEAD_DEFAULTS)
+    names = (("X_q", "X_kv") if cross else ("X",)) + ("W_Q", "W_K", "W_V", "W_O")
+    xq = sp.Symbol("X_q", commutative=False) if cross else sym("X", **NC)
+    xkv = sp.Symbol("X_kv", commutative=False) if cross else xq
+    with sp.evaluate(False):
+        scores = sp.Mul(sp.Symbol("Q_h", **NC), sp.Symbol("K_h^T", **NC))
+        scale = values["scale"]
+        if scale == "sqrt":
+            scores = Ratio(scores, sp.sqrt(sym("d_k")))
+        elif scale != "none":
+            scores = Ratio(scores, sp.Rational(scale))
+        formula = sp.Mul(Softmax(scores), sp.Symbol("V_h", **NC))
+    return {"given": _matrices_given(m, names), "heads": len(m["W_Q"]),
+            "d_k": m["W_Q"][0].cols, "formula": formula, "x_q": xq, "x_kv": xkv}
 
 
 @derivation(
@@ -1228,7 +1291,8 @@ def _multi_head_question(values: dict[str, Any]) -> dict[str, Any]:
     params=MULTI_HEAD_PARAMS,
     answers=[
         Answer("heads", "matrices", shapes=(("heads", "tokens", "d_v"),)),
-        Answer("weights", "matrices", shapes=(("heads", "tokens", "tokens"),)),
+        # tokens_kv: the keys' tokens (as many as the queries' without X_kv)
+        Answer("weights", "matrices", shapes=(("heads", "tokens", "tokens_kv"),)),
         Answer("concat", "matrix", shapes=(("tokens", "hd_v"),)),
         Answer("output", "matrix", shapes=(("tokens", "d_out"),)),
     ],
@@ -1236,7 +1300,7 @@ def _multi_head_question(values: dict[str, Any]) -> dict[str, Any]:
     sampler=sample_multi_head,
     question=_multi_head_question,
     limits={"tokens": 10, "d_model": 16, "heads": 4, "d_k": 16, "d_v": 16,
-            "d_out": 16, "hd_v": 64},
+            "d_out": 16, "hd_v": 64, "tokens_kv": 10, "d_kv": 16},
 )
 def multi_head_attention(
     X: sp.ImmutableMatrix | None,
@@ -1252,9 +1316,15 @@ def multi_head_attention(
     d_k: int | None,
     d_v: int | None,
     d_out: int | None,
+    X_q: sp.ImmutableMatrix | None,
+    X_kv: sp.ImmutableMatrix | None,
+    scale: Any,
     mistake: str | None = None,
 ) -> Result:
     """MultiHead(X) = Concat(Z_1, ..., Z_h) W^O with Z_i = softmax(Q_i K_i^T / sqrt(d_k)) V_i.
+
+    Cross-attention (``X_q`` and ``X_kv`` instead of ``X``): Q_i = X_q W^Q_i, K_i = X_kv W^K_i,
+    V_i = X_kv W^V_i, as torch.nn.MultiheadAttention(query, key=value) with kdim = vdim.
 
     Args:
         X: the token matrix (tokens x d_model).
@@ -1270,25 +1340,53 @@ def multi_head_attention(
         d_k: width of each head's queries and keys.
         d_v: width of each head's values (default d_k).
         d_out: width of the output (default d_model).
+        X_q: the queries' tokens, for cross-attention (tokens x d_model), with X_kv.
+        X_kv: the keys' and values' tokens (tokens_kv x d_kv), with X_q.
+        scale: ``"sqrt"`` (divide the scores by sqrt(d_k), the default), ``"none"`` or a
+            positive number to divide by.
         mistake: ``no-scaling`` or ``no-output-projection`` (see MULTI_HEAD_MISTAKES).
     """
-    values: dict[str, Any] = {"X": X, "W_Q": W_Q, "W_K": W_K, "W_V": W_V, "W_O": W_O}
+    cross = X_q is not None or X_kv is not None
+    if cross and X is not None:
+        raise InputError("X_q" if X_q is not None else "X_kv",
+                         "either X (self-attention) or X_q with X_kv (cross-attention)", "both")
+    if cross and X_q is None:
+        raise InputError("X_q", "the queries' tokens, with X_kv (cross-attention)", "nothing")
+    if cross and X_kv is None:
+        raise InputError("X_kv", "the keys' and values' tokens, with X_q (cross-attention)",
+                         "nothing")
+    values: dict[str, Any] = {"X": X, "X_q": X_q, "X_kv": X_kv, "W_Q": W_Q, "W_K": W_K,
+                              "W_V": W_V, "W_O": W_O}
     generated, sizes = seeded_inputs(
         values,
-        MULTI_HEAD_SLOTS,
+        CROSS_SLOTS if cross else MULTI_HEAD_SLOTS,
         {"tokens": tokens, "d_model": d_model, "heads": heads, "d_k": d_k, "d_v": d_v,
          "d_out": d_out},
-        seed, ATTENTION_SEED_RANGE, {"d_v": "d_k", "d_out": "d_model"},
+        seed, ATTENTION_SEED_RANGE, MULTI_HEAD_DEFAULTS,
     )
+    if not cross and sizes["d_kv"] != sizes["d_model"]:
+        raise InputError("W_K", f"{sizes['d_model']} rows per head (the width of X)",
+                         f"{sizes['d_kv']}")
+    if cross and mask == "causal" and X_q.rows != X_kv.rows:  # type: ignore[union-attr]
+        raise InputError("mask", "as many query tokens as key tokens for mask=causal",
+                         f"{X_q.rows} and {X_kv.rows}")  # type: ignore[union-attr]
     low, high = ATTENTION_SEED_RANGE
     steps = generated_step("multi_head_attention.generated", seed, generated, low, high)
+    if cross:
+        steps.append(Step(key="multi_head_attention.cross",
+                          data={"tokens": sizes["tokens"], "d_model": sizes["d_model"],
+                                "tokens_kv": X_kv.rows,  # type: ignore[union-attr]
+                                "d_kv": sizes["d_kv"]}))
     steps.append(Step(key="multi_head_attention.shapes",
                       data={"tokens": sizes["tokens"], "d_model": sizes["d_model"],
                             "heads": sizes["heads"], "d_k": sizes["d_k"], "d_v": sizes["d_v"],
                             "d_out": sizes["d_out"], "concat": sizes["hd_v"]}))
     more, head_results, concat, output = multi_head(
-        "multi_head_attention", values["X"], values["W_Q"], values["W_K"], values["W_V"],
-        values["W_O"], mask, mistake=mistake)
+        "multi_head_attention", values["X_q"] if cross else values["X"], values["W_Q"],
+        values["W_K"], values["W_V"], values["W_O"], mask, mistake=mistake,
+        x=sp.Symbol("X_q", commutative=False) if cross else None,
+        X_kv=values["X_kv"], x_kv=sp.Symbol("X_kv", commutative=False) if cross else None,
+        scale=scale)
     steps += more
     return Result(
         convention="row-vectors",

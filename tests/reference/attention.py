@@ -95,11 +95,13 @@ def attention_context(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
 
 
 def _multi_head(X: np.ndarray, WQ: list[Any], WK: list[Any], WV: list[Any], WO: np.ndarray,
-                causal: bool, mistake: str | None) -> dict[str, Any]:
+                causal: bool, mistake: str | None, X_kv: np.ndarray | None = None,
+                scale: Any = "sqrt") -> dict[str, Any]:
+    kv = X if X_kv is None else X_kv
     heads, weights = [], []
     for wq, wk, wv in zip(WQ, WK, WV, strict=True):
-        Q, K, V = X @ _a(wq), X @ _a(wk), X @ _a(wv)
-        _scaled, _masked, A = _attend(Q @ K.T, Q.shape[1], causal, mistake)
+        Q, K, V = X @ _a(wq), kv @ _a(wk), kv @ _a(wv)
+        _scaled, _masked, A = _attend(Q @ K.T, Q.shape[1], causal, mistake, scale)
         heads.append(A @ V)
         weights.append(A)
     concat = np.hstack(heads)
@@ -110,8 +112,10 @@ def _multi_head(X: np.ndarray, WQ: list[Any], WK: list[Any], WV: list[Any], WO: 
 
 @reference("multi-head-attention")
 def multi_head_attention(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
-    return _multi_head(_a(p["X"]), p["W_Q"], p["W_K"], p["W_V"], _a(p["W_O"]),
-                       p["mask"] == "causal", mistake)
+    cross = p["X_q"] is not None
+    return _multi_head(_a(p["X_q"] if cross else p["X"]), p["W_Q"], p["W_K"], p["W_V"],
+                       _a(p["W_O"]), p["mask"] == "causal", mistake,
+                       _a(p["X_kv"]) if cross else None, p["scale"])
 
 
 def _pe(n: int, d: int, mistake: str | None) -> np.ndarray:
