@@ -118,13 +118,13 @@ def multi_head_attention(p: dict[str, Any], mistake: str | None) -> dict[str, An
                        _a(p["X_kv"]) if cross else None, p["scale"])
 
 
-def _pe(n: int, d: int, mistake: str | None) -> np.ndarray:
+def _pe(n: int, d: int, mistake: str | None, base: float = 10000) -> np.ndarray:
     pe = np.zeros((n, d))
     for pos in range(n):
         for col in range(d):
             i = col // 2
             exponent = i / d if mistake == "exponent-i" else 2 * i / d
-            angle = pos / 10000**exponent
+            angle = pos / float(base)**exponent
             sine = (col % 2 == 0) != (mistake == "sin-cos-swapped")
             pe[pos, col] = np.sin(angle) if sine else np.cos(angle)
     return pe
@@ -132,7 +132,7 @@ def _pe(n: int, d: int, mistake: str | None) -> np.ndarray:
 
 @reference("positional-encoding")
 def positional_encoding(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
-    return {"PE": _pe(p["n"], p["d"], mistake).tolist()}
+    return {"PE": _pe(p["n"], p["d"], mistake, p["base"]).tolist()}
 
 
 def _layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> np.ndarray:
