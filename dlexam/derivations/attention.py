@@ -745,7 +745,10 @@ def attention_context(
             substituted_rows.append(sp.Add(*[sp.Mul(shown_coefficient(weights[i, j]), h[j])
                                              for j in range(cols)]))
         if states is None:
-            contexts.append(sp.Add(*[weights[i, j] * h[j] for j in range(cols)]))
+            combination = sp.Add(*[weights[i, j] * h[j] for j in range(cols)])
+            # exact softmax weights share one denominator: (h_1 + e h_2) / (1 + e), written once
+            contexts.append(combination if all(weights[i, j].is_Rational for j in range(cols))
+                            else sp.factor_terms(sp.together(combination)))
         else:
             value_rows.append(sum((weights[i, j] * state_rows[j] for j in range(cols)),
                                   sp.zeros(1, states.cols)))
@@ -754,7 +757,8 @@ def attention_context(
     # with symbolic states the weighted sums with the weights put in are the answer itself
     steps.append(Step(key="attention_context.contexts", lhs=Stack(*c_syms),
                       symbolic=Stack(*symbolic_rows), substituted=Stack(*substituted_rows),
-                      value=None if states is None else sp.ImmutableMatrix.vstack(*value_rows),
+                      value=(sp.ImmutableMatrix.vstack(*value_rows) if states is not None
+                             else Stack(*contexts) if given_weights is None else None),
                       data={"outputs": _label_list(outs), "n_out": rows}))
     last = h[-1] if states is None else state_rows[-1]
     c = sym("C_ctx")
