@@ -118,6 +118,7 @@ def test_default_example_reads_in_both_languages() -> None:
     [
         (["W_z=[0.5, 0.1]"], "W_r", "since W_z is given"),
         (["reset_after=maybe"], "reset_after", "true or false"),
+        (["update_rule=keras"], "update_rule", "cho, olah"),
         (["reset_after=false", "b_hn=[0.1]"], "b_hn", "reset_after is false"),
         (["U_z=[[1, 2]]"], "U_z", "H x H"),
         (["x=[[1, 2], [3, 4]]"], "x", "one number per time step"),
@@ -181,5 +182,50 @@ def test_numpy_reference_agrees_with_torch() -> None:
                                                           cell["b_h"]])))
         gru.bias_hh_l0.copy_(torch.tensor(np.concatenate([np.zeros(2 * H), cell["b_hn"]])))
         out, _ = gru(torch.tensor(cell["x"])[None], torch.tensor(cell["h0"])[None, None])
-    ref = reference_gru({**{k: v.tolist() for k, v in cell.items()}, "reset_after": True}, None)
+    ref = reference_gru({**{k: v.tolist() for k, v in cell.items()}, "reset_after": True,
+                         "update_rule": "cho"}, None)
     assert np.array(ref["h"]) == pytest.approx(out[0].numpy(), abs=1e-12)
+    olah = reference_gru({**{k: v.tolist() for k, v in cell.items()}, "reset_after": True,
+                          "update_rule": "olah"}, None)
+    assert np.array(olah["h_other"]) == pytest.approx(out[0].numpy(), abs=1e-12)
+
+
+def _mirrored_torch(cell: dict[str, np.ndarray], negate_z: bool) -> np.ndarray:
+    """torch.nn.GRU's states; with negate_z, the cell whose update gate is 1 - z (σ(-a) = 1 - σ(a)),
+    which is the GRU with h_t = (1 - z) h_{t-1} + z h~ written in terms of the original z."""
+    H, D = cell["W_z"].shape
+    sign = -1.0 if negate_z else 1.0
+    gru = torch.nn.GRU(D, H, batch_first=True, dtype=torch.float64)
+    with torch.no_grad():
+        gru.weight_ih_l0.copy_(torch.tensor(np.vstack([cell["W_r"], sign * cell["W_z"],
+                                                       cell["W_h"]])))
+        gru.weight_hh_l0.copy_(torch.tensor(np.vstack([cell["U_r"], sign * cell["U_z"],
+                                                       cell["U_h"]])))
+        gru.bias_ih_l0.copy_(torch.tensor(np.concatenate([cell["b_r"], sign * cell["b_z"],
+                                                          cell["b_h"]])))
+        gru.bias_hh_l0.copy_(torch.tensor(np.concatenate([np.zeros(2 * H), cell["b_hn"]])))
+        out, _ = gru(torch.tensor(cell["x"])[None], torch.tensor(cell["h0"])[None, None])
+    return out[0].numpy()
+
+
+@pytest.mark.parametrize("rule", ["cho", "olah"])
+def test_update_rules_against_torch_and_both_reported(rule: str) -> None:
+    """cho is torch.nn.GRU itself; olah is torch's GRU with the update gate mirrored. Each
+    question reports the other rule's states as h_other; the mistake gives the other rule."""
+    cell = random_cell(21)
+    given = {k: v.tolist() for k, v in cell.items()}
+    d = derivations.get("gru-forward")
+    result = d.run({**given, "update_rule": rule})
+    cho, olah = _mirrored_torch(cell, False), _mirrored_torch(cell, True)
+    mine, other = (cho, olah) if rule == "cho" else (olah, cho)
+    assert plain(result, "h") == pytest.approx(mine, abs=1e-10)
+    assert plain(result, "h_other") == pytest.approx(other, abs=1e-10)
+    assert np.abs(mine - other).max() > 1e-3
+    swapped = d.run({**given, "update_rule": rule}, mistake="update-rule-swapped")
+    assert plain(swapped, "h") == pytest.approx(other, abs=1e-10)
+    other_rule = "olah" if rule == "cho" else "cho"
+    assert result.steps[-1].key == f"gru_forward.other_{other_rule}"
+
+
+def test_default_rule_is_cho() -> None:
+    assert derivations.get("gru-forward").run({}).info["update_rule"] == "cho"

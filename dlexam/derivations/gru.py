@@ -53,15 +53,16 @@ EXAMPLE: dict[str, Any] = {
 
 
 def _formulas(H: int, D: int, scalar_in: bool, reset_after: bool,
-              mistake: str | None = None) -> dict[str, Any]:
+              mistake: str | None = None, update_rule: str = "cho") -> dict[str, Any]:
     """The cell's formulas and the symbols they are written in.
 
     Args:
         H: units; D: inputs per step; scalar_in: each input is one number.
         reset_after: the question's placement of the reset gate.
         mistake: ``reset-after-swapped`` writes the candidate with the other placement (keeping
-            b_hn, outside the gate, when the question has one); ``update-rule-swapped`` lets z
-            weight the candidate and 1 - z the old state.
+            b_hn, outside the gate, when the question has one); ``update-rule-swapped`` uses
+            the other update rule than ``update_rule``.
+        update_rule: ``cho`` (z keeps the old state) or ``olah`` (z weights the candidate).
     """
     s: dict[str, Any] = {
         "x_t": sym("x_t") if scalar_in else msym("x_t", D),
@@ -91,12 +92,14 @@ def _formulas(H: int, D: int, scalar_in: bool, reset_after: bool,
             candidate = sp.MatAdd(*terms)
         s["h_tilde_formula"] = Activation("tanh", candidate)
         keep, take = s["z_t"], sp.MatAdd(s["ones"], sp.MatMul(-1, s["z_t"]))
-        if mistake == "update-rule-swapped":
+        if (update_rule == "olah") != (mistake == "update-rule-swapped"):
             keep, take = take, keep
         s["h_formula"] = sp.MatAdd(sp.HadamardProduct(keep, h),
                                    sp.HadamardProduct(take, s["h_tilde"]))
     return s
 
+
+UPDATE_RULES = ("cho", "olah")
 
 PARAMS = [
     Param("W_z", "array", shapes=(("H",), ("H", "D")), default=None),
@@ -112,14 +115,17 @@ PARAMS = [
     Param("x", "array", shapes=(("T",), ("T", "D")), default=None),
     Param("h0", "array", shapes=(("H",),), default=None),
     Param("reset_after", "bool", default=True),
+    # cho: h_t = z h_{t-1} + (1 - z) h~ (Cho et al., PyTorch, Keras); olah: z weights h~
+    Param("update_rule", "choice", default="cho", choices=UPDATE_RULES),
 ]
 
 # the state feeds every later gate, so each mistake can move all the answers
 _ALL = ("h", "z", "r", "h_tilde")
 MISTAKES = [
-    Mistake("update-rule-swapped", changes=_ALL, formula=True),
+    # the other rule than the question's (its h_other is then the question's states)
+    Mistake("update-rule-swapped", changes=(*_ALL, "h_other"), formula=True),
     # with one unit and no b_hn, r (U h) = U (r h): the placements give the same numbers
-    Mistake("reset-after-swapped", changes=_ALL, formula=True,
+    Mistake("reset-after-swapped", changes=(*_ALL, "h_other"), formula=True,
             applies=lambda p: bool(p["reset_after"]) or _units(p) > 1),
 ]
 
@@ -166,6 +172,7 @@ def sample_gru(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
     else:
         D = draw.integer(1, 2)
     T = dims.get("T", draw.integer(2, 3))
+    rule = fixed.get("update_rule") or ("olah" if draw.chance(0.3) else "cho")
     out: dict[str, Any] = {}
     for _ in range(200):
         out = {
@@ -178,6 +185,8 @@ def sample_gru(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
             "h0": [0] * H,
             "reset_after": reset_after,
         }
+        if rule != "cho":
+            out["update_rule"] = rule
         if reset_after:
             out["b_hn"] = draw.array((H,), -0.5, 0.5, nonzero=True)
         out.update(fixed)
@@ -207,7 +216,7 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
     H, D = given["W_z"].shape
     x = out.get("x", values["x"])
     scalar_in = x is not None and x.cols == 1 and D == 1
-    s = _formulas(H, D, scalar_in, values["reset_after"])
+    s = _formulas(H, D, scalar_in, values["reset_after"], update_rule=values["update_rule"])
     out.update(model_z=s["z_t_formula"], model_r=s["r_t_formula"],
                model_candidate=s["h_tilde_formula"], model_h=s["h_formula"])
     for name in ("b_z", "b_r", "b_h", "b_hn", "h0"):
@@ -219,7 +228,9 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
 @derivation(
     "gru-forward",
     params=PARAMS,
-    answers=[Answer(name, "vectors", shapes=(("T", "H"),)) for name in _ALL],
+    answers=[*[Answer(name, "vectors", shapes=(("T", "H"),)) for name in _ALL],
+             # the states under the other update rule, so that both readings can be asked
+             Answer("h_other", "vectors", shapes=(("T", "H"),), asked=False)],
     mistakes=MISTAKES,
     sampler=sample_gru,
     question=_question,
@@ -239,6 +250,7 @@ def gru_forward(
     x: sp.ImmutableMatrix | None,
     h0: sp.ImmutableMatrix | None,
     reset_after: bool,
+    update_rule: str,
     mistake: str | None = None,
 ) -> Result:
     """Runs a GRU cell over the inputs, gate by gate.
@@ -259,6 +271,9 @@ def gru_forward(
         h0: the initial state (zeros when not given).
         reset_after: True (PyTorch, Keras' default) applies the reset gate after the recurrent
             product; False (the original paper, Cho et al. 2014) before it.
+        update_rule: ``cho`` (h_t = z h_{t-1} + (1 - z) h~_t: Cho et al., PyTorch, Keras) or
+            ``olah`` (h_t = (1 - z) h_{t-1} + z h~_t: Olah's post, many course notes); the
+            states under the other rule are reported beside them (``h_other``).
         mistake: compute as a student making this declared mistake (``update-rule-swapped``,
             ``reset-after-swapped``), from start to end.
     """
@@ -279,7 +294,9 @@ def gru_forward(
                          "candidate bias, b_h)", "a value")
     check_sizes(H, {"b_z": b_z, "b_r": b_r, "b_h": b_h, "b_hn": b_hn, "h0": h0})
     inputs, scalar_in = inputs_of(w["W_z"], x)
-    s = _formulas(H, D, scalar_in, reset_after, mistake)
+    # the rule this derivation follows (the other one under update-rule-swapped)
+    rule = update_rule if mistake != "update-rule-swapped" else _other(update_rule)
+    s = _formulas(H, D, scalar_in, reset_after, mistake, update_rule)
     fixed: dict[sp.Basic, Any] = {
         **{s[k]: v for k, v in w.items()},
         s["b_z"]: zeros(H) if b_z is None else b_z,
@@ -295,11 +312,36 @@ def gru_forward(
                  else "reset_before")
     if placement != convention and reset_after:
         placement = "reset_before_with_hn"
-    state_key = ("gru_forward.state_swapped" if mistake == "update-rule-swapped"
-                 else "gru_forward.state")
     steps: list[Step] = [
         Step(key=f"gru_forward.{convention}", data={"units": H, "steps": len(inputs)}),
     ]
+    more, answers = _run(s, fixed, inputs, h, placement,
+                         "gru_forward.state" if rule == "cho" else "gru_forward.state_swapped")
+    steps += more
+    # the other update rule from start to end, on the same weights (the same placement)
+    placement_mistake = mistake if mistake == "reset-after-swapped" else None
+    other = _formulas(H, D, scalar_in, reset_after, placement_mistake, _other(rule))
+    # the same symbols (the formulas name the weights alike), so the same numbers put in
+    _other_steps, other_answers = _run(other, fixed, inputs, zeros(H) if h0 is None else h0,
+                                       placement, "gru_forward.state")
+    answers["h_other"] = other_answers["h"]
+    states = sp.ImmutableMatrix([list(row) for row in other_answers["h"]])
+    steps.append(Step(key=f"gru_forward.other_{_other(rule)}", lhs=sym("h_t"),
+                      symbolic=other["h_formula"], value=states,
+                      data={"steps": len(inputs), "states": states}))
+    return Result(convention=convention, steps=tuple(steps), answers=answers,
+                  info={"update_rule": update_rule, "other_rule": _other(update_rule)})
+
+
+def _other(rule: str) -> str:
+    return "olah" if rule == "cho" else "cho"
+
+
+def _run(s: dict[str, Any], fixed: dict[sp.Basic, Any], inputs: list[Any],
+         h: sp.ImmutableMatrix, placement: str, state_key: str
+         ) -> tuple[list[Step], dict[str, list[Any]]]:
+    """The cell over every input with the formulas ``s``: the steps and the answers."""
+    steps: list[Step] = []
     answers: dict[str, list[Any]] = {"h": [], "z": [], "r": [], "h_tilde": []}
     decimals = False  # whether the state is carried as decimals yet
     for t, x_t in enumerate(inputs, start=1):
@@ -321,4 +363,5 @@ def gru_forward(
         answers["z"].append(flat(z.value))
         answers["r"].append(flat(r.value))
         answers["h_tilde"].append(flat(candidate.value))
-    return Result(convention=convention, steps=tuple(steps), answers=answers)
+    return steps, answers
+

@@ -64,8 +64,9 @@ class Param:
 
     Attributes:
         name: the parameter's name as typed on the command line.
-        kind: ``"number"``, ``"int"``, ``"array"``, ``"array_list"``, ``"choice"``, ``"bool"`` or
-            ``"string"``.
+        kind: ``"number"``, ``"int"``, ``"array"``, ``"array_list"``, ``"choice"``, ``"bool"``,
+            ``"string"`` or ``"choice_or_number"`` (one of the words, or a number greater than 0:
+            ``scale=sqrt``, ``scale=none`` or ``scale=8``).
         shapes: for arrays, the shapes allowed, in dimension names or fixed sizes; ``()`` in the
             list allows a scalar. For an ``"array_list"``, the shapes allowed for each item; a
             dimension name binds across the items (and across parameters) as usual.
@@ -98,6 +99,8 @@ class Param:
             return "a list of arrays, each of shape " + " or ".join(alts)
         if self.kind == "choice":
             return "one of " + ", ".join(self.choices)
+        if self.kind == "choice_or_number":
+            return ", ".join(self.choices) + " or a number > 0"
         if self.kind == "int":
             if self.minimum is not None and self.maximum is not None:
                 return f"a whole number from {self.minimum} to {self.maximum}"
@@ -363,6 +366,19 @@ def _check_one(param: Param, value: Any, dims: dict[str, tuple[int, str]],
         if not isinstance(value, str) or value not in param.choices:
             raise InputError(param.name, param.describe(), _describe_value(value))
         return value
+    if param.kind == "choice_or_number":
+        if isinstance(value, str) and value in param.choices:
+            return value
+        if isinstance(value, str) or isinstance(value, bool):
+            raise InputError(param.name, param.describe(), _describe_value(value))
+        check_number(param.name, value)
+        try:
+            num = exact(value)
+        except TypeError:
+            raise InputError(param.name, param.describe(), _describe_value(value)) from None
+        if num <= 0:
+            raise InputError(param.name, param.describe(), _describe_value(value))
+        return num
     if param.kind == "bool":
         if isinstance(value, bool):
             return value

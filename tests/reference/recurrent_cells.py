@@ -94,9 +94,18 @@ def gru_forward(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
     H = U["U_z"].shape[0]
     W = {k: np.array(p[k], dtype=float).reshape(H, -1) for k in ("W_z", "W_r", "W_h")}
     b = {k: _vector(p[k], H) for k in ("b_z", "b_r", "b_h", "b_hn")}
-    h = _vector(p["h0"], H)
     reset_after = p["reset_after"]
     after = reset_after != (mistake == "reset-after-swapped")  # where the reset gate acts
+    # olah: z weights the candidate; the mistake takes the other rule than the question's
+    olah = (p["update_rule"] == "olah") != (mistake == "update-rule-swapped")
+    out = _gru_run(p, W, U, b, H, after, olah)
+    out["h_other"] = _gru_run(p, W, U, b, H, after, not olah)["h"]
+    return out
+
+
+def _gru_run(p: dict[str, Any], W: dict[str, np.ndarray], U: dict[str, np.ndarray],
+             b: dict[str, np.ndarray], H: int, after: bool, olah: bool) -> dict[str, list]:
+    h = _vector(p["h0"], H)
     out: dict[str, list] = {k: [] for k in ("h", "z", "r", "h_tilde")}
     for x_t in _inputs(p["x"]):
         z = _sigmoid(W["W_z"] @ x_t + U["U_z"] @ h + b["b_z"])
@@ -105,7 +114,7 @@ def gru_forward(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
             candidate = np.tanh(W["W_h"] @ x_t + b["b_h"] + r * (U["U_h"] @ h + b["b_hn"]))
         else:  # b_hn is zero unless a reset_after question is answered the other way
             candidate = np.tanh(W["W_h"] @ x_t + U["U_h"] @ (r * h) + b["b_h"] + b["b_hn"])
-        if mistake == "update-rule-swapped":
+        if olah:
             h = (1 - z) * h + z * candidate
         else:
             h = z * h + (1 - z) * candidate
