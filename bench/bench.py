@@ -39,9 +39,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--exam-only", action="store_true", help="only the dlexam exam figures")
+    parser.add_argument("--check-only", action="store_true",
+                        help="only the dlexam check --batch figures")
     args = parser.parse_args()
     if args.exam_only:
         exam_bench(ROOT / "examples" / "quiz3.toml")
+        return 0
+    if args.check_only:
+        check_bench()
         return 0
 
     from dlexam import derivations
@@ -98,7 +103,66 @@ def main() -> int:
             print(f"  bptt T={steps:<5} H={h}           {statistics.median(samples):7.3f} s   "
                   "target: T=1000 well under 1 s, linear in T")
     exam_bench(ROOT / "examples" / "quiz3.toml")
+    check_bench()
     return 0
+
+
+def _requests(param_sets: list[dict], count: int, seed: int) -> list[str]:
+    """``count`` check requests over the parameter sets in turn: y[1], y[2] and h[1] as a
+    student types them, right (rounded to 4 decimals) six times in ten, else a wrong number."""
+    import json
+    import random
+
+    from dlexam import derivations
+    from dlexam.derivations.params import numeric_inputs
+
+    rng = random.Random(seed)
+    rnn = derivations.get("rnn-forward")
+    right = {}
+    lines = []
+    for i in range(count):
+        params = param_sets[i % len(param_sets)]
+        key = json.dumps(params, sort_keys=True)
+        if key not in right:
+            with numeric_inputs():
+                right[key] = rnn.run(params).plain_answers()
+        answers = right[key]
+
+        def typed(value: float) -> str:
+            return f"{value:.4f}" if rng.random() < 0.6 else f"{rng.uniform(-2, 2):.4f}"
+
+        lines.append(json.dumps({"derivation": "rnn-forward", "params": params, "answers": {
+            "y[1]": typed(answers["y"][0]), "y[2]": typed(answers["y"][1]),
+            "h[1]": "[" + ", ".join(typed(v) for v in answers["h"][0]) + "]"}}))
+    return lines
+
+
+def check_bench() -> None:
+    """`dlexam check --batch`, each in a new process: 1,000 requests over 40 parameter sets
+    (target <= 5x one request) and 1,000 distinct requests (target <= 20x one request)."""
+    from dlexam import derivations
+
+    rnn = derivations.get("rnn-forward")
+    shared_sets = [rnn.sample(seed) for seed in range(1, 41)]
+    distinct_sets = [rnn.sample(seed) for seed in range(1000, 2000)]
+    with tempfile.TemporaryDirectory(prefix="dlexam-bench-check-") as tmp:
+        base = Path(tmp)
+        files = {
+            "one": _requests(shared_sets[:1], 1, 1),
+            "shared": _requests(shared_sets, 1000, 2),
+            "distinct": _requests(distinct_sets, 1000, 3),
+        }
+        times = {}
+        for name, lines in files.items():
+            path = base / f"{name}.jsonl"
+            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            times[name] = timed(lambda path=path: run(
+                [*DLEXAM, "check", "--batch", str(path)], ROOT))
+        print(f"  check --batch, 1 request       {times['one']:7.3f} s")
+        print(f"  check --batch, 1000 over 40    {times['shared']:7.3f} s   "
+              f"= {times['shared'] / times['one']:.1f}x one   target <= 5x")
+        print(f"  check --batch, 1000 distinct   {times['distinct']:7.3f} s   "
+              f"= {times['distinct'] / times['one']:.1f}x one   target <= 20x")
 
 
 def exam_bench(exam: Path) -> None:
