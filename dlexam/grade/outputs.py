@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from dlexam.build.files import atomic_write, output_lock
-from dlexam.derivations.core import Derivation
 from dlexam.grade.grading import Grades, StudentGrade
 
 CSV_NAME = "grades.csv"
@@ -66,10 +65,11 @@ def grades_csv(grades: Grades) -> bytes:
 
 
 @cache
-def _message(derivation: Derivation, mistake_id: str, lang: str) -> str:
+def _message(name: str, mistake_id: str, lang: str) -> str:
+    from dlexam import derivations
     from dlexam.templates.check import derivation_mistake_message
 
-    return derivation_mistake_message(derivation, mistake_id, lang)
+    return derivation_mistake_message(derivations.get(name), mistake_id, lang)
 
 
 def _student_json(sg: StudentGrade, lang: str) -> dict[str, Any]:
@@ -81,7 +81,7 @@ def _student_json(sg: StudentGrade, lang: str) -> dict[str, Any]:
         for item in q.items:
             for verdict in item.verdicts:
                 obj = verdict_object(q.derivation, verdict, lang,
-                                     message=lambda m, d=q.derivation: _message(d, m, lang))
+                                     message=lambda m, d=q.derivation.name: _message(d, m, lang))
                 if item.reason is not None:
                     obj["reason"] = item.reason
                 verdicts.append(obj)

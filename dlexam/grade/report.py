@@ -55,6 +55,8 @@ def report_data(grades: Grades) -> dict[str, Any]:
             "full": sum(1 for s in scores if s >= key.points[qid] - 1e-9),
             "mistakes": mistakes,
             "most": max((m["students"] for m in mistakes), default=0),
+            "coordinates": " ".join(f"({m['students']},{k})"
+                                    for k, m in enumerate(mistakes, start=1)),
         })
     bins = histogram(totals, key.total_points)
     return {
@@ -63,11 +65,13 @@ def report_data(grades: Grades) -> dict[str, Any]:
         "mean": number_text(round(statistics.fmean(totals), 2)),
         "median": number_text(round(statistics.median(totals), 2)),
         "full": sum(1 for t in totals if t >= key.total_points - 1e-9),
-        "bins": [(number_text(edge), count) for edge, count in bins],
         "bin_width": number_text(key.total_points / BINS if key.total_points > 0 else 1),
         "top": number_text(key.total_points if key.total_points > 0 else BINS),
         "most": max((c for _e, c in bins), default=0),
         "questions": questions,
+        # pgfplots' ybar interval: a last point closes the last bin
+        "coordinates": " ".join(f"({edge},{count})" for edge, count in bins)
+        + f" ({number_text(key.total_points if key.total_points > 0 else BINS)},0)",
     }
 
 
