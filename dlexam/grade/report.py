@@ -59,6 +59,7 @@ def report_data(grades: Grades) -> dict[str, Any]:
                                     for k, m in enumerate(mistakes, start=1)),
         })
     bins = histogram(totals, key.total_points)
+    top = number_text(key.total_points if key.total_points > 0 else BINS)
     return {
         "students": n,
         "points": number_text(key.total_points),
@@ -69,6 +70,8 @@ def report_data(grades: Grades) -> dict[str, Any]:
         "top": number_text(key.total_points if key.total_points > 0 else BINS),
         "most": max((c for _e, c in bins), default=0),
         "questions": questions,
+        "ticks": ",".join([edge for edge, _count in
+                           ((number_text(e), c) for e, c in bins)] + [top]),
         # pgfplots' ybar interval: a last point closes the last bin
         "coordinates": " ".join(f"({edge},{count})" for edge, count in bins)
         + f" ({number_text(key.total_points if key.total_points > 0 else BINS)},0)",
