@@ -225,6 +225,9 @@ def follow_through(derivation: Derivation, verdicts: list[Verdict],
     wrong_states = sorted({v.index[0] for v in verdicts
                            if v.answer == carry.answer and not v.correct and v.index})
     for t in wrong_states:
+        if not any(v.index and v.index[0] > t and not (v.correct or v.mistake or v.follows_from)
+                   for v in out):
+            continue  # nothing later is left to explain: no need to derive again
         again = rerun(t, state(carry.answer, t))
         if again is None:
             continue

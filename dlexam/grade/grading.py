@@ -214,11 +214,12 @@ class Grader:
     def _follow(self, code: str, question: KeyQuestion, derivation: Derivation,
                 verdicts: list[Verdict],
                 given: dict[tuple[str, tuple[int, ...]], Leaf]) -> list[Verdict]:
-        right = self._right_answers(code, question, derivation)
         params = derivation.shown_params(question.params)
 
         def state(name: str, t: int) -> list[float]:
-            row = element(right[name], (t,))
+            row = _key_state(question, name, t)
+            if row is None:  # the key does not hold the whole right state: derive it once
+                row = element(self._right_answers(code, question, derivation)[name], (t,))
             entries = row if isinstance(row, list) else [row]
             return [given[(name, (t, j))].value if (name, (t, j)) in given else float(x)
                     for j, x in enumerate(entries, start=1)]
@@ -238,6 +239,22 @@ class Grader:
         if cache_key not in self._right:
             self._right[cache_key] = derivation.run(question.params).plain_answers()
         return self._right[cache_key]
+
+
+def _key_state(question: KeyQuestion, name: str, t: int) -> Any:
+    """The right state ``name[t]`` from the key's expected values, when its asked items hold
+    all of it (``h`` or ``h[t]`` asked whole), else None."""
+    for item in question.asked:
+        if item.answer != name:
+            continue
+        try:
+            if item.index == ():
+                return element(item.expected, (t,))
+            if item.index == (t,):
+                return item.expected
+        except IndexError:
+            return None
+    return None
 
 
 def _mistake_values(item: KeyItem, position: tuple[int, ...]) -> list[tuple[str, Any]]:
