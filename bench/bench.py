@@ -10,7 +10,7 @@ unchanged <= 0.15x cold, derive+render <= 1.5 s.
 `dlexam grade` (issue 13), each a new process as an instructor runs it: 1 student and 300
 students with 20 answers each, `--no-pdf`, side by side (300 <= 5x of 1), and 300 students with
 the report (< 10 s). The class mixes right answers, named mistakes and wrong numbers of its own
-(whose wrong states cost follow-through re-runs). Only grading: `make bench -- --only grade`.
+(whose wrong states cost follow-through re-runs). Only grading: `bench.py --only grade`.
 """
 
 from __future__ import annotations
