@@ -6,6 +6,11 @@ Run with `make bench`. Each run measures, side by side on the same machine state
   unchanged  `dlexam book` again into the same folder (should run no TeX)
 and, in this process, derive+render alone. Targets come from the issues: cold <= 2.2x raw,
 unchanged <= 0.15x cold, derive+render <= 1.5 s.
+
+`dlexam grade` (issue 13), each a new process as an instructor runs it: 1 student and 300
+students with 20 answers each, `--no-pdf`, side by side (300 <= 5x of 1), and 300 students with
+the report (< 10 s). The class mixes right answers, named mistakes and wrong numbers of its own
+(whose wrong states cost follow-through re-runs). Only grading: `bench.py --only grade`.
 """
 
 from __future__ import annotations
@@ -38,15 +43,16 @@ def run(cmd: list[str], cwd: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--exam-only", action="store_true", help="only the dlexam exam figures")
-    parser.add_argument("--check-only", action="store_true",
-                        help="only the dlexam check --batch figures")
+    parser.add_argument("--only", choices=("book", "grade", "exam", "check"), default=None,
+                        help="run only one group of figures")
     args = parser.parse_args()
-    if args.exam_only:
-        exam_bench(ROOT / "examples" / "quiz3.toml")
-        return 0
-    if args.check_only:
-        check_bench()
+    groups = {
+        "grade": lambda: bench_grade(args.runs),
+        "exam": lambda: exam_bench(ROOT / "examples" / "quiz3.toml"),
+        "check": check_bench,
+    }
+    if args.only in groups:
+        groups[args.only]()
         return 0
 
     from dlexam import derivations
@@ -102,8 +108,9 @@ def main() -> int:
             samples = [timed(lambda p=params: derivations.solve("bptt", p)) for _ in range(3)]
             print(f"  bptt T={steps:<5} H={h}           {statistics.median(samples):7.3f} s   "
                   "target: T=1000 well under 1 s, linear in T")
-    exam_bench(ROOT / "examples" / "quiz3.toml")
-    check_bench()
+    if args.only is None:
+        for group in groups.values():
+            group()
     return 0
 
 
@@ -180,6 +187,102 @@ def exam_bench(exam: Path) -> None:
         thousand = timed(lambda: run([*DLEXAM, "exam", str(exam), "--variants", "1000",
                                       "--seed", "1", "--out", str(base / "k"), "--no-pdf"], ROOT))
         print(f"  exam, 1000 variants --no-pdf  {thousand:7.3f} s   target < 10 s")
+
+
+GRADE_ASK = ["y[1]", "y[2]", "y[3]", "h[2]", "h[3]"]  # 5 answers a question, 4 questions
+
+
+def _grade_key(variants: int) -> dict[str, object]:
+    """A key.json (issue 12's shape) of 4 rnn-forward questions asking 5 answers each."""
+    from dlexam import derivations
+    from dlexam.derivations.contract import element, parse_ref
+
+    d = derivations.get("rnn-forward")
+    fixed = {"convention": "column", "activation": "tanh", "output_activation": "identity",
+             "x": [1, -2, 2]}
+    out = []
+    for v in range(variants):
+        questions = []
+        for q in range(4):
+            params = d.sample(1000 * v + q, fixed)
+            right = d.run(params).plain_answers()
+            wrong = {m.id: d.run(params, mistake=m.id).plain_answers()
+                     for m in d.applicable_mistakes(params)}
+            asked = []
+            for ref in GRADE_ASK:
+                name, index = parse_ref(ref)
+                expected = element(right[name], index)
+                asked.append({"answer": name, "index": list(index), "expected": expected,
+                              "tolerance": {"rel": 5e-4, "abs": 1e-12},
+                              "mistakes": {m: element(w[name], index) for m, w in wrong.items()
+                                           if element(w[name], index) != expected}})
+            questions.append({"id": f"q{q + 1}", "derivation": "rnn-forward", "params": params,
+                              "points": 25, "asked": asked, "partial": {"row-convention": 0.5}})
+        out.append({"code": f"V{v:02d}", "seed": v, "questions": questions})
+    return {"title": {"en": "Bench", "zh-Hant": "基準"}, "seed": 0, "variants": out}
+
+
+def _grade_class(key: dict[str, object], students: int) -> str:
+    """A submissions CSV: 60% right, 20% a named mistake, 20% numbers of their own."""
+    import csv
+    import io
+    import random
+
+    rng = random.Random(students)
+    variants = key["variants"]
+    assert isinstance(variants, list)
+    header = ["student", "variant"] + [f"q{q + 1}.{ref}" for q in range(4) for ref in GRADE_ASK]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    for s in range(students):
+        variant = variants[s % len(variants)]
+        row = [f"s{s:04d}", variant["code"]]
+        for question in variant["questions"]:
+            for item in question["asked"]:
+                roll = rng.random()
+                value = item["expected"]
+                if roll > 0.8:
+                    value = [x + 0.1 for x in value] if isinstance(value, list) else value + 0.1
+                elif roll > 0.6 and item["mistakes"]:
+                    value = next(iter(item["mistakes"].values()))
+                text = (f"[{', '.join(f'{x:.6g}' for x in value)}]" if isinstance(value, list)
+                        else f"{value:.6g}")
+                row.append(text)
+        writer.writerow(row)
+    return buffer.getvalue()
+
+
+def bench_grade(runs: int) -> None:
+    """`dlexam grade` of 1 and 300 students side by side (new processes), and with the PDF."""
+    import json
+
+    times: dict[str, list[float]] = {"one": [], "class": [], "pdf": []}
+    with tempfile.TemporaryDirectory(prefix="dlexam-bench-grade-") as tmp:
+        base = Path(tmp)
+        key = base / "key.json"
+        data = _grade_key(10)
+        key.write_text(json.dumps(data), encoding="utf-8")
+        one, class_ = base / "one.csv", base / "class.csv"
+        one.write_text(_grade_class(data, 1), encoding="utf-8")
+        class_.write_text(_grade_class(data, 300), encoding="utf-8")
+        for i in range(runs):
+            times["one"].append(timed(lambda i=i: run(
+                [*DLEXAM, "grade", str(key), str(one), "--out", str(base / f"o{i}"),
+                 "--no-pdf"], ROOT)))
+            times["class"].append(timed(lambda i=i: run(
+                [*DLEXAM, "grade", str(key), str(class_), "--out", str(base / f"c{i}"),
+                 "--no-pdf"], ROOT)))
+            if i < 2:
+                times["pdf"].append(timed(lambda i=i: run(
+                    [*DLEXAM, "grade", str(key), str(class_), "--out", str(base / f"p{i}")],
+                    ROOT)))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(f"grade: runs {runs} (medians; new processes, interleaved)")
+    print(f"  1 student, 20 answers, --no-pdf     {med['one']:7.3f} s")
+    print(f"  300 students, 20 answers, --no-pdf  {med['class']:7.3f} s   "
+          f"300/1 = {med['class'] / med['one']:.2f}x   target <= 5x")
+    print(f"  300 students with report.pdf        {med['pdf']:7.3f} s   target < 10 s")
 
 
 if __name__ == "__main__":

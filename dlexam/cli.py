@@ -1,4 +1,4 @@
-"""The command line: ``dlexam solve``, ``dlexam book``, ``dlexam list``."""
+"""The command line: ``dlexam solve``, ``dlexam book``, ``dlexam grade``, ``dlexam list``."""
 
 from __future__ import annotations
 
@@ -215,6 +215,19 @@ def _parser() -> argparse.ArgumentParser:
     book.add_argument("--out", default="out", metavar="FOLDER",
                       help="output folder (default out)")
 
+    grade = sub.add_parser("grade", help="grade a class: key.json and the students' answers "
+                                         "-> grades.csv, grades.json, report.pdf")
+    grade.add_argument("key", metavar="KEY.json", help="the key written by 'dlexam exam'")
+    grade.add_argument("submissions", metavar="SUBMISSIONS.csv",
+                       help="a row per student: student, variant, then one column per asked "
+                            "answer (q4.y[2])")
+    grade.add_argument("--out", default="out", metavar="DIR", help="output folder (default out)")
+    grade.add_argument("--lang", choices=LANG_CHOICES, default="bilingual",
+                       help="the report's language; the mistakes' messages in grades.json are "
+                            "in English unless zh-Hant")
+    grade.add_argument("--no-pdf", action="store_true",
+                       help="write grades.csv and grades.json only")
+
     sub.add_parser("list", help="list the derivations")
 
     exam = sub.add_parser("exam", help="seeded variants of an exam file: question papers, "
@@ -402,6 +415,22 @@ def _cmd_exam(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_grade(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    out = check_output_folder(args.out)
+    for name in ("grades.csv", "grades.json", "report.pdf"):
+        target = out / name
+        if target.is_dir() and not target.is_symlink():
+            raise InputError("--out", f"{target} to be a file dlexam may replace", "a folder")
+    from dlexam.grade.run import run_grade
+
+    summary = run_grade(Path(args.key), Path(args.submissions), out, lang=args.lang,
+                        pdf=not args.no_pdf)
+    print(summary)
+    return 0
+
+
 def _cmd_list(_args: argparse.Namespace) -> int:
     from dlexam import derivations, templates
 
@@ -445,7 +474,7 @@ def _main(argv: Sequence[str] | None) -> int:
         return done.code if isinstance(done.code, int) else 0
     commands = {"solve": _cmd_solve, "book": _cmd_book, "list": _cmd_list,
                 "show": _cmd_show, "sample": _cmd_sample, "check": _cmd_check,
-                "practice": _cmd_practice, "exam": _cmd_exam}
+                "practice": _cmd_practice, "exam": _cmd_exam, "grade": _cmd_grade}
     try:
         return commands[args.command](args)
     except BuildError as err:

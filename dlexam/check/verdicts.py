@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
@@ -173,6 +173,106 @@ def _number(value: Any) -> float:
     return float(value)
 
 
+def judge_element(name: str, index: tuple[int, ...], leaf: Leaf | str, expected: Any,
+                  tolerance: Tolerance, kind: str,
+                  mistakes: Iterable[tuple[str, Any]] = ()) -> Verdict:
+    """One element's verdict against its expected value and the named mistakes' values.
+
+    The one judging rule, used by :class:`Checker` (which derives the mistakes' values) and by
+    grading (which reads them from ``key.json``): right within the tolerance or as the expected
+    value rounded to the figures typed; else a rounding slip; else the first named mistake whose
+    value the typed number matches while the right value does not.
+
+    Args:
+        name: the answer's name (``"y"``).
+        index: the element's full 1-based position (``()`` for a single value).
+        leaf: the typed number, or the typed text of a text answer.
+        expected: the right value of this element (a JSON number, ``"inf"``, or text).
+        tolerance: the tolerance it is judged with.
+        kind: the answer's kind (integers are exact, text is compared as words).
+        mistakes: (mistake id, that mistake's value of this element), in the order tried.
+    """
+    shown_index = index if index else None
+    if isinstance(leaf, str):
+        right = _normal(leaf) == _normal(str(expected))
+        return Verdict(name, shown_index, leaf, expected, right, tolerance)
+    exact = kind in ("integer", "integers")
+    right, note = judge_number(leaf, _number(expected), tolerance, exact)
+    verdict = Verdict(name, shown_index, leaf.value, expected, right, tolerance, note)
+    if right or note == "rounding-slip":
+        return verdict
+    for mistake_id, value in mistakes:
+        if _matches(leaf, value, tolerance, exact) and not _matches(
+                Leaf(_number(value)), expected, tolerance, exact):
+            return Verdict(name, shown_index, leaf.value, expected, False, tolerance, None,
+                           mistake_id)
+    return verdict
+
+
+def rerun_answers(derivation: Derivation, params: Mapping[str, Any], t: int,
+                  state: list[float]) -> dict[str, Any] | None:
+    """The plain answers of the derivation restarted from a student's state at step t, or
+    None when nothing follows step t or the restarted parameters are refused."""
+    carry = derivation.carry
+    if carry is None:
+        return None
+    rerun = carry.rerun(params, t, state)
+    if rerun is None:
+        return None
+    try:
+        with numeric_inputs():  # the values only: the same derivation on float inputs
+            return derivation.run(rerun).plain_answers()
+    except InputError:
+        return None
+
+
+def follow_through(derivation: Derivation, verdicts: list[Verdict],
+                   given: Mapping[tuple[str, tuple[int, ...]], Leaf],
+                   state: Callable[[str, int], list[float]],
+                   rerun: Callable[[int, list[float]], dict[str, Any] | None]) -> list[Verdict]:
+    """Marks later wrong values computed correctly from an earlier wrong state.
+
+    Args:
+        derivation: the derivation (its ``carry`` says which answer is the state).
+        verdicts: the verdicts so far; those right, with a named mistake or without a position
+            are left as they are.
+        given: the typed numbers by (answer, full index).
+        state: (state answer, t) -> the student's state at step t.
+        rerun: (t, state) -> the answers of the derivation restarted from that state (step 1
+            being step t + 1), or None; callers may cache it.
+    """
+    carry = derivation.carry
+    if carry is None:
+        return verdicts
+    out = list(verdicts)
+    wrong_states = sorted({v.index[0] for v in verdicts
+                           if v.answer == carry.answer and not v.correct and v.index})
+    for t in wrong_states:
+        if not any(v.index and v.index[0] > t and not (v.correct or v.mistake or v.follows_from)
+                   for v in out):
+            continue  # nothing later is left to explain: no need to derive again
+        again = rerun(t, state(carry.answer, t))
+        if again is None:
+            continue
+        for k, v in enumerate(out):
+            if v.correct or v.mistake or v.follows_from or not v.index:
+                continue
+            step = v.index[0] - t
+            if step < 1 or v.answer not in again:
+                continue
+            try:
+                value = element(again[v.answer], (step, *v.index[1:]))
+            except IndexError:
+                continue
+            leaf = given.get((v.answer, v.index))
+            if leaf is not None and _matches(leaf, value, v.tolerance,
+                                             derivation.answer(v.answer).kind
+                                             in ("integer", "integers")):
+                out[k] = Verdict(v.answer, v.index, v.given, v.expected, False, v.tolerance,
+                                 v.note, None, None, (carry.answer, (t,)))
+    return out
+
+
 class Checker:
     """Checks given answers against one derivation on one set of parameters.
 
@@ -296,35 +396,29 @@ class Checker:
         tolerance = answer.tolerance
         if self.tolerance is not None and answer.kind not in ("integer", "integers", "text"):
             tolerance = self.tolerance
-        shown_index = index if index else None
         if isinstance(leaf, WrongShape):  # another shape, which a named mistake gives
             given = [[x.value for x in row] if isinstance(row, list) else row.value
                      for row in leaf.value] if isinstance(leaf.value, list) else leaf.value
-            return Verdict(answer.name, shown_index, given, expected, False, tolerance, None,
-                           leaf.mistake, self._departs(leaf.mistake))
-        if isinstance(leaf, str):
-            right = _normal(leaf) == _normal(str(expected))
-            return Verdict(answer.name, shown_index, leaf, expected, right, tolerance)
-        exact = answer.kind in ("integer", "integers")
-        right, note = judge_number(leaf, _number(expected), tolerance, exact)
-        verdict = Verdict(answer.name, shown_index, leaf.value, expected, right, tolerance, note)
-        if right or note == "rounding-slip":
+            return Verdict(answer.name, index if index else None, given, expected, False,
+                           tolerance, None, leaf.mistake, self._departs(leaf.mistake))
+        verdict = judge_element(answer.name, index, leaf, expected, tolerance,
+                                answer.kind, self._mistake_values(answer.name, index))
+        if verdict.mistake is None:
             return verdict
+        return replace(verdict, departs_at=self._departs(verdict.mistake))
+
+    def _mistake_values(self, name: str, index: tuple[int, ...]) -> Iterator[tuple[str, Any]]:
+        """(mistake id, that mistake's value of this element), each derived on first need."""
         for mistake in self.derivation.applicable_mistakes(self.params):
-            if answer.name not in mistake.changes:
+            if name not in mistake.changes:
                 continue
-            theirs = self.mistaken_answers(mistake.id).get(answer.name)
+            theirs = self.mistaken_answers(mistake.id).get(name)
             if theirs is None:
                 continue
             try:
-                value = element(theirs, index)
+                yield mistake.id, element(theirs, index)
             except IndexError:
                 continue
-            if _matches(leaf, value, tolerance, exact) and not _matches(
-                    Leaf(_number(value)), expected, tolerance, exact):
-                return Verdict(answer.name, shown_index, leaf.value, expected, False, tolerance,
-                               None, mistake.id, self._departs(mistake.id))
-        return verdict
 
     def _departs(self, mistake_id: str) -> int | None:
         """The first step with numbers where the mistaken derivation parts from the right one.
@@ -341,40 +435,16 @@ class Checker:
 
     def _follow_through(self, verdicts: list[Verdict], elements: list[Any]) -> list[Verdict]:
         """Marks later wrong values computed correctly from an earlier wrong one."""
-        carry = self.derivation.carry
-        if carry is None:
-            return verdicts
         given: dict[tuple[str, tuple[int, ...]], Leaf] = {
             (a.name, idx): leaf for a, idx, _e, leaf in elements if isinstance(leaf, Leaf)}
-        out = list(verdicts)
-        wrong_states = sorted({v.index[0] for v in verdicts
-                               if v.answer == carry.answer and not v.correct and v.index})
-        for t in wrong_states:
-            state = self._student_state(given, carry.answer, t)
-            rerun = carry.rerun(self.right.params, t, state)
-            if rerun is None:
-                continue
-            try:
-                again = self._run(rerun).plain_answers()
-            except InputError:
-                continue
-            for k, v in enumerate(out):
-                if v.correct or v.mistake or v.follows_from or not v.index:
-                    continue
-                step = v.index[0] - t
-                if step < 1 or v.answer not in again:
-                    continue
-                try:
-                    value = element(again[v.answer], (step, *v.index[1:]))
-                except IndexError:
-                    continue
-                leaf = given.get((v.answer, v.index))
-                if leaf is not None and _matches(leaf, value, v.tolerance,
-                                                 self.derivation.answer(v.answer).kind
-                                                 in ("integer", "integers")):
-                    out[k] = Verdict(v.answer, v.index, v.given, v.expected, False, v.tolerance,
-                                     v.note, None, None, (carry.answer, (t,)))
-        return out
+
+        def state(name: str, t: int) -> list[float]:
+            return self._student_state(given, name, t)
+
+        def rerun(t: int, student_state: list[float]) -> dict[str, Any] | None:
+            return rerun_answers(self.derivation, self.right.params, t, student_state)
+
+        return follow_through(self.derivation, verdicts, given, state, rerun)
 
     def _student_state(self, given: Mapping[tuple[str, tuple[int, ...]], Leaf], name: str,
                        t: int) -> list[float]:

@@ -64,7 +64,9 @@ class Drawn:
             "variants": [
                 {"code": v.code, "seed": v.seed, "questions": [
                     {"id": qv.question.id, "derivation": qv.question.derivation,
-                     "params": qv.params, "points": qv.question.points, "asked": qv.asked}
+                     "params": qv.params, "points": qv.question.points, "asked": qv.asked,
+                     # the exam file's credit for named mistakes (read by dlexam grade)
+                     **({"partial": dict(qv.question.partial)} if qv.question.partial else {})}
                     for qv in v.questions]}
                 for v in self.variants],
         }

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from dlexam.check.verdicts import Report, Verdict
 from dlexam.derivations.contract import format_ref
-from dlexam.derivations.core import to_plain
+from dlexam.derivations.core import Derivation, to_plain
 from dlexam.templates.prose import prose_text
 from dlexam.templates.terminal import step_lines
 
@@ -19,7 +20,12 @@ def _number(value: Any) -> str:
 
 def mistake_message(report: Report, mistake_id: str, lang: str) -> str:
     """A mistake's name and explanation, as plain text."""
-    key = report.derivation.mistake_key(mistake_id)
+    return derivation_mistake_message(report.derivation, mistake_id, lang)
+
+
+def derivation_mistake_message(derivation: Derivation, mistake_id: str, lang: str) -> str:
+    """A derivation's mistake's name and explanation, as plain text."""
+    key = derivation.mistake_key(mistake_id)
     return prose_text(lang, key + ".name") + ". " + prose_text(lang, key + ".explain")
 
 
@@ -81,6 +87,28 @@ def report_text(report: Report, lang: str) -> str:
 
 def verdict_json(report: Report, verdict: Verdict, lang: str) -> dict[str, Any]:
     """One verdict as ``dlexam check --json`` prints it."""
+    return verdict_object(report.derivation, verdict, lang, report.departs_key(verdict))
+
+
+def verdict_object(derivation: Derivation, verdict: Verdict, lang: str,
+                   departs_at: str | None = None,
+                   message: Callable[[str], str] | None = None) -> dict[str, Any]:
+    """One verdict as ``dlexam check --json`` prints it, from its derivation alone.
+
+    Args:
+        derivation: the derivation the verdict was judged on (names its mistakes).
+        verdict: the verdict.
+        lang: the language of the mistake's message.
+        departs_at: the catalog key of the step where the mistake parts from the right
+            derivation, when it is known.
+        message: mistake id -> its message (grading passes a cached one); by default read from
+            the catalog.
+    """
+    def say(mistake_id: str) -> str:
+        if message is not None:
+            return message(mistake_id)
+        return derivation_mistake_message(derivation, mistake_id, lang)
+
     return {
         "answer": verdict.answer,
         "index": list(verdict.index) if verdict.index else None,
@@ -90,8 +118,8 @@ def verdict_json(report: Report, verdict: Verdict, lang: str) -> dict[str, Any]:
         "tolerance": verdict.tolerance.as_dict(),
         "note": verdict.note,
         "mistake": None if verdict.mistake is None else {
-            "id": verdict.mistake, "message": mistake_message(report, verdict.mistake, lang)},
-        "departs_at": report.departs_key(verdict),
+            "id": verdict.mistake, "message": say(verdict.mistake)},
+        "departs_at": departs_at,
         "follows_from": None if verdict.follows_from is None else [
             verdict.follows_from[0], list(verdict.follows_from[1] or []) or None],
     }

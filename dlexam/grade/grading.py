@@ -1,0 +1,275 @@
+"""Grading a class: every student's cells judged against the key, scored, mistakes counted.
+
+Right, wrong and which named mistake come from the key alone (its expected values and each
+applicable mistake's value), through the checker's one judging rule
+(:func:`dlexam.check.verdicts.judge_element`). Only follow-through credit runs a derivation:
+from the student's own wrong state, for students who have one, once per (variant, question,
+step, state).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from dlexam.check.typed import Leaf, TypedError, parse
+from dlexam.check.verdicts import Verdict, follow_through, judge_element, rerun_answers
+from dlexam.derivations.contract import element, leaves, plain_shape
+from dlexam.derivations.core import Derivation
+from dlexam.grade.key import Key, KeyItem, KeyQuestion
+from dlexam.grade.submissions import MAX_CELL_CHARS, Submission
+
+NO_ANSWER = "no-answer"
+UNREADABLE = "unreadable"
+
+
+@dataclass
+class ItemGrade:
+    """One asked item of one student: its verdicts (one per element), credit and mistakes."""
+
+    column: str
+    verdicts: list[Verdict]
+    credit: float  # 0..1 of the item's points
+    mistakes: list[str]  # named mistakes among its verdicts, each once, in order
+    reason: str | None = None  # why an empty or refused cell scored nothing
+
+
+@dataclass
+class QuestionGrade:
+    """One question of one student."""
+
+    id: str
+    derivation: Derivation
+    score: float
+    items: list[ItemGrade]
+
+
+@dataclass
+class StudentGrade:
+    """One student's grades."""
+
+    student: str
+    variant: str
+    total: float
+    questions: list[QuestionGrade]
+
+
+@dataclass
+class Grades:
+    """The class's grades, with the mistake counts.
+
+    Attributes:
+        mistakes: question id -> mistake id -> how many answers carry it (one per answer).
+        mistake_students: question id -> mistake id -> how many students made it there.
+    """
+
+    key: Key
+    students: list[StudentGrade]
+    mistakes: dict[str, dict[str, int]] = field(default_factory=dict)
+    mistake_students: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def _score(value: float) -> float:
+    """Scores to 6 decimals: sums of shares like 20/3 print without float noise."""
+    rounded = round(value, 6)
+    return 0.0 if rounded == 0 else rounded
+
+
+def _typed_shape(value: Any) -> tuple[int, ...]:
+    if isinstance(value, list):
+        return (len(value), *(_typed_shape(value[0]) if value else ()))
+    return ()
+
+
+def _shape_words(shape: tuple[int, ...] | None) -> str:
+    if not shape:
+        return "a single value"
+    if len(shape) == 1:
+        return f"a list of {shape[0]}"
+    return "an array of " + " x ".join(str(s) for s in shape)
+
+
+class Grader:
+    """Grades submissions against one key; what it derives (right states, reruns) is cached."""
+
+    def __init__(self, key: Key) -> None:
+        from dlexam import derivations
+
+        self.key = key
+        self.derivations: dict[str, Derivation] = {}
+        for variant in key.variants.values():
+            for q in variant.questions:
+                if q.derivation not in self.derivations:
+                    self.derivations[q.derivation] = derivations.get(q.derivation)
+        self._right: dict[tuple[str, str], dict[str, Any]] = {}
+        self._reruns: dict[tuple[str, str, int, tuple[float, ...]], dict[str, Any] | None] = {}
+        self.reruns = 0  # derivation runs for follow-through (for tests and the benchmark)
+
+    def grade(self, submissions: list[Submission]) -> Grades:
+        """Every student graded; mistakes counted per question."""
+        grades = Grades(self.key, [self.grade_one(s) for s in submissions])
+        for qid in self.key.question_ids:
+            answers: Counter[str] = Counter()
+            students: Counter[str] = Counter()
+            for sg in grades.students:
+                made: set[str] = set()
+                for qg in sg.questions:
+                    if qg.id != qid:
+                        continue
+                    for item in qg.items:
+                        answers.update(item.mistakes)
+                        made.update(item.mistakes)
+                students.update(made)
+            grades.mistakes[qid] = dict(sorted(answers.items(), key=lambda kv: (-kv[1], kv[0])))
+            grades.mistake_students[qid] = dict(sorted(students.items(),
+                                                       key=lambda kv: (-kv[1], kv[0])))
+        return grades
+
+    def grade_one(self, submission: Submission) -> StudentGrade:
+        """One student's questions, scored."""
+        variant = self.key.variants[submission.variant]
+        questions = [self._question(submission, q) for q in variant.questions]
+        total = _score(sum(q.score for q in questions))
+        return StudentGrade(submission.student, submission.variant, total, questions)
+
+    # --- one question ---
+    def _question(self, submission: Submission, question: KeyQuestion) -> QuestionGrade:
+        derivation = self.derivations[question.derivation]
+        items: list[tuple[str, list[Verdict], str | None]] = []
+        given: dict[tuple[str, tuple[int, ...]], Leaf] = {}
+        for item in question.asked:
+            column = f"{question.id}.{item.ref}"
+            verdicts, reason = self._item(derivation, item, submission.cells.get(column, ""),
+                                          given)
+            items.append((column, verdicts, reason))
+        flat = [v for _c, vs, _r in items for v in vs]
+        if derivation.carry is not None and any(
+                v.answer == derivation.carry.answer and not v.correct and v.index
+                and v.note not in (NO_ANSWER, UNREADABLE) for v in flat):
+            flat = self._follow(submission.variant, question, derivation, flat, given)
+        graded: list[ItemGrade] = []
+        position = 0
+        for column, verdicts, reason in items:
+            mine = flat[position:position + len(verdicts)]
+            position += len(verdicts)
+            credits = [self._credit(v, question) for v in mine]
+            mistakes = list(dict.fromkeys(v.mistake for v in mine if v.mistake))
+            graded.append(ItemGrade(column, mine, sum(credits) / len(credits), mistakes, reason))
+        share = question.points / len(question.asked)
+        score = _score(sum(share * g.credit for g in graded))
+        return QuestionGrade(question.id, derivation, score, graded)
+
+    @staticmethod
+    def _credit(verdict: Verdict, question: KeyQuestion) -> float:
+        if verdict.correct or verdict.follows_from is not None:
+            return 1.0
+        if verdict.mistake is not None:
+            return question.partial.get(verdict.mistake, 0.0)
+        return 0.0
+
+    def _item(self, derivation: Derivation, item: KeyItem, cell: str,
+              given: dict[tuple[str, tuple[int, ...]], Leaf]) -> tuple[list[Verdict], str | None]:
+        """The verdicts of one cell, one per element of the item; and why it scored nothing when
+        it was empty or refused."""
+        typed = cell.strip()
+        try:
+            kind = derivation.answer(item.answer).kind
+        except KeyError:
+            kind = "number"
+        if not typed:
+            return self._blank(item, "", NO_ANSWER), "nothing typed"
+        if len(typed) > MAX_CELL_CHARS:
+            return (self._blank(item, typed[:80] + "...", UNREADABLE),
+                    f"longer than {MAX_CELL_CHARS:,} characters ({len(typed):,})")
+        if kind == "text":
+            return [judge_element(item.answer, item.index, typed, item.expected, item.tolerance,
+                                  kind)], None
+        try:
+            value = parse(typed)
+        except TypedError as err:
+            return self._blank(item, typed, UNREADABLE), str(err)
+        expected_shape = plain_shape(item.expected)
+        if _typed_shape(value) != expected_shape:
+            return (self._blank(item, typed, UNREADABLE),
+                    f"{_shape_words(_typed_shape(value))} where the answer is "
+                    f"{_shape_words(expected_shape)}")
+        verdicts = []
+        for position, leaf in leaves(value):
+            index = (*item.index, *position)
+            given[(item.answer, index)] = leaf
+            verdicts.append(judge_element(
+                item.answer, index, leaf, element(item.expected, position), item.tolerance,
+                kind, _mistake_values(item, position)))
+        return verdicts, None
+
+    @staticmethod
+    def _blank(item: KeyItem, given: str, note: str) -> list[Verdict]:
+        return [Verdict(item.answer, (*item.index, *position) or None, given, value, False,
+                        item.tolerance, note)
+                for position, value in leaves(item.expected)]
+
+    # --- follow-through: the only derivation runs, cached ---
+    def _follow(self, code: str, question: KeyQuestion, derivation: Derivation,
+                verdicts: list[Verdict],
+                given: dict[tuple[str, tuple[int, ...]], Leaf]) -> list[Verdict]:
+        params = derivation.shown_params(question.params)
+
+        def state(name: str, t: int) -> list[float]:
+            row = _key_state(question, name, t)
+            if row is None:  # the key does not hold the whole right state: derive it once
+                row = element(self._right_answers(code, question, derivation)[name], (t,))
+            entries = row if isinstance(row, list) else [row]
+            return [given[(name, (t, j))].value if (name, (t, j)) in given else float(x)
+                    for j, x in enumerate(entries, start=1)]
+
+        def rerun(t: int, student_state: list[float]) -> dict[str, Any] | None:
+            cache_key = (code, question.id, t, tuple(student_state))
+            if cache_key not in self._reruns:
+                self.reruns += 1
+                self._reruns[cache_key] = rerun_answers(derivation, params, t, student_state)
+            return self._reruns[cache_key]
+
+        return follow_through(derivation, verdicts, given, state, rerun)
+
+    def _right_answers(self, code: str, question: KeyQuestion,
+                       derivation: Derivation) -> dict[str, Any]:
+        cache_key = (code, question.id)
+        if cache_key not in self._right:
+            self._right[cache_key] = derivation.run(question.params).plain_answers()
+        return self._right[cache_key]
+
+
+def _key_state(question: KeyQuestion, name: str, t: int) -> Any:
+    """The right state ``name[t]`` from the key's expected values, when its asked items hold
+    all of it (``h`` or ``h[t]`` asked whole), else None."""
+    for item in question.asked:
+        if item.answer != name:
+            continue
+        try:
+            if item.index == ():
+                return element(item.expected, (t,))
+            if item.index == (t,):
+                return item.expected
+        except IndexError:
+            return None
+    return None
+
+
+def _mistake_values(item: KeyItem, position: tuple[int, ...]) -> list[tuple[str, Any]]:
+    out = []
+    for mistake_id, value in item.mistakes.items():
+        try:
+            out.append((mistake_id, element(value, position)))
+        except IndexError:
+            continue
+    return out
+
+
+def grade(key: Key, submissions: list[Submission]) -> Grades:
+    """The class graded against the key."""
+    return Grader(key).grade(submissions)
+
+
+MessageFn = Callable[[str], str]

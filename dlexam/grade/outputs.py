@@ -1,0 +1,146 @@
+"""What grading writes: ``grades.csv``, ``grades.json`` and ``report.pdf``, all or none.
+
+Every output is made in memory first (the PDF by one TeX run); only then are they written, each
+through a temporary file in the output folder, and renamed into place together. A run that
+fails (bad input, TeX, a full disk) leaves the earlier outputs as they were.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from dlexam.build.files import atomic_write, output_lock
+from dlexam.grade.grading import Grades, StudentGrade
+
+CSV_NAME = "grades.csv"
+JSON_NAME = "grades.json"
+PDF_NAME = "report.pdf"
+OUTPUT_NAMES = (CSV_NAME, JSON_NAME, PDF_NAME)
+
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection); such
+# cells are written with a leading apostrophe, which spreadsheets show as text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def safe_cell(text: str) -> str:
+    """A cell a spreadsheet shows as text (``=HYPERLINK(...)`` -> ``'=HYPERLINK(...)``)."""
+    if text.startswith(_FORMULA_START):
+        return "'" + text
+    return text
+
+
+def number_text(value: float) -> str:
+    """``12.5``, ``20``, ``6.666667``: at most 6 decimals, no trailing zeros."""
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+def mistake_column(column: str) -> str:
+    """The grades.csv column of the mistakes named in an answer (``q4.y[2].mistakes``)."""
+    return f"{column}.mistakes"
+
+
+def grades_csv(grades: Grades) -> bytes:
+    """A row per student: the score of each question, the total, the mistakes of each answer."""
+    key = grades.key
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["student", "variant", *key.question_ids, "total",
+                     *(mistake_column(c) for c in key.columns)])
+    for sg in grades.students:
+        scores = {q.id: number_text(q.score) for q in sg.questions}
+        mistakes = {item.column: " ".join(item.mistakes)
+                    for q in sg.questions for item in q.items}
+        writer.writerow([safe_cell(sg.student), safe_cell(sg.variant),
+                         *(scores[q] for q in key.question_ids), number_text(sg.total),
+                         *(safe_cell(mistakes.get(c, "")) for c in key.columns)])
+    return buffer.getvalue().encode("utf-8")
+
+
+@cache
+def _message(name: str, mistake_id: str, lang: str) -> str:
+    from dlexam import derivations
+    from dlexam.templates.check import derivation_mistake_message
+
+    return derivation_mistake_message(derivations.get(name), mistake_id, lang)
+
+
+def _student_json(sg: StudentGrade, lang: str) -> dict[str, Any]:
+    from dlexam.templates.check import verdict_object
+
+    questions = []
+    for q in sg.questions:
+        verdicts = []
+        for item in q.items:
+            for verdict in item.verdicts:
+                obj = verdict_object(q.derivation, verdict, lang,
+                                     message=lambda m, d=q.derivation.name: _message(d, m, lang))
+                if item.reason is not None:
+                    obj["reason"] = item.reason
+                verdicts.append(obj)
+        questions.append({"id": q.id, "score": q.score, "verdicts": verdicts})
+    return {"student": sg.student, "variant": sg.variant, "total": sg.total,
+            "questions": questions}
+
+
+def grades_json(grades: Grades, lang: str = "en") -> bytes:
+    """``{"students": [...], "mistakes": {question id: {mistake id: count}}}``."""
+    data = {"students": [_student_json(sg, lang) for sg in grades.students],
+            "mistakes": grades.mistakes}
+    return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+
+
+def write_outputs(out: Path, files: dict[str, bytes]) -> list[Path]:
+    """Writes every file into ``out`` so that either all are replaced or none is.
+
+    Each is written to a temporary file beside its target first; the renames, which cannot
+    half-happen, come only when every temporary file is complete.
+    """
+    written: list[tuple[str, Path]] = []
+    with output_lock(out):
+        try:
+            for name, data in files.items():
+                fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
+                written.append((tmp, out / name))
+                with os.fdopen(fd, "wb") as fh:
+                    mask = os.umask(0o022)
+                    os.umask(mask)
+                    os.fchmod(fh.fileno(), 0o666 & ~mask)
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            for tmp, target in written:
+                os.replace(tmp, target)
+        except BaseException:
+            for tmp, _target in written:
+                Path(tmp).unlink(missing_ok=True)
+            raise
+    return [target for _tmp, target in written]
+
+
+def report_pdf(grades: Grades, lang: str = "bilingual") -> bytes:
+    """The instructor's report, compiled.
+
+    Raises:
+        BuildError: TeX failed.
+    """
+    from dlexam.build.tex import compile_pdf
+    from dlexam.grade.report import render_report
+
+    return compile_pdf(render_report(grades, lang), jobname="report").pdf
+
+
+def keep_failed_log(out: Path, log: str) -> Path:
+    """Writes a failed report's TeX log beside the outputs (``report.log``)."""
+    path = out / "report.log"
+    atomic_write(path, log.encode("utf-8"))
+    return path
+
+

@@ -1,0 +1,49 @@
+"""``dlexam grade``: read and check everything, grade, make every output, then write them."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from dlexam.errors import BuildError
+from dlexam.grade.grading import grade
+from dlexam.grade.key import load_key
+from dlexam.grade.outputs import (
+    CSV_NAME,
+    JSON_NAME,
+    PDF_NAME,
+    grades_csv,
+    grades_json,
+    keep_failed_log,
+    report_pdf,
+    write_outputs,
+)
+from dlexam.grade.submissions import read_submissions
+
+
+def run_grade(key_path: Path, submissions_path: Path, out: Path, lang: str = "bilingual",
+              pdf: bool = True) -> str:
+    """Grades the class and writes the outputs; returns a one-line summary.
+
+    Raises:
+        InputError: the key or the submissions are malformed (nothing is written).
+        BuildError: TeX failed (nothing is written but the TeX log, ``report.log``).
+    """
+    start = time.perf_counter()
+    key = load_key(key_path)
+    submissions = read_submissions(submissions_path, key)
+    grades = grade(key, submissions)
+    message_lang = "zh-Hant" if lang == "zh-Hant" else "en"
+    files = {CSV_NAME: grades_csv(grades), JSON_NAME: grades_json(grades, message_lang)}
+    if pdf:
+        try:
+            files[PDF_NAME] = report_pdf(grades, lang)
+        except BuildError as err:
+            if err.log:
+                log = keep_failed_log(out, err.log)
+                raise BuildError(f"{err} (log: {log})", log=err.log) from None
+            raise
+    written = write_outputs(out, files)
+    seconds = time.perf_counter() - start
+    names = ", ".join(str(p) for p in written)
+    return f"graded {len(grades.students)} students in {seconds:.2f} s; wrote {names}"
