@@ -90,3 +90,24 @@ def test_a_drawn_exam_is_refused_with_the_way_to_check_it(tmp_path: Path, input_
     quiz = Path(__file__).parents[1] / "examples" / "quiz3.toml"
     line = input_error(["check", "--exam", str(quiz), answers(tmp_path, '[q1]\n"y[2]" = "1"\n')])
     assert "fixed numbers" in line and "key.json" in line
+
+
+def test_the_built_in_final(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`dlexam check --exam final2023`: the exam of the answer book, with its own numbers."""
+    assert main(["check", "--exam", "final2023", "--template"]) == 0
+    template = capsys.readouterr().out
+    for qid in ("q2", "q4", "q5", "q6"):
+        assert f"[{qid}]" in template
+    rows = RNN(Q4, "row-convention")["y"]
+    # Keras: 4 x 30 x (30 + 1 + 1), 4 x 30 x (30 + 30 + 1), 30 + 1; PyTorch adds 4 x 30 per LSTM
+    keras = [3840, 7320, 31]
+    path = answers(tmp_path, f'[q4]\n"y[1]" = "{rows[0]:.4f}"\n"y[2]" = "{rows[1]:.4f}"\n'
+                             f'[q5]\nlayers = {json.dumps(keras)}\ntotal = {sum(keras)}\n')
+    assert main(["check", "--exam", "final2023", path, "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    by_id = {q["id"]: q for q in out["questions"]}
+    assert by_id["q5"]["score"] == 20
+    # y[1] is right (both readings agree at t = 1), y[2] the row convention: 10 + 0.5 x 10
+    assert by_id["q4"]["score"] == 15
+    assert by_id["q4"]["verdicts"][1]["mistake"]["id"] == "row-convention"
+    assert out["total"] == 60  # Q1 and Q3 ask for symbols and figures, not numbers

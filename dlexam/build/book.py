@@ -10,7 +10,6 @@ import hashlib
 import json
 import re
 import time
-import tomllib
 from collections.abc import Callable, Mapping
 from importlib import resources
 from pathlib import Path
@@ -33,9 +32,10 @@ from dlexam.errors import BuildError
 
 
 def load_exam(name: str = DEFAULT_EXAM) -> dict[str, Any]:
-    """The exam description (questions, their derivations and numbers) shipped with dlexam."""
-    raw = resources.files("dlexam.exams").joinpath(f"{name}.toml").read_text("utf-8")
-    return tomllib.loads(raw)
+    """The book's sections, from the exam file's questions and its ``[book]`` layout."""
+    from dlexam.exams.book import book_sections
+
+    return book_sections(name)
 
 
 def question_fragments(exam: dict[str, Any], langs: tuple[str, ...]) -> list[Fragment]:

@@ -102,12 +102,10 @@ def check_exam(exam: Any, answers: dict[str, dict[str, Any]],
     out = []
     for question in exam.questions:
         given = answers.get(question.id, {})
-        if question.dims or any(spec.kind != "fixed" for spec in question.params.values()):
-            raise InputError(f"{source}: {question.id}", "a question with fixed numbers (this "
-                             "one draws them per variant: check it with its variant's "
-                             "parameters from key.json, or grade the class with dlexam grade)")
-        # the file's numbers; what it leaves out takes the derivation's defaults
-        params = {name: spec.value for name, spec in question.params.items()}
+        try:
+            params = question.fixed_params()
+        except InputError as err:
+            raise InputError(f"{source}: {question.id}", err.expected) from None
         report = None
         if given:
             checker = Checker(question.spec, params, question.tolerance)

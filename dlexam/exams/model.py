@@ -281,6 +281,19 @@ class Question:
             return declared
         return self.tolerance
 
+    def fixed_params(self) -> dict[str, Any]:
+        """The file's numbers, when it fixes every one it gives (the derivation's defaults fill
+        the rest): what the answer book and `dlexam check --exam` use.
+
+        Raises:
+            InputError: naming the question when it draws any of its numbers.
+        """
+        if self.dims or any(spec.kind != "fixed" for spec in self.params.values()):
+            raise InputError(self.path, "a question with fixed numbers (this one draws them per "
+                             "variant: check it with its variant's parameters from key.json, or "
+                             "grade the class with dlexam grade)")
+        return {name: spec.value for name, spec in self.params.items()}
+
     def item_points(self) -> float:
         """Each asked item's share of the points."""
         return self.points / len(self.items)

@@ -1,0 +1,71 @@
+"""The answer book's layout: an exam file's ``[book]`` table read into the sections the book
+builder typesets (template, weight, the derivation runs each shows, contents entries).
+
+A result either runs one of the exam's questions on its own numbers (``question = "q4"``, with
+``params`` that override some of them) or names a derivation and its numbers; so the exam's
+numbers are written once, in its questions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dlexam.errors import InputError
+from dlexam.exams.model import Exam, load_exam
+
+_SECTION_KEYS = {"template", "weight", "results", "contents", "packages"}
+
+
+def _table(path: str, value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InputError(path, "a table", repr(value)[:60])
+    return value
+
+
+def book_sections(exam: Exam | str) -> dict[str, dict[str, Any]]:
+    """Section name -> ``{"template", "weight", "results": {key: {"derivation", "params"}},
+    "contents"}``, in the book's order.
+
+    Raises:
+        InputError: naming the TOML path of a layout that does not fit the exam.
+    """
+    exam = load_exam(exam) if isinstance(exam, str) else exam
+    book = _table("book", exam.book)
+    order = book.get("order")
+    if not isinstance(order, list) or not order:
+        raise InputError("book.order", "the list of the book's sections", repr(order)[:60])
+    ids = {q.id for q in exam.questions}
+    out: dict[str, dict[str, Any]] = {}
+    for name in order:
+        path = f"book.{name}"
+        section = _table(path, book.get(name))
+        extra = sorted(set(section) - _SECTION_KEYS)
+        if extra:
+            raise InputError(f"{path}.{extra[0]}", "one of " + ", ".join(sorted(_SECTION_KEYS)))
+        question = exam.question(name) if name in ids else None
+        results = {}
+        for key, spec in _table(f"{path}.results", section.get("results", {})).items():
+            spec = _table(f"{path}.results.{key}", spec)
+            overrides = dict(_table(f"{path}.results.{key}.params", spec.get("params", {})))
+            if "question" in spec:
+                if spec["question"] not in ids:
+                    raise InputError(f"{path}.results.{key}.question",
+                                     "a question id of the exam (" + ", ".join(sorted(ids)) + ")",
+                                     repr(spec["question"]))
+                asked = exam.question(spec["question"])
+                results[key] = {"derivation": asked.derivation,
+                                "params": {**asked.fixed_params(), **overrides}}
+            elif isinstance(spec.get("derivation"), str):
+                results[key] = {"derivation": spec["derivation"], "params": overrides}
+            else:
+                raise InputError(f"{path}.results.{key}", "question = \"<id>\" or "
+                                 "derivation = \"<name>\"")
+        out[name] = {
+            "template": section.get("template"),
+            "weight": question.points if question is not None else section.get("weight"),
+            "results": results,
+            "contents": list(section.get("contents", ())),
+            "packages": list(section.get("packages", ())),
+        }
+    return out
