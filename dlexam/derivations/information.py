@@ -183,6 +183,12 @@ def sample_information(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _sum_shown(total: sp.Rational) -> dict[str, str]:
+    """A sum near 1 and its distance from 1, written out in full (0.999999, 1e-06): shown
+    rounded to four decimals both would read 1 and 0."""
+    return {"total": f"{float(total):.12g}", "gap": f"{float(abs(total - 1)):.2g}"}
+
+
 def _matrix_or_row(rows: list[list[sp.Basic]], batch: bool) -> sp.ImmutableMatrix:
     return sp.ImmutableMatrix(rows) if batch else row_vector(rows[0])
 
@@ -296,8 +302,7 @@ def information(p: sp.ImmutableMatrix, q: sp.ImmutableMatrix, base: str, normali
         for letter, total in (("p", p_sum), ("q", q_sum)):
             if total is not None:
                 steps.append(Step(key="information.renormalized",
-                                  data={"name": sp.Symbol(letter), "total": sp.Float(total, 15),
-                                        "gap": sp.Float(abs(total - 1), 3)}))
+                                  data={"name": sp.Symbol(letter), **_sum_shown(total)}))
         row_steps, values = _information_pair(ps, qs, b, mistake)
         steps += row_steps
         rows.append(values)
@@ -498,7 +503,7 @@ def gradient_derivation() -> tuple[Step, ...]:
 
 SOFTMAX_PARAMS = [
     Param("logits", "array", shapes=(("k",), ("n", "k"))),
-    Param("label", "array", shapes=((), ("l",), ("n", "k"))),
+    Param("label", "array", shapes=((), ("labels",), ("n", "k"))),
     Param("reduction", "choice", default="mean", choices=REDUCTIONS),
     Param("base", "choice", default="e", choices=tuple(UNITS)),
 ]
@@ -536,11 +541,11 @@ def sample_softmax(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
         least = max(int(x) for x in label) + 1
     if "k" in dims:
         k = dims["k"]
-    elif not batch and "l" in dims:
-        k = dims["l"]
+    elif not batch and "labels" in dims:
+        k = dims["labels"]
     else:
         k = max(draw.integer(3, 4), least)
-    n = dims.get("n", dims.get("l", 1) if batch and "l" in dims else draw.integer(2, 3))
+    n = dims.get("n", dims["labels"] if batch and "labels" in dims else draw.integer(2, 3))
     rows = []
     for _ in range(n if batch else 1):
         row = draw.array((k,), -2, 2)
@@ -651,7 +656,7 @@ def _softmax_example(z: list[sp.Rational], y: list[sp.Rational], index: int | No
         Answer("loss", "vectors", shapes=((), ("n",))),
         Answer("grad_logits", "vectors", shapes=(("k",), ("n", "k"))),
     ],
-    limits={"k": 64, "n": 16, "l": 64},
+    limits={"k": 64, "n": 16, "labels": 64},
     mistakes=[
         Mistake("log-base-10", changes=("loss",), formula=True,
                 applies=lambda p: str(p["base"]) != "10"),
@@ -697,8 +702,7 @@ def softmax_cross_entropy(logits: sp.ImmutableMatrix, label: sp.Basic | sp.Immut
         ex_steps, probs, loss = _softmax_example(z, y, index, b, base, mistake, lhs)
         if total is not None:
             ex_steps.insert(2, Step(key="softmax_cross_entropy.renormalized",
-                                    data={"total": sp.Float(total, 15),
-                                          "gap": sp.Float(abs(total - 1), 3)}))
+                                    data=_sum_shown(total)))
         steps += ex_steps
         all_probs.append(probs)
         losses.append(loss)
