@@ -229,7 +229,7 @@ def reduction_step(key: str, lhs: sp.Basic, values: Sequence[sp.Basic], reductio
     """The per-example values combined: their mean, their sum, or the list itself (none)."""
     n = len(values)
     if reduction == "none":
-        return Step(key=f"{key}_none", lhs=lhs, value=row_vector(list(values)),
+        return Step(key=f"{key}_none", lhs=lhs, symbolic=row_vector([_float(v) for v in values]),
                     data={"n": n}), list(values)
     total = sp.Add(*values)
     value = total / n if reduction == "mean" else total
