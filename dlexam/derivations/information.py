@@ -2,7 +2,9 @@
 
 Discrete distributions over one support, logarithms in base 2 (bits), e (nats) or 10 (hartleys),
 with 0 log 0 = 0. Values stay exact (sums of logarithms of rationals); KL divergence is infinite
-where q is 0 and p is not, and the steps say where.
+where q is 0 and p is not, and the steps say where. Both derivations also take a batch, a matrix
+with a row per example (a pair of distributions, or an example's logits), whose per-row values
+combine by ``reduction`` (mean, sum or none) as the frameworks' losses do.
 """
 
 from __future__ import annotations
