@@ -77,7 +77,8 @@ def distribution(name: str, v: sp.MatrixBase, normalize: bool) -> list[sp.Ration
 
 
 def near_distribution(name: str, v: sp.MatrixBase | Sequence[sp.Rational], normalize: bool,
-                      row: int | None = None) -> tuple[list[sp.Rational], sp.Rational | None]:
+                      row: int | None = None, *, can_normalize: bool = True
+                      ) -> tuple[list[sp.Rational], sp.Rational | None]:
     """The probabilities of a vector, checked; a sum within 1e-6 of 1 is renormalised.
 
     Args:
@@ -85,6 +86,7 @@ def near_distribution(name: str, v: sp.MatrixBase | Sequence[sp.Rational], norma
         v: the entries.
         normalize: divide by the sum whatever it is (the sum must be positive).
         row: the row of a matrix parameter these entries are (1-based), for errors.
+        can_normalize: the derivation has a ``normalize`` switch (the error then names it).
 
     Returns:
         The probabilities, exact, and the sum they were divided by when it was not 1 and
@@ -108,7 +110,8 @@ def near_distribution(name: str, v: sp.MatrixBase | Sequence[sp.Rational], norma
     if total == 1:
         return values, None
     if abs(total - 1) > RENORMALISE_TOLERANCE:
-        raise InputError(name, "probabilities that sum to 1 within 1e-6 (or normalize=true)",
+        hint = " (or normalize=true)" if can_normalize else ""
+        raise InputError(name, f"probabilities that sum to 1 within 1e-6{hint}",
                          f"{where}a sum of {float(total):.12g}")
     return [x / total for x in values], total
 

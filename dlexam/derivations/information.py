@@ -429,7 +429,7 @@ def _target(label: sp.Basic | sp.MatrixBase, k: int) -> tuple[list[sp.Rational],
         if len(label) != k:
             raise InputError("label", f"a class index or a vector of length {k}",
                              f"length {len(label)}")
-        y, total = near_distribution("label", label, normalize=False)
+        y, total = near_distribution("label", label, normalize=False, can_normalize=False)
         return y, None, total
     index = _class_index(label, k, "")
     return _one_hot(index, k), index, None
@@ -437,8 +437,10 @@ def _target(label: sp.Basic | sp.MatrixBase, k: int) -> tuple[list[sp.Rational],
 
 def _class_index(label: sp.Basic, k: int, where: str) -> int:
     if not label.is_Integer or not 0 <= label < k:
-        raise InputError("label", f"a class index from 0 to {k - 1} (counted from 0) or a "
-                         f"one-hot vector of length {k}", f"{where}{label}")
+        expected = (f"class indices from 0 to {k - 1} (counted from 0), one per row of the "
+                    "logits" if where else f"a class index from 0 to {k - 1} (counted from 0) "
+                    f"or a one-hot vector of length {k}")
+        raise InputError("label", expected, f"{where}{label}")
     return int(label)
 
 
@@ -463,7 +465,8 @@ def _batch_targets(label: sp.Basic | sp.MatrixBase, n: int, k: int
         return out
     rows = []
     for i in range(n):
-        y, total = near_distribution("label", list(label.row(i)), False, row=i + 1)
+        y, total = near_distribution("label", list(label.row(i)), False, row=i + 1,
+                                     can_normalize=False)
         rows.append((y, None, total))
     return rows
 
