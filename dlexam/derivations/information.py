@@ -10,14 +10,14 @@ combine by ``reduction`` (mean, sum or none) as the frameworks' losses do.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
-from dlexam.derivations.contract import Answer, Mistake
+from dlexam.derivations.contract import Answer, Mistake, with_params
 from dlexam.derivations.core import Result, Step, derivation
 from dlexam.derivations.distributions import (
     WRITTEN_OUT,
@@ -89,6 +89,13 @@ INFORMATION_PARAMS = [
 INFORMATION_ANSWERS = ("entropy_p", "entropy_q", "cross_entropy", "kl_pq", "kl_qp", "jsd",
                        "js_distance")
 
+def _mean_of_a_batch(params: Mapping[str, Any], name: str) -> bool:
+    """Whether the question is a batch (``name`` a matrix) whose values are averaged."""
+    value = params[name]
+    return (isinstance(value, list) and bool(value) and isinstance(value[0], list)
+            and params["reduction"] == "mean")
+
+
 # the base a student slips into: nats for bits, bits for nats or hartleys
 _OTHER_BASE = {"2": "e", "e": "2", "10": "2"}
 
@@ -104,6 +111,8 @@ INFORMATION_MISTAKES = [
                      "js_distance"),
             params=_wrong_base),
     Mistake("cross-entropy-swapped", changes=("cross_entropy",), formula=True),
+    Mistake("sum-not-mean", changes=INFORMATION_ANSWERS, params=with_params(reduction="sum"),
+            applies=lambda p: _mean_of_a_batch(p, "p")),
 ]
 
 
@@ -666,6 +675,9 @@ def _softmax_example(z: list[sp.Rational], y: list[sp.Rational], index: int | No
         Mistake("log-base-10", changes=("loss",), formula=True,
                 applies=lambda p: str(p["base"]) != "10"),
         Mistake("gradient-sign", changes=("grad_logits",), formula=True),
+        Mistake("sum-not-mean", changes=("loss", "grad_logits"),
+                params=with_params(reduction="sum"),
+                applies=lambda p: _mean_of_a_batch(p, "logits")),
     ],
     sampler=sample_softmax,
     question=_softmax_question,

@@ -97,7 +97,8 @@ def information(params: dict[str, Any], mistake: str | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in per_row[0]:
         column = [row[name] for row in per_row]
-        value = _reduce(column, str(params.get("reduction", "mean"))) if batch else column[0]
+        reduction = "sum" if mistake == "sum-not-mean" else str(params.get("reduction", "mean"))
+        value = _reduce(column, reduction) if batch else column[0]
         out[name] = [_plain(v) for v in value] if isinstance(value, list) else _plain(value)
     return out
 
@@ -118,6 +119,8 @@ def softmax_cross_entropy(params: dict[str, Any], mistake: str | None) -> dict[s
     else:
         target = torch.tensor([label])
     reduction = str(params.get("reduction", "mean")) if batch else "mean"
+    if mistake == "sum-not-mean":
+        reduction = "sum"
     loss = torch.nn.functional.cross_entropy(z, target, reduction=reduction)
     if reduction == "none":
         loss.sum().backward()  # each row's gradient is that of its own example's loss
