@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from fractions import Fraction
 
+import keras
 import numpy as np
 import pytest
 import sympy as sp
@@ -165,6 +167,22 @@ def test_gradient_is_derived_symbolically() -> None:
     (["softmax-cross-entropy", "logits=[1,2,3]", "label=1.5"], "label"),
     (["softmax-cross-entropy", "logits=[1,2,3]", "label=[0.5,0.6,0]"], "label"),
     (["softmax-cross-entropy", "logits=[1,2,3]", "label=[0,1]"], "label"),
+    # batches, reductions, bases, renormalisation
+    (["softmax-cross-entropy", "logits=[[1,2,3],[0,1,0]]", "label=[0,3]"], "label"),
+    (["softmax-cross-entropy", "logits=[[1,2,3],[0,1,0]]", "label=[0,1,2]"], "label"),
+    (["softmax-cross-entropy", "logits=[[1,2,3],[0,1,0]]", "label=1"], "label"),
+    (["softmax-cross-entropy", "logits=[[1,2,3],[0,1,0]]", "label=[[1,0,0]]"], "label"),
+    (["softmax-cross-entropy", "logits=[[1,2,3],[0,1,0]]", "label=[[1,0,0],[0.5,0.4,0]]"],
+     "label"),
+    (["softmax-cross-entropy", "logits=[1,2,3]", "label=[[1,0,0],[0,1,0]]"], "label"),
+    (["softmax-cross-entropy", "logits=[1,2,3]", "label=0", "reduction=avg"], "reduction"),
+    (["softmax-cross-entropy", "logits=[1,2,3]", "label=0", "base=3"], "base"),
+    (["information", "p=[[0.5,0.5],[0.2,0.8]]", "q=[[0.5,0.5],[0.2,0.8],[0.1,0.9]]"], "q"),
+    (["information", "p=[[0.5,0.5],[0.2,0.8]]", "q=[0.5,0.5]"], "q"),
+    (["information", "p=[0.5,0.5]", "q=[[0.5,0.5],[0.2,0.8]]"], "q"),
+    (["information", "p=[[0.5,0.5],[0.2,0.79]]", "q=[[0.5,0.5],[0.2,0.8]]"], "p"),
+    (["information", "p=[0.5,0.500002]", "q=[0.5,0.5]"], "p"),
+    (["information", "p=[0.5,0.5]", "q=[0.5,0.5]", "reduction=max"], "reduction"),
 ])
 def test_bad_input_names_the_parameter(input_error: Callable[[list[str]], str],
                                        argv: list[str], param: str) -> None:
@@ -234,3 +252,179 @@ def test_softmax_cross_entropy_states_its_inputs_and_counts_classes_from_one() -
     lse = next(s for s in r.steps if s.key == "softmax_cross_entropy.logsumexp")
     assert text(lse.symbolic).startswith("-z_3 + ")
     assert "counted from 0" not in prose_text("en", lse.key, lse.data)
+
+
+# --- batches, reductions, the JS distance ------------------------------------------------------
+
+
+def _js_distance(p: np.ndarray, q: np.ndarray, base: float) -> float:
+    """sqrt(JSD) from its definition (what scipy.spatial.distance.jensenshannon computes: it
+    divides p and q by their sums, then the square root of the mean KL from the mixture)."""
+    p, q = p / p.sum(), q / q.sum()
+    m = (p + q) / 2
+    return math.sqrt((_np_kl(p, m, base) + _np_kl(q, m, base)) / 2)
+
+
+@pytest.mark.parametrize("base,b", [("e", np.e), ("2", 2.0), ("10", 10.0)])
+def test_js_distance_is_the_square_root_of_the_divergence(base: str, b: float) -> None:
+    rng = np.random.default_rng(11)
+    for k in (2, 4, 9):
+        p = rng.dirichlet(np.ones(k)).round(4)
+        q = rng.dirichlet(np.ones(k)).round(4)
+        r = derivations.solve("information", {"p": p.tolist(), "q": q.tolist(), "base": base,
+                                              "normalize": True})
+        assert float(r.answers["js_distance"]) == pytest.approx(_js_distance(p, q, b),
+                                                                rel=1e-12)
+        assert float(r.answers["js_distance"]) ** 2 == pytest.approx(float(r.answers["jsd"]),
+                                                                     rel=1e-12)
+    # published, the examples of scipy.spatial.distance.jensenshannon's documentation:
+    # ([1, 0, 0], [0, 1, 0], base 2) -> 1.0 and ([1, 0], [0.5, 0.5], natural logs) -> 0.4645...
+    r = derivations.solve("information", {"p": [1, 0, 0], "q": [0, 1, 0], "base": "2"})
+    assert float(r.answers["js_distance"]) == pytest.approx(1.0, abs=1e-15)
+    r = derivations.solve("information", {"p": [1, 0], "q": [0.5, 0.5]})
+    assert float(r.answers["js_distance"]) == pytest.approx(0.46450140402245893, rel=1e-14)
+    step = next(s for s in r.steps if s.key == "information.js_distance")
+    prose = prose_text("en", step.key, step.data)
+    assert "square root" in prose and "scipy.spatial.distance.jensenshannon" in prose
+
+
+def test_sums_within_a_millionth_are_renormalised_and_said_so() -> None:
+    rounded = [0.333333, 0.333333, 0.333333]  # sums to 0.999999
+    r = derivations.solve("information", {"p": P_REF, "q": rounded})
+    exact = derivations.solve("information", {"p": P_REF, "q": [Fraction(1, 3)] * 3})
+    for name in exact.answers:
+        assert float(r.answers[name]) == pytest.approx(float(exact.answers[name]), rel=1e-12)
+    notes = [s for s in r.steps if s.key == "information.renormalized"]
+    assert len(notes) == 1 and notes[0].data["name"] == sp.Symbol("q")
+    for lang in ("en", "zh-Hant"):
+        text_ = prose_text(lang, notes[0].key, notes[0].data)
+        assert "0.999999" in text_ and "1e-6" in text_
+    assert "renormalised" in prose_text("en", notes[0].key, notes[0].data)
+    # a sum of exactly 1 is used as given, with no note
+    assert not [s for s in exact.steps if s.key == "information.renormalized"]
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_batches_of_distributions_match_numpy(reduction: str) -> None:
+    rng = np.random.default_rng(5)
+    p = rng.dirichlet(np.ones(4), size=3).round(6)
+    q = rng.dirichlet(np.ones(4), size=3).round(6)
+    p, q = p / p.sum(1, keepdims=True), q / q.sum(1, keepdims=True)  # within 1e-6 of 1 anyway
+    r = derivations.solve("information", {"p": p.tolist(), "q": q.tolist(), "base": "2",
+                                          "reduction": reduction})
+    rows = {
+        "entropy_p": [_np_entropy(x, 2) for x in p],
+        "entropy_q": [_np_entropy(x, 2) for x in q],
+        "cross_entropy": [float(-np.sum(x * np.log2(y))) for x, y in zip(p, q, strict=True)],
+        "kl_pq": [_np_kl(x, y, 2) for x, y in zip(p, q, strict=True)],
+        "kl_qp": [_np_kl(y, x, 2) for x, y in zip(p, q, strict=True)],
+        "js_distance": [_js_distance(x, y, 2) for x, y in zip(p, q, strict=True)],
+    }
+    plain = r.plain_answers()
+    for name, values in rows.items():
+        expected = {"mean": np.mean(values), "sum": np.sum(values), "none": values}[reduction]
+        np.testing.assert_allclose(plain[name], expected, rtol=1e-9, err_msg=name)
+    assert r.info["reduction"] == reduction and r.info["rows"] == 3
+    keys = [s.key for s in r.steps]
+    assert keys.count("information.row") == 3 and f"information.batch_{reduction}" in keys
+    assert keys.count(f"information.reduced_{reduction}") == len(plain)
+
+
+def test_batch_cross_entropy_is_keras_categorical_crossentropy() -> None:
+    p = np.array([[0, 1, 0], [0.2, 0.5, 0.3]], dtype=float)  # targets
+    q = np.array([[0.05, 0.95, 0], [0.1, 0.8, 0.1]], dtype=float)  # predictions
+    q[0] = [0.05, 0.9, 0.05]
+    r = derivations.solve("information", {"p": p.tolist(), "q": q.tolist()})
+    keras_value = float(keras.losses.CategoricalCrossentropy()(p, q))
+    assert float(r.answers["cross_entropy"]) == pytest.approx(keras_value, rel=1e-6)
+    none = keras.losses.CategoricalCrossentropy(reduction=None)(p, q)
+    r = derivations.solve("information", {"p": p.tolist(), "q": q.tolist(),
+                                          "reduction": "none"})
+    np.testing.assert_allclose(r.plain_answers()["cross_entropy"],
+                               torch.as_tensor(none).tolist(), rtol=1e-6)
+
+
+def _torch_batch(logits: np.ndarray, target: torch.Tensor, reduction: str
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    z = torch.tensor(logits, dtype=torch.float64, requires_grad=True)
+    loss = torch.nn.functional.cross_entropy(z, target, reduction=reduction)
+    (loss.sum() if reduction == "none" else loss).backward()
+    assert z.grad is not None
+    return loss.detach().numpy(), z.grad.numpy()
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("targets", ["indices", "probabilities"])
+def test_softmax_batches_match_torch(reduction: str, targets: str) -> None:
+    rng = np.random.default_rng(3)
+    logits = np.round(rng.normal(size=(3, 4)) * 2, 2)
+    if targets == "indices":
+        label: list = [2, 0, 3]
+        target = torch.tensor(label)
+    else:
+        label = [[0.1, 0.2, 0.3, 0.4], [0, 0, 1, 0], [0.25, 0.25, 0.25, 0.25]]
+        target = torch.tensor(label, dtype=torch.float64)
+    r = derivations.solve("softmax-cross-entropy", {"logits": logits.tolist(), "label": label,
+                                                    "reduction": reduction})
+    loss, grad = _torch_batch(logits, target, reduction)
+    plain = r.plain_answers()
+    np.testing.assert_allclose(plain["loss"], loss, rtol=1e-12)
+    np.testing.assert_allclose(plain["grad_logits"], grad, atol=1e-14)
+    probs = torch.softmax(torch.tensor(logits), 1).numpy()
+    np.testing.assert_allclose(plain["probs"], probs, atol=1e-14)
+    assert isinstance(plain["loss"], list) == (reduction == "none")
+
+
+def test_softmax_batch_matches_keras() -> None:
+    logits = np.array([[2.0, 1.0, 0.1], [0.5, 2.5, 0.3]])
+    sparse = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    r = derivations.solve("softmax-cross-entropy", {"logits": logits.tolist(), "label": [0, 1]})
+    assert float(r.answers["loss"]) == pytest.approx(float(sparse(np.array([0, 1]), logits)),
+                                                     rel=1e-6)
+    soft = np.array([[0.7, 0.2, 0.1], [0, 1, 0]])
+    dense = keras.losses.CategoricalCrossentropy(from_logits=True)
+    r = derivations.solve("softmax-cross-entropy", {"logits": logits.tolist(),
+                                                    "label": soft.tolist()})
+    assert float(r.answers["loss"]) == pytest.approx(float(dense(soft, logits)), rel=1e-6)
+    dense_sum = keras.losses.CategoricalCrossentropy(from_logits=True, reduction="sum")
+    r = derivations.solve("softmax-cross-entropy", {"logits": logits.tolist(),
+                                                    "label": soft.tolist(), "reduction": "sum"})
+    assert float(r.answers["loss"]) == pytest.approx(float(dense_sum(soft, logits)), rel=1e-6)
+
+
+@pytest.mark.parametrize("base,b", [("2", 2.0), ("10", 10.0)])
+def test_softmax_loss_and_gradient_in_other_bases(base: str, b: float) -> None:
+    logits = [2.0, 1.0, 0.1]
+    r = derivations.solve("softmax-cross-entropy", {"logits": logits, "label": 0, "base": base})
+    z = np.array(logits)
+    p = np.exp(z) / np.exp(z).sum()
+    assert float(r.answers["loss"]) == pytest.approx(-np.log(p[0]) / np.log(b), rel=1e-12)
+    # d/dz of -log_b p_0 = (p - y) / ln b
+    np.testing.assert_allclose([float(x) for x in r.answers["grad_logits"]],
+                               (p - np.array([1, 0, 0])) / np.log(b), atol=1e-14)
+    keys = [s.key for s in r.steps]
+    assert f"softmax_cross_entropy.loss_base{base}" in keys
+    assert "softmax_cross_entropy.gradient_scaled_base" in keys
+    assert r.info["unit"] == {"2": "bits", "10": "hartleys"}[base]
+    # the base-10 slip does not apply when base 10 is asked
+    mistakes = [m.id for m in derivations.get("softmax-cross-entropy").applicable_mistakes(
+        {"logits": logits, "label": 0, "base": base})]
+    assert ("log-base-10" in mistakes) == (base != "10")
+
+
+def test_batch_from_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["solve", "softmax-cross-entropy", "logits=[[2,1,0.1],[0.5,2.5,0.3]]",
+                 "label=[0,1]", "reduction=none", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and len(out["answers"]["loss"]) == 2
+    assert out["answers"]["loss"][0] == pytest.approx(0.4170300162778335, rel=1e-12)
+    code = main(["solve", "information", "p=[[0.5,0.5],[0.9,0.1]]", "q=[[0.2,0.8],[0.3,0.7]]",
+                 "reduction=sum", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and isinstance(out["answers"]["js_distance"], float)
+    code = main(["show", "softmax-cross-entropy"])
+    shown = capsys.readouterr().out
+    assert code == 0 and "reduction" in shown and "n x k" in shown
+    code = main(["show", "information"])
+    shown = capsys.readouterr().out
+    assert code == 0 and "js_distance" in shown and "reduction" in shown

@@ -24,6 +24,10 @@ page); longer ones show the sigma form and the value."""
 TOLERANCE = sp.Rational(1, 10**9)
 """How far from 1 a distribution's sum may be."""
 
+RENORMALISE_TOLERANCE = sp.Rational(1, 10**6)
+"""How far from 1 a sum may be for :func:`near_distribution`, which then divides by it (rounded
+probabilities such as 0.333333 three times)."""
+
 class Log(Notation):
     """log_b(x), kept unevaluated in formulas; base e prints as ln."""
 
@@ -70,6 +74,46 @@ def distribution(name: str, v: sp.MatrixBase, normalize: bool) -> list[sp.Ration
         raise InputError(name, "probabilities that sum to 1 (or normalize=true)",
                          f"a sum of {float(total):.12g}")
     return values
+
+
+def near_distribution(name: str, v: sp.MatrixBase | Sequence[sp.Rational], normalize: bool,
+                      row: int | None = None, *, can_normalize: bool = True
+                      ) -> tuple[list[sp.Rational], sp.Rational | None]:
+    """The probabilities of a vector, checked; a sum within 1e-6 of 1 is renormalised.
+
+    Args:
+        name: the parameter's name, for errors.
+        v: the entries.
+        normalize: divide by the sum whatever it is (the sum must be positive).
+        row: the row of a matrix parameter these entries are (1-based), for errors.
+        can_normalize: the derivation has a ``normalize`` switch (the error then names it).
+
+    Returns:
+        The probabilities, exact, and the sum they were divided by when it was not 1 and
+        ``normalize`` was not asked (None otherwise).
+
+    Raises:
+        InputError: a negative entry, or a sum further than 1e-6 from 1 without normalize=true.
+    """
+    values = list(v)
+    where = "" if row is None else f"row {row}: "
+    for i, x in enumerate(values, start=1):
+        if x < 0:
+            raise InputError(name, "non-negative probabilities",
+                             f"{where}{name}_{i} = {float(x):g}")
+    total = sp.Add(*values)
+    if normalize:
+        if total == 0:
+            raise InputError(name, "at least one positive entry (to normalise)",
+                             f"{where}all zeros")
+        return [x / total for x in values], None
+    if total == 1:
+        return values, None
+    if abs(total - 1) > RENORMALISE_TOLERANCE:
+        hint = " (or normalize=true)" if can_normalize else ""
+        raise InputError(name, f"probabilities that sum to 1 within 1e-6{hint}",
+                         f"{where}a sum of {float(total):.12g}")
+    return [x / total for x in values], total
 
 
 def indexed(letter: str, i: int) -> sp.Symbol:

@@ -2,20 +2,22 @@
 
 Discrete distributions over one support, logarithms in base 2 (bits), e (nats) or 10 (hartleys),
 with 0 log 0 = 0. Values stay exact (sums of logarithms of rationals); KL divergence is infinite
-where q is 0 and p is not, and the steps say where.
+where q is 0 and p is not, and the steps say where. Both derivations also take a batch, a matrix
+with a row per example (a pair of distributions, or an example's logits), whose per-row values
+combine by ``reduction`` (mean, sum or none) as the frameworks' losses do.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
-from dlexam.derivations.contract import Answer, Mistake
+from dlexam.derivations.contract import Answer, Mistake, with_params
 from dlexam.derivations.core import Result, Step, derivation
 from dlexam.derivations.distributions import (
     WRITTEN_OUT,
@@ -23,11 +25,11 @@ from dlexam.derivations.distributions import (
     base_number,
     cross_step,
     decimal_shown,
-    distribution,
     distributions_step,
     general_sum,
     indexed,
     log_exact,
+    near_distribution,
     sum_step,
 )
 from dlexam.derivations.notation import exact_shown, row_vector, sym
@@ -77,12 +79,26 @@ def _float(v: sp.Basic) -> sp.Basic:
     return v if v.has(sp.oo, sp.S.NegativeInfinity, sp.zoo) else sp.Float(float(v))
 
 
+REDUCTIONS = ("mean", "sum", "none")
+"""How a batch's per-example values combine: Keras' and PyTorch's default is the mean."""
+
 INFORMATION_PARAMS = [
-    Param("p", "array", shapes=(("k",),)),
-    Param("q", "array", shapes=(("k",),)),
+    Param("p", "array", shapes=(("k",), ("n", "k"))),
+    Param("q", "array", shapes=(("k",), ("n", "k"))),
     Param("base", "choice", default="e", choices=tuple(UNITS)),
     Param("normalize", "bool", default=False),
+    Param("reduction", "choice", default="mean", choices=REDUCTIONS),
 ]
+
+INFORMATION_ANSWERS = ("entropy_p", "entropy_q", "cross_entropy", "kl_pq", "kl_qp", "jsd",
+                       "js_distance")
+
+def _mean_of_a_batch(params: Mapping[str, Any], name: str) -> bool:
+    """Whether the question is a batch (``name`` a matrix) whose values are averaged."""
+    value = params[name]
+    return (isinstance(value, list) and bool(value) and isinstance(value[0], list)
+            and params["reduction"] == "mean")
+
 
 # the base a student slips into: nats for bits, bits for nats or hartleys
 _OTHER_BASE = {"2": "e", "e": "2", "10": "2"}
@@ -95,9 +111,12 @@ def _wrong_base(params: dict[str, Any]) -> dict[str, Any]:
 INFORMATION_MISTAKES = [
     Mistake("kl-reversed", changes=("kl_pq", "kl_qp"), formula=True),
     Mistake("wrong-log-base",
-            changes=("entropy_p", "entropy_q", "cross_entropy", "kl_pq", "kl_qp", "jsd"),
+            changes=("entropy_p", "entropy_q", "cross_entropy", "kl_pq", "kl_qp", "jsd",
+                     "js_distance"),
             params=_wrong_base),
     Mistake("cross-entropy-swapped", changes=("cross_entropy",), formula=True),
+    Mistake("sum-not-mean", changes=INFORMATION_ANSWERS, params=with_params(reduction="sum"),
+            applies=lambda p: _mean_of_a_batch(p, "p")),
 ]
 
 
@@ -125,75 +144,204 @@ def _apart(x: float, y: float) -> bool:
     return abs(x - y) > 0.01 * max(abs(x), abs(y))
 
 
-def sample_information(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
-    """Two distributions over 2 to 4 outcomes, two-decimal probabilities of at least 0.05.
+def _rows(value: Any) -> list[Any]:
+    """A raw vector as one row, a raw matrix as its rows."""
+    return value if value and isinstance(value[0], list) else [value]
 
-    The pair is redrawn until KL(p||q) and KL(q||p), and H(p, q) and H(q, p), differ by more than
-    1% (so reversing either is visible); p = q never survives that.
+
+def _reduce_floats(values: list[float], reduction: str) -> list[float]:
+    if reduction == "none":
+        return values
+    total = sum(values)
+    return [total / len(values) if reduction == "mean" else total]
+
+
+def sample_information(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
+    """Two distributions over 2 to 4 outcomes, two-decimal probabilities of at least 0.05; about
+    one question in three a batch of 2 or 3 rows with a reduction (mean, sum or none).
+
+    A fixed p or q fixes the form (vector or matrix) and the sizes; a fixed reduction other than
+    the mean asks for a batch. The draw is repeated until KL(p||q) and KL(q||p), and H(p, q) and
+    H(q, p), differ by more than 1% in every row and after the reduction (so reversing either is
+    visible); p = q never survives that.
     """
     dims = bind_dims(INFORMATION_PARAMS, fixed)
     k = dims.get("k", draw.integer(2, 4))
+    given = [fixed[name] for name in ("p", "q") if name in fixed]
+    batch_roll = draw.chance(0.3)
+    if given:
+        batch = isinstance(given[0], list) and bool(given[0]) and isinstance(given[0][0], list)
+    else:
+        batch = fixed.get("reduction", "mean") != "mean" or batch_roll
+    n = dims.get("n", draw.integer(2, 3)) if batch else 1
     out: dict[str, Any] = {"base": draw.choice(("2", "e", "e", "10")), "normalize": False}
+    if batch:
+        out["reduction"] = draw.choice(REDUCTIONS)
     for _ in range(200):
-        out["p"] = draw.distribution(k, 2, floor=0.05)
-        out["q"] = draw.distribution(k, 2, floor=0.05)
+        rows_p = [draw.distribution(k, 2, floor=0.05) for _ in range(n)]
+        rows_q = [draw.distribution(k, 2, floor=0.05) for _ in range(n)]
+        out["p"], out["q"] = (rows_p, rows_q) if batch else (rows_p[0], rows_q[0])
         out.update(fixed)
-        p, q = _floats(out["p"]), _floats(out["q"])
-        if _apart(_kl(p, q), _kl(q, p)) and _apart(_cross(p, q), _cross(q, p)):
+        ps = [_floats(r) for r in _rows(out["p"])]
+        qs = [_floats(r) for r in _rows(out["q"])]
+        reduction = str(out.get("reduction", "mean"))
+        pairs = list(zip(ps, qs, strict=True))
+        kls = [_reduce_floats([_kl(a, b) for a, b in pairs], reduction),
+               _reduce_floats([_kl(b, a) for a, b in pairs], reduction)]
+        ces = [_reduce_floats([_cross(a, b) for a, b in pairs], reduction),
+               _reduce_floats([_cross(b, a) for a, b in pairs], reduction)]
+        if (all(_apart(_kl(a, b), _kl(b, a)) and _apart(_cross(a, b), _cross(b, a))
+                for a, b in pairs)
+                and all(_apart(x, y) for x, y in zip(*kls, strict=True))
+                and all(_apart(x, y) for x, y in zip(*ces, strict=True))):
             break
     return out
 
 
+def _sum_shown(total: sp.Rational) -> dict[str, str]:
+    """A sum near 1 and its distance from 1, written out in full (0.999999, 1e-06): shown
+    rounded to four decimals both would read 1 and 0."""
+    return {"total": f"{float(total):.12g}", "gap": f"{float(abs(total - 1)):.2g}"}
+
+
+def _matrix_or_row(rows: list[list[sp.Basic]], batch: bool) -> sp.ImmutableMatrix:
+    return sp.ImmutableMatrix(rows) if batch else row_vector(rows[0])
+
+
+def _as_rows(m: sp.MatrixBase) -> tuple[list[list[sp.Basic]], bool]:
+    """The rows of a parameter, and whether it was given as a matrix (a vector is one row)."""
+    if m.cols == 1:
+        return [list(m)], False
+    return [list(m.row(i)) for i in range(m.rows)], True
+
+
 def _information_question(values: dict[str, Any]) -> dict[str, Any]:
     """The distributions as the question states them (normalised when asked), and the base."""
-    ps = distribution("p", values["p"], values["normalize"])
-    qs = distribution("q", values["q"], values["normalize"])
-    return {"p": row_vector([exact_shown(x) for x in ps]),
-            "q": row_vector([exact_shown(x) for x in qs]),
+    p_rows, batch = _as_rows(values["p"])
+    q_rows, _ = _as_rows(values["q"])
+    ps = [[exact_shown(x) for x in near_distribution("p", r, values["normalize"])[0]]
+          for r in p_rows]
+    qs = [[exact_shown(x) for x in near_distribution("q", r, values["normalize"])[0]]
+          for r in q_rows]
+    return {"p": _matrix_or_row(ps, batch), "q": _matrix_or_row(qs, batch),
             "log_base": sp.Symbol("e") if str(values["base"]) == "e" else int(values["base"])}
+
+
+JS_DISTANCE = sp.Symbol("d_JS")
+"""The Jensen-Shannon distance, sqrt(JSD) (scipy.spatial.distance.jensenshannon)."""
+
+# each answer's symbol in the reduction steps
+_ANSWER_SYMBOLS = {"entropy_p": "H_p", "entropy_q": "H_q", "cross_entropy": "H_pq",
+                   "kl_pq": "KL_pq", "kl_qp": "KL_qp", "jsd": "JSD"}
+
+
+def _answer_symbol(name: str) -> sp.Basic:
+    return JS_DISTANCE if name == "js_distance" else sym(_ANSWER_SYMBOLS[name])
+
+
+def reduction_step(key: str, lhs: sp.Basic, values: Sequence[sp.Basic], reduction: str
+                   ) -> tuple[Step, sp.Basic]:
+    """The per-example values combined: their mean, their sum, or the list itself (none)."""
+    n = len(values)
+    if reduction == "none":
+        return Step(key=f"{key}_none", lhs=lhs, symbolic=row_vector([_float(v) for v in values]),
+                    data={"n": n}), list(values)
+    total = sp.Add(*values)
+    value = total / n if reduction == "mean" else total
+    with sp.evaluate(False):
+        numbers = sp.Add(*[_float(v) for v in values])
+        if reduction == "mean":
+            numbers = sp.Mul(sp.Rational(1, n), numbers)
+    return Step(key=f"{key}_{reduction}", lhs=lhs, symbolic=numbers, value=value,
+                data={"n": n}), value
 
 
 @derivation(
     "information",
     params=INFORMATION_PARAMS,
-    answers=[
-        Answer("entropy_p", "number"),
-        Answer("entropy_q", "number"),
-        Answer("cross_entropy", "number"),
-        Answer("kl_pq", "number"),
-        Answer("kl_qp", "number"),
-        Answer("jsd", "number"),
-    ],
-    limits={"k": 64},
+    answers=[Answer(name, "vectors", shapes=((), ("n",))) for name in INFORMATION_ANSWERS],
+    limits={"k": 64, "n": 16},
     mistakes=INFORMATION_MISTAKES,
     sampler=sample_information,
     question=_information_question,
 )
 def information(p: sp.ImmutableMatrix, q: sp.ImmutableMatrix, base: str, normalize: bool,
-                mistake: str | None = None) -> Result:
-    """Entropies, cross-entropy, both KL divergences and the Jensen-Shannon divergence.
+                reduction: str, mistake: str | None = None) -> Result:
+    """Entropies, cross-entropy, both KL divergences, the Jensen-Shannon divergence and distance.
 
     Args:
-        p: the first distribution (non-negative, summing to 1).
-        q: the second distribution, over the same outcomes.
+        p: the first distribution (non-negative, summing to 1), or a matrix of them, one per row.
+        q: the second distribution, over the same outcomes (a matrix with p's rows when p is
+            one).
         base: the logarithm's base: ``2`` (bits), ``e`` (nats) or ``10`` (hartleys).
-        normalize: divide p and q by their sums instead of requiring sums of 1.
+        normalize: divide p and q by their sums instead of requiring sums of 1 (a sum within
+            1e-6 of 1 is renormalised in any case, and the steps say so).
+        reduction: how the rows' values combine: ``mean`` (Keras' CategoricalCrossentropy),
+            ``sum``, or ``none`` (a list, one value per row); a single pair has one value.
         mistake: ``kl-reversed`` (each KL divergence with its two distributions exchanged) or
             ``cross-entropy-swapped`` (H(q, p) computed for H(p, q)); the identity checks,
             which would expose the slip, are then left out.
+
+    Raises:
+        InputError: p and q not of one form (both vectors or both matrices), a probability
+            row that does not sum to 1 within 1e-6.
     """
-    ps = distribution("p", p, normalize)
-    qs = distribution("q", q, normalize)
+    p_rows, batch = _as_rows(p)
+    q_rows, q_batch = _as_rows(q)
+    if batch != q_batch:
+        raise InputError("q", "the same form as p: a vector of k probabilities, or a matrix of "
+                         "n rows (one distribution per row) when p is one",
+                         "a matrix" if q_batch else "a vector")
     b = base_number(base)
     unit = UNITS[base]
-    k = len(ps)
+    k = len(p_rows[0])
+    n = len(p_rows)
+    pairs = []
+    for i, (pr, qr) in enumerate(zip(p_rows, q_rows, strict=True), start=1):
+        row = i if batch else None
+        pairs.append((near_distribution("p", pr, normalize, row),
+                      near_distribution("q", qr, normalize, row), pr, qr))
     steps: list[Step] = [Step(key=f"information.unit_{unit}", data={"base": b, "k": k})]
-    if normalize:
-        steps.append(distributions_step("information.normalized", ("p_vec", "q_vec"), ps, qs,
-                                        p_given=row_vector(list(p)), q_given=row_vector(list(q))))
+    if batch:
+        steps.append(Step(key=f"information.batch_{reduction}", data={"n": n, "k": k}))
+    rows: list[dict[str, sp.Basic]] = []
+    for i, ((ps, p_sum), (qs, q_sum), pr, qr) in enumerate(pairs, start=1):
+        if batch:
+            steps.append(Step(key="information.row", data={"i": i, "n": n}))
+        if normalize:
+            steps.append(distributions_step("information.normalized", ("p_vec", "q_vec"), ps,
+                                            qs, p_given=row_vector(pr), q_given=row_vector(qr)))
+        else:
+            steps.append(distributions_step("information.given", ("p_vec", "q_vec"), ps, qs,
+                                            k=k))
+        for letter, total in (("p", p_sum), ("q", q_sum)):
+            if total is not None:
+                steps.append(Step(key="information.renormalized",
+                                  data={"name": sp.Symbol(letter), **_sum_shown(total)}))
+        row_steps, values = _information_pair(ps, qs, b, mistake)
+        steps += row_steps
+        rows.append(values)
+    answers: dict[str, Any] = {}
+    if batch:
+        for name in INFORMATION_ANSWERS:
+            step, answers[name] = reduction_step("information.reduced", _answer_symbol(name),
+                                                 [r[name] for r in rows], reduction)
+            steps.append(step)
     else:
-        steps.append(distributions_step("information.given", ("p_vec", "q_vec"), ps, qs, k=k))
+        answers = dict(rows[0])
+    return Result(
+        convention=unit,
+        steps=tuple(steps),
+        answers=answers,
+        info={"unit": unit, "base": base,
+              **({"reduction": reduction, "rows": n} if batch else {})},
+    )
 
+
+def _information_pair(ps: list[sp.Rational], qs: list[sp.Rational], b: sp.Basic,
+                      mistake: str | None) -> tuple[list[Step], dict[str, sp.Basic]]:
+    """The steps and values of one pair of distributions."""
+    steps: list[Step] = []
     s_hp, h_p = entropy_step("information.entropy", sym("H_p"), ps, "p", b, name=sp.Symbol("p"))
     s_hq, h_q = entropy_step("information.entropy", sym("H_q"), qs, "q", b, name=sp.Symbol("q"))
     steps += [s_hp, s_hq]
@@ -250,22 +398,21 @@ def information(p: sp.ImmutableMatrix, q: sp.ImmutableMatrix, base: str, normali
     with sp.evaluate(False):
         jsd_formula = sp.Mul(sp.Rational(1, 2), sp.Add(sym("KL_pm"), sym("KL_qm")))
         jsd_numbers = sp.Mul(sp.Rational(1, 2), sp.Add(_float(kl_pm), _float(kl_qm)))
+    distance = sp.sqrt(jsd)
     steps += [s_pm, s_qm,
               Step(key="information.jsd", lhs=sym("JSD"), symbolic=jsd_formula,
-                   substituted=jsd_numbers, value=jsd, data={"bound": log_exact(2, b)})]
-    return Result(
-        convention=unit,
-        steps=tuple(steps),
-        answers={
-            "entropy_p": h_p,
-            "entropy_q": h_q,
-            "cross_entropy": h_pq,
-            "kl_pq": kls["pq"],
-            "kl_qp": kls["qp"],
-            "jsd": jsd,
-        },
-        info={"unit": unit, "base": base},
-    )
+                   substituted=jsd_numbers, value=jsd, data={"bound": log_exact(2, b)}),
+              Step(key="information.js_distance", lhs=JS_DISTANCE, symbolic=sp.sqrt(sym("JSD")),
+                   substituted=sp.sqrt(_float(jsd), evaluate=False), value=distance)]
+    return steps, {
+        "entropy_p": h_p,
+        "entropy_q": h_q,
+        "cross_entropy": h_pq,
+        "kl_pq": kls["pq"],
+        "kl_qp": kls["qp"],
+        "jsd": jsd,
+        "js_distance": distance,
+    }
 
 
 def _cross_value(p: Sequence[sp.Rational], q: Sequence[sp.Rational], base: sp.Basic
@@ -284,18 +431,57 @@ def _infinite(key: str, index: int, first: Sequence[sp.Rational], second: Sequen
 # softmax cross-entropy
 
 
-def _target(label: sp.Basic | sp.MatrixBase, k: int) -> tuple[list[sp.Rational], int | None]:
-    """The target distribution y from a class index (counted from 0) or a vector."""
+def _target(label: sp.Basic | sp.MatrixBase, k: int) -> tuple[list[sp.Rational], int | None,
+                                                          sp.Rational | None]:
+    """The target distribution y of one example from a class index (counted from 0) or a vector;
+    and the sum a vector was divided by when it was within 1e-6 of 1 but not 1."""
     if isinstance(label, sp.MatrixBase):
+        if label.cols > 1:
+            raise InputError("label", f"a class index or a vector of length {k} (the logits are "
+                             "one example)", f"a {label.rows} x {label.cols} matrix")
         if len(label) != k:
             raise InputError("label", f"a class index or a vector of length {k}",
                              f"length {len(label)}")
-        return distribution("label", label, normalize=False), None
+        y, total = near_distribution("label", label, normalize=False, can_normalize=False)
+        return y, None, total
+    index = _class_index(label, k, "")
+    return _one_hot(index, k), index, None
+
+
+def _class_index(label: sp.Basic, k: int, where: str) -> int:
     if not label.is_Integer or not 0 <= label < k:
-        raise InputError("label", f"a class index from 0 to {k - 1} (counted from 0) or a "
-                         f"one-hot vector of length {k}", str(label))
-    index = int(label)
-    return [sp.Integer(1 if j == index else 0) for j in range(k)], index
+        expected = (f"class indices from 0 to {k - 1} (counted from 0), one per row of the "
+                    "logits" if where else f"a class index from 0 to {k - 1} (counted from 0) "
+                    f"or a one-hot vector of length {k}")
+        raise InputError("label", expected, f"{where}{label}")
+    return int(label)
+
+
+def _one_hot(index: int, k: int) -> list[sp.Rational]:
+    return [sp.Integer(1 if j == index else 0) for j in range(k)]
+
+
+def _batch_targets(label: sp.Basic | sp.MatrixBase, n: int, k: int
+                   ) -> list[tuple[list[sp.Rational], int | None, sp.Rational | None]]:
+    """The targets of a batch of n examples: a list of n class indices, or n target rows."""
+    expected = (f"a list of {n} class indices (from 0 to {k - 1}) or {n} target rows of "
+                f"length {k}, one per row of the logits")
+    if not isinstance(label, sp.MatrixBase):
+        raise InputError("label", expected, f"one class index ({label})")
+    if label.cols == 1:
+        if label.rows != n:
+            raise InputError("label", expected, f"a list of {label.rows}")
+        out = []
+        for i, v in enumerate(label, start=1):
+            index = _class_index(v, k, f"entry {i}: ")
+            out.append((_one_hot(index, k), index, None))
+        return out
+    rows = []
+    for i in range(n):
+        y, total = near_distribution("label", list(label.row(i)), False, row=i + 1,
+                                     can_normalize=False)
+        rows.append((y, None, total))
+    return rows
 
 
 @cache
@@ -334,64 +520,92 @@ def gradient_derivation() -> tuple[Step, ...]:
 
 
 SOFTMAX_PARAMS = [
-    Param("logits", "array", shapes=(("k",),)),
-    Param("label", "array", shapes=((), ("k",))),
+    Param("logits", "array", shapes=(("k",), ("n", "k"))),
+    Param("label", "array", shapes=((), ("labels",), ("n", "k"))),
+    Param("reduction", "choice", default="mean", choices=REDUCTIONS),
+    Param("base", "choice", default="e", choices=tuple(UNITS)),
 ]
 
 
-def sample_softmax(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
-    """Three or four one-decimal logits in [-2, 2] (not all equal) and a class label.
+def _is_matrix(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and isinstance(value[0], list)
 
-    A fixed label vector fixes the number of classes; a fixed class index gets enough classes.
+
+def sample_softmax(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
+    """Three or four one-decimal logits in [-2, 2] (not all equal in a row) and a class label;
+    about one question in three a batch of 2 or 3 examples with class indices or target rows
+    and a reduction. Natural logarithms mostly, sometimes base 2 or 10.
+
+    Fixed logits fix the form and the sizes; a fixed label matrix or a fixed reduction other
+    than the mean asks for a batch; a fixed class index gets enough classes, and a fixed label
+    list is the target distribution of one example (or the class indices of a batch).
     """
     dims = bind_dims(SOFTMAX_PARAMS, fixed)
     label = fixed.get("label")
-    least = label + 1 if isinstance(label, int) and not isinstance(label, bool) else 3
-    k = dims.get("k", max(draw.integer(3, 4), least))
-    logits = draw.array((k,), -2, 2)
-    while len(set(logits)) == 1:
-        logits = draw.array((k,), -2, 2)
-    out = {"logits": logits, "label": draw.integer(0, k - 1)}
+    logits = fixed.get("logits")
+    roll = draw.chance(0.3)
+    scalar_label = isinstance(label, int) and not isinstance(label, bool)
+    if logits is not None:
+        batch = _is_matrix(logits)
+    elif label is not None:
+        batch = _is_matrix(label) or (not scalar_label and fixed.get("reduction",
+                                                                     "mean") != "mean")
+    else:
+        batch = fixed.get("reduction", "mean") != "mean" or roll
+    least = 3
+    if scalar_label:
+        least = label + 1
+    elif batch and isinstance(label, list) and label and not _is_matrix(label):
+        least = max(int(x) for x in label) + 1
+    if "k" in dims:
+        k = dims["k"]
+    elif not batch and "labels" in dims:
+        k = dims["labels"]
+    else:
+        k = max(draw.integer(3, 4), least)
+    n = dims.get("n", dims["labels"] if batch and "labels" in dims else draw.integer(2, 3))
+    rows = []
+    for _ in range(n if batch else 1):
+        row = draw.array((k,), -2, 2)
+        while len(set(row)) == 1:
+            row = draw.array((k,), -2, 2)
+        rows.append(row)
+    out: dict[str, Any] = {"logits": rows if batch else rows[0]}
+    if batch:
+        if draw.chance(0.6):
+            out["label"] = [draw.integer(0, k - 1) for _ in range(n)]
+        else:
+            out["label"] = [draw.distribution(k, 1, floor=0.1) for _ in range(n)]
+        out["reduction"] = draw.choice(REDUCTIONS)
+    else:
+        out["label"] = draw.integer(0, k - 1)
+    out["base"] = draw.choice(("e", "e", "e", "2", "10"))
     out.update(fixed)
     return out
 
 
 def _softmax_question(values: dict[str, Any]) -> dict[str, Any]:
-    """The target as a vector (one-hot for a class label)."""
-    y, _ = _target(values["label"], len(values["logits"]))
-    return {"target": row_vector(y)}
+    """The targets as vectors (one-hot for class labels), a row per example, and the base."""
+    rows, batch = _as_rows(values["logits"])
+    k = len(rows[0])
+    if batch:
+        targets = [y for y, _, _ in _batch_targets(values["label"], len(rows), k)]
+        target = sp.ImmutableMatrix([[exact_shown(x) for x in y] for y in targets])
+    else:
+        target = row_vector([exact_shown(x) for x in _target(values["label"], k)[0]])
+    base = str(values["base"])
+    return {"target": target,
+            "log_base": sp.Symbol("e") if base == "e" else int(base)}
 
 
-@derivation(
-    "softmax-cross-entropy",
-    params=SOFTMAX_PARAMS,
-    answers=[
-        Answer("probs", "vector", shapes=(("k",),)),
-        Answer("loss", "number"),
-        Answer("grad_logits", "vector", shapes=(("k",),)),
-    ],
-    limits={"k": 64},
-    mistakes=[
-        Mistake("log-base-10", changes=("loss",), formula=True),
-        Mistake("gradient-sign", changes=("grad_logits",), formula=True),
-    ],
-    sampler=sample_softmax,
-    question=_softmax_question,
-)
-def softmax_cross_entropy(logits: sp.ImmutableMatrix, label: sp.Basic,
-                          mistake: str | None = None) -> Result:
-    """Softmax probabilities, the cross-entropy loss (nats) and its gradient p - y.
+_LOSS_KEYS = {"e": "loss", "2": "loss_base2", "10": "loss_base10"}
 
-    Args:
-        logits: the scores z before the softmax.
-        label: the true class as an index counted from 0, or a one-hot (or any target)
-            distribution over the classes.
-        mistake: ``log-base-10`` (the loss with common logarithms) or ``gradient-sign``
-            (the gradient written y - p).
-    """
-    z = list(logits)
+
+def _softmax_example(z: list[sp.Rational], y: list[sp.Rational], index: int | None,
+                     base: sp.Basic, base_key: str, mistake: str | None, lhs: sp.Basic
+                     ) -> tuple[list[Step], list[sp.Basic], sp.Basic]:
+    """The steps of one example: its logits, target, probabilities and loss in the base."""
     k = len(z)
-    y, index = _target(label, k)
     exact = k <= SOFTMAX_EXACT_LIMIT
     # the formulas count the classes from 1 (z_1 is the first logit); the label counts from 0
     steps: list[Step] = [Step(key="softmax_cross_entropy.logits", lhs=sym("z_vec"),
@@ -403,7 +617,7 @@ def softmax_cross_entropy(logits: sp.ImmutableMatrix, label: sp.Basic,
                                 "logit": sp.Symbol(f"z_{index + 1}")}))
     else:
         steps.append(Step(key="softmax_cross_entropy.target_distribution", lhs=sym("y_vec"),
-                          symbolic=row_vector(y), data={"k": k}))
+                          symbolic=row_vector([exact_shown(t) for t in y]), data={"k": k}))
     if exact:
         total = sp.Add(*[sp.exp(v) for v in z])
         probs: list[sp.Basic] = [sp.cancel(sp.exp(v) / total) for v in z]
@@ -429,46 +643,139 @@ def softmax_cross_entropy(logits: sp.ImmutableMatrix, label: sp.Basic,
         steps.append(Step(key="softmax_cross_entropy.probs", lhs=sym("p_i"), symbolic=formula,
                           value=row_vector(probs), data={"k": k}))
     loss = -sp.Add(*[t * lp for t, lp in zip(y, log_probs, strict=True) if t != 0])
-    log_base: sp.Basic = sp.E
+    log_base, loss_key = base, "softmax_cross_entropy." + _LOSS_KEYS[base_key]
     if mistake == "log-base-10":  # log10 p = ln p / ln 10
-        log_base, loss = sp.Integer(10), loss / sp.log(10)
+        log_base, loss_key = sp.Integer(10), "softmax_cross_entropy.loss_log10"
+    if log_base != sp.E:
+        loss = loss / sp.log(log_base)
     sym_terms, num_terms = [], []
     for j, (t, pj) in enumerate(zip(y, probs, strict=True), start=1):
         yj, pjs = sp.Symbol(f"y_{j}"), sp.Symbol(f"p_{j}")
         sym_terms.append(sp.Mul(yj, Log(pjs, log_base), evaluate=False))
         num_terms.append(sp.Integer(0) if t == 0 else
-                         sp.Mul(t, Log(_shown(pj), log_base), evaluate=False))
+                         sp.Mul(exact_shown(t), Log(_shown(pj), log_base), evaluate=False))
     yi, pi = sp.Symbol("y_i"), sp.Symbol("p_i")
     general = general_sum(sp.Mul(yi, Log(pi, log_base), evaluate=False), k, True)
-    loss_key = "softmax_cross_entropy.loss" + ("_log10" if mistake == "log-base-10" else "")
-    steps.append(sum_step(loss_key, sym("L_ce"), sym_terms, num_terms, True, loss, general))
-    if index is not None and mistake != "log-base-10":
+    steps.append(sum_step(loss_key, lhs, sym_terms, num_terms, True, loss, general))
+    if index is not None and log_base == sp.E:
         with sp.evaluate(False):
             lse = sp.Add(sp.Mul(-1, sp.Symbol(f"z_{index + 1}")), Log(sym("sum_exp"), sp.E))
-        steps.append(Step(key="softmax_cross_entropy.logsumexp", lhs=sym("L_ce"), symbolic=lse,
+        steps.append(Step(key="softmax_cross_entropy.logsumexp", lhs=lhs, symbolic=lse,
                           value=loss, data={"index": index + 1,
                                             "logit": sp.Symbol(f"z_{index + 1}")}))
+    return steps, probs, loss
+
+
+@derivation(
+    "softmax-cross-entropy",
+    params=SOFTMAX_PARAMS,
+    answers=[
+        Answer("probs", "vectors", shapes=(("k",), ("n", "k"))),
+        Answer("loss", "vectors", shapes=((), ("n",))),
+        Answer("grad_logits", "vectors", shapes=(("k",), ("n", "k"))),
+    ],
+    limits={"k": 64, "n": 16, "labels": 64},
+    mistakes=[
+        Mistake("log-base-10", changes=("loss",), formula=True,
+                applies=lambda p: str(p["base"]) != "10"),
+        Mistake("gradient-sign", changes=("grad_logits",), formula=True),
+        Mistake("sum-not-mean", changes=("loss", "grad_logits"),
+                params=with_params(reduction="sum"),
+                applies=lambda p: _mean_of_a_batch(p, "logits")),
+    ],
+    sampler=sample_softmax,
+    question=_softmax_question,
+)
+def softmax_cross_entropy(logits: sp.ImmutableMatrix, label: sp.Basic | sp.ImmutableMatrix,
+                          reduction: str, base: str, mistake: str | None = None) -> Result:
+    """Softmax probabilities, the cross-entropy loss and its gradient p - y, for one example or
+    a batch.
+
+    Args:
+        logits: the scores z before the softmax: a vector, or a matrix with a row per example.
+        label: for one example, the true class as an index counted from 0, or a one-hot (or
+            any target) distribution over the classes; for a batch, a list of class indices
+            (one per row) or a matrix of target rows.
+        reduction: how a batch's per-example losses combine: ``mean`` (PyTorch's and Keras'
+            default), ``sum``, or ``none`` (the list of per-example losses); one example has
+            one loss whatever the reduction.
+        base: the logarithm's base: ``e`` (nats, the default), ``2`` or ``10``; the gradient of
+            a loss in base b is (p - y) / ln b.
+        mistake: ``log-base-10`` (the loss with common logarithms) or ``gradient-sign``
+            (the gradient written y - p).
+
+    Raises:
+        InputError: a label out of range, or labels that do not match the logits' rows.
+    """
+    rows, batch = _as_rows(logits)
+    k, n = len(rows[0]), len(rows)
+    targets = _batch_targets(label, n, k) if batch else [_target(label, k)]
+    b = base_number(base)
+    unit = UNITS[base]
+    steps: list[Step] = []
+    if batch:
+        steps.append(Step(key=f"softmax_cross_entropy.batch_{reduction}", data={"n": n, "k": k}))
+    all_probs, losses = [], []
+    for i, (z, (y, index, total)) in enumerate(zip(rows, targets, strict=True), start=1):
+        if batch:
+            steps.append(Step(key="softmax_cross_entropy.example", data={"i": i, "n": n}))
+        lhs = sp.Symbol(f"L_{i}") if batch else sym("L_ce")
+        ex_steps, probs, loss = _softmax_example(z, y, index, b, base, mistake, lhs)
+        if total is not None:
+            ex_steps.insert(2, Step(key="softmax_cross_entropy.renormalized",
+                                    data=_sum_shown(total)))
+        steps += ex_steps
+        all_probs.append(probs)
+        losses.append(loss)
+    if batch:
+        reduce_step, loss_answer = reduction_step("softmax_cross_entropy.reduced", sym("L_ce"),
+                                                  losses, reduction)
+        steps.append(reduce_step)
+    else:
+        loss_answer = losses[0]
     steps += gradient_derivation()
-    shown_p, p_sym, y_sym = row_vector([_shown(x) for x in probs]), sym("p_vec"), sym("y_vec")
-    grad = [pj - t for pj, t in zip(probs, y, strict=True)]
+    ys = [y for y, _, _ in targets]
+    diff = [[pj - t for pj, t in zip(p, y, strict=True)] for p, y in zip(all_probs, ys,
+                                                                          strict=True)]
     grad_key = "softmax_cross_entropy.gradient"
+    p_sym, y_sym = sym("p_vec"), sym("y_vec")
+    shown_p = _matrix_or_row([[_shown(x) for x in p] for p in all_probs], batch)
+    shown_y = _matrix_or_row([[exact_shown(t) for t in y] for y in ys], batch)
     with sp.evaluate(False):
         grad_formula = sp.Add(p_sym, sp.Mul(-1, y_sym))
-        grad_numbers = sp.MatAdd(shown_p, sp.MatMul(-1, row_vector(y)))
+        grad_numbers = sp.MatAdd(shown_p, sp.MatMul(-1, shown_y))
         if mistake == "gradient-sign":
-            grad, grad_key = [-g for g in grad], grad_key + "_reversed"
+            diff, grad_key = [[-g for g in row] for row in diff], grad_key + "_reversed"
             grad_formula = sp.Add(y_sym, sp.Mul(-1, p_sym))
-            grad_numbers = sp.MatAdd(row_vector(y), sp.MatMul(-1, shown_p))
-    steps.append(Step(key=grad_key, lhs=sym("grad_z"), symbolic=grad_formula,
+            grad_numbers = sp.MatAdd(shown_y, sp.MatMul(-1, shown_p))
+    scale = sp.Integer(1) / (n if batch and reduction == "mean" else 1)
+    if b != sp.E:
+        scale = scale / sp.log(b)
+    steps.append(Step(key=grad_key + ("_batch" if batch else ""), lhs=sym("grad_z"),
+                      symbolic=grad_formula,
                       substituted=grad_numbers if k <= WRITTEN_OUT else None,
-                      value=row_vector(grad)))
+                      value=_matrix_or_row(diff, batch), data={"n": n}))
+    grad = [[g * scale for g in row] for row in diff]
+    divisors = ([sp.Integer(n)] if batch and reduction == "mean" else []) + (
+        [Log(b, sp.E)] if b != sp.E else [])
+    if divisors:
+        with sp.evaluate(False):
+            den = divisors[0] if len(divisors) == 1 else sp.Mul(*divisors)
+            scaled_formula = sp.Mul(sp.Pow(den, -1), grad_formula)
+        key = "softmax_cross_entropy.gradient_scaled_" + "_".join(
+            (["mean"] if batch and reduction == "mean" else []) + (["base"] if b != sp.E else []))
+        steps.append(Step(key=key, lhs=sym("grad_z"), symbolic=scaled_formula,
+                          value=_matrix_or_row(grad, batch), data={"n": n, "base": b}))
+    info: dict[str, Any] = {"target": ys if batch else ys[0], "unit": unit}
+    if batch:
+        info.update(reduction=reduction, rows=n)
     return Result(
-        convention="nats",
+        convention=unit,
         steps=tuple(steps),
         answers={
-            "probs": probs,
-            "loss": loss,
-            "grad_logits": grad,
+            "probs": all_probs if batch else all_probs[0],
+            "loss": loss_answer,
+            "grad_logits": grad if batch else grad[0],
         },
-        info={"target": y},
+        info=info,
     )

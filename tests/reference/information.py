@@ -43,14 +43,20 @@ def _plain(x: float) -> Any:
     return "inf" if np.isinf(x) else x
 
 
-@reference("information")
-def information(params: dict[str, Any], mistake: str | None) -> dict[str, Any]:
-    p = _dist(params["p"], params["normalize"])
-    q = _dist(params["q"], params["normalize"])
-    base = str(params["base"])
-    if mistake == "wrong-log-base":
-        base = _OTHER_BASE[base]
-    scale = _LOG_OF_BASE[base]
+def _reduce(values: list[float], reduction: str) -> Any:
+    """One value per row combined as PyTorch's and Keras' ``reduction`` does."""
+    if reduction == "none":
+        return values
+    total = float(np.sum(values))
+    return total / len(values) if reduction == "mean" else total
+
+
+def _is_batch(value: Any) -> bool:
+    return isinstance(value[0], list)
+
+
+def _pair(p: np.ndarray, q: np.ndarray, mistake: str | None) -> dict[str, float]:
+    """Every value of one pair of distributions, in nats."""
     m = (p + q) / 2
     kl_pq, kl_qp = _kl(p, q), _kl(q, p)
     cross = _cross(p, q)
@@ -58,32 +64,76 @@ def information(params: dict[str, Any], mistake: str | None) -> dict[str, Any]:
         kl_pq, kl_qp = kl_qp, kl_pq
     if mistake == "cross-entropy-swapped":
         cross = _cross(q, p)
-    values = {
+    jsd = (_kl(p, m) + _kl(q, m)) / 2
+    return {
         "entropy_p": _entropy(p),
         "entropy_q": _entropy(q),
         "cross_entropy": cross,
         "kl_pq": kl_pq,
         "kl_qp": kl_qp,
-        "jsd": (_kl(p, m) + _kl(q, m)) / 2,
+        "jsd": jsd,
+        # the Jensen-Shannon distance from its definition, sqrt of the divergence (in nats here;
+        # in base b it is sqrt(JSD_nats / ln b), scaled below)
+        "js_distance": float(np.sqrt(jsd)),
     }
-    return {name: _plain(v / scale) for name, v in values.items()}
+
+
+@reference("information")
+def information(params: dict[str, Any], mistake: str | None) -> dict[str, Any]:
+    batch = _is_batch(params["p"])
+    rows_p = params["p"] if batch else [params["p"]]
+    rows_q = params["q"] if batch else [params["q"]]
+    base = str(params["base"])
+    if mistake == "wrong-log-base":
+        base = _OTHER_BASE[base]
+    scale = _LOG_OF_BASE[base]
+    per_row = []
+    for rp, rq in zip(rows_p, rows_q, strict=True):
+        # a sum within 1e-6 of 1 is renormalised, as normalize=true always does
+        p, q = _dist(rp, True), _dist(rq, True)
+        values = _pair(p, q, mistake)
+        per_row.append({name: v / (np.sqrt(scale) if name == "js_distance" else scale)
+                        for name, v in values.items()})
+    out: dict[str, Any] = {}
+    for name in per_row[0]:
+        column = [row[name] for row in per_row]
+        reduction = "sum" if mistake == "sum-not-mean" else str(params.get("reduction", "mean"))
+        value = _reduce(column, reduction) if batch else column[0]
+        out[name] = [_plain(v) for v in value] if isinstance(value, list) else _plain(value)
+    return out
 
 
 @reference("softmax-cross-entropy")
 def softmax_cross_entropy(params: dict[str, Any], mistake: str | None) -> dict[str, Any]:
-    z = torch.tensor(params["logits"], dtype=torch.float64, requires_grad=True)
+    """torch's cross_entropy with its reduction, class-index or probability targets; a loss in
+    base b is the loss in nats divided by ln b, and so its gradient."""
+    logits = params["logits"]
+    batch = _is_batch(logits)
+    z = torch.tensor(logits if batch else [logits], dtype=torch.float64, requires_grad=True)
     label = params["label"]
-    if isinstance(label, list):
-        target = torch.tensor(label, dtype=torch.float64)
+    if batch and not _is_batch(label):
+        target = torch.tensor(label)  # class indices
+    elif isinstance(label, list):
+        rows = torch.tensor(label if batch else [label], dtype=torch.float64)
+        target = rows / rows.sum(dim=1, keepdim=True)
     else:
-        target = torch.nn.functional.one_hot(torch.tensor(label), len(params["logits"])).double()
-    loss = torch.nn.functional.cross_entropy(z.unsqueeze(0), target.unsqueeze(0))
-    loss.backward()
+        target = torch.tensor([label])
+    reduction = str(params.get("reduction", "mean")) if batch else "mean"
+    if mistake == "sum-not-mean":
+        reduction = "sum"
+    loss = torch.nn.functional.cross_entropy(z, target, reduction=reduction)
+    if reduction == "none":
+        loss.sum().backward()  # each row's gradient is that of its own example's loss
+    else:
+        loss.backward()
     assert z.grad is not None
-    grad = z.grad.tolist()
-    value = loss.item()
-    if mistake == "log-base-10":
-        value /= float(np.log(10.0))
+    ln_b = float(_LOG_OF_BASE[str(params.get("base", "e"))])
+    grad = (z.grad / ln_b).tolist()
+    loss_base = 10.0 if mistake == "log-base-10" else np.exp(ln_b)
+    value = (loss / float(np.log(loss_base))).tolist()
     if mistake == "gradient-sign":
-        grad = [-g for g in grad]
-    return {"probs": torch.softmax(z, 0).tolist(), "loss": value, "grad_logits": grad}
+        grad = [[-g for g in row] for row in grad]
+    probs = torch.softmax(z, 1).tolist()
+    if not batch:
+        return {"probs": probs[0], "loss": value, "grad_logits": grad[0]}
+    return {"probs": probs, "loss": value, "grad_logits": grad}
