@@ -10,7 +10,7 @@ import sympy as sp
 import torch
 
 from dlexam import derivations
-from dlexam.derivations.notation import tex, text
+from dlexam.notation import tex, text
 
 
 def _kl(p: np.ndarray, q: np.ndarray) -> float:

@@ -13,7 +13,7 @@ import torch
 
 from dlexam import derivations
 from dlexam.cli import main
-from dlexam.derivations.notation import tex, text
+from dlexam.notation import tex, text
 from dlexam.templates import prose_text
 
 P_REF = [0.36, 0.48, 0.16]

@@ -6,7 +6,8 @@ import pytest
 import sympy as sp
 
 from dlexam.derivations.core import put_in, three_part
-from dlexam.derivations.notation import Ratio, Slash, Stack, exact_shown, sym, sym_sub, tex, text
+from dlexam.derivations.forms import Ratio, Slash, Stack, exact_shown
+from dlexam.notation import sym, sym_sub, tex, text
 
 n, m = sym("n_units"), sym("n_in")
 

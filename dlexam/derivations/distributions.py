@@ -14,8 +14,14 @@ from typing import Any
 import sympy as sp
 
 from dlexam.derivations.core import Step
-from dlexam.derivations.notation import Notation, Ratio, Stack, exact_shown, is_exact_short, sym
+from dlexam.derivations.forms import Notation, Ratio, Stack, exact_shown
 from dlexam.errors import InputError
+from dlexam.notation import register_symbols, sym
+from dlexam.numbers import is_exact_short
+
+register_symbols({
+    "m_mix": ("m", "m"),
+})
 
 WRITTEN_OUT = 4
 """Sums over at most this many outcomes are written out term by term (wider ones overflow a
@@ -26,19 +32,6 @@ TOLERANCE = sp.Rational(1, 10**9)
 
 class Log(Notation):
     """log_b(x), kept unevaluated in formulas; base e prints as ln."""
-
-
-    def _latex(self, printer: Any, exp: Any = None) -> str:
-        x, base = self.args
-        arg = printer._print(x)
-        if base == sp.E:
-            return rf"\ln\left({arg}\right)"
-        return rf"\log_{{{printer._print(base)}}}\left({arg}\right)"
-
-    def _sympystr(self, printer: Any) -> str:
-        x, base = self.args
-        name = "ln" if base == sp.E else f"log_{printer._print(base)}"
-        return f"{name}({printer._print(x)})"
 
 
 def base_number(base: str) -> sp.Basic:

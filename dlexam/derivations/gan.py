@@ -14,7 +14,6 @@ from functools import cache
 from typing import Any
 
 import sympy as sp
-from sympy.printing.precedence import PRECEDENCE
 
 from dlexam.derivations.contract import Answer, Mistake
 from dlexam.derivations.core import Result, Step, derivation
@@ -27,10 +26,37 @@ from dlexam.derivations.distributions import (
     distributions_step,
     log_exact,
 )
-from dlexam.derivations.notation import Notation, Operator, Ratio, exact_shown, row_vector, sym
+from dlexam.derivations.forms import Notation, Operator, Ratio, exact_shown, row_vector
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
+from dlexam.notation import register_symbols, sym
+
+register_symbols({
+    "D_star": ("D^{*}(x)", "D*(x)"),
+    "V_DG": ("V(D, G)", "V(D, G)"),
+    "C_G": ("C(G)", "C(G)"),
+    "L_D": ("L_D", "L_D"),
+    "L_G_mm": (r"L_G^{\mathrm{minimax}}", "L_G^minimax"),
+    "L_G_ns": (r"L_G^{\mathrm{non\text{-}sat}}", "L_G^non-sat"),
+    "gan_a": ("a", "a"),
+    "gan_b": ("b", "b"),
+    "gan_y": ("y", "y"),
+    "gan_s": ("s", "s"),
+    "f_y": ("f(y)", "f(y)"),
+    "f_prime": ("f'(y)", "f'(y)"),
+    "f_second": ("f''(y)", "f''(y)"),
+    "y_star": ("y^{*}", "y*"),
+    "p_data": (r"p_{\mathrm{data}}", "p_data"),
+    "p_g": ("p_g", "p_g"),
+    "p_z": ("p_z", "p_z"),  # the generator's noise distribution
+    "JSD_gan": (r"\mathrm{JSD}(p_{\mathrm{data}} \,\|\, p_g)", "JSD(p_data || p_g)"),
+    "KL_dm": (r"D_{\mathrm{KL}}(p_{\mathrm{data}} \,\|\, m)", "KL(p_data || m)"),
+    "KL_gm": (r"D_{\mathrm{KL}}(p_g \,\|\, m)", "KL(p_g || m)"),
+    "V_real": (r"\mathrm{E}_{x}[\log D(x)]", "E_x[log D(x)]"),
+    "V_fake": (r"\mathrm{E}_{z}[\log(1 - D(G(z)))]", "E_z[log(1 - D(G(z)))]"),
+    "C_G_equal": (r"C(G)\big|_{p_g = p_{\mathrm{data}}}", "C(G)|_(p_g = p_data)"),
+})
 
 
 class Sigmoid(Operator):
@@ -38,50 +64,16 @@ class Sigmoid(Operator):
 
     name = "sigma"
 
-    def _latex(self, printer: Any, exp: Any = None) -> str:
-        return rf"\sigma\left({printer._print(self.args[0])}\right)"
-
-    def _sympystr(self, printer: Any) -> str:
-        return f"σ({printer._print(self.args[0])})"
-
-
 class Expectation(Notation):
     """E_{x ~ p}[f(x)]: an expectation, written as such (it never evaluates)."""
-
-
-    def _latex(self, printer: Any, exp: Any = None) -> str:
-        body, var, dist = (printer._print(a) for a in self.args)
-        return rf"\mathrm{{E}}_{{{var} \sim {dist}}}\left[{body}\right]"
-
-    def _sympystr(self, printer: Any) -> str:
-        body, var, dist = (printer._print(a) for a in self.args)
-        return f"E_({var}~{dist})[{body}]"
 
 
 class Applied(Notation):
     """A function of the notation table applied to an argument: p_data(x), p_g(x)."""
 
 
-    def _latex(self, printer: Any, exp: Any = None) -> str:
-        return f"{printer._print(self.args[0])}({printer._print(self.args[1])})"
-
-    def _sympystr(self, printer: Any) -> str:
-        return f"{printer._print(self.args[0])}({printer._print(self.args[1])})"
-
-
 class SumOver(Notation):
     """The sum of a term over every value of a variable (the outcomes of a support): sum_x."""
-
-
-    def _latex(self, printer: Any, exp: Any = None) -> str:
-        body, var = self.args
-        return rf"\sum_{{{printer._print(var)}}} " + printer.parenthesize(
-            body, PRECEDENCE["Mul"], strict=True)
-
-    def _sympystr(self, printer: Any) -> str:
-        body, var = self.args
-        return f"Σ_{printer._print(var)} " + printer.parenthesize(body, PRECEDENCE["Mul"],
-                                                                 strict=True)
 
 
 def value_function_steps() -> list[Step]:

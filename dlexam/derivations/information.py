@@ -30,10 +30,36 @@ from dlexam.derivations.distributions import (
     log_exact,
     sum_step,
 )
-from dlexam.derivations.notation import exact_shown, row_vector, sym
+from dlexam.derivations.forms import exact_shown, row_vector
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
+from dlexam.notation import register_symbols, sym
+
+register_symbols({
+    "H_p": ("H(p)", "H(p)"),
+    "H_pq": ("H(p, q)", "H(p, q)"),
+    "KL_pq": (r"D_{\mathrm{KL}}(p \,\|\, q)", "KL(p || q)"),
+    "KL_qp": (r"D_{\mathrm{KL}}(q \,\|\, p)", "KL(q || p)"),
+    "JSD": (r"\mathrm{JSD}(p \,\|\, q)", "JSD(p || q)"),
+    "H_q": ("H(q)", "H(q)"),
+    "KL_pm": (r"D_{\mathrm{KL}}(p \,\|\, m)", "KL(p || m)"),
+    "KL_qm": (r"D_{\mathrm{KL}}(q \,\|\, m)", "KL(q || m)"),
+    "L_ce": ("L", "L"),
+    "z_i": ("z_i", "z_i"),
+    "y_i": ("y_i", "y_i"),
+    "p_i": ("p_i", "p_i"),
+    "p_vec": ("p", "p"),
+    "z_vec": ("z", "z"),
+    "q_vec": ("q", "q"),
+    "y_vec": ("y", "y"),
+    "sum_exp": (r"\sum_{k} e^{z_k}", "Σ_k exp(z_k)"),
+    "rest_exp": (r"\sum_{j \ne i} e^{z_j}", "Σ_{j≠i} exp(z_j)"),
+    "rest_y": (r"\sum_{j \ne i} y_j", "Σ_{j≠i} y_j"),
+    "rest_yz": (r"\sum_{j \ne i} y_j z_j", "Σ_{j≠i} y_j z_j"),
+    "grad_z": (r"\nabla_{z} L", "∇_z L"),
+    "dL_dz": (r"\frac{\partial L}{\partial z_i}", "∂L/∂z_i"),
+})
 
 UNITS = {"2": "bits", "e": "nats", "10": "hartleys"}
 

@@ -14,8 +14,8 @@ from markupsafe import Markup
 from pylatex import NoEscape
 from pylatex.utils import escape_latex
 
-from dlexam.derivations.notation import sym, tex
 from dlexam.langs import LANGS
+from dlexam.notation import sym, tex
 from dlexam.templates.prose import prose_tex
 from dlexam.templates.values import (
     equation_parts,

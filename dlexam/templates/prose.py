@@ -21,8 +21,8 @@ import sympy as sp
 from pylatex import NoEscape
 from pylatex.utils import escape_latex
 
-from dlexam.derivations.notation import SYMBOLS, tex, text
 from dlexam.langs import LANGS
+from dlexam.notation import lookup, tex, text
 from dlexam.templates.values import shown_value
 
 
@@ -194,7 +194,7 @@ def _fill(lang: str, key: str, data: Mapping[str, Any], as_tex: bool,
             if spec:
                 raise ValueError(f"{lang}:{key}: format specs are not used in messages")
             if field.startswith("="):
-                entry = SYMBOLS[field[1:]]
+                entry = lookup(field[1:])
                 if as_html:
                     parts.append(html.escape(f"${entry[0]}$"))
                 else:

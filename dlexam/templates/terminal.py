@@ -6,7 +6,7 @@ from typing import Any
 
 import sympy as sp
 
-from dlexam.derivations.notation import text
+from dlexam.notation import text
 from dlexam.templates.prose import _value_text, prose_text
 from dlexam.templates.values import shown_value
 

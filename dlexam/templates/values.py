@@ -9,7 +9,8 @@ from pylatex import NoEscape
 from pylatex.utils import escape_latex
 
 from dlexam.derivations.core import Step
-from dlexam.derivations.notation import is_exact_short, tex
+from dlexam.notation import tex
+from dlexam.numbers import is_exact_short
 
 
 def shown_value(value: Any, digits: int = 4) -> tuple[bool, Any]:
