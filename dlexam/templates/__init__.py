@@ -9,7 +9,7 @@ All prose lives in the catalogs ``i18n/<lang>/*.toml`` (the same keys in every l
 from __future__ import annotations
 
 from dlexam.langs import LANG_CHOICES, LANGS, langs_for
-from dlexam.templates.latex import TemplateUsageError, latex_env, render
+from dlexam.templates.latex import TemplateUsageError, latex_env, packages_of, render
 from dlexam.templates.prose import catalog, fields, math_to_text, message, prose_tex, prose_text
 from dlexam.templates.terminal import render_text
 from dlexam.templates.values import equation_parts, shown_value, value_tex
@@ -25,6 +25,7 @@ __all__ = [
     "latex_env",
     "math_to_text",
     "message",
+    "packages_of",
     "prose_tex",
     "prose_text",
     "render",
