@@ -75,11 +75,19 @@ def test_small_numbers_keep_a_significant_digit(value: sp.Basic, latex: str, pla
 
 
 def test_matrix_entries_share_their_decimals() -> None:
-    # inside a matrix a tiny entry rounds like its neighbours, every inexact entry keeps the
-    # same number of decimals, and an exact zero stays 0
+    # inside a matrix a tiny entry rounds like its neighbours and every entry, exact zero
+    # included, shows the same number of decimals (no ragged columns)
     m = sp.ImmutableMatrix([[sp.Float(0.00001), sp.S.Zero, sp.Float(0.5)]])
-    assert tex(m) == r"\left[\begin{matrix}0.0000 & 0 & 0.5000\end{matrix}\right]"
-    assert text(m) == "[[0.0000, 0, 0.5000]]"
+    assert tex(m) == r"\left[\begin{matrix}0.0000 & 0.0000 & 0.5000\end{matrix}\right]"
+    assert text(m) == "[[0.0000, 0.0000, 0.5000]]"
+    # exact entries share the most decimals one needs: 0.5, 0, 0.8 beside 0.25
+    exact = sp.ImmutableMatrix([[sp.Rational(1, 2), 0], [sp.Rational(4, 5), sp.Rational(1, 4)]])
+    assert text(exact) == "[[0.50, 0.00], [0.80, 0.25]]"
+    # integers stay integers
+    assert text(sp.ImmutableMatrix([[1, -2]])) == "[[1, -2]]"
+    # every entry very small: the largest keeps two significant digits, the others line up
+    tiny = sp.ImmutableMatrix([[sp.Float(2.5e-6), sp.Float(-1e-7)]])
+    assert text(tiny) == "[[0.0000025, -0.0000001]]"
 
 
 def test_fractions_in_a_matrix_print_at_full_size() -> None:
@@ -112,6 +120,9 @@ def test_a_stack_is_read_line_by_line() -> None:
 
 def test_inexact_entries_of_a_matrix_share_their_decimals() -> None:
     m = sp.Matrix([[sp.Float(0.659), sp.Float(0.24237)], [sp.Float(-0.00001), sp.Rational(1, 2)]])
-    assert tex(m) == r"\left[\begin{matrix}0.6590 & 0.2424\\0.0000 & 0.5\end{matrix}\right]"
-    assert tex(sp.Float(0.659)) == "0.659"
-    assert tex(sp.Float(0.659), fixed=True) == "0.6590"
+    assert tex(m) == r"\left[\begin{matrix}0.6590 & 0.2424\\0.0000 & 0.5000\end{matrix}\right]"
+    # an inexact number shows all its decimals, in a matrix or alone: 0.0210 beside 0.0239
+    assert tex(sp.Float(0.659)) == "0.6590" and text(sp.Float(0.021)) == "0.0210"
+    assert text(sp.Float(0.999996)) == "1.0000"
+    # an exact short decimal is written as it is
+    assert text(sp.Rational(1, 2)) == "0.5"

@@ -8,6 +8,7 @@ carry no printing.
 from __future__ import annotations
 
 import math
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
 import sympy as sp
@@ -16,7 +17,7 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from dlexam.notation.symbols import SYMBOLS, table_form
-from dlexam.numbers import is_exact_short, terminating
+from dlexam.numbers import decimal_places, is_exact_short, terminating
 
 # an activation's parameter value -> its registered symbol
 ACTIVATIONS = {"tanh": "tanh", "sigmoid": "sigma", "relu": "relu", "softmax": "softmax"}
@@ -31,6 +32,57 @@ def _any_ratio(expr: Any) -> bool:
     """True for a Ratio or a Slash."""
     return any(c.__name__ == "Ratio" for c in type(expr).__mro__)
 
+
+
+def _significant_places(f: float, figures: int = 2) -> int:
+    """The decimals that show ``figures`` significant digits of a small non-zero number."""
+    return figures - 1 - math.floor(math.log10(abs(f)))
+
+
+def fixed_decimals(value: sp.Basic, places: int) -> str:
+    """A number with exactly ``places`` decimals; a result of zero has no minus sign.
+
+    An exact value rounds half away from zero (1/8 with two places is 0.13); a Float rounds
+    its binary value to the nearest, as Python's own formatting does (no double rounding).
+    """
+    with localcontext() as ctx:
+        ctx.prec = 80
+        if value.is_Rational:
+            exact = Decimal(int(value.p)) / Decimal(int(value.q))
+            rounding = ROUND_HALF_UP
+        else:
+            exact = Decimal(float(value))
+            rounding = ROUND_HALF_EVEN
+        text = format(exact.quantize(Decimal(1).scaleb(-places), rounding=rounding), "f")
+    return text.lstrip("-") if Decimal(text) == 0 else text
+
+
+def shared_places(entries: list[Any], digits: int) -> int | None:
+    """The one display rule for numbers side by side (a vector, a matrix): every entry shows
+    the same number of decimals, so that columns line up and no entry looks more precise than
+    its neighbours.
+
+    - all integers: none (written as integers);
+    - any inexact entry (a Float, or a rational no short decimal writes): ``digits``;
+    - else the most decimals an entry needs (0.5 beside 0.25 is 0.50);
+    - when that would show every non-zero entry as 0 (all very small), the decimals that give
+      the largest entry two significant digits (at most 12).
+
+    None too when an entry is not a number (a matrix of formulas prints entry by entry).
+    """
+    if not entries or not all(isinstance(x, sp.Basic) and (x.is_Rational or x.is_Float)
+                              for x in entries):
+        return None
+    if all(x.is_Integer for x in entries):
+        return None
+    if any(x.is_Float or not is_exact_short(x, digits) for x in entries if not x.is_Integer):
+        places = digits
+    else:
+        places = max(decimal_places(x) for x in entries)
+    largest = max(abs(float(x)) for x in entries)
+    if 0 < largest < 0.5 * 10**-places:
+        places = min(_significant_places(largest), 12)
+    return places
 
 
 def _decimal_text(value: sp.Basic, digits: int) -> str:
@@ -92,30 +144,52 @@ class _ProjectNotation:
     def _sci(self, mantissa: str, exponent: int) -> str:
         raise NotImplementedError
 
+    _places: int | None = None  # the decimals every entry of the matrix being printed shares
+
     def _number(self, expr: sp.Basic) -> str:
-        """A number with at most ``digits`` decimals; outside a matrix (whose entries share
-        their decimals) a small non-zero number keeps two significant digits instead of 0."""
+        """A number by the display rule (:func:`shared_places`, :func:`fixed_decimals`): inside a
+        matrix of numbers every entry shows the matrix's shared decimals; elsewhere an inexact
+        number (a Float) shows all ``digits`` decimals and an exact one is written as it is (at
+        most ``digits`` decimals); a small non-zero number keeps two significant digits."""
+        if self._places is not None:
+            return fixed_decimals(expr, self._places)
         digits = self._settings["digits"]
-        if (self._in_matrix or self._settings["fixed"]) and expr.is_Float:
-            # the inexact entries of one matrix all show the same number of decimals
-            fixed = f"{float(expr):.{digits}f}"
-            return fixed.lstrip("-") if float(fixed) == 0 else fixed
+        if expr.is_Float and abs(float(expr)) >= 0.5 * 10**-digits:
+            return fixed_decimals(expr, digits)
         shown = _decimal_text(expr, digits)
-        if shown != "0" or expr.is_zero or self._in_matrix:
+        if shown != "0" or expr.is_zero:
             return shown
         f = float(expr.evalf(17))
         if abs(f) >= 1e-9:
-            places = 1 - math.floor(math.log10(abs(f)))
-            return f"{f:.{places}f}".rstrip("0").rstrip(".")
+            # two significant digits, trailing zeros dropped (a layer norm's epsilon: 0.00001)
+            return fixed_decimals(expr, _significant_places(f)).rstrip("0").rstrip(".")
         mantissa, exponent = f"{f:.1e}".split("e")
         return self._sci(mantissa.rstrip("0").rstrip("."), int(exponent))
 
+    def _entries(self, expr: sp.MatrixBase) -> Any:
+        """Prints a matrix's entries with their shared decimals (a context manager's work)."""
+        saved = self._places
+        self._places = shared_places(list(expr), self._settings["digits"])
+        self._in_matrix += 1
+        try:
+            return [[self._print(x) for x in expr.row(i)]  # type: ignore[attr-defined]
+                    for i in range(expr.rows)]
+        finally:
+            self._in_matrix -= 1
+            self._places = saved
+
     def _print_Rational(self, expr: sp.Rational) -> str:
-        if expr.is_Integer:
+        if expr.is_Integer and self._places is None:
             return str(int(expr))
         return self._number(expr)
 
+    # SymPy's own rules for these constants would skip the display rule (0 in a matrix of
+    # two-decimal entries is 0.00)
     _print_Integer = _print_Rational
+    _print_Zero = _print_Rational
+    _print_One = _print_Rational
+    _print_NegativeOne = _print_Rational
+    _print_Half = _print_Rational
 
     def _print_Float(self, expr: sp.Float) -> str:
         return self._number(expr)
@@ -176,12 +250,13 @@ class DlexamLatexPrinter(_ProjectNotation, LatexPrinter):
 
     FORM = 0
     _default_settings: dict[str, Any] = {
-        **LatexPrinter._default_settings, "digits": 4, "fixed": False
+        **LatexPrinter._default_settings, "digits": 4, "places": None
     }
 
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
         merged = {"order": "none", **(settings or {})}
         super().__init__(merged)
+        self._places = self._settings["places"]
 
     def _times(self, body: str) -> str:
         # a dot between two written numbers (0.5 \cdot 2), as SymPy's own rule does
@@ -208,11 +283,7 @@ class DlexamLatexPrinter(_ProjectNotation, LatexPrinter):
     def _print_matrix_contents(self, expr: sp.MatrixBase) -> str:
         # entries share their decimals; a matrix holding a fraction sets every entry in display
         # style, so that the fractions print at full size, a little apart from row to row
-        self._in_matrix += 1
-        try:
-            lines = [[self._print(x) for x in expr.row(i)] for i in range(expr.rows)]
-        finally:
-            self._in_matrix -= 1
+        lines = self._entries(expr)
         env = "matrix" if expr.cols <= 10 else "array"
         spec = "{" + "c" * expr.cols + "}" if env == "array" else ""
         if any(r"\frac" in x for line in lines for x in line):
@@ -283,12 +354,13 @@ class DlexamTextPrinter(_ProjectNotation, StrPrinter):
 
     FORM = 1
     _default_settings: dict[str, Any] = {
-        **StrPrinter._default_settings, "digits": 4, "fixed": False
+        **StrPrinter._default_settings, "digits": 4, "places": None
     }
 
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
         merged = {"order": "none", **(settings or {})}
         super().__init__(merged)
+        self._places = self._settings["places"]
 
     def _times(self, body: str) -> str:
         return "*" + body
@@ -341,12 +413,7 @@ class DlexamTextPrinter(_ProjectNotation, StrPrinter):
         return self._big_operator("Π", expr)
 
     def _print_MatrixBase(self, expr: sp.MatrixBase) -> str:
-        self._in_matrix += 1
-        try:
-            rows = ["[" + ", ".join(self._print(x) for x in expr.row(i)) + "]"
-                    for i in range(expr.rows)]
-        finally:
-            self._in_matrix -= 1
+        rows = ["[" + ", ".join(line) + "]" for line in self._entries(expr)]
         return "[" + ", ".join(rows) + "]"
 
     _print_ImmutableDenseMatrix = _print_MatrixBase
@@ -392,22 +459,22 @@ class DlexamTextPrinter(_ProjectNotation, StrPrinter):
         return f"{self._print(expr.args[0])} = {self._print(expr.args[1])}"
 
 
-def tex(expr: Any, digits: int = 4, numbers: bool = False, fixed: bool = False) -> str:
+def tex(expr: Any, digits: int = 4, numbers: bool = False, places: int | None = None) -> str:
     """LaTeX (math mode content) for a SymPy object, in the project's notation.
 
     Args:
         expr: what to print.
-        digits: decimals shown for inexact numbers.
+        digits: decimals shown for inexact numbers (see :func:`shared_places` for matrices).
         numbers: True for a formula with the numbers put in: products get an explicit dot.
-        fixed: inexact numbers keep all ``digits`` decimals (as they do inside a matrix), for
-            numbers shown side by side.
+        places: the decimals every number shows (numbers set side by side, whose shared
+            decimals :func:`shared_places` found); None for the rule of one number.
     """
-    settings: dict[str, Any] = {"digits": digits, "fixed": fixed}
+    settings: dict[str, Any] = {"digits": digits, "places": places}
     if numbers:
         settings["mul_symbol"] = "dot"
     return DlexamLatexPrinter(settings).doprint(expr)
 
 
-def text(expr: Any, digits: int = 4) -> str:
-    """Plain text for a SymPy object, in the project's notation."""
-    return DlexamTextPrinter({"digits": digits}).doprint(expr)
+def text(expr: Any, digits: int = 4, places: int | None = None) -> str:
+    """Plain text for a SymPy object, in the project's notation (arguments as for :func:`tex`)."""
+    return DlexamTextPrinter({"digits": digits, "places": places}).doprint(expr)

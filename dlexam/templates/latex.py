@@ -17,13 +17,13 @@ from pylatex.utils import escape_latex
 
 from dlexam.langs import LANGS
 from dlexam.notation import sym, tex
+from dlexam.notation.display import displayed
 from dlexam.templates.prose import prose_tex
 from dlexam.templates.values import (
     equation_parts,
     matrix_rows,
     shape_text,
     short_values,
-    shown_value,
     value_tex,
 )
 
@@ -73,7 +73,7 @@ def latex_env() -> jinja2.Environment:
         t=prose_tex,
         m=lambda expr, digits=4, numbers=False: NoEscape(tex(expr, digits=digits, numbers=numbers)),
         raw=NoEscape,
-        shown=shown_value,
+        shown=displayed,
         eq=equation_parts,
         shape_text=shape_text,
         value_tex=value_tex,
