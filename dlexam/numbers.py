@@ -16,10 +16,13 @@ def terminating(q: sp.Rational) -> bool:
 
 def decimal_places(q: sp.Rational) -> int:
     """The number of decimals a terminating rational needs (0.25 -> 2)."""
-    places = 0
-    while (q * 10**places).q != 1:
-        places += 1
-    return places
+    # integer arithmetic only: a caller may be inside sympy.evaluate(False)
+    d, twos, fives = int(q.q), 0, 0
+    while d % 2 == 0:
+        d, twos = d // 2, twos + 1
+    while d % 5 == 0:
+        d, fives = d // 5, fives + 1
+    return max(twos, fives)
 
 
 def is_exact_short(value: object, digits: int = 4) -> bool:

@@ -6,7 +6,7 @@ import pytest
 import sympy as sp
 
 from dlexam.derivations.core import put_in, three_part
-from dlexam.derivations.forms import Ratio, Slash, Stack, exact_shown
+from dlexam.derivations.forms import Ratio, Slash, Stack, as_written
 from dlexam.notation import sym, sym_sub, tex, text
 
 n, m = sym("n_units"), sym("n_in")
@@ -98,11 +98,17 @@ def test_fractions_in_a_matrix_print_at_full_size() -> None:
     assert r"\\[1ex]" in tex(two_rows)
 
 
-def test_ratio_slash_and_exact_shown() -> None:
-    third = exact_shown(sp.Rational(1, 3))
+def test_ratio_slash_and_as_written() -> None:
+    third = as_written(sp.Rational(1, 3), fractions=True)
     assert isinstance(third, Ratio) and third.doit() == sp.Rational(1, 3)
-    assert exact_shown(sp.Rational(9, 25)) == sp.Rational(9, 25)  # 0.36 writes it exactly
-    assert tex(Ratio(sp.Rational(9, 25), exact_shown(sp.Rational(26, 75)))) == r"\frac{0.36}{26/75}"
+    # 0.36 writes it exactly
+    assert as_written(sp.Rational(9, 25), fractions=True) == sp.Rational(9, 25)
+    written = as_written(sp.Rational(26, 75), fractions=True)
+    assert tex(Ratio(sp.Rational(9, 25), written)) == r"\frac{0.36}{26/75}"
+    # without fractions, or for an irrational number: a decimal, shown with all its decimals
+    assert text(as_written(sp.Rational(26, 75))) == "0.3467"
+    assert text(as_written(sp.tanh(2))) == "0.9640"
+    assert as_written(sp.oo) == sp.oo and as_written(sp.Symbol("x")) == sp.Symbol("x")
     assert text(Ratio(third, sp.Rational(9, 25))) == "(1/3)/0.36"
     i, d = sym("i_pe"), sym("d_model")
     exponent = Slash(sp.Mul(2, i, evaluate=False), d)

@@ -22,7 +22,7 @@ import sympy as sp
 
 from dlexam.derivations.contract import Answer, Mistake
 from dlexam.derivations.core import Result, Step, derivation
-from dlexam.derivations.forms import Stack, row_vector
+from dlexam.derivations.forms import Stack, as_written, row_vector
 from dlexam.derivations.heads import (
     ATTENTION_SEED_RANGE,
     EXACT_LIMIT,
@@ -43,7 +43,6 @@ from dlexam.derivations.heads import (
     seeded_inputs,
     shape_data,
     shape_text,
-    shown_coefficient,
     softmax_row_step,
     softmax_rows_exact,
 )
@@ -248,7 +247,7 @@ def attention_context(
         with sp.evaluate(False):
             symbolic_rows.append(sp.Add(*[sp.Mul(indexed("a", i + 1, j + 1), h[j])
                                           for j in range(cols)]))
-            substituted_rows.append(sp.Add(*[sp.Mul(shown_coefficient(weights[i, j]), h[j])
+            substituted_rows.append(sp.Add(*[sp.Mul(as_written(weights[i, j]), h[j])
                                              for j in range(cols)]))
         if states is None:
             contexts.append(sp.Add(*[weights[i, j] * h[j] for j in range(cols)]))

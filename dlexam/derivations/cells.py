@@ -18,6 +18,7 @@ import sympy as sp
 from sympy.core.symbol import Str
 
 from dlexam.derivations.core import Step, put_in, three_part
+from dlexam.derivations.forms import as_written
 from dlexam.derivations.params import exact
 from dlexam.errors import InputError
 from dlexam.notation import (
@@ -185,17 +186,9 @@ def zeros(rows: int) -> sp.ImmutableMatrix:
 
 
 def shown(value: Any) -> Any:
-    """A value as it is put into a displayed formula: exact numbers that are not short
-    decimals (tanh(2), nested expressions) become decimals, so the line stays readable.
-
-    The step's value is still computed from the exact numbers; this is for showing only.
-    """
-    if isinstance(value, sp.MatrixBase):
-        return sp.ImmutableMatrix(value.applyfunc(shown))
-    exact_short = isinstance(value, sp.Basic) and (value.is_Rational or value.is_Float)
-    if isinstance(value, sp.Basic) and value.is_number and not exact_short:
-        return sp.Float(value.evalf(DIGITS), DIGITS)
-    return value
+    """A value as it is put into a displayed formula: :func:`~dlexam.derivations.forms.as_written`
+    (kept under this name for the recurrent topics)."""
+    return as_written(value)
 
 
 def numbers_step(

@@ -53,10 +53,28 @@ def row_vector(values: Sequence[Any]) -> sp.ImmutableMatrix:
     return sp.ImmutableMatrix([list(values)])
 
 
-def exact_shown(value: sp.Basic, digits: int = 4) -> sp.Basic:
-    """A number as it is put into a formula: a rational that no short decimal writes exactly
-    (1/3) becomes the fraction :class:`Ratio`, every other number stays as it is."""
-    if isinstance(value, sp.Rational) and not value.is_Integer and not is_exact_short(value,
-                                                                                      digits):
+WRITTEN_DIGITS = 30
+"""Significant digits of the decimal that stands for an inexact number in a formula (printed
+rounded to the display's decimals)."""
+
+
+def as_written(value: Any, fractions: bool = False, digits: int = 4) -> Any:
+    """A value as it is put into a displayed formula (the one helper for every derivation).
+
+    Integers and exact decimals of at most ``digits`` places stay exact; another rational
+    becomes the fraction :class:`Ratio` (1/3) when ``fractions``, else a decimal; any other
+    finite number (tanh(2), e^2 / (1 + e^2)) becomes a decimal, so the line stays readable.
+    Matrices are written entry by entry; infinities and formulas stay as they are.
+
+    The step's value is still computed from the exact numbers; this is for showing only.
+    """
+    if isinstance(value, sp.MatrixBase):
+        return sp.ImmutableMatrix(value.applyfunc(
+            lambda x: as_written(x, fractions=fractions, digits=digits)))
+    if not isinstance(value, sp.Basic) or not value.is_number or value.is_Float:
+        return value
+    if value.is_Integer or is_exact_short(value, digits) or value.is_finite is False:
+        return value
+    if value.is_Rational and fractions:
         return Ratio(sp.Integer(value.p), sp.Integer(value.q))
-    return value
+    return sp.Float(value.evalf(WRITTEN_DIGITS), WRITTEN_DIGITS)

@@ -21,12 +21,11 @@ from dlexam.derivations.distributions import (
     WRITTEN_OUT,
     Log,
     cross_step,
-    decimal_shown,
     distribution,
     distributions_step,
     log_exact,
 )
-from dlexam.derivations.forms import Notation, Operator, Ratio, exact_shown, row_vector
+from dlexam.derivations.forms import Notation, Operator, Ratio, as_written, row_vector
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
@@ -157,8 +156,8 @@ def _optimum_question(values: dict[str, Any]) -> dict[str, Any]:
     """The distributions as the question states them (normalised when asked)."""
     pd = distribution("p_data", values["p_data"], values["normalize"])
     pg = distribution("p_g", values["p_g"], values["normalize"])
-    return {"p_data": row_vector([exact_shown(x) for x in pd]),
-            "p_g": row_vector([exact_shown(x) for x in pg])}
+    return {"p_data": row_vector([as_written(x, fractions=True) for x in pd]),
+            "p_g": row_vector([as_written(x, fractions=True) for x in pg])}
 
 
 @derivation(
@@ -216,8 +215,9 @@ def gan_optimum(p_data: sp.ImmutableMatrix, p_g: sp.ImmutableMatrix, normalize: 
     outside = [i for i, (x, y) in enumerate(zip(pd, pg, strict=True), start=1) if x + y == 0]
     d_star = [sp.Rational(1, 2) if x + y == 0 else t / (x + y)
               for x, y, t in zip(pd, pg, top_values, strict=True)]
-    written = row_vector([Ratio(exact_shown(t), sp.Add(exact_shown(x), exact_shown(y),
-                                                       evaluate=False))
+    written = row_vector([Ratio(as_written(t, fractions=True),
+                                sp.Add(as_written(x, fractions=True),
+                                       as_written(y, fractions=True), evaluate=False))
                           for x, y, t in zip(pd, pg, top_values, strict=True)]
                          ) if k <= WRITTEN_OUT else None
     steps.append(Step(key="gan_optimum.d_star" + ("_swapped" if mistake == "d-star-swapped"
@@ -267,10 +267,10 @@ def gan_optimum(p_data: sp.ImmutableMatrix, p_g: sp.ImmutableMatrix, normalize: 
     # the same number as -log 4 + 2 JSD
     m = [(x + y) / 2 for x, y in zip(pd, pg, strict=True)]
     s_dm, kl_dm, _ = cross_step("gan_optimum.kl_data_mixture", sym("KL_dm"), pd, m,
-                                ("a", "m"), b, ratio=True, shown_q=decimal_shown,
+                                ("a", "m"), b, ratio=True, q_fractions=False,
                                 a=names["a"])
     s_gm, kl_gm, _ = cross_step("gan_optimum.kl_g_mixture", sym("KL_gm"), pg, m,
-                                ("b", "m"), b, ratio=True, shown_q=decimal_shown,
+                                ("b", "m"), b, ratio=True, q_fractions=False,
                                 b=names["b"])
     jsd = (kl_dm + kl_gm) / 2
     with sp.evaluate(False):

@@ -16,7 +16,7 @@ import numpy as np
 import sympy as sp
 
 from dlexam.derivations.core import Step
-from dlexam.derivations.forms import Notation, Operator, row_vector
+from dlexam.derivations.forms import Notation, Operator, as_written, row_vector
 from dlexam.errors import InputError
 from dlexam.notation import register_symbols, sym, sym_sub
 
@@ -154,18 +154,6 @@ def indexed(base: str, *indices: int, commutative: bool = True) -> sp.Symbol:
     sep = "," if any(k >= 10 for k in indices) else ""
     sub = sep.join(str(k) for k in indices)
     return sp.Symbol(f"{base}_{{{sub}}}" if sep else f"{base}_{sub}", commutative=commutative)
-
-
-def shown_coefficient(w: sp.Basic) -> sp.Basic:
-    """A weight as written in a weighted sum: exact when it is rational, else a Float."""
-    if w.is_Rational:
-        return w
-    return sp.Float(float(w))
-
-
-def shown_row(m: sp.MatrixBase, i: int) -> sp.ImmutableMatrix:
-    """Row i of a matrix as prose shows it: rationals exact, the rest (e^2/(1+e^2)) as Floats."""
-    return row_vector([shown_coefficient(x) if x.is_finite else x for x in m.row(i)])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -492,12 +480,12 @@ def _row_step(prefix: str, i: int, weights: sp.MatrixBase, Z: sp.MatrixBase | No
     v = [sp.Symbol(f"v_{j + 1}") for j in cols]
     with sp.evaluate(False):
         symbolic = sp.Add(*[sp.Mul(indexed("a", i + 1, j + 1), v[j]) for j in cols])
-        combination = sp.Add(*[sp.Mul(shown_coefficient(weights[i, j]), v[j]) for j in cols])
+        combination = sp.Add(*[sp.Mul(as_written(weights[i, j]), v[j]) for j in cols])
     return Step(key=f"{prefix}.row", lhs=sp.Symbol(f"z_{i + 1}"), symbolic=symbolic,
                 substituted=combination,
                 value=None if Z is None else row_vector(list(Z.row(i))),
                 data={"row": i + 1, "combination": combination,
-                      "weights": shown_row(weights, i), **head_data})
+                      "weights": row_vector([as_written(x) for x in weights.row(i)]), **head_data})
 
 
 def head_attention(prefix: str, X: sp.MatrixBase, WQ: sp.MatrixBase, WK: sp.MatrixBase,

@@ -22,7 +22,6 @@ from dlexam.derivations.distributions import (
     Log,
     base_number,
     cross_step,
-    decimal_shown,
     distribution,
     distributions_step,
     general_sum,
@@ -30,7 +29,7 @@ from dlexam.derivations.distributions import (
     log_exact,
     sum_step,
 )
-from dlexam.derivations.forms import exact_shown, row_vector
+from dlexam.derivations.forms import as_written, row_vector
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
@@ -75,7 +74,7 @@ def entropy_step(key: str, lhs: sp.Basic, p: Sequence[sp.Rational], letter: str,
     for i, x in enumerate(p, start=1):
         pi = indexed(letter, i)
         sym_terms.append(sp.Mul(pi, Log(pi, base), evaluate=False))
-        shown = exact_shown(x)
+        shown = as_written(x, fractions=True)
         num_terms.append(sp.Integer(0) if x == 0 else sp.Mul(shown, Log(shown, base),
                                                                evaluate=False))
     value = -sp.Add(*[x * log_exact(x, base) for x in p if x != 0])
@@ -87,11 +86,6 @@ def entropy_step(key: str, lhs: sp.Basic, p: Sequence[sp.Rational], letter: str,
     step = sum_step(key, lhs, sym_terms, num_terms, True, value, general, zeros=zeros, **data)
     return step, value
 
-
-def _shown(v: sp.Basic) -> sp.Basic:
-    """A probability put into a formula: rationals exact (1/3 as a fraction), e^2/(1+e^2) as a
-    Float."""
-    return exact_shown(v) if v.is_Rational else sp.Float(float(v))
 
 
 def _float(v: sp.Basic) -> sp.Basic:
@@ -170,8 +164,8 @@ def _information_question(values: dict[str, Any]) -> dict[str, Any]:
     """The distributions as the question states them (normalised when asked), and the base."""
     ps = distribution("p", values["p"], values["normalize"])
     qs = distribution("q", values["q"], values["normalize"])
-    return {"p": row_vector([exact_shown(x) for x in ps]),
-            "q": row_vector([exact_shown(x) for x in qs]),
+    return {"p": row_vector([as_written(x, fractions=True) for x in ps]),
+            "q": row_vector([as_written(x, fractions=True) for x in qs]),
             "log_base": sp.Symbol("e") if str(values["base"]) == "e" else int(values["base"])}
 
 
@@ -265,9 +259,9 @@ def information(p: sp.ImmutableMatrix, q: sp.ImmutableMatrix, base: str, normali
     steps.append(Step(key="information.mixture", lhs=sym("m_mix"), symbolic=m_formula,
                       value=row_vector(m)))
     s_pm, kl_pm, _ = cross_step("information.kl_pm", sym("KL_pm"), ps, m, ("p", "m"), b,
-                                ratio=True, shown_q=decimal_shown)
+                                ratio=True, q_fractions=False)
     s_qm, kl_qm, _ = cross_step("information.kl_qm", sym("KL_qm"), qs, m, ("q", "m"), b,
-                                ratio=True, shown_q=decimal_shown)
+                                ratio=True, q_fractions=False)
     jsd = (kl_pm + kl_qm) / 2
     with sp.evaluate(False):
         jsd_formula = sp.Mul(sp.Rational(1, 2), sp.Add(sym("KL_pm"), sym("KL_qm")))
@@ -417,7 +411,8 @@ def softmax_cross_entropy(logits: sp.ImmutableMatrix, label: sp.Basic,
     exact = k <= SOFTMAX_EXACT_LIMIT
     # the formulas count the classes from 1 (z_1 is the first logit); the label counts from 0
     steps: list[Step] = [Step(key="softmax_cross_entropy.logits", lhs=sym("z_vec"),
-                              symbolic=row_vector([exact_shown(v) for v in z]), data={"k": k})]
+                              symbolic=row_vector([as_written(v, fractions=True) for v in z]),
+                              data={"k": k})]
     if index is not None:
         steps.append(Step(key="softmax_cross_entropy.target_index", lhs=sym("y_vec"),
                           symbolic=row_vector(y),
@@ -459,7 +454,7 @@ def softmax_cross_entropy(logits: sp.ImmutableMatrix, label: sp.Basic,
         yj, pjs = sp.Symbol(f"y_{j}"), sp.Symbol(f"p_{j}")
         sym_terms.append(sp.Mul(yj, Log(pjs, log_base), evaluate=False))
         num_terms.append(sp.Integer(0) if t == 0 else
-                         sp.Mul(t, Log(_shown(pj), log_base), evaluate=False))
+                         sp.Mul(t, Log(as_written(pj, fractions=True), log_base), evaluate=False))
     yi, pi = sp.Symbol("y_i"), sp.Symbol("p_i")
     general = general_sum(sp.Mul(yi, Log(pi, log_base), evaluate=False), k, True)
     loss_key = "softmax_cross_entropy.loss" + ("_log10" if mistake == "log-base-10" else "")
@@ -471,7 +466,8 @@ def softmax_cross_entropy(logits: sp.ImmutableMatrix, label: sp.Basic,
                           value=loss, data={"index": index + 1,
                                             "logit": sp.Symbol(f"z_{index + 1}")}))
     steps += gradient_derivation()
-    shown_p, p_sym, y_sym = row_vector([_shown(x) for x in probs]), sym("p_vec"), sym("y_vec")
+    shown_p = row_vector([as_written(x, fractions=True) for x in probs])
+    p_sym, y_sym = sym("p_vec"), sym("y_vec")
     grad = [pj - t for pj, t in zip(probs, y, strict=True)]
     grad_key = "softmax_cross_entropy.gradient"
     with sp.evaluate(False):
