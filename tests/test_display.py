@@ -59,7 +59,7 @@ def test_no_other_formatter_of_values() -> None:
     """The templates and the printers hold no second number formatter (f"{x:.4f}" and the
     like): values go through dlexam.notation.display."""
     root = Path(dlexam.__file__).parent
-    for folder in ("templates", "build", "notation"):
+    for folder in ("templates", "notation"):
         for path in (root / folder).rglob("*.py"):
             if path.name in ("printers.py", "check.py"):
                 # the rule itself; the checker echoes a student's typed numbers as typed
