@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 CORE   := $(VENV)/.installed-core
 TESTS  := $(VENV)/.installed-test
 
-.PHONY: book test bench lint system clean
+.PHONY: book test bench lint system fresh-check clean
 
 book: system $(CORE)
 	$(BIN)/dlexam book
@@ -23,6 +23,11 @@ lint: $(TESTS)
 
 system:
 	@scripts/ensure-system.sh
+
+# The two commands above in a minimal Debian 12 root, from a clone of HEAD (root only; slow; not
+# part of `make test`). Run it before a change to set-up is called done.
+fresh-check:
+	@scripts/fresh-check.sh
 
 $(CORE): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \

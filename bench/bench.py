@@ -38,7 +38,11 @@ def run(cmd: list[str], cwd: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--exam-only", action="store_true", help="only the dlexam exam figures")
     args = parser.parse_args()
+    if args.exam_only:
+        exam_bench(ROOT / "examples" / "quiz3.toml")
+        return 0
 
     from dlexam import derivations
     from dlexam.build.book import render_book
@@ -93,7 +97,25 @@ def main() -> int:
             samples = [timed(lambda p=params: derivations.solve("bptt", p)) for _ in range(3)]
             print(f"  bptt T={steps:<5} H={h}           {statistics.median(samples):7.3f} s   "
                   "target: T=1000 well under 1 s, linear in T")
+    exam_bench(ROOT / "examples" / "quiz3.toml")
     return 0
+
+
+def exam_bench(exam: Path) -> None:
+    """`dlexam exam`: 100 variants against 1, side by side (target <= 10x), and --no-pdf with
+    1,000 variants (target < 10 s)."""
+    with tempfile.TemporaryDirectory(prefix="dlexam-bench-exam-") as tmp:
+        base = Path(tmp)
+        one = timed(lambda: run([*DLEXAM, "exam", str(exam), "--variants", "1", "--seed", "1",
+                                 "--out", str(base / "one")], ROOT))
+        hundred = timed(lambda: run([*DLEXAM, "exam", str(exam), "--variants", "100", "--seed",
+                                     "1", "--out", str(base / "hundred")], ROOT))
+        print(f"  exam, 1 variant (PDFs)        {one:7.3f} s")
+        print(f"  exam, 100 variants (PDFs)     {hundred:7.3f} s   "
+              f"100/1 = {hundred / one:.2f}x   target <= 10x")
+        thousand = timed(lambda: run([*DLEXAM, "exam", str(exam), "--variants", "1000",
+                                      "--seed", "1", "--out", str(base / "k"), "--no-pdf"], ROOT))
+        print(f"  exam, 1000 variants --no-pdf  {thousand:7.3f} s   target < 10 s")
 
 
 if __name__ == "__main__":

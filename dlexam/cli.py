@@ -176,6 +176,13 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("name", nargs="?", help="the derivation (see 'dlexam list')")
     check.add_argument("params", nargs="*", metavar="key=value",
                        help="the question's parameters, as solve takes them")
+    check.add_argument("--exam", metavar="EXAM",
+                       help="check a whole exam: the built-in final2023 or an exam file; the "
+                            "positional argument is then your answers file (TOML)")
+    check.add_argument("--template", action="store_true",
+                       help="with --exam: print an empty answers file to fill in")
+    check.add_argument("--pdf", metavar="FILE",
+                       help="with --exam: also write the bilingual report to FILE")
     check.add_argument("--batch", metavar="FILE.jsonl",
                        help='one request a line: {"derivation", "params", "answers"}; '
                             "one verdict object a line out ('-': standard input)")
@@ -184,6 +191,12 @@ def _parser() -> argparse.ArgumentParser:
                             "h[2][1]=0.9898 (repeat -a)")
     check.add_argument("--json", action="store_true", help="print one JSON object")
     check.add_argument("--lang", choices=LANGS, default="en")
+
+    practice = sub.add_parser("practice", help="practise a sampled question in the terminal")
+    practice.add_argument("name", help="the derivation (see 'dlexam list')")
+    practice.add_argument("--seed", type=_seed, default=None,
+                          help="a whole number >= 0 (default: a new question each time)")
+    practice.add_argument("--lang", choices=LANGS, default="en")
 
     show = sub.add_parser("show", help="a derivation's parameters, answers and named mistakes")
     show.add_argument("name", help="the derivation (see 'dlexam list')")
@@ -203,6 +216,17 @@ def _parser() -> argparse.ArgumentParser:
                       help="output folder (default out)")
 
     sub.add_parser("list", help="list the derivations")
+
+    exam = sub.add_parser("exam", help="seeded variants of an exam file: question papers, "
+                          "answer keys, key.json and moodle.xml")
+    exam.add_argument("file", help="the exam file (.toml)")
+    exam.add_argument("--variants", type=int, required=True, metavar="N",
+                      help="how many variants (1 to 1000)")
+    exam.add_argument("--seed", type=_seed, required=True, help="a whole number >= 0")
+    exam.add_argument("--out", default="out/exam", metavar="FOLDER",
+                      help="output folder (default out/exam)")
+    exam.add_argument("--no-pdf", action="store_true",
+                      help="write only key.json and moodle.xml")
     return parser
 
 
@@ -258,6 +282,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     if args.batch is not None:
         return _check_batch(args)
+    if args.exam is not None:
+        return _check_exam(args)
+    if args.template or args.pdf is not None:
+        raise InputError("--template" if args.template else "--pdf", "--exam EXAM as well")
     if args.name is None:
         raise InputError("check", "a derivation's name (or --batch FILE)")
     derivation = derivations.get(args.name)
@@ -269,6 +297,36 @@ def _cmd_check(args: argparse.Namespace) -> int:
     else:
         print(report_text(report, args.lang))
     return 0 if report.correct == report.total else EXIT_WRONG
+
+
+def _check_exam(args: argparse.Namespace) -> int:
+    from dlexam.check import exam as exam_check
+    from dlexam.exams.model import load_exam
+
+    if args.params or args.answer:
+        raise InputError("--exam", "an answers file only (no key=value or -a)")
+    pdf = check_pdf_file(args.pdf) if args.pdf is not None else None
+    exam = load_exam(args.exam)
+    if args.template:
+        if args.name is not None:
+            raise InputError("--template", "no answers file (it prints an empty one)")
+        print(exam_check.template(exam), end="")
+        return 0
+    if args.name is None:
+        raise InputError("--exam", "your answers file (dlexam check --exam EXAM answers.toml; "
+                         "--template prints one to fill in)")
+    answers = exam_check.read_answers(args.name)
+    report = exam_check.check_exam(exam, answers, source=args.name)
+    if args.json:
+        print(json.dumps(exam_check.report_json(report, args.lang), ensure_ascii=False))
+    else:
+        print(exam_check.report_text(report, args.lang))
+    if pdf is not None:
+        from dlexam.build.report import build_report
+
+        print(f"wrote {build_report(report, pdf)}", file=sys.stderr)
+    right = all(result == "right" for q in report.questions for _ref, result in q.asked)
+    return 0 if right else EXIT_WRONG
 
 
 def _check_batch(args: argparse.Namespace) -> int:
@@ -287,6 +345,24 @@ def _check_batch(args: argparse.Namespace) -> int:
     with lines:
         run_batch(lines, sys.stdout, args.lang)
     return 0
+
+
+def _cmd_practice(args: argparse.Namespace) -> int:
+    import secrets
+
+    from dlexam import derivations
+    from dlexam.check.practice import run_practice
+
+    derivation = derivations.get(args.name)
+    if derivation.sampler is None or not derivation.answers:
+        raise InputError(args.name, "a derivation with a sampler (see 'dlexam show')")
+    seed = args.seed if args.seed is not None else secrets.randbelow(10**6)
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    right, asked = run_practice(derivation, seed, args.lang, input, say)
+    return 0 if right == asked else EXIT_WRONG
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
@@ -309,6 +385,20 @@ def _cmd_sample(args: argparse.Namespace) -> int:
                          ensure_ascii=False))
     else:
         print(sample_text(derivation, args.seed, params, args.lang))
+    return 0
+
+
+def _cmd_exam(args: argparse.Namespace) -> int:
+    out = check_output_folder(args.out)
+    from dlexam.exams.build import Progress, build_exam
+
+    count = args.variants
+    report = build_exam(args.file, count, args.seed, out, pdf=not args.no_pdf,
+                        progress=Progress(count, "variants"))
+    for reason, n in sorted(report.drawn.redrawn.items()):
+        print(f"redrawn {n} time(s): {reason}", file=sys.stderr)
+    print(f"wrote {len(report.files)} files to {out} ({len(report.drawn.variants)} variants, "
+          f"{report.seconds:.2f} s)")
     return 0
 
 
@@ -354,7 +444,8 @@ def _main(argv: Sequence[str] | None) -> int:
     except SystemExit as done:  # --help
         return done.code if isinstance(done.code, int) else 0
     commands = {"solve": _cmd_solve, "book": _cmd_book, "list": _cmd_list,
-                "show": _cmd_show, "sample": _cmd_sample, "check": _cmd_check}
+                "show": _cmd_show, "sample": _cmd_sample, "check": _cmd_check,
+                "practice": _cmd_practice, "exam": _cmd_exam}
     try:
         return commands[args.command](args)
     except BuildError as err:

@@ -1,17 +1,28 @@
 #!/usr/bin/env bash
 # Checks the system tools dlexam needs (XeLaTeX with xeCJK, TikZ, pgfplots, amsmath, the Noto CJK
-# fonts, poppler's pdftotext/pdftoppm). Installs what is missing from Debian when run as root;
-# otherwise prints the exact command to run and fails. Does nothing when all is present.
+# fonts, poppler's pdftotext/pdftoppm/pdffonts). Installs what is missing from Debian when run as
+# root; otherwise prints the exact command to run and fails. Does nothing when all is present.
+# The packages are listed once, in dlexam/system-packages.txt; every tool the checks below call
+# (python3 venv/ensurepip, kpsewhich, fc-list, ...) comes from a package on that list.
+#   scripts/ensure-system.sh --print-packages   prints that list, one package a line
 set -euo pipefail
 
-PACKAGES=(python3-venv texlive-xetex texlive-lang-cjk texlive-lang-chinese texlive-pictures
-          texlive-latex-recommended texlive-fonts-recommended lmodern fonts-noto-cjk poppler-utils)
+LIST="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/dlexam/system-packages.txt"
+[ -r "$LIST" ] || { echo "ensure-system.sh: cannot read the package list $LIST" >&2; exit 1; }
+# Words outside `#` comments, as dlexam.build.tex reads the same file.
+mapfile -t PACKAGES < <(sed -e 's/#.*//' "$LIST" | tr -s ' \t' '\n' | sed -e '/^$/d')
+
+if [ "${1:-}" = "--print-packages" ]; then
+  printf '%s\n' "${PACKAGES[@]}"
+  exit 0
+fi
 
 missing() {
-  python3 -c 'import ensurepip, venv' 2>/dev/null || { echo "python3-venv"; return; }
-  command -v xelatex >/dev/null || { echo "xelatex"; return; }
-  command -v pdftotext >/dev/null || { echo "pdftotext"; return; }
-  command -v pdftoppm >/dev/null || { echo "pdftoppm"; return; }
+  python3 -c 'import ensurepip, venv' 2>/dev/null || { echo "python3 venv/ensurepip"; return; }
+  local tool
+  for tool in xelatex kpsewhich fc-list pdftotext pdftoppm pdffonts; do
+    command -v "$tool" >/dev/null || { echo "$tool"; return; }
+  done
   local f
   for f in xeCJK.sty ctexhook.sty tikz.sty pgfplots.sty amsmath.sty booktabs.sty hyperref.sty \
            pzdr.tfm lmroman10-regular.otf; do

@@ -1,14 +1,34 @@
-"""Shared test set-up: Keras runs on the torch backend (the CPU build the test extra installs)."""
+"""Shared test set-up: Keras runs on the torch backend (the CPU build the test extra installs),
+and SymPy's assumption order is seeded from DLEXAM_TEST_SEED (random unless set, shown in the
+pytest header) so that a failure that depends on it can be run again."""
 
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import Callable
 
 import pytest
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+# SymPy checks an expression's facts in an order drawn from sympy.core.random, seeded from the OS
+TEST_SEED = int(os.environ.get("DLEXAM_TEST_SEED") or random.SystemRandom().randrange(10**6))
+
+
+def pytest_report_header() -> str:
+    return (f"dlexam: DLEXAM_TEST_SEED={TEST_SEED} "
+            f"PYTHONHASHSEED={os.environ.get('PYTHONHASHSEED', 'unset')} to run again")
+
+
+@pytest.fixture(autouse=True)
+def _sympy_seed(request: pytest.FixtureRequest) -> None:
+    """Seeds SymPy's generator for each test from the run's seed and the test's own name, so a
+    test draws the same order whichever tests run before it."""
+    import sympy.core.random
+
+    sympy.core.random.seed(f"{TEST_SEED}:{request.node.nodeid}")
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ import sympy as sp
 import torch
 
 from dlexam import derivations
+from dlexam.derivations.core import to_plain
 from dlexam.notation import tex, text
 from dlexam.templates import prose_tex, prose_text
 
@@ -299,3 +301,71 @@ def test_multi_head_notation_transpose_and_concat() -> None:
     assert tex(concat.lhs) == r"Z_{\mathrm{cat}}"
     scaled = next(s for s in r.steps if s.key == "multi_head_attention.scaled")
     assert tex(scaled.lhs) == r"\hat{S}_{1}"
+
+
+@pytest.mark.parametrize("scale", ["sqrt", "none", 4])
+def test_qkv_cross_attention_against_torch_sdpa(scale: Any) -> None:
+    """Q, K, V given (3 queries over 4 keys), every scale, against
+    torch.nn.functional.scaled_dot_product_attention (scale = 1 / divisor)."""
+    rng = np.random.default_rng(5)
+    Q, K, V = (rng.normal(size=s).round(2) for s in ((3, 2), (4, 2), (4, 3)))
+    result = derivations.solve("self-attention", {"Q": Q.tolist(), "K": K.tolist(),
+                                                  "V": V.tolist(), "scale": scale})
+    factor = {"sqrt": 1 / np.sqrt(2), "none": 1.0}.get(scale, 1 / 4)  # type: ignore[arg-type]
+    expected = torch.nn.functional.scaled_dot_product_attention(
+        *(torch.tensor(m)[None] for m in (Q, K, V)), scale=factor)[0].numpy()
+    z = np.array(to_plain(result.answers["Z"]), dtype=float)
+    assert z.shape == (3, 3)
+    assert z == pytest.approx(expected, abs=1e-10)
+
+
+def test_cross_multi_head_against_torch_multihead_attention() -> None:
+    """X_q (2 x 4) attends over X_kv (3 x 3): torch.nn.MultiheadAttention(4, 2, kdim=3, vdim=3,
+    bias=False) with the heads' weights stacked (torch computes x W^T, so the transposes)."""
+    rng = np.random.default_rng(9)
+    Xq, Xkv = rng.normal(size=(2, 4)).round(2), rng.normal(size=(3, 3)).round(2)
+    WQ = [rng.normal(size=(4, 2)).round(2) for _ in range(2)]
+    WK = [rng.normal(size=(3, 2)).round(2) for _ in range(2)]
+    WV = [rng.normal(size=(3, 2)).round(2) for _ in range(2)]
+    WO = rng.normal(size=(4, 4)).round(2)
+    result = derivations.solve("multi-head-attention", {
+        "X_q": Xq.tolist(), "X_kv": Xkv.tolist(), "W_Q": [w.tolist() for w in WQ],
+        "W_K": [w.tolist() for w in WK], "W_V": [w.tolist() for w in WV], "W_O": WO.tolist()})
+    mha = torch.nn.MultiheadAttention(4, 2, kdim=3, vdim=3, bias=False, batch_first=True,
+                                      dtype=torch.float64)
+    with torch.no_grad():
+        mha.q_proj_weight.copy_(torch.tensor(np.hstack(WQ).T))
+        mha.k_proj_weight.copy_(torch.tensor(np.hstack(WK).T))
+        mha.v_proj_weight.copy_(torch.tensor(np.hstack(WV).T))
+        mha.out_proj.weight.copy_(torch.tensor(WO.T))
+        out, _ = mha(torch.tensor(Xq)[None], torch.tensor(Xkv)[None], torch.tensor(Xkv)[None])
+    got = np.array(to_plain(result.answers["output"]), dtype=float)
+    assert got == pytest.approx(out[0].numpy(), abs=1e-10)
+    assert np.array(to_plain(result.answers["weights"][0])).shape == (2, 3)
+
+
+@pytest.mark.parametrize(
+    ("argv", "param", "fragment"),
+    [
+        (["Q=[[1, 0]]", "K=[[1, 0], [0, 1]]", "V=[[1], [2], [3]]"], "V", "m = 2"),
+        (["Q=[[1, 0]]", "K=[[1, 0], [0, 1]]", "scale=0"], "scale", "a number > 0"),
+        (["Q=[[1, 0]]", "K=[[1, 0], [0, 1]]", "scale=-1"], "scale", "a number > 0"),
+        (["Q=[[1, 0]]", "K=[[1, 0], [0, 1]]", "scale=half"], "scale", "sqrt, none"),
+        (["Q=[[1, 0]]", "V=[[1], [2]]"], "K", "the keys"),
+        (["Q=[[1, 0]]", "K=[[1, 0], [0, 1]]", "mask=causal"], "mask", "as many queries"),
+        (["X=[[1, 0]]", "Q=[[1, 0]]"], "Q", "one input form"),
+    ],
+)
+def test_qkv_bad_input_exit_2_one_line(input_error: Any, argv: list[str], param: str,
+                                       fragment: str) -> None:
+    message = input_error(["solve", "self-attention", *argv])
+    assert message.startswith(f"{param}: expected")
+    assert fragment in message
+
+
+def test_positional_encoding_base_against_numpy() -> None:
+    result = derivations.solve("positional-encoding", {"n": 3, "d": 4, "base": 100})
+    pos, col = np.arange(3)[:, None], np.arange(4)[None, :]
+    angle = pos / 100.0 ** ((col - col % 2) / 4)
+    expected = np.where(col % 2 == 0, np.sin(angle), np.cos(angle))
+    assert np.array(to_plain(result.answers["PE"]), dtype=float) == pytest.approx(expected)

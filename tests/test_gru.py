@@ -118,6 +118,7 @@ def test_default_example_reads_in_both_languages() -> None:
     [
         (["W_z=[0.5, 0.1]"], "W_r", "since W_z is given"),
         (["reset_after=maybe"], "reset_after", "true or false"),
+        (["update_rule=keras"], "update_rule", "cho, olah"),
         (["reset_after=false", "b_hn=[0.1]"], "b_hn", "reset_after is false"),
         (["U_z=[[1, 2]]"], "U_z", "H x H"),
         (["x=[[1, 2], [3, 4]]"], "x", "one number per time step"),
@@ -128,3 +129,103 @@ def test_bad_input_exit_2_one_line(input_error: Callable[[list[str]], str], argv
     message = input_error(["solve", "gru-forward", *argv])
     assert message.startswith(f"{param}: expected")
     assert fragment in message
+
+
+def test_update_rule_swapped_is_the_mirrored_gru() -> None:
+    """h = (1 - z) h_prev + z h~ is the right GRU with z's pre-activation negated: σ(-a) = 1 - σ(a).
+    torch computes that cell from the negated update-gate weights; z itself is then 1 - z."""
+    cell = random_cell(11, H=2, D=1, T=3)
+    H = 2
+    gru = torch.nn.GRU(1, H, batch_first=True, dtype=torch.float64)
+    with torch.no_grad():
+        gru.weight_ih_l0.copy_(torch.tensor(np.vstack([cell["W_r"], -cell["W_z"], cell["W_h"]])))
+        gru.weight_hh_l0.copy_(torch.tensor(np.vstack([cell["U_r"], -cell["U_z"], cell["U_h"]])))
+        gru.bias_ih_l0.copy_(torch.tensor(np.concatenate([cell["b_r"], -cell["b_z"],
+                                                          cell["b_h"]])))
+        gru.bias_hh_l0.copy_(torch.tensor(np.concatenate([np.zeros(2 * H), cell["b_hn"]])))
+        out, _ = gru(torch.tensor(cell["x"])[None], torch.tensor(cell["h0"])[None, None])
+    given = {k: v.tolist() for k, v in cell.items()}
+    result = derivations.get("gru-forward").run(given, mistake="update-rule-swapped")
+    assert plain(result, "h") == pytest.approx(out[0].numpy(), abs=1e-10)
+    state = [s for s in result.steps if s.key == "gru_forward.state_swapped"]
+    assert len(state) == 3
+
+
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_reset_after_swapped_computes_the_other_placement(reset_after: bool) -> None:
+    cell = random_cell(12)
+    given = {k: v.tolist() for k, v in cell.items() if reset_after or k != "b_hn"}
+    result = derivations.get("gru-forward").run({**given, "reset_after": reset_after},
+                                                mistake="reset-after-swapped")
+    other = {**cell, "b_h": cell["b_h"] + (cell["b_hn"] if reset_after else 0)}
+    if reset_after:  # the other placement, b_hn kept outside the gate (folded into b_h here)
+        assert plain(result, "h") == pytest.approx(numpy_gru_reset_before(other), abs=1e-12)
+        keys = {s.key for s in result.steps}
+        assert "gru_forward.candidate_reset_before_with_hn" in keys
+        assert "gru_forward.reset_after" in keys  # the question's form is still named
+    else:
+        right = solve({**cell, "b_hn": np.zeros(2)}, reset_after=True)
+        assert plain(result, "h") == pytest.approx(plain(right, "h"), abs=1e-12)
+
+
+def test_numpy_reference_agrees_with_torch() -> None:
+    """tests/reference/recurrent_cells.py (used by the contract self-test) against torch."""
+    from reference.recurrent_cells import gru_forward as reference_gru
+
+    cell = random_cell(13)
+    H, D = cell["W_z"].shape
+    gru = torch.nn.GRU(D, H, batch_first=True, dtype=torch.float64)
+    with torch.no_grad():
+        gru.weight_ih_l0.copy_(torch.tensor(np.vstack([cell["W_r"], cell["W_z"], cell["W_h"]])))
+        gru.weight_hh_l0.copy_(torch.tensor(np.vstack([cell["U_r"], cell["U_z"], cell["U_h"]])))
+        gru.bias_ih_l0.copy_(torch.tensor(np.concatenate([cell["b_r"], cell["b_z"],
+                                                          cell["b_h"]])))
+        gru.bias_hh_l0.copy_(torch.tensor(np.concatenate([np.zeros(2 * H), cell["b_hn"]])))
+        out, _ = gru(torch.tensor(cell["x"])[None], torch.tensor(cell["h0"])[None, None])
+    ref = reference_gru({**{k: v.tolist() for k, v in cell.items()}, "reset_after": True,
+                         "update_rule": "cho"}, None)
+    assert np.array(ref["h"]) == pytest.approx(out[0].numpy(), abs=1e-12)
+    olah = reference_gru({**{k: v.tolist() for k, v in cell.items()}, "reset_after": True,
+                          "update_rule": "olah"}, None)
+    assert np.array(olah["h_other"]) == pytest.approx(out[0].numpy(), abs=1e-12)
+
+
+def _mirrored_torch(cell: dict[str, np.ndarray], negate_z: bool) -> np.ndarray:
+    """torch.nn.GRU's states; with negate_z, the cell whose update gate is 1 - z (σ(-a) = 1 - σ(a)),
+    which is the GRU with h_t = (1 - z) h_{t-1} + z h~ written in terms of the original z."""
+    H, D = cell["W_z"].shape
+    sign = -1.0 if negate_z else 1.0
+    gru = torch.nn.GRU(D, H, batch_first=True, dtype=torch.float64)
+    with torch.no_grad():
+        gru.weight_ih_l0.copy_(torch.tensor(np.vstack([cell["W_r"], sign * cell["W_z"],
+                                                       cell["W_h"]])))
+        gru.weight_hh_l0.copy_(torch.tensor(np.vstack([cell["U_r"], sign * cell["U_z"],
+                                                       cell["U_h"]])))
+        gru.bias_ih_l0.copy_(torch.tensor(np.concatenate([cell["b_r"], sign * cell["b_z"],
+                                                          cell["b_h"]])))
+        gru.bias_hh_l0.copy_(torch.tensor(np.concatenate([np.zeros(2 * H), cell["b_hn"]])))
+        out, _ = gru(torch.tensor(cell["x"])[None], torch.tensor(cell["h0"])[None, None])
+    return out[0].numpy()
+
+
+@pytest.mark.parametrize("rule", ["cho", "olah"])
+def test_update_rules_against_torch_and_both_reported(rule: str) -> None:
+    """cho is torch.nn.GRU itself; olah is torch's GRU with the update gate mirrored. Each
+    question reports the other rule's states as h_other; the mistake gives the other rule."""
+    cell = random_cell(21)
+    given = {k: v.tolist() for k, v in cell.items()}
+    d = derivations.get("gru-forward")
+    result = d.run({**given, "update_rule": rule})
+    cho, olah = _mirrored_torch(cell, False), _mirrored_torch(cell, True)
+    mine, other = (cho, olah) if rule == "cho" else (olah, cho)
+    assert plain(result, "h") == pytest.approx(mine, abs=1e-10)
+    assert plain(result, "h_other") == pytest.approx(other, abs=1e-10)
+    assert np.abs(mine - other).max() > 1e-3
+    swapped = d.run({**given, "update_rule": rule}, mistake="update-rule-swapped")
+    assert plain(swapped, "h") == pytest.approx(other, abs=1e-10)
+    other_rule = "olah" if rule == "cho" else "cho"
+    assert result.steps[-1].key == f"gru_forward.other_{other_rule}"
+
+
+def test_default_rule_is_cho() -> None:
+    assert derivations.get("gru-forward").run({}).info["update_rule"] == "cho"

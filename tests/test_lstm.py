@@ -107,14 +107,15 @@ def test_chain_rule_through_the_cell_matches_sympy() -> None:
 
 def test_gates_answers_name_the_gates() -> None:
     result = derivations.solve("lstm-gates")
-    a = result.answers
+    a, info = result.answers, result.info
     assert (a["forget_gate"], a["input_gate"], a["output_gate"]) == ("f_t", "i_t", "o_t")
-    assert a["figure_order"] == ["f_t", "i_t", "C~_t", "o_t"]
-    assert a["stacked_mapping"]["g"] == "C~_t"
-    assert a["gate_activations"]["C~_t"] == "tanh"
+    assert a["cell_path"] == "diag(f_t)"
+    assert info["figure_order"] == ["f_t", "i_t", "C~_t", "o_t"]
+    assert info["stacked_mapping"]["g"] == "C~_t"
+    assert info["gate_activations"]["C~_t"] == "tanh"
     assert a["y_from"] == "h_3"
-    assert [u["outputs"] for u in a["unfolded"]] == [["h_1", "C_1"], ["h_2", "C_2"],
-                                                     ["h_3", "C_3"]]
+    assert [u["outputs"] for u in info["unfolded"]] == [["h_1", "C_1"], ["h_2", "C_2"],
+                                                        ["h_3", "C_3"]]
     forget = next(s for s in result.steps if s.key == "lstm_gates.f_t")
     assert text(forget.symbolic) == "σ(W_f*[h_{t-1}, x_t] + b_f)"
     stacked = next(s for s in result.steps if s.key == "lstm_gates.stacked")
@@ -168,3 +169,61 @@ def test_bad_input_exit_2_one_line(input_error: Callable[[list[str]], str], name
     message = input_error(["solve", name, *argv])
     assert message.startswith(f"{param}: expected")
     assert fragment in message
+
+
+def test_gates_swapped_reading_follows_through() -> None:
+    """forget-input-swapped: the gates' names, the cell update and its derivative all swap."""
+    result = derivations.get("lstm-gates").run({}, mistake="forget-input-swapped")
+    a = result.answers
+    assert (a["forget_gate"], a["input_gate"], a["cell_path"]) == ("i_t", "f_t", "diag(i_t)")
+    cell = next(s for s in result.steps if s.key == "lstm_gates.cell_swapped")
+    assert text(cell.symbolic).startswith("i_t ⊙ C_{t-1}")
+    path = next(s for s in result.steps if s.key == "lstm_gates.cell_path")
+    assert path.data["partial"] == sym("i_t")
+
+
+@pytest.mark.parametrize("mistake,key,formula", [
+    ("forget-input-swapped", "lstm_forward.cell_swapped", "i_t ⊙ C_{t-1} + f_t ⊙ C~_t"),
+    ("no-output-gate", "lstm_forward.hidden_no_output_gate", "tanh(C_t)"),
+    ("sigmoid-candidate", "lstm_forward.c_tilde_sigmoid", "σ(W_C*[h_{t-1}, x_t] + b_C)"),
+])
+def test_mistaken_steps_show_the_mistaken_formula(mistake: str, key: str, formula: str) -> None:
+    result = derivations.get("lstm-forward").run({}, mistake=mistake)
+    shown = [text(s.symbolic) for s in result.steps if s.key == key]
+    assert shown and all(f == formula for f in shown), shown
+    assert result.info["mistake"] == mistake
+
+
+def test_mistakes_agree_with_torch_where_torch_can_make_them() -> None:
+    """no-output-gate is an LSTM whose output gate is always 1: torch.nn.LSTM with a huge
+    output-gate bias; sigmoid-candidate is not a torch cell, so the NumPy reference covers it."""
+    torch.manual_seed(3)
+    lstm = torch.nn.LSTM(1, 1, batch_first=True, dtype=torch.float64)
+    with torch.no_grad():
+        for p in lstm.parameters():
+            p.copy_(torch.round(p, decimals=1))
+        lstm.bias_ih_l0[3] = 1000.0  # the o block (order i, f, g, o): σ(1000) = 1 in float64
+    params = torch_lstm_as_olah(lstm)
+    with torch.no_grad():
+        out, _ = lstm(torch.tensor([[[1.0], [-2.0]]], dtype=torch.float64))
+    params["b_o"] = [0.0]
+    result = derivations.get("lstm-forward").run({**params, "x": [1, -2]},
+                                                 mistake="no-output-gate")
+    assert plain(result, "h") == pytest.approx(out[0].numpy(), abs=1e-12)
+
+
+def test_numpy_reference_agrees_with_torch() -> None:
+    """tests/reference/recurrent_cells.py (used by the contract self-test) against torch."""
+    from reference.recurrent_cells import lstm_forward as reference_lstm
+
+    torch.manual_seed(4)
+    lstm = torch.nn.LSTM(2, 2, batch_first=True, dtype=torch.float64)
+    xs = np.array([[0.5, -1.0], [1.5, 0.2], [-0.3, 0.8]])
+    h0, c0 = np.array([0.1, -0.2]), np.array([0.3, 0.4])
+    with torch.no_grad():
+        out, (_h, c_n) = lstm(torch.tensor(xs)[None], (torch.tensor(h0)[None, None],
+                                                      torch.tensor(c0)[None, None]))
+    ref = reference_lstm({**torch_lstm_as_olah(lstm), "x": xs.tolist(), "h0": h0.tolist(),
+                          "C0": c0.tolist()}, None)
+    assert np.array(ref["h"]) == pytest.approx(out[0].numpy(), abs=1e-12)
+    assert np.array(ref["C"])[-1] == pytest.approx(c_n[0, 0].numpy(), abs=1e-12)

@@ -10,6 +10,7 @@ import torch
 
 from dlexam import derivations
 from dlexam.notation import text
+from dlexam.templates.question import question_text
 
 EXAM_MODEL = "LSTM(30, return_sequences=True), LSTM(30), Dense(1)"
 
@@ -62,7 +63,7 @@ def test_input_shape_on_first_layer_sets_width_and_steps() -> None:
     model = "LSTM(30, return_sequences=True, input_shape=(3, 1)), LSTM(30), Dense(1)"
     result = derivations.solve("param-count", model=model)
     assert result.answers["layers"] == [3840, 7320, 31]
-    assert result.answers["output_shapes"] == [[None, 3, 30], [None, 30], [None, 1]]
+    assert result.info["output_shapes"] == [[None, 3, 30], [None, 30], [None, 1]]
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -112,7 +113,7 @@ def test_bidirectional_and_embedding_match_keras() -> None:
     expected = [layer.count_params() for layer in model.layers]
     result = derivations.solve("param-count", model=spec)
     assert result.answers["layers"] == expected
-    assert result.answers["output_widths"] == [8, 32, 3]
+    assert result.info["output_widths"] == [8, 32, 3]
 
 
 def test_bidirectional_matches_torch() -> None:
@@ -124,3 +125,119 @@ def test_bidirectional_matches_torch() -> None:
 def test_dense_without_bias() -> None:
     result = derivations.solve("param-count", model="Dense(4, use_bias=False)", input_dim=3)
     assert result.answers["layers"] == [torch_count(torch.nn.Linear(3, 4, bias=False))]
+
+
+# ---- the named mistakes, each checked against a framework that counts that way ---------------
+
+def test_pytorch_biases_on_a_keras_question_are_torch_counts() -> None:
+    result = derivations.get("param-count").run(
+        {"model": EXAM_MODEL, "input_dim": 1, "framework": "keras"}, mistake="pytorch-biases")
+    expected = [torch_count(torch.nn.LSTM(1, 30)), torch_count(torch.nn.LSTM(30, 30)),
+                torch_count(torch.nn.Linear(30, 1))]
+    assert result.answers["layers"] == expected
+    assert result.answers["total"] == sum(expected)
+    assert text(result.steps[0].symbolic) == "4*n*(n + m + 2)"
+
+
+def test_pytorch_biases_leave_a_keras_gru_with_two_unchanged() -> None:
+    d = derivations.get("param-count")
+    params = {"model": "GRU(4, return_sequences=True), SimpleRNN(3)", "input_dim": 2}
+    right = d.run(params).answers["layers"]
+    wrong = d.run(params, mistake="pytorch-biases").answers["layers"]
+    assert wrong[0] == right[0] == torch_count(torch.nn.GRU(2, 4))
+    assert wrong[1] == torch_count(torch.nn.RNN(4, 3)) != right[1]
+
+
+def test_keras_biases_on_a_pytorch_question_are_keras_counts() -> None:
+    result = derivations.get("param-count").run(
+        {"model": EXAM_MODEL, "input_dim": 1, "framework": "pytorch"}, mistake="keras-biases")
+    expected = keras_counts([keras.layers.LSTM(30, return_sequences=True), keras.layers.LSTM(30),
+                             keras.layers.Dense(1)], input_dim=1)
+    assert result.answers["layers"] == expected
+
+
+@pytest.mark.parametrize("framework", ["keras", "pytorch"])
+def test_no_bias_counts_modules_built_without_bias(framework: str) -> None:
+    result = derivations.get("param-count").run(
+        {"model": "GRU(5, return_sequences=True), Bidirectional(LSTM(3)), Dense(2)",
+         "input_dim": 4, "framework": framework}, mistake="no-bias")
+    expected = [torch_count(torch.nn.GRU(4, 5, bias=False)),
+                torch_count(torch.nn.LSTM(5, 3, bias=False, bidirectional=True)),
+                torch_count(torch.nn.Linear(6, 2, bias=False))]
+    assert result.answers["layers"] == expected
+
+
+def test_no_gate_factor_counts_a_simple_rnn_of_the_same_sizes() -> None:
+    d = derivations.get("param-count")
+    keras_q = d.run({"model": EXAM_MODEL, "input_dim": 1}, mistake="no-gate-factor")
+    assert keras_q.answers["layers"] == keras_counts(
+        [keras.layers.SimpleRNN(30, return_sequences=True), keras.layers.SimpleRNN(30),
+         keras.layers.Dense(1)], input_dim=1)
+    assert text(keras_q.steps[0].symbolic) == "n*(n + m + 1)"
+    torch_q = d.run({"model": "GRU(6), Dense(2)", "input_dim": 3, "framework": "pytorch"},
+                    mistake="no-gate-factor")
+    assert torch_q.answers["layers"] == [torch_count(torch.nn.RNN(3, 6)),
+                                         torch_count(torch.nn.Linear(6, 2))]
+
+
+def test_first_input_width_builds_every_layer_on_the_model_input() -> None:
+    result = derivations.get("param-count").run(
+        {"model": "LSTM(8, return_sequences=True), GRU(4), Dense(2)", "input_dim": 3},
+        mistake="first-input-width")
+    expected = [keras_counts([layer], input_dim=3)[0] for layer in
+                (keras.layers.LSTM(8), keras.layers.GRU(4), keras.layers.Dense(2))]
+    assert result.answers["layers"] == expected
+    assert [s.data["width_in"] for s in result.steps[:3]] == [3, 3, 3]
+
+
+@pytest.mark.parametrize(("argv", "mistake"), [
+    (["model=LSTM(3), Dense(1)", "input_dim=2", "framework=pytorch"], "pytorch-biases"),
+    (["model=LSTM(3), Dense(1)", "input_dim=2"], "keras-biases"),
+    (["model=GRU(3), Dense(1)", "input_dim=2"], "pytorch-biases"),  # a Keras GRU has two
+    (["model=SimpleRNN(3), Dense(1)", "input_dim=2"], "no-gate-factor"),
+    (["model=LSTM(3)", "input_dim=2"], "first-input-width"),
+    (["model=Embedding(10, 4), LSTM(3)"], "first-input-width"),
+    (["model=Dense(2, use_bias=False), Embedding(10, 4)", "input_dim=2"], "no-bias"),
+])
+def test_a_mistake_that_cannot_show_is_refused(input_error, argv: list[str],
+                                               mistake: str) -> None:
+    message = input_error(["solve", "param-count", *argv, "--mistake", mistake])
+    assert message.startswith("--mistake: expected a mistake that applies to this question")
+
+
+def test_sampled_questions_are_small_models_where_every_mistake_shows() -> None:
+    d = derivations.get("param-count")
+    for seed in range(1, 41):
+        params = d.sample(seed)
+        right = d.run(params).answers
+        assert 2 <= len(right["layers"]) <= 3
+        applicable = {m.id for m in d.applicable_mistakes(params)}
+        assert {"no-bias", "no-gate-factor"} <= applicable
+        assert ("pytorch-biases" if params["framework"] == "keras" else "keras-biases") in (
+            applicable)
+        if not params["model"].startswith("Embedding"):
+            assert "first-input-width" in applicable
+        for mistake in applicable:
+            assert d.run(params, mistake=mistake).answers["total"] != right["total"], mistake
+
+
+def test_question_states_the_model_and_its_input_width() -> None:
+    d = derivations.get("param-count")
+    params = {"model": "LSTM(30), Dense(1)", "input_dim": 2, "timesteps": 5,
+              "framework": "pytorch"}
+    en = question_text(d, params, "en")
+    zh = question_text(d, params, "zh-Hant")
+    for statement in (en, zh):
+        assert "LSTM(30, input_shape=(5, 2)), Dense(1)" in statement
+        assert "PyTorch" in statement
+
+
+def test_a_fixed_model_without_a_width_gets_one_drawn() -> None:
+    d = derivations.get("param-count")
+    params = d.sample(3, {"model": "LSTM(3), Dense(1)"})
+    assert params["model"] == "LSTM(3), Dense(1)"
+    assert 1 <= params["input_dim"] <= 16 and 2 <= params["timesteps"] <= 10
+    width = params["input_dim"]
+    assert d.run(params).answers["layers"][0] == keras_counts([keras.layers.LSTM(3)], width)[0]
+    embedded = d.sample(3, {"model": "Embedding(100, 8), GRU(4)"})
+    assert "input_dim" not in embedded

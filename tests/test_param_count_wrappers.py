@@ -46,14 +46,14 @@ def test_counts_and_widths_match_keras(spec: str, layers: list, input_shape: tup
     result = derivations.solve("param-count", model=spec, **width)
     assert result.answers["layers"] == [layer.count_params() for layer in built]
     assert result.answers["total"] == sum(layer.count_params() for layer in built)
-    assert result.answers["output_widths"] == [layer.output.shape[-1] for layer in built]
+    assert result.info["output_widths"] == [layer.output.shape[-1] for layer in built]
 
 
 def test_bidirectional_doubles_the_layer() -> None:
     single = derivations.solve("param-count", model="LSTM(30)", input_dim=1)
     double = derivations.solve("param-count", model="Bidirectional(LSTM(30))", input_dim=1)
     assert double.answers["layers"] == [2 * single.answers["layers"][0]] == [7680]
-    assert double.answers["output_widths"] == [60]
+    assert double.info["output_widths"] == [60]
 
 
 @pytest.mark.parametrize(
@@ -86,7 +86,7 @@ def test_input_shape_on_the_wrapper_or_the_wrapped_layer(spec: str) -> None:
     built = keras_layers([L.Bidirectional(L.LSTM(16)), L.Dense(1)], (5, 8))
     result = derivations.solve("param-count", model=spec)
     assert result.answers["layers"] == [layer.count_params() for layer in built]
-    assert result.answers["output_shapes"] == [[None, 32], [None, 1]]
+    assert result.info["output_shapes"] == [[None, 32], [None, 1]]
 
 
 @pytest.mark.parametrize(

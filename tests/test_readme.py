@@ -27,3 +27,18 @@ def test_example_runs(capsys: pytest.CaptureFixture[str], name: str, example: st
     assert main(["solve", *argv, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["derivation"] == name and data["answers"]
+
+
+def test_the_check_session_is_what_check_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    section = README.split("## Checking your own derivation", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    command, *shown = block.split("\n$ ")[0].splitlines()
+    argv = shlex.split(command.removeprefix("$ .venv/bin/dlexam "))
+    assert main(argv) == 1
+    printed = capsys.readouterr().out.splitlines()
+    for line in shown:
+        if "..." in line:  # shortened in the README: its start must be printed
+            start = line.split("...", 1)[0]
+            assert any(p.startswith(start) for p in printed), line
+        else:
+            assert line in printed, line

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from dlexam.build.files import atomic_write
@@ -23,11 +24,17 @@ DEFAULT_EPOCH = "1767225600"
 TIMEOUT_S = 180
 MAX_PASSES = 3
 
-INSTALL_HINT = (
-    "apt-get install --no-install-recommends texlive-xetex texlive-lang-cjk "
-    "texlive-lang-chinese texlive-pictures texlive-latex-recommended lmodern fonts-noto-cjk "
-    "poppler-utils"
-)
+
+def system_packages() -> tuple[str, ...]:
+    """The Debian packages dlexam needs, from ``dlexam/system-packages.txt``.
+
+    The one list: ``scripts/ensure-system.sh`` installs the same words (outside ``#`` comments).
+    """
+    text = resources.files("dlexam").joinpath("system-packages.txt").read_text(encoding="utf-8")
+    return tuple(word for line in text.splitlines() for word in line.split("#", 1)[0].split())
+
+
+INSTALL_HINT = "apt-get install --no-install-recommends " + " ".join(system_packages())
 
 
 @dataclass(frozen=True)

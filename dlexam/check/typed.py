@@ -3,7 +3,8 @@
 Accepted: numbers (``2.7371``, ``-1e-3``, ``3/4``, ``75%``), lists and matrices written as JSON
 (``[[1, 2], [3, 4]]``) or as MATLAB writes them (``[1 2; 3 4]``), and expressions with
 ``+ - * / ^ ** ( )``, the functions sqrt, exp, log / ln (natural), log2, log10, tanh, sigmoid /
-sigma / σ, sin, cos, abs, the constants e and pi, and the same in LaTeX (``\\frac{e^{2}}{1+e^{2}}``,
+sigma / σ, sin, cos, abs, the constants e and pi, an infinity as a whole entry (``-inf``), and
+the same in LaTeX (``\\frac{e^{2}}{1+e^{2}}``,
 ``\\sqrt{64}``, ``\\tanh(2.05)``, ``\\cdot``, ``\\times``, ``\\left( \\right)``).
 
 Nothing typed is ever run as code: no ``eval``, ``sympify`` or ``parse_expr``. The text is split
@@ -78,6 +79,7 @@ FUNCTIONS: dict[str, Any] = {
     "abs": abs,
 }
 CONSTANTS: dict[str, float] = {"e": math.e, "pi": math.pi, "π": math.pi}
+INFINITY = ("inf", "∞", "infinity", "Infinity")  # only as a whole entry: -inf, [1, -inf]
 # LaTeX commands and what they stand for
 _LATEX_WORDS = {
     r"\cdot": "*", r"\times": "*", r"\div": "/", r"\pi": "pi", r"\left": "", r"\right": "",
@@ -91,7 +93,7 @@ _TOKEN = re.compile(
     r"(?P<space>\s+)"
     r"|(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
     r"|(?P<latex>\\(?:[A-Za-z]+|[,;! ]))"
-    r"|(?P<name>[A-Za-z_σπ][A-Za-z0-9_]*)"
+    r"|(?P<name>[A-Za-z_σπ∞][A-Za-z0-9_]*)"
     r"|(?P<op>\*\*|[-+*/^%()\[\]{},;])"
 )
 
@@ -191,6 +193,18 @@ class _Parser:
         return self.number_leaf()
 
     def number_leaf(self) -> Leaf:
+        # an infinity stands alone as an entry (a masked attention score is -inf)
+        sign = 1.0
+        ahead = 0
+        if self.peek().kind == "op" and self.peek().text in "+-":
+            sign, ahead = (-1.0 if self.peek().text == "-" else 1.0), 1
+        word = self.peek(ahead)
+        follower = self.peek(ahead + 1)
+        if word.kind == "name" and word.text in INFINITY and (
+                follower.kind == "end" or (follower.kind == "op" and follower.text in ",;]")
+                or (self.matlab[-1] and follower.space_before)):
+            self.i += ahead + 1
+            return Leaf(sign * math.inf)
         start = self.i
         value = self.expr()
         literal = None
@@ -437,5 +451,7 @@ def from_json(value: Any, depth: int = 0) -> Any:
             _rectangular(out)
         return out
     if isinstance(value, str):
+        if value in ("inf", "-inf"):  # JSON has no infinity: dlexam writes it as a string
+            return Leaf(math.inf if value == "inf" else -math.inf)
         return parse(value)
     raise TypedError("a number, a list of numbers, or typed text")

@@ -27,6 +27,7 @@ from dlexam.derivations.contract import (
     parse_ref,
 )
 from dlexam.derivations.core import Derivation, Result, to_plain
+from dlexam.derivations.params import numeric_inputs
 from dlexam.errors import InputError
 
 MAX_GIVEN = 1_000  # answers per request
@@ -61,6 +62,7 @@ class Report:
     right: Result
     verdicts: list[Verdict]
     mistaken: dict[str, Result] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
 
     @property
     def correct(self) -> int:
@@ -80,11 +82,31 @@ class Report:
     def _repr_markdown_(self) -> str:
         return self._repr_html_()
 
+    def parting_steps(self, verdict: Verdict) -> tuple[Any, Any] | None:
+        """The step where the mistaken derivation parts, right and mistaken, computed exactly
+        for display (the verdicts came from the faster numeric runs)."""
+        if verdict.mistake is None or verdict.departs_at is None:
+            return None
+        right = self.derivation.run(self.params)
+        theirs = self.derivation.run(self.params, mistake=verdict.mistake)
+        valued = [k for k, s in enumerate(right.steps) if s.value is not None]
+        position = valued.index(verdict.departs_at)
+        return right.steps[verdict.departs_at], [
+            s for s in theirs.steps if s.value is not None][position]
+
     def departs_key(self, verdict: Verdict) -> str | None:
         """The catalog key of the step where the mistaken derivation parts from the right one."""
         if verdict.departs_at is None:
             return None
         return self.right.steps[verdict.departs_at].key
+
+
+@dataclass(frozen=True)
+class WrongShape:
+    """A given answer of another shape than the expected one, which a named mistake gives."""
+
+    value: Any
+    mistake: str
 
 
 def significant(literal: str) -> tuple[int, int] | None:
@@ -157,18 +179,26 @@ class Checker:
     The right result and each mistake's are computed once, on first need.
     """
 
-    def __init__(self, derivation: Derivation, params: Mapping[str, Any] | None) -> None:
+    def __init__(self, derivation: Derivation, params: Mapping[str, Any] | None,
+                 tolerance: Tolerance | None = None) -> None:
         self.derivation = derivation
+        self.tolerance = tolerance  # an exam's override for inexact answers, or None
         self.params = dict(params or {})
-        self.right = derivation.run(self.params)
+        self.right = self._run(self.params)
         self.expected = self.right.plain_answers()
         self._mistaken: dict[str, Result] = {}
         self._plain: dict[str, dict[str, Any]] = {}
 
+    def _run(self, params: Mapping[str, Any], mistake: str | None = None) -> Result:
+        # inputs as 30-digit floats: the same derivation, much faster than exact rationals;
+        # its answers agree with the exact ones far below any tolerance (tests/test_contract.py)
+        with numeric_inputs():
+            return self.derivation.run(params, mistake=mistake)
+
     def mistaken(self, mistake_id: str) -> Result:
         """The result of a student making this mistake from start to end."""
         if mistake_id not in self._mistaken:
-            result = self.derivation.run(self.params, mistake=mistake_id)
+            result = self._run(self.params, mistake=mistake_id)
             self._mistaken[mistake_id] = result
             self._plain[mistake_id] = result.plain_answers()
         return self._mistaken[mistake_id]
@@ -214,12 +244,35 @@ class Checker:
         out = []
         expected_shape = _shape(expected)
         given_shape = _shape(value)
+        if given_shape != expected_shape and _same_vector(given_shape, expected_shape):
+            value = _reshape(value, expected_shape)  # [a, b] for a 1 x 2 (or 2 x 1) matrix
+            given_shape = expected_shape
         if given_shape != expected_shape:
-            raise InputError(ref, f"{_shape_words(expected_shape)} (as the answer is)",
-                             _shape_words(given_shape))
+            mistake = self._shape_mistake(answer, index, value)
+            if mistake is None:
+                raise InputError(ref, f"{_shape_words(expected_shape)} (as the answer is)",
+                                 _shape_words(given_shape))
+            return [(answer, index, expected, WrongShape(value, mistake))]
         for position, leaf in leaves(value):
             out.append((answer, (*index, *position), element(expected, position), leaf))
         return out
+
+    def _shape_mistake(self, answer: Answer, index: tuple[int, ...], value: Any) -> str | None:
+        """The mistake whose answer has the given (other) shape and values, if one does."""
+        exact = answer.kind in ("integer", "integers")
+        for mistake in self.derivation.applicable_mistakes(self.params):
+            if answer.name not in mistake.changes:
+                continue
+            try:
+                theirs = element(self.mistaken_answers(mistake.id).get(answer.name), index)
+            except (IndexError, TypeError):
+                continue
+            if _shape(theirs) != _shape(value):
+                continue
+            pairs = zip(leaves(value), leaves(theirs), strict=True)
+            if all(_matches(leaf, x, answer.tolerance, exact) for (_p, leaf), (_q, x) in pairs):
+                return mistake.id
+        return None
 
     # --- judging ---
     def check(self, given: Mapping[str, Any]) -> Report:
@@ -236,12 +289,19 @@ class Checker:
         for answer, index, expected, leaf in elements:
             verdicts.append(self._judge(answer, index, expected, leaf))
         verdicts = self._follow_through(verdicts, elements)
-        return Report(self.derivation, self.right, verdicts, dict(self._mistaken))
+        return Report(self.derivation, self.right, verdicts, dict(self._mistaken), self.params)
 
     def _judge(self, answer: Answer, index: tuple[int, ...], expected: Any,
                leaf: Leaf | str) -> Verdict:
         tolerance = answer.tolerance
+        if self.tolerance is not None and answer.kind not in ("integer", "integers", "text"):
+            tolerance = self.tolerance
         shown_index = index if index else None
+        if isinstance(leaf, WrongShape):  # another shape, which a named mistake gives
+            given = [[x.value for x in row] if isinstance(row, list) else row.value
+                     for row in leaf.value] if isinstance(leaf.value, list) else leaf.value
+            return Verdict(answer.name, shown_index, given, expected, False, tolerance, None,
+                           leaf.mistake, self._departs(leaf.mistake))
         if isinstance(leaf, str):
             right = _normal(leaf) == _normal(str(expected))
             return Verdict(answer.name, shown_index, leaf, expected, right, tolerance)
@@ -295,7 +355,7 @@ class Checker:
             if rerun is None:
                 continue
             try:
-                again = self.derivation.run(rerun).plain_answers()
+                again = self._run(rerun).plain_answers()
             except InputError:
                 continue
             for k, v in enumerate(out):
@@ -357,6 +417,22 @@ def _shape(value: Any) -> tuple[int, ...]:
     if isinstance(value, list):
         return (len(value), *(_shape(value[0]) if value else ()))
     return ()
+
+
+def _same_vector(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    """Whether two shapes are the same vector written flat or as one row / one column."""
+    def flat(shape: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(d for d in shape if d != 1) if len(shape) <= 2 else shape
+    return len(a) <= 2 and len(b) <= 2 and a != () and b != () and flat(a) == flat(b) and \
+        len(flat(a)) == 1
+
+
+def _reshape(value: Any, shape: tuple[int, ...]) -> Any:
+    flat = [leaf for _p, leaf in leaves(value)]
+    if len(shape) == 1:
+        return flat
+    rows, cols = shape
+    return [flat[r * cols:(r + 1) * cols] for r in range(rows)]
 
 
 def _shape_text(value: Any) -> str:

@@ -22,27 +22,33 @@ import sympy as sp
 
 from dlexam.derivations.contract import Answer, Mistake
 from dlexam.derivations.core import Result, Step, derivation
-from dlexam.derivations.forms import Stack, as_written, row_vector
+from dlexam.derivations.forms import Ratio, Stack, as_written, row_vector
 from dlexam.derivations.heads import (
     ATTENTION_SEED_RANGE,
+    CROSS_SLOTS,
     EXACT_LIMIT,
+    MULTI_HEAD_DEFAULTS,
     MULTI_HEAD_SLOTS,
     NC,
     PARAM_SYMBOLS,
     HeadSymbols,
     Is,
     Names,
+    Softmax,
     dim_size,
     generated_step,
     head_attention,
     indexed,
+    matmul,
     matrices_given,
     multi_head,
     multi_head_values,
+    product_step,
     scaled_attention,
     seeded_inputs,
     shape_data,
     shape_text,
+    small,
     softmax_row_step,
     softmax_rows_exact,
 )
@@ -250,7 +256,10 @@ def attention_context(
             substituted_rows.append(sp.Add(*[sp.Mul(as_written(weights[i, j]), h[j])
                                              for j in range(cols)]))
         if states is None:
-            contexts.append(sp.Add(*[weights[i, j] * h[j] for j in range(cols)]))
+            combination = sp.Add(*[weights[i, j] * h[j] for j in range(cols)])
+            # exact softmax weights share one denominator: (h_1 + e h_2) / (1 + e), written once
+            contexts.append(combination if all(weights[i, j].is_Rational for j in range(cols))
+                            else sp.factor_terms(sp.together(combination)))
         else:
             value_rows.append(sum((weights[i, j] * state_rows[j] for j in range(cols)),
                                   sp.zeros(1, states.cols)))
@@ -259,7 +268,8 @@ def attention_context(
     # with symbolic states the weighted sums with the weights put in are the answer itself
     steps.append(Step(key="attention_context.contexts", lhs=Stack(*c_syms),
                       symbolic=Stack(*symbolic_rows), substituted=Stack(*substituted_rows),
-                      value=None if states is None else sp.ImmutableMatrix.vstack(*value_rows),
+                      value=(sp.ImmutableMatrix.vstack(*value_rows) if states is not None
+                             else Stack(*contexts) if given_weights is None else None),
                       data={"outputs": _label_list(outs), "n_out": rows}))
     last = h[-1] if states is None else state_rows[-1]
     c = sym("C_ctx")
@@ -291,6 +301,9 @@ def attention_context(
 # Q6: scaled dot-product self-attention
 
 
+SCALES = ("sqrt", "none")
+"""The words ``scale`` takes besides a positive number to divide by."""
+
 SELF_ATTENTION_PARAMS = [
     Param("X", "array", shapes=(("n", "d_model"),), default=None),
     Param("W_Q", "array", shapes=(("d_model", "d_k"),), default=None),
@@ -300,74 +313,214 @@ SELF_ATTENTION_PARAMS = [
     Param("d_k", "int", default=None, minimum=1, maximum=4096),
     Param("values", "array", shapes=(("m", "d_v"),), default=None),
     Param("mask", "choice", default="none", choices=("none", "causal")),
+    Param("Q", "array", shapes=(("n", "d_k"),), default=None),
+    Param("K", "array", shapes=(("m", "d_k"),), default=None),
+    Param("V", "array", shapes=(("m", "d_v"),), default=None),
+    Param("scale", "choice_or_number", default="sqrt", choices=SCALES),
 ]
 X_FORM = ("X", "W_Q", "W_K", "W_V")
 SCORES_FORM = ("scores", "d_k", "values")
+QKV_FORM = ("Q", "K", "V")
 
 _AFTER_SCALING = ("scaled", "masked", "weights", "Z")
 SELF_ATTENTION_MISTAKES = [
-    Mistake("no-scaling", changes=_AFTER_SCALING, formula=True),
-    Mistake("scaled-by-dk", changes=_AFTER_SCALING, formula=True),
+    # with scale=none the right method already leaves the scores as they are
+    Mistake("no-scaling", changes=_AFTER_SCALING, formula=True,
+            applies=lambda p: p["scale"] != "none"),
+    # d_k for sqrt(d_k): a mistake of the sqrt(d_k) scale only (a number given is what it is)
+    Mistake("scaled-by-dk", changes=_AFTER_SCALING, formula=True,
+            applies=lambda p: p["scale"] == "sqrt"),
     Mistake("softmax-by-column", changes=("weights", "Z"), formula=True),
 ]
 
 
-def sample_self_attention(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
-    """Either form: the scores with d_k (a perfect square, so sqrt(d_k) is whole) and
-    sometimes the values, or 2-3 tokens with their weights; fixing a parameter of one form
-    draws that form only. Scaled scores stay within [-3, 3], away from the softmax's flat ends.
+def _divisor(scale: Any, d_k: int | None) -> float:
+    """What a sampler's scores are divided by, as a float (d_k = 1 when it is not known)."""
+    if scale == "sqrt":
+        return float(d_k or 1) ** 0.5
+    return 1.0 if scale == "none" else float(scale)
+
+
+def _fixed_form(fixed: Mapping[str, Any]) -> str | None:
+    """The input form the fixed parameters choose (``x``, ``scores``, ``qkv``), or None.
+
+    Raises:
+        InputError: parameters of two forms are fixed.
     """
-    x_fixed = [k for k in X_FORM if fixed.get(k) is not None]
-    s_fixed = [k for k in SCORES_FORM if fixed.get(k) is not None]
-    if x_fixed and s_fixed:
-        raise InputError(s_fixed[0], f"either X with W_Q, W_K, W_V or scores, not both "
-                         f"({x_fixed[0]} is fixed)", "both")
+    chosen = [(form, [k for k in keys if fixed.get(k) is not None])
+              for form, keys in (("x", X_FORM), ("scores", SCORES_FORM), ("qkv", QKV_FORM))]
+    chosen = [(form, keys) for form, keys in chosen if keys]
+    if len(chosen) > 1:
+        raise InputError(chosen[1][1][0], f"one input form: X with W_Q, W_K, W_V, or scores, "
+                         f"or Q, K, V ({chosen[0][1][0]} is fixed)", "two forms")
+    return chosen[0][0] if chosen else None
+
+
+def sample_self_attention(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
+    """One of three forms: the scores with d_k (a perfect square, so sqrt(d_k) is whole) and
+    sometimes the values; 2-3 tokens with their weights; or Q, K, V given directly, with as
+    many or more keys than queries (cross-attention). Fixing a parameter of one form draws that
+    form only. Mostly scale=sqrt, sometimes scale=none or a whole number to divide by. Scaled
+    scores stay within [-3, 3], away from the softmax's flat ends.
+    """
+    form = _fixed_form(fixed) or draw.choice(("x", "scores", "qkv"))
     dims = bind_dims(SELF_ATTENTION_PARAMS, fixed)
-    from_x = bool(x_fixed) or (not s_fixed and draw.chance(0.5))
     mask = fixed.get("mask") or ("causal" if draw.chance(0.25) else "none")
-    if from_x:
+    if fixed.get("scale") is not None:
+        scale = fixed["scale"]
+    else:
+        scale = draw.choice(("sqrt", "sqrt", "sqrt", "none", "number"))
+        if scale == "number":
+            scale = draw.choice((2, 4, 10))
+    out: dict[str, Any] = {"mask": mask}
+    if scale != "sqrt":
+        out["scale"] = scale
+    square = mask == "causal"
+    if form == "x":
         n = dims.get("n", draw.integer(2, 3))
         dm = dims.get("d_model", draw.integer(2, 3))
         dk = dims.get("d_k", fixed.get("d_k") or draw.integer(2, 3))
         dv = dims.get("d_v", draw.integer(2, 3))
-        return {"X": draw.array((n, dm), -1, 1, nonzero=True),
-                "W_Q": draw.array((dm, dk), -1, 1, nonzero=True),
-                "W_K": draw.array((dm, dk), -1, 1, nonzero=True),
-                "W_V": draw.array((dm, dv), -1, 1, nonzero=True),
-                "mask": mask}
-    dk = fixed.get("d_k") or draw.choice((4, 9, 16, 64))
-    root = round(dk ** 0.5)
-    square = mask == "causal"
-    n = dims.get("n", draw.integer(2 if square else 1, 3))
-    m = dims.get("m", n if square else draw.integer(2, 3))
-    out: dict[str, Any] = {"scores": [[draw.integer(-3 * root, 3 * root) for _ in range(m)]
-                                      for _ in range(n)], "d_k": dk, "mask": mask}
-    if draw.chance(0.7) or "values" in fixed:
-        out["values"] = draw.array((m, dims.get("d_v", draw.integer(1, 3))), -1, 1,
-                                   nonzero=True)
+        out.update({"X": draw.array((n, dm), -1, 1, nonzero=True),
+                    "W_Q": draw.array((dm, dk), -1, 1, nonzero=True),
+                    "W_K": draw.array((dm, dk), -1, 1, nonzero=True),
+                    "W_V": draw.array((dm, dv), -1, 1, nonzero=True)})
+    elif form == "qkv":
+        n = dims.get("n", draw.integer(2 if square else 1, 3))
+        m = dims.get("m", n if square else draw.integer(2, 3))
+        dk = dims.get("d_k", draw.integer(2, 3))
+        out.update({"Q": draw.array((n, dk), -1, 1, nonzero=True),
+                    "K": draw.array((m, dk), -1, 1, nonzero=True),
+                    "V": draw.array((m, dims.get("d_v", draw.integer(1, 3))), -1, 1,
+                                    nonzero=True)})
+    else:
+        dk = fixed.get("d_k") or (draw.choice((4, 9, 16, 64)) if scale == "sqrt" else None)
+        bound = max(1, round(3 * _divisor(scale, dk)))
+        n = dims.get("n", draw.integer(2 if square else 1, 3))
+        m = dims.get("m", n if square else draw.integer(2, 3))
+        out["scores"] = [[draw.integer(-bound, bound) for _ in range(m)] for _ in range(n)]
+        if dk is not None:
+            out["d_k"] = dk
+        if draw.chance(0.7) or "values" in fixed:
+            out["values"] = draw.array((m, dims.get("d_v", draw.integer(1, 3))), -1, 1,
+                                       nonzero=True)
+    out.update({k: v for k, v in fixed.items() if v is not None})
     return out
 
 
+def attention_formula(scale: Any) -> sp.Basic:
+    """softmax(Q K^T / sqrt(d_k)) V, with the question's scale (none: softmax(Q K^T) V)."""
+    with sp.evaluate(False):
+        scores = sp.Mul(sym("Q", **NC), sym("K_T", **NC))
+        if scale == "sqrt":
+            scores = Ratio(scores, sp.sqrt(sym("d_k")))
+        elif scale != "none":
+            scores = Ratio(scores, sp.Rational(scale))
+        return sp.Mul(Softmax(scores), sym("V_att", **NC))
+
+
 def _self_attention_question(values: dict[str, Any]) -> dict[str, Any]:
-    """What is given, as equations: the scores and d_k, or X and the weights."""
+    """What is given, as equations: the scores (and d_k), X and the weights, or Q, K and V."""
     if values["scores"] is not None:
         scores = values["scores"]
-        given = [Is(sym("S_att", **NC), scores.T if scores.cols == 1 else scores),
-                 Is(sym("d_k"), values["d_k"])]
+        given = [Is(sym("S_att", **NC), scores.T if scores.cols == 1 else scores)]
+        if values["d_k"] is not None:
+            given.append(Is(sym("d_k"), values["d_k"]))
         if values["values"] is not None:
             given.append(Is(sym("V_att", **NC), values["values"]))
+        asked = "Z" if values["values"] is not None else "A_att"
+    elif values["Q"] is not None or values["K"] is not None:
+        given = [Is(sym(s, **NC), values[k]) for k, s in (("Q", "Q"), ("K", "K"),
+                                                          ("V", "V_att"))
+                 if values[k] is not None]
+        asked = "Z" if values["V"] is not None else "A_att"
     else:
         given = [Is(sym(PARAM_SYMBOLS[k], **NC), values[k]) for k in X_FORM
                  if values[k] is not None]
-    asked = "Z" if values["scores"] is None or values["values"] is not None else "A_att"
-    return {"given": Names(*given), "asked": sym(asked, **NC)}
+        asked = "Z"
+    return {"given": Names(*given), "asked": sym(asked, **NC),
+            "formula": attention_formula(values["scale"])}
+
+
+def _scores_form(scores: sp.ImmutableMatrix, d_k: int | None, values: sp.ImmutableMatrix | None,
+                 mask: str, scale: Any, syms: HeadSymbols, mistake: str | None) -> Result:
+    """Self-attention from the scores given (and the values, when given)."""
+    if d_k is None and (scale == "sqrt" or mistake == "scaled-by-dk"):
+        raise InputError("d_k", "the width of the queries and keys (to scale the scores)",
+                         "nothing")
+    if scores.cols == 1:
+        scores = scores.T  # one list (or one column): the scores of a single query
+    if values is not None and values.rows != scores.cols:
+        raise InputError("values", f"{scores.cols} rows (one per key)", f"{values.rows}")
+    if mask == "causal" and scores.rows != scores.cols:
+        raise InputError("mask", "a square score matrix for mask=causal",
+                         f"scores of shape {shape_text(scores)}")
+    exact = scores.rows * scores.cols <= EXACT_LIMIT
+    if d_k is None:
+        steps = [Step(key="self_attention.given_scores_only", lhs=syms.S, symbolic=scores,
+                      data=shape_data(scores))]
+    else:
+        steps = [Step(key="self_attention.given_scores", lhs=syms.S, symbolic=scores,
+                      data={**shape_data(scores), "d_k": d_k})]
+    more, head = scaled_attention("self_attention", scores=scores, d_k=d_k, V=values,
+                                  mask=mask, exact=exact, syms=syms, head_data={},
+                                  rows_shown=min(scores.rows, 4), mistake=mistake, scale=scale)
+    steps += more
+    answers: dict[str, Any] = {"scaled": head.scaled}
+    if head.masked is not None:
+        answers["masked"] = head.masked
+    answers["weights"] = head.weights
+    if head.Z is not None:
+        answers["Z"] = head.Z
+    return Result(convention="row-vectors", steps=tuple(steps), answers=answers)
+
+
+def _qkv_form(Q: sp.ImmutableMatrix | None, K: sp.ImmutableMatrix | None,
+              V: sp.ImmutableMatrix | None, d_k: int | None, mask: str, scale: Any,
+              syms: HeadSymbols, mistake: str | None) -> Result:
+    """Attention from Q, K and V given: n_q queries over n_k keys (cross-attention when the
+    queries come from another sequence than the keys and values)."""
+    if Q is None:
+        raise InputError("Q", "the queries (n_q x d_k), with K and V", "nothing")
+    if K is None:
+        raise InputError("K", "the keys (n_k x d_k), with Q and V", "nothing")
+    if K.cols != Q.cols:
+        raise InputError("K", f"{Q.cols} columns (d_k, as Q has)", f"{K.cols}")
+    if V is not None and V.rows != K.rows:
+        raise InputError("V", f"{K.rows} rows (one per key, as K has)", f"{V.rows}")
+    if d_k is not None and d_k != Q.cols:
+        raise InputError("d_k", f"{Q.cols} (the width of Q and K)", str(d_k))
+    if mask == "causal" and Q.rows != K.rows:
+        raise InputError("mask", "as many queries as keys for mask=causal",
+                         f"{Q.rows} queries and {K.rows} keys")
+    exact = Q.rows * K.rows <= EXACT_LIMIT
+    steps = [Step(key="self_attention.given_qkv",
+                  data={"n_q": Q.rows, "n_k": K.rows, "d_k": Q.cols,
+                        "d_v": V.cols if V is not None else 0})]
+    scores = matmul(Q, K.T, exact)
+    with sp.evaluate(False):
+        score_formula = sp.Mul(syms.Q, syms.KT)
+    steps.append(product_step("self_attention.scores", syms.S, score_formula, Q, K.T, scores,
+                              shown_right=sp.Transpose(K) if small(K) else None))
+    more, head = scaled_attention("self_attention", scores=scores, d_k=Q.cols, V=V, mask=mask,
+                                  exact=exact, syms=syms, head_data={},
+                                  rows_shown=min(Q.rows, 4) if exact else 1, mistake=mistake,
+                                  scale=scale)
+    steps += more
+    answers: dict[str, Any] = {"scores": scores, "scaled": head.scaled}
+    if head.masked is not None:
+        answers["masked"] = head.masked
+    answers["weights"] = head.weights
+    if head.Z is not None:
+        answers["Z"] = head.Z
+    return Result(convention="row-vectors", steps=tuple(steps), answers=answers)
 
 
 @derivation(
     "self-attention",
     params=SELF_ATTENTION_PARAMS,
     answers=[
-        # computed from X and the weights only (with scores given, they are inputs)
+        # computed from X and the weights only (with scores or Q, K, V given, they are inputs)
         Answer("Q", "matrix", shapes=(("n", "d_k"),), optional=True),
         Answer("K", "matrix", shapes=(("m", "d_k"),), optional=True),
         Answer("V", "matrix", shapes=(("m", "d_v"),), optional=True),
@@ -391,9 +544,14 @@ def self_attention(
     d_k: int | None,
     values: sp.ImmutableMatrix | None,
     mask: str,
+    Q: sp.ImmutableMatrix | None,
+    K: sp.ImmutableMatrix | None,
+    V: sp.ImmutableMatrix | None,
+    scale: Any,
     mistake: str | None = None,
 ) -> Result:
-    """Q6: Z = softmax(Q K^T / sqrt(d_k)) V, from X and the weights or from the scores alone.
+    """Q6: Z = softmax(Q K^T / sqrt(d_k)) V, from X and the weights, from Q, K, V, or from the
+    scores alone.
 
     Args:
         X: the token matrix (one row per token), with W_Q, W_K, W_V.
@@ -401,53 +559,44 @@ def self_attention(
         W_K: key weights (d_model x d_k).
         W_V: value weights (d_model x d_v).
         scores: the scores Q K^T instead of X and the weights (one list: a single query).
-        d_k: the width of queries and keys (required with scores).
+        d_k: the width of queries and keys (required with scores when scale=sqrt).
         values: the value rows V, with scores (optional).
         mask: ``"none"`` or ``"causal"`` (a token attends only to itself and earlier ones).
+        Q: the queries (n_q x d_k), given directly, with K and V.
+        K: the keys (n_k x d_k); n_k may differ from n_q (cross-attention).
+        V: the values (n_k x d_v), one row per key (optional: without it, no Z).
+        scale: ``"sqrt"`` (divide the scores by sqrt(d_k), the default), ``"none"`` (plain
+            dot-product attention) or a positive number to divide by.
         mistake: a declared mistake to make from start to end (see SELF_ATTENTION_MISTAKES).
     """
-    from_x = [p for p, v in (("X", X), ("W_Q", W_Q), ("W_K", W_K), ("W_V", W_V))
-              if v is not None]
     syms = HeadSymbols.single()
-    if scores is not None:
-        if from_x:
-            raise InputError(from_x[0], "either X with W_Q, W_K, W_V or scores, not both",
-                             "both")
-        if d_k is None:
-            raise InputError("d_k", "the width of the queries and keys (to scale the scores)",
-                             "nothing")
-        if scores.cols == 1:
-            scores = scores.T  # one list (or one column): the scores of a single query
-        if values is not None and values.rows != scores.cols:
-            raise InputError("values", f"{scores.cols} rows (one per key)", f"{values.rows}")
-        if mask == "causal" and scores.rows != scores.cols:
-            raise InputError("mask", "a square score matrix for mask=causal",
-                             f"scores of shape {shape_text(scores)}")
-        exact = scores.rows * scores.cols <= EXACT_LIMIT
-        steps = [Step(key="self_attention.given_scores", lhs=syms.S, symbolic=scores,
-                      data={**shape_data(scores), "d_k": d_k})]
-        more, head = scaled_attention("self_attention", scores=scores, d_k=d_k, V=values,
-                                      mask=mask, exact=exact, syms=syms, head_data={},
-                                      rows_shown=min(scores.rows, 4), mistake=mistake)
-        steps += more
-        answers: dict[str, Any] = {"scaled": head.scaled}
-        if head.masked is not None:
-            answers["masked"] = head.masked
-        answers["weights"] = head.weights
-        if head.Z is not None:
-            answers["Z"] = head.Z
-        return Result(convention="row-vectors", steps=tuple(steps), answers=answers)
-    if values is not None:
-        raise InputError("values", "values only with scores (with X, V = X W_V)", "values")
+    given = {"X": X, "W_Q": W_Q, "W_K": W_K, "W_V": W_V, "scores": scores, "values": values,
+             "Q": Q, "K": K, "V": V}
+    forms = [(form, [p for p in keys if given.get(p) is not None])
+             for form, keys in (("x", X_FORM), ("scores", ("scores", "values")),
+                                ("qkv", QKV_FORM))]
+    used = [(form, names) for form, names in forms if names]
+    if len(used) > 1:
+        raise InputError(used[1][1][0], f"one input form: X with W_Q, W_K, W_V, or scores, or "
+                         f"Q, K, V (not with {used[0][1][0]})", "both")
+    form = used[0][0] if used else "x"
+    if form == "scores":
+        if scores is None:
+            raise InputError("values", "values only with scores (with X, V = X W_V)", "values")
+        return _scores_form(scores, d_k, values, mask, scale, syms, mistake)
+    if form == "qkv":
+        return _qkv_form(Q, K, V, d_k, mask, scale, syms, mistake)
     for name, v in (("X", X), ("W_Q", W_Q), ("W_K", W_K), ("W_V", W_V)):
         if v is None:
-            raise InputError(name, "a matrix (or scores=... with d_k=...)", "nothing")
+            raise InputError(name, "a matrix (or scores=... with d_k=..., or Q, K, V)",
+                             "nothing")
     assert X is not None and W_Q is not None and W_K is not None and W_V is not None
     if d_k is not None and d_k != W_Q.cols:
         raise InputError("d_k", f"{W_Q.cols} (the width of W_Q)", str(d_k))
     exact = X.rows * X.rows <= EXACT_LIMIT
     steps, head = head_attention("self_attention", X, W_Q, W_K, W_V, mask, exact, syms, {},
-                                 rows_shown=min(X.rows, 4) if exact else 1, mistake=mistake)
+                                 rows_shown=min(X.rows, 4) if exact else 1, mistake=mistake,
+                                 scale=scale)
     answers = {"Q": head.Q, "K": head.K, "V": head.V, "scores": head.scores,
                "scaled": head.scaled}
     if head.masked is not None:
@@ -462,8 +611,9 @@ def self_attention(
 MULTI_HEAD_PARAMS = [
     Param("X", "array", shapes=(("tokens", "d_model"),), default=None),
     Param("W_Q", "array_list", shapes=(("d_model", "d_k"),), items="heads", default=None),
-    Param("W_K", "array_list", shapes=(("d_model", "d_k"),), items="heads", default=None),
-    Param("W_V", "array_list", shapes=(("d_model", "d_v"),), items="heads", default=None),
+    # d_kv: the width of the keys' and values' tokens (X's own width without X_kv)
+    Param("W_K", "array_list", shapes=(("d_kv", "d_k"),), items="heads", default=None),
+    Param("W_V", "array_list", shapes=(("d_kv", "d_v"),), items="heads", default=None),
     Param("W_O", "array", shapes=(("hd_v", "d_out"),), default=None),
     Param("mask", "choice", default="none", choices=("none", "causal")),
     Param("seed", "int", default=None, minimum=0, maximum=2**32 - 1),
@@ -473,21 +623,46 @@ MULTI_HEAD_PARAMS = [
     Param("d_k", "int", default=None, minimum=1, maximum=16),
     Param("d_v", "int", default=None, minimum=1, maximum=16),
     Param("d_out", "int", default=None, minimum=1, maximum=16),
+    Param("X_q", "array", shapes=(("tokens", "d_model"),), default=None),
+    Param("X_kv", "array", shapes=(("tokens_kv", "d_kv"),), default=None),
+    Param("scale", "choice_or_number", default="sqrt", choices=SCALES),
 ]
 
 _HEAD_ANSWERS = ("heads", "weights", "concat", "output")
 MULTI_HEAD_MISTAKES = [
-    Mistake("no-scaling", changes=_HEAD_ANSWERS, formula=True),
+    # with scale=none the right method already leaves the scores as they are
+    Mistake("no-scaling", changes=_HEAD_ANSWERS, formula=True,
+            applies=lambda p: p["scale"] != "none"),
     Mistake("no-output-projection", changes=("output",), formula=True),
 ]
 
 
 def sample_multi_head(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
     """Two or three tokens, two heads of width 2, every matrix written out: one-decimal numbers
-    in [-1, 1] (the seed and size parameters are for walk-throughs, not for questions)."""
+    in [-1, 1] (the seed and size parameters are for walk-throughs, not for questions).
+    Sometimes cross-attention (X_q and X_kv, of their own lengths and widths; fixing either
+    draws that form, fixing X the other), and sometimes scale=none or a number to divide by."""
+    if fixed.get("X") is not None and (fixed.get("X_q") is not None
+                                       or fixed.get("X_kv") is not None):
+        raise InputError("X_q", "either X (self-attention) or X_q with X_kv, not both", "both")
     dims = bind_dims(MULTI_HEAD_PARAMS, fixed)
+    if fixed.get("X_q") is not None or fixed.get("X_kv") is not None:
+        cross = True
+    elif fixed.get("X") is not None:
+        cross = False
+    else:
+        cross = draw.chance(0.3)
+    if fixed.get("scale") is not None:
+        scale = fixed["scale"]
+    else:
+        scale = draw.choice(("sqrt", "sqrt", "sqrt", "none", 2))
     n = dim_size(fixed, dims, "tokens", draw.integer(2, 3))
     dm = dim_size(fixed, dims, "d_model", draw.integer(2, 3))
+    if cross:
+        n_kv = dims.get("tokens_kv", draw.integer(2, 3))
+        d_kv = dims.get("d_kv", draw.integer(2, 3))
+    else:
+        n_kv, d_kv = n, dm
     h = dim_size(fixed, dims, "heads", 2)
     dk = dim_size(fixed, dims, "d_k", 2)
     dv = dim_size(fixed, dims, "d_v", dk)
@@ -498,19 +673,42 @@ def sample_multi_head(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
     def weights(rows: int, cols: int) -> list[Any]:
         return [draw.array((rows, cols), -1, 1, nonzero=True) for _ in range(h)]
 
-    return {"X": draw.array((n, dm), -1, 1, nonzero=True), "W_Q": weights(dm, dk),
-            "W_K": weights(dm, dk), "W_V": weights(dm, dv),
-            "W_O": draw.array((h * dv, d_out), -1, 1, nonzero=True),
-            "mask": fixed.get("mask") or ("causal" if draw.chance(0.25) else "none")}
+    inputs = ({"X_q": draw.array((n, dm), -1, 1, nonzero=True),
+               "X_kv": draw.array((n_kv, d_kv), -1, 1, nonzero=True)} if cross
+              else {"X": draw.array((n, dm), -1, 1, nonzero=True)})
+    out = {**inputs, "W_Q": weights(dm, dk),
+           "W_K": weights(d_kv, dk), "W_V": weights(d_kv, dv),
+           "W_O": draw.array((h * dv, d_out), -1, 1, nonzero=True),
+           # a causal mask needs as many keys as queries
+           "mask": fixed.get("mask") or ("causal" if n_kv == n and draw.chance(0.25)
+                                         else "none")}
+    if scale != "sqrt":
+        out["scale"] = scale
+    out.update({k: v for k, v in fixed.items() if v is not None})
+    return out
 
 
 def _multi_head_question(values: dict[str, Any]) -> dict[str, Any]:
-    """Every matrix as an equation (generated ones too), and the number of heads."""
-    m = multi_head_values(values, MULTI_HEAD_SLOTS,
-                           ("tokens", "d_model", "heads", "d_k", "d_v", "d_out"),
-                           ATTENTION_SEED_RANGE, {"d_v": "d_k", "d_out": "d_model"})
-    return {"given": matrices_given(m, ("X", "W_Q", "W_K", "W_V", "W_O")),
-            "heads": len(m["W_Q"]), "d_k": m["W_Q"][0].cols}
+    """Every matrix as an equation (generated ones too), the number of heads, and the head's
+    formula with the question's scale and inputs."""
+    cross = values["X_q"] is not None or values["X_kv"] is not None
+    slots = CROSS_SLOTS if cross else MULTI_HEAD_SLOTS
+    m = multi_head_values(values, slots,
+                          ("tokens", "d_model", "heads", "d_k", "d_v", "d_out"),
+                          ATTENTION_SEED_RANGE, MULTI_HEAD_DEFAULTS)
+    names = (("X_q", "X_kv") if cross else ("X",)) + ("W_Q", "W_K", "W_V", "W_O")
+    xq = sp.Symbol("X_q", commutative=False) if cross else sym("X", **NC)
+    xkv = sp.Symbol("X_kv", commutative=False) if cross else xq
+    with sp.evaluate(False):
+        scores = sp.Mul(sp.Symbol("Q_h", **NC), sp.Symbol("K_h^T", **NC))
+        scale = values["scale"]
+        if scale == "sqrt":
+            scores = Ratio(scores, sp.sqrt(sym("d_k")))
+        elif scale != "none":
+            scores = Ratio(scores, sp.Rational(scale))
+        formula = sp.Mul(Softmax(scores), sp.Symbol("V_h", **NC))
+    return {"given": matrices_given(m, names), "heads": len(m["W_Q"]),
+            "d_k": m["W_Q"][0].cols, "formula": formula, "x_q": xq, "x_kv": xkv}
 
 
 @derivation(
@@ -518,7 +716,8 @@ def _multi_head_question(values: dict[str, Any]) -> dict[str, Any]:
     params=MULTI_HEAD_PARAMS,
     answers=[
         Answer("heads", "matrices", shapes=(("heads", "tokens", "d_v"),)),
-        Answer("weights", "matrices", shapes=(("heads", "tokens", "tokens"),)),
+        # tokens_kv: the keys' tokens (as many as the queries' without X_kv)
+        Answer("weights", "matrices", shapes=(("heads", "tokens", "tokens_kv"),)),
         Answer("concat", "matrix", shapes=(("tokens", "hd_v"),)),
         Answer("output", "matrix", shapes=(("tokens", "d_out"),)),
     ],
@@ -526,7 +725,7 @@ def _multi_head_question(values: dict[str, Any]) -> dict[str, Any]:
     sampler=sample_multi_head,
     question=_multi_head_question,
     limits={"tokens": 10, "d_model": 16, "heads": 4, "d_k": 16, "d_v": 16,
-            "d_out": 16, "hd_v": 64},
+            "d_out": 16, "hd_v": 64, "tokens_kv": 10, "d_kv": 16},
 )
 def multi_head_attention(
     X: sp.ImmutableMatrix | None,
@@ -542,9 +741,15 @@ def multi_head_attention(
     d_k: int | None,
     d_v: int | None,
     d_out: int | None,
+    X_q: sp.ImmutableMatrix | None,
+    X_kv: sp.ImmutableMatrix | None,
+    scale: Any,
     mistake: str | None = None,
 ) -> Result:
     """MultiHead(X) = Concat(Z_1, ..., Z_h) W^O with Z_i = softmax(Q_i K_i^T / sqrt(d_k)) V_i.
+
+    Cross-attention (``X_q`` and ``X_kv`` instead of ``X``): Q_i = X_q W^Q_i, K_i = X_kv W^K_i,
+    V_i = X_kv W^V_i, as torch.nn.MultiheadAttention(query, key=value) with kdim = vdim.
 
     Args:
         X: the token matrix (tokens x d_model).
@@ -560,25 +765,53 @@ def multi_head_attention(
         d_k: width of each head's queries and keys.
         d_v: width of each head's values (default d_k).
         d_out: width of the output (default d_model).
+        X_q: the queries' tokens, for cross-attention (tokens x d_model), with X_kv.
+        X_kv: the keys' and values' tokens (tokens_kv x d_kv), with X_q.
+        scale: ``"sqrt"`` (divide the scores by sqrt(d_k), the default), ``"none"`` or a
+            positive number to divide by.
         mistake: ``no-scaling`` or ``no-output-projection`` (see MULTI_HEAD_MISTAKES).
     """
-    values: dict[str, Any] = {"X": X, "W_Q": W_Q, "W_K": W_K, "W_V": W_V, "W_O": W_O}
+    cross = X_q is not None or X_kv is not None
+    if cross and X is not None:
+        raise InputError("X_q" if X_q is not None else "X_kv",
+                         "either X (self-attention) or X_q with X_kv (cross-attention)", "both")
+    if cross and X_q is None:
+        raise InputError("X_q", "the queries' tokens, with X_kv (cross-attention)", "nothing")
+    if cross and X_kv is None:
+        raise InputError("X_kv", "the keys' and values' tokens, with X_q (cross-attention)",
+                         "nothing")
+    values: dict[str, Any] = {"X": X, "X_q": X_q, "X_kv": X_kv, "W_Q": W_Q, "W_K": W_K,
+                              "W_V": W_V, "W_O": W_O}
     generated, sizes = seeded_inputs(
         values,
-        MULTI_HEAD_SLOTS,
+        CROSS_SLOTS if cross else MULTI_HEAD_SLOTS,
         {"tokens": tokens, "d_model": d_model, "heads": heads, "d_k": d_k, "d_v": d_v,
          "d_out": d_out},
-        seed, ATTENTION_SEED_RANGE, {"d_v": "d_k", "d_out": "d_model"},
+        seed, ATTENTION_SEED_RANGE, MULTI_HEAD_DEFAULTS,
     )
+    if not cross and sizes["d_kv"] != sizes["d_model"]:
+        raise InputError("W_K", f"{sizes['d_model']} rows per head (the width of X)",
+                         f"{sizes['d_kv']}")
+    if cross and mask == "causal" and X_q.rows != X_kv.rows:  # type: ignore[union-attr]
+        raise InputError("mask", "as many query tokens as key tokens for mask=causal",
+                         f"{X_q.rows} and {X_kv.rows}")  # type: ignore[union-attr]
     low, high = ATTENTION_SEED_RANGE
     steps = generated_step("multi_head_attention.generated", seed, generated, low, high)
+    if cross:
+        steps.append(Step(key="multi_head_attention.cross",
+                          data={"tokens": sizes["tokens"], "d_model": sizes["d_model"],
+                                "tokens_kv": X_kv.rows,  # type: ignore[union-attr]
+                                "d_kv": sizes["d_kv"]}))
     steps.append(Step(key="multi_head_attention.shapes",
                       data={"tokens": sizes["tokens"], "d_model": sizes["d_model"],
                             "heads": sizes["heads"], "d_k": sizes["d_k"], "d_v": sizes["d_v"],
                             "d_out": sizes["d_out"], "concat": sizes["hd_v"]}))
     more, head_results, concat, output = multi_head(
-        "multi_head_attention", values["X"], values["W_Q"], values["W_K"], values["W_V"],
-        values["W_O"], mask, mistake=mistake)
+        "multi_head_attention", values["X_q"] if cross else values["X"], values["W_Q"],
+        values["W_K"], values["W_V"], values["W_O"], mask, mistake=mistake,
+        x=sp.Symbol("X_q", commutative=False) if cross else None,
+        X_kv=values["X_kv"], x_kv=sp.Symbol("X_kv", commutative=False) if cross else None,
+        scale=scale)
     steps += more
     return Result(
         convention="row-vectors",
@@ -592,3 +825,4 @@ def multi_head_attention(
         # the seeded example inputs are inputs, echoed so that every product can be checked
         info={"generated": list(generated), **generated},
     )
+

@@ -32,6 +32,7 @@ register_symbols({
     "h_prev": ("h_{t-1}", "h_{t-1}"),
     "U": ("U", "U"),
     "W": ("W", "W"),
+    "W_T": (r"W^{\top}", "W^T"),  # the recurrent weights transposed (rnn, gradients)
     "b": ("b", "b"),
     "a_t": ("a_t", "a_t"),  # hidden pre-activation
     "dC_dCprev": (r"\frac{\partial C_t}{\partial C_{t-1}}", "∂C_t/∂C_{t-1}"),
@@ -203,6 +204,7 @@ def numbers_step(
     step = three_part(key, lhs, formula, values, **data)
     return replace(step, substituted=put_in(formula, {k: shown(v) for k, v in values.items()}))
 
+
 # the exam's Q4 network (EXAM-NOTES.md): two steps of a scalar input, tanh, identity output
 EXAM_Q4: dict[str, Any] = {
     "U": [0.5, 0.6],
@@ -230,3 +232,18 @@ def inputs_of(U: sp.ImmutableMatrix, x: sp.ImmutableMatrix) -> tuple[list[Any], 
     if D == 1:
         return [x[i, 0] for i in range(x.rows)], True
     return rows_of(x), False
+
+
+def carry(vector: sp.MatrixBase) -> tuple[sp.ImmutableMatrix, bool]:
+    """A gated cell's state passed on to the next step: as it is while its entries are plain
+    numbers, else as decimals with DIGITS digits. An exact LSTM or GRU state nests σ and tanh of
+    the step before, and every later step would nest it further (the step's own values and
+    answers stay exact; only what is carried on is rounded).
+
+    Returns:
+        The vector and whether it was turned into decimals here.
+    """
+    vector = sp.ImmutableMatrix(vector)
+    if all(v.is_Rational or v.is_Float for v in vector):
+        return vector, False
+    return sp.ImmutableMatrix(vector.evalf(DIGITS)), True

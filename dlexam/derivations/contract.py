@@ -71,6 +71,8 @@ class Answer:
             a name) or fixed sizes; ``()`` for a single value. Several shapes are alternatives.
         rel, abs: the default tolerance (integers and text are exact).
         optional: present only for some parameters (``loss`` only when a target is given).
+        asked: the question statement asks for it (``dlexam practice`` asks these in turn);
+            False for values worked out on the way or reported beside (the other convention's).
     """
 
     name: str
@@ -79,6 +81,7 @@ class Answer:
     rel: float = DEFAULT_REL
     abs: float = DEFAULT_ABS
     optional: bool = False
+    asked: bool = True
 
     def __post_init__(self) -> None:
         if self.kind not in ANSWER_KINDS:

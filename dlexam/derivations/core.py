@@ -325,8 +325,6 @@ class Derivation:
         Raises:
             ContractError: a bug: the derivation returned something it does not declare.
         """
-        if not self.answers:  # TRANSITION: not yet declared (removed once all are)
-            return
         declared = {a.name for a in self.answers}
         extra = set(result.answers) - declared
         if extra:

@@ -19,15 +19,19 @@ matrix products, and only a few representative steps are kept as formulas.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
-from dlexam.derivations.cells import EXAM_Q4, Activation, inputs_of, msym
+from dlexam.derivations.cells import EXAM_Q4, Activation, inputs_of, msym, zeros
+from dlexam.derivations.contract import Answer, Mistake
 from dlexam.derivations.core import Result, Step, derivation, evaluate_at, put_in, three_part
-from dlexam.derivations.params import Param
+from dlexam.derivations.params import Param, bind_dims
+from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
 from dlexam.notation import register_symbols, sym
 
@@ -79,16 +83,27 @@ def _exp(log_value: float) -> float:
     return math.inf if log_value > 709.0 else math.exp(log_value)
 
 
+def _factor(h: np.ndarray, W: np.ndarray, mistake: str | None) -> np.ndarray:
+    """dh_t/dh_{t-1} = diag(1 - h_t^2) W at the new state h_t, or a mistake's factor: W alone
+    (``no-tanh-derivative``) or diag(1 - h_t^2) W^T (``transposed-w``)."""
+    if mistake == "no-tanh-derivative":
+        return W.copy()
+    return (1.0 - h * h)[:, None] * (W.T if mistake == "transposed-w" else W)
+
+
 def backward_chain(W: np.ndarray, U: np.ndarray, b: np.ndarray, inputs: list[np.ndarray],
-                   h0: np.ndarray) -> Chain:
+                   h0: np.ndarray, *, mistake: str | None = None) -> Chain:
     """The forward pass and every dh_T/dh_k, with the running product rescaled so that long
-    products neither overflow nor underflow before their norms are taken."""
+    products neither overflow nor underflow before their norms are taken.
+
+    With ``mistake``, each step's factor is that mistake's (see :func:`_factor`); the forward pass
+    itself is unchanged."""
     states, factors, factor_norms = [], [], []
     h = h0
     for x_t in inputs:
         h = np.tanh(W @ h + U @ x_t + b)
         states.append(h)
-        factor = (1.0 - h * h)[:, None] * W
+        factor = _factor(h, W, mistake)
         factors.append(factor)
         factor_norms.append(_spectral(factor))
     T = len(inputs)
@@ -148,17 +163,161 @@ def _symbolic_jacobian() -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]:
     return derived, form
 
 
+
+BPTT_PARAMS = [
+    Param("W", "array", shapes=(("H", "H"),), default=EXAM_Q4["W"]),
+    Param("U", "array", shapes=(("H",), ("H", "D")), default=EXAM_Q4["U"]),
+    Param("b", "array", shapes=(("H",),), default=EXAM_Q4["b"]),
+    Param("x", "array", shapes=(("T",), ("T", "D")), default=EXAM_Q4["x"]),
+    Param("h0", "array", shapes=(("H",),), default=None),
+    Param("f", "array", shapes=((), ("T", "H")), default=None),
+]
+
+BPTT_ANSWERS = [
+    # a product of up to T hand-rounded factors: a little looser than one rounded number
+    Answer("dhT_dhk_norm", "vector", shapes=(("T",),), rel=1e-3),
+    Answer("factor_norms", "vector", shapes=(("T",),)),
+    Answer("sigma_max_W", "number"),
+    # named in the statement (the largest slope of tanh), not asked for
+    Answer("gamma", "integer", asked=False),
+    Answer("bound", "vector", shapes=(("T",),)),
+    Answer("rate", "number", rel=1e-3),
+    # "vanishing", "exploding" or "neither" (info.verdict_case tells saturation apart)
+    Answer("verdict", "text"),
+    # only when forget-gate values f are given; the statement does not ask for it
+    Answer("lstm_path", "vector", shapes=(("T",),), optional=True, asked=False),
+]
+
+_CHAIN_ANSWERS = ("dhT_dhk_norm", "factor_norms", "rate", "verdict")
+
+BPTT_MISTAKES = [
+    # each factor W alone: the derivative of tanh, diag(1 - h_t^2), dropped
+    Mistake("no-tanh-derivative", changes=_CHAIN_ANSWERS, formula=True),
+    # each factor diag(1 - h_t^2) W^T: the backward pass's W^T (delta_{t-1} = W^T (delta_t *
+    # (1 - h_t^2))) put into the Jacobian, which is then neither J_t nor its transpose
+    Mistake("transposed-w", changes=_CHAIN_ANSWERS, formula=True),
+]
+
+# |a_t| stays below this in sampled questions, so that tanh's slope is at least 0.03
+_SATURATION = 2.5
+# sampled W: sigma_max(W) at most this for a vanishing question ...
+_VANISHING_SIGMA = 0.9
+# ... and sigma_max(W) and the spectral radius at least these for an exploding or saturated one,
+# whose average factor per step is then above this (exploding) or below its inverse (saturated)
+_EXPLODING_SIGMA, _EXPLODING_RADIUS, _EXPLODING_RATE = 1.2, 1.1, 1.05
+# a mistake is told apart when some factor norm moves by more than this (relative)
+_APART = 1e-2
+
+
+def _good_bptt(params: Mapping[str, Any], regime: str | None) -> bool:
+    """Whether drawn parameters make a good question: W in the regime drawn (None: W was given),
+    tanh away from saturation at every step, and each mistake's factor norms apart from the right
+    ones."""
+    W = np.array(params["W"], dtype=float)
+    H = W.shape[0]
+    U = np.array(params["U"], dtype=float).reshape(H, -1)
+    b = np.array(params["b"], dtype=float)
+    xs = np.array(params["x"], dtype=float).reshape(len(params["x"]), -1)
+    h = np.zeros(H) if params.get("h0") is None else np.array(params["h0"], dtype=float)
+    sigma = _spectral(W)
+    if regime == "vanishing" and sigma > _VANISHING_SIGMA:
+        return False
+    if regime in ("exploding", "saturated") and (sigma < _EXPLODING_SIGMA
+                                  or max(abs(np.linalg.eigvals(W))) < _EXPLODING_RADIUS):
+        return False
+    apart = {m.id: False for m in BPTT_MISTAKES}
+    for x_t in xs:
+        a = W @ h + U @ x_t + b
+        if np.max(np.abs(a)) > _SATURATION:
+            return False
+        h = np.tanh(a)
+        right = _spectral(_factor(h, W, None))
+        for m in apart:
+            if abs(_spectral(_factor(h, W, m)) - right) > _APART * right:
+                apart[m] = True
+    if not all(apart.values()):
+        return False
+    if regime in ("exploding", "saturated"):
+        chain = backward_chain(W, U, b, list(xs), np.zeros(H) if params.get("h0") is None
+                               else np.array(params["h0"], dtype=float))
+        rate = math.exp(chain.log_norms[0] / len(xs))
+        return rate > _EXPLODING_RATE if regime == "exploding" else rate < 1 / _EXPLODING_RATE
+    return True
+
+
+def sample_bptt(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
+    """A two-unit tanh RNN over 3 to 6 scalar inputs, weights of one decimal.
+
+    Two questions in five have a small W (sigma_max(W) <= 0.9: the gradient vanishes), the others
+    a large one (sigma_max(W) >= 1.2, spectral radius >= 1.1) where the gradient explodes (two in
+    five: the average factor per step above 1.05) or still vanishes because the states sit where
+    tanh is flat (one in five: below 1/1.05). The inputs are small whole numbers, every
+    pre-activation stays within +-2.5, and each mistake moves some factor norm by more than 1%.
+    """
+    dims = bind_dims(BPTT_PARAMS, fixed)
+    H = dims.get("H", 2)
+    T = dims.get("T", draw.integer(3, 6))
+    D = dims.get("D", 1)
+    regime = (draw.choice(("vanishing", "vanishing", "exploding", "exploding", "saturated"))
+              if "W" not in fixed else None)
+    limit = 0.6 if regime == "vanishing" else 1.2
+    out: dict[str, Any] = {}
+    for _ in range(500):
+        out = {
+            "W": draw.array((H, H), -limit, limit, nonzero=True),
+            "U": draw.array((H,) if D == 1 else (H, D), -1, 1, nonzero=True),
+            "b": draw.array((H,), -0.5, 0.5, nonzero=True),
+            "x": [draw.integer(1, 2) * draw.choice((-1, 1)) for _ in range(T)] if D == 1
+            else draw.array((T, D), -1, 1, nonzero=True),
+        }
+        out.update(fixed)
+        if _good_bptt(out, regime):
+            return out
+    return out
+
+
+def _bptt_question(values: dict[str, Any]) -> dict[str, Any]:
+    """The initial state for the statement (zeros when not given)."""
+    return {"h0": values["h0"] if values["h0"] is not None else zeros(values["W"].rows)}
+
+
+def _mistaken_steps(steps: list[Step], mistake: str, W: sp.ImmutableMatrix,
+                    chain: Chain) -> list[Step]:
+    """The steps of a mistaken run: its Jacobian in place of diag(1 - h_t^2) W, no check of the
+    right Jacobian by SymPy, and each step's factor as the mistake computes it (the chain, and so
+    every norm after it, is already the mistake's)."""
+    H = W.rows
+    Ws, D_sym = msym("W", H, H), msym("D_t", H, H)
+    values: dict[sp.Basic, Any] = {Ws: W}
+    jac: sp.Basic = Ws
+    if mistake == "transposed-w":
+        W_T = msym("W_T", H, H)
+        with sp.evaluate(False):
+            jac = sp.MatMul(D_sym, W_T)
+        values = {W_T: sp.ImmutableMatrix(W.T)}
+    out: list[Step] = []
+    for step in steps:
+        if step.key == "bptt.jacobian_two_units":
+            continue
+        if step.key == "bptt.jacobian":
+            step = replace(step, key="bptt.jacobian_" + mistake.replace("-", "_"), symbolic=jac)
+        elif step.key == "bptt.factor":
+            h_t = chain.states[step.data["t"] - 1]
+            key = "bptt.factor_w_alone" if mistake == "no-tanh-derivative" else step.key
+            step = three_part(key, step.lhs, jac,
+                              {**values, D_sym: _floats(np.diag(1.0 - h_t * h_t))}, **step.data)
+        out.append(step)
+    return out
+
+
 @derivation(
     "bptt",
-    params=[
-        Param("W", "array", shapes=(("H", "H"),), default=EXAM_Q4["W"]),
-        Param("U", "array", shapes=(("H",), ("H", "D")), default=EXAM_Q4["U"]),
-        Param("b", "array", shapes=(("H",),), default=EXAM_Q4["b"]),
-        Param("x", "array", shapes=(("T",), ("T", "D")), default=EXAM_Q4["x"]),
-        Param("h0", "array", shapes=(("H",),), default=None),
-        Param("f", "array", shapes=((), ("T", "H")), default=None),
-    ],
+    params=BPTT_PARAMS,
     limits={"T": 1000, "H": 8, "D": 8},
+    answers=BPTT_ANSWERS,
+    mistakes=BPTT_MISTAKES,
+    sampler=sample_bptt,
+    question=_bptt_question,
 )
 def bptt(
     W: sp.ImmutableMatrix,
@@ -167,6 +326,7 @@ def bptt(
     x: sp.ImmutableMatrix,
     h0: sp.ImmutableMatrix | None,
     f: Any,
+    mistake: str | None = None,
 ) -> Result:
     """How the gradient of a tanh RNN behaves through time, factor by factor.
 
@@ -178,6 +338,8 @@ def bptt(
         h0: the initial state (zeros when not given).
         f: forget-gate values of an LSTM for comparison: one number for every unit and step, or
             T x H (one row per time step).
+        mistake: a declared mistake's id, computed from start to end (``no-tanh-derivative``:
+            each factor W alone; ``transposed-w``: each factor diag(1 - h_t^2) W^T).
     """
     H = W.rows
     inputs, _scalar = inputs_of(U, x)
@@ -188,7 +350,7 @@ def bptt(
     xs = [np.atleast_1d(np.array(list(v) if isinstance(v, sp.MatrixBase) else [v], dtype=float))
           for v in inputs]
     start = np.zeros(H) if h0 is None else np.array(list(h0), dtype=float)
-    chain = backward_chain(W_np, U_np, b_np, xs, start)
+    chain = backward_chain(W_np, U_np, b_np, xs, start, mistake=mistake)
     sigma = _spectral(W_np)
     gram = W.T * W
     norms = [_exp(v) for v in chain.log_norms]
@@ -282,8 +444,10 @@ def bptt(
                                 else "inf"}))
         answers["lstm_path"] = lstm_norms
     steps.append(Step(key="bptt.remedies"))
-    return Result(derivation="bptt", params={}, convention="column", steps=tuple(steps),
-                  answers=answers)
+    if mistake is not None:
+        steps = _mistaken_steps(steps, mistake, W, chain)
+    return Result(convention="column", steps=tuple(steps), answers=answers,
+                  info={"verdict_case": verdict})
 
 
 def _forget_gates(f: Any, T: int, H: int) -> np.ndarray:
@@ -313,33 +477,105 @@ def _log_cell_path(gates: np.ndarray) -> list[float]:
     return [float(np.max(row)) for row in suffix]
 
 
+CLIP_PARAMS = [
+    Param("g", "array", shapes=(("N",), ("N", "M")), default=[3, 4]),
+    Param("threshold", "number", default=1),
+]
+
+CLIP_ANSWERS = [
+    # the clipped gradient, in the shape of g (a vector, or a matrix given row by row)
+    Answer("g", "vectors", shapes=(("N",), ("N", "M"))),
+    Answer("norm_before", "number"),
+    Answer("norm_after", "number"),
+    # the factor g is multiplied by: beta / ||g|| when clipped, else 1
+    Answer("scale", "number"),
+]
+
+CLIP_MISTAKES = [
+    # each component clipped to [-beta, beta] on its own (clipping by value, not by norm)
+    Mistake("clip-by-value", changes=("g", "norm_after", "scale"), formula=True),
+    # the sum of squares, ||g||^2, taken as the norm (the square root forgotten)
+    Mistake("squared-norm", changes=("g", "norm_before", "norm_after", "scale"), formula=True),
+]
+
+
+def _clip_numbers(fixed: Mapping[str, Any], draw: Draw, N: int, M: int | None,
+                  whole: bool) -> dict[str, Any]:
+    """One draw of g and the threshold: whole numbers up to 9 with a threshold 1 to 5, or one
+    decimal up to 3 with a threshold 0.5 to 2."""
+    shape = (N,) if M is None else (N, M)
+    g = draw.array(shape, -9, 9, 0, nonzero=True) if whole else draw.array(shape, -3, 3,
+                                                                              nonzero=True)
+    threshold = draw.integer(1, 5) if whole else draw.decimal(0.5, 2)
+    return {"g": g, "threshold": threshold, **fixed}
+
+
+def _good_clip(params: Mapping[str, Any]) -> bool:
+    """Whether each mistake is told apart: the norm exceeds the threshold (the rule clips), some
+    component exceeds it in size (clipping by value changes it) and another one does not (so that
+    the by-value answer is not simply +-threshold everywhere), and ||g|| is not 1 (where the
+    squared norm is the norm). Exact arithmetic on the decimals as written."""
+    entries = [Fraction(str(v)) for v in _flat(params["g"])]
+    beta = Fraction(str(params["threshold"]))
+    squares = sum(v * v for v in entries)
+    return (squares > beta * beta and any(abs(v) > beta for v in entries)
+            and any(abs(v) <= beta for v in entries) and abs(squares - 1) > Fraction(1, 10))
+
+
+def _flat(value: Any) -> list[Any]:
+    return [v for item in value for v in _flat(item)] if isinstance(value, list) else [value]
+
+
+def sample_clip(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
+    """A gradient of 2 to 4 components (whole numbers, or one decimal) and a threshold that its
+    norm exceeds, with some components above the threshold in size and some below."""
+    dims = bind_dims(CLIP_PARAMS, fixed)
+    N = dims.get("N", draw.integer(2, 4))
+    M = dims.get("M")
+    whole = draw.chance(0.5)
+    out: dict[str, Any] = {}
+    for _ in range(500):
+        out = _clip_numbers(fixed, draw, N, M, whole)
+        if _good_clip(out):
+            return out
+    return out
+
+
 @derivation(
     "clip-gradient",
-    params=[
-        Param("g", "array", shapes=(("N",), ("N", "M")), default=[3, 4]),
-        Param("threshold", "number", default=1),
-    ],
+    params=CLIP_PARAMS,
     limits={"N": 32, "M": 32},
+    answers=CLIP_ANSWERS,
+    mistakes=CLIP_MISTAKES,
+    sampler=sample_clip,
 )
-def clip_gradient(g: sp.ImmutableMatrix, threshold: sp.Rational) -> Result:
+def clip_gradient(g: sp.ImmutableMatrix, threshold: sp.Rational,
+                  mistake: str | None = None) -> Result:
     """Gradient clipping by norm: if ||g|| > β then g <- β g / ||g||.
 
     Args:
         g: the gradient, a vector or a matrix (its norm is then the Frobenius norm).
         threshold: β, the largest norm allowed (> 0).
+        mistake: a declared mistake's id (``clip-by-value``: each component clipped to [-β, β];
+            ``squared-norm``: the sum of squares used as the norm).
     """
     if threshold <= 0:
         raise InputError("threshold", "a number > 0", str(threshold))
+    if mistake == "clip-by-value":
+        return _clip_by_value(g, threshold)
+    squared = mistake == "squared-norm"
     beta, norm_sym, g_sym = sym("beta"), sym("norm_g"), msym("g", g.rows, g.cols)
     entries = list(g)
     with sp.evaluate(False):
         rule = sp.MatMul(sp.Mul(beta, sp.Pow(norm_sym, -1)), g_sym)
         squares = sp.Add(*[sp.Pow(v, 2) for v in entries]) if len(entries) > 1 else sp.Pow(
             entries[0], 2)
-        norm_shown = sp.sqrt(squares)
-    norm = sp.sqrt(sp.Add(*[v**2 for v in entries]))
+        norm_shown = squares if squared else sp.sqrt(squares)
+    norm = sp.Add(*[v**2 for v in entries])
+    norm = norm if squared else sp.sqrt(norm)
     i = sp.Symbol("i")
-    norm_formula = sp.sqrt(sp.Sum(sp.IndexedBase("g")[i] ** 2, (i, 1, len(entries))))
+    norm_formula = sp.Sum(sp.IndexedBase("g")[i] ** 2, (i, 1, len(entries)))
+    norm_formula = norm_formula if squared else sp.sqrt(norm_formula)
     # the rule is displayed once, as a formula; the clipping step shows only the numbers put in
     steps: list[Step] = [
         Step(key="clip_gradient.given", lhs=g_sym, symbolic=g,
@@ -360,22 +596,80 @@ def clip_gradient(g: sp.ImmutableMatrix, threshold: sp.Rational) -> Result:
         step = Step(key="clip_gradient.unchanged", data={"norm": norm, "threshold": threshold})
         new = g
     steps.append(step)
-    norm_after = sp.simplify(sp.sqrt(sp.Add(*[v**2 for v in new])))
+    after = sp.Add(*[v**2 for v in new])
+    norm_after = sp.simplify(after if squared else sp.sqrt(after))
+    if squared and clipped:  # the same sum of squares, now of the clipped entries
+        with sp.evaluate(False):
+            after_formula: sp.Basic = sp.Add(*[sp.Pow(v, 2) for v in new])
+    else:
+        after_formula = beta if clipped else norm_sym
     steps.append(Step(key="clip_gradient.norm_after", lhs=sym("norm_g_clipped"),
-                      symbolic=beta if clipped else norm_sym, value=norm_after,
+                      symbolic=after_formula, value=norm_after,
                       data={"clipped": clipped}))
     steps.append(Step(key="clip_gradient.why"))
-    shape_flat = g.cols == 1
     return Result(
-        derivation="clip-gradient",
-        params={},
         convention=None,
         steps=tuple(steps),
         answers={
-            "g": list(new) if shape_flat else [list(new.row(r)) for r in range(new.rows)],
+            "g": _shaped(new),
             "norm_before": norm,
             "norm_after": norm_after,
-            "clipped": clipped,
             "scale": sp.simplify(threshold / norm) if clipped else sp.Integer(1),
         },
+        info={"clipped": clipped},
+    )
+
+
+def _shaped(matrix: sp.ImmutableMatrix) -> list[Any]:
+    """A vector as a list, a matrix as a list of rows."""
+    if matrix.cols == 1:
+        return list(matrix)
+    return [list(matrix.row(r)) for r in range(matrix.rows)]
+
+
+def _clip_by_value(g: sp.ImmutableMatrix, threshold: sp.Rational) -> Result:
+    """The mistake ``clip-by-value``: each component clipped to [-β, β] on its own.
+
+    ``scale`` is then the factor the norm changed by, ||ĝ|| / ||g|| (for the rule by norm this is
+    β / ||g||): the direction of g is not kept.
+    """
+    beta, norm_sym, g_sym = sym("beta"), sym("norm_g"), msym("g", g.rows, g.cols)
+    clip = sp.Function("clip")
+    entries = list(g)
+    i = sp.Symbol("i")
+    with sp.evaluate(False):
+        rule = clip(sp.IndexedBase("g")[i], sp.Mul(-1, beta), beta)
+        squares = sp.Add(*[sp.Pow(v, 2) for v in entries]) if len(entries) > 1 else sp.Pow(
+            entries[0], 2)
+        shown_clips = sp.ImmutableMatrix(g.rows, g.cols,
+                                         [clip(v, -threshold, threshold) for v in entries])
+    norm = sp.sqrt(sp.Add(*[v**2 for v in entries]))
+    new = g.applyfunc(lambda v: max(min(v, threshold), -threshold))
+    outside = sum(1 for v in entries if abs(v) > threshold)
+    norm_after = sp.simplify(sp.sqrt(sp.Add(*[v**2 for v in new])))
+    with sp.evaluate(False):
+        after_shown = sp.sqrt(sp.Add(*[sp.Pow(v, 2) for v in new]))
+    steps = [
+        Step(key="clip_gradient.given", lhs=g_sym, symbolic=g, data={"threshold": threshold}),
+        Step(key="clip_gradient.rule_by_value", lhs=sym("g_clipped"), symbolic=rule,
+             data={"threshold": threshold}),
+        Step(key="clip_gradient.norm", lhs=norm_sym,
+             symbolic=sp.sqrt(sp.Sum(sp.IndexedBase("g")[i] ** 2, (i, 1, len(entries)))),
+             substituted=sp.sqrt(squares, evaluate=False), value=norm),
+        Step(key="clip_gradient.clipped_by_value", lhs=sym("g_clipped"), symbolic=shown_clips,
+             value=new, data={"threshold": threshold, "count": outside}),
+        Step(key="clip_gradient.norm_after", lhs=sym("norm_g_clipped"), symbolic=after_shown,
+             value=norm_after, data={"clipped": outside > 0}),
+        Step(key="clip_gradient.why"),
+    ]
+    return Result(
+        convention=None,
+        steps=tuple(steps),
+        answers={
+            "g": _shaped(new),
+            "norm_before": norm,
+            "norm_after": norm_after,
+            "scale": sp.simplify(norm_after / norm),
+        },
+        info={"clipped": outside > 0},
     )

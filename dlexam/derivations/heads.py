@@ -321,9 +321,9 @@ class HeadResult:
     Z: sp.ImmutableMatrix | None
 
 
-def _product(key: str, lhs: sp.Basic, symbolic: sp.Basic, left: sp.MatrixBase,
-             right: sp.MatrixBase, value: sp.MatrixBase, shown_right: sp.Basic | None = None,
-             **data: Any) -> Step:
+def product_step(key: str, lhs: sp.Basic, symbolic: sp.Basic, left: sp.MatrixBase,
+                 right: sp.MatrixBase, value: sp.MatrixBase, shown_right: sp.Basic | None = None,
+                 **data: Any) -> Step:
     """A matrix product step; the numbers are written out when the matrices are small."""
     right_shown = right if shown_right is None else shown_right
     substituted = (sp.MatMul(left, right_shown, evaluate=False) if small(left, right) else None)
@@ -334,18 +334,24 @@ def _product(key: str, lhs: sp.Basic, symbolic: sp.Basic, left: sp.MatrixBase,
 
 def project(prefix: str, X: sp.MatrixBase, WQ: sp.MatrixBase, WK: sp.MatrixBase,
             WV: sp.MatrixBase, syms: HeadSymbols, exact: bool, head_data: Mapping[str, Any],
-            x: sp.Symbol
+            x: sp.Symbol, X_kv: sp.MatrixBase | None = None, x_kv: sp.Symbol | None = None
             ) -> tuple[list[Step], sp.ImmutableMatrix, sp.ImmutableMatrix, sp.ImmutableMatrix]:
-    """Q = X W^Q, K = X W^K, V = X W^V, one step each (``x`` is the input's symbol)."""
+    """Q = X W^Q, K = X W^K, V = X W^V, one step each (``x`` is the input's symbol).
+
+    With ``X_kv`` (cross-attention, symbol ``x_kv``) the keys and values come from it:
+    K = X_kv W^K, V = X_kv W^V.
+    """
     steps: list[Step] = []
     out = []
-    for key, lhs, w_sym, W in (("queries", syms.Q, syms.WQ, WQ), ("keys", syms.K, syms.WK, WK),
-                               ("values", syms.V, syms.WV, WV)):
-        value = matmul(X, W, exact)
+    kv, kv_sym = (X, x) if X_kv is None else (X_kv, x_kv if x_kv is not None else x)
+    for key, lhs, w_sym, W, source, source_sym in (
+            ("queries", syms.Q, syms.WQ, WQ, X, x), ("keys", syms.K, syms.WK, WK, kv, kv_sym),
+            ("values", syms.V, syms.WV, WV, kv, kv_sym)):
+        value = matmul(source, W, exact)
         with sp.evaluate(False):
-            formula = sp.Mul(x, w_sym)
-        steps.append(_product(f"{prefix}.{key}", lhs, formula, X, W, value, input=x,
-                              **head_data))
+            formula = sp.Mul(source_sym, w_sym)
+        steps.append(product_step(f"{prefix}.{key}", lhs, formula, source, W, value,
+                                  input=source_sym, **head_data))
         out.append(value)
     return steps, out[0], out[1], out[2]
 
@@ -354,7 +360,7 @@ def scaled_attention(
     prefix: str,
     *,
     scores: sp.MatrixBase,
-    d_k: int,
+    d_k: int | None,
     V: sp.MatrixBase | None,
     mask: str,
     exact: bool,
@@ -362,13 +368,14 @@ def scaled_attention(
     head_data: Mapping[str, Any],
     rows_shown: int,
     mistake: str | None = None,
+    scale: Any = "sqrt",
 ) -> tuple[list[Step], HeadResult]:
     """From the scores Q K^T: scaled, masked, softmax weights, Z = A V and rows of Z.
 
     Args:
         prefix: the catalog section of the steps.
         scores: the scores Q K^T (n x m).
-        d_k: the width of the queries and keys.
+        d_k: the width of the queries and keys (None only when the scale does not need it).
         V: the values (m x d_v), or None (then Z is not computed).
         mask: ``"none"`` or ``"causal"``.
         exact: keep exact values (small cases) or evaluate in floats.
@@ -378,16 +385,18 @@ def scaled_attention(
         mistake: compute as a student who makes this mistake: ``no-scaling`` (no division),
             ``scaled-by-dk`` (division by d_k itself), ``softmax-by-column`` (each column
             normalised instead of each row).
+        scale: what the scores are divided by: ``"sqrt"`` (sqrt(d_k)), ``"none"`` (plain
+            dot-product attention) or a positive number.
     """
     dk = sym("d_k")
     steps: list[Step] = []
-    root = sp.sqrt(sp.Integer(d_k))
-    with sp.evaluate(False):
-        inv_root = sp.Pow(sp.sqrt(sp.Integer(d_k)), -1)
-        scaled_formula = sp.Mul(syms.S, sp.Pow(sp.sqrt(dk), -1))
-    scaled_key = f"{prefix}.scaled"
-    if mistake == "no-scaling":
-        root, scaled_key, scaled_formula = sp.Integer(1), f"{prefix}.unscaled", syms.S
+    unscaled = mistake == "no-scaling" or (scale == "none" and mistake != "scaled-by-dk")
+    scale_data: dict[str, Any] = {}
+    if unscaled:
+        # no division: the mistake, or plain dot-product attention (scale=none) done right
+        root = sp.Integer(1)
+        scaled_key = f"{prefix}.unscaled" if mistake == "no-scaling" else f"{prefix}.plain"
+        scaled_formula = syms.S
         with sp.evaluate(False):
             inv_root = sp.Pow(sp.Integer(1), -1)
     elif mistake == "scaled-by-dk":
@@ -395,16 +404,29 @@ def scaled_attention(
         with sp.evaluate(False):
             inv_root = sp.Pow(sp.Integer(d_k), -1)
             scaled_formula = sp.Mul(syms.S, sp.Pow(dk, -1))
+    elif scale == "sqrt":
+        root, scaled_key = sp.sqrt(sp.Integer(d_k)), f"{prefix}.scaled"
+        with sp.evaluate(False):
+            inv_root = sp.Pow(sp.sqrt(sp.Integer(d_k)), -1)
+            scaled_formula = sp.Mul(syms.S, sp.Pow(sp.sqrt(dk), -1))
+    else:  # a number to divide by, given by the question
+        root, scaled_key = sp.Rational(scale), f"{prefix}.scaled_by"
+        scale_data = {"scale": root}
+        with sp.evaluate(False):
+            inv_root = sp.Pow(root, -1)
+            scaled_formula = sp.Mul(syms.S, sp.Pow(root, -1))
     if exact:
         scaled = sp.ImmutableMatrix(scores.applyfunc(lambda s: s / root))
     else:
         scaled = from_numpy(to_numpy(scores) / float(root))
     written = (sp.MatMul(inv_root, scores, evaluate=False)
-               if small(scores) and mistake != "no-scaling" else None)
+               if small(scores) and not unscaled else None)
     # the scaled scores get their own name, S-hat: the softmax below reads them, not S
+    width = {} if d_k is None else {"d_k": d_k}
     steps.append(Step(
         key=scaled_key, lhs=syms.S_hat, symbolic=scaled_formula, substituted=written,
-        value=scaled, data={"d_k": d_k, "root": root, **shape_data(scores), **head_data},
+        value=scaled, data={**width, "root": root, **scale_data, **shape_data(scores),
+                            **head_data},
     ))
     logits = scaled
     masked = None
@@ -441,8 +463,8 @@ def scaled_attention(
         Z = matmul(weights, V, exact)
         with sp.evaluate(False):
             z_formula = sp.Mul(syms.A, syms.V)
-        steps.append(_product(f"{prefix}.output", syms.Z, z_formula, weights, V, Z,
-                              **head_data))
+        steps.append(product_step(f"{prefix}.output", syms.Z, z_formula, weights, V, Z,
+                                  **head_data))
     for i in range(min(rows_shown, weights.rows)):
         steps.append(_row_step(prefix, i, weights, Z, head_data))
     return steps, HeadResult(Q=None, K=None, V=V, scores=scores, scaled=scaled, masked=masked,
@@ -491,18 +513,21 @@ def _row_step(prefix: str, i: int, weights: sp.MatrixBase, Z: sp.MatrixBase | No
 def head_attention(prefix: str, X: sp.MatrixBase, WQ: sp.MatrixBase, WK: sp.MatrixBase,
                    WV: sp.MatrixBase, mask: str, exact: bool, syms: HeadSymbols,
                    head_data: Mapping[str, Any], rows_shown: int, x: sp.Symbol | None = None,
-                   mistake: str | None = None) -> tuple[list[Step], HeadResult]:
-    """One head from the token matrix: projections, scores, scaling, softmax, Z."""
+                   mistake: str | None = None, X_kv: sp.MatrixBase | None = None,
+                   x_kv: sp.Symbol | None = None, scale: Any = "sqrt"
+                   ) -> tuple[list[Step], HeadResult]:
+    """One head from the token matrix (keys and values from ``X_kv`` when given): projections,
+    scores, scaling, softmax, Z."""
     x = sym("X", **NC) if x is None else x
-    steps, Q, K, V = project(prefix, X, WQ, WK, WV, syms, exact, head_data, x)
+    steps, Q, K, V = project(prefix, X, WQ, WK, WV, syms, exact, head_data, x, X_kv, x_kv)
     scores = matmul(Q, K.T, exact)
     with sp.evaluate(False):
         score_formula = sp.Mul(syms.Q, syms.KT)
-    steps.append(_product(f"{prefix}.scores", syms.S, score_formula, Q, K.T, scores,
-                          shown_right=sp.Transpose(K) if small(K) else None, **head_data))
+    steps.append(product_step(f"{prefix}.scores", syms.S, score_formula, Q, K.T, scores,
+                              shown_right=sp.Transpose(K) if small(K) else None, **head_data))
     more, result = scaled_attention(prefix, scores=scores, d_k=WQ.cols, V=V, mask=mask,
                                     exact=exact, syms=syms, head_data=head_data,
-                                    rows_shown=rows_shown, mistake=mistake)
+                                    rows_shown=rows_shown, mistake=mistake, scale=scale)
     return steps + more, HeadResult(Q=Q, K=K, V=V, scores=scores, scaled=result.scaled,
                                     masked=result.masked, weights=result.weights, Z=result.Z)
 
@@ -510,29 +535,40 @@ def head_attention(prefix: str, X: sp.MatrixBase, WQ: sp.MatrixBase, WK: sp.Matr
 MULTI_HEAD_SLOTS = (
     Slot("X", ("tokens", "d_model")),
     Slot("W_Q", ("d_model", "d_k"), per_head=True),
-    Slot("W_K", ("d_model", "d_k"), per_head=True),
-    Slot("W_V", ("d_model", "d_v"), per_head=True),
+    Slot("W_K", ("d_kv", "d_k"), per_head=True),
+    Slot("W_V", ("d_kv", "d_v"), per_head=True),
     Slot("W_O", ("hd_v", "d_out")),
 )
+CROSS_SLOTS = (
+    Slot("X_q", ("tokens", "d_model")),
+    Slot("X_kv", ("tokens_kv", "d_kv")),
+    *MULTI_HEAD_SLOTS[1:],
+)
+"""Cross-attention: queries from X_q, keys and values from X_kv (of its own length and width)."""
+MULTI_HEAD_DEFAULTS = {"d_v": "d_k", "d_out": "d_model", "d_kv": "d_model"}
 ATTENTION_SEED_RANGE = (0, 99)
 """Seeded attention examples: two-decimal numbers from 0 to 0.99, like the worked tables."""
 
 
 def multi_head(prefix: str, X: sp.MatrixBase, W_Q: Sequence[sp.MatrixBase],
                W_K: Sequence[sp.MatrixBase], W_V: Sequence[sp.MatrixBase], W_O: sp.MatrixBase,
-               mask: str, x: sp.Symbol | None = None, mistake: str | None = None
+               mask: str, x: sp.Symbol | None = None, mistake: str | None = None,
+               X_kv: sp.MatrixBase | None = None, x_kv: sp.Symbol | None = None,
+               scale: Any = "sqrt"
                ) -> tuple[list[Step], list[HeadResult], sp.ImmutableMatrix, sp.ImmutableMatrix]:
     """Every head, the concatenation and the output projection, in floats.
 
-    ``x`` is the input's symbol (X, or X' once positions are added). ``mistake``:
-    ``no-scaling`` (no head divides by sqrt(d_k)) or ``no-output-projection`` (the
-    concatenation taken as the output).
+    ``x`` is the input's symbol (X, or X' once positions are added); with ``X_kv`` (symbol
+    ``x_kv``) the keys and values come from it (cross-attention). ``mistake``: ``no-scaling``
+    (no head divides its scores) or ``no-output-projection`` (the concatenation taken as the
+    output). ``scale``: ``"sqrt"``, ``"none"`` or a number to divide the scores by.
     """
     steps: list[Step] = []
     heads: list[HeadResult] = []
     for h, (wq, wk, wv) in enumerate(zip(W_Q, W_K, W_V, strict=True), start=1):
         more, head = head_attention(prefix, X, wq, wk, wv, mask, False, HeadSymbols.head(h),
-                                    {"head": h}, rows_shown=0, x=x, mistake=mistake)
+                                    {"head": h}, rows_shown=0, x=x, mistake=mistake,
+                                    X_kv=X_kv, x_kv=x_kv, scale=scale)
         steps += more
         heads.append(head)
     zs = [head.Z for head in heads if head.Z is not None]
@@ -542,7 +578,7 @@ def multi_head(prefix: str, X: sp.MatrixBase, W_Q: Sequence[sp.MatrixBase],
                       symbolic=Concat(*z_syms), value=concat,
                       data={"heads": len(heads), **shape_data(zs[0], "head_"),
                             **shape_data(concat)}))
-    lhs = sym("MH") if x is None else MultiHead(x)
+    lhs = sym("MH") if x is None else MultiHead(x) if x_kv is None else MultiHead(x, x_kv)
     if mistake == "no-output-projection":
         steps.append(Step(key=f"{prefix}.no_projection", lhs=lhs, symbolic=Concat(*z_syms),
                           value=concat, data={"heads": len(heads), **shape_data(concat)}))
@@ -550,8 +586,8 @@ def multi_head(prefix: str, X: sp.MatrixBase, W_Q: Sequence[sp.MatrixBase],
     output = from_numpy(to_numpy(concat) @ to_numpy(W_O))
     with sp.evaluate(False):
         formula = sp.Mul(Concat(*z_syms), sym("W_O", **NC))
-    steps.append(_product(f"{prefix}.projection", lhs, formula, concat, W_O, output,
-                          heads=len(heads)))
+    steps.append(product_step(f"{prefix}.projection", lhs, formula, concat, W_O, output,
+                              heads=len(heads)))
     return steps, heads, concat, output
 
 
@@ -574,6 +610,9 @@ def matrices_given(m: Mapping[str, Any], names: Sequence[str]) -> Names:
     parts: list[Any] = []
     for name in names:
         value = m[name]
+        if name in ("X_q", "X_kv"):
+            parts.append(Is(sp.Symbol(name, commutative=False), value))
+            continue
         symbol = PARAM_SYMBOLS[name]
         if isinstance(value, (list, tuple)):
             parts += given_list({"W_Q": "W^Q", "W_K": "W^K", "W_V": "W^V"}[name],

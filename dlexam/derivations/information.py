@@ -89,8 +89,12 @@ def entropy_step(key: str, lhs: sp.Basic, p: Sequence[sp.Rational], letter: str,
 
 
 def _float(v: sp.Basic) -> sp.Basic:
-    """A value as a number to put into a formula (oo stays oo)."""
-    return v if not v.is_finite else sp.Float(float(v))
+    """A value as a number to put into a formula (oo stays oo).
+
+    Decided by structure: ``v`` may be an unevaluated tree (``-own`` under evaluate(False)),
+    where SymPy's assumptions (``is_finite``) can contradict themselves.
+    """
+    return v if v.has(sp.oo, sp.S.NegativeInfinity, sp.zoo) else sp.Float(float(v))
 
 
 INFORMATION_PARAMS = [

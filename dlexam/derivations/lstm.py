@@ -11,6 +11,11 @@ Olah's notation, with [h_{t-1}, x_t] the previous hidden state stacked above the
 
 The course notes stack the same cell: (i, f, o, g) = (σ, σ, σ, tanh) W (h_{t-1}; x_t), with g the
 candidate C~_t and W the four weight matrices stacked by rows.
+
+Named mistakes (computed by the derivation itself, from start to end, so a wrong h_1 feeds step 2):
+``forget-input-swapped`` (C_t = i_t ⊙ C_{t-1} + f_t ⊙ C~_t), ``no-output-gate``
+(h_t = tanh(C_t)) and ``sigmoid-candidate`` (C~_t through a sigmoid). lstm-gates names the first
+of them as a symbolic slip too: the first two sigmoid layers of Olah's figure read the other way.
 """
 
 # ruff: noqa: N803, N806
@@ -25,20 +30,22 @@ import sympy as sp
 from dlexam.derivations.cells import (
     DIGITS,
     Activation,
+    carry,
     check_sizes,
     example,
     flat,
     msym,
     numbers_step,
     rows_of,
-    settle,
     shown,
     stack,
     zeros,
 )
+from dlexam.derivations.contract import Answer, Mistake
 from dlexam.derivations.core import Result, Step, derivation
 from dlexam.derivations.forms import Stack
-from dlexam.derivations.params import Param, exact
+from dlexam.derivations.params import Param, bind_dims, exact
+from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
 from dlexam.notation import SYMBOLS, register_symbols, sym
 
@@ -94,22 +101,40 @@ def _plain(key: str) -> str:
     return SYMBOLS[key][1]
 
 
-def _gate_formula(gate: str, H: int, K: int) -> tuple[sp.MatrixExpr, sp.MatrixSymbol,
-                                                      sp.MatrixSymbol, sp.MatrixSymbol]:
+def _gate_formula(gate: str, H: int, K: int, mistake: str | None = None
+                  ) -> tuple[sp.MatrixExpr, sp.MatrixSymbol, sp.MatrixSymbol, sp.MatrixSymbol]:
     _key, activation, w_key, b_key = next(g for g in GATES if g[0] == gate)
+    if gate == "C_tilde" and mistake == "sigmoid-candidate":
+        activation = "sigmoid"
     W, hx, b = msym(w_key, H, K), msym("hx", K), msym(b_key, H)
     with sp.evaluate(False):
         formula = Activation(activation, sp.MatAdd(sp.MatMul(W, hx), b))
     return formula, W, hx, b
 
 
-def _cell_formulas(H: int) -> tuple[sp.MatrixExpr, sp.MatrixExpr]:
+def _cell_formulas(H: int, mistake: str | None = None) -> tuple[sp.MatrixExpr, sp.MatrixExpr]:
+    """The cell update and the hidden state, as written right or under a formula mistake."""
     f, i, C_tilde, o = (msym(k, H) for k in ("f_t", "i_t", "C_tilde", "o_t"))
     C_prev, C = msym("C_prev", H), msym("C_t", H)
+    if mistake == "forget-input-swapped":
+        f, i = i, f
     with sp.evaluate(False):
         cell = sp.MatAdd(sp.HadamardProduct(f, C_prev), sp.HadamardProduct(i, C_tilde))
-        hidden = sp.HadamardProduct(o, Activation("tanh", C))
+        hidden = (Activation("tanh", C) if mistake == "no-output-gate"
+                  else sp.HadamardProduct(o, Activation("tanh", C)))
     return cell, hidden
+
+
+# the step keys whose prose changes under a mistake (the prose says what was computed)
+_MISTAKEN_KEYS: dict[tuple[str, str], str] = {
+    ("forget-input-swapped", "cell"): "cell_swapped",
+    ("no-output-gate", "hidden"): "hidden_no_output_gate",
+    ("sigmoid-candidate", "c_tilde"): "c_tilde_sigmoid",
+}
+
+
+def _key(name: str, mistake: str | None) -> str:
+    return "lstm_forward." + _MISTAKEN_KEYS.get((mistake or "", name), name)
 
 
 def _inputs(x: sp.ImmutableMatrix, H: int, K: int, given: bool) -> list[sp.ImmutableMatrix]:
@@ -129,21 +154,96 @@ def _inputs(x: sp.ImmutableMatrix, H: int, K: int, given: bool) -> list[sp.Immut
     return rows_of(x)
 
 
+PARAMS = [
+    Param("W_f", "array", shapes=(("H", "K"),), default=None),
+    Param("W_i", "array", shapes=(("H", "K"),), default=None),
+    Param("W_C", "array", shapes=(("H", "K"),), default=None),
+    Param("W_o", "array", shapes=(("H", "K"),), default=None),
+    Param("b_f", "array", shapes=(("H",),), default=None),
+    Param("b_i", "array", shapes=(("H",),), default=None),
+    Param("b_C", "array", shapes=(("H",),), default=None),
+    Param("b_o", "array", shapes=(("H",),), default=None),
+    Param("x", "array", shapes=(("T",), ("T", "D")), default=None),
+    Param("h0", "array", shapes=(("H",),), default=None),
+    Param("C0", "array", shapes=(("H",),), default=None),
+]
+
+# every answer feeds the next step through h_t and C_t, so each mistake can move all of them
+_ALL = ("h", "C", "f", "i", "C_tilde", "o")
+MISTAKES = [
+    Mistake("forget-input-swapped", changes=_ALL, formula=True),
+    Mistake("no-output-gate", changes=_ALL, formula=True),
+    Mistake("sigmoid-candidate", changes=_ALL, formula=True),
+]
+
+# |W [h, x] + b| stays below this bound in sampled questions, away from the flat ends of σ and tanh
+_SATURATION = 2.5
+
+
+def sample_lstm(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
+    """A two- or three-step LSTM cell of one or two units, weights of one decimal.
+
+    Inputs are small whole numbers (one per step) or one-decimal pairs; the initial cell state is
+    non-zero (so the forget gate matters from the first step) and h_0 is zero. Every gate's
+    pre-activation is bounded by sum |W| max(1, |x|) + |b| <= 2.5.
+    """
+    dims = bind_dims(PARAMS, fixed)
+    H = dims.get("H", draw.integer(1, 2))
+    if "D" in dims:
+        D = dims["D"]
+    elif "K" in dims:
+        D = dims["K"] - H
+    elif fixed.get("x") is not None:
+        D = 1  # a flat list of inputs: one number per step
+    else:
+        D = draw.integer(1, 2)
+    T = dims.get("T", draw.integer(2, 3))
+    out: dict[str, Any] = {}
+    for _ in range(200):
+        out = {
+            **{w: draw.array((H, H + D), -1, 1, nonzero=True)
+               for w in ("W_f", "W_i", "W_C", "W_o")},
+            **{b: draw.array((H,), -0.5, 0.5) for b in ("b_f", "b_i", "b_C", "b_o")},
+            "x": [draw.integer(1, 2) * draw.choice((-1, 1)) for _ in range(T)] if D == 1
+            else draw.array((T, D), -1, 1, nonzero=True),
+            "h0": [0] * H,
+            "C0": draw.array((H,), -1, 1, nonzero=True),
+        }
+        out.update(fixed)
+        xs = [abs(v) for row in out["x"] for v in (row if isinstance(row, list) else [row])]
+        reach = max([1.0, *xs])
+        if "x" in fixed or all(
+            sum(abs(w) for w in out[w_key][u]) * reach + abs(out[b_key][u]) <= _SATURATION
+            for _gate, _act, w_key, b_key in GATES for u in range(H)
+        ):
+            return out
+    return out
+
+
+def _question(values: dict[str, Any]) -> dict[str, Any]:
+    """The statement's numbers where the question leaves them out (the example cell, zeros)."""
+    weights = {k: values[k] for k in ("W_f", "W_i", "W_C", "W_o")}
+    out: dict[str, Any] = {}
+    if all(v is None for v in weights.values()):
+        out.update({k: sp.ImmutableMatrix(EXAMPLE[k]).applyfunc(exact) for k in weights})
+        if values["x"] is None:
+            out["x"] = sp.ImmutableMatrix(EXAMPLE["x"]).applyfunc(exact)
+            out["T"] = len(EXAMPLE["x"])
+    first = next((v for v in weights.values() if v is not None), out.get("W_f"))
+    H = first.rows if first is not None else 1
+    for name in ("b_f", "b_i", "b_C", "b_o", "h0", "C0"):
+        if values[name] is None:
+            out[name] = zeros(H)
+    return out
+
+
 @derivation(
     "lstm-forward",
-    params=[
-        Param("W_f", "array", shapes=(("H", "K"),), default=None),
-        Param("W_i", "array", shapes=(("H", "K"),), default=None),
-        Param("W_C", "array", shapes=(("H", "K"),), default=None),
-        Param("W_o", "array", shapes=(("H", "K"),), default=None),
-        Param("b_f", "array", shapes=(("H",),), default=None),
-        Param("b_i", "array", shapes=(("H",),), default=None),
-        Param("b_C", "array", shapes=(("H",),), default=None),
-        Param("b_o", "array", shapes=(("H",),), default=None),
-        Param("x", "array", shapes=(("T",), ("T", "D")), default=None),
-        Param("h0", "array", shapes=(("H",),), default=None),
-        Param("C0", "array", shapes=(("H",),), default=None),
-    ],
+    params=PARAMS,
+    answers=[Answer(name, "vectors", shapes=(("T", "H"),)) for name in _ALL],
+    mistakes=MISTAKES,
+    sampler=sample_lstm,
+    question=_question,
     limits={"T": 6, "H": 4, "D": 4, "K": 8},
 )
 def lstm_forward(
@@ -158,6 +258,7 @@ def lstm_forward(
     x: sp.ImmutableMatrix | None,
     h0: sp.ImmutableMatrix | None,
     C0: sp.ImmutableMatrix | None,
+    mistake: str | None = None,
 ) -> Result:
     """Runs an LSTM cell over the inputs in Olah's notation, gate by gate.
 
@@ -174,6 +275,8 @@ def lstm_forward(
         x: the inputs, one per time step: numbers, or lists of D numbers.
         h0: the initial hidden state (zeros when not given).
         C0: the initial cell state (zeros when not given).
+        mistake: compute as a student making this declared mistake (``forget-input-swapped``,
+            ``no-output-gate``, ``sigmoid-candidate``), from start to end.
     """
     weights = example({"W_f": W_f, "W_i": W_i, "W_C": W_C, "W_o": W_o}, EXAMPLE,
                       "every gate's weights, H x (H + D)")
@@ -189,7 +292,7 @@ def lstm_forward(
     biases = {k: zeros(H) if v is None else v for k, v in biases.items()}
     h = zeros(H) if h0 is None else h0
     C = zeros(H) if C0 is None else C0
-    cell_formula, hidden_formula = _cell_formulas(H)
+    cell_formula, hidden_formula = _cell_formulas(H, mistake)
     vec = {k: msym(k, H) for k in ("f_t", "i_t", "C_tilde", "o_t", "C_prev", "C_t")}
 
     steps: list[Step] = [Step(key="lstm_forward.model", data={"units": H, "inputs": K - H,
@@ -202,40 +305,46 @@ def lstm_forward(
                           data={"t": t, "hx": shown(hx_value).T, "units": H, "inputs": K - H}))
         gate_values: dict[str, sp.ImmutableMatrix] = {}
         for key, _activation, w_key, b_key in GATES:
-            formula, W, hx, b = _gate_formula(key, H, K)
+            formula, W, hx, b = _gate_formula(key, H, K, mistake)
             if key == "o_t":
                 # Olah updates the cell state before he reads the output gate
-                cell = numbers_step("lstm_forward.cell", sym("C_t"), cell_formula, {
+                cell = numbers_step(_key("cell", mistake), sym("C_t"), cell_formula, {
                     vec["f_t"]: gate_values["f_t"], vec["C_prev"]: C,
                     vec["i_t"]: gate_values["i_t"], vec["C_tilde"]: gate_values["C_tilde"],
                 }, t=t)
                 steps.append(cell)
-            step = numbers_step(f"lstm_forward.{key.lower()}", sym(key), formula,
+            step = numbers_step(_key(key.lower(), mistake), sym(key), formula,
                                 {W: weights[w_key], hx: hx_value, b: biases[b_key]}, t=t)
             steps.append(step)
             gate_values[key] = step.value
-        C_new, C_decimal = settle(cell.value)
-        hidden = numbers_step("lstm_forward.hidden", sym("h_t"), hidden_formula,
-                              {vec["o_t"]: gate_values["o_t"], vec["C_t"]: C_new}, t=t)
+        hidden_values = {vec["C_t"]: cell.value}
+        if mistake != "no-output-gate":
+            hidden_values[vec["o_t"]] = gate_values["o_t"]
+        hidden = numbers_step(_key("hidden", mistake), sym("h_t"), hidden_formula,
+                              hidden_values, t=t)
         steps.append(hidden)
-        h, h_decimal = settle(hidden.value)
-        C = C_new
-        if (C_decimal or h_decimal) and not decimals:
-            decimals = True
-            steps.append(Step(key="recurrent.decimals", data={"t": t, "digits": DIGITS}))
-        answers["h"].append(flat(h))
-        answers["C"].append(flat(C))
+        answers["h"].append(flat(hidden.value))
+        answers["C"].append(flat(cell.value))
+        if t < len(inputs):
+            h, h_decimal = carry(hidden.value)
+            C, C_decimal = carry(cell.value)
+            if (C_decimal or h_decimal) and not decimals:
+                decimals = True
+                steps.append(Step(key="recurrent.decimals", data={"t": t + 1, "digits": DIGITS}))
         answers["f"].append(flat(gate_values["f_t"]))
         answers["i"].append(flat(gate_values["i_t"]))
         answers["C_tilde"].append(flat(gate_values["C_tilde"]))
         answers["o"].append(flat(gate_values["o_t"]))
-    return Result(derivation="lstm-forward", params={}, convention="olah", steps=tuple(steps),
-                  answers=answers)
+    return Result(convention="olah", steps=tuple(steps), answers=answers)
 
 
-def cell_partials() -> dict[str, sp.Expr]:
+def cell_partials(swapped: bool = False) -> dict[str, sp.Expr]:
     """The cell update's partial derivatives, by SymPy, for one unit (every gate acts entry by
     entry, so the vector case is the diagonal matrix of these).
+
+    Args:
+        swapped: differentiate the update with the forget and input gates exchanged
+            (the ``forget-input-swapped`` mistake), which gives i_t.
 
     Returns:
         ``"dC_dCprev"``: ∂C_t/∂C_{t-1} along the direct (additive) path, which is f_t.
@@ -243,6 +352,8 @@ def cell_partials() -> dict[str, sp.Expr]:
     """
     f, i, C_tilde, o, C_prev, C = (sym(k) for k in ("f_t", "i_t", "C_tilde", "o_t", "C_prev",
                                                       "C_t"))
+    if swapped:
+        f, i = i, f
     cell = f * C_prev + i * C_tilde
     return {
         "dC_dCprev": sp.diff(cell, C_prev),
@@ -250,21 +361,61 @@ def cell_partials() -> dict[str, sp.Expr]:
     }
 
 
-@derivation("lstm-gates", params=[Param("steps", "int", default=3, minimum=1, maximum=10)])
-def lstm_gates(steps: int) -> Result:
+def sample_gates(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
+    """How many steps to unfold: two to five (the exam asks for three)."""
+    return {"steps": fixed.get("steps", draw.integer(2, 5))}
+
+
+def _gates_question(values: dict[str, Any]) -> dict[str, Any]:
+    """The inputs of the unfolded cell, x_1 to x_T, for the statement."""
+    steps = values["steps"]
+    inputs = [sp.Symbol(f"x_{t}") for t in range(1, steps + 1)]
+    with sp.evaluate(False):
+        listed = sp.Tuple(*inputs)
+    return {"inputs": listed, "last_input": inputs[-1]}
+
+
+# gradable answers: a symbol, or a formula written in the notation's plain text
+_GATE_ANSWERS = ("forget_gate", "input_gate", "output_gate", "candidate", "cell_state",
+                 "hidden_state", "cell_path", "y_from")
+
+
+@derivation(
+    "lstm-gates",
+    params=[Param("steps", "int", default=3, minimum=1, maximum=10)],
+    answers=[Answer(name, "text") for name in _GATE_ANSWERS],
+    mistakes=[
+        # the first two sigmoid layers of Olah's figure read the other way round
+        Mistake("forget-input-swapped", changes=("forget_gate", "input_gate", "cell_path"),
+                formula=True),
+    ],
+    sampler=sample_gates,
+    question=_gates_question,
+)
+def lstm_gates(steps: int, mistake: str | None = None) -> Result:
     """The LSTM cell in symbols: every gate's equation in Olah's notation and in the stacked
     notation of the course notes, which symbol is which gate, and the cell unfolded many-to-one.
 
     Args:
         steps: how many time steps to unfold (the exam asks for three: x1, x2, x3 -> y).
+        mistake: ``forget-input-swapped``: the first sigmoid layer taken for the input gate and
+            the second for the forget gate, from start to end (so C_{t-1} is weighted by i_t).
     """
+    swapped = mistake == "forget-input-swapped"
+    # which gate symbol the student writes for each of Olah's gates
+    said = {"f_t": "i_t", "i_t": "f_t"} if swapped else {}
+
+    def named(key: str) -> str:
+        return said.get(key, key)
+
     out: list[Step] = []
     # Olah's equations; the shapes are one unit wide (the symbols print the same for H units)
-    cell, hidden = _cell_formulas(1)
+    cell, hidden = _cell_formulas(1, mistake)
     for key, activation, _w_key, _b_key in GATES:
         formula, *_ = _gate_formula(key, 1, 2)
         if key == "o_t":
-            out.append(Step(key="lstm_gates.cell", lhs=sym("C_t"), symbolic=cell))
+            out.append(Step(key="lstm_gates.cell_swapped" if swapped else "lstm_gates.cell",
+                            lhs=sym("C_t"), symbolic=cell))
         out.append(Step(key=f"lstm_gates.{key.lower()}", lhs=sym(key), symbolic=formula,
                         data={"symbol": sym(key), "activation": activation}))
     out.append(Step(key="lstm_gates.hidden", lhs=sym("h_t"), symbolic=hidden))
@@ -284,17 +435,19 @@ def lstm_gates(steps: int) -> Result:
     blocks = sp.ImmutableMatrix([sym("W_i"), sym("W_f"), sym("W_o"), sym("W_C")])
     out.append(Step(key="lstm_gates.stacked_weights", lhs=sym("W"), symbolic=blocks))
     out.append(Step(key="lstm_gates.mapping", data={
-        "i": sym("i_t"), "f": sym("f_t"), "o": sym("o_t"), "g": sym("C_tilde"),
+        "i": sym(named("i_t")), "f": sym(named("f_t")), "o": sym("o_t"), "g": sym("C_tilde"),
     }))
 
     # which symbol is which gate
-    out.append(Step(key="lstm_gates.forget_gate", data={"symbol": sym("f_t")}))
-    out.append(Step(key="lstm_gates.input_gate", data={"symbol": sym("i_t")}))
+    out.append(Step(key="lstm_gates.forget_gate", data={"symbol": sym(named("f_t"))}))
+    out.append(Step(key="lstm_gates.input_gate", data={"symbol": sym(named("i_t"))}))
     out.append(Step(key="lstm_gates.output_gate", data={"symbol": sym("o_t")}))
 
-    # the additive path: a derivative taken by SymPy
-    partials = cell_partials()
-    out.append(Step(key="lstm_gates.cell_path", lhs=sym("dC_dCprev"), symbolic=sym("diag_f"),
+    # the additive path: a derivative taken by SymPy (of the cell update as written)
+    partials = cell_partials(swapped)
+    keeper = named("f_t")
+    out.append(Step(key="lstm_gates.cell_path", lhs=sym("dC_dCprev"),
+                    symbolic=sp.Function("diag")(sym(keeper)) if swapped else sym("diag_f"),
                     data={"partial": partials["dC_dCprev"]}))
 
     # unfolded many-to-one: one group of equations, one line per time step
@@ -319,23 +472,24 @@ def lstm_gates(steps: int) -> Result:
                     data={"steps": steps, "last": last}))
 
     return Result(
-        derivation="lstm-gates",
-        params={},
         convention="olah",
         steps=tuple(out),
         answers={
-            "forget_gate": _plain("f_t"),
-            "input_gate": _plain("i_t"),
+            "forget_gate": _plain(named("f_t")),
+            "input_gate": _plain(named("i_t")),
             "output_gate": _plain("o_t"),
             "candidate": _plain("C_tilde"),
             "cell_state": _plain("C_t"),
             "hidden_state": _plain("h_t"),
-            "figure_order": [_plain(k) for k, *_ in GATES],
-            "gate_activations": {_plain(k): a for k, a, *_ in GATES},
-            "stacked_mapping": {letter: _plain(k) for letter, k in STACKED.items()},
-            "cell_path": "diag(" + _plain("f_t") + ")",
-            "unfolded": unfolded,
+            "cell_path": "diag(" + _plain(keeper) + ")",
             "y_from": str(last),
+        },
+        # the same facts as structures (not graded as a whole)
+        info={
+            "figure_order": [_plain(named(k)) for k, *_ in GATES],
+            "gate_activations": {_plain(named(k)): a for k, a, *_ in GATES},
+            "stacked_mapping": {letter: _plain(named(k)) for letter, k in STACKED.items()},
+            "unfolded": unfolded,
         },
     )
 

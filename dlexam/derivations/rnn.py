@@ -47,7 +47,6 @@ register_symbols({
     "o_out": ("o_t", "o_t"),  # output pre-activation (Goodfellow et al.'s o^(t))
     "U_T": (r"U^{\top}", "U^T"),
     "V_T": (r"V^{\top}", "V^T"),
-    "W_T": (r"W^{\top}", "W^T"),
 })
 
 CONVENTIONS: tuple[str, ...] = ("column", "row")
@@ -393,10 +392,10 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
     answers=[
         Answer("h", "vectors", shapes=(("T", "H"),)),
         Answer("y", "vectors", shapes=(("T",), ("T", "O"))),
-        Answer("pre", "vectors", shapes=(("T", "H"),)),
+        Answer("pre", "vectors", shapes=(("T", "H"),), asked=False),
         # the other convention's values, so that both readings can be asked
-        Answer("h_other", "vectors", shapes=(("T", "H"),)),
-        Answer("y_other", "vectors", shapes=(("T",), ("T", "O"))),
+        Answer("h_other", "vectors", shapes=(("T", "H"),), asked=False),
+        Answer("y_other", "vectors", shapes=(("T",), ("T", "O")), asked=False),
     ],
     limits={"T": 20, "H": 4, "D": 4, "O": 4},
     mistakes=MISTAKES,

@@ -92,38 +92,41 @@ class PE(Operator):
 # positional encoding
 
 
-def pe_value(pos: int, col: int, d: int, mistake: str | None = None) -> sp.Basic:
-    """PE(pos, col), exact: sin(pos / 10000^(2i/d)) for col = 2i, cos for col = 2i + 1.
+def pe_value(pos: int, col: int, d: int, mistake: str | None = None,
+             base: int = PE_BASE) -> sp.Basic:
+    """PE(pos, col), exact: sin(pos / base^(2i/d)) for col = 2i, cos for col = 2i + 1 (the
+    base is 10000 in Vaswani et al.).
 
     ``mistake``: ``sin-cos-swapped`` (cos in the even columns, sin in the odd ones) or
     ``exponent-i`` (10000^(i/d), i the pair index, for 10000^(2i/d)).
     """
     pair_exponent = col // 2 if mistake == "exponent-i" else col - col % 2
-    angle = sp.Integer(pos) / sp.Integer(PE_BASE) ** sp.Rational(pair_exponent, d)
+    angle = sp.Integer(pos) / sp.Integer(base) ** sp.Rational(pair_exponent, d)
     sine = (col % 2 == 0) != (mistake == "sin-cos-swapped")
     return sp.sin(angle) if sine else sp.cos(angle)
 
 
-def pe_matrix(n: int, d: int, mistake: str | None = None) -> sp.ImmutableMatrix:
+def pe_matrix(n: int, d: int, mistake: str | None = None,
+              base: int = PE_BASE) -> sp.ImmutableMatrix:
     """The n x d sinusoidal matrix: exact when small, else Floats."""
     if n * d <= PE_EXACT_LIMIT:
-        return sp.ImmutableMatrix(n, d, lambda pos, col: pe_value(pos, col, d, mistake))
+        return sp.ImmutableMatrix(n, d, lambda pos, col: pe_value(pos, col, d, mistake, base))
     pos = np.arange(n, dtype=np.float64)[:, None]
     col = np.arange(d)
     exponent = col // 2 if mistake == "exponent-i" else col - col % 2
-    angle = pos / np.power(float(PE_BASE), exponent / d)
+    angle = pos / np.power(float(base), exponent / d)
     sine = (col % 2 == 0) != (mistake == "sin-cos-swapped")
     return from_numpy(np.where(sine, np.sin(angle), np.cos(angle)))
 
 
-def pe_steps(n: int, d: int, mistake: str | None = None
+def pe_steps(n: int, d: int, mistake: str | None = None, base: int = PE_BASE
              ) -> tuple[list[Step], sp.ImmutableMatrix]:
     """The even and odd formulas, each shown at one entry, and the whole matrix."""
     pos, i, dm = sym("pos"), sym("i_pe"), sym("d_model")
     with sp.evaluate(False):
         # pos / 10000^(2i / d_model), the exponent on one line: 10000^(2 * 1 / 4) once put in
         exponent = Slash(i, dm) if mistake == "exponent-i" else Slash(sp.Mul(2, i), dm)
-        angle = Ratio(pos, sp.Pow(PE_BASE, exponent))
+        angle = Ratio(pos, sp.Pow(base, exponent))
         even, odd = sp.sin(angle), sp.cos(angle)
         if mistake == "sin-cos-swapped":
             even, odd = odd, even
@@ -140,7 +143,7 @@ def pe_steps(n: int, d: int, mistake: str | None = None
     ]
     if 2 * example_i + 1 >= d:  # d = 1: there is no odd column
         steps.pop()
-    matrix = pe_matrix(n, d, mistake)
+    matrix = pe_matrix(n, d, mistake, base)
     steps.append(Step(key="positional_encoding.matrix", lhs=sym("PE"), symbolic=matrix,
                       value=matrix, data={"n": n, "d": d, **shape_data(matrix)}))
     return steps, matrix
@@ -149,6 +152,8 @@ def pe_steps(n: int, d: int, mistake: str | None = None
 PE_PARAMS = [
     Param("n", "int", minimum=1, maximum=64),
     Param("d", "int", minimum=1, maximum=64),
+    # 10000 in Vaswani et al.; some course notes and exams use a smaller one (100, 1000)
+    Param("base", "int", default=PE_BASE, minimum=2, maximum=10**6),
 ]
 
 
@@ -156,8 +161,13 @@ def sample_positional_encoding(draw: Draw, fixed: Mapping[str, Any]) -> dict[str
     """2 to 16 positions of width 3 to 16 (at least two column pairs, where the exponent 2i/d
     matters). The range is wider than a hand computation needs because the question has only
     these two numbers, and fifty seeds should give (nearly) fifty different questions."""
-    return {"n": int(fixed.get("n") or draw.integer(2, 16)),
-            "d": int(fixed.get("d") or draw.integer(3, 16))}
+    out = {"n": int(fixed.get("n") or draw.integer(2, 16)),
+           "d": int(fixed.get("d") or draw.integer(3, 16))}
+    if fixed.get("base") is not None:
+        out["base"] = int(fixed["base"])
+    elif draw.chance(0.2):  # sometimes the smaller base some course notes use
+        out["base"] = draw.choice((100, 1000))
+    return out
 
 
 def _pe_question(values: dict[str, Any]) -> dict[str, Any]:
@@ -177,16 +187,17 @@ def _pe_question(values: dict[str, Any]) -> dict[str, Any]:
     sampler=sample_positional_encoding,
     question=_pe_question,
 )
-def positional_encoding(n: int, d: int, mistake: str | None = None) -> Result:
+def positional_encoding(n: int, d: int, base: int, mistake: str | None = None) -> Result:
     """The sinusoidal positional encodings of positions 0..n-1 in d dimensions.
 
     Args:
         n: the number of positions (tokens).
         d: the model width d_model.
+        base: the base of the wavelengths, 10000 in Vaswani et al.
         mistake: ``sin-cos-swapped`` or ``exponent-i``.
     """
-    steps, matrix = pe_steps(n, d, mistake)
-    steps.insert(0, Step(key="positional_encoding.idea", data={"n": n, "d": d, "base": PE_BASE}))
+    steps, matrix = pe_steps(n, d, mistake, base)
+    steps.insert(0, Step(key="positional_encoding.idea", data={"n": n, "d": d, "base": base}))
     return Result(convention="sin-even-cos-odd", steps=tuple(steps), answers={"PE": matrix})
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
-from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
 
 from dlexam.notation.symbols import SYMBOLS, table_form
@@ -116,6 +116,26 @@ def _decimal_lead(expr: sp.Mul, digits: int) -> tuple[sp.Rational, sp.Basic] | N
     return lead, rest[0] if len(rest) == 1 else sp.Mul(*rest, evaluate=False)
 
 
+def _negative_number(expr: sp.Basic) -> bool:
+    """True for a negative number (-1, -0.5), read off the structure.
+
+    The printers never ask SymPy's assumptions (``is_negative``, ``is_zero``...) about the
+    formulas they print: those are kept unevaluated (``2 - 1*0``), and SymPy checks facts about
+    an unevaluated tree in a random order that can contradict itself (InconsistentAssumptions).
+    """
+    return bool(expr.is_Number and expr < 0)
+
+
+def _opaque_powers(expr: sp.Mul) -> sp.Mul:
+    """The product with every power whose exponent is a formula (``(γσ)^(T-k)``) wrapped, so
+    that SymPy's LaTeX printer leaves it in the numerator instead of asking whether the
+    exponent is negative (an assumptions query on an unevaluated tree)."""
+    args = [sp.UnevaluatedExpr(a) if a.is_Pow and not a.exp.is_Atom else a for a in expr.args]
+    if all(a is b for a, b in zip(args, expr.args, strict=True)):
+        return expr
+    return sp.Mul(*args, evaluate=False)
+
+
 def _flat_args(expr: sp.Basic, cls: type) -> list[sp.Basic]:
     out: list[sp.Basic] = []
     for a in expr.args:
@@ -210,6 +230,8 @@ class _ProjectNotation:
             body = self.parenthesize(rest, PRECEDENCE["Mul"], strict=True)  # type: ignore[attr-defined]
             sign = ("- " if self.FORM == 0 else "-") if coeff < 0 else ""
             return sign + self._print(abs(coeff)) + self._times(body)  # type: ignore[attr-defined]
+        if self.FORM == 0:
+            expr = _opaque_powers(expr)
         return super()._print_Mul(expr)  # type: ignore[misc]
 
     def _print_Function(self, expr: Any, exp: Any = None) -> str:
@@ -382,10 +404,22 @@ class DlexamTextPrinter(_ProjectNotation, StrPrinter):
         base, exp = expr.args
         if exp == sp.Rational(1, 2):
             return f"sqrt({self._print(base)})"
-        if exp.is_number and exp.is_negative:
+        if _negative_number(exp):
             return super()._print_Pow(expr, rational)  # 1/x, as SymPy writes it
         prec = PRECEDENCE["Pow"]
         return f"{self.parenthesize(base, prec, strict=True)}^{self.parenthesize(exp, prec)}"
+
+    def _print_MatMul(self, expr: sp.MatMul) -> str:
+        # SymPy's own asks whether the scalar factors are negative (assumptions, on trees we keep
+        # unevaluated); a leading minus is read off the first factor instead
+        args = list(expr.args)
+        sign = ""
+        if _negative_number(args[0]):
+            sign, args[0] = "-", -args[0]
+            if args[0] == 1 and len(args) > 1:
+                args = args[1:]
+        prec = precedence(expr)
+        return sign + "*".join(self.parenthesize(a, prec) for a in args)
 
     def _big_operator(self, sign: str, expr: sp.Basic) -> str:
         body, *limits = expr.args

@@ -6,7 +6,7 @@ from typing import Any
 
 from dlexam.check.verdicts import Report, Verdict
 from dlexam.derivations.contract import format_ref
-from dlexam.derivations.core import Step, to_plain
+from dlexam.derivations.core import to_plain
 from dlexam.templates.prose import prose_text
 from dlexam.templates.terminal import step_lines
 
@@ -24,12 +24,9 @@ def mistake_message(report: Report, mistake_id: str, lang: str) -> str:
 
 
 def _departs_lines(report: Report, verdict: Verdict, lang: str) -> list[str]:
-    assert verdict.mistake is not None and verdict.departs_at is not None
-    mine: Step = report.right.steps[verdict.departs_at]
-    theirs_steps = [s for s in report.mistaken[verdict.mistake].steps if s.value is not None]
-    position = [k for k, s in enumerate(report.right.steps) if s.value is not None].index(
-        verdict.departs_at)
-    theirs = theirs_steps[position]
+    parting = report.parting_steps(verdict)
+    assert parting is not None and verdict.departs_at is not None
+    mine, theirs = parting
     lines = [prose_text(lang, "check.departs", {"step": verdict.departs_at + 1}) + " "
              + prose_text(lang, mine.key, mine.data)]
     for label, step in (("check.right_step", mine), ("check.your_step", theirs)):

@@ -75,11 +75,9 @@ def report_html(report: Any, lang: str = "en") -> str:
             key = report.derivation.mistake_key(verdict.mistake)
             rows.append(f"<br><em>{prose_html(lang, key + '.name')}</em>: "
                         f"{prose_html(lang, key + '.explain')}")
-            if verdict.departs_at is not None:
-                mine = report.right.steps[verdict.departs_at]
-                valued = [k for k, s in enumerate(report.right.steps) if s.value is not None]
-                theirs = [s for s in report.mistaken[verdict.mistake].steps
-                          if s.value is not None][valued.index(verdict.departs_at)]
+            parting = report.parting_steps(verdict)
+            if parting is not None:
+                mine, theirs = parting
                 rows.append("<br>" + prose_html(lang, "check.departs",
                                                 {"step": verdict.departs_at + 1}))
                 for label, step in (("check.right_step", mine), ("check.your_step", theirs)):

@@ -22,9 +22,18 @@ def _softmax(s: np.ndarray, axis: int = -1) -> np.ndarray:
     return e / e.sum(axis=axis, keepdims=True)
 
 
-def _attend(scores: np.ndarray, d_k: int, causal: bool, mistake: str | None
-            ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-    divisor = {"no-scaling": 1.0, "scaled-by-dk": float(d_k)}.get(mistake or "", np.sqrt(d_k))
+def _attend(scores: np.ndarray, d_k: int | None, causal: bool, mistake: str | None,
+            scale: Any = "sqrt") -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    if mistake == "no-scaling":
+        divisor = 1.0
+    elif mistake == "scaled-by-dk":
+        divisor = float(d_k)
+    elif scale == "sqrt":
+        divisor = np.sqrt(d_k)
+    elif scale == "none":
+        divisor = 1.0
+    else:
+        divisor = float(scale)
     scaled = scores / divisor
     masked = None
     logits = scaled
@@ -47,12 +56,17 @@ def self_attention(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
         S = _a(p["scores"])
         S = S.reshape(1, -1) if S.ndim == 1 else S
         d_k, V = p["d_k"], None if p["values"] is None else _a(p["values"])
+    elif p["Q"] is not None:
+        Q, K = _a(p["Q"]), _a(p["K"])
+        V = None if p["V"] is None else _a(p["V"])
+        S, d_k = Q @ K.T, Q.shape[1]
+        out["scores"] = S.tolist()
     else:
         X = _a(p["X"])
         Q, K, V = X @ _a(p["W_Q"]), X @ _a(p["W_K"]), X @ _a(p["W_V"])
         S, d_k = Q @ K.T, Q.shape[1]
         out.update(Q=Q.tolist(), K=K.tolist(), V=V.tolist(), scores=S.tolist())
-    scaled, masked, weights = _attend(S, d_k, causal, mistake)
+    scaled, masked, weights = _attend(S, d_k, causal, mistake, p["scale"])
     out.update(scaled=scaled.tolist(), weights=weights.tolist())
     if masked is not None:
         out["masked"] = _listed(masked)
@@ -81,11 +95,13 @@ def attention_context(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
 
 
 def _multi_head(X: np.ndarray, WQ: list[Any], WK: list[Any], WV: list[Any], WO: np.ndarray,
-                causal: bool, mistake: str | None) -> dict[str, Any]:
+                causal: bool, mistake: str | None, X_kv: np.ndarray | None = None,
+                scale: Any = "sqrt") -> dict[str, Any]:
+    kv = X if X_kv is None else X_kv
     heads, weights = [], []
     for wq, wk, wv in zip(WQ, WK, WV, strict=True):
-        Q, K, V = X @ _a(wq), X @ _a(wk), X @ _a(wv)
-        _scaled, _masked, A = _attend(Q @ K.T, Q.shape[1], causal, mistake)
+        Q, K, V = X @ _a(wq), kv @ _a(wk), kv @ _a(wv)
+        _scaled, _masked, A = _attend(Q @ K.T, Q.shape[1], causal, mistake, scale)
         heads.append(A @ V)
         weights.append(A)
     concat = np.hstack(heads)
@@ -96,17 +112,19 @@ def _multi_head(X: np.ndarray, WQ: list[Any], WK: list[Any], WV: list[Any], WO: 
 
 @reference("multi-head-attention")
 def multi_head_attention(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
-    return _multi_head(_a(p["X"]), p["W_Q"], p["W_K"], p["W_V"], _a(p["W_O"]),
-                       p["mask"] == "causal", mistake)
+    cross = p["X_q"] is not None
+    return _multi_head(_a(p["X_q"] if cross else p["X"]), p["W_Q"], p["W_K"], p["W_V"],
+                       _a(p["W_O"]), p["mask"] == "causal", mistake,
+                       _a(p["X_kv"]) if cross else None, p["scale"])
 
 
-def _pe(n: int, d: int, mistake: str | None) -> np.ndarray:
+def _pe(n: int, d: int, mistake: str | None, base: float = 10000) -> np.ndarray:
     pe = np.zeros((n, d))
     for pos in range(n):
         for col in range(d):
             i = col // 2
             exponent = i / d if mistake == "exponent-i" else 2 * i / d
-            angle = pos / 10000**exponent
+            angle = pos / float(base)**exponent
             sine = (col % 2 == 0) != (mistake == "sin-cos-swapped")
             pe[pos, col] = np.sin(angle) if sine else np.cos(angle)
     return pe
@@ -114,7 +132,7 @@ def _pe(n: int, d: int, mistake: str | None) -> np.ndarray:
 
 @reference("positional-encoding")
 def positional_encoding(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
-    return {"PE": _pe(p["n"], p["d"], mistake).tolist()}
+    return {"PE": _pe(p["n"], p["d"], mistake, p["base"]).tolist()}
 
 
 def _layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> np.ndarray:

@@ -1,0 +1,78 @@
+"""A checked exam as a bilingual PDF: scores, verdicts, and the right derivation beside each wrong
+answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dlexam import templates
+from dlexam.build.document import assemble, fragment
+from dlexam.build.files import atomic_write, output_lock
+from dlexam.build.tex import compile_pdf, keep_log
+from dlexam.check.exam import ExamReport
+from dlexam.derivations.contract import format_ref
+from dlexam.derivations.core import to_plain
+from dlexam.errors import BuildError
+from dlexam.templates.values import value_tex
+
+
+def _number(value: Any) -> Any:
+    return value_tex(to_plain(value))
+
+
+def _question(q: Any) -> dict[str, Any]:
+    spec = q.question.spec
+    verdicts = []
+    if q.report is not None:
+        for v in q.report.verdicts:
+            verdicts.append({
+                "ref": format_ref(v.answer, v.index),
+                "given": _number(v.given),
+                "expected": _number(v.expected),
+                "correct": v.correct,
+                "mistake_key": spec.mistake_key(v.mistake) + ".name" if v.mistake else None,
+                "explain_key": spec.mistake_key(v.mistake) + ".explain" if v.mistake else None,
+                "follows": format_ref(*v.follows_from) if v.follows_from else None,
+                "slip": v.note == "rounding-slip",
+            })
+    wrong = q.report is not None and any(not v.correct for v in q.report.verdicts)
+    return {
+        "id": q.question.id,
+        "derivation": q.question.derivation,
+        "score": f"{q.score:g}",
+        "points": f"{q.question.points:g}",
+        "missing": ", ".join(ref for ref, result in q.asked if result == "missing"),
+        "verdicts": verdicts,
+        "result": spec.run(q.report.params) if wrong else None,
+    }
+
+
+def render_report(report: ExamReport, lang: str = "bilingual") -> str:
+    """The report's LaTeX source."""
+    langs = templates.langs_for(lang)
+    title = report.exam.title
+    titles = {lg: title.get(lg, title.get("en", "")) if isinstance(title, dict) else str(title)
+              for lg in langs}
+    part = fragment("check_report.tex.j2", langs=langs, titles=titles,
+                    score=f"{report.score:g}", total=f"{report.total:g}",
+                    questions=[_question(q) for q in report.questions])
+    return assemble(templates.prose_text(langs[0], "report.title", {"title": titles[langs[0]]}),
+                    langs, [part])
+
+
+def build_report(report: ExamReport, pdf_path: Path, lang: str = "bilingual") -> Path:
+    """Compiles the report and writes it atomically to ``pdf_path`` (a failed run keeps its log
+    beside it and leaves an earlier PDF as it was).
+
+    Raises:
+        BuildError: TeX failed.
+    """
+    source = render_report(report, lang)
+    with output_lock(pdf_path.parent):
+        try:
+            run = compile_pdf(source, jobname="report")
+        except BuildError as err:
+            raise keep_log(err, pdf_path.with_suffix(".log")) from None
+        atomic_write(pdf_path, run.pdf)
+    return pdf_path

@@ -1,0 +1,214 @@
+"""`dlexam check --exam EXAM ANSWERS.toml`: a student's answers to a whole exam, scored.
+
+The answers file holds, per question id, the student's values keyed by answer name as ``-a``
+writes them (``"y[2]" = "2.7371"``; a string is typed text, a TOML number or array is taken as
+it is; an empty string is no answer). The exam's questions must have fixed numbers (as the
+built-in final2023 has); a question that draws its numbers per variant is checked with its
+variant's parameters from key.json (`dlexam check NAME params... -a ...`, or `dlexam grade`).
+Each question is checked by the checker on that question's parameters; its points are shared
+among its asked items, an item earns its share
+when every entry of it is right, and the exam's partial credit when a named mistake gives it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dlexam.check.verdicts import Checker, Report, Verdict
+from dlexam.derivations.contract import format_ref
+from dlexam.errors import InputError
+
+MAX_ANSWERS_FILE = 1_000_000  # bytes
+
+
+@dataclass
+class QuestionReport:
+    """One question's verdicts and score."""
+
+    question: Any  # dlexam.exams.model.Question
+    report: Report | None  # None when nothing was answered
+    score: float
+    asked: list[tuple[str, str]]  # (ref, "right" | "wrong" | "partial" | "missing")
+
+
+@dataclass
+class ExamReport:
+    """A student's whole exam."""
+
+    exam: Any  # dlexam.exams.model.Exam
+    questions: list[QuestionReport]
+
+    @property
+    def score(self) -> float:
+        """The points earned."""
+        return sum(q.score for q in self.questions)
+
+    @property
+    def total(self) -> float:
+        """The points the exam is worth."""
+        return sum(q.question.points for q in self.questions)
+
+
+def read_answers(path: str) -> dict[str, dict[str, Any]]:
+    """The answers file: question id -> {ref: value}.
+
+    Raises:
+        InputError: naming the file, or the TOML path, and what was expected.
+    """
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        raise InputError(path, "a readable answers file", err.strerror or str(err)) from None
+    if len(data) > MAX_ANSWERS_FILE:
+        raise InputError(path, f"an answers file of at most {MAX_ANSWERS_FILE:,} bytes",
+                         f"{len(data):,}")
+    try:
+        table = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(path, "a UTF-8 text file", "other bytes") from None
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(path, "TOML", str(err)) from None
+    answers: dict[str, dict[str, Any]] = {}
+    for qid, given in table.items():
+        if not isinstance(given, dict):
+            raise InputError(f"{path}: {qid}", 'a table of answers such as [q1] "y[2]" = "2.7"')
+        kept = {}
+        for ref, value in given.items():
+            if isinstance(value, dict):
+                raise InputError(f"{path}: {qid}.{ref}", "a value (text, a number or a list); "
+                                 'quote a name with brackets: "y[2]" = ...')
+            if value == "":
+                continue
+            kept[ref] = value
+        answers[qid] = kept
+    return answers
+
+
+def check_exam(exam: Any, answers: dict[str, dict[str, Any]],
+               source: str = "answers") -> ExamReport:
+    """Checks every question answered; unanswered asked items score nothing.
+
+    Raises:
+        InputError: an unknown question id, or a malformed answer (naming it).
+    """
+    known = {q.id for q in exam.questions}
+    for qid in answers:
+        if qid not in known:
+            raise InputError(f"{source}: {qid}", "a question of the exam (" +
+                             ", ".join(sorted(known)) + ")", "an unknown question")
+    out = []
+    for question in exam.questions:
+        given = answers.get(question.id, {})
+        if question.dims or any(spec.kind != "fixed" for spec in question.params.values()):
+            raise InputError(f"{source}: {question.id}", "a question with fixed numbers (this "
+                             "one draws them per variant: check it with its variant's "
+                             "parameters from key.json, or grade the class with dlexam grade)")
+        # the file's numbers; what it leaves out takes the derivation's defaults
+        params = {name: spec.value for name, spec in question.params.items()}
+        report = None
+        if given:
+            checker = Checker(question.spec, params, question.tolerance)
+            try:
+                report = checker.check(given)
+            except InputError as err:
+                raise InputError(f"{question.id}.{err.param}", err.expected, err.got) from None
+        out.append(_score(question, report))
+    return ExamReport(exam, out)
+
+
+def _covers(verdict: Verdict, answer: str, index: tuple[int, ...]) -> bool:
+    if verdict.answer != answer:
+        return False
+    got = tuple(verdict.index or ())
+    return got[:len(index)] == tuple(index)
+
+
+def _score(question: Any, report: Report | None) -> QuestionReport:
+    share = question.item_points()
+    score = 0.0
+    asked = []
+    for item in question.items:
+        verdicts = [] if report is None else [
+            v for v in report.verdicts if _covers(v, item.answer, item.index)]
+        if not verdicts:
+            asked.append((item.ref, "missing"))
+            continue
+        if all(v.correct for v in verdicts):
+            score += share
+            asked.append((item.ref, "right"))
+            continue
+        mistakes = {v.mistake for v in verdicts if not v.correct}
+        credit = min((question.partial.get(m, 0.0) if m else 0.0) for m in mistakes)
+        score += share * credit
+        asked.append((item.ref, "partial" if credit else "wrong"))
+    return QuestionReport(question, report, score, asked)
+
+
+def template(exam: Any) -> str:
+    """An empty answers file for the exam, to fill in."""
+    lines = [
+        "# Answers: fill in each value you worked out (a number, a list [1, 2], a matrix",
+        "# [1 2; 3 4] or an expression such as tanh(2)); leave \"\" for no answer.",
+    ]
+    for question in exam.questions:
+        lines += ["", f"[{question.id}]  # {question.derivation}, {question.points:g} points"]
+        lines += [f'"{item.ref}" = ""' for item in question.items]
+    return "\n".join(lines) + "\n"
+
+
+def report_json(report: ExamReport, lang: str) -> dict[str, Any]:
+    """The whole report as JSON: per question its score and the checker's verdict objects."""
+    from dlexam.templates.check import verdict_json
+
+    return {
+        "exam": report.exam.title.get("en") if isinstance(report.exam.title, dict)
+        else str(report.exam.title),
+        "score": round(report.score, 6),
+        "total": report.total,
+        "questions": [{
+            "id": q.question.id,
+            "derivation": q.question.derivation,
+            "points": q.question.points,
+            "score": round(q.score, 6),
+            "asked": [{"answer": ref, "result": result} for ref, result in q.asked],
+            "verdicts": [] if q.report is None else [
+                verdict_json(q.report, v, lang) for v in q.report.verdicts],
+        } for q in report.questions],
+    }
+
+
+def report_text(report: ExamReport, lang: str) -> str:
+    """The whole report for the terminal."""
+    from dlexam.templates.check import verdict_lines
+    from dlexam.templates.prose import prose_text
+
+    lines = [prose_text(lang, "check.exam_score", {
+        "score": f"{report.score:g}", "total": f"{report.total:g}"})]
+    for q in report.questions:
+        lines += ["", prose_text(lang, "check.exam_question", {
+            "id": q.question.id, "name": q.question.derivation,
+            "score": f"{q.score:g}", "points": f"{q.question.points:g}"})]
+        missing = [ref for ref, result in q.asked if result == "missing"]
+        if missing:
+            lines.append("  " + prose_text(lang, "check.exam_missing",
+                                           {"refs": ", ".join(missing)}))
+        if q.report is not None:
+            for verdict in q.report.verdicts:
+                lines += verdict_lines(q.report, verdict, lang)
+    return "\n".join(lines)
+
+
+def wrong_results(report: ExamReport) -> list[tuple[Any, Any]]:
+    """(question, right result) for every question with a wrong answer: what the PDF shows."""
+    out = []
+    for q in report.questions:
+        if q.report is not None and any(not v.correct for v in q.report.verdicts):
+            out.append((q, q.question.spec.run(q.report.params)))
+    return out
+
+
+__all__ = ["ExamReport", "QuestionReport", "check_exam", "format_ref", "read_answers",
+           "report_json", "report_text", "template", "wrong_results"]

@@ -1,0 +1,161 @@
+"""`dlexam practice`: a sampled question asked answer by answer, checked as `dlexam check` does.
+
+A wrong value is answered with the named mistake it matches (or a rounding slip); ``hint`` shows
+the formula of the step that computes the value; after two wrong tries the worked step and the
+value are shown and the next value is asked. The session ends with the score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from dlexam.check.verdicts import Checker
+from dlexam.derivations.contract import format_ref, leaves
+from dlexam.derivations.core import Derivation, Step, to_plain
+from dlexam.errors import InputError
+from dlexam.notation import text
+
+TRIES = 2
+
+
+@dataclass(frozen=True)
+class Item:
+    """One value to ask: an answer's reference (``h[2]``) and its expected plain value."""
+
+    ref: str
+    expected: Any
+
+
+def items(derivation: Derivation, expected: dict[str, Any]) -> Iterator[Item]:
+    """The asked values in turn: a list of vectors (or of matrices, of whole numbers) one entry
+    at a time, any other answer whole."""
+    for answer in derivation.answers:
+        if not answer.asked or answer.kind == "text" or answer.name not in expected:
+            continue
+        value = expected[answer.name]
+        if answer.kind in ("vectors", "matrices", "integers") and isinstance(value, list):
+            for i, entry in enumerate(value, start=1):
+                yield Item(format_ref(answer.name, [i]), entry)
+        else:
+            yield Item(answer.name, value)
+
+
+def _flat(value: Any) -> list[float]:
+    out = []
+    for _pos, x in leaves(to_plain(value)):
+        if isinstance(x, (int, float)) and not isinstance(x, bool):
+            out.append(float(x))
+        else:
+            return []
+    return out
+
+
+def step_for(result: Any, expected: Any) -> Step | None:
+    """The first step whose value holds exactly the expected numbers (the step computing it)."""
+    target = _flat(expected)
+    if not target:
+        return None
+    for step in result.steps:
+        if step.value is None:
+            continue
+        got = _flat(step.value)
+        if len(got) == len(target) and all(
+                abs(a - b) <= 1e-9 * max(1.0, abs(b)) for a, b in zip(got, target, strict=True)):
+            return step
+    return None
+
+
+def _shape_words(value: Any, lang: str) -> str:
+    from dlexam.templates.prose import prose_text
+
+    if isinstance(value, list) and value and isinstance(value[0], list):
+        return prose_text(lang, "practice.shape_matrix", {"rows": len(value),
+                                                          "cols": len(value[0])})
+    if isinstance(value, list):
+        return prose_text(lang, "practice.shape_list", {"n": len(value)})
+    return prose_text(lang, "practice.shape_number")
+
+
+def run_practice(derivation: Derivation, seed: int, lang: str,
+                 ask: Callable[[str], str], say: Callable[[str], None]) -> tuple[int, int]:
+    """Runs a session; returns (right, asked). ``ask`` raises EOFError when input ends."""
+    from dlexam.templates.prose import prose_text
+    from dlexam.templates.question import question_text
+    from dlexam.templates.terminal import step_lines
+
+    params = derivation.sample(seed)
+    checker = Checker(derivation, params)
+    say(prose_text(lang, "practice.title", {"name": derivation.name, "seed": seed}))
+    say("")
+    say(question_text(derivation, params, lang))
+    say("")
+    say(prose_text(lang, "practice.how"))
+    right = asked = 0
+    for item in items(derivation, checker.expected):
+        asked += 1
+        tries = 0
+        while tries < TRIES:
+            prompt = prose_text(lang, "practice.prompt",
+                                {"ref": item.ref, "shape": _shape_words(item.expected, lang)})
+            try:
+                typed = ask(prompt + " > ").strip()
+            except EOFError:
+                say("")
+                say(prose_text(lang, "practice.score", {"right": right, "asked": asked - 1}))
+                return right, asked - 1
+            if typed.lower() in ("quit", "exit", "q"):
+                say(prose_text(lang, "practice.score", {"right": right, "asked": asked - 1}))
+                return right, asked - 1
+            if typed.lower() in ("hint", "?"):
+                step = step_for(checker.right, item.expected)
+                if step is None or step.symbolic is None:
+                    say("  " + prose_text(lang, "practice.no_hint"))
+                else:
+                    say("  " + prose_text(lang, step.key, step.data))
+                    formula = text(step.symbolic)
+                    say("    " + (f"{text(step.lhs)} = {formula}" if step.lhs is not None
+                                  else formula))
+                continue
+            if typed.lower() == "skip":
+                break
+            try:
+                report = checker.check({item.ref: typed})
+            except InputError as err:
+                say("  " + str(err))
+                continue
+            tries += 1
+            if report.correct == report.total:
+                say("  ✓ " + prose_text(lang, "check.right"))
+                right += 1
+                break
+            wrong = next(v for v in report.verdicts if not v.correct)
+            say("  ✗ " + prose_text(lang, "practice.wrong"))
+            if wrong.note == "rounding-slip":
+                say("    " + prose_text(lang, "practice.slip"))
+            elif wrong.mistake is not None:
+                key = derivation.mistake_key(wrong.mistake)
+                say("    " + prose_text(lang, key + ".name"))
+                say("    " + prose_text(lang, key + ".explain"))
+            if tries < TRIES:
+                say("  " + prose_text(lang, "practice.again"))
+        else:
+            step = step_for(checker.right, item.expected)
+            say("  " + prose_text(lang, "practice.worked", {"ref": item.ref}))
+            if step is not None:
+                say("    " + prose_text(lang, step.key, step.data))
+                for line in step_lines(step):
+                    say("    " + line)
+            say("    " + f"{item.ref} = {_value_text(item.expected)}")
+    say("")
+    say(prose_text(lang, "practice.score", {"right": right, "asked": asked}))
+    return right, asked
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_value_text(v) for v in value) + "]"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)

@@ -1,0 +1,666 @@
+"""The exam model: an exam file (TOML) read and checked into an :class:`Exam` of :class:`Question`s.
+
+An exam file says which derivation answers each question, which of its declared answers are
+asked, for how many points, and with which numbers: each parameter is a literal (fixed) or a draw
+(``uniform``, ``integers``, ``choice`` with a ``shape``); what the file leaves out the
+derivation's own sampler draws. Everything is checked when the file is read, before any work
+starts; a mistake is one :class:`~dlexam.errors.InputError` naming its TOML path
+(``questions[2].params.W.uniform: expected two numbers, got "a"``). Questions are counted from 1
+in these paths, as exams number them.
+
+Text from the file (title, instructions, a question's ``text``) is untrusted: it is checked
+against the characters the fonts have, its ``$...$`` mathematics is parsed by
+:mod:`dlexam.exams.mathtext`, and it reaches TeX only escaped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from dlexam import derivations
+from dlexam.derivations.contract import Tolerance, element, parse_ref
+from dlexam.derivations.core import Derivation, to_plain
+from dlexam.derivations.params import bind_dims, check_text
+from dlexam.derivations.sampling import MAX_SEED, Draw
+from dlexam.errors import DlexamError, InputError, UnknownDerivationError
+from dlexam.langs import LANGS
+
+EXAM_LANGS = ("bilingual", *LANGS)
+MAX_QUESTIONS = 50
+MAX_ASK = 20
+MAX_TEXT = 2000
+MAX_TITLE = 200
+MAX_DRAW_ENTRIES = 400  # entries of one drawn array (exam-sized: a few dozen at most)
+MAX_SIZE = 1_000_000_000
+MAX_DECIMALS = 6
+MAX_CHOICES = 1000
+MAX_POINTS = 1000
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+_TOP_KEYS = {"title", "instructions", "course", "date", "duration", "lang", "questions", "book"}
+_QUESTION_KEYS = {"id", "derivation", "points", "ask", "tolerance", "text", "partial", "dims",
+                  "params"}
+
+
+def _got(value: Any) -> str:
+    """A short description of a TOML value for an error message."""
+    shown = json.dumps(to_plain(value), ensure_ascii=False, default=str)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+def _is_number(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+# --- parameter specifications -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Spec:
+    """How one parameter (or dimension size) gets its value in each variant.
+
+    Attributes:
+        kind: ``fixed``, ``uniform``, ``integers`` or ``choice``.
+        value: the literal (``fixed``).
+        lo, hi: the range (``uniform``, ``integers``).
+        decimals: the grid of a ``uniform`` draw.
+        options: the values of a ``choice``.
+        shape: sizes or dimension names; ``()`` draws one value.
+    """
+
+    kind: str
+    value: Any = None
+    lo: float = 0
+    hi: float = 0
+    decimals: int = 1
+    options: tuple[Any, ...] = ()
+    shape: tuple[int | str, ...] = ()
+
+    def outcomes(self, dims: Mapping[str, int]) -> int:
+        """How many different values one draw can give (sizes bound by ``dims``)."""
+        if self.kind == "fixed":
+            return 1
+        entries = 1
+        for d in self.shape:
+            entries *= d if isinstance(d, int) else dims[d]
+        if self.kind == "uniform":
+            scale = 10**self.decimals
+            per = round(self.hi * scale) - round(self.lo * scale) + 1
+        elif self.kind == "integers":
+            per = int(self.hi - self.lo + 1)
+        else:
+            per = len(self.options)
+        return min(per**entries, 10**12)
+
+    def draw(self, draw: Draw, dims: Mapping[str, int]) -> Any:
+        """One value (nested lists when it has a shape)."""
+        if self.kind == "fixed":
+            return self.value
+        shape = [d if isinstance(d, int) else dims[d] for d in self.shape]
+        return self._array(draw, shape)
+
+    def _array(self, draw: Draw, shape: Sequence[int]) -> Any:
+        if shape:
+            return [self._array(draw, shape[1:]) for _ in range(shape[0])]
+        if self.kind == "uniform":
+            scale = 10**self.decimals
+            k = draw.integer(round(self.lo * scale), round(self.hi * scale))
+            return k if self.decimals == 0 else round(k / scale, self.decimals)
+        if self.kind == "integers":
+            return draw.integer(int(self.lo), int(self.hi))
+        return self.options[draw.integer(0, len(self.options) - 1)]
+
+
+def _pair(path: str, value: Any, whole: bool) -> tuple[float, float]:
+    what = "two whole numbers" if whole else "two numbers"
+    if (not isinstance(value, list) or len(value) != 2
+            or not all(_is_number(v) and (not whole or isinstance(v, int)) for v in value)):
+        raise InputError(path, what, _got(value))
+    lo, hi = value
+    if lo > hi:
+        raise InputError(path, f"{what}, the smaller first", _got(value))
+    if max(abs(lo), abs(hi)) >= MAX_SIZE:
+        raise InputError(path, f"{what} below {MAX_SIZE:.0e} in size", _got(value))
+    return lo, hi
+
+
+def _shape(path: str, value: Any, dims: Mapping[str, Spec]) -> tuple[int | str, ...]:
+    if not isinstance(value, list):
+        raise InputError(path, "a list of sizes or dimension names", _got(value))
+    out: list[int | str] = []
+    for i, d in enumerate(value, start=1):
+        if isinstance(d, bool) or not isinstance(d, (int, str)):
+            raise InputError(f"{path}[{i}]", "a size or a dimension name", _got(d))
+        if isinstance(d, int) and not 1 <= d <= MAX_DRAW_ENTRIES:
+            raise InputError(f"{path}[{i}]", f"a size from 1 to {MAX_DRAW_ENTRIES}", _got(d))
+        if isinstance(d, str) and d not in dims:
+            raise InputError(f"{path}[{i}]", "a dimension the question's [questions.dims] "
+                             "draws (" + (", ".join(dims) or "none") + ")", _got(d))
+        out.append(d)
+    return tuple(out)
+
+
+def _largest(spec: Spec) -> int:
+    """The largest value a dimension spec can give."""
+    if spec.kind == "fixed":
+        return int(spec.value)
+    if spec.kind == "integers":
+        return int(spec.hi)
+    return max(int(v) for v in spec.options)
+
+
+def parse_spec(path: str, value: Any, dims: Mapping[str, Spec]) -> Spec:
+    """A parameter's specification: a literal, or a table with one draw and its options.
+
+    Raises:
+        InputError: naming the TOML path of the first problem.
+    """
+    if not isinstance(value, dict):
+        return Spec("fixed", value=value)
+    kinds = [k for k in ("uniform", "integers", "choice") if k in value]
+    if len(kinds) != 1:
+        raise InputError(path, "a value, or a table with one of uniform, integers, choice",
+                         _got(value))
+    kind = kinds[0]
+    allowed = {kind, "shape"} | ({"decimals"} if kind == "uniform" else set())
+    extra = sorted(set(value) - allowed)
+    if extra:
+        raise InputError(f"{path}.{extra[0]}", "one of " + ", ".join(sorted(allowed)),
+                         "an unknown key")
+    shape = _shape(f"{path}.shape", value.get("shape", []), dims)
+    entries = 1
+    for d in shape:
+        entries *= d if isinstance(d, int) else _largest(dims[d])
+    if entries > MAX_DRAW_ENTRIES:
+        raise InputError(f"{path}.shape", f"at most {MAX_DRAW_ENTRIES} entries",
+                         f"up to {entries}")
+    if kind == "uniform":
+        lo, hi = _pair(f"{path}.uniform", value["uniform"], whole=False)
+        decimals = value.get("decimals", 1)
+        if isinstance(decimals, bool) or not isinstance(decimals, int) \
+                or not 0 <= decimals <= MAX_DECIMALS:
+            raise InputError(f"{path}.decimals", f"a whole number from 0 to {MAX_DECIMALS}",
+                             _got(decimals))
+        scale = 10**decimals
+        if round(hi * scale) < round(lo * scale):
+            raise InputError(f"{path}.uniform", f"a range holding a {decimals}-decimal number",
+                             _got(value["uniform"]))
+        return Spec("uniform", lo=lo, hi=hi, decimals=decimals, shape=shape)
+    if kind == "integers":
+        lo, hi = _pair(f"{path}.integers", value["integers"], whole=True)
+        return Spec("integers", lo=lo, hi=hi, shape=shape)
+    options = value["choice"]
+    if not isinstance(options, list) or not 1 <= len(options) <= MAX_CHOICES:
+        raise InputError(f"{path}.choice", f"a list of 1 to {MAX_CHOICES} values", _got(options))
+    return Spec("choice", options=tuple(options), shape=shape)
+
+
+def _dim_spec(path: str, value: Any, cap: int | None) -> Spec:
+    top = cap if cap is not None else MAX_DRAW_ENTRIES
+    expected = f"whole numbers from 1 to {top}"
+    if isinstance(value, dict):
+        spec = parse_spec(path, value, {})
+        if spec.kind == "uniform" or spec.shape:
+            raise InputError(path, "a size, or a table with integers or choice", _got(value))
+    else:
+        spec = Spec("fixed", value=value)
+    sizes = ([spec.value] if spec.kind == "fixed" else
+             [spec.lo, spec.hi] if spec.kind == "integers" else list(spec.options))
+    for size in sizes:
+        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= top:
+            where = {"fixed": path, "integers": f"{path}.integers",
+                     "choice": f"{path}.choice"}[spec.kind]
+            raise InputError(where, expected, _got(value.get(spec.kind) if
+                                                   isinstance(value, dict) else value))
+    return spec
+
+
+# --- the exam -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Item:
+    """One asked answer: ``y[2]`` is the answer ``y`` at the 1-based position ``(2,)``."""
+
+    ref: str
+    answer: str
+    index: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question of an exam file.
+
+    Attributes:
+        id: its id (``"q1"``).
+        number: its position in the file, from 1.
+        derivation: the registered derivation's name.
+        points: the points it is worth, shared equally among its asked items.
+        ask: the asked references as written (``["y[2]", "h[1]"]``).
+        items: the same, parsed.
+        tolerance: the file's tolerance, overriding the declared ones, or None.
+        partial: mistake id -> the fraction of an item's points it earns.
+        text: language -> the statement that replaces the derivation's, or None.
+        dims: dimension name -> its spec.
+        params: parameter name -> its spec.
+    """
+
+    id: str
+    number: int
+    derivation: str
+    points: float
+    ask: tuple[str, ...]
+    items: tuple[Item, ...]
+    tolerance: Tolerance | None = None
+    partial: Mapping[str, float] = field(default_factory=dict)
+    text: Mapping[str, str] | None = None
+    dims: Mapping[str, Spec] = field(default_factory=dict)
+    params: Mapping[str, Spec] = field(default_factory=dict)
+
+    @property
+    def path(self) -> str:
+        """Its TOML path (``questions[2]``)."""
+        return f"questions[{self.number}]"
+
+    @property
+    def spec(self) -> Derivation:
+        """The registered derivation."""
+        return derivations.get(self.derivation)
+
+    def tolerance_for(self, item: Item) -> Tolerance:
+        """The tolerance an item is graded with: the file's, or else the declared one."""
+        declared = self.spec.answer(item.answer).tolerance
+        if self.tolerance is None or item_exact(self, item):
+            return declared
+        return self.tolerance
+
+    def item_points(self) -> float:
+        """Each asked item's share of the points."""
+        return self.points / len(self.items)
+
+    def distinct_bound(self) -> int | None:
+        """How many different parameter sets the file's draws allow, when the file fixes or draws
+        every parameter the derivation has (else None: the sampler draws the rest)."""
+        names = {p.name for p in self.spec.params}
+        if not names <= set(self.params):
+            return None
+        total = 0
+        for dims in _dim_choices(self.dims):
+            count = 1
+            for spec in self.params.values():
+                count = min(count * spec.outcomes(dims), 10**12)
+            total = min(total + count, 10**12)
+        return total
+
+    def draw(self, seed: int) -> dict[str, Any]:
+        """Concrete raw parameters (ready for ``solve``) drawn from ``seed``.
+
+        The file's dimension sizes and parameters are drawn first, then the derivation's sampler
+        fills the rest, holding the file's values fixed. A sampler result whose sizes differ from
+        the file's drawn sizes is drawn again from the next seed (a bounded number of times).
+
+        Raises:
+            InputError: the file's values do not fit the derivation (naming the TOML path), or
+                the sampler cannot meet the file's sizes.
+        """
+        rng = Draw(seed)
+        dims = {name: spec.draw(rng, {}) for name, spec in self.dims.items()}
+        fixed = {name: spec.draw(rng, dims) for name, spec in self.params.items()}
+        derivation = self.spec
+        try:
+            bound = bind_dims(derivation.params, fixed, derivation.limits)
+        except InputError as err:
+            raise _located(self, err) from None
+        for name, size in dims.items():
+            if name in bound and bound[name] != size:
+                raise InputError(f"{self.path}.dims.{name}", f"the size the parameters give "
+                                 f"({bound[name]})", _got(size))
+        wanted = {k: v for k, v in dims.items() if k not in bound}
+        for attempt in range(_SAMPLER_TRIES):
+            sub = _derive_seed(seed, "sampler", attempt)
+            try:
+                raw = derivation.sample(sub, fixed) if derivation.sampler is not None \
+                    else dict(fixed)
+                got = bind_dims(derivation.params, raw, derivation.limits)
+            except InputError as err:
+                raise _located(self, err) from None
+            if all(got.get(k) == v for k, v in wanted.items()):
+                return to_plain(raw)
+        raise InputError(f"{self.path}.dims", f"sizes the sampler of {self.derivation} can meet",
+                         _got(wanted))
+
+
+_SAMPLER_TRIES = 20
+
+
+def item_exact(question: Question, item: Item) -> bool:
+    """Whether the item is an exact answer (whole numbers), whose tolerance stays exact."""
+    declared = question.spec.answer(item.answer).tolerance
+    return declared.rel == 0 and declared.abs == 0
+
+
+def _dim_choices(dims: Mapping[str, Spec]) -> list[dict[str, int]]:
+    combos: list[dict[str, int]] = [{}]
+    for name, spec in dims.items():
+        values = ([spec.value] if spec.kind == "fixed" else
+                  list(range(int(spec.lo), int(spec.hi) + 1)) if spec.kind == "integers"
+                  else list(spec.options))
+        combos = [{**c, name: v} for c in combos for v in values][:1000]
+    return combos
+
+
+def _located(question: Question, err: InputError) -> InputError:
+    """A derivation's parameter error, named by its TOML path in the exam file."""
+    where = f"{question.path}.params.{err.param}" if err.param in question.params else \
+        f"{question.path} ({question.derivation}: {err.param})"
+    return InputError(where, err.expected, err.got)
+
+
+def _derive_seed(seed: int, *parts: Any) -> int:
+    """A seed derived from another and labels: the same on every machine (SHA-256)."""
+    text = ":".join(str(p) for p in (seed, *parts))
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big") & MAX_SEED
+
+
+@dataclass(frozen=True)
+class Exam:
+    """An exam file, read and checked.
+
+    Attributes:
+        title: language -> title.
+        instructions, course, date, duration: language -> text (empty when not given).
+        lang: the papers' language: ``bilingual``, ``en`` or ``zh-Hant``.
+        questions: the questions in file order.
+        source: the file it was read from.
+        book: the answer book's layout (only the built-in exam has one), else empty.
+    """
+
+    title: Mapping[str, str]
+    questions: tuple[Question, ...]
+    lang: str = "bilingual"
+    instructions: Mapping[str, str] = field(default_factory=dict)
+    course: Mapping[str, str] = field(default_factory=dict)
+    date: Mapping[str, str] = field(default_factory=dict)
+    duration: Mapping[str, str] = field(default_factory=dict)
+    source: str = ""
+    book: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def langs(self) -> tuple[str, ...]:
+        """The languages the papers print, in order."""
+        return LANGS if self.lang == "bilingual" else (self.lang,)
+
+    def question(self, qid: str) -> Question:
+        """The question with this id.
+
+        Raises:
+            KeyError: no such question.
+        """
+        for q in self.questions:
+            if q.id == qid:
+                return q
+        raise KeyError(qid)
+
+    @property
+    def total_points(self) -> float:
+        """The points of all questions."""
+        return sum(q.points for q in self.questions)
+
+
+def _text_table(path: str, value: Any, needed: Sequence[str], limit: int,
+                params: Sequence[str] = ()) -> dict[str, str]:
+    """A text given for every language (a table ``{en, zh-Hant}``, or one string for all)."""
+    from dlexam.exams.mathtext import check_math
+
+    if isinstance(value, str):
+        value = {lang: value for lang in LANGS}
+    if not isinstance(value, dict):
+        raise InputError(path, "a string or a table { en = ..., zh-Hant = ... }", _got(value))
+    extra = sorted(set(value) - set(LANGS))
+    if extra:
+        raise InputError(f"{path}.{extra[0]}", "one of the languages " + ", ".join(LANGS),
+                         "an unknown key")
+    for lang in needed:
+        if lang not in value:
+            raise InputError(f"{path}.{lang}", "a text in this language (the exam's lang "
+                             "asks for it)", "nothing")
+    out: dict[str, str] = {}
+    for lang, text in value.items():
+        where = f"{path}.{lang}"
+        if not isinstance(text, str):
+            raise InputError(where, "a string", _got(text))
+        check_text(where, text, limit)
+        check_math(where, text, params)
+        out[lang] = text
+    return out
+
+
+def _read_toml(path: str, raw: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(raw)
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(path, "a TOML file", f"a syntax error ({err})") from None
+
+
+def parse_exam(data: Mapping[str, Any], source: str = "") -> Exam:
+    """An exam from the parsed TOML data.
+
+    Raises:
+        InputError: naming the TOML path of the first problem.
+    """
+    extra = sorted(set(data) - _TOP_KEYS)
+    if extra:
+        raise InputError(extra[0], "one of the keys " + ", ".join(sorted(_TOP_KEYS)),
+                         "an unknown key")
+    lang = data.get("lang", "bilingual")
+    if lang not in EXAM_LANGS:
+        raise InputError("lang", "one of " + ", ".join(EXAM_LANGS), _got(lang))
+    needed = LANGS if lang == "bilingual" else (lang,)
+    if "title" not in data:
+        raise InputError("title", "a title { en = ..., zh-Hant = ... }", "nothing")
+    title = _text_table("title", data["title"], needed, MAX_TITLE)
+    extras = {key: _text_table(key, data[key], needed, MAX_TEXT if key == "instructions"
+                               else MAX_TITLE)
+              for key in ("instructions", "course", "date", "duration") if key in data}
+    raw_questions = data.get("questions")
+    if not isinstance(raw_questions, list) or not raw_questions:
+        raise InputError("questions", "one or more [[questions]] tables",
+                         _got(raw_questions) if raw_questions is not None else "nothing")
+    if len(raw_questions) > MAX_QUESTIONS:
+        raise InputError("questions", f"at most {MAX_QUESTIONS} questions",
+                         str(len(raw_questions)))
+    questions: list[Question] = []
+    for number, raw in enumerate(raw_questions, start=1):
+        q = parse_question(number, raw, needed)
+        if any(q.id == other.id for other in questions):
+            raise InputError(f"questions[{number}].id", "an id no other question has",
+                             _got(q.id))
+        questions.append(q)
+    book = data.get("book", {})
+    if not isinstance(book, dict):
+        raise InputError("book", "a table", _got(book))
+    return Exam(title=title, questions=tuple(questions), lang=lang, source=source, book=book,
+                **extras)
+
+
+def parse_question(number: int, raw: Any, needed: Sequence[str] = LANGS) -> Question:
+    """One ``[[questions]]`` table, checked against its derivation's declarations.
+
+    Raises:
+        InputError: naming the TOML path of the first problem.
+    """
+    path = f"questions[{number}]"
+    if not isinstance(raw, dict):
+        raise InputError(path, "a table", _got(raw))
+    extra = sorted(set(raw) - _QUESTION_KEYS)
+    if extra:
+        raise InputError(f"{path}.{extra[0]}", "one of the keys " + ", ".join(
+            sorted(_QUESTION_KEYS)), "an unknown key")
+    qid = raw.get("id", f"q{number}")
+    if not isinstance(qid, str) or not _ID.match(qid):
+        raise InputError(f"{path}.id", "up to 40 letters, digits, - or _", _got(qid))
+    name = raw.get("derivation")
+    if not isinstance(name, str):
+        raise InputError(f"{path}.derivation", "the name of a derivation (dlexam list)",
+                         _got(name) if name is not None else "nothing")
+    try:
+        spec = derivations.get(name)
+    except UnknownDerivationError:
+        raise InputError(f"{path}.derivation", "one of " + ", ".join(derivations.names()),
+                         _got(name)) from None
+    if not spec.answers:
+        raise InputError(f"{path}.derivation", "a derivation that declares its answers",
+                         _got(name))
+    points = raw.get("points", 1)
+    if not _is_number(points) or not 0 < points <= MAX_POINTS:
+        raise InputError(f"{path}.points", f"a number above 0, at most {MAX_POINTS}",
+                         _got(points))
+    ask = raw.get("ask")
+    if not isinstance(ask, list) or not 1 <= len(ask) <= MAX_ASK:
+        raise InputError(f"{path}.ask", f"a list of 1 to {MAX_ASK} answers such as \"y[2]\"",
+                         _got(ask) if ask is not None else "nothing")
+    items: list[Item] = []
+    for i, ref in enumerate(ask, start=1):
+        where = f"{path}.ask[{i}]"
+        if not isinstance(ref, str):
+            raise InputError(where, "an answer such as \"y[2]\"", _got(ref))
+        try:
+            answer, index = parse_ref(ref)
+        except ValueError as err:
+            raise InputError(where, str(err), _got(ref)) from None
+        names = [a.name for a in spec.answers if a.kind != "text"]
+        if answer not in names:
+            raise InputError(where, f"a numeric answer of {name} ({', '.join(names)})",
+                             _got(ref))
+        if any(it.ref == ref for it in items):
+            raise InputError(where, "an answer not asked twice", _got(ref))
+        items.append(Item(ref, answer, index))
+    tolerance = None
+    if "tolerance" in raw:
+        tol = raw["tolerance"]
+        if not isinstance(tol, dict) or not tol or set(tol) - {"rel", "abs"}:
+            raise InputError(f"{path}.tolerance", "a table { rel = ..., abs = ... }", _got(tol))
+        for key, value in tol.items():
+            if not _is_number(value) or not 0 <= value < 1e6:
+                raise InputError(f"{path}.tolerance.{key}", "a number >= 0", _got(value))
+        tolerance = Tolerance(rel=float(tol.get("rel", 0.0)), abs=float(tol.get("abs", 0.0)))
+    partial: dict[str, float] = {}
+    if "partial" in raw:
+        table = raw["partial"]
+        if not isinstance(table, dict):
+            raise InputError(f"{path}.partial", "a table { mistake-id = credit }", _got(table))
+        known = [m.id for m in spec.mistakes]
+        for key, value in table.items():
+            if key not in known:
+                raise InputError(f"{path}.partial.{key}", f"a mistake of {name} ("
+                                 + (", ".join(known) or "none") + ")", "an unknown mistake")
+            if not _is_number(value) or not 0 <= value <= 1:
+                raise InputError(f"{path}.partial.{key}", "a number from 0 to 1", _got(value))
+            partial[key] = float(value)
+    used_dims = {d for p in spec.params for shape in p.shapes for d in shape
+                 if isinstance(d, str)}
+    dims: dict[str, Spec] = {}
+    raw_dims = raw.get("dims", {})
+    if not isinstance(raw_dims, dict):
+        raise InputError(f"{path}.dims", "a table of dimension sizes", _got(raw_dims))
+    for dname, value in raw_dims.items():
+        if dname not in used_dims:
+            raise InputError(f"{path}.dims.{dname}", f"a dimension of {name} ("
+                             + (", ".join(sorted(used_dims)) or "none") + ")", "an unknown name")
+        dims[dname] = _dim_spec(f"{path}.dims.{dname}", value, spec.limits.get(dname))
+    params: dict[str, Spec] = {}
+    raw_params = raw.get("params", {})
+    if not isinstance(raw_params, dict):
+        raise InputError(f"{path}.params", "a table of parameters", _got(raw_params))
+    known_params = [p.name for p in spec.params]
+    for pname, value in raw_params.items():
+        if pname not in known_params:
+            raise InputError(f"{path}.params.{pname}", f"a parameter of {name} ("
+                             + ", ".join(known_params) + ")", "an unknown name")
+        params[pname] = parse_spec(f"{path}.params.{pname}", value, dims)
+    text = None
+    if "text" in raw:
+        text = _text_table(f"{path}.text", raw["text"], needed, MAX_TEXT,
+                           [p.name for p in spec.params] + list(used_dims))
+    question = Question(id=qid, number=number, derivation=name, points=points,
+                        ask=tuple(ask), items=tuple(items), tolerance=tolerance,
+                        partial=partial, text=text, dims=dims, params=params)
+    _trial(question)
+    return question
+
+
+def _trial(question: Question) -> None:
+    """Draws one variant to check that the file's values fit the derivation and that every
+    asked position exists, so that such mistakes are refused before any work starts."""
+    if spec_needs_sampler(question) and question.spec.sampler is None:
+        raise InputError(f"{question.path}.params", f"every parameter of {question.derivation} "
+                         "(it has no sampler to draw the others)", "some left out")
+    raw = question.draw(_derive_seed(0, "trial", question.id))
+    try:
+        result = question.spec.run(raw)
+    except InputError as err:
+        raise _located(question, err) from None
+    plain = result.plain_answers()
+    for i, item in enumerate(question.items, start=1):
+        if item.answer not in plain:
+            raise InputError(f"{question.path}.ask[{i}]", "an answer these parameters give",
+                             _got(item.ref))
+        try:
+            element(plain[item.answer], item.index)
+        except IndexError as err:
+            raise InputError(f"{question.path}.ask[{i}]", f"a position inside the answer "
+                             f"({err})", _got(item.ref)) from None
+
+
+def spec_needs_sampler(question: Question) -> bool:
+    """Whether some required parameter is left to the derivation's sampler."""
+    from dlexam.derivations.params import REQUIRED
+
+    return any(p.default is REQUIRED and p.name not in question.params
+               for p in question.spec.params)
+
+
+def exam_path(name_or_path: str | Path) -> tuple[str, str]:
+    """The exam file's text and the name errors give it: a path, or a built-in exam's name."""
+    text = str(name_or_path)
+    if "/" not in text and not text.endswith(".toml"):
+        entry = resources.files("dlexam.exams").joinpath(f"{text}.toml")
+        if not entry.is_file():
+            raise InputError("exam", "an exam file (.toml) or a built-in exam (final2023)",
+                             _got(text))
+        return entry.read_text("utf-8"), f"{text}.toml"
+    path = Path(text)
+    try:
+        if path.stat().st_size > 1_000_000:
+            raise InputError(text, "an exam file of at most 1 MB", "a larger file")
+        return path.read_text("utf-8"), text
+    except FileNotFoundError:
+        raise InputError(text, "an existing exam file", "no such file") from None
+    except UnicodeDecodeError:
+        raise InputError(text, "a UTF-8 text file", "undecodable bytes") from None
+    except OSError as err:
+        raise InputError(text, "a readable exam file", err.strerror or str(err)) from None
+
+
+def load_exam(name_or_path: str | Path) -> Exam:
+    """Reads and checks an exam file (a path, or the name of a built-in exam such as
+    ``final2023``).
+
+    Raises:
+        InputError: one line naming the file and the TOML path of the first problem.
+    """
+    raw, source = exam_path(name_or_path)
+    data = _read_toml(source, raw)
+    try:
+        return parse_exam(data, source)
+    except InputError as err:
+        raise InputError(f"{source}: {err.param}", err.expected, err.got) from None
+    except DlexamError:
+        raise

@@ -1,0 +1,126 @@
+"""Question papers and answer keys: one TeX run per output for all variants, split per variant.
+
+``papers.pdf`` and ``keys.pdf`` hold every variant, each from a new page with its code in every
+page's header; the TeX run writes each variant's first page to its log, and pypdf cuts the
+combined PDF into ``papers/paper-<code>.pdf`` and ``keys/key-<code>.pdf``. The two TeX runs go
+in parallel. The keys typeset each variant's derivation step by step through the answer book's
+own step macro.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from pylatex import NoEscape
+from pylatex.utils import escape_latex
+
+from dlexam.build.document import assemble, fragment
+from dlexam.build.tex import TexRun, compile_pdf
+from dlexam.exams.mathtext import statement
+from dlexam.exams.variants import Drawn, Variant
+from dlexam.templates.prose import prose_tex
+from dlexam.templates.values import value_tex
+
+_MARK = re.compile(r"^dlexam-variant:(?P<code>[A-Z0-9]+)=(?P<shipped>\d+)$", re.MULTILINE)
+
+
+def _lang_text(texts: dict[str, str], lang: str) -> NoEscape:
+    return NoEscape(escape_latex(texts.get(lang) or next(iter(texts.values()), "")))
+
+
+def _points(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _question_context(exam: Any, variant: Variant, kind: str) -> list[dict[str, Any]]:
+    out = []
+    langs = exam.langs
+    for number, qv in enumerate(variant.questions, start=1):
+        q = qv.question
+        heading = {lang: NoEscape(prose_tex(lang, "exam.question", {"number": str(number)}) + " ("
+                                  + prose_tex(lang, "exam.points", {"points": _points(q.points)})
+                                  + ")") for lang in langs}
+        items = []
+        for item, asked in zip(q.items, qv.asked, strict=True):
+            tol = q.tolerance_for(item)
+            expected = asked["expected"]
+            first = expected
+            while isinstance(first, list):
+                first = first[0]
+            allowed = tol.allowed(float(first)) if not isinstance(first, str) else 0.0
+            items.append({
+                "ref": item.ref,
+                "value": value_tex(expected),
+                "allowed": NoEscape(f"${allowed:.3g}$"),
+                "mistakes": [{"key": q.spec.mistake_key(mid) + ".name", "value": value_tex(v)}
+                             for mid, v in asked["mistakes"].items()] if kind == "key" else [],
+            })
+        out.append({
+            "heading": heading,
+            "statement": {lang: statement(q, qv.params, lang, as_tex=True) for lang in langs},
+            "parts": items,
+            "steps": q.spec.run(qv.params).steps if kind == "key" else (),
+        })
+    return out
+
+
+def render_document(drawn: Drawn, kind: str) -> str:
+    """The LaTeX source of all papers (``kind="paper"``) or all keys (``kind="key"``)."""
+    exam = drawn.exam
+    langs = exam.langs
+    label = "exam.paper" if kind == "paper" else "exam.key"
+    header = {lang: NoEscape(escape_latex(exam.title.get(lang, "")) + " --- "
+                             + prose_tex(lang, label)) for lang in langs}
+    meta = {}
+    for lang in langs:
+        bits = [exam.course.get(lang), exam.date.get(lang), exam.duration.get(lang)]
+        line = " \\quad ".join(escape_latex(b) for b in bits if b)
+        total = prose_tex(lang, "exam.total", {"points": _points(exam.total_points)})
+        extra = exam.instructions.get(lang)
+        meta[lang] = NoEscape((line + " \\quad " if line else "") + total
+                              + ("\\par " + escape_latex(extra) if extra else ""))
+    variants = [{"code": v.code, "questions": _question_context(exam, v, kind)}
+                for v in drawn.variants]
+    title_line = _lang_text(dict(exam.title), langs[0])
+    part = fragment("exam_paper.tex.j2", langs=langs, kind=kind,
+                    variants=variants, header=header, meta=meta, title_line=title_line)
+    title = escape_latex(exam.title.get(langs[0], "exam"))
+    return assemble(title, langs, [part])
+
+
+def variant_pages(log: str, codes: Sequence[str], pages: int) -> dict[str, tuple[int, int]]:
+    """Each variant's pages (0-based start, end exclusive) from the marks in the TeX log."""
+    # the counter already counts the page being shipped out: its 0-based index is one less
+    starts = {m["code"]: int(m["shipped"]) - 1 for m in _MARK.finditer(log)}
+    order = [starts[c] for c in codes]
+    ends = [*order[1:], pages]
+    return {c: (s, e) for c, s, e in zip(codes, order, ends, strict=True)}
+
+
+def split_pdf(pdf: bytes, ranges: dict[str, tuple[int, int]]) -> dict[str, bytes]:
+    """One PDF per variant, cut from the combined one (pypdf, no TeX)."""
+    from pypdf import PdfReader, PdfWriter
+
+    reader = PdfReader(io.BytesIO(pdf))
+    out = {}
+    for code, (start, end) in ranges.items():
+        writer = PdfWriter()
+        for i in range(start, end):
+            writer.add_page(reader.pages[i])
+        writer.add_metadata({"/Producer": "dlexam", "/Title": code})
+        buf = io.BytesIO()
+        writer.write(buf)
+        out[code] = buf.getvalue()
+    return out
+
+
+def compile_both(drawn: Drawn) -> dict[str, tuple[TexRun, str]]:
+    """Both documents compiled, in parallel: kind -> (TeX run, source)."""
+    sources = {kind: render_document(drawn, kind) for kind in ("paper", "key")}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = {kind: pool.submit(compile_pdf, src, f"{kind}s") for kind, src in sources.items()}
+        return {kind: (runs[kind].result(), sources[kind]) for kind in sources}
