@@ -44,6 +44,10 @@ id = "q2"
 derivation = "softmax-cross-entropy"
 points = 20
 ask = ["loss", "grad_logits"]
+[questions.params]
+logits = { uniform = [-2, 2], decimals = 1, shape = [3] }
+reduction = "mean"
+base = "e"
 """
 
 QUESTIONS = [
@@ -51,7 +55,8 @@ QUESTIONS = [
      "partial": {"row-convention": 0.5},
      "fixed": {"convention": "column", "activation": "tanh", "output_activation": "identity"}},
     {"id": "q2", "derivation": "softmax-cross-entropy", "points": 20,
-     "ask": ["loss", "grad_logits"], "partial": {}, "fixed": {}},
+     "ask": ["loss", "grad_logits"], "partial": {},
+     "fixed": {"reduction": "mean", "base": "e"}},
 ]
 
 

@@ -15,14 +15,36 @@ import pytest
 
 from dlexam.langs import LANGS
 
-CATALOGS = ["rnn", "lstm", "gru", "recurrent", "gradients", "attention", "transformer",
-                       "param_count", "questions", "q5", "book",
-                       "information", "gan"]
+_I18N = resources.files("dlexam.templates").joinpath("i18n", "en")
+_DERIVATION_SOURCES = "\n".join(
+    f.read_text("utf-8") for f in resources.files("dlexam.derivations").iterdir()
+    if f.name.endswith(".py"))
+_TOOL_CATALOGS = {"cli", "check"}  # the command line's own messages, not answer-book prose
 
 
-# the derivations' catalogs (the book's own catalogs have other owners and table headers)
-DERIVATION_CATALOGS = ["attention", "information", "gan", "gradients", "transformer",
-                       "recurrent", "rnn", "lstm", "gru"]
+def _tables(name: str) -> list[str]:
+    return list(tomllib.loads(_I18N.joinpath(f"{name}.toml").read_text("utf-8")))
+
+
+# every catalog on disk (found, not listed: a new derivation's catalog is checked as it lands)
+CATALOGS = sorted(f.name.removesuffix(".toml") for f in _I18N.iterdir()
+                  if f.name.endswith(".toml") and f.name.removesuffix(".toml")
+                  not in _TOOL_CATALOGS)
+
+# the derivations' catalogs: those whose every table prefixes the step keys of a derivation
+# module (the book's own catalogs have other owners and table headers)
+DERIVATION_CATALOGS = [
+    name for name in CATALOGS
+    if all(re.search(rf"[\"']{t}[.\"']", _DERIVATION_SOURCES) for t in _tables(name))
+]
+
+
+def test_catalog_lists_are_found() -> None:
+    """The discovered lists hold what the hand-kept lists held (and may grow)."""
+    assert {"rnn", "lstm", "gru", "recurrent", "gradients", "attention", "transformer",
+            "information", "gan"} <= set(DERIVATION_CATALOGS)
+    assert {"book", "questions", "q5", "param_count"} <= set(CATALOGS)
+    assert not {"book", "questions", "q5"} & set(DERIVATION_CATALOGS)
 
 
 def _messages(lang: str, names: list[str] = CATALOGS) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from dlexam.derivations.notation import tex, text
+from dlexam.notation import tex, text
 
 h1, h2 = sp.symbols("h_1 h_2")
 

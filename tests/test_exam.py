@@ -229,7 +229,8 @@ def test_absurd_sizes_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 def test_more_variants_than_draws_allow(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = SMALL + '\n[[questions]]\nid = "fixed"\nderivation = "softmax-cross-entropy"\n' \
-        'ask = ["loss"]\n[questions.params]\nlogits = [1, 2, 3]\nlabel = { integers = [0, 1] }\n'
+        'ask = ["loss"]\n[questions.params]\nlogits = [1, 2, 3]\nlabel = { integers = [0, 1] }\n' \
+        'reduction = "mean"\nbase = "e"\n'  # every other parameter fixed: two draws in all
     exam = _write(tmp_path, text)
     assert main(["exam", str(exam), "--variants", "3", "--seed", "1", "--out",
                  str(tmp_path / "o"), "--no-pdf"]) == 2

@@ -10,7 +10,7 @@ import sympy as sp
 import torch
 
 from dlexam import derivations
-from dlexam.derivations.notation import tex, text
+from dlexam.notation import tex, text
 
 
 def _kl(p: np.ndarray, q: np.ndarray) -> float:
@@ -106,7 +106,7 @@ def test_inputs_are_stated_before_they_are_used() -> None:
     r = derivations.solve("gan-optimum", {"p_data": [1, 3], "p_g": [1, 1], "normalize": True})
     given = r.steps[0]
     assert given.key == "gan_optimum.normalized"
-    assert text(given.symbolic) == "[[0.25, 0.75], [0.5, 0.5]]"
+    assert text(given.symbolic) == "[[0.25, 0.75], [0.50, 0.50]]"
     d_star = next(s for s in r.steps if s.key == "gan_optimum.d_star")
     # D* = p_data / (p_data + p_g): 0.25 / 0.75 = 1/3 and 0.75 / 1.25 = 3/5
     assert r.answers["D_star"] == [sp.Rational(1, 3), sp.Rational(3, 5)]

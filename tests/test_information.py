@@ -15,7 +15,7 @@ import torch
 
 from dlexam import derivations
 from dlexam.cli import main
-from dlexam.derivations.notation import tex, text
+from dlexam.notation import tex, text
 from dlexam.templates import prose_text
 
 P_REF = [0.36, 0.48, 0.16]
@@ -245,7 +245,7 @@ def test_softmax_cross_entropy_states_its_inputs_and_counts_classes_from_one() -
     r = derivations.solve("softmax-cross-entropy", {"logits": [2, 1, 0.1], "label": 2})
     first, target = r.steps[0], r.steps[1]
     assert first.key == "softmax_cross_entropy.logits"
-    assert text(first.symbolic) == "[[2, 1, 0.1]]"
+    assert text(first.symbolic) == "[[2.0, 1.0, 0.1]]"  # entries share their decimals
     assert target.data["label"] == 2 and target.data["index"] == 3
     prose = prose_text("en", target.key, target.data)
     assert "label 2 (labels count from 0) is class 3 of 3, the class of the logit z_3" in prose

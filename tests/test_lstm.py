@@ -17,7 +17,7 @@ from dlexam import derivations
 from dlexam.cli import main
 from dlexam.derivations.core import to_plain
 from dlexam.derivations.lstm import cell_partials
-from dlexam.derivations.notation import sym, tex, text
+from dlexam.notation import sym, tex, text
 from dlexam.templates import render_text
 
 

@@ -6,7 +6,8 @@ import pytest
 import sympy as sp
 
 from dlexam.derivations.core import put_in, three_part
-from dlexam.derivations.notation import Ratio, Slash, Stack, exact_shown, sym, sym_sub, tex, text
+from dlexam.derivations.forms import Ratio, Slash, Stack, as_written
+from dlexam.notation import sym, sym_sub, tex, text
 
 n, m = sym("n_units"), sym("n_in")
 
@@ -74,11 +75,19 @@ def test_small_numbers_keep_a_significant_digit(value: sp.Basic, latex: str, pla
 
 
 def test_matrix_entries_share_their_decimals() -> None:
-    # inside a matrix a tiny entry rounds like its neighbours, every inexact entry keeps the
-    # same number of decimals, and an exact zero stays 0
+    # inside a matrix a tiny entry rounds like its neighbours and every entry, exact zero
+    # included, shows the same number of decimals (no ragged columns)
     m = sp.ImmutableMatrix([[sp.Float(0.00001), sp.S.Zero, sp.Float(0.5)]])
-    assert tex(m) == r"\left[\begin{matrix}0.0000 & 0 & 0.5000\end{matrix}\right]"
-    assert text(m) == "[[0.0000, 0, 0.5000]]"
+    assert tex(m) == r"\left[\begin{matrix}0.0000 & 0.0000 & 0.5000\end{matrix}\right]"
+    assert text(m) == "[[0.0000, 0.0000, 0.5000]]"
+    # exact entries share the most decimals one needs: 0.5, 0, 0.8 beside 0.25
+    exact = sp.ImmutableMatrix([[sp.Rational(1, 2), 0], [sp.Rational(4, 5), sp.Rational(1, 4)]])
+    assert text(exact) == "[[0.50, 0.00], [0.80, 0.25]]"
+    # integers stay integers
+    assert text(sp.ImmutableMatrix([[1, -2]])) == "[[1, -2]]"
+    # every entry very small: the largest keeps two significant digits, the others line up
+    tiny = sp.ImmutableMatrix([[sp.Float(2.5e-6), sp.Float(-1e-7)]])
+    assert text(tiny) == "[[0.0000025, -0.0000001]]"
 
 
 def test_fractions_in_a_matrix_print_at_full_size() -> None:
@@ -89,11 +98,17 @@ def test_fractions_in_a_matrix_print_at_full_size() -> None:
     assert r"\\[1ex]" in tex(two_rows)
 
 
-def test_ratio_slash_and_exact_shown() -> None:
-    third = exact_shown(sp.Rational(1, 3))
+def test_ratio_slash_and_as_written() -> None:
+    third = as_written(sp.Rational(1, 3), fractions=True)
     assert isinstance(third, Ratio) and third.doit() == sp.Rational(1, 3)
-    assert exact_shown(sp.Rational(9, 25)) == sp.Rational(9, 25)  # 0.36 writes it exactly
-    assert tex(Ratio(sp.Rational(9, 25), exact_shown(sp.Rational(26, 75)))) == r"\frac{0.36}{26/75}"
+    # 0.36 writes it exactly
+    assert as_written(sp.Rational(9, 25), fractions=True) == sp.Rational(9, 25)
+    written = as_written(sp.Rational(26, 75), fractions=True)
+    assert tex(Ratio(sp.Rational(9, 25), written)) == r"\frac{0.36}{26/75}"
+    # without fractions, or for an irrational number: a decimal, shown with all its decimals
+    assert text(as_written(sp.Rational(26, 75))) == "0.3467"
+    assert text(as_written(sp.tanh(2))) == "0.9640"
+    assert as_written(sp.oo) == sp.oo and as_written(sp.Symbol("x")) == sp.Symbol("x")
     assert text(Ratio(third, sp.Rational(9, 25))) == "(1/3)/0.36"
     i, d = sym("i_pe"), sym("d_model")
     exponent = Slash(sp.Mul(2, i, evaluate=False), d)
@@ -111,6 +126,9 @@ def test_a_stack_is_read_line_by_line() -> None:
 
 def test_inexact_entries_of_a_matrix_share_their_decimals() -> None:
     m = sp.Matrix([[sp.Float(0.659), sp.Float(0.24237)], [sp.Float(-0.00001), sp.Rational(1, 2)]])
-    assert tex(m) == r"\left[\begin{matrix}0.6590 & 0.2424\\0.0000 & 0.5\end{matrix}\right]"
-    assert tex(sp.Float(0.659)) == "0.659"
-    assert tex(sp.Float(0.659), fixed=True) == "0.6590"
+    assert tex(m) == r"\left[\begin{matrix}0.6590 & 0.2424\\0.0000 & 0.5000\end{matrix}\right]"
+    # an inexact number shows all its decimals, in a matrix or alone: 0.0210 beside 0.0239
+    assert tex(sp.Float(0.659)) == "0.6590" and text(sp.Float(0.021)) == "0.0210"
+    assert text(sp.Float(0.999996)) == "1.0000"
+    # an exact short decimal is written as it is
+    assert text(sp.Rational(1, 2)) == "0.5"

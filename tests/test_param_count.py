@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from dlexam import derivations
-from dlexam.derivations.notation import text
+from dlexam.notation import text
 from dlexam.templates.question import question_text
 
 EXAM_MODEL = "LSTM(30, return_sequences=True), LSTM(30), Dense(1)"

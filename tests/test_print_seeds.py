@@ -22,7 +22,7 @@ from sympy.core.cache import clear_cache
 
 from dlexam import derivations
 from dlexam.cli import parse_assignments
-from dlexam.derivations.notation import tex, text
+from dlexam.notation import tex, text
 
 README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
 EXAMPLES = dict(re.findall(r"^\| `([a-z-]+)` \| [\w ]+ \| `([^`]+)`", README, re.M))

@@ -174,7 +174,7 @@ def test_steps_show_products_with_numbers_put_in() -> None:
     result = derivations.solve("rnn-forward")
     pre = [s for s in result.steps if s.key == "rnn_forward.pre"]
     assert len(pre) == 2
-    from dlexam.derivations.notation import text
+    from dlexam.notation import text
 
     assert text(pre[0].symbolic) == "U*x_t + W*h_{t-1} + b"
     assert text(pre[0].substituted) == (
@@ -192,7 +192,7 @@ def test_steps_show_products_with_numbers_put_in() -> None:
      "softmax(V*h_t + c)"),
 ])
 def test_model_shows_the_activations_as_formulas(params: dict, output: str) -> None:
-    from dlexam.derivations.notation import text
+    from dlexam.notation import text
     from dlexam.templates import prose_text
 
     model = derivations.solve("rnn-forward", params).steps[0]

@@ -13,7 +13,7 @@ import sympy as sp
 import torch
 
 from dlexam import derivations
-from dlexam.derivations.notation import tex, text
+from dlexam.notation import tex, text
 from dlexam.templates import prose_tex, prose_text
 
 

@@ -49,7 +49,6 @@ def question_fragments(exam: dict[str, Any], langs: tuple[str, ...]) -> list[Fra
         parts.append(
             fragment(
                 question["template"],
-                packages=question.get("packages", ()),
                 langs=langs,
                 question=qname,
                 weight=question.get("weight"),

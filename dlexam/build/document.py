@@ -34,9 +34,10 @@ class Fragment(LatexObject):
         return str(self.latex)
 
 
-def fragment(template: str, packages: Sequence[str] = (), **context: object) -> Fragment:
-    """Renders a template into a fragment that declares ``packages``."""
-    return Fragment(templates.render(template, **context), packages)
+def fragment(template: str, **context: object) -> Fragment:
+    """Renders a template into a fragment that carries the packages the template (and every
+    template it uses) declares."""
+    return Fragment(templates.render(template, **context), templates.packages_of(template))
 
 
 def assemble(title: str, langs: Sequence[str], parts: Sequence[Fragment]) -> str:

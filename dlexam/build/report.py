@@ -54,7 +54,7 @@ def render_report(report: ExamReport, lang: str = "bilingual") -> str:
     title = report.exam.title
     titles = {lg: title.get(lg, title.get("en", "")) if isinstance(title, dict) else str(title)
               for lg in langs}
-    part = fragment("check_report.tex.j2", packages=("booktabs",), langs=langs, titles=titles,
+    part = fragment("check_report.tex.j2", langs=langs, titles=titles,
                     score=f"{report.score:g}", total=f"{report.total:g}",
                     questions=[_question(q) for q in report.questions])
     return assemble(templates.prose_text(langs[0], "report.title", {"title": titles[langs[0]]}),

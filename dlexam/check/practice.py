@@ -14,8 +14,8 @@ from typing import Any
 from dlexam.check.verdicts import Checker
 from dlexam.derivations.contract import format_ref, leaves
 from dlexam.derivations.core import Derivation, Step, to_plain
-from dlexam.derivations.notation import text
 from dlexam.errors import InputError
+from dlexam.notation import text
 
 TRIES = 2
 

@@ -5,555 +5,66 @@ Q = X W^Q, K = X W^K, V = X W^V, and row i of Z = softmax(Q K^T / sqrt(d_k)) V i
 sum of the rows of V with the softmax of row i of the scores as weights. Small cases stay exact
 (the softmax of 14 and 12 is e^2 / (1 + e^2)); larger ones are evaluated in floats with NumPy.
 
-The helpers here (display operators, exact and float softmax, seeded example matrices, the
-head pipeline) are shared with :mod:`dlexam.derivations.transformer`.
+The head pipeline, multi-head attention and the matrix helpers are shared with the transformer:
+they live in :mod:`dlexam.derivations.heads`.
 """
 
-# ruff: noqa: N803, N806
+# ruff: noqa: N803
 # (matrix names follow the transformer literature: X, W_Q, Q, K, V, Z; the registry passes the
 # parameters by these names)
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import sympy as sp
 
 from dlexam.derivations.contract import Answer, Mistake
 from dlexam.derivations.core import Result, Step, derivation
-from dlexam.derivations.notation import (
-    Notation,
-    Operator,
-    Ratio,
-    Stack,
-    row_vector,
-    sym,
-    sym_sub,
+from dlexam.derivations.forms import Ratio, Stack, as_written, row_vector
+from dlexam.derivations.heads import (
+    ATTENTION_SEED_RANGE,
+    CROSS_SLOTS,
+    EXACT_LIMIT,
+    MULTI_HEAD_DEFAULTS,
+    MULTI_HEAD_SLOTS,
+    NC,
+    PARAM_SYMBOLS,
+    HeadSymbols,
+    Is,
+    Names,
+    Softmax,
+    dim_size,
+    generated_step,
+    head_attention,
+    indexed,
+    matmul,
+    matrices_given,
+    multi_head,
+    multi_head_values,
+    product_step,
+    scaled_attention,
+    seeded_inputs,
+    shape_data,
+    shape_text,
+    small,
+    softmax_row_step,
+    softmax_rows_exact,
 )
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
-
-NC: dict[str, bool] = {"commutative": False}
-"""Assumptions for matrix-valued symbols: products keep their authored order (Q K^T)."""
-
-EXACT_LIMIT = 16
-"""Attention matrices with at most this many entries keep exact softmax values."""
-
-SHOW_LIMIT = 4
-"""Matrices with at most this many rows and columns are written out in a product's middle part."""
-
-
-class Softmax(Operator):
-    """Row-wise softmax."""
-
-    name = "softmax"
-
-
-class ColumnSoftmax(Operator):
-    """Softmax down each column (a mistake: every column, not every row, sums to 1)."""
-
-    name = "softmax_col"
-
-    def _latex(self, printer: Any, exp: Any = None) -> str:
-        args = ", ".join(printer._print(a) for a in self.args)
-        return rf"\operatorname{{softmax}}_{{\mathrm{{col}}}}\left({args}\right)"
-
-
-class Concat(Operator):
-    """Side-by-side concatenation of the heads' outputs."""
-
-    name = "Concat"
-
-
-class MultiHead(Operator):
-    """Multi-head attention applied to a token matrix."""
-
-    name = "MultiHead"
-
-
-# ---------------------------------------------------------------------------------------------
-# matrices: shapes, NumPy round trips, seeded examples
-
-
-def shape_text(m: sp.MatrixBase) -> str:
-    """``"5 x 12"``: a matrix's shape as an error message writes it."""
-    return f"{m.rows} x {m.cols}"
-
-
-def shape_data(m: sp.MatrixBase, prefix: str = "") -> dict[str, int]:
-    """A matrix's shape as two fields of a step's data, ``rows`` and ``cols`` (with a prefix:
-    ``left_rows``, ``left_cols``); the catalogs write the times sign between them."""
-    return {f"{prefix}rows": m.rows, f"{prefix}cols": m.cols}
-
-
-def small(*mats: sp.MatrixBase) -> bool:
-    """True when every matrix is small enough to write out in a step."""
-    return all(m.rows <= SHOW_LIMIT and m.cols <= SHOW_LIMIT for m in mats)
-
-
-def to_numpy(m: sp.MatrixBase) -> np.ndarray:
-    """A float64 array of a matrix's values (-oo becomes -inf)."""
-    return np.array([[float(x) for x in m.row(i)] for i in range(m.rows)], dtype=np.float64)
-
-
-def from_numpy(a: np.ndarray) -> sp.ImmutableMatrix:
-    """An ImmutableMatrix of SymPy Floats (15 significant digits shown, full double kept)."""
-    a = np.atleast_2d(a)
-    return sp.ImmutableMatrix(a.shape[0], a.shape[1], [sp.Float(float(x)) for x in a.flat])
-
-
-def seeded_matrix(rng: np.random.Generator, rows: int, cols: int, low: int, high: int
-                  ) -> sp.ImmutableMatrix:
-    """Example numbers with two decimals, exact: integers in [low, high] divided by 100."""
-    ints = rng.integers(low, high + 1, size=(rows, cols))
-    return sp.ImmutableMatrix(rows, cols, [sp.Rational(int(k), 100) for k in ints.flat])
-
-
-def matmul(a: sp.MatrixBase, b: sp.MatrixBase, exact: bool) -> sp.ImmutableMatrix:
-    """a b, exact (SymPy) or in floats (NumPy)."""
-    if exact:
-        return sp.ImmutableMatrix(a * b)
-    return from_numpy(to_numpy(a) @ to_numpy(b))
-
-
-def softmax_rows_exact(s: sp.MatrixBase) -> sp.ImmutableMatrix:
-    """Row-wise softmax, exact: e^{s_j} / sum_k e^{s_k}, cancelled (e^14/(e^14+e^12) = e^2/(1+e^2)).
-
-    Entries equal to -oo (masked) get weight 0.
-    """
-    out: list[sp.Basic] = []
-    for i in range(s.rows):
-        row = list(s.row(i))
-        live = [x for x in row if x != -sp.oo]
-        total = sp.Add(*[sp.exp(x) for x in live])
-        out.extend(sp.Integer(0) if x == -sp.oo else sp.cancel(sp.exp(x) / total) for x in row)
-    return sp.ImmutableMatrix(s.rows, s.cols, out)
-
-
-def softmax_rows_float(s: np.ndarray) -> np.ndarray:
-    """Row-wise softmax in floats, shifted by the row maximum (entries of -inf get weight 0)."""
-    shifted = s - np.max(s, axis=-1, keepdims=True)
-    e = np.exp(shifted)
-    return e / np.sum(e, axis=-1, keepdims=True)
-
-
-def causal_mask(rows: int, cols: int) -> sp.ImmutableMatrix:
-    """M with 0 where key j <= query i and -oo above the diagonal."""
-    return sp.ImmutableMatrix(rows, cols, lambda i, j: 0 if j <= i else -sp.oo)
-
-
-def indexed(base: str, *indices: int, commutative: bool = True) -> sp.Symbol:
-    """An indexed symbol such as a_12 (a_{1,12} once an index has two digits)."""
-    sep = "," if any(k >= 10 for k in indices) else ""
-    sub = sep.join(str(k) for k in indices)
-    return sp.Symbol(f"{base}_{{{sub}}}" if sep else f"{base}_{sub}", commutative=commutative)
-
-
-def shown_coefficient(w: sp.Basic) -> sp.Basic:
-    """A weight as written in a weighted sum: exact when it is rational, else a Float."""
-    if w.is_Rational:
-        return w
-    return sp.Float(float(w))
-
-
-def shown_row(m: sp.MatrixBase, i: int) -> sp.ImmutableMatrix:
-    """Row i of a matrix as prose shows it: rationals exact, the rest (e^2/(1+e^2)) as Floats."""
-    return row_vector([shown_coefficient(x) if x.is_finite else x for x in m.row(i)])
-
-
-# ---------------------------------------------------------------------------------------------
-# seeded example inputs, shared by multi-head attention and the encoder layer
-
-
-@dataclass(frozen=True)
-class Slot:
-    """A matrix parameter that a seed may fill.
-
-    Attributes:
-        name: the parameter's name.
-        shape: size names of its rows and columns, or one size name for a vector.
-        per_head: True for a list with one matrix per head.
-    """
-
-    name: str
-    shape: tuple[str, ...]
-    per_head: bool = False
-
-
-def resolve_sizes(
-    given: Mapping[str, int | None], observed: Sequence[tuple[str, int, str]]
-) -> dict[str, int | None]:
-    """Sizes from the matrices given, checked against sizes given as parameters.
-
-    Args:
-        given: size parameter -> value (None when not given).
-        observed: (size parameter, size, the parameter that shows it), from the matrices given.
-
-    Raises:
-        InputError: a size parameter contradicts a matrix.
-    """
-    sizes: dict[str, int | None] = dict(given)
-    seen: dict[str, tuple[int, str]] = {}
-    for size_name, value, source in observed:
-        seen.setdefault(size_name, (value, source))
-    for size_name, (value, source) in seen.items():
-        if given.get(size_name) is not None and given[size_name] != value:
-            raise InputError(size_name, f"{value} (as {source} says)", str(given[size_name]))
-        sizes[size_name] = value
-    return sizes
-
-
-def fill_with_seed(
-    values: dict[str, Any],
-    slots: Sequence[Slot],
-    sizes: Mapping[str, int | None],
-    seed: int | None,
-    low: int,
-    high: int,
-) -> dict[str, Any]:
-    """Fills the missing matrices with seeded two-decimal numbers; returns the generated ones.
-
-    Raises:
-        InputError: a matrix is missing and no seed is given, or a size needed to make it is.
-    """
-    rng = np.random.default_rng(seed) if seed is not None else None
-    generated: dict[str, Any] = {}
-    for slot in slots:
-        if values.get(slot.name) is not None:
-            continue
-        if rng is None:
-            raise InputError(slot.name, "a matrix (or seed=N to generate example numbers)",
-                             "nothing")
-        dims: list[int] = []
-        for size_name in slot.shape:
-            size = sizes.get(size_name)
-            if size is None:
-                raise InputError(size_name, f"a size, to generate {slot.name} from the seed",
-                                 "nothing")
-            dims.append(size)
-        rows, cols = (dims[0], 1) if len(dims) == 1 else (dims[0], dims[1])
-        if slot.per_head:
-            heads = sizes.get("heads")
-            if heads is None:
-                raise InputError("heads", f"the number of heads, to generate {slot.name}",
-                                 "nothing")
-            made: Any = tuple(seeded_matrix(rng, rows, cols, low, high) for _ in range(heads))
-            generated[slot.name] = list(made)
-        else:
-            made = seeded_matrix(rng, rows, cols, low, high)
-            generated[slot.name] = made if len(dims) == 2 else list(made)
-        values[slot.name] = made
-    return generated
-
-
-class Names(Notation):
-    """A list of symbols as prose writes it: ``X, W^Q, W^K``."""
-
-
-    def _latex(self, printer: Any, exp: Any = None) -> str:
-        return ", ".join(printer._print(a) for a in self.args)
-
-    def _sympystr(self, printer: Any) -> str:
-        return ", ".join(printer._print(a) for a in self.args)
-
-
-class Is(Notation):
-    """``name = value`` in a question statement (``X = [[1, 2]]``), in LaTeX and in text."""
-
-    def _latex(self, printer: Any, exp: Any = None) -> str:
-        return f"{printer._print(self.args[0])} = {printer._print(self.args[1])}"
-
-    def _sympystr(self, printer: Any) -> str:
-        return f"{printer._print(self.args[0])} = {printer._print(self.args[1])}"
-
-
-def given_list(base: str, mats: Sequence[sp.MatrixBase]) -> Names:
-    """``W^Q_1 = [...], W^Q_2 = [...]``: one matrix per head, for a question statement."""
-    return Names(*[Is(sp.Symbol(f"{base}_{h}", **NC), m) for h, m in enumerate(mats, start=1)])
-
-
-# parameter name -> its symbol in the notation table
-PARAM_SYMBOLS = {"X": "X", "W_Q": "W_Q", "W_K": "W_K", "W_V": "W_V", "W_O": "W_O",
-                 "W_1": "W_1ffn", "b_1": "b_1ffn", "W_2": "W_2ffn", "b_2": "b_2ffn"}
-
-
-def generated_step(key: str, seed: int | None, generated: Mapping[str, Any], low: int,
-                   high: int) -> list[Step]:
-    """The step that says which inputs are seeded example numbers (none when nothing was)."""
-    if not generated:
-        return []
-    names = Names(*[sym(PARAM_SYMBOLS[n]) for n in generated])
-    return [Step(key=key, data={"seed": seed, "names": names,
-                                "low": sp.Rational(low, 100), "high": sp.Rational(high, 100)})]
-
-
-# ---------------------------------------------------------------------------------------------
-# one attention head
-
-
-@dataclass(frozen=True)
-class HeadSymbols:
-    """The symbols of one head (subscripted by the head's number in multi-head attention)."""
-
-    Q: sp.Symbol
-    K: sp.Symbol
-    V: sp.Symbol
-    KT: sp.Symbol
-    S: sp.Symbol
-    S_hat: sp.Symbol
-    A: sp.Symbol
-    Z: sp.Symbol
-    WQ: sp.Symbol
-    WK: sp.Symbol
-    WV: sp.Symbol
-
-    @classmethod
-    def single(cls) -> HeadSymbols:
-        """Q, K, V, ... without a head number."""
-        return cls(Q=sym("Q", **NC), K=sym("K", **NC), V=sym("V_att", **NC),
-                   KT=sym("K_T", **NC), S=sym("S_att", **NC), S_hat=sym("S_hat", **NC),
-                   A=sym("A_att", **NC), Z=sym("Z", **NC), WQ=sym("W_Q", **NC),
-                   WK=sym("W_K", **NC), WV=sym("W_V", **NC))
-
-    @classmethod
-    def head(cls, h: int) -> HeadSymbols:
-        """Q_h, K_h, V_h, ..., W^Q_h for head h."""
-        def s(name: str) -> sp.Symbol:
-            return sp.Symbol(f"{name}_{h}", **NC)
-
-        return cls(Q=s("Q"), K=s("K"), V=s("V"), KT=sym_sub("K_T", h, **NC), S=s("S"),
-                   S_hat=sym_sub("S_hat", h, **NC), A=s("A"), Z=s("Z"), WQ=s("W^Q"),
-                   WK=s("W^K"), WV=s("W^V"))
-
-
-@dataclass(frozen=True)
-class HeadResult:
-    """The matrices of one head; ``Q``, ``K``, ``scores`` are None when scores were given."""
-
-    Q: sp.ImmutableMatrix | None
-    K: sp.ImmutableMatrix | None
-    V: sp.ImmutableMatrix | None
-    scores: sp.ImmutableMatrix | None
-    scaled: sp.ImmutableMatrix
-    masked: sp.ImmutableMatrix | None
-    weights: sp.ImmutableMatrix
-    Z: sp.ImmutableMatrix | None
-
-
-def _product(key: str, lhs: sp.Basic, symbolic: sp.Basic, left: sp.MatrixBase,
-             right: sp.MatrixBase, value: sp.MatrixBase, shown_right: sp.Basic | None = None,
-             **data: Any) -> Step:
-    """A matrix product step; the numbers are written out when the matrices are small."""
-    right_shown = right if shown_right is None else shown_right
-    substituted = (sp.MatMul(left, right_shown, evaluate=False) if small(left, right) else None)
-    return Step(key=key, lhs=lhs, symbolic=symbolic, substituted=substituted, value=value,
-                data={**shape_data(left, "left_"), **shape_data(right, "right_"),
-                      **shape_data(value), **data})
-
-
-def project(prefix: str, X: sp.MatrixBase, WQ: sp.MatrixBase, WK: sp.MatrixBase,
-            WV: sp.MatrixBase, syms: HeadSymbols, exact: bool, head_data: Mapping[str, Any],
-            x: sp.Symbol, X_kv: sp.MatrixBase | None = None, x_kv: sp.Symbol | None = None
-            ) -> tuple[list[Step], sp.ImmutableMatrix, sp.ImmutableMatrix, sp.ImmutableMatrix]:
-    """Q = X W^Q, K = X W^K, V = X W^V, one step each (``x`` is the input's symbol).
-
-    With ``X_kv`` (cross-attention, symbol ``x_kv``) the keys and values come from it:
-    K = X_kv W^K, V = X_kv W^V.
-    """
-    steps: list[Step] = []
-    out = []
-    kv, kv_sym = (X, x) if X_kv is None else (X_kv, x_kv if x_kv is not None else x)
-    for key, lhs, w_sym, W, source, source_sym in (
-            ("queries", syms.Q, syms.WQ, WQ, X, x), ("keys", syms.K, syms.WK, WK, kv, kv_sym),
-            ("values", syms.V, syms.WV, WV, kv, kv_sym)):
-        value = matmul(source, W, exact)
-        with sp.evaluate(False):
-            formula = sp.Mul(source_sym, w_sym)
-        steps.append(_product(f"{prefix}.{key}", lhs, formula, source, W, value,
-                              input=source_sym, **head_data))
-        out.append(value)
-    return steps, out[0], out[1], out[2]
-
-
-def scaled_attention(
-    prefix: str,
-    *,
-    scores: sp.MatrixBase,
-    d_k: int | None,
-    V: sp.MatrixBase | None,
-    mask: str,
-    exact: bool,
-    syms: HeadSymbols,
-    head_data: Mapping[str, Any],
-    rows_shown: int,
-    mistake: str | None = None,
-    scale: Any = "sqrt",
-) -> tuple[list[Step], HeadResult]:
-    """From the scores Q K^T: scaled, masked, softmax weights, Z = A V and rows of Z.
-
-    Args:
-        prefix: the catalog section of the steps.
-        scores: the scores Q K^T (n x m).
-        d_k: the width of the queries and keys (None only when the scale does not need it).
-        V: the values (m x d_v), or None (then Z is not computed).
-        mask: ``"none"`` or ``"causal"``.
-        exact: keep exact values (small cases) or evaluate in floats.
-        syms: the head's symbols.
-        head_data: data every step carries (the head's number in multi-head attention).
-        rows_shown: how many rows get a softmax step and a weighted-sum step.
-        mistake: compute as a student who makes this mistake: ``no-scaling`` (no division),
-            ``scaled-by-dk`` (division by d_k itself), ``softmax-by-column`` (each column
-            normalised instead of each row).
-        scale: what the scores are divided by: ``"sqrt"`` (sqrt(d_k)), ``"none"`` (plain
-            dot-product attention) or a positive number.
-    """
-    dk = sym("d_k")
-    steps: list[Step] = []
-    unscaled = mistake == "no-scaling" or (scale == "none" and mistake != "scaled-by-dk")
-    scale_data: dict[str, Any] = {}
-    if unscaled:
-        # no division: the mistake, or plain dot-product attention (scale=none) done right
-        root = sp.Integer(1)
-        scaled_key = f"{prefix}.unscaled" if mistake == "no-scaling" else f"{prefix}.plain"
-        scaled_formula = syms.S
-        with sp.evaluate(False):
-            inv_root = sp.Pow(sp.Integer(1), -1)
-    elif mistake == "scaled-by-dk":
-        root, scaled_key = sp.Integer(d_k), f"{prefix}.scaled_by_dk"
-        with sp.evaluate(False):
-            inv_root = sp.Pow(sp.Integer(d_k), -1)
-            scaled_formula = sp.Mul(syms.S, sp.Pow(dk, -1))
-    elif scale == "sqrt":
-        root, scaled_key = sp.sqrt(sp.Integer(d_k)), f"{prefix}.scaled"
-        with sp.evaluate(False):
-            inv_root = sp.Pow(sp.sqrt(sp.Integer(d_k)), -1)
-            scaled_formula = sp.Mul(syms.S, sp.Pow(sp.sqrt(dk), -1))
-    else:  # a number to divide by, given by the question
-        root, scaled_key = sp.Rational(scale), f"{prefix}.scaled_by"
-        scale_data = {"scale": root}
-        with sp.evaluate(False):
-            inv_root = sp.Pow(root, -1)
-            scaled_formula = sp.Mul(syms.S, sp.Pow(root, -1))
-    if exact:
-        scaled = sp.ImmutableMatrix(scores.applyfunc(lambda s: s / root))
-    else:
-        scaled = from_numpy(to_numpy(scores) / float(root))
-    written = (sp.MatMul(inv_root, scores, evaluate=False)
-               if small(scores) and not unscaled else None)
-    # the scaled scores get their own name, S-hat: the softmax below reads them, not S
-    width = {} if d_k is None else {"d_k": d_k}
-    steps.append(Step(
-        key=scaled_key, lhs=syms.S_hat, symbolic=scaled_formula, substituted=written,
-        value=scaled, data={**width, "root": root, **scale_data, **shape_data(scores),
-                            **head_data},
-    ))
-    logits = scaled
-    masked = None
-    if mask == "causal":
-        m = causal_mask(scores.rows, scores.cols)
-        masked = sp.ImmutableMatrix(scaled.rows, scaled.cols,
-                                    lambda i, j: scaled[i, j] if j <= i else -sp.oo)
-        with sp.evaluate(False):
-            mask_lhs = sp.Add(syms.S_hat, sym("M_mask", **NC))
-        steps.append(Step(key=f"{prefix}.mask", lhs=mask_lhs,
-                          symbolic=sp.MatAdd(scaled, m, evaluate=False) if small(m) else None,
-                          value=masked, data={**shape_data(m), **head_data}))
-        logits = masked
-    by_column = mistake == "softmax-by-column"
-    if by_column:
-        weights = (sp.ImmutableMatrix(softmax_rows_exact(logits.T).T) if exact
-                   else from_numpy(softmax_rows_float(to_numpy(logits).T).T))
-    elif exact:
-        weights = softmax_rows_exact(logits)
-    else:
-        weights = from_numpy(softmax_rows_float(to_numpy(logits)))
-    if exact and not by_column:
-        for i in range(min(rows_shown, logits.rows)):
-            step = _softmax_row_step(prefix, i, logits, weights, head_data, "s_hat")
-            steps.append(step if masked is None else replace(step, key=step.key + "_masked"))
-    with sp.evaluate(False):
-        inner = sp.Add(syms.S_hat, sym("M_mask", **NC)) if mask == "causal" else syms.S_hat
-        weights_formula = ColumnSoftmax(inner) if by_column else Softmax(inner)
-    steps.append(Step(key=f"{prefix}.weights_by_column" if by_column else f"{prefix}.weights",
-                      lhs=syms.A, symbolic=weights_formula,
-                      value=weights, data={**shape_data(weights), **head_data}))
-    Z = None
-    if V is not None:
-        Z = matmul(weights, V, exact)
-        with sp.evaluate(False):
-            z_formula = sp.Mul(syms.A, syms.V)
-        steps.append(_product(f"{prefix}.output", syms.Z, z_formula, weights, V, Z,
-                              **head_data))
-    for i in range(min(rows_shown, weights.rows)):
-        steps.append(_row_step(prefix, i, weights, Z, head_data))
-    return steps, HeadResult(Q=None, K=None, V=V, scores=scores, scaled=scaled, masked=masked,
-                             weights=weights, Z=Z)
-
-
-def _softmax_row_step(prefix: str, i: int, logits: sp.MatrixBase, weights: sp.MatrixBase,
-                      head_data: Mapping[str, Any], letter: str) -> Step:
-    """Row i of the weights: e^{s_ij} / sum_k e^{s_ik}, written out with the numbers.
-
-    ``letter`` names the entries of the logits: ``"s"`` for alignment scores, ``"s_hat"`` for
-    the scaled scores of self-attention.
-    """
-    cols = range(logits.cols)
-    live = [j for j in cols if logits[i, j] != -sp.oo]
-    s = {j: indexed("s", i + 1, j + 1) if letter == "s" else sym_sub(letter, i + 1, j + 1)
-         for j in cols}
-    with sp.evaluate(False):
-        den_sym = sp.Add(*[sp.exp(s[j]) for j in live]) if len(live) > 1 else sp.exp(s[live[0]])
-        den_num = (sp.Add(*[sp.exp(logits[i, j]) for j in live]) if len(live) > 1
-                   else sp.exp(logits[i, live[0]]))
-        symbolic = row_vector([sp.Mul(sp.exp(s[j]), sp.Pow(den_sym, -1)) if j in live
-                               else sp.Integer(0) for j in cols])
-        substituted = row_vector([sp.Mul(sp.exp(logits[i, j]), sp.Pow(den_num, -1)) if j in live
-                                  else sp.Integer(0) for j in cols])
-    return Step(key=f"{prefix}.softmax_row", lhs=indexed("a", i + 1), symbolic=symbolic,
-                substituted=substituted, value=row_vector(list(weights.row(i))),
-                data={"row": i + 1, "scores": row_vector(list(logits.row(i))), **head_data})
-
-
-def _row_step(prefix: str, i: int, weights: sp.MatrixBase, Z: sp.MatrixBase | None,
-              head_data: Mapping[str, Any]) -> Step:
-    """Row i of Z as the weighted sum of the value rows: z_1 = 0.88 v_1 + 0.12 v_2."""
-    cols = range(weights.cols)
-    v = [sp.Symbol(f"v_{j + 1}") for j in cols]
-    with sp.evaluate(False):
-        symbolic = sp.Add(*[sp.Mul(indexed("a", i + 1, j + 1), v[j]) for j in cols])
-        combination = sp.Add(*[sp.Mul(shown_coefficient(weights[i, j]), v[j]) for j in cols])
-    return Step(key=f"{prefix}.row", lhs=sp.Symbol(f"z_{i + 1}"), symbolic=symbolic,
-                substituted=combination,
-                value=None if Z is None else row_vector(list(Z.row(i))),
-                data={"row": i + 1, "combination": combination,
-                      "weights": shown_row(weights, i), **head_data})
-
-
-def head_attention(prefix: str, X: sp.MatrixBase, WQ: sp.MatrixBase, WK: sp.MatrixBase,
-                   WV: sp.MatrixBase, mask: str, exact: bool, syms: HeadSymbols,
-                   head_data: Mapping[str, Any], rows_shown: int, x: sp.Symbol | None = None,
-                   mistake: str | None = None, X_kv: sp.MatrixBase | None = None,
-                   x_kv: sp.Symbol | None = None, scale: Any = "sqrt"
-                   ) -> tuple[list[Step], HeadResult]:
-    """One head from the token matrix (keys and values from ``X_kv`` when given): projections,
-    scores, scaling, softmax, Z."""
-    x = sym("X", **NC) if x is None else x
-    steps, Q, K, V = project(prefix, X, WQ, WK, WV, syms, exact, head_data, x, X_kv, x_kv)
-    scores = matmul(Q, K.T, exact)
-    with sp.evaluate(False):
-        score_formula = sp.Mul(syms.Q, syms.KT)
-    steps.append(_product(f"{prefix}.scores", syms.S, score_formula, Q, K.T, scores,
-                          shown_right=sp.Transpose(K) if small(K) else None, **head_data))
-    more, result = scaled_attention(prefix, scores=scores, d_k=WQ.cols, V=V, mask=mask,
-                                    exact=exact, syms=syms, head_data=head_data,
-                                    rows_shown=rows_shown, mistake=mistake, scale=scale)
-    return steps + more, HeadResult(Q=Q, K=K, V=V, scores=scores, scaled=result.scaled,
-                                    masked=result.masked, weights=result.weights, Z=result.Z)
-
+from dlexam.notation import register_symbols, sym
+
+register_symbols({
+    "C_ctx": ("C", "C"),
+    "H_states": ("H", "H"),
+    "C_i": ("C_i", "C_i"),
+    "a_ij": ("a_{ij}", "a_ij"),
+    "h_j": ("h_j", "h_j"),
+    "n_states": ("n", "n"),
+})
 
 # ---------------------------------------------------------------------------------------------
 # Q3: seq2seq contexts with and without attention
@@ -714,7 +225,7 @@ def attention_context(
     elif scores is not None:
         weights = softmax_rows_exact(scores)
         for i in range(rows):
-            steps.append(_softmax_row_step("attention_context", i, scores, weights,
+            steps.append(softmax_row_step("attention_context", i, scores, weights,
                                            {"output": outs[i]}, "s"))
     else:
         _check_weights(weights)  # type: ignore[arg-type]
@@ -742,7 +253,7 @@ def attention_context(
         with sp.evaluate(False):
             symbolic_rows.append(sp.Add(*[sp.Mul(indexed("a", i + 1, j + 1), h[j])
                                           for j in range(cols)]))
-            substituted_rows.append(sp.Add(*[sp.Mul(shown_coefficient(weights[i, j]), h[j])
+            substituted_rows.append(sp.Add(*[sp.Mul(as_written(weights[i, j]), h[j])
                                              for j in range(cols)]))
         if states is None:
             combination = sp.Add(*[weights[i, j] * h[j] for j in range(cols)])
@@ -989,8 +500,8 @@ def _qkv_form(Q: sp.ImmutableMatrix | None, K: sp.ImmutableMatrix | None,
     scores = matmul(Q, K.T, exact)
     with sp.evaluate(False):
         score_formula = sp.Mul(syms.Q, syms.KT)
-    steps.append(_product("self_attention.scores", syms.S, score_formula, Q, K.T, scores,
-                          shown_right=sp.Transpose(K) if small(K) else None))
+    steps.append(product_step("self_attention.scores", syms.S, score_formula, Q, K.T, scores,
+                              shown_right=sp.Transpose(K) if small(K) else None))
     more, head = scaled_attention("self_attention", scores=scores, d_k=Q.cols, V=V, mask=mask,
                                   exact=exact, syms=syms, head_data={},
                                   rows_shown=min(Q.rows, 4) if exact else 1, mistake=mistake,
@@ -1097,65 +608,6 @@ def self_attention(
 # ---------------------------------------------------------------------------------------------
 # multi-head attention
 
-MULTI_HEAD_SLOTS = (
-    Slot("X", ("tokens", "d_model")),
-    Slot("W_Q", ("d_model", "d_k"), per_head=True),
-    Slot("W_K", ("d_kv", "d_k"), per_head=True),
-    Slot("W_V", ("d_kv", "d_v"), per_head=True),
-    Slot("W_O", ("hd_v", "d_out")),
-)
-CROSS_SLOTS = (
-    Slot("X_q", ("tokens", "d_model")),
-    Slot("X_kv", ("tokens_kv", "d_kv")),
-    *MULTI_HEAD_SLOTS[1:],
-)
-"""Cross-attention: queries from X_q, keys and values from X_kv (of its own length and width)."""
-MULTI_HEAD_DEFAULTS = {"d_v": "d_k", "d_out": "d_model", "d_kv": "d_model"}
-ATTENTION_SEED_RANGE = (0, 99)
-"""Seeded attention examples: two-decimal numbers from 0 to 0.99, like the worked tables."""
-
-
-def multi_head(prefix: str, X: sp.MatrixBase, W_Q: Sequence[sp.MatrixBase],
-               W_K: Sequence[sp.MatrixBase], W_V: Sequence[sp.MatrixBase], W_O: sp.MatrixBase,
-               mask: str, x: sp.Symbol | None = None, mistake: str | None = None,
-               X_kv: sp.MatrixBase | None = None, x_kv: sp.Symbol | None = None,
-               scale: Any = "sqrt"
-               ) -> tuple[list[Step], list[HeadResult], sp.ImmutableMatrix, sp.ImmutableMatrix]:
-    """Every head, the concatenation and the output projection, in floats.
-
-    ``x`` is the input's symbol (X, or X' once positions are added); with ``X_kv`` (symbol
-    ``x_kv``) the keys and values come from it (cross-attention). ``mistake``: ``no-scaling``
-    (no head divides its scores) or ``no-output-projection`` (the concatenation taken as the
-    output). ``scale``: ``"sqrt"``, ``"none"`` or a number to divide the scores by.
-    """
-    steps: list[Step] = []
-    heads: list[HeadResult] = []
-    for h, (wq, wk, wv) in enumerate(zip(W_Q, W_K, W_V, strict=True), start=1):
-        more, head = head_attention(prefix, X, wq, wk, wv, mask, False, HeadSymbols.head(h),
-                                    {"head": h}, rows_shown=0, x=x, mistake=mistake,
-                                    X_kv=X_kv, x_kv=x_kv, scale=scale)
-        steps += more
-        heads.append(head)
-    zs = [head.Z for head in heads if head.Z is not None]
-    concat = from_numpy(np.hstack([to_numpy(z) for z in zs]))
-    z_syms = [sp.Symbol(f"Z_{h}", **NC) for h in range(1, len(heads) + 1)]
-    steps.append(Step(key=f"{prefix}.concat", lhs=sym("Z_cat", **NC),
-                      symbolic=Concat(*z_syms), value=concat,
-                      data={"heads": len(heads), **shape_data(zs[0], "head_"),
-                            **shape_data(concat)}))
-    lhs = sym("MH") if x is None else MultiHead(x) if x_kv is None else MultiHead(x, x_kv)
-    if mistake == "no-output-projection":
-        steps.append(Step(key=f"{prefix}.no_projection", lhs=lhs, symbolic=Concat(*z_syms),
-                          value=concat, data={"heads": len(heads), **shape_data(concat)}))
-        return steps, heads, concat, concat
-    output = from_numpy(to_numpy(concat) @ to_numpy(W_O))
-    with sp.evaluate(False):
-        formula = sp.Mul(Concat(*z_syms), sym("W_O", **NC))
-    steps.append(_product(f"{prefix}.projection", lhs, formula, concat, W_O, output,
-                          heads=len(heads)))
-    return steps, heads, concat, output
-
-
 MULTI_HEAD_PARAMS = [
     Param("X", "array", shapes=(("tokens", "d_model"),), default=None),
     Param("W_Q", "array_list", shapes=(("d_model", "d_k"),), items="heads", default=None),
@@ -1185,11 +637,6 @@ MULTI_HEAD_MISTAKES = [
 ]
 
 
-def _size(fixed: Mapping[str, Any], dims: Mapping[str, int], name: str, default: int) -> int:
-    value = fixed.get(name)
-    return int(value) if value is not None else dims.get(name, default)
-
-
 def sample_multi_head(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
     """Two or three tokens, two heads of width 2, every matrix written out: one-decimal numbers
     in [-1, 1] (the seed and size parameters are for walk-throughs, not for questions).
@@ -1209,17 +656,17 @@ def sample_multi_head(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
         scale = fixed["scale"]
     else:
         scale = draw.choice(("sqrt", "sqrt", "sqrt", "none", 2))
-    n = _size(fixed, dims, "tokens", draw.integer(2, 3))
-    dm = _size(fixed, dims, "d_model", draw.integer(2, 3))
+    n = dim_size(fixed, dims, "tokens", draw.integer(2, 3))
+    dm = dim_size(fixed, dims, "d_model", draw.integer(2, 3))
     if cross:
         n_kv = dims.get("tokens_kv", draw.integer(2, 3))
         d_kv = dims.get("d_kv", draw.integer(2, 3))
     else:
         n_kv, d_kv = n, dm
-    h = _size(fixed, dims, "heads", 2)
-    dk = _size(fixed, dims, "d_k", 2)
-    dv = _size(fixed, dims, "d_v", dk)
-    d_out = _size(fixed, dims, "d_out", dm)
+    h = dim_size(fixed, dims, "heads", 2)
+    dk = dim_size(fixed, dims, "d_k", 2)
+    dv = dim_size(fixed, dims, "d_v", dk)
+    d_out = dim_size(fixed, dims, "d_out", dm)
     if "d_out" not in fixed and "W_O" not in fixed and d_out == h * dv:
         d_out = h * dv - 1  # the mistaken output (without W^O) then has another width
 
@@ -1241,40 +688,14 @@ def sample_multi_head(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _multi_head_values(values: dict[str, Any], slots: Sequence[Slot],
-                       sizes: Sequence[str], seed_range: tuple[int, int],
-                       defaults: Mapping[str, str]) -> dict[str, Any]:
-    """Every matrix of a question: those given, and those the seed generates."""
-    matrices = {slot.name: values[slot.name] for slot in slots}
-    seeded_inputs(matrices, slots, {k: values[k] for k in sizes}, values["seed"], seed_range,
-                  defaults)
-    return matrices
-
-
-def _matrices_given(m: Mapping[str, Any], names: Sequence[str]) -> Names:
-    parts: list[Any] = []
-    for name in names:
-        value = m[name]
-        if name in ("X_q", "X_kv"):
-            parts.append(Is(sp.Symbol(name, commutative=False), value))
-            continue
-        symbol = PARAM_SYMBOLS[name]
-        if isinstance(value, (list, tuple)):
-            parts += given_list({"W_Q": "W^Q", "W_K": "W^K", "W_V": "W^V"}[name],
-                                value).args
-        else:
-            parts.append(Is(sym(symbol, **NC), value))
-    return Names(*parts)
-
-
 def _multi_head_question(values: dict[str, Any]) -> dict[str, Any]:
     """Every matrix as an equation (generated ones too), the number of heads, and the head's
     formula with the question's scale and inputs."""
     cross = values["X_q"] is not None or values["X_kv"] is not None
     slots = CROSS_SLOTS if cross else MULTI_HEAD_SLOTS
-    m = _multi_head_values(values, slots,
-                           ("tokens", "d_model", "heads", "d_k", "d_v", "d_out"),
-                           ATTENTION_SEED_RANGE, MULTI_HEAD_DEFAULTS)
+    m = multi_head_values(values, slots,
+                          ("tokens", "d_model", "heads", "d_k", "d_v", "d_out"),
+                          ATTENTION_SEED_RANGE, MULTI_HEAD_DEFAULTS)
     names = (("X_q", "X_kv") if cross else ("X",)) + ("W_Q", "W_K", "W_V", "W_O")
     xq = sp.Symbol("X_q", commutative=False) if cross else sym("X", **NC)
     xkv = sp.Symbol("X_kv", commutative=False) if cross else xq
@@ -1286,7 +707,7 @@ def _multi_head_question(values: dict[str, Any]) -> dict[str, Any]:
         elif scale != "none":
             scores = Ratio(scores, sp.Rational(scale))
         formula = sp.Mul(Softmax(scores), sp.Symbol("V_h", **NC))
-    return {"given": _matrices_given(m, names), "heads": len(m["W_Q"]),
+    return {"given": matrices_given(m, names), "heads": len(m["W_Q"]),
             "d_k": m["W_Q"][0].cols, "formula": formula, "x_q": xq, "x_kv": xkv}
 
 
@@ -1405,55 +826,3 @@ def multi_head_attention(
         info={"generated": list(generated), **generated},
     )
 
-
-def seeded_inputs(
-    values: dict[str, Any],
-    slots: Sequence[Slot],
-    given_sizes: dict[str, int | None],
-    seed: int | None,
-    seed_range: tuple[int, int],
-    defaults: Mapping[str, str],
-) -> tuple[dict[str, Any], dict[str, int | None]]:
-    """Sizes from the matrices given and the size parameters; missing matrices from the seed.
-
-    Args:
-        values: parameter name -> matrix (or tuple of per-head matrices), None when not given;
-            filled in place with the generated ones.
-        slots: the matrix parameters in generation order.
-        given_sizes: size parameter -> value given (None when not).
-        seed: the seed, or None.
-        seed_range: smallest and largest generated number, in hundredths.
-        defaults: size -> the size it defaults to (``{"d_v": "d_k"}``).
-
-    Returns:
-        The generated matrices by name, and every size (``hd_v`` = heads x d_v included).
-
-    Raises:
-        InputError: a size contradicts a matrix, W_O does not fit the heads, a matrix is
-            missing without a seed.
-    """
-    observed: list[tuple[str, int, str]] = []
-    for slot in slots:
-        v = values.get(slot.name)
-        if v is None:
-            continue
-        first = v[0] if slot.per_head else v
-        if slot.per_head:
-            observed.append(("heads", len(v), slot.name))
-        dims = (first.rows, first.cols) if len(slot.shape) == 2 else (first.rows,)
-        observed += [(n, d, slot.name) for n, d in zip(slot.shape, dims, strict=True)
-                     if n != "hd_v"]
-    sizes = resolve_sizes(given_sizes, observed)
-    for size_name, source in defaults.items():
-        if sizes.get(size_name) is None:
-            sizes[size_name] = sizes.get(source)
-    if sizes.get("heads") is not None and sizes.get("d_v") is not None:
-        sizes["hd_v"] = sizes["heads"] * sizes["d_v"]  # type: ignore[operator]
-    W_O = values.get("W_O")
-    if W_O is not None and sizes.get("hd_v") is not None and W_O.rows != sizes["hd_v"]:
-        raise InputError("W_O", f"{sizes['hd_v']} rows (heads x d_v = {sizes['heads']} x "
-                         f"{sizes['d_v']}, the width of the concatenated heads)",
-                         f"{W_O.rows} rows")
-    low, high = seed_range
-    generated = fill_with_seed(values, slots, sizes, seed, low, high)
-    return generated, sizes

@@ -18,9 +18,26 @@ import sympy as sp
 from sympy.core.symbol import Str
 
 from dlexam.derivations.core import Step, put_in, three_part
-from dlexam.derivations.notation import SYMBOLS
+from dlexam.derivations.forms import as_written
 from dlexam.derivations.params import exact
 from dlexam.errors import InputError
+from dlexam.notation import (
+    msym as msym,  # re-exported: the recurrent topics make their matrices here
+)
+from dlexam.notation import register_symbols
+
+register_symbols({
+    "x_t": ("x_t", "x_t"),
+    "h_t": ("h_t", "h_t"),
+    "h_prev": ("h_{t-1}", "h_{t-1}"),
+    "U": ("U", "U"),
+    "W": ("W", "W"),
+    "W_T": (r"W^{\top}", "W^T"),  # the recurrent weights transposed (rnn, gradients)
+    "b": ("b", "b"),
+    "a_t": ("a_t", "a_t"),  # hidden pre-activation
+    "dC_dCprev": (r"\frac{\partial C_t}{\partial C_{t-1}}", "∂C_t/∂C_{t-1}"),
+    "diag_f": (r"\operatorname{diag}(f_t)", "diag(f_t)"),
+})
 
 # the activation's parameter value -> its key in the notation table
 _NOTATION = {"tanh": "tanh", "sigmoid": "sigma", "relu": "relu", "softmax": "softmax"}
@@ -33,15 +50,6 @@ EXACT_LIMIT = 24
 DIGITS = 30
 
 
-def msym(key: str, rows: int, cols: int = 1) -> sp.MatrixSymbol:
-    """A matrix symbol of the notation table (a column vector when ``cols`` is 1).
-
-    Raises:
-        KeyError: the key is not in the table (a bug: add it to SYMBOLS).
-    """
-    if key not in SYMBOLS:
-        raise KeyError(f"symbol {key!r} is not in the notation table")
-    return sp.MatrixSymbol(key, rows, cols)
 
 
 def _relu(a: sp.Expr) -> sp.Expr:
@@ -105,13 +113,6 @@ class Activation(sp.MatrixExpr):
         if isinstance(arg, sp.MatrixBase):
             return activate(self.name, arg)
         return Activation(self.args[0], arg)
-
-    def _latex(self, printer: Any) -> str:
-        return rf"{SYMBOLS[_NOTATION[self.name]][0]}\left({printer._print(self.arg)}\right)"
-
-    def _sympystr(self, printer: Any) -> str:
-        return f"{SYMBOLS[_NOTATION[self.name]][1]}({printer._print(self.arg)})"
-
 
 def apply(name: str, arg: sp.Basic) -> sp.Basic:
     """The formula ``name(arg)``; the identity leaves ``arg`` as it is."""
@@ -186,17 +187,9 @@ def zeros(rows: int) -> sp.ImmutableMatrix:
 
 
 def shown(value: Any) -> Any:
-    """A value as it is put into a displayed formula: exact numbers that are not short
-    decimals (tanh(2), nested expressions) become decimals, so the line stays readable.
-
-    The step's value is still computed from the exact numbers; this is for showing only.
-    """
-    if isinstance(value, sp.MatrixBase):
-        return sp.ImmutableMatrix(value.applyfunc(shown))
-    exact_short = isinstance(value, sp.Basic) and (value.is_Rational or value.is_Float)
-    if isinstance(value, sp.Basic) and value.is_number and not exact_short:
-        return sp.Float(value.evalf(DIGITS), DIGITS)
-    return value
+    """A value as it is put into a displayed formula: :func:`~dlexam.derivations.forms.as_written`
+    (kept under this name for the recurrent topics)."""
+    return as_written(value)
 
 
 def numbers_step(
@@ -210,6 +203,35 @@ def numbers_step(
     in the numbers-put-in line (the value stays exact)."""
     step = three_part(key, lhs, formula, values, **data)
     return replace(step, substituted=put_in(formula, {k: shown(v) for k, v in values.items()}))
+
+
+# the exam's Q4 network (EXAM-NOTES.md): two steps of a scalar input, tanh, identity output
+EXAM_Q4: dict[str, Any] = {
+    "U": [0.5, 0.6],
+    "W": [[0.1, 0.2], [0.3, 0.4]],
+    "V": [1.0, 2.0],
+    "b": [1.0, -1.0],
+    "c": 0.1,
+    "x": [2, 3],
+}
+
+
+def inputs_of(U: sp.ImmutableMatrix, x: sp.ImmutableMatrix) -> tuple[list[Any], bool]:  # noqa: N803
+    """The inputs one per time step (numbers, or D-vectors), and whether they are numbers.
+
+    Raises:
+        InputError: the inputs' width does not match U's.
+    """
+    D = U.cols  # noqa: N806
+    if x.cols != D:
+        if D == 1:
+            raise InputError("x", "one number per time step (U is an H list, so D = 1)",
+                             f"{x.rows} x {x.cols}")
+        raise InputError("x", f"one list of D = {D} numbers per time step (U is H x {D})",
+                         f"{x.rows} x {x.cols}" if x.cols > 1 else "a list of numbers")
+    if D == 1:
+        return [x[i, 0] for i in range(x.rows)], True
+    return rows_of(x), False
 
 
 def carry(vector: sp.MatrixBase) -> tuple[sp.ImmutableMatrix, bool]:

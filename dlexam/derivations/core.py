@@ -19,10 +19,10 @@ from typing import Any
 import sympy as sp
 
 from dlexam.derivations.contract import Answer, Carry, Mistake, shape_problem
-from dlexam.derivations.notation import text
 from dlexam.derivations.params import Param, bind_dims, exact, validate
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
+from dlexam.notation import text
 
 
 def _freeze(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:

@@ -8,14 +8,19 @@ infinite, and the step reports where.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import sympy as sp
 
 from dlexam.derivations.core import Step
-from dlexam.derivations.notation import Notation, Ratio, Stack, exact_shown, is_exact_short, sym
+from dlexam.derivations.forms import Notation, Ratio, Stack, as_written
 from dlexam.errors import InputError
+from dlexam.notation import register_symbols, sym
+
+register_symbols({
+    "m_mix": ("m", "m"),
+})
 
 WRITTEN_OUT = 4
 """Sums over at most this many outcomes are written out term by term (wider ones overflow a
@@ -30,19 +35,6 @@ probabilities such as 0.333333 three times)."""
 
 class Log(Notation):
     """log_b(x), kept unevaluated in formulas; base e prints as ln."""
-
-
-    def _latex(self, printer: Any, exp: Any = None) -> str:
-        x, base = self.args
-        arg = printer._print(x)
-        if base == sp.E:
-            return rf"\ln\left({arg}\right)"
-        return rf"\log_{{{printer._print(base)}}}\left({arg}\right)"
-
-    def _sympystr(self, printer: Any) -> str:
-        x, base = self.args
-        name = "ln" if base == sp.E else f"log_{printer._print(base)}"
-        return f"{name}({printer._print(x)})"
 
 
 def base_number(base: str) -> sp.Basic:
@@ -142,12 +134,13 @@ def general_sum(term: sp.Basic, k: int, negate: bool) -> sp.Basic:
 
 def cross_step(key: str, lhs: sp.Basic, p: Sequence[sp.Rational], q: Sequence[sp.Rational],
                letters: tuple[str, str], base: sp.Basic, ratio: bool,
-               shown_q: Callable[[sp.Basic], sp.Basic] = exact_shown, **data: Any
+               q_fractions: bool = True, **data: Any
                ) -> tuple[Step, sp.Basic, int | None]:
     """-sum p_i log q_i (cross-entropy) or sum p_i log(p_i / q_i) (KL divergence).
 
-    ``shown_q`` is how q's probabilities are put into the formula (:func:`decimal_shown` for a
-    mixture, whose exact entries such as 26/75 read badly); the value stays exact.
+    ``q_fractions``: q's probabilities are put into the formula as fractions (1/3) where no
+    short decimal writes them; False writes them as decimals (a mixture, whose exact entries
+    such as 26/75 read badly). The value stays exact.
 
     Returns the step, the exact value (oo when some q_i = 0 < p_i) and the first such index.
     """
@@ -162,8 +155,9 @@ def cross_step(key: str, lhs: sp.Basic, p: Sequence[sp.Rational], q: Sequence[sp
         if x == 0:
             num_terms.append(sp.Integer(0))
             continue
-        inner = Ratio(exact_shown(x), shown_q(y)) if ratio else shown_q(y)
-        num_terms.append(sp.Mul(exact_shown(x), Log(inner, base), evaluate=False))
+        written_q = as_written(y, fractions=q_fractions)
+        inner = Ratio(as_written(x, fractions=True), written_q) if ratio else written_q
+        num_terms.append(sp.Mul(as_written(x, fractions=True), Log(inner, base), evaluate=False))
         if y == 0:
             infinite_at = infinite_at or i
             continue
@@ -180,16 +174,11 @@ def cross_step(key: str, lhs: sp.Basic, p: Sequence[sp.Rational], q: Sequence[sp
     return step, value, infinite_at
 
 
-def decimal_shown(v: sp.Basic) -> sp.Basic:
-    """A probability put into a formula as a decimal: exact when a short decimal writes it
-    (0.175), else a Float shown rounded (26/75 as 0.3467)."""
-    return v if v.is_Integer or is_exact_short(v) else sp.Float(float(v))
-
 
 def distributions_step(key: str, names: tuple[str, str], first: Sequence[sp.Rational],
                        second: Sequence[sp.Rational], **data: Any) -> Step:
     """The two distributions as the derivation uses them, one row each and exact: [p; q] = ..."""
     return Step(key=key, lhs=Stack(*(sym(n) for n in names)),
-                symbolic=sp.ImmutableMatrix([[exact_shown(x) for x in first],
-                                             [exact_shown(x) for x in second]]),
+                symbolic=sp.ImmutableMatrix([[as_written(x, fractions=True) for x in first],
+                                             [as_written(x, fractions=True) for x in second]]),
                 data=data)

@@ -14,7 +14,6 @@ from functools import cache
 from typing import Any
 
 import sympy as sp
-from sympy.printing.precedence import PRECEDENCE
 
 from dlexam.derivations.contract import Answer, Mistake
 from dlexam.derivations.core import Result, Step, derivation
@@ -22,15 +21,41 @@ from dlexam.derivations.distributions import (
     WRITTEN_OUT,
     Log,
     cross_step,
-    decimal_shown,
     distribution,
     distributions_step,
     log_exact,
 )
-from dlexam.derivations.notation import Notation, Operator, Ratio, exact_shown, row_vector, sym
+from dlexam.derivations.forms import Notation, Operator, Ratio, as_written, row_vector
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
+from dlexam.notation import register_symbols, sym
+
+register_symbols({
+    "D_star": ("D^{*}(x)", "D*(x)"),
+    "V_DG": ("V(D, G)", "V(D, G)"),
+    "C_G": ("C(G)", "C(G)"),
+    "L_D": ("L_D", "L_D"),
+    "L_G_mm": (r"L_G^{\mathrm{minimax}}", "L_G^minimax"),
+    "L_G_ns": (r"L_G^{\mathrm{non\text{-}sat}}", "L_G^non-sat"),
+    "gan_a": ("a", "a"),
+    "gan_b": ("b", "b"),
+    "gan_y": ("y", "y"),
+    "gan_s": ("s", "s"),
+    "f_y": ("f(y)", "f(y)"),
+    "f_prime": ("f'(y)", "f'(y)"),
+    "f_second": ("f''(y)", "f''(y)"),
+    "y_star": ("y^{*}", "y*"),
+    "p_data": (r"p_{\mathrm{data}}", "p_data"),
+    "p_g": ("p_g", "p_g"),
+    "p_z": ("p_z", "p_z"),  # the generator's noise distribution
+    "JSD_gan": (r"\mathrm{JSD}(p_{\mathrm{data}} \,\|\, p_g)", "JSD(p_data || p_g)"),
+    "KL_dm": (r"D_{\mathrm{KL}}(p_{\mathrm{data}} \,\|\, m)", "KL(p_data || m)"),
+    "KL_gm": (r"D_{\mathrm{KL}}(p_g \,\|\, m)", "KL(p_g || m)"),
+    "V_real": (r"\mathrm{E}_{x}[\log D(x)]", "E_x[log D(x)]"),
+    "V_fake": (r"\mathrm{E}_{z}[\log(1 - D(G(z)))]", "E_z[log(1 - D(G(z)))]"),
+    "C_G_equal": (r"C(G)\big|_{p_g = p_{\mathrm{data}}}", "C(G)|_(p_g = p_data)"),
+})
 
 
 class Sigmoid(Operator):
@@ -38,50 +63,16 @@ class Sigmoid(Operator):
 
     name = "sigma"
 
-    def _latex(self, printer: Any, exp: Any = None) -> str:
-        return rf"\sigma\left({printer._print(self.args[0])}\right)"
-
-    def _sympystr(self, printer: Any) -> str:
-        return f"σ({printer._print(self.args[0])})"
-
-
 class Expectation(Notation):
     """E_{x ~ p}[f(x)]: an expectation, written as such (it never evaluates)."""
-
-
-    def _latex(self, printer: Any, exp: Any = None) -> str:
-        body, var, dist = (printer._print(a) for a in self.args)
-        return rf"\mathrm{{E}}_{{{var} \sim {dist}}}\left[{body}\right]"
-
-    def _sympystr(self, printer: Any) -> str:
-        body, var, dist = (printer._print(a) for a in self.args)
-        return f"E_({var}~{dist})[{body}]"
 
 
 class Applied(Notation):
     """A function of the notation table applied to an argument: p_data(x), p_g(x)."""
 
 
-    def _latex(self, printer: Any, exp: Any = None) -> str:
-        return f"{printer._print(self.args[0])}({printer._print(self.args[1])})"
-
-    def _sympystr(self, printer: Any) -> str:
-        return f"{printer._print(self.args[0])}({printer._print(self.args[1])})"
-
-
 class SumOver(Notation):
     """The sum of a term over every value of a variable (the outcomes of a support): sum_x."""
-
-
-    def _latex(self, printer: Any, exp: Any = None) -> str:
-        body, var = self.args
-        return rf"\sum_{{{printer._print(var)}}} " + printer.parenthesize(
-            body, PRECEDENCE["Mul"], strict=True)
-
-    def _sympystr(self, printer: Any) -> str:
-        body, var = self.args
-        return f"Σ_{printer._print(var)} " + printer.parenthesize(body, PRECEDENCE["Mul"],
-                                                                 strict=True)
 
 
 def value_function_steps() -> list[Step]:
@@ -165,8 +156,8 @@ def _optimum_question(values: dict[str, Any]) -> dict[str, Any]:
     """The distributions as the question states them (normalised when asked)."""
     pd = distribution("p_data", values["p_data"], values["normalize"])
     pg = distribution("p_g", values["p_g"], values["normalize"])
-    return {"p_data": row_vector([exact_shown(x) for x in pd]),
-            "p_g": row_vector([exact_shown(x) for x in pg])}
+    return {"p_data": row_vector([as_written(x, fractions=True) for x in pd]),
+            "p_g": row_vector([as_written(x, fractions=True) for x in pg])}
 
 
 @derivation(
@@ -224,8 +215,9 @@ def gan_optimum(p_data: sp.ImmutableMatrix, p_g: sp.ImmutableMatrix, normalize: 
     outside = [i for i, (x, y) in enumerate(zip(pd, pg, strict=True), start=1) if x + y == 0]
     d_star = [sp.Rational(1, 2) if x + y == 0 else t / (x + y)
               for x, y, t in zip(pd, pg, top_values, strict=True)]
-    written = row_vector([Ratio(exact_shown(t), sp.Add(exact_shown(x), exact_shown(y),
-                                                       evaluate=False))
+    written = row_vector([Ratio(as_written(t, fractions=True),
+                                sp.Add(as_written(x, fractions=True),
+                                       as_written(y, fractions=True), evaluate=False))
                           for x, y, t in zip(pd, pg, top_values, strict=True)]
                          ) if k <= WRITTEN_OUT else None
     steps.append(Step(key="gan_optimum.d_star" + ("_swapped" if mistake == "d-star-swapped"
@@ -275,10 +267,10 @@ def gan_optimum(p_data: sp.ImmutableMatrix, p_g: sp.ImmutableMatrix, normalize: 
     # the same number as -log 4 + 2 JSD
     m = [(x + y) / 2 for x, y in zip(pd, pg, strict=True)]
     s_dm, kl_dm, _ = cross_step("gan_optimum.kl_data_mixture", sym("KL_dm"), pd, m,
-                                ("a", "m"), b, ratio=True, shown_q=decimal_shown,
+                                ("a", "m"), b, ratio=True, q_fractions=False,
                                 a=names["a"])
     s_gm, kl_gm, _ = cross_step("gan_optimum.kl_g_mixture", sym("KL_gm"), pg, m,
-                                ("b", "m"), b, ratio=True, shown_q=decimal_shown,
+                                ("b", "m"), b, ratio=True, q_fractions=False,
                                 b=names["b"])
     jsd = (kl_dm + kl_gm) / 2
     with sp.evaluate(False):

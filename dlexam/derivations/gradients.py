@@ -27,14 +27,30 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from dlexam.derivations.cells import Activation, msym, zeros
+from dlexam.derivations.cells import EXAM_Q4, Activation, inputs_of, msym, zeros
 from dlexam.derivations.contract import Answer, Mistake
 from dlexam.derivations.core import Result, Step, derivation, evaluate_at, put_in, three_part
-from dlexam.derivations.notation import sym
 from dlexam.derivations.params import Param, bind_dims
-from dlexam.derivations.rnn import EXAM_Q4, inputs_of
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
+from dlexam.notation import register_symbols, sym
+
+register_symbols({
+    "beta": (r"\beta", "beta"),
+    "g": (r"\mathbf{g}", "g"),
+    "J_t": (r"\frac{\partial h_t}{\partial h_{t-1}}", "∂h_t/∂h_{t-1}"),
+    "dhT_dhk": (r"\frac{\partial h_T}{\partial h_k}", "∂h_T/∂h_k"),
+    "D_t": (r"\operatorname{diag}\left(1 - h_t^{2}\right)", "diag(1 - h_t^2)"),
+    "sigma_max_W": (r"\sigma_{\max}(W)", "σ_max(W)"),
+    "lambda_max_WTW": (r"\lambda_{\max}\left(W^{\top} W\right)", "λ_max(W^T W)"),
+    "gamma": (r"\gamma", "γ"),
+    "bound_k": ("B_k", "B_k"),
+    "T_len": ("T", "T"),
+    "k_idx": ("k", "k"),
+    "norm_g": (r"\lVert \mathbf{g} \rVert", "||g||"),
+    "g_clipped": (r"\hat{\mathbf{g}}", "g^"),
+    "norm_g_clipped": (r"\lVert \hat{\mathbf{g}} \rVert", "||g^||"),
+})
 
 # max |tanh'(a)|, reached at a = 0
 GAMMA = 1

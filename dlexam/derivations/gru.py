@@ -32,17 +32,34 @@ from dlexam.derivations.cells import (
     check_sizes,
     example,
     flat,
+    inputs_of,
     msym,
     numbers_step,
     zeros,
 )
 from dlexam.derivations.contract import Answer, Mistake
 from dlexam.derivations.core import Result, Step, derivation
-from dlexam.derivations.notation import sym
 from dlexam.derivations.params import Param, bind_dims, exact
-from dlexam.derivations.rnn import inputs_of
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
+from dlexam.notation import register_symbols, sym
+
+register_symbols({
+    "z_t": ("z_t", "z_t"),
+    "r_t": ("r_t", "r_t"),
+    "h_tilde": (r"\tilde{h}_t", "h~_t"),
+    "W_z": ("W_z", "W_z"),
+    "W_r": ("W_r", "W_r"),
+    "W_h": ("W_h", "W_h"),
+    "U_z": ("U_z", "U_z"),
+    "U_r": ("U_r", "U_r"),
+    "U_h": ("U_h", "U_h"),
+    "b_z": ("b_z", "b_z"),
+    "b_r": ("b_r", "b_r"),
+    "b_h": ("b_h", "b_h"),
+    "b_hn": (r"b_{hn}", "b_hn"),
+    "ones": (r"\mathbf{1}", "1"),
+})
 
 # a small example cell (one unit, a scalar input) used when no weights are given
 EXAMPLE: dict[str, Any] = {

@@ -24,7 +24,6 @@ from dlexam.derivations.distributions import (
     Log,
     base_number,
     cross_step,
-    decimal_shown,
     distributions_step,
     general_sum,
     indexed,
@@ -32,12 +31,44 @@ from dlexam.derivations.distributions import (
     near_distribution,
     sum_step,
 )
-from dlexam.derivations.notation import exact_shown, row_vector, sym
+from dlexam.derivations.forms import as_written, row_vector
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
+from dlexam.notation import register_symbols, sym
+
+register_symbols({
+    "H_p": ("H(p)", "H(p)"),
+    "H_pq": ("H(p, q)", "H(p, q)"),
+    "KL_pq": (r"D_{\mathrm{KL}}(p \,\|\, q)", "KL(p || q)"),
+    "KL_qp": (r"D_{\mathrm{KL}}(q \,\|\, p)", "KL(q || p)"),
+    "JSD": (r"\mathrm{JSD}(p \,\|\, q)", "JSD(p || q)"),
+    "H_q": ("H(q)", "H(q)"),
+    "KL_pm": (r"D_{\mathrm{KL}}(p \,\|\, m)", "KL(p || m)"),
+    "KL_qm": (r"D_{\mathrm{KL}}(q \,\|\, m)", "KL(q || m)"),
+    "L_ce": ("L", "L"),
+    "z_i": ("z_i", "z_i"),
+    "y_i": ("y_i", "y_i"),
+    "p_i": ("p_i", "p_i"),
+    "p_vec": ("p", "p"),
+    "z_vec": ("z", "z"),
+    "q_vec": ("q", "q"),
+    "y_vec": ("y", "y"),
+    "sum_exp": (r"\sum_{k} e^{z_k}", "Σ_k exp(z_k)"),
+    "rest_exp": (r"\sum_{j \ne i} e^{z_j}", "Σ_{j≠i} exp(z_j)"),
+    "rest_y": (r"\sum_{j \ne i} y_j", "Σ_{j≠i} y_j"),
+    "rest_yz": (r"\sum_{j \ne i} y_j z_j", "Σ_{j≠i} y_j z_j"),
+    "grad_z": (r"\nabla_{z} L", "∇_z L"),
+    "dL_dz": (r"\frac{\partial L}{\partial z_i}", "∂L/∂z_i"),
+})
 
 UNITS = {"2": "bits", "e": "nats", "10": "hartleys"}
+
+
+def _exact_written(value: sp.Basic) -> sp.Basic:
+    """A probability or target put into a formula, as the one display rule writes it (a short
+    rational as it is, 1/3 as a fraction)."""
+    return as_written(value, fractions=True)
 
 SOFTMAX_EXACT_LIMIT = 16
 """A softmax over at most this many logits keeps exact values (e^2 / (1 + e^2)); wider ones are
@@ -51,7 +82,7 @@ def entropy_step(key: str, lhs: sp.Basic, p: Sequence[sp.Rational], letter: str,
     for i, x in enumerate(p, start=1):
         pi = indexed(letter, i)
         sym_terms.append(sp.Mul(pi, Log(pi, base), evaluate=False))
-        shown = exact_shown(x)
+        shown = as_written(x, fractions=True)
         num_terms.append(sp.Integer(0) if x == 0 else sp.Mul(shown, Log(shown, base),
                                                                evaluate=False))
     value = -sp.Add(*[x * log_exact(x, base) for x in p if x != 0])
@@ -63,11 +94,6 @@ def entropy_step(key: str, lhs: sp.Basic, p: Sequence[sp.Rational], letter: str,
     step = sum_step(key, lhs, sym_terms, num_terms, True, value, general, zeros=zeros, **data)
     return step, value
 
-
-def _shown(v: sp.Basic) -> sp.Basic:
-    """A probability put into a formula: rationals exact (1/3 as a fraction), e^2/(1+e^2) as a
-    Float."""
-    return exact_shown(v) if v.is_Rational else sp.Float(float(v))
 
 
 def _float(v: sp.Basic) -> sp.Basic:
@@ -219,9 +245,9 @@ def _information_question(values: dict[str, Any]) -> dict[str, Any]:
     """The distributions as the question states them (normalised when asked), and the base."""
     p_rows, batch = _as_rows(values["p"])
     q_rows, _ = _as_rows(values["q"])
-    ps = [[exact_shown(x) for x in near_distribution("p", r, values["normalize"])[0]]
+    ps = [[_exact_written(x) for x in near_distribution("p", r, values["normalize"])[0]]
           for r in p_rows]
-    qs = [[exact_shown(x) for x in near_distribution("q", r, values["normalize"])[0]]
+    qs = [[_exact_written(x) for x in near_distribution("q", r, values["normalize"])[0]]
           for r in q_rows]
     return {"p": _matrix_or_row(ps, batch), "q": _matrix_or_row(qs, batch),
             "log_base": sp.Symbol("e") if str(values["base"]) == "e" else int(values["base"])}
@@ -391,9 +417,9 @@ def _information_pair(ps: list[sp.Rational], qs: list[sp.Rational], b: sp.Basic,
     steps.append(Step(key="information.mixture", lhs=sym("m_mix"), symbolic=m_formula,
                       value=row_vector(m)))
     s_pm, kl_pm, _ = cross_step("information.kl_pm", sym("KL_pm"), ps, m, ("p", "m"), b,
-                                ratio=True, shown_q=decimal_shown)
+                                ratio=True, q_fractions=False)
     s_qm, kl_qm, _ = cross_step("information.kl_qm", sym("KL_qm"), qs, m, ("q", "m"), b,
-                                ratio=True, shown_q=decimal_shown)
+                                ratio=True, q_fractions=False)
     jsd = (kl_pm + kl_qm) / 2
     with sp.evaluate(False):
         jsd_formula = sp.Mul(sp.Rational(1, 2), sp.Add(sym("KL_pm"), sym("KL_qm")))
@@ -590,9 +616,9 @@ def _softmax_question(values: dict[str, Any]) -> dict[str, Any]:
     k = len(rows[0])
     if batch:
         targets = [y for y, _, _ in _batch_targets(values["label"], len(rows), k)]
-        target = sp.ImmutableMatrix([[exact_shown(x) for x in y] for y in targets])
+        target = sp.ImmutableMatrix([[_exact_written(x) for x in y] for y in targets])
     else:
-        target = row_vector([exact_shown(x) for x in _target(values["label"], k)[0]])
+        target = row_vector([_exact_written(x) for x in _target(values["label"], k)[0]])
     base = str(values["base"])
     return {"target": target,
             "log_base": sp.Symbol("e") if base == "e" else int(base)}
@@ -609,7 +635,8 @@ def _softmax_example(z: list[sp.Rational], y: list[sp.Rational], index: int | No
     exact = k <= SOFTMAX_EXACT_LIMIT
     # the formulas count the classes from 1 (z_1 is the first logit); the label counts from 0
     steps: list[Step] = [Step(key="softmax_cross_entropy.logits", lhs=sym("z_vec"),
-                              symbolic=row_vector([exact_shown(v) for v in z]), data={"k": k})]
+                              symbolic=row_vector([as_written(v, fractions=True) for v in z]),
+                              data={"k": k})]
     if index is not None:
         steps.append(Step(key="softmax_cross_entropy.target_index", lhs=sym("y_vec"),
                           symbolic=row_vector(y),
@@ -617,7 +644,7 @@ def _softmax_example(z: list[sp.Rational], y: list[sp.Rational], index: int | No
                                 "logit": sp.Symbol(f"z_{index + 1}")}))
     else:
         steps.append(Step(key="softmax_cross_entropy.target_distribution", lhs=sym("y_vec"),
-                          symbolic=row_vector([exact_shown(t) for t in y]), data={"k": k}))
+                          symbolic=row_vector([_exact_written(t) for t in y]), data={"k": k}))
     if exact:
         total = sp.Add(*[sp.exp(v) for v in z])
         probs: list[sp.Basic] = [sp.cancel(sp.exp(v) / total) for v in z]
@@ -653,7 +680,8 @@ def _softmax_example(z: list[sp.Rational], y: list[sp.Rational], index: int | No
         yj, pjs = sp.Symbol(f"y_{j}"), sp.Symbol(f"p_{j}")
         sym_terms.append(sp.Mul(yj, Log(pjs, log_base), evaluate=False))
         num_terms.append(sp.Integer(0) if t == 0 else
-                         sp.Mul(exact_shown(t), Log(_shown(pj), log_base), evaluate=False))
+                         sp.Mul(_exact_written(t), Log(_exact_written(pj), log_base),
+                                evaluate=False))
     yi, pi = sp.Symbol("y_i"), sp.Symbol("p_i")
     general = general_sum(sp.Mul(yi, Log(pi, log_base), evaluate=False), k, True)
     steps.append(sum_step(loss_key, lhs, sym_terms, num_terms, True, loss, general))
@@ -739,8 +767,8 @@ def softmax_cross_entropy(logits: sp.ImmutableMatrix, label: sp.Basic | sp.Immut
                                                                           strict=True)]
     grad_key = "softmax_cross_entropy.gradient"
     p_sym, y_sym = sym("p_vec"), sym("y_vec")
-    shown_p = _matrix_or_row([[_shown(x) for x in p] for p in all_probs], batch)
-    shown_y = _matrix_or_row([[exact_shown(t) for t in y] for y in ys], batch)
+    shown_p = _matrix_or_row([[_exact_written(x) for x in p] for p in all_probs], batch)
+    shown_y = _matrix_or_row([[_exact_written(t) for t in y] for y in ys], batch)
     with sp.evaluate(False):
         grad_formula = sp.Add(p_sym, sp.Mul(-1, y_sym))
         grad_numbers = sp.MatAdd(shown_p, sp.MatMul(-1, shown_y))

@@ -43,10 +43,38 @@ from dlexam.derivations.cells import (
 )
 from dlexam.derivations.contract import Answer, Mistake
 from dlexam.derivations.core import Result, Step, derivation
-from dlexam.derivations.notation import SYMBOLS, Stack, sym
+from dlexam.derivations.forms import Stack
 from dlexam.derivations.params import Param, bind_dims, exact
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
+from dlexam.notation import SYMBOLS, register_symbols, sym
+
+register_symbols({
+    "C_t": ("C_t", "C_t"),
+    "C_prev": ("C_{t-1}", "C_{t-1}"),
+    "C_tilde": (r"\tilde{C}_t", "C~_t"),
+    "f_t": ("f_t", "f_t"),
+    "i_t": ("i_t", "i_t"),
+    "o_t": ("o_t", "o_t"),
+    "g_t": ("g_t", "g_t"),
+    "W_f": ("W_f", "W_f"),
+    "W_i": ("W_i", "W_i"),
+    "W_C": ("W_C", "W_C"),
+    "W_o": ("W_o", "W_o"),
+    "b_f": ("b_f", "b_f"),
+    "b_i": ("b_i", "b_i"),
+    "b_C": ("b_C", "b_C"),
+    "b_o": ("b_o", "b_o"),
+    "hx": (r"\left[h_{t-1}, x_t\right]", "[h_{t-1}, x_t]"),
+    "hx_stack": (r"\begin{pmatrix} h_{t-1} \\ x_t \end{pmatrix}", "(h_{t-1}; x_t)"),
+    "c_t": ("c_t", "c_t"),
+    "c_prev": ("c_{t-1}", "c_{t-1}"),
+    "st_i": ("i", "i"),  # the stacked notation's gate letters
+    "st_f": ("f", "f"),
+    "st_o": ("o", "o"),
+    "st_g": ("g", "g"),
+    "y": ("y", "y"),
+})
 
 # the gates in the order of Olah's figure (left to right): key, activation, weight and bias keys
 GATES: tuple[tuple[str, str, str, str], ...] = (

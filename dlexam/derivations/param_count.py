@@ -22,10 +22,21 @@ from dlexam.derivations.model_spec import (
     LayerSpec,
     parse_model,
 )
-from dlexam.derivations.notation import sym
 from dlexam.derivations.params import Param
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
+from dlexam.notation import register_symbols, sym
+
+register_symbols({
+    "n_units": ("n", "n"),
+    "n_in": ("m", "m"),
+    "n_gates": ("k", "k"),
+    "n_bias": (r"\beta", "beta"),
+    "P": ("P", "P"),
+    "P_total": (r"P_{\mathrm{total}}", "P_total"),
+    "vocab": ("v", "v"),
+    "emb_dim": ("d", "d"),
+})
 
 n, m, v, d = sym("n_units"), sym("n_in"), sym("vocab"), sym("emb_dim")
 

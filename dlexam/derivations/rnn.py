@@ -19,36 +19,38 @@ import sympy as sp
 
 from dlexam.derivations.cells import (
     DIGITS,
+    EXAM_Q4,
     HIDDEN_ACTIVATIONS,
     OUTPUT_ACTIVATIONS,
     Activation,
     apply,
     flat,
+    inputs_of,
     msym,
     numbers_step,
-    rows_of,
     settle,
     shown,
     zeros,
 )
 from dlexam.derivations.contract import Answer, Carry, Mistake, with_params
 from dlexam.derivations.core import Result, Step, derivation
-from dlexam.derivations.notation import Stack, sym
+from dlexam.derivations.forms import Stack
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
+from dlexam.notation import register_symbols, sym
+
+register_symbols({
+    "V": ("V", "V"),
+    "c": ("c", "c"),
+    "y_t": ("y_t", "y_t"),
+    "o_out": ("o_t", "o_t"),  # output pre-activation (Goodfellow et al.'s o^(t))
+    "U_T": (r"U^{\top}", "U^T"),
+    "V_T": (r"V^{\top}", "V^T"),
+})
 
 CONVENTIONS: tuple[str, ...] = ("column", "row")
 
-# the exam's Q4 network (EXAM-NOTES.md): two steps of a scalar input, tanh, identity output
-EXAM_Q4: dict[str, Any] = {
-    "U": [0.5, 0.6],
-    "W": [[0.1, 0.2], [0.3, 0.4]],
-    "V": [1.0, 2.0],
-    "b": [1.0, -1.0],
-    "c": 0.1,
-    "x": [2, 3],
-}
 
 
 @dataclass(frozen=True)
@@ -92,23 +94,6 @@ class Pass:
     h: list[sp.ImmutableMatrix]
     y: list[Any]
 
-
-def inputs_of(U: sp.ImmutableMatrix, x: sp.ImmutableMatrix) -> tuple[list[Any], bool]:
-    """The inputs one per time step (numbers, or D-vectors), and whether they are numbers.
-
-    Raises:
-        InputError: the inputs' width does not match U's.
-    """
-    D = U.cols
-    if x.cols != D:
-        if D == 1:
-            raise InputError("x", "one number per time step (U is an H list, so D = 1)",
-                             f"{x.rows} x {x.cols}")
-        raise InputError("x", f"one list of D = {D} numbers per time step (U is H x {D})",
-                         f"{x.rows} x {x.cols}" if x.cols > 1 else "a list of numbers")
-    if D == 1:
-        return [x[i, 0] for i in range(x.rows)], True
-    return rows_of(x), False
 
 
 def output_weights(V: sp.ImmutableMatrix, H: int) -> tuple[sp.ImmutableMatrix, bool]:

@@ -20,29 +20,49 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from dlexam.derivations.attention import (
+from dlexam.derivations.contract import Answer, Mistake
+from dlexam.derivations.core import Result, Step, derivation, three_part
+from dlexam.derivations.forms import Operator, Ratio, Slash
+from dlexam.derivations.heads import (
     NC,
     Is,
     MultiHead,
     Names,
-    Operator,
     Slot,
-    _matrices_given,
-    _multi_head_values,
-    _size,
+    dim_size,
     from_numpy,
     generated_step,
+    matrices_given,
     multi_head,
+    multi_head_values,
     seeded_inputs,
     shape_data,
     to_numpy,
 )
-from dlexam.derivations.contract import Answer, Mistake
-from dlexam.derivations.core import Result, Step, derivation, three_part
-from dlexam.derivations.notation import Ratio, Slash, sym, sym_sub
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
+from dlexam.notation import register_symbols, sym, sym_sub
+
+register_symbols({
+    "PE": (r"\mathrm{PE}", "PE"),
+    "pos": (r"\mathit{pos}", "pos"),
+    "i_pe": ("i", "i"),
+    "d_model": (r"d_{\mathrm{model}}", "d_model"),
+    "X_in": ("X'", "X'"),
+    "R_1": ("R_1", "R_1"),
+    "N_1": ("N_1", "N_1"),
+    "H_ffn": ("F_1", "F_1"),
+    "F_ffn": ("F_2", "F_2"),
+    "R_2": ("R_2", "R_2"),
+    "Y_out": ("Y", "Y"),
+    "mu_ln": (r"\mu", "mu"),
+    "var_ln": (r"\sigma^{2}", "sigma^2"),
+    "eps_ln": (r"\varepsilon", "eps"),
+    "gamma_ln": (r"\gamma", "gamma"),
+    "beta_ln": (r"\beta", "beta"),
+    "x_row": ("x", "x"),
+})
 
 PE_EXACT_LIMIT = 64
 """Positional-encoding matrices with at most this many entries keep exact values (sin(1/100))."""
@@ -248,12 +268,12 @@ def sample_encoder_layer(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]
     """Two or three tokens of width 3 or 4, two heads of width 2, a feed-forward layer of width
     3 or 4, every matrix written out in one-decimal numbers from -1 to 1."""
     dims = bind_dims(ENCODER_PARAMS, fixed)
-    n = _size(fixed, dims, "tokens", draw.integer(2, 3))
-    dm = _size(fixed, dims, "d_model", draw.integer(3, 4))
-    h = _size(fixed, dims, "heads", 2)
-    dk = _size(fixed, dims, "d_k", 2)
-    dv = _size(fixed, dims, "d_v", dk)
-    dff = _size(fixed, dims, "d_ff", draw.integer(3, 4))
+    n = dim_size(fixed, dims, "tokens", draw.integer(2, 3))
+    dm = dim_size(fixed, dims, "d_model", draw.integer(3, 4))
+    h = dim_size(fixed, dims, "heads", 2)
+    dk = dim_size(fixed, dims, "d_k", 2)
+    dv = dim_size(fixed, dims, "d_v", dk)
+    dff = dim_size(fixed, dims, "d_ff", draw.integer(3, 4))
 
     def per_head(rows: int, cols: int) -> list[Any]:
         return [draw.array((rows, cols), -1, 1, nonzero=True) for _ in range(h)]
@@ -274,7 +294,7 @@ def _encoder_question(values: dict[str, Any]) -> dict[str, Any]:
     if (given["d_k"] is None and given["W_Q"] is None and given["d_model"] is not None
             and given["heads"] is not None and given["d_model"] % given["heads"] == 0):
         given["d_k"] = given["d_model"] // given["heads"]
-    m = _multi_head_values(given, ENCODER_SLOTS,
+    m = multi_head_values(given, ENCODER_SLOTS,
                            ("tokens", "d_model", "heads", "d_k", "d_v", "d_ff"),
                            ENCODER_SEED_RANGE, {"d_v": "d_k"})
     dm = m["X"].cols
@@ -287,7 +307,7 @@ def _encoder_question(values: dict[str, Any]) -> dict[str, Any]:
     x, x_in = sym("X", **NC), sym("X_in", **NC)
     with sp.evaluate(False):
         formula = Is(x_in, sp.Add(x, sym("PE", **NC))) if values["positional"] else Is(x_in, x)
-    return {"given": _matrices_given(m, ("X", "W_Q", "W_K", "W_V", "W_O", "W_1", "b_1",
+    return {"given": matrices_given(m, ("X", "W_Q", "W_K", "W_V", "W_O", "W_1", "b_1",
                                          "W_2", "b_2")),
             "norms": Names(*norms), "input_formula": formula, "heads": len(m["W_Q"])}
 

@@ -14,7 +14,7 @@ from typing import Any
 from dlexam.errors import InputError
 from dlexam.exams.model import Exam, load_exam
 
-_SECTION_KEYS = {"template", "weight", "results", "contents", "packages"}
+_SECTION_KEYS = {"template", "weight", "results", "contents"}
 
 
 def _table(path: str, value: Any) -> Mapping[str, Any]:
@@ -66,6 +66,5 @@ def book_sections(exam: Exam | str) -> dict[str, dict[str, Any]]:
             "weight": question.points if question is not None else section.get("weight"),
             "results": results,
             "contents": list(section.get("contents", ())),
-            "packages": list(section.get("packages", ())),
         }
     return out

@@ -21,8 +21,8 @@ from pylatex import NoEscape
 from pylatex.utils import escape_latex
 
 from dlexam.check.typed import MAX_DEPTH, TypedError, _Token, tokenize
-from dlexam.derivations.notation import SYMBOLS, sym, tex, text
 from dlexam.errors import InputError
+from dlexam.notation import lookup, sym, tex, text
 
 _MATH = re.compile(r"\$(?P<math>[^$]+)\$")
 _RELATION = re.compile(r"\\(?:approx|leq?|geq?|neq?)(?![A-Za-z])|[=<>≈≤≥≠]")
@@ -37,6 +37,15 @@ _FUNCTIONS: dict[str, Any] = {
     "log2": sp.Function("log_2"), "log10": sp.Function("log_10"),
 }
 _CONSTANTS = {"e": sp.E, "pi": sp.pi, "π": sp.pi}
+
+
+def _registered(name: str) -> bool:
+    """True for a symbol of the notation (the registry loads the topics' symbols first)."""
+    try:
+        lookup(name)
+    except KeyError:
+        return False
+    return True
 _FORMATTER = string.Formatter()
 
 
@@ -155,7 +164,7 @@ class _MathParser:
             return _FUNCTIONS[name](argument, evaluate=False)
         if name in _CONSTANTS:
             return _CONSTANTS[name]
-        if name in SYMBOLS:
+        if _registered(name):
             return sym(name)
         base = name.split("_", 1)[0]
         if name.endswith("_") and self.is_op("{"):  # h_{t-1}: a subscript in braces

@@ -25,7 +25,6 @@ from dlexam.exams.variants import Drawn, Variant
 from dlexam.templates.prose import prose_tex
 from dlexam.templates.values import value_tex
 
-PACKAGES = ("fancyhdr",)
 _MARK = re.compile(r"^dlexam-variant:(?P<code>[A-Z0-9]+)=(?P<shipped>\d+)$", re.MULTILINE)
 
 
@@ -87,7 +86,7 @@ def render_document(drawn: Drawn, kind: str) -> str:
     variants = [{"code": v.code, "questions": _question_context(exam, v, kind)}
                 for v in drawn.variants]
     title_line = _lang_text(dict(exam.title), langs[0])
-    part = fragment("exam_paper.tex.j2", packages=PACKAGES, langs=langs, kind=kind,
+    part = fragment("exam_paper.tex.j2", langs=langs, kind=kind,
                     variants=variants, header=header, meta=meta, title_line=title_line)
     title = escape_latex(exam.title.get(langs[0], "exam"))
     return assemble(title, langs, [part])

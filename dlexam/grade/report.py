@@ -82,7 +82,7 @@ def render_report(grades: Grades, lang: str = "bilingual") -> str:
     """The report's LaTeX source."""
     langs = langs_for(lang)
     title = {code: grades.key.title.get(code, "") for code in langs}
-    part = fragment("grade_report.tex.j2", ("tikz", "pgfplots"), langs=langs,
+    part = fragment("grade_report.tex.j2", langs=langs,
                     data=report_data(grades), title=title)
     heading = templates.prose_text(langs[0], "grade.title", {"title": title[langs[0]]})
     return assemble(heading, langs, [part])

@@ -2,17 +2,18 @@
 
 All prose lives in the catalogs ``i18n/<lang>/*.toml`` (the same keys in every language; see
 :mod:`dlexam.templates.prose`); all LaTeX and TikZ lives in ``latex/*.tex.j2`` (rendered through
-:mod:`dlexam.templates.latex`). :mod:`dlexam.templates.values` shows numbers, and
+:mod:`dlexam.templates.latex`). Numbers are shown by the one renderer of
+:mod:`dlexam.notation.display`; :mod:`dlexam.templates.values` lays out a step's equation, and
 :mod:`dlexam.templates.terminal` writes a derivation for the terminal.
 """
 
 from __future__ import annotations
 
 from dlexam.langs import LANG_CHOICES, LANGS, langs_for
-from dlexam.templates.latex import TemplateUsageError, latex_env, render
+from dlexam.templates.latex import TemplateUsageError, latex_env, packages_of, render
 from dlexam.templates.prose import catalog, fields, math_to_text, message, prose_tex, prose_text
 from dlexam.templates.terminal import render_text
-from dlexam.templates.values import equation_parts, shown_value, value_tex
+from dlexam.templates.values import equation_parts, value_tex
 
 __all__ = [
     "LANGS",
@@ -25,10 +26,10 @@ __all__ = [
     "latex_env",
     "math_to_text",
     "message",
+    "packages_of",
     "prose_tex",
     "prose_text",
     "render",
     "render_text",
-    "shown_value",
     "value_tex",
 ]

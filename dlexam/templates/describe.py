@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import Any
 
+import sympy as sp
+
+from dlexam.notation.display import render
 from dlexam.templates.prose import prose_text
 from dlexam.templates.question import question_text
 
@@ -30,7 +34,14 @@ def _tolerance(answer: Any, lang: str) -> str:
     tol = answer.tolerance
     if tol.rel == 0 and tol.abs == 0:
         return prose_text(lang, "show.exact")
-    return f"rel {tol.rel:g}, abs {tol.abs:g}"
+    return f"rel {_written(tol.rel)}, abs {_written(tol.abs)}"
+
+
+def _written(x: float) -> str:
+    """A tolerance as it was written (5e-4 is 0.0005, 1e-12 stays 1e-12), by the display rule
+    for an exact number."""
+    f = Fraction(repr(x))
+    return render(sp.Rational(f.numerator, f.denominator), "text")
 
 
 def show_text(derivation: Any, lang: str) -> str:

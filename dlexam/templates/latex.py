@@ -6,6 +6,7 @@ produced by our own printer, catalogs or macros.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
@@ -14,15 +15,15 @@ from markupsafe import Markup
 from pylatex import NoEscape
 from pylatex.utils import escape_latex
 
-from dlexam.derivations.notation import sym, tex
 from dlexam.langs import LANGS
+from dlexam.notation import sym, tex
+from dlexam.notation.display import displayed
 from dlexam.templates.prose import prose_tex
 from dlexam.templates.values import (
     equation_parts,
     matrix_rows,
     shape_text,
     short_values,
-    shown_value,
     value_tex,
 )
 
@@ -72,7 +73,7 @@ def latex_env() -> jinja2.Environment:
         t=prose_tex,
         m=lambda expr, digits=4, numbers=False: NoEscape(tex(expr, digits=digits, numbers=numbers)),
         raw=NoEscape,
-        shown=shown_value,
+        shown=displayed,
         eq=equation_parts,
         shape_text=shape_text,
         value_tex=value_tex,
@@ -83,6 +84,29 @@ def latex_env() -> jinja2.Environment:
         LANGS=LANGS,
     )
     return env
+
+
+_DECLARED = re.compile(r"\(\(=\s*packages:\s*([^=]*?)\s*=\)\)")
+_USES = re.compile(r"""\(\(\*-?\s*(?:from|import|include|extends)\s+["']([^"']+)["']""")
+
+
+@cache
+def packages_of(template: str) -> tuple[str, ...]:
+    """The LaTeX packages a template needs: those it declares in a ``((= packages: a, b =))``
+    comment and those of every template it imports, includes or extends, sorted.
+
+    Raises:
+        jinja2.TemplateNotFound: the template (or one it uses) does not exist.
+    """
+    env = latex_env()
+    assert env.loader is not None
+    source, _, _ = env.loader.get_source(env, template)
+    found: set[str] = set()
+    for declared in _DECLARED.findall(source):
+        found |= {name.strip() for name in declared.split(",") if name.strip()}
+    for used in _USES.findall(source):
+        found |= set(packages_of(used))
+    return tuple(sorted(found))
 
 
 def render(template: str, **context: Any) -> NoEscape:

@@ -17,13 +17,12 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import sympy as sp
 from pylatex import NoEscape
 from pylatex.utils import escape_latex
 
-from dlexam.derivations.notation import SYMBOLS, tex, text
 from dlexam.langs import LANGS
-from dlexam.templates.values import shown_value
+from dlexam.notation import lookup
+from dlexam.notation.display import render
 
 
 def _flatten(prefix: str, table: Mapping[str, Any], out: dict[str, str]) -> None:
@@ -72,37 +71,14 @@ def message(lang: str, key: str) -> str:
 _FORMATTER = string.Formatter()
 
 
-def _value_tex(value: Any, digits: int = 4) -> str:
-    if isinstance(value, NoEscape):
-        return value
-    if isinstance(value, sp.MatrixBase) and 1 in value.shape:
-        # a vector inside a sentence: a tuple whose line may break after each comma
-        entries = [tex(shown_value(v, digits)[1], digits=digits) for v in value]
-        return "$(" + r",\allowbreak\ ".join(entries) + ")$"
-    if isinstance(value, sp.MatrixBase):
-        return "$" + tex(shown_value(value, digits)[1], digits=digits) + "$"
-    if isinstance(value, bool):
-        return escape_latex(str(value).lower())
-    if isinstance(value, (int, sp.Basic)) and not isinstance(value, bool):
-        return "$" + tex(shown_value(value, digits)[1], digits=digits) + "$"
-    if isinstance(value, float):
-        return "$" + tex(sp.Float(value), digits=digits) + "$"
-    return escape_latex(str(value))
+def _value_tex(value: Any) -> str:
+    """A value inside a sentence, as LaTeX (vectors as tuples)."""
+    return render(value, "latex", "prose", lists="tuple")
 
 
-def _value_text(value: Any, digits: int = 4) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, sp.MatrixBase) and 1 in value.shape:
-        return "(" + ", ".join(text(shown_value(v, digits)[1], digits=digits) for v in value) + ")"
-    if isinstance(value, sp.MatrixBase):
-        return "[" + ", ".join(
-            "[" + ", ".join(text(shown_value(v, digits)[1], digits=digits) for v in value.row(i))
-            + "]" for i in range(value.rows)) + "]"
-    if isinstance(value, (int, float, sp.Basic)):
-        number = value if not isinstance(value, float) else sp.Float(value)
-        return text(shown_value(number, digits)[1], digits=digits)
-    return str(value)
+def _value_text(value: Any) -> str:
+    """A value inside a sentence, as plain text (vectors as tuples)."""
+    return render(value, "text", "prose", lists="tuple")
 
 
 _SPECIAL = re.compile(r"\$(?P<math>[^$]+)\$|`(?P<code>[^`]+)`")
@@ -194,7 +170,7 @@ def _fill(lang: str, key: str, data: Mapping[str, Any], as_tex: bool,
             if spec:
                 raise ValueError(f"{lang}:{key}: format specs are not used in messages")
             if field.startswith("="):
-                entry = SYMBOLS[field[1:]]
+                entry = lookup(field[1:])
                 if as_html:
                     parts.append(html.escape(f"${entry[0]}$"))
                 else:

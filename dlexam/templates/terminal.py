@@ -6,9 +6,10 @@ from typing import Any
 
 import sympy as sp
 
-from dlexam.derivations.notation import text
-from dlexam.templates.prose import _value_text, prose_text
-from dlexam.templates.values import shown_value
+from dlexam.notation import text
+from dlexam.notation.display import DIGITS, displayed, entries, is_number, render, rows_entries
+from dlexam.notation.printers import shared_places
+from dlexam.templates.prose import prose_text
 
 SUMMARY_ROWS = 8
 """A matrix with more rows or columns than this is shown by its shape and corner entries."""
@@ -17,19 +18,24 @@ SUMMARY_ITEMS = 16
 
 
 def _corners(value: sp.MatrixBase, digits: int) -> str:
+    """A large matrix by its shape and corner entries, which share the whole matrix's
+    decimals."""
+    shown = displayed(value, digits)[1]
+    places = shared_places(list(shown), digits)
+
     def cell(i: int, j: int) -> str:
-        x = value[i, j]
-        return text(shown_value(x, digits)[1], digits=digits) if isinstance(x, sp.Basic) else str(x)
+        x = shown[i, j]
+        return text(x, digits=digits, places=places) if isinstance(x, sp.Basic) else str(x)
 
     def row(i: int) -> str:
-        cols = value.cols
+        cols = shown.cols
         if cols <= 4:
             return "[" + ", ".join(cell(i, j) for j in range(cols)) + "]"
         return f"[{cell(i, 0)}, {cell(i, 1)}, ..., {cell(i, cols - 2)}, {cell(i, cols - 1)}]"
 
-    rows = [row(0), row(1), "...", row(value.rows - 2), row(value.rows - 1)] if (
-        value.rows > 4) else [row(i) for i in range(value.rows)]
-    return f"({value.rows} x {value.cols}, corners) [" + ", ".join(rows) + "]"
+    rows = [row(0), row(1), "...", row(shown.rows - 2), row(shown.rows - 1)] if (
+        shown.rows > 4) else [row(i) for i in range(shown.rows)]
+    return f"({shown.rows} x {shown.cols}, corners) [" + ", ".join(rows) + "]"
 
 
 def _large(value: Any) -> bool:
@@ -37,19 +43,25 @@ def _large(value: Any) -> bool:
                                                  or value.cols > SUMMARY_ROWS)
 
 
-def _answer_text(value: Any, digits: int = 6) -> str:
+def _answer_text(value: Any) -> str:
+    """An answer for the terminal: large matrices and long lists summarised, the rest through
+    the one renderer."""
     if _large(value):
-        return _corners(value, digits)
+        return _corners(value, DIGITS["terminal"])
     if isinstance(value, (list, tuple)) and len(value) > SUMMARY_ITEMS:
-        head = ", ".join(_answer_text(v, digits) for v in value[:3])
-        tail = ", ".join(_answer_text(v, digits) for v in value[-2:])
+        head = ", ".join(_answer_text(v) for v in value[:3])
+        tail = ", ".join(_answer_text(v) for v in value[-2:])
         return f"({len(value)} items) [{head}, ..., {tail}]"
+    if isinstance(value, (list, tuple)) and value and all(is_number(v) for v in value):
+        return "[" + ", ".join(entries(list(value), "text", DIGITS["terminal"])) + "]"
+    if (isinstance(value, (list, tuple)) and value
+            and all(isinstance(r, (list, tuple)) and r and all(is_number(v) for v in r)
+                    for r in value)):
+        rows = rows_entries([list(r) for r in value], "text", DIGITS["terminal"])
+        return "[" + ", ".join("[" + ", ".join(r) + "]" for r in rows) + "]"
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_answer_text(v, digits) for v in value) + "]"
-    if isinstance(value, sp.Basic):
-        _exact, shown = shown_value(value, digits)
-        return text(shown, digits=digits)
-    return _value_text(value, digits)
+        return "[" + ", ".join(_answer_text(v) for v in value) + "]"
+    return render(value, "text", "terminal")
 
 
 def step_lines(step: Any) -> list[str]:
@@ -57,19 +69,20 @@ def step_lines(step: Any) -> list[str]:
     if step.symbolic is None:
         return []
     parts = [text(step.lhs)] if step.lhs is not None else []
+    digits = DIGITS["terminal"]
     if _large(step.symbolic):
-        parts.append(_corners(step.symbolic, 6))
+        parts.append(_corners(step.symbolic, digits))
         return [" = ".join(parts)]
     parts.append(text(step.symbolic))
     if step.substituted is not None and text(step.substituted) != parts[-1]:
         parts.append(text(step.substituted))
     rel = " = "
     if _large(step.value):
-        parts.append(_corners(step.value, 6))
+        parts.append(_corners(step.value, digits))
         return [" ≈ ".join(parts) if len(parts) > 1 else parts[0]]
     if step.value is not None:
-        exact, shown = shown_value(step.value, 6)
-        value_text = text(shown, digits=6)
+        exact, shown = displayed(step.value, digits)
+        value_text = text(shown, digits=digits)
         if value_text != parts[-1]:
             parts.append(value_text)
             rel = " = " if exact else " ≈ "

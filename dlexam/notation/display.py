@@ -1,0 +1,157 @@
+"""One path for displaying values: one display configuration and one value renderer with a
+LaTeX and a text back-end.
+
+The rule (the printers apply it, :func:`~dlexam.notation.printers.shared_places` says it for
+numbers side by side):
+
+- an exact integer, or an exact decimal of at most ``digits`` places, is written as it is;
+- an inexact number (a decimal approximation, a rational no short decimal writes) shows all of
+  its context's ``digits`` decimals: 0.0210 beside 0.0239, 1.0000 rather than "≈ 1";
+- the entries of one vector or matrix share their number of decimals (0.50, 0.00, 0.80 beside
+  two-decimal entries), so that columns line up;
+- a small non-zero number keeps two significant digits instead of showing as 0 (in a matrix,
+  when every entry would otherwise show as 0), and below 1e-9 goes to scientific notation.
+
+Rounding is for display only: answers keep their exact or full-precision values.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import sympy as sp
+from pylatex import NoEscape
+from pylatex.utils import escape_latex
+
+from dlexam.notation.printers import shared_places, tex, text
+from dlexam.numbers import is_exact_short
+
+DIGITS: dict[str, int] = {
+    "formula": 4,  # a step's equation: formula, numbers put in, value
+    "prose": 4,  # a value inside a sentence or a parameter table
+    "figure": 3,  # a number drawn in a figure
+    "terminal": 6,  # the command line's steps and answers
+}
+"""The one display configuration: decimals shown per context."""
+
+Backend = Literal["latex", "text"]
+
+BREAK_EVERY = 16
+"""A run of this many characters without a space gets a break point (``\\hspace{0pt}``)."""
+
+
+def displayed(value: Any, digits: int) -> tuple[bool, Any]:
+    """Whether a value is shown exactly, and the value to print (rounded only for display).
+
+    Numbers no short decimal writes (1/3, tanh(2)) become Floats, which the printers show with
+    all ``digits`` decimals.
+    """
+    if isinstance(value, sp.MatrixBase):
+        exact = all(is_exact_short(x, digits) or x.is_Integer for x in value)
+        return exact, value if exact else value.applyfunc(lambda x: x.evalf(15))
+    if isinstance(value, sp.Basic) and value.is_number:
+        if value.is_Integer or is_exact_short(value, digits) or value in (sp.oo, -sp.oo, sp.zoo):
+            return True, value
+        return False, value.evalf(15)
+    return True, value
+
+
+def number(value: int | float | sp.Basic) -> sp.Basic:
+    """A Python number as SymPy's (an int stays exact, a float is inexact)."""
+    if isinstance(value, sp.Basic):
+        return value
+    return sp.Integer(value) if isinstance(value, int) else sp.Float(value)
+
+
+def is_number(v: Any) -> bool:
+    """True for a Python or SymPy number (not a bool)."""
+    return (isinstance(v, (int, float)) and not isinstance(v, bool)) or (
+        isinstance(v, sp.Basic) and v.is_number)
+
+
+def breakable_tex(value: str) -> NoEscape:
+    """Text escaped for LaTeX, with a break point inside every long word, so that a long model
+    string or label wraps instead of running into the margin (or stalling the line breaker)."""
+    out: list[str] = []
+    for word in value.split(" "):
+        chunks = [word[i:i + BREAK_EVERY] for i in range(0, len(word), BREAK_EVERY)] or [""]
+        out.append(r"\hspace{0pt}".join(escape_latex(c) for c in chunks))
+    return NoEscape(" ".join(out))
+
+
+def _print(expr: Any, backend: Backend, digits: int, places: int | None = None) -> str:
+    return tex(expr, digits=digits, places=places) if backend == "latex" else text(
+        expr, digits=digits, places=places)
+
+
+def entries(values: list[Any], backend: Backend, digits: int) -> list[str]:
+    """Numbers set side by side, each printed with the decimals they share."""
+    shown = [displayed(number(v), digits)[1] for v in values]
+    places = shared_places(shown, digits)
+    return [_print(v, backend, digits, places) for v in shown]
+
+
+def rows_entries(rows: list[list[Any]], backend: Backend, digits: int) -> list[list[str]]:
+    """Rows of numbers (of any lengths), every entry printed with the decimals they all
+    share."""
+    flat = entries([v for r in rows for v in r], backend, digits)
+    out: list[list[str]] = []
+    for r in rows:
+        out.append(flat[:len(r)])
+        flat = flat[len(r):]
+    return out
+
+
+def tuple_form(values: list[Any], backend: Backend, digits: int, breakable: bool = True
+               ) -> str:
+    """A vector inside a sentence: (a, b, c), whose LaTeX line may break after each comma
+    (``breakable``; a figure's label keeps one line)."""
+    if backend == "latex":
+        comma = r",\allowbreak\ " if breakable else ", "
+        return "$(" + comma.join(entries(values, backend, digits)) + ")$"
+    return "(" + ", ".join(entries(values, backend, digits)) + ")"
+
+
+def render(value: Any, backend: Backend = "latex", context: str = "prose", *,
+           lists: Literal["matrix", "tuple"] = "matrix", digits: int | None = None) -> str:
+    """A value as shown in a context, by the display rule, as LaTeX or as plain text.
+
+    Args:
+        value: a number, a SymPy matrix (a vector is written as a tuple), a list of numbers
+            or a list of equal rows (written as a matrix, or as a tuple with ``lists="tuple"``),
+            other lists (item by item), a bool, None or text (escaped for LaTeX).
+        backend: ``"latex"`` (inline math between dollar signs) or ``"text"``.
+        context: a key of :data:`DIGITS`.
+        lists: how a flat list of numbers is written.
+        digits: the context's decimals overridden (a template's layout choice).
+    """
+    digits = DIGITS[context] if digits is None else digits
+    latex = backend == "latex"
+    if latex and isinstance(value, NoEscape):
+        return value
+    if isinstance(value, bool):
+        return str(value).lower()
+    if value is None:
+        return "--"
+    if isinstance(value, (list, tuple)) and value and all(is_number(v) for v in value):
+        if lists == "tuple":
+            return tuple_form(list(value), backend, digits, breakable=context != "figure")
+        value = sp.Matrix([[number(v) for v in value]])
+    elif (isinstance(value, (list, tuple)) and value
+          and all(isinstance(r, (list, tuple)) and r for r in value)
+          and len({len(r) for r in value}) == 1
+          and all(is_number(v) for r in value for v in r)):
+        value = sp.Matrix([[number(v) for v in r] for r in value])
+    elif isinstance(value, (list, tuple)):
+        return ", ".join(render(v, backend, context, lists=lists, digits=digits) for v in value)
+    if isinstance(value, sp.MatrixBase) and 1 in value.shape and lists == "tuple":
+        return tuple_form(list(value), backend, digits, breakable=context != "figure")
+    if isinstance(value, sp.MatrixBase) or is_number(value):
+        shown = displayed(number(value) if not isinstance(value, sp.MatrixBase) else value,
+                          digits)[1]
+        body = _print(shown, backend, digits)
+        return f"${body}$" if latex else body
+    if isinstance(value, sp.Basic):
+        body = _print(value, backend, digits)
+        return f"${body}$" if latex else body
+    return breakable_tex(str(value)) if latex else str(value)

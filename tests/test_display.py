@@ -1,0 +1,72 @@
+"""The one display path: one configuration (digits per context), one renderer, two back-ends.
+
+Expected strings are written by hand from the rule (not from our output): an inexact number
+shows all its context's decimals, the entries of a vector or matrix share theirs, exact short
+decimals are written as they are, small non-zero numbers keep two significant digits.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import sympy as sp
+from pylatex import NoEscape
+
+import dlexam
+from dlexam.notation.display import DIGITS, render
+from dlexam.templates.terminal import _answer_text
+from dlexam.templates.values import short_values, value_tex
+
+
+def test_one_configuration_of_digits_per_context() -> None:
+    assert DIGITS == {"formula": 4, "prose": 4, "figure": 3, "terminal": 6}
+
+
+def test_numbers_in_both_backends() -> None:
+    assert render(sp.Float(0.021), "latex") == "$0.0210$"
+    assert render(sp.Float(0.021), "text") == "0.0210"
+    assert render(sp.Rational(1, 3), "text") == "0.3333"  # no short decimal writes it
+    assert render(sp.Rational(1, 2), "text") == "0.5"  # exact, as written
+    assert render(0.999996, "text", "prose") == "1.0000"  # never "≈ 1"
+    assert render(0.999996, "text", "terminal") == "0.999996"
+    assert render(sp.Rational(1, 100000), "text") == "0.00001"  # small, not 0
+    assert render(True, "text") == "true" and render(None, "latex") == "--"
+
+
+def test_vectors_and_matrices_share_their_decimals() -> None:
+    # the review's ragged column: 0.5, 0, 0.8 beside two-decimal entries
+    m = sp.Matrix([[sp.Rational(1, 2), sp.Rational(1, 4)], [0, sp.Rational(4, 5)]])
+    assert render(m, "text") == "[[0.50, 0.25], [0.00, 0.80]]"
+    assert render(m, "latex") == (r"$\left[\begin{matrix}0.50 & 0.25\\0.00 & 0.80"
+                                  r"\end{matrix}\right]$")
+    vector = [sp.Float(0.021), sp.Rational(1, 2), 0]
+    assert render(vector, "text", lists="tuple") == "(0.0210, 0.5000, 0.0000)"
+    assert render(vector, "latex", lists="tuple") == (
+        r"$(0.0210,\allowbreak\ 0.5000,\allowbreak\ 0.0000)$")
+    assert short_values([[sp.Rational(1, 2), sp.Rational(1, 4)]]) == [NoEscape("$(0.50, 0.25)$")]
+    assert short_values([[0.5, 0.25]]) == [NoEscape("$(0.500, 0.250)$")]  # floats are inexact
+    assert str(value_tex([1, 2])) == r"$\left[\begin{matrix}1 & 2\end{matrix}\right]$"
+
+
+def test_terminal_answers_use_the_same_rule() -> None:
+    assert _answer_text([sp.Float(0.5), sp.Rational(1, 4)]) == "[0.500000, 0.250000]"
+    assert _answer_text([1, 2]) == "[1, 2]"
+    assert _answer_text([[sp.Rational(1, 2)], [1]]) == "[[0.5], [1.0]]"
+
+
+def test_no_other_formatter_of_values() -> None:
+    """The templates and the printers hold no second number formatter (f"{x:.4f}" and the
+    like): values go through dlexam.notation.display."""
+    root = Path(dlexam.__file__).parent
+    for folder in ("templates", "notation"):
+        for path in (root / folder).rglob("*.py"):
+            if path.name in ("printers.py", "check.py"):
+                # the rule itself; the checker echoes a student's typed numbers as typed
+                continue
+            for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+                if isinstance(node, ast.FormattedValue) and node.format_spec is not None:
+                    spec = "".join(str(v.value) for v in node.format_spec.values
+                                   if isinstance(v, ast.Constant))
+                    assert "f" not in spec and "g" not in spec and "e" not in spec, (
+                        f"{path.name}:{node.lineno}: a number formatted by hand ({spec})")
