@@ -8,12 +8,10 @@ from typing import Any
 
 from dlexam import templates
 from dlexam.build.document import assemble, fragment
-from dlexam.build.files import atomic_write, output_lock
-from dlexam.build.tex import compile_pdf, keep_log
+from dlexam.build.tex import write_document
 from dlexam.check.exam import ExamReport
 from dlexam.derivations.contract import format_ref
 from dlexam.derivations.core import to_plain
-from dlexam.errors import BuildError
 from dlexam.templates.values import value_tex
 
 
@@ -68,11 +66,4 @@ def build_report(report: ExamReport, pdf_path: Path, lang: str = "bilingual") ->
     Raises:
         BuildError: TeX failed.
     """
-    source = render_report(report, lang)
-    with output_lock(pdf_path.parent):
-        try:
-            run = compile_pdf(source, jobname="report")
-        except BuildError as err:
-            raise keep_log(err, pdf_path.with_suffix(".log")) from None
-        atomic_write(pdf_path, run.pdf)
-    return pdf_path
+    return write_document(render_report(report, lang), pdf_path, "report")

@@ -6,10 +6,8 @@ from pathlib import Path
 
 from dlexam import templates
 from dlexam.build.document import assemble, fragment
-from dlexam.build.files import atomic_write, output_lock
-from dlexam.build.tex import compile_pdf, keep_log
+from dlexam.build.tex import write_document
 from dlexam.derivations.core import Result
-from dlexam.errors import BuildError
 
 
 def render_sheet(result: Result, lang: str = "bilingual") -> str:
@@ -30,11 +28,4 @@ def build_sheet(result: Result, pdf_path: Path, lang: str = "bilingual") -> Path
     Raises:
         BuildError: TeX failed; a previous PDF at ``pdf_path`` is left as it was.
     """
-    source = render_sheet(result, lang)
-    with output_lock(pdf_path.parent):
-        try:
-            run = compile_pdf(source, jobname="sheet")
-        except BuildError as err:
-            raise keep_log(err, pdf_path.with_suffix(".log")) from None
-        atomic_write(pdf_path, run.pdf)
-    return pdf_path
+    return write_document(render_sheet(result, lang), pdf_path, "sheet")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from dlexam.build.files import atomic_write
+from dlexam.build.files import atomic_write, output_lock
 from dlexam.errors import BuildError
 
 # A fixed date for reproducible PDFs when SOURCE_DATE_EPOCH is not set (2026-01-01T00:00:00Z).
@@ -251,3 +251,20 @@ def pdf_problem(pdf: bytes) -> str | None:
     finally:
         logger.setLevel(level)
     return None if pages > 0 else "it has no pages"
+
+
+def write_document(source: str, pdf_path: Path, jobname: str) -> Path:
+    """Compiles a standalone document and writes its PDF atomically to ``pdf_path``, the folder
+    locked meanwhile. When TeX fails, its log is kept beside where the PDF would have gone
+    (``x.pdf`` -> ``x.log``) and the error names it; a previous PDF is left as it was.
+
+    Raises:
+        BuildError: TeX failed.
+    """
+    with output_lock(pdf_path.parent):
+        try:
+            run = compile_pdf(source, jobname=jobname)
+        except BuildError as err:
+            raise keep_log(err, pdf_path.with_suffix(".log")) from None
+        atomic_write(pdf_path, run.pdf)
+    return pdf_path
