@@ -60,8 +60,13 @@ def show_text(derivation: Any, lang: str) -> str:
                 p.default if isinstance(p.default, str) else _json(p.default))
         lines.append(f"  {p.name:<{width}}  {p.describe()}; {default}")
     limits = [f"{dim} <= {cap}" for dim, cap in derivation.limits.items()]
-    limits += [f"{p.name} <= {p.maximum}" for p in derivation.params
-               if p.kind == "int" and p.maximum is not None]
+    for p in derivation.params:
+        if p.kind != "int" or p.maximum is None or derivation.limits.get(p.name) == p.maximum:
+            continue  # a size given as a number has the same cap as the dimension: said once
+        if p.name in derivation.limits:  # the same name as a dimension, another cap
+            limits.append(f"{p.name}=N: N <= {p.maximum}")
+        else:
+            limits.append(f"{p.name} <= {p.maximum}")
     limits += [f"{p.name} <= {p.max_length} {prose_text(lang, 'show.characters')}"
                for p in derivation.params if p.kind == "string"]
     if limits:
