@@ -549,7 +549,7 @@ def _later_width_differs(chains: list[_Chain], _framework: str) -> bool:
     return False
 
 
-_COUNTS = ("layers", "total", "trainable")
+_COUNTS = ("layers", "total", "trainable", "chains")
 MISTAKES = [
     Mistake("pytorch-biases", changes=_COUNTS, formula=True, applies=_applies(_one_bias_cell)),
     Mistake("keras-biases", changes=_COUNTS, formula=True, applies=_applies(_pytorch_recurrent)),
