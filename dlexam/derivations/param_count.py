@@ -588,7 +588,9 @@ def _with_input_shape(code: str, steps: int | None, width: int) -> str:
 
 def _draw_model(draw: Draw, framework: str, width: int | None, steps: int | None,
                 embedding: bool) -> tuple[str, int | None]:
-    """A 2-3 layer model: an optional Embedding, recurrent layers, an optional final Dense."""
+    """A 2-3 layer model: an optional Embedding, recurrent layers, an optional final Dense;
+    sometimes a Dropout before the Dense or a Conv1D in front (layers with no parameters or
+    another kind of weights, as printed models have)."""
     count = draw.integer(2, 3)
     first_embedding = embedding and draw.chance(0.2)
     dense = draw.chance(0.6)
@@ -597,18 +599,25 @@ def _draw_model(draw: Draw, framework: str, width: int | None, steps: int | None
         dense, recurrent = False, recurrent + 1
     codes = [_recurrent_code(draw, framework, last=i == recurrent - 1) for i in range(recurrent)]
     if dense:
+        if draw.chance(0.2):  # a layer without parameters, as printed models have
+            codes.append(f"Dropout({draw.choice((0.1, 0.2, 0.25, 0.5))})")
         codes.append(f"Dense({draw.integer(1, 10)})")
     if first_embedding:
         vocab = draw.choice((50, 100, 500, 1000, 5000, 10000))
         codes.insert(0, f"Embedding({vocab}, {_units(draw)})")
         return ", ".join(codes), None
     width = width if width is not None else draw.integer(1, 16)
+    if steps is not None and steps >= 3 and draw.chance(0.15):
+        # a 1-D convolution over the time steps in front of the recurrent layers
+        kernel = draw.integer(2, 3)
+        codes.insert(0, f"Conv1D({draw.integer(2, 16)}, {kernel}, padding='same')")
     codes[0] = _with_input_shape(codes[0], steps, width)
     return ", ".join(codes), width
 
 
 def sample_param_count(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
-    """A Keras or PyTorch question on a 2-3 layer model, units 2-64, input width 1-16.
+    """A Keras or PyTorch question on a 2-3 layer model (now and then a Dropout or a Conv1D
+    more), units 2-64, input width 1-16.
 
     The model has an LSTM or a GRU (so forgetting the gate factor shows), a second layer whose
     input width differs from the model's (unless it starts with an Embedding, which reads token
