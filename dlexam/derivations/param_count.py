@@ -128,14 +128,17 @@ def _int_pair(value: object, rank: int, what: str) -> tuple[int, ...]:
 
 def _layer(spec: LayerSpec, where: str) -> _Layer:
     kind = spec.kind
-    where = f"{where} ({kind})"
     if kind not in _ALLOWED_KWARGS:
         raise InputError(
-            "model", "layers of the kinds " + ", ".join(sorted(_ALLOWED_KWARGS)), f"{kind!r}"
+            "model", f"{where}: layers of the kinds " + ", ".join(sorted(_ALLOWED_KWARGS)),
+            f"{kind!r}"
         )
+    where = f"{where} ({kind})"
     unknown = set(spec.kwargs) - _ALLOWED_KWARGS[kind]
     if unknown:
-        raise InputError("model", f"known arguments for {kind}", f"{', '.join(sorted(unknown))}")
+        raise InputError("model", f"{where}: known arguments for {kind} ("
+                         + ", ".join(sorted(_ALLOWED_KWARGS[kind])) + ")",
+                         f"{', '.join(sorted(unknown))}")
     names = _POSITIONAL.get(kind, ())
     if len(spec.args) > len(names):
         raise InputError("model", f"{where}: at most {len(names)} positional argument(s)",
