@@ -214,3 +214,33 @@ def test_bad_layers_get_one_line_naming_model(input_error, spec: str, fragment: 
     line = input_error(["solve", "param-count", f"model={spec}", *framework])
     assert line.startswith("model:"), line
     assert fragment in line, line
+
+
+def test_chain_steps_show_each_branch_sum() -> None:
+    result = solve("Embedding(10, 4), GRU(2); Dense(3, input_shape=(5,))")
+    chain_steps = [s for s in result.steps if s.key == "param_count.chain_total"]
+    assert [s.value for s in chain_steps] == result.answers["chains"] == [
+        10 * 4 + 3 * 2 * (2 + 4 + 2), 3 * (5 + 1)]
+
+
+def test_no_bias_on_attention_is_torch_without_bias() -> None:
+    model = "MultiHeadAttention(num_heads=2, key_dim=4, input_shape=(3, 8))"
+    wrong = derivations.get("param-count").run({"model": model, "framework": "pytorch"},
+                                               mistake="no-bias")
+    assert wrong.answers["layers"] == [params_of(torch.nn.MultiheadAttention(8, 2, bias=False))]
+
+
+def test_bias_mistakes_leave_a_layer_without_bias_alone() -> None:
+    d = derivations.get("param-count")
+    model = "LSTM(4, use_bias=False, return_sequences=True, input_shape=(3, 2)), SimpleRNN(3)"
+    right = d.run({"model": model}).answers["layers"]
+    wrong = d.run({"model": model}, mistake="pytorch-biases").answers["layers"]
+    assert wrong[0] == right[0] == 4 * 4 * (4 + 2)
+    keras_only = "LSTM(4, use_bias=False, input_shape=(3, 2))"
+    assert not any(m.id == "pytorch-biases" for m in d.applicable_mistakes({"model": keras_only}))
+
+
+def test_layer_limit_counts_every_chain(input_error) -> None:
+    chain = ", ".join(["Dense(2)"] * 17)
+    line = input_error(["solve", "param-count", f"model={chain}; {chain}", "input_dim=2"])
+    assert line.startswith("model:") and "at most 32 layers" in line, line

@@ -719,6 +719,7 @@ def param_count(
     counts: list[int] = []
     frozen: list[int] = []
     chain_totals: list[int] = []
+    chain_steps: list[Step] = []
     shapes: list[list[int | None]] = []
     kinds: list[str] = []
     index = 0
@@ -741,7 +742,18 @@ def param_count(
             shapes.append([None, *shape])
             kinds.append(layer.kind)
         chain_totals.append(chain_count)
+        if len(chains) > 1:  # a branch of a functional model: its own sum
+            first = index - len(chain.layers) + 1
+            part_symbols = [sp.Symbol(f"P_{i}") for i in range(first, index + 1)]
+            with sp.evaluate(False):
+                chain_formula = sp.Add(*part_symbols) if len(part_symbols) > 1 \
+                    else part_symbols[0]
+            chain_steps.append(three_part(
+                "param_count.chain_total", sp.Symbol(f"P_chain{len(chain_totals)}"),
+                chain_formula, dict(zip(part_symbols, counts[first - 1:], strict=True)),
+                chain=len(chain_totals), first=first, last=index))
 
+    steps.extend(chain_steps)
     parts = [sp.Symbol(f"P_{i}") for i in range(1, len(counts) + 1)]
     with sp.evaluate(False):
         total_formula = sp.Add(*parts) if len(parts) > 1 else parts[0]
