@@ -93,11 +93,11 @@ def test_input_shape_on_the_wrapper_or_the_wrapped_layer(spec: str) -> None:
     "spec,fragment",
     [
         ("Bidirectional(Dense(3))", "wrapping a recurrent layer"),
-        ("Bidirectional(LSTM(3), merge_mode='sum')", "merge_mode='concat'"),
+        ("Bidirectional(LSTM(3), merge_mode=None)", "merge_mode one of"),
         ("Embedding(0, 8)", "vocabulary size"),
         ("Embedding(10, -2)", "embedding width"),
         ("Bidirectional(LSTM(0))", "units as a whole number > 0"),
-        ("Conv2D(3)", "layers of the kinds"),
+        ("Conv3D(3)", "layers of the kinds"),
     ],
 )
 def test_bad_layers_exit_2_one_line(capsys: pytest.CaptureFixture[str], spec: str,

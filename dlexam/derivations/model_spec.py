@@ -28,7 +28,7 @@ _TOKEN = re.compile(
         (?P<num>-?\d+(?:\.\d+)?)
       | (?P<name>[A-Za-z_][A-Za-z0-9_.]*)
       | (?P<str>'[^'\\]*'|"[^"\\]*")
-      | (?P<punct>[(),=\[\]])
+      | (?P<punct>[(),=;\[\]])
     )""",
     re.VERBOSE,
 )
@@ -81,15 +81,24 @@ class _Parser:
             raise self.error(f"{value!r}")
         self.i += 1
 
-    def model(self) -> list[LayerSpec]:
+    def model(self) -> list[list[LayerSpec]]:
+        chains = [self.chain()]
+        while self.peek() == ("punct", ";"):
+            self.take(";")
+            if self.peek() is None:
+                break
+            chains.append(self.chain())
+        if self.peek() is not None:
+            raise self.error("',' between layers (or ';' between chains)")
+        return chains
+
+    def chain(self) -> list[LayerSpec]:
         if self.peek() is not None and self.peek() == ("punct", "["):
             self.take("[")
             layers = self.layers()
             self.take("]")
         else:
             layers = self.layers()
-        if self.peek() is not None:
-            raise self.error("',' between layers")
         return layers
 
     def layers(self) -> list[LayerSpec]:
@@ -130,6 +139,20 @@ class _Parser:
         return LayerSpec(kind=kind, args=tuple(args), kwargs=kwargs)
 
     def value(self) -> Any:
+        if self.peek() == ("punct", "["):  # a list, read as a tuple: input_shape=[3, 1]
+            self.take("[")
+            items: list[Any] = []
+            while self.peek() != ("punct", "]"):
+                items.append(self.value())
+                if self.peek() == ("punct", ","):
+                    self.take(",")
+                elif self.peek() != ("punct", "]"):
+                    raise self.error("',' or ']'")
+            self.take("]")
+            return tuple(items)
+        return self._value()
+
+    def _value(self) -> Any:
         tok = self.peek()
         if tok is None:
             raise self.error("a value")
@@ -165,7 +188,17 @@ class _Parser:
 
 
 def parse_model(text: str, param: str = "model") -> list[LayerSpec]:
-    """Parses a model description into layer specs.
+    """Parses a model description into layer specs (the chains of a functional model joined).
+
+    Raises:
+        InputError: naming ``param``, when the text is not a list of layers.
+    """
+    return [layer for chain in parse_chains(text, param) for layer in chain]
+
+
+def parse_chains(text: str, param: str = "model") -> list[list[LayerSpec]]:
+    """Parses a model description into chains of layer specs: ``a, b; c, d`` is two chains
+    (the branches of a functional model, each with its own input).
 
     Raises:
         InputError: naming ``param``, when the text is not a list of layers.
@@ -185,7 +218,8 @@ def parse_model(text: str, param: str = "model") -> list[LayerSpec]:
                                  "deeper nesting")
         elif kind == "punct" and tok in ")]":
             depth -= 1
-    layers = parser.model()
-    if len(layers) > MODEL_MAX_LAYERS:
-        raise InputError(param, f"at most {MODEL_MAX_LAYERS} layers", f"{len(layers)}")
-    return layers
+    chains = parser.model()
+    count = sum(len(chain) for chain in chains)
+    if count > MODEL_MAX_LAYERS:
+        raise InputError(param, f"at most {MODEL_MAX_LAYERS} layers", f"{count}")
+    return chains

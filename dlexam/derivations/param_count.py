@@ -20,6 +20,7 @@ from dlexam.derivations.model_spec import (
     MODEL_MAX_LENGTH,
     MODEL_MAX_NUMBER,
     LayerSpec,
+    parse_chains,
     parse_model,
 )
 from dlexam.derivations.params import Param
@@ -36,43 +37,79 @@ register_symbols({
     "P_total": (r"P_{\mathrm{total}}", "P_total"),
     "vocab": ("v", "v"),
     "emb_dim": ("d", "d"),
+    "conv_filters": ("f", "f"),
+    "conv_channels": ("C", "C"),
+    "kernel_h": ("k_h", "k_h"),
+    "kernel_w": ("k_w", "k_w"),
+    "mha_heads": ("h", "h"),
+    "mha_key_dim": ("d_k", "d_k"),
+    "mha_value_dim": ("d_v", "d_v"),
 })
 
 n, m, v, d = sym("n_units"), sym("n_in"), sym("vocab"), sym("emb_dim")
+f_, c_, kh_, kw_ = sym("conv_filters"), sym("conv_channels"), sym("kernel_h"), sym("kernel_w")
+h_, dk_, dv_ = sym("mha_heads"), sym("mha_key_dim"), sym("mha_value_dim")
 
-# Keras name -> (gate blocks, PyTorch module)
+# Keras name -> gate blocks
 _RECURRENT = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
-_ALLOWED_KWARGS = {
-    "SimpleRNN": {"units", "return_sequences", "input_shape", "activation", "return_state"},
-    "LSTM": {"units", "return_sequences", "input_shape", "activation", "return_state"},
-    "GRU": {
-        "units", "return_sequences", "input_shape", "activation", "return_state", "reset_after"
-    },
+_RNN_KWARGS = {"units", "return_sequences", "input_shape", "activation", "return_state",
+               "use_bias"}
+_CONV_KWARGS = {"filters", "kernel_size", "strides", "padding", "use_bias", "activation",
+                "input_shape"}
+_POOL_KWARGS = {"pool_size", "strides", "padding", "input_shape"}
+_POOLING = {f"{kind}Pooling{rank}D": rank for kind in ("Max", "Average") for rank in (1, 2)}
+_GLOBAL = {f"Global{kind}Pooling{rank}D": rank for kind in ("Max", "Average") for rank in (1, 2)}
+_ALLOWED_KWARGS: dict[str, set[str]] = {
+    "SimpleRNN": _RNN_KWARGS, "LSTM": _RNN_KWARGS, "GRU": _RNN_KWARGS | {"reset_after"},
     "Dense": {"units", "activation", "use_bias", "input_shape"},
     "Embedding": {"input_dim", "output_dim", "input_length", "input_shape", "mask_zero"},
     "Bidirectional": {"layer", "merge_mode", "input_shape"},
+    "Dropout": {"rate", "input_shape"},
+    "Flatten": {"input_shape"},
+    "Input": {"shape"},
+    "Activation": {"activation", "input_shape"},
+    "RepeatVector": {"n", "input_shape"},
+    "Reshape": {"target_shape", "input_shape"},
+    "Conv1D": _CONV_KWARGS, "Conv2D": _CONV_KWARGS,
+    **{kind: _POOL_KWARGS for kind in _POOLING},
+    **{kind: {"input_shape"} for kind in _GLOBAL},
+    "BatchNormalization": {"momentum", "epsilon", "input_shape"},
+    "LayerNormalization": {"epsilon", "input_shape"},
+    "TimeDistributed": {"layer", "input_shape"},
+    "MultiHeadAttention": {"num_heads", "key_dim", "value_dim", "use_bias", "dropout",
+                           "input_shape"},
 }
-
 
 # the arguments that change a count or a shape, and must be True or False (a quoted 'False' is
 # a string, which Python would read as true: refused rather than guessed)
 _BOOL_KWARGS = ("return_sequences", "reset_after", "use_bias", "return_state", "mask_zero")
 
+# the keyword each positional argument stands for
+_POSITIONAL: dict[str, tuple[str, ...]] = {
+    "SimpleRNN": ("units",), "LSTM": ("units",), "GRU": ("units",), "Dense": ("units",),
+    "Embedding": ("input_dim", "output_dim"), "Bidirectional": ("layer",),
+    "Dropout": ("rate",), "Input": ("shape",), "Activation": ("activation",),
+    "RepeatVector": ("n",), "Reshape": ("target_shape",),
+    "Conv1D": ("filters", "kernel_size"), "Conv2D": ("filters", "kernel_size"),
+    **{kind: ("pool_size",) for kind in _POOLING},
+    "TimeDistributed": ("layer",),
+}
+_MERGE_MODES = ("concat", "sum", "mul", "ave")
+_PADDINGS = {"Conv1D": ("valid", "same", "causal"), "Conv2D": ("valid", "same")}
+
+Shape = tuple[int | None, ...]
+
 
 @dataclass(frozen=True)
 class _Layer:
     kind: str
-    units: int
-    options: dict[str, object]
+    options: dict[str, Any]
+    where: str
     inner: _Layer | None = None
 
-
-# the keyword each positional argument stands for
-_POSITIONAL = {
-    "SimpleRNN": ((0, "units"),), "LSTM": ((0, "units"),), "GRU": ((0, "units"),),
-    "Dense": ((0, "units"),), "Embedding": ((0, "input_dim"), (1, "output_dim")),
-    "Bidirectional": ((0, "layer"),),
-}
+    @property
+    def units(self) -> int:
+        return int(self.options.get("units") or 0)
 
 
 def _positive_int(value: object, what: str) -> int:
@@ -81,91 +118,171 @@ def _positive_int(value: object, what: str) -> int:
     return value
 
 
-def _layer(spec: LayerSpec, position: int) -> _Layer:
+def _int_pair(value: object, rank: int, what: str) -> tuple[int, ...]:
+    """A size given as one integer or as a tuple of ``rank`` integers (a kernel, a stride)."""
+    items = value if isinstance(value, tuple) else (value,) * rank
+    if len(items) != rank:
+        raise InputError("model", f"{what} as one whole number or {rank} of them", repr(value))
+    return tuple(_positive_int(x, what) for x in items)
+
+
+def _layer(spec: LayerSpec, where: str) -> _Layer:
     kind = spec.kind
-    where = f"layer {position} ({kind})"
     if kind not in _ALLOWED_KWARGS:
         raise InputError(
-            "model", "layers of the kinds " + ", ".join(sorted(_ALLOWED_KWARGS)), f"{kind!r}"
+            "model", f"{where}: layers of the kinds " + ", ".join(sorted(_ALLOWED_KWARGS)),
+            f"{kind!r}"
         )
+    where = f"{where} ({kind})"
     unknown = set(spec.kwargs) - _ALLOWED_KWARGS[kind]
     if unknown:
-        raise InputError("model", f"known arguments for {kind}", f"{', '.join(sorted(unknown))}")
+        raise InputError("model", f"{where}: known arguments for {kind} ("
+                         + ", ".join(sorted(_ALLOWED_KWARGS[kind])) + ")",
+                         f"{', '.join(sorted(unknown))}")
+    names = _POSITIONAL.get(kind, ())
+    if len(spec.args) > len(names):
+        raise InputError("model", f"{where}: at most {len(names)} positional argument(s)",
+                         f"{len(spec.args)}")
     options = dict(spec.kwargs)
+    for key, value in zip(names, spec.args, strict=False):
+        if key in options:
+            raise InputError("model", f"{where}: {key} given once (positionally or as {key}=)",
+                             "both")
+        options[key] = value
     for key in _BOOL_KWARGS:
         if key in options and not isinstance(options[key], bool):
             raise InputError("model", f"{where}: {key}=True or {key}=False",
                              repr(options[key]))
-    for position_index, key in _POSITIONAL.get(kind, ()):
-        if len(spec.args) > position_index and key in options:
-            raise InputError("model", f"{where}: {key} given once (positionally or as {key}=)",
-                             "both")
-    if kind == "Bidirectional":
-        inner_spec = spec.args[0] if spec.args else options.get("layer")
-        if not isinstance(inner_spec, LayerSpec) or inner_spec.kind not in _RECURRENT:
-            raise InputError("model", "Bidirectional(LSTM(n)) wrapping a recurrent layer", where)
+    if kind in ("Bidirectional", "TimeDistributed"):
+        inner_spec = options.get("layer")
+        wanted = _RECURRENT if kind == "Bidirectional" else ("Dense",)
+        if not isinstance(inner_spec, LayerSpec) or inner_spec.kind not in wanted:
+            example = ("Bidirectional(LSTM(n)) wrapping a recurrent layer"
+                       if kind == "Bidirectional" else
+                       "TimeDistributed(Dense(n)) wrapping a dense layer")
+            raise InputError("model", example, where)
         merge = options.get("merge_mode", "concat")
-        if merge != "concat":
-            raise InputError("model", "Bidirectional with merge_mode='concat'", repr(merge))
-        inner = _layer(inner_spec, position)
-        return _Layer(kind, 2 * inner.units, options, inner)
-    if kind == "Embedding":
-        args = list(spec.args)
-        vocab = args[0] if len(args) > 0 else options.get("input_dim")
-        dim = args[1] if len(args) > 1 else options.get("output_dim")
-        vocab = _positive_int(vocab, f"{where}: a vocabulary size")
-        dim = _positive_int(dim, f"{where}: an embedding width")
-        return _Layer(kind, dim, {**options, "vocab": vocab})
-    units = spec.args[0] if spec.args else options.get("units")
-    if len(spec.args) > 1:
-        raise InputError("model", f"{where}: one positional argument (units)", f"{len(spec.args)}")
-    return _Layer(kind, _positive_int(units, f"{where}: units"), options)
+        if kind == "Bidirectional" and merge not in _MERGE_MODES:
+            raise InputError("model", f"{where}: merge_mode one of "
+                             + ", ".join(repr(x) for x in _MERGE_MODES), repr(merge))
+        return _Layer(kind, options, where, _layer(inner_spec, where))
+    if kind in _RECURRENT or kind == "Dense":
+        _positive_int(options.get("units"), f"{where}: units")
+    elif kind == "Embedding":
+        _positive_int(options.get("input_dim"), f"{where}: a vocabulary size")
+        _positive_int(options.get("output_dim"), f"{where}: an embedding width")
+        options["units"] = options["output_dim"]
+    elif kind == "RepeatVector":
+        _positive_int(options.get("n"), f"{where}: n")
+    elif kind == "Dropout":
+        rate = options.get("rate")
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+            raise InputError("model", f"{where}: a rate in [0, 1)", repr(rate))
+    elif kind in ("Conv1D", "Conv2D"):
+        rank = 1 if kind == "Conv1D" else 2
+        _positive_int(options.get("filters"), f"{where}: filters")
+        options["kernel"] = _int_pair(options.get("kernel_size"), rank, f"{where}: kernel_size")
+        options["stride"] = _int_pair(options.get("strides", 1), rank, f"{where}: strides")
+        padding = options.get("padding", "valid")
+        if padding not in _PADDINGS[kind]:
+            raise InputError("model", f"{where}: padding one of "
+                             + ", ".join(repr(x) for x in _PADDINGS[kind]), repr(padding))
+    elif kind in _POOLING:
+        rank = _POOLING[kind]
+        options["kernel"] = _int_pair(options.get("pool_size", 2), rank, f"{where}: pool_size")
+        strides = options.get("strides")
+        options["stride"] = options["kernel"] if strides is None else \
+            _int_pair(strides, rank, f"{where}: strides")
+        if options.get("padding", "valid") not in ("valid", "same"):
+            raise InputError("model", f"{where}: padding 'valid' or 'same'",
+                             repr(options.get("padding")))
+    elif kind == "MultiHeadAttention":
+        _positive_int(options.get("num_heads"), f"{where}: num_heads")
+        _positive_int(options.get("key_dim"), f"{where}: key_dim")
+        if options.get("value_dim") is not None:
+            _positive_int(options.get("value_dim"), f"{where}: value_dim")
+    return _Layer(kind, options, where)
+
+
+def _shape_tuple(value: object, what: str) -> Shape:
+    """An input shape: a tuple or list of whole numbers > 0, None allowed first (the time axis)."""
+    if not isinstance(value, tuple) or not value or len(value) > 3:
+        raise InputError("model", f"{what} as a tuple or list of 1 to 3 sizes", repr(value))
+    for position, x in enumerate(value):
+        if x is None and position == 0 and len(value) > 1:
+            continue
+        _positive_int(x, f"{what}: each size")
+    return value
 
 
 def _input_shape(spec: LayerSpec) -> object:
-    """The first layer's input_shape: on the layer, or on the layer a Bidirectional wraps."""
+    """The first layer's input_shape: on the layer, on the layer it wraps, or Input(shape)."""
+    if spec.kind == "Input":
+        return spec.kwargs.get("shape", spec.args[0] if spec.args else None)
     if "input_shape" in spec.kwargs:
         return spec.kwargs["input_shape"]
-    if spec.kind == "Bidirectional":
+    if spec.kind in ("Bidirectional", "TimeDistributed"):
         inner = spec.args[0] if spec.args else spec.kwargs.get("layer")
         if isinstance(inner, LayerSpec):
             return inner.kwargs.get("input_shape")
     return None
 
 
+@dataclass(frozen=True)
+class _Chain:
+    layers: list[_Layer]
+    input_shape: Shape
+
+
 def _resolve(
     model: str, input_dim: int | None, timesteps: int | None
-) -> tuple[list[_Layer], int | None, int | None]:
-    """The model's layers, its input width and its sequence length (``input_shape`` read).
+) -> list[_Chain]:
+    """The model's chains: each with its layers and its input shape (batch axis left out).
 
     Raises:
         InputError: the model is malformed, or its ``input_shape`` disagrees with ``input_dim``,
             or no input width is given where the first layer needs one.
     """
-    specs = parse_model(model)
-    layers = [_layer(s, i + 1) for i, s in enumerate(specs)]
-    first_shape = _input_shape(specs[0])
-    if first_shape is not None:
-        if (
-            not isinstance(first_shape, tuple)
-            or len(first_shape) != 2
-            or not all(isinstance(x, (int, type(None))) for x in first_shape)
-        ):
-            raise InputError("model", "input_shape=(timesteps, features)", repr(first_shape))
-        shape_steps, shape_features = first_shape
-        if input_dim is not None and shape_features != input_dim:
-            raise InputError("input_dim", f"{shape_features} (as input_shape says)", str(input_dim))
-        input_dim = shape_features if input_dim is None else input_dim
-        timesteps = shape_steps if timesteps is None else timesteps
-    if input_dim is None and layers[0].kind != "Embedding":
-        raise InputError("input_dim", "the input width (or input_shape=(T, m) on the first layer)",
-                         "nothing")
-    return layers, input_dim, timesteps
+    spec_chains = parse_chains(model)
+    chains = []
+    for number, specs in enumerate(spec_chains, start=1):
+        prefix = f"chain {number}, " if len(spec_chains) > 1 else ""
+        layers = [_layer(s, f"{prefix}layer {i + 1}") for i, s in enumerate(specs)]
+        for layer in layers[1:]:
+            if layer.kind == "Input":
+                raise InputError("model", "Input(shape=...) only as the first layer of a chain",
+                                 layer.where)
+        given = _input_shape(specs[0])
+        if layers[0].kind == "Input" and given is None:
+            raise InputError("model", "Input(shape=(...))", layers[0].where)
+        if given is not None:
+            shape = _shape_tuple(given, "input_shape")
+            if input_dim is not None and shape[-1] != input_dim:
+                raise InputError("input_dim", f"{shape[-1]} (as input_shape says)",
+                                 str(input_dim))
+            if len(shape) == 2 and timesteps is not None:
+                shape = (timesteps, shape[1])
+        elif layers[0].kind == "Embedding":
+            shape = (timesteps,)
+        elif input_dim is None:
+            raise InputError("input_dim",
+                             "the input width (or input_shape=(T, m) on the first layer)",
+                             "nothing")
+        elif layers[0].kind == "Dense":
+            shape = (input_dim,)
+        else:
+            shape = (timesteps, input_dim)
+        if layers[0].kind == "Input":
+            layers = layers[1:]
+            if not layers:
+                raise InputError("model", "layers after Input(shape=...)", "none")
+        chains.append(_Chain(layers, shape))
+    return chains
 
 
 def _biases(cell: _Layer, framework: str, mistake: str | None) -> int:
     """Bias vectors per gate block of a recurrent cell, as counted (rightly or by a mistake)."""
-    if mistake == "no-bias":
+    if mistake == "no-bias" or not cell.options.get("use_bias", True):
         return 0
     if mistake == "pytorch-biases":  # b_ih and b_hh; a GRU with reset_after=True has both already
         return 2
@@ -175,8 +292,89 @@ def _biases(cell: _Layer, framework: str, mistake: str | None) -> int:
     return 2 if framework == "pytorch" or (cell.kind == "GRU" and reset_after) else 1
 
 
+def _conv_length(size: int | None, kernel: int, stride: int, padding: str) -> int | None:
+    """Keras' output length along one axis."""
+    if size is None:
+        return None
+    if padding == "valid":
+        return (size - kernel) // stride + 1
+    return -(-size // stride)  # same and causal: ceil(size / stride)
+
+
+def _output_shape(layer: _Layer, shape: Shape) -> Shape:
+    """The shape a layer gives (batch axis left out), as Keras' summary prints it.
+
+    Raises:
+        InputError: the layer cannot read an input of this shape.
+    """
+    kind, options = layer.kind, layer.options
+
+    def need(rank: int, what: str) -> None:
+        if len(shape) != rank:
+            raise InputError("model", f"{layer.where}: an input of {what}",
+                             f"shape {_show(shape)}")
+
+    if kind in _RECURRENT or kind == "Bidirectional":
+        need(2, "shape (timesteps, features)")
+        cell = layer.inner or layer
+        width = cell.units
+        if kind == "Bidirectional" and options.get("merge_mode", "concat") == "concat":
+            width *= 2
+        return (shape[0], width) if cell.options.get("return_sequences", False) else (width,)
+    if kind in ("Dense", "TimeDistributed"):
+        return (*shape[:-1], (layer.inner or layer).units)
+    if kind == "Embedding":
+        return (*shape, layer.units)
+    if kind == "Flatten":
+        if any(x is None for x in shape):
+            raise InputError("model", f"{layer.where}: an input of known size", _show(shape))
+        size = 1
+        for x in shape:
+            size *= x  # type: ignore[operator]
+        return (size,)
+    if kind == "RepeatVector":
+        need(1, "shape (features,)")
+        return (options["n"], shape[0])
+    if kind == "Reshape":
+        target = _shape_tuple(options.get("target_shape"), f"{layer.where}: target_shape")
+        size = target_size = 1
+        for x in shape:
+            size *= x or 0
+        for x in target:
+            target_size *= x or 0
+        if None in target or size != target_size:
+            raise InputError("model", f"{layer.where}: a target_shape of {size} values",
+                             repr(options.get("target_shape")))
+        return target
+    if kind in ("Conv1D", "Conv2D") or kind in _POOLING:
+        rank = 1 if kind == "Conv1D" else 2 if kind == "Conv2D" else _POOLING[kind]
+        need(rank + 1,
+             "shape (steps, channels)" if rank == 1 else "shape (height, width, channels)")
+        padding = options.get("padding", "valid")
+        sizes = []
+        for size, kernel, stride in zip(shape[:-1], options["kernel"], options["stride"],
+                                        strict=True):
+            if padding == "valid" and size is not None and kernel > size:
+                raise InputError("model", f"{layer.where}: a kernel no larger than its input "
+                                 f"({size})", str(kernel))
+            sizes.append(_conv_length(size, kernel, stride, padding))
+        channels = options["filters"] if kind in ("Conv1D", "Conv2D") else shape[-1]
+        return (*sizes, channels)
+    if kind in _GLOBAL:
+        need(_GLOBAL[kind] + 1, "shape (steps, channels)" if _GLOBAL[kind] == 1
+             else "shape (height, width, channels)")
+        return (shape[-1],)
+    if kind == "MultiHeadAttention":
+        need(2, "shape (timesteps, features)")
+    return shape  # Dropout, Activation, the normalisations
+
+
+def _show(shape: Shape) -> str:
+    return "(" + ", ".join(str(x) for x in (None, *shape)) + ")"
+
+
 def _recurrent_count(
-    cell: _Layer, width_in: int, framework: str, index: int, mistake: str | None
+    cell: _Layer, width_in: int, framework: str, mistake: str | None
 ) -> tuple[sp.Expr, str, dict[sp.Symbol, int], dict[str, object]]:
     """A recurrent cell's formula k n (n + m + beta), its catalog key, values and step data."""
     gates = _RECURRENT[cell.kind]
@@ -186,7 +384,7 @@ def _recurrent_count(
             "model",
             "GRU without reset_after=False under framework=pytorch "
             "(torch.nn.GRU always applies the reset gate after the product, like reset_after=True)",
-            f"layer {index}",
+            cell.where,
         )
     biases = _biases(cell, framework, mistake)
     key = f"param_count.{cell.kind.lower()}" + ("_two_biases" if biases == 2 else "")
@@ -204,95 +402,163 @@ def _recurrent_count(
 
 
 def _layer_step(
-    layer: _Layer, index: int, width: int, framework: str, mistake: str | None
-) -> Step:
-    """The step counting one layer's parameters from its input width."""
+    layer: _Layer, index: int, shape: Shape, width: int, framework: str, mistake: str | None
+) -> tuple[Step, int]:
+    """The step counting one layer's parameters, and its non-trainable count.
+
+    ``shape`` is the layer's input shape, ``width`` the input width it is counted on (its last
+    axis, or the model's input width under the mistake ``first-input-width``).
+    """
     lhs = sp.Symbol(f"P_{index}")
-    if layer.kind == "Embedding":
-        vocab = int(layer.options["vocab"])  # type: ignore[call-overload]
+    kind, options = layer.kind, layer.options
+    out = _show(_output_shape(layer, shape))
+    use_bias = bool(options.get("use_bias", True)) and mistake != "no-bias"
+    if kind == "Embedding":
+        vocab = int(options["input_dim"])
         with sp.evaluate(False):
             formula = sp.Mul(v, d)
         return three_part("param_count.embedding", lhs, formula, {v: vocab, d: layer.units},
-                          index=index, layer="Embedding", vocab=vocab, units=layer.units)
-    if layer.kind == "Dense":
-        use_bias = bool(layer.options.get("use_bias", True)) and mistake != "no-bias"
+                          index=index, layer="Embedding", vocab=vocab, units=layer.units,
+                          shape=out), 0
+    if kind in ("Dense", "TimeDistributed"):
+        units = (layer.inner or layer).units
+        use_bias = bool((layer.inner or layer).options.get("use_bias", True)) and \
+            mistake != "no-bias"
         with sp.evaluate(False):
             formula = sp.Mul(n, sp.Add(m, 1)) if use_bias else sp.Mul(n, m)
-        return three_part(
-            "param_count.dense" if use_bias else "param_count.dense_nobias", lhs, formula,
-            {n: layer.units, m: width}, index=index, layer="Dense", units=layer.units,
-            width_in=width,
-        )
-    cell = layer.inner or layer
-    formula, key, values, data = _recurrent_count(cell, width, framework, index, mistake)
-    if layer.kind == "Bidirectional":
+        key = "param_count.dense" if use_bias else "param_count.dense_nobias"
+        if kind == "TimeDistributed":
+            key = "param_count.time_distributed" + ("" if use_bias else "_nobias")
+        return three_part(key, lhs, formula, {n: units, m: width}, index=index, layer=kind,
+                          units=units, width_in=width, shape=out), 0
+    if kind in ("Conv1D", "Conv2D"):
+        filters = int(options["filters"])
+        kernel = options["kernel"]
+        values: dict[sp.Symbol, int] = {f_: filters, c_: width, kw_: kernel[-1]}
         with sp.evaluate(False):
-            formula = sp.Mul(2, formula)
-        key = "param_count.bidirectional"
-    return three_part(key, lhs, formula, values, index=index, layer=layer.kind, cell=cell.kind,
-                      units=cell.units, width_in=width, framework=framework, **data)
+            window = sp.Mul(kw_, c_) if kind == "Conv1D" else sp.Mul(kh_, kw_, c_)
+            formula = sp.Mul(f_, sp.Add(window, 1)) if use_bias else sp.Mul(f_, window)
+        if kind == "Conv2D":
+            values[kh_] = kernel[0]
+        key = f"param_count.{kind.lower()}" + ("" if use_bias else "_nobias")
+        return three_part(key, lhs, formula, values, index=index, layer=kind, filters=filters,
+                          kernel=" x ".join(str(k) for k in kernel), width_in=width,
+                          shape=out), 0
+    if kind == "BatchNormalization":
+        with sp.evaluate(False):
+            formula = sp.Add(sp.Mul(2, c_), sp.Mul(2, c_)) if framework == "keras" \
+                else sp.Mul(2, c_)
+        return three_part(f"param_count.batch_norm_{framework}", lhs, formula, {c_: width},
+                          index=index, layer=kind, width_in=width, shape=out), 2 * width
+    if kind == "LayerNormalization":
+        with sp.evaluate(False):
+            formula = sp.Mul(2, c_)
+        return three_part("param_count.layer_norm", lhs, formula, {c_: width}, index=index,
+                          layer=kind, width_in=width, shape=out), 0
+    if kind == "MultiHeadAttention":
+        heads, key_dim = int(options["num_heads"]), int(options["key_dim"])
+        value_dim = int(options.get("value_dim") or key_dim)
+        if framework == "pytorch" and (heads * key_dim != width or value_dim != key_dim):
+            raise InputError("model", f"{layer.where}: num_heads * key_dim = {width} (the input "
+                             "width) and no other value_dim under framework=pytorch "
+                             "(torch.nn.MultiheadAttention splits its width among the heads)",
+                             f"num_heads={heads}, key_dim={key_dim}")
+        with sp.evaluate(False):
+            if use_bias:
+                formula = sp.Add(sp.Mul(2, h_, dk_, sp.Add(m, 1)), sp.Mul(h_, dv_, sp.Add(m, 1)),
+                                 sp.Mul(m, sp.Add(sp.Mul(h_, dv_), 1)))
+            else:
+                formula = sp.Add(sp.Mul(2, h_, dk_, m), sp.Mul(h_, dv_, m), sp.Mul(m, h_, dv_))
+        return three_part("param_count.attention" + ("" if use_bias else "_nobias"), lhs,
+                          formula, {h_: heads, dk_: key_dim, dv_: value_dim, m: width},
+                          index=index, layer=kind, heads=heads, key_dim=key_dim,
+                          value_dim=value_dim, width_in=width, shape=out), 0
+    if kind in _RECURRENT or kind == "Bidirectional":
+        cell = layer.inner or layer
+        formula, key, values, data = _recurrent_count(cell, width, framework, mistake)
+        if kind == "Bidirectional":
+            with sp.evaluate(False):
+                formula = sp.Mul(2, formula)
+            key = "param_count.bidirectional"
+            data["merge_mode"] = options.get("merge_mode", "concat")
+        return three_part(key, lhs, formula, values, index=index, layer=kind, cell=cell.kind,
+                          units=cell.units, width_in=width, framework=framework, shape=out,
+                          **data), 0
+    return three_part("param_count.no_params", lhs, sp.Integer(0), {}, index=index,
+                      layer=kind, shape=out), 0
+
+
+def _trace(chain: _Chain) -> list[Shape]:
+    """The input shape of each layer of a chain, then the chain's output shape."""
+    shapes = [chain.input_shape]
+    for layer in chain.layers:
+        shapes.append(_output_shape(layer, shapes[-1]))
+    return shapes
 
 
 # ---- the contract: mistakes, where each can be made, the sampler and the question ----------
 
-def _widths_in(layers: list[_Layer], input_dim: int | None) -> list[int]:
-    """The width each layer reads: the model's input, then the previous layer's output."""
-    widths = [input_dim or 0]
-    for layer in layers[:-1]:
-        widths.append(layer.units)
-    return widths
+_WEIGHTED = ("Dense", "TimeDistributed", "Conv1D", "Conv2D", "BatchNormalization",
+             "LayerNormalization", "MultiHeadAttention", *_RECURRENT, "Bidirectional")
 
 
-def _applies(test: Callable[[list[_Layer], int | None, str], bool]) -> Callable[..., bool]:
-    """A mistake's ``applies``: ``test(layers, input_dim, framework)`` on a model that parses."""
+def _applies(test: Callable[[list[_Chain], str], bool]) -> Callable[..., bool]:
+    """A mistake's ``applies``: ``test(chains, framework)`` on a model that parses."""
 
     def rule(params: Mapping[str, Any]) -> bool:
         try:
-            layers, input_dim, _steps = _resolve(params["model"], params.get("input_dim"),
-                                                 params.get("timesteps"))
+            chains = _resolve(params["model"], params.get("input_dim"), params.get("timesteps"))
+            for chain in chains:
+                _trace(chain)
         except (InputError, TypeError, ValueError, KeyError):
             return False
-        return test(layers, input_dim, params.get("framework", "keras"))
+        return test(chains, params.get("framework", "keras"))
 
     return rule
 
 
-def _cells(layers: list[_Layer]) -> list[_Layer]:
-    return [layer.inner or layer for layer in layers
+def _cells(chains: list[_Chain]) -> list[_Layer]:
+    return [layer.inner or layer for chain in chains for layer in chain.layers
             if (layer.inner or layer).kind in _RECURRENT]
 
 
-def _one_bias_cell(layers: list[_Layer], _width: int | None, framework: str) -> bool:
-    return framework == "keras" and any(_biases(c, "keras", None) == 1 for c in _cells(layers))
+def _one_bias_cell(chains: list[_Chain], framework: str) -> bool:
+    return framework == "keras" and any(_biases(c, "keras", None) == 1 for c in _cells(chains))
 
 
-def _pytorch_recurrent(layers: list[_Layer], _width: int | None, framework: str) -> bool:
-    return framework == "pytorch" and bool(_cells(layers))
+def _pytorch_recurrent(chains: list[_Chain], framework: str) -> bool:
+    return framework == "pytorch" and any(_biases(c, "pytorch", None) for c in _cells(chains))
 
 
-def _has_bias(layers: list[_Layer], _width: int | None, _framework: str) -> bool:
-    return bool(_cells(layers)) or any(
-        layer.kind == "Dense" and bool(layer.options.get("use_bias", True)) for layer in layers)
+def _has_bias(chains: list[_Chain], _framework: str) -> bool:
+    return any(_biases(c, "keras", None) for c in _cells(chains)) or any(
+        bool((layer.inner or layer).options.get("use_bias", True))
+        for chain in chains for layer in chain.layers
+        if layer.kind in ("Dense", "TimeDistributed", "Conv1D", "Conv2D", "MultiHeadAttention"))
 
 
-def _gated(layers: list[_Layer], _width: int | None, _framework: str) -> bool:
-    return any(c.kind in ("LSTM", "GRU") for c in _cells(layers))
+def _gated(chains: list[_Chain], _framework: str) -> bool:
+    return any(c.kind in ("LSTM", "GRU") for c in _cells(chains))
 
 
-def _later_width_differs(layers: list[_Layer], width: int | None, _framework: str) -> bool:
-    if layers[0].kind == "Embedding" or width is None:
-        return False
-    return any(layer.kind != "Embedding" and w != width
-               for layer, w in zip(layers[1:], _widths_in(layers, width)[1:], strict=True))
+def _later_width_differs(chains: list[_Chain], _framework: str) -> bool:
+    for chain in chains:
+        if chain.layers[0].kind == "Embedding":
+            continue
+        shapes = _trace(chain)
+        if any(layer.kind in _WEIGHTED and shape[-1] != chain.input_shape[-1]
+               for layer, shape in zip(chain.layers, shapes, strict=False)):
+            return True
+    return False
 
 
-_COUNTS = ("layers", "total")
+_COUNTS = ("layers", "total", "trainable", "chains")
 MISTAKES = [
     Mistake("pytorch-biases", changes=_COUNTS, formula=True, applies=_applies(_one_bias_cell)),
     Mistake("keras-biases", changes=_COUNTS, formula=True, applies=_applies(_pytorch_recurrent)),
     Mistake("no-bias", changes=_COUNTS, formula=True, applies=_applies(_has_bias)),
     Mistake("no-gate-factor", changes=_COUNTS, formula=True, applies=_applies(_gated)),
-    Mistake("first-input-width", changes=_COUNTS, formula=True,
+    Mistake("first-input-width", changes=(*_COUNTS, "non_trainable"), formula=True,
             applies=_applies(_later_width_differs)),
 ]
 
@@ -316,14 +582,18 @@ def _recurrent_code(draw: Draw, framework: str, last: bool) -> str:
 
 
 def _with_input_shape(code: str, steps: int | None, width: int) -> str:
-    """The first layer's code with ``input_shape=(T, m)`` as its last argument."""
+    """The first layer's code with ``input_shape=(T, m)`` as its last argument (``(m,)`` for a
+    first Dense layer, which reads one vector)."""
     separator = "" if code.endswith("()") else ", "
-    return f"{code[:-1]}{separator}input_shape=({steps}, {width}))"
+    shape = f"({width},)" if code.startswith("Dense(") else f"({steps}, {width})"
+    return f"{code[:-1]}{separator}input_shape={shape})"
 
 
 def _draw_model(draw: Draw, framework: str, width: int | None, steps: int | None,
                 embedding: bool) -> tuple[str, int | None]:
-    """A 2-3 layer model: an optional Embedding, recurrent layers, an optional final Dense."""
+    """A 2-3 layer model: an optional Embedding, recurrent layers, an optional final Dense;
+    sometimes a Dropout before the Dense or a Conv1D in front (layers with no parameters or
+    another kind of weights, as printed models have)."""
     count = draw.integer(2, 3)
     first_embedding = embedding and draw.chance(0.2)
     dense = draw.chance(0.6)
@@ -332,18 +602,25 @@ def _draw_model(draw: Draw, framework: str, width: int | None, steps: int | None
         dense, recurrent = False, recurrent + 1
     codes = [_recurrent_code(draw, framework, last=i == recurrent - 1) for i in range(recurrent)]
     if dense:
+        if draw.chance(0.2):  # a layer without parameters, as printed models have
+            codes.append(f"Dropout({draw.choice((0.1, 0.2, 0.25, 0.5))})")
         codes.append(f"Dense({draw.integer(1, 10)})")
     if first_embedding:
         vocab = draw.choice((50, 100, 500, 1000, 5000, 10000))
         codes.insert(0, f"Embedding({vocab}, {_units(draw)})")
         return ", ".join(codes), None
     width = width if width is not None else draw.integer(1, 16)
+    if steps is not None and steps >= 3 and draw.chance(0.15):
+        # a 1-D convolution over the time steps in front of the recurrent layers
+        kernel = draw.integer(2, 3)
+        codes.insert(0, f"Conv1D({draw.integer(2, 16)}, {kernel}, padding='same')")
     codes[0] = _with_input_shape(codes[0], steps, width)
     return ", ".join(codes), width
 
 
 def sample_param_count(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
-    """A Keras or PyTorch question on a 2-3 layer model, units 2-64, input width 1-16.
+    """A Keras or PyTorch question on a 2-3 layer model (now and then a Dropout or a Conv1D
+    more), units 2-64, input width 1-16.
 
     The model has an LSTM or a GRU (so forgetting the gate factor shows), a second layer whose
     input width differs from the model's (unless it starts with an Embedding, which reads token
@@ -358,7 +635,7 @@ def sample_param_count(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
             # the width the question states (with the sequence length) as input_shape=(T, m)
             if fixed.get("input_dim") is None:
                 out["input_dim"] = draw.integer(1, 16)
-            if fixed.get("timesteps") is None:
+            if fixed.get("timesteps") is None and first.kind != "Dense":
                 out["timesteps"] = draw.integer(2, 10)
         return out
     width, steps = fixed.get("input_dim"), fixed.get("timesteps")
@@ -414,6 +691,9 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
     answers=[
         Answer("layers", "integers", shapes=(("L",),)),
         Answer("total", "integer"),
+        Answer("trainable", "integer"),
+        Answer("non_trainable", "integer"),
+        Answer("chains", "integers", shapes=(("C",),)),
     ],
     mistakes=MISTAKES,
     sampler=sample_param_count,
@@ -434,38 +714,69 @@ def param_count(
         mistake: count as a student making this declared mistake (see ``MISTAKES``), in every
             layer from the first to the last.
     """
-    layers, input_dim, timesteps = _resolve(model, input_dim, timesteps)
+    chains = _resolve(model, input_dim, timesteps)
     steps: list[Step] = []
     counts: list[int] = []
-    widths: list[int] = []
+    frozen: list[int] = []
+    chain_totals: list[int] = []
+    chain_steps: list[Step] = []
     shapes: list[list[int | None]] = []
-    sequence = True  # the data entering a layer has a time axis
-    width = input_dim or 0
-    for index, layer in enumerate(layers, start=1):
-        width_in = (input_dim or 0) if mistake == "first-input-width" else width
-        step = _layer_step(layer, index, width_in, framework, mistake)
-        steps.append(step)
-        counts.append(int(step.value))
-        width = layer.units
-        widths.append(width)
-        cell = layer.inner or layer
-        if cell.kind in _RECURRENT and not bool(cell.options.get("return_sequences", False)):
-            sequence = False
-        shapes.append([None, timesteps, width] if sequence else [None, width])
+    kinds: list[str] = []
+    index = 0
+    for chain in chains:
+        shape = chain.input_shape
+        model_width = int(shape[-1] or 0)
+        chain_count = 0
+        for layer in chain.layers:
+            index += 1
+            width = int(shape[-1] or 0)
+            if mistake == "first-input-width" and layer.kind in _WEIGHTED and \
+                    chain.layers[0].kind != "Embedding":
+                width = model_width
+            step, non_trainable = _layer_step(layer, index, shape, width, framework, mistake)
+            steps.append(step)
+            counts.append(int(step.value))
+            frozen.append(non_trainable)
+            chain_count += int(step.value)
+            shape = _output_shape(layer, shape)
+            shapes.append([None, *shape])
+            kinds.append(layer.kind)
+        chain_totals.append(chain_count)
+        if len(chains) > 1:  # a branch of a functional model: its own sum
+            first = index - len(chain.layers) + 1
+            part_symbols = [sp.Symbol(f"P_{i}") for i in range(first, index + 1)]
+            with sp.evaluate(False):
+                chain_formula = sp.Add(*part_symbols) if len(part_symbols) > 1 \
+                    else part_symbols[0]
+            chain_steps.append(three_part(
+                "param_count.chain_total", sp.Symbol(f"P_chain{len(chain_totals)}"),
+                chain_formula, dict(zip(part_symbols, counts[first - 1:], strict=True)),
+                chain=len(chain_totals), first=first, last=index))
 
-    parts = [sp.Symbol(f"P_{i}") for i in range(1, len(layers) + 1)]
+    steps.extend(chain_steps)
+    parts = [sp.Symbol(f"P_{i}") for i in range(1, len(counts) + 1)]
     with sp.evaluate(False):
         total_formula = sp.Add(*parts) if len(parts) > 1 else parts[0]
     shown_name = {"keras": "Keras", "pytorch": "PyTorch"}[framework]
     steps.append(three_part("param_count.total", sym("P_total"), total_formula,
                             dict(zip(parts, counts, strict=True)), framework=shown_name))
+    non_trainable = sum(frozen)
+    total = sum(counts)
+    # Keras counts the moving statistics in the layer's Param # and its total; PyTorch keeps
+    # them as buffers, outside parameters()
+    trainable = total - non_trainable if framework == "keras" else total
+    if non_trainable:
+        steps.append(Step(key=f"param_count.non_trainable_{framework}",
+                          data={"trainable": trainable, "non_trainable": non_trainable,
+                                "total": total}))
     steps.append(Step(key=f"param_count.convention_{framework}", data={"framework": shown_name}))
     return Result(
         convention=framework,
         steps=tuple(steps),
-        answers={"layers": counts, "total": sum(counts)},
+        answers={"layers": counts, "total": total, "trainable": trainable,
+                 "non_trainable": non_trainable, "chains": chain_totals},
         # what the model's own description says: the layers' kinds, their output widths and
         # Keras' output shapes (None for the batch axis, and for an unknown sequence length)
-        info={"layer_types": [layer.kind for layer in layers], "output_widths": widths,
-              "output_shapes": shapes},
+        info={"layer_types": kinds, "output_widths": [s[-1] for s in shapes],
+              "output_shapes": shapes, "non_trainable_layers": frozen},
     )

@@ -1,35 +1,45 @@
 """param-count counted by Keras 3 and torch.nn (right answers), and by the formulas (mistakes).
 
 The model text is read with Python's own ``ast`` parser (never evaluated): each layer is a call
-such as ``LSTM(30, return_sequences=True)``. The right counts come from the frameworks
-themselves: Keras' ``count_params()`` on a built ``Sequential`` model, or the parameters of the
-``torch.nn`` modules of the same sizes. A mistake's counts are k n (n + m + beta) with the
-mistaken k, m or beta, written out here from the formulas. Keras runs on the torch backend
-(tests/conftest.py sets KERAS_BACKEND before any test imports it).
+such as ``LSTM(30, return_sequences=True)``, chains of a functional model are separated by ``;``.
+The right counts come from the frameworks themselves: Keras' ``count_params()`` (and its
+non-trainable weights) on a functional model built from each chain, or the parameters of the
+``torch.nn`` modules of the same sizes (the input widths read off the Keras model). A mistake's
+counts are written out here from the formulas, with the mistaken k, m or beta. Keras runs on the
+torch backend (tests/conftest.py sets KERAS_BACKEND before any test imports it).
 """
 
 from __future__ import annotations
 
 import ast
+import math
 from functools import cache
 from typing import Any
 
 from reference import reference
 
 GATES = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
-_POSITIONAL = {"Embedding": ("input_dim", "output_dim")}
+_POSITIONAL = {
+    "Embedding": ("input_dim", "output_dim"), "Bidirectional": ("layer",),
+    "TimeDistributed": ("layer",), "Dropout": ("rate",), "Input": ("shape",),
+    "Activation": ("activation",), "RepeatVector": ("n",), "Reshape": ("target_shape",),
+    "Conv1D": ("filters", "kernel_size"), "Conv2D": ("filters", "kernel_size"),
+    "MaxPooling1D": ("pool_size",), "MaxPooling2D": ("pool_size",),
+    "AveragePooling1D": ("pool_size",), "AveragePooling2D": ("pool_size",),
+}
 
 
 def _value(node: ast.expr) -> Any:
     if isinstance(node, ast.Call):
         return _layer(node)
-    return ast.literal_eval(node)
+    value = ast.literal_eval(node)
+    return tuple(value) if isinstance(value, list) else value
 
 
 def _layer(node: ast.Call) -> dict[str, Any]:
     func = node.func
     kind = func.attr if isinstance(func, ast.Attribute) else func.id  # type: ignore[attr-defined]
-    names = _POSITIONAL.get(kind, ("layer",) if kind == "Bidirectional" else ("units",))
+    names = _POSITIONAL.get(kind, ("units",))
     out: dict[str, Any] = {"kind": kind}
     for name, arg in zip(names, node.args, strict=False):
         out[name] = _value(arg)
@@ -38,125 +48,177 @@ def _layer(node: ast.Call) -> dict[str, Any]:
     return out
 
 
+def chains_of(model: str) -> list[list[dict[str, Any]]]:
+    """The model text as chains of layer dictionaries (``kind``, ``units``, keyword arguments)."""
+    chains = []
+    for text in model.split(";"):
+        if not text.strip():
+            continue
+        tree = ast.parse(text.strip(), mode="eval").body
+        items: list[ast.expr] = [tree] if isinstance(tree, ast.Call) else list(tree.elts)  # type: ignore[attr-defined]
+        chains.append([_layer(item) for item in items])  # type: ignore[arg-type]
+    return chains
+
+
 def layers_of(model: str) -> list[dict[str, Any]]:
-    """The model text as a list of layer dictionaries (``kind``, ``units``, keyword arguments)."""
-    tree = ast.parse(model.strip(), mode="eval").body
-    if isinstance(tree, ast.Call):
-        items: list[ast.expr] = [tree]
-    else:
-        items = list(tree.elts)  # type: ignore[attr-defined]
-    return [_layer(item) for item in items]  # type: ignore[arg-type]
+    """Every layer of the model, chain after chain."""
+    return [layer for chain in chains_of(model) for layer in chain]
 
 
-def _shape(layers: list[dict[str, Any]], params: dict[str, Any]) -> tuple[int | None, int | None]:
-    """(timesteps, input width), from input_shape on the first layer or its wrapped layer."""
-    first = layers[0]
+def input_shape(chain: list[dict[str, Any]], params: dict[str, Any]) -> tuple[Any, ...]:
+    """A chain's input shape (batch left out): input_shape, Input(shape), or the parameters."""
+    first = chain[0]
+    if first["kind"] == "Input":
+        return tuple(first["shape"])
     shape = first.get("input_shape") or (first.get("layer") or {}).get("input_shape")
+    steps, width = params.get("timesteps"), params.get("input_dim")
     if shape is not None:
-        return shape[0], shape[1]
-    return params.get("timesteps"), params.get("input_dim")
+        shape = tuple(shape)
+        return (steps, shape[1]) if len(shape) == 2 and steps is not None else shape
+    if first["kind"] == "Embedding":
+        return (steps,)
+    return (width,) if first["kind"] == "Dense" else (steps, width)
 
 
-def _out_width(layer: dict[str, Any]) -> int:
-    if layer["kind"] == "Bidirectional":
-        return 2 * layer["layer"]["units"]
-    if layer["kind"] == "Embedding":
-        return layer["output_dim"]
-    return layer["units"]
+_ZEROS = {"kernel_initializer": "zeros"}
 
 
-@cache
-def keras_counts(model: str, timesteps: int | None, width: int | None) -> tuple[int, ...]:
-    """Keras' own count of every layer."""
+def _keras_layer(layer: dict[str, Any]) -> Any:
     import keras
 
-    # the count does not depend on the values; zeros skip the slow orthogonal initialisation
-    zeros = {"kernel_initializer": "zeros"}
-
-    def build(layer: dict[str, Any]) -> Any:
-        kind = layer["kind"]
-        if kind == "Bidirectional":
-            return keras.layers.Bidirectional(build(layer["layer"]))
-        if kind == "Embedding":
-            return keras.layers.Embedding(layer["input_dim"], layer["output_dim"],
-                                          embeddings_initializer="zeros")
-        if kind == "Dense":
-            return keras.layers.Dense(layer["units"], use_bias=layer.get("use_bias", True),
-                                      **zeros)
-        options = {"return_sequences": layer.get("return_sequences", False),
-                   "recurrent_initializer": "zeros", **zeros}
-        if kind == "GRU":
-            options["reset_after"] = layer.get("reset_after", True)
-        return getattr(keras.layers, kind)(layer["units"], **options)
-
-    layers = layers_of(model)
-    steps = timesteps or 4
-    first = keras.Input(shape=(steps,) if width is None else (steps, width))
-    built = keras.Sequential([first, *[build(layer) for layer in layers]])
-    return tuple(layer.count_params() for layer in built.layers)
+    kind = layer["kind"]
+    options = {k: v for k, v in layer.items() if k not in ("kind", "input_shape")}
+    if kind in ("Bidirectional", "TimeDistributed"):
+        options["layer"] = _keras_layer(layer["layer"])
+    elif kind in GATES:
+        options.update(recurrent_initializer="zeros", **_ZEROS)
+    elif kind in ("Dense", "Conv1D", "Conv2D"):
+        options.update(_ZEROS)
+    elif kind == "Embedding":
+        options.update(embeddings_initializer="zeros")
+    return getattr(keras.layers, kind)(**options)
 
 
 @cache
-def torch_counts(model: str, width: int | None) -> tuple[int, ...]:
-    """The parameters of the torch.nn modules of the same sizes."""
+def keras_model(model: str, shapes: tuple[tuple[Any, ...], ...]) -> list[list[dict[str, Any]]]:
+    """Each chain's layers as Keras builds them: each one's count, non-trainable count, input
+    and output shapes."""
+    import keras
+
+    chains = []
+    for chain, shape in zip(chains_of(model), shapes, strict=True):
+        out: list[dict[str, Any]] = []
+        chains.append(out)
+        x = keras.Input(shape=shape)
+        for layer in chain:
+            if layer["kind"] == "Input":
+                continue
+            built = _keras_layer(layer)
+            y = built(x, x) if layer["kind"] == "MultiHeadAttention" else built(x)
+            out.append({"count": built.count_params(),
+                        "frozen": sum(math.prod(w.shape) for w in built.non_trainable_weights),
+                        "in": tuple(x.shape[1:]), "out": tuple(y.shape), "layer": layer})
+            x = y
+    return chains
+
+
+def _shapes(model: str, params: dict[str, Any]) -> tuple[tuple[Any, ...], ...]:
+    return tuple(input_shape(chain, params) for chain in chains_of(model))
+
+
+def torch_count(layer: dict[str, Any], shape_in: tuple[Any, ...]) -> tuple[int, int]:
+    """The parameters of the torch.nn module of the same sizes, and its running statistics."""
     import torch
 
+    kind, width = layer["kind"], shape_in[-1]
+    bias = layer.get("use_bias", True)
     modules = {"SimpleRNN": torch.nn.RNN, "LSTM": torch.nn.LSTM, "GRU": torch.nn.GRU}
-    counts = []
-    for layer in layers_of(model):
-        kind = layer["kind"]
-        if kind == "Embedding":
-            module: torch.nn.Module = torch.nn.Embedding(layer["input_dim"], layer["output_dim"])
-        elif kind == "Dense":
-            module = torch.nn.Linear(width, layer["units"], bias=layer.get("use_bias", True))
-        else:
-            cell = layer["layer"] if kind == "Bidirectional" else layer
-            module = modules[cell["kind"]](width, cell["units"],
-                                           bidirectional=kind == "Bidirectional")
-        counts.append(sum(p.numel() for p in module.parameters()))
-        width = _out_width(layer)
-    return tuple(counts)
+    if kind == "Embedding":
+        module: torch.nn.Module = torch.nn.Embedding(layer["input_dim"], layer["output_dim"])
+    elif kind in ("Dense", "TimeDistributed"):
+        dense = layer.get("layer", layer)
+        module = torch.nn.Linear(width, dense["units"], bias=dense.get("use_bias", True))
+    elif kind in ("Conv1D", "Conv2D"):
+        conv = torch.nn.Conv1d if kind == "Conv1D" else torch.nn.Conv2d
+        module = conv(width, layer["filters"], layer["kernel_size"], bias=bias)
+    elif kind == "BatchNormalization":
+        module = torch.nn.BatchNorm1d(width)
+    elif kind == "LayerNormalization":
+        module = torch.nn.LayerNorm(width)
+    elif kind == "MultiHeadAttention":
+        module = torch.nn.MultiheadAttention(width, layer["num_heads"], bias=bias)
+    elif kind in GATES or kind == "Bidirectional":
+        cell = layer.get("layer", layer)
+        module = modules[cell["kind"]](width, cell["units"], bias=cell.get("use_bias", True),
+                                       bidirectional=kind == "Bidirectional")
+    else:
+        return 0, 0
+    running = sum(b.numel() for name, b in module.named_buffers() if name.startswith("running"))
+    return sum(p.numel() for p in module.parameters()), running
 
 
-def formula_counts(layers: list[dict[str, Any]], width: int | None, framework: str,
-                   mistake: str | None) -> list[int]:
-    """k n (n + m + beta) per recurrent layer, n (m + 1) per dense layer, v d per embedding,
-    with the mistake's k, m or beta."""
-    model_width = width
-    counts = []
-    for layer in layers:
-        m = model_width if mistake == "first-input-width" else width
-        kind = layer["kind"]
-        if kind == "Embedding":
-            count = layer["input_dim"] * layer["output_dim"]
-        elif kind == "Dense":
-            bias = layer.get("use_bias", True) and mistake != "no-bias"
-            count = layer["units"] * (m + (1 if bias else 0))
+def formula_count(layer: dict[str, Any], m: int, framework: str, mistake: str | None) -> int:
+    """One layer's count from the formulas, with the mistake's k, m or beta."""
+    kind = layer["kind"]
+    bias = layer.get("use_bias", True) and mistake != "no-bias"
+    if kind == "Embedding":
+        return layer["input_dim"] * layer["output_dim"]
+    if kind in ("Dense", "TimeDistributed"):
+        dense = layer.get("layer", layer)
+        return dense["units"] * (m + (dense.get("use_bias", True) and mistake != "no-bias"))
+    if kind in ("Conv1D", "Conv2D"):
+        size = layer["kernel_size"]
+        window = math.prod(size) if isinstance(size, tuple) else size ** (1 + (kind == "Conv2D"))
+        return layer["filters"] * (window * m + bias)
+    if kind == "BatchNormalization":
+        return 4 * m if framework == "keras" else 2 * m
+    if kind == "LayerNormalization":
+        return 2 * m
+    if kind == "MultiHeadAttention":
+        h, dk = layer["num_heads"], layer["key_dim"]
+        dv = layer.get("value_dim") or dk
+        return 2 * h * dk * (m + bias) + h * dv * (m + bias) + m * h * dv + (m if bias else 0)
+    if kind in GATES or kind == "Bidirectional":
+        cell = layer.get("layer", layer)
+        n, k = cell["units"], GATES[cell["kind"]]
+        if not cell.get("use_bias", True):
+            beta = 0
         else:
-            cell = layer["layer"] if kind == "Bidirectional" else layer
-            n, k = cell["units"], GATES[cell["kind"]]
             if framework == "pytorch":
                 beta = 2
             else:
                 beta = 2 if cell["kind"] == "GRU" and cell.get("reset_after", True) else 1
             beta = {"pytorch-biases": 2, "keras-biases": 1, "no-bias": 0}.get(mistake, beta)
-            if mistake == "no-gate-factor":
-                k = 1
-            count = k * n * (n + m + beta) * (2 if kind == "Bidirectional" else 1)
-        counts.append(count)
-        width = _out_width(layer)
-    return counts
+        if mistake == "no-gate-factor":
+            k = 1
+        return k * n * (n + m + beta) * (2 if kind == "Bidirectional" else 1)
+    return 0
 
 
 @reference("param-count")
 def param_count(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
-    layers = layers_of(p["model"])
-    timesteps, width = _shape(layers, p)
-    if mistake is None:
-        if p["framework"] == "keras":
-            counts = list(keras_counts(p["model"], timesteps, width))
-        else:
-            counts = list(torch_counts(p["model"], width))
-    else:
-        counts = formula_counts(layers, width, p["framework"], mistake)
-    return {"layers": counts, "total": sum(counts)}
+    built = keras_model(p["model"], _shapes(p["model"], p))
+    counts, frozen, chains = [], [], []
+    for chain, layers in zip(chains_of(p["model"]), built, strict=True):
+        model_width = layers[0]["in"][-1]
+        total = 0
+        for entry in layers:
+            layer = entry["layer"]
+            if mistake is not None:
+                m = entry["in"][-1]
+                if mistake == "first-input-width" and chain[0]["kind"] != "Embedding":
+                    m = model_width
+                count = formula_count(layer, m, p["framework"], mistake)
+                still = 2 * m if layer["kind"] == "BatchNormalization" else 0
+            elif p["framework"] == "keras":
+                count, still = entry["count"], entry["frozen"]
+            else:
+                count, still = torch_count(layer, entry["in"])
+            counts.append(count)
+            frozen.append(still)
+            total += count
+        chains.append(total)
+    total, non_trainable = sum(counts), sum(frozen)
+    trainable = total - non_trainable if p["framework"] == "keras" else total
+    return {"layers": counts, "total": total, "trainable": trainable,
+            "non_trainable": non_trainable, "chains": chains}
