@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -356,15 +357,31 @@ def test_clip_squared_norm() -> None:
 
 def test_sampled_clip_questions_tell_the_mistakes_apart() -> None:
     d = derivations.get("clip-gradient")
+    modes = set()
     for seed in range(1, 101):
         p = d.sample(seed)
-        g = np.array(p["g"], dtype=float)
+        mode = p.get("mode", "norm") + ("-axes" if p.get("axes") is not None else "")
+        modes.add(mode)
         beta = p["threshold"]
-        assert 2 <= g.size <= 4
+        if mode == "norm-axes":
+            g = np.array(p["g"], dtype=float)
+            rows = np.linalg.norm(g, axis=1)
+            assert g.shape[1] == 2 and rows.max() > beta > rows.min()  # some rows clipped
+            continue
+        tensors = p["g"] if mode == "global-norm" else [p["g"]]
+        g = np.concatenate([np.ravel(np.array(t, dtype=float)) for t in tensors])
+        assert 2 <= g.size <= 7
         assert np.linalg.norm(g) > beta  # the rule clips
         assert np.abs(g).max() > beta >= np.abs(g).min()  # by value cuts some, not all
         assert all(round(v, 1) == v for v in [*g, beta])
+        if mode == "global-norm":  # some tensor within the threshold on its own
+            assert min(np.linalg.norm(np.ravel(t)) for t in tensors) < np.linalg.norm(g)
+    assert modes == {"norm", "value", "global-norm", "norm-axes"}
     assert d.sample(3, {"g": [[1, 2], [3, 4]]})["g"] == [[1, 2], [3, 4]]
+    assert d.sample(3, {"mode": "value"})["mode"] == "value"
+    held = d.sample(4, {"axes": 1})
+    assert held["axes"] == 1 and np.array(held["g"]).ndim == 2
+    assert d.sample(5, {"g": [[1, 2], [3]]})["mode"] == "global-norm"
 
 
 def test_sampled_bptt_questions() -> None:
@@ -391,3 +408,81 @@ def test_mistakes_from_the_command_line(capsys: pytest.CaptureFixture[str], lang
     assert main(["solve", "bptt", "--mistake", "transposed-w", "--lang", lang]) == 0
     shown = capsys.readouterr().out
     assert "W^T" in shown
+
+
+def test_clip_global_norm_against_torch() -> None:
+    W = np.array([[1.0, 2.0], [3.0, 4.0]])
+    b = np.array([5.0, 6.0])
+    c = 7.0
+    result = derivations.solve("clip-gradient", g=[W.tolist(), b.tolist(), c], threshold=5,
+                               mode="global-norm")
+    params = [torch.nn.Parameter(torch.zeros(np.shape(t), dtype=torch.float64))
+              for t in (W, b, c)]
+    for param, t in zip(params, (W, b, c), strict=True):
+        param.grad = torch.tensor(t, dtype=torch.float64)
+    total = float(torch.nn.utils.clip_grad_norm_(params, max_norm=5))
+    a = result.answers
+    assert float(a["norm_before"]) == pytest.approx(total) == pytest.approx(np.sqrt(140))
+    expected = np.concatenate([p.grad.numpy().ravel() for p in params])
+    assert np.allclose([float(v) for v in a["g"]], expected, rtol=1e-6)
+    assert float(a["norm_after"]) == pytest.approx(5) and a["scale"] == 5 / sp.sqrt(140)
+    tensors = result.info["tensors"]
+    assert np.allclose(tensors[0], params[0].grad.numpy(), rtol=1e-6)
+    assert np.allclose(tensors[1], params[1].grad.numpy(), rtol=1e-6)
+    assert tensors[2] == pytest.approx(float(params[2].grad), rel=1e-6)
+    keys = [s.key for s in result.steps]
+    assert keys.count("clip_gradient.given_tensor") == 3 and "clip_gradient.global" in keys
+    # each tensor clipped by its own norm: W (norm sqrt 30) and b and c scaled on their own
+    own = derivations.solve("clip-gradient", g=[W.tolist(), b.tolist(), c], threshold=5,
+                            mode="global-norm", mistake="per-tensor-norm").answers
+    scaled = [t * min(1, 5 / np.linalg.norm(t)) for t in (W.ravel(), b, np.array([c]))]
+    assert np.allclose([float(v) for v in own["g"]], np.concatenate(scaled))
+
+
+def test_clip_by_value_mode_against_torch_clamp() -> None:
+    g = [[6.0, -8.0], [0.5, -2.5]]
+    result = derivations.solve("clip-gradient", g=g, threshold=2, mode="value")
+    expected = torch.clamp(torch.tensor(g, dtype=torch.float64), -2, 2).numpy()
+    assert np.array_equal(np.array(result.answers["g"], dtype=float), expected)
+    wrong = derivations.solve("clip-gradient", g=g, threshold=2, mode="value",
+                              mistake="clip-by-norm").answers
+    norm = np.linalg.norm(g)
+    assert np.allclose(np.array(wrong["g"], dtype=float), np.array(g) * 2 / norm)
+    d = derivations.get("clip-gradient")
+    applies = {m.id for m in d.mistakes if m.applies_to({"g": g, "threshold": 2,
+                                                         "mode": "value", "axes": None})}
+    assert applies == {"clip-by-norm"}
+
+
+@pytest.mark.parametrize(("axes", "axis"), [(1, 1), (-1, 1), (0, 0), ([1], 1)])
+def test_clip_along_axes_against_numpy(axes: Any, axis: int) -> None:
+    g = np.array([[3.0, 4.0], [0.3, 0.4], [6.0, 8.0]])
+    result = derivations.solve("clip-gradient", g=g.tolist(), threshold=2, axes=axes)
+    norms = np.linalg.norm(g, axis=axis, keepdims=True)
+    expected = g * 2 / np.maximum(norms, 2)
+    a = result.answers
+    assert np.allclose(np.array(a["g"], dtype=float), expected)
+    assert np.allclose([float(v) for v in a["norm_before"]], norms.ravel())
+    assert np.allclose([float(v) for v in a["norm_after"]],
+                       np.linalg.norm(expected, axis=axis))
+    whole = derivations.solve("clip-gradient", g=g.tolist(), threshold=2, axes=[0, 1])
+    assert whole.answers["norm_before"] == derivations.solve(
+        "clip-gradient", g=g.tolist(), threshold=2).answers["norm_before"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "param", "fragment"),
+    [
+        (["g=[[1, 2], [3, 4]]", "axes=2"], "axes", "from -2 to 1"),
+        (["g=[1, 2]", "axes=1"], "axes", "from -1 to 0"),
+        (["g=[[1, 2], [3, 4]]", "axes=[1, 1]"], "axes", "each axis once"),
+        (["axes=0.5"], "axes", "whole numbers"),
+        (["mode=value", "axes=0"], "axes", "only mode=norm"),
+        (["mode=clip"], "mode", "norm, value, global-norm"),
+        (["g=[[1, 2], [3]]"], "g", "mode=global-norm"),
+    ],
+)
+def test_clip_bad_modes_and_axes(input_error: Callable[[list[str]], str], argv: list[str],
+                                 param: str, fragment: str) -> None:
+    message = input_error(["solve", "clip-gradient", *argv])
+    assert message.startswith(f"{param}: expected") and fragment in message

@@ -105,10 +105,44 @@ def bptt(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
     return out
 
 
-@reference("clip-gradient")
-def clip_gradient(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
-    g = np.array(p["g"], dtype=float)
-    beta = float(p["threshold"])
+def _clip_rows(g: np.ndarray, beta: float, axis: int, squared: bool) -> dict[str, Any]:
+    """tf.clip_by_norm(t, beta, axes=[axis]) written with NumPy: the norm over ``axis`` (kept),
+    t * beta / max(norm, beta); ``squared``: the sum of squares taken for the norm."""
+    sums = (g**2).sum(axis=axis, keepdims=True)
+    norms = sums if squared else np.sqrt(sums)
+    new = g * beta / np.maximum(norms, beta)
+    new_sums = (new**2).sum(axis=axis)
+    return {"g": new.tolist(), "norm_before": norms.ravel().tolist(),
+            "norm_after": (new_sums if squared else np.sqrt(new_sums)).tolist(),
+            "scale": (beta / np.maximum(norms, beta)).ravel().tolist()}
+
+
+def _global(tensors: list[np.ndarray], beta: float, mistake: str | None) -> dict[str, Any]:
+    """torch.nn.utils.clip_grad_norm_ over several parameters (the global norm); the mistakes
+    by clip_grad_value_ / per-parameter clip_grad_norm_ / NumPy."""
+    params = []
+    for t in tensors:
+        param = torch.nn.Parameter(torch.zeros(t.shape, dtype=torch.float64))
+        param.grad = torch.tensor(t, dtype=torch.float64)
+        params.append(param)
+    flat = np.concatenate([t.ravel() for t in tensors])
+    norm = float(np.sqrt((flat**2).sum()))
+    if mistake is None:
+        total = float(torch.nn.utils.clip_grad_norm_(params, max_norm=beta))
+        new = np.concatenate([p.grad.numpy().ravel() for p in params])
+        return {"g": new.tolist(), "norm_before": total,
+                "norm_after": float(np.linalg.norm(new)), "scale": min(1.0, beta / norm)}
+    if mistake == "per-tensor-norm":
+        for p in params:
+            torch.nn.utils.clip_grad_norm_([p], max_norm=beta)
+        new = np.concatenate([p.grad.numpy().ravel() for p in params])
+        after = float(np.linalg.norm(new))
+        return {"g": new.tolist(), "norm_before": norm, "norm_after": after,
+                "scale": after / norm}
+    return _whole(flat, beta, mistake)
+
+
+def _whole(g: np.ndarray, beta: float, mistake: str | None) -> dict[str, Any]:
     norm = float(np.sqrt((g**2).sum()))
     param = torch.nn.Parameter(torch.zeros(g.shape, dtype=torch.float64))
     param.grad = torch.tensor(g)
@@ -131,3 +165,25 @@ def clip_gradient(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
         return {"g": new.tolist(), "norm_before": wrong, "norm_after": float((new**2).sum()),
                 "scale": scale}
     raise KeyError(mistake)
+
+
+@reference("clip-gradient")
+def clip_gradient(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
+    beta = float(p["threshold"])
+    mode = p.get("mode") or "norm"
+    if mode == "global-norm":
+        return _global([np.array(t, dtype=float) for t in p["g"]], beta, mistake)
+    g = np.array(p["g"], dtype=float)
+    if mode == "value" and mistake is None:
+        new = torch.clamp(torch.tensor(g), -beta, beta).numpy()
+        norm, after = float(np.linalg.norm(g)), float(np.linalg.norm(new))
+        return {"g": new.tolist(), "norm_before": norm, "norm_after": after,
+                "scale": after / norm}
+    if mode == "value" and mistake == "clip-by-norm":
+        mistake = None
+    axes = p.get("axes")
+    if axes is not None:
+        chosen = sorted({int(a) % g.ndim for a in np.atleast_1d(axes)})
+        if len(chosen) < g.ndim:
+            return _clip_rows(g, beta, chosen[0], mistake == "squared-norm")
+    return _whole(g, beta, mistake)
