@@ -390,7 +390,9 @@ def test_sampled_bptt_questions() -> None:
     for seed in range(1, 41):
         p = d.sample(seed)
         W = np.array(p["W"])
-        assert W.shape == (2, 2) and 3 <= len(p["x"]) <= 6
+        with_target = p.get("target") is not None
+        assert W.shape == (2, 2) and (2 if with_target else 3) <= len(p["x"]) <= (
+            3 if with_target else 6)
         assert all(round(v, 1) == v for v in [*W.ravel(), *p["U"], *p["b"], *p["x"]])
         assert abs(W[0, 1]) != abs(W[1, 0])  # else W^T has the same factor norms
         verdicts.add(d.run(p).info["verdict_case"])
@@ -486,3 +488,105 @@ def test_clip_bad_modes_and_axes(input_error: Callable[[list[str]], str], argv: 
                                  param: str, fragment: str) -> None:
     message = input_error(["solve", "clip-gradient", *argv])
     assert message.startswith(f"{param}: expected") and fragment in message
+
+
+def _torch_bptt_gradients(W: np.ndarray, U: np.ndarray, b: np.ndarray, xs: np.ndarray,
+                          V: np.ndarray, c: np.ndarray, targets: np.ndarray,
+                          at: list[int]) -> tuple[float, list[np.ndarray]]:
+    """L = 1/2 sum over the steps in ``at`` of ||V h_t + c - target||^2 and its gradients with
+    respect to W, U, b, V, c by torch autograd in float64."""
+    leaves = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in (W, U, b, V, c)]
+    Wt, Ut, bt, Vt, ct = leaves
+    h = torch.zeros(W.shape[0], dtype=torch.float64)
+    loss = torch.zeros((), dtype=torch.float64)
+    for t, x in enumerate(xs):
+        h = torch.tanh(Wt @ h + Ut @ torch.tensor(x, dtype=torch.float64) + bt)
+        if t in at:
+            loss = loss + 0.5 * ((Vt @ h + ct - torch.tensor(targets[at.index(t)])) ** 2).sum()
+    loss.backward()
+    return float(loss.detach()), [leaf.grad.numpy() for leaf in leaves]
+
+
+def test_bptt_gradients_two_steps_against_autograd() -> None:
+    """The classic two-step question: one target per step, one output."""
+    W, U, b = [[0.1, 0.2], [0.3, 0.4]], [0.5, 0.6], [1, -1]
+    result = derivations.solve("bptt", W=W, U=U, b=b, x=[2, 3], h0=[0, 0], V=[1, 2], c=0.1,
+                               target=[0.5, 1])
+    loss, (dW, dU, db, dV, dc) = _torch_bptt_gradients(
+        np.array(W, dtype=float), np.array(U, dtype=float).reshape(2, 1),
+        np.array(b, dtype=float), np.array([[2.0], [3.0]]), np.array([[1.0, 2.0]]),
+        np.array([0.1]), np.array([[0.5], [1.0]]), [0, 1])
+    a = result.answers
+    assert a["loss"] == pytest.approx(loss, rel=1e-12)
+    assert np.allclose(a["dL_dW"], dW, rtol=1e-12)
+    assert np.allclose(a["dL_dU"], dU[:, 0], rtol=1e-12)
+    assert np.allclose(a["dL_db"], db, rtol=1e-12)
+    assert np.allclose(a["dL_dV"], dV[0], rtol=1e-12)
+    assert a["dL_dc"] == pytest.approx(float(dc[0]), rel=1e-12)
+    keys = [s.key for s in result.steps]
+    assert keys.count("bptt.output_error") == 2 and keys.count("bptt.grad_a") == 2
+    assert "bptt.grad_W" in keys and "bptt.loss" in keys
+    # the norms of the Jacobians are those without a target
+    plain = derivations.solve("bptt", W=W, U=U, b=b, x=[2, 3], h0=[0, 0]).answers
+    assert {k: a[k] for k in plain} == plain and "dL_dW" not in plain
+
+
+def test_bptt_gradients_last_step_several_outputs_against_autograd() -> None:
+    rng = np.random.default_rng(7)
+    W, U, b = rng.normal(0, 0.5, (3, 3)), rng.normal(0, 0.5, (3, 2)), rng.normal(0, 0.3, 3)
+    xs, V, c = rng.normal(0, 1, (4, 2)), rng.normal(0, 0.5, (2, 3)), rng.normal(0, 0.2, 2)
+    target = rng.normal(0, 1, 2)
+    result = derivations.solve("bptt", W=W.tolist(), U=U.tolist(), b=b.tolist(), x=xs.tolist(),
+                               V=V.tolist(), c=c.tolist(), target=target.tolist(),
+                               loss_at="last")
+    loss, grads = _torch_bptt_gradients(W, U, b, xs, V, c, target[None, :], [3])
+    a = result.answers
+    assert a["loss"] == pytest.approx(loss, rel=1e-10)
+    for name, grad in zip(("dL_dW", "dL_dU", "dL_db", "dL_dV", "dL_dc"), grads, strict=True):
+        assert np.allclose(np.array(a[name], dtype=float), grad, rtol=1e-10, atol=1e-14), name
+    keys = [s.key for s in result.steps]
+    assert "bptt.loss_last" in keys and keys.count("bptt.output_error") == 1
+
+
+def test_bptt_no_recurrent_path_mistake() -> None:
+    W, U, b = [[0.1, 0.2], [0.3, 0.4]], [0.5, 0.6], [1, -1]
+    params = {"W": W, "U": U, "b": b, "x": [2, 3], "V": [1, 2], "c": 0.1, "target": [0.5, 1]}
+    wrong = derivations.solve("bptt", mistake="no-recurrent-path", **params).answers
+    right = derivations.solve("bptt", **params).answers
+    assert wrong["dL_dV"] == right["dL_dV"] and wrong["dL_db"] != right["dL_db"]
+    assert wrong["dL_dW"] == right["dL_dW"]  # h_0 = 0: only delta_2 h_1^T, and delta_2 is right
+    # by hand: dL/dh_1 = V^T e_1 only
+    h1 = np.tanh(np.array(U) * 2 + np.array(b))
+    e1 = float(np.array([1, 2]) @ h1 + 0.1 - 0.5)
+    h2 = np.tanh(np.array(W) @ h1 + np.array(U) * 3 + np.array(b))
+    e2 = float(np.array([1, 2]) @ h2 + 0.1 - 1)
+    d1 = (1 - h1**2) * np.array([1, 2]) * e1
+    d2 = (1 - h2**2) * np.array([1, 2]) * e2
+    assert np.allclose(wrong["dL_db"], d1 + d2)
+
+
+@pytest.mark.parametrize(
+    ("argv", "param", "fragment"),
+    [
+        (["target=[1, 2]"], "V", "when a target is given"),
+        (["V=[1, 2]", "target=[1, 2, 3]"], "target", "T = 2 targets"),
+        (["V=[1, 2]", "target=[1, 2]", "loss_at=last"], "target", "one target"),
+        (["V=[1, 2]", "target=[1, 2]", "c=[1, 2]"], "c", "1 number"),
+        (["V=[1, 2]", "target=[1, 2]", "loss_at=first"], "loss_at", "all, last"),
+        (["V=[1, 2, 3]", "target=[1, 2]"], "V", "H = 2"),
+    ],
+)
+def test_bptt_bad_targets(input_error: Callable[[list[str]], str], argv: list[str],
+                          param: str, fragment: str) -> None:
+    message = input_error(["solve", "bptt", *argv])
+    assert message.startswith(f"{param}: expected") and fragment in message
+
+
+def test_bptt_gradients_from_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["solve", "bptt", "x=[2, 3]", "V=[1, 2]", "c=0.1", "target=0.5",
+                 "loss_at=last", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["answers"]) >= {"loss", "dL_dW", "dL_dU", "dL_db", "dL_dV", "dL_dc"}
+    d = derivations.get("bptt")
+    held = d.sample(3, {"loss_at": "last"})
+    assert held["loss_at"] == "last" and isinstance(held["target"], float)

@@ -39,6 +39,17 @@ register_symbols({
     "beta": (r"\beta", "beta"),
     "g": (r"\mathbf{g}", "g"),
     "g_i": (r"\mathbf{g}_i", "g_i"),
+    "target_t": (r"y^{*}_{t}", "y*_t"),
+    "e_t": ("e_t", "e_t"),
+    "L_bptt": ("L", "L"),
+    "dL_dh_t": (r"\frac{\partial L}{\partial h_t}", "∂L/∂h_t"),
+    "delta_t": (r"\delta_t", "δ_t"),
+    "delta_next": (r"\delta_{t+1}", "δ_{t+1}"),
+    "dL_dW": (r"\frac{\partial L}{\partial W}", "∂L/∂W"),
+    "dL_dU": (r"\frac{\partial L}{\partial U}", "∂L/∂U"),
+    "dL_db": (r"\frac{\partial L}{\partial b}", "∂L/∂b"),
+    "dL_dV": (r"\frac{\partial L}{\partial V}", "∂L/∂V"),
+    "dL_dc": (r"\frac{\partial L}{\partial c}", "∂L/∂c"),
     "J_t": (r"\frac{\partial h_t}{\partial h_{t-1}}", "∂h_t/∂h_{t-1}"),
     "dhT_dhk": (r"\frac{\partial h_T}{\partial h_k}", "∂h_T/∂h_k"),
     "D_t": (r"\operatorname{diag}\left(1 - h_t^{2}\right)", "diag(1 - h_t^2)"),
@@ -172,6 +183,13 @@ BPTT_PARAMS = [
     Param("x", "array", shapes=(("T",), ("T", "D")), default=EXAM_Q4["x"]),
     Param("h0", "array", shapes=(("H",),), default=None),
     Param("f", "array", shapes=((), ("T", "H")), default=None),
+    # the output layer y_t = V h_t + c and the targets of the loss L = 1/2 sum (y_t - target_t)^2
+    Param("V", "array", shapes=(("H",), ("O", "H")), default=None),
+    Param("c", "array", shapes=((), ("O",)), default=None),
+    # one target per step (loss_at=all: T numbers, or T x O) or the last step's (loss_at=last: a
+    # number, or O numbers)
+    Param("target", "array", shapes=((), ("S",), ("S", "O")), default=None),
+    Param("loss_at", "choice", choices=("all", "last"), default="all"),
 ]
 
 BPTT_ANSWERS = [
@@ -187,16 +205,28 @@ BPTT_ANSWERS = [
     Answer("verdict", "text"),
     # only when forget-gate values f are given; the statement does not ask for it
     Answer("lstm_path", "vector", shapes=(("T",),), optional=True, asked=False),
+    # only when a target is given: the loss and its gradients by backpropagation through time
+    Answer("loss", "number", optional=True),
+    Answer("dL_dW", "matrix", shapes=(("H", "H"),), optional=True),
+    Answer("dL_dU", "vectors", shapes=(("H",), ("H", "D")), optional=True),
+    Answer("dL_db", "vector", shapes=(("H",),), optional=True),
+    Answer("dL_dV", "vectors", shapes=(("H",), ("O", "H")), optional=True),
+    Answer("dL_dc", "vectors", shapes=((), ("O",)), optional=True),
 ]
 
 _CHAIN_ANSWERS = ("dhT_dhk_norm", "factor_norms", "rate", "verdict")
+_RECURRENT_GRADIENTS = ("dL_dW", "dL_dU", "dL_db")
 
 BPTT_MISTAKES = [
     # each factor W alone: the derivative of tanh, diag(1 - h_t^2), dropped
-    Mistake("no-tanh-derivative", changes=_CHAIN_ANSWERS, formula=True),
+    Mistake("no-tanh-derivative", changes=_CHAIN_ANSWERS + _RECURRENT_GRADIENTS, formula=True),
     # each factor diag(1 - h_t^2) W^T: the backward pass's W^T (delta_{t-1} = W^T (delta_t *
     # (1 - h_t^2))) put into the Jacobian, which is then neither J_t nor its transpose
-    Mistake("transposed-w", changes=_CHAIN_ANSWERS, formula=True),
+    Mistake("transposed-w", changes=_CHAIN_ANSWERS + _RECURRENT_GRADIENTS, formula=True),
+    # with a target: each step's gradient dL/dh_t taken from its own output only, the path back
+    # from later steps (W^T delta_{t+1}) left out
+    Mistake("no-recurrent-path", changes=_RECURRENT_GRADIENTS, formula=True,
+            applies=lambda p: p.get("target") is not None and len(p["x"]) > 1),
 ]
 
 # |a_t| stays below this in sampled questions, so that tanh's slope is at least 0.03
@@ -226,7 +256,7 @@ def _good_bptt(params: Mapping[str, Any], regime: str | None) -> bool:
     if regime in ("exploding", "saturated") and (sigma < _EXPLODING_SIGMA
                                   or max(abs(np.linalg.eigvals(W))) < _EXPLODING_RADIUS):
         return False
-    apart = {m.id: False for m in BPTT_MISTAKES}
+    apart = {m: False for m in ("no-tanh-derivative", "transposed-w")}  # those of the factors
     for x_t in xs:
         a = W @ h + U @ x_t + b
         if np.max(np.abs(a)) > _SATURATION:
@@ -257,7 +287,9 @@ def sample_bptt(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
     """
     dims = bind_dims(BPTT_PARAMS, fixed)
     H = dims.get("H", 2)
-    T = dims.get("T", draw.integer(3, 6))
+    output_form = any(fixed.get(k) is not None for k in ("V", "c", "target", "loss_at"))
+    with_target = output_form or draw.chance(0.4)
+    T = dims.get("T", draw.integer(2, 3) if with_target else draw.integer(3, 6))
     D = dims.get("D", 1)
     regime = (draw.choice(("vanishing", "vanishing", "exploding", "exploding", "saturated"))
               if "W" not in fixed else None)
@@ -271,9 +303,33 @@ def sample_bptt(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
             "x": [draw.integer(1, 2) * draw.choice((-1, 1)) for _ in range(T)] if D == 1
             else draw.array((T, D), -1, 1, nonzero=True),
         }
+        if with_target:
+            out.update(_draw_outputs(draw, fixed, dims, H, T))
         out.update(fixed)
         if _good_bptt(out, regime):
             return out
+    return out
+
+
+def _draw_outputs(draw: Draw, fixed: Mapping[str, Any], dims: Mapping[str, int], H: int,
+                  T: int) -> dict[str, Any]:
+    """An output layer of one unit (or O given by a fixed V or c), weights and bias of one
+    decimal, and targets of one decimal: one per step, or in one question in three only the
+    last step's."""
+    n_out = dims.get("O", 1)
+    V = draw.array((H,) if n_out == 1 else (n_out, H), -1, 1, nonzero=True)
+    c = draw.decimal(-0.5, 0.5) if n_out == 1 else draw.array((n_out,), -0.5, 0.5)
+    loss_at = fixed.get("loss_at") or ("last" if draw.chance(1 / 3) else "all")
+    count = 1 if loss_at == "last" else T
+    if n_out == 1:
+        target: Any = (draw.decimal(-1, 1) if count == 1
+                       else [draw.decimal(-1, 1) for _ in range(count)])
+    else:
+        target = (draw.array((n_out,), -1, 1) if count == 1
+                  else draw.array((count, n_out), -1, 1))
+    out = {"V": V, "c": c, "target": target}
+    if loss_at == "last":
+        out["loss_at"] = "last"
     return out
 
 
@@ -327,6 +383,10 @@ def bptt(
     x: sp.ImmutableMatrix,
     h0: sp.ImmutableMatrix | None,
     f: Any,
+    V: sp.ImmutableMatrix | None = None,
+    c: Any = None,
+    target: Any = None,
+    loss_at: str = "all",
     mistake: str | None = None,
 ) -> Result:
     """How the gradient of a tanh RNN behaves through time, factor by factor.
@@ -339,12 +399,22 @@ def bptt(
         h0: the initial state (zeros when not given).
         f: forget-gate values of an LSTM for comparison: one number for every unit and step, or
             T x H (one row per time step).
+        V: output weights, y_t = V h_t + c (an H list for one output, or O x H).
+        c: output bias (a number, or O numbers; 0 when not given).
+        target: with V, the targets of L = 1/2 sum_t ||y_t - target_t||^2: one per step
+            (loss_at=all) or the last step's (loss_at=last).
+        loss_at: ``all`` (a target per step) or ``last``.
         mistake: a declared mistake's id, computed from start to end (``no-tanh-derivative``:
-            each factor W alone; ``transposed-w``: each factor diag(1 - h_t^2) W^T).
+            each factor W alone; ``transposed-w``: each factor diag(1 - h_t^2) W^T;
+            ``no-recurrent-path``: dL/dh_t from y_t alone).
+
+    Raises:
+        InputError: a target without V, or targets of the wrong number or width.
     """
     H = W.rows
     inputs, _scalar = inputs_of(U, x)
     T = len(inputs)
+    outputs = _outputs(V, c, target, loss_at, T) if target is not None else None
     W_np = np.array(W.tolist(), dtype=float)
     U_np = np.array(U.tolist(), dtype=float)
     b_np = np.array(list(b), dtype=float)
@@ -444,11 +514,192 @@ def bptt(
                                 "rnn": sp.Float(norms[0], 15) if math.isfinite(norms[0])
                                 else "inf"}))
         answers["lstm_path"] = lstm_norms
+    if outputs is not None:
+        grads, grad_steps = _gradients(W_np, U_np, xs, start, chain.states, outputs, mistake)
+        answers.update(grads)
+        steps += grad_steps
     steps.append(Step(key="bptt.remedies"))
     if mistake is not None:
         steps = _mistaken_steps(steps, mistake, W, chain)
     return Result(convention="column", steps=tuple(steps), answers=answers,
                   info={"verdict_case": verdict})
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """The output layer and the targets, as floats."""
+
+    V: np.ndarray  # O x H
+    c: np.ndarray  # n_out
+    targets: np.ndarray  # one row per step with a loss (O numbers each)
+    steps: list[int]  # the steps with a loss, 1-based
+    V_vector: bool  # V given as an H list (one output): dL/dV is then an H list
+    c_number: bool  # one output and c a number (or not given): dL/dc is then a number
+
+
+def _numbers(value: Any) -> list[float]:
+    return [float(v) for v in value] if isinstance(value, sp.MatrixBase) else [float(value)]
+
+
+def _outputs(V: sp.ImmutableMatrix | None, c: Any, target: Any, loss_at: str,
+             T: int) -> Outputs:
+    """The output layer and the targets, checked against each other.
+
+    Raises:
+        InputError: a target without V; c or the targets of the wrong width or number.
+    """
+    if V is None:
+        raise InputError("V", "the output weights V (y_t = V h_t + c) when a target is given",
+                         "nothing")
+    V_vector = V.cols == 1
+    V_np = np.array(V.tolist(), dtype=float).reshape(1, -1) if V_vector else np.array(
+        V.tolist(), dtype=float)
+    n_out = V_np.shape[0]
+    c_np = np.zeros(n_out) if c is None else np.array(_numbers(c))
+    if c_np.size != n_out:
+        raise InputError("c", f"{n_out} number(s), one per output (V has {n_out} row(s))",
+                         f"{c_np.size}")
+    flat = _numbers(target)
+    count = T if loss_at == "all" else 1
+    if len(flat) != count * n_out:
+        want = (f"T = {T} targets, one per step (loss_at=last for the last step only)"
+                if loss_at == "all" else "one target, the last step's (loss_at=last)")
+        raise InputError("target", want + (f", each of {n_out} numbers" if n_out > 1 else ""),
+                         f"{len(flat)} number(s)")
+    return Outputs(V=V_np, c=c_np, targets=np.array(flat).reshape(count, n_out),
+                   steps=list(range(1, T + 1)) if loss_at == "all" else [T],
+                   V_vector=V_vector, c_number=n_out == 1 and not isinstance(c, sp.MatrixBase))
+
+
+def _col(vector: np.ndarray) -> sp.ImmutableMatrix:
+    return _floats(np.asarray(vector, dtype=float).reshape(-1))
+
+
+def _gradients(W: np.ndarray, U: np.ndarray, xs: list[np.ndarray], h0: np.ndarray,
+               states: list[np.ndarray], out: Outputs,
+               mistake: str | None) -> tuple[dict[str, Any], list[Step]]:
+    """The loss L = 1/2 sum_t ||y_t - target_t||^2 and its gradients by backpropagation through
+    time, every term of the chain rule as a step with its numbers.
+
+    Backwards from t = T: e_t = y_t - target_t (0 at a step without a loss), dL/dh_t =
+    V^T e_t + W^T delta_{t+1}, delta_t = diag(1 - h_t^2) dL/dh_t; then dL/dW = sum delta_t
+    h_{t-1}^T, dL/dU = sum delta_t x_t^T, dL/db = sum delta_t, dL/dV = sum e_t h_t^T,
+    dL/dc = sum e_t. The mistakes: ``no-tanh-derivative`` delta_t = dL/dh_t;
+    ``transposed-w`` W delta_{t+1} for W^T delta_{t+1}; ``no-recurrent-path`` dL/dh_t = V^T e_t.
+    """
+    T, H = len(states), W.shape[0]
+    n_out = out.V.shape[0]
+    steps: list[Step] = []
+    ys: list[np.ndarray] = []
+    errors: list[np.ndarray] = []
+    loss = 0.0
+    Vs, cs, h_sym = msym("V", n_out, H), msym("c", n_out) if n_out > 1 else sym("c"), msym("h_t", H)
+    y_sym = msym("y_t", n_out) if n_out > 1 else sym("y_t")
+    target_sym = msym("target_t", n_out) if n_out > 1 else sym("target_t")
+    with sp.evaluate(False):
+        y_formula = sp.MatAdd(sp.MatMul(Vs, h_sym), cs) if n_out > 1 else sp.Add(
+            sp.MatMul(Vs, h_sym), cs)
+    for t in range(1, T + 1):
+        y = out.V @ states[t - 1] + out.c
+        ys.append(y)
+        e = np.zeros(n_out)
+        if t in out.steps:
+            e = y - out.targets[out.steps.index(t)]
+            loss += 0.5 * float(e @ e)
+        errors.append(e)
+        shown_y = _col(y) if n_out > 1 else sp.Float(float(y[0]), 15)
+        steps.append(Step(key="bptt.output", lhs=y_sym, symbolic=y_formula,
+                          substituted=put_in(y_formula, {Vs: _floats(out.V), h_sym:
+                                                          _col(states[t - 1]),
+                                                          cs: _col(out.c) if n_out > 1 else
+                                                          sp.Float(float(out.c[0]), 15)}),
+                          value=shown_y, data={"t": t}))
+    steps.append(Step(key="bptt.loss" if len(out.steps) > 1 else "bptt.loss_last",
+                      lhs=sym("L_bptt"), symbolic=sp.Float(loss, 15),
+                      data={"steps": T, "last": T}))
+    e_sym = msym("e_t", n_out) if n_out > 1 else sym("e_t")
+    dh_sym, delta_sym, next_sym = msym("dL_dh_t", H), msym("delta_t", H), msym("delta_next", H)
+    D_sym, W_T, V_T = msym("D_t", H, H), msym("W_T", H, H), msym("V_T", H, n_out)
+    deltas: list[np.ndarray] = [np.zeros(H)] * T
+    after = np.zeros(H)  # delta_{t+1}
+    for t in range(T, 0, -1):
+        e = errors[t - 1]
+        if t in out.steps:
+            with sp.evaluate(False):
+                e_formula = (sp.MatAdd(y_sym, sp.MatMul(-1, target_sym)) if n_out > 1
+                             else sp.Add(y_sym, sp.Mul(-1, target_sym)))
+            target_value = out.targets[out.steps.index(t)]
+            steps.append(Step(
+                key="bptt.output_error", lhs=e_sym, symbolic=e_formula,
+                substituted=put_in(e_formula, {
+                    y_sym: _col(ys[t - 1]) if n_out > 1 else sp.Float(float(ys[t - 1][0]), 15),
+                    target_sym: _col(target_value) if n_out > 1
+                    else sp.Float(float(target_value[0]), 15)}),
+                value=_col(e) if n_out > 1 else sp.Float(float(e[0]), 15), data={"t": t}))
+        recurrent = W if mistake == "transposed-w" else W.T
+        direct = out.V.T @ e
+        terms: list[sp.Basic] = []
+        values: dict[sp.Basic, Any] = {}
+        if t in out.steps:
+            terms.append(sp.MatMul(V_T, e_sym))
+            values.update({V_T: _floats(out.V.T), e_sym: _col(e) if n_out > 1
+                           else sp.Float(float(e[0]), 15)})
+        grad_h = direct.copy()
+        if t < T and mistake != "no-recurrent-path":
+            grad_h = grad_h + recurrent @ after
+            W_used = msym("W", H, H) if mistake == "transposed-w" else W_T
+            terms.append(sp.MatMul(W_used, next_sym))
+            values.update({W_used: _floats(recurrent), next_sym: _col(after)})
+        if terms:
+            with sp.evaluate(False):
+                formula = terms[0] if len(terms) == 1 else sp.MatAdd(*terms)
+            key = {"transposed-w": "bptt.grad_h_w", "no-recurrent-path": "bptt.grad_h_direct"
+                   }.get(mistake or "", "bptt.grad_h")
+            steps.append(Step(key=key, lhs=dh_sym, symbolic=formula,
+                              substituted=put_in(formula, values), value=_col(grad_h),
+                              data={"t": t}))
+        else:
+            steps.append(Step(key="bptt.grad_h_zero", lhs=dh_sym, symbolic=_col(grad_h),
+                              data={"t": t}))
+        slopes = 1.0 - states[t - 1] ** 2
+        if mistake == "no-tanh-derivative":
+            delta = grad_h
+            steps.append(Step(key="bptt.grad_a_no_slope", lhs=delta_sym, symbolic=dh_sym,
+                              substituted=_col(grad_h), value=_col(delta), data={"t": t}))
+        else:
+            delta = slopes * grad_h
+            with sp.evaluate(False):
+                formula = sp.MatMul(D_sym, dh_sym)
+            steps.append(Step(key="bptt.grad_a", lhs=delta_sym, symbolic=formula,
+                              substituted=put_in(formula, {D_sym: _floats(np.diag(slopes)),
+                                                           dh_sym: _col(grad_h)}),
+                              value=_col(delta), data={"t": t}))
+        deltas[t - 1] = delta
+        after = delta
+    prev = [h0, *states[:-1]]
+    dW = sum(np.outer(deltas[t], prev[t]) for t in range(T))
+    dU = sum(np.outer(deltas[t], xs[t]) for t in range(T))
+    db = sum(deltas)
+    dV = sum(np.outer(errors[t], states[t]) for t in range(T))
+    dc = sum(errors)
+    for key, lhs, value in (("bptt.grad_W", "dL_dW", dW), ("bptt.grad_U", "dL_dU", dU),
+                            ("bptt.grad_b", "dL_db", db), ("bptt.grad_V", "dL_dV", dV),
+                            ("bptt.grad_c", "dL_dc", dc)):
+        arr = np.asarray(value, dtype=float)
+        shown = _floats(arr) if arr.ndim == 2 and arr.shape[1] > 1 else _col(arr)
+        if arr.size == 1 and lhs == "dL_dc":
+            shown = sp.Float(float(arr.ravel()[0]), 15)
+        steps.append(Step(key=key, lhs=sym(lhs), symbolic=shown, data={"steps": T}))
+    U_vector = U.shape[1] == 1
+    answers: dict[str, Any] = {
+        "loss": loss,
+        "dL_dW": dW.tolist(),
+        "dL_dU": dU[:, 0].tolist() if U_vector else dU.tolist(),
+        "dL_db": np.asarray(db).tolist(),
+        "dL_dV": dV[0].tolist() if out.V_vector else dV.tolist(),
+        "dL_dc": float(dc[0]) if out.c_number else np.asarray(dc).tolist(),
+    }
+    return answers, steps
 
 
 def _forget_gates(f: Any, T: int, H: int) -> np.ndarray:
