@@ -40,6 +40,10 @@ register_symbols({
     "g": (r"\mathbf{g}", "g"),
     "g_i": (r"\mathbf{g}_i", "g_i"),
     "target_t": (r"y^{*}_{t}", "y*_t"),
+    "V_out": ("V", "V"),
+    "V_out_T": (r"V^{\top}", "V^T"),
+    "c_out": ("c", "c"),
+    "y_out": ("y_t", "y_t"),
     "e_t": ("e_t", "e_t"),
     "L_bptt": ("L", "L"),
     "dL_dh_t": (r"\frac{\partial L}{\partial h_t}", "∂L/∂h_t"),
@@ -371,7 +375,7 @@ def _mistaken_steps(steps: list[Step], mistake: str, W: sp.ImmutableMatrix,
 @derivation(
     "bptt",
     params=BPTT_PARAMS,
-    limits={"T": 1000, "H": 8, "D": 8},
+    limits={"T": 1000, "H": 8, "D": 8, "O": 8, "S": 1000},
     answers=BPTT_ANSWERS,
     mistakes=BPTT_MISTAKES,
     sampler=sample_bptt,
@@ -594,8 +598,9 @@ def _gradients(W: np.ndarray, U: np.ndarray, xs: list[np.ndarray], h0: np.ndarra
     ys: list[np.ndarray] = []
     errors: list[np.ndarray] = []
     loss = 0.0
-    Vs, cs, h_sym = msym("V", n_out, H), msym("c", n_out) if n_out > 1 else sym("c"), msym("h_t", H)
-    y_sym = msym("y_t", n_out) if n_out > 1 else sym("y_t")
+    Vs, h_sym = msym("V_out", n_out, H), msym("h_t", H)
+    cs = msym("c_out", n_out) if n_out > 1 else sym("c_out")
+    y_sym = msym("y_out", n_out) if n_out > 1 else sym("y_out")
     target_sym = msym("target_t", n_out) if n_out > 1 else sym("target_t")
     with sp.evaluate(False):
         y_formula = sp.MatAdd(sp.MatMul(Vs, h_sym), cs) if n_out > 1 else sp.Add(
@@ -620,7 +625,7 @@ def _gradients(W: np.ndarray, U: np.ndarray, xs: list[np.ndarray], h0: np.ndarra
                       data={"steps": T, "last": T}))
     e_sym = msym("e_t", n_out) if n_out > 1 else sym("e_t")
     dh_sym, delta_sym, next_sym = msym("dL_dh_t", H), msym("delta_t", H), msym("delta_next", H)
-    D_sym, W_T, V_T = msym("D_t", H, H), msym("W_T", H, H), msym("V_T", H, n_out)
+    D_sym, W_T, V_T = msym("D_t", H, H), msym("W_T", H, H), msym("V_out_T", H, n_out)
     deltas: list[np.ndarray] = [np.zeros(H)] * T
     after = np.zeros(H)  # delta_{t+1}
     for t in range(T, 0, -1):
@@ -945,7 +950,7 @@ def _clip_question(values: dict[str, Any]) -> dict[str, Any]:
 @derivation(
     "clip-gradient",
     params=CLIP_PARAMS,
-    limits={"N": 32, "M": 32, "K": 16},
+    limits={"N": 32, "M": 32, "K": 16, "A": 2},
     answers=CLIP_ANSWERS,
     mistakes=CLIP_MISTAKES,
     sampler=sample_clip,
