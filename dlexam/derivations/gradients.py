@@ -637,10 +637,10 @@ def _gradients(W: np.ndarray, U: np.ndarray, xs: list[np.ndarray], h0: np.ndarra
             target_value = out.targets[out.steps.index(t)]
             steps.append(Step(
                 key="bptt.output_error", lhs=e_sym, symbolic=e_formula,
-                substituted=put_in(e_formula, {
-                    y_sym: _col(ys[t - 1]) if n_out > 1 else sp.Float(float(ys[t - 1][0]), 15),
-                    target_sym: _col(target_value) if n_out > 1
-                    else sp.Float(float(target_value[0]), 15)}),
+                substituted=put_in(e_formula, {y_sym: _col(ys[t - 1]),
+                                               target_sym: _col(target_value)})
+                if n_out > 1 else sp.Add(sp.Float(float(ys[t - 1][0]), 15),
+                                         sp.Float(-float(target_value[0]), 15), evaluate=False),
                 value=_col(e) if n_out > 1 else sp.Float(float(e[0]), 15), data={"t": t}))
         recurrent = W if mistake == "transposed-w" else W.T
         direct = out.V.T @ e
