@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -356,15 +357,31 @@ def test_clip_squared_norm() -> None:
 
 def test_sampled_clip_questions_tell_the_mistakes_apart() -> None:
     d = derivations.get("clip-gradient")
+    modes = set()
     for seed in range(1, 101):
         p = d.sample(seed)
-        g = np.array(p["g"], dtype=float)
+        mode = p.get("mode", "norm") + ("-axes" if p.get("axes") is not None else "")
+        modes.add(mode)
         beta = p["threshold"]
-        assert 2 <= g.size <= 4
+        if mode == "norm-axes":
+            g = np.array(p["g"], dtype=float)
+            rows = np.linalg.norm(g, axis=1)
+            assert g.shape[1] == 2 and rows.max() > beta > rows.min()  # some rows clipped
+            continue
+        tensors = p["g"] if mode == "global-norm" else [p["g"]]
+        g = np.concatenate([np.ravel(np.array(t, dtype=float)) for t in tensors])
+        assert 2 <= g.size <= 7
         assert np.linalg.norm(g) > beta  # the rule clips
         assert np.abs(g).max() > beta >= np.abs(g).min()  # by value cuts some, not all
         assert all(round(v, 1) == v for v in [*g, beta])
+        if mode == "global-norm":  # some tensor within the threshold on its own
+            assert min(np.linalg.norm(np.ravel(t)) for t in tensors) < np.linalg.norm(g)
+    assert modes == {"norm", "value", "global-norm", "norm-axes"}
     assert d.sample(3, {"g": [[1, 2], [3, 4]]})["g"] == [[1, 2], [3, 4]]
+    assert d.sample(3, {"mode": "value"})["mode"] == "value"
+    held = d.sample(4, {"axes": 1})
+    assert held["axes"] == 1 and np.array(held["g"]).ndim == 2
+    assert d.sample(5, {"g": [[1, 2], [3]]})["mode"] == "global-norm"
 
 
 def test_sampled_bptt_questions() -> None:
@@ -373,7 +390,9 @@ def test_sampled_bptt_questions() -> None:
     for seed in range(1, 41):
         p = d.sample(seed)
         W = np.array(p["W"])
-        assert W.shape == (2, 2) and 3 <= len(p["x"]) <= 6
+        with_target = p.get("target") is not None
+        assert W.shape == (2, 2) and (2 if with_target else 3) <= len(p["x"]) <= (
+            3 if with_target else 6)
         assert all(round(v, 1) == v for v in [*W.ravel(), *p["U"], *p["b"], *p["x"]])
         assert abs(W[0, 1]) != abs(W[1, 0])  # else W^T has the same factor norms
         verdicts.add(d.run(p).info["verdict_case"])
@@ -391,3 +410,183 @@ def test_mistakes_from_the_command_line(capsys: pytest.CaptureFixture[str], lang
     assert main(["solve", "bptt", "--mistake", "transposed-w", "--lang", lang]) == 0
     shown = capsys.readouterr().out
     assert "W^T" in shown
+
+
+def test_clip_global_norm_against_torch() -> None:
+    W = np.array([[1.0, 2.0], [3.0, 4.0]])
+    b = np.array([5.0, 6.0])
+    c = 7.0
+    result = derivations.solve("clip-gradient", g=[W.tolist(), b.tolist(), c], threshold=5,
+                               mode="global-norm")
+    params = [torch.nn.Parameter(torch.zeros(np.shape(t), dtype=torch.float64))
+              for t in (W, b, c)]
+    for param, t in zip(params, (W, b, c), strict=True):
+        param.grad = torch.tensor(t, dtype=torch.float64)
+    total = float(torch.nn.utils.clip_grad_norm_(params, max_norm=5))
+    a = result.answers
+    assert float(a["norm_before"]) == pytest.approx(total) == pytest.approx(np.sqrt(140))
+    expected = np.concatenate([p.grad.numpy().ravel() for p in params])
+    assert np.allclose([float(v) for v in a["g"]], expected, rtol=1e-6)
+    assert float(a["norm_after"]) == pytest.approx(5) and a["scale"] == 5 / sp.sqrt(140)
+    tensors = result.info["tensors"]
+    assert np.allclose(tensors[0], params[0].grad.numpy(), rtol=1e-6)
+    assert np.allclose(tensors[1], params[1].grad.numpy(), rtol=1e-6)
+    assert tensors[2] == pytest.approx(float(params[2].grad), rel=1e-6)
+    keys = [s.key for s in result.steps]
+    assert keys.count("clip_gradient.given_tensor") == 3 and "clip_gradient.global" in keys
+    # each tensor clipped by its own norm: W (norm sqrt 30) and b and c scaled on their own
+    own = derivations.solve("clip-gradient", g=[W.tolist(), b.tolist(), c], threshold=5,
+                            mode="global-norm", mistake="per-tensor-norm").answers
+    scaled = [t * min(1, 5 / np.linalg.norm(t)) for t in (W.ravel(), b, np.array([c]))]
+    assert np.allclose([float(v) for v in own["g"]], np.concatenate(scaled))
+
+
+def test_clip_by_value_mode_against_torch_clamp() -> None:
+    g = [[6.0, -8.0], [0.5, -2.5]]
+    result = derivations.solve("clip-gradient", g=g, threshold=2, mode="value")
+    expected = torch.clamp(torch.tensor(g, dtype=torch.float64), -2, 2).numpy()
+    assert np.array_equal(np.array(result.answers["g"], dtype=float), expected)
+    wrong = derivations.solve("clip-gradient", g=g, threshold=2, mode="value",
+                              mistake="clip-by-norm").answers
+    norm = np.linalg.norm(g)
+    assert np.allclose(np.array(wrong["g"], dtype=float), np.array(g) * 2 / norm)
+    d = derivations.get("clip-gradient")
+    applies = {m.id for m in d.mistakes if m.applies_to({"g": g, "threshold": 2,
+                                                         "mode": "value", "axes": None})}
+    assert applies == {"clip-by-norm"}
+
+
+@pytest.mark.parametrize(("axes", "axis"), [(1, 1), (-1, 1), (0, 0), ([1], 1)])
+def test_clip_along_axes_against_numpy(axes: Any, axis: int) -> None:
+    g = np.array([[3.0, 4.0], [0.3, 0.4], [6.0, 8.0]])
+    result = derivations.solve("clip-gradient", g=g.tolist(), threshold=2, axes=axes)
+    norms = np.linalg.norm(g, axis=axis, keepdims=True)
+    expected = g * 2 / np.maximum(norms, 2)
+    a = result.answers
+    assert np.allclose(np.array(a["g"], dtype=float), expected)
+    assert np.allclose([float(v) for v in a["norm_before"]], norms.ravel())
+    assert np.allclose([float(v) for v in a["norm_after"]],
+                       np.linalg.norm(expected, axis=axis))
+    whole = derivations.solve("clip-gradient", g=g.tolist(), threshold=2, axes=[0, 1])
+    assert whole.answers["norm_before"] == derivations.solve(
+        "clip-gradient", g=g.tolist(), threshold=2).answers["norm_before"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "param", "fragment"),
+    [
+        (["g=[[1, 2], [3, 4]]", "axes=2"], "axes", "from -2 to 1"),
+        (["g=[1, 2]", "axes=1"], "axes", "from -1 to 0"),
+        (["g=[[1, 2], [3, 4]]", "axes=[1, 1]"], "axes", "each axis once"),
+        (["axes=0.5"], "axes", "whole numbers"),
+        (["mode=value", "axes=0"], "axes", "only mode=norm"),
+        (["mode=clip"], "mode", "norm, value, global-norm"),
+        (["g=[[1, 2], [3]]"], "g", "mode=global-norm"),
+    ],
+)
+def test_clip_bad_modes_and_axes(input_error: Callable[[list[str]], str], argv: list[str],
+                                 param: str, fragment: str) -> None:
+    message = input_error(["solve", "clip-gradient", *argv])
+    assert message.startswith(f"{param}: expected") and fragment in message
+
+
+def _torch_bptt_gradients(W: np.ndarray, U: np.ndarray, b: np.ndarray, xs: np.ndarray,
+                          V: np.ndarray, c: np.ndarray, targets: np.ndarray,
+                          at: list[int]) -> tuple[float, list[np.ndarray]]:
+    """L = 1/2 sum over the steps in ``at`` of ||V h_t + c - target||^2 and its gradients with
+    respect to W, U, b, V, c by torch autograd in float64."""
+    leaves = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in (W, U, b, V, c)]
+    Wt, Ut, bt, Vt, ct = leaves
+    h = torch.zeros(W.shape[0], dtype=torch.float64)
+    loss = torch.zeros((), dtype=torch.float64)
+    for t, x in enumerate(xs):
+        h = torch.tanh(Wt @ h + Ut @ torch.tensor(x, dtype=torch.float64) + bt)
+        if t in at:
+            loss = loss + 0.5 * ((Vt @ h + ct - torch.tensor(targets[at.index(t)])) ** 2).sum()
+    loss.backward()
+    return float(loss.detach()), [leaf.grad.numpy() for leaf in leaves]
+
+
+def test_bptt_gradients_two_steps_against_autograd() -> None:
+    """The classic two-step question: one target per step, one output."""
+    W, U, b = [[0.1, 0.2], [0.3, 0.4]], [0.5, 0.6], [1, -1]
+    result = derivations.solve("bptt", W=W, U=U, b=b, x=[2, 3], h0=[0, 0], V=[1, 2], c=0.1,
+                               target=[0.5, 1])
+    loss, (dW, dU, db, dV, dc) = _torch_bptt_gradients(
+        np.array(W, dtype=float), np.array(U, dtype=float).reshape(2, 1),
+        np.array(b, dtype=float), np.array([[2.0], [3.0]]), np.array([[1.0, 2.0]]),
+        np.array([0.1]), np.array([[0.5], [1.0]]), [0, 1])
+    a = result.answers
+    assert a["loss"] == pytest.approx(loss, rel=1e-12)
+    assert np.allclose(a["dL_dW"], dW, rtol=1e-12)
+    assert np.allclose(a["dL_dU"], dU[:, 0], rtol=1e-12)
+    assert np.allclose(a["dL_db"], db, rtol=1e-12)
+    assert np.allclose(a["dL_dV"], dV[0], rtol=1e-12)
+    assert a["dL_dc"] == pytest.approx(float(dc[0]), rel=1e-12)
+    keys = [s.key for s in result.steps]
+    assert keys.count("bptt.output_error") == 2 and keys.count("bptt.grad_a") == 2
+    assert "bptt.grad_W" in keys and "bptt.loss" in keys
+    # the norms of the Jacobians are those without a target
+    plain = derivations.solve("bptt", W=W, U=U, b=b, x=[2, 3], h0=[0, 0]).answers
+    assert {k: a[k] for k in plain} == plain and "dL_dW" not in plain
+
+
+def test_bptt_gradients_last_step_several_outputs_against_autograd() -> None:
+    rng = np.random.default_rng(7)
+    W, U, b = rng.normal(0, 0.5, (3, 3)), rng.normal(0, 0.5, (3, 2)), rng.normal(0, 0.3, 3)
+    xs, V, c = rng.normal(0, 1, (4, 2)), rng.normal(0, 0.5, (2, 3)), rng.normal(0, 0.2, 2)
+    target = rng.normal(0, 1, 2)
+    result = derivations.solve("bptt", W=W.tolist(), U=U.tolist(), b=b.tolist(), x=xs.tolist(),
+                               V=V.tolist(), c=c.tolist(), target=target.tolist(),
+                               loss_at="last")
+    loss, grads = _torch_bptt_gradients(W, U, b, xs, V, c, target[None, :], [3])
+    a = result.answers
+    assert a["loss"] == pytest.approx(loss, rel=1e-10)
+    for name, grad in zip(("dL_dW", "dL_dU", "dL_db", "dL_dV", "dL_dc"), grads, strict=True):
+        assert np.allclose(np.array(a[name], dtype=float), grad, rtol=1e-10, atol=1e-14), name
+    keys = [s.key for s in result.steps]
+    assert "bptt.loss_last" in keys and keys.count("bptt.output_error") == 1
+
+
+def test_bptt_no_recurrent_path_mistake() -> None:
+    W, U, b = [[0.1, 0.2], [0.3, 0.4]], [0.5, 0.6], [1, -1]
+    params = {"W": W, "U": U, "b": b, "x": [2, 3], "V": [1, 2], "c": 0.1, "target": [0.5, 1]}
+    wrong = derivations.solve("bptt", mistake="no-recurrent-path", **params).answers
+    right = derivations.solve("bptt", **params).answers
+    assert wrong["dL_dV"] == right["dL_dV"] and wrong["dL_db"] != right["dL_db"]
+    assert wrong["dL_dW"] == right["dL_dW"]  # h_0 = 0: only delta_2 h_1^T, and delta_2 is right
+    # by hand: dL/dh_1 = V^T e_1 only
+    h1 = np.tanh(np.array(U) * 2 + np.array(b))
+    e1 = float(np.array([1, 2]) @ h1 + 0.1 - 0.5)
+    h2 = np.tanh(np.array(W) @ h1 + np.array(U) * 3 + np.array(b))
+    e2 = float(np.array([1, 2]) @ h2 + 0.1 - 1)
+    d1 = (1 - h1**2) * np.array([1, 2]) * e1
+    d2 = (1 - h2**2) * np.array([1, 2]) * e2
+    assert np.allclose(wrong["dL_db"], d1 + d2)
+
+
+@pytest.mark.parametrize(
+    ("argv", "param", "fragment"),
+    [
+        (["target=[1, 2]"], "V", "when a target is given"),
+        (["V=[1, 2]", "target=[1, 2, 3]"], "target", "T = 2 targets"),
+        (["V=[1, 2]", "target=[1, 2]", "loss_at=last"], "target", "one target"),
+        (["V=[1, 2]", "target=[1, 2]", "c=[1, 2]"], "c", "1 number"),
+        (["V=[1, 2]", "target=[1, 2]", "loss_at=first"], "loss_at", "all, last"),
+        (["V=[1, 2, 3]", "target=[1, 2]"], "V", "H = 2"),
+    ],
+)
+def test_bptt_bad_targets(input_error: Callable[[list[str]], str], argv: list[str],
+                          param: str, fragment: str) -> None:
+    message = input_error(["solve", "bptt", *argv])
+    assert message.startswith(f"{param}: expected") and fragment in message
+
+
+def test_bptt_gradients_from_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["solve", "bptt", "x=[2, 3]", "V=[1, 2]", "c=0.1", "target=0.5",
+                 "loss_at=last", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["answers"]) >= {"loss", "dL_dW", "dL_dU", "dL_db", "dL_dV", "dL_dc"}
+    d = derivations.get("bptt")
+    held = d.sample(3, {"loss_at": "last"})
+    assert held["loss_at"] == "last" and isinstance(held["target"], float)

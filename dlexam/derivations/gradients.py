@@ -28,7 +28,7 @@ import numpy as np
 import sympy as sp
 
 from dlexam.derivations.cells import EXAM_Q4, Activation, inputs_of, msym, zeros
-from dlexam.derivations.contract import Answer, Mistake
+from dlexam.derivations.contract import Answer, Mistake, with_params
 from dlexam.derivations.core import Result, Step, derivation, evaluate_at, put_in, three_part
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
@@ -38,6 +38,22 @@ from dlexam.notation import register_symbols, sym
 register_symbols({
     "beta": (r"\beta", "beta"),
     "g": (r"\mathbf{g}", "g"),
+    "g_i": (r"\mathbf{g}_i", "g_i"),
+    "target_t": (r"y^{*}_{t}", "y*_t"),
+    "V_out": ("V", "V"),
+    "V_out_T": (r"V^{\top}", "V^T"),
+    "c_out": ("c", "c"),
+    "y_out": ("y_t", "y_t"),
+    "e_t": ("e_t", "e_t"),
+    "L_bptt": ("L", "L"),
+    "dL_dh_t": (r"\frac{\partial L}{\partial h_t}", "∂L/∂h_t"),
+    "delta_t": (r"\delta_t", "δ_t"),
+    "delta_next": (r"\delta_{t+1}", "δ_{t+1}"),
+    "dL_dW": (r"\frac{\partial L}{\partial W}", "∂L/∂W"),
+    "dL_dU": (r"\frac{\partial L}{\partial U}", "∂L/∂U"),
+    "dL_db": (r"\frac{\partial L}{\partial b}", "∂L/∂b"),
+    "dL_dV": (r"\frac{\partial L}{\partial V}", "∂L/∂V"),
+    "dL_dc": (r"\frac{\partial L}{\partial c}", "∂L/∂c"),
     "J_t": (r"\frac{\partial h_t}{\partial h_{t-1}}", "∂h_t/∂h_{t-1}"),
     "dhT_dhk": (r"\frac{\partial h_T}{\partial h_k}", "∂h_T/∂h_k"),
     "D_t": (r"\operatorname{diag}\left(1 - h_t^{2}\right)", "diag(1 - h_t^2)"),
@@ -171,6 +187,13 @@ BPTT_PARAMS = [
     Param("x", "array", shapes=(("T",), ("T", "D")), default=EXAM_Q4["x"]),
     Param("h0", "array", shapes=(("H",),), default=None),
     Param("f", "array", shapes=((), ("T", "H")), default=None),
+    # the output layer y_t = V h_t + c and the targets of the loss L = 1/2 sum (y_t - target_t)^2
+    Param("V", "array", shapes=(("H",), ("O", "H")), default=None),
+    Param("c", "array", shapes=((), ("O",)), default=None),
+    # one target per step (loss_at=all: T numbers, or T x O) or the last step's (loss_at=last: a
+    # number, or O numbers)
+    Param("target", "array", shapes=((), ("S",), ("S", "O")), default=None),
+    Param("loss_at", "choice", choices=("all", "last"), default="all"),
 ]
 
 BPTT_ANSWERS = [
@@ -186,16 +209,29 @@ BPTT_ANSWERS = [
     Answer("verdict", "text"),
     # only when forget-gate values f are given; the statement does not ask for it
     Answer("lstm_path", "vector", shapes=(("T",),), optional=True, asked=False),
+    # only when a target is given: the loss and its gradients by backpropagation through time;
+    # sums of products of hand-rounded numbers, some entries near 0: a little looser
+    Answer("loss", "number", optional=True, rel=1e-3),
+    Answer("dL_dW", "matrix", shapes=(("H", "H"),), optional=True, rel=1e-3, abs=1e-4),
+    Answer("dL_dU", "vectors", shapes=(("H",), ("H", "D")), optional=True, rel=1e-3, abs=1e-4),
+    Answer("dL_db", "vector", shapes=(("H",),), optional=True, rel=1e-3, abs=1e-4),
+    Answer("dL_dV", "vectors", shapes=(("H",), ("O", "H")), optional=True, rel=1e-3, abs=1e-4),
+    Answer("dL_dc", "vectors", shapes=((), ("O",)), optional=True, rel=1e-3, abs=1e-4),
 ]
 
 _CHAIN_ANSWERS = ("dhT_dhk_norm", "factor_norms", "rate", "verdict")
+_RECURRENT_GRADIENTS = ("dL_dW", "dL_dU", "dL_db")
 
 BPTT_MISTAKES = [
     # each factor W alone: the derivative of tanh, diag(1 - h_t^2), dropped
-    Mistake("no-tanh-derivative", changes=_CHAIN_ANSWERS, formula=True),
+    Mistake("no-tanh-derivative", changes=_CHAIN_ANSWERS + _RECURRENT_GRADIENTS, formula=True),
     # each factor diag(1 - h_t^2) W^T: the backward pass's W^T (delta_{t-1} = W^T (delta_t *
     # (1 - h_t^2))) put into the Jacobian, which is then neither J_t nor its transpose
-    Mistake("transposed-w", changes=_CHAIN_ANSWERS, formula=True),
+    Mistake("transposed-w", changes=_CHAIN_ANSWERS + _RECURRENT_GRADIENTS, formula=True),
+    # with a target: each step's gradient dL/dh_t taken from its own output only, the path back
+    # from later steps (W^T delta_{t+1}) left out
+    Mistake("no-recurrent-path", changes=_RECURRENT_GRADIENTS, formula=True,
+            applies=lambda p: p.get("target") is not None and len(p["x"]) > 1),
 ]
 
 # |a_t| stays below this in sampled questions, so that tanh's slope is at least 0.03
@@ -225,7 +261,7 @@ def _good_bptt(params: Mapping[str, Any], regime: str | None) -> bool:
     if regime in ("exploding", "saturated") and (sigma < _EXPLODING_SIGMA
                                   or max(abs(np.linalg.eigvals(W))) < _EXPLODING_RADIUS):
         return False
-    apart = {m.id: False for m in BPTT_MISTAKES}
+    apart = {m: False for m in ("no-tanh-derivative", "transposed-w")}  # those of the factors
     for x_t in xs:
         a = W @ h + U @ x_t + b
         if np.max(np.abs(a)) > _SATURATION:
@@ -256,7 +292,9 @@ def sample_bptt(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
     """
     dims = bind_dims(BPTT_PARAMS, fixed)
     H = dims.get("H", 2)
-    T = dims.get("T", draw.integer(3, 6))
+    output_form = any(fixed.get(k) is not None for k in ("V", "c", "target", "loss_at"))
+    with_target = output_form or draw.chance(0.4)
+    T = dims.get("T", draw.integer(2, 3) if with_target else draw.integer(3, 6))
     D = dims.get("D", 1)
     regime = (draw.choice(("vanishing", "vanishing", "exploding", "exploding", "saturated"))
               if "W" not in fixed else None)
@@ -270,9 +308,33 @@ def sample_bptt(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
             "x": [draw.integer(1, 2) * draw.choice((-1, 1)) for _ in range(T)] if D == 1
             else draw.array((T, D), -1, 1, nonzero=True),
         }
+        if with_target:
+            out.update(_draw_outputs(draw, fixed, dims, H, T))
         out.update(fixed)
         if _good_bptt(out, regime):
             return out
+    return out
+
+
+def _draw_outputs(draw: Draw, fixed: Mapping[str, Any], dims: Mapping[str, int], H: int,
+                  T: int) -> dict[str, Any]:
+    """An output layer of one unit (or O given by a fixed V or c), weights and bias of one
+    decimal, and targets of one decimal: one per step, or in one question in three only the
+    last step's."""
+    n_out = dims.get("O", 1)
+    V = draw.array((H,) if n_out == 1 else (n_out, H), -1, 1, nonzero=True)
+    c = draw.decimal(-0.5, 0.5) if n_out == 1 else draw.array((n_out,), -0.5, 0.5)
+    loss_at = fixed.get("loss_at") or ("last" if draw.chance(1 / 3) else "all")
+    count = 1 if loss_at == "last" else T
+    if n_out == 1:
+        target: Any = (draw.decimal(-1, 1) if count == 1
+                       else [draw.decimal(-1, 1) for _ in range(count)])
+    else:
+        target = (draw.array((n_out,), -1, 1) if count == 1
+                  else draw.array((count, n_out), -1, 1))
+    out = {"V": V, "c": c, "target": target}
+    if loss_at == "last":
+        out["loss_at"] = "last"
     return out
 
 
@@ -313,7 +375,7 @@ def _mistaken_steps(steps: list[Step], mistake: str, W: sp.ImmutableMatrix,
 @derivation(
     "bptt",
     params=BPTT_PARAMS,
-    limits={"T": 1000, "H": 8, "D": 8},
+    limits={"T": 1000, "H": 8, "D": 8, "O": 8, "S": 1000},
     answers=BPTT_ANSWERS,
     mistakes=BPTT_MISTAKES,
     sampler=sample_bptt,
@@ -326,6 +388,10 @@ def bptt(
     x: sp.ImmutableMatrix,
     h0: sp.ImmutableMatrix | None,
     f: Any,
+    V: sp.ImmutableMatrix | None = None,
+    c: Any = None,
+    target: Any = None,
+    loss_at: str = "all",
     mistake: str | None = None,
 ) -> Result:
     """How the gradient of a tanh RNN behaves through time, factor by factor.
@@ -338,12 +404,22 @@ def bptt(
         h0: the initial state (zeros when not given).
         f: forget-gate values of an LSTM for comparison: one number for every unit and step, or
             T x H (one row per time step).
+        V: output weights, y_t = V h_t + c (an H list for one output, or O x H).
+        c: output bias (a number, or O numbers; 0 when not given).
+        target: with V, the targets of L = 1/2 sum_t ||y_t - target_t||^2: one per step
+            (loss_at=all) or the last step's (loss_at=last).
+        loss_at: ``all`` (a target per step) or ``last``.
         mistake: a declared mistake's id, computed from start to end (``no-tanh-derivative``:
-            each factor W alone; ``transposed-w``: each factor diag(1 - h_t^2) W^T).
+            each factor W alone; ``transposed-w``: each factor diag(1 - h_t^2) W^T;
+            ``no-recurrent-path``: dL/dh_t from y_t alone).
+
+    Raises:
+        InputError: a target without V, or targets of the wrong number or width.
     """
     H = W.rows
     inputs, _scalar = inputs_of(U, x)
     T = len(inputs)
+    outputs = _outputs(V, c, target, loss_at, T) if target is not None else None
     W_np = np.array(W.tolist(), dtype=float)
     U_np = np.array(U.tolist(), dtype=float)
     b_np = np.array(list(b), dtype=float)
@@ -443,11 +519,193 @@ def bptt(
                                 "rnn": sp.Float(norms[0], 15) if math.isfinite(norms[0])
                                 else "inf"}))
         answers["lstm_path"] = lstm_norms
+    if outputs is not None:
+        grads, grad_steps = _gradients(W_np, U_np, xs, start, chain.states, outputs, mistake)
+        answers.update(grads)
+        steps += grad_steps
     steps.append(Step(key="bptt.remedies"))
     if mistake is not None:
         steps = _mistaken_steps(steps, mistake, W, chain)
     return Result(convention="column", steps=tuple(steps), answers=answers,
                   info={"verdict_case": verdict})
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """The output layer and the targets, as floats."""
+
+    V: np.ndarray  # O x H
+    c: np.ndarray  # n_out
+    targets: np.ndarray  # one row per step with a loss (O numbers each)
+    steps: list[int]  # the steps with a loss, 1-based
+    V_vector: bool  # V given as an H list (one output): dL/dV is then an H list
+    c_number: bool  # one output and c a number (or not given): dL/dc is then a number
+
+
+def _numbers(value: Any) -> list[float]:
+    return [float(v) for v in value] if isinstance(value, sp.MatrixBase) else [float(value)]
+
+
+def _outputs(V: sp.ImmutableMatrix | None, c: Any, target: Any, loss_at: str,
+             T: int) -> Outputs:
+    """The output layer and the targets, checked against each other.
+
+    Raises:
+        InputError: a target without V; c or the targets of the wrong width or number.
+    """
+    if V is None:
+        raise InputError("V", "the output weights V (y_t = V h_t + c) when a target is given",
+                         "nothing")
+    V_vector = V.cols == 1
+    V_np = np.array(V.tolist(), dtype=float).reshape(1, -1) if V_vector else np.array(
+        V.tolist(), dtype=float)
+    n_out = V_np.shape[0]
+    c_np = np.zeros(n_out) if c is None else np.array(_numbers(c))
+    if c_np.size != n_out:
+        raise InputError("c", f"{n_out} number(s), one per output (V has {n_out} row(s))",
+                         f"{c_np.size}")
+    flat = _numbers(target)
+    count = T if loss_at == "all" else 1
+    if len(flat) != count * n_out:
+        want = (f"T = {T} targets, one per step (loss_at=last for the last step only)"
+                if loss_at == "all" else "one target, the last step's (loss_at=last)")
+        raise InputError("target", want + (f", each of {n_out} numbers" if n_out > 1 else ""),
+                         f"{len(flat)} number(s)")
+    return Outputs(V=V_np, c=c_np, targets=np.array(flat).reshape(count, n_out),
+                   steps=list(range(1, T + 1)) if loss_at == "all" else [T],
+                   V_vector=V_vector, c_number=n_out == 1 and not isinstance(c, sp.MatrixBase))
+
+
+def _col(vector: np.ndarray) -> sp.ImmutableMatrix:
+    return _floats(np.asarray(vector, dtype=float).reshape(-1))
+
+
+def _gradients(W: np.ndarray, U: np.ndarray, xs: list[np.ndarray], h0: np.ndarray,
+               states: list[np.ndarray], out: Outputs,
+               mistake: str | None) -> tuple[dict[str, Any], list[Step]]:
+    """The loss L = 1/2 sum_t ||y_t - target_t||^2 and its gradients by backpropagation through
+    time, every term of the chain rule as a step with its numbers.
+
+    Backwards from t = T: e_t = y_t - target_t (0 at a step without a loss), dL/dh_t =
+    V^T e_t + W^T delta_{t+1}, delta_t = diag(1 - h_t^2) dL/dh_t; then dL/dW = sum delta_t
+    h_{t-1}^T, dL/dU = sum delta_t x_t^T, dL/db = sum delta_t, dL/dV = sum e_t h_t^T,
+    dL/dc = sum e_t. The mistakes: ``no-tanh-derivative`` delta_t = dL/dh_t;
+    ``transposed-w`` W delta_{t+1} for W^T delta_{t+1}; ``no-recurrent-path`` dL/dh_t = V^T e_t.
+    """
+    T, H = len(states), W.shape[0]
+    n_out = out.V.shape[0]
+    steps: list[Step] = []
+    ys: list[np.ndarray] = []
+    errors: list[np.ndarray] = []
+    loss = 0.0
+    Vs, h_sym = msym("V_out", n_out, H), msym("h_t", H)
+    cs = msym("c_out", n_out) if n_out > 1 else sym("c_out")
+    y_sym = msym("y_out", n_out) if n_out > 1 else sym("y_out")
+    target_sym = msym("target_t", n_out) if n_out > 1 else sym("target_t")
+    with sp.evaluate(False):
+        y_formula = sp.MatAdd(sp.MatMul(Vs, h_sym), cs) if n_out > 1 else sp.Add(
+            sp.MatMul(Vs, h_sym), cs)
+    for t in range(1, T + 1):
+        y = out.V @ states[t - 1] + out.c
+        ys.append(y)
+        e = np.zeros(n_out)
+        if t in out.steps:
+            e = y - out.targets[out.steps.index(t)]
+            loss += 0.5 * float(e @ e)
+        errors.append(e)
+        shown_y = _col(y) if n_out > 1 else sp.Float(float(y[0]), 15)
+        steps.append(Step(key="bptt.output", lhs=y_sym, symbolic=y_formula,
+                          substituted=put_in(y_formula, {Vs: _floats(out.V), h_sym:
+                                                          _col(states[t - 1]),
+                                                          cs: _col(out.c) if n_out > 1 else
+                                                          sp.Float(float(out.c[0]), 15)}),
+                          value=shown_y, data={"t": t}))
+    steps.append(Step(key="bptt.loss" if len(out.steps) > 1 else "bptt.loss_last",
+                      lhs=sym("L_bptt"), symbolic=sp.Float(loss, 15),
+                      data={"steps": T, "last": T}))
+    e_sym = msym("e_t", n_out) if n_out > 1 else sym("e_t")
+    dh_sym, delta_sym, next_sym = msym("dL_dh_t", H), msym("delta_t", H), msym("delta_next", H)
+    D_sym, W_T, V_T = msym("D_t", H, H), msym("W_T", H, H), msym("V_out_T", H, n_out)
+    deltas: list[np.ndarray] = [np.zeros(H)] * T
+    after = np.zeros(H)  # delta_{t+1}
+    for t in range(T, 0, -1):
+        e = errors[t - 1]
+        if t in out.steps:
+            with sp.evaluate(False):
+                e_formula = (sp.MatAdd(y_sym, sp.MatMul(-1, target_sym)) if n_out > 1
+                             else sp.Add(y_sym, sp.Mul(-1, target_sym)))
+            target_value = out.targets[out.steps.index(t)]
+            steps.append(Step(
+                key="bptt.output_error", lhs=e_sym, symbolic=e_formula,
+                substituted=put_in(e_formula, {y_sym: _col(ys[t - 1]),
+                                               target_sym: _col(target_value)})
+                if n_out > 1 else sp.Add(sp.Float(float(ys[t - 1][0]), 15),
+                                         sp.Float(-float(target_value[0]), 15), evaluate=False),
+                value=_col(e) if n_out > 1 else sp.Float(float(e[0]), 15), data={"t": t}))
+        recurrent = W if mistake == "transposed-w" else W.T
+        direct = out.V.T @ e
+        terms: list[sp.Basic] = []
+        values: dict[sp.Basic, Any] = {}
+        if t in out.steps:
+            terms.append(sp.MatMul(V_T, e_sym))
+            values.update({V_T: _floats(out.V.T), e_sym: _col(e) if n_out > 1
+                           else sp.Float(float(e[0]), 15)})
+        grad_h = direct.copy()
+        if t < T and mistake != "no-recurrent-path":
+            grad_h = grad_h + recurrent @ after
+            W_used = msym("W", H, H) if mistake == "transposed-w" else W_T
+            terms.append(sp.MatMul(W_used, next_sym))
+            values.update({W_used: _floats(recurrent), next_sym: _col(after)})
+        if terms:
+            with sp.evaluate(False):
+                formula = terms[0] if len(terms) == 1 else sp.MatAdd(*terms)
+            key = {"transposed-w": "bptt.grad_h_w", "no-recurrent-path": "bptt.grad_h_direct"
+                   }.get(mistake or "", "bptt.grad_h")
+            steps.append(Step(key=key, lhs=dh_sym, symbolic=formula,
+                              substituted=put_in(formula, values), value=_col(grad_h),
+                              data={"t": t}))
+        else:
+            steps.append(Step(key="bptt.grad_h_zero", lhs=dh_sym, symbolic=_col(grad_h),
+                              data={"t": t}))
+        slopes = 1.0 - states[t - 1] ** 2
+        if mistake == "no-tanh-derivative":
+            delta = grad_h
+            steps.append(Step(key="bptt.grad_a_no_slope", lhs=delta_sym, symbolic=dh_sym,
+                              substituted=_col(grad_h), value=_col(delta), data={"t": t}))
+        else:
+            delta = slopes * grad_h
+            with sp.evaluate(False):
+                formula = sp.MatMul(D_sym, dh_sym)
+            steps.append(Step(key="bptt.grad_a", lhs=delta_sym, symbolic=formula,
+                              substituted=put_in(formula, {D_sym: _floats(np.diag(slopes)),
+                                                           dh_sym: _col(grad_h)}),
+                              value=_col(delta), data={"t": t}))
+        deltas[t - 1] = delta
+        after = delta
+    prev = [h0, *states[:-1]]
+    dW = sum(np.outer(deltas[t], prev[t]) for t in range(T))
+    dU = sum(np.outer(deltas[t], xs[t]) for t in range(T))
+    db = sum(deltas)
+    dV = sum(np.outer(errors[t], states[t]) for t in range(T))
+    dc = sum(errors)
+    for key, lhs, value in (("bptt.grad_W", "dL_dW", dW), ("bptt.grad_U", "dL_dU", dU),
+                            ("bptt.grad_b", "dL_db", db), ("bptt.grad_V", "dL_dV", dV),
+                            ("bptt.grad_c", "dL_dc", dc)):
+        arr = np.asarray(value, dtype=float)
+        shown = _floats(arr) if arr.ndim == 2 and arr.shape[1] > 1 else _col(arr)
+        if arr.size == 1 and lhs == "dL_dc":
+            shown = sp.Float(float(arr.ravel()[0]), 15)
+        steps.append(Step(key=key, lhs=sym(lhs), symbolic=shown, data={"steps": T}))
+    U_vector = U.shape[1] == 1
+    answers: dict[str, Any] = {
+        "loss": loss,
+        "dL_dW": dW.tolist(),
+        "dL_dU": dU[:, 0].tolist() if U_vector else dU.tolist(),
+        "dL_db": np.asarray(db).tolist(),
+        "dL_dV": dV[0].tolist() if out.V_vector else dV.tolist(),
+        "dL_dc": float(dc[0]) if out.c_number else np.asarray(dc).tolist(),
+    }
+    return answers, steps
 
 
 def _forget_gates(f: Any, T: int, H: int) -> np.ndarray:
@@ -477,88 +735,264 @@ def _log_cell_path(gates: np.ndarray) -> list[float]:
     return [float(np.max(row)) for row in suffix]
 
 
+CLIP_MODES = ("norm", "value", "global-norm")
+
 CLIP_PARAMS = [
-    Param("g", "array", shapes=(("N",), ("N", "M")), default=[3, 4]),
+    # a vector (a list of numbers), a matrix (a list of rows), or for mode=global-norm a list of
+    # tensors of any shapes (numbers, vectors, matrices: the gradients of W, U and b)
+    Param("g", "array_list", shapes=((), ("N",), ("N", "M")), default=[3, 4], items="K",
+          free_items=True),
     Param("threshold", "number", default=1),
+    # norm: g <- beta g / ||g|| (tf.clip_by_norm, torch's clip_grad_norm_ of one tensor);
+    # value: each entry into [-beta, beta] (tf.clip_by_value, torch.clamp);
+    # global-norm: every tensor scaled by beta / global norm (tf.clip_by_global_norm)
+    Param("mode", "choice", choices=CLIP_MODES, default="norm"),
+    # mode=norm only: the axes the norm is taken over (tf.clip_by_norm(t, c, axes)): for a
+    # matrix axes=1 clips each row by its own norm, axes=0 each column; an integer or a list
+    Param("axes", "array", shapes=((), ("A",)), default=None),
 ]
 
 CLIP_ANSWERS = [
-    # the clipped gradient, in the shape of g (a vector, or a matrix given row by row)
+    # the clipped gradient, in the shape of g (a vector, or a matrix given row by row); for
+    # mode=global-norm every entry of every tensor in order, each tensor row by row (info.tensors
+    # keeps them tensor by tensor)
     Answer("g", "vectors", shapes=(("N",), ("N", "M"))),
-    Answer("norm_before", "number"),
-    Answer("norm_after", "number"),
-    # the factor g is multiplied by: beta / ||g|| when clipped, else 1
-    Answer("scale", "number"),
+    # one number, or one per row (column) when the norm is taken along axes
+    Answer("norm_before", "vectors", shapes=((), ("R",))),
+    Answer("norm_after", "vectors", shapes=((), ("R",))),
+    # the factor g is multiplied by: beta / ||g|| when clipped, else 1 (one per row with axes)
+    Answer("scale", "vectors", shapes=((), ("R",))),
 ]
+
+
+def _no_axes(params: Mapping[str, Any]) -> bool:
+    return params.get("axes") is None
+
 
 CLIP_MISTAKES = [
-    # each component clipped to [-beta, beta] on its own (clipping by value, not by norm)
-    Mistake("clip-by-value", changes=("g", "norm_after", "scale"), formula=True),
-    # the sum of squares, ||g||^2, taken as the norm (the square root forgotten)
-    Mistake("squared-norm", changes=("g", "norm_before", "norm_after", "scale"), formula=True),
+    # each component clipped to [-beta, beta] on its own (clipping by value, not by norm); with
+    # mode=value that is the right method, and the mistake is the reverse one (clip-by-norm)
+    Mistake("clip-by-value", changes=("g", "norm_after", "scale"), formula=True,
+            applies=lambda p: p.get("mode", "norm") != "value" and _no_axes(p)),
+    # the sum of squares, ||g||^2, taken as the norm (the square root forgotten); clipping by
+    # value takes no norm
+    Mistake("squared-norm", changes=("g", "norm_before", "norm_after", "scale"), formula=True,
+            applies=lambda p: p.get("mode", "norm") != "value"),
+    # asked to clip by value, the gradient scaled by its norm instead
+    Mistake("clip-by-norm", changes=("g", "norm_after", "scale"),
+            params=with_params(mode="norm"),
+            applies=lambda p: p.get("mode", "norm") == "value"),
+    # asked for the global norm, each tensor clipped by its own norm
+    Mistake("per-tensor-norm", changes=("g", "norm_after", "scale"), formula=True,
+            applies=lambda p: p.get("mode", "norm") == "global-norm"),
 ]
 
 
-def _clip_numbers(fixed: Mapping[str, Any], draw: Draw, N: int, M: int | None,
-                  whole: bool) -> dict[str, Any]:
-    """One draw of g and the threshold: whole numbers up to 9 with a threshold 1 to 5, or one
-    decimal up to 3 with a threshold 0.5 to 2."""
-    shape = (N,) if M is None else (N, M)
+def _clip_numbers(fixed: Mapping[str, Any], draw: Draw, shape: tuple[int, ...],
+                  whole: bool) -> tuple[Any, Any]:
+    """One draw of a tensor and the threshold: whole numbers up to 9 with a threshold 1 to 5, or
+    one decimal up to 3 with a threshold 0.5 to 2."""
     g = draw.array(shape, -9, 9, 0, nonzero=True) if whole else draw.array(shape, -3, 3,
                                                                               nonzero=True)
     threshold = draw.integer(1, 5) if whole else draw.decimal(0.5, 2)
-    return {"g": g, "threshold": threshold, **fixed}
+    return g, fixed.get("threshold", threshold)
 
 
 def _good_clip(params: Mapping[str, Any]) -> bool:
     """Whether each mistake is told apart: the norm exceeds the threshold (the rule clips), some
     component exceeds it in size (clipping by value changes it) and another one does not (so that
     the by-value answer is not simply +-threshold everywhere), and ||g|| is not 1 (where the
-    squared norm is the norm). Exact arithmetic on the decimals as written."""
-    entries = [Fraction(str(v)) for v in _flat(params["g"])]
+    squared norm is the norm). Exact arithmetic on the decimals as written. With axes=1 (0), the
+    same for some row (column), and no row's norm near 1; for the global norm, some tensor's own
+    norm also within the threshold (so that clipping each tensor on its own differs)."""
     beta = Fraction(str(params["threshold"]))
+    axes = params.get("axes")
+    if axes is not None:
+        rows = params["g"] if axes == 1 else [list(c) for c in zip(*params["g"], strict=True)]
+        sums = [sum(Fraction(str(v)) ** 2 for v in row) for row in rows]
+        return (any(q > beta * beta for q in sums) and any(q < beta * beta for q in sums)
+                and all(abs(q - 1) > Fraction(1, 10) and abs(q - beta) > Fraction(1, 10)
+                        for q in sums))
+    entries = [Fraction(str(v)) for v in _flat(params["g"])]
     squares = sum(v * v for v in entries)
-    return (squares > beta * beta and any(abs(v) > beta for v in entries)
+    good = (squares > beta * beta and any(abs(v) > beta for v in entries)
             and any(abs(v) <= beta for v in entries) and abs(squares - 1) > Fraction(1, 10))
+    if params.get("mode") == "global-norm":
+        own = [sum(Fraction(str(v)) ** 2 for v in _flat(t)) for t in params["g"]]
+        good = good and any(q < squares for q in own) and any(q > beta * beta for q in own)
+    return good
 
 
 def _flat(value: Any) -> list[Any]:
     return [v for item in value for v in _flat(item)] if isinstance(value, list) else [value]
 
 
+def _tensor_list(g: Any) -> bool:
+    """Whether a raw g can only be a list of tensors: neither numbers (a vector) nor rows of
+    numbers of one length (a matrix)."""
+    if not isinstance(g, list) or all(not isinstance(t, list) for t in g):
+        return False
+    return not (all(isinstance(t, list) and _depth(t) == 1 for t in g)
+                and len({len(t) for t in g}) == 1)
+
+
+def _depth(value: Any) -> int:
+    return 1 + _depth(value[0]) if isinstance(value, list) and value else 0
+
+
 def sample_clip(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
     """A gradient of 2 to 4 components (whole numbers, or one decimal) and a threshold that its
-    norm exceeds, with some components above the threshold in size and some below."""
-    dims = bind_dims(CLIP_PARAMS, fixed)
-    N = dims.get("N", draw.integer(2, 4))
-    M = dims.get("M")
+    norm exceeds, with some components above the threshold in size and some below.
+
+    One question in ten clips by value, one in ten takes the global norm of two or three tensors
+    (a 2 x 2 matrix, a vector of 2 and sometimes a number: the gradients of W, b and c), one in
+    ten clips a 2 x 2 or 3 x 2 matrix row by row (axes=1). A fixed mode, axes or g is held: a
+    fixed g nested three deep (or ragged) is a list of tensors, so the global norm.
+    """
+    g_fixed = fixed.get("g")
+    if "mode" in fixed:
+        mode = str(fixed["mode"])
+    elif "axes" in fixed:
+        mode = "norm"
+    elif g_fixed is not None and _tensor_list(g_fixed):
+        mode = "global-norm"
+    else:
+        mode = draw.choice(("norm",) * 7 + ("value", "global-norm", "norm-axes"))
+    axes = fixed.get("axes")
+    if mode == "norm-axes":
+        mode, axes = "norm", 1
+    if mode != "norm":
+        axes = None
+    if g_fixed is not None and axes is not None and _depth(g_fixed) != 2:
+        axes = fixed.get("axes")
     whole = draw.chance(0.5)
     out: dict[str, Any] = {}
     for _ in range(500):
-        out = _clip_numbers(fixed, draw, N, M, whole)
+        if g_fixed is not None:
+            g, threshold = g_fixed, _clip_numbers(fixed, draw, (1,), whole)[1]
+        elif mode == "global-norm":
+            shapes = [(2, 2), (2,)] + ([()] if draw.chance(0.5) else [])
+            parts = [_clip_numbers(fixed, draw, shape, whole) for shape in shapes]
+            g, threshold = [p[0] for p in parts], parts[0][1]
+        elif axes is not None:
+            g, threshold = _clip_numbers(fixed, draw, (draw.integer(2, 3), 2), whole)
+        else:
+            N = draw.integer(2, 4)
+            g, threshold = _clip_numbers(fixed, draw, (N,), whole)
+        out = {"g": g, "threshold": threshold}
+        if mode != "norm":
+            out["mode"] = mode
+        if axes is not None:
+            out["axes"] = axes
+        out.update(fixed)
+        if axes is not None and _depth(out["g"]) != 2:
+            return out
         if _good_clip(out):
             return out
     return out
 
 
+def _layout(g: Any, mode: str) -> tuple[str, Any]:
+    """How g was given: ("vector", N x 1 matrix), ("matrix", N x M matrix) or ("list", tuple of
+    tensors, each a number or a matrix).
+
+    Raises:
+        InputError: a list of tensors (or rows of unequal length) other than for the global norm.
+    """
+    shapes = getattr(g, "shapes", None) or tuple(() if not isinstance(t, sp.MatrixBase)
+                                                 else (t.rows,) for t in g)
+    if mode != "global-norm":
+        if all(s == () for s in shapes):
+            return "vector", sp.ImmutableMatrix(len(g), 1, list(g))
+        if all(len(s) == 1 for s in shapes) and len({s[0] for s in shapes}) == 1:
+            return "matrix", sp.ImmutableMatrix([list(t) for t in g])
+        raise InputError("g", "a vector or a matrix (a list of tensors needs mode=global-norm)",
+                         "a list of tensors of shapes "
+                         + ", ".join(" x ".join(map(str, s)) or "()" for s in shapes))
+    return "list", tuple(g)
+
+
+def _entries(tensor: Any) -> list[Any]:
+    return list(tensor) if isinstance(tensor, sp.MatrixBase) else [tensor]
+
+
+def _axes_of(axes: Any, ndim: int) -> tuple[int, ...] | None:
+    """The axes as a sorted tuple of 0-based indices (negative ones counted from the end), or None
+    when the norm is over the whole tensor.
+
+    Raises:
+        InputError: an axis that is not a whole number in range, or given twice.
+    """
+    if axes is None:
+        return None
+    given = list(axes) if isinstance(axes, sp.MatrixBase) else [axes]
+    out = []
+    for a in given:
+        if not (getattr(a, "is_Integer", False) and -ndim <= a < ndim):
+            raise InputError("axes", f"whole numbers from {-ndim} to {ndim - 1} (g has {ndim} "
+                             f"dimension{'s' if ndim > 1 else ''})", str(a))
+        out.append(int(a) % ndim)
+    if len(set(out)) != len(out):
+        raise InputError("axes", "each axis once", str(given))
+    return None if len(out) == ndim else tuple(sorted(out))
+
+
+def _clip_question(values: dict[str, Any]) -> dict[str, Any]:
+    """g as given: a vector, a matrix, or the list of tensors."""
+    kind, g = _layout(values["g"], values["mode"])
+    axes = values["axes"]
+    every = [0] if kind == "vector" else [0, 1]
+    shown_axes: Any = every if axes is None or kind == "list" else (
+        list(axes) if isinstance(axes, sp.MatrixBase) else axes)
+    return {"g": g, "axes": shown_axes}
+
+
 @derivation(
     "clip-gradient",
     params=CLIP_PARAMS,
-    limits={"N": 32, "M": 32},
+    limits={"N": 32, "M": 32, "K": 16, "A": 2},
     answers=CLIP_ANSWERS,
     mistakes=CLIP_MISTAKES,
     sampler=sample_clip,
+    question=_clip_question,
 )
-def clip_gradient(g: sp.ImmutableMatrix, threshold: sp.Rational,
+def clip_gradient(g: Any, threshold: sp.Rational, mode: str, axes: Any,
                   mistake: str | None = None) -> Result:
-    """Gradient clipping by norm: if ||g|| > β then g <- β g / ||g||.
+    """Gradient clipping: by norm (if ||g|| > β then g <- β g / ||g||, along axes if given), by
+    value (each entry into [-β, β]) or by the global norm of a list of tensors.
 
     Args:
-        g: the gradient, a vector or a matrix (its norm is then the Frobenius norm).
-        threshold: β, the largest norm allowed (> 0).
+        g: the gradient, a vector or a matrix (its norm is then the Frobenius norm); for
+            mode=global-norm a list of tensors.
+        threshold: β, the largest norm (or value) allowed (> 0).
+        mode: ``norm``, ``value`` or ``global-norm``.
+        axes: for mode=norm, the axes the norm is taken over (None: all).
         mistake: a declared mistake's id (``clip-by-value``: each component clipped to [-β, β];
-            ``squared-norm``: the sum of squares used as the norm).
+            ``squared-norm``: the sum of squares used as the norm; ``per-tensor-norm``: each
+            tensor of a list clipped by its own norm).
+
+    Raises:
+        InputError: a threshold not above 0; axes out of range or with a mode other than norm;
+            a list of tensors other than for the global norm.
     """
+    if threshold <= 0:
+        raise InputError("threshold", "a number > 0", str(threshold))
+    if axes is not None and mode != "norm":
+        raise InputError("axes", "no axes with mode=" + mode + " (only mode=norm takes axes)",
+                         str(list(axes) if isinstance(axes, sp.MatrixBase) else axes))
+    kind, value = _layout(g, mode)
+    if kind == "list":
+        return _clip_global(value, threshold, mistake)
+    if mode == "value":
+        return _clip_by_value(value, threshold)
+    chosen = _axes_of(axes, 1 if kind == "vector" else 2)
+    if chosen is not None:
+        return _clip_along(value, threshold, chosen[0] == 1, mistake == "squared-norm")
+    return _clip_whole(value, threshold, mistake)
+
+
+def _clip_whole(g: sp.ImmutableMatrix, threshold: sp.Rational, mistake: str | None) -> Result:
+    """Clipping by the norm of all entries (or a mistake's variant of it)."""
     if threshold <= 0:
         raise InputError("threshold", "a number > 0", str(threshold))
     if mistake == "clip-by-value":
@@ -673,3 +1107,150 @@ def _clip_by_value(g: sp.ImmutableMatrix, threshold: sp.Rational) -> Result:
         },
         info={"clipped": outside > 0},
     )
+
+
+def _sum_squares(entries: list[Any]) -> sp.Basic:
+    with sp.evaluate(False):
+        return sp.Add(*[sp.Pow(v, 2) for v in entries]) if len(entries) > 1 else sp.Pow(
+            entries[0], 2)
+
+
+def _clip_along(g: sp.ImmutableMatrix, threshold: sp.Rational, rows: bool,
+                squared: bool) -> Result:
+    """Clipping each row (``rows``; axes=1) or each column (axes=0) of a matrix by its own norm,
+    as tf.clip_by_norm(t, c, axes) does; with ``squared`` (the mistake ``squared-norm``) each sum
+    of squares is taken for the norm."""
+    parts = [list(g.row(r)) for r in range(g.rows)] if rows else [
+        list(g.col(c)) for c in range(g.cols)]
+    g_sym = msym("g", g.rows, g.cols)
+    steps: list[Step] = [
+        Step(key="clip_gradient.given", lhs=g_sym, symbolic=g, data={"threshold": threshold}),
+        Step(key="clip_gradient.rule_rows" if rows else "clip_gradient.rule_columns",
+             lhs=sym("g_clipped"), data={"threshold": threshold}),
+    ]
+    norms, scales, new_parts, after = [], [], [], []
+    for index, part in enumerate(parts, start=1):
+        squares = sp.Add(*[v**2 for v in part])
+        norm = squares if squared else sp.sqrt(squares)
+        shown = _sum_squares(part)
+        clipped = bool(norm > threshold)
+        scale = sp.simplify(threshold / norm) if clipped else sp.Integer(1)
+        new = [sp.simplify(scale * v) for v in part]
+        new_squares = sp.Add(*[v**2 for v in new])
+        norms.append(norm)
+        scales.append(scale)
+        new_parts.append(new)
+        after.append(sp.simplify(new_squares if squared else sp.sqrt(new_squares)))
+        part = "row" if rows else "column"
+        steps.append(Step(key=f"clip_gradient.{part}_{'clipped' if clipped else 'kept'}",
+                          lhs=sym("norm_g"),
+                          symbolic=shown if squared else sp.sqrt(shown, evaluate=False),
+                          value=norm, data={"index": index, "threshold": threshold,
+                                            "clipped": clipped, "scale": scale}))
+    if rows:
+        result = sp.ImmutableMatrix(new_parts)
+    else:
+        result = sp.ImmutableMatrix(new_parts).T
+    steps.append(Step(key="clip_gradient.clipped_parts", lhs=sym("g_clipped"), symbolic=result,
+                      data={"count": sum(1 for s in scales if s != 1), "parts": len(parts)}))
+    steps.append(Step(key="clip_gradient.why"))
+    return Result(convention=None, steps=tuple(steps),
+                  answers={"g": _shaped(result), "norm_before": norms, "norm_after": after,
+                           "scale": scales},
+                  info={"clipped": any(s != 1 for s in scales)})
+
+
+def _flat_vector(tensors: tuple[Any, ...]) -> sp.ImmutableMatrix:
+    entries = [v for t in tensors for v in _entries(t)]
+    return sp.ImmutableMatrix(len(entries), 1, entries)
+
+
+def _reshape_like(tensors: tuple[Any, ...], flat: list[Any]) -> list[Any]:
+    """The entries of ``flat`` put back into the shapes of ``tensors`` (plain nested lists)."""
+    out: list[Any] = []
+    at = 0
+    for t in tensors:
+        n = len(_entries(t))
+        chunk = flat[at:at + n]
+        at += n
+        if not isinstance(t, sp.MatrixBase):
+            out.append(chunk[0])
+        elif t.cols == 1:
+            out.append(chunk)
+        else:
+            out.append([chunk[r * t.cols:(r + 1) * t.cols] for r in range(t.rows)])
+    return out
+
+
+def _clip_global(tensors: tuple[Any, ...], threshold: sp.Rational,
+                 mistake: str | None) -> Result:
+    """tf.clip_by_global_norm: every tensor scaled by β / global norm when the global norm, the
+    norm of all the tensors' entries together, exceeds β. ``per-tensor-norm``: each tensor
+    clipped by its own norm instead."""
+    flat = _flat_vector(tensors)
+    symbols = [msym("g_i", t.rows, t.cols) if isinstance(t, sp.MatrixBase) else sym("g")
+               for t in tensors]
+    given = [Step(key="clip_gradient.given_tensor", lhs=symbols[i], symbolic=t,
+                  data={"index": i + 1, "threshold": threshold})
+             for i, t in enumerate(tensors)]
+    if mistake == "per-tensor-norm":
+        return _clip_each(tensors, threshold, given)
+    whole = (_clip_by_value(flat, threshold) if mistake == "clip-by-value"
+             else _clip_whole(flat, threshold, mistake))
+    new_flat = list(whole.answers["g"])
+    shaped = _reshape_like(tensors, new_flat)
+    steps = [*given, Step(key="clip_gradient.global", data={"count": len(tensors),
+                                                            "entries": flat.rows})]
+    steps += [st for st in whole.steps if st.key not in ("clip_gradient.given",
+                                                          "clip_gradient.why")]
+    steps.append(Step(key="clip_gradient.tensors_after", data={"count": len(tensors)}))
+    at = 0
+    for i, t in enumerate(tensors):
+        n = len(_entries(t))
+        chunk = new_flat[at:at + n]
+        at += n
+        shown = sp.ImmutableMatrix(t.rows, t.cols, chunk) if isinstance(t, sp.MatrixBase) \
+            else chunk[0]
+        steps.append(Step(key="clip_gradient.tensor_after", lhs=symbols[i], symbolic=shown,
+                          data={"index": i + 1}))
+    steps.append(Step(key="clip_gradient.why"))
+    return replace(whole, steps=tuple(steps),
+                   info={**whole.info, "tensors": to_plain_list(shaped)})
+
+
+def to_plain_list(value: Any) -> Any:
+    """SymPy numbers in nested lists as ints or floats (for info)."""
+    if isinstance(value, list):
+        return [to_plain_list(v) for v in value]
+    return int(value) if getattr(value, "is_Integer", False) else float(value)
+
+
+def _clip_each(tensors: tuple[Any, ...], threshold: sp.Rational, given: list[Step]) -> Result:
+    """The mistake ``per-tensor-norm``: each tensor of the list clipped by its own norm."""
+    steps = list(given)
+    new_flat: list[Any] = []
+    for i, t in enumerate(tensors):
+        entries = _entries(t)
+        norm = sp.sqrt(sp.Add(*[v**2 for v in entries]))
+        clipped = bool(norm > threshold)
+        scale = sp.simplify(threshold / norm) if clipped else sp.Integer(1)
+        new = [sp.simplify(scale * v) for v in entries]
+        new_flat += new
+        steps.append(Step(key=f"clip_gradient.tensor_{'clipped' if clipped else 'kept'}",
+                          lhs=sym("norm_g"),
+                          symbolic=sp.sqrt(_sum_squares(entries), evaluate=False), value=norm,
+                          data={"index": i + 1, "threshold": threshold, "clipped": clipped,
+                                "scale": scale}))
+    flat = _flat_vector(tensors)
+    before = sp.sqrt(sp.Add(*[v**2 for v in flat]))
+    after = sp.simplify(sp.sqrt(sp.Add(*[v**2 for v in new_flat])))
+    with sp.evaluate(False):
+        after_shown = sp.sqrt(_sum_squares(new_flat))
+    steps.append(Step(key="clip_gradient.norm_after", lhs=sym("norm_g_clipped"),
+                      symbolic=after_shown, value=after, data={"clipped": True}))
+    steps.append(Step(key="clip_gradient.why"))
+    return Result(convention=None, steps=tuple(steps),
+                  answers={"g": new_flat, "norm_before": before, "norm_after": after,
+                           "scale": sp.simplify(after / before)},
+                  info={"clipped": any(v != w for v, w in zip(new_flat, flat, strict=True)),
+                        "tensors": to_plain_list(_reshape_like(tensors, new_flat))})

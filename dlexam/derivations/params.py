@@ -77,6 +77,8 @@ class Param:
             that lists given for several parameters must have the same length; or None.
         maximum: for ``"int"``, the largest allowed value (every int must declare one).
         max_length: for ``"string"``, the most characters allowed.
+        free_items: for ``"array_list"``, each item's dimension names bind on their own (a list
+            of tensors of any shapes, such as the gradients of W and b), still within the limits.
     """
 
     name: str
@@ -88,12 +90,15 @@ class Param:
     items: str | None = None
     maximum: int | None = None
     max_length: int = STRING_MAX_LENGTH
+    free_items: bool = False
 
     def describe(self) -> str:
         """What this parameter expects, in words."""
         if self.kind == "array":
             alts = [" x ".join(str(d) for d in s) if s else "a number" for s in self.shapes]
             return "an array of shape " + " or ".join(alts)
+        if self.kind == "array_list" and self.free_items:
+            return "a list: of numbers (a vector), of rows (a matrix) or of tensors"
         if self.kind == "array_list":
             alts = [" x ".join(str(d) for d in s) if s else "a number" for s in self.shapes]
             return "a list of arrays, each of shape " + " or ".join(alts)
@@ -312,6 +317,8 @@ def _check_array(param: Param, value: Any, dims: dict[str, tuple[int, str]],
 def _check_array_list(
     param: Param, value: Any, dims: dict[str, tuple[int, str]], limits: Mapping[str, int]
 ) -> tuple[Any, ...]:
+    if param.free_items and isinstance(value, (list, tuple)) and len(value) == 0:
+        raise InputError(param.name, "a non-empty list", "an empty list")
     if not isinstance(value, (list, tuple)) or len(value) == 0:
         raise InputError(param.name, param.describe(), _describe_value(value))
     if param.items is not None:
@@ -321,14 +328,29 @@ def _check_array_list(
             raise InputError(param.name, f"{param.items} = {known[0]} arrays (set by {known[1]})",
                              f"{len(value)}")
     out = []
+    shapes = []
     for index, item in enumerate(value, start=1):
         try:
-            out.append(_check_array(param, item, dims, limits))
+            out.append(_check_array(param, item, dict(dims) if param.free_items else dims,
+                                    limits))
         except InputError as err:
             raise InputError(param.name, err.expected, f"item {index}: {err.got}") from None
+        shapes.append(_shape_only(item, param.name, [0]))
     if param.items is not None:
         dims.setdefault(param.items, (len(value), param.name))
-    return tuple(out)
+    return Items(out, shapes=tuple(shapes)) if param.free_items else tuple(out)
+
+
+class Items(tuple):
+    """The validated items of a ``free_items`` array list, with each item's shape as given
+    (a vector of N numbers and an N x 1 matrix are both N x 1 SymPy matrices)."""
+
+    shapes: tuple[tuple[int, ...], ...]
+
+    def __new__(cls, items: Sequence[Any], shapes: tuple[tuple[int, ...], ...]) -> Items:
+        obj = super().__new__(cls, items)
+        obj.shapes = shapes
+        return obj
 
 
 def _check_one(param: Param, value: Any, dims: dict[str, tuple[int, str]],

@@ -80,6 +80,8 @@ def bptt(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
             factors = [W for _ in states]
         elif mistake == "transposed-w":
             factors = [np.diag(1 - h**2) @ W.T for h in states]
+        elif mistake == "no-recurrent-path":  # the Jacobians are the right ones
+            factors = [np.diag(1 - h**2) @ W for h in states]
         else:
             raise KeyError(mistake)
         factor_norms = [float(np.linalg.norm(F, 2)) for F in factors]
@@ -102,13 +104,49 @@ def bptt(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
     if p.get("f") is not None:
         gates = np.broadcast_to(np.array(p["f"], dtype=float), (T, H))
         out["lstm_path"] = [float(np.prod(gates[k:], axis=0).max()) for k in range(T)]
+    if p.get("target") is not None:
+        out.update(_bptt_gradients(p, mistake))
     return out
 
 
-@reference("clip-gradient")
-def clip_gradient(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
-    g = np.array(p["g"], dtype=float)
-    beta = float(p["threshold"])
+def _clip_rows(g: np.ndarray, beta: float, axis: int, squared: bool) -> dict[str, Any]:
+    """tf.clip_by_norm(t, beta, axes=[axis]) written with NumPy: the norm over ``axis`` (kept),
+    t * beta / max(norm, beta); ``squared``: the sum of squares taken for the norm."""
+    sums = (g**2).sum(axis=axis, keepdims=True)
+    norms = sums if squared else np.sqrt(sums)
+    new = g * beta / np.maximum(norms, beta)
+    new_sums = (new**2).sum(axis=axis)
+    return {"g": new.tolist(), "norm_before": norms.ravel().tolist(),
+            "norm_after": (new_sums if squared else np.sqrt(new_sums)).tolist(),
+            "scale": (beta / np.maximum(norms, beta)).ravel().tolist()}
+
+
+def _global(tensors: list[np.ndarray], beta: float, mistake: str | None) -> dict[str, Any]:
+    """torch.nn.utils.clip_grad_norm_ over several parameters (the global norm); the mistakes
+    by clip_grad_value_ / per-parameter clip_grad_norm_ / NumPy."""
+    params = []
+    for t in tensors:
+        param = torch.nn.Parameter(torch.zeros(t.shape, dtype=torch.float64))
+        param.grad = torch.tensor(t, dtype=torch.float64)
+        params.append(param)
+    flat = np.concatenate([t.ravel() for t in tensors])
+    norm = float(np.sqrt((flat**2).sum()))
+    if mistake is None:
+        total = float(torch.nn.utils.clip_grad_norm_(params, max_norm=beta))
+        new = np.concatenate([p.grad.numpy().ravel() for p in params])
+        return {"g": new.tolist(), "norm_before": total,
+                "norm_after": float(np.linalg.norm(new)), "scale": min(1.0, beta / norm)}
+    if mistake == "per-tensor-norm":
+        for p in params:
+            torch.nn.utils.clip_grad_norm_([p], max_norm=beta)
+        new = np.concatenate([p.grad.numpy().ravel() for p in params])
+        after = float(np.linalg.norm(new))
+        return {"g": new.tolist(), "norm_before": norm, "norm_after": after,
+                "scale": after / norm}
+    return _whole(flat, beta, mistake)
+
+
+def _whole(g: np.ndarray, beta: float, mistake: str | None) -> dict[str, Any]:
     norm = float(np.sqrt((g**2).sum()))
     param = torch.nn.Parameter(torch.zeros(g.shape, dtype=torch.float64))
     param.grad = torch.tensor(g)
@@ -131,3 +169,92 @@ def clip_gradient(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
         return {"g": new.tolist(), "norm_before": wrong, "norm_after": float((new**2).sum()),
                 "scale": scale}
     raise KeyError(mistake)
+
+
+@reference("clip-gradient")
+def clip_gradient(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
+    beta = float(p["threshold"])
+    mode = p.get("mode") or "norm"
+    if mode == "global-norm":
+        return _global([np.array(t, dtype=float) for t in p["g"]], beta, mistake)
+    g = np.array(p["g"], dtype=float)
+    if mode == "value" and mistake is None:
+        new = torch.clamp(torch.tensor(g), -beta, beta).numpy()
+        norm, after = float(np.linalg.norm(g)), float(np.linalg.norm(new))
+        return {"g": new.tolist(), "norm_before": norm, "norm_after": after,
+                "scale": after / norm}
+    if mode == "value" and mistake == "clip-by-norm":
+        mistake = None
+    axes = p.get("axes")
+    if axes is not None:
+        chosen = sorted({int(a) % g.ndim for a in np.atleast_1d(axes)})
+        if len(chosen) < g.ndim:
+            return _clip_rows(g, beta, chosen[0], mistake == "squared-norm")
+    return _whole(g, beta, mistake)
+
+
+def _bptt_gradients(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
+    """L = 1/2 sum (y_t - target_t)^2 with y_t = V h_t + c and its gradients: torch autograd in
+    float64 for the right method; the mistakes by a NumPy backward pass written from their
+    formulas."""
+    W = np.array(p["W"], dtype=float)
+    H = W.shape[0]
+    U_given = np.array(p["U"], dtype=float)
+    U = U_given.reshape(H, -1)
+    b = np.array(p["b"], dtype=float)
+    xs = np.array(p["x"], dtype=float).reshape(len(p["x"]), -1)
+    h0 = np.zeros(H) if p.get("h0") is None else np.array(p["h0"], dtype=float)
+    V_given = np.array(p["V"], dtype=float)
+    V = V_given.reshape(1, H) if V_given.ndim == 1 else V_given
+    n_out = V.shape[0]
+    c = np.zeros(n_out) if p.get("c") is None else np.array(p["c"], dtype=float).reshape(-1)
+    T = len(xs)
+    last = p.get("loss_at") == "last"
+    targets = np.array(p["target"], dtype=float).reshape(1 if last else T, n_out)
+    at = [T - 1] if last else list(range(T))
+    if mistake is None:
+        Wt, Ut, bt, Vt, ct = (torch.tensor(a, dtype=torch.float64, requires_grad=True)
+                              for a in (W, U, b, V, c))
+        h = torch.tensor(h0, dtype=torch.float64)
+        loss = torch.zeros((), dtype=torch.float64)
+        for t in range(T):
+            h = torch.tanh(Wt @ h + Ut @ torch.tensor(xs[t]) + bt)
+            if t in at:
+                diff = Vt @ h + ct - torch.tensor(targets[at.index(t)])
+                loss = loss + 0.5 * (diff**2).sum()
+        loss.backward()
+        grads = [g.grad.numpy() for g in (Wt, Ut, bt, Vt, ct)]
+        value = float(loss.detach())
+    else:
+        hs = [h0]
+        for t in range(T):
+            hs.append(np.tanh(W @ hs[-1] + U @ xs[t] + b))
+        errs = [V @ hs[t + 1] + c - targets[at.index(t)] if t in at else np.zeros(n_out)
+                for t in range(T)]
+        value = 0.5 * sum(float(e @ e) for e in errs)
+        dW, dU, db = np.zeros_like(W), np.zeros_like(U), np.zeros(H)
+        later = np.zeros(H)  # dL/da_{t+1}
+        for t in range(T - 1, -1, -1):
+            dh = V.T @ errs[t]
+            if t < T - 1:
+                if mistake == "transposed-w":
+                    dh = dh + W @ later
+                elif mistake != "no-recurrent-path":
+                    dh = dh + W.T @ later
+            da = dh if mistake == "no-tanh-derivative" else (1 - hs[t + 1] ** 2) * dh
+            dW += np.outer(da, hs[t])
+            dU += np.outer(da, xs[t])
+            db += da
+            later = da
+        dV = sum(np.outer(errs[t], hs[t + 1]) for t in range(T))
+        grads = [dW, dU, db, dV, sum(errs)]
+    dW, dU, db, dV, dc = grads
+    return {
+        "loss": value,
+        "dL_dW": dW.tolist(),
+        "dL_dU": dU.reshape(U_given.shape).tolist(),
+        "dL_db": db.tolist(),
+        "dL_dV": dV.reshape(V_given.shape).tolist(),
+        "dL_dc": float(dc[0]) if n_out == 1 and np.ndim(p.get("c") or 0) == 0
+        else np.asarray(dc).tolist(),
+    }
