@@ -339,8 +339,12 @@ def _draw_outputs(draw: Draw, fixed: Mapping[str, Any], dims: Mapping[str, int],
 
 
 def _bptt_question(values: dict[str, Any]) -> dict[str, Any]:
-    """The initial state for the statement (zeros when not given)."""
-    return {"h0": values["h0"] if values["h0"] is not None else zeros(values["W"].rows)}
+    """The initial state for the statement (zeros when not given); with a target, the
+    statement that asks for the loss's gradients."""
+    data = {"h0": values["h0"] if values["h0"] is not None else zeros(values["W"].rows)}
+    if values.get("target") is not None:
+        data["statement"] = "gradient" if values["loss_at"] == "all" else "gradient_last"
+    return data
 
 
 def _mistaken_steps(steps: list[Step], mistake: str, W: sp.ImmutableMatrix,

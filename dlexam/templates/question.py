@@ -11,18 +11,24 @@ from pylatex import NoEscape
 from dlexam.templates.prose import prose_tex, prose_text
 
 
-def _data(derivation: Any, params: Mapping[str, Any] | None) -> dict[str, Any]:
-    return derivation.question_data(params)
+def _keyed(derivation: Any, params: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]]:
+    """The statement's catalog key and fields. A derivation whose question takes another form
+    for some parameters (bptt with a target asks for the gradients) names it in the field
+    ``statement``: the key is then ``<key>.question_<statement>``."""
+    data = derivation.question_data(params)
+    variant = data.pop("statement", None)
+    key = derivation.question_key + (f"_{variant}" if variant else "")
+    return key, data
 
 
 def question_text(derivation: Any, params: Mapping[str, Any] | None, lang: str) -> str:
     """The statement for the terminal (math as plain text)."""
-    return prose_text(lang, derivation.question_key, _data(derivation, params))
+    return prose_text(lang, *_keyed(derivation, params))
 
 
 def question_tex(derivation: Any, params: Mapping[str, Any] | None, lang: str) -> NoEscape:
     """The statement as LaTeX (text escaped, values typeset)."""
-    return prose_tex(lang, derivation.question_key, _data(derivation, params))
+    return prose_tex(lang, *_keyed(derivation, params))
 
 
 def question_html(derivation: Any, params: Mapping[str, Any] | None, lang: str) -> str:
