@@ -153,6 +153,11 @@ class _ProjectNotation:
     is how a decimal coefficient joins the rest of a product.
     """
 
+    def __init__(self, settings: dict[str, Any] | None = None) -> None:
+        # terms in authored order; the decimal places of a shared display rule, if any
+        super().__init__({"order": "none", **(settings or {})})  # type: ignore[call-arg]
+        self._places = self._settings["places"]  # type: ignore[attr-defined]
+
     FORM = 0
     _settings: dict[str, Any]
 
@@ -275,11 +280,6 @@ class DlexamLatexPrinter(_ProjectNotation, LatexPrinter):
         **LatexPrinter._default_settings, "digits": 4, "places": None
     }
 
-    def __init__(self, settings: dict[str, Any] | None = None) -> None:
-        merged = {"order": "none", **(settings or {})}
-        super().__init__(merged)
-        self._places = self._settings["places"]
-
     def _times(self, body: str) -> str:
         # a dot between two written numbers (0.5 \cdot 2), as SymPy's own rule does
         key = "mul_symbol_latex_numbers" if body[:1].isdigit() else "mul_symbol_latex"
@@ -378,11 +378,6 @@ class DlexamTextPrinter(_ProjectNotation, StrPrinter):
     _default_settings: dict[str, Any] = {
         **StrPrinter._default_settings, "digits": 4, "places": None
     }
-
-    def __init__(self, settings: dict[str, Any] | None = None) -> None:
-        merged = {"order": "none", **(settings or {})}
-        super().__init__(merged)
-        self._places = self._settings["places"]
 
     def _times(self, body: str) -> str:
         return "*" + body
