@@ -206,6 +206,26 @@ Sampler = Callable[[Draw, Mapping[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True)
+class Prepared:
+    """What one run calls the derivation function with.
+
+    Attributes:
+        effective: the raw parameters the run derives from (the mistaken student's for a
+            mistake declared by its parameters, else those given).
+        values: ``effective`` validated.
+        shown: the parameters as given, with the defaults (JSON data).
+        call: extra keyword arguments (``mistake=<id>`` for a mistake computed by formula).
+        mistake: the mistake made, or None.
+    """
+
+    effective: Mapping[str, Any]
+    values: Mapping[str, Any]
+    shown: dict[str, Any]
+    call: Mapping[str, Any]
+    mistake: str | None
+
+
+@dataclass(frozen=True)
 class Derivation:
     """A registered derivation, declared as a whole.
 
@@ -284,6 +304,33 @@ class Derivation:
         shown = self.shown_params(raw)
         return [m for m in self.mistakes if m.applies_to(shown)]
 
+    def prepare(self, raw: Mapping[str, Any] | None = None, mistake: str | None = None,
+                ) -> Prepared:
+        """Validates raw parameters and works out what a run (as a student making ``mistake``,
+        when given) calls the derivation function with.
+
+        Raises:
+            InputError: a parameter is missing, unknown or malformed; the mistake is unknown or
+                does not apply to this question.
+        """
+        given = dict(raw or {})
+        values = validate(self.params, given, self.limits)
+        shown = self.shown_params(given)
+        call: dict[str, Any] = {}
+        effective = given
+        if mistake is not None:
+            chosen = self.get_mistake(mistake)
+            if not chosen.applies_to(shown):
+                raise InputError("--mistake", f"a mistake that applies to this question "
+                                 f"({', '.join(m.id for m in self.applicable_mistakes(given))})",
+                                 repr(mistake))
+            if chosen.params is not None:
+                effective = chosen.params(dict(shown))
+                values = validate(self.params, effective, self.limits)
+            if chosen.formula:
+                call["mistake"] = mistake
+        return Prepared(effective, values, shown, call, mistake)
+
     def run(self, raw: Mapping[str, Any] | None = None, *, mistake: str | None = None,
             **kwargs: Any) -> Result:
         """Validates raw parameters (JSON-like values) and runs the derivation.
@@ -298,26 +345,18 @@ class Derivation:
         """
         given = dict(raw or {})
         given.update(kwargs)
-        values = validate(self.params, given, self.limits)
-        shown = self.shown_params(given)
-        call: dict[str, Any] = {}
-        if mistake is not None:
-            chosen = self.get_mistake(mistake)
-            if not chosen.applies_to(shown):
-                raise InputError("--mistake", f"a mistake that applies to this question "
-                                 f"({', '.join(m.id for m in self.applicable_mistakes(given))})",
-                                 repr(mistake))
-            if chosen.params is not None:
-                values = validate(self.params, chosen.params(dict(shown)), self.limits)
-            if chosen.formula:
-                call["mistake"] = mistake
-        result = self.fn(**values, **call)
-        info = dict(result.info)
-        if mistake is not None:
-            info["mistake"] = mistake
-        stamped = replace(result, derivation=self.name, params=shown, info=info)
+        prepared = self.prepare(given, mistake)
+        stamped = self.finish(self.fn(**prepared.values, **prepared.call), prepared)
         self.check_answers(stamped)
         return stamped
+
+    def finish(self, result: Result, prepared: Prepared) -> Result:
+        """The function's result stamped with the derivation's name, the parameters and the
+        mistake made."""
+        info = dict(result.info)
+        if prepared.mistake is not None:
+            info["mistake"] = prepared.mistake
+        return replace(result, derivation=self.name, params=prepared.shown, info=info)
 
     def check_answers(self, result: Result) -> None:
         """Checks that a result's answers are exactly the declared ones, in their shapes.

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import bisect
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -247,8 +247,28 @@ def numeric_inputs() -> Iterator[None]:
         _NUMERIC.reset(token)
 
 
-def _input_number(value: Any) -> sp.Rational | sp.Float:
+# While a derivation is traced (:mod:`dlexam.derivations.plans`), each input number but 0 comes
+# as a symbol standing for it, and the hook records the pair; otherwise the hook is None.
+_INPUT_HOOK: ContextVar[Callable[[sp.Rational], sp.Basic] | None] = ContextVar(
+    "dlexam_input_hook", default=None)
+
+
+@contextmanager
+def input_hook(hook: Callable[[sp.Rational], sp.Basic]) -> Iterator[None]:
+    """Within this block, every validated input number (of arrays and of numbers) goes through
+    ``hook``, in the order validation reads them, and validation returns what it gives."""
+    token = _INPUT_HOOK.set(hook)
+    try:
+        yield
+    finally:
+        _INPUT_HOOK.reset(token)
+
+
+def _input_number(value: Any) -> sp.Basic:
     number = exact(value)
+    hook = _INPUT_HOOK.get()
+    if hook is not None:
+        return hook(number)
     if _NUMERIC.get() and not number.is_Integer:
         return sp.Float(number, NUMERIC_DIGITS)
     return number
