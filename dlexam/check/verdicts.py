@@ -26,8 +26,9 @@ from dlexam.derivations.contract import (
     leaves,
     parse_ref,
 )
-from dlexam.derivations.core import Derivation, Result, to_plain
+from dlexam.derivations.core import Derivation, Result, Step, to_plain
 from dlexam.derivations.params import numeric_inputs
+from dlexam.derivations.plans import Planner, Values
 from dlexam.errors import InputError
 
 MAX_GIVEN = 1_000  # answers per request
@@ -45,7 +46,7 @@ class Verdict:
     tolerance: Tolerance
     note: str | None = None  # "rounded" (right as rounded), "rounding-slip" (wrong last figure)
     mistake: str | None = None
-    departs_at: int | None = None  # position of the step in the right derivation's steps
+    departs_at: int | None = None  # which step with a value (0-based) parts the derivations
     follows_from: tuple[str, tuple[int, ...] | None] | None = None
 
     @property
@@ -56,13 +57,19 @@ class Verdict:
 
 @dataclass
 class Report:
-    """All verdicts of one request, with the results they were judged against."""
+    """All verdicts of one request, with the values they were judged against."""
 
     derivation: Derivation
-    right: Result
+    values: Values  # the right derivation's
     verdicts: list[Verdict]
-    mistaken: dict[str, Result] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def right(self) -> Result:
+        """The right derivation, every step (derived on first need, for display)."""
+        if "_right" not in self.__dict__:
+            self.__dict__["_right"] = self.derivation.run(self.params)
+        return self.__dict__["_right"]
 
     @property
     def correct(self) -> int:
@@ -82,23 +89,23 @@ class Report:
     def _repr_markdown_(self) -> str:
         return self._repr_html_()
 
-    def parting_steps(self, verdict: Verdict) -> tuple[Any, Any] | None:
-        """The step where the mistaken derivation parts, right and mistaken, computed exactly
-        for display (the verdicts came from the faster numeric runs)."""
+    def parting_steps(self, verdict: Verdict) -> tuple[int, Step, Step] | None:
+        """Where the mistaken derivation parts: (the step's number among all the right
+        derivation's steps, counted from 1; the right step; the mistaken one), both derived
+        exactly for display (the verdicts came from the faster numeric values)."""
         if verdict.mistake is None or verdict.departs_at is None:
             return None
-        right = self.derivation.run(self.params)
-        theirs = self.derivation.run(self.params, mistake=verdict.mistake)
-        valued = [k for k, s in enumerate(right.steps) if s.value is not None]
-        position = valued.index(verdict.departs_at)
-        return right.steps[verdict.departs_at], [
-            s for s in theirs.steps if s.value is not None][position]
+        right = [(k, s) for k, s in enumerate(self.right.steps, start=1) if s.value is not None]
+        theirs = [s for s in self.derivation.run(self.params, mistake=verdict.mistake).steps
+                  if s.value is not None]
+        number, mine = right[verdict.departs_at]
+        return number, mine, theirs[verdict.departs_at]
 
     def departs_key(self, verdict: Verdict) -> str | None:
         """The catalog key of the step where the mistaken derivation parts from the right one."""
         if verdict.departs_at is None:
             return None
-        return self.right.steps[verdict.departs_at].key
+        return self.values.valued_steps[verdict.departs_at][0]
 
 
 @dataclass(frozen=True)
@@ -210,7 +217,7 @@ def judge_element(name: str, index: tuple[int, ...], leaf: Leaf | str, expected:
 
 
 def rerun_answers(derivation: Derivation, params: Mapping[str, Any], t: int,
-                  state: list[float]) -> dict[str, Any] | None:
+                  state: list[float], planner: Planner | None = None) -> dict[str, Any] | None:
     """The plain answers of the derivation restarted from a student's state at step t, or
     None when nothing follows step t or the restarted parameters are refused."""
     carry = derivation.carry
@@ -220,8 +227,7 @@ def rerun_answers(derivation: Derivation, params: Mapping[str, Any], t: int,
     if rerun is None:
         return None
     try:
-        with numeric_inputs():  # the values only: the same derivation on float inputs
-            return derivation.run(rerun).plain_answers()
+        return (planner or Planner()).values(derivation, rerun).answers
     except InputError:
         return None
 
@@ -276,37 +282,40 @@ def follow_through(derivation: Derivation, verdicts: list[Verdict],
 class Checker:
     """Checks given answers against one derivation on one set of parameters.
 
-    The right result and each mistake's are computed once, on first need.
+    The right values and each mistake's are computed once, on first need, by ``planner``
+    (30-digit numbers: they agree with the exact ones far below any tolerance,
+    tests/test_contract.py and tests/test_plans.py); the full right derivation only when a step
+    is shown.
     """
 
     def __init__(self, derivation: Derivation, params: Mapping[str, Any] | None,
-                 tolerance: Tolerance | None = None) -> None:
+                 tolerance: Tolerance | None = None, planner: Planner | None = None) -> None:
         self.derivation = derivation
         self.tolerance = tolerance  # an exam's override for inexact answers, or None
         self.params = dict(params or {})
-        self.right = self._run(self.params)
-        self.expected = self.right.plain_answers()
-        self._mistaken: dict[str, Result] = {}
-        self._plain: dict[str, dict[str, Any]] = {}
+        self.planner = planner or Planner()
+        self.values = self.planner.values(derivation, self.params)
+        self.expected = self.values.answers
+        self._mistaken: dict[str, Values] = {}
 
-    def _run(self, params: Mapping[str, Any], mistake: str | None = None) -> Result:
-        # inputs as 30-digit floats: the same derivation, much faster than exact rationals;
-        # its answers agree with the exact ones far below any tolerance (tests/test_contract.py)
-        with numeric_inputs():
-            return self.derivation.run(params, mistake=mistake)
+    @property
+    def right(self) -> Result:
+        """The right derivation with every step (derived on first need, for display)."""
+        if "_right" not in self.__dict__:
+            with numeric_inputs():
+                self.__dict__["_right"] = self.derivation.run(self.params)
+        return self.__dict__["_right"]
 
-    def mistaken(self, mistake_id: str) -> Result:
-        """The result of a student making this mistake from start to end."""
+    def mistaken(self, mistake_id: str) -> Values:
+        """The values of a student making this mistake from start to end."""
         if mistake_id not in self._mistaken:
-            result = self._run(self.params, mistake=mistake_id)
-            self._mistaken[mistake_id] = result
-            self._plain[mistake_id] = result.plain_answers()
+            self._mistaken[mistake_id] = self.planner.values(self.derivation, self.params,
+                                                             mistake_id)
         return self._mistaken[mistake_id]
 
     def mistaken_answers(self, mistake_id: str) -> dict[str, Any]:
         """The plain answers of a student making this mistake."""
-        self.mistaken(mistake_id)
-        return self._plain[mistake_id]
+        return self.mistaken(mistake_id).answers
 
     # --- reading what was given ---
     def read(self, ref: str, typed: Any) -> list[tuple[Answer, tuple[int, ...], Any, Leaf | str]]:
@@ -389,7 +398,7 @@ class Checker:
         for answer, index, expected, leaf in elements:
             verdicts.append(self._judge(answer, index, expected, leaf))
         verdicts = self._follow_through(verdicts, elements)
-        return Report(self.derivation, self.right, verdicts, dict(self._mistaken), self.params)
+        return Report(self.derivation, self.values, verdicts, self.values.params)
 
     def _judge(self, answer: Answer, index: tuple[int, ...], expected: Any,
                leaf: Leaf | str) -> Verdict:
@@ -421,15 +430,17 @@ class Checker:
                 continue
 
     def _departs(self, mistake_id: str) -> int | None:
-        """The first step with numbers where the mistaken derivation parts from the right one.
+        """The first step with numbers where the mistaken derivation parts from the right one
+        (counted among the steps with a value, from 0).
 
         Prose-only steps are passed over (a step that names the other convention differs in its
         words, not yet in its numbers); steps are matched in order among those with a value.
         """
-        mine = [(k, s) for k, s in enumerate(self.right.steps) if s.value is not None]
-        theirs = [s for s in self.mistaken(mistake_id).steps if s.value is not None]
-        for (position, step), other in zip(mine, theirs, strict=False):
-            if step.key != other.key or not _same(step.value, other.value):
+        mine = self.values.valued_steps
+        theirs = self.mistaken(mistake_id).valued_steps
+        for position, ((key, value), (other_key, other)) in enumerate(
+                zip(mine, theirs, strict=False)):
+            if key != other_key or not _same(value, other):
                 return position
         return None
 
@@ -442,7 +453,8 @@ class Checker:
             return self._student_state(given, name, t)
 
         def rerun(t: int, student_state: list[float]) -> dict[str, Any] | None:
-            return rerun_answers(self.derivation, self.right.params, t, student_state)
+            return rerun_answers(self.derivation, self.values.params, t, student_state,
+                                 self.planner)
 
         return follow_through(self.derivation, verdicts, given, state, rerun)
 
@@ -529,6 +541,7 @@ class CheckerCache:
     def __init__(self, size: int = 256) -> None:
         self.size = size
         self._items: dict[str, Checker] = {}
+        self.planner = Planner()  # shapes seen twice are compiled: their values come fast
 
     def get(self, derivation: Derivation, params: Mapping[str, Any] | None) -> Checker:
         """The checker of this derivation on these parameters.
@@ -539,7 +552,7 @@ class CheckerCache:
         key = derivation.name + "\0" + json_text(to_plain(dict(params or {})))
         checker = self._items.pop(key, None)
         if checker is None:
-            checker = Checker(derivation, params)
+            checker = Checker(derivation, params, planner=self.planner)
         self._items[key] = checker  # most recently used last
         while len(self._items) > self.size:
             self._items.pop(next(iter(self._items)))

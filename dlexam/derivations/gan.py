@@ -133,8 +133,8 @@ def pointwise_maximum() -> tuple[list[Step], sp.Basic]:
 
 
 OPTIMUM_PARAMS = [
-    Param("p_data", "array", shapes=(("k",),)),
-    Param("p_g", "array", shapes=(("k",),)),
+    Param("p_data", "array", shapes=(("k",),), trace="nonzero"),
+    Param("p_g", "array", shapes=(("k",),), trace="nonzero"),
     Param("normalize", "bool", default=False),
 ]
 

@@ -185,7 +185,7 @@ BPTT_PARAMS = [
     Param("U", "array", shapes=(("H",), ("H", "D")), default=EXAM_Q4["U"]),
     Param("b", "array", shapes=(("H",),), default=EXAM_Q4["b"]),
     Param("x", "array", shapes=(("T",), ("T", "D")), default=EXAM_Q4["x"]),
-    Param("h0", "array", shapes=(("H",),), default=None),
+    Param("h0", "array", shapes=(("H",),), default=None, trace="nonzero"),
     Param("f", "array", shapes=((), ("T", "H")), default=None),
     # the output layer y_t = V h_t + c and the targets of the loss L = 1/2 sum (y_t - target_t)^2
     Param("V", "array", shapes=(("H",), ("O", "H")), default=None),

@@ -130,7 +130,7 @@ PARAMS = [
     Param("b_h", "array", shapes=(("H",),), default=None),
     Param("b_hn", "array", shapes=(("H",),), default=None),
     Param("x", "array", shapes=(("T",), ("T", "D")), default=None),
-    Param("h0", "array", shapes=(("H",),), default=None),
+    Param("h0", "array", shapes=(("H",),), default=None, trace="nonzero"),
     Param("reset_after", "bool", default=True),
     # cho: h_t = z h_{t-1} + (1 - z) h~ (Cho et al., PyTorch, Keras); olah: z weights h~
     Param("update_rule", "choice", default="cho", choices=UPDATE_RULES),

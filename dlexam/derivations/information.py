@@ -109,8 +109,8 @@ REDUCTIONS = ("mean", "sum", "none")
 """How a batch's per-example values combine: Keras' and PyTorch's default is the mean."""
 
 INFORMATION_PARAMS = [
-    Param("p", "array", shapes=(("k",), ("n", "k"))),
-    Param("q", "array", shapes=(("k",), ("n", "k"))),
+    Param("p", "array", shapes=(("k",), ("n", "k")), trace="nonzero"),
+    Param("q", "array", shapes=(("k",), ("n", "k")), trace="nonzero"),
     Param("base", "choice", default="e", choices=tuple(UNITS)),
     Param("normalize", "bool", default=False),
     Param("reduction", "choice", default="mean", choices=REDUCTIONS),
@@ -547,7 +547,7 @@ def gradient_derivation() -> tuple[Step, ...]:
 
 SOFTMAX_PARAMS = [
     Param("logits", "array", shapes=(("k",), ("n", "k"))),
-    Param("label", "array", shapes=((), ("labels",), ("n", "k"))),
+    Param("label", "array", shapes=((), ("labels",), ("n", "k")), trace="none"),
     Param("reduction", "choice", default="mean", choices=REDUCTIONS),
     Param("base", "choice", default="e", choices=tuple(UNITS)),
 ]

@@ -164,8 +164,8 @@ PARAMS = [
     Param("b_C", "array", shapes=(("H",),), default=None),
     Param("b_o", "array", shapes=(("H",),), default=None),
     Param("x", "array", shapes=(("T",), ("T", "D")), default=None),
-    Param("h0", "array", shapes=(("H",),), default=None),
-    Param("C0", "array", shapes=(("H",),), default=None),
+    Param("h0", "array", shapes=(("H",),), default=None, trace="nonzero"),
+    Param("C0", "array", shapes=(("H",),), default=None, trace="nonzero"),
 ]
 
 # every answer feeds the next step through h_t and C_t, so each mistake can move all of them

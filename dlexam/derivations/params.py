@@ -79,6 +79,10 @@ class Param:
         max_length: for ``"string"``, the most characters allowed.
         free_items: for ``"array_list"``, each item's dimension names bind on their own (a list
             of tensors of any shapes, such as the gradients of W and b), still within the limits.
+        trace: which of its numbers a trace (:mod:`dlexam.derivations.plans`) may stand a
+            symbol for: ``"all"``; ``"nonzero"``, where the derivation tells zeros apart
+            (``p_i = 0`` in an entropy, a zero initial state); ``"none"``, for numbers that say
+            where rather than how much (class labels).
     """
 
     name: str
@@ -91,6 +95,7 @@ class Param:
     maximum: int | None = None
     max_length: int = STRING_MAX_LENGTH
     free_items: bool = False
+    trace: str = "all"
 
     def describe(self) -> str:
         """What this parameter expects, in words."""
@@ -249,14 +254,15 @@ def numeric_inputs() -> Iterator[None]:
 
 # While a derivation is traced (:mod:`dlexam.derivations.plans`), each input number but 0 comes
 # as a symbol standing for it, and the hook records the pair; otherwise the hook is None.
-_INPUT_HOOK: ContextVar[Callable[[sp.Rational], sp.Basic] | None] = ContextVar(
+_INPUT_HOOK: ContextVar[Callable[[sp.Rational, str], sp.Basic] | None] = ContextVar(
     "dlexam_input_hook", default=None)
 
 
 @contextmanager
-def input_hook(hook: Callable[[sp.Rational], sp.Basic]) -> Iterator[None]:
+def input_hook(hook: Callable[[sp.Rational, str], sp.Basic]) -> Iterator[None]:
     """Within this block, every validated input number (of arrays and of numbers) goes through
-    ``hook``, in the order validation reads them, and validation returns what it gives."""
+    ``hook`` with its parameter's name, in the order validation reads them, and validation
+    returns what it gives."""
     token = _INPUT_HOOK.set(hook)
     try:
         yield
@@ -264,11 +270,11 @@ def input_hook(hook: Callable[[sp.Rational], sp.Basic]) -> Iterator[None]:
         _INPUT_HOOK.reset(token)
 
 
-def _input_number(value: Any) -> sp.Basic:
+def _input_number(value: Any, name: str) -> sp.Basic:
     number = exact(value)
     hook = _INPUT_HOOK.get()
     if hook is not None:
-        return hook(number)
+        return hook(number, name)
     if _NUMERIC.get() and not number.is_Integer:
         return sp.Float(number, NUMERIC_DIGITS)
     return number
@@ -280,7 +286,7 @@ def _flat_numbers(value: Any, name: str) -> list[sp.Rational]:
         return [x for v in value for x in _flat_numbers(v, name)]
     check_number(name, value)
     try:
-        return [_input_number(value)]
+        return [_input_number(value, name)]
     except TypeError:
         raise InputError(name, "a number or a list of numbers", _describe_value(value)) from None
 
@@ -401,7 +407,7 @@ def _check_one(param: Param, value: Any, dims: dict[str, tuple[int, str]],
             raise InputError(param.name, param.describe(), _describe_value(value))
         if param.kind == "int":
             return int(num)
-        return _input_number(num)
+        return _input_number(num, param.name)
     if param.kind == "choice":
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)  # base=2 on the command line arrives as the JSON number 2

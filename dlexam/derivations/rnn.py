@@ -296,7 +296,7 @@ PARAMS = [
     Param("V", "array", shapes=(("H",), ("O", "H")), default=EXAM_Q4["V"]),
     Param("b", "array", shapes=(("H",),), default=EXAM_Q4["b"]),
     Param("c", "array", shapes=((), ("O",)), default=EXAM_Q4["c"]),
-    Param("h0", "array", shapes=(("H",),), default=None),
+    Param("h0", "array", shapes=(("H",),), default=None, trace="nonzero"),
     Param("x", "array", shapes=(("T",), ("T", "D")), default=EXAM_Q4["x"]),
     Param("convention", "choice", choices=CONVENTIONS, default="column"),
     Param("activation", "choice", choices=HIDDEN_ACTIVATIONS, default="tanh"),

@@ -31,9 +31,9 @@ def derivation_mistake_message(derivation: Derivation, mistake_id: str, lang: st
 
 def _departs_lines(report: Report, verdict: Verdict, lang: str) -> list[str]:
     parting = report.parting_steps(verdict)
-    assert parting is not None and verdict.departs_at is not None
-    mine, theirs = parting
-    lines = [prose_text(lang, "check.departs", {"step": verdict.departs_at + 1}) + " "
+    assert parting is not None
+    number, mine, theirs = parting
+    lines = [prose_text(lang, "check.departs", {"step": number}) + " "
              + prose_text(lang, mine.key, mine.data)]
     for label, step in (("check.right_step", mine), ("check.your_step", theirs)):
         body = step_lines(step)
@@ -129,7 +129,7 @@ def report_json(report: Report, lang: str) -> dict[str, Any]:
     """``{"derivation", "params", "verdicts", "correct", "total"}``."""
     return {
         "derivation": report.derivation.name,
-        "params": to_plain(dict(report.right.params)),
+        "params": to_plain(dict(report.params)),
         "verdicts": [verdict_json(report, v, lang) for v in report.verdicts],
         "correct": report.correct,
         "total": report.total,

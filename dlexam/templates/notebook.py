@@ -77,9 +77,8 @@ def report_html(report: Any, lang: str = "en") -> str:
                         f"{prose_html(lang, key + '.explain')}")
             parting = report.parting_steps(verdict)
             if parting is not None:
-                mine, theirs = parting
-                rows.append("<br>" + prose_html(lang, "check.departs",
-                                                {"step": verdict.departs_at + 1}))
+                number, mine, theirs = parting
+                rows.append("<br>" + prose_html(lang, "check.departs", {"step": number}))
                 for label, step in (("check.right_step", mine), ("check.your_step", theirs)):
                     equation = _equation(step) or ""
                     rows.append(f"<br>{prose_html(lang, label)} $${html.escape(equation)}$$")

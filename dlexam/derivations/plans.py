@@ -1,0 +1,399 @@
+"""Derivations prepared once per shape, for tools that need many answers fast.
+
+Checking a class's answers, or drawing a thousand exam variants, asks the same derivation for
+its answers again and again on parameters of the same shape. Running the SymPy derivation each
+time (building every displayed step) costs tens of milliseconds; this module runs it once per
+*shape* with a symbol standing for every input number, keeps the answers and the steps' values
+as formulas in those symbols, and compiles them (``sympy.lambdify`` over mpmath at the same 30
+digits as :func:`~dlexam.derivations.params.numeric_inputs`). Later parameters of that shape are
+put into the compiled formulas: the same derivation, not a second copy of it.
+
+The shape (the :class:`Signature`) is everything but the input numbers: the derivation, the
+mistake when it is computed by its own formula (one declared by its parameters is the right
+derivation on other parameters), the sizes of the arrays, every non-numeric parameter, and where
+a parameter declares ``trace="nonzero"``, which of its inputs are 0 (they stay exact, so that
+``p_i == 0`` tests see what they would).
+
+A derivation may decide by value (``if norm > threshold``; SymPy's ``Max``). While tracing, such
+a comparison is decided at the traced numbers and kept as a *guard*: a plan serves only
+parameters that decide every guard the same way, by a clear margin. Anything the trace cannot
+follow (``float()`` of an input, ``round``, a function mpmath lacks) leaves that shape to the
+ordinary run, as does any value that comes out not finite. ``tests/test_plans.py`` compares the
+two on sampled parameters for every derivation and mistake.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
+from typing import Any
+
+import mpmath
+import sympy as sp
+from mpmath.libmp import to_float
+from sympy.core import parameters, relational
+from sympy.core.numbers import mpf_norm
+
+from dlexam.derivations.core import Derivation, Prepared, Result, to_plain
+from dlexam.derivations.params import NUMERIC_DIGITS, exact, input_hook
+
+PLAIN_PRECISION = 60  # bits: to_plain rounds a number as Float.evalf(17) does
+GUARD_MARGIN = mpmath.mpf("1e-27")  # a guard closer to its edge than this is not trusted
+MAX_PLANS = 512  # shapes kept
+MAX_GUARDED = 4  # plans kept for one shape, told apart by their guards
+
+_NUMERIC_KINDS = ("array", "array_list", "number")
+_COMPARE: dict[type, Callable[[Any, Any], bool]] = {
+    relational.StrictGreaterThan: operator.gt,
+    relational.GreaterThan: operator.ge,
+    relational.StrictLessThan: operator.lt,
+    relational.LessThan: operator.le,
+    relational.Equality: operator.eq,
+    relational.Unequality: operator.ne,
+}
+
+
+@dataclass(frozen=True)
+class Values:
+    """A run's answers and its steps' values, as plain JSON data (no formulas, no prose).
+
+    Attributes:
+        answers: the declared answers, as :meth:`Result.plain_answers` gives them.
+        steps: (catalog key, plain value or None) of every step, in order.
+        params: the parameters as given, with the defaults.
+    """
+
+    answers: dict[str, Any]
+    steps: tuple[tuple[str, Any], ...]
+    params: dict[str, Any]
+
+    @property
+    def valued_steps(self) -> list[tuple[str, Any]]:
+        """(key, value) of the steps with a value, in order (prose-only steps left out)."""
+        return [(k, v) for k, v in self.steps if v is not None]
+
+    @classmethod
+    def of(cls, result: Result) -> Values:
+        """The values of a full run."""
+        return cls(result.plain_answers(),
+                   tuple((s.key, None if s.value is None else to_plain(s.value))
+                         for s in result.steps),
+                   dict(result.params))
+
+
+class TraceError(Exception):
+    """The trace cannot follow this derivation on this shape (it is left to ordinary runs)."""
+
+
+class _Trace:
+    """Symbols for the input numbers, and the comparisons decided on the way."""
+
+    def __init__(self, derivation: Derivation) -> None:
+        self.trace = {p.name: p.trace for p in derivation.params}
+        self.symbols: list[sp.Symbol] = []
+        self.numbers: list[sp.Rational] = []
+        self.values: dict[sp.Symbol, sp.Rational] = {}
+        self.guards: list[tuple[sp.Expr, Callable[[Any, Any], bool], bool]] = []
+
+    def input(self, number: sp.Rational, name: str) -> sp.Basic:
+        kept = self.trace[name]
+        if kept == "none" or (kept == "nonzero" and number == 0):
+            return number
+        symbol = sp.Symbol(f"_dlx{len(self.symbols)}", real=True)
+        self.symbols.append(symbol)
+        self.numbers.append(number)
+        self.values[symbol] = number
+        return symbol
+
+    def decide(self, rel: relational.Relational) -> bool:
+        compare = _COMPARE.get(type(rel))
+        diff = sp.sympify(rel.lhs - rel.rhs)
+        if compare is None or not diff.free_symbols or \
+                not diff.free_symbols <= set(self.values):
+            return _UNDECIDED(rel)
+        number = diff.xreplace(self.values).evalf(NUMERIC_DIGITS)
+        if not (number.is_number and number.is_extended_real):
+            raise TypeError(f"cannot decide {rel} at the traced numbers")
+        outcome = bool(compare(number, 0))
+        if abs(number) < GUARD_MARGIN:
+            raise TraceError(f"{type(rel).__name__} on its edge at the traced numbers")
+        self.guards.append((diff, compare, outcome))
+        return outcome
+
+
+_TRACING: ContextVar[_Trace | None] = ContextVar("dlexam_tracing", default=None)
+_UNDECIDED = relational.Relational.__bool__
+
+
+def _decide(rel: relational.Relational) -> bool:
+    trace = _TRACING.get()
+    if trace is None:
+        return _UNDECIDED(rel)
+    return trace.decide(rel)
+
+
+# SymPy refuses the truth of a comparison between symbols; while tracing it is decided at the
+# traced numbers and kept as a guard. Outside a trace this is SymPy's own behaviour.
+relational.Relational.__bool__ = _decide  # type: ignore[method-assign]
+
+
+@dataclass(frozen=True)
+class _Out:
+    """A leaf of a template: the compiled output at this position."""
+
+    index: int
+
+
+@dataclass
+class Plan:
+    """One shape's derivation as compiled formulas."""
+
+    fn: Callable[..., Any]
+    outputs: int  # how many of fn's results are values (the rest are guards)
+    # (whether a value is whole when the inputs it uses are, the positions of those inputs):
+    # sums and products of whole numbers print as integers, as in an ordinary run
+    integer: tuple[tuple[bool, tuple[int, ...]], ...]
+    guards: tuple[tuple[Callable[[Any, Any], bool], bool], ...]
+    answers: dict[str, Any]  # templates
+    steps: tuple[tuple[str, Any], ...]
+
+    def evaluate(self, numbers: list[sp.Rational]) -> list[Any] | None:
+        """The compiled values at these inputs, or None when a guard decides otherwise or a
+        value is not finite."""
+        with mpmath.workdps(NUMERIC_DIGITS):
+            args = [mpmath.mpf(n.p) / n.q if n.q != 1 else mpmath.mpf(n.p) for n in numbers]
+            try:
+                out = self.fn(*args) if self.outputs or self.guards else []
+            except (ZeroDivisionError, ValueError, OverflowError):
+                return None
+        if not isinstance(out, (list, tuple)):
+            out = [out]
+        for (compare, outcome), diff in zip(self.guards, out[self.outputs:], strict=True):
+            if abs(diff) < GUARD_MARGIN or bool(compare(diff, 0)) != outcome:
+                return None
+        values: list[Any] = []
+        for value, (whole, uses) in zip(out[:self.outputs], self.integer, strict=True):
+            if not isinstance(value, mpmath.mpf) or not mpmath.isfinite(value):
+                return None
+            if not value or (whole and all(numbers[i].is_Integer for i in uses)):
+                values.append(int(value))  # SymPy makes an exact 0 of a float that cancels
+            else:
+                values.append(_plain_float(value))
+        return values
+
+
+def _plain_float(value: mpmath.mpf) -> float:
+    """The float :func:`to_plain` gives for this 30-digit number (rounded to 17 digits first)."""
+    return float(to_float(mpf_norm(mpf_norm(value._mpf_, PLAIN_PRECISION), 53)))
+
+
+def _whole(expr: sp.Expr) -> bool:
+    """Whether the formula is whole when its inputs are: sums, products and whole powers of
+    them and of integers (so an ordinary run, on exact integers, prints an integer)."""
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, (sp.Add, sp.Mul, sp.Symbol, sp.Integer)):
+            continue
+        if isinstance(node, sp.Pow) and node.exp.is_Integer and node.exp >= 0:
+            continue
+        return False
+    return True
+
+
+def _template(value: Any, exprs: list[sp.Expr], symbols: set[sp.Symbol]) -> Any:
+    """``value`` as plain data whose numbers that depend on the inputs are :class:`_Out`."""
+    if isinstance(value, sp.MatrixBase):
+        return [[_template(x, exprs, symbols) for x in value.row(i)] for i in range(value.rows)]
+    if isinstance(value, Mapping):
+        return {str(k): _template(v, exprs, symbols) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_template(v, exprs, symbols) for v in value]
+    if isinstance(value, sp.Basic) and value.free_symbols:
+        if not value.free_symbols <= symbols:
+            raise TraceError(f"a value holds other symbols: {sorted(map(str, value.free_symbols))}")
+        exprs.append(value)
+        return _Out(len(exprs) - 1)
+    return to_plain(value)
+
+
+def _fill(template: Any, values: list[Any]) -> Any:
+    if isinstance(template, _Out):
+        return values[template.index]
+    if isinstance(template, list):
+        return [_fill(t, values) for t in template]
+    if isinstance(template, dict):
+        return {k: _fill(t, values) for k, t in template.items()}
+    return template
+
+
+def _inputs(derivation: Derivation, effective: Mapping[str, Any],
+            ) -> tuple[tuple[Any, ...], list[sp.Rational]]:
+    """(the shape of the parameters, their input numbers but the zeros in validation order)."""
+    numbers: list[sp.Rational] = []
+
+    def walk(value: Any, zeros: bool) -> Any:
+        if isinstance(value, (list, tuple)):
+            return tuple(walk(v, zeros) for v in value)
+        number = exact(value)
+        if zeros and number == 0:
+            return "0"
+        numbers.append(number)
+        return "#"
+
+    shape = []
+    for p in derivation.params:
+        value = effective.get(p.name, p.default)
+        if p.kind in _NUMERIC_KINDS and p.trace != "none" and value is not None:
+            shape.append((p.name, walk(value, p.trace == "nonzero")))
+        else:
+            shape.append((p.name, repr(to_plain(value))))
+    return tuple(shape), numbers
+
+
+Signature = tuple[str, str | None, tuple[Any, ...]]
+
+
+@contextmanager
+def _cache_kept() -> Iterator[None]:
+    """SymPy's cache kept while ``evaluate(False)`` blocks toggle (SymPy clears it each time,
+    lest an unevaluated result be served where an evaluated one is asked, or the reverse).
+
+    In a trace only the values count, and an unevaluated form has the same value: keeping the
+    cache halves the cost of a trace. The cache is cleared when the trace ends, so that nothing
+    traced reaches the displays of ordinary runs.
+    """
+    clear = parameters.clear_cache
+    parameters.clear_cache = lambda: None
+    try:
+        yield
+    finally:
+        parameters.clear_cache = clear
+        clear()
+
+
+def trace(derivation: Derivation, prepared: Prepared) -> Plan:
+    """Runs the derivation once with symbols for the input numbers and compiles its values.
+
+    Raises:
+        TraceError: or any exception of the run: the trace cannot follow it.
+    """
+    from dlexam.derivations.params import validate
+
+    state = _Trace(derivation)
+    token = _TRACING.set(state)
+    try:
+        with input_hook(state.input), _cache_kept():
+            values = validate(derivation.params, prepared.effective, derivation.limits)
+            result = derivation.finish(derivation.fn(**values, **prepared.call), prepared)
+    finally:
+        _TRACING.reset(token)
+    _shape, numbers = _inputs(derivation, prepared.effective)
+    if numbers != state.numbers:
+        raise TraceError("the inputs were read in another order than the parameters list them")
+    exprs: list[sp.Expr] = []
+    symbols = set(state.symbols)
+    answers = {k: _template(v, exprs, symbols) for k, v in result.answers.items()}
+    steps = tuple((s.key, None if s.value is None else _template(s.value, exprs, symbols))
+                  for s in result.steps)
+    outputs = len(exprs)
+    position = {symbol: k for k, symbol in enumerate(state.symbols)}
+    integer = tuple((_whole(e), tuple(sorted(position[x] for x in e.free_symbols)))
+                    for e in exprs)
+    formulas = exprs + [diff for diff, _c, _o in state.guards]
+    fn = sp.lambdify(state.symbols, formulas, modules="mpmath", cse=True) if formulas else \
+        (lambda *_args: [])
+    plan = Plan(fn, outputs, integer, tuple((c, o) for _d, c, o in state.guards), answers, steps)
+    out = plan.evaluate(state.numbers)
+    if out is None:
+        raise TraceError("the compiled formulas do not reproduce the traced run")
+    derivation.check_answers(replace(result, answers={
+        k: _fill(t, out) for k, t in answers.items()}))
+    return plan
+
+
+class Planner:
+    """Plans by shape, made on first need (``eager``) or when a shape is seen a second time.
+
+    A shape the trace cannot follow is remembered and always runs the ordinary way.
+    """
+
+    def __init__(self, eager: bool = False, size: int = MAX_PLANS) -> None:
+        self.eager = eager
+        self.size = size
+        self._plans: OrderedDict[Signature, list[Plan] | None] = OrderedDict()
+        self._seen: set[Signature] = set()
+        self.failures: dict[str, str] = {}  # derivation (mistake) -> why a trace failed
+        self.counts = {"planned": 0, "ran": 0, "traced": 0}
+
+    def values(self, derivation: Derivation, raw: Mapping[str, Any] | None,
+               mistake: str | None = None) -> Values:
+        """The values of a run of ``derivation`` on ``raw`` (as a student making ``mistake``).
+
+        Raises:
+            InputError: as :meth:`Derivation.run` does.
+        """
+        prepared = derivation.prepare(raw, mistake)
+        shape, numbers = _inputs(derivation, prepared.effective)
+        # a mistake declared by its parameters is the right derivation on other parameters:
+        # it shares the plans of that shape
+        signature: Signature = (derivation.name, prepared.call.get("mistake"), shape)
+        plans = self._plans.get(signature, [])
+        if plans is not None:
+            for plan in plans:
+                found = self._planned(plan, numbers, prepared)
+                if found is not None:
+                    self._plans.move_to_end(signature)
+                    return found
+            if len(plans) < MAX_GUARDED and (self.eager or signature in self._seen):
+                plan = self._trace(derivation, prepared, signature, plans)
+                found = None if plan is None else self._planned(plan, numbers, prepared)
+                if found is not None:
+                    return found
+            self._seen.add(signature)
+        self.counts["ran"] += 1
+        return Values.of(_numeric_run(derivation, prepared))
+
+    def _planned(self, plan: Plan, numbers: list[sp.Rational],
+                 prepared: Prepared) -> Values | None:
+        out = plan.evaluate(numbers)
+        if out is None:
+            return None
+        self.counts["planned"] += 1
+        return Values({k: _fill(t, out) for k, t in plan.answers.items()},
+                      tuple((k, None if t is None else _fill(t, out)) for k, t in plan.steps),
+                      dict(prepared.shown))
+
+    def _trace(self, derivation: Derivation, prepared: Prepared, signature: Signature,
+               plans: list[Plan]) -> Plan | None:
+        self.counts["traced"] += 1
+        try:
+            plan = trace(derivation, prepared)
+        except Exception as err:
+            self.failures[f"{derivation.name} ({prepared.mistake or 'right'})"] = \
+                f"{type(err).__name__}: {str(err)[:200]}"
+            if not plans:
+                self._plans[signature] = None
+            return None
+        self._plans[signature] = [*plans, plan]
+        self._plans.move_to_end(signature)
+        while len(self._plans) > self.size:
+            self._plans.popitem(last=False)
+        return plan
+
+
+def _numeric_run(derivation: Derivation, prepared: Prepared) -> Result:
+    from dlexam.derivations.params import numeric_inputs, validate
+
+    with numeric_inputs():
+        values = validate(derivation.params, prepared.effective, derivation.limits)
+        result = derivation.finish(derivation.fn(**values, **prepared.call), prepared)
+    derivation.check_answers(result)
+    return result
+
+
+def iter_signatures(planner: Planner) -> Iterator[Signature]:
+    """The shapes a planner holds plans for (for tests and the benchmark)."""
+    return (s for s, p in planner._plans.items() if p)
