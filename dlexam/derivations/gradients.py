@@ -753,7 +753,7 @@ CLIP_PARAMS = [
     Param("mode", "choice", choices=CLIP_MODES, default="norm"),
     # mode=norm only: the axes the norm is taken over (tf.clip_by_norm(t, c, axes)): for a
     # matrix axes=1 clips each row by its own norm, axes=0 each column; an integer or a list
-    Param("axes", "array", shapes=((), ("A",)), default=None),
+    Param("axes", "array", shapes=((), ("A",)), default=None, trace="none"),
 ]
 
 CLIP_ANSWERS = [

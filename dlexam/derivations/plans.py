@@ -205,6 +205,8 @@ def _whole(expr: sp.Expr) -> bool:
 
 def _template(value: Any, exprs: list[sp.Expr], symbols: set[sp.Symbol]) -> Any:
     """``value`` as plain data whose numbers that depend on the inputs are :class:`_Out`."""
+    if isinstance(value, sp.MatrixExpr) and not isinstance(value, sp.MatrixBase):
+        value = value.as_explicit()  # a product of explicit matrices left unevaluated
     if isinstance(value, sp.MatrixBase):
         return [[_template(x, exprs, symbols) for x in value.row(i)] for i in range(value.rows)]
     if isinstance(value, Mapping):

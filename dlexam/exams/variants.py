@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dlexam.derivations.contract import Tolerance, element, leaves
-from dlexam.derivations.core import Result, to_plain
-from dlexam.derivations.params import numeric_inputs
+from dlexam.derivations.core import to_plain
+from dlexam.derivations.plans import Planner, Values
 from dlexam.errors import InputError
 from dlexam.exams.model import Exam, Question, _derive_seed
 
@@ -29,13 +29,13 @@ _CODE_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY34679"  # no look-alikes (0/O, 1/I, 2/Z, 
 
 @dataclass
 class QuestionVariant:
-    """One question of one variant: its parameters, its result, and the key's entry."""
+    """One question of one variant: its parameters, its values, and the key's entry."""
 
     question: Question
     params: dict[str, Any]
-    result: Result
+    values: Values
     asked: list[dict[str, Any]]
-    mistakes: dict[str, Result] = field(default_factory=dict)
+    mistakes: dict[str, Values] = field(default_factory=dict)
 
 
 @dataclass
@@ -118,11 +118,11 @@ def _differ(a: Any, b: Any, tol: Tolerance) -> bool:
     return False
 
 
-def asked_items(question: Question, result: Result,
-                mistakes: dict[str, Result]) -> tuple[list[dict[str, Any]], str | None]:
+def asked_items(question: Question, values: Values,
+                mistakes: dict[str, Values]) -> tuple[list[dict[str, Any]], str | None]:
     """The key's asked items, and why the draw does not discriminate (None when it does)."""
-    plain = result.plain_answers()
-    wrong = {mid: r.plain_answers() for mid, r in mistakes.items()}
+    plain = values.answers
+    wrong = {mid: v.answers for mid, v in mistakes.items()}
     out: list[dict[str, Any]] = []
     problem: str | None = None
     for item in question.items:
@@ -151,7 +151,7 @@ def asked_items(question: Question, result: Result,
 
 
 def draw_question(question: Question, seed: int, seen: set[str],
-                  redrawn: Counter[str]) -> QuestionVariant:
+                  redrawn: Counter[str], planner: Planner | None = None) -> QuestionVariant:
     """A variant of one question worth giving, drawn from ``seed`` (again when refused).
 
     Raises:
@@ -165,20 +165,20 @@ def draw_question(question: Question, seed: int, seen: set[str],
         if fingerprint in seen:
             reasons["the same parameters as another variant"] += 1
             continue
-        # answers and mistakes on 30-digit float inputs: the same values, far faster; the key's
-        # worked steps are derived exactly when the key is typeset
-        with numeric_inputs():
-            result = spec.run(params)
-            mistakes = {m.id: spec.run(params, mistake=m.id)
-                        for m in spec.applicable_mistakes(params)}
-        asked, problem = asked_items(question, result, mistakes)
+        # answers and mistakes to 30 digits, from the derivation prepared once per shape: the
+        # same values, far faster; the key's worked steps are derived exactly when typeset
+        planner = planner or Planner(eager=True)
+        values = planner.values(spec, params)
+        mistakes = {m.id: planner.values(spec, params, m.id)
+                    for m in spec.applicable_mistakes(params)}
+        asked, problem = asked_items(question, values, mistakes)
         if problem is not None:
             reasons[problem.split(" ", 1)[1]] += 1
             continue
         seen.add(fingerprint)
         for reason, n in reasons.items():
             redrawn[f"{question.id}: {reason}"] += n
-        return QuestionVariant(question, to_plain(params), result, asked, mistakes)
+        return QuestionVariant(question, to_plain(params), values, asked, mistakes)
     common = reasons.most_common(1)[0][0] if reasons else "no draw"
     raise InputError(question.path, f"draws whose variants differ and tell every applicable "
                      f"mistake apart ({question.id}, {question.derivation})",
@@ -189,13 +189,15 @@ def iter_variants(exam: Exam, count: int, seed: int,
                   redrawn: Counter[str]) -> Iterator[Variant]:
     """The variants one by one (for a progress bar)."""
     check_counts(exam, count, seed)
+    planner = Planner(eager=True)  # every variant's values from plans: the same whatever came
     seen: dict[str, set[str]] = {q.id: set() for q in exam.questions}
     codes: set[str] = set()
     for number in range(1, count + 1):
         vseed = _derive_seed(seed, "variant", number)
         code = variant_code(seed, number, codes)
         codes.add(code)
-        questions = [draw_question(q, vseed, seen[q.id], redrawn) for q in exam.questions]
+        questions = [draw_question(q, vseed, seen[q.id], redrawn, planner)
+                     for q in exam.questions]
         yield Variant(code, vseed, questions)
 
 
