@@ -8,6 +8,7 @@ import pytest
 from dlexam import derivations
 from dlexam.notation import display
 from dlexam.notation.display import Layout
+from dlexam.templates.prose import form, prose_text
 
 BPTT = {"W": [[0.1, 0.2], [0.3, 0.4]], "U": [0.5, 0.6], "b": [1, -1],
         "x": [2, 3, 1, 0, -1, 2, 1, 0.5, 0.3, 1]}
@@ -63,5 +64,12 @@ def test_a_sum_is_written_out_as_far_as_the_layout_says(monkeypatch: pytest.Monk
 
 
 def test_inputs_are_listed_as_far_as_the_layout_says(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert derivations.solve("bptt", BPTT).steps[0].key == "bptt.cell"
-    assert _with(monkeypatch, Layout(listed=9), "bptt", BPTT).steps[0].key == "bptt.cell_long"
+    """The derivation gives every input; the sentence lists them or says how many."""
+    cell = derivations.solve("bptt", BPTT).steps[0]
+    assert cell.key == "bptt.cell" and len(cell.data["x"]) == 10
+    assert "1.0, 0.5, 0.3, 1.0), so T = 10" in prose_text("en", cell.key, cell.data)
+    monkeypatch.setattr(display, "LAYOUT", Layout(listed=9))
+    assert derivations.solve("bptt", BPTT).steps[0] == cell
+    said = prose_text("en", cell.key, cell.data)
+    assert "length T = 10" in said and "0.5" not in said
+    assert form("en", cell.key, cell.data) == "bptt.cell_long"

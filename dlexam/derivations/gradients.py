@@ -437,8 +437,8 @@ def bptt(
     with sp.evaluate(False):
         cell = Activation("tanh", sp.MatAdd(sp.MatMul(Ws, h_prev), sp.MatMul(Us, x_t), bs))
         jac = sp.MatMul(msym("D_t", H, H), Ws)
-    listed = display.LAYOUT.lists(T)
-    steps.append(Step(key="bptt.cell" if listed else "bptt.cell_long", lhs=sym("h_t"),
+    # the whole input sequence: a template lists it, or uses the message's long form
+    steps.append(Step(key="bptt.cell", lhs=sym("h_t"),
                       symbolic=cell, data={"units": H, "steps": T, "x": x}))
     derived, form = _symbolic_jacobian()
     steps.append(Step(key="bptt.jacobian", lhs=sym("J_t"), symbolic=jac,
