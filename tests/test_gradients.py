@@ -258,7 +258,10 @@ def test_bptt_prose_names_the_run() -> None:
     assert cell.key == "bptt.cell" and list(cell.data["x"]) == [2, 3]
     assert "run over the inputs x_t = (2, 3), so T = 2" in prose_text("en", cell.key, cell.data)
     long = derivations.solve("bptt", x=[1] * 40).steps[0]
-    assert long.key == "bptt.cell_long" and long.data["steps"] == 40
+    assert long.key == "bptt.cell" and long.data["steps"] == 40 and len(long.data["x"]) == 40
+    # 40 inputs are more than a sentence lists: the templates say the length instead
+    shown = prose_text("en", long.key, long.data)
+    assert "input sequence of length T = 40" in shown and "1, 1" not in shown
 
 
 def _numpy_chain(W, U, b, xs, factor) -> tuple[list[float], list[float]]:

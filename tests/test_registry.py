@@ -9,12 +9,14 @@ derivation names (tests iterate the registry and the catalogs).
 from __future__ import annotations
 
 import ast
+import json
 import re
 import tomllib
 from importlib import resources
 from pathlib import Path
 
 import pytest
+import sympy as sp
 
 import dlexam.derivations as derivations
 from dlexam.derivations.core import REGISTRY
@@ -129,3 +131,65 @@ def test_no_test_keeps_a_hand_list_of_derivation_names() -> None:
                 assert len(listed) < 3, (
                     f"{path.name}:{node.lineno}: a hand-kept list of derivations {listed}; "
                     "iterate dlexam.derivations.names() instead")
+
+
+def test_the_package_finds_its_topics_itself() -> None:
+    """No hand-kept import list: dlexam.derivations imports every module in it (pkgutil)."""
+    init = _source("__init__")
+    assert "pkgutil.iter_modules" in init
+    for module in TOPICS:
+        assert not re.search(rf"\b{module}\b", init), module
+
+
+def test_adding_a_derivation_needs_its_module_catalogs_and_tests_only(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A throwaway derivation, registered here with its catalog messages and nothing else, is
+    listed, shown and solved (both languages, JSON), and the README's checks still pass."""
+    from test_limits import limits_problems
+    from test_readme import README, table_problems
+
+    from dlexam.cli import main
+    from dlexam.derivations.contract import Answer, Mistake
+    from dlexam.derivations.core import Result, derivation, three_part
+    from dlexam.derivations.params import Param
+    from dlexam.templates.prose import catalog
+
+    name = "throwaway-scale"
+    assert name not in REGISTRY
+    messages = {
+        "en": {"summary": "Scale a number: $y = a x$.", "question": "Work out $y$ for a = {a}.",
+               "y": "Multiply $a$ by $x$.", "mistakes.plus.name": "added",
+               "mistakes.plus.explain": "$a + x$ for $a x$."},
+        "zh-Hant": {"summary": "把一個數放大：$y = a x$。", "question": "當 a = {a} 時求 $y$。",
+                    "y": "把 $a$ 乘以 $x$。", "mistakes.plus.name": "相加",
+                    "mistakes.plus.explain": "把 $a x$ 算成 $a + x$。"},
+    }
+    for lang, table in messages.items():
+        for key, text in table.items():
+            monkeypatch.setitem(catalog(lang), f"throwaway_scale.{key}", text)
+    a_sym, x_sym = sp.Symbol("a"), sp.Symbol("x")
+
+    @derivation(name, params=[Param("a", "number"), Param("x", "number", default=3)],
+                answers=[Answer("y", "number")],
+                mistakes=[Mistake("plus", changes=("y",), formula=True)],
+                sampler=lambda draw, fixed: {"a": draw.integer(1, 9), "x": 3, **fixed})
+    def throwaway(a: sp.Rational, x: sp.Rational, mistake: str | None = None) -> Result:
+        with sp.evaluate(False):
+            formula = sp.Add(a_sym, x_sym) if mistake == "plus" else sp.Mul(a_sym, x_sym)
+        step = three_part("throwaway_scale.y", sp.Symbol("y"), formula, {a_sym: a, x_sym: x})
+        return Result(convention=None, steps=(step,), answers={"y": step.value})
+
+    try:
+        assert main(["list"]) == 0
+        assert name in capsys.readouterr().out
+        assert main(["show", name]) == 0
+        assert name in capsys.readouterr().out
+        for lang in ("en", "zh-Hant"):
+            assert main(["solve", name, "a=2", "x=5", "--lang", lang]) == 0
+            assert "= 10" in capsys.readouterr().out
+        assert main(["solve", name, "a=2", "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["answers"] == {"y": 6}  # 2 x 3
+        assert table_problems(README, derivations.names()) == []
+        assert limits_problems(README, REGISTRY) == []
+    finally:
+        del REGISTRY[name]

@@ -55,7 +55,7 @@ from dlexam.derivations.heads import (
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
-from dlexam.notation import register_symbols, sym
+from dlexam.notation import display, register_symbols, sym
 
 register_symbols({
     "C_ctx": ("C", "C"),
@@ -464,7 +464,7 @@ def _scores_form(scores: sp.ImmutableMatrix, d_k: int | None, values: sp.Immutab
                       data={**shape_data(scores), "d_k": d_k})]
     more, head = scaled_attention("self_attention", scores=scores, d_k=d_k, V=values,
                                   mask=mask, exact=exact, syms=syms, head_data={},
-                                  rows_shown=min(scores.rows, 4), mistake=mistake, scale=scale)
+                                  rows_shown=display.LAYOUT.rows, mistake=mistake, scale=scale)
     steps += more
     answers: dict[str, Any] = {"scaled": head.scaled}
     if head.masked is not None:
@@ -473,6 +473,12 @@ def _scores_form(scores: sp.ImmutableMatrix, d_k: int | None, values: sp.Immutab
     if head.Z is not None:
         answers["Z"] = head.Z
     return Result(convention="row-vectors", steps=tuple(steps), answers=answers)
+
+
+def _rows_shown(exact: bool) -> int:
+    """How many rows get their own steps: the layout's choice for exact weights, or for floats
+    worked out from the tokens."""
+    return display.LAYOUT.rows if exact else display.LAYOUT.rows_inexact
 
 
 def _qkv_form(Q: sp.ImmutableMatrix | None, K: sp.ImmutableMatrix | None,
@@ -504,7 +510,7 @@ def _qkv_form(Q: sp.ImmutableMatrix | None, K: sp.ImmutableMatrix | None,
                               shown_right=sp.Transpose(K) if small(K) else None))
     more, head = scaled_attention("self_attention", scores=scores, d_k=Q.cols, V=V, mask=mask,
                                   exact=exact, syms=syms, head_data={},
-                                  rows_shown=min(Q.rows, 4) if exact else 1, mistake=mistake,
+                                  rows_shown=_rows_shown(exact), mistake=mistake,
                                   scale=scale)
     steps += more
     answers: dict[str, Any] = {"scores": scores, "scaled": head.scaled}
@@ -595,7 +601,7 @@ def self_attention(
         raise InputError("d_k", f"{W_Q.cols} (the width of W_Q)", str(d_k))
     exact = X.rows * X.rows <= EXACT_LIMIT
     steps, head = head_attention("self_attention", X, W_Q, W_K, W_V, mask, exact, syms, {},
-                                 rows_shown=min(X.rows, 4) if exact else 1, mistake=mistake,
+                                 rows_shown=_rows_shown(exact), mistake=mistake,
                                  scale=scale)
     answers = {"Q": head.Q, "K": head.K, "V": head.V, "scores": head.scores,
                "scaled": head.scaled}

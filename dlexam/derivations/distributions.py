@@ -16,15 +16,11 @@ import sympy as sp
 from dlexam.derivations.core import Step
 from dlexam.derivations.forms import Notation, Ratio, Stack, as_written
 from dlexam.errors import InputError
-from dlexam.notation import register_symbols, sym
+from dlexam.notation import display, register_symbols, sym
 
 register_symbols({
     "m_mix": ("m", "m"),
 })
-
-WRITTEN_OUT = 4
-"""Sums over at most this many outcomes are written out term by term (wider ones overflow a
-page); longer ones show the sigma form and the value."""
 
 TOLERANCE = sp.Rational(1, 10**9)
 """How far from 1 a distribution's sum may be."""
@@ -115,8 +111,9 @@ def indexed(letter: str, i: int) -> sp.Symbol:
 def sum_step(key: str, lhs: sp.Basic, symbolic_terms: Sequence[sp.Basic],
               number_terms: Sequence[sp.Basic], negate: bool, value: sp.Basic,
               general: sp.Basic, **data: Any) -> Step:
-    """A sum over the outcomes, written out when short; ``general`` is its Sigma form."""
-    if len(symbolic_terms) > WRITTEN_OUT:
+    """A sum over the outcomes, written out when the layout says so; ``general`` is its Sigma
+    form, shown otherwise (with the value)."""
+    if not display.LAYOUT.written_out(len(symbolic_terms)):
         return Step(key=key, lhs=lhs, symbolic=general, value=value, data=data)
     with sp.evaluate(False):
         symbolic = sp.Add(*symbolic_terms) if len(symbolic_terms) > 1 else symbolic_terms[0]

@@ -18,7 +18,6 @@ import sympy as sp
 from dlexam.derivations.contract import Answer, Mistake
 from dlexam.derivations.core import Result, Step, derivation
 from dlexam.derivations.distributions import (
-    WRITTEN_OUT,
     Log,
     cross_step,
     distribution,
@@ -29,7 +28,7 @@ from dlexam.derivations.forms import Notation, Operator, Ratio, as_written, row_
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
-from dlexam.notation import register_symbols, sym
+from dlexam.notation import display, register_symbols, sym
 
 register_symbols({
     "D_star": ("D^{*}(x)", "D*(x)"),
@@ -219,7 +218,7 @@ def gan_optimum(p_data: sp.ImmutableMatrix, p_g: sp.ImmutableMatrix, normalize: 
                                 sp.Add(as_written(x, fractions=True),
                                        as_written(y, fractions=True), evaluate=False))
                           for x, y, t in zip(pd, pg, top_values, strict=True)]
-                         ) if k <= WRITTEN_OUT else None
+                         ) if display.LAYOUT.written_out(k) else None
     steps.append(Step(key="gan_optimum.d_star" + ("_swapped" if mistake == "d-star-swapped"
                                                   else ""), lhs=sym("D_star"), symbolic=general,
                       substituted=written, value=row_vector(d_star), data={"k": k}))
@@ -345,7 +344,7 @@ def _mean_step(key: str, lhs: sp.Basic, args: Sequence[sp.Basic], numbers: Seque
                inner: Any, sign: int, value: sp.Basic, mean: bool = True, **data: Any) -> Step:
     """sign * (1/n) sum inner(arg) (sign * the sum when not ``mean``): written out when short."""
     n = len(args)
-    if n > WRITTEN_OUT:
+    if not display.LAYOUT.written_out(n):
         return Step(key=key, lhs=lhs, symbolic=None, value=value, data=data)
     factor = sp.Rational(sign, n if mean else 1)
     with sp.evaluate(False):

@@ -10,7 +10,8 @@ so dh_T/dh_k is the product of T - k such factors and its spectral norm is at mo
 cell path has dC_t/dC_{t-1} = diag(f_t) instead, near the identity while the forget gate is open.
 
 Long sequences are evaluated step by step in floating point (NumPy): T = 1000 steps cost T small
-matrix products, and only a few representative steps are kept as formulas.
+matrix products, and only the steps the layout shows (:data:`dlexam.notation.display.LAYOUT`:
+the first and last few) are built as formulas; the others are named as left out.
 """
 
 # ruff: noqa: N803, N806
@@ -33,7 +34,7 @@ from dlexam.derivations.core import Result, Step, derivation, evaluate_at, put_i
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
-from dlexam.notation import register_symbols, sym
+from dlexam.notation import display, register_symbols, sym
 
 register_symbols({
     "beta": (r"\beta", "beta"),
@@ -70,12 +71,8 @@ register_symbols({
 
 # max |tanh'(a)|, reached at a = 0
 GAMMA = 1
-# time steps shown as formulas at the start and at the end of a long sequence
-SHOWN_FIRST, SHOWN_LAST = 2, 1
 # a geometric rate within this distance of 1 is called neither vanishing nor exploding
 RATE_TOLERANCE = 1e-9
-# inputs listed in the prose up to this many time steps
-LISTED_INPUTS = 12
 
 
 @dataclass(frozen=True)
@@ -142,12 +139,6 @@ def backward_chain(W: np.ndarray, U: np.ndarray, b: np.ndarray, inputs: list[np.
 def _floats(matrix: np.ndarray) -> sp.ImmutableMatrix:
     rows = matrix if matrix.ndim == 2 else matrix[:, None]
     return sp.ImmutableMatrix([[sp.Float(float(v), 15) for v in row] for row in rows])
-
-
-def _shown_steps(T: int) -> list[int]:
-    if T <= SHOWN_FIRST + SHOWN_LAST + 1:
-        return list(range(1, T + 1))
-    return [*range(1, SHOWN_FIRST + 1), *range(T - SHOWN_LAST + 1, T + 1)]
 
 
 def _verdict(sigma: float, rate: float) -> str:
@@ -446,8 +437,8 @@ def bptt(
     with sp.evaluate(False):
         cell = Activation("tanh", sp.MatAdd(sp.MatMul(Ws, h_prev), sp.MatMul(Us, x_t), bs))
         jac = sp.MatMul(msym("D_t", H, H), Ws)
-    listed = T <= LISTED_INPUTS
-    steps.append(Step(key="bptt.cell" if listed else "bptt.cell_long", lhs=sym("h_t"),
+    # the whole input sequence: a template lists it, or uses the message's long form
+    steps.append(Step(key="bptt.cell", lhs=sym("h_t"),
                       symbolic=cell, data={"units": H, "steps": T, "x": x}))
     derived, form = _symbolic_jacobian()
     steps.append(Step(key="bptt.jacobian", lhs=sym("J_t"), symbolic=jac,
@@ -474,12 +465,16 @@ def bptt(
                       value=sp.Float(bound[0]),
                       data={"gamma": GAMMA, "steps": T}))
 
-    shown = _shown_steps(T)
+    # the layout names the time steps written out; the others are declared left out (their
+    # numbers are in the answers), so a long sequence builds only the formulas shown
+    shown, skipped = display.LAYOUT.sequence(T)
     D_sym, h_sym = msym("D_t", H, H), sym("h_t")
+    gap = None if skipped is None else Step(key="bptt.skipped", data={
+        "first": skipped[0], "last": skipped[1], "count": skipped[1] - skipped[0] + 1})
     for t in shown:
-        if t == shown[-1] and t > SHOWN_FIRST + 1 and len(shown) < T:
-            steps.append(Step(key="bptt.skipped", data={"first": SHOWN_FIRST + 1, "last": t - 1,
-                                                        "count": t - 1 - SHOWN_FIRST}))
+        if gap is not None and skipped is not None and t > skipped[1]:
+            steps.append(gap)
+            gap = None
         h_before = start if t == 1 else chain.states[t - 2]
         values: dict[sp.Basic, Any] = {Ws: W, h_prev: _floats(h_before), Us: U, bs: b,
                                        x_t: inputs[t - 1]}
@@ -490,6 +485,8 @@ def bptt(
                             norm=sp.Float(chain.factor_norms[t - 1], 15),
                             largest_slope=sp.Float(float(np.max(1.0 - h_t * h_t)), 15))
         steps += [state, factor]
+    if gap is not None:  # a layout that shows no step after the gap
+        steps.append(gap)
 
     steps.append(Step(key="bptt.norms", data={
         "steps": T,

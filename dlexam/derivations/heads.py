@@ -18,7 +18,7 @@ import sympy as sp
 from dlexam.derivations.core import Step
 from dlexam.derivations.forms import Notation, Operator, as_written, row_vector
 from dlexam.errors import InputError
-from dlexam.notation import register_symbols, sym, sym_sub
+from dlexam.notation import display, register_symbols, sym, sym_sub
 
 register_symbols({
     "d_k": ("d_k", "d_k"),
@@ -50,9 +50,6 @@ NC: dict[str, bool] = {"commutative": False}
 
 EXACT_LIMIT = 16
 """Attention matrices with at most this many entries keep exact softmax values."""
-
-SHOW_LIMIT = 4
-"""Matrices with at most this many rows and columns are written out in a product's middle part."""
 
 
 class Softmax(Operator):
@@ -94,8 +91,8 @@ def shape_data(m: sp.MatrixBase, prefix: str = "") -> dict[str, int]:
 
 
 def small(*mats: sp.MatrixBase) -> bool:
-    """True when every matrix is small enough to write out in a step."""
-    return all(m.rows <= SHOW_LIMIT and m.cols <= SHOW_LIMIT for m in mats)
+    """True when the layout writes every matrix out in a product's middle part."""
+    return display.LAYOUT.fits(*mats)
 
 
 def to_numpy(m: sp.MatrixBase) -> np.ndarray:
@@ -381,7 +378,8 @@ def scaled_attention(
         exact: keep exact values (small cases) or evaluate in floats.
         syms: the head's symbols.
         head_data: data every step carries (the head's number in multi-head attention).
-        rows_shown: how many rows get a softmax step and a weighted-sum step.
+        rows_shown: how many rows get a softmax step and a weighted-sum step (the layout's
+            choice: :data:`dlexam.notation.display.LAYOUT`).
         mistake: compute as a student who makes this mistake: ``no-scaling`` (no division),
             ``scaled-by-dk`` (division by d_k itself), ``softmax-by-column`` (each column
             normalised instead of each row).
@@ -567,7 +565,8 @@ def multi_head(prefix: str, X: sp.MatrixBase, W_Q: Sequence[sp.MatrixBase],
     heads: list[HeadResult] = []
     for h, (wq, wk, wv) in enumerate(zip(W_Q, W_K, W_V, strict=True), start=1):
         more, head = head_attention(prefix, X, wq, wk, wv, mask, False, HeadSymbols.head(h),
-                                    {"head": h}, rows_shown=0, x=x, mistake=mistake,
+                                    {"head": h}, rows_shown=display.LAYOUT.rows_per_head,
+                                    x=x, mistake=mistake,
                                     X_kv=X_kv, x_kv=x_kv, scale=scale)
         steps += more
         heads.append(head)

@@ -20,7 +20,6 @@ import sympy as sp
 from dlexam.derivations.contract import Answer, Mistake, with_params
 from dlexam.derivations.core import Result, Step, derivation
 from dlexam.derivations.distributions import (
-    WRITTEN_OUT,
     Log,
     base_number,
     cross_step,
@@ -35,7 +34,7 @@ from dlexam.derivations.forms import as_written, row_vector
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
-from dlexam.notation import register_symbols, sym
+from dlexam.notation import display, register_symbols, sym
 
 register_symbols({
     "H_p": ("H(p)", "H(p)"),
@@ -656,7 +655,7 @@ def _softmax_example(z: list[sp.Rational], y: list[sp.Rational], index: int | No
         probs = [sp.Float(float(x)) for x in np.exp(log_softmax)]
         log_probs = [sp.Float(float(x)) for x in log_softmax]
     zs = [sp.Symbol(f"z_{j}") for j in range(1, k + 1)]
-    if k <= WRITTEN_OUT:
+    if display.LAYOUT.written_out(k):
         with sp.evaluate(False):
             den_sym = sp.Add(*[sp.exp(s) for s in zs]) if k > 1 else sp.exp(zs[0])
             den_num = sp.Add(*[sp.exp(v) for v in z]) if k > 1 else sp.exp(z[0])
@@ -781,7 +780,7 @@ def softmax_cross_entropy(logits: sp.ImmutableMatrix, label: sp.Basic | sp.Immut
         scale = scale / sp.log(b)
     steps.append(Step(key=grad_key + ("_batch" if batch else ""), lhs=sym("grad_z"),
                       symbolic=grad_formula,
-                      substituted=grad_numbers if k <= WRITTEN_OUT else None,
+                      substituted=grad_numbers if display.LAYOUT.written_out(k) else None,
                       value=_matrix_or_row(diff, batch), data={"n": n}))
     grad = [[g * scale for g in row] for row in diff]
     divisors = ([sp.Integer(n)] if batch and reduction == "mean" else []) + (

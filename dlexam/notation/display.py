@@ -17,6 +17,7 @@ Rounding is for display only: answers keep their exact or full-precision values.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import sympy as sp
@@ -33,6 +34,65 @@ DIGITS: dict[str, int] = {
     "terminal": 6,  # the command line's steps and answers
 }
 """The one display configuration: decimals shown per context."""
+
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The one layout configuration: how much of a long derivation is shown.
+
+    Derivations do not choose what to show: they declare where a run can be shortened (a long
+    sequence of time steps, the rows of an attention matrix, a sum written out term by term, a
+    matrix written out inside a product, values listed in a sentence) and ask this
+    configuration how much of it to show. Answers are never shortened; only the steps are.
+
+    Attributes:
+        first: time steps written out at the start of a long sequence.
+        last: time steps written out at its end (the ones between are named, not written).
+        rows: rows of an attention matrix given their own softmax and weighted-sum steps, when
+            the weights are exact (or given as scores).
+        rows_inexact: the same when the weights are floats worked out from the tokens (one row
+            shows the method).
+        rows_per_head: the same for each head of multi-head attention (its matrices are shown
+            whole).
+        terms: a sum (or a vector of fractions) is written out term by term up to this many
+            terms; a longer one is shown in its general form and its value.
+        matrix: a matrix is written out inside a product up to this many rows and columns.
+        listed: values listed in a sentence (a sequence's inputs) up to this many.
+    """
+
+    first: int = 2
+    last: int = 1
+    rows: int = 4
+    rows_inexact: int = 1
+    rows_per_head: int = 0
+    terms: int = 4
+    matrix: int = 4
+    listed: int = 12
+
+    def sequence(self, count: int) -> tuple[list[int], tuple[int, int] | None]:
+        """The 1-based positions of a sequence of ``count`` steps written out, and the range
+        (first, last) left out between them, or None when every step is written out."""
+        if count <= self.first + self.last + 1:
+            return list(range(1, count + 1)), None
+        shown = [*range(1, self.first + 1), *range(count - self.last + 1, count + 1)]
+        return shown, (self.first + 1, count - self.last)
+
+    def written_out(self, terms: int) -> bool:
+        """Whether a sum (or vector) of this many terms is written out term by term."""
+        return terms <= self.terms
+
+    def fits(self, *matrices: Any) -> bool:
+        """Whether every matrix is small enough to write out inside a formula."""
+        return all(m.rows <= self.matrix and m.cols <= self.matrix for m in matrices)
+
+    def lists(self, count: int) -> bool:
+        """Whether this many values are listed in a sentence."""
+        return count <= self.listed
+
+
+LAYOUT = Layout()
+"""The layout the templates use (tests may swap it to check that derivations follow it)."""
 
 Backend = Literal["latex", "text"]
 

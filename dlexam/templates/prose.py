@@ -17,11 +17,12 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import sympy as sp
 from pylatex import NoEscape
 from pylatex.utils import escape_latex
 
 from dlexam.langs import LANGS
-from dlexam.notation import lookup
+from dlexam.notation import display, lookup
 from dlexam.notation.display import render
 
 
@@ -142,11 +143,34 @@ def _value_html(value: Any) -> str:
     return html.escape(_value_tex(value))
 
 
+def _items(value: Any) -> int:
+    """How many values a sentence would list for ``value`` (a list, or a matrix's rows or
+    entries, whichever is longer); 1 for anything else."""
+    if isinstance(value, sp.MatrixBase):
+        return max(value.shape)
+    if isinstance(value, (list, tuple)):
+        return len(value)
+    return 1
+
+
+def form(lang: str, key: str, data: Mapping[str, Any]) -> str:
+    """The key of the message to show: ``key`` itself, or its ``<key>_long`` form when the
+    catalog has one and a value the message lists is longer than the layout lists in a
+    sentence (:data:`dlexam.notation.display.LAYOUT`). Derivations give the whole value; what
+    a sentence lists is the templates' choice."""
+    long_key = key + "_long"
+    if long_key not in catalog(lang):
+        return key
+    listed = [data[f] for f in fields(message(lang, key)) if f in data]
+    return key if all(display.LAYOUT.lists(_items(v)) for v in listed) else long_key
+
+
 def _fill(lang: str, key: str, data: Mapping[str, Any], as_tex: bool,
           as_html: bool = False) -> str:
     """A message filled in: as LaTeX, as plain text, or (as_html) as HTML text whose math stays
     between dollar signs for MathJax."""
     parts: list[str] = []
+    key = form(lang, key, data)
     for kind, piece in _segments(message(lang, key)):
         if kind == "math":
             if as_html:
