@@ -27,7 +27,6 @@ from __future__ import annotations
 import operator
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any
@@ -35,7 +34,7 @@ from typing import Any
 import mpmath
 import sympy as sp
 from mpmath.libmp import to_float
-from sympy.core import parameters, relational
+from sympy.core import relational
 from sympy.core.numbers import mpf_norm
 
 from dlexam.derivations.core import Derivation, Prepared, Result, to_plain
@@ -258,24 +257,6 @@ def _inputs(derivation: Derivation, effective: Mapping[str, Any],
 Signature = tuple[str, str | None, tuple[Any, ...]]
 
 
-@contextmanager
-def _cache_kept() -> Iterator[None]:
-    """SymPy's cache kept while ``evaluate(False)`` blocks toggle (SymPy clears it each time,
-    lest an unevaluated result be served where an evaluated one is asked, or the reverse).
-
-    In a trace only the values count, and an unevaluated form has the same value: keeping the
-    cache halves the cost of a trace. The cache is cleared when the trace ends, so that nothing
-    traced reaches the displays of ordinary runs.
-    """
-    clear = parameters.clear_cache
-    parameters.clear_cache = lambda: None
-    try:
-        yield
-    finally:
-        parameters.clear_cache = clear
-        clear()
-
-
 def trace(derivation: Derivation, prepared: Prepared) -> Plan:
     """Runs the derivation once with symbols for the input numbers and compiles its values.
 
@@ -287,7 +268,7 @@ def trace(derivation: Derivation, prepared: Prepared) -> Plan:
     state = _Trace(derivation)
     token = _TRACING.set(state)
     try:
-        with input_hook(state.input), _cache_kept():
+        with input_hook(state.input):
             values = validate(derivation.params, prepared.effective, derivation.limits)
             result = derivation.finish(derivation.fn(**values, **prepared.call), prepared)
     finally:

@@ -189,7 +189,7 @@ def iter_variants(exam: Exam, count: int, seed: int,
                   redrawn: Counter[str]) -> Iterator[Variant]:
     """The variants one by one (for a progress bar)."""
     check_counts(exam, count, seed)
-    planner = Planner(eager=True)  # every variant's values from plans: the same whatever came
+    planner = Planner()  # shapes seen twice are compiled: the many variants of one shape
     seen: dict[str, set[str]] = {q.id: set() for q in exam.questions}
     codes: set[str] = set()
     for number in range(1, count + 1):
