@@ -79,7 +79,7 @@ class Values:
     def of(cls, result: Result) -> Values:
         """The values of a full run."""
         return cls(result.plain_answers(),
-                   tuple((s.key, None if s.value is None else to_plain(s.value))
+                   tuple((s.key, None if s.value is None else to_plain(_explicit(s.value)))
                          for s in result.steps),
                    dict(result.params))
 
@@ -190,6 +190,13 @@ def _plain_float(value: mpmath.mpf) -> float:
     return float(to_float(mpf_norm(mpf_norm(value._mpf_, PLAIN_PRECISION), 53)))
 
 
+def _explicit(value: Any) -> Any:
+    """A product of explicit matrices left unevaluated (``c*Matrix(...)``), as its matrix."""
+    if isinstance(value, sp.MatrixExpr) and not isinstance(value, sp.MatrixBase):
+        return value.as_explicit()
+    return value
+
+
 def _whole(expr: sp.Expr) -> bool:
     """Whether the formula is whole when its inputs are: sums, products and whole powers of
     them and of integers (so an ordinary run, on exact integers, prints an integer)."""
@@ -204,8 +211,7 @@ def _whole(expr: sp.Expr) -> bool:
 
 def _template(value: Any, exprs: list[sp.Expr], symbols: set[sp.Symbol]) -> Any:
     """``value`` as plain data whose numbers that depend on the inputs are :class:`_Out`."""
-    if isinstance(value, sp.MatrixExpr) and not isinstance(value, sp.MatrixBase):
-        value = value.as_explicit()  # a product of explicit matrices left unevaluated
+    value = _explicit(value)
     if isinstance(value, sp.MatrixBase):
         return [[_template(x, exprs, symbols) for x in value.row(i)] for i in range(value.rows)]
     if isinstance(value, Mapping):

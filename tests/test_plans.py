@@ -1,0 +1,138 @@
+"""Plans (derivations traced once per shape and compiled) give what ordinary runs give.
+
+For every registered derivation, on sampled parameters: the values of a plan (or of the ordinary
+run a plan falls back to) agree with the independent computation in tests/reference, for the
+right answers and every applicable mistake's, and with the ordinary 30-digit run, step by step.
+Guards (comparisons a derivation decides by value) send other inputs to another plan or to the
+ordinary run; values that are not finite never come from a plan.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+from reference import load
+
+from dlexam import derivations
+from dlexam.derivations.contract import leaves
+from dlexam.derivations.params import numeric_inputs
+from dlexam.derivations.plans import Planner, Values
+from dlexam.errors import InputError
+
+NAMES = derivations.names()
+SEEDS = range(1, 9)
+REFERENCES = load()
+
+
+def _close(a: Any, b: Any) -> bool:
+    """Same structure and numbers to 1e-12 relative (1e-25 absolute: a 30-digit cancellation
+    may leave 1e-32 where exact arithmetic leaves 0)."""
+    if isinstance(a, dict) or isinstance(b, dict):
+        return isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys() and all(
+            _close(a[k], b[k]) for k in a)
+    if isinstance(a, list) and a and isinstance(a[0], (list, dict)):
+        return isinstance(b, list) and len(a) == len(b) and all(
+            _close(x, y) for x, y in zip(a, b, strict=True))
+    la, lb = leaves(a), leaves(b)
+    if [p for p, _ in la] != [p for p, _ in lb]:
+        return False
+    for (_p, x), (_q, y) in zip(la, lb, strict=True):
+        if isinstance(x, (int, float)) and isinstance(y, (int, float)):
+            if not math.isclose(x, y, rel_tol=1e-12, abs_tol=1e-25):
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+def _numbers(value: Any) -> list[float]:
+    return [math.inf if v == "inf" else -math.inf if v == "-inf" else float(v)
+            for _pos, v in leaves(value)]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_plans_agree_with_the_reference_and_ordinary_runs(name: str) -> None:
+    d = derivations.get(name)
+    ref = REFERENCES[name]
+    planner = Planner(eager=True)
+    for seed in SEEDS:
+        params = d.sample(seed)
+        shown = d.shown_params(params)
+        for mistake in [None, *(m.id for m in d.applicable_mistakes(params))]:
+            got = planner.values(d, params, mistake)
+            with numeric_inputs():
+                ordinary = Values.of(d.run(params, mistake=mistake))
+            where = f"seed {seed}, mistake {mistake}"
+            assert _close(got.answers, ordinary.answers), where
+            assert [k for k, _v in got.valued_steps] == [k for k, _v in ordinary.valued_steps]
+            assert _close([v for _k, v in got.valued_steps],
+                          [v for _k, v in ordinary.valued_steps]), where
+            for answer, value in ref(shown, mistake).items():
+                if d.answer(answer).kind == "text":
+                    assert got.answers[answer] == value, (where, answer)
+                    continue
+                mine, theirs = _numbers(got.answers[answer]), _numbers(value)
+                assert len(mine) == len(theirs), (where, answer)
+                for x, y in zip(mine, theirs, strict=True):
+                    assert x == y or math.isclose(x, y, rel_tol=1e-6, abs_tol=1e-9), \
+                        (where, answer, x, y)
+
+
+@pytest.mark.parametrize("name", ["rnn-forward", "lstm-forward", "gru-forward",
+                                  "self-attention", "positional-encoding", "param-count"])
+def test_the_checkers_common_derivations_are_planned(name: str) -> None:
+    """These trace: a change that stops them tracing (and slows the checker tenfold) fails
+    here rather than only in the benchmark."""
+    d = derivations.get(name)
+    planner = Planner(eager=True)
+    for seed in SEEDS:
+        planner.values(d, d.sample(seed))
+    assert planner.counts["planned"] == len(SEEDS), planner.failures
+
+
+def test_a_guard_sends_other_inputs_elsewhere() -> None:
+    """clip-gradient scales only when the norm passes the threshold: a plan traced where it
+    does must not serve a gradient that it does not, and the reverse."""
+    d = derivations.get("clip-gradient")
+    clipped = {"g": [3.0, 4.0], "threshold": 1}  # norm 5 > 1: scaled by 1/5
+    kept = {"g": [0.3, 0.4], "threshold": 1}  # norm 0.5 <= 1: left alone
+    planner = Planner(eager=True)
+    first = planner.values(d, clipped)
+    second = planner.values(d, kept)
+    assert first.answers["g"] == pytest.approx([0.6, 0.8], rel=1e-12)
+    assert second.answers["g"] == pytest.approx([0.3, 0.4], rel=1e-12)
+    assert planner.counts["planned"] + planner.counts["ran"] == 2
+
+
+def test_the_same_shape_is_traced_once() -> None:
+    d = derivations.get("rnn-forward")
+    planner = Planner(eager=True)
+    base = d.sample(3)
+    for k in range(5):
+        params = dict(base, c=round(0.1 * (k + 1), 1))
+        planner.values(d, params)
+        planner.values(d, params, "no-output-bias")  # declared by its parameters: same plan
+    assert planner.counts["traced"] == 1 and planner.counts["planned"] == 10
+
+
+def test_values_refuse_what_run_refuses() -> None:
+    d = derivations.get("rnn-forward")
+    planner = Planner(eager=True)
+    with pytest.raises(InputError) as err:
+        planner.values(d, {"W": [[1, 2], [3]]})
+    assert err.value.param == "W"
+    with pytest.raises(InputError):
+        planner.values(d, {}, "keras-biases")  # not a mistake of rnn-forward
+
+
+def test_a_value_that_is_not_finite_comes_from_the_ordinary_run() -> None:
+    """information's KL divergence is infinite where q_i = 0 < p_i: never a compiled inf."""
+    d = derivations.get("information")
+    planner = Planner(eager=True)
+    got = planner.values(d, {"p": [0.5, 0.5], "q": [1, 0]})
+    with numeric_inputs():
+        ordinary = Values.of(d.run({"p": [0.5, 0.5], "q": [1, 0]}))
+    assert got.answers == ordinary.answers
+    assert got.answers["kl_pq"] == "inf"
