@@ -80,16 +80,30 @@ def test_plans_agree_with_the_reference_and_ordinary_runs(name: str) -> None:
                         (where, answer, x, y)
 
 
-@pytest.mark.parametrize("name", ["rnn-forward", "lstm-forward", "gru-forward",
-                                  "self-attention", "positional-encoding", "param-count"])
-def test_the_checkers_common_derivations_are_planned(name: str) -> None:
-    """These trace: a change that stops them tracing (and slows the checker tenfold) fails
-    here rather than only in the benchmark."""
+def _example_exam_derivations() -> list[str]:
+    """The derivations of the example exam (examples/quiz3.toml) and of the checker's
+    benchmark (rnn-forward): those the speed targets are measured on."""
+    import tomllib
+    from pathlib import Path
+
+    exam = Path(__file__).parents[1] / "examples" / "quiz3.toml"
+    used = {q["derivation"] for q in tomllib.loads(exam.read_text("utf-8"))["questions"]}
+    return sorted(used | {"rnn-forward"})
+
+
+@pytest.mark.parametrize("name", _example_exam_derivations())
+def test_the_benchmarked_derivations_are_planned(name: str) -> None:
+    """These trace, right and every mistake: a change that stops one tracing (and slows the
+    checker and the exam builder tenfold) fails here rather than only in the benchmark."""
     d = derivations.get(name)
     planner = Planner(eager=True)
+    calls = 0
     for seed in SEEDS:
-        planner.values(d, d.sample(seed))
-    assert planner.counts["planned"] == len(SEEDS), planner.failures
+        params = d.sample(seed)
+        for mistake in [None, *(m.id for m in d.applicable_mistakes(params))]:
+            planner.values(d, params, mistake)
+            calls += 1
+    assert planner.counts["planned"] == calls, planner.failures
 
 
 def test_a_guard_sends_other_inputs_elsewhere() -> None:

@@ -101,7 +101,9 @@ def _float(v: sp.Basic) -> sp.Basic:
     Decided by structure: ``v`` may be an unevaluated tree (``-own`` under evaluate(False)),
     where SymPy's assumptions (``is_finite``) can contradict themselves.
     """
-    return v if v.has(sp.oo, sp.S.NegativeInfinity, sp.zoo) else sp.Float(float(v))
+    if v.has(sp.oo, sp.S.NegativeInfinity, sp.zoo) or v.free_symbols:
+        return v  # infinite, or a formula of a trace's inputs (dlexam.derivations.plans)
+    return sp.Float(float(v))
 
 
 REDUCTIONS = ("mean", "sum", "none")

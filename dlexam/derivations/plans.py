@@ -117,9 +117,12 @@ class _Trace:
         number = diff.xreplace(self.values).evalf(NUMERIC_DIGITS)
         if not (number.is_number and number.is_extended_real):
             raise TypeError(f"cannot decide {rel} at the traced numbers")
-        outcome = bool(compare(number, 0))
-        if abs(number) < GUARD_MARGIN:
-            raise TraceError(f"{type(rel).__name__} on its edge at the traced numbers")
+        if compare in (operator.eq, operator.ne):  # equal: within the 30 digits' noise
+            outcome = (abs(number) < GUARD_MARGIN) == (compare is operator.eq)
+        else:
+            outcome = bool(compare(number, 0))
+            if abs(number) < GUARD_MARGIN:
+                raise TraceError(f"{type(rel).__name__} on its edge at the traced numbers")
         self.guards.append((diff, compare, outcome))
         return outcome
 
@@ -172,7 +175,7 @@ class Plan:
         if not isinstance(out, (list, tuple)):
             out = [out]
         for (compare, outcome), diff in zip(self.guards, out[self.outputs:], strict=True):
-            if abs(diff) < GUARD_MARGIN or bool(compare(diff, 0)) != outcome:
+            if not _holds(compare, outcome, diff):
                 return None
         values: list[Any] = []
         for value, (whole, uses) in zip(out[:self.outputs], self.integer, strict=True):
@@ -183,6 +186,13 @@ class Plan:
             else:
                 values.append(_plain_float(value))
         return values
+
+
+def _holds(compare: Callable[[Any, Any], bool], outcome: bool, diff: Any) -> bool:
+    """Whether a guard decides as it did in the trace, by a clear margin."""
+    if compare in (operator.eq, operator.ne):
+        return (abs(diff) < GUARD_MARGIN) == (outcome == (compare is operator.eq))
+    return abs(diff) >= GUARD_MARGIN and bool(compare(diff, 0)) == outcome
 
 
 def _plain_float(value: mpmath.mpf) -> float:
@@ -218,7 +228,7 @@ def _template(value: Any, exprs: list[sp.Expr], symbols: set[sp.Symbol]) -> Any:
         return {str(k): _template(v, exprs, symbols) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_template(v, exprs, symbols) for v in value]
-    if isinstance(value, sp.Basic) and value.free_symbols:
+    if isinstance(value, sp.Basic) and value.free_symbols & symbols:
         if not value.free_symbols <= symbols:
             raise TraceError(f"a value holds other symbols: {sorted(map(str, value.free_symbols))}")
         exprs.append(value)
