@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
@@ -19,7 +20,7 @@ from typing import Any
 import sympy as sp
 
 from dlexam.derivations.contract import Answer, Carry, Mistake, shape_problem
-from dlexam.derivations.params import Param, bind_dims, exact, validate
+from dlexam.derivations.params import Param, bind_dims, checked_only, exact, validate
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
 from dlexam.notation import text
@@ -305,15 +306,22 @@ class Derivation:
         return [m for m in self.mistakes if m.applies_to(shown)]
 
     def prepare(self, raw: Mapping[str, Any] | None = None, mistake: str | None = None,
-                ) -> Prepared:
+                build: bool = True) -> Prepared:
         """Validates raw parameters and works out what a run (as a student making ``mistake``,
         when given) calls the derivation function with.
+
+        With ``build=False`` the parameters are only checked: ``values`` is then not for the
+        derivation function (arrays are flat lists), for callers that run it otherwise.
 
         Raises:
             InputError: a parameter is missing, unknown or malformed; the mistake is unknown or
                 does not apply to this question.
         """
         given = dict(raw or {})
+        with nullcontext() if build else checked_only():
+            return self._prepare(given, mistake)
+
+    def _prepare(self, given: dict[str, Any], mistake: str | None) -> Prepared:
         values = validate(self.params, given, self.limits)
         shown = self.shown_params(given)
         call: dict[str, Any] = {}

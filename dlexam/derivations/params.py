@@ -252,6 +252,21 @@ def numeric_inputs() -> Iterator[None]:
         _NUMERIC.reset(token)
 
 
+# Checking only (:func:`checked_only`): validation refuses what it refuses, but builds nothing
+# (an array comes back as its flat list of exact numbers, not a SymPy matrix).
+_CHECK_ONLY: ContextVar[bool] = ContextVar("dlexam_check_only", default=False)
+
+
+@contextmanager
+def checked_only() -> Iterator[None]:
+    """Within this block, validation only checks: its values are not for a derivation."""
+    token = _CHECK_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _CHECK_ONLY.reset(token)
+
+
 # While a derivation is traced (:mod:`dlexam.derivations.plans`), each input number but 0 comes
 # as a symbol standing for it, and the hook records the pair; otherwise the hook is None.
 _INPUT_HOOK: ContextVar[Callable[[sp.Rational, str], sp.Basic] | None] = ContextVar(
@@ -272,6 +287,8 @@ def input_hook(hook: Callable[[sp.Rational, str], sp.Basic]) -> Iterator[None]:
 
 def _input_number(value: Any, name: str) -> sp.Basic:
     number = exact(value)
+    if _CHECK_ONLY.get():
+        return number
     hook = _INPUT_HOOK.get()
     if hook is not None:
         return hook(number, name)
@@ -328,6 +345,8 @@ def _check_array(param: Param, value: Any, dims: dict[str, tuple[int, str]],
                     _bind_limit(param, dname, size, limits)
             dims.update(trial)
             flat = _flat_numbers(value, param.name)
+            if _CHECK_ONLY.get():
+                return flat
             if len(shape) == 0:
                 return flat[0]
             if len(shape) == 1:

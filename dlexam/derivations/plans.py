@@ -33,7 +33,7 @@ from typing import Any
 
 import mpmath
 import sympy as sp
-from mpmath.libmp import to_float
+from mpmath.libmp import from_rational, to_float
 from sympy.core import relational
 from sympy.core.numbers import mpf_norm
 
@@ -46,6 +46,7 @@ MAX_PLANS = 512  # shapes kept
 MAX_GUARDED = 4  # plans kept for one shape, told apart by their guards
 
 _NUMERIC_KINDS = ("array", "array_list", "number")
+_MPF = mpmath.mp.make_mpf
 _COMPARE: dict[type, Callable[[Any, Any], bool]] = {
     relational.StrictGreaterThan: operator.gt,
     relational.GreaterThan: operator.ge,
@@ -56,19 +57,29 @@ _COMPARE: dict[type, Callable[[Any, Any], bool]] = {
 }
 
 
-@dataclass(frozen=True)
 class Values:
     """A run's answers and its steps' values, as plain JSON data (no formulas, no prose).
 
     Attributes:
         answers: the declared answers, as :meth:`Result.plain_answers` gives them.
-        steps: (catalog key, plain value or None) of every step, in order.
+        steps: (catalog key, plain value or None) of every step, in order (made on first
+            need when the values come from a plan).
         params: the parameters as given, with the defaults.
     """
 
-    answers: dict[str, Any]
-    steps: tuple[tuple[str, Any], ...]
-    params: dict[str, Any]
+    def __init__(self, answers: dict[str, Any],
+                 steps: tuple[tuple[str, Any], ...] | Callable[[], tuple[tuple[str, Any], ...]],
+                 params: dict[str, Any]) -> None:
+        self.answers = answers
+        self._steps = steps
+        self.params = params
+
+    @property
+    def steps(self) -> tuple[tuple[str, Any], ...]:
+        """(catalog key, plain value or None) of every step, in order."""
+        if callable(self._steps):
+            self._steps = self._steps()
+        return self._steps
 
     @property
     def valued_steps(self) -> list[tuple[str, Any]]:
@@ -163,11 +174,12 @@ class Plan:
     answers: dict[str, Any]  # templates
     steps: tuple[tuple[str, Any], ...]
 
-    def evaluate(self, numbers: list[sp.Rational]) -> list[Any] | None:
+    def evaluate(self, numbers: list[sp.Rational]) -> _Outputs | None:
         """The compiled values at these inputs, or None when a guard decides otherwise or a
         value is not finite."""
         with mpmath.workdps(NUMERIC_DIGITS):
-            args = [mpmath.mpf(n.p) / n.q if n.q != 1 else mpmath.mpf(n.p) for n in numbers]
+            prec = mpmath.mp.prec
+            args = [_MPF(from_rational(n.p, n.q, prec, "n")) for n in numbers]
             try:
                 out = self.fn(*args) if self.outputs or self.guards else []
             except (ZeroDivisionError, ValueError, OverflowError):
@@ -177,15 +189,33 @@ class Plan:
         for (compare, outcome), diff in zip(self.guards, out[self.outputs:], strict=True):
             if not _holds(compare, outcome, diff):
                 return None
-        values: list[Any] = []
-        for value, (whole, uses) in zip(out[:self.outputs], self.integer, strict=True):
+        values = out[:self.outputs]
+        for value in values:
             if not isinstance(value, mpmath.mpf) or not mpmath.isfinite(value):
                 return None
-            if not value or (whole and all(numbers[i].is_Integer for i in uses)):
-                values.append(int(value))  # SymPy makes an exact 0 of a float that cancels
+        return _Outputs(values, self.integer, numbers)
+
+
+class _Outputs:
+    """A plan's values at some inputs, each made plain (as an ordinary run prints it) on
+    first need."""
+
+    def __init__(self, values: list[Any], integer: tuple[tuple[bool, tuple[int, ...]], ...],
+                 numbers: list[sp.Rational]) -> None:
+        self.values = values
+        self.integer = integer
+        self.numbers = numbers
+        self.plain: dict[int, Any] = {}
+
+    def __getitem__(self, index: int) -> Any:
+        if index not in self.plain:
+            value = self.values[index]
+            whole, uses = self.integer[index]
+            if not value or (whole and all(self.numbers[i].is_Integer for i in uses)):
+                self.plain[index] = int(value)  # SymPy makes an exact 0 of floats that cancel
             else:
-                values.append(_plain_float(value))
-        return values
+                self.plain[index] = _plain_float(value)
+        return self.plain[index]
 
 
 def _holds(compare: Callable[[Any, Any], bool], outcome: bool, diff: Any) -> bool:
@@ -236,7 +266,7 @@ def _template(value: Any, exprs: list[sp.Expr], symbols: set[sp.Symbol]) -> Any:
     return to_plain(value)
 
 
-def _fill(template: Any, values: list[Any]) -> Any:
+def _fill(template: Any, values: _Outputs) -> Any:
     if isinstance(template, _Out):
         return values[template.index]
     if isinstance(template, list):
@@ -334,7 +364,7 @@ class Planner:
         Raises:
             InputError: as :meth:`Derivation.run` does.
         """
-        prepared = derivation.prepare(raw, mistake)
+        prepared = derivation.prepare(raw, mistake, build=False)
         shape, numbers = _inputs(derivation, prepared.effective)
         # a mistake declared by its parameters is the right derivation on other parameters:
         # it shares the plans of that shape
@@ -362,7 +392,8 @@ class Planner:
             return None
         self.counts["planned"] += 1
         return Values({k: _fill(t, out) for k, t in plan.answers.items()},
-                      tuple((k, None if t is None else _fill(t, out)) for k, t in plan.steps),
+                      lambda: tuple((k, None if t is None else _fill(t, out))
+                                    for k, t in plan.steps),
                       dict(prepared.shown))
 
     def _trace(self, derivation: Derivation, prepared: Prepared, signature: Signature,
