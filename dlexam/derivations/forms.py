@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import sympy as sp
@@ -46,6 +46,20 @@ class Slash(Ratio):
 class Stack(sp.Basic):
     """Expressions stacked in a column and read line by line: a group of equations written as
     one, ``[(h_1, C_1); (h_2, C_2)] = [LSTM(x_1, h_0, C_0); LSTM(x_2, h_1, C_1)]``."""
+
+
+def tidy(value: sp.Basic, how: Callable[[sp.Basic], sp.Basic] = sp.cancel) -> sp.Basic:
+    """An exact value tidied for display (``cancel``: e^14/(e^14+e^12) = e^2/(1+e^2)).
+
+    A formula of a trace's inputs (:mod:`dlexam.derivations.plans`) is left as it is: tidying
+    symbols costs far more than tidying numbers, and changes no value.
+    """
+    return value if value.free_symbols else how(value)
+
+
+def simplified(value: sp.Basic) -> sp.Basic:
+    """``simplify`` for display, as :func:`tidy` does it (a traced formula left as it is)."""
+    return tidy(value, sp.simplify)
 
 
 def row_vector(values: Sequence[Any]) -> sp.ImmutableMatrix:

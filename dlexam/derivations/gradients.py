@@ -31,6 +31,7 @@ import sympy as sp
 from dlexam.derivations.cells import EXAM_Q4, Activation, inputs_of, msym, zeros
 from dlexam.derivations.contract import Answer, Mistake, with_params
 from dlexam.derivations.core import Result, Step, derivation, evaluate_at, put_in, three_part
+from dlexam.derivations.forms import simplified
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
@@ -1032,7 +1033,7 @@ def _clip_whole(g: sp.ImmutableMatrix, threshold: sp.Rational, mistake: str | No
         new = g
     steps.append(step)
     after = sp.Add(*[v**2 for v in new])
-    norm_after = sp.simplify(after if squared else sp.sqrt(after))
+    norm_after = simplified(after if squared else sp.sqrt(after))
     if squared and clipped:  # the same sum of squares, now of the clipped entries
         with sp.evaluate(False):
             after_formula: sp.Basic = sp.Add(*[sp.Pow(v, 2) for v in new])
@@ -1049,7 +1050,7 @@ def _clip_whole(g: sp.ImmutableMatrix, threshold: sp.Rational, mistake: str | No
             "g": _shaped(new),
             "norm_before": norm,
             "norm_after": norm_after,
-            "scale": sp.simplify(threshold / norm) if clipped else sp.Integer(1),
+            "scale": simplified(threshold / norm) if clipped else sp.Integer(1),
         },
         info={"clipped": clipped},
     )
@@ -1081,7 +1082,7 @@ def _clip_by_value(g: sp.ImmutableMatrix, threshold: sp.Rational) -> Result:
     norm = sp.sqrt(sp.Add(*[v**2 for v in entries]))
     new = g.applyfunc(lambda v: max(min(v, threshold), -threshold))
     outside = sum(1 for v in entries if abs(v) > threshold)
-    norm_after = sp.simplify(sp.sqrt(sp.Add(*[v**2 for v in new])))
+    norm_after = simplified(sp.sqrt(sp.Add(*[v**2 for v in new])))
     with sp.evaluate(False):
         after_shown = sp.sqrt(sp.Add(*[sp.Pow(v, 2) for v in new]))
     steps = [
@@ -1104,7 +1105,7 @@ def _clip_by_value(g: sp.ImmutableMatrix, threshold: sp.Rational) -> Result:
             "g": _shaped(new),
             "norm_before": norm,
             "norm_after": norm_after,
-            "scale": sp.simplify(norm_after / norm),
+            "scale": simplified(norm_after / norm),
         },
         info={"clipped": outside > 0},
     )
@@ -1135,13 +1136,13 @@ def _clip_along(g: sp.ImmutableMatrix, threshold: sp.Rational, rows: bool,
         norm = squares if squared else sp.sqrt(squares)
         shown = _sum_squares(part)
         clipped = bool(norm > threshold)
-        scale = sp.simplify(threshold / norm) if clipped else sp.Integer(1)
-        new = [sp.simplify(scale * v) for v in part]
+        scale = simplified(threshold / norm) if clipped else sp.Integer(1)
+        new = [simplified(scale * v) for v in part]
         new_squares = sp.Add(*[v**2 for v in new])
         norms.append(norm)
         scales.append(scale)
         new_parts.append(new)
-        after.append(sp.simplify(new_squares if squared else sp.sqrt(new_squares)))
+        after.append(simplified(new_squares if squared else sp.sqrt(new_squares)))
         part = "row" if rows else "column"
         steps.append(Step(key=f"clip_gradient.{part}_{'clipped' if clipped else 'kept'}",
                           lhs=sym("norm_g"),
@@ -1234,8 +1235,8 @@ def _clip_each(tensors: tuple[Any, ...], threshold: sp.Rational, given: list[Ste
         entries = _entries(t)
         norm = sp.sqrt(sp.Add(*[v**2 for v in entries]))
         clipped = bool(norm > threshold)
-        scale = sp.simplify(threshold / norm) if clipped else sp.Integer(1)
-        new = [sp.simplify(scale * v) for v in entries]
+        scale = simplified(threshold / norm) if clipped else sp.Integer(1)
+        new = [simplified(scale * v) for v in entries]
         new_flat += new
         steps.append(Step(key=f"clip_gradient.tensor_{'clipped' if clipped else 'kept'}",
                           lhs=sym("norm_g"),
@@ -1244,7 +1245,7 @@ def _clip_each(tensors: tuple[Any, ...], threshold: sp.Rational, given: list[Ste
                                 "scale": scale}))
     flat = _flat_vector(tensors)
     before = sp.sqrt(sp.Add(*[v**2 for v in flat]))
-    after = sp.simplify(sp.sqrt(sp.Add(*[v**2 for v in new_flat])))
+    after = simplified(sp.sqrt(sp.Add(*[v**2 for v in new_flat])))
     with sp.evaluate(False):
         after_shown = sp.sqrt(_sum_squares(new_flat))
     steps.append(Step(key="clip_gradient.norm_after", lhs=sym("norm_g_clipped"),
@@ -1252,6 +1253,6 @@ def _clip_each(tensors: tuple[Any, ...], threshold: sp.Rational, given: list[Ste
     steps.append(Step(key="clip_gradient.why"))
     return Result(convention=None, steps=tuple(steps),
                   answers={"g": new_flat, "norm_before": before, "norm_after": after,
-                           "scale": sp.simplify(after / before)},
+                           "scale": simplified(after / before)},
                   info={"clipped": any(v != w for v, w in zip(new_flat, flat, strict=True)),
                         "tensors": to_plain_list(_reshape_like(tensors, new_flat))})

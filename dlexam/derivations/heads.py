@@ -16,7 +16,7 @@ import numpy as np
 import sympy as sp
 
 from dlexam.derivations.core import Step
-from dlexam.derivations.forms import Notation, Operator, as_written, row_vector
+from dlexam.derivations.forms import Notation, Operator, as_written, row_vector, tidy
 from dlexam.errors import InputError
 from dlexam.notation import display, register_symbols, sym, sym_sub
 
@@ -130,7 +130,7 @@ def softmax_rows_exact(s: sp.MatrixBase) -> sp.ImmutableMatrix:
         row = list(s.row(i))
         live = [x for x in row if x != -sp.oo]
         total = sp.Add(*[sp.exp(x) for x in live])
-        out.extend(sp.Integer(0) if x == -sp.oo else sp.cancel(sp.exp(x) / total) for x in row)
+        out.extend(sp.Integer(0) if x == -sp.oo else tidy(sp.exp(x) / total) for x in row)
     return sp.ImmutableMatrix(s.rows, s.cols, out)
 
 

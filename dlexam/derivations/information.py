@@ -30,7 +30,7 @@ from dlexam.derivations.distributions import (
     near_distribution,
     sum_step,
 )
-from dlexam.derivations.forms import as_written, row_vector
+from dlexam.derivations.forms import as_written, row_vector, tidy
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
@@ -648,7 +648,7 @@ def _softmax_example(z: list[sp.Rational], y: list[sp.Rational], index: int | No
                           symbolic=row_vector([_exact_written(t) for t in y]), data={"k": k}))
     if exact:
         total = sp.Add(*[sp.exp(v) for v in z])
-        probs: list[sp.Basic] = [sp.cancel(sp.exp(v) / total) for v in z]
+        probs: list[sp.Basic] = [tidy(sp.exp(v) / total) for v in z]
         log_probs = [v - sp.log(total) for v in z]
     else:
         arr = np.array([float(v) for v in z])
