@@ -18,6 +18,7 @@ from dlexam.check.typed import Leaf, TypedError, parse
 from dlexam.check.verdicts import Verdict, follow_through, judge_element, rerun_answers
 from dlexam.derivations.contract import element, leaves, plain_shape
 from dlexam.derivations.core import Derivation
+from dlexam.derivations.plans import Planner
 from dlexam.grade.key import Key, KeyItem, KeyQuestion
 from dlexam.grade.submissions import MAX_CELL_CHARS, Submission
 
@@ -104,6 +105,7 @@ class Grader:
                 if q.derivation not in self.derivations:
                     self.derivations[q.derivation] = derivations.get(q.derivation)
         self._right: dict[tuple[str, str], dict[str, Any]] = {}
+        self.planner = Planner()  # shapes seen twice are compiled (dlexam.derivations.plans)
         self._reruns: dict[tuple[str, str, int, tuple[float, ...]], dict[str, Any] | None] = {}
         self.reruns = 0  # derivation runs for follow-through (for tests and the benchmark)
 
@@ -228,7 +230,8 @@ class Grader:
             cache_key = (code, question.id, t, tuple(student_state))
             if cache_key not in self._reruns:
                 self.reruns += 1
-                self._reruns[cache_key] = rerun_answers(derivation, params, t, student_state)
+                self._reruns[cache_key] = rerun_answers(derivation, params, t, student_state,
+                                                        self.planner)
             return self._reruns[cache_key]
 
         return follow_through(derivation, verdicts, given, state, rerun)
@@ -237,7 +240,7 @@ class Grader:
                        derivation: Derivation) -> dict[str, Any]:
         cache_key = (code, question.id)
         if cache_key not in self._right:
-            self._right[cache_key] = derivation.run(question.params).plain_answers()
+            self._right[cache_key] = self.planner.values(derivation, question.params).answers
         return self._right[cache_key]
 
 
