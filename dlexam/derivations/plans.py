@@ -189,7 +189,8 @@ class Plan:
         for (compare, outcome), diff in zip(self.guards, out[self.outputs:], strict=True):
             if not _holds(compare, outcome, diff):
                 return None
-        values = out[:self.outputs]
+        values = [mpmath.mpf(v) if isinstance(v, (int, float)) else v  # a formula that
+                  for v in out[:self.outputs]]                       # cancels to a constant
         for value in values:
             if not isinstance(value, mpmath.mpf) or not mpmath.isfinite(value):
                 return None
