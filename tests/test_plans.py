@@ -150,3 +150,18 @@ def test_a_value_that_is_not_finite_comes_from_the_ordinary_run() -> None:
         ordinary = Values.of(d.run({"p": [0.5, 0.5], "q": [1, 0]}))
     assert got.answers == ordinary.answers
     assert got.answers["kl_pq"] == "inf"
+
+
+def test_a_long_recurrence_is_left_to_ordinary_runs() -> None:
+    """A trace of rnn-forward over 20 steps of 4 units would nest each state in the next (4^20
+    nodes as a tree): it stops at the budget and the values come from an ordinary run."""
+    d = derivations.get("rnn-forward")
+    steps = [[0.1 * ((t + j) % 5 - 2) for j in range(4)] for t in range(20)]
+    params = {"U": [[0.1, 0.2, 0.0, -0.1]] * 4, "W": [[0.1, -0.2, 0.1, 0.0]] * 4,
+              "V": [[0.3, 0.1, -0.2, 0.1]], "b": [0.1, 0.0, -0.1, 0.2], "c": 0.1, "x": steps}
+    planner = Planner(eager=True)
+    got = planner.values(d, params)
+    assert planner.counts == {"planned": 0, "ran": 1, "traced": 1}
+    assert "past 20,000 nodes" in next(iter(planner.failures.values()))
+    with numeric_inputs():
+        assert got.answers == Values.of(d.run(params)).answers

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
@@ -24,6 +25,11 @@ from dlexam.derivations.params import Param, bind_dims, checked_only, exact, val
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
 from dlexam.notation import text
+
+# Called with every step's value while a derivation is traced (dlexam.derivations.plans), which
+# stops a trace whose formulas grow past a budget; None otherwise.
+STEP_WATCH: ContextVar[Callable[[Any], None] | None] = ContextVar("dlexam_step_watch",
+                                                                  default=None)
 
 
 def _freeze(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -52,6 +58,9 @@ class Step:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data", _freeze(self.data))
+        watch = STEP_WATCH.get()
+        if watch is not None and self.value is not None:
+            watch(self.value)
 
 
 @dataclass(frozen=True)

@@ -37,13 +37,16 @@ from mpmath.libmp import from_rational, to_float
 from sympy.core import relational
 from sympy.core.numbers import mpf_norm
 
-from dlexam.derivations.core import Derivation, Prepared, Result, to_plain
+from dlexam.derivations.core import STEP_WATCH, Derivation, Prepared, Result, to_plain
 from dlexam.derivations.params import NUMERIC_DIGITS, exact, input_hook
 
 PLAIN_PRECISION = 60  # bits: to_plain rounds a number as Float.evalf(17) does
 GUARD_MARGIN = mpmath.mpf("1e-27")  # a guard closer to its edge than this is not trusted
 MAX_PLANS = 512  # shapes kept
 MAX_GUARDED = 4  # plans kept for one shape, told apart by their guards
+TREE_BUDGET = 20_000  # nodes of a step's formulas as trees: past it a trace stops
+MAX_INPUTS = 256  # input numbers: a larger question is run the ordinary way (a trace of it
+# costs seconds, and its plan would be large)
 
 _NUMERIC_KINDS = ("array", "array_list", "number")
 _MPF = mpmath.mp.make_mpf
@@ -231,6 +234,48 @@ def _plain_float(value: mpmath.mpf) -> float:
     return float(to_float(mpf_norm(mpf_norm(value._mpf_, PLAIN_PRECISION), 53)))
 
 
+def tree_size(value: Any, limit: int) -> int:
+    """How many nodes the value's formulas have written out as trees (a shared subformula
+    counted each time it occurs), counted up to just past ``limit``, in time linear in the
+    distinct subformulas.
+
+    A recurrence traced with symbols nests each state in the next: H^T nodes as a tree,
+    which SymPy's tree walks (``xreplace``, ``count_ops``) visit one by one.
+    """
+    sizes: dict[sp.Basic, int] = {}
+
+    def size(node: sp.Basic) -> int:
+        known = sizes.get(node)
+        if known is None:
+            known = 1 + sum(size(a) for a in node.args) if node.args else 1
+            sizes[node] = known = min(known, limit + 1)
+        return known
+
+    total = 0
+    for leaf in _basics(value):
+        total += size(leaf)
+        if total > limit:
+            break
+    return total
+
+
+def _basics(value: Any) -> Iterator[sp.Basic]:
+    if isinstance(value, sp.MatrixBase):
+        yield from value
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _basics(v)
+    elif isinstance(value, sp.Basic):
+        yield value
+
+
+def _watch(value: Any) -> None:
+    """Stops a trace whose step value has grown past :data:`TREE_BUDGET` nodes."""
+    if tree_size(value, TREE_BUDGET) > TREE_BUDGET:
+        raise TraceError(f"a step's formulas grow past {TREE_BUDGET:,} nodes (a long "
+                         "recurrence): left to ordinary runs")
+
+
 def _explicit(value: Any) -> Any:
     """A product of explicit matrices left unevaluated (``c*Matrix(...)``), as its matrix."""
     if isinstance(value, sp.MatrixExpr) and not isinstance(value, sp.MatrixBase):
@@ -314,11 +359,13 @@ def trace(derivation: Derivation, prepared: Prepared) -> Plan:
 
     state = _Trace(derivation)
     token = _TRACING.set(state)
+    watching = STEP_WATCH.set(_watch)
     try:
         with input_hook(state.input):
             values = validate(derivation.params, prepared.effective, derivation.limits)
             result = derivation.finish(derivation.fn(**values, **prepared.call), prepared)
     finally:
+        STEP_WATCH.reset(watching)
         _TRACING.reset(token)
     _shape, numbers = _inputs(derivation, prepared.effective)
     if numbers != state.numbers:
@@ -377,7 +424,8 @@ class Planner:
                 if found is not None:
                     self._plans.move_to_end(signature)
                     return found
-            if len(plans) < MAX_GUARDED and (self.eager or signature in self._seen):
+            if len(plans) < MAX_GUARDED and len(numbers) <= MAX_INPUTS and (
+                    self.eager or signature in self._seen):
                 plan = self._trace(derivation, prepared, signature, plans)
                 found = None if plan is None else self._planned(plan, numbers, prepared)
                 if found is not None:
