@@ -3,10 +3,12 @@
 Checking a class's answers, or drawing a thousand exam variants, asks the same derivation for
 its answers again and again on parameters of the same shape. Running the SymPy derivation each
 time (building every displayed step) costs tens of milliseconds; this module runs it once per
-*shape* with a symbol standing for every input number, keeps the answers and the steps' values
-as formulas in those symbols, and compiles them (``sympy.lambdify`` over mpmath at the same 30
-digits as :func:`~dlexam.derivations.params.numeric_inputs`). Later parameters of that shape are
-put into the compiled formulas: the same derivation, not a second copy of it.
+*shape* with a symbol standing for every input number (a *trace*), keeps the answers and the
+steps' values as formulas in those symbols, and compiles them (``sympy.lambdify`` over mpmath at
+the same 30 digits as :func:`~dlexam.derivations.params.numeric_inputs`) into a *plan*. Later
+parameters of that shape are put into the compiled formulas: the same derivation, not a second
+copy of it. A :class:`Planner` traces a shape when it sees it a second time (the first is run
+the ordinary way, so that one-off shapes never pay for a trace), or at once when ``eager``.
 
 The shape (the :class:`Signature`) is everything but the input numbers: the derivation, the
 mistake when it is computed by its own formula (one declared by its parameters is the right
@@ -18,7 +20,9 @@ A derivation may decide by value (``if norm > threshold``; SymPy's ``Max``). Whi
 a comparison is decided at the traced numbers and kept as a *guard*: a plan serves only
 parameters that decide every guard the same way, by a clear margin. Anything the trace cannot
 follow (``float()`` of an input, ``round``, a function mpmath lacks) leaves that shape to the
-ordinary run, as does any value that comes out not finite. ``tests/test_plans.py`` compares the
+ordinary run, as does any value that comes out not finite, a question of more than
+:data:`MAX_INPUTS` numbers, and a trace whose formulas grow past :data:`TREE_BUDGET` nodes (a
+long recurrence nests each state in the next). ``tests/test_plans.py`` compares the
 two on sampled parameters for every derivation and mistake.
 """
 
@@ -42,7 +46,7 @@ from dlexam.derivations.params import NUMERIC_DIGITS, exact, input_hook
 
 PLAIN_PRECISION = 60  # bits: to_plain rounds a number as Float.evalf(17) does
 GUARD_MARGIN = mpmath.mpf("1e-27")  # a guard closer to its edge than this is not trusted
-MAX_PLANS = 512  # shapes kept
+MAX_PLANS = 1024  # shapes kept (the least recently used go first)
 MAX_GUARDED = 4  # plans kept for one shape, told apart by their guards
 TREE_BUDGET = 20_000  # nodes of a step's formulas as trees: past it a trace stops
 MAX_INPUTS = 256  # input numbers: a larger question is run the ordinary way (a trace of it
@@ -185,7 +189,7 @@ class Plan:
             args = [_MPF(from_rational(n.p, n.q, prec, "n")) for n in numbers]
             try:
                 out = self.fn(*args) if self.outputs or self.guards else []
-            except (ZeroDivisionError, ValueError, OverflowError):
+            except Exception:
                 return None
         if not isinstance(out, (list, tuple)):
             out = [out]
@@ -430,6 +434,8 @@ class Planner:
                 found = None if plan is None else self._planned(plan, numbers, prepared)
                 if found is not None:
                     return found
+            if len(self._seen) >= 8 * self.size:
+                self._seen.clear()  # bounded: a long batch of one-off shapes forgets them
             self._seen.add(signature)
         self.counts["ran"] += 1
         return Values.of(_numeric_run(derivation, prepared))
