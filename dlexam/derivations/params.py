@@ -17,7 +17,7 @@ from __future__ import annotations
 import bisect
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
@@ -235,6 +235,15 @@ def _shape_only(value: Any, name: str, count: list[int], depth: int = 0) -> tupl
     return (len(value), *shapes[0])
 
 
+@contextmanager
+def _setting(var: ContextVar[Any], value: Any) -> Iterator[None]:
+    token = var.set(value)
+    try:
+        yield
+    finally:
+        var.reset(token)
+
+
 # In numeric mode (:func:`numeric_inputs`) non-integer inputs become 30-digit floats instead of
 # exact rationals: the same derivation, about ten times faster, for checking many answers
 # where no step is shown (answers agree with the exact ones to far below any tolerance).
@@ -242,14 +251,9 @@ _NUMERIC: ContextVar[bool] = ContextVar("dlexam_numeric_inputs", default=False)
 NUMERIC_DIGITS = 30
 
 
-@contextmanager
-def numeric_inputs() -> Iterator[None]:
+def numeric_inputs() -> AbstractContextManager[None]:
     """Within this block, validated non-integer numbers are 30-digit floats."""
-    token = _NUMERIC.set(True)
-    try:
-        yield
-    finally:
-        _NUMERIC.reset(token)
+    return _setting(_NUMERIC, True)
 
 
 # Checking only (:func:`checked_only`): validation refuses what it refuses, but builds nothing
@@ -257,14 +261,9 @@ def numeric_inputs() -> Iterator[None]:
 _CHECK_ONLY: ContextVar[bool] = ContextVar("dlexam_check_only", default=False)
 
 
-@contextmanager
-def checked_only() -> Iterator[None]:
+def checked_only() -> AbstractContextManager[None]:
     """Within this block, validation only checks: its values are not for a derivation."""
-    token = _CHECK_ONLY.set(True)
-    try:
-        yield
-    finally:
-        _CHECK_ONLY.reset(token)
+    return _setting(_CHECK_ONLY, True)
 
 
 # While a derivation is traced (:mod:`dlexam.derivations.plans`), each input number but 0 comes
@@ -273,16 +272,11 @@ _INPUT_HOOK: ContextVar[Callable[[sp.Rational, str], sp.Basic] | None] = Context
     "dlexam_input_hook", default=None)
 
 
-@contextmanager
-def input_hook(hook: Callable[[sp.Rational, str], sp.Basic]) -> Iterator[None]:
+def input_hook(hook: Callable[[sp.Rational, str], sp.Basic]) -> AbstractContextManager[None]:
     """Within this block, every validated input number (of arrays and of numbers) goes through
     ``hook`` with its parameter's name, in the order validation reads them, and validation
     returns what it gives."""
-    token = _INPUT_HOOK.set(hook)
-    try:
-        yield
-    finally:
-        _INPUT_HOOK.reset(token)
+    return _setting(_INPUT_HOOK, hook)
 
 
 def _input_number(value: Any, name: str) -> sp.Basic:
