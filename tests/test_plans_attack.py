@@ -67,3 +67,33 @@ def test_a_cancelled_quotient_at_zero_agrees_with_the_ordinary_run() -> None:
     got = _planned("clip-gradient", traced, asked, "clip-by-value")
     ordinary = _ordinary("clip-gradient", asked, "clip-by-value")
     assert json.dumps(got.answers) == json.dumps(ordinary.answers)
+
+
+def test_a_shape_whose_other_branch_cannot_be_traced_is_not_traced_for_every_request() -> None:
+    """A plan traced where clip-gradient clips serves no gradient whose norm sits exactly on
+    the threshold, and a trace there stops on the edge. Every such request was traced again
+    (and then run the ordinary way): a batch of them paid a trace a line. Traces of a shape are
+    bounded, failed ones included; the values stay those of the ordinary run."""
+    d = derivations.get("clip-gradient")
+    planner = Planner()
+    planner.values(d, {"g": [3, 4], "threshold": 1})
+    planner.values(d, {"g": [6, 8], "threshold": 1})  # seen twice: traced, planned
+    for k in range(1, 11):
+        g = [3 * k, 4 * k]
+        got = planner.values(d, {"g": g, "threshold": 5 * k})  # ||g|| = 5k: on the edge
+        assert got.answers["g"] == g and got.answers["scale"] == 1  # not clipped
+    assert planner.counts["traced"] <= 4, planner.counts
+    assert planner.counts["planned"] == 1 and planner.counts["ran"] == 11
+
+
+def test_the_shapes_no_trace_could_follow_are_bounded() -> None:
+    """A shape whose trace fails is remembered, and what is remembered is bounded like the
+    plans: a long batch of such shapes does not grow without end."""
+    d = derivations.get("information")
+    planner = Planner(eager=True, size=4)
+    for k in range(2, 12):  # k outcomes: a new shape each, its sum 1 + 1e-8 (renormalised)
+        p = [0.05] * (k - 1) + [round(1 - 0.05 * (k - 1), 2) + 1e-8]
+        got = planner.values(d, {"p": p, "q": p})
+        assert got.answers["kl_pq"] == 0
+    assert planner.counts == {"planned": 0, "ran": 10, "traced": 10}, planner.failures
+    assert len(planner._plans) <= 4

@@ -427,6 +427,10 @@ class Planner:
         self.size = size
         self._plans: OrderedDict[Signature, list[Plan] | None] = OrderedDict()
         self._seen: set[Signature] = set()
+        # traces tried for a shape, failed ones too: a shape whose other branch cannot be
+        # traced (a comparison on its edge, a float() of an input) is not traced again for
+        # every request that its plans' guards send elsewhere
+        self._tries: dict[Signature, int] = {}
         self.failures: dict[str, str] = {}  # derivation (mistake) -> why a trace failed
         self.counts = {"planned": 0, "ran": 0, "traced": 0}
 
@@ -449,7 +453,7 @@ class Planner:
                 if found is not None:
                     self._plans.move_to_end(signature)
                     return found
-            if len(plans) < MAX_GUARDED and len(numbers) <= MAX_INPUTS and (
+            if self._tries.get(signature, 0) < MAX_GUARDED and len(numbers) <= MAX_INPUTS and (
                     self.eager or signature in self._seen):
                 plan = self._trace(derivation, prepared, signature, plans)
                 found = None if plan is None else self._planned(plan, numbers, prepared)
@@ -475,18 +479,18 @@ class Planner:
     def _trace(self, derivation: Derivation, prepared: Prepared, signature: Signature,
                plans: list[Plan]) -> Plan | None:
         self.counts["traced"] += 1
+        self._tries[signature] = self._tries.get(signature, 0) + 1
         try:
-            plan = trace(derivation, prepared)
+            plan: Plan | None = trace(derivation, prepared)
         except Exception as err:
             self.failures[f"{derivation.name} ({prepared.mistake or 'right'})"] = \
                 f"{type(err).__name__}: {str(err)[:200]}"
-            if not plans:
-                self._plans[signature] = None
-            return None
-        self._plans[signature] = [*plans, plan]
+            plan = None
+        self._plans[signature] = [*plans, plan] if plan is not None else (plans or None)
         self._plans.move_to_end(signature)
-        while len(self._plans) > self.size:
-            self._plans.popitem(last=False)
+        while len(self._plans) > self.size:  # the shapes no trace could follow count too
+            evicted, _plans = self._plans.popitem(last=False)
+            self._tries.pop(evicted, None)
         return plan
 
 
