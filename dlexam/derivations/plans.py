@@ -174,9 +174,9 @@ class Plan:
 
     fn: Callable[..., Any]
     outputs: int  # how many of fn's results are values (the rest are guards)
-    # (whether a value is whole when the inputs it uses are, the positions of those inputs):
-    # sums and products of whole numbers print as integers, as in an ordinary run
-    integer: tuple[tuple[bool, tuple[int, ...]], ...]
+    # (what a value is on whole inputs, _whole's WHOLE, ALGEBRAIC or INEXACT; the positions of
+    # the inputs it uses): printed as integers where an ordinary run prints them so
+    integer: tuple[tuple[int, tuple[int, ...]], ...]
     guards: tuple[tuple[Callable[[Any, Any], bool], bool], ...]
     answers: dict[str, Any]  # templates
     steps: tuple[tuple[str, Any], ...]
@@ -208,19 +208,24 @@ class _Outputs:
     """A plan's values at some inputs, each made plain (as an ordinary run prints it) on
     first need."""
 
-    def __init__(self, values: list[Any], integer: tuple[tuple[bool, tuple[int, ...]], ...],
+    def __init__(self, values: list[Any], integer: tuple[tuple[int, tuple[int, ...]], ...],
                  numbers: list[sp.Rational]) -> None:
         self.values = values
         self.integer = integer
         self.numbers = numbers
         self.plain: dict[int, Any] = {}
+        self.exact = all(n.is_Integer for n in numbers)  # an ordinary run is exact throughout
 
     def __getitem__(self, index: int) -> Any:
         if index not in self.plain:
             value = self.values[index]
             whole, uses = self.integer[index]
-            if not value or (whole and all(self.numbers[i].is_Integer for i in uses)):
-                self.plain[index] = int(value)  # SymPy makes an exact 0 of floats that cancel
+            if not value or (
+                    whole == WHOLE and all(self.numbers[i].is_Integer for i in uses)) or (
+                    whole == ALGEBRAIC and self.exact and mpmath.isint(value)):
+                # SymPy makes an exact 0 of floats that cancel; on whole inputs an ordinary run
+                # is exact, and SymPy prints a whole value (sqrt(36 + 64)) as an integer
+                self.plain[index] = int(value)
             else:
                 self.plain[index] = _plain_float(value)
         return self.plain[index]
@@ -287,16 +292,32 @@ def _explicit(value: Any) -> Any:
     return value
 
 
-def _whole(expr: sp.Expr) -> bool:
-    """Whether the formula is whole when its inputs are: sums, products and whole powers of
-    them and of integers (so an ordinary run, on exact integers, prints an integer)."""
+WHOLE, ALGEBRAIC, INEXACT = 2, 1, 0  # what a formula is on whole inputs (see _whole)
+
+
+def _whole(expr: sp.Expr) -> int:
+    """What the formula is when its inputs are whole numbers, as an ordinary run prints it:
+
+    :data:`WHOLE`: sums, products and whole powers of them and of integers (always an integer);
+    :data:`ALGEBRAIC`: also quotients, roots, ``Max``, ``Min`` and ``Abs`` (SymPy evaluates
+    these exactly on integers, and a whole value comes out as an integer: sqrt(36 + 64) = 10);
+    :data:`INEXACT`: anything else (a logarithm ratio log 4 / log 2 stays a formula, a decimal
+    constant makes a float), printed as a float even where its value is whole.
+    """
+    if expr.atoms(sp.Float):
+        return INEXACT
+    kind = WHOLE
     for node in sp.preorder_traversal(expr):
         if isinstance(node, (sp.Add, sp.Mul, sp.Symbol, sp.Integer)):
             continue
         if isinstance(node, sp.Pow) and node.exp.is_Integer and node.exp >= 0:
             continue
-        return False
-    return True
+        if isinstance(node, (sp.Pow, sp.Max, sp.Min, sp.Abs, sp.Rational)) and (
+                not isinstance(node, sp.Pow) or node.exp.is_Rational):
+            kind = ALGEBRAIC
+            continue
+        return INEXACT
+    return kind
 
 
 def _template(value: Any, exprs: list[sp.Expr], symbols: set[sp.Symbol]) -> Any:
@@ -406,6 +427,10 @@ class Planner:
         self.size = size
         self._plans: OrderedDict[Signature, list[Plan] | None] = OrderedDict()
         self._seen: set[Signature] = set()
+        # traces tried for a shape, failed ones too: a shape whose other branch cannot be
+        # traced (a comparison on its edge, a float() of an input) is not traced again for
+        # every request that its plans' guards send elsewhere
+        self._tries: dict[Signature, int] = {}
         self.failures: dict[str, str] = {}  # derivation (mistake) -> why a trace failed
         self.counts = {"planned": 0, "ran": 0, "traced": 0}
 
@@ -428,7 +453,7 @@ class Planner:
                 if found is not None:
                     self._plans.move_to_end(signature)
                     return found
-            if len(plans) < MAX_GUARDED and len(numbers) <= MAX_INPUTS and (
+            if self._tries.get(signature, 0) < MAX_GUARDED and len(numbers) <= MAX_INPUTS and (
                     self.eager or signature in self._seen):
                 plan = self._trace(derivation, prepared, signature, plans)
                 found = None if plan is None else self._planned(plan, numbers, prepared)
@@ -454,18 +479,18 @@ class Planner:
     def _trace(self, derivation: Derivation, prepared: Prepared, signature: Signature,
                plans: list[Plan]) -> Plan | None:
         self.counts["traced"] += 1
+        self._tries[signature] = self._tries.get(signature, 0) + 1
         try:
-            plan = trace(derivation, prepared)
+            plan: Plan | None = trace(derivation, prepared)
         except Exception as err:
             self.failures[f"{derivation.name} ({prepared.mistake or 'right'})"] = \
                 f"{type(err).__name__}: {str(err)[:200]}"
-            if not plans:
-                self._plans[signature] = None
-            return None
-        self._plans[signature] = [*plans, plan]
+            plan = None
+        self._plans[signature] = [*plans, plan] if plan is not None else (plans or None)
         self._plans.move_to_end(signature)
-        while len(self._plans) > self.size:
-            self._plans.popitem(last=False)
+        while len(self._plans) > self.size:  # the shapes no trace could follow count too
+            evicted, _plans = self._plans.popitem(last=False)
+            self._tries.pop(evicted, None)
         return plan
 
 
