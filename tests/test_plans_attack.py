@@ -57,12 +57,10 @@ def test_a_value_that_is_whole_only_by_chance_of_decimal_inputs_stays_a_float() 
         _ordinary("clip-gradient", {"g": [0.6, 0.8], "threshold": 0.1}).answers)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "clip-by-value's scale is ||clip(g)|| / ||g||: traced where nothing is clipped, SymPy "
-    "cancels it to 1, so a plan serves g = 0 with 1 where the ordinary run divides 0 by 0 "
-    "(nan). A removable singularity the plan cannot see; the ordinary run's nan is the thing "
-    "to fix (in gradients.py, outside plans)."))
 def test_a_cancelled_quotient_at_zero_agrees_with_the_ordinary_run() -> None:
+    """clip-by-value's scale ||clip(g)|| / ||g|| of a zero gradient is 1 (nothing to scale),
+    as a plan traced where nothing is clipped cancels it to; the ordinary run gave 0/0 = nan,
+    which JSON cannot hold."""
     traced, asked = {"g": [1, 2], "threshold": 10}, {"g": [0, 0], "threshold": 10}
     got = _planned("clip-gradient", traced, asked, "clip-by-value")
     ordinary = _ordinary("clip-gradient", asked, "clip-by-value")
@@ -104,15 +102,23 @@ LSTM = {"W_f": [[-0.5, -0.1, -0.2]], "W_i": [[0.4, 0.6, -0.9]], "W_C": [[-1.0, 0
         "x": [[-1.0, -1.0], [0.1, 0.9], [-0.3, -0.6]], "h0": [0], "C0": [-0.2]}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the candidate's first pre-activation is 0.7 * (-1) - 0.2 * (-1) + 0.5 = 0 exactly; the "
-    "ordinary run's 30-digit decimals cancel to SymPy's exact 0, the plan's mpmath sum (in "
-    "another order) leaves -4.9e-32, so the batch checker shows expected -4.93e-32 for the "
-    "later students of a shape and 0 for the first (verdicts agree: tolerance abs 1e-12). "
-    "Telling 30-digit noise from a value needs a second evaluation or exact arithmetic."))
 def test_an_exact_cancellation_gives_zero_from_a_plan_too() -> None:
+    """The candidate's first pre-activation is 0.7 * (-1) - 0.2 * (-1) + 0.5 = 0 exactly: the
+    ordinary run's exact 0, not the 30-digit noise (-4.9e-32) a plan's sum leaves, which 60
+    digits tell apart (the noise shrinks, a true value does not)."""
     assert 0.7 * -1 - 0.2 * -1 + 0.5 == pytest.approx(0, abs=1e-15)
     traced = dict(LSTM, W_f=[[0.5, -0.1, -0.2]])
     got = _planned("lstm-forward", traced, LSTM)
     assert got.answers["C_tilde"][0][0] == 0
     assert json.dumps(got.answers) == json.dumps(_ordinary("lstm-forward", LSTM).answers)
+
+
+def test_a_truly_tiny_value_is_not_taken_for_noise() -> None:
+    """y = V tanh(U x) with U = 1e-20 is about 3e-20: small, not 0, at 60 digits as at 30."""
+    tiny = {"U": [1e-20, 2e-20], "W": [[0.1, 0.2], [0.3, 0.4]], "V": [1.5, 0.5], "b": [0, 0],
+            "c": 0, "x": [1, 1]}
+    traced = dict(tiny, U=[0.5, 0.6])
+    got = _planned("rnn-forward", traced, tiny)
+    ordinary = _ordinary("rnn-forward", tiny)
+    assert got.answers["y"][0] != 0
+    assert got.answers["y"][0] == pytest.approx(ordinary.answers["y"][0], rel=1e-12)

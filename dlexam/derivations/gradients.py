@@ -1105,7 +1105,8 @@ def _clip_by_value(g: sp.ImmutableMatrix, threshold: sp.Rational) -> Result:
             "g": _shaped(new),
             "norm_before": norm,
             "norm_after": norm_after,
-            "scale": simplified(norm_after / norm),
+            # nothing to scale in a zero gradient (0/0): its scale is 1, as clipping leaves it
+            "scale": sp.Integer(1) if norm == 0 else simplified(norm_after / norm),
         },
         info={"clipped": outside > 0},
     )
@@ -1253,6 +1254,6 @@ def _clip_each(tensors: tuple[Any, ...], threshold: sp.Rational, given: list[Ste
     steps.append(Step(key="clip_gradient.why"))
     return Result(convention=None, steps=tuple(steps),
                   answers={"g": new_flat, "norm_before": before, "norm_after": after,
-                           "scale": simplified(after / before)},
+                           "scale": sp.Integer(1) if before == 0 else simplified(after / before)},
                   info={"clipped": any(v != w for v, w in zip(new_flat, flat, strict=True)),
                         "tensors": to_plain_list(_reshape_like(tensors, new_flat))})

@@ -46,6 +46,7 @@ from dlexam.derivations.params import NUMERIC_DIGITS, exact, input_hook
 
 PLAIN_PRECISION = 60  # bits: to_plain rounds a number as Float.evalf(17) does
 GUARD_MARGIN = mpmath.mpf("1e-27")  # a guard closer to its edge than this is not trusted
+TINY = mpmath.mpf("1e-24")  # a value this small is checked at 60 digits: 0, or truly small
 MAX_PLANS = 1024  # shapes kept (the least recently used go first)
 MAX_GUARDED = 4  # plans kept for one shape, told apart by their guards
 TREE_BUDGET = 20_000  # nodes of a step's formulas as trees: past it a trace stops
@@ -201,7 +202,25 @@ class Plan:
         for value in values:
             if not isinstance(value, mpmath.mpf) or not mpmath.isfinite(value):
                 return None
+        tiny = [k for k, v in enumerate(values) if v and abs(v) < TINY]
+        if tiny:  # 0 to 30 digits' noise (1e-32), or a value that small? Ask 60 digits
+            finer = self._at(numbers, 2 * NUMERIC_DIGITS)
+            if finer is None:
+                return None
+            for k in tiny:
+                if abs(finer[k]) < abs(values[k]) * TINY:
+                    values[k] = mpmath.mpf(0)  # exact arithmetic's 0: the noise shrank
         return _Outputs(values, self.integer, numbers)
+
+    def _at(self, numbers: list[sp.Rational], digits: int) -> list[Any] | None:
+        with mpmath.workdps(digits):
+            prec = mpmath.mp.prec
+            args = [_MPF(from_rational(n.p, n.q, prec, "n")) for n in numbers]
+            try:
+                out = self.fn(*args)
+            except Exception:
+                return None
+        return list(out) if isinstance(out, (list, tuple)) else [out]
 
 
 class _Outputs:
