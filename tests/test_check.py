@@ -139,8 +139,8 @@ def test_hostile_answers_are_refused_and_nothing_runs(typed: str, tmp_path: Path
 
 
 @pytest.mark.parametrize("argv,start", [
-    (["check", "rnn-forward", "-a", "z=1"], "-a z: expected an answer of rnn-forward"),
-    (["check", "rnn-forward", "-a", "y[3]=1"], "-a y[3]: expected a position inside"),
+    (["check", "rnn-forward", "-a", "z=1"], "z: expected an answer of rnn-forward"),
+    (["check", "rnn-forward", "-a", "y[3]=1"], "y[3]: expected a position inside"),
     (["check", "rnn-forward", "-a", "y=[1, 2, 3]"], "y: expected a list of 2"),
     (["check", "rnn-forward", "-a", "y[1]=[1, 2]"], "y[1]: expected a single number"),
     (["check", "rnn-forward", "-a", "y2"], "-a y2: expected an answer written as NAME=VALUE"),

@@ -76,7 +76,7 @@ def test_pdf_report_in_both_languages(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("text,start", [
     ('[q9]\n"y" = "1"\n', "answers.toml: q9: expected a question of the exam"),
-    ('[q4]\n"z" = "1"\n', "q4.-a z: expected an answer of rnn-forward"),
+    ('[q4]\n"z" = "1"\n', "q4.z: expected an answer of rnn-forward"),
     ('[q4]\n"y[1]" = "__import__(1)"\n', "q4.y[1]: expected a number"),
     ("[q4\n", "answers.toml: expected TOML"),
     ('[q4]\ny = { a = 1 }\n', "answers.toml: q4.y: expected a value"),

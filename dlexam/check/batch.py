@@ -2,8 +2,10 @@
 
 A request is ``{"derivation", "params", "answers"}`` where ``answers`` maps answer names as
 ``-a`` writes them (``"y[2]"``) to what the student typed (a string) or to a JSON number or
-list. A malformed line, or one whose typed answer is refused, gets ``{"line": n, "error": ...}``
-on its line and the others are still checked. Requests that share a derivation and parameters
+list. Every object out names its request's line (``"line"``, counted from 1 in the file, blank
+lines skipped but counted): the verdicts as ``check --json`` gives them, or, for a malformed
+line or one whose typed answer is refused, ``{"line": n, "error": ...}``; the others are still
+checked. Requests that share a derivation and parameters
 (students who share a variant) share one checker.
 """
 
@@ -61,7 +63,8 @@ def run_batch(lines: BinaryIO, out: TextIO, lang: str) -> int:
             name, params, answers = _request(line)
             checker = cache.get(derivations.get(name), params)
             report = checker.check(answers)
-            print(json.dumps(report_json(report, lang), ensure_ascii=False), file=out)
+            print(json.dumps({"line": number, **report_json(report, lang)},
+                             ensure_ascii=False), file=out)
         except DlexamError as err:
             print(json.dumps({"line": number, "error": str(err)}, ensure_ascii=False), file=out)
     return count

@@ -174,7 +174,7 @@ class _Parser:
     def expect(self, text: str) -> None:
         token = self.take()
         if token.text != text or token.kind not in ("op",):
-            raise TypedError(f"expected {text!r} at character {token.position + 1}")
+            raise TypedError(f"a missing {text!r} at character {token.position + 1}")
 
     def enter(self) -> None:
         self.depth += 1
@@ -247,7 +247,7 @@ class _Parser:
             elif token.kind == "end":
                 raise TypedError("a '[' is never closed")
             elif not (self.matlab[-1] and token.space_before):
-                raise TypedError(f"expected ',' or ']' at character {token.position + 1}")
+                raise TypedError(f"a missing ',' or ']' at character {token.position + 1}")
         self.take()
         self.matlab.pop()
         self.leave()
@@ -375,10 +375,10 @@ class _Parser:
                     raise TypedError(f"{name}(...) is past 1e300 in size") from None
             if name in CONSTANTS:
                 return CONSTANTS[name]
-            raise TypedError(f"{name!r} is not a name dlexam reads (known: "
+            raise TypedError(f"the unknown name {name!r} (dlexam reads "
                              + ", ".join([*FUNCTIONS, *CONSTANTS]) + ")")
         if token.kind == "end":
-            raise TypedError("the answer ends too early")
+            raise TypedError("an answer that ends too early")
         raise TypedError(f"unexpected {token.text!r} at character {token.position + 1}")
 
     def _argument(self, name: str) -> float:

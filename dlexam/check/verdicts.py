@@ -328,20 +328,20 @@ class Checker:
         try:
             name, index = parse_ref(ref)
         except ValueError as err:
-            raise InputError(f"-a {ref[:60]}", str(err)) from None
+            raise InputError(ref[:60], str(err)) from None
         try:
             answer = self.derivation.answer(name)
         except KeyError:
             known = ", ".join(a.name for a in self.derivation.answers)
-            raise InputError(f"-a {name}", f"an answer of {self.derivation.name} ({known})",
+            raise InputError(name, f"an answer of {self.derivation.name} ({known})",
                              "an unknown answer") from None
         if name not in self.expected:
-            raise InputError(f"-a {name}", "an answer this question has",
+            raise InputError(name, "an answer this question has",
                              f"none called {name} for these parameters")
         try:
             expected = element(self.expected[name], index)
         except IndexError as err:
-            raise InputError(f"-a {ref}", "a position inside the answer "
+            raise InputError(ref, "a position inside the answer "
                              f"(shape {_shape_text(self.expected[name])})", str(err)) from None
         if answer.kind == "text":
             given_text = typed if isinstance(typed, str) else json_text(typed)
