@@ -111,3 +111,14 @@ def test_the_built_in_final(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert by_id["q4"]["score"] == 15
     assert by_id["q4"]["verdicts"][1]["mistake"]["id"] == "row-convention"
     assert out["total"] == 60  # Q1 and Q3 ask for symbols and figures, not numbers
+
+
+def test_template_of_an_exam_that_draws_its_numbers_is_refused(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """An answers file for examples/quiz3.toml could never be checked (each variant has its own
+    numbers): the template is refused as checking it would be, exit 2, nothing printed."""
+    quiz = Path(__file__).parents[1] / "examples" / "quiz3.toml"
+    assert main(["check", "--exam", str(quiz), "--template"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "--template: q1: expected a question with fixed numbers" in captured.err

@@ -145,8 +145,18 @@ def _score(question: Any, report: Report | None) -> QuestionReport:
     return QuestionReport(question, report, score, asked)
 
 
-def template(exam: Any) -> str:
-    """An empty answers file for the exam, to fill in."""
+def template(exam: Any, source: str = "--template") -> str:
+    """An empty answers file for the exam, to fill in.
+
+    Raises:
+        InputError: a question draws its numbers per variant (its answers could not be
+            checked: the same refusal as checking them).
+    """
+    for question in exam.questions:
+        try:
+            question.fixed_params()
+        except InputError as err:
+            raise InputError(f"{source}: {question.id}", err.expected) from None
     lines = [
         "# Answers: fill in each value you worked out (a number, a list [1, 2], a matrix",
         "# [1 2; 3 4] or an expression such as tanh(2)); leave \"\" for no answer.",

@@ -55,7 +55,7 @@ class Verdict:
         return format_ref(self.answer, self.index)
 
 
-@dataclass
+@dataclass(repr=False)
 class Report:
     """All verdicts of one request, with the values they were judged against."""
 
@@ -63,6 +63,9 @@ class Report:
     values: Values  # the right derivation's
     verdicts: list[Verdict]
     params: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"<check of {self.derivation.name}: {self.correct} of {self.total} right>"
 
     @property
     def right(self) -> Result:

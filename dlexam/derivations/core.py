@@ -63,7 +63,7 @@ class Step:
             watch(self.value)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Result:
     """What a derivation returns.
 
@@ -110,6 +110,10 @@ class Result:
         from dlexam.templates.notebook import result_latex
 
         return result_latex(self)
+
+    def __repr__(self) -> str:
+        answers = ", ".join(self.answers)
+        return f"<{self.derivation or 'derivation'}: {len(self.steps)} steps; answers {answers}>"
 
     def plain_answers(self) -> dict[str, Any]:
         """The answers as plain JSON data."""

@@ -266,8 +266,9 @@ def checked_only() -> AbstractContextManager[None]:
     return _setting(_CHECK_ONLY, True)
 
 
-# While a derivation is traced (:mod:`dlexam.derivations.plans`), each input number but 0 comes
-# as a symbol standing for it, and the hook records the pair; otherwise the hook is None.
+# While a derivation is traced (:mod:`dlexam.derivations.plans`), each input number goes
+# through the hook, which stands a symbol for it (as its parameter's ``trace`` allows) and
+# records the pair; otherwise the hook is None.
 _INPUT_HOOK: ContextVar[Callable[[sp.Rational, str], sp.Basic] | None] = ContextVar(
     "dlexam_input_hook", default=None)
 
