@@ -409,7 +409,8 @@ def _cmd_exam(args: argparse.Namespace) -> int:
     report = build_exam(args.file, count, args.seed, out, pdf=not args.no_pdf,
                         progress=Progress(count, "variants"))
     for reason, n in sorted(report.drawn.redrawn.items()):
-        print(f"redrawn {n} time(s): {reason}", file=sys.stderr)
+        qid, why = reason.split(": ", 1)
+        print(f"{qid}: {n} {'draw' if n == 1 else 'draws'} redrawn: {why}", file=sys.stderr)
     print(f"wrote {len(report.files)} files to {out} ({len(report.drawn.variants)} variants, "
           f"{report.seconds:.2f} s)")
     return 0

@@ -133,13 +133,15 @@ def asked_items(question: Question, values: Values,
         named = {mid: v for mid, v in values.items() if _differ(expected, v, _SAME)}
         for mid, v in named.items():
             if problem is None and not _differ(expected, v, tol):
-                problem = f"{item.ref} under {mid} within the tolerance of the right value"
+                problem = (f"{item.ref} the value under {mid} was within the tolerance of the "
+                           "right value")
         names = list(named)
         for i, m1 in enumerate(names):
             for m2 in names[i + 1:]:
                 if problem is None and not (_differ(named[m1], named[m2], tol)
                                             and _differ(named[m2], named[m1], tol)):
-                    problem = f"{item.ref} under {m1} and {m2} too close"
+                    problem = (f"{item.ref} the values under {m1} and {m2} were too close to "
+                               "tell apart")
         out.append({
             "answer": item.answer,
             "index": list(item.index) if item.index else None,
@@ -163,7 +165,7 @@ def draw_question(question: Question, seed: int, seen: set[str],
         params = question.draw(_derive_seed(seed, question.id, attempt))
         fingerprint = json.dumps(params, sort_keys=True)
         if fingerprint in seen:
-            reasons["the same parameters as another variant"] += 1
+            reasons["the same parameters as another variant's"] += 1
             continue
         # answers and mistakes to 30 digits, from the derivation prepared once per shape: the
         # same values, far faster; the key's worked steps are derived exactly when typeset
