@@ -224,3 +224,22 @@ def test_shipped_page_table_is_current(layouts: dict) -> None:
     """Every build above ran one TeX pass: the page table matched. After a change that moves a
     heading, regenerate it (DLEXAM_UPDATE_GOLDEN=1 does, with the golden files) and commit."""
     assert layouts  # the fixture asserts one pass per language
+
+
+def test_a_cold_build_renders_the_book_once(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The contents list pages for its top entries only: sub-headings the log also reports
+    (beyond-gan-heading, ...) must not send the book to be rendered a second time."""
+    from dlexam.build import book
+
+    calls = []
+    real = book.render_book
+
+    def counted(*args: object, **kwargs: object) -> str:
+        calls.append(kwargs.get("pages"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(book, "render_book", counted)
+    report = book.build_book(tmp_path / "out")
+    assert report.passes == 1
+    assert calls == [None]

@@ -138,7 +138,9 @@ def build_book(out_dir: Path, lang: str = "bilingual", exam: str = DEFAULT_EXAM)
     def revise(source: str, run: TexRun) -> str | None:
         found = pages_from_log(run.log)
         used = dict(_used_pages(source))
-        wanted = {a: found[a] for a in anchors if a in found}
+        # only the entries the contents show a page for (sub-headings are listed without one):
+        # comparing the others made every cold build render the whole book a second time
+        wanted = {a: found[a] for a in anchors if a in found and a in used}
         if all(used.get(a) == p for a, p in wanted.items()):
             return None
         return render_book(lang, exam, pages=wanted)
