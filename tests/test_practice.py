@@ -68,7 +68,8 @@ def test_a_student_session() -> None:
     screen = term.read_until("Try again")
     assert "Not right." in screen and "row convention" in screen
     term.type("hint")
-    term.read_until("h_t = tanh(a_t)")
+    screen = term.read_until("h_t = tanh(a_t)")
+    assert "a_t = U*x_t + W*h_{t-1} + b" in screen  # what goes into tanh, not only tanh
     term.type("__import__('os')")  # refused, not counted as a try
     term.read_until("expected a number, list or expression")
     term.type("[9, 9]")

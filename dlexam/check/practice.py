@@ -67,6 +67,21 @@ def step_for(result: Any, expected: Any) -> Step | None:
     return None
 
 
+def feeding_steps(result: Any, step: Step) -> list[Step]:
+    """The steps of the same time step whose results the step's formula uses (for h_t =
+    tanh(a_t), the step computing a_t), in order: a hint names what goes in, not only the last
+    operation."""
+    position = result.steps.index(step)
+    # by name: a formula may write a quantity as a row or a column (another SymPy symbol)
+    used = {str(x) for x in step.symbolic.free_symbols}
+    found: dict[str, Step] = {}
+    for earlier in result.steps[:position]:
+        if (earlier.lhs is not None and earlier.symbolic is not None
+                and earlier.data.get("t") == step.data.get("t") and str(earlier.lhs) in used):
+            found[str(earlier.lhs)] = earlier  # the latest computation of each quantity
+    return list(found.values())
+
+
 def _shape_words(value: Any, lang: str) -> str:
     from dlexam.templates.prose import prose_text
 
@@ -114,9 +129,10 @@ def run_practice(derivation: Derivation, seed: int, lang: str,
                     say("  " + prose_text(lang, "practice.no_hint"))
                 else:
                     say("  " + prose_text(lang, step.key, step.data))
-                    formula = text(step.symbolic)
-                    say("    " + (f"{text(step.lhs)} = {formula}" if step.lhs is not None
-                                  else formula))
+                    for shown in [*feeding_steps(checker.right, step), step]:
+                        formula = text(shown.symbolic)
+                        say("    " + (f"{text(shown.lhs)} = {formula}"
+                                      if shown.lhs is not None else formula))
                 continue
             if typed.lower() == "skip":
                 break
