@@ -67,6 +67,7 @@ def test_a_student_session() -> None:
     term.type(json.dumps([round(v, 4) for v in rows["h"][1]]))  # the row convention's h_2
     screen = term.read_until("Try again")
     assert "Not right." in screen and "row convention" in screen
+    assert "is what this mistake gives: row convention" in screen  # as check says it
     term.type("hint")
     screen = term.read_until("h_t = tanh(a_t)")
     assert "a_t = U*x_t + W*h_{t-1} + b" in screen  # what goes into tanh, not only tanh

@@ -150,9 +150,10 @@ def run_practice(derivation: Derivation, seed: int, lang: str,
             say("  ✗ " + prose_text(lang, "practice.wrong"))
             if wrong.note == "rounding-slip":
                 say("    " + prose_text(lang, "practice.slip"))
-            elif wrong.mistake is not None:
+            elif wrong.mistake is not None:  # said as check says it
                 key = derivation.mistake_key(wrong.mistake)
-                say("    " + prose_text(lang, key + ".name"))
+                say("    " + prose_text(lang, "check.mistake", {
+                    "given": typed.strip(), "name": prose_text(lang, key + ".name")}))
                 say("    " + prose_text(lang, key + ".explain"))
             if tries < TRIES:
                 say("  " + prose_text(lang, "practice.again"))
