@@ -196,9 +196,9 @@ def test_report_read_back_in_both_languages(graded: dict[str, Any]) -> None:
                   "log-base-10", "gradient-sign", "Full marks", "滿分人數"):
         assert words in text, words
     students = len(graded["scores"])
-    assert f"{students} students graded" in text
+    assert f"Students graded: {students};" in text
     # q2: three students made each of its mistakes (one per variant)
-    assert "3 students (3 answers)" in text
+    assert "students: 3, answers: 3" in text
 
 
 def test_report_in_english_only(graded: dict[str, Any], tmp_path: Path) -> None:
@@ -317,3 +317,19 @@ def test_grading_reruns_only_for_wrong_states(graded: dict[str, Any]) -> None:
     again = grader.reruns
     grader.grade(subs)
     assert grader.reruns == again  # cached by (variant, state)
+
+
+def test_one_student_is_not_students(graded: dict[str, Any], tmp_path: Path) -> None:
+    """A class of one reads without a wrong plural ("1 students graded", "1 students (1
+    answers)"): counts are written as "students: 1", which is right for any number."""
+    for k, row in enumerate(graded["rows"][:8]):
+        csv_path = tmp_path / f"one-{k}.csv"
+        _write_csv(csv_path, [row])
+        out = tmp_path / f"out-{k}"
+        assert main(["grade", str(graded["key_path"]), str(csv_path), "--out", str(out),
+                     "--lang", "en"]) == 0
+        text = _pdf_text(out / "report.pdf")
+        assert "Students graded: 1;" in text and "1 students" not in text
+        if "students: 1, answers: 1" in text:
+            return
+    pytest.fail("none of the first students made a named mistake")
