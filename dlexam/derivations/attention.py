@@ -466,13 +466,19 @@ def _scores_form(scores: sp.ImmutableMatrix, d_k: int | None, values: sp.Immutab
                                   mask=mask, exact=exact, syms=syms, head_data={},
                                   rows_shown=display.LAYOUT.rows, mistake=mistake, scale=scale)
     steps += more
-    answers: dict[str, Any] = {"scaled": head.scaled}
+    return Result(convention="row-vectors", steps=tuple(steps), answers=_answers(head))
+
+
+def _answers(head: Any, **first: Any) -> dict[str, Any]:
+    """A self-attention form's answers: its own first (the scores, or Q, K, V and the scores),
+    then what every form gives (the masked scores and Z only where there are some)."""
+    answers = {**first, "scaled": head.scaled}
     if head.masked is not None:
         answers["masked"] = head.masked
     answers["weights"] = head.weights
     if head.Z is not None:
         answers["Z"] = head.Z
-    return Result(convention="row-vectors", steps=tuple(steps), answers=answers)
+    return answers
 
 
 def _rows_shown(exact: bool) -> int:
@@ -513,13 +519,8 @@ def _qkv_form(Q: sp.ImmutableMatrix | None, K: sp.ImmutableMatrix | None,
                                   rows_shown=_rows_shown(exact), mistake=mistake,
                                   scale=scale)
     steps += more
-    answers: dict[str, Any] = {"scores": scores, "scaled": head.scaled}
-    if head.masked is not None:
-        answers["masked"] = head.masked
-    answers["weights"] = head.weights
-    if head.Z is not None:
-        answers["Z"] = head.Z
-    return Result(convention="row-vectors", steps=tuple(steps), answers=answers)
+    return Result(convention="row-vectors", steps=tuple(steps),
+                  answers=_answers(head, scores=scores))
 
 
 @derivation(
@@ -603,12 +604,8 @@ def self_attention(
     steps, head = head_attention("self_attention", X, W_Q, W_K, W_V, mask, exact, syms, {},
                                  rows_shown=_rows_shown(exact), mistake=mistake,
                                  scale=scale)
-    answers = {"Q": head.Q, "K": head.K, "V": head.V, "scores": head.scores,
-               "scaled": head.scaled}
-    if head.masked is not None:
-        answers["masked"] = head.masked
-    answers.update({"weights": head.weights, "Z": head.Z})
-    return Result(convention="row-vectors", steps=tuple(steps), answers=answers)
+    return Result(convention="row-vectors", steps=tuple(steps), answers=_answers(
+        head, Q=head.Q, K=head.K, V=head.V, scores=head.scores))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -393,6 +393,15 @@ class Items(tuple):
         return obj
 
 
+def _exact_number(param: Param, value: Any) -> sp.Rational:
+    """A number parameter's value, checked against the limits, exact."""
+    check_number(param.name, value)
+    try:
+        return exact(value)
+    except TypeError:
+        raise InputError(param.name, param.describe(), _describe_value(value)) from None
+
+
 def _check_one(param: Param, value: Any, dims: dict[str, tuple[int, str]],
                limits: Mapping[str, int]) -> Any:
     if param.kind == "array":
@@ -408,11 +417,7 @@ def _check_one(param: Param, value: Any, dims: dict[str, tuple[int, str]],
                 too_big = False
             if too_big:
                 raise InputError(param.name, param.describe(), _describe_value(value))
-        check_number(param.name, value)
-        try:
-            num = exact(value)
-        except TypeError:
-            raise InputError(param.name, param.describe(), _describe_value(value)) from None
+        num = _exact_number(param, value)
         if param.kind == "int" and not num.is_Integer:
             raise InputError(param.name, param.describe(), _describe_value(value))
         if param.minimum is not None and num < param.minimum:
@@ -433,11 +438,7 @@ def _check_one(param: Param, value: Any, dims: dict[str, tuple[int, str]],
             return value
         if isinstance(value, str) or isinstance(value, bool):
             raise InputError(param.name, param.describe(), _describe_value(value))
-        check_number(param.name, value)
-        try:
-            num = exact(value)
-        except TypeError:
-            raise InputError(param.name, param.describe(), _describe_value(value)) from None
+        num = _exact_number(param, value)
         if num <= 0:
             raise InputError(param.name, param.describe(), _describe_value(value))
         return num

@@ -129,7 +129,7 @@ class _Trace:
 
     def decide(self, rel: relational.Relational) -> bool:
         compare = _COMPARE.get(type(rel))
-        diff = sp.sympify(rel.lhs - rel.rhs)
+        diff = rel.lhs - rel.rhs
         if compare is None or not diff.free_symbols or \
                 not diff.free_symbols <= set(self.values):
             return _UNDECIDED(rel)
@@ -185,15 +185,9 @@ class Plan:
     def evaluate(self, numbers: list[sp.Rational]) -> _Outputs | None:
         """The compiled values at these inputs, or None when a guard decides otherwise or a
         value is not finite."""
-        with mpmath.workdps(NUMERIC_DIGITS):
-            prec = mpmath.mp.prec
-            args = [_MPF(from_rational(n.p, n.q, prec, "n")) for n in numbers]
-            try:
-                out = self.fn(*args) if self.outputs or self.guards else []
-            except Exception:
-                return None
-        if not isinstance(out, (list, tuple)):
-            out = [out]
+        out = self._at(numbers, NUMERIC_DIGITS)
+        if out is None:
+            return None
         for (compare, outcome), diff in zip(self.guards, out[self.outputs:], strict=True):
             if not _holds(compare, outcome, diff):
                 return None
@@ -213,6 +207,10 @@ class Plan:
         return _Outputs(values, self.integer, numbers)
 
     def _at(self, numbers: list[sp.Rational], digits: int) -> list[Any] | None:
+        """The compiled formulas (values, then guards) at these inputs to ``digits`` digits,
+        or None when mpmath fails on them (the ordinary run then says what is wrong)."""
+        if not (self.outputs or self.guards):
+            return []
         with mpmath.workdps(digits):
             prec = mpmath.mp.prec
             args = [_MPF(from_rational(n.p, n.q, prec, "n")) for n in numbers]
