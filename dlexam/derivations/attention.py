@@ -310,7 +310,7 @@ SELF_ATTENTION_PARAMS = [
     Param("W_K", "array", shapes=(("d_model", "d_k"),), default=None),
     Param("W_V", "array", shapes=(("d_model", "d_v"),), default=None),
     Param("scores", "array", shapes=(("n", "m"), ("m",)), default=None),
-    Param("d_k", "int", default=None, minimum=1, maximum=4096),
+    Param("d_k", "int", default=None, minimum=1, maximum=4096, held=True),
     Param("values", "array", shapes=(("m", "d_v"),), default=None),
     Param("mask", "choice", default="none", choices=("none", "causal")),
     Param("Q", "array", shapes=(("n", "d_k"),), default=None),

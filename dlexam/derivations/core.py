@@ -332,25 +332,32 @@ class Derivation:
         """
         given = dict(raw or {})
         with nullcontext() if build else checked_only():
-            return self._prepare(given, mistake)
+            right = Prepared(given, validate(self.params, given, self.limits),
+                             self.shown_params(given), {}, None)
+            return right if mistake is None else self._mistaken(right, mistake)
 
-    def _prepare(self, given: dict[str, Any], mistake: str | None) -> Prepared:
-        values = validate(self.params, given, self.limits)
-        shown = self.shown_params(given)
-        call: dict[str, Any] = {}
-        effective = given
-        if mistake is not None:
-            chosen = self.get_mistake(mistake)
-            if not chosen.applies_to(shown):
-                raise InputError("--mistake", f"a mistake that applies to this question "
-                                 f"({', '.join(m.id for m in self.applicable_mistakes(given))})",
-                                 repr(mistake))
-            if chosen.params is not None:
-                effective = chosen.params(dict(shown))
-                values = validate(self.params, effective, self.limits)
-            if chosen.formula:
-                call["mistake"] = mistake
-        return Prepared(effective, values, shown, call, mistake)
+    def mistaken(self, right: Prepared, mistake: str, build: bool = True) -> Prepared:
+        """A run as a student making ``mistake``, from the right run's preparation: the
+        parameters are not checked again unless the mistake changes them.
+
+        Raises:
+            InputError: the mistake is unknown or does not apply to this question.
+        """
+        with nullcontext() if build else checked_only():
+            return self._mistaken(right, mistake)
+
+    def _mistaken(self, right: Prepared, mistake: str) -> Prepared:
+        chosen = self.get_mistake(mistake)
+        if not chosen.applies_to(right.shown):
+            raise InputError("--mistake", f"a mistake that applies to this question "
+                             f"({', '.join(m.id for m in self.applicable_mistakes(right.shown))})",
+                             repr(mistake))
+        effective, values = right.effective, right.values
+        if chosen.params is not None:
+            effective = chosen.params(dict(right.shown))
+            values = validate(self.params, effective, self.limits)
+        call = {"mistake": mistake} if chosen.formula else {}
+        return Prepared(effective, values, right.shown, call, mistake)
 
     def run(self, raw: Mapping[str, Any] | None = None, *, mistake: str | None = None,
             **kwargs: Any) -> Result:
@@ -414,8 +421,10 @@ class Derivation:
             data.update(self.question(values))
         return data
 
-    def sample(self, seed: int, fixed: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def sample(self, seed: int, fixed: Mapping[str, Any] | None = None,
+               keep: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any] | None:
         """Raw parameters of a good exam question drawn from ``seed``; ``fixed`` ones held.
+        With ``keep``, a draw it refuses gives None before anything is checked or built.
 
         Raises:
             InputError: a fixed parameter is malformed or unknown.
@@ -430,7 +439,10 @@ class Derivation:
                                  "an unknown parameter")
         drawn = self.sampler(Draw(seed), fixed)
         drawn.update(fixed)
-        validate(self.params, drawn, self.limits)
+        if keep is not None and not keep(drawn):
+            return None
+        with checked_only():
+            validate(self.params, drawn, self.limits)
         return to_plain(drawn)
 
 

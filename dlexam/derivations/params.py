@@ -22,6 +22,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 import sympy as sp
@@ -83,6 +84,10 @@ class Param:
             symbol for: ``"all"``; ``"nonzero"``, where the derivation tells zeros apart
             (``p_i = 0`` in an entropy, a zero initial state); ``"none"``, for numbers that say
             where rather than how much (class labels).
+        held: whether the variants of an exam question keep the value their first variant drew
+            (:class:`dlexam.exams.model.Structure`): the question's form, not one of its
+            numbers. None (the default) holds choices and true/false parameters, and a
+            choice-or-number (a scale); a whole number is held when it says so (``d_k``).
     """
 
     name: str
@@ -96,6 +101,14 @@ class Param:
     max_length: int = STRING_MAX_LENGTH
     free_items: bool = False
     trace: str = "all"
+    held: bool | None = None
+
+    @property
+    def holds(self) -> bool:
+        """Whether an exam question's variants keep its first variant's value."""
+        if self.held is not None:
+            return self.held
+        return self.kind in ("choice", "bool", "choice_or_number")
 
     def describe(self) -> str:
         """What this parameter expects, in words."""
@@ -195,7 +208,7 @@ def exact(value: Any) -> sp.Rational:
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             raise TypeError("not a finite number")
-        value = Fraction(repr(value))
+        return _exact_float(value)
     elif isinstance(value, Decimal):
         if not value.is_finite():
             raise TypeError("not a finite number")
@@ -205,6 +218,13 @@ def exact(value: Any) -> sp.Rational:
     if isinstance(value, sp.Float):
         return sp.Rational(Fraction(repr(float(value))).limit_denominator(10**15))
     raise TypeError(f"{type(value).__name__} is not a number")
+
+
+@lru_cache(maxsize=8192)
+def _exact_float(value: float) -> sp.Rational:
+    """A finite float's exact value by its shortest repr (inputs repeat: converted once)."""
+    fraction = Fraction(repr(value))
+    return sp.Rational(fraction.numerator, fraction.denominator)
 
 
 def _describe_value(value: Any) -> str:
@@ -266,6 +286,18 @@ def checked_only() -> AbstractContextManager[None]:
     return _setting(_CHECK_ONLY, True)
 
 
+# Sizes a sampler is held to (:func:`pinned_dims`): an exam question's variants after the first
+# keep the first one's sizes, so that they differ in their numbers only.
+_PINNED_DIMS: ContextVar[Mapping[str, int] | None] = ContextVar("dlexam_pinned_dims",
+                                                                default=None)
+
+
+def pinned_dims(dims: Mapping[str, int]) -> AbstractContextManager[None]:
+    """Within this block, :func:`bind_dims` gives these sizes for the dimensions the given
+    parameters leave unbound: a sampler that takes its sizes from it draws these."""
+    return _setting(_PINNED_DIMS, dict(dims))
+
+
 # While a derivation is traced (:mod:`dlexam.derivations.plans`), each input number goes
 # through the hook, which stands a symbol for it (as its parameter's ``trace`` allows) and
 # records the pair; otherwise the hook is None.
@@ -296,11 +328,27 @@ def _flat_numbers(value: Any, name: str) -> list[sp.Rational]:
     """The numbers of nested lists, row by row, exact, each checked against the limits."""
     if isinstance(value, (list, tuple)):
         return [x for v in value for x in _flat_numbers(v, name)]
+    if type(value) is float:
+        known = _float_number(value)
+        if known is not None:
+            return [_input_number(known, name)]
     check_number(name, value)
     try:
         return [_input_number(value, name)]
     except TypeError:
         raise InputError(name, "a number or a list of numbers", _describe_value(value)) from None
+
+
+@lru_cache(maxsize=8192)
+def _float_number(value: float) -> sp.Rational | None:
+    """A float input's exact value, when it passes the limits (else None: the caller refuses
+    it with the parameter's name). Exam and class inputs repeat a few one- and two-decimal
+    numbers: each is converted once."""
+    try:
+        check_number("", value)
+        return exact(value)
+    except (InputError, TypeError):
+        return None
 
 
 def _fmt_shape(shape: Sequence[int]) -> str:
@@ -501,7 +549,9 @@ def bind_dims(params: Sequence[Param], given: Mapping[str, Any],
             raise InputError(name, "one of the parameters " + ", ".join(sorted(known)),
                              "an unknown parameter")
     dims: dict[str, tuple[int, str]] = {}
-    for p in params:
-        if p.name in given and given[p.name] is not None:
-            _check_one(p, given[p.name], dims, dict(limits or {}))
-    return {name: size for name, (size, _source) in dims.items()}
+    with checked_only():  # the sizes only: nothing is built
+        for p in params:
+            if p.name in given and given[p.name] is not None:
+                _check_one(p, given[p.name], dims, dict(limits or {}))
+    bound = {name: size for name, (size, _source) in dims.items()}
+    return {**(_PINNED_DIMS.get() or {}), **bound}

@@ -29,7 +29,7 @@ from typing import Any
 from dlexam import derivations
 from dlexam.derivations.contract import Tolerance, element, parse_ref
 from dlexam.derivations.core import Derivation, to_plain
-from dlexam.derivations.params import bind_dims, check_text, numeric_inputs
+from dlexam.derivations.params import bind_dims, check_text, numeric_inputs, pinned_dims
 from dlexam.derivations.sampling import MAX_SEED, Draw
 from dlexam.errors import DlexamError, InputError, UnknownDerivationError
 from dlexam.langs import LANGS
@@ -312,12 +312,15 @@ class Question:
             total = min(total + count, 10**12)
         return total
 
-    def draw(self, seed: int) -> dict[str, Any]:
+    def draw(self, seed: int, structure: Structure | None = None) -> dict[str, Any]:
         """Concrete raw parameters (ready for ``solve``) drawn from ``seed``.
 
         The file's dimension sizes and parameters are drawn first, then the derivation's sampler
         fills the rest, holding the file's values fixed. A sampler result whose sizes differ from
         the file's drawn sizes is drawn again from the next seed (a bounded number of times).
+        With a ``structure`` (the first variant's, :func:`structure_of`), what the sampler
+        draws keeps that structure (input form, sizes, choices) and only its numbers change;
+        when the file's draws for this variant do not fit it, the sampler draws freely.
 
         Raises:
             InputError: the file's values do not fit the derivation (naming the TOML path), or
@@ -336,11 +339,29 @@ class Question:
                 raise InputError(f"{self.path}.dims.{name}", f"the size the parameters give "
                                  f"({bound[name]})", _got(size))
         wanted = {k: v for k, v in dims.items() if k not in bound}
+        if structure is not None and derivation.sampler is not None:
+            held = {**fixed, **{k: v for k, v in structure.values.items() if k not in fixed}}
+            pins = {**structure.dims, **wanted}
+            for attempt in range(_HELD_TRIES):
+                sub = _derive_seed(seed, "sampler", "held", attempt)
+                try:
+                    with pinned_dims(pins):
+                        held_raw = derivation.sample(
+                            sub, held, keep=lambda drawn: structure.fits(self, drawn))
+                    if held_raw is None:
+                        continue
+                    got = bind_dims(derivation.params, held_raw, derivation.limits)
+                except InputError:
+                    break  # the file's draws do not fit the first variant's structure
+                if all(got.get(k) == v for k, v in wanted.items()):
+                    return to_plain(held_raw)
         for attempt in range(_SAMPLER_TRIES):
             sub = _derive_seed(seed, "sampler", attempt)
             try:
-                raw = derivation.sample(sub, fixed) if derivation.sampler is not None \
-                    else dict(fixed)
+                with pinned_dims(wanted):
+                    raw = derivation.sample(sub, fixed) if derivation.sampler is not None \
+                        else dict(fixed)
+                assert raw is not None
                 got = bind_dims(derivation.params, raw, derivation.limits)
             except InputError as err:
                 raise _located(self, err) from None
@@ -350,7 +371,70 @@ class Question:
                          _got(wanted))
 
 
+@dataclass(frozen=True)
+class Structure:
+    """What a question's first variant fixes for the others, of what the sampler drew (the
+    file's own draws vary per variant as the file says): the choices (mask, convention, base),
+    the sizes, and which parameters are given (the input form). Variants of one question are
+    then the same exercise with other numbers: comparable work for every student, and answers
+    of one shape (one plan) for the exam builder.
+
+    Attributes:
+        values: the choice and true/false parameters the sampler drew.
+        dims: the sizes the sampler drew.
+        skeleton: parameter -> its form (absent, an array of some depth, a held value, or a
+            number).
+    """
+
+    values: Mapping[str, Any]
+    dims: Mapping[str, int]
+    skeleton: Mapping[str, str]
+
+    def fits(self, question: Question, raw: Mapping[str, Any]) -> bool:
+        """Whether parameters drawn for another variant keep this structure."""
+        return _skeleton(question, raw) == self.skeleton
+
+
+def _depth(value: Any) -> int:
+    """How deeply an array nests (a number 0, a vector 1, a matrix 2): its sizes are held
+    apart, by the pinned dimensions."""
+    if isinstance(value, (list, tuple)):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+def _skeleton(question: Question, raw: Mapping[str, Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for p in question.spec.params:
+        if p.name in question.params:
+            continue
+        value = raw.get(p.name)
+        if value is None:
+            out[p.name] = "absent"
+        elif p.kind in ("array", "array_list"):
+            out[p.name] = f"array/{_depth(value)}"
+        elif p.holds:
+            out[p.name] = json.dumps(value)
+        else:
+            out[p.name] = "number"
+    return out
+
+
+def structure_of(question: Question, raw: Mapping[str, Any]) -> Structure | None:
+    """The structure a question's first variant (its parameters ``raw``) fixes for the others,
+    or None when the file draws or fixes every parameter itself."""
+    spec = question.spec
+    if spec.sampler is None or all(p.name in question.params for p in spec.params):
+        return None
+    values = {p.name: raw[p.name] for p in spec.params
+              if p.name not in question.params and raw.get(p.name) is not None and p.holds}
+    dims = {k: v for k, v in bind_dims(spec.params, raw, spec.limits).items()
+            if k not in question.dims}
+    return Structure(values, dims, _skeleton(question, raw))
+
+
 _SAMPLER_TRIES = 20
+_HELD_TRIES = 200  # draws refused before anything is built: cheap
 
 
 def item_exact(question: Question, item: Item) -> bool:

@@ -18,7 +18,7 @@ from dlexam.derivations.contract import Tolerance, element, leaves
 from dlexam.derivations.core import to_plain
 from dlexam.derivations.plans import Planner, Values
 from dlexam.errors import InputError
-from dlexam.exams.model import Exam, Question, _derive_seed
+from dlexam.exams.model import Exam, Question, Structure, _derive_seed, structure_of
 
 MAX_VARIANTS = 1000
 _SAME = Tolerance(rel=1e-9, abs=1e-12)  # a mistake this close leaves the item as it was
@@ -153,8 +153,10 @@ def asked_items(question: Question, values: Values,
 
 
 def draw_question(question: Question, seed: int, seen: set[str],
-                  redrawn: Counter[str], planner: Planner | None = None) -> QuestionVariant:
-    """A variant of one question worth giving, drawn from ``seed`` (again when refused).
+                  redrawn: Counter[str], planner: Planner | None = None,
+                  structure: Structure | None = None) -> QuestionVariant:
+    """A variant of one question worth giving, drawn from ``seed`` (again when refused), of
+    the given structure (the first variant's) when there is one.
 
     Raises:
         InputError: naming the question when no draw is worth giving within the bound.
@@ -162,7 +164,7 @@ def draw_question(question: Question, seed: int, seen: set[str],
     spec = question.spec
     reasons: Counter[str] = Counter()
     for attempt in range(REDRAWS):
-        params = question.draw(_derive_seed(seed, question.id, attempt))
+        params = question.draw(_derive_seed(seed, question.id, attempt), structure)
         fingerprint = json.dumps(params, sort_keys=True)
         if fingerprint in seen:
             reasons["the same parameters as another variant's"] += 1
@@ -170,9 +172,10 @@ def draw_question(question: Question, seed: int, seen: set[str],
         # answers and mistakes to 30 digits, from the derivation prepared once per shape: the
         # same values, far faster; the key's worked steps are derived exactly when typeset
         planner = planner or Planner(eager=True)
-        values = planner.values(spec, params)
-        mistakes = {m.id: planner.values(spec, params, m.id)
-                    for m in spec.applicable_mistakes(params)}
+        ids = [m.id for m in spec.applicable_mistakes(params)]
+        values, *wrong = planner.values_of(spec, params, [None, *ids],
+                                           answers={item.answer for item in question.items})
+        mistakes = dict(zip(ids, wrong, strict=True))
         asked, problem = asked_items(question, values, mistakes)
         if problem is not None:
             reasons[problem.split(" ", 1)[1]] += 1
@@ -191,15 +194,21 @@ def iter_variants(exam: Exam, count: int, seed: int,
                   redrawn: Counter[str]) -> Iterator[Variant]:
     """The variants one by one (for a progress bar)."""
     check_counts(exam, count, seed)
-    planner = Planner()  # shapes seen twice are compiled: the many variants of one shape
+    planner = Planner(eager=True)  # the variants share their shapes: each is compiled at once
     seen: dict[str, set[str]] = {q.id: set() for q in exam.questions}
     codes: set[str] = set()
+    # the first variant's structure (input form, sizes, choices the sampler drew) holds for
+    # the others: one question, other numbers
+    structures: dict[str, Structure | None] = {}
     for number in range(1, count + 1):
         vseed = _derive_seed(seed, "variant", number)
         code = variant_code(seed, number, codes)
         codes.add(code)
-        questions = [draw_question(q, vseed, seen[q.id], redrawn, planner)
-                     for q in exam.questions]
+        questions = [draw_question(q, vseed, seen[q.id], redrawn, planner,
+                                   structures.get(q.id)) for q in exam.questions]
+        if number == 1:
+            structures = {qv.question.id: structure_of(qv.question, qv.params)
+                          for qv in questions}
         yield Variant(code, vseed, questions)
 
 
