@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import operator
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import mpmath
@@ -169,63 +169,113 @@ class _Out:
     index: int
 
 
+class _Compiled:
+    """Some of a plan's value formulas (then the guards' differences), compiled on first
+    need."""
+
+    def __init__(self, symbols: list[sp.Symbol], exprs: list[sp.Expr], indices: list[int],
+                 guards: list[sp.Expr]) -> None:
+        self.symbols = symbols
+        self.formulas: list[sp.Expr] | None = [*(exprs[k] for k in indices), *guards]
+        self.indices = indices  # the plan's output positions of the values computed
+        self.outputs = len(indices)
+        self._fn: Callable[..., Any] | None = None
+
+    def __call__(self, *args: Any) -> Any:
+        if self._fn is None:
+            assert self.formulas is not None
+            self._fn = sp.lambdify(self.symbols, self.formulas, modules="mpmath", cse=True) \
+                if self.formulas else (lambda *_args: [])
+            self.formulas = None
+        return self._fn(*args)
+
+
 @dataclass
 class Plan:
-    """One shape's derivation as compiled formulas."""
+    """One shape's derivation as compiled formulas: every value's (answers and steps), and
+    the answers' alone, or some of them (what tools that need no steps evaluate), each
+    compiled on first need."""
 
-    fn: Callable[..., Any]
-    outputs: int  # how many of fn's results are values (the rest are guards)
+    symbols: list[sp.Symbol]
+    exprs: list[sp.Expr]  # every value's formula: the answers', then the steps'
+    diffs: list[sp.Expr]  # the guards' differences
     # (what a value is on whole inputs, _whole's WHOLE, ALGEBRAIC or INEXACT; the positions of
     # the inputs it uses): printed as integers where an ordinary run prints them so
     integer: tuple[tuple[int, tuple[int, ...]], ...]
     guards: tuple[tuple[Callable[[Any, Any], bool], bool], ...]
     answers: dict[str, Any]  # templates
     steps: tuple[tuple[str, Any], ...]
+    _parts: dict[frozenset[str] | None, _Compiled] = field(default_factory=dict)
 
-    def evaluate(self, numbers: list[sp.Rational]) -> _Outputs | None:
-        """The compiled values at these inputs, or None when a guard decides otherwise or a
-        value is not finite."""
-        out = self._at(numbers, NUMERIC_DIGITS)
+    def part(self, names: frozenset[str] | None = None, steps: bool = False) -> _Compiled:
+        """The compiled formulas of every value (``steps``), or of the answers (those named)."""
+        key = frozenset(["\0steps"]) if steps else names
+        if key not in self._parts:
+            if steps:
+                indices = list(range(len(self.exprs)))
+            else:
+                chosen = [t for k, t in self.answers.items() if names is None or k in names]
+                indices = sorted({o.index for o in _outs(chosen)})
+            self._parts[key] = _Compiled(self.symbols, self.exprs, indices, self.diffs)
+        return self._parts[key]
+
+    def evaluate(self, numbers: list[sp.Rational], steps: bool = True,
+                 names: frozenset[str] | None = None) -> _Outputs | None:
+        """The compiled values at these inputs (the answers' alone, or those ``names``,
+        unless ``steps``), or None when a guard decides otherwise or a value is not finite."""
+        fn = self.part(names, steps)
+        out = self._at(fn, numbers, NUMERIC_DIGITS)
         if out is None:
             return None
-        for (compare, outcome), diff in zip(self.guards, out[self.outputs:], strict=True):
+        for (compare, outcome), diff in zip(self.guards, out[fn.outputs:], strict=True):
             if not _holds(compare, outcome, diff):
                 return None
-        values = [mpmath.mpf(v) if isinstance(v, (int, float)) else v  # a formula that
-                  for v in out[:self.outputs]]                       # cancels to a constant
-        for value in values:
+        values = {k: mpmath.mpf(v) if isinstance(v, (int, float)) else v  # a formula that
+                  for k, v in zip(fn.indices, out, strict=False)}  # cancels to a constant
+        for value in values.values():
             if not isinstance(value, mpmath.mpf) or not mpmath.isfinite(value):
                 return None
-        tiny = [k for k, v in enumerate(values) if v and abs(v) < TINY]
+        tiny = [(k, i) for i, (k, v) in enumerate(values.items()) if v and abs(v) < TINY]
         if tiny:  # 0 to 30 digits' noise (1e-32), or a value that small? Ask 60 digits
-            finer = self._at(numbers, 2 * NUMERIC_DIGITS)
+            finer = self._at(fn, numbers, 2 * NUMERIC_DIGITS)
             if finer is None:
                 return None
-            for k in tiny:
-                if abs(finer[k]) < abs(values[k]) * TINY:
+            for k, i in tiny:
+                if abs(finer[i]) < abs(values[k]) * TINY:
                     values[k] = mpmath.mpf(0)  # exact arithmetic's 0: the noise shrank
         return _Outputs(values, self.integer, numbers)
 
-    def _at(self, numbers: list[sp.Rational], digits: int) -> list[Any] | None:
+    def _at(self, fn: _Compiled, numbers: list[sp.Rational], digits: int) -> list[Any] | None:
         """The compiled formulas (values, then guards) at these inputs to ``digits`` digits,
         or None when mpmath fails on them (the ordinary run then says what is wrong)."""
-        if not (self.outputs or self.guards):
+        if not (fn.outputs or self.guards):
             return []
         with mpmath.workdps(digits):
             prec = mpmath.mp.prec
             args = [_MPF(from_rational(n.p, n.q, prec, "n")) for n in numbers]
             try:
-                out = self.fn(*args)
+                out = fn(*args)
             except Exception:
                 return None
         return list(out) if isinstance(out, (list, tuple)) else [out]
+
+
+def _outs(template: Any) -> Iterator[_Out]:
+    if isinstance(template, _Out):
+        yield template
+    elif isinstance(template, list):
+        for t in template:
+            yield from _outs(t)
+    elif isinstance(template, dict):
+        for t in template.values():
+            yield from _outs(t)
 
 
 class _Outputs:
     """A plan's values at some inputs, each made plain (as an ordinary run prints it) on
     first need."""
 
-    def __init__(self, values: list[Any], integer: tuple[tuple[int, tuple[int, ...]], ...],
+    def __init__(self, values: dict[int, Any], integer: tuple[tuple[int, tuple[int, ...]], ...],
                  numbers: list[sp.Rational]) -> None:
         self.values = values
         self.integer = integer
@@ -354,7 +404,17 @@ def _template(value: Any, exprs: list[sp.Expr], symbols: set[sp.Symbol]) -> Any:
     return to_plain(value)
 
 
-def _fill(template: Any, values: _Outputs) -> Any:
+class _Zeros:
+    """Outputs that are all 0: a template's shape alone."""
+
+    def __getitem__(self, index: int) -> int:
+        return 0
+
+
+_ZEROS = _Zeros()
+
+
+def _fill(template: Any, values: _Outputs | _Zeros) -> Any:
     if isinstance(template, _Out):
         return values[template.index]
     if isinstance(template, list):
@@ -391,8 +451,10 @@ def _inputs(derivation: Derivation, effective: Mapping[str, Any],
 Signature = tuple[str, str | None, tuple[Any, ...]]
 
 
-def trace(derivation: Derivation, prepared: Prepared) -> Plan:
-    """Runs the derivation once with symbols for the input numbers and compiles its values.
+def trace(derivation: Derivation, prepared: Prepared,
+          names: frozenset[str] | None = None) -> Plan:
+    """Runs the derivation once with symbols for the input numbers and compiles its answers'
+    values (those ``names``, when given; the rest are compiled on first need).
 
     Raises:
         TraceError: or any exception of the run: the trace cannot follow it.
@@ -417,19 +479,17 @@ def trace(derivation: Derivation, prepared: Prepared) -> Plan:
     answers = {k: _template(v, exprs, symbols) for k, v in result.answers.items()}
     steps = tuple((s.key, None if s.value is None else _template(s.value, exprs, symbols))
                   for s in result.steps)
-    outputs = len(exprs)
     position = {symbol: k for k, symbol in enumerate(state.symbols)}
     integer = tuple((_whole(e), tuple(sorted(position[x] for x in e.free_symbols)))
                     for e in exprs)
-    formulas = exprs + [diff for diff, _c, _o in state.guards]
-    fn = sp.lambdify(state.symbols, formulas, modules="mpmath", cse=True) if formulas else \
-        (lambda *_args: [])
-    plan = Plan(fn, outputs, integer, tuple((c, o) for _d, c, o in state.guards), answers, steps)
-    out = plan.evaluate(state.numbers)
+    plan = Plan(state.symbols, exprs, [diff for diff, _c, _o in state.guards], integer,
+                tuple((c, o) for _d, c, o in state.guards), answers, steps)
+    out = plan.evaluate(state.numbers, steps=False, names=names)
     if out is None:
         raise TraceError("the compiled formulas do not reproduce the traced run")
     derivation.check_answers(replace(result, answers={
-        k: _fill(t, out) for k, t in answers.items()}))
+        k: _fill(t, out if names is None or k in names else _ZEROS)
+        for k, t in answers.items()}))  # (the shapes of those not compiled yet)
     return plan
 
 
@@ -458,22 +518,50 @@ class Planner:
         Raises:
             InputError: as :meth:`Derivation.run` does.
         """
-        prepared = derivation.prepare(raw, mistake, build=False)
-        shape, numbers = _inputs(derivation, prepared.effective)
+        return self._values(derivation, derivation.prepare(raw, mistake, build=False))
+
+    def values_of(self, derivation: Derivation, raw: Mapping[str, Any] | None,
+                  mistakes: Sequence[str | None],
+                  answers: Collection[str] | None = None) -> list[Values]:
+        """The values of runs on the same parameters, right (None) or as a student making
+        each mistake: the parameters are checked once, not once per run. With ``answers``,
+        the values hold those answers at least (a plan computes only those).
+
+        Raises:
+            InputError: as :meth:`Derivation.run` does.
+        """
+        right = derivation.prepare(raw, None, build=False)
+        names = None if answers is None else frozenset(answers)
+        inputs: dict[int, tuple[tuple[Any, ...], list[sp.Rational]]] = {}
+        out = []
+        for mistake in mistakes:
+            prepared = right if mistake is None else \
+                derivation.mistaken(right, mistake, build=False)
+            key = id(prepared.effective)  # a formula mistake keeps the right inputs
+            if key not in inputs:
+                inputs[key] = _inputs(derivation, prepared.effective)
+            out.append(self._values(derivation, prepared, inputs[key], names))
+        return out
+
+    def _values(self, derivation: Derivation, prepared: Prepared,
+                inputs: tuple[tuple[Any, ...], list[sp.Rational]] | None = None,
+                names: frozenset[str] | None = None) -> Values:
+        shape, numbers = inputs or _inputs(derivation, prepared.effective)
         # a mistake declared by its parameters is the right derivation on other parameters:
         # it shares the plans of that shape
         signature: Signature = (derivation.name, prepared.call.get("mistake"), shape)
         plans = self._plans.get(signature, [])
         if plans is not None:
             for plan in plans:
-                found = self._planned(plan, numbers, prepared)
+                found = self._planned(derivation, plan, numbers, prepared, names)
                 if found is not None:
                     self._plans.move_to_end(signature)
                     return found
             if self._tries.get(signature, 0) < MAX_GUARDED and len(numbers) <= MAX_INPUTS and (
                     self.eager or signature in self._seen):
-                plan = self._trace(derivation, prepared, signature, plans)
-                found = None if plan is None else self._planned(plan, numbers, prepared)
+                plan = self._trace(derivation, prepared, signature, plans, names)
+                found = None if plan is None else \
+                    self._planned(derivation, plan, numbers, prepared, names)
                 if found is not None:
                     return found
             if len(self._seen) >= 8 * self.size:
@@ -482,23 +570,29 @@ class Planner:
         self.counts["ran"] += 1
         return Values.of(_numeric_run(derivation, prepared))
 
-    def _planned(self, plan: Plan, numbers: list[sp.Rational],
-                 prepared: Prepared) -> Values | None:
-        out = plan.evaluate(numbers)
+    def _planned(self, derivation: Derivation, plan: Plan, numbers: list[sp.Rational],
+                 prepared: Prepared, names: frozenset[str] | None = None) -> Values | None:
+        out = plan.evaluate(numbers, steps=False, names=names)
         if out is None:
             return None
         self.counts["planned"] += 1
-        return Values({k: _fill(t, out) for k, t in plan.answers.items()},
-                      lambda: tuple((k, None if t is None else _fill(t, out))
-                                    for k, t in plan.steps),
+
+        def steps() -> tuple[tuple[str, Any], ...]:
+            full = plan.evaluate(numbers)
+            if full is None:  # a step's formula mpmath cannot evaluate here: run it
+                return Values.of(_numeric_run(derivation, prepared)).steps
+            return tuple((k, None if t is None else _fill(t, full)) for k, t in plan.steps)
+
+        return Values({k: _fill(t, out) for k, t in plan.answers.items()
+                       if names is None or k in names}, steps,
                       dict(prepared.shown))
 
     def _trace(self, derivation: Derivation, prepared: Prepared, signature: Signature,
-               plans: list[Plan]) -> Plan | None:
+               plans: list[Plan], names: frozenset[str] | None = None) -> Plan | None:
         self.counts["traced"] += 1
         self._tries[signature] = self._tries.get(signature, 0) + 1
         try:
-            plan: Plan | None = trace(derivation, prepared)
+            plan: Plan | None = trace(derivation, prepared, names)
         except Exception as err:
             self.failures[f"{derivation.name} ({prepared.mistake or 'right'})"] = \
                 f"{type(err).__name__}: {str(err)[:200]}"
