@@ -253,7 +253,11 @@ def forward(net: Network, h0: sp.ImmutableMatrix, inputs: list[Any], convention:
 
 def _differs(a: Any, b: Any) -> bool:
     pairs = zip(a, b, strict=True) if isinstance(a, sp.MatrixBase) else [(a, b)]
-    return any(p != q and abs(sp.N(p - q, 30)) > sp.Float("1e-25") for p, q in pairs)
+    gaps = [sp.Abs(p - q, evaluate=False) for p, q in pairs if p != q]
+    return bool(gaps) and sp.Add(*gaps) > _APART  # one comparison for the whole vector
+
+
+_APART = sp.Float("1e-25")  # (comparisons a trace decides at its numbers, as they are)
 
 
 def _flat_or_number(value: Any) -> Any:
@@ -360,8 +364,8 @@ def sample_rnn(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
         }
         out.update(fixed)
         W, U, b = out["W"], out["U"], out["b"]
-        if any(W[i][j] == W[j][i] for i in range(H) for j in range(i)):
-            continue
+        if "W" not in fixed and any(W[i][j] == W[j][i] for i in range(H) for j in range(i)):
+            continue  # (a W the caller fixed is what it is: drawing again cannot change it)
         xs = [abs(v) for v in (out["x"] if D == 1 else [v for row in out["x"] for v in row])]
         u_abs = [abs(u) if D == 1 else sum(abs(v) for v in u) for u in U]
         if all(u_abs[i] * max(xs) + sum(abs(w) for w in W[i]) + abs(b[i]) <= _SATURATION

@@ -55,10 +55,13 @@ class Draw:
         """
         scale = 10**decimals
         a, b = round(lo * scale), round(hi * scale)
-        grid = [k for k in range(a, b + 1) if not (nonzero and k == 0)]
-        if not grid:
+        skip = nonzero and a <= 0 <= b  # 0 is left out of the grid a..b
+        size = b - a + 1 - skip
+        if size <= 0:
             raise ValueError(f"no {decimals}-decimal value in [{lo}, {hi}]")
-        k = self.choice(grid)
+        k = a + self.integer(0, size - 1)  # the grid's entry, without listing the grid
+        if skip and k >= 0:
+            k += 1
         return k if decimals == 0 else round(k / scale, decimals)
 
     def array(self, shape: Sequence[int], lo: float, hi: float, decimals: int = 1,
