@@ -287,16 +287,25 @@ def render(source: str, data: Mapping[str, Any], as_tex: bool,
     return NoEscape("".join(parts)) if as_tex else "".join(parts)
 
 
-def statement(question: Any, params: Mapping[str, Any], lang: str, as_tex: bool) -> str:
-    """A question's statement in one language with the variant's numbers: the file's ``text``
+def statements(question: Any, params: Mapping[str, Any], langs: Sequence[str],
+               as_tex: bool) -> dict[str, str]:
+    """A question's statement in each language with the variant's numbers: the file's ``text``
     when it gives one (untrusted: fields filled, mathematics parsed, the rest escaped), else the
-    derivation's own statement from the catalogs."""
-    from dlexam.templates.question import question_tex, question_text
+    derivation's own statement from the catalogs. The statement's fields are worked out once
+    for all the languages."""
+    from dlexam.templates.prose import prose_tex, prose_text
+    from dlexam.templates.question import keyed
 
     derivation = question.spec
     if question.text is None:
-        return question_tex(derivation, params, lang) if as_tex else \
-            question_text(derivation, params, lang)
-    source = question.text.get(lang) or next(iter(question.text.values()))
+        key, data = keyed(derivation, params)
+        fill = prose_tex if as_tex else prose_text
+        return {lang: fill(lang, key, data) for lang in langs}
     data = derivation.question_data(params)
-    return render(source, data, as_tex)
+    return {lang: render(question.text.get(lang) or next(iter(question.text.values())), data,
+                         as_tex) for lang in langs}
+
+
+def statement(question: Any, params: Mapping[str, Any], lang: str, as_tex: bool) -> str:
+    """A question's statement in one language (see :func:`statements`)."""
+    return statements(question, params, (lang,), as_tex)[lang]

@@ -14,10 +14,11 @@ from __future__ import annotations
 import html
 import math
 import xml.etree.ElementTree as ET
+from functools import lru_cache
 from typing import Any
 
 from dlexam.derivations.contract import Tolerance, leaves
-from dlexam.exams.mathtext import statement
+from dlexam.exams.mathtext import statements
 from dlexam.exams.variants import Drawn, QuestionVariant
 from dlexam.templates.prose import prose_text
 
@@ -66,6 +67,12 @@ def _text(parent: ET.Element, tag: str, text: str, fmt: str | None = "html") -> 
     return el
 
 
+@lru_cache(maxsize=1024)
+def _said(lang: str, key: str) -> str:
+    """A catalog message without fields, as text (said again for every variant)."""
+    return prose_text(lang, key)
+
+
 def _leaf_parts(qv: QuestionVariant, langs: tuple[str, ...]) -> list[dict[str, Any]]:
     """Every asked number: its reference, value, tolerance, weight and mistaken values."""
     parts: list[dict[str, Any]] = []
@@ -88,7 +95,7 @@ def _leaf_parts(qv: QuestionVariant, langs: tuple[str, ...]) -> list[dict[str, A
                     continue
                 credit = qv.question.partial.get(mid, 0.0)
                 key = qv.question.spec.mistake_key(mid)
-                feedback = {lang: prose_text(lang, key + ".explain") for lang in langs}
+                feedback = {lang: _said(lang, key + ".explain") for lang in langs}
                 mistakes.append({"id": mid, "value": v, "fraction": moodle_fraction(credit),
                                  "feedback": feedback})
             parts.append({"ref": ref, "value": value, "tolerance": allowed,
@@ -97,8 +104,8 @@ def _leaf_parts(qv: QuestionVariant, langs: tuple[str, ...]) -> list[dict[str, A
 
 
 def _statement_html(qv: QuestionVariant, langs: tuple[str, ...]) -> dict[str, str]:
-    return {lang: "<p>" + html.escape(statement(qv.question, qv.params, lang, as_tex=False))
-            + "</p>" for lang in langs}
+    texts = statements(qv.question, qv.params, langs, as_tex=False)
+    return {lang: "<p>" + html.escape(texts[lang]) + "</p>" for lang in langs}
 
 
 def numerical(quiz: ET.Element, name: str, qv: QuestionVariant, langs: tuple[str, ...]) -> None:
@@ -115,7 +122,7 @@ def numerical(quiz: ET.Element, name: str, qv: QuestionVariant, langs: tuple[str
     _sub(q, "defaultgrade", number(qv.question.points))
     _sub(q, "penalty", "0")
     _sub(q, "hidden", "0")
-    answers = [(100.0, part["value"], {lang: prose_text(lang, "exam.correct") for lang in langs})]
+    answers = [(100.0, part["value"], {lang: _said(lang, "exam.correct") for lang in langs})]
     answers += [(m["fraction"], m["value"], m["feedback"]) for m in part["mistakes"]]
     for fraction, value, feedback in answers:
         a = _sub(q, "answer", fraction=number(fraction), format="moodle_auto_format")
@@ -131,7 +138,7 @@ def numerical(quiz: ET.Element, name: str, qv: QuestionVariant, langs: tuple[str
 def cloze_part(part: dict[str, Any], langs: tuple[str, ...]) -> str:
     """One embedded answer: ``{w:NUMERICAL:=v:tol#ok~%p%m:tol#feedback}``."""
     tol = number(part["tolerance"])
-    ok = _cloze_escape(" / ".join(prose_text(lang, "exam.correct") for lang in langs))
+    ok = _cloze_escape(" / ".join(_said(lang, "exam.correct") for lang in langs))
     answers = [f"={number(part['value'])}:{tol}#{ok}"]
     for m in part["mistakes"]:
         feedback = _cloze_escape(" / ".join(m["feedback"][lang] for lang in langs))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
+from functools import lru_cache
 from typing import Any
 
 import sympy as sp
@@ -498,12 +499,32 @@ def tex(expr: Any, digits: int = 4, numbers: bool = False, places: int | None = 
         places: the decimals every number shows (numbers set side by side, whose shared
             decimals :func:`shared_places` found); None for the rule of one number.
     """
+    if _memo(expr):
+        return _printed("latex", expr, digits, numbers, places)
+    return _print_now("latex", expr, digits, numbers, places)
+
+
+def text(expr: Any, digits: int = 4, places: int | None = None) -> str:
+    """Plain text for a SymPy object, in the project's notation (arguments as for :func:`tex`)."""
+    if _memo(expr):
+        return _printed("text", expr, digits, False, places)
+    return _print_now("text", expr, digits, False, places)
+
+
+def _memo(expr: Any) -> bool:
+    """Whether a printing is remembered: a formula without decimals (a model's equations, a
+    matrix of exact numbers), which an exam prints again for every variant (SymPy's printers
+    take milliseconds over a product of matrix symbols)."""
+    return isinstance(expr, sp.Basic) and not expr.has(sp.Float)
+
+
+def _print_now(backend: str, expr: Any, digits: int, numbers: bool, places: int | None) -> str:
     settings: dict[str, Any] = {"digits": digits, "places": places}
+    if backend == "text":
+        return DlexamTextPrinter(settings).doprint(expr)
     if numbers:
         settings["mul_symbol"] = "dot"
     return DlexamLatexPrinter(settings).doprint(expr)
 
 
-def text(expr: Any, digits: int = 4, places: int | None = None) -> str:
-    """Plain text for a SymPy object, in the project's notation (arguments as for :func:`tex`)."""
-    return DlexamTextPrinter({"digits": digits, "places": places}).doprint(expr)
+_printed = lru_cache(maxsize=4096)(_print_now)

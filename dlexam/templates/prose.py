@@ -13,7 +13,7 @@ import re
 import string
 import tomllib
 from collections.abc import Mapping
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -100,6 +100,7 @@ _TEXT_SYMBOLS = {
 }
 
 
+@lru_cache(maxsize=4096)
 def math_to_text(latex: str) -> str:
     """Inline catalog math (LaTeX) as plain text for the terminal: ``\\tilde{C}_t`` -> ``C~_t``."""
     out = latex

@@ -11,7 +11,7 @@ from pylatex import NoEscape
 from dlexam.templates.prose import prose_tex, prose_text
 
 
-def _keyed(derivation: Any, params: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]]:
+def keyed(derivation: Any, params: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]]:
     """The statement's catalog key and fields. A derivation whose question takes another form
     for some parameters (bptt with a target asks for the gradients) names it in the field
     ``statement``: the key is then ``<key>.question_<statement>``."""
@@ -23,12 +23,12 @@ def _keyed(derivation: Any, params: Mapping[str, Any] | None) -> tuple[str, dict
 
 def question_text(derivation: Any, params: Mapping[str, Any] | None, lang: str) -> str:
     """The statement for the terminal (math as plain text)."""
-    return prose_text(lang, *_keyed(derivation, params))
+    return prose_text(lang, *keyed(derivation, params))
 
 
 def question_tex(derivation: Any, params: Mapping[str, Any] | None, lang: str) -> NoEscape:
     """The statement as LaTeX (text escaped, values typeset)."""
-    return prose_tex(lang, *_keyed(derivation, params))
+    return prose_tex(lang, *keyed(derivation, params))
 
 
 def question_html(derivation: Any, params: Mapping[str, Any] | None, lang: str) -> str:
