@@ -411,8 +411,9 @@ def _cmd_exam(args: argparse.Namespace) -> int:
     for reason, n in sorted(report.drawn.redrawn.items()):
         qid, why = reason.split(": ", 1)
         print(f"{qid}: {n} {'draw' if n == 1 else 'draws'} redrawn: {why}", file=sys.stderr)
-    print(f"wrote {len(report.files)} files to {out} ({len(report.drawn.variants)} variants, "
-          f"{report.seconds:.2f} s)")
+    drawn = len(report.drawn.variants)
+    print(f"wrote {len(report.files)} files to {out} ({drawn} "
+          f"{'variant' if drawn == 1 else 'variants'}, {report.seconds:.2f} s)")
     return 0
 
 

@@ -4,24 +4,29 @@
 page's header; the TeX run writes each variant's first page to its log, and pypdf cuts the
 combined PDF into ``papers/paper-<code>.pdf`` and ``keys/key-<code>.pdf``. The two TeX runs go
 in parallel. The keys typeset each variant's derivation step by step through the answer book's
-own step macro.
+own step macro. Each variant is rendered on its own (the keys' exact derivations are most of
+the work): a large exam's keys are rendered in parallel over the cores, in forked processes that
+hand back LaTeX text, joined in variant order (the same text however it was rendered).
 """
 
 from __future__ import annotations
 
 import io
+import multiprocessing
+import os
 import re
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
 from pylatex import NoEscape
 from pylatex.utils import escape_latex
 
-from dlexam.build.document import assemble, fragment
+from dlexam.build.document import Fragment, assemble
 from dlexam.build.tex import TexRun, compile_pdf
-from dlexam.exams.mathtext import statement
+from dlexam.exams.mathtext import statements
 from dlexam.exams.variants import Drawn, Variant
+from dlexam.templates import latex as latex_templates
 from dlexam.templates.prose import prose_tex
 from dlexam.templates.values import value_tex
 
@@ -36,7 +41,9 @@ def _points(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-def _question_context(exam: Any, variant: Variant, kind: str) -> list[dict[str, Any]]:
+def _question_context(exam: Any, variant: Variant, kind: str,
+                      texts: dict[tuple[str, str], dict[str, str]] | None = None
+                      ) -> list[dict[str, Any]]:
     out = []
     langs = exam.langs
     for number, qv in enumerate(variant.questions, start=1):
@@ -59,17 +66,28 @@ def _question_context(exam: Any, variant: Variant, kind: str) -> list[dict[str, 
                 "mistakes": [{"key": q.spec.mistake_key(mid) + ".name", "value": value_tex(v)}
                              for mid, v in asked["mistakes"].items()] if kind == "key" else [],
             })
+        key = (variant.code, q.id)
+        if texts is None or key not in texts:
+            said = statements(q, qv.params, langs, as_tex=True)
+            if texts is not None:
+                texts[key] = said  # the paper's statement is the key's
         out.append({
             "heading": heading,
-            "statement": {lang: statement(q, qv.params, lang, as_tex=True) for lang in langs},
+            "statement": texts[key] if texts is not None else said,
             "parts": items,
             "steps": q.spec.run(qv.params).steps if kind == "key" else (),
         })
     return out
 
 
-def render_document(drawn: Drawn, kind: str) -> str:
-    """The LaTeX source of all papers (``kind="paper"``) or all keys (``kind="key"``)."""
+PARALLEL_FROM = 8  # variants from which a key's variants are rendered in parallel
+
+
+def render_document(drawn: Drawn, kind: str,
+                    texts: dict[tuple[str, str], dict[str, str]] | None = None) -> str:
+    """The LaTeX source of all papers (``kind="paper"``) or all keys (``kind="key"``);
+    ``texts`` keeps the statements worked out for one for the other."""
+    global _WORK
     exam = drawn.exam
     langs = exam.langs
     label = "exam.paper" if kind == "paper" else "exam.key"
@@ -83,13 +101,47 @@ def render_document(drawn: Drawn, kind: str) -> str:
         extra = exam.instructions.get(lang)
         meta[lang] = NoEscape((line + " \\quad " if line else "") + total
                               + ("\\par " + escape_latex(extra) if extra else ""))
-    variants = [{"code": v.code, "questions": _question_context(exam, v, kind)}
-                for v in drawn.variants]
+    _WORK = (drawn, kind, header, meta, texts)
+    count = len(drawn.variants)
+    workers = min(os.cpu_count() or 1, 8)
+    if kind == "key" and count >= PARALLEL_FROM and workers > 1 and \
+            "fork" in multiprocessing.get_all_start_methods():
+        chunks = [range(i, count, workers) for i in range(workers)]
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            done = list(pool.map(_render_variants, chunks))
+        bodies = [""] * count
+        for chunk, rendered in zip(chunks, done, strict=True):
+            for i, body in zip(chunk, rendered, strict=True):
+                bodies[i] = body
+    else:
+        bodies = _render_variants(range(count))
+    _WORK = None
     title_line = _lang_text(dict(exam.title), langs[0])
-    part = fragment("exam_paper.tex.j2", langs=langs, kind=kind,
-                    variants=variants, header=header, meta=meta, title_line=title_line)
+    text = latex_templates.render("exam_paper.tex.j2", langs=langs, title_line=title_line,
+                                  bodies=[NoEscape(b) for b in bodies])
+    packages = {*latex_templates.packages_of("exam_paper.tex.j2"),
+                *latex_templates.packages_of("exam_variant.tex.j2")}
     title = escape_latex(exam.title.get(langs[0], "exam"))
-    return assemble(title, langs, [part])
+    return assemble(title, langs, [Fragment(text, sorted(packages))])
+
+
+# what the forked renderers read: (drawn, kind, header, meta, statements), set around a render
+_WORK: tuple[Drawn, str, dict[str, NoEscape], dict[str, NoEscape],
+             dict[tuple[str, str], dict[str, str]] | None] | None = None
+
+
+def _render_variants(indices: range) -> list[str]:
+    """The LaTeX of these variants (by position), one by one."""
+    assert _WORK is not None
+    drawn, kind, header, meta, texts = _WORK
+    langs = drawn.exam.langs
+    out = []
+    for i in indices:
+        v = drawn.variants[i]
+        out.append(str(latex_templates.render(
+            "exam_variant.tex.j2", langs=langs, kind=kind, header=header, meta=meta,
+            v={"code": v.code, "questions": _question_context(drawn.exam, v, kind, texts)})))
+    return out
 
 
 def variant_pages(log: str, codes: Sequence[str], pages: int) -> dict[str, tuple[int, int]]:
@@ -120,7 +172,8 @@ def split_pdf(pdf: bytes, ranges: dict[str, tuple[int, int]]) -> dict[str, bytes
 
 def compile_both(drawn: Drawn) -> dict[str, tuple[TexRun, str]]:
     """Both documents compiled, in parallel: kind -> (TeX run, source)."""
-    sources = {kind: render_document(drawn, kind) for kind in ("paper", "key")}
+    texts: dict[tuple[str, str], dict[str, str]] = {}  # the papers' statements, for the keys
+    sources = {kind: render_document(drawn, kind, texts) for kind in ("paper", "key")}
     with ThreadPoolExecutor(max_workers=2) as pool:
         runs = {kind: pool.submit(compile_pdf, src, f"{kind}s") for kind, src in sources.items()}
         return {kind: (runs[kind].result(), sources[kind]) for kind in sources}
