@@ -446,7 +446,9 @@ def scaled_attention(
         weights = softmax_rows_exact(logits)
     else:
         weights = from_numpy(softmax_rows_float(to_numpy(logits)))
-    group = f"{prefix}.rows"
+    # the rows' group: "self_attention.rows", "multi_head_attention.head_2.rows"
+    group = ".".join([prefix, *([f"head_{head_data['head']}"] if "head" in head_data else []),
+                      "rows"])
     if exact and not by_column:
         for i in range(logits.rows):
             steps.append(softmax_row_step(prefix, i, logits, weights, head_data, "s_hat",
