@@ -206,6 +206,27 @@ def test_the_checker_names_a_parting_step_by_its_number_as_shown() -> None:
     assert any(line.startswith(f"{number:3}. ") and "W^O" in line for line in printed)
 
 
+def test_a_parting_step_the_layout_leaves_out_is_named_by_the_next_one_shown(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A column-wise softmax parts from the right derivation at the softmax of row 1; with no
+    rows shown, the check names the weights step instead, beside the mistaken one."""
+    derivation = derivations.get("self-attention")
+    params = {"scores": [[1, 2], [3, 5]], "d_k": 4}
+    mistaken = derivations.solve("self-attention", params, mistake="softmax-by-column")
+    given = {"weights[1][2]": to_plain(mistaken.answers["weights"])[0][1]}
+    report = verdicts.check(derivation, params, given)
+    (verdict,) = report.verdicts
+    assert verdict.mistake == "softmax-by-column"
+    number, mine, theirs = report.parting_steps(verdict)
+    assert (number, mine.key, mine.data["row"]) == (3, "self_attention.softmax_row", 1)
+    assert theirs.key == "self_attention.weights_by_column"
+    monkeypatch.setattr(display, "LAYOUT", Layout(rows=0))
+    number, mine, theirs = report.parting_steps(verdict)
+    assert (number, mine.key) == (3, "self_attention.weights")
+    assert theirs.key == "self_attention.weights_by_column"
+    assert laid_out(report.right.steps)[number - 1] == mine
+
+
 def test_every_template_shows_steps_through_the_layout() -> None:
     """A template that loops over a result's steps goes through ``laid_out``."""
     unfiltered = []

@@ -101,8 +101,9 @@ class Report:
 
         ``departs_at`` counts every step with a value, those the layout leaves out too (the
         checker compares complete derivations). When the parting step is one the layout leaves
-        out (an attention row past those shown), the first later step it shows whose numbers
-        differ is named instead; None when there is none.
+        out (an attention row past those shown), the right derivation's next step it shows is
+        named, beside the mistaken step at the same place when the two derivations have the
+        same steps there, else beside the mistaken step where they part.
         """
         if verdict.mistake is None or verdict.departs_at is None:
             return None
@@ -111,14 +112,14 @@ class Report:
         right = [k for k, s in enumerate(self.right.steps) if s.value is not None]
         theirs = [s for s in self.derivation.run(self.params, mistake=verdict.mistake).steps
                   if s.value is not None]
-        for k in range(verdict.departs_at, min(len(right), len(theirs))):
+        at = verdict.departs_at
+        for k in range(at, len(right)):
             if right[k] not in shown:
                 continue
-            if k > verdict.departs_at and _same(self.right.steps[right[k]].value,
-                                                theirs[k].value):
-                continue
             number, mine = shown[right[k]]
-            return number, mine, display.LAYOUT.shown(theirs[k]) or theirs[k]
+            same_place = k < len(theirs) and theirs[k].key == mine.key
+            other = theirs[k] if same_place else theirs[min(at, len(theirs) - 1)]
+            return number, mine, display.LAYOUT.shown(other) or other
         return None
 
     def departs_key(self, verdict: Verdict) -> str | None:
