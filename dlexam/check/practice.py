@@ -16,6 +16,7 @@ from dlexam.derivations.contract import format_ref, leaves
 from dlexam.derivations.core import Derivation, Step, to_plain
 from dlexam.errors import InputError
 from dlexam.notation import text
+from dlexam.notation.display import laid_out
 
 TRIES = 2
 
@@ -53,11 +54,12 @@ def _flat(value: Any) -> list[float]:
 
 
 def step_for(result: Any, expected: Any) -> Step | None:
-    """The first step whose value holds exactly the expected numbers (the step computing it)."""
+    """The first step the layout shows whose value holds exactly the expected numbers (the step
+    computing it), as the layout shows it."""
     target = _flat(expected)
     if not target:
         return None
-    for step in result.steps:
+    for step in laid_out(result.steps):
         if step.value is None:
             continue
         got = _flat(step.value)
@@ -71,11 +73,12 @@ def feeding_steps(result: Any, step: Step) -> list[Step]:
     """The steps of the same time step whose results the step's formula uses (for h_t =
     tanh(a_t), the step computing a_t), in order: a hint names what goes in, not only the last
     operation."""
-    position = result.steps.index(step)
+    steps = laid_out(result.steps)
+    position = steps.index(step)
     # by name: a formula may write a quantity as a row or a column (another SymPy symbol)
     used = {str(x) for x in step.symbolic.free_symbols}
     found: dict[str, Step] = {}
-    for earlier in result.steps[:position]:
+    for earlier in steps[:position]:
         if (earlier.lhs is not None and earlier.symbolic is not None
                 and earlier.data.get("t") == step.data.get("t") and str(earlier.lhs) in used):
             found[str(earlier.lhs)] = earlier  # the latest computation of each quantity

@@ -30,6 +30,7 @@ from dlexam.derivations.core import Derivation, Result, Step, to_plain
 from dlexam.derivations.params import numeric_inputs
 from dlexam.derivations.plans import Planner, Values
 from dlexam.errors import InputError
+from dlexam.notation import display
 
 MAX_GIVEN = 1_000  # answers per request
 
@@ -93,16 +94,33 @@ class Report:
         return self._repr_html_()
 
     def parting_steps(self, verdict: Verdict) -> tuple[int, Step, Step] | None:
-        """Where the mistaken derivation parts: (the step's number among all the right
-        derivation's steps, counted from 1; the right step; the mistaken one), both derived
-        exactly for display (the verdicts came from the faster numeric values)."""
+        """Where the mistaken derivation parts, as the student sees it: (the step's number
+        among the steps the layout shows, counted from 1, as ``solve`` numbers them; the right
+        step; the mistaken one, both as the layout shows them), derived exactly for display
+        (the verdicts came from the faster numeric values).
+
+        ``departs_at`` counts every step with a value, those the layout leaves out too (the
+        checker compares complete derivations). When the parting step is one the layout leaves
+        out (an attention row past those shown), the right derivation's next step it shows is
+        named, beside the mistaken step at the same place when the two derivations have the
+        same steps there, else beside the mistaken step where they part.
+        """
         if verdict.mistake is None or verdict.departs_at is None:
             return None
-        right = [(k, s) for k, s in enumerate(self.right.steps, start=1) if s.value is not None]
+        shown = {position: (number, step) for number, (position, step) in
+                 enumerate(display.shown_steps(self.right.steps), start=1)}
+        right = [k for k, s in enumerate(self.right.steps) if s.value is not None]
         theirs = [s for s in self.derivation.run(self.params, mistake=verdict.mistake).steps
                   if s.value is not None]
-        number, mine = right[verdict.departs_at]
-        return number, mine, theirs[verdict.departs_at]
+        at = verdict.departs_at
+        for k in range(at, len(right)):
+            if right[k] not in shown:
+                continue
+            number, mine = shown[right[k]]
+            same_place = k < len(theirs) and theirs[k].key == mine.key
+            other = theirs[k] if same_place else theirs[min(at, len(theirs) - 1)]
+            return number, mine, display.LAYOUT.shown(other) or other
+        return None
 
     def departs_key(self, verdict: Verdict) -> str | None:
         """The catalog key of the step where the mistaken derivation parts from the right one."""

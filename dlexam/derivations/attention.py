@@ -48,14 +48,13 @@ from dlexam.derivations.heads import (
     seeded_inputs,
     shape_data,
     shape_text,
-    small,
     softmax_row_step,
     softmax_rows_exact,
 )
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
-from dlexam.notation import display, register_symbols, sym
+from dlexam.notation import register_symbols, sym
 
 register_symbols({
     "C_ctx": ("C", "C"),
@@ -464,7 +463,7 @@ def _scores_form(scores: sp.ImmutableMatrix, d_k: int | None, values: sp.Immutab
                       data={**shape_data(scores), "d_k": d_k})]
     more, head = scaled_attention("self_attention", scores=scores, d_k=d_k, V=values,
                                   mask=mask, exact=exact, syms=syms, head_data={},
-                                  rows_shown=display.LAYOUT.rows, mistake=mistake, scale=scale)
+                                  rows="rows", mistake=mistake, scale=scale)
     steps += more
     return Result(convention="row-vectors", steps=tuple(steps), answers=_answers(head))
 
@@ -481,10 +480,10 @@ def _answers(head: Any, **first: Any) -> dict[str, Any]:
     return answers
 
 
-def _rows_shown(exact: bool) -> int:
-    """How many rows get their own steps: the layout's choice for exact weights, or for floats
-    worked out from the tokens."""
-    return display.LAYOUT.rows if exact else display.LAYOUT.rows_inexact
+def _rows_measure(exact: bool) -> str:
+    """The layout's measure of how many rows are shown: one for exact weights, another for
+    floats worked out from the tokens."""
+    return "rows" if exact else "rows_inexact"
 
 
 def _qkv_form(Q: sp.ImmutableMatrix | None, K: sp.ImmutableMatrix | None,
@@ -513,10 +512,10 @@ def _qkv_form(Q: sp.ImmutableMatrix | None, K: sp.ImmutableMatrix | None,
     with sp.evaluate(False):
         score_formula = sp.Mul(syms.Q, syms.KT)
     steps.append(product_step("self_attention.scores", syms.S, score_formula, Q, K.T, scores,
-                              shown_right=sp.Transpose(K) if small(K) else None))
+                              shown_right=sp.Transpose(K)))
     more, head = scaled_attention("self_attention", scores=scores, d_k=Q.cols, V=V, mask=mask,
                                   exact=exact, syms=syms, head_data={},
-                                  rows_shown=_rows_shown(exact), mistake=mistake,
+                                  rows=_rows_measure(exact), mistake=mistake,
                                   scale=scale)
     steps += more
     return Result(convention="row-vectors", steps=tuple(steps),
@@ -602,7 +601,7 @@ def self_attention(
         raise InputError("d_k", f"{W_Q.cols} (the width of W_Q)", str(d_k))
     exact = X.rows * X.rows <= EXACT_LIMIT
     steps, head = head_attention("self_attention", X, W_Q, W_K, W_V, mask, exact, syms, {},
-                                 rows_shown=_rows_shown(exact), mistake=mistake,
+                                 rows=_rows_measure(exact), mistake=mistake,
                                  scale=scale)
     return Result(convention="row-vectors", steps=tuple(steps), answers=_answers(
         head, Q=head.Q, K=head.K, V=head.V, scores=head.scores))

@@ -36,6 +36,74 @@ def _freeze(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping or {}))
 
 
+ELIDABLE_MEASURES = ("rows", "rows_inexact", "rows_per_head", "terms", "matrix")
+"""The layout's measures a step can be shortened by (attributes of
+:class:`dlexam.notation.display.Layout`)."""
+
+SHORTER_FIELDS = frozenset({"lhs", "symbolic", "substituted", "data"})
+"""The fields a step's shorter form may replace: never its key or its value."""
+
+
+@dataclass(frozen=True)
+class Elidable:
+    """Where the layout may shorten a derivation: a step a derivation builds in full, which a
+    renderer leaves out or shows in a shorter form when it exceeds the layout.
+
+    Derivations do not choose what is shown: they build every step (every row of an attention
+    matrix, a sum written out term by term, a product with its matrices written out) and mark
+    here what the layout may shorten; every renderer shows the steps through
+    :func:`dlexam.notation.display.laid_out`, which keeps a step when ``size`` is at most the
+    layout's ``measure``.
+
+    Attributes:
+        measure: the layout's measure that decides (one of :data:`ELIDABLE_MEASURES`):
+            ``rows``, ``rows_inexact``, ``rows_per_head`` (the step is row ``size`` of ``of``
+            in ``group``), ``terms`` (a sum or vector of ``size`` terms written out),
+            ``matrix`` (matrices of up to ``size`` rows and columns written out in a formula).
+        size: what the measure is compared with (the row's number, from 1; the number of
+            terms; the largest number of rows or columns).
+        of: the size of the whole (the number of rows), or None.
+        group: what the rows belong to (``"self_attention.rows"``), or None.
+        instead: the step's shorter form, as the fields it replaces (of
+            :data:`SHORTER_FIELDS`: the general Sigma form for a sum written out, no numbers
+            put in for a product of large matrices), shown when the layout leaves the full
+            form out; None: the step is left out.
+    """
+
+    measure: str
+    size: int
+    of: int | None = None
+    group: str | None = None
+    instead: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.measure not in ELIDABLE_MEASURES:
+            raise ValueError(f"unknown layout measure {self.measure!r}")
+        if self.instead is not None:
+            wrong = set(self.instead) - SHORTER_FIELDS
+            if wrong:
+                raise ValueError(f"a shorter form may not replace {sorted(wrong)}")
+            object.__setattr__(self, "instead", _freeze(self.instead))
+
+
+def row_of(measure: str, row: int, rows: int, group: str) -> Elidable:
+    """Row ``row`` (from 1) of ``rows`` in ``group``: shown while the layout's ``measure``
+    reaches it."""
+    return Elidable(measure, row, of=rows, group=group)
+
+
+def terms_of(terms: int, **instead: Any) -> Elidable:
+    """A sum (or a vector) written out term by term, shown as ``instead`` (its general form)
+    when it has more terms than the layout writes out."""
+    return Elidable("terms", terms, instead=instead)
+
+
+def matrices_of(*matrices: sp.MatrixBase, **instead: Any) -> Elidable:
+    """A formula with these matrices written out, shown as ``instead`` when one of them has
+    more rows or columns than the layout writes out."""
+    return Elidable("matrix", max(max(m.rows, m.cols) for m in matrices), instead=instead)
+
+
 @dataclass(frozen=True)
 class Step:
     """One line of a derivation: formula -> numbers put in -> value.
@@ -47,6 +115,8 @@ class Step:
         substituted: the formula with the numbers put in, unevaluated, or None.
         value: the exact value (rationals stay rationals), or None.
         data: values the prose refers to by name (numbers, strings, SymPy objects).
+        elidable: where the layout may leave this step out or shorten it, or None (always
+            shown as it is).
     """
 
     key: str
@@ -55,6 +125,7 @@ class Step:
     substituted: sp.Basic | None = None
     value: Any = None
     data: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    elidable: Elidable | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data", _freeze(self.data))
@@ -120,7 +191,27 @@ class Result:
         return {k: to_plain(v) for k, v in self.answers.items()}
 
     def as_dict(self) -> dict[str, Any]:
-        """The result as plain JSON data (formulas as plain text in the project's notation)."""
+        """The result as plain JSON data (formulas as plain text in the project's notation).
+
+        JSON carries the complete derivation: every step, those the layout leaves out or
+        shortens too, each with its ``elidable`` mark (or null), which says whether the layout
+        (:data:`dlexam.notation.display.LAYOUT`) shows its full form (``shown``) and gives its
+        shorter form (``instead``: the fields it replaces, or null when the step is left out).
+        """
+        from dlexam.notation import display
+
+        def formula(expr: Any) -> str | None:
+            return None if expr is None else text(expr)
+
+        def mark(e: Elidable | None) -> dict[str, Any] | None:
+            if e is None:
+                return None
+            instead = None if e.instead is None else {
+                k: ({n: to_plain(v) for n, v in x.items()} if k == "data" else formula(x))
+                for k, x in e.instead.items()}
+            return {"measure": e.measure, "size": e.size, "of": e.of, "group": e.group,
+                    "shown": display.LAYOUT.keeps(e), "instead": instead}
+
         return {
             "derivation": self.derivation,
             "params": to_plain(dict(self.params)),
@@ -130,11 +221,12 @@ class Result:
             "steps": [
                 {
                     "key": s.key,
-                    "lhs": None if s.lhs is None else text(s.lhs),
-                    "symbolic": None if s.symbolic is None else text(s.symbolic),
-                    "substituted": None if s.substituted is None else text(s.substituted),
+                    "lhs": formula(s.lhs),
+                    "symbolic": formula(s.symbolic),
+                    "substituted": formula(s.substituted),
                     "value": to_plain(s.value),
                     "data": {k: to_plain(v) for k, v in s.data.items()},
+                    "elidable": mark(s.elidable),
                 }
                 for s in self.steps
             ],

@@ -13,10 +13,10 @@ from typing import Any
 
 import sympy as sp
 
-from dlexam.derivations.core import Step
+from dlexam.derivations.core import Step, terms_of
 from dlexam.derivations.forms import Notation, Ratio, Stack, as_written
 from dlexam.errors import InputError
-from dlexam.notation import display, register_symbols, sym
+from dlexam.notation import register_symbols, sym
 
 register_symbols({
     "m_mix": ("m", "m"),
@@ -111,16 +111,17 @@ def indexed(letter: str, i: int) -> sp.Symbol:
 def sum_step(key: str, lhs: sp.Basic, symbolic_terms: Sequence[sp.Basic],
               number_terms: Sequence[sp.Basic], negate: bool, value: sp.Basic,
               general: sp.Basic, **data: Any) -> Step:
-    """A sum over the outcomes, written out when the layout says so; ``general`` is its Sigma
-    form, shown otherwise (with the value)."""
-    if not display.LAYOUT.written_out(len(symbolic_terms)):
-        return Step(key=key, lhs=lhs, symbolic=general, value=value, data=data)
-    with sp.evaluate(False):
-        symbolic = sp.Add(*symbolic_terms) if len(symbolic_terms) > 1 else symbolic_terms[0]
-        numbers = sp.Add(*number_terms) if len(number_terms) > 1 else number_terms[0]
-        if negate:
-            symbolic, numbers = sp.Mul(-1, symbolic), sp.Mul(-1, numbers)
-    return Step(key=key, lhs=lhs, symbolic=symbolic, substituted=numbers, value=value, data=data)
+    """A sum over the outcomes written out term by term, with ``general``, its Sigma form, as
+    the shorter form the layout shows when there are more terms than it writes out."""
+    # evaluate=False by argument: sympy.evaluate(False) would empty SymPy's cache, step by step
+    symbolic = (sp.Add(*symbolic_terms, evaluate=False) if len(symbolic_terms) > 1
+                else symbolic_terms[0])
+    numbers = sp.Add(*number_terms, evaluate=False) if len(number_terms) > 1 else number_terms[0]
+    if negate:
+        symbolic = sp.Mul(-1, symbolic, evaluate=False)
+        numbers = sp.Mul(-1, numbers, evaluate=False)
+    return Step(key=key, lhs=lhs, symbolic=symbolic, substituted=numbers, value=value, data=data,
+                elidable=terms_of(len(symbolic_terms), symbolic=general, substituted=None))
 
 
 def general_sum(term: sp.Basic, k: int, negate: bool) -> sp.Basic:

@@ -16,7 +16,7 @@ from typing import Any
 import sympy as sp
 
 from dlexam.derivations.contract import Answer, Mistake
-from dlexam.derivations.core import Result, Step, derivation
+from dlexam.derivations.core import Result, Step, derivation, terms_of
 from dlexam.derivations.distributions import (
     Log,
     cross_step,
@@ -28,7 +28,7 @@ from dlexam.derivations.forms import Notation, Operator, Ratio, as_written, row_
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
-from dlexam.notation import display, register_symbols, sym
+from dlexam.notation import register_symbols, sym
 
 register_symbols({
     "D_star": ("D^{*}(x)", "D*(x)"),
@@ -217,11 +217,11 @@ def gan_optimum(p_data: sp.ImmutableMatrix, p_g: sp.ImmutableMatrix, normalize: 
     written = row_vector([Ratio(as_written(t, fractions=True),
                                 sp.Add(as_written(x, fractions=True),
                                        as_written(y, fractions=True), evaluate=False))
-                          for x, y, t in zip(pd, pg, top_values, strict=True)]
-                         ) if display.LAYOUT.written_out(k) else None
+                          for x, y, t in zip(pd, pg, top_values, strict=True)])
     steps.append(Step(key="gan_optimum.d_star" + ("_swapped" if mistake == "d-star-swapped"
                                                   else ""), lhs=sym("D_star"), symbolic=general,
-                      substituted=written, value=row_vector(d_star), data={"k": k}))
+                      substituted=written, value=row_vector(d_star), data={"k": k},
+                      elidable=terms_of(k, substituted=None)))
     if outside:
         steps.append(Step(key="gan_optimum.outside_support" if len(outside) == 1
                           else "gan_optimum.outside_support_many",
@@ -342,18 +342,19 @@ def _probabilities(name: str, v: sp.MatrixBase) -> list[sp.Rational]:
 
 def _mean_step(key: str, lhs: sp.Basic, args: Sequence[sp.Basic], numbers: Sequence[sp.Basic],
                inner: Any, sign: int, value: sp.Basic, mean: bool = True, **data: Any) -> Step:
-    """sign * (1/n) sum inner(arg) (sign * the sum when not ``mean``): written out when short."""
+    """sign * (1/n) sum inner(arg) (sign * the sum when not ``mean``), written out; the layout
+    shows only the value (and the prose) when there are more terms than it writes out."""
     n = len(args)
-    if not display.LAYOUT.written_out(n):
-        return Step(key=key, lhs=lhs, symbolic=None, value=value, data=data)
     factor = sp.Rational(sign, n if mean else 1)
-    with sp.evaluate(False):
-        sym_sum = sp.Add(*[inner(a) for a in args]) if n > 1 else inner(args[0])
-        num_sum = sp.Add(*[inner(x) for x in numbers]) if n > 1 else inner(numbers[0])
-        symbolic = sp.Mul(factor, sym_sum) if factor != 1 else sym_sum
-        substituted = sp.Mul(factor, num_sum) if factor != 1 else num_sum
+    # evaluate=False by argument: sympy.evaluate(False) would empty SymPy's cache
+    sym_sum = (sp.Add(*[inner(a) for a in args], evaluate=False) if n > 1
+               else inner(args[0]))
+    num_sum = (sp.Add(*[inner(x) for x in numbers], evaluate=False) if n > 1
+               else inner(numbers[0]))
+    symbolic = sp.Mul(factor, sym_sum, evaluate=False) if factor != 1 else sym_sum
+    substituted = sp.Mul(factor, num_sum, evaluate=False) if factor != 1 else num_sum
     return Step(key=key, lhs=lhs, symbolic=symbolic, substituted=substituted, value=value,
-                data=data)
+                data=data, elidable=terms_of(n, symbolic=None, substituted=None))
 
 
 def _log(x: sp.Basic) -> sp.Basic:

@@ -10,8 +10,10 @@ so dh_T/dh_k is the product of T - k such factors and its spectral norm is at mo
 cell path has dC_t/dC_{t-1} = diag(f_t) instead, near the identity while the forget gate is open.
 
 Long sequences are evaluated step by step in floating point (NumPy): T = 1000 steps cost T small
-matrix products, and only the steps the layout shows (:data:`dlexam.notation.display.LAYOUT`:
-the first and last few) are built as formulas; the others are named as left out.
+matrix products, and only the time steps the layout shows (:data:`dlexam.notation.display.LAYOUT`:
+the first and last few) are built as formulas; the others are named as left out. This is the one
+layout choice made while deriving (see :func:`bptt`): everywhere else derivations build every
+step and the renderers choose what to show.
 """
 
 # ruff: noqa: N803, N806
@@ -466,8 +468,12 @@ def bptt(
                       value=sp.Float(bound[0]),
                       data={"gamma": GAMMA, "steps": T}))
 
-    # the layout names the time steps written out; the others are declared left out (their
-    # numbers are in the answers), so a long sequence builds only the formulas shown
+    # The one layout choice a derivation makes, and the only place it reads the layout: which
+    # time steps are written out. Building all T = 1,000 steps' formulas (8 x 8 matrices put
+    # in) would cost several times the whole run, so the derivation builds those the layout
+    # names and declares the others left out (their numbers are in the answers). Every other
+    # shortening (attention rows, sums, products) is marked on complete steps and chosen
+    # by the renderers (dlexam.derivations.core.Elidable).
     shown, skipped = display.LAYOUT.sequence(T)
     D_sym, h_sym = msym("D_t", H, H), sym("h_t")
     gap = None if skipped is None else Step(key="bptt.skipped", data={

@@ -9,16 +9,16 @@ shapes and NumPy round trips, and seeded example matrices. Row vectors throughou
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
-from dlexam.derivations.core import Step
+from dlexam.derivations.core import Elidable, Step, matrices_of, row_of
 from dlexam.derivations.forms import Notation, Operator, as_written, row_vector, tidy
 from dlexam.errors import InputError
-from dlexam.notation import display, register_symbols, sym, sym_sub
+from dlexam.notation import register_symbols, sym, sym_sub
 
 register_symbols({
     "d_k": ("d_k", "d_k"),
@@ -88,11 +88,6 @@ def shape_data(m: sp.MatrixBase, prefix: str = "") -> dict[str, int]:
     """A matrix's shape as two fields of a step's data, ``rows`` and ``cols`` (with a prefix:
     ``left_rows``, ``left_cols``); the catalogs write the times sign between them."""
     return {f"{prefix}rows": m.rows, f"{prefix}cols": m.cols}
-
-
-def small(*mats: sp.MatrixBase) -> bool:
-    """True when the layout writes every matrix out in a product's middle part."""
-    return display.LAYOUT.fits(*mats)
 
 
 def to_numpy(m: sp.MatrixBase) -> np.ndarray:
@@ -321,12 +316,14 @@ class HeadResult:
 def product_step(key: str, lhs: sp.Basic, symbolic: sp.Basic, left: sp.MatrixBase,
                  right: sp.MatrixBase, value: sp.MatrixBase, shown_right: sp.Basic | None = None,
                  **data: Any) -> Step:
-    """A matrix product step; the numbers are written out when the matrices are small."""
+    """A matrix product step with its matrices written out (``shown_right`` as the right one:
+    K^T rather than its entries transposed); the layout shows them only while they are small."""
     right_shown = right if shown_right is None else shown_right
-    substituted = (sp.MatMul(left, right_shown, evaluate=False) if small(left, right) else None)
+    substituted = sp.MatMul(left, right_shown, evaluate=False)
     return Step(key=key, lhs=lhs, symbolic=symbolic, substituted=substituted, value=value,
                 data={**shape_data(left, "left_"), **shape_data(right, "right_"),
-                      **shape_data(value), **data})
+                      **shape_data(value), **data},
+                elidable=matrices_of(left, right, substituted=None))
 
 
 def project(prefix: str, X: sp.MatrixBase, WQ: sp.MatrixBase, WK: sp.MatrixBase,
@@ -363,7 +360,7 @@ def scaled_attention(
     exact: bool,
     syms: HeadSymbols,
     head_data: Mapping[str, Any],
-    rows_shown: int,
+    rows: str,
     mistake: str | None = None,
     scale: Any = "sqrt",
 ) -> tuple[list[Step], HeadResult]:
@@ -378,8 +375,10 @@ def scaled_attention(
         exact: keep exact values (small cases) or evaluate in floats.
         syms: the head's symbols.
         head_data: data every step carries (the head's number in multi-head attention).
-        rows_shown: how many rows get a softmax step and a weighted-sum step (the layout's
-            choice: :data:`dlexam.notation.display.LAYOUT`).
+        rows: the layout's measure of how many rows are shown (``"rows"``,
+            ``"rows_inexact"``, ``"rows_per_head"``): every row gets a softmax step (exact
+            weights) and a weighted-sum step, marked as row i of n; the layout
+            (:data:`dlexam.notation.display.LAYOUT`) chooses how many are shown.
         mistake: compute as a student who makes this mistake: ``no-scaling`` (no division),
             ``scaled-by-dk`` (division by d_k itself), ``softmax-by-column`` (each column
             normalised instead of each row).
@@ -417,14 +416,14 @@ def scaled_attention(
         scaled = sp.ImmutableMatrix(scores.applyfunc(lambda s: s / root))
     else:
         scaled = from_numpy(to_numpy(scores) / float(root))
-    written = (sp.MatMul(inv_root, scores, evaluate=False)
-               if small(scores) and not unscaled else None)
+    written = None if unscaled else sp.MatMul(inv_root, scores, evaluate=False)
     # the scaled scores get their own name, S-hat: the softmax below reads them, not S
     width = {} if d_k is None else {"d_k": d_k}
     steps.append(Step(
         key=scaled_key, lhs=syms.S_hat, symbolic=scaled_formula, substituted=written,
         value=scaled, data={**width, "root": root, **scale_data, **shape_data(scores),
                             **head_data},
+        elidable=None if written is None else matrices_of(scores, substituted=None),
     ))
     logits = scaled
     masked = None
@@ -435,8 +434,9 @@ def scaled_attention(
         with sp.evaluate(False):
             mask_lhs = sp.Add(syms.S_hat, sym("M_mask", **NC))
         steps.append(Step(key=f"{prefix}.mask", lhs=mask_lhs,
-                          symbolic=sp.MatAdd(scaled, m, evaluate=False) if small(m) else None,
-                          value=masked, data={**shape_data(m), **head_data}))
+                          symbolic=sp.MatAdd(scaled, m, evaluate=False),
+                          value=masked, data={**shape_data(m), **head_data},
+                          elidable=matrices_of(m, symbolic=None)))
         logits = masked
     by_column = mistake == "softmax-by-column"
     if by_column:
@@ -446,10 +446,14 @@ def scaled_attention(
         weights = softmax_rows_exact(logits)
     else:
         weights = from_numpy(softmax_rows_float(to_numpy(logits)))
+    # the rows' group: "self_attention.rows", "multi_head_attention.head_2.rows"
+    group = ".".join([prefix, *([f"head_{head_data['head']}"] if "head" in head_data else []),
+                      "rows"])
     if exact and not by_column:
-        for i in range(min(rows_shown, logits.rows)):
-            step = softmax_row_step(prefix, i, logits, weights, head_data, "s_hat")
-            steps.append(step if masked is None else replace(step, key=step.key + "_masked"))
+        for i in range(logits.rows):
+            steps.append(softmax_row_step(prefix, i, logits, weights, head_data, "s_hat",
+                                          masked=masked is not None,
+                                          elidable=row_of(rows, i + 1, logits.rows, group)))
     with sp.evaluate(False):
         inner = sp.Add(syms.S_hat, sym("M_mask", **NC)) if mask == "causal" else syms.S_hat
         weights_formula = ColumnSoftmax(inner) if by_column else Softmax(inner)
@@ -463,18 +467,23 @@ def scaled_attention(
             z_formula = sp.Mul(syms.A, syms.V)
         steps.append(product_step(f"{prefix}.output", syms.Z, z_formula, weights, V, Z,
                                   **head_data))
-    for i in range(min(rows_shown, weights.rows)):
-        steps.append(_row_step(prefix, i, weights, Z, head_data))
+    # every row, marked: the layout chooses how many are shown
+    weight_rows = weights.tolist()
+    z_rows = None if Z is None else Z.tolist()
+    for i, weight_row in enumerate(weight_rows):
+        steps.append(_row_step(prefix, i, weight_row, None if z_rows is None else z_rows[i],
+                               head_data, row_of(rows, i + 1, weights.rows, group)))
     return steps, HeadResult(Q=None, K=None, V=V, scores=scores, scaled=scaled, masked=masked,
                              weights=weights, Z=Z)
 
 
 def softmax_row_step(prefix: str, i: int, logits: sp.MatrixBase, weights: sp.MatrixBase,
-                      head_data: Mapping[str, Any], letter: str) -> Step:
+                      head_data: Mapping[str, Any], letter: str, masked: bool = False,
+                      elidable: Elidable | None = None) -> Step:
     """Row i of the weights: e^{s_ij} / sum_k e^{s_ik}, written out with the numbers.
 
     ``letter`` names the entries of the logits: ``"s"`` for alignment scores, ``"s_hat"`` for
-    the scaled scores of self-attention.
+    the scaled scores of self-attention; ``masked``: the logits are masked scores.
     """
     cols = range(logits.cols)
     live = [j for j in cols if logits[i, j] != -sp.oo]
@@ -488,29 +497,35 @@ def softmax_row_step(prefix: str, i: int, logits: sp.MatrixBase, weights: sp.Mat
                                else sp.Integer(0) for j in cols])
         substituted = row_vector([sp.Mul(sp.exp(logits[i, j]), sp.Pow(den_num, -1)) if j in live
                                   else sp.Integer(0) for j in cols])
-    return Step(key=f"{prefix}.softmax_row", lhs=indexed("a", i + 1), symbolic=symbolic,
+    return Step(key=f"{prefix}.softmax_row" + ("_masked" if masked else ""),
+                lhs=indexed("a", i + 1), symbolic=symbolic,
                 substituted=substituted, value=row_vector(list(weights.row(i))),
-                data={"row": i + 1, "scores": row_vector(list(logits.row(i))), **head_data})
+                data={"row": i + 1, "scores": row_vector(list(logits.row(i))), **head_data},
+                elidable=elidable)
 
 
-def _row_step(prefix: str, i: int, weights: sp.MatrixBase, Z: sp.MatrixBase | None,
-              head_data: Mapping[str, Any]) -> Step:
-    """Row i of Z as the weighted sum of the value rows: z_1 = 0.88 v_1 + 0.12 v_2."""
-    cols = range(weights.cols)
+def _row_step(prefix: str, i: int, weights: list[Any], z: list[Any] | None,
+              head_data: Mapping[str, Any], elidable: Elidable) -> Step:
+    """Row i of Z (``z``, or None) as the weighted sum of the value rows with the weights of
+    row i of A (``weights``): z_1 = 0.88 v_1 + 0.12 v_2."""
+    cols = range(len(weights))
     v = [sp.Symbol(f"v_{j + 1}") for j in cols]
-    with sp.evaluate(False):
-        symbolic = sp.Add(*[sp.Mul(indexed("a", i + 1, j + 1), v[j]) for j in cols])
-        combination = sp.Add(*[sp.Mul(as_written(weights[i, j]), v[j]) for j in cols])
+    written = [as_written(x) for x in weights]
+    # evaluate=False by argument: sympy.evaluate(False) would empty SymPy's cache, row by row
+    symbolic = sp.Add(*[sp.Mul(indexed("a", i + 1, j + 1), v[j], evaluate=False) for j in cols],
+                      evaluate=False)
+    combination = sp.Add(*[sp.Mul(written[j], v[j], evaluate=False) for j in cols],
+                         evaluate=False)
     return Step(key=f"{prefix}.row", lhs=sp.Symbol(f"z_{i + 1}"), symbolic=symbolic,
-                substituted=combination,
-                value=None if Z is None else row_vector(list(Z.row(i))),
-                data={"row": i + 1, "combination": combination,
-                      "weights": row_vector([as_written(x) for x in weights.row(i)]), **head_data})
+                substituted=combination, value=None if z is None else row_vector(z),
+                data={"row": i + 1, "combination": combination, "weights": row_vector(written),
+                      **head_data},
+                elidable=elidable)
 
 
 def head_attention(prefix: str, X: sp.MatrixBase, WQ: sp.MatrixBase, WK: sp.MatrixBase,
                    WV: sp.MatrixBase, mask: str, exact: bool, syms: HeadSymbols,
-                   head_data: Mapping[str, Any], rows_shown: int, x: sp.Symbol | None = None,
+                   head_data: Mapping[str, Any], rows: str, x: sp.Symbol | None = None,
                    mistake: str | None = None, X_kv: sp.MatrixBase | None = None,
                    x_kv: sp.Symbol | None = None, scale: Any = "sqrt"
                    ) -> tuple[list[Step], HeadResult]:
@@ -522,10 +537,10 @@ def head_attention(prefix: str, X: sp.MatrixBase, WQ: sp.MatrixBase, WK: sp.Matr
     with sp.evaluate(False):
         score_formula = sp.Mul(syms.Q, syms.KT)
     steps.append(product_step(f"{prefix}.scores", syms.S, score_formula, Q, K.T, scores,
-                              shown_right=sp.Transpose(K) if small(K) else None, **head_data))
+                              shown_right=sp.Transpose(K), **head_data))
     more, result = scaled_attention(prefix, scores=scores, d_k=WQ.cols, V=V, mask=mask,
                                     exact=exact, syms=syms, head_data=head_data,
-                                    rows_shown=rows_shown, mistake=mistake, scale=scale)
+                                    rows=rows, mistake=mistake, scale=scale)
     return steps + more, HeadResult(Q=Q, K=K, V=V, scores=scores, scaled=result.scaled,
                                     masked=result.masked, weights=result.weights, Z=result.Z)
 
@@ -565,7 +580,7 @@ def multi_head(prefix: str, X: sp.MatrixBase, W_Q: Sequence[sp.MatrixBase],
     heads: list[HeadResult] = []
     for h, (wq, wk, wv) in enumerate(zip(W_Q, W_K, W_V, strict=True), start=1):
         more, head = head_attention(prefix, X, wq, wk, wv, mask, False, HeadSymbols.head(h),
-                                    {"head": h}, rows_shown=display.LAYOUT.rows_per_head,
+                                    {"head": h}, rows="rows_per_head",
                                     x=x, mistake=mistake,
                                     X_kv=X_kv, x_kv=x_kv, scale=scale)
         steps += more

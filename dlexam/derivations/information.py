@@ -18,7 +18,7 @@ import numpy as np
 import sympy as sp
 
 from dlexam.derivations.contract import Answer, Mistake, with_params
-from dlexam.derivations.core import Result, Step, derivation
+from dlexam.derivations.core import Result, Step, derivation, terms_of
 from dlexam.derivations.distributions import (
     Log,
     base_number,
@@ -34,7 +34,7 @@ from dlexam.derivations.forms import as_written, row_vector, tidy
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
-from dlexam.notation import display, register_symbols, sym
+from dlexam.notation import register_symbols, sym
 
 register_symbols({
     "H_p": ("H(p)", "H(p)"),
@@ -657,19 +657,22 @@ def _softmax_example(z: list[sp.Rational], y: list[sp.Rational], index: int | No
         probs = [sp.Float(float(x)) for x in np.exp(log_softmax)]
         log_probs = [sp.Float(float(x)) for x in log_softmax]
     zs = [sp.Symbol(f"z_{j}") for j in range(1, k + 1)]
-    if display.LAYOUT.written_out(k):
-        with sp.evaluate(False):
-            den_sym = sp.Add(*[sp.exp(s) for s in zs]) if k > 1 else sp.exp(zs[0])
-            den_num = sp.Add(*[sp.exp(v) for v in z]) if k > 1 else sp.exp(z[0])
-            sym_row = row_vector([sp.Mul(sp.exp(s), sp.Pow(den_sym, -1)) for s in zs])
-            num_row = row_vector([sp.Mul(sp.exp(v), sp.Pow(den_num, -1)) for v in z])
-        steps.append(Step(key="softmax_cross_entropy.probs", lhs=sym("p_vec"), symbolic=sym_row,
-                          substituted=num_row, value=row_vector(probs), data={"k": k}))
-    else:
-        with sp.evaluate(False):
-            formula = sp.Mul(sp.exp(sym("z_i")), sp.Pow(sym("sum_exp"), -1))
-        steps.append(Step(key="softmax_cross_entropy.probs", lhs=sym("p_i"), symbolic=formula,
-                          value=row_vector(probs), data={"k": k}))
+    # written out entry by entry; the general p_i = e^{z_i} / sum_j e^{z_j} is its shorter form
+    # (evaluate=False by argument: sympy.evaluate(False) would empty SymPy's cache)
+    def ratio(top: sp.Basic, bottom: sp.Basic) -> sp.Basic:
+        return sp.Mul(top, sp.Pow(bottom, -1, evaluate=False), evaluate=False)
+
+    sym_exps = [sp.exp(s, evaluate=False) for s in zs]
+    num_exps = [sp.exp(v, evaluate=False) for v in z]
+    den_sym = sp.Add(*sym_exps, evaluate=False) if k > 1 else sym_exps[0]
+    den_num = sp.Add(*num_exps, evaluate=False) if k > 1 else num_exps[0]
+    sym_row = row_vector([ratio(e, den_sym) for e in sym_exps])
+    num_row = row_vector([ratio(e, den_num) for e in num_exps])
+    formula = ratio(sp.exp(sym("z_i"), evaluate=False), sym("sum_exp"))
+    steps.append(Step(key="softmax_cross_entropy.probs", lhs=sym("p_vec"), symbolic=sym_row,
+                      substituted=num_row, value=row_vector(probs), data={"k": k},
+                      elidable=terms_of(k, lhs=sym("p_i"), symbolic=formula,
+                                        substituted=None)))
     loss = -sp.Add(*[t * lp for t, lp in zip(y, log_probs, strict=True) if t != 0])
     log_base, loss_key = base, "softmax_cross_entropy." + _LOSS_KEYS[base_key]
     if mistake == "log-base-10":  # log10 p = ln p / ln 10
@@ -782,8 +785,8 @@ def softmax_cross_entropy(logits: sp.ImmutableMatrix, label: sp.Basic | sp.Immut
         scale = scale / sp.log(b)
     steps.append(Step(key=grad_key + ("_batch" if batch else ""), lhs=sym("grad_z"),
                       symbolic=grad_formula,
-                      substituted=grad_numbers if display.LAYOUT.written_out(k) else None,
-                      value=_matrix_or_row(diff, batch), data={"n": n}))
+                      substituted=grad_numbers, value=_matrix_or_row(diff, batch),
+                      data={"n": n}, elidable=terms_of(k, substituted=None)))
     grad = [[g * scale for g in row] for row in diff]
     divisors = ([sp.Integer(n)] if batch and reduction == "mean" else []) + (
         [Log(b, sp.E)] if b != sp.E else [])

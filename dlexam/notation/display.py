@@ -17,8 +17,9 @@ Rounding is for display only: answers keep their exact or full-precision values.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any, Literal, TypeVar
 
 import sympy as sp
 from pylatex import NoEscape
@@ -35,16 +36,25 @@ DIGITS: dict[str, int] = {
 }
 """The one display configuration: decimals shown per context."""
 
+S = TypeVar("S")
 
 
 @dataclass(frozen=True)
 class Layout:
     """The one layout configuration: how much of a long derivation is shown.
 
-    Derivations do not choose what to show: they declare where a run can be shortened (a long
-    sequence of time steps, the rows of an attention matrix, a sum written out term by term, a
-    matrix written out inside a product, values listed in a sentence) and ask this
-    configuration how much of it to show. Answers are never shortened; only the steps are.
+    Derivations do not choose what to show. They build every step in full (every row of an
+    attention matrix, a sum written out term by term, a product with its matrices written out)
+    and mark on a step where a run can be shortened
+    (:class:`dlexam.derivations.core.Elidable`); every renderer (LaTeX templates, terminal,
+    notebook, the checker's messages) shows the steps through :func:`laid_out`, which asks this
+    configuration. Values listed in a sentence are the prose templates' choice
+    (:func:`dlexam.templates.prose.form`). Answers are never shortened; only the steps are.
+
+    The one exception is a long sequence of time steps (bptt, up to T = 1,000): building every
+    time step's formulas would cost more than the rest of the run, so the derivation asks
+    :meth:`sequence` which time steps to build (in one place, :func:`dlexam.derivations.
+    gradients.bptt`) and names the others as left out.
 
     Attributes:
         first: time steps written out at the start of a long sequence.
@@ -78,13 +88,19 @@ class Layout:
         shown = [*range(1, self.first + 1), *range(count - self.last + 1, count + 1)]
         return shown, (self.first + 1, count - self.last)
 
-    def written_out(self, terms: int) -> bool:
-        """Whether a sum (or vector) of this many terms is written out term by term."""
-        return terms <= self.terms
+    def keeps(self, elidable: Any) -> bool:
+        """Whether a step marked :class:`~dlexam.derivations.core.Elidable` is shown in full:
+        its size (row number, terms, matrix size) is at most this layout's measure."""
+        return bool(elidable.size <= getattr(self, elidable.measure))
 
-    def fits(self, *matrices: Any) -> bool:
-        """Whether every matrix is small enough to write out inside a formula."""
-        return all(m.rows <= self.matrix and m.cols <= self.matrix for m in matrices)
+    def shown(self, step: S) -> S | None:
+        """The step as this layout shows it: itself, its shorter form, or None (left out)."""
+        mark = getattr(step, "elidable", None)
+        if mark is None or self.keeps(mark):
+            return step
+        if mark.instead is None:
+            return None
+        return replace(step, **mark.instead, elidable=None)  # type: ignore[type-var]
 
     def lists(self, count: int) -> bool:
         """Whether this many values are listed in a sentence."""
@@ -92,7 +108,26 @@ class Layout:
 
 
 LAYOUT = Layout()
-"""The layout the templates use (tests may swap it to check that derivations follow it)."""
+"""The layout the renderers use (tests swap it to check that the shown steps follow it)."""
+
+
+def shown_steps(steps: Iterable[S], layout: Layout | None = None) -> list[tuple[int, S]]:
+    """(position among all the steps, from 0; the step as shown) of every step the layout
+    shows, in order: the one filter of a derivation's steps, which every renderer uses."""
+    layout = LAYOUT if layout is None else layout
+    out: list[tuple[int, S]] = []
+    for position, step in enumerate(steps):
+        shown = layout.shown(step)
+        if shown is not None:
+            out.append((position, shown))
+    return out
+
+
+def laid_out(steps: Iterable[S], layout: Layout | None = None) -> list[S]:
+    """The steps as the layout (:data:`LAYOUT` unless given) shows them: those it leaves out
+    dropped, those it shortens in their shorter form."""
+    return [step for _position, step in shown_steps(steps, layout)]
+
 
 Backend = Literal["latex", "text"]
 

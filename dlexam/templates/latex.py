@@ -17,7 +17,7 @@ from pylatex.utils import escape_latex
 
 from dlexam.langs import LANGS
 from dlexam.notation import sym, tex
-from dlexam.notation.display import displayed
+from dlexam.notation.display import displayed, laid_out
 from dlexam.templates.prose import prose_tex
 from dlexam.templates.values import (
     equation_parts,
@@ -83,6 +83,8 @@ def latex_env() -> jinja2.Environment:
         raise_error=_raise_error,
         LANGS=LANGS,
     )
+    # a derivation's steps as the layout shows them: every template loops over ``r.steps|laid_out``
+    env.filters["laid_out"] = laid_out
     return env
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from dlexam.notation.display import laid_out
 from dlexam.templates.prose import prose_html, prose_text
 from dlexam.templates.values import equation_parts, value_tex
 
@@ -28,7 +29,7 @@ def result_html(result: Any, lang: str = "en") -> str:
     """The steps and answers as HTML with MathJax math."""
     summary = prose_html(lang, result.derivation.replace("-", "_") + ".summary")
     rows = [f"<p><strong>{html.escape(result.derivation)}</strong>: {summary}</p>", "<ol>"]
-    for step in result.steps:
+    for step in laid_out(result.steps):
         rows.append(f"<li>{prose_html(lang, step.key, step.data)}")
         equation = _equation(step)
         if equation:
@@ -51,7 +52,7 @@ def result_markdown(result: Any, lang: str = "en") -> str:
 
 def result_latex(result: Any) -> str:
     """The equations of the steps as one LaTeX display."""
-    lines = [e for e in (_equation(s) for s in result.steps) if e]
+    lines = [e for e in (_equation(s) for s in laid_out(result.steps)) if e]
     return "$$\\begin{aligned}" + " \\\\ ".join("&" + line for line in lines) + \
         "\\end{aligned}$$"
 

@@ -7,7 +7,15 @@ from typing import Any
 import sympy as sp
 
 from dlexam.notation import text
-from dlexam.notation.display import DIGITS, displayed, entries, is_number, render, rows_entries
+from dlexam.notation.display import (
+    DIGITS,
+    displayed,
+    entries,
+    is_number,
+    laid_out,
+    render,
+    rows_entries,
+)
 from dlexam.notation.printers import shared_places
 from dlexam.templates.prose import prose_text
 
@@ -95,7 +103,7 @@ def render_text(result: Any, lang: str) -> str:
     lines = [f"{result.derivation}: {summary}"]
     lines.append("")
     lines.append(prose_text(lang, "terminal.steps"))
-    for number, step in enumerate(result.steps, start=1):
+    for number, step in enumerate(laid_out(result.steps), start=1):
         lines.append(f"{number:3}. {prose_text(lang, step.key, step.data)}")
         lines += [f"     {line}" for line in step_lines(step)]
     lines.append("")
