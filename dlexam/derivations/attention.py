@@ -16,6 +16,7 @@ they live in :mod:`dlexam.derivations.heads`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import sympy as sp
@@ -407,8 +408,10 @@ def sample_self_attention(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any
     return out
 
 
+@lru_cache(maxsize=64)
 def attention_formula(scale: Any) -> sp.Basic:
-    """softmax(Q K^T / sqrt(d_k)) V, with the question's scale (none: softmax(Q K^T) V)."""
+    """softmax(Q K^T / sqrt(d_k)) V, with the question's scale (none: softmax(Q K^T) V); built
+    once per scale (building under sympy.evaluate(False) empties SymPy's caches)."""
     with sp.evaluate(False):
         scores = sp.Mul(sym("Q", **NC), sym("K_T", **NC))
         if scale == "sqrt":

@@ -13,6 +13,7 @@ answers follow the chosen convention and the other one is reported beside it.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 import sympy as sp
@@ -131,8 +132,16 @@ def _column(vector: sp.MatrixBase) -> sp.ImmutableMatrix:
 
 def _pre_formula(net: Network, convention: str) -> tuple[sp.MatrixExpr, dict[str, sp.Basic]]:
     """a_t in the convention's form, and its symbols by role."""
-    H, D, _ = net.sizes
-    x_t = sym("x_t") if net.scalar_in else msym("x_t", *_shape(D, convention))
+    return _pre_form(net.sizes, net.scalar_in, convention)
+
+
+# The model's formulas depend on its sizes and convention alone: each is built once (building
+# under sympy.evaluate(False) empties SymPy's caches twice, which every variant paid for).
+@lru_cache(maxsize=256)
+def _pre_form(sizes: tuple[int, int, int], scalar_in: bool, convention: str
+              ) -> tuple[sp.MatrixExpr, dict[str, sp.Basic]]:
+    H, D, _ = sizes
+    x_t = sym("x_t") if scalar_in else msym("x_t", *_shape(D, convention))
     W = msym("W", H, H)
     h = msym("h_prev", *_shape(H, convention))
     b = msym("b", *_shape(H, convention))
@@ -148,9 +157,14 @@ def _pre_formula(net: Network, convention: str) -> tuple[sp.MatrixExpr, dict[str
 
 def _output_formula(net: Network, convention: str) -> sp.Basic:
     """V h_t + c in the convention's form (h_t V^T + c for rows), before the output activation."""
-    H, _, n_out = net.sizes
+    return _output_form(net.sizes, net.scalar_out, convention)
+
+
+@lru_cache(maxsize=256)
+def _output_form(sizes: tuple[int, int, int], scalar_out: bool, convention: str) -> sp.Basic:
+    H, _, n_out = sizes
     with sp.evaluate(False):
-        if net.scalar_out:
+        if scalar_out:
             if convention == "column":
                 return sp.Add(sp.Mul(sym("V"), sym("h_t")), sym("c"))
             return sp.Add(sp.Mul(sym("h_t"), sym("V_T")), sym("c"))
