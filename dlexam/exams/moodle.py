@@ -14,11 +14,13 @@ from __future__ import annotations
 import html
 import math
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
 from dlexam.derivations.contract import Tolerance, leaves
 from dlexam.exams.mathtext import statements
+from dlexam.exams.parallel import fork_map
 from dlexam.exams.variants import Drawn, QuestionVariant
 from dlexam.templates.prose import prose_text
 
@@ -103,17 +105,13 @@ def _leaf_parts(qv: QuestionVariant, langs: tuple[str, ...]) -> list[dict[str, A
     return parts
 
 
-def _statement_html(qv: QuestionVariant, langs: tuple[str, ...]) -> dict[str, str]:
-    texts = statements(qv.question, qv.params, langs, as_tex=False)
-    return {lang: "<p>" + html.escape(texts[lang]) + "</p>" for lang in langs}
-
-
-def numerical(quiz: ET.Element, name: str, qv: QuestionVariant, langs: tuple[str, ...]) -> None:
-    """A ``numerical`` question: one asked number."""
+def numerical(quiz: ET.Element, name: str, qv: QuestionVariant, langs: tuple[str, ...],
+              said: dict[str, str]) -> None:
+    """A ``numerical`` question: one asked number (``said``: its statement, by language)."""
     (part,) = _leaf_parts(qv, langs)
     q = _sub(quiz, "question", type="numerical")
     _text(q, "name", name, fmt=None)
-    body = _statement_html(qv, langs)
+    body = dict(said)
     for lang in langs:
         body[lang] += "<p>" + html.escape(prose_text(lang, "exam.moodle_give",
                                                      {"ref": part["ref"]})) + "</p>"
@@ -146,12 +144,14 @@ def cloze_part(part: dict[str, Any], langs: tuple[str, ...]) -> str:
     return "{" + f"{part['weight']}:NUMERICAL:" + "~".join(answers) + "}"
 
 
-def cloze(quiz: ET.Element, name: str, qv: QuestionVariant, langs: tuple[str, ...]) -> None:
-    """A ``cloze`` question: one embedded numerical part per asked number."""
+def cloze(quiz: ET.Element, name: str, qv: QuestionVariant, langs: tuple[str, ...],
+          said: dict[str, str]) -> None:
+    """A ``cloze`` question: one embedded numerical part per asked number (``said``: its
+    statement, by language)."""
     parts = _leaf_parts(qv, langs)
     q = _sub(quiz, "question", type="cloze")
     _text(q, "name", name, fmt=None)
-    body = multilang(_statement_html(qv, langs))
+    body = multilang(said)
     rows = []
     for part in parts:
         rows.append("<p>" + html.escape(part["ref"]) + " = " + cloze_part(part, langs) + "</p>")
@@ -167,12 +167,27 @@ def category_path(title: str, qid: str) -> str:
     return f"$course$/top/{clean}/{qid}"
 
 
-def moodle_xml(drawn: Drawn) -> bytes:
-    """``moodle.xml``: per question a category holding its variants."""
+def statement_html(exam: Any, question: int, params: dict[str, Any]) -> dict[str, str]:
+    """A question's statement (by its position) with a variant's numbers, as Moodle's HTML in
+    each of the exam's languages."""
+    texts = statements(exam.questions[question], params, exam.langs, as_tex=False)
+    return {lang: "<p>" + html.escape(texts[lang]) + "</p>" for lang in exam.langs}
+
+
+def moodle_xml(drawn: Drawn, said: Sequence[dict[str, str]] | None = None) -> bytes:
+    """``moodle.xml``: per question a category holding its variants. ``said``: every variant's
+    statements (variant by variant, question by question) when they were worked out ahead."""
     exam = drawn.exam
     langs = exam.langs
     quiz = ET.Element("quiz")
     title = exam.title.get("en") or next(iter(exam.title.values()))
+    # the statements (each variant's numbers printed in each language) are most of the work:
+    # worked out in parallel, in order, unless given
+    pieces = [(k, qv) for variant in drawn.variants for k, qv in enumerate(variant.questions)]
+    if said is None:
+        said = fork_map(lambda i: statement_html(exam, pieces[i][0], pieces[i][1].params),
+                        len(pieces))
+    statement = {id(qv): s for (_k, qv), s in zip(pieces, said, strict=True)}
     for index, question in enumerate(exam.questions):
         cat = _sub(quiz, "question", type="category")
         _text(cat, "category", category_path(title, question.id), fmt=None)
@@ -180,7 +195,7 @@ def moodle_xml(drawn: Drawn) -> bytes:
             qv = variant.questions[index]
             name = f"{question.id} {variant.code}"
             single = len(qv.asked) == 1 and not isinstance(qv.asked[0]["expected"], list)
-            (numerical if single else cloze)(quiz, name, qv, langs)
+            (numerical if single else cloze)(quiz, name, qv, langs, statement[id(qv)])
     ET.indent(quiz, space="  ")
     body = ET.tostring(quiz, encoding="utf-8", xml_declaration=False)
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body + b"\n"

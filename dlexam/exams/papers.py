@@ -12,11 +12,9 @@ hand back LaTeX text, joined in variant order (the same text however it was rend
 from __future__ import annotations
 
 import io
-import multiprocessing
-import os
 import re
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pylatex import NoEscape
@@ -25,6 +23,7 @@ from pylatex.utils import escape_latex
 from dlexam.build.document import Fragment, assemble
 from dlexam.build.tex import TexRun, compile_pdf
 from dlexam.exams.mathtext import statements
+from dlexam.exams.parallel import fork_map
 from dlexam.exams.variants import Drawn, Variant
 from dlexam.templates import latex as latex_templates
 from dlexam.templates.prose import prose_tex
@@ -80,14 +79,10 @@ def _question_context(exam: Any, variant: Variant, kind: str,
     return out
 
 
-PARALLEL_FROM = 8  # variants from which a key's variants are rendered in parallel
-
-
 def render_document(drawn: Drawn, kind: str,
                     texts: dict[tuple[str, str], dict[str, str]] | None = None) -> str:
     """The LaTeX source of all papers (``kind="paper"``) or all keys (``kind="key"``);
     ``texts`` keeps the statements worked out for one for the other."""
-    global _WORK
     exam = drawn.exam
     langs = exam.langs
     label = "exam.paper" if kind == "paper" else "exam.key"
@@ -101,21 +96,16 @@ def render_document(drawn: Drawn, kind: str,
         extra = exam.instructions.get(lang)
         meta[lang] = NoEscape((line + " \\quad " if line else "") + total
                               + ("\\par " + escape_latex(extra) if extra else ""))
-    _WORK = (drawn, kind, header, meta, texts)
+
+    def body(i: int) -> str:
+        v = drawn.variants[i]
+        return str(latex_templates.render(
+            "exam_variant.tex.j2", langs=langs, kind=kind, header=header, meta=meta,
+            v={"code": v.code, "questions": _question_context(exam, v, kind, texts)}))
+
+    # a key's exact derivations are most of the work: its variants are rendered in parallel
     count = len(drawn.variants)
-    workers = min(os.cpu_count() or 1, 8)
-    if kind == "key" and count >= PARALLEL_FROM and workers > 1 and \
-            "fork" in multiprocessing.get_all_start_methods():
-        chunks = [range(i, count, workers) for i in range(workers)]
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            done = list(pool.map(_render_variants, chunks))
-        bodies = [""] * count
-        for chunk, rendered in zip(chunks, done, strict=True):
-            for i, body in zip(chunk, rendered, strict=True):
-                bodies[i] = body
-    else:
-        bodies = _render_variants(range(count))
-    _WORK = None
+    bodies = fork_map(body, count) if kind == "key" else [body(i) for i in range(count)]
     title_line = _lang_text(dict(exam.title), langs[0])
     text = latex_templates.render("exam_paper.tex.j2", langs=langs, title_line=title_line,
                                   bodies=[NoEscape(b) for b in bodies])
@@ -123,25 +113,6 @@ def render_document(drawn: Drawn, kind: str,
                 *latex_templates.packages_of("exam_variant.tex.j2")}
     title = escape_latex(exam.title.get(langs[0], "exam"))
     return assemble(title, langs, [Fragment(text, sorted(packages))])
-
-
-# what the forked renderers read: (drawn, kind, header, meta, statements), set around a render
-_WORK: tuple[Drawn, str, dict[str, NoEscape], dict[str, NoEscape],
-             dict[tuple[str, str], dict[str, str]] | None] | None = None
-
-
-def _render_variants(indices: range) -> list[str]:
-    """The LaTeX of these variants (by position), one by one."""
-    assert _WORK is not None
-    drawn, kind, header, meta, texts = _WORK
-    langs = drawn.exam.langs
-    out = []
-    for i in indices:
-        v = drawn.variants[i]
-        out.append(str(latex_templates.render(
-            "exam_variant.tex.j2", langs=langs, kind=kind, header=header, meta=meta,
-            v={"code": v.code, "questions": _question_context(drawn.exam, v, kind, texts)})))
-    return out
 
 
 def variant_pages(log: str, codes: Sequence[str], pages: int) -> dict[str, tuple[int, int]]:
@@ -171,7 +142,8 @@ def split_pdf(pdf: bytes, ranges: dict[str, tuple[int, int]]) -> dict[str, bytes
 
 
 def compile_both(drawn: Drawn) -> dict[str, tuple[TexRun, str]]:
-    """Both documents compiled, in parallel: kind -> (TeX run, source)."""
+    """Both documents compiled, in parallel: kind -> (TeX run, source). (Both are rendered
+    first: the keys' renderers fork, which is not done while a thread runs.)"""
     texts: dict[tuple[str, str], dict[str, str]] = {}  # the papers' statements, for the keys
     sources = {kind: render_document(drawn, kind, texts) for kind in ("paper", "key")}
     with ThreadPoolExecutor(max_workers=2) as pool:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from dlexam.derivations.contract import Tolerance, element, leaves
@@ -19,6 +19,7 @@ from dlexam.derivations.core import to_plain
 from dlexam.derivations.plans import Planner, Values
 from dlexam.errors import InputError
 from dlexam.exams.model import Exam, Question, Structure, _derive_seed, structure_of
+from dlexam.exams.parallel import fork_map, tick
 
 MAX_VARIANTS = 1000
 _SAME = Tolerance(rel=1e-9, abs=1e-12)  # a mistake this close leaves the item as it was
@@ -29,13 +30,13 @@ _CODE_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY34679"  # no look-alikes (0/O, 1/I, 2/Z, 
 
 @dataclass
 class QuestionVariant:
-    """One question of one variant: its parameters, its values, and the key's entry."""
+    """One question of one variant: its parameters and the key's entry (the asked items'
+    values, right and under each mistake)."""
 
     question: Question
     params: dict[str, Any]
-    values: Values
     asked: list[dict[str, Any]]
-    mistakes: dict[str, Values] = field(default_factory=dict)
+    attempt: int = 0  # the draw kept (0 the first)
 
 
 @dataclass
@@ -154,16 +155,16 @@ def asked_items(question: Question, values: Values,
 
 def draw_question(question: Question, seed: int, seen: set[str],
                   redrawn: Counter[str], planner: Planner | None = None,
-                  structure: Structure | None = None) -> QuestionVariant:
-    """A variant of one question worth giving, drawn from ``seed`` (again when refused), of
-    the given structure (the first variant's) when there is one.
+                  structure: Structure | None = None, start: int = 0) -> QuestionVariant:
+    """A variant of one question worth giving, drawn from ``seed`` (again when refused, from
+    draw number ``start``), of the given structure (the first variant's) when there is one.
 
     Raises:
         InputError: naming the question when no draw is worth giving within the bound.
     """
     spec = question.spec
     reasons: Counter[str] = Counter()
-    for attempt in range(REDRAWS):
+    for attempt in range(start, REDRAWS):
         params = question.draw(_derive_seed(seed, question.id, attempt), structure)
         fingerprint = json.dumps(params, sort_keys=True)
         if fingerprint in seen:
@@ -175,56 +176,100 @@ def draw_question(question: Question, seed: int, seen: set[str],
         ids = [m.id for m in spec.applicable_mistakes(params)]
         values, *wrong = planner.values_of(spec, params, [None, *ids],
                                            answers={item.answer for item in question.items})
-        mistakes = dict(zip(ids, wrong, strict=True))
-        asked, problem = asked_items(question, values, mistakes)
+        asked, problem = asked_items(question, values, dict(zip(ids, wrong, strict=True)))
         if problem is not None:
             reasons[problem.split(" ", 1)[1]] += 1
             continue
         seen.add(fingerprint)
         for reason, n in reasons.items():
             redrawn[f"{question.id}: {reason}"] += n
-        return QuestionVariant(question, to_plain(params), values, asked, mistakes)
+        return QuestionVariant(question, to_plain(params), asked, attempt)
     common = reasons.most_common(1)[0][0] if reasons else "no draw"
     raise InputError(question.path, f"draws whose variants differ and tell every applicable "
                      f"mistake apart ({question.id}, {question.derivation})",
                      f"{REDRAWS} refused draws in a row, the most often: {common}")
 
 
-def iter_variants(exam: Exam, count: int, seed: int,
-                  redrawn: Counter[str]) -> Iterator[Variant]:
-    """The variants one by one (for a progress bar)."""
-    check_counts(exam, count, seed)
-    planner = Planner(eager=True)  # the variants share their shapes: each is compiled at once
-    seen: dict[str, set[str]] = {q.id: set() for q in exam.questions}
-    codes: set[str] = set()
-    # the first variant's structure (input form, sizes, choices the sampler drew) holds for
-    # the others: one question, other numbers
-    structures: dict[str, Structure | None] = {}
-    for number in range(1, count + 1):
-        vseed = _derive_seed(seed, "variant", number)
-        code = variant_code(seed, number, codes)
-        codes.add(code)
-        questions = [draw_question(q, vseed, seen[q.id], redrawn, planner,
-                                   structures.get(q.id)) for q in exam.questions]
-        if number == 1:
-            structures = {qv.question.id: structure_of(qv.question, qv.params)
-                          for qv in questions}
-        yield Variant(code, vseed, questions)
+CHUNKS = 2  # a large exam's variants after the first are drawn in this many chunks
+CHUNKED_FROM = 64  # variants from which they are
+# (both fixed: the same chunks on every machine, however many cores run them)
+
+
+def _fingerprint(params: dict[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True)
 
 
 def build_variants(exam: Exam, count: int, seed: int,
                    progress: Callable[[int], None] | None = None) -> Drawn:
     """Every variant of the exam.
 
+    The first variant is drawn first: its structure holds for the others. The others are
+    drawn in :data:`CHUNKS` chunks of consecutive variants, in parallel over the cores
+    (:func:`~dlexam.exams.parallel.fork_map`), each chunk with its own copy of the first
+    variant's planner; then, in order, a variant whose parameters another chunk already gave
+    an earlier variant is drawn again from its next draw. That is exactly the variant a
+    one-by-one build keeps (every draw a chunk refuses, it refuses too), so the outputs are the
+    same however many cores there are.
+
     Raises:
         InputError: a count out of range, or a question that cannot be satisfied (naming it).
     """
+    check_counts(exam, count, seed)
     redrawn: Counter[str] = Counter()
-    variants = []
-    for variant in iter_variants(exam, count, seed, redrawn):
-        variants.append(variant)
-        if progress is not None:
-            progress(1)
+    planner = Planner(eager=True)  # the variants share their shapes: each is compiled at once
+    seen: dict[str, set[str]] = {q.id: set() for q in exam.questions}
+    codes: list[str] = []
+    taken: set[str] = set()
+    for number in range(1, count + 1):
+        codes.append(variant_code(seed, number, taken))
+        taken.add(codes[-1])
+    seeds = [_derive_seed(seed, "variant", number) for number in range(1, count + 1)]
+    first = Variant(codes[0], seeds[0], [draw_question(q, seeds[0], seen[q.id], redrawn, planner)
+                                         for q in exam.questions])
+    if progress is not None:
+        progress(1)
+    # the first variant's structure (input form, sizes, choices the sampler drew) holds for
+    # the others: one question, other numbers
+    structures = {qv.question.id: structure_of(qv.question, qv.params) for qv in first.questions}
+    rest = list(range(1, count))
+    size = -(-len(rest) // CHUNKS) if count >= CHUNKED_FROM else max(len(rest), 1)
+    chunks = [rest[i:i + size] for i in range(0, len(rest), size)]
+
+    def chunk(c: int) -> tuple[list[list[tuple[dict[str, Any], list[Any], int]]],
+                                Counter[str], tuple[str, str, str | None] | None]:
+        own = planner.copy()
+        local = {qid: set(fps) for qid, fps in seen.items()}
+        counted: Counter[str] = Counter()
+        out = []
+        try:
+            for i in chunks[c]:
+                out.append([(qv.params, qv.asked, qv.attempt) for qv in (
+                    draw_question(q, seeds[i], local[q.id], counted, own, structures[q.id])
+                    for q in exam.questions)])
+                tick()
+        except InputError as err:  # handed back as data: the exception itself may not pickle
+            return out, counted, (err.param, err.expected, err.got)
+        return out, counted, None
+
+    # each chunk is large: forking pays; each variant drawn ticks the progress bar
+    done = fork_map(chunk, len(chunks), least=2, progress=progress)
+    variants = [first]
+    for c, (drawn, counted, failed) in zip(range(len(chunks)), done, strict=True):
+        redrawn.update(counted)
+        for i, questions in zip(chunks[c], drawn, strict=False):
+            kept = []
+            for q, (params, asked, attempt) in zip(exam.questions, questions, strict=True):
+                fingerprint = _fingerprint(params)
+                if fingerprint in seen[q.id]:  # another chunk's earlier variant has these
+                    redrawn[f"{q.id}: the same parameters as another variant's"] += 1
+                    kept.append(draw_question(q, seeds[i], seen[q.id], redrawn, planner,
+                                              structures[q.id], start=attempt + 1))
+                else:
+                    seen[q.id].add(fingerprint)
+                    kept.append(QuestionVariant(q, params, asked, attempt))
+            variants.append(Variant(codes[i], seeds[i], kept))
+        if failed is not None:
+            raise InputError(*failed)
     return Drawn(exam, seed, variants, redrawn)
 
 

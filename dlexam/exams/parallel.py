@@ -1,0 +1,128 @@
+"""Work spread over the cores in forked processes, for the parts of an exam build that are many
+independent pieces (each variant's key, each statement): the results come back in order, the
+same as computed one by one, so the outputs do not depend on how many cores there were."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, wait
+from typing import Any
+
+PARALLEL_FROM = 8  # pieces from which forking pays (a fork and its results cost ~50 ms)
+MAX_WORKERS = 8
+
+_TASK: Callable[[int], Any] | None = None  # what the forked workers compute, set around a map
+
+
+def workers() -> int:
+    """The cores this process may use."""
+    try:
+        return max(1, min(len(os.sched_getaffinity(0)), MAX_WORKERS))
+    except AttributeError:  # no affinity on this platform
+        return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+
+
+def fork_map(task: Callable[[int], Any], count: int, least: int = PARALLEL_FROM,
+             progress: Callable[[int], None] | None = None) -> list[Any]:
+    """``[task(i) for i in range(count)]``, computed by forked workers when there are at least
+    ``least`` pieces and more than one core (results must be picklable: text, numbers). What
+    the task reports with :func:`tick` reaches ``progress`` in this process as it happens."""
+    global _TASK, _TICKS, _PROGRESS
+    n = min(workers(), count)
+    if count < least or n <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        _PROGRESS = progress
+        try:
+            return [task(i) for i in range(count)]
+        finally:
+            _PROGRESS = None
+    chunks = [range(i, count, n) for i in range(n)]  # interleaved: even work per worker
+    context = multiprocessing.get_context("fork")
+    _TASK, _TICKS = task, context.Value("q", 0)
+    try:
+        with ProcessPoolExecutor(n, mp_context=context) as pool:
+            futures = [pool.submit(_run, chunk) for chunk in chunks]
+            reported = 0
+            while True:
+                finished = all(f.done() for f in futures)
+                if progress is not None and _TICKS.value > reported:
+                    progress(_TICKS.value - reported)
+                    reported = _TICKS.value
+                if finished:
+                    break
+                wait(futures, timeout=0.2)
+            done = [f.result() for f in futures]
+    finally:
+        _TASK, _TICKS = None, None
+    out: list[Any] = [None] * count
+    for chunk, results in zip(chunks, done, strict=True):
+        for i, result in zip(chunk, results, strict=True):
+            out[i] = result
+    return out
+
+
+def _run(indices: range) -> list[Any]:
+    assert _TASK is not None
+    return [_TASK(i) for i in indices]
+
+
+_TICKS: Any = None  # a counter shared with the forked workers, during a fork_map
+_PROGRESS: Callable[[int], None] | None = None  # when the pieces run here
+
+
+def tick() -> None:
+    """Reports one unit of work done to the progress of the running :func:`fork_map`."""
+    if _TICKS is not None:
+        with _TICKS.get_lock():
+            _TICKS.value += 1
+    elif _PROGRESS is not None:
+        _PROGRESS(1)
+
+
+class Ahead:
+    """Work handed to forked workers while this process goes on (an exam's statements are
+    worked out while its variants are still being drawn); :meth:`results` gives them in the
+    order they were handed over. With one core it is done at once, here.
+
+    Args:
+        task: what a worker computes from each piece handed over (picklable pieces and
+            results); it is what the workers were forked with.
+    """
+
+    def __init__(self, task: Callable[[Any], Any]) -> None:
+        self.task = task
+        self.pool: ProcessPoolExecutor | None = None
+        self.pending: list[Any] = []
+
+    def __enter__(self) -> Ahead:
+        global _AHEAD
+        if workers() > 1 and "fork" in multiprocessing.get_all_start_methods():
+            _AHEAD = self.task  # the workers fork (at the first piece) with it
+            # the other cores: this process keeps one
+            self.pool = ProcessPoolExecutor(workers() - 1,
+                                            mp_context=multiprocessing.get_context("fork"))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        global _AHEAD
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+        _AHEAD = None
+
+    def submit(self, piece: Any) -> None:
+        """Hands a piece over."""
+        self.pending.append(self.pool.submit(_ahead, piece) if self.pool is not None
+                            else self.task(piece))
+
+    def results(self) -> list[Any]:
+        """Every piece's result, in the order handed over."""
+        return [p.result() if self.pool is not None else p for p in self.pending]
+
+
+_AHEAD: Callable[[Any], Any] | None = None
+
+
+def _ahead(piece: Any) -> Any:
+    assert _AHEAD is not None
+    return _AHEAD(piece)
