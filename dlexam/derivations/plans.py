@@ -523,7 +523,7 @@ def trace(derivation: Derivation, prepared: Prepared,
                     for e in exprs)
     plan = Plan(state.symbols, exprs, [diff for diff, _c, _o in state.guards], integer,
                 tuple((c, o) for _d, c, o in state.guards), answers, steps)
-    out = plan.evaluate(state.numbers, steps=False, names=names)
+    out = plan.evaluate(state.numbers, steps=names is None, names=names)
     if out is None:
         raise TraceError("the compiled formulas do not reproduce the traced run")
     derivation.check_answers(replace(result, answers={
@@ -623,13 +623,15 @@ class Planner:
 
     def _planned(self, derivation: Derivation, plan: Plan, numbers: list[sp.Rational],
                  prepared: Prepared, names: frozenset[str] | None = None) -> Values | None:
-        out = plan.evaluate(numbers, steps=False, names=names)
+        # every answer asked (the checker, grading): every value at once, in one compiled
+        # call, as the steps are read too; some answers (the exam builder): those alone
+        out = plan.evaluate(numbers, steps=names is None, names=names)
         if out is None:
             return None
         self.counts["planned"] += 1
 
         def steps() -> tuple[tuple[str, Any], ...]:
-            full = plan.evaluate(numbers)
+            full = out if names is None else plan.evaluate(numbers)
             if full is None:  # a step's formula mpmath cannot evaluate here: run it
                 return Values.of(_numeric_run(derivation, prepared)).steps
             return tuple((k, None if t is None else _fill(t, full)) for k, t in plan.steps)
