@@ -14,7 +14,6 @@ from __future__ import annotations
 import html
 import math
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -174,19 +173,17 @@ def statement_html(exam: Any, question: int, params: dict[str, Any]) -> dict[str
     return {lang: "<p>" + html.escape(texts[lang]) + "</p>" for lang in exam.langs}
 
 
-def moodle_xml(drawn: Drawn, said: Sequence[dict[str, str]] | None = None) -> bytes:
-    """``moodle.xml``: per question a category holding its variants. ``said``: every variant's
-    statements (variant by variant, question by question) when they were worked out ahead."""
+def moodle_xml(drawn: Drawn) -> bytes:
+    """``moodle.xml``: per question a category holding its variants."""
     exam = drawn.exam
     langs = exam.langs
     quiz = ET.Element("quiz")
     title = exam.title.get("en") or next(iter(exam.title.values()))
     # the statements (each variant's numbers printed in each language) are most of the work:
-    # worked out in parallel, in order, unless given
+    # worked out in parallel, in order
     pieces = [(k, qv) for variant in drawn.variants for k, qv in enumerate(variant.questions)]
-    if said is None:
-        said = fork_map(lambda i: statement_html(exam, pieces[i][0], pieces[i][1].params),
-                        len(pieces))
+    said = fork_map(lambda i: statement_html(exam, pieces[i][0], pieces[i][1].params),
+                    len(pieces))
     statement = {id(qv): s for (_k, qv), s in zip(pieces, said, strict=True)}
     for index, question in enumerate(exam.questions):
         cat = _sub(quiz, "question", type="category")
