@@ -250,7 +250,7 @@ class Plan:
 
     def part(self, names: frozenset[str] | None = None, steps: bool = False) -> _Compiled:
         """The compiled formulas of every value (``steps``), or of the answers (those named)."""
-        key = frozenset(["\0steps"]) if steps else names
+        key = _EVERY_VALUE if steps else names
         if key not in self._parts:
             if steps:
                 indices = list(range(len(self.exprs)))
@@ -297,6 +297,9 @@ class Plan:
             return fn(numbers, prec)
         except Exception:
             return None
+
+
+_EVERY_VALUE = frozenset({"\0every value"})  # the part's key of every value, steps too
 
 
 def _outs(template: Any) -> Iterator[_Out]:

@@ -305,7 +305,3 @@ def statements(question: Any, params: Mapping[str, Any], langs: Sequence[str],
     return {lang: render(question.text.get(lang) or next(iter(question.text.values())), data,
                          as_tex) for lang in langs}
 
-
-def statement(question: Any, params: Mapping[str, Any], lang: str, as_tex: bool) -> str:
-    """A question's statement in one language (see :func:`statements`)."""
-    return statements(question, params, (lang,), as_tex)[lang]

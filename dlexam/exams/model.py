@@ -340,7 +340,7 @@ class Question:
                                  f"({bound[name]})", _got(size))
         wanted = {k: v for k, v in dims.items() if k not in bound}
         if structure is not None and derivation.sampler is not None:
-            held = {**fixed, **{k: v for k, v in structure.values.items() if k not in fixed}}
+            held = {**structure.values, **fixed}
             pins = {**structure.dims, **wanted}
             for attempt in range(_HELD_TRIES):
                 sub = _derive_seed(seed, "sampler", "held", attempt)

@@ -181,18 +181,19 @@ def moodle_xml(drawn: Drawn) -> bytes:
     title = exam.title.get("en") or next(iter(exam.title.values()))
     # the statements (each variant's numbers printed in each language) are most of the work:
     # worked out in parallel, in order
-    pieces = [(k, qv) for variant in drawn.variants for k, qv in enumerate(variant.questions)]
-    said = fork_map(lambda i: statement_html(exam, pieces[i][0], pieces[i][1].params),
-                    len(pieces))
-    statement = {id(qv): s for (_k, qv), s in zip(pieces, said, strict=True)}
+    pieces = [(k, qv.params) for variant in drawn.variants
+              for k, qv in enumerate(variant.questions)]  # variant by variant
+    said = fork_map(lambda i: statement_html(exam, *pieces[i]), len(pieces))
+    per_variant = len(exam.questions)
     for index, question in enumerate(exam.questions):
         cat = _sub(quiz, "question", type="category")
         _text(cat, "category", category_path(title, question.id), fmt=None)
-        for variant in drawn.variants:
+        for v, variant in enumerate(drawn.variants):
             qv = variant.questions[index]
             name = f"{question.id} {variant.code}"
             single = len(qv.asked) == 1 and not isinstance(qv.asked[0]["expected"], list)
-            (numerical if single else cloze)(quiz, name, qv, langs, statement[id(qv)])
+            (numerical if single else cloze)(quiz, name, qv, langs,
+                                             said[v * per_variant + index])
     ET.indent(quiz, space="  ")
     body = ET.tostring(quiz, encoding="utf-8", xml_declaration=False)
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body + b"\n"

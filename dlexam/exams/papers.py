@@ -41,8 +41,7 @@ def _points(value: float) -> str:
 
 
 def _question_context(exam: Any, variant: Variant, kind: str,
-                      texts: dict[tuple[str, str], dict[str, str]] | None = None
-                      ) -> list[dict[str, Any]]:
+                      texts: dict[tuple[str, str], dict[str, str]]) -> list[dict[str, Any]]:
     out = []
     langs = exam.langs
     for number, qv in enumerate(variant.questions, start=1):
@@ -66,13 +65,11 @@ def _question_context(exam: Any, variant: Variant, kind: str,
                              for mid, v in asked["mistakes"].items()] if kind == "key" else [],
             })
         key = (variant.code, q.id)
-        if texts is None or key not in texts:
-            said = statements(q, qv.params, langs, as_tex=True)
-            if texts is not None:
-                texts[key] = said  # the paper's statement is the key's
+        if key not in texts:  # the paper's statement is the key's
+            texts[key] = statements(q, qv.params, langs, as_tex=True)
         out.append({
             "heading": heading,
-            "statement": texts[key] if texts is not None else said,
+            "statement": texts[key],
             "parts": items,
             "steps": q.spec.run(qv.params).steps if kind == "key" else (),
         })
@@ -85,6 +82,7 @@ def render_document(drawn: Drawn, kind: str,
     ``texts`` keeps the statements worked out for one for the other."""
     exam = drawn.exam
     langs = exam.langs
+    texts = {} if texts is None else texts
     label = "exam.paper" if kind == "paper" else "exam.key"
     header = {lang: NoEscape(escape_latex(exam.title.get(lang, "")) + " --- "
                              + prose_tex(lang, label)) for lang in langs}
@@ -97,18 +95,18 @@ def render_document(drawn: Drawn, kind: str,
         meta[lang] = NoEscape((line + " \\quad " if line else "") + total
                               + ("\\par " + escape_latex(extra) if extra else ""))
 
-    def body(i: int) -> str:
+    def body(i: int) -> NoEscape:  # our template's output (file text escaped inside)
         v = drawn.variants[i]
-        return str(latex_templates.render(
+        return latex_templates.render(
             "exam_variant.tex.j2", langs=langs, kind=kind, header=header, meta=meta,
-            v={"code": v.code, "questions": _question_context(exam, v, kind, texts)}))
+            v={"code": v.code, "questions": _question_context(exam, v, kind, texts)})
 
     # a key's exact derivations are most of the work: its variants are rendered in parallel
     count = len(drawn.variants)
     bodies = fork_map(body, count) if kind == "key" else [body(i) for i in range(count)]
     title_line = _lang_text(dict(exam.title), langs[0])
     text = latex_templates.render("exam_paper.tex.j2", langs=langs, title_line=title_line,
-                                  bodies=[NoEscape(b) for b in bodies])
+                                  bodies=bodies)
     packages = {*latex_templates.packages_of("exam_paper.tex.j2"),
                 *latex_templates.packages_of("exam_variant.tex.j2")}
     title = escape_latex(exam.title.get(langs[0], "exam"))

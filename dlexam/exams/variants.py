@@ -153,6 +153,10 @@ def asked_items(question: Question, values: Values,
     return out, problem
 
 
+def _fingerprint(params: dict[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True)
+
+
 def draw_question(question: Question, seed: int, seen: set[str],
                   redrawn: Counter[str], planner: Planner | None = None,
                   structure: Structure | None = None, start: int = 0) -> QuestionVariant:
@@ -166,7 +170,7 @@ def draw_question(question: Question, seed: int, seen: set[str],
     reasons: Counter[str] = Counter()
     for attempt in range(start, REDRAWS):
         params = question.draw(_derive_seed(seed, question.id, attempt), structure)
-        fingerprint = json.dumps(params, sort_keys=True)
+        fingerprint = _fingerprint(params)
         if fingerprint in seen:
             reasons["the same parameters as another variant's"] += 1
             continue
@@ -193,10 +197,6 @@ def draw_question(question: Question, seed: int, seen: set[str],
 CHUNKS = 2  # a large exam's variants after the first are drawn in this many chunks
 CHUNKED_FROM = 64  # variants from which they are
 # (both fixed: the same chunks on every machine, however many cores run them)
-
-
-def _fingerprint(params: dict[str, Any]) -> str:
-    return json.dumps(params, sort_keys=True)
 
 
 def build_variants(exam: Exam, count: int, seed: int,
@@ -254,7 +254,7 @@ def build_variants(exam: Exam, count: int, seed: int,
     # each chunk is large: forking pays; each variant drawn ticks the progress bar
     done = fork_map(chunk, len(chunks), least=2, progress=progress)
     variants = [first]
-    for c, (drawn, counted, failed) in zip(range(len(chunks)), done, strict=True):
+    for c, (drawn, counted, failed) in enumerate(done):
         redrawn.update(counted)
         for i, questions in zip(chunks[c], drawn, strict=False):
             kept = []
