@@ -46,3 +46,8 @@ class BuildError(DlexamError):
     def __init__(self, message: str, log: str | None = None) -> None:
         self.log = log
         super().__init__(message)
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived: unwinds like Ctrl-C, so TeX is stopped and temporary folders
+    removed (``args[0]`` is the signal's number)."""

@@ -1,8 +1,8 @@
 """``dlexam exam``: an exam file -> variants -> key.json, moodle.xml, papers and keys (PDF).
 
 Everything is computed first (variants, both TeX runs, the per-variant PDFs); only then are the
-files written, each atomically, under the output folder's lock, so a refused or failed build
-writes nothing.
+files written, into a temporary folder swapped in for the output folder as a whole, so a refused
+or failed build writes nothing and a rebuild leaves nothing of the previous one.
 """
 
 from __future__ import annotations
@@ -15,9 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from dlexam.build.files import atomic_write, output_lock
 from dlexam.exams.model import load_exam
 from dlexam.exams.variants import Drawn, build_variants, check_counts
+from dlexam.outfolder import OutputFolder
+
+OWNED = ("key.json", "moodle.xml", "papers.pdf", "keys.pdf", "papers", "keys")
+"""What ``dlexam exam`` writes in its folder (the folder is replaced as a whole)."""
+
+
+def output_folder(out: Path) -> OutputFolder:
+    """The exam's output folder, replaced as a whole (see :mod:`dlexam.outfolder`)."""
+    return OutputFolder(out, OWNED)
 
 
 @dataclass
@@ -70,8 +78,7 @@ def build_exam(source: str, variants: int, seed: int, out: Path, pdf: bool = Tru
     exam = load_exam(source)
     check_counts(exam, variants, seed)
     drawn = build_variants(exam, variants, seed, progress)
-    outputs: dict[Path, bytes] = {out / "key.json": key_json(drawn),
-                                  out / "moodle.xml": moodle_xml(drawn)}
+    outputs: dict[str, bytes] = {"key.json": key_json(drawn), "moodle.xml": moodle_xml(drawn)}
     if pdf:
         import io
 
@@ -83,12 +90,8 @@ def build_exam(source: str, variants: int, seed: int, out: Path, pdf: bool = Tru
         for kind, (run, _src) in compile_both(drawn).items():
             pages = len(PdfReader(io.BytesIO(run.pdf)).pages)
             ranges = variant_pages(run.log, codes, pages)
-            outputs[out / f"{kind}s.pdf"] = run.pdf
+            outputs[f"{kind}s.pdf"] = run.pdf
             for code, data in split_pdf(run.pdf, ranges).items():
-                outputs[out / f"{kind}s" / f"{kind}-{code}.pdf"] = data
-    out.mkdir(parents=True, exist_ok=True)
-    with output_lock(out):
-        for path, data in outputs.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, data)
-    return ExamReport(sorted(outputs), drawn, time.perf_counter() - start)
+                outputs[f"{kind}s/{kind}-{code}.pdf"] = data
+    written = output_folder(out).write(outputs)
+    return ExamReport(written, drawn, time.perf_counter() - start)

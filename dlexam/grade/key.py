@@ -232,20 +232,8 @@ def load_key(path: Path) -> Key:
     Raises:
         InputError: the file cannot be read, is not UTF-8 JSON, or is not a key.
     """
-    try:
-        size = path.stat().st_size
-        if size > MAX_KEY_BYTES:
-            raise InputError(str(path), f"a key of at most {MAX_KEY_BYTES // 2**20} MiB",
-                             f"{size / 2**20:.0f} MiB")
-        raw = path.read_bytes()
-    except OSError as err:
-        raise InputError(str(path), "a readable key.json", err.strerror or str(err)) from None
-    try:
-        data = json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError as err:
-        raise InputError(str(path), "UTF-8 text", f"byte 0x{raw[err.start]:02x} at offset "
-                         f"{err.start}") from None
-    except (ValueError, RecursionError) as err:
-        raise InputError(str(path), "JSON as dlexam exam writes it",
-                         f"malformed JSON ({str(err)[:80]})") from None
+    from dlexam.safeio import decode_utf8, load_json, read_file
+
+    raw = read_file(path, MAX_KEY_BYTES, "key.json")
+    data = load_json(decode_utf8(raw, str(path)), str(path))
     return parse_key(data, str(path))
