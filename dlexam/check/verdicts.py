@@ -14,7 +14,7 @@ import json
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
 from typing import Any
 
 from dlexam.check.typed import Leaf, TypedError, from_json, parse
@@ -137,6 +137,10 @@ class WrongShape:
     mistake: str
 
 
+ROUNDING_MAX_FIGURES = 17
+"""A value typed with more significant figures is judged by the tolerance only."""
+
+
 def significant(literal: str) -> tuple[int, int] | None:
     """(significant figures, exponent of the last figure) of a typed decimal numeral, or None.
 
@@ -177,13 +181,17 @@ def judge_number(leaf: Leaf, expected: float, tolerance: Tolerance,
     if sig is None:
         return False, None
     figures, last = sig
-    if figures >= 3:
-        target = _rounded(expected, figures)
-        typed = Decimal(leaf.literal)
-        if typed == target:
-            return True, "rounded"
-        if abs(typed - target) == Decimal(1).scaleb(last):
-            return False, "rounding-slip"
+    # past 17 figures (all a double holds) the tolerance alone decides: the rounded value
+    # would be the expected value itself, padded with zeros
+    if 3 <= figures <= ROUNDING_MAX_FIGURES:
+        with localcontext() as ctx:  # exact: no operation here may round or trap
+            ctx.prec = 2 * ROUNDING_MAX_FIGURES + 20
+            target = _rounded(expected, figures)
+            typed = Decimal(leaf.literal)
+            if typed == target:
+                return True, "rounded"
+            if abs(typed - target) == Decimal(1).scaleb(last):
+                return False, "rounding-slip"
     return False, None
 
 
