@@ -70,6 +70,10 @@ def run_batch(lines: BinaryIO, out: TextIO, lang: str) -> int:
                              ensure_ascii=False), file=out)
         except DlexamError as err:
             print(json.dumps({"line": number, "error": str(err)}, ensure_ascii=False), file=out)
+        except (ArithmeticError, ValueError, TypeError, IndexError, RecursionError) as err:
+            # one request that cannot be checked never stops the batch
+            print(json.dumps({"line": number, "error": f"request: could not be checked "
+                              f"({type(err).__name__})"}), file=out)
     return count
 
 

@@ -49,10 +49,23 @@ def multilang(texts: dict[str, str]) -> str:
 
 
 def _cloze_escape(text: str) -> str:
-    """Feedback inside a cloze part: the characters its syntax uses are escaped."""
-    for ch in "\\}#~/\"":
-        text = text.replace(ch, "\\" + ch)
-    return text.replace("{", "\\{")
+    """Plain text as the feedback of a cloze part, as Moodle's parser reads it back.
+
+    Moodle ends a feedback at the first ``~`` or ``}`` not after a backslash, then decodes HTML
+    entities once and turns ``\\}`` and ``\\#`` into ``}`` and ``#`` (no other backslash
+    escape is undone). So the text is HTML-escaped, every ``&`` doubled (the decoding undoes
+    it), a backslash written as an entity the decoding leaves as one, and ``~ { }`` as
+    entities: nothing in it can end the part or start another, and it reads as typed.
+    """
+    text = html.escape(text, quote=False).replace("&", "&amp;")
+    text = text.replace("\\", "&amp;#92;")
+    return text.replace("~", "&#126;").replace("{", "&#123;").replace("}", "&#125;")
+
+
+def cloze_text(html_text: str) -> str:
+    """HTML of a cloze question's text with its braces as entities: a ``{1:NUMERICAL:=1}`` or a
+    ``{#1}`` in a statement shows as typed and is never read as a graded blank."""
+    return html_text.replace("{", "&#123;").replace("}", "&#125;")
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -150,10 +163,11 @@ def cloze(quiz: ET.Element, name: str, qv: QuestionVariant, langs: tuple[str, ..
     parts = _leaf_parts(qv, langs)
     q = _sub(quiz, "question", type="cloze")
     _text(q, "name", name, fmt=None)
-    body = multilang(said)
+    body = cloze_text(multilang(said))
     rows = []
     for part in parts:
-        rows.append("<p>" + html.escape(part["ref"]) + " = " + cloze_part(part, langs) + "</p>")
+        rows.append("<p>" + cloze_text(html.escape(part["ref"])) + " = "
+                    + cloze_part(part, langs) + "</p>")
     _text(q, "questiontext", body + "".join(rows))
     _text(q, "generalfeedback", "")
     _sub(q, "penalty", "0")

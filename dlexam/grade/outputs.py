@@ -51,8 +51,8 @@ def grades_csv(grades: Grades) -> bytes:
     key = grades.key
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(["student", "variant", *key.question_ids, "total",
-                     *(mistake_column(c) for c in key.columns)])
+    writer.writerow([safe_cell(h) for h in ("student", "variant", *key.question_ids, "total",
+                                            *(mistake_column(c) for c in key.columns))])
     for sg in grades.students:
         scores = {q.id: number_text(q.score) for q in sg.questions}
         mistakes = {item.column: " ".join(item.mistakes)
