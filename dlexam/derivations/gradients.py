@@ -370,10 +370,15 @@ def _mistaken_steps(steps: list[Step], mistake: str, W: sp.ImmutableMatrix,
     return out
 
 
+BPTT_TARGET_STEPS = 100
+"""With a target, bptt derives every term of the chain rule: at most this many steps (at T =
+1000, H = D = O = 8 it took a minute; at 100, under two seconds)."""
+
+
 @derivation(
     "bptt",
     params=BPTT_PARAMS,
-    limits={"T": 1000, "H": 8, "D": 8, "O": 8, "S": 1000},
+    limits={"T": 1000, "H": 8, "D": 8, "O": 8, "S": BPTT_TARGET_STEPS},
     answers=BPTT_ANSWERS,
     mistakes=BPTT_MISTAKES,
     sampler=sample_bptt,
@@ -417,6 +422,9 @@ def bptt(
     H = W.rows
     inputs, _scalar = inputs_of(U, x)
     T = len(inputs)
+    if target is not None and T > BPTT_TARGET_STEPS:
+        raise InputError("x", f"at most {BPTT_TARGET_STEPS} steps (T) with a target (the "
+                         "loss's gradient is derived step by step)", f"T = {T}")
     outputs = _outputs(V, c, target, loss_at, T) if target is not None else None
     W_np = np.array(W.tolist(), dtype=float)
     U_np = np.array(U.tolist(), dtype=float)
@@ -958,7 +966,8 @@ def _clip_question(values: dict[str, Any]) -> dict[str, Any]:
 @derivation(
     "clip-gradient",
     params=CLIP_PARAMS,
-    limits={"N": 32, "M": 32, "K": 16, "A": 2},
+    # at the limits (16 tensors of 16 x 16 for the global norm) it answers in a few seconds
+    limits={"N": 16, "M": 16, "K": 16, "A": 2},
     answers=CLIP_ANSWERS,
     mistakes=CLIP_MISTAKES,
     sampler=sample_clip,
