@@ -760,15 +760,18 @@ def param_count(
     shown_name = {"keras": "Keras", "pytorch": "PyTorch"}[framework]
     steps.append(three_part("param_count.total", sym("P_total"), total_formula,
                             dict(zip(parts, counts, strict=True)), framework=shown_name))
-    non_trainable = sum(frozen)
+    statistics = sum(frozen)
     total = sum(counts)
-    # Keras counts the moving statistics in the layer's Param # and its total; PyTorch keeps
-    # them as buffers, outside parameters()
-    trainable = total - non_trainable if framework == "keras" else total
-    if non_trainable:
+    # Keras counts the moving statistics in the layer's Param # and its total, as non-trainable;
+    # PyTorch keeps them as buffers, outside parameters() (with each layer's scalar
+    # num_batches_tracked): every parameter is trainable. trainable + non_trainable = total.
+    non_trainable = statistics if framework == "keras" else 0
+    trainable = total - non_trainable
+    buffers = statistics + sum(1 for k in kinds if k == "BatchNormalization")
+    if statistics:
         steps.append(Step(key=f"param_count.non_trainable_{framework}",
-                          data={"trainable": trainable, "non_trainable": non_trainable,
-                                "total": total}))
+                          data={"trainable": trainable, "non_trainable": statistics,
+                                "total": total, "buffers": buffers}))
     steps.append(Step(key=f"param_count.convention_{framework}", data={"framework": shown_name}))
     return Result(
         convention=framework,
@@ -778,5 +781,7 @@ def param_count(
         # what the model's own description says: the layers' kinds, their output widths and
         # Keras' output shapes (None for the batch axis, and for an unknown sequence length)
         info={"layer_types": kinds, "output_widths": [s[-1] for s in shapes],
-              "output_shapes": shapes, "non_trainable_layers": frozen},
+              "output_shapes": shapes,
+              "non_trainable_layers": frozen if framework == "keras" else [0] * len(frozen),
+              **({"buffers": buffers} if framework == "pytorch" else {})},
     )
