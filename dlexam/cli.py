@@ -293,6 +293,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from dlexam.templates.check import report_json, report_text
 
     if args.batch is not None:
+        if args.exam is not None or args.template or args.pdf is not None:
+            which = "--exam" if args.exam is not None else (
+                "--template" if args.template else "--pdf")
+            raise InputError("--batch", f"no {which} (a batch names each request's "
+                             "derivation; check a whole exam with --exam EXAM ANSWERS.toml)")
         return _check_batch(args)
     if args.exam is not None:
         return _check_exam(args)
@@ -371,6 +376,10 @@ def _cmd_practice(args: argparse.Namespace) -> int:
         print(line, flush=True)
 
     right, asked = run_practice(derivation, seed, args.lang, input, say)
+    if asked == 0:  # the input ended (or quit) before any answer: nothing was practised
+        print("dlexam: practice: no answer was given (the input ended before the first one)",
+              file=sys.stderr)
+        return EXIT_WRONG
     return 0 if right == asked else EXIT_WRONG
 
 

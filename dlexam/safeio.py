@@ -20,34 +20,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from dlexam.errors import InputError
+from dlexam.errors import InputError, echo
 
 CHUNK = 1 << 16
 MAX_DEPTH = 32
 """Brackets (lists, objects, inline tables) nest at most this deep in a JSON or TOML file."""
-ECHO_CHARS = 80
-
-
-def echo(text: str, limit: int = ECHO_CHARS) -> str:
-    """``text`` for a message: control characters escaped, at most ``limit`` characters shown.
-
-    >>> echo("a\\x1bb")
-    'a\\\\x1bb'
-    """
-    import unicodedata
-
-    out = []
-    for ch in text[: limit + 1]:
-        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
-            code = ord(ch)
-            out.append(ch.encode("unicode_escape").decode("ascii") if code < 0x100
-                       else f"\\u{code:04x}")
-        else:
-            out.append(ch)
-    shown = "".join(out)
-    if len(text) > limit:
-        return shown[:limit] + f"... ({len(text):,} characters)"
-    return shown
 
 
 def _kind(mode: int) -> str | None:

@@ -29,7 +29,7 @@ from dlexam.derivations.contract import (
 from dlexam.derivations.core import Derivation, Result, Step, to_plain
 from dlexam.derivations.params import numeric_inputs
 from dlexam.derivations.plans import Planner, Values
-from dlexam.errors import InputError
+from dlexam.errors import InputError, echo
 from dlexam.notation import display
 
 MAX_GIVEN = 1_000  # answers per request
@@ -357,12 +357,12 @@ class Checker:
         try:
             name, index = parse_ref(ref)
         except ValueError as err:
-            raise InputError(ref[:60], str(err)) from None
+            raise InputError(echo(ref), str(err)) from None
         try:
             answer = self.derivation.answer(name)
         except KeyError:
             known = ", ".join(a.name for a in self.derivation.answers)
-            raise InputError(name, f"an answer of {self.derivation.name} ({known})",
+            raise InputError(echo(name), f"an answer of {self.derivation.name} ({known})",
                              "an unknown answer") from None
         if name not in self.expected:
             raise InputError(name, "an answer this question has",
@@ -370,7 +370,7 @@ class Checker:
         try:
             expected = element(self.expected[name], index)
         except IndexError as err:
-            raise InputError(ref, "a position inside the answer "
+            raise InputError(echo(ref), "a position inside the answer "
                              f"(shape {_shape_text(self.expected[name])})", str(err)) from None
         if answer.kind == "text":
             given_text = typed if isinstance(typed, str) else json_text(typed)
@@ -378,7 +378,8 @@ class Checker:
         try:
             value = from_json(typed) if not isinstance(typed, str) else parse(typed)
         except TypedError as err:
-            raise InputError(ref, "a number, list or expression dlexam reads", str(err)) from None
+            raise InputError(echo(ref), "a number, list or expression dlexam reads",
+                             str(err)) from None
         out = []
         expected_shape = _shape(expected)
         given_shape = _shape(value)
@@ -388,7 +389,7 @@ class Checker:
         if given_shape != expected_shape:
             mistake = self._shape_mistake(answer, index, value)
             if mistake is None:
-                raise InputError(ref, f"{_shape_words(expected_shape)} (as the answer is)",
+                raise InputError(echo(ref), f"{_shape_words(expected_shape)} (as the answer is)",
                                  _shape_words(given_shape))
             return [(answer, index, expected, WrongShape(value, mistake))]
         for position, leaf in leaves(value):
