@@ -207,3 +207,40 @@ def _fsync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def replace_files(folder: Path, files: dict[str, bytes]) -> list[Path]:
+    """Replaces several files of a shared folder together (``dlexam book``'s ``.tex``, PDF and
+    log): each is written in full to a temporary file beside its target first; the renames
+    come only when all are complete, with SIGTERM, SIGINT and SIGHUP held back.
+
+    Raises:
+        BuildError: a file cannot be written (the disk is full): the previous files are kept.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    staged: list[tuple[str, Path]] = []
+    mask = os.umask(0o022)
+    os.umask(mask)
+    try:
+        try:
+            for name, data in files.items():
+                fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+                staged.append((tmp, folder / name))
+                with os.fdopen(fd, "wb") as fh:
+                    os.fchmod(fh.fileno(), 0o666 & ~mask)
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            with signals_held():
+                for tmp, target in staged:
+                    if target.is_dir() and not target.is_symlink():
+                        target.rmdir()  # an empty folder where the file goes
+                    os.replace(tmp, target)
+        except OSError as err:
+            where = f" {err.filename}" if err.filename else ""
+            raise BuildError(f"cannot write{where}: {err.strerror or err}; the previous files "
+                             f"in {folder} were kept") from None
+    finally:
+        for tmp, _target in staged:
+            Path(tmp).unlink(missing_ok=True)
+    return [target for _tmp, target in staged]
