@@ -541,9 +541,9 @@ def test_feedback_reads_back_as_written() -> None:
 # --- 7. messages ------------------------------------------------------------------------------
 
 def test_a_matrix_past_the_rows_names_rows(input_error: Callable[[list[str]], str]) -> None:
-    g = json.dumps([[1, 2]] * 17)
+    g = json.dumps([[1, 2]] * 9)
     line = input_error(["solve", "clip-gradient", f"g={g}", "threshold=1"])
-    assert line == "g: expected at most 16 rows or tensors (K at most 16), got 17"
+    assert line == "g: expected at most 8 rows or tensors (K at most 8), got 9"
 
 
 def test_names_are_echoed_short_and_escaped(input_error: Callable[[list[str]], str]) -> None:
