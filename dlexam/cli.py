@@ -357,7 +357,13 @@ def _check_batch(args: argparse.Namespace) -> int:
     from dlexam.safeio import open_regular
 
     with open_regular(args.batch, "batch file") as lines:
-        run_batch(lines, sys.stdout, args.lang)
+        try:
+            run_batch(lines, sys.stdout, args.lang)
+        except OSError as err:  # a file that opens but cannot be read (/proc/self/mem)
+            if err.filename is not None or isinstance(err, BrokenPipeError):
+                raise
+            raise InputError(args.batch, "a readable batch file", err.strerror or str(err)) \
+                from None
     return 0
 
 

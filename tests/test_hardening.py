@@ -595,3 +595,11 @@ def test_a_fixed_question_is_refused_for_several_variants_before_deriving(
     line = input_error(["exam", "final2023", "--variants", "2", "--seed", "5", "--out",
                         str(tmp_path / "o"), "--no-pdf"])
     assert "has fixed numbers: one variant" in line
+
+
+@pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="Linux's /proc")
+def test_a_regular_file_that_cannot_be_read_is_one_line(
+        input_error: Callable[[list[str]], str]) -> None:
+    # /proc/self/mem opens as a regular file of size 0, and reading it fails (EIO)
+    line = input_error(["check", "--batch", "/proc/self/mem"])
+    assert line.startswith("/proc/self/mem: expected a readable batch file")
