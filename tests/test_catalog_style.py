@@ -15,7 +15,7 @@ import pytest
 
 from dlexam.langs import LANGS
 
-_I18N = resources.files("dlexam.templates").joinpath("i18n", "en")
+_I18N = resources.files("dlexam").joinpath("templates", "i18n", "en")
 _DERIVATION_SOURCES = "\n".join(
     f.read_text("utf-8") for f in resources.files("dlexam.derivations").iterdir()
     if f.name.endswith(".py"))
@@ -49,7 +49,7 @@ def test_catalog_lists_are_found() -> None:
 
 def _messages(lang: str, names: list[str] = CATALOGS) -> dict[str, str]:
     out: dict[str, str] = {}
-    folder = resources.files("dlexam.templates").joinpath("i18n", lang)
+    folder = resources.files("dlexam").joinpath("templates", "i18n", lang)
     for name in names:
         table = tomllib.loads(folder.joinpath(f"{name}.toml").read_text("utf-8"))
         _flatten("", table, out)

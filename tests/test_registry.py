@@ -23,7 +23,7 @@ from dlexam.derivations.core import REGISTRY
 from dlexam.notation import OWNERS, SYMBOLS, register_symbols, sym
 
 ROOT = Path(derivations.__file__).parent
-I18N = resources.files("dlexam.templates").joinpath("i18n")
+I18N = resources.files("dlexam").joinpath("templates", "i18n")
 TESTS = Path(__file__).parent
 
 # the modules that hold registered derivations (topics); every other module is shared
@@ -152,7 +152,7 @@ def test_adding_a_derivation_needs_its_module_catalogs_and_tests_only(
     from dlexam.derivations.contract import Answer, Mistake
     from dlexam.derivations.core import Result, derivation, three_part
     from dlexam.derivations.params import Param
-    from dlexam.templates.prose import catalog
+    from dlexam.render.prose import catalog
 
     name = "throwaway-scale"
     assert name not in REGISTRY

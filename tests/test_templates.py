@@ -8,8 +8,8 @@ import jinja2
 import pytest
 from pylatex import NoEscape
 
-from dlexam import templates
-from dlexam.templates import LANGS, catalog, fields, latex_env, prose_tex, prose_text
+from dlexam import render
+from dlexam.render import LANGS, catalog, fields, latex_env, prose_tex, prose_text
 
 SPECIALS = "\\ { } $ & # ^ _ % ~"
 
@@ -65,7 +65,7 @@ def test_every_derivation_has_a_summary_in_every_language() -> None:
 
     for name in derivations.names():
         for lang in LANGS:
-            assert templates.prose_text(lang, derivations.get(name).summary_key)
+            assert render.prose_text(lang, derivations.get(name).summary_key)
 
 
 def test_inline_math_in_catalogs() -> None:

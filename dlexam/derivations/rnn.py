@@ -30,12 +30,11 @@ from dlexam.derivations.cells import (
     msym,
     numbers_step,
     settle,
-    shown,
     zeros,
 )
 from dlexam.derivations.contract import Answer, Carry, Mistake, with_params
 from dlexam.derivations.core import Result, Step, derivation
-from dlexam.derivations.forms import Stack
+from dlexam.derivations.forms import Stack, as_written
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
@@ -184,7 +183,7 @@ def _output_step(net: Network, h: sp.ImmutableMatrix, convention: str, t: int) -
     if net.scalar_out:
         Vs, hs, cs = sym("V"), sym("h_t"), sym("c")
         v, c = list(net.V), net.c[0]
-        h_shown, c_shown = shown(h), shown(c)
+        h_shown, c_shown = as_written(h), as_written(c)
         with sp.evaluate(False):
             if convention == "column":
                 formula = sp.Add(sp.Mul(Vs, hs), cs)
@@ -198,7 +197,7 @@ def _output_step(net: Network, h: sp.ImmutableMatrix, convention: str, t: int) -
                       value=value, data={"t": t})]
         if g == "sigmoid":
             o = sym("o_out")
-            o_shown = shown(value)
+            o_shown = as_written(value)
             with sp.evaluate(False):
                 sig = sp.Pow(sp.Add(1, sp.exp(sp.Mul(-1, o))), -1)
                 sig_in = sp.Pow(sp.Add(1, sp.exp(sp.Mul(-1, o_shown))), -1)
@@ -279,7 +278,7 @@ def _flat_or_number(value: Any) -> Any:
 
 
 def _shown_flat(value: Any) -> Any:
-    shown_value = shown(value)
+    shown_value = as_written(value)
     return sp.ImmutableMatrix(shown_value).T if isinstance(value, sp.MatrixBase) else shown_value
 
 

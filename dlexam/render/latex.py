@@ -18,8 +18,8 @@ from pylatex.utils import escape_latex
 from dlexam.langs import LANGS
 from dlexam.notation import sym, tex
 from dlexam.notation.display import displayed, laid_out
-from dlexam.templates.prose import prose_tex
-from dlexam.templates.values import (
+from dlexam.render.prose import prose_tex
+from dlexam.render.values import (
     equation_parts,
     matrix_rows,
     shape_text,
@@ -54,7 +54,7 @@ def _finalize(value: Any) -> Markup:
 def latex_env() -> jinja2.Environment:
     """The Jinja environment for LaTeX templates: LaTeX-safe delimiters, strict, escaping."""
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("dlexam.templates", "latex"),
+        loader=jinja2.PackageLoader("dlexam", "templates/latex"),
         block_start_string="((*",
         block_end_string="*))",
         variable_start_string="(((",

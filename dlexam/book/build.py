@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from dlexam import derivations, templates
+from dlexam import derivations, render
 from dlexam.build.document import Fragment, assemble, fragment
 from dlexam.build.files import (
     BOOK_NAME,
@@ -31,9 +31,9 @@ from dlexam.build.tex import TexRun, compile_pdf, keep_log
 from dlexam.errors import BuildError
 
 
-def load_exam(name: str = DEFAULT_EXAM) -> dict[str, Any]:
+def book_sections_of(name: str = DEFAULT_EXAM) -> dict[str, Any]:
     """The book's sections, from the exam file's questions and its ``[book]`` layout."""
-    from dlexam.exams.book import book_sections
+    from dlexam.book.sections import book_sections
 
     return book_sections(name)
 
@@ -107,8 +107,8 @@ def render_book(
         pages: the contents' page numbers by anchor; by default the shipped ones. An entry
             without a page is listed without one.
     """
-    langs = templates.langs_for(lang)
-    questions = load_exam(exam)
+    langs = render.langs_for(lang)
+    questions = book_sections_of(exam)
     if pages is None:
         pages = shipped_pages(exam).get(lang, {})
     entries = contents_entries(questions)
@@ -117,7 +117,7 @@ def render_book(
     parts = [fragment("title.tex.j2", langs=langs, contents=contents, depths=depths,
                       pages=dict(pages))]
     parts += question_fragments(questions, langs)
-    title = templates.prose_text(langs[0], "book.title")
+    title = render.prose_text(langs[0], "book.title")
     return assemble(title, langs, parts)
 
 
@@ -132,7 +132,7 @@ def build_book(out_dir: Path, lang: str = "bilingual", exam: str = DEFAULT_EXAM)
         BuildError: TeX is missing or failed; the previous PDF is left as it was.
     """
     start = time.perf_counter()
-    questions = load_exam(exam)
+    questions = book_sections_of(exam)
     anchors = [anchor for anchor, _key, _depth in contents_entries(questions)]
 
     def revise(source: str, run: TexRun) -> str | None:
