@@ -43,8 +43,8 @@ def test_catalog_lists_are_found() -> None:
     """The discovered lists hold what the hand-kept lists held (and may grow)."""
     assert {"rnn", "lstm", "gru", "recurrent", "gradients", "attention", "transformer",
             "information", "gan"} <= set(DERIVATION_CATALOGS)
-    assert {"book", "questions", "q5", "param_count"} <= set(CATALOGS)
-    assert not {"book", "questions", "q5"} & set(DERIVATION_CATALOGS)
+    assert {"book", "questions", "book_param_count", "param_count"} <= set(CATALOGS)
+    assert not {"book", "questions", "book_param_count"} & set(DERIVATION_CATALOGS)
 
 
 def _messages(lang: str, names: list[str] = CATALOGS) -> dict[str, str]:

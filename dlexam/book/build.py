@@ -41,6 +41,7 @@ def book_sections_of(name: str = DEFAULT_EXAM) -> dict[str, Any]:
 def question_fragments(exam: dict[str, Any], langs: tuple[str, ...]) -> list[Fragment]:
     """Runs each question's derivations and renders its template."""
     parts: list[Fragment] = []
+    labels = {name: q["label"] for name, q in exam.items() if q.get("label")}
     for qname, question in exam.items():
         results = {
             key: derivations.solve(spec["derivation"], spec.get("params", {}))
@@ -52,6 +53,8 @@ def question_fragments(exam: dict[str, Any], langs: tuple[str, ...]) -> list[Fra
                 langs=langs,
                 question=qname,
                 weight=question.get("weight"),
+                label=question.get("label"),
+                labels=labels,
                 **results,
             )
         )
@@ -64,17 +67,18 @@ _PAGE_MARK = re.compile(r"^dlexam-page:(?P<anchor>[^=\s]+)=(?P<page>\d+)$", re.M
 _PAGE_PASSES = 3
 
 
-def contents_entries(exam: dict[str, Any]) -> list[tuple[str, str, int]]:
-    """The contents list: (anchor, catalog key of its heading, depth) per entry.
+def contents_entries(exam: dict[str, Any]) -> list[tuple[str, str, int, Any]]:
+    """The contents list: (anchor, catalog key of its heading, depth, the question's label
+    or None) per entry.
 
     A question is an entry; its ``contents`` (catalog keys of its subsection headings, whose
     anchors are the keys with "-" for "." and "_", as the heading macro sets them) are entries
     one level down.
     """
-    out: list[tuple[str, str, int]] = []
+    out: list[tuple[str, str, int, Any]] = []
     for name, question in exam.items():
-        out.append((name, f"{name}.heading", 0))
-        out += [(key.replace(".", "-").replace("_", "-"), key, 1)
+        out.append((name, question["heading"], 0, question.get("label")))
+        out += [(key.replace(".", "-").replace("_", "-"), key, 1, None)
                 for key in question.get("contents", ())]
     return out
 
@@ -112,8 +116,8 @@ def render_book(
     if pages is None:
         pages = shipped_pages(exam).get(lang, {})
     entries = contents_entries(questions)
-    contents = [(anchor, key) for anchor, key, _depth in entries]
-    depths = {anchor: depth for anchor, _key, depth in entries}
+    contents = [(anchor, key, label) for anchor, key, _depth, label in entries]
+    depths = {anchor: depth for anchor, _key, depth, _label in entries}
     parts = [fragment("title.tex.j2", langs=langs, contents=contents, depths=depths,
                       pages=dict(pages))]
     parts += question_fragments(questions, langs)
@@ -133,7 +137,7 @@ def build_book(out_dir: Path, lang: str = "bilingual", exam: str = DEFAULT_EXAM)
     """
     start = time.perf_counter()
     questions = book_sections_of(exam)
-    anchors = [anchor for anchor, _key, _depth in contents_entries(questions)]
+    anchors = [anchor for anchor, _key, _depth, _label in contents_entries(questions)]
 
     def revise(source: str, run: TexRun) -> str | None:
         found = pages_from_log(run.log)

@@ -199,8 +199,10 @@ def numbers_step(
     return replace(step, substituted=put_in(formula, {k: as_written(v) for k, v in values.items()}))
 
 
-# the exam's Q4 network (final2023.toml): two steps of a scalar input, tanh, identity output
-EXAM_Q4: dict[str, Any] = {
+# the example network of rnn-forward's and bptt's defaults: two steps of a scalar input, tanh,
+# identity output (the 2023 exam's Q2 and Q4 use it: tests/test_registry.py holds
+# dlexam/exams/final2023.toml's numbers to these)
+EXAMPLE_RNN: dict[str, Any] = {
     "U": [0.5, 0.6],
     "W": [[0.1, 0.2], [0.3, 0.4]],
     "V": [1.0, 2.0],

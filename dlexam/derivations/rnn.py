@@ -20,7 +20,7 @@ import sympy as sp
 
 from dlexam.derivations.cells import (
     DIGITS,
-    EXAM_Q4,
+    EXAMPLE_RNN,
     HIDDEN_ACTIVATIONS,
     OUTPUT_ACTIVATIONS,
     Activation,
@@ -308,13 +308,13 @@ def _comparison(mine: Pass, other: Pass, h0: sp.ImmutableMatrix, W: sp.Immutable
 
 
 PARAMS = [
-    Param("U", "array", shapes=(("H",), ("H", "D")), default=EXAM_Q4["U"]),
-    Param("W", "array", shapes=(("H", "H"),), default=EXAM_Q4["W"]),
-    Param("V", "array", shapes=(("H",), ("O", "H")), default=EXAM_Q4["V"]),
-    Param("b", "array", shapes=(("H",),), default=EXAM_Q4["b"]),
-    Param("c", "array", shapes=((), ("O",)), default=EXAM_Q4["c"]),
+    Param("U", "array", shapes=(("H",), ("H", "D")), default=EXAMPLE_RNN["U"]),
+    Param("W", "array", shapes=(("H", "H"),), default=EXAMPLE_RNN["W"]),
+    Param("V", "array", shapes=(("H",), ("O", "H")), default=EXAMPLE_RNN["V"]),
+    Param("b", "array", shapes=(("H",),), default=EXAMPLE_RNN["b"]),
+    Param("c", "array", shapes=((), ("O",)), default=EXAMPLE_RNN["c"]),
     Param("h0", "array", shapes=(("H",),), default=None, trace="nonzero"),
-    Param("x", "array", shapes=(("T",), ("T", "D")), default=EXAM_Q4["x"]),
+    Param("x", "array", shapes=(("T",), ("T", "D")), default=EXAMPLE_RNN["x"]),
     Param("convention", "choice", choices=CONVENTIONS, default="column"),
     Param("activation", "choice", choices=HIDDEN_ACTIVATIONS, default="tanh"),
     Param("output_activation", "choice", choices=OUTPUT_ACTIVATIONS, default="identity"),

@@ -7,6 +7,7 @@ produced by our own printer, catalogs or macros.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -50,6 +51,15 @@ def _finalize(value: Any) -> Markup:
     return Markup(escape_latex(str(value)))
 
 
+def _message(lang: str, key: str, data: Mapping[str, Any] | None = None) -> NoEscape:
+    """A catalog message as LaTeX; a field given one value per language (a question's label,
+    ``{"en": "Q4", "zh-Hant": "第四題"}``) takes the message's language's."""
+    if data:
+        data = {k: v[lang] if isinstance(v, Mapping) and lang in v else v
+                for k, v in data.items()}
+    return prose_tex(lang, key, data)
+
+
 @cache
 def latex_env() -> jinja2.Environment:
     """The Jinja environment for LaTeX templates: LaTeX-safe delimiters, strict, escaping."""
@@ -70,7 +80,7 @@ def latex_env() -> jinja2.Environment:
         finalize=_finalize,
     )
     env.globals.update(
-        t=prose_tex,
+        t=_message,
         m=lambda expr, digits=4, numbers=False: NoEscape(tex(expr, digits=digits, numbers=numbers)),
         raw=NoEscape,
         shown=displayed,
