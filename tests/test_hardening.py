@@ -589,7 +589,7 @@ def test_a_fixed_question_is_refused_for_several_variants_before_deriving(
         raise AssertionError("a derivation ran")
 
     # the file's values are tried once when it is read; no variant is derived
-    from dlexam.derivations.plans import Planner
+    from dlexam.plans import Planner
 
     monkeypatch.setattr(Planner, "values_of", no_runs)
     line = input_error(["exam", "final2023", "--variants", "2", "--seed", "5", "--out",

@@ -11,8 +11,8 @@ from typing import Any
 import sympy as sp
 
 from dlexam.notation.display import render
-from dlexam.templates.prose import prose_text
-from dlexam.templates.question import question_text
+from dlexam.render.prose import prose_text
+from dlexam.render.question import question_text
 
 
 def _json(value: Any) -> str:
@@ -47,7 +47,7 @@ def _written(x: float) -> str:
 def _conventions(derivation: Any, lang: str) -> dict[str, str]:
     """The catalog's notes on a derivation's conventions (``<key>.conventions.<answer>``) and
     limits (``...limit_*``), by name."""
-    from dlexam.templates.prose import catalog
+    from dlexam.render.prose import catalog
 
     prefix = f"{derivation.key}.conventions."
     return {key[len(prefix):]: prose_text(lang, key) for key in catalog(lang)
