@@ -54,26 +54,9 @@ def _integer(literal: str) -> int:
 
 def _depth(text: str) -> int:
     """How deep brackets nest in JSON text, outside strings (json.loads recurses that deep)."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-            if deepest > VALUE_MAX_DEPTH:
-                break
-        elif ch in "]}":
-            depth -= 1
-    return deepest
+    from dlexam.safeio import json_depth
+
+    return json_depth(text, VALUE_MAX_DEPTH)
 
 
 def parse_value(key: str, text: str) -> Any:
