@@ -269,23 +269,32 @@ framework = "keras"
 """
 
 
-def test_answers_repeat_only_when_they_must(tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
-    """Three models and three input widths give eight totals (Keras' LSTM on 1 input and GRU
-    on 2 both have 96 weights): nine variants get all eight (a repeat is redrawn while another
-    total can be had) and then reuse one rather than fail; the summary says so."""
+def _totals(tmp_path: Path, name: str) -> list[int]:
     path = tmp_path / "few.toml"
     path.write_text(FEW, encoding="utf-8")
     assert main(["exam", str(path), "--variants", "9", "--seed", "1", "--out",
-                 str(tmp_path / "o"), "--no-pdf"]) == 0
-    key = json.loads((tmp_path / "o" / "key.json").read_text("utf-8"))
-    totals = [v["questions"][0]["asked"][0]["expected"] for v in key["variants"]]
+                 str(tmp_path / name), "--no-pdf"]) == 0
+    key = json.loads((tmp_path / name / "key.json").read_text("utf-8"))
+    return [v["questions"][0]["asked"][0]["expected"] for v in key["variants"]]
+
+
+def test_answers_repeat_only_when_they_must(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """Three models and three input widths give eight totals (Keras' LSTM on 1 input and GRU
+    on 2 both have 96 weights): a draw that repeats another variant's total is drawn again
+    (a few times), so nine variants get more different totals than without the rule, and the
+    rest reuse one rather than fail; the summary says how many."""
+    from dlexam.exams import variants
+
+    totals = _totals(tmp_path, "o")
     # counted by hand: LSTM 4 gates x 4(4 + d + 1), Keras GRU (reset_after: two biases)
     # 3 x 4(4 + d + 2), SimpleRNN 4(4 + d + 1), and Dense(1) on 4 units 5
     possible = {n + 5 for d in (1, 2, 3)
                 for n in (16 * (4 + d + 1), 12 * (4 + d + 2), 4 * (4 + d + 1))}
     assert len(possible) == 8
-    assert set(totals) == possible
+    assert set(totals) <= possible and len(set(totals)) >= 7
     err = capsys.readouterr().err
-    assert re.search(r"^count: 8 different answers in 9 variants, answers from 29 to 133",
-                     err, re.M)
+    assert re.search(rf"^count: {len(set(totals))} different answers in 9 variants, answers "
+                     rf"from {min(totals)} to {max(totals)}", err, re.M)
+    monkeypatch.setattr(variants, "ANSWER_REDRAWS", 0)
+    assert len(set(_totals(tmp_path, "without"))) < len(set(totals))

@@ -32,7 +32,7 @@ MAX_SEED = 2**63 - 1
 REDRAWS = 40  # draws per variant and question before it is declared unsatisfiable
 # draws of a variant refused for repeating another variant's asked answers: past these, a
 # question whose answers take few values (a choice of models) repeats one rather than fail
-ANSWER_REDRAWS = 8
+ANSWER_REDRAWS = 3
 PROBES = 6  # draws that look for an asked item whose value never changes
 _CODE_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY34679"  # no look-alikes (0/O, 1/I, 2/Z, 5/S, 8/B)
 
@@ -72,7 +72,7 @@ class Drawn:
         out = []
         for index, question in enumerate(self.exam.questions):
             asked = [v.questions[index].asked for v in self.variants]
-            prints = Counter(answers_print(a) for a in asked)
+            prints = Counter(answers_print([i["expected"] for i in a]) for a in asked)
             numbers = [float(x) for a in asked for item in a
                        for _pos, x in leaves(item["expected"]) if not isinstance(x, str)]
             redraws = sum(n for reason, n in self.redrawn.items()
@@ -149,12 +149,24 @@ def _differ(a: Any, b: Any, tol: Tolerance) -> bool:
     return False
 
 
-def answers_print(asked: list[dict[str, Any]]) -> str:
-    """The asked answers to 4 significant figures (how a student gives them): two variants
-    with the same print give every student the same answers."""
+def answers_print(expected: list[Any]) -> str:
+    """The asked answers (each item's expected value) to 4 significant figures, as a student
+    gives them: two variants with the same print give every student the same answers."""
     return "answers " + json.dumps([[x if isinstance(x, str) else f"{float(x):.4g}"
-                                     for _pos, x in leaves(item["expected"])]
-                                    for item in asked])
+                                     for _pos, x in leaves(value)] for value in expected])
+
+
+def _expected(question: Question, item: Any, plain: dict[str, Any]) -> Any:
+    """An asked item's value in a run's answers.
+
+    Raises:
+        InputError: the item's position is past what the draw's sizes give.
+    """
+    try:
+        return element(plain[item.answer], item.index)
+    except IndexError as err:
+        raise InputError(f"{question.path}.ask", f"a position inside {item.answer} as drawn "
+                         f"({question.id})", f"{item.ref}: {err}") from None
 
 
 def asked_items(question: Question, values: Values,
@@ -166,11 +178,7 @@ def asked_items(question: Question, values: Values,
     problem: str | None = None
     for item in question.items:
         tol = question.tolerance_for(item)
-        try:
-            expected = element(plain[item.answer], item.index)
-        except IndexError as err:  # a position past what this draw's sizes give
-            raise InputError(f"{question.path}.ask", f"a position inside {item.answer} as "
-                             f"drawn ({question.id})", f"{item.ref}: {err}") from None
+        expected = _expected(question, item, plain)
         values = {mid: element(w[item.answer], item.index) for mid, w in wrong.items()}
         # only the mistakes that change this item are named for it
         named = {mid: v for mid, v in values.items() if _differ(expected, v, _SAME)}
@@ -208,7 +216,7 @@ def repeats(seen: set[str], params: dict[str, Any], asked: list[dict[str, Any]],
     or, within :data:`ANSWER_REDRAWS` draws, the same asked answers."""
     if _fingerprint(params) in seen:
         return SAME_PARAMS
-    if attempt < ANSWER_REDRAWS and answers_print(asked) in seen:
+    if attempt < ANSWER_REDRAWS and answers_print([i["expected"] for i in asked]) in seen:
         return SAME_ANSWERS
     return None
 
@@ -259,18 +267,23 @@ def draw_question(question: Question, seed: int, seen: set[str],
         # same values, far faster; the key's worked steps are derived exactly when typeset
         planner = planner or Planner(eager=True)
         ids = [m.id for m in spec.applicable_mistakes(params)]
-        values, *wrong = planner.values_of(spec, params, [None, *ids],
-                                           answers={item.answer for item in question.items})
+        wanted = {item.answer for item in question.items}
+        if attempt < ANSWER_REDRAWS:  # the right answers first: a repeat needs no mistakes
+            (values,) = planner.values_of(spec, params, [None], answers=wanted)
+            answers = answers_print([_expected(question, item, values.answers)
+                                     for item in question.items])
+            if answers in seen:
+                reasons[SAME_ANSWERS] += 1
+                continue
+            wrong = planner.values_of(spec, params, ids, answers=wanted) if ids else []
+        else:
+            values, *wrong = planner.values_of(spec, params, [None, *ids], answers=wanted)
         asked, problem = asked_items(question, values, dict(zip(ids, wrong, strict=True)))
         if problem is not None:
             reasons[problem.split(" ", 1)[1]] += 1
             continue
-        answers = answers_print(asked)
-        if attempt < ANSWER_REDRAWS and answers in seen:
-            reasons[SAME_ANSWERS] += 1
-            continue
         seen.add(fingerprint)
-        seen.add(answers)
+        seen.add(answers_print([item["expected"] for item in asked]))
         for reason, n in reasons.items():
             redrawn[f"{question.id}: {reason}"] += n
         return QuestionVariant(question, to_plain(params), asked, attempt)
@@ -356,7 +369,8 @@ def build_variants(exam: Exam, count: int, seed: int,
                     kept.append(draw_question(q, seeds[i], seen[q.id], redrawn, planner,
                                               structures[q.id], start=attempt + 1))
                 else:
-                    seen[q.id].update((_fingerprint(params), answers_print(asked)))
+                    seen[q.id].update((_fingerprint(params),
+                                       answers_print([i["expected"] for i in asked])))
                     kept.append(QuestionVariant(q, params, asked, attempt))
             variants.append(Variant(codes[i], seeds[i], kept))
         if failed is not None:
