@@ -267,7 +267,7 @@ def render(source: str, data: Mapping[str, Any], as_tex: bool,
     text. Text is LaTeX-escaped (``as_tex``), HTML-escaped with its mathematics as TeX between
     ``\\(`` and ``\\)`` for MathJax (``as_html``), or kept as it is.
     """
-    from dlexam.templates.prose import MATHJAX_INLINE, _value_html, _value_tex, _value_text
+    from dlexam.render.prose import MATHJAX_INLINE, _value_html, _value_tex, _value_text
 
     def literal(text: str) -> str:
         return escape_latex(text) if as_tex else html.escape(text) if as_html else text
@@ -302,8 +302,8 @@ def statements(question: Any, params: Mapping[str, Any], langs: Sequence[str],
     derivation's own statement from the catalogs; as LaTeX, as HTML for MathJax (``\\(`` and
     ``\\)``, as Moodle's filter reads it) or as plain text. The statement's fields are worked
     out once for all the languages."""
-    from dlexam.templates.prose import MATHJAX_INLINE, prose_html, prose_tex, prose_text
-    from dlexam.templates.question import keyed
+    from dlexam.render.prose import MATHJAX_INLINE, prose_html, prose_tex, prose_text
+    from dlexam.render.question import keyed
 
     derivation = question.spec
     if question.text is None:

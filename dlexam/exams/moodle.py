@@ -29,7 +29,7 @@ from dlexam.exams.mathtext import statements
 from dlexam.exams.model import moodle_fraction
 from dlexam.exams.parallel import fork_map
 from dlexam.exams.variants import Drawn, QuestionVariant
-from dlexam.templates.prose import prose_text
+from dlexam.render.prose import prose_text
 
 MOODLE_LANG = {"en": "en", "zh-Hant": "zh_tw"}
 
