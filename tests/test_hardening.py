@@ -527,10 +527,10 @@ def test_question_text_never_makes_a_graded_blank(tmp_path: Path) -> None:
 
 
 def test_feedback_reads_back_as_written() -> None:
-    from dlexam.exams.moodle import _cloze_escape
+    from dlexam.exams.moodle import cloze_feedback
 
     hostile = "a } b # c ~ d \\ e \\} f \\# g { h & i < j {1:NUMERICAL:=1}"
-    escaped = _cloze_escape(hostile)
+    escaped = cloze_feedback(html.escape(hostile, quote=False))
     part = "{1:NUMERICAL:=1:0.1#" + escaped + "~%0%2:0.1#ok}"
     (found,) = _moodle_parts(part)
     assert found == part  # the feedback ended no part early
