@@ -396,7 +396,10 @@ def _check_array(param: Param, value: Any, dims: dict[str, tuple[int, str]],
                 return sp.ImmutableMatrix(shape[0], 1, flat)
             if len(shape) == 2:
                 return sp.ImmutableMatrix(shape[0], shape[1], flat)
-            raise InputError(param.name, "at most two dimensions", f"shape {_fmt_shape(shape)}")
+            # a list of matrices of one shape (a declared three-dimensional shape)
+            size = shape[1] * shape[2]
+            return tuple(sp.ImmutableMatrix(shape[1], shape[2], flat[i * size:(i + 1) * size])
+                         for i in range(shape[0]))
         errors.append(problem)
     decl_txt = " or ".join(" x ".join(str(d) for d in s) for s in candidates)
     raise InputError(param.name, f"shape {decl_txt}", "; ".join(errors))
