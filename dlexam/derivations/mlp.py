@@ -60,23 +60,11 @@ ACTIVATIONS: tuple[str, ...] = ("sigmoid", "tanh", "relu", "linear", "softmax")
 LOSSES: tuple[str, ...] = ("half-mse", "mse", "cross-entropy", "none")
 _ACTIVATION_OF = {"linear": "identity"}  # our name -> the shared activation's
 
-# Mazur's step-by-step backpropagation example (2015): a 2-2-2 sigmoid network; its published
-# total error is 0.298371109 and, after one step with lr = 0.5, w5 = 0.35891648
-MAZUR: dict[str, Any] = {
-    "x": [0.05, 0.10],
-    "W": [[[0.15, 0.20], [0.25, 0.30]], [[0.40, 0.45], [0.50, 0.55]]],
-    "b": [[0.35, 0.35], [0.60, 0.60]],
-    "activations": "sigmoid",
-    "target": [0.01, 0.99],
-    "lr": 0.5,
-}
-
 PARAMS = [
-    Param("x", "array", shapes=(("D",),), default=MAZUR["x"]),
-    Param("W", "array_list", shapes=(("R", "C"),), items="L", free_items=True,
-          default=MAZUR["W"]),
-    Param("b", "array_list", shapes=(("R",),), items="L", free_items=True, default=MAZUR["b"]),
-    Param("activations", "string", default=MAZUR["activations"], held=True),
+    Param("x", "array", shapes=(("D",),)),
+    Param("W", "array_list", shapes=(("R", "C"),), items="L", free_items=True),
+    Param("b", "array_list", shapes=(("R",),), items="L", free_items=True, default=None),
+    Param("activations", "string", default="sigmoid", held=True),
     Param("target", "array", shapes=((), ("K",)), default=None),
     Param("loss", "choice", choices=LOSSES, default="half-mse"),
     Param("lr", "number", default=None, minimum=0),
