@@ -10,8 +10,8 @@ sigmoid), delta_l = f'(z_l) (.) (W_{l+1}^T delta_{l+1}); dL/dW_l = delta_l a_{l-
 dL/db_l = delta_l, dL/dx = W_1^T delta_1; with a learning rate, W_l - lr dL/dW_l.
 """
 
-# ruff: noqa: N803, N806
-# (matrix names follow the literature's letters: W, L, K, D)
+# ruff: noqa: N803, N806, E741
+# (the literature's letters: W, L, K, D; l is the layer, as the formulas write it)
 
 from __future__ import annotations
 

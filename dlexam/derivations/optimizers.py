@@ -15,7 +15,8 @@ forms and defaults:
   v_hat = v / (1 - b2^t), w <- w - lr m_hat / (sqrt(v_hat) + eps); adamw adds - lr lambda w.
 """
 
-# ruff: noqa: N806
+# ruff: noqa: N803, N806
+# (W, M, S: the matrices and the sizes as the formulas write them)
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ the chain rule (delta_L = dL/do * f'(z_L), delta_l = f'(z_l) * W_{l+1}^T delta_{
 mistaken factor changed; torch.optim.SGD for the update.
 """
 
-# ruff: noqa: N803, N806
+# ruff: noqa: N803, N806, E741
 
 from __future__ import annotations
 
