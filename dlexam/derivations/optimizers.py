@@ -70,7 +70,6 @@ DEFAULT_LR = {"sgd": "0.001", "momentum": "0.001", "nesterov": "0.001", "adagrad
 DEFAULT_EPS = {"adagrad": "1e-10"}  # 1e-8 for the others
 DEFAULT_DECAY = {"adamw": "0.01"}  # 0 for the others
 
-_SETTLE_OPS = 24  # a state entry of more operations is carried on as 30-digit decimals
 _DIGITS = 30
 
 PARAMS = [
@@ -91,7 +90,7 @@ PARAMS = [
     Param("t", "int", default=0, minimum=0, maximum=100_000, held=True),
 ]
 
-_LIMITS = {"N": 8, "M": 8, "A": 20, "B": 8, "C": 8}
+_LIMITS = {"N": 4, "M": 4, "A": 10, "B": 4, "C": 4}
 
 
 def _number(value: Any, default: str) -> Any:
@@ -178,8 +177,9 @@ def _start(value: Any, W: sp.ImmutableMatrix, name: str) -> sp.ImmutableMatrix:
 
 
 def _settle(M: sp.ImmutableMatrix) -> sp.ImmutableMatrix:
-    """A state carried to the next step: exact while small, else 30-digit decimals."""
-    if all(sp.count_ops(x) <= _SETTLE_OPS for x in M):
+    """A state carried to the next step: exact while rational, else 30-digit decimals (a
+    root nested in the next step's roots costs seconds and changes no shown digit)."""
+    if all(x.is_Rational or x.is_Float for x in M):
         return M
     return sp.ImmutableMatrix(M.evalf(_DIGITS))
 
@@ -211,10 +211,12 @@ class Lines:
         """Adds the step ``lhs = formula`` and returns its value (a matrix of w's shape)."""
         rows, cols = self.shape
 
+        used = {s: v for s, v in values.items() if s in formula.free_symbols}
+
         def at(i: int, j: int, written: bool) -> dict[sp.Basic, Any]:
             return {s: (as_written(v[i, j]) if written else v[i, j])
                     if isinstance(v, sp.MatrixBase) else (as_written(v) if written else v)
-                    for s, v in values.items()}
+                    for s, v in used.items()}
 
         with sp.evaluate(True):  # (the formulas are built, and this called, unevaluated)
             value = sp.ImmutableMatrix([[evaluate_at(formula, at(i, j, False))
