@@ -125,3 +125,24 @@ def test_checker_reads_a_layer_and_names_the_mistake(capsys: pytest.CaptureFixtu
     assert verdicts[("delta", (2, 1))]["correct"]
     assert not verdicts[("delta", (1, 1))]["correct"]
     assert verdicts[("delta", (1, 1))]["mistake"]["id"] == "no-activation-derivative"
+
+
+def test_an_exam_asks_a_layer_not_the_whole_list(tmp_path: Any,
+                                                 input_error: Callable[[list[str]], str]) -> None:
+    """A per-layer answer is asked item by item (its layers differ in size): asking it whole
+    is refused before any work, naming the TOML path."""
+    exam = tmp_path / "exam.toml"
+    exam.write_text('title = { en = "t", zh-Hant = "t" }\n[[questions]]\nid = "q1"\n'
+                    'derivation = "mlp"\npoints = 10\nask = ["z[2]", "dL_dW"]\n', "utf-8")
+    message = input_error(["exam", str(exam), "--variants", "2", "--out",
+                           str(tmp_path / "out"), "--no-pdf"])
+    assert message.startswith(f"{exam}: questions[1].ask[2]: expected one item of dL_dW")
+    assert not (tmp_path / "out").exists()
+
+
+def test_practice_asks_layer_by_layer() -> None:
+    from dlexam.check.practice import items
+
+    d = derivations.get("mlp")
+    refs = [it.ref for it in items(d, derivations.solve("mlp", MAZUR).plain_answers())]
+    assert refs[:4] == ["z[1]", "z[2]", "a[1]", "a[2]"] and "dL_dW[2]" in refs
