@@ -134,7 +134,7 @@ def test_an_exam_asks_a_layer_not_the_whole_list(tmp_path: Any,
     exam = tmp_path / "exam.toml"
     exam.write_text('title = { en = "t", zh-Hant = "t" }\n[[questions]]\nid = "q1"\n'
                     'derivation = "mlp"\npoints = 10\nask = ["z[2]", "dL_dW"]\n', "utf-8")
-    message = input_error(["exam", str(exam), "--variants", "2", "--out",
+    message = input_error(["exam", str(exam), "--variants", "2", "--seed", "1", "--out",
                            str(tmp_path / "out"), "--no-pdf"])
     assert message.startswith(f"{exam}: questions[1].ask[2]: expected one item of dL_dW")
     assert not (tmp_path / "out").exists()
