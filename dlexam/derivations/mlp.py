@@ -201,7 +201,11 @@ def _loss_step(loss: str, output_activation: str, o: sp.ImmutableMatrix,
     ow, tw = [as_written(v) for v in o], [as_written(v) for v in t]
     if loss in ("half-mse", "mse"):
         factor = half if loss == "half-mse" else sp.Rational(1, K)
-        symbolic = factor * sp.Sum((ok - tk) ** 2, (k, 1, K))
+        square = sp.Pow(sp.Add(ok, sp.Mul(-1, tk, evaluate=False), evaluate=False), 2,
+                        evaluate=False)
+        symbolic = sp.Sum(square, (k, 1, K))
+        if factor != 1:
+            symbolic = sp.Mul(factor, symbolic, evaluate=False)
         with sp.evaluate(False):
             terms = sp.Add(*[sp.Pow(sp.Add(ow[i], -tw[i]), 2) for i in range(K)])
             substituted = terms if factor == 1 else sp.Mul(factor, terms)
