@@ -28,7 +28,7 @@ import sympy as sp
 
 from dlexam.derivations.contract import Answer, Mistake
 from dlexam.derivations.core import Result, Step, derivation, evaluate_at, put_in, terms_of
-from dlexam.derivations.forms import as_written
+from dlexam.derivations.forms import Ratio, as_written
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
@@ -184,19 +184,6 @@ def _settle(M: sp.ImmutableMatrix) -> sp.ImmutableMatrix:
     return sp.ImmutableMatrix(M.evalf(_DIGITS))
 
 
-def _fold_signs(expr: sp.Basic) -> sp.Basic:
-    """-1 times a number written as the negative number (1 - 0.1*0.2, not 1 - 1*0.1*0.2)."""
-    if not expr.args or isinstance(expr, sp.MatrixBase):
-        return expr
-    args = [_fold_signs(a) for a in expr.args]
-    if isinstance(expr, sp.Mul) and len(args) > 1 and args[0] == -1 and args[1].is_number \
-            and not isinstance(args[1], sp.MatrixBase):
-        first = -args[1]
-        rest = args[2:]
-        return sp.Mul(first, *rest, evaluate=False) if rest else first
-    return expr.func(*args, evaluate=False)
-
-
 class Lines:
     """Builds the steps of a run: each formula written once in scalar symbols and computed
     entry by entry on w's shape, the numbers put in entry by entry."""
@@ -222,8 +209,7 @@ class Lines:
             value = sp.ImmutableMatrix([[evaluate_at(formula, at(i, j, False))
                                          for j in range(cols)] for i in range(rows)])
         with sp.evaluate(False):
-            put = [[_fold_signs(put_in(formula, at(i, j, True))) for j in range(cols)]
-                   for i in range(rows)]
+            put = [[put_in(formula, at(i, j, True)) for j in range(cols)] for i in range(rows)]
         substituted = put[0][0] if self.scalar else sp.ImmutableMatrix(put)
         self.steps.append(Step(key=key, lhs=sym(lhs), symbolic=formula, substituted=substituted,
                                value=value[0, 0] if self.scalar else value, data=data,
@@ -321,12 +307,10 @@ def _run(hyper: Hyper, w0: sp.ImmutableMatrix, grads: list[sp.ImmutableMatrix],
                         v_hat = lines.line("optimizer_step.no_correction_v", "v_hat_opt",
                                            S["s_opt"], vals, t=t)
                     else:
-                        m_hat = lines.line("optimizer_step.adam_m_hat", "m_hat_opt", sp.Mul(
-                            S["m_opt"], sp.Pow(sp.Add(1, sp.Mul(-1, sp.Pow(b1, t_s))), -1)),
-                            vals, t=t)
-                        v_hat = lines.line("optimizer_step.adam_v_hat", "v_hat_opt", sp.Mul(
-                            S["s_opt"], sp.Pow(sp.Add(1, sp.Mul(-1, sp.Pow(b2, t_s))), -1)),
-                            vals, t=t)
+                        m_hat = lines.line("optimizer_step.adam_m_hat", "m_hat_opt", Ratio(
+                            S["m_opt"], sp.Add(1, sp.Mul(-1, sp.Pow(b1, t_s)))), vals, t=t)
+                        v_hat = lines.line("optimizer_step.adam_v_hat", "v_hat_opt", Ratio(
+                            S["s_opt"], sp.Add(1, sp.Mul(-1, sp.Pow(b2, t_s)))), vals, t=t)
                     vals.update({S["m_hat_opt"]: m_hat, S["v_hat_opt"]: v_hat})
                 vals[S["s_opt"]] = v
                 top, second = (S["m_hat_opt"], S["v_hat_opt"]) if opt in ADAM else (g_sym,
@@ -334,7 +318,7 @@ def _run(hyper: Hyper, w0: sp.ImmutableMatrix, grads: list[sp.ImmutableMatrix],
                 inside = mistake == "eps-inside-sqrt"
                 denominator = sp.sqrt(sp.Add(second, eps)) if inside else sp.Add(
                     sp.sqrt(second), eps)
-                ratio = sp.Mul(top, sp.Pow(denominator, -1))
+                ratio = Ratio(top, denominator)
                 decoupled = opt == "adamw" and mistake != "l2-in-adamw"
                 f = sp.Add(wp, sp.Mul(-1, eta, sp.Add(ratio, sp.Mul(lam, wp)) if decoupled
                                       else ratio))
