@@ -146,3 +146,16 @@ def test_practice_asks_layer_by_layer() -> None:
     d = derivations.get("mlp")
     refs = [it.ref for it in items(d, derivations.solve("mlp", MAZUR).plain_answers())]
     assert refs[:4] == ["z[1]", "z[2]", "a[1]", "a[2]"] and "dL_dW[2]" in refs
+
+
+def test_an_exam_asking_the_step_draws_a_learning_rate(tmp_path: Any) -> None:
+    """W_new exists only with lr: a draw without one is refused and drawn again (it was a
+    KeyError), and the variants keep the first one's form (lr is held)."""
+    exam = tmp_path / "exam.toml"
+    exam.write_text('title = { en = "t", zh-Hant = "t" }\n[[questions]]\nid = "q1"\n'
+                    'derivation = "mlp"\npoints = 10\nask = ["W_new[1]", "delta[1]"]\n', "utf-8")
+    assert main(["exam", str(exam), "--variants", "3", "--seed", "1", "--out",
+                 str(tmp_path / "out"), "--no-pdf"]) == 0
+    key = json.loads((tmp_path / "out" / "key.json").read_text("utf-8"))
+    rates = {v["questions"][0]["params"]["lr"] for v in key["variants"]}
+    assert len(rates) == 1 and None not in rates

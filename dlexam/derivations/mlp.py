@@ -67,7 +67,8 @@ PARAMS = [
     Param("activations", "string", default="sigmoid", held=True),
     Param("target", "array", shapes=((), ("K",)), default=None),
     Param("loss", "choice", choices=LOSSES, default="half-mse"),
-    Param("lr", "number", default=None, minimum=0),
+    # held: whether there is a step (and so W_new, b_new) is the question's form
+    Param("lr", "number", default=None, minimum=0, held=True),
 ]
 
 _LIMITS = {"D": 8, "R": 8, "C": 8, "L": 4, "K": 8}

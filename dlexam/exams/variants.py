@@ -127,6 +127,9 @@ def asked_items(question: Question, values: Values,
     out: list[dict[str, Any]] = []
     problem: str | None = None
     for item in question.items:
+        if item.answer not in plain:  # an optional answer these parameters do not give
+            # (mlp's W_new without a learning rate): the draw is refused, another is drawn
+            return [], f"{item.ref} is no answer of the parameters drawn"
         tol = question.tolerance_for(item)
         expected = element(plain[item.answer], item.index)
         values = {mid: element(w[item.answer], item.index) for mid, w in wrong.items()}
