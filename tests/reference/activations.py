@@ -45,13 +45,13 @@ def peak(name: str, alpha: float, approximate: str) -> float:
         return 1.0  # its supremum, approached as x grows
     lo, hi = -6.0, 6.0
     best = 0.0
-    for _ in range(3):
-        grid = torch.linspace(lo, hi, 400_001, dtype=torch.float64)
+    for _ in range(4):
+        grid = torch.linspace(lo, hi, 20_001, dtype=torch.float64)
         _values, slopes = value_and_slope(name, grid.tolist(), alpha, approximate)
         s = torch.tensor(slopes)
         i = int(torch.argmax(s))
         best = float(s[i])
-        step = (hi - lo) / 400_000
+        step = (hi - lo) / 20_000
         lo, hi = float(grid[i]) - 10 * step, float(grid[i]) + 10 * step
     if name in ("leaky_relu", "elu") and alpha > 1:
         return alpha  # the supremum on the left of 0 (the grid's best is just below it)
