@@ -17,6 +17,9 @@ too, GroupNorm with one group). The variance divides by the count (``variance=bi
 frameworks normalise with); ``unbiased`` divides by count - 1, as ``torch.var`` does by default.
 """
 
+# ruff: noqa: N803
+# (X is the input's name as the issue and the frameworks write it)
+
 from __future__ import annotations
 
 from itertools import product
