@@ -39,6 +39,8 @@ register_symbols({
 NAMES = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "softplus", "softmax")
 ALPHA_DEFAULT = {"leaky_relu": sp.Rational(1, 100), "elu": sp.Integer(1)}
 GELU_FORMS = ("none", "tanh")
+X_MAX = 100
+"""The largest input in size: e^(x^2 / 2) and x^3 stay within reach of exact arithmetic."""
 GELU_C = sp.Rational(44715, 1000000)  # the cubic coefficient of the tanh approximation
 
 
@@ -93,9 +95,11 @@ def _value(name: str, x: sp.Basic, alpha: sp.Basic, approximate: str) -> sp.Basi
     if name == "softplus":
         return sp.log(1 + sp.exp(x))
     if name == "gelu":
+        # 1 + tanh(u) = 2 / (1 + e^(-2u)) and 1 + erf(z) = erfc(-z): the same numbers, without
+        # the cancellation that costs thousands of digits for a large negative input
         if approximate == "tanh":
-            return x * (1 + sp.tanh(_gelu_tanh_inner(x))) / 2
-        return x * (1 + sp.erf(x / sp.sqrt(2))) / 2
+            return x / (1 + sp.exp(-2 * _gelu_tanh_inner(x)))
+        return x * sp.erfc(-x / sp.sqrt(2)) / 2
     if x > 0:
         return x
     if name == "relu":
@@ -107,19 +111,19 @@ def _value(name: str, x: sp.Basic, alpha: sp.Basic, approximate: str) -> sp.Basi
 
 def _slope(name: str, x: sp.Basic, alpha: sp.Basic, approximate: str) -> sp.Basic:
     """f'(x), exactly (at 0 the frameworks' one-sided choice for the piecewise ones)."""
+    # sigma (1 - sigma) = e^(-x) / (1 + e^(-x))^2 and 1 - tanh^2 = 1 / cosh^2, as above
     if name == "sigmoid":
-        s = _sigma(x)
-        return s * (1 - s)
+        return sp.exp(-x) / (1 + sp.exp(-x)) ** 2
     if name == "tanh":
-        return 1 - sp.tanh(x) ** 2
+        return 1 / sp.cosh(x) ** 2
     if name == "softplus":
         return _sigma(x)
     if name == "gelu":
         if approximate == "tanh":
-            t = sp.tanh(_gelu_tanh_inner(x))
-            return ((1 + t) / 2 + x * (1 - t**2) * sp.sqrt(2 / sp.pi)
-                    * (1 + 3 * GELU_C * x**2) / 2)
-        return (1 + sp.erf(x / sp.sqrt(2))) / 2 + x * sp.exp(-x**2 / 2) / sp.sqrt(2 * sp.pi)
+            u = _gelu_tanh_inner(x)
+            return (1 / (1 + sp.exp(-2 * u)) + x * sp.sqrt(2 / sp.pi)
+                    * (1 + 3 * GELU_C * x**2) / (2 * sp.cosh(u) ** 2))
+        return sp.erfc(-x / sp.sqrt(2)) / 2 + x * sp.exp(-x**2 / 2) / sp.sqrt(2 * sp.pi)
     if x > 0:
         return sp.Integer(1)
     if name == "relu":
@@ -324,6 +328,10 @@ def _check(name: str, x: Any, alpha: Any, approximate: str) -> list[sp.Basic]:
         raise InputError("approximate", "none: only gelu takes approximate=tanh",
                          f"approximate={approximate} with name={name}")
     entries = list(x) if isinstance(x, sp.MatrixBase) else [x]
+    for i, v in enumerate(entries, start=1):
+        if v > X_MAX or v < -X_MAX:
+            raise InputError("x", f"numbers from -{X_MAX} to {X_MAX} (every activation is flat "
+                             "or linear far beyond)", f"{float(v):g} at entry {i}")
     if name == "softmax" and len(entries) < 2:
         raise InputError("x", "a list of at least 2 numbers for softmax", "one number")
     return entries
