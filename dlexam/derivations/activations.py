@@ -39,8 +39,9 @@ register_symbols({
 NAMES = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "softplus", "softmax")
 ALPHA_DEFAULT = {"leaky_relu": sp.Rational(1, 100), "elu": sp.Integer(1)}
 GELU_FORMS = ("none", "tanh")
-X_MAX = 100
-"""The largest input in size: e^(x^2 / 2) and x^3 stay within reach of exact arithmetic."""
+X_MAX = 20
+"""The largest input in size: every value and slope then stays within a double's range (GELU's
+tanh form at -20 is about -1e-260), and each activation is long flat or linear there."""
 GELU_C = sp.Rational(44715, 1000000)  # the cubic coefficient of the tanh approximation
 
 
@@ -168,8 +169,23 @@ def _peak(name: str, alpha: sp.Basic, approximate: str) -> tuple[sp.Basic, str]:
 # --- the formulas as written -----------------------------------------------------------------
 
 
+def _inner_formula(x: sp.Basic) -> sp.Basic:
+    """u = sqrt(2/pi) (x + 0.044715 x^3), the tanh approximation's argument, as written."""
+    with sp.evaluate(False):
+        return sp.Mul(sp.sqrt(sp.Mul(2, sp.Pow(sp.pi, -1))),
+                      sp.Add(x, sp.Mul(sym("act_c"), sp.Pow(x, 3))))
+
+
+def _inner_slope_formula(x: sp.Basic) -> sp.Basic:
+    """du/dx = sqrt(2/pi) (1 + 3 * 0.044715 x^2), as written."""
+    with sp.evaluate(False):
+        return sp.Mul(sp.sqrt(sp.Mul(2, sp.Pow(sp.pi, -1))),
+                      sp.Add(1, sp.Mul(3, sym("act_c"), sp.Pow(x, 2))))
+
+
 def _value_formula(name: str, x: sp.Basic, positive: bool, approximate: str,
-                   nx: sp.Basic | None = None, a: sp.Basic | None = None) -> sp.Basic:
+                   nx: sp.Basic | None = None, a: sp.Basic | None = None,
+                   u: sp.Basic | None = None) -> sp.Basic:
     """The definition of f(x) as written (the branch that applies for the piecewise ones);
     with numbers, ``nx`` is -x and ``a`` alpha, as written."""
     a = sym("act_alpha") if a is None else a
@@ -184,8 +200,7 @@ def _value_formula(name: str, x: sp.Basic, positive: bool, approximate: str,
             return sp.log(sp.Add(1, sp.exp(x)))
         if name == "gelu":
             if approximate == "tanh":
-                inner = sp.Mul(sp.sqrt(sp.Mul(2, sp.Pow(sp.pi, -1))),
-                               sp.Add(x, sp.Mul(sym("act_c"), sp.Pow(x, 3))))
+                inner = _inner_formula(x) if u is None else u
                 return sp.Mul(x, sp.Mul(sp.Add(1, sp.tanh(inner)), sp.Pow(2, -1)))
             return sp.Mul(x, sp.Mul(sp.Add(1, sp.erf(sp.Mul(x, sp.Pow(sp.sqrt(2), -1)))),
                                     sp.Pow(2, -1)))
@@ -200,7 +215,8 @@ def _value_formula(name: str, x: sp.Basic, positive: bool, approximate: str,
 
 def _slope_formula(name: str, x: sp.Basic, f: sp.Basic, sign: int, approximate: str,
                    mistake: str | None, nx: sp.Basic | None = None,
-                   a: sp.Basic | None = None) -> sp.Basic:
+                   a: sp.Basic | None = None, u: sp.Basic | None = None,
+                   du: sp.Basic | None = None) -> sp.Basic:
     """f'(x) as written: through f(x) where the textbooks write it so (sigma(1 - sigma),
     1 - tanh^2), else in x; ``sign`` is that of x for the piecewise ones. With numbers, ``nx``
     is -x and ``a`` alpha, as written."""
@@ -219,13 +235,12 @@ def _slope_formula(name: str, x: sp.Basic, f: sp.Basic, sign: int, approximate: 
             return sp.Pow(sp.Add(1, sp.exp(nx)), -1)
         if name == "gelu":
             if approximate == "tanh":
-                u = sp.Mul(sp.sqrt(sp.Mul(2, sp.Pow(sp.pi, -1))),
-                           sp.Add(x, sp.Mul(sym("act_c"), sp.Pow(x, 3))))
+                u = _inner_formula(x) if u is None else u
+                du = _inner_slope_formula(x) if du is None else du
                 return sp.Add(
                     sp.Mul(sp.Add(1, sp.tanh(u)), sp.Pow(2, -1)),
-                    sp.Mul(x, sp.Add(1, sp.Mul(-1, sp.Pow(sp.tanh(u), 2))),
-                           sp.sqrt(sp.Mul(2, sp.Pow(sp.pi, -1))),
-                           sp.Add(1, sp.Mul(3, sym("act_c"), sp.Pow(x, 2))), sp.Pow(2, -1)))
+                    sp.Mul(x, sp.Add(1, sp.Mul(-1, sp.Pow(sp.tanh(u), 2))), du,
+                           sp.Pow(2, -1)))
             return sp.Add(
                 sp.Mul(sp.Add(1, sp.erf(sp.Mul(x, sp.Pow(sp.sqrt(2), -1)))), sp.Pow(2, -1)),
                 sp.Mul(x, sp.exp(sp.Mul(-1, sp.Pow(x, 2), sp.Pow(2, -1))),
@@ -380,7 +395,8 @@ def activation(name: str, x: Any, alpha: Any, approximate: str,
     vector = isinstance(x, sp.MatrixBase)
     a = alpha if alpha is not None else ALPHA_DEFAULT.get(name, sp.Integer(0))
     n = len(entries)
-    steps: list[Step] = [Step(key=f"activation.given_{name}",
+    form = "_tanh" if name == "gelu" and approximate == "tanh" else ""
+    steps: list[Step] = [Step(key=f"activation.given_{name}{form}",
                               data={"n": n, "alpha": a, "form": approximate,
                                     "definition": _definition(name, a, approximate)})]
     peak, where = _peak(name, a, approximate)
@@ -408,16 +424,33 @@ def activation(name: str, x: Any, alpha: Any, approximate: str,
         elide = row_of("rows", i, n, "activation.entries") if vector else None
         branch = "" if name in ("sigmoid", "tanh", "softplus", "gelu", "relu") else (
             "_positive" if sign > 0 else "_negative")
-        formula = _value_formula(name, xs, sign > 0, approximate)
         xw, nxw, aw = as_written(xv), as_written(-xv), as_written(a)
+        us = uw = dus = duw = None
+        if name == "gelu" and approximate == "tanh":  # its argument first: the lines fit
+            us = sp.Symbol(f"u_{i}") if vector else sp.Symbol("u")
+            u_value = _gelu_tanh_inner(xv)
+            uw = as_written(u_value)
+            steps.append(Step(key="activation.gelu_inner", lhs=us, symbolic=_inner_formula(xs),
+                              substituted=_inner_formula(xw), value=u_value,
+                              data={"i": i, "x": xv}, elidable=elide))
+            dus = sp.Derivative(us, xs)
+            du_value = sp.sqrt(2 / sp.pi) * (1 + 3 * GELU_C * xv**2)
+            duw = as_written(du_value)
+            steps.append(Step(key="activation.gelu_inner_slope", lhs=dus,
+                              symbolic=_inner_slope_formula(xs),
+                              substituted=_inner_slope_formula(xw), value=du_value,
+                              data={"i": i, "x": xv}, elidable=elide))
+        formula = _value_formula(name, xs, sign > 0, approximate, u=us)
         steps.append(Step(key=f"activation.value{branch}", lhs=op(xs), symbolic=formula,
-                          substituted=_value_formula(name, xw, sign > 0, approximate, nxw, aw),
+                          substituted=_value_formula(name, xw, sign > 0, approximate, nxw, aw,
+                                                     u=uw),
                           value=value, data={"i": i, "x": xv, "alpha": a}, elidable=elide))
         f = op(xs)
-        shown = _slope_formula(name, xs, f, sign, approximate, mistake)
+        shown = _slope_formula(name, xs, f, sign, approximate, mistake, u=us, du=dus)
         numbers = _slope_formula(name, xw, as_written(value), sign, approximate, mistake, nxw,
-                                 aw)
-        steps.append(Step(key=_slope_key(name, sign, mistake), lhs=sp.Derivative(f, xs),
+                                 aw, u=uw, du=duw)
+        steps.append(Step(key=_slope_key(name, sign, mistake, us is not None),
+                          lhs=sp.Derivative(f, xs),
                           symbolic=shown, substituted=numbers, value=slope,
                           data={"i": i, "x": xv, "alpha": a}, elidable=elide))
     steps.append(Step(key=f"activation.peak_{where}", lhs=sym("act_max"), symbolic=peak,
@@ -443,7 +476,7 @@ def activation(name: str, x: Any, alpha: Any, approximate: str,
                            "saturation": pick(sats)})
 
 
-def _slope_key(name: str, sign: int, mistake: str | None) -> str:
+def _slope_key(name: str, sign: int, mistake: str | None, tanh_form: bool) -> str:
     if mistake in ("sigmoid-derivative-as-sigmoid", "tanh-derivative-unsquared"):
         return f"activation.derivative_{name}_mistaken"
     if name in ("relu", "leaky_relu", "elu"):
@@ -451,7 +484,7 @@ def _slope_key(name: str, sign: int, mistake: str | None) -> str:
             return ("activation.derivative_zero_one" if mistake == "relu-derivative-one-at-zero"
                     else f"activation.derivative_zero_{name}")
         return f"activation.derivative_{'positive' if sign > 0 else 'negative'}"
-    return f"activation.derivative_{name}"
+    return f"activation.derivative_{name}" + ("_tanh" if tanh_form else "")
 
 
 def _softmax(entries: list[sp.Basic], mistake: str | None
@@ -467,7 +500,8 @@ def _softmax(entries: list[sp.Basic], mistake: str | None
         numbers = sp.Add(*[sp.exp(v) for v in shown])
     steps = [Step(key="activation.softmax_sum", lhs=sym("act_sum"), symbolic=terms,
                   substituted=numbers, value=total, data={"n": n},
-                  elidable=terms_of(n, symbolic=None, substituted=None))]
+                  elidable=terms_of(n, substituted=None, symbolic=sp.Sum(
+                      sp.exp(sp.Symbol("x_j")), (sp.Symbol("j"), 1, n))))]
     with sp.evaluate(False):
         general = sp.Mul(sp.exp(sp.Symbol("x_i")), sp.Pow(sym("act_sum"), -1))
     steps.append(Step(key="activation.softmax_p", lhs=sym("act_p"), symbolic=general,

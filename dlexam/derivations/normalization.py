@@ -324,7 +324,8 @@ def normalization(kind: str, X: Any, groups: int | None, gamma: Any, beta: Any, 
         steps.append(Step(key="normalization.mean", lhs=sp.Symbol(f"mu_{name}"),
                           symbolic=mean_formula,
                           substituted=Ratio(as_written(total), sp.Integer(count)), value=mean,
-                          data={"set": name, "values": _listed(values)}, elidable=elide))
+                          data={"set": name, "values": _listed(values), "count": count},
+                          elidable=elide))
         steps.append(Step(key="normalization.variance", lhs=sp.Symbol(f"sigma_{name}^2"),
                           symbolic=var_formula,
                           substituted=Ratio(as_written(squares), sp.Integer(divisor)),
