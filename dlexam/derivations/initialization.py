@@ -106,6 +106,7 @@ INIT_PARAMS = [
 
 
 def _distribution_of(params: Any) -> str:
+    """The distribution given, or the scheme's own: uniform for uniform-sqrt, else normal."""
     if params.get("distribution") is not None:
         return str(params["distribution"])
     return "uniform" if params["scheme"] == "uniform-sqrt" else "normal"
@@ -186,7 +187,7 @@ def _check(scheme: str, distribution: str | None, fan_in: int, fan_out: int | No
         raise InputError("x_variance", "a number >= 0", str(x_variance))
     if bias_variance < 0:
         raise InputError("bias_variance", "a number >= 0", str(bias_variance))
-    return distribution or ("uniform" if scheme == "uniform-sqrt" else "normal")
+    return _distribution_of({"scheme": scheme, "distribution": distribution})
 
 
 @derivation(
