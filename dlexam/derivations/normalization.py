@@ -252,7 +252,7 @@ def _variance_rule(variance: str) -> sp.Basic:
 @derivation(
     "normalization",
     params=NORM_PARAMS,
-    limits={"n": 8, "d": 8, "C": 4, "H": 4, "W": 4, "k": 8},
+    limits={"n": 6, "d": 6, "C": 4, "H": 4, "W": 4, "k": 6},
     answers=[
         Answer("mean", "vectors", shapes=(("s",), ("n", "s"))),
         Answer("variance", "vectors", shapes=(("s",), ("n", "s"))),
