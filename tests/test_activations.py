@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import torch
@@ -93,3 +94,28 @@ def test_mistakes_name_the_slips() -> None:
 def test_bad_input_names_the_parameter(input_error: Callable[[list[str]], str],
                                        argv: list[str], param: str) -> None:
     assert input_error(["solve", *argv]).startswith(f"{param}: expected ")
+
+
+@pytest.mark.tex
+def test_sheet_at_the_limits_fits_the_page(tmp_path: Path) -> None:
+    """GELU's tanh form on 8 inputs, the longest formulas of the three layer derivations: the
+    sheet keeps every line on the page and prints the values computed by torch."""
+    import re
+    import subprocess
+
+    from dlexam.build.sheet import render_sheet
+    from dlexam.build.tex import compile_pdf
+
+    xs = [-19.5, -3.5, 0, 0.25, 1.5, 2, 15.5, 19.99]
+    result = derivations.solve("activation", {"name": "gelu", "approximate": "tanh", "x": xs})
+    run = compile_pdf(render_sheet(result), jobname="sheet")
+    widths = [float(w) for w in re.findall(r"Overfull \\hbox \(([\d.]+)pt", run.log)]
+    assert all(w <= 1 for w in widths), widths
+    pdf = tmp_path / "sheet.pdf"
+    pdf.write_bytes(run.pdf)
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    x = torch.tensor(xs, dtype=torch.float64, requires_grad=True)
+    torch.nn.functional.gelu(x, approximate="tanh").sum().backward()
+    assert f"{x.grad[4].item():.4f}" in text  # GELU'(1.5) as the sheet rounds it
+    assert "GELU" in text and "解答單" in text
