@@ -465,15 +465,18 @@ def activation(name: str, x: Any, alpha: Any, approximate: str,
                       substituted=written if vector else written[0],
                       value=row_vector(sats) if vector else sats[0],
                       data={"n": n}, elidable=terms_of(n, substituted=None) if vector else None))
+    pick = (lambda v: v) if vector else (lambda v: v[0])
+    info: dict[str, Any] = {}
     if name == "gelu":
         other = "tanh" if approximate == "none" else "none"
-        steps.append(Step(key=f"activation.gelu_other_{other}",
-                          value=row_vector([_value(name, v, a, other) for v in entries])
-                          if vector else _value(name, entries[0], a, other)))
-    pick = (lambda v: v) if vector else (lambda v: v[0])
+        others = [_value(name, v, a, other) for v in entries]
+        shown = [as_written(v) for v in others]
+        steps.append(Step(key=f"activation.gelu_other_{other}", lhs=op(sp.Symbol("x")),
+                          symbolic=row_vector(shown) if vector else shown[0]))
+        info = {"approximate_other": other, "value_other": pick(others)}
     return Result(convention=approximate if name == "gelu" else None, steps=tuple(steps),
                   answers={"value": pick(values), "derivative": pick(slopes),
-                           "saturation": pick(sats)})
+                           "saturation": pick(sats)}, info=info)
 
 
 def _slope_key(name: str, sign: int, mistake: str | None, tanh_form: bool) -> str:
