@@ -85,6 +85,7 @@ def test_mistakes() -> None:
     (["kind=layer", "X=[[1,2],[3,4]]", "gamma=[1,2,3]"], "gamma"),
     (["kind=layer", "X=[[1,2],[3,4]]", "eps=-1"], "eps"),
     (["kind=batch", "X=[[[[[1]]]]]"], "X"),
+    (["kind=layer", "X=[[1,1],[2,3]]", "eps=0"], "eps"),
 ])
 def test_bad_input_names_the_parameter(input_error: Callable[[list[str]], str],
                                        argv: list[str], param: str) -> None:

@@ -330,6 +330,12 @@ def normalization(kind: str, X: Any, groups: int | None, gamma: Any, beta: Any, 
                           symbolic=var_formula,
                           substituted=Ratio(as_written(squares), sp.Integer(divisor)),
                           value=v, data={"set": name}, elidable=elide))
+    if eps == 0:
+        for label, v in variances.items():
+            if v == 0:  # exactly 0 (a traced variance is a formula and goes on)
+                raise InputError("eps", "a number > 0: the values of set "
+                                 f"{','.join(str(i + 1) for i in label)} are all equal (its "
+                                 "variance is 0)", "0")
     outside = mistake == "eps-outside-sqrt"
     scale = {label: 1 / (sp.sqrt(v) + eps if outside else sp.sqrt(v + eps))
              for label, v in variances.items()}
