@@ -146,9 +146,10 @@ def _gradients(w: Any, g: Any) -> list[sp.ImmutableMatrix]:
     W = _as_matrix(w)
     scalar, vector = not isinstance(w, sp.MatrixBase), isinstance(w, sp.MatrixBase) and \
         w.cols == 1
-    if isinstance(g, tuple):  # a list of matrices
-        if not scalar and not vector and all(x.shape == W.shape for x in g):
-            return list(g)
+    if isinstance(g, sp.NDimArray):  # a list of matrices (three dimensions)
+        steps = [sp.ImmutableMatrix(rows) for rows in g.tolist()]
+        if not scalar and not vector and all(x.shape == W.shape for x in steps):
+            return steps
     elif not isinstance(g, sp.MatrixBase):
         if scalar:
             return [_as_matrix(g)]
@@ -163,7 +164,7 @@ def _gradients(w: Any, g: Any) -> list[sp.ImmutableMatrix]:
     shape = "a number" if scalar else (f"{W.rows} numbers" if vector else
                                        f"a {W.rows} x {W.cols} matrix")
     raise InputError("g", f"one gradient of w's shape ({shape}) or a list of them, one per step",
-                     "a number" if not isinstance(g, (tuple, sp.MatrixBase)) else
+                     "a number" if not isinstance(g, (sp.NDimArray, sp.MatrixBase)) else
                      "another shape")
 
 
