@@ -21,6 +21,7 @@ from dlexam.derivations.contract import Tolerance, leaves
 from dlexam.exams.mathtext import statements
 from dlexam.exams.parallel import fork_map
 from dlexam.exams.variants import Drawn, QuestionVariant
+from dlexam.notation.display import plain_number
 from dlexam.render.prose import prose_text
 
 MOODLE_LANG = {"en": "en", "zh-Hant": "zh_tw"}
@@ -36,8 +37,7 @@ def moodle_fraction(credit: float) -> float:
 
 def number(value: float) -> str:
     """A number as Moodle reads it (plain decimal or exponent notation, 10 significant digits)."""
-    text = f"{float(value):.10g}"
-    return "0" if text == "-0" else text
+    return plain_number(value, "moodle")
 
 
 def multilang(texts: dict[str, str]) -> str:
@@ -87,7 +87,7 @@ def _leaf_parts(qv: QuestionVariant, langs: tuple[str, ...]) -> list[dict[str, A
         for pos, value in leaves(asked["expected"]):
             ref = item.ref + "".join(f"[{i}]" for i in pos)
             allowed = tol.allowed(float(value))
-            mistakes = []
+            mistakes: list[Any] = []
             for mid, values in wrong.items():
                 v = values.get(pos)
                 if v is None or tol.within(float(v), float(value)):

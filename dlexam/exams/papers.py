@@ -25,6 +25,7 @@ from dlexam.build.tex import TexRun, compile_pdf
 from dlexam.exams.mathtext import statements
 from dlexam.exams.parallel import fork_map
 from dlexam.exams.variants import Drawn, Variant
+from dlexam.notation.display import plain_number
 from dlexam.render import latex as latex_templates
 from dlexam.render.prose import prose_tex
 from dlexam.render.values import value_tex
@@ -37,7 +38,7 @@ def _lang_text(texts: dict[str, str], lang: str) -> NoEscape:
 
 
 def _points(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+    return plain_number(value, "points")
 
 
 def _question_context(exam: Any, variant: Variant, kind: str,
@@ -60,7 +61,7 @@ def _question_context(exam: Any, variant: Variant, kind: str,
             items.append({
                 "ref": item.ref,
                 "value": value_tex(expected),
-                "allowed": NoEscape(f"${allowed:.3g}$"),
+                "allowed": NoEscape(f"${plain_number(allowed, 'tolerance')}$"),
                 "mistakes": [{"key": q.spec.mistake_key(mid) + ".name", "value": value_tex(v)}
                              for mid, v in asked["mistakes"].items()] if kind == "key" else [],
             })
