@@ -14,14 +14,12 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pylatex import NoEscape
 from pylatex.utils import escape_latex
 
 from dlexam.build.document import Fragment, assemble
-from dlexam.build.tex import TexRun, compile_pdf
 from dlexam.exams.mathtext import statements
 from dlexam.exams.parallel import fork_map
 from dlexam.exams.variants import Drawn, Variant
@@ -138,13 +136,3 @@ def split_pdf(pdf: bytes, ranges: dict[str, tuple[int, int]]) -> dict[str, bytes
         writer.write(buf)
         out[code] = buf.getvalue()
     return out
-
-
-def compile_both(drawn: Drawn) -> dict[str, tuple[TexRun, str]]:
-    """Both documents compiled, in parallel: kind -> (TeX run, source). (Both are rendered
-    first: the keys' renderers fork, which is not done while a thread runs.)"""
-    texts: dict[tuple[str, str], dict[str, str]] = {}  # the papers' statements, for the keys
-    sources = {kind: render_document(drawn, kind, texts) for kind in ("paper", "key")}
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        runs = {kind: pool.submit(compile_pdf, src, f"{kind}s") for kind, src in sources.items()}
-        return {kind: (runs[kind].result(), sources[kind]) for kind in sources}
