@@ -20,7 +20,7 @@ from dlexam.render.values import short_values, value_tex
 
 
 def test_one_configuration_of_digits_per_context() -> None:
-    assert DIGITS == {"formula": 4, "prose": 4, "figure": 3, "terminal": 6}
+    assert DIGITS == {"formula": 4, "prose": 4, "figure": 3, "terminal": 6, "web": 4}
 
 
 def test_numbers_in_both_backends() -> None:
@@ -61,8 +61,9 @@ def test_no_other_formatter_of_values() -> None:
     echoed values and Moodle's numbers go through dlexam.notation.display. What remains are a
     limit or a size in an error message and a command's timing."""
     root = Path(dlexam.__file__).parent
-    allowed = {("model.py", ".0e"), ("key.py", ".0f"), ("submissions.py", ".0f"),
-               ("run.py", ".2f")}  # a limit, a file's size (MiB), a timing
+    allowed = {("model.py", ".0e"), ("model.py", ".7g"), ("model.py", "g"), ("key.py", ".0f"),
+               ("submissions.py", ".0f"), ("run.py", ".2f"),  # limits, sizes (MiB), a timing
+               ("variants.py", ".4g")}  # a variant's answers to 4 figures, compared, not shown
     for folder in ("render", "notation", "check", "exams", "grade"):
         for path in (root / folder).rglob("*.py"):
             if path.name in ("printers.py", "display.py"):  # the rule itself
