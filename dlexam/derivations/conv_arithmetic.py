@@ -252,7 +252,8 @@ def _size_step(layer: int, axis: str | None, size: int, k: int, s: int, d: int,
     """The steps of one layer along one axis: the formula, the numbers put in, the size."""
     name = f"{axis}_{layer}" if axis else f"n_{layer}"
     lhs = sp.Symbol(name)
-    where = {"layer": layer, "axis": axis or "", "size_in": size, "layers": layers}
+    where = {"layer": layer, "axis": axis or "", "size_in": size, "layers": layers,
+             "span": span(k, d)}
     row = row_of("rows", layer, layers, "conv_arithmetic.layers") if layers > 1 else None
     window = SPAN if d > 1 else K
     numbers: dict[sp.Basic, int] = {N: size, K: k, S: s, D: d, SPAN: span(k, d)}
@@ -441,7 +442,8 @@ def conv_arithmetic(
                 formula = sp.Add(symbols[0], sp.Mul(repeat - 1, symbols[1])) if repeat > 2 \
                     else sp.Add(*symbols)
             steps.append(three_part("conv_arithmetic.params_total", sym("ca_params"), formula,
-                                    dict(zip(symbols, counts[:2], strict=True))))
+                                    dict(zip(symbols, counts[:2], strict=True)),
+                                    others=repeat - 1))
         answers["params"] = sum(counts)
         if square or axes == 1:  # the other reading of one number n: 1-D, or a square image
             other = dims["k"][0] if square else dims["k"][0] ** 2

@@ -9,14 +9,14 @@ default); PyTorch keeps two everywhere (b_ih and b_hh). So P = k n (n + m + beta
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sympy as sp
 
 from dlexam.derivations.contract import ANY, Answer, Mistake
 from dlexam.derivations.conv_geometry import grow, output_length, span
-from dlexam.derivations.core import Result, Step, derivation, three_part
+from dlexam.derivations.core import Result, Step, derivation, terms_of, three_part
 from dlexam.derivations.model_spec import (
     MODEL_MAX_LENGTH,
     MODEL_MAX_NUMBER,
@@ -992,8 +992,12 @@ def param_count(
     with sp.evaluate(False):
         total_formula = sp.Add(*parts) if len(parts) > 1 else parts[0]
     shown_name = {"keras": "Keras", "pytorch": "PyTorch"}[framework]
-    steps.append(three_part("param_count.total", sym("P_total"), total_formula,
-                            dict(zip(parts, counts, strict=True)), framework=shown_name))
+    total_step = three_part("param_count.total", sym("P_total"), total_formula,
+                            dict(zip(parts, counts, strict=True)), framework=shown_name)
+    # a deep model's sum is shown as sum_i P_i, its terms being the layers' steps above
+    steps.append(replace(total_step, elidable=terms_of(
+        len(parts), substituted=None,
+        symbolic=sp.Sum(sp.Symbol("P_i"), (sp.Symbol("i"), 1, len(parts))))))
     non_trainable = sum(frozen)
     total = sum(counts)
     # Keras counts the moving statistics in the layer's Param # and its total; PyTorch keeps
