@@ -230,16 +230,16 @@ def _shown(value: list[int]) -> Any:
 
 
 def _text(value: list[int]) -> str:
-    return " x ".join(str(x) for x in value)
+    return " × ".join(str(x) for x in value)
 
 
 def _question(values: dict[str, Any]) -> dict[str, Any]:
     axes, dims = _pairs(values)
     p = _padding(values)
     fields = {"size_text": _text(dims["n"]) if axes == 2 or values["rank"] == "1" else
-              f"{dims['n'][0]} x {dims['n'][0]}",
+              f"{dims['n'][0]} × {dims['n'][0]}",
               "kernel_text": _text(dims["k"]) if axes == 2 or values["rank"] == "1" else
-              f"{dims['k'][0]} x {dims['k'][0]}",
+              f"{dims['k'][0]} × {dims['k'][0]}",
               "stride_text": _text(dims["s"]), "dilation_text": _text(dims["d"]),
               "padding_text": str(p), "repeat": values["repeat"]}
     if values.get("filters") is not None:
