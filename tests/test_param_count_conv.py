@@ -200,3 +200,18 @@ def test_the_checker_grades_shapes_and_fields() -> None:
     assert verdicts["output_shapes[1][1]"] and verdicts["output_shapes[1][3]"]
     assert verdicts["output_shapes[2][1]"] and not verdicts["output_shapes[2][3]"]
     assert verdicts["receptive_field[8]"] and not verdicts["jump[8]"]
+
+
+def test_whole_ragged_answers_are_read_and_their_lengths_checked() -> None:
+    from dlexam.check.verdicts import check
+
+    d = derivations.get("param-count")
+    params = {"model": "Conv2D(4, 3), MaxPooling2D(), Flatten()", "input_shape": [8, 8, 1]}
+    right = check(d, params, {"output_shapes": "[[6, 6, 4], [3, 3, 4], [36]]"})
+    assert right.correct == right.total == 7
+    json_given = check(d, params, {"output_shapes": [[6, 6, 4], [3, 3, 4], [35]]})
+    assert json_given.correct == 6
+    with pytest.raises(InputError, match="lists as long as the answer's own"):
+        check(d, params, {"output_shapes": "[[6, 6, 4], [3, 3], [36]]"})
+    with pytest.raises(InputError, match="rectangular"):  # other answers stay rectangular
+        check(d, params, {"layers": "[[40], [0, 0]]"})

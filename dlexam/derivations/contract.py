@@ -97,6 +97,11 @@ class Answer:
                                  f"declared {shape}")
 
     @property
+    def ragged(self) -> bool:
+        """Whether its lists may differ in length (a dimension declared :data:`ANY`)."""
+        return any(ANY in shape for shape in self.shapes)
+
+    @property
     def tolerance(self) -> Tolerance:
         """The declared tolerance (exact for integers and text)."""
         return EXACT if self.kind in EXACT_KINDS else Tolerance(self.rel, self.abs)
@@ -193,6 +198,12 @@ def leaves(value: Any, prefix: tuple[int, ...] = ()) -> list[tuple[tuple[int, ..
             out += leaves(item, (*prefix, i))
         return out
     return [(prefix, value)]
+
+
+def outline(value: Any) -> Any:
+    """The nesting of lists, without their numbers: two values of the same outline hold their
+    numbers at the same positions (also for ragged lists, whose :func:`plain_shape` is None)."""
+    return [outline(v) for v in value] if isinstance(value, list) else None
 
 
 def plain_shape(value: Any) -> tuple[int, ...] | None:

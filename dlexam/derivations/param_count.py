@@ -839,8 +839,10 @@ def sample_param_count(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
         first = parse_model(fixed["model"])[0]
         if first.kind in ("Conv2D", "ZeroPadding2D", *_POOLING) and first.kind[-2] == "2" and \
                 _input_shape(first) is None and fixed.get("input_shape") is None:
-            out["input_shape"] = [draw.choice((28, 32, 64)), draw.choice((28, 32, 64)),
-                                  draw.choice((1, 3))]
+            # an image the model reads: mostly square, 20 to 130 pixels
+            height = draw.integer(20, 130)
+            width = height if draw.chance(0.8) else draw.integer(20, 130)
+            out["input_shape"] = [height, width, draw.choice((1, 3))]
         elif first.kind != "Embedding" and _input_shape(first) is None and \
                 fixed.get("input_shape") is None:
             # the width the question states (with the sequence length) as input_shape=(T, m)
