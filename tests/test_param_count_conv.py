@@ -215,3 +215,43 @@ def test_whole_ragged_answers_are_read_and_their_lengths_checked() -> None:
         check(d, params, {"output_shapes": "[[6, 6, 4], [3, 3], [36]]"})
     with pytest.raises(InputError, match="rectangular"):  # other answers stay rectangular
         check(d, params, {"layers": "[[40], [0, 0]]"})
+
+
+def test_an_exam_asks_shapes_and_fields_and_grading_reads_them(tmp_path) -> None:
+    """The exam builder and grading take the new answers with no change of their own: the key
+    holds one shape per layer, a student typing the reference's values scores full marks, one
+    whose list of shapes is short scores nothing on it."""
+    import csv
+    import json
+
+    from reference.param_count import param_count as reference
+
+    from dlexam.cli import main
+
+    exam = tmp_path / "conv.toml"
+    exam.write_text('title = { en = "Conv", zh-Hant = "卷積" }\nlang = "en"\n[[questions]]\n'
+                    'id = "c"\nderivation = "param-count"\npoints = 10\n'
+                    'ask = ["output_shapes", "receptive_field"]\n[questions.params]\n'
+                    'model = "Conv2D(4, 3, padding=1), MaxPooling2D(), Flatten(), Dense(2)"\n'
+                    'framework = "pytorch"\n', encoding="utf-8")
+    assert main(["exam", str(exam), "--variants", "2", "--seed", "5", "--no-pdf",
+                 "--out", str(tmp_path / "out")]) == 0
+    key = json.loads((tmp_path / "out" / "key.json").read_text("utf-8"))
+    rows = []
+    for number, variant in enumerate(key["variants"]):
+        question = variant["questions"][0]
+        expected = reference(derivations.get("param-count").shown_params(question["params"]),
+                             None)
+        shapes = expected["output_shapes"] if number == 0 else expected["output_shapes"][:-1]
+        rows.append({"student": f"s{number}", "variant": variant["code"],
+                     "c.output_shapes": json.dumps(shapes),
+                     "c.receptive_field": json.dumps(expected["receptive_field"])})
+    with (tmp_path / "answers.csv").open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    assert main(["grade", str(tmp_path / "out" / "key.json"), str(tmp_path / "answers.csv"),
+                 "--out", str(tmp_path / "grades"), "--no-pdf"]) == 0
+    with (tmp_path / "grades" / "grades.csv").open(encoding="utf-8") as f:
+        grades = list(csv.DictReader(f))
+    assert [float(g["c"]) for g in grades] == [10.0, 5.0]

@@ -197,6 +197,8 @@ class Grader:
             return (self._blank(item, typed, UNREADABLE),
                     "lists of other lengths than the answer's (one shape per layer)")
         expected_shape = plain_shape(item.expected)
+        if not ragged and expected_shape is None:  # a key whose lists this answer cannot have
+            return self._blank(item, typed, UNREADABLE), "the key's value has ragged lists"
         if not ragged and _typed_shape(value) != expected_shape:
             return (self._blank(item, typed, UNREADABLE),
                     f"{_shape_words(_typed_shape(value))} where the answer is "
