@@ -584,10 +584,9 @@ def _field_steps(chain: _Chain, first: int) -> tuple[list[Step], list[tuple[int,
     position (Flatten, global pooling, a recurrent layer, attention) on, every unit sees the
     whole input: r = j = the input's size along the axis.
     """
-    shape = chain.input_shape
-    if not (len(shape) >= 2 or chain.layers[0].kind == "Embedding") or shape[0] is None:
+    if not _has_axis(chain):
         return None
-    whole = int(shape[0])
+    whole = int(chain.input_shape[0] or 0)
     field, jump, spread = 1, 1, False
     k_, s_, d_ = sym("rf_k"), sym("rf_s"), sym("rf_d")
     steps: list[Step] = []
@@ -626,11 +625,24 @@ def _field_steps(chain: _Chain, first: int) -> tuple[list[Step], list[tuple[int,
     return steps, fields
 
 
+def _has_axis(chain: _Chain) -> bool:
+    """Whether a chain's input has positions along a first axis of known size."""
+    shape = chain.input_shape
+    return (len(shape) >= 2 or chain.layers[0].kind == "Embedding") and shape[0] is not None
+
+
+def _slides(chains: list[_Chain]) -> bool:
+    """Whether the model has receptive fields to tell: a window slides (a convolution or a
+    pooling) and every chain has a first axis of known size."""
+    return any(layer.kind in _WINDOWED for chain in chains for layer in chain.layers) and all(
+        _has_axis(chain) for chain in chains)
+
+
 def _fields(chains: list[_Chain]) -> tuple[list[Step], list[tuple[int, int]]] | None:
     """The receptive-field steps and (field, jump) of every layer, chain after chain, when the
     model slides a window (a convolution or a pooling) and every chain has a first axis of
     known size; else None."""
-    if not any(layer.kind in _WINDOWED for chain in chains for layer in chain.layers):
+    if not _slides(chains):
         return None
     steps: list[Step] = []
     fields: list[tuple[int, int]] = []
@@ -904,7 +916,7 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
               "framework_name": {"keras": "Keras", "pytorch": "PyTorch"}[values["framework"]]}
     chains = _resolve(values["model"], values.get("input_dim"), values.get("timesteps"),
                       _whole_sizes(values.get("input_shape")))
-    if _fields(chains) is not None:  # a window slides: shapes and receptive fields are asked
+    if _slides(chains):  # shapes and receptive fields are asked
         fields["statement"] = "fields"
     return fields
 
