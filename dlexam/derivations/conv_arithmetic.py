@@ -233,6 +233,11 @@ def _text(value: list[int]) -> str:
     return " × ".join(str(x) for x in value)
 
 
+def _one(value: list[int]) -> str:
+    """A stride or dilation as a question writes it: one number when the axes share it."""
+    return str(value[0]) if len(set(value)) == 1 else _text(value)
+
+
 def _question(values: dict[str, Any]) -> dict[str, Any]:
     axes, dims = _pairs(values)
     p = _padding(values)
@@ -240,10 +245,14 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
               f"{dims['n'][0]} × {dims['n'][0]}",
               "kernel_text": _text(dims["k"]) if axes == 2 or values["rank"] == "1" else
               f"{dims['k'][0]} × {dims['k'][0]}",
-              "stride_text": _text(dims["s"]), "dilation_text": _text(dims["d"]),
+              "stride_text": _one(dims["s"]), "dilation_text": _one(dims["d"]),
               "padding_text": str(p), "repeat": values["repeat"]}
-    if values.get("filters") is not None:
-        fields["statement"] = "params" if values.get("channels") is not None else "volume"
+    kind = "" if values.get("filters") is None else (
+        "params" if values.get("channels") is not None else "volume")
+    # one layer is asked about as a layer, several as a stack
+    statement = "_".join(part for part in ("one" if values["repeat"] == 1 else "", kind) if part)
+    if statement:
+        fields["statement"] = statement
     return fields
 
 
