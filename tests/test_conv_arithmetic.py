@@ -11,11 +11,12 @@ import pytest
 import torch
 from reference.conv_arithmetic import conv_arithmetic as reference
 
-from dlexam import derivations, templates
+from dlexam import derivations
 from dlexam.build.document import assemble, fragment
 from dlexam.build.tex import compile_pdf
 from dlexam.check.verdicts import check
 from dlexam.errors import InputError
+from dlexam.langs import langs_for
 
 
 def solve(**params: object) -> derivations.Result:
@@ -162,7 +163,7 @@ def sheets() -> str:
     vgg = derivations.solve("param-count", model=", ".join(
         ["Conv2D(512, 3, padding='same')"] * 13 + ["MaxPooling2D()"] * 5
         + ["Flatten(), Dense(4096), Dense(4096), Dense(1000)"]), input_shape=[224, 224, 3])
-    langs = templates.langs_for("bilingual")
+    langs = langs_for("bilingual")
     parts = [fragment("sheet.tex.j2", langs=langs, result=result,
                       summary_key=result.derivation.replace("-", "_") + ".summary")
              for result in (wide, vgg)]
