@@ -828,10 +828,11 @@ def _draw_conv_model(draw: Draw, framework: str) -> str:
         codes[0] = f"{codes[0][:-1]}, input_shape=({size}, {size}, {channels}))"
         model = ", ".join(codes)
         try:
-            for chain in _resolve(model, None, None):
-                _trace(chain)
+            shapes = [shape for chain in _resolve(model, None, None) for shape in _trace(chain)]
         except InputError:
             continue
+        if max(shape[-1] or 0 for shape in shapes) > 20_000:
+            continue  # a dense layer on a huge flattened image: no exam writes its weights out
         return model
     raise RuntimeError("no convolutional model drawn")  # pragma: no cover
 
