@@ -230,7 +230,7 @@ def test_an_exam_asks_shapes_and_fields_and_grading_reads_them(tmp_path) -> None
 
     exam = tmp_path / "conv.toml"
     exam.write_text('title = { en = "Conv", zh-Hant = "卷積" }\nlang = "en"\n[[questions]]\n'
-                    'id = "c"\nderivation = "param-count"\npoints = 10\n'
+                    'id = "c"\nderivation = "param-count"\npoints = 20\n'
                     'ask = ["output_shapes", "receptive_field"]\n[questions.params]\n'
                     'model = "Conv2D(4, 3, padding=1), MaxPooling2D(), Flatten(), Dense(2)"\n'
                     'framework = "pytorch"\n', encoding="utf-8")
@@ -254,4 +254,4 @@ def test_an_exam_asks_shapes_and_fields_and_grading_reads_them(tmp_path) -> None
                  "--out", str(tmp_path / "grades"), "--no-pdf"]) == 0
     with (tmp_path / "grades" / "grades.csv").open(encoding="utf-8") as f:
         grades = list(csv.DictReader(f))
-    assert [float(g["c"]) for g in grades] == [10.0, 5.0]
+    assert [float(g["c"]) for g in grades] == [20.0, 10.0]
