@@ -26,8 +26,9 @@ EXIT_TERMINATED = 128 + signal.SIGTERM
 
 VALUE_MAX_CHARS = 200_000
 """The longest ``key=value`` value read; the derivations' own limits are far below it."""
-VALUE_MAX_DEPTH = 3
-"""Brackets nest at most this deep: a list of matrices (``W_Q=[[[1, 2]], [[3, 4]]]``)."""
+VALUE_MAX_DEPTH = 4
+"""Brackets nest at most this deep: a list of matrices (``W_Q=[[[1, 2]], [[3, 4]]]``), a batch of
+images (n x C x H x W)."""
 NUMBER_MAX_CHARS = 40
 """The longest number literal read (the limits on numbers themselves are in params.py)."""
 
@@ -240,6 +241,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="output folder (default out/exam)")
     exam.add_argument("--no-pdf", action="store_true",
                       help="write only key.json and moodle.xml")
+    exam.add_argument("--formats", metavar="LIST",
+                      help="the outputs, comma-separated: papers, keys, json, moodle (default: "
+                      "all; --no-pdf: json, moodle)")
     return parser
 
 
@@ -393,6 +397,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     derivation = derivations.get(args.name)
     fixed = parse_assignments(args.params)
     params = derivation.sample(args.seed, fixed)
+    assert params is not None  # without ``keep`` a draw is never refused
     if args.json:
         print(json.dumps(sample_json(derivation, args.seed, params, args.lang),
                          ensure_ascii=False))
@@ -417,7 +422,7 @@ def _cmd_exam(args: argparse.Namespace) -> int:
 
     count = args.variants
     report = build_exam(args.file, count, args.seed, out, pdf=not args.no_pdf,
-                        progress=Progress(count, "variants"))
+                        progress=Progress(count, "variants"), formats=args.formats)
     for reason, n in sorted(report.drawn.redrawn.items()):
         qid, why = reason.split(": ", 1)
         print(f"{qid}: {n} {'draw' if n == 1 else 'draws'} redrawn: {why}", file=sys.stderr)

@@ -417,7 +417,7 @@ def _output_shape(layer: _Layer, shape: Shape) -> Shape:
         need(rank + 1,
              "shape (steps, channels)" if rank == 1 else "shape (height, width, channels)")
         pads = options["pads"]
-        sizes = []
+        sizes: list[int | None] = []
         for axis, (size, kernel, stride, dilation) in enumerate(zip(
                 shape[:-1], options["kernel"], options["stride"], options["dilation"],
                 strict=True)):
@@ -476,7 +476,7 @@ def _recurrent_count(
             formula = sp.Mul(gates, n, inner)
             if not biases:
                 key = "param_count.recurrent_no_bias"
-    data = {"gates": gates, "biases": biases, "reset_after": reset_after}
+    data: dict[str, object] = {"gates": gates, "biases": biases, "reset_after": reset_after}
     return formula, key, {n: cell.units, m: width_in}, data
 
 
