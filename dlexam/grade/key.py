@@ -99,16 +99,16 @@ def _number(value: Any, path: str) -> float:
 
 
 def _plain_value(value: Any, path: str) -> None:
-    """Refuses a value that is not a number, ``"inf"``/``"-inf"``, text, or rectangular lists
-    of numbers."""
+    """Refuses a value that is not a number, ``"inf"``/``"-inf"``, text, or lists of numbers
+    (rectangular, or of different lengths for an answer such as one shape per layer)."""
     if isinstance(value, str):
         if len(value) > MAX_TEXT_CHARS:
             raise InputError(path, f"text of at most {MAX_TEXT_CHARS} characters",
                              f"{len(value):,}")
         return
     if isinstance(value, list):
-        if plain_shape(value) is None or not value:
-            raise InputError(path, "a number or rectangular lists of numbers", "ragged lists")
+        if not value:
+            raise InputError(path, "a number or lists of numbers", "an empty list")
         stack = list(value)
         while stack:
             item = stack.pop()
