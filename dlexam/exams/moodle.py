@@ -4,9 +4,11 @@ A single asked number is a ``numerical`` question; anything else a ``cloze`` (em
 question with one ``{w:NUMERICAL:=value:tolerance~%p%mistake:tolerance#feedback}`` part per
 number. Every named mistake that changes a number is an answer with its partial credit (0% by
 default) and the catalog's explanation as feedback. Moodle tolerances are absolute:
-max(abs, rel * |expected|) per variant. Text in both languages uses Moodle's multilang spans
-(language codes ``en`` and ``zh_tw``). Written with :mod:`xml.etree`, which escapes the XML; the
-question text is HTML whose characters are escaped first.
+max(abs, rel * |expected|) per variant, widened to reach the value rounded to the precision the
+question states (Moodle then accepts that value and everything closer). Text in both languages
+uses Moodle's multilang spans (language codes ``en`` and ``zh_tw``). Written with
+:mod:`xml.etree`, which escapes the XML; the question text is HTML whose characters are escaped
+first.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 from dlexam.derivations.contract import Tolerance, leaves
 from dlexam.exams.mathtext import statements
+from dlexam.exams.model import precision_key
 from dlexam.exams.parallel import fork_map
 from dlexam.exams.variants import Drawn, QuestionVariant
 from dlexam.templates.prose import prose_text
@@ -82,15 +85,15 @@ def _leaf_parts(qv: QuestionVariant, langs: tuple[str, ...]) -> list[dict[str, A
     for s in sizes:
         lcm = lcm * s // math.gcd(lcm, s)
     for item, asked, size in zip(qv.question.items, qv.asked, sizes, strict=True):
-        tol = Tolerance(**asked["tolerance"])
+        tol = Tolerance.from_dict(asked["tolerance"])
         wrong = {mid: dict(leaves(v)) for mid, v in asked["mistakes"].items()}
         for pos, value in leaves(asked["expected"]):
             ref = item.ref + "".join(f"[{i}]" for i in pos)
-            allowed = tol.allowed(float(value))
+            allowed = tol.interval(float(value))  # reaching the rounded value, if stated
             mistakes = []
             for mid, values in wrong.items():
                 v = values.get(pos)
-                if v is None or tol.within(float(v), float(value)):
+                if v is None or not tol.tells_apart(float(value), float(v)):
                     continue  # this mistake leaves this number right
                 if any(abs(float(v) - float(m["value"])) <= allowed for m in mistakes):
                     continue
@@ -169,8 +172,19 @@ def category_path(title: str, qid: str) -> str:
 def statement_html(exam: Any, question: int, params: dict[str, Any]) -> dict[str, str]:
     """A question's statement (by its position) with a variant's numbers, as Moodle's HTML in
     each of the exam's languages."""
-    texts = statements(exam.questions[question], params, exam.langs, as_tex=False)
-    return {lang: "<p>" + html.escape(texts[lang]) + "</p>" for lang in exam.langs}
+    q = exam.questions[question]
+    texts = statements(q, params, exam.langs, as_tex=False)
+    out = {lang: "<p>" + html.escape(texts[lang]) + "</p>" for lang in exam.langs}
+    if q.precision is not None:
+        key, data = precision_key(q.precision)
+        for lang in exam.langs:
+            out[lang] += "<p>" + html.escape(_said_with(lang, key, data["n"])) + "</p>"
+    return out
+
+
+@lru_cache(maxsize=64)
+def _said_with(lang: str, key: str, n: int) -> str:
+    return prose_text(lang, key, {"n": n})
 
 
 def moodle_xml(drawn: Drawn) -> bytes:

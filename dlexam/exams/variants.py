@@ -105,7 +105,8 @@ def check_counts(exam: Exam, count: int, seed: int) -> None:
 
 def _differ(a: Any, b: Any, tol: Tolerance) -> bool:
     """Whether two plain values are told apart: some element further apart than the tolerance
-    around ``a`` (the value graded against)."""
+    around ``a`` (the value graded against), and not rounding to the same value at a stated
+    precision."""
     la, lb = leaves(a), leaves(b)
     if len(la) != len(lb):
         return True
@@ -114,7 +115,7 @@ def _differ(a: Any, b: Any, tol: Tolerance) -> bool:
             if x != y:
                 return True
             continue
-        if not tol.within(float(y), float(x)):
+        if tol.tells_apart(float(x), float(y)):
             return True
     return False
 
