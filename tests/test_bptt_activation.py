@@ -1,6 +1,9 @@
 """bptt with a sigmoid cell and the error derivatives delta (issue 26, item 7): closed forms of
 one step, and delta against PyTorch's autograd (the gradients of the pre-activations)."""
 
+# ruff: noqa: N806
+# (the exam's letters: W, U, V)
+
 from __future__ import annotations
 
 import json
