@@ -24,7 +24,7 @@ import sympy as sp
 
 from dlexam.derivations.contract import Answer, Mistake
 from dlexam.derivations.core import Result, Step, derivation, matrices_of, terms_of
-from dlexam.derivations.forms import WRITTEN_DIGITS, Ratio, as_written, row_vector
+from dlexam.derivations.forms import WRITTEN_DIGITS, Ratio, as_written
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
@@ -167,7 +167,7 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
         Answer("loss", "number"),
         Answer("grad_v_c", "vector", shapes=(("d",),)),
     ],
-    limits={"V": 16, "d": 16},
+    limits={"V": 16, "d": 8},
     mistakes=[
         Mistake("no-expectation", changes=("grad_v_c",), formula=True),
         Mistake("log-base-10", changes=("loss",), formula=True),
@@ -218,9 +218,9 @@ def skip_gram(v_c: sp.ImmutableMatrix, U: sp.ImmutableMatrix, words: str | None,
     den_num = sp.Add(*num_exps, evaluate=False)
     steps.append(Step(
         key="skip_gram.probs", lhs=sym("sg_p"),
-        symbolic=row_vector([Ratio(e, den_sym) for e in sym_exps]),
-        substituted=row_vector([Ratio(e, den_num) for e in num_exps]),
-        value=row_vector(probs), data={"V": n},
+        symbolic=sp.ImmutableMatrix([Ratio(e, den_sym) for e in sym_exps]),
+        substituted=sp.ImmutableMatrix([Ratio(e, den_num) for e in num_exps]),
+        value=sp.ImmutableMatrix(probs), data={"V": n},
         elidable=terms_of(n, lhs=sym("sg_p_w"),
                           symbolic=Ratio(sp.exp(sym("sg_s_w"), evaluate=False),
                                          sym("sg_sum_exp")), substituted=None)))
@@ -246,9 +246,15 @@ def skip_gram(v_c: sp.ImmutableMatrix, U: sp.ImmutableMatrix, words: str | None,
                 formula = Ratio(formula, sp.log(10, evaluate=False))
                 put = Ratio(put, sp.log(10, evaluate=False))
         key = "skip_gram.loss" if mistake != "log-base-10" else "skip_gram.loss_log10"
+    shorter = formula
+    if mistake != "no-normalizer":  # the sum of exponentials in its Sigma form
+        with sp.evaluate(False):
+            shorter = sp.Add(sp.Mul(-1, s_o), sp.log(sym("sg_sum_exp"), evaluate=False))
+            if mistake == "log-base-10":
+                shorter = Ratio(shorter, sp.log(10, evaluate=False))
     steps.append(Step(key=key, lhs=sym("sg_L"), symbolic=formula, substituted=put, value=loss,
                       data={"target": labels[o], "index": index, "score": s_o},
-                      elidable=terms_of(n, substituted=None)))
+                      elidable=terms_of(n, symbolic=shorter, substituted=None)))
 
     u_o = [U[o, i] for i in range(d)]
     expected = [sp.Add(*[probs[w] * U[w, i] for w in range(n)]) for i in range(d)]
@@ -279,7 +285,8 @@ def skip_gram(v_c: sp.ImmutableMatrix, U: sp.ImmutableMatrix, words: str | None,
         g_key = "skip_gram.gradient"
     steps.append(Step(key=g_key, lhs=sym("sg_grad"), symbolic=g_formula, substituted=g_put,
                       value=sp.ImmutableMatrix(grad),
-                      data={"target": labels[o], "index": index}))
+                      data={"target": labels[o], "index": index},
+                      elidable=matrices_of(u_o_col, substituted=None)))
     return Result(convention="nats", steps=tuple(steps),
                   answers={"scores": scores, "probs": probs, "loss": loss, "grad_v_c": grad},
                   info={"words": labels, "target_index": index, "unit": "nats"})

@@ -204,7 +204,7 @@ def _symbolic_jacobian(activation: str = "tanh"
     new = pre.applyfunc(lambda a: 1 / (1 + sp.exp(-a)))
     jac = new.jacobian(prev)
     back = {sp.exp(-pre[i]): (1 - h[i]) / h[i] for i in range(2)}
-    derived = sp.ImmutableMatrix(jac.xreplace(back).applyfunc(sp.factor))
+    derived = sp.ImmutableMatrix(jac.xreplace(back).applyfunc(sp.simplify))
     form = sp.ImmutableMatrix(sp.diag(*[hi * (1 - hi) for hi in h]) * w)
     return derived, form
 

@@ -45,7 +45,7 @@ KINK_CONVENTIONS = ("0", "1")
 
 PARAMS = [
     Param("scores", "array", shapes=(("k",),)),
-    Param("label", "int", minimum=0, maximum=63),
+    Param("label", "int", minimum=0, maximum=7),
     Param("margin", "number", default=1, minimum=0),
     Param("at_kink", "choice", choices=KINK_CONVENTIONS, default="0"),
 ]
@@ -118,7 +118,7 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
         Answer("loss", "number"),
         Answer("grad", "vector", shapes=(("k",),)),
     ],
-    limits={"k": 64},
+    limits={"k": 8},
     mistakes=[
         # the sum taken over every class, the true one's own term max(0, Delta) = Delta with it
         Mistake("true-class-counted", changes=("margins", "loss"), formula=True,
