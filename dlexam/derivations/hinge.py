@@ -190,8 +190,9 @@ def hinge_loss(scores: sp.ImmutableMatrix, label: int, margin: sp.Rational, at_k
     key = "hinge_loss.margins"
     if mistake in ("no-max", "no-margin", "true-class-counted"):
         key += "_" + mistake.replace("-", "_")
-    steps.append(Step(key=key, lhs=sym("hinge_terms"), symbolic=row_vector(sym_row),
-                      substituted=row_vector(num_row), value=row_vector(terms),
+    # the terms and the gradient as columns: one class a line, so that they fit a page
+    steps.append(Step(key=key, lhs=sym("hinge_terms"), symbolic=sp.ImmutableMatrix(sym_row),
+                      substituted=sp.ImmutableMatrix(num_row), value=sp.ImmutableMatrix(terms),
                       data={"k": k, "index": y + 1, "margin": margin},
                       elidable=terms_of(k, lhs=sym("hinge_L_j"),
                                         symbolic=general if clamp else general.args[1],
@@ -246,8 +247,8 @@ def hinge_loss(scores: sp.ImmutableMatrix, label: int, margin: sp.Rational, at_k
     grad_key = "hinge_loss.gradient"
     if mistake in ("no-max", "grad-sign", "true-class-grad-left-out"):
         grad_key += "_" + mistake.replace("-", "_")
-    steps.append(Step(key=grad_key, lhs=sym("hinge_grad"), symbolic=row_vector(row_sym),
-                      substituted=row_vector(row_num), value=row_vector(grad),
+    steps.append(Step(key=grad_key, lhs=sym("hinge_grad"), symbolic=sp.ImmutableMatrix(row_sym),
+                      substituted=sp.ImmutableMatrix(row_num), value=sp.ImmutableMatrix(grad),
                       data={"k": k, "index": y + 1, "at_kink": at_kink},
                       elidable=terms_of(k, lhs=sym("hinge_dL_ds_j"),
                                         symbolic=_condition(_argument(

@@ -148,9 +148,9 @@ def _flat_args(expr: sp.Basic, cls: type) -> list[sp.Basic]:
 
 
 def _minus_number(expr: sp.Basic) -> bool:
-    """Whether ``expr`` is -1 times a number, unevaluated (a number put in for -s)."""
+    """Whether ``expr`` is -1 times a single number, unevaluated (a number put in for -s)."""
     return (isinstance(expr, sp.Mul) and len(expr.args) == 2 and expr.args[0] == -1
-            and expr.args[1].is_number and not expr.args[1].is_Mul)
+            and bool(expr.args[1].is_Number))
 
 
 def _minus_negative(expr: sp.Basic) -> bool:
