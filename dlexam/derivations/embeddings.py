@@ -24,6 +24,7 @@ import sympy as sp
 
 from dlexam.derivations.contract import Answer, Mistake
 from dlexam.derivations.core import Result, Step, derivation, matrices_of, terms_of
+from dlexam.derivations.distributions import Log
 from dlexam.derivations.forms import WRITTEN_DIGITS, Ratio, as_written
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
@@ -239,19 +240,18 @@ def skip_gram(v_c: sp.ImmutableMatrix, U: sp.ImmutableMatrix, words: str | None,
         if mistake == "log-base-10":
             loss = loss / sp.log(10)
         with sp.evaluate(False):
-            lse = sp.log(den_sym, evaluate=False)
-            formula = sp.Add(sp.Mul(-1, s_o), lse)
-            put = sp.Add(sp.Mul(-1, as_written(scores[o])), sp.log(den_num, evaluate=False))
-            if mistake == "log-base-10":
-                formula = Ratio(formula, sp.log(10, evaluate=False))
-                put = Ratio(put, sp.log(10, evaluate=False))
+            formula = sp.Add(sp.Mul(-1, s_o), Log(den_sym, sp.E))
+            put = sp.Add(sp.Mul(-1, as_written(scores[o])), Log(den_num, sp.E))
+            if mistake == "log-base-10":  # log10 p = ln p / ln 10
+                formula = Ratio(formula, Log(10, sp.E))
+                put = Ratio(put, Log(10, sp.E))
         key = "skip_gram.loss" if mistake != "log-base-10" else "skip_gram.loss_log10"
     shorter = formula
     if mistake != "no-normalizer":  # the sum of exponentials in its Sigma form
         with sp.evaluate(False):
-            shorter = sp.Add(sp.Mul(-1, s_o), sp.log(sym("sg_sum_exp"), evaluate=False))
+            shorter = sp.Add(sp.Mul(-1, s_o), Log(sym("sg_sum_exp"), sp.E))
             if mistake == "log-base-10":
-                shorter = Ratio(shorter, sp.log(10, evaluate=False))
+                shorter = Ratio(shorter, Log(10, sp.E))
     steps.append(Step(key=key, lhs=sym("sg_L"), symbolic=formula, substituted=put, value=loss,
                       data={"target": labels[o], "index": index, "score": s_o},
                       elidable=terms_of(n, symbolic=shorter, substituted=None)))
