@@ -74,6 +74,11 @@ def _counts(value: sp.Basic, at_kink: str) -> bool:
     return bool(value >= 0) if at_kink == "1" else bool(value > 0)
 
 
+def _keyed(key: str, mistake: str | None, own: tuple[str, ...]) -> str:
+    """A step's catalog key: its own wording for the mistakes in ``own``."""
+    return key + "_" + mistake.replace("-", "_") if mistake in own else key
+
+
 def _condition(argument: sp.Basic, at_kink: str) -> sp.Basic:
     relation = sp.GreaterThan if at_kink == "1" else sp.StrictGreaterThan
     return Indicator(relation(argument, 0, evaluate=False))
@@ -160,6 +165,9 @@ def hinge_loss(scores: sp.ImmutableMatrix, label: int, margin: sp.Rational, at_k
     clamp = mistake != "no-max"
     s_y_sym = _score_symbol(y + 1)
     d_sym = sym("hinge_delta")
+    # the margin as the formulas write it and as its number is put in (None: left out)
+    d_used = None if delta is None else d_sym
+    d_shown = None if delta is None else as_written(delta)
     counted = [j for j in range(k) if j != y or mistake == "true-class-counted"]
     steps: list[Step] = [Step(
         key="hinge_loss.scores", lhs=sym("hinge_s"),
@@ -179,17 +187,11 @@ def hinge_loss(scores: sp.ImmutableMatrix, label: int, margin: sp.Rational, at_k
             continue
         value = s[j] - s[y] + (delta if delta is not None else 0)
         args.append(value)
-        sym_row.append(_hinge(_argument(_score_symbol(j + 1), s_y_sym,
-                                        d_sym if delta is not None else None), clamp))
-        num_row.append(_hinge(_argument(as_written(s[j]), as_written(s[y]),
-                                        as_written(delta) if delta is not None else None),
-                              clamp))
+        sym_row.append(_hinge(_argument(_score_symbol(j + 1), s_y_sym, d_used), clamp))
+        num_row.append(_hinge(_argument(as_written(s[j]), as_written(s[y]), d_shown), clamp))
         terms.append(value if not clamp or _counts(value, "0") else sp.Integer(0))
-    general = sp.Max(0, _argument(sym("hinge_s_j"), sp.Symbol(f"s_{y + 1}"),
-                                  d_sym if delta is not None else None), evaluate=False)
-    key = "hinge_loss.margins"
-    if mistake in ("no-max", "no-margin", "true-class-counted"):
-        key += "_" + mistake.replace("-", "_")
+    general = sp.Max(0, _argument(sym("hinge_s_j"), s_y_sym, d_used), evaluate=False)
+    key = _keyed("hinge_loss.margins", mistake, ("no-max", "no-margin", "true-class-counted"))
     # the terms and the gradient as columns: one class a line, so that they fit a page
     steps.append(Step(key=key, lhs=sym("hinge_terms"), symbolic=sp.ImmutableMatrix(sym_row),
                       substituted=sp.ImmutableMatrix(num_row), value=sp.ImmutableMatrix(terms),
@@ -223,11 +225,10 @@ def hinge_loss(scores: sp.ImmutableMatrix, label: int, margin: sp.Rational, at_k
         if j == y:
             continue
         if clamp:
-            grad_sym.append(_condition(_argument(_score_symbol(j + 1), s_y_sym,
-                                                 d_sym if delta is not None else None), at_kink))
-            grad_num.append(_condition(_argument(as_written(s[j]), as_written(s[y]),
-                                                 as_written(delta) if delta is not None
-                                                 else None), at_kink))
+            grad_sym.append(_condition(_argument(_score_symbol(j + 1), s_y_sym, d_used),
+                                       at_kink))
+            grad_num.append(_condition(_argument(as_written(s[j]), as_written(s[y]), d_shown),
+                                       at_kink))
         else:
             grad_sym.append(sp.Integer(1))
             grad_num.append(sp.Integer(1))
@@ -244,16 +245,14 @@ def hinge_loss(scores: sp.ImmutableMatrix, label: int, margin: sp.Rational, at_k
     if mistake == "grad-sign":
         row_sym = [sp.Mul(-1, x, evaluate=False) for x in row_sym]
         row_num = [sp.Mul(-1, x, evaluate=False) for x in row_num]
-    grad_key = "hinge_loss.gradient"
-    if mistake in ("no-max", "grad-sign", "true-class-grad-left-out"):
-        grad_key += "_" + mistake.replace("-", "_")
+    grad_key = _keyed("hinge_loss.gradient", mistake,
+                      ("no-max", "grad-sign", "true-class-grad-left-out"))
     steps.append(Step(key=grad_key, lhs=sym("hinge_grad"), symbolic=sp.ImmutableMatrix(row_sym),
                       substituted=sp.ImmutableMatrix(row_num), value=sp.ImmutableMatrix(grad),
                       data={"k": k, "index": y + 1, "at_kink": at_kink},
                       elidable=terms_of(k, lhs=sym("hinge_dL_ds_j"),
                                         symbolic=_condition(_argument(
-                                            sym("hinge_s_j"), s_y_sym,
-                                            d_sym if delta is not None else None), at_kink),
+                                            sym("hinge_s_j"), s_y_sym, d_used), at_kink),
                                         substituted=None)))
     info: dict[str, Any] = {"at_kink": at_kink}
     kinks = [j for j in others if clamp and args[j] is not None and bool(sp.Eq(args[j], 0))]
