@@ -130,9 +130,11 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
                 applies=lambda p: p["margin"] != 0),
         Mistake("no-max", changes=("margins", "loss", "grad"), formula=True),
         Mistake("grad-sign", changes=("grad",), formula=True),
+        # before no-margin: a gradient whose true-class entry alone is 0 is this mistake's
+        # (no-margin's can give that entry too, but changes the terms as well)
+        Mistake("true-class-grad-left-out", changes=("grad",), formula=True),
         Mistake("no-margin", changes=("margins", "loss", "grad"), formula=True,
                 applies=lambda p: p["margin"] != 0),
-        Mistake("true-class-grad-left-out", changes=("grad",), formula=True),
     ],
     sampler=sample_hinge,
     question=_question,
