@@ -123,3 +123,30 @@ def test_moodle_interval_reaches_the_rounded_value() -> None:
     # a mistake that rounds to the same two figures cannot be told apart; one that does not can
     assert not tol.tells_apart(SIGMOID_M2, 0.1235)
     assert tol.tells_apart(SIGMOID_M2, 0.1260)
+
+
+@pytest.mark.parametrize("precision,right", [(Precision(sig_figs=2), True), (None, False)])
+def test_practice_takes_the_stated_precision(precision: Precision | None, right: bool) -> None:
+    """A student who types every skip-gram value to 2 figures (from the torch reference)."""
+    from reference import load
+
+    from dlexam.check.practice import run_practice
+    from dlexam.derivations.contract import element, parse_ref
+
+    spec = derivations.get("skip-gram")
+    seed = 5
+    answers = load()["skip-gram"](spec.shown_params(spec.sample(seed)), None)
+
+    def two_figures(value: object) -> str:
+        if isinstance(value, list):
+            return json.dumps([float(f"{v:.2g}") for v in value])
+        return f"{value:.2g}"
+
+    def ask(prompt: str) -> str:
+        name, index = parse_ref(prompt.split(" (")[0])
+        return two_figures(element(answers[name], index))
+
+    said: list[str] = []
+    got, asked = run_practice(spec, seed, "en", ask, said.append, precision=precision)
+    assert asked == 4
+    assert (got == asked) is right
