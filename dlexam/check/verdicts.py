@@ -514,7 +514,6 @@ def check(derivation: Derivation, params: Mapping[str, Any] | None,
     return Checker(derivation, params, precision=precision).check(answers)
 
 
-
 def _same(a: Any, b: Any) -> bool:
     """Whether two step values hold the same numbers (a row and a column alike)."""
     la = [x for _p, x in leaves(to_plain(a))]

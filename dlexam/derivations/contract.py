@@ -112,12 +112,13 @@ def precision_of(sig_figs: Any, decimals: Any,
         return Precision(**{field_name: value})
     return None
 
+
 @dataclass(frozen=True)
 class Tolerance:
     """Closeness for numbers: v is within tolerance of e when |v - e| <= max(abs, rel * |e|).
 
     With a stated ``precision``, a value is also accepted when it equals e rounded to that
-    precision (:meth:`accepts`), however far that is from e.
+    precision (:meth:`rounded_right`), however far that is from e.
     """
 
     rel: float = DEFAULT_REL
@@ -141,13 +142,6 @@ class Tolerance:
             return False
         return any(typed == r for r in self.precision.rounded(expected))
 
-    def accepts(self, value: float, expected: float) -> bool:
-        """Within the tolerance, or ``expected`` rounded to the stated precision."""
-        if self.within(value, expected):
-            return True
-        return math.isfinite(value) and self.rounded_right(Decimal(repr(float(value))),
-                                                           expected)
-
     def tells_apart(self, expected: float, other: float) -> bool:
         """Whether ``other`` (a mistake's value) is told apart from ``expected``: outside the
         tolerance, and, with a stated precision, rounding to none of the values ``expected``
@@ -159,8 +153,8 @@ class Tolerance:
         return not set(self.precision.rounded(other)) & set(self.precision.rounded(expected))
 
     def interval(self, expected: float) -> float:
-        """The half-width of the one interval around ``expected`` that holds every value
-        :meth:`accepts` takes and its rounded values (what Moodle, whose tolerances are
+        """The half-width of the one interval around ``expected`` that holds every value the
+        tolerance takes and the rounded values (what Moodle, whose tolerances are
         absolute, is given): the tolerance, widened to reach the rounded values."""
         allowed = self.allowed(expected)
         if self.precision is None or not math.isfinite(expected):
