@@ -1,19 +1,19 @@
 r"""Moodle's XML import format: one category per question holding its variants.
 
 A single asked number is a ``numerical`` question; anything else a ``cloze`` (embedded answers)
-question with one ``{w:NUMERICAL:=value:tolerance~%p%mistake:tolerance#feedback}`` part per
-number. Every named mistake that changes a number is an answer with its partial credit (0% by
-default) and the catalog's explanation as feedback. Moodle tolerances are absolute, each from
-its own answer's value by the question's rule: max(abs, rel * |value|), for the right value and
-for each mistake's value alike, widened to reach the value rounded to the precision the question
-states (Moodle then accepts that value and everything closer). Every text Moodle shows (question text, each answer's feedback)
-carries one multilang span per language (codes ``en`` and ``zh_tw``), so that Moodle's
-multi-language filter shows one. Mathematics in question texts is TeX between ``\(`` and ``\)``
-for Moodle's MathJax filter; feedback is plain text (a Cloze part's feedback is shown in a
-popover, which MathJax does not typeset). A Cloze question's part weights are whole numbers
-that add up to its points (Moodle sets its mark to their sum). Written with :mod:`xml.etree`,
-which escapes the XML; the HTML inside is escaped first, and a Cloze part's feedback once more
-as Moodle's Cloze parser reads it (:func:`cloze_feedback`).
+question with one ``{w:NUMERICAL:=value:tolerance~%p%mistake:tolerance#feedback}`` part per number.
+Every named mistake that changes a number is an answer with its partial credit (0% by default) and
+the catalog's explanation as feedback. Moodle tolerances are absolute, each from its own answer's
+value by the question's rule: max(abs, rel * |value|), for the right value and for each mistake's
+value alike, widened to reach the value rounded to the precision the question states (Moodle then
+accepts that value and everything closer). Every text Moodle shows (question text, each answer's
+feedback) carries one multilang span per language (codes ``en`` and ``zh_tw``), so that Moodle's
+multi-language filter shows one. Mathematics in question texts is TeX between ``\(`` and ``\)`` for
+Moodle's MathJax filter; feedback is plain text (a Cloze part's feedback is shown in a popover,
+which MathJax does not typeset). A Cloze question's part weights are whole numbers that add up to
+its points (Moodle sets its mark to their sum). Written with :mod:`xml.etree`, which escapes the
+XML; the HTML inside is escaped first, and a Cloze part's feedback once more as Moodle's Cloze
+parser reads it (:func:`cloze_feedback`).
 """
 
 from __future__ import annotations
