@@ -26,8 +26,9 @@ EXIT_TERMINATED = 128 + signal.SIGTERM
 
 VALUE_MAX_CHARS = 200_000
 """The longest ``key=value`` value read; the derivations' own limits are far below it."""
-VALUE_MAX_DEPTH = 3
-"""Brackets nest at most this deep: a list of matrices (``W_Q=[[[1, 2]], [[3, 4]]]``)."""
+VALUE_MAX_DEPTH = 4
+"""Brackets nest at most this deep: a list of matrices (``W_Q=[[[1, 2]], [[3, 4]]]``), a batch of
+images (n x C x H x W)."""
 NUMBER_MAX_CHARS = 40
 """The longest number literal read (the limits on numbers themselves are in params.py)."""
 
