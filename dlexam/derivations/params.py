@@ -436,6 +436,11 @@ def _check_array_list(
     if not isinstance(value, (list, tuple)) or len(value) == 0:
         raise InputError(param.name, param.describe(), _describe_value(value))
     if param.items is not None:
+        limit = limits.get(param.items)
+        if limit is not None and len(value) > limit and param.free_items:
+            # a list of tensors, or one matrix row by row: its length counts both
+            raise InputError(param.name, f"at most {limit} rows or tensors ({param.items} at "
+                             f"most {limit})", f"{len(value)}")
         _bind_limit(param, param.items, len(value), limits)
         known = dims.get(param.items)
         if known is not None and known[0] != len(value):
