@@ -43,6 +43,9 @@ NUMBER_LIMIT_TEXT = (f"a number below 1e{NUMBER_MAX_EXPONENT} in size, 0 or at l
 ARRAY_MAX_ENTRIES = 100_000
 """A guard before the per-derivation dimension limits: no array is even read past this size."""
 
+ARRAY_MAX_DIMS = 4
+"""The deepest nesting an array may have (a bank of filters: F x C x kh x kw)."""
+
 STRING_MAX_LENGTH = 200
 """The longest string parameter unless a Param says otherwise."""
 
@@ -238,15 +241,16 @@ def _describe_value(value: Any) -> str:
 
 
 def _shape_only(value: Any, name: str, count: list[int], depth: int = 0) -> tuple[int, ...]:
-    """The shape of nested lists, without converting a number: checks nesting (at most three
-    levels are read), rectangularity and the :data:`ARRAY_MAX_ENTRIES` guard."""
+    """The shape of nested lists, without converting a number: checks nesting (at most
+    :data:`ARRAY_MAX_DIMS` levels are read), rectangularity and the :data:`ARRAY_MAX_ENTRIES`
+    guard."""
     if not isinstance(value, (list, tuple)):
         count[0] += 1
         if count[0] > ARRAY_MAX_ENTRIES:
             raise InputError(name, f"at most {ARRAY_MAX_ENTRIES} numbers", "more")
         return ()
-    if depth >= 3:
-        raise InputError(name, "at most two dimensions", "deeper nesting")
+    if depth >= ARRAY_MAX_DIMS:
+        raise InputError(name, f"at most {ARRAY_MAX_DIMS} dimensions", "deeper nesting")
     if len(value) == 0:
         raise InputError(name, "a non-empty list", "an empty list")
     shapes = [_shape_only(v, name, count, depth + 1) for v in value]
@@ -394,12 +398,19 @@ def _check_array(param: Param, value: Any, dims: dict[str, tuple[int, str]],
                 return flat[0]
             if len(shape) == 1:
                 return sp.ImmutableMatrix(shape[0], 1, flat)
-            if len(shape) == 2:
-                return sp.ImmutableMatrix(shape[0], shape[1], flat)
-            raise InputError(param.name, "at most two dimensions", f"shape {_fmt_shape(shape)}")
+            return _nested(shape, flat)
         errors.append(problem)
     decl_txt = " or ".join(" x ".join(str(d) for d in s) for s in candidates)
     raise InputError(param.name, f"shape {decl_txt}", "; ".join(errors))
+
+
+def _nested(shape: tuple[int, ...], flat: list[Any]) -> Any:
+    """Numbers row by row as a matrix (two dimensions) or as nested tuples of matrices (a
+    C x H x W array is a tuple of C matrices, F x C x H x W a tuple of F such tuples)."""
+    if len(shape) == 2:
+        return sp.ImmutableMatrix(shape[0], shape[1], flat)
+    size = len(flat) // shape[0]
+    return tuple(_nested(shape[1:], flat[i * size:(i + 1) * size]) for i in range(shape[0]))
 
 
 def _check_array_list(
@@ -509,7 +520,8 @@ def validate(params: Sequence[Param], given: Mapping[str, Any],
 
     ``limits`` caps dimension names (``{"T": 20}``): a size past its cap is refused as it binds,
     before the array's numbers are read. Arrays become ``sympy.ImmutableMatrix`` (a vector is a
-    column), an array list a tuple of them, numbers exact rationals.
+    column; three or four dimensions are nested tuples of matrices), an array list a tuple of
+    them, numbers exact rationals.
 
     Raises:
         InputError: naming the first parameter that is unknown, missing or malformed.
