@@ -427,8 +427,7 @@ class Checker:
         if self.tolerance is not None and answer.kind not in ("integer", "integers", "text"):
             tolerance = self.tolerance
         if isinstance(leaf, WrongShape):  # another shape, which a named mistake gives
-            given = [[x.value for x in row] if isinstance(row, list) else row.value
-                     for row in leaf.value] if isinstance(leaf.value, list) else leaf.value
+            given = _leaf_values(leaf.value)
             return Verdict(answer.name, index if index else None, given, expected, False,
                            tolerance, None, leaf.mistake, self._departs(leaf.mistake))
         verdict = judge_element(answer.name, index, leaf, expected, tolerance,
@@ -578,3 +577,10 @@ class CheckerCache:
         while len(self._items) > self.size:
             self._items.pop(next(iter(self._items)))
         return checker
+
+
+def _leaf_values(value: Any) -> Any:
+    """Typed leaves (nested lists of them, at any depth) as their values."""
+    if isinstance(value, list):
+        return [_leaf_values(v) for v in value]
+    return value.value

@@ -369,8 +369,18 @@ def conv2d(X: Any, K: Any, b: Any, stride: int, padding: int, op: str,
         ("conv_H_out", "conv_H", H, ("conv_kh", kh)),
         ("conv_W_out", "conv_W", W, ("conv_kw", kw))], padding, stride)
     steps += size_steps
+    for f, kernels in enumerate(filters, start=1):
+        for c, k in enumerate(kernels, start=1):
+            index = [f, c] if banked else [c] if C > 1 else []
+            steps.append(Step(key="conv2d.kernel", lhs=_indexed("conv_K", *index)
+                              if index else sym("conv_K"), symbolic=k,
+                              data={"filter": f, "channel": c}))
     padded = [_pad(x, padding, sp.Integer(0)) for x in channels]
-    if padding:
+    if not padding:
+        for c, x in enumerate(channels, start=1):
+            steps.append(Step(key="conv2d.input", lhs=_indexed("conv_X", c) if C > 1
+                              else sym("conv_X"), symbolic=x, data={"channel": c}))
+    else:
         for c, x in enumerate(padded, start=1):
             steps.append(Step(key="conv2d.padded",
                               lhs=sym("conv_X_pad") if C == 1 else _indexed("conv_X_pad", c),
