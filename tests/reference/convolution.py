@@ -68,10 +68,10 @@ def pooling_torch(params: dict[str, Any], mistake: str | None = None) -> dict[st
     one_channel = x.dim() == 2
     if one_channel:
         x = x[None]
-    C, H, W = x.shape
+    channels, width = x.shape[0], x.shape[2]
     as_max = (p["mode"] == "max") != (mistake in ("average-for-max", "max-for-average"))
     if p["global"]:
-        flat = x.reshape(C, -1)
+        flat = x.reshape(channels, -1)
         y = flat.amax(dim=1) if as_max else flat.mean(dim=1)
         index = flat.argmax(dim=1)  # the first maximum, as documented
         windows = torch.zeros_like(index)  # the whole map is the window
@@ -91,7 +91,7 @@ def pooling_torch(params: dict[str, Any], mistake: str | None = None) -> dict[st
                   torch.arange(wo)[None, :] * stride - padding)
     out: dict[str, Any] = {"Y": y.tolist() if not one_channel else y[0].tolist()}
     if p["mode"] == "max":
-        rows, cols = index // W + 1, index % W + 1
+        rows, cols = index // width + 1, index % width + 1
         if mistake == "argmax-zero-based":
             rows, cols = rows - 1, cols - 1
         elif mistake == "argmax-in-window":
