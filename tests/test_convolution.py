@@ -73,10 +73,10 @@ def test_convolution_flips_the_kernel() -> None:
 def test_stride_padding_and_bias_against_torch() -> None:
     params = {"X": [[1, -2, 0.5, 3, 1], [0, 1, 2, -1, 2], [2, 2, -3, 0, 1], [1, 0, 1, 1, -2]],
               "K": [[[1, 0.5, -1], [0, 2, 1], [-1, 1, 0]]], "b": 0.25, "stride": 2,
-              "padding": 2}
+              "padding": 1}
     got = _y("conv2d", **params)["Y"]
     expected = conv2d_torch(derivations.get("conv2d").shown_params(params))
-    assert len(got) == (4 + 4 - 3) // 2 + 1 and len(got[0]) == (5 + 4 - 3) // 2 + 1
+    assert len(got) == (4 + 2 - 3) // 2 + 1 and len(got[0]) == (5 + 2 - 3) // 2 + 1
     assert got == expected  # quarters and halves: exact in binary
 
 
@@ -158,6 +158,8 @@ def test_entry_steps_write_every_product_and_mark_the_long_ones() -> None:
      "cross-correlation, convolution"),
     (["conv2d", "X=" + str([[1] * 9] * 9), "K=[[1]]"], "X: expected", "H at most 8"),
     (["conv2d", "X=[[[[[1]]]]]", "K=[[1]]"], "X: expected", "nested at most 4"),
+    (["conv2d", "X=" + str([[1] * 7] * 7), "K=[[1]]", "padding=1"], "padding: expected",
+     "a padded input of at most 8 x 8"),
     (["pooling", "X=[[1,2],[3,4]]", "padding=2"], "padding: expected", "at most half"),
     (["pooling", "X=[[1,2],[3,4]]", "size=3"], "size: expected", "no larger"),
     (["pooling", "X=[[1,2],[3,4]]", "mode=min"], "mode: expected", "max, avg"),

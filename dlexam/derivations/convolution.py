@@ -140,6 +140,9 @@ CONV_PARAMS = [
 ]
 
 CONV_LIMITS = {"H": 8, "W": 8, "C": 3, "F": 3, "kh": 5, "kw": 5}
+PADDED_MAX = 8
+"""The padded input's largest side: every matrix the steps write (the padded input, the output)
+stays 8 columns wide, which a page holds."""
 
 
 def _depth(value: Any) -> int:
@@ -270,7 +273,8 @@ def _entry_step(f: int | None, i: int, j: int, windows: list[sp.ImmutableMatrix]
             short.append(bias)
         shorter = sp.Add(*short) if len(short) > 1 else short[0]
     return Step(
-        key="conv2d.entry" if C == 1 else "conv2d.entry_channels",
+        key=("conv2d.entry" if C == 1 else "conv2d.entry_channels")
+        + ("_padded" if padded else ""),
         lhs=_indexed("conv_Y", *at), symbolic=formula, substituted=substituted, value=value,
         data={"i": i, "j": j, "channels": C, "products": C * kh * kw,
               "rows": f"{rows[0]}-{rows[1]}", "cols": f"{cols[0]}-{cols[1]}"},
@@ -358,6 +362,10 @@ def conv2d(X: Any, K: Any, b: Any, stride: int, padding: int, op: str,
     H, W = channels[0].shape
     filters, banked = _bank(K, C)
     kh, kw = filters[0][0].shape
+    if max(H, W) + 2 * padding > PADDED_MAX:
+        raise InputError("padding", f"a padded input of at most {PADDED_MAX} x {PADDED_MAX} "
+                         f"(H + 2 padding <= {PADDED_MAX}, W + 2 padding <= {PADDED_MAX})",
+                         f"{padding} on a {H} x {W} input")
     if kh > H + 2 * padding or kw > W + 2 * padding:
         raise InputError("K", f"a kernel no larger than the padded input "
                          f"({H + 2 * padding} x {W + 2 * padding})", f"{kh} x {kw}")
@@ -433,7 +441,7 @@ POOL_PARAMS = [
     Param("count_include_pad", "bool", default=True),
 ]
 
-POOL_LIMITS = {"H": 10, "W": 10, "C": 3}
+POOL_LIMITS = {"H": 8, "W": 8, "C": 3}
 
 
 def _stride_of(p: Mapping[str, Any]) -> int:
