@@ -96,7 +96,7 @@ _TEXT_SYMBOLS = {
     r"\ldots": "...", r"\dots": "...", r"\times": "x", r"\infty": "∞", r"\alpha": "α",
     r"\quad": "  ", r"\left": "", r"\right": "", r"\partial": "∂", r"\lVert": "||",
     r"\rVert": "||", r"\mathcal": "", r"\leftarrow": "←", r"\rightarrow": "→",
-    r"\gamma": "γ",
+    r"\gamma": "γ", r"\lfloor": "⌊", r"\rfloor": "⌋",
 }
 
 
