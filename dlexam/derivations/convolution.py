@@ -110,13 +110,13 @@ def _offset(var: str, start: int) -> str:
     return f"{var}+{start}" if start else var
 
 
-def _size_steps(key: str, sizes: Sequence[tuple[str, str, int, int]], P: int, S: int
+def _size_steps(key: str, axes: Sequence[tuple[str, str, int, str, int]], P: int, S: int
                 ) -> tuple[list[Step], list[int]]:
-    """The output size along each axis: floor((n + 2P - k) / S) + 1."""
+    """The output size along each axis, floor((n + 2P - k) / S) + 1; ``axes`` holds (output
+    size symbol, input size symbol, n, kernel size symbol, k) per axis."""
     steps, out = [], []
     Ps, Ss = sym("conv_P"), sym("conv_S")
-    for out_key, n_key, n, k_key_value in sizes:
-        k_key, k = k_key_value if isinstance(k_key_value, tuple) else ("conv_k", k_key_value)
+    for out_key, n_key, n, k_key, k in axes:
         ns, ks = sym(n_key), sym(k_key)
         with sp.evaluate(False):
             formula = sp.Add(sp.floor(sp.Mul(sp.Add(ns, sp.Mul(2, Ps), sp.Mul(-1, ks)),
@@ -374,8 +374,8 @@ def conv2d(X: Any, K: Any, b: Any, stride: int, padding: int, op: str,
         "H": H, "W": W, "C": C, "kh": kh, "kw": kw, "filters": len(filters), "op": op,
         "stride": stride, "padding": padding})]
     size_steps, (Ho, Wo) = _size_steps("conv2d.size", [
-        ("conv_H_out", "conv_H", H, ("conv_kh", kh)),
-        ("conv_W_out", "conv_W", W, ("conv_kw", kw))], padding, stride)
+        ("conv_H_out", "conv_H", H, "conv_kh", kh),
+        ("conv_W_out", "conv_W", W, "conv_kw", kw)], padding, stride)
     steps += size_steps
     for f, kernels in enumerate(filters, start=1):
         for c, k in enumerate(kernels, start=1):
@@ -639,7 +639,8 @@ def pooling(X: Any, size: int, stride: int | None, padding: int, mode: str,
             "H": H, "W": W, "C": C, "size": size, "stride": S, "padding": P, "mode": mode,
             "default_stride": stride is None}))
         size_steps, (Ho, Wo) = _size_steps("pooling.size", [
-            ("conv_H_out", "conv_H", H, size), ("conv_W_out", "conv_W", W, size)], P, S)
+            ("conv_H_out", "conv_H", H, "conv_k", size),
+            ("conv_W_out", "conv_W", W, "conv_k", size)], P, S)
         steps += size_steps
         if P:
             steps.append(Step(key=f"pooling.padded_{mode}",
