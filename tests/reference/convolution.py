@@ -11,6 +11,18 @@ import torch.nn.functional as F  # noqa: N812 (PyTorch's own short name)
 
 from reference import reference
 
+# the mistakes a student makes by reading the question's numbers otherwise
+_CONV_CHANGES: dict[str | None, dict[str, Any]] = {
+    "kernel-flipped": {"op": "convolution"}, "kernel-not-flipped": {"op": "cross-correlation"},
+    "padding-ignored": {"padding": 0}, "stride-ignored": {"stride": 1},
+    "bias-left-out": {"b": None},
+}
+_POOL_CHANGES: dict[str | None, dict[str, Any]] = {
+    "stride-one": {"stride": 1}, "padding-ignored": {"padding": 0},
+    "pad-zeros-not-counted": {"count_include_pad": False},
+    "pad-zeros-counted": {"count_include_pad": True},
+}
+
 
 def _tensor(value: Any) -> torch.Tensor:
     return torch.tensor(value, dtype=torch.float64)
@@ -18,17 +30,7 @@ def _tensor(value: Any) -> torch.Tensor:
 
 def conv2d_torch(params: dict[str, Any], mistake: str | None = None) -> Any:
     """Y as nested lists: H' x W' for a kernel without a filter dimension, else F x H' x W'."""
-    p = dict(params)
-    if mistake == "kernel-flipped":
-        p["op"] = "convolution"
-    elif mistake == "kernel-not-flipped":
-        p["op"] = "cross-correlation"
-    elif mistake == "padding-ignored":
-        p["padding"] = 0
-    elif mistake == "stride-ignored":
-        p["stride"] = 1
-    elif mistake == "bias-left-out":
-        p["b"] = None
+    p = {**params, **_CONV_CHANGES.get(mistake, {})}
     x = _tensor(p["X"])
     if x.dim() == 2:
         x = x[None]
@@ -55,15 +57,7 @@ def conv2d(params: dict[str, Any], mistake: str | None) -> dict[str, Any]:
 
 def pooling_torch(params: dict[str, Any], mistake: str | None = None) -> dict[str, Any]:
     """Y and, for max pooling, argmax as 1-based (row, column) pairs in the input."""
-    p = dict(params)
-    if mistake == "stride-one":
-        p["stride"] = 1
-    elif mistake == "padding-ignored":
-        p["padding"] = 0
-    elif mistake == "pad-zeros-not-counted":
-        p["count_include_pad"] = False
-    elif mistake == "pad-zeros-counted":
-        p["count_include_pad"] = True
+    p = {**params, **_POOL_CHANGES.get(mistake, {})}
     x = _tensor(p["X"])
     one_channel = x.dim() == 2
     if one_channel:
