@@ -27,9 +27,8 @@ EXIT_TERMINATED = 128 + signal.SIGTERM
 VALUE_MAX_CHARS = 200_000
 """The longest ``key=value`` value read; the derivations' own limits are far below it."""
 VALUE_MAX_DEPTH = 4
-"""Brackets nest at most this deep: a bank of filters F x C x kh x kw, the deepest array a
-parameter takes (``params.ARRAY_MAX_DIMS``, not imported: the command line starts without
-SymPy)."""
+"""Brackets nest at most this deep: a list of matrices (``W_Q=[[[1, 2]], [[3, 4]]]``), a batch of
+images (n x C x H x W)."""
 NUMBER_MAX_CHARS = 40
 """The longest number literal read (the limits on numbers themselves are in params.py)."""
 

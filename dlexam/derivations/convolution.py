@@ -87,8 +87,19 @@ def _indexed(key: str, *index: Any) -> sp.Symbol:
     return sp.Symbol(f"{key}[{','.join(str(i) for i in index)}]")
 
 
+def _planes(value: Any) -> Any:
+    """An array as matrices: a matrix stays one, a C x H x W array becomes a tuple of C
+    matrices, an F x C x kh x kw array a tuple of F such tuples."""
+    if isinstance(value, sp.MatrixBase):
+        return value
+    if value.rank() == 2:
+        return sp.ImmutableMatrix(value.tolist())
+    return tuple(_planes(value[i]) for i in range(value.shape[0]))
+
+
 def _channels(X: Any) -> list[sp.ImmutableMatrix]:
     """The input's channels (an H x W input is one channel)."""
+    X = _planes(X)
     return [X] if isinstance(X, sp.MatrixBase) else list(X)
 
 
@@ -200,6 +211,7 @@ def _bank(K: Any, C: int) -> tuple[list[list[sp.ImmutableMatrix]], bool]:
     Raises:
         InputError: the kernel's channels do not match the input's.
     """
+    K = _planes(K)
     if isinstance(K, sp.MatrixBase):
         if C != 1:
             raise InputError("K", f"C x kh x kw or F x C x kh x kw with C = {C} (one kernel "

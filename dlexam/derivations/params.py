@@ -44,7 +44,8 @@ ARRAY_MAX_ENTRIES = 100_000
 """A guard before the per-derivation dimension limits: no array is even read past this size."""
 
 ARRAY_MAX_DIMS = 4
-"""The deepest nesting an array may have (a bank of filters: F x C x kh x kw)."""
+"""The most dimensions an array has (a batch of images, n x C x H x W); a parameter declares
+the shapes it takes."""
 
 STRING_MAX_LENGTH = 200
 """The longest string parameter unless a Param says otherwise."""
@@ -417,19 +418,12 @@ def _check_array(param: Param, value: Any, dims: dict[str, tuple[int, str]],
                 return flat[0]
             if len(shape) == 1:
                 return sp.ImmutableMatrix(shape[0], 1, flat)
-            return _nested(shape, flat)
+            if len(shape) == 2:
+                return sp.ImmutableMatrix(shape[0], shape[1], flat)
+            return sp.ImmutableDenseNDimArray(flat, shape)
         errors.append(problem)
     decl_txt = " or ".join(" x ".join(str(d) for d in s) for s in candidates)
     raise InputError(param.name, f"shape {decl_txt}", "; ".join(errors))
-
-
-def _nested(shape: tuple[int, ...], flat: list[Any]) -> Any:
-    """Numbers row by row as a matrix (two dimensions) or as nested tuples of matrices (a
-    C x H x W array is a tuple of C matrices, F x C x H x W a tuple of F such tuples)."""
-    if len(shape) == 2:
-        return sp.ImmutableMatrix(shape[0], shape[1], flat)
-    size = len(flat) // shape[0]
-    return tuple(_nested(shape[1:], flat[i * size:(i + 1) * size]) for i in range(shape[0]))
 
 
 def _check_array_list(
@@ -539,8 +533,7 @@ def validate(params: Sequence[Param], given: Mapping[str, Any],
 
     ``limits`` caps dimension names (``{"T": 20}``): a size past its cap is refused as it binds,
     before the array's numbers are read. Arrays become ``sympy.ImmutableMatrix`` (a vector is a
-    column; three or four dimensions are nested tuples of matrices), an array list a tuple of
-    them, numbers exact rationals.
+    column), an array list a tuple of them, numbers exact rationals.
 
     Raises:
         InputError: naming the first parameter that is unknown, missing or malformed.

@@ -85,6 +85,8 @@ def _value_text(value: Any) -> str:
 _SPECIAL = re.compile(r"\$(?P<math>[^$]+)\$|`(?P<code>[^`]+)`")
 _TEXT_COMMANDS = [
     (re.compile(r"\\tilde\{([^{}]*)\}"), r"\1~"),
+    (re.compile(r"\\hat\{([^{}]*)\}"), "\\1\u0302"),
+    (re.compile(r"\\ne(?![A-Za-z])"), "≠"),
     (re.compile(r"\\(?:mathrm|mathbf|text|operatorname)\{([^{}]*)\}"), r"\1"),
     (re.compile(r"\\sqrt\{([^{}]*)\}"), r"sqrt(\1)"),
     (re.compile(r"\\frac\{([^{}]*)\}\{([^{}]*)\}"), r"(\1)/(\2)"),
@@ -96,7 +98,8 @@ _TEXT_SYMBOLS = {
     r"\ldots": "...", r"\dots": "...", r"\times": "x", r"\infty": "∞", r"\alpha": "α",
     r"\quad": "  ", r"\left": "", r"\right": "", r"\partial": "∂", r"\lVert": "||",
     r"\rVert": "||", r"\mathcal": "", r"\leftarrow": "←", r"\rightarrow": "→",
-    r"\gamma": "γ", r"\lfloor": "⌊", r"\rfloor": "⌋",
+    r"\gamma": "γ", r"\varepsilon": "ε", r"\mu": "μ", r"\delta": "δ", r"\varphi": "φ",
+    r"\Phi": "Φ", r"\pi": "π", r"\lfloor": "⌊", r"\rfloor": "⌋",
 }
 
 
