@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dlexam.check.verdicts import Checker
-from dlexam.derivations.contract import format_ref, leaves
+from dlexam.derivations.contract import RAGGED_KINDS, format_ref, leaves
 from dlexam.derivations.core import Derivation, Step, to_plain
 from dlexam.errors import InputError
 from dlexam.notation import text
@@ -36,7 +36,8 @@ def items(derivation: Derivation, expected: dict[str, Any]) -> Iterator[Item]:
         if not answer.asked or answer.kind == "text" or answer.name not in expected:
             continue
         value = expected[answer.name]
-        if answer.kind in ("vectors", "matrices", "integers") and isinstance(value, list):
+        if answer.kind in ("vectors", "matrices", "integers", *RAGGED_KINDS) and isinstance(
+                value, list):
             for i, entry in enumerate(value, start=1):
                 yield Item(format_ref(answer.name, [i]), entry)
         else:

@@ -27,9 +27,12 @@ ANSWER_KINDS: dict[str, int | None] = {
     "matrix": 2,
     "vectors": None,  # a list of vectors (or of numbers, where each step gives one number)
     "matrices": 3,  # a list of matrices
+    "layers": None,  # one vector or matrix per layer, each of its own size (shapes: ("L",))
     "text": 0,  # a word or a formula written as text: compared exactly
 }
 EXACT_KINDS = frozenset({"integer", "integers", "text"})
+RAGGED_KINDS = frozenset({"layers"})
+"""Kinds whose items differ in size (a network's layers): addressed item by item, ``z[2]``."""
 
 _KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _REF = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<index>(?:\[\s*\d+\s*\])*)$")
@@ -209,6 +212,8 @@ def shape_problem(answer: Answer, value: Any, dims: dict[str, int]) -> str | Non
     """Why a plain value does not fit the declaration, or None (binding new dimension names)."""
     if answer.kind == "text":
         return None if isinstance(value, str) else f"{answer.name}: text expected"
+    if answer.kind in RAGGED_KINDS:
+        return _layers_problem(answer, value, dims)
     shape = plain_shape(value)
     if shape is None:
         return f"{answer.name}: ragged lists"
@@ -240,6 +245,23 @@ def shape_problem(answer: Answer, value: Any, dims: dict[str, int]) -> str | Non
         elif isinstance(leaf, bool) or not (isinstance(leaf, (int, float)) or leaf in ("inf",
                                                                                          "-inf")):
             return f"{answer.name}: numbers expected, got {leaf!r}"
+    return None
+
+
+def _layers_problem(answer: Answer, value: Any, dims: dict[str, int]) -> str | None:
+    """Why a list of per-layer arrays does not fit: the number of items binds the declared
+    dimension; each item is a rectangular array of numbers of its own size."""
+    if not isinstance(value, list) or not value:
+        return f"{answer.name}: a list with one array per item expected"
+    (dname,) = answer.shapes[0]
+    if isinstance(dname, str) and dims.setdefault(dname, len(value)) != len(value):
+        return f"{answer.name}: {dname} = {dims[dname]} but {len(value)} items"
+    for item in value:
+        if plain_shape(item) is None:
+            return f"{answer.name}: ragged lists inside an item"
+        for _pos, leaf in leaves(item):
+            if isinstance(leaf, bool) or not isinstance(leaf, (int, float)):
+                return f"{answer.name}: numbers expected, got {leaf!r}"
     return None
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from dlexam import derivations
-from dlexam.derivations.contract import Tolerance, element, parse_ref
+from dlexam.derivations.contract import RAGGED_KINDS, Tolerance, element, parse_ref
 from dlexam.derivations.core import Derivation, to_plain
 from dlexam.derivations.params import bind_dims, check_text, numeric_inputs, pinned_dims
 from dlexam.derivations.sampling import MAX_SEED, Draw
@@ -663,6 +663,9 @@ def parse_question(number: int, raw: Any, needed: Sequence[str] = LANGS) -> Ques
                              _got(ref))
         if any(it.ref == ref for it in items):
             raise InputError(where, "an answer not asked twice", _got(ref))
+        if not index and spec.answer(answer).kind in RAGGED_KINDS:
+            raise InputError(where, f"one item of {answer} such as \"{answer}[1]\" (its items "
+                             "differ in size: typed and graded one by one)", _got(ref))
         items.append(Item(ref, answer, index))
     tolerance = None
     if "tolerance" in raw:

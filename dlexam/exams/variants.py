@@ -169,6 +169,14 @@ def _expected(question: Question, item: Any, plain: dict[str, Any]) -> Any:
                          f"({question.id})", f"{item.ref}: {err}") from None
 
 
+def _missing(question: Question, values: Values) -> str | None:
+    """Why a draw gives no value for an asked item (an optional answer these parameters do not
+    give: mlp's W_new without a learning rate), or None; such a draw is refused."""
+    if all(item.answer in values.answers for item in question.items):
+        return None
+    return "an asked answer the parameters drawn do not give"
+
+
 def asked_items(question: Question, values: Values,
                 mistakes: dict[str, Values]) -> tuple[list[dict[str, Any]], str | None]:
     """The key's asked items, and why the draw does not discriminate (None when it does)."""
@@ -177,6 +185,8 @@ def asked_items(question: Question, values: Values,
     out: list[dict[str, Any]] = []
     problem: str | None = None
     for item in question.items:
+        if item.answer not in plain:
+            return [], f"{item.ref} {_missing(question, values)}"
         tol = question.tolerance_for(item)
         expected = _expected(question, item, plain)
         values = {mid: element(w[item.answer], item.index) for mid, w in wrong.items()}
@@ -270,6 +280,10 @@ def draw_question(question: Question, seed: int, seen: set[str],
         wanted = {item.answer for item in question.items}
         if attempt < ANSWER_REDRAWS:  # the right answers first: a repeat needs no mistakes
             (values,) = planner.values_of(spec, params, [None], answers=wanted)
+            missing = _missing(question, values)
+            if missing is not None:
+                reasons[missing] += 1
+                continue
             answers = answers_print([_expected(question, item, values.answers)
                                      for item in question.items])
             if answers in seen:
