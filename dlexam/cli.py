@@ -241,6 +241,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="output folder (default out/exam)")
     exam.add_argument("--no-pdf", action="store_true",
                       help="write only key.json and moodle.xml")
+    exam.add_argument("--formats", metavar="LIST",
+                      help="the outputs, comma-separated: papers, keys, json, moodle (default: "
+                      "all; --no-pdf: json, moodle)")
     return parser
 
 
@@ -394,6 +397,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     derivation = derivations.get(args.name)
     fixed = parse_assignments(args.params)
     params = derivation.sample(args.seed, fixed)
+    assert params is not None  # without ``keep`` a draw is never refused
     if args.json:
         print(json.dumps(sample_json(derivation, args.seed, params, args.lang),
                          ensure_ascii=False))
@@ -418,7 +422,7 @@ def _cmd_exam(args: argparse.Namespace) -> int:
 
     count = args.variants
     report = build_exam(args.file, count, args.seed, out, pdf=not args.no_pdf,
-                        progress=Progress(count, "variants"))
+                        progress=Progress(count, "variants"), formats=args.formats)
     for reason, n in sorted(report.drawn.redrawn.items()):
         qid, why = reason.split(": ", 1)
         print(f"{qid}: {n} {'draw' if n == 1 else 'draws'} redrawn: {why}", file=sys.stderr)

@@ -16,7 +16,7 @@ from dlexam.derivations.contract import RAGGED_KINDS, format_ref, leaves
 from dlexam.derivations.core import Derivation, Step, to_plain
 from dlexam.errors import InputError
 from dlexam.notation import text
-from dlexam.notation.display import laid_out
+from dlexam.notation.display import laid_out, plain_number
 
 TRIES = 2
 
@@ -77,6 +77,7 @@ def feeding_steps(result: Any, step: Step) -> list[Step]:
     steps = laid_out(result.steps)
     position = steps.index(step)
     # by name: a formula may write a quantity as a row or a column (another SymPy symbol)
+    assert step.symbolic is not None  # a step with a value has its formula
     used = {str(x) for x in step.symbolic.free_symbols}
     found: dict[str, Step] = {}
     for earlier in steps[:position]:
@@ -178,5 +179,5 @@ def _value_text(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_value_text(v) for v in value) + "]"
     if isinstance(value, float):
-        return f"{value:.6g}"
+        return plain_number(value, "echo")
     return str(value)

@@ -9,6 +9,7 @@ from typing import Any
 from dlexam.check.verdicts import VIEWS, Report, Verdict
 from dlexam.derivations.contract import format_ref
 from dlexam.derivations.core import Derivation, to_plain
+from dlexam.notation.display import plain_number
 from dlexam.render.notebook import equation_line
 from dlexam.render.prose import prose_html, prose_text
 from dlexam.render.terminal import step_lines
@@ -16,7 +17,7 @@ from dlexam.render.terminal import step_lines
 
 def _number(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:.6g}"
+        return plain_number(value, "echo")
     return str(value)
 
 
@@ -50,7 +51,7 @@ def verdict_lines(report: Report, verdict: Verdict, lang: str) -> list[str]:
     expected = to_plain(verdict.expected)
     allowed = (prose_text(lang, "check.exact") if tol.rel == 0 and tol.abs == 0 else
                prose_text(lang, "check.tolerance",
-                          {"allowed": f"{tol.allowed(float(expected)):.3g}"})
+                          {"allowed": plain_number(tol.allowed(float(expected)), "tolerance")})
                if isinstance(expected, (int, float)) else "")
     verdict_text = prose_text(lang, "check.wrong", {"expected": _number(expected)})
     if allowed:

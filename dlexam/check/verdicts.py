@@ -343,7 +343,8 @@ class Checker:
         return self.mistaken(mistake_id).answers
 
     # --- reading what was given ---
-    def read(self, ref: str, typed: Any) -> list[tuple[Answer, tuple[int, ...], Any, Leaf | str]]:
+    def read(self, ref: str, typed: Any
+             ) -> list[tuple[Answer, tuple[int, ...], Any, Leaf | str | WrongShape]]:
         """A given answer as (declaration, full 1-based index, expected, typed leaf) per element.
 
         Raises:
@@ -426,12 +427,12 @@ class Checker:
         return Report(self.derivation, self.values, verdicts, self.values.params)
 
     def _judge(self, answer: Answer, index: tuple[int, ...], expected: Any,
-               leaf: Leaf | str) -> Verdict:
+               leaf: Leaf | str | WrongShape) -> Verdict:
         tolerance = answer.tolerance
         if self.tolerance is not None and answer.kind not in ("integer", "integers", "text"):
             tolerance = self.tolerance
         if isinstance(leaf, WrongShape):  # another shape, which a named mistake gives
-            given = _leaf_values(leaf.value)
+            given: Any = _leaf_values(leaf.value)
             return Verdict(answer.name, index if index else None, given, expected, False,
                            tolerance, None, leaf.mistake, self._departs(leaf.mistake))
         verdict = judge_element(answer.name, index, leaf, expected, tolerance,

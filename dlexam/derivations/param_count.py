@@ -351,13 +351,13 @@ def _output_shape(layer: _Layer, shape: Shape) -> Shape:
         need(rank + 1,
              "shape (steps, channels)" if rank == 1 else "shape (height, width, channels)")
         padding = options.get("padding", "valid")
-        sizes = []
-        for size, kernel, stride in zip(shape[:-1], options["kernel"], options["stride"],
-                                        strict=True):
-            if padding == "valid" and size is not None and kernel > size:
+        sizes: list[int | None] = []
+        for extent, kernel, stride in zip(shape[:-1], options["kernel"], options["stride"],
+                                          strict=True):
+            if padding == "valid" and extent is not None and kernel > extent:
                 raise InputError("model", f"{layer.where}: a kernel no larger than its input "
-                                 f"({size})", str(kernel))
-            sizes.append(_conv_length(size, kernel, stride, padding))
+                                 f"({extent})", str(kernel))
+            sizes.append(_conv_length(extent, kernel, stride, padding))
         channels = options["filters"] if kind in ("Conv1D", "Conv2D") else shape[-1]
         return (*sizes, channels)
     if kind in _GLOBAL:
@@ -397,7 +397,7 @@ def _recurrent_count(
             formula = sp.Mul(gates, n, inner)
             if not biases:
                 key = "param_count.recurrent_no_bias"
-    data = {"gates": gates, "biases": biases, "reset_after": reset_after}
+    data: dict[str, object] = {"gates": gates, "biases": biases, "reset_after": reset_after}
     return formula, key, {n: cell.units, m: width_in}, data
 
 

@@ -29,6 +29,7 @@ from dlexam.exams.mathtext import statements
 from dlexam.exams.model import moodle_fraction
 from dlexam.exams.parallel import fork_map
 from dlexam.exams.variants import Drawn, QuestionVariant
+from dlexam.notation.display import plain_number
 from dlexam.render.prose import prose_text
 
 MOODLE_LANG = {"en": "en", "zh-Hant": "zh_tw"}
@@ -36,8 +37,7 @@ MOODLE_LANG = {"en": "en", "zh-Hant": "zh_tw"}
 
 def number(value: float) -> str:
     """A number as Moodle reads it (plain decimal or exponent notation, 10 significant digits)."""
-    text = f"{float(value):.10g}"
-    return "0" if text == "-0" else text
+    return plain_number(value, "moodle")
 
 
 def multilang(texts: dict[str, str]) -> str:
@@ -111,7 +111,7 @@ def part_weights(question: Any, sizes: list[int]) -> list[int]:
     if points != int(points) or points < count:
         raise InputError(f"{question.path}.points", f"a whole number of at least {count} for "
                          f"Moodle, whose Cloze question weighs each of its {count} numbers in "
-                         "whole marks", f"{points:g}")
+                         "whole marks", plain_number(points, "points"))
     ideal = [points / len(sizes) / size for size in sizes for _ in range(size)]
     weights = [max(1, math.floor(x)) for x in ideal]
     left = int(points) - sum(weights)

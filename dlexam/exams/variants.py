@@ -189,9 +189,9 @@ def asked_items(question: Question, values: Values,
             return [], f"{item.ref} {_missing(question, values)}"
         tol = question.tolerance_for(item)
         expected = _expected(question, item, plain)
-        values = {mid: element(w[item.answer], item.index) for mid, w in wrong.items()}
+        mistaken = {mid: element(w[item.answer], item.index) for mid, w in wrong.items()}
         # only the mistakes that change this item are named for it
-        named = {mid: v for mid, v in values.items() if _differ(expected, v, _SAME)}
+        named = {mid: v for mid, v in mistaken.items() if _differ(expected, v, _SAME)}
         for mid, v in named.items():
             if problem is None and not _differ(expected, v, tol):
                 problem = (f"{item.ref} the value under {mid} was within the tolerances of "
