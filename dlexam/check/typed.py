@@ -553,8 +553,9 @@ def parse_items(text: str, dialect: Dialect, names: Iterable[str] = ()) -> list[
     return items
 
 
-def parse(text: str) -> Any:
-    """Typed text -> a :class:`Leaf`, or nested lists of them.
+def parse(text: str, ragged: bool = False) -> Any:
+    """Typed text -> a :class:`Leaf`, or nested lists of them (of different lengths only when
+    ``ragged``: an answer such as one shape per layer).
 
     Raises:
         TypedError: the text is refused (the message says why).
@@ -570,7 +571,8 @@ def parse(text: str) -> Any:
     if parser.peek().kind != "end":
         token = parser.peek()
         raise TypedError(f"unexpected {token.text!r} at character {token.position + 1}")
-    _rectangular(value)
+    if not ragged:
+        _rectangular(value)
     return value
 
 
@@ -584,8 +586,9 @@ def _rectangular(value: Any) -> tuple[int, ...]:
     return (len(value), *shapes.pop())
 
 
-def from_json(value: Any, depth: int = 0) -> Any:
-    """A JSON number or (nested) list of numbers, as the batch format allows, as leaves.
+def from_json(value: Any, depth: int = 0, ragged: bool = False) -> Any:
+    """A JSON number or (nested) list of numbers, as the batch format allows, as leaves (lists
+    of different lengths only when ``ragged``).
 
     Raises:
         TypedError: not a finite number or list of them.
@@ -598,12 +601,12 @@ def from_json(value: Any, depth: int = 0) -> Any:
         number = float(value)
         return Leaf(_finite(number), repr(value) if isinstance(value, float) else str(value))
     if isinstance(value, list) and value:
-        out = [from_json(v, depth + 1) for v in value]
-        if depth == 0:
+        out = [from_json(v, depth + 1, ragged) for v in value]
+        if depth == 0 and not ragged:
             _rectangular(out)
         return out
     if isinstance(value, str):
         if value in ("inf", "-inf"):  # JSON has no infinity: dlexam writes it as a string
             return Leaf(math.inf if value == "inf" else -math.inf)
-        return parse(value)
+        return parse(value, ragged)
     raise TypedError("a number, a list of numbers, or typed text")

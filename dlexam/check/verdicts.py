@@ -24,6 +24,7 @@ from dlexam.derivations.contract import (
     element,
     format_ref,
     leaves,
+    outline,
     parse_ref,
 )
 from dlexam.derivations.core import Derivation, Result, Step, to_plain
@@ -373,9 +374,16 @@ class Checker:
             given_text = typed if isinstance(typed, str) else json_text(typed)
             return [(answer, index, expected, given_text.strip())]
         try:
-            value = from_json(typed) if not isinstance(typed, str) else parse(typed)
+            value = from_json(typed, ragged=answer.ragged) if not isinstance(typed, str) else \
+                parse(typed, ragged=answer.ragged)
         except TypedError as err:
             raise InputError(ref, "a number, list or expression dlexam reads", str(err)) from None
+        if answer.ragged and outline(value) != outline(expected):
+            # lists of different lengths (one shape per layer): each as long as the answer's
+            lengths = [len(v) if isinstance(v, list) else 1 for v in value] \
+                if isinstance(value, list) else "one number"
+            raise InputError(ref, "lists as long as the answer's own (one shape per layer)",
+                             f"lengths {lengths}")
         out = []
         expected_shape = _shape(expected)
         given_shape = _shape(value)

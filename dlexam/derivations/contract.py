@@ -22,7 +22,7 @@ DEFAULT_ABS = 1e-12
 ANSWER_KINDS: dict[str, int | None] = {
     "integer": 0,  # exact
     "number": 0,
-    "integers": 1,  # a list of whole numbers, each exact
+    "integers": None,  # whole numbers, each exact: one, a list, or lists as its shapes say
     "vector": 1,
     "matrix": 2,
     "vectors": None,  # a list of vectors (or of numbers, where each step gives one number)
@@ -33,6 +33,8 @@ ANSWER_KINDS: dict[str, int | None] = {
 EXACT_KINDS = frozenset({"integer", "integers", "text"})
 RAGGED_KINDS = frozenset({"layers"})
 """Kinds whose items differ in size (a network's layers): addressed item by item, ``z[2]``."""
+ANY = "*"
+"""A declared dimension of any size, which may differ from one item to the next (ragged)."""
 
 _KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _REF = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<index>(?:\[\s*\d+\s*\])*)$")
@@ -72,6 +74,8 @@ class Answer:
         kind: one of :data:`ANSWER_KINDS`.
         shapes: the shapes allowed, in dimension names (bound by the parameters where they share
             a name) or fixed sizes; ``()`` for a single value. Several shapes are alternatives.
+            :data:`ANY` for a dimension whose size may differ from item to item (one shape per
+            layer: ``("L", ANY)``).
         rel, abs: the default tolerance (integers and text are exact).
         optional: present only for some parameters (``loss`` only when a target is given).
         asked: the question statement asks for it (``dlexam practice`` asks these in turn);
@@ -94,6 +98,11 @@ class Answer:
             if depth is not None and len(shape) != depth:
                 raise ValueError(f"answer {self.name!r}: a {self.kind} has {depth} dimension(s), "
                                  f"declared {shape}")
+
+    @property
+    def ragged(self) -> bool:
+        """Whether its lists may differ in length (a dimension declared :data:`ANY`)."""
+        return any(ANY in shape for shape in self.shapes)
 
     @property
     def tolerance(self) -> Tolerance:
@@ -194,6 +203,12 @@ def leaves(value: Any, prefix: tuple[int, ...] = ()) -> list[tuple[tuple[int, ..
     return [(prefix, value)]
 
 
+def outline(value: Any) -> Any:
+    """The nesting of lists, without their numbers: two values of the same outline hold their
+    numbers at the same positions (also for ragged lists, whose :func:`plain_shape` is None)."""
+    return [outline(v) for v in value] if isinstance(value, list) else None
+
+
 def plain_shape(value: Any) -> tuple[int, ...] | None:
     """The shape of nested plain lists, or None when they are ragged."""
     if not isinstance(value, list):
@@ -214,6 +229,8 @@ def shape_problem(answer: Answer, value: Any, dims: dict[str, int]) -> str | Non
         return None if isinstance(value, str) else f"{answer.name}: text expected"
     if answer.kind in RAGGED_KINDS:
         return _layers_problem(answer, value, dims)
+    if any(ANY in decl for decl in answer.shapes):
+        return _ragged_problem(answer, value, dims)
     shape = plain_shape(value)
     if shape is None:
         return f"{answer.name}: ragged lists"
@@ -238,6 +255,34 @@ def shape_problem(answer: Answer, value: Any, dims: dict[str, int]) -> str | Non
         problems.append(bad)
     else:
         return f"{answer.name}: shape {shape} fits none of {answer.shapes} ({'; '.join(problems)})"
+    return _leaf_problem(answer, value)
+
+
+def _ragged_problem(answer: Answer, value: Any, dims: dict[str, int]) -> str | None:
+    """:func:`shape_problem` for declarations with an :data:`ANY` dimension."""
+
+    def fits(item: Any, decl: Shape, trial: dict[str, int]) -> bool:
+        if not decl:
+            return not isinstance(item, list)
+        if not isinstance(item, list):
+            return False
+        name = decl[0]
+        if isinstance(name, int) and name != len(item):
+            return False
+        if isinstance(name, str) and name != ANY and trial.setdefault(name, len(item)) != len(
+                item):
+            return False
+        return all(fits(x, decl[1:], trial) for x in item)
+
+    for decl in answer.shapes:
+        trial = dict(dims)
+        if fits(value, decl, trial):
+            dims.update(trial)
+            return _leaf_problem(answer, value)
+    return f"{answer.name}: fits none of the shapes {answer.shapes}"
+
+
+def _leaf_problem(answer: Answer, value: Any) -> str | None:
     for _pos, leaf in leaves(value):
         if answer.kind in ("integer", "integers"):
             if isinstance(leaf, bool) or not isinstance(leaf, int):

@@ -108,6 +108,10 @@ class Layout:
         return count <= self.listed
 
 
+LONG_ROW = 8
+"""A list of more numbers than this is written as a tuple that breaks across lines, not as a
+one-row matrix (LaTeX)."""
+
 LAYOUT = Layout()
 """The layout the renderers use (tests swap it to check that the shown steps follow it)."""
 
@@ -236,7 +240,8 @@ def render(value: Any, backend: Backend = "latex", context: str = "prose", *,
     if value is None:
         return "--"
     if isinstance(value, (list, tuple)) and value and all(is_number(v) for v in value):
-        if lists == "tuple":
+        if lists == "tuple" or (latex and len(value) > LONG_ROW and context not in _UNBROKEN):
+            # a long row (a count per layer of a deep model) breaks across lines as a tuple
             return tuple_form(list(value), backend, digits, breakable=context not in _UNBROKEN)
         value = sp.Matrix([[number(v) for v in value]])
     elif (isinstance(value, (list, tuple)) and value
@@ -244,8 +249,9 @@ def render(value: Any, backend: Backend = "latex", context: str = "prose", *,
           and len({len(r) for r in value}) == 1
           and all(is_number(v) for r in value for v in r)):
         value = sp.Matrix([[number(v) for v in r] for r in value])
-    elif isinstance(value, (list, tuple)):
-        return ", ".join(render(v, backend, context, lists=lists, digits=digits) for v in value)
+    elif isinstance(value, (list, tuple)):  # items of different lengths: tuples, one by one
+        return ", ".join(render(v, backend, context, lists="tuple", digits=digits)
+                         for v in value)
     if isinstance(value, sp.MatrixBase) and 1 in value.shape and lists == "tuple":
         return tuple_form(list(value), backend, digits, breakable=context not in _UNBROKEN)
     if isinstance(value, sp.MatrixBase) or is_number(value):
