@@ -109,7 +109,8 @@ def check_exam(exam: Any, answers: dict[str, dict[str, Any]],
             raise InputError(f"{source}: {question.id}", err.expected) from None
         report = None
         if given:
-            checker = Checker(question.spec, params, question.tolerance)
+            checker = Checker(question.spec, params, question.tolerance,
+                              precision=question.precision)
             try:
                 report = checker.check(given)
             except InputError as err:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dlexam.check.verdicts import Checker
-from dlexam.derivations.contract import RAGGED_KINDS, format_ref, leaves
+from dlexam.derivations.contract import RAGGED_KINDS, Precision, format_ref, leaves
 from dlexam.derivations.core import Derivation, Step, to_plain
 from dlexam.errors import InputError
 from dlexam.notation import text
@@ -99,14 +99,16 @@ def _shape_words(value: Any, lang: str) -> str:
 
 
 def run_practice(derivation: Derivation, seed: int, lang: str,
-                 ask: Callable[[str], str], say: Callable[[str], None]) -> tuple[int, int]:
-    """Runs a session; returns (right, asked). ``ask`` raises EOFError when input ends."""
+                 ask: Callable[[str], str], say: Callable[[str], None],
+                 precision: Precision | None = None) -> tuple[int, int]:
+    """Runs a session; returns (right, asked). ``ask`` raises EOFError when input ends; with
+    ``precision``, a value rounded to it is right too."""
     from dlexam.render.prose import prose_text
     from dlexam.render.question import question_text
     from dlexam.render.terminal import step_lines
 
     params = derivation.sample(seed)
-    checker = Checker(derivation, params)
+    checker = Checker(derivation, params, precision=precision)
     say(prose_text(lang, "practice.title", {"name": derivation.name, "seed": seed}))
     say("")
     say(question_text(derivation, params, lang))

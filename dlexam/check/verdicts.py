@@ -20,6 +20,7 @@ from typing import Any
 from dlexam.check.typed import Leaf, TypedError, from_json, parse
 from dlexam.derivations.contract import (
     Answer,
+    Precision,
     Tolerance,
     element,
     format_ref,
@@ -171,12 +172,25 @@ def _rounded(expected: float, figures: int) -> Decimal:
 
 def judge_number(leaf: Leaf, expected: float, tolerance: Tolerance,
                  exact: bool) -> tuple[bool, str | None]:
-    """Whether a typed number is right, and the rounding note."""
+    """Whether a typed number is right, and the rounding note.
+
+    Right: within the tolerance; or the expected value rounded to the precision the question
+    states (the tolerance's ``precision``); or rounded to the three or more significant figures
+    typed. Whole-number answers (``exact``) are compared exactly.
+    """
     if exact:
         return leaf.value == expected, None
     if tolerance.within(leaf.value, expected):
         return True, None
-    if leaf.literal is None or math.isinf(expected):
+    if math.isinf(expected) or not math.isfinite(leaf.value):
+        return False, None
+    try:
+        typed_value = Decimal(leaf.literal if leaf.literal is not None else repr(leaf.value))
+    except InvalidOperation:
+        return False, None
+    if tolerance.rounded_right(typed_value, expected):
+        return True, "rounded"
+    if leaf.literal is None:
         return False, None
     sig = significant(leaf.literal)
     if sig is None:
@@ -315,9 +329,11 @@ class Checker:
     """
 
     def __init__(self, derivation: Derivation, params: Mapping[str, Any] | None,
-                 tolerance: Tolerance | None = None, planner: Planner | None = None) -> None:
+                 tolerance: Tolerance | None = None, planner: Planner | None = None,
+                 precision: Precision | None = None) -> None:
         self.derivation = derivation
         self.tolerance = tolerance  # an exam's override for inexact answers, or None
+        self.precision = precision  # the precision the question states, or None
         self.params = dict(params or {})
         self.planner = planner or Planner()
         self.values = self.planner.values(derivation, self.params)
@@ -437,8 +453,8 @@ class Checker:
     def _judge(self, answer: Answer, index: tuple[int, ...], expected: Any,
                leaf: Leaf | str | WrongShape) -> Verdict:
         tolerance = answer.tolerance
-        if self.tolerance is not None and answer.kind not in ("integer", "integers", "text"):
-            tolerance = self.tolerance
+        if answer.kind not in ("integer", "integers", "text"):
+            tolerance = (self.tolerance or tolerance).stating(self.precision)
         if isinstance(leaf, WrongShape):  # another shape, which a named mistake gives
             given: Any = _leaf_values(leaf.value)
             return Verdict(answer.name, index if index else None, given, expected, False,
@@ -500,13 +516,14 @@ class Checker:
 
 
 def check(derivation: Derivation, params: Mapping[str, Any] | None,
-          answers: Mapping[str, Any]) -> Report:
-    """Checks a student's answers (ref -> typed text or JSON value) against a derivation.
+          answers: Mapping[str, Any], precision: Precision | None = None) -> Report:
+    """Checks a student's answers (ref -> typed text or JSON value) against a derivation;
+    with ``precision``, a value rounded to it is right too.
 
     Raises:
         InputError: the parameters or a given answer are malformed.
     """
-    return Checker(derivation, params).check(answers)
+    return Checker(derivation, params, precision=precision).check(answers)
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -576,16 +593,18 @@ class CheckerCache:
         self._items: dict[str, Checker] = {}
         self.planner = Planner()  # shapes seen twice are compiled: their values come fast
 
-    def get(self, derivation: Derivation, params: Mapping[str, Any] | None) -> Checker:
-        """The checker of this derivation on these parameters.
+    def get(self, derivation: Derivation, params: Mapping[str, Any] | None,
+            precision: Precision | None = None) -> Checker:
+        """The checker of this derivation on these parameters (with a stated precision).
 
         Raises:
             InputError: the parameters are malformed.
         """
-        key = derivation.name + "\0" + json_text(to_plain(dict(params or {})))
+        key = derivation.name + "\0" + json_text(to_plain(dict(params or {}))) + "\0" + \
+            json_text(precision.as_dict() if precision else None)
         checker = self._items.pop(key, None)
         if checker is None:
-            checker = Checker(derivation, params, planner=self.planner)
+            checker = Checker(derivation, params, planner=self.planner, precision=precision)
         self._items[key] = checker  # most recently used last
         while len(self._items) > self.size:
             self._items.pop(next(iter(self._items)))

@@ -10,8 +10,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
+
+from dlexam.errors import InputError
 
 Shape = tuple[str | int, ...]
 
@@ -41,14 +44,94 @@ _REF = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<index>(?:\[\s*\d+\s*\])
 
 
 @dataclass(frozen=True)
+class Precision:
+    """The precision a question states: ``sig_figs`` significant figures or ``decimals``
+    decimal places (exactly one of them)."""
+
+    sig_figs: int | None = None
+    decimals: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.sig_figs is None) == (self.decimals is None):
+            raise ValueError("a precision states sig_figs or decimals, exactly one")
+        if self.sig_figs is not None and not 1 <= self.sig_figs <= MAX_FIGURES:
+            raise ValueError(f"sig_figs from 1 to {MAX_FIGURES}")
+        if self.decimals is not None and not 0 <= self.decimals <= MAX_FIGURES:
+            raise ValueError(f"decimals from 0 to {MAX_FIGURES}")
+
+    def exponent(self, expected: float) -> int:
+        """The power of ten of the last place kept around ``expected`` (0.1192 at 2 figures:
+        -2)."""
+        if self.decimals is not None:
+            return -self.decimals
+        assert self.sig_figs is not None
+        if expected == 0:
+            return 0
+        return math.floor(math.log10(abs(expected))) - self.sig_figs + 1
+
+    def rounded(self, expected: float) -> tuple[Decimal, ...]:
+        """The values ``expected`` rounds to at this precision: one, or the two neighbours
+        when it lies halfway between them (within 1e-12 relative: a tie is rounded up or down
+        by the student's rule, both accepted)."""
+        exact = Decimal(repr(float(expected)))
+        nudge = abs(exact) * Decimal("1e-12")
+        out: list[Decimal] = []
+        for value in (exact - nudge, exact, exact + nudge):
+            place = Decimal(1).scaleb(self.exponent(float(value)))
+            r = value.quantize(place, rounding=ROUND_HALF_EVEN)
+            if r not in out:
+                out.append(r)
+        return tuple(out)
+
+    def as_dict(self) -> dict[str, int]:
+        """``{"sig_figs": n}`` or ``{"decimals": n}``."""
+        return ({"sig_figs": self.sig_figs} if self.sig_figs is not None
+                else {"decimals": int(self.decimals or 0)})
+
+
+MAX_FIGURES = 15  # a double holds about 15 significant decimal figures
+
+
+def precision_of(sig_figs: Any, decimals: Any,
+                 names: tuple[str, str] = ("sig_figs", "decimals")) -> Precision | None:
+    """The precision stated by ``sig_figs`` or ``decimals`` (None when neither is given).
+
+    Args:
+        sig_figs, decimals: the values given (None when absent).
+        names: how the two are named in errors (``("questions[2].sig_figs", ...)``,
+            ``("--sig-figs", "--decimals")``).
+
+    Raises:
+        InputError: both given, or one that is not a whole number in range.
+    """
+    if sig_figs is not None and decimals is not None:
+        raise InputError(names[0], f"{names[0]} or {names[1]}, not both", "both")
+    for name, field_name, value, low in ((names[0], "sig_figs", sig_figs, 1),
+                                         (names[1], "decimals", decimals, 0)):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not (
+                low <= value <= MAX_FIGURES):
+            raise InputError(name, f"a whole number from {low} to {MAX_FIGURES}",
+                             repr(value)[:60])
+        return Precision(**{field_name: value})
+    return None
+
+
+@dataclass(frozen=True)
 class Tolerance:
-    """Closeness for numbers: v is within tolerance of e when |v - e| <= max(abs, rel * |e|)."""
+    """Closeness for numbers: v is within tolerance of e when |v - e| <= max(abs, rel * |e|).
+
+    With a stated ``precision``, a value is also accepted when it equals e rounded to that
+    precision (:meth:`rounded_right`), however far that is from e.
+    """
 
     rel: float = DEFAULT_REL
     abs: float = DEFAULT_ABS
+    precision: Precision | None = None
 
     def allowed(self, expected: float) -> float:
-        """The largest difference accepted around ``expected``."""
+        """The largest difference accepted around ``expected`` by the tolerance alone."""
         return max(self.abs, self.rel * abs(expected))
 
     def within(self, value: float, expected: float) -> bool:
@@ -57,9 +140,50 @@ class Tolerance:
             return value == expected
         return abs(value - expected) <= self.allowed(expected)
 
+    def rounded_right(self, typed: Decimal, expected: float) -> bool:
+        """Whether a typed number is ``expected`` rounded to the stated precision (numerically:
+        0.120 and 0.12 alike; a whole number such as 3 for 3.0 too)."""
+        if self.precision is None or math.isinf(expected) or math.isnan(expected):
+            return False
+        return any(typed == r for r in self.precision.rounded(expected))
+
+    def tells_apart(self, expected: float, other: float) -> bool:
+        """Whether ``other`` (a mistake's value) is told apart from ``expected``: outside the
+        tolerance, and, with a stated precision, rounding to none of the values ``expected``
+        rounds to (a student who rounds it as asked is not marked right)."""
+        if self.within(other, expected):
+            return False
+        if self.precision is None or not (math.isfinite(other) and math.isfinite(expected)):
+            return True
+        return not set(self.precision.rounded(other)) & set(self.precision.rounded(expected))
+
+    def interval(self, expected: float) -> float:
+        """The half-width of the one interval around ``expected`` that holds every value the
+        tolerance takes and the rounded values (what Moodle, whose tolerances are
+        absolute, is given): the tolerance, widened to reach the rounded values."""
+        allowed = self.allowed(expected)
+        if self.precision is None or not math.isfinite(expected):
+            return allowed
+        reach = max(abs(float(r) - expected) for r in self.precision.rounded(expected))
+        return max(allowed, reach * (1 + 1e-9))
+
+    def stating(self, precision: Precision | None) -> Tolerance:
+        """This tolerance with a stated precision (None: as it is)."""
+        return self if precision is None else replace(self, precision=precision)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Tolerance:
+        """The inverse of :meth:`as_dict` (the data already checked)."""
+        stated = {k: int(data[k]) for k in ("sig_figs", "decimals") if data.get(k) is not None}
+        return cls(rel=float(data["rel"]), abs=float(data["abs"]),
+                   precision=Precision(**stated) if stated else None)
+
     def as_dict(self) -> dict[str, float]:
-        """``{"rel", "abs"}``."""
-        return {"rel": self.rel, "abs": self.abs}
+        """``{"rel", "abs"}``, with ``sig_figs`` or ``decimals`` when a precision is stated."""
+        out: dict[str, float] = {"rel": self.rel, "abs": self.abs}
+        if self.precision is not None:
+            out.update(self.precision.as_dict())
+        return out
 
 
 EXACT = Tolerance(rel=0.0, abs=0.0)

@@ -57,6 +57,8 @@ register_symbols({
     "J_t": (r"\frac{\partial h_t}{\partial h_{t-1}}", "∂h_t/∂h_{t-1}"),
     "dhT_dhk": (r"\frac{\partial h_T}{\partial h_k}", "∂h_T/∂h_k"),
     "D_t": (r"\operatorname{diag}\left(1 - h_t^{2}\right)", "diag(1 - h_t^2)"),
+    "D_t_sigmoid": (r"\operatorname{diag}\left(h_t \odot (1 - h_t)\right)",
+                    "diag(h_t ⊙ (1 - h_t))"),
     "sigma_max_W": (r"\sigma_{\max}(W)", "σ_max(W)"),
     "lambda_max_WTW": (r"\lambda_{\max}\left(W^{\top} W\right)", "λ_max(W^T W)"),
     "gamma": (r"\gamma", "γ"),
@@ -67,6 +69,28 @@ register_symbols({
 
 # max |tanh'(a)|, reached at a = 0
 GAMMA = 1
+# bptt's hidden activations, each with its largest slope gamma (sigmoid' = h (1 - h) <= 1/4)
+BPTT_ACTIVATIONS = ("tanh", "sigmoid")
+GAMMAS = {"tanh": sp.Integer(GAMMA), "sigmoid": sp.Rational(1, 4)}
+
+
+def _activate(a: np.ndarray, activation: str) -> np.ndarray:
+    return np.tanh(a) if activation == "tanh" else 1.0 / (1.0 + np.exp(-a))
+
+
+def _slopes(h: np.ndarray, activation: str) -> np.ndarray:
+    """The activation's slope at each unit, written at the new state: 1 - h^2 for tanh,
+    h (1 - h) for the sigmoid."""
+    return 1.0 - h * h if activation == "tanh" else h * (1.0 - h)
+
+
+def _by_activation(key: str, activation: str) -> str:
+    """A step's catalog key for the activation (the tanh's as it was, ``_sigmoid`` added)."""
+    return key if activation == "tanh" else key + "_sigmoid"
+
+
+def _diag_symbol(activation: str) -> str:
+    return "D_t" if activation == "tanh" else "D_t_sigmoid"
 # a geometric rate within this distance of 1 is called neither vanishing nor exploding
 RATE_TOLERANCE = 1e-9
 
@@ -92,16 +116,18 @@ def _exp(log_value: float) -> float:
     return math.inf if log_value > 709.0 else math.exp(log_value)
 
 
-def _factor(h: np.ndarray, W: np.ndarray, mistake: str | None) -> np.ndarray:
-    """dh_t/dh_{t-1} = diag(1 - h_t^2) W at the new state h_t, or a mistake's factor: W alone
-    (``no-tanh-derivative``) or diag(1 - h_t^2) W^T (``transposed-w``)."""
+def _factor(h: np.ndarray, W: np.ndarray, mistake: str | None,
+            activation: str = "tanh") -> np.ndarray:
+    """dh_t/dh_{t-1} = diag(f'(a_t)) W at the new state h_t (diag(1 - h_t^2) W for tanh), or a
+    mistake's factor: W alone (``no-tanh-derivative``) or diag(f'(a_t)) W^T (``transposed-w``)."""
     if mistake == "no-tanh-derivative":
         return W.copy()
-    return (1.0 - h * h)[:, None] * (W.T if mistake == "transposed-w" else W)
+    return _slopes(h, activation)[:, None] * (W.T if mistake == "transposed-w" else W)
 
 
 def backward_chain(W: np.ndarray, U: np.ndarray, b: np.ndarray, inputs: list[np.ndarray],
-                   h0: np.ndarray, *, mistake: str | None = None) -> Chain:
+                   h0: np.ndarray, *, mistake: str | None = None,
+                   activation: str = "tanh") -> Chain:
     """The forward pass and every dh_T/dh_k, with the running product rescaled so that long
     products neither overflow nor underflow before their norms are taken.
 
@@ -110,9 +136,9 @@ def backward_chain(W: np.ndarray, U: np.ndarray, b: np.ndarray, inputs: list[np.
     states, factors, factor_norms = [], [], []
     h = h0
     for x_t in inputs:
-        h = np.tanh(W @ h + U @ x_t + b)
+        h = _activate(W @ h + U @ x_t + b, activation)
         states.append(h)
-        factor = _factor(h, W, mistake)
+        factor = _factor(h, W, mistake, activation)
         factors.append(factor)
         factor_norms.append(_spectral(factor))
     T = len(inputs)
@@ -137,8 +163,8 @@ def _floats(matrix: np.ndarray) -> sp.ImmutableMatrix:
     return sp.ImmutableMatrix([[sp.Float(float(v), 15) for v in row] for row in rows])
 
 
-def _verdict(sigma: float, rate: float) -> str:
-    if GAMMA * sigma < 1:
+def _verdict(sigma: float, rate: float, gamma: float = GAMMA) -> str:
+    if gamma * sigma < 1:
         return "vanishing"
     if rate > 1 + RATE_TOLERANCE:
         return "exploding"
@@ -147,8 +173,10 @@ def _verdict(sigma: float, rate: float) -> str:
     return "neither"
 
 
-def _symbolic_jacobian() -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]:
-    """SymPy's Jacobian of a two-unit tanh cell, and the same matrix written as diag(1 - h^2) W.
+def _symbolic_jacobian(activation: str = "tanh"
+                       ) -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]:
+    """SymPy's Jacobian of a two-unit cell, and the same matrix written as diag(1 - h^2) W
+    (tanh) or diag(h (1 - h)) W (sigmoid).
 
     Returns:
         (Jacobian with the new state's entries h_{t,1}, h_{t,2} put back in; diag(1 - h^2) W).
@@ -157,12 +185,20 @@ def _symbolic_jacobian() -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]:
     prev = sp.Matrix([sp.Symbol("s_1"), sp.Symbol("s_2")])  # h_{t-1}
     rest = sp.Matrix([sp.Symbol("u_1"), sp.Symbol("u_2")])  # U x_t + b
     pre = w * prev + rest
-    new = pre.applyfunc(sp.tanh)
-    jac = new.jacobian(prev)
     h = [sp.Symbol("h_{t,1}"), sp.Symbol("h_{t,2}")]  # the entries of h_t, not h_1 and h_2
-    back = {sp.tanh(pre[i]): h[i] for i in range(2)}
-    derived = sp.ImmutableMatrix(jac.xreplace(back))
-    form = sp.ImmutableMatrix(sp.diag(*[1 - hi**2 for hi in h]) * w)
+    if activation == "tanh":
+        new = pre.applyfunc(sp.tanh)
+        jac = new.jacobian(prev)
+        back = {sp.tanh(pre[i]): h[i] for i in range(2)}
+        derived = sp.ImmutableMatrix(jac.xreplace(back))
+        form = sp.ImmutableMatrix(sp.diag(*[1 - hi**2 for hi in h]) * w)
+        return derived, form
+    # the sigmoid's derivative e^{-a} / (1 + e^{-a})^2, with e^{-a} = (1 - h) / h put back
+    new = pre.applyfunc(lambda a: 1 / (1 + sp.exp(-a)))
+    jac = new.jacobian(prev)
+    back = {sp.exp(-pre[i]): (1 - h[i]) / h[i] for i in range(2)}
+    derived = sp.ImmutableMatrix(jac.xreplace(back).applyfunc(sp.simplify))
+    form = sp.ImmutableMatrix(sp.diag(*[hi * (1 - hi) for hi in h]) * w)
     return derived, form
 
 
@@ -181,6 +217,7 @@ BPTT_PARAMS = [
     # number, or O numbers)
     Param("target", "array", shapes=((), ("S",), ("S", "O")), default=None),
     Param("loss_at", "choice", choices=("all", "last"), default="all"),
+    Param("activation", "choice", choices=BPTT_ACTIVATIONS, default="tanh"),
 ]
 
 BPTT_ANSWERS = [
@@ -188,8 +225,9 @@ BPTT_ANSWERS = [
     Answer("dhT_dhk_norm", "vector", shapes=(("T",),), rel=1e-3),
     Answer("factor_norms", "vector", shapes=(("T",),)),
     Answer("sigma_max_W", "number"),
-    # named in the statement (the largest slope of tanh), not asked for
-    Answer("gamma", "integer", asked=False),
+    # named in the statement (the largest slope of the activation: 1, or 1/4 for the
+    # sigmoid), not asked for
+    Answer("gamma", "number", asked=False),
     Answer("bound", "vector", shapes=(("T",),)),
     Answer("rate", "number", rel=1e-3),
     # "vanishing", "exploding" or "neither" (info.verdict_case tells saturation apart)
@@ -204,10 +242,13 @@ BPTT_ANSWERS = [
     Answer("dL_db", "vector", shapes=(("H",),), optional=True, rel=1e-3, abs=1e-4),
     Answer("dL_dV", "vectors", shapes=(("H",), ("O", "H")), optional=True, rel=1e-3, abs=1e-4),
     Answer("dL_dc", "vectors", shapes=((), ("O",)), optional=True, rel=1e-3, abs=1e-4),
+    # with a target: the error derivatives delta_t = dL/da_t of the hidden pre-activations,
+    # one row per time step
+    Answer("delta", "vectors", shapes=(("T", "H"),), optional=True, rel=1e-3, abs=1e-4),
 ]
 
 _CHAIN_ANSWERS = ("dhT_dhk_norm", "factor_norms", "rate", "verdict")
-_RECURRENT_GRADIENTS = ("dL_dW", "dL_dU", "dL_db")
+_RECURRENT_GRADIENTS = ("dL_dW", "dL_dU", "dL_db", "delta")
 
 BPTT_MISTAKES = [
     # each factor W alone: the derivative of tanh, diag(1 - h_t^2), dropped
@@ -233,9 +274,10 @@ _APART = 1e-2
 
 
 def _good_bptt(params: Mapping[str, Any], regime: str | None) -> bool:
-    """Whether drawn parameters make a good question: W in the regime drawn (None: W was given),
-    tanh away from saturation at every step, and each mistake's factor norms apart from the right
-    ones."""
+    """Whether drawn parameters make a good question: W in the regime drawn (None: W was given,
+    or a sigmoid cell, whose gradient vanishes for every W drawn), the activation away from
+    saturation at every step, and each mistake's factor norms apart from the right ones."""
+    activation = params.get("activation") or "tanh"
     W = np.array(params["W"], dtype=float)
     H = W.shape[0]
     U = np.array(params["U"], dtype=float).reshape(H, -1)
@@ -253,10 +295,10 @@ def _good_bptt(params: Mapping[str, Any], regime: str | None) -> bool:
         a = W @ h + U @ x_t + b
         if np.max(np.abs(a)) > _SATURATION:
             return False
-        h = np.tanh(a)
-        right = _spectral(_factor(h, W, None))
+        h = _activate(a, activation)
+        right = _spectral(_factor(h, W, None, activation))
         for m in apart:
-            if abs(_spectral(_factor(h, W, m)) - right) > _APART * right:
+            if abs(_spectral(_factor(h, W, m, activation)) - right) > _APART * right:
                 apart[m] = True
     if not all(apart.values()):
         return False
@@ -276,6 +318,8 @@ def sample_bptt(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
     five: the average factor per step above 1.05) or still vanishes because the states sit where
     tanh is flat (one in five: below 1/1.05). The inputs are small whole numbers, every
     pre-activation stays within +-2.5, and each mistake moves some factor norm by more than 1%.
+    One question in four has a sigmoid cell instead (its slopes are at most 1/4: the gradient
+    vanishes for every W drawn).
     """
     dims = bind_dims(BPTT_PARAMS, fixed)
     H = dims.get("H", 2)
@@ -283,8 +327,9 @@ def sample_bptt(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
     with_target = output_form or draw.chance(0.4)
     T = dims.get("T", draw.integer(2, 3) if with_target else draw.integer(3, 6))
     D = dims.get("D", 1)
+    activation = fixed.get("activation") or ("sigmoid" if draw.chance(0.25) else "tanh")
     regime = (draw.choice(("vanishing", "vanishing", "exploding", "exploding", "saturated"))
-              if "W" not in fixed else None)
+              if "W" not in fixed and activation == "tanh" else None)
     limit = 0.6 if regime == "vanishing" else 1.2
     out: dict[str, Any] = {}
     for _ in range(500):
@@ -297,6 +342,8 @@ def sample_bptt(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
         }
         if with_target:
             out.update(_draw_outputs(draw, fixed, dims, H, T))
+        if activation != "tanh":
+            out["activation"] = activation
         out.update(fixed)
         if _good_bptt(out, regime):
             return out
@@ -329,18 +376,23 @@ def _bptt_question(values: dict[str, Any]) -> dict[str, Any]:
     """The initial state for the statement (zeros when not given); with a target, the
     statement that asks for the loss's gradients."""
     data = {"h0": values["h0"] if values["h0"] is not None else zeros(values["W"].rows)}
+    statement = None
     if values.get("target") is not None:
-        data["statement"] = "gradient" if values["loss_at"] == "all" else "gradient_last"
+        statement = "gradient" if values["loss_at"] == "all" else "gradient_last"
+    if values.get("activation", "tanh") != "tanh":  # the sigmoid cell's own statements
+        statement = "sigmoid" if statement is None else statement + "_sigmoid"
+    if statement is not None:
+        data["statement"] = statement
     return data
 
 
 def _mistaken_steps(steps: list[Step], mistake: str, W: sp.ImmutableMatrix,
-                    chain: Chain) -> list[Step]:
+                    chain: Chain, activation: str = "tanh") -> list[Step]:
     """The steps of a mistaken run: its Jacobian in place of diag(1 - h_t^2) W, no check of the
     right Jacobian by SymPy, and each step's factor as the mistake computes it (the chain, and so
     every norm after it, is already the mistake's)."""
     H = W.rows
-    Ws, D_sym = msym("W", H, H), msym("D_t", H, H)
+    Ws, D_sym = msym("W", H, H), msym(_diag_symbol(activation), H, H)
     values: dict[sp.Basic, Any] = {Ws: W}
     jac: sp.Basic = Ws
     if mistake == "transposed-w":
@@ -350,15 +402,17 @@ def _mistaken_steps(steps: list[Step], mistake: str, W: sp.ImmutableMatrix,
         values = {W_T: sp.ImmutableMatrix(W.T)}
     out: list[Step] = []
     for step in steps:
-        if step.key == "bptt.jacobian_two_units":
+        if step.key == _by_activation("bptt.jacobian_two_units", activation):
             continue
-        if step.key == "bptt.jacobian":
-            step = replace(step, key="bptt.jacobian_" + mistake.replace("-", "_"), symbolic=jac)
+        if step.key == _by_activation("bptt.jacobian", activation):
+            step = replace(step, key=_by_activation(
+                "bptt.jacobian_" + mistake.replace("-", "_"), activation), symbolic=jac)
         elif step.key == "bptt.factor":
             h_t = chain.states[step.data["t"] - 1]
             key = "bptt.factor_w_alone" if mistake == "no-tanh-derivative" else step.key
             step = three_part(key, step.lhs, jac,
-                              {**values, D_sym: _floats(np.diag(1.0 - h_t * h_t))}, **step.data)
+                              {**values, D_sym: _floats(np.diag(_slopes(h_t, activation)))},
+                              **step.data)
         out.append(step)
     return out
 
@@ -383,9 +437,10 @@ def bptt(
     c: Any = None,
     target: Any = None,
     loss_at: str = "all",
+    activation: str = "tanh",
     mistake: str | None = None,
 ) -> Result:
-    """How the gradient of a tanh RNN behaves through time, factor by factor.
+    """How the gradient of a tanh (or sigmoid) RNN behaves through time, factor by factor.
 
     Args:
         W: recurrent weights, H x H.
@@ -400,6 +455,8 @@ def bptt(
         target: with V, the targets of L = 1/2 sum_t ||y_t - target_t||^2: one per step
             (loss_at=all) or the last step's (loss_at=last).
         loss_at: ``all`` (a target per step) or ``last``.
+        activation: the hidden activation, ``tanh`` (the exam's) or ``sigmoid``; its largest
+            slope gamma is 1 or 1/4, and each factor is diag(1 - h_t^2) W or diag(h_t (1 - h_t)) W.
         mistake: a declared mistake's id, computed from start to end (``no-tanh-derivative``:
             each factor W alone; ``transposed-w``: each factor diag(1 - h_t^2) W^T;
             ``no-recurrent-path``: dL/dh_t from y_t alone).
@@ -417,31 +474,36 @@ def bptt(
     xs = [np.atleast_1d(np.array(list(v) if isinstance(v, sp.MatrixBase) else [v], dtype=float))
           for v in inputs]
     start = np.zeros(H) if h0 is None else np.array(list(h0), dtype=float)
-    chain = backward_chain(W_np, U_np, b_np, xs, start, mistake=mistake)
+    chain = backward_chain(W_np, U_np, b_np, xs, start, mistake=mistake, activation=activation)
     sigma = _spectral(W_np)
     gram = W.T * W
     norms = [_exp(v) for v in chain.log_norms]
-    log_sigma = math.log(GAMMA * sigma) if sigma > 0 else -math.inf
+    gamma_value = GAMMAS[activation]
+    log_sigma = math.log(float(gamma_value) * sigma) if sigma > 0 else -math.inf
     bound = [_exp((T - k) * log_sigma) if sigma > 0 else 0.0 for k in range(T)]
     # the average factor per step over the whole sequence: ||dh_T/dh_0||^(1/T)
     rate = _exp(chain.log_norms[0] / T) if chain.log_norms[0] != -math.inf else 0.0
-    verdict = _verdict(sigma, rate)
+    verdict = _verdict(sigma, rate, float(gamma_value))
 
     steps: list[Step] = []
     Ws, h_prev, Us, bs = msym("W", H, H), msym("h_prev", H), msym("U", H, U.cols), msym("b", H)
     x_t = sym("x_t") if U.cols == 1 else msym("x_t", U.cols)
     with sp.evaluate(False):
-        cell = Activation("tanh", sp.MatAdd(sp.MatMul(Ws, h_prev), sp.MatMul(Us, x_t), bs))
-        jac = sp.MatMul(msym("D_t", H, H), Ws)
+        cell = Activation(activation, sp.MatAdd(sp.MatMul(Ws, h_prev), sp.MatMul(Us, x_t),
+                                                bs))
+        jac = sp.MatMul(msym(_diag_symbol(activation), H, H), Ws)
     # the whole input sequence: a template lists it, or uses the message's long form
-    steps.append(Step(key="bptt.cell", lhs=sym("h_t"),
+    steps.append(Step(key=_by_activation("bptt.cell", activation), lhs=sym("h_t"),
                       symbolic=cell, data={"units": H, "steps": T, "x": x}))
-    derived, form = _symbolic_jacobian()
-    steps.append(Step(key="bptt.jacobian", lhs=sym("J_t"), symbolic=jac,
-                      data={"derivative": sp.diff(sp.tanh(sym("a_t")), sym("a_t"))}))
+    derived, form = _symbolic_jacobian(activation)
+    a_sym = sym("a_t")
+    steps.append(Step(key=_by_activation("bptt.jacobian", activation), lhs=sym("J_t"),
+                      symbolic=jac, data={"derivative": sp.diff(
+                          sp.tanh(a_sym) if activation == "tanh" else 1 / (1 + sp.exp(-a_sym)),
+                          a_sym)}))
     agrees = sp.simplify(derived - form) == sp.zeros(2)
-    steps.append(Step(key="bptt.jacobian_two_units", lhs=sym("J_t"), symbolic=derived,
-                      data={"agrees": bool(agrees)}))
+    steps.append(Step(key=_by_activation("bptt.jacobian_two_units", activation),
+                      lhs=sym("J_t"), symbolic=derived, data={"agrees": bool(agrees)}))
     t_idx, k_idx, T_sym = sp.Symbol("t"), sym("k_idx"), sym("T_len")
     with sp.evaluate(False):
         product = sp.Product(sym("J_t"), (t_idx, sp.Add(k_idx, 1), T_sym))
@@ -453,13 +515,15 @@ def bptt(
     gamma, s_sym = sym("gamma"), sym("sigma_max_W")
     with sp.evaluate(False):
         bound_formula = sp.Pow(sp.Mul(gamma, s_sym), sp.Add(T_sym, sp.Mul(-1, k_idx)))
-    bound_step = three_part("bptt.bound", sym("bound_k"), bound_formula,
-                            {gamma: sp.Integer(GAMMA), s_sym: sp.Float(sigma, 15),
-                             T_sym: sp.Integer(T), k_idx: sp.Integer(0)}, gamma=GAMMA, steps=T)
+    bound_key = _by_activation("bptt.bound", activation)
+    bound_step = three_part(bound_key, sym("bound_k"), bound_formula,
+                            {gamma: gamma_value, s_sym: sp.Float(sigma, 15),
+                             T_sym: sp.Integer(T), k_idx: sp.Integer(0)}, gamma=gamma_value,
+                            steps=T)
     steps.append(bound_step if bound[0] not in (0.0, math.inf) else
-                 Step(key="bptt.bound", lhs=sym("bound_k"), symbolic=bound_formula,
+                 Step(key=bound_key, lhs=sym("bound_k"), symbolic=bound_formula,
                       value=sp.Float(bound[0]),
-                      data={"gamma": GAMMA, "steps": T}))
+                      data={"gamma": gamma_value, "steps": T}))
 
     # The one layout choice a derivation makes, and the only place it reads the layout: which
     # time steps are written out. Building all T = 1,000 steps' formulas (8 x 8 matrices put
@@ -468,7 +532,7 @@ def bptt(
     # shortening (attention rows, sums, products) is marked on complete steps and chosen
     # by the renderers (dlexam.derivations.core.Elidable).
     shown, skipped = display.LAYOUT.sequence(T)
-    D_sym, h_sym = msym("D_t", H, H), sym("h_t")
+    D_sym, h_sym = msym(_diag_symbol(activation), H, H), sym("h_t")
     gap = None if skipped is None else Step(key="bptt.skipped", data={
         "first": skipped[0], "last": skipped[1], "count": skipped[1] - skipped[0] + 1})
     for t in shown:
@@ -480,10 +544,11 @@ def bptt(
                                        x_t: inputs[t - 1]}
         state = three_part("bptt.state", h_sym, cell, values, t=t)
         h_t = chain.states[t - 1]
-        diag = _floats(np.diag(1.0 - h_t * h_t))
+        diag = _floats(np.diag(_slopes(h_t, activation)))
         factor = three_part("bptt.factor", sym("J_t"), jac, {D_sym: diag, Ws: W}, t=t,
                             norm=sp.Float(chain.factor_norms[t - 1], 15),
-                            largest_slope=sp.Float(float(np.max(1.0 - h_t * h_t)), 15))
+                            largest_slope=sp.Float(float(np.max(_slopes(h_t, activation))),
+                                                   15))
         steps += [state, factor]
     if gap is not None:  # a layout that shows no step after the gap
         steps.append(gap)
@@ -495,16 +560,17 @@ def bptt(
         "bound": sp.Float(bound[0], 15) if math.isfinite(bound[0]) else "inf",
         "rate": sp.Float(rate, 15) if math.isfinite(rate) else "inf",
     }))
-    steps.append(Step(key=f"bptt.verdict_{verdict}", data={
+    steps.append(Step(key=_by_activation(f"bptt.verdict_{verdict}", activation), data={
         "sigma": sp.Float(sigma, 15), "rate": sp.Float(rate, 15) if math.isfinite(rate) else "inf",
-        "steps": T,
+        "steps": T, "gamma": gamma_value,
+        "gamma_sigma": sp.Float(float(gamma_value) * sigma, 15),
     }))
 
     answers: dict[str, Any] = {
         "dhT_dhk_norm": norms,
         "factor_norms": chain.factor_norms,
         "sigma_max_W": sigma,
-        "gamma": GAMMA,
+        "gamma": gamma_value if activation != "tanh" else GAMMA,
         "bound": bound,
         "rate": rate,
         "verdict": "vanishing" if verdict == "vanishing_saturated" else verdict,
@@ -521,12 +587,13 @@ def bptt(
                                 else "inf"}))
         answers["lstm_path"] = lstm_norms
     if outputs is not None:
-        grads, grad_steps = _gradients(W_np, U_np, xs, start, chain.states, outputs, mistake)
+        grads, grad_steps = _gradients(W_np, U_np, xs, start, chain.states, outputs, mistake,
+                                       activation)
         answers.update(grads)
         steps += grad_steps
     steps.append(Step(key="bptt.remedies"))
     if mistake is not None:
-        steps = _mistaken_steps(steps, mistake, W, chain)
+        steps = _mistaken_steps(steps, mistake, W, chain, activation)
     return Result(convention="column", steps=tuple(steps), answers=answers,
                   info={"verdict_case": verdict})
 
@@ -583,7 +650,8 @@ def _col(vector: np.ndarray) -> sp.ImmutableMatrix:
 
 def _gradients(W: np.ndarray, U: np.ndarray, xs: list[np.ndarray], h0: np.ndarray,
                states: list[np.ndarray], out: Outputs,
-               mistake: str | None) -> tuple[dict[str, Any], list[Step]]:
+               mistake: str | None, activation: str = "tanh"
+               ) -> tuple[dict[str, Any], list[Step]]:
     """The loss L = 1/2 sum_t ||y_t - target_t||^2 and its gradients by backpropagation through
     time, every term of the chain rule as a step with its numbers.
 
@@ -626,7 +694,8 @@ def _gradients(W: np.ndarray, U: np.ndarray, xs: list[np.ndarray], h0: np.ndarra
                       data={"steps": T, "last": T}))
     e_sym = msym("e_t", n_out) if n_out > 1 else sym("e_t")
     dh_sym, delta_sym, next_sym = msym("dL_dh_t", H), msym("delta_t", H), msym("delta_next", H)
-    D_sym, W_T, V_T = msym("D_t", H, H), msym("W_T", H, H), msym("V_out_T", H, n_out)
+    D_sym, W_T, V_T = (msym(_diag_symbol(activation), H, H), msym("W_T", H, H),
+                       msym("V_out_T", H, n_out))
     deltas: list[np.ndarray] = [np.zeros(H)] * T
     after = np.zeros(H)  # delta_{t+1}
     for t in range(T, 0, -1):
@@ -668,16 +737,18 @@ def _gradients(W: np.ndarray, U: np.ndarray, xs: list[np.ndarray], h0: np.ndarra
         else:
             steps.append(Step(key="bptt.grad_h_zero", lhs=dh_sym, symbolic=_col(grad_h),
                               data={"t": t}))
-        slopes = 1.0 - states[t - 1] ** 2
+        slopes = _slopes(states[t - 1], activation)
         if mistake == "no-tanh-derivative":
             delta = grad_h
-            steps.append(Step(key="bptt.grad_a_no_slope", lhs=delta_sym, symbolic=dh_sym,
+            steps.append(Step(key=_by_activation("bptt.grad_a_no_slope", activation),
+                              lhs=delta_sym, symbolic=dh_sym,
                               substituted=_col(grad_h), value=_col(delta), data={"t": t}))
         else:
             delta = slopes * grad_h
             with sp.evaluate(False):
                 formula = sp.MatMul(D_sym, dh_sym)
-            steps.append(Step(key="bptt.grad_a", lhs=delta_sym, symbolic=formula,
+            steps.append(Step(key=_by_activation("bptt.grad_a", activation), lhs=delta_sym,
+                              symbolic=formula,
                               substituted=put_in(formula, {D_sym: _floats(np.diag(slopes)),
                                                            dh_sym: _col(grad_h)}),
                               value=_col(delta), data={"t": t}))
@@ -705,6 +776,7 @@ def _gradients(W: np.ndarray, U: np.ndarray, xs: list[np.ndarray], h0: np.ndarra
         "dL_db": np.asarray(db).tolist(),
         "dL_dV": dV[0].tolist() if out.V_vector else dV.tolist(),
         "dL_dc": float(dc[0]) if out.c_number else np.asarray(dc).tolist(),
+        "delta": [np.asarray(d, dtype=float).tolist() for d in deltas],
     }
     return answers, steps
 

@@ -21,6 +21,7 @@ from pylatex.utils import escape_latex
 
 from dlexam.build.document import Fragment, assemble
 from dlexam.exams.mathtext import statements
+from dlexam.exams.model import precision_key
 from dlexam.exams.parallel import fork_map
 from dlexam.exams.variants import Drawn, Variant
 from dlexam.notation.display import plain_number
@@ -55,7 +56,7 @@ def _question_context(exam: Any, variant: Variant, kind: str,
             first = expected
             while isinstance(first, list):
                 first = first[0]
-            allowed = tol.allowed(float(first)) if not isinstance(first, str) else 0.0
+            allowed = tol.interval(float(first)) if not isinstance(first, str) else 0.0
             items.append({
                 "ref": item.ref,
                 "value": value_tex(expected),
@@ -70,6 +71,7 @@ def _question_context(exam: Any, variant: Variant, kind: str,
             "heading": heading,
             "statement": texts[key],
             "parts": items,
+            "precision": None if q.precision is None else precision_key(q.precision),
             "steps": q.spec.run(qv.params).steps if kind == "key" else (),
         })
     return out

@@ -130,7 +130,8 @@ def check_counts(exam: Exam, count: int, seed: int) -> None:
 
 def _differ(a: Any, b: Any, tol: Tolerance) -> bool:
     """Whether two plain values are told apart: some element whose tolerance intervals (each
-    around its own value, as Moodle and the grader accept it) do not meet."""
+    around its own value, as Moodle and the grader accept it, reaching the values rounded to a
+    stated precision) do not meet, and which a student rounding as asked would not confuse."""
     la, lb = leaves(a), leaves(b)
     if len(la) != len(lb):
         return True
@@ -144,7 +145,7 @@ def _differ(a: Any, b: Any, tol: Tolerance) -> bool:
             if fx != fy:
                 return True
             continue
-        if abs(fx - fy) > tol.allowed(fx) + tol.allowed(fy):
+        if abs(fx - fy) > tol.interval(fx) + tol.interval(fy) and tol.tells_apart(fx, fy):
             return True
     return False
 
