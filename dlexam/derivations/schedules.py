@@ -21,6 +21,7 @@ conventions taken:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import pairwise
 from typing import Any
 
 import sympy as sp
@@ -171,7 +172,7 @@ def _check(schedule: str, lr: sp.Basic, gamma: sp.Basic, milestones: Any, T_max:
             raise InputError("milestones", "the epochs at which the rate decays (multistep)",
                              "nothing")
         marks = _whole("milestones", list(milestones), 1)
-        if any(b <= a for a, b in zip(marks, marks[1:], strict=False)):
+        if any(b <= a for a, b in pairwise(marks)):
             raise InputError("milestones", "increasing epochs", str(marks))
     if schedule == "one-cycle":
         for name, value in (("div_factor", div_factor), ("final_div_factor", final_div_factor)):
