@@ -24,7 +24,7 @@ import sympy as sp
 
 from dlexam.derivations.contract import Answer, Mistake, with_params
 from dlexam.derivations.core import Result, Step, derivation, row_of, terms_of
-from dlexam.derivations.distributions import Log, base_number, general_sum, log_exact
+from dlexam.derivations.distributions import Log, base_number, log_exact
 from dlexam.derivations.forms import Ratio, as_written, row_vector
 from dlexam.derivations.params import Param, bind_dims, exact
 from dlexam.derivations.sampling import Draw

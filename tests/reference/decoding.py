@@ -25,7 +25,7 @@ def _search(tree: dict[str, Any], k: int, per_parent: bool, skip_eos: bool
         for parent, (seq, lp, children) in enumerate(beam):
             for order, (token, (p, below)) in enumerate(children.items()):
                 step = 0.0 if (skip_eos and token == EOS) else math.log(float(p))
-                options.append((lp + step, parent, order, seq + [token], below))
+                options.append((lp + step, parent, order, [*seq, token], below))
         if per_parent and not first:
             chosen = []
             for parent in range(len(beam)):

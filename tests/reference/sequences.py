@@ -10,8 +10,12 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-from nltk.translate.bleu_score import brevity_penalty, closest_ref_length, corpus_bleu, \
-    modified_precision
+from nltk.translate.bleu_score import (
+    brevity_penalty,
+    closest_ref_length,
+    corpus_bleu,
+    modified_precision,
+)
 
 from reference import reference
 
