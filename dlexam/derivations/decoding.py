@@ -289,7 +289,7 @@ def _paths(tree: tuple[Node, ...]) -> str:
 
 def _decoding_question(values: dict[str, Any]) -> dict[str, Any]:
     statement = "greedy" if values["method"] == "greedy" else (
-        "beam" if values["length_penalty"] == "none" else "beam_penalty")
+        None if values["length_penalty"] == "none" else "beam_penalty")
     return {"statement": statement, "paths": _paths(values["tree"])}
 
 

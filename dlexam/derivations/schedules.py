@@ -242,7 +242,8 @@ _ATOMS = {"base": "sched_base", "gamma": "sched_gamma", "e": "sched_e", "s": "sc
     limits={"E": 32, "M": 16},
     mistakes=SCHEDULE_MISTAKES,
     sampler=sample_schedule,
-    question=lambda v: {"statement": v["schedule"].replace("-", "_"),
+    question=lambda v: {"statement": (None if v["schedule"] == "step"
+                                      else v["schedule"].replace("-", "_")),
                         "epochs": [int(x) for x in v["epochs"]],
                         "milestones": ([int(x) for x in v["milestones"]]
                                        if v["milestones"] is not None else None)},

@@ -33,10 +33,11 @@ def _search(tree: dict[str, Any], k: int, per_parent: bool, skip_eos: bool
                 if mine:
                     chosen.append(max(mine, key=lambda o: (o[0], -o[2])))
         else:
-            chosen = sorted(options, key=lambda o: (-o[0], o[1], o[2]))[:k]
+            chosen = sorted(options, key=lambda o: (-round(o[0], 12), o[1], o[2]))[:k]
         first = False
         beam = []
-        for lp, _parent, _order, seq, below in sorted(chosen, key=lambda o: (-o[0], o[1], o[2])):
+        for lp, _parent, _order, seq, below in sorted(
+                chosen, key=lambda o: (-round(o[0], 12), o[1], o[2])):
             if seq[-1] == EOS or not below:
                 done.append((seq, lp))
             else:
@@ -54,7 +55,7 @@ def decoding(params: dict[str, Any], mistake: str | None) -> dict[str, Any]:
     done = _search(params["tree"], k, mistake == "beam-as-greedy-paths",
                    mistake == "eos-probability-ignored")
     scores = [lp if alpha is None else lp / len(seq) ** alpha for seq, lp in done]
-    order = sorted(range(len(done)), key=lambda i: -scores[i])
+    order = sorted(range(len(done)), key=lambda i: -round(scores[i], 12))  # ties: as found
     out: dict[str, Any] = {
         "sequences": " | ".join(" ".join(done[i][0]) for i in order),
         "best": " ".join(done[order[0]][0]),
