@@ -217,7 +217,7 @@ def _has_eos(params: Mapping[str, Any]) -> bool:
 DECODING_LIMITS = {"depth": 6, "nodes": 64, "branching": 6}
 
 DECODING_PARAMS = [
-    Param("tree", "json", reader=read_tree, max_length=24,
+    Param("tree", "json", reader=read_tree, max_length=16,
           expects='a JSON object token -> [probability, {children}], such as '
                   '{"a": [0.6, {"<eos>": [1, {}]}], "b": [0.4, {}]}'),
     Param("method", "choice", default="beam", choices=("greedy", "beam")),
@@ -273,7 +273,7 @@ def sample_decoding(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _paths(tree: tuple[Node, ...]) -> str:
+def _paths(tree: tuple[Node, ...]) -> list[str]:
     """The tree as text: p(token | path) for every token."""
     parts = []
 
@@ -284,13 +284,17 @@ def _paths(tree: tuple[Node, ...]) -> str:
             walk(n.children, f"{path} {n.token}".strip())
 
     walk(tree, "")
-    return ", ".join(parts)
+    return parts
+
+
+def _count(tree: tuple[Node, ...]) -> int:
+    return sum(1 + _count(n.children) for n in tree)
 
 
 def _decoding_question(values: dict[str, Any]) -> dict[str, Any]:
     statement = "greedy" if values["method"] == "greedy" else (
         None if values["length_penalty"] == "none" else "beam_penalty")
-    return {"statement": statement, "paths": _paths(values["tree"])}
+    return {"statement": statement, "paths": ", ".join(_paths(values["tree"]))}
 
 
 @derivation(
@@ -328,7 +332,7 @@ def decoding(tree: tuple[Node, ...], method: str, beam_width: int, length_penalt
                                            skip_eos=mistake == "eos-probability-ignored")
     steps = [Step(key=f"decoding.{method}" + ("_as_greedy" if mistake == "greedy-as-optimal"
                                               else ""),
-                  data={"paths": _paths(tree), "width": beam_width})]
+                  data={"paths": _paths(tree), "width": beam_width, "nodes": _count(tree)})]
     if mistake == "beam-as-greedy-paths":
         steps.append(Step(key="decoding.per_parent", data={"width": beam_width}))
     if mistake == "eos-probability-ignored":

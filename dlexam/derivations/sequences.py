@@ -378,7 +378,7 @@ def sequence_metrics(metric: str, probs: sp.ImmutableMatrix | None,
             total = sum(table.values())
             words = _tokens("test", test)
             values = [sp.Rational(table.get(w, 0), total) for w in words]
-            listing = ", ".join(f"{w}: {table.get(w, 0)}/{total}" for w in words)
+            listing = [f"{w}: {table.get(w, 0)}/{total}" for w in words]
             unseen = sorted({w for w in words if not table.get(w)})
             steps.append(Step(key="sequence_metrics.unigram" + ("_unseen" if unseen else ""),
                               lhs=sym("seq_p"), symbolic=row_vector(
