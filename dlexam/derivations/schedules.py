@@ -53,7 +53,7 @@ register_symbols({
 })
 
 SCHEDULES = ("step", "multistep", "exponential", "cosine", "linear-warmup", "one-cycle")
-EPOCH_MAX = 100_000
+EPOCH_MAX = 10_000
 """The largest epoch (and step size, T_max, milestone, warmup) a question may name."""
 
 DECAYING = ("step", "multistep", "exponential")

@@ -217,6 +217,13 @@ def _sum_written(terms: Sequence[sp.Basic]) -> sp.Basic:
     return sp.Add(*terms, evaluate=False) if len(terms) > 1 else terms[0]
 
 
+def _root(product: sp.Basic, n: int) -> sp.Basic:
+    """product^(-1/n): worked out exactly for small rationals (10^7 digits' worth of
+    (1/10)^7 gives 10), left as the power otherwise (SymPy would factor a 200-digit integer)."""
+    small = product.is_Rational and max(abs(product.p), product.q) < 10**40
+    return sp.Pow(product, -sp.Rational(1, n), evaluate=bool(small))
+
+
 def _perplexity(probs: list[sp.Basic], base: str, steps: list[Step], mistake: str | None
                 ) -> dict[str, Any]:
     b = base_number(base)
@@ -245,7 +252,7 @@ def _perplexity(probs: list[sp.Basic], base: str, steps: list[Step], mistake: st
         perplexity = sp.Pow(power_base, entropy)
     else:
         product = sp.Mul(*probs)
-        perplexity = sp.Pow(product, -sp.Rational(1, n)) if mean else 1 / product
+        perplexity = _root(product, n) if mean else 1 / product
     with sp.evaluate(False):
         formula = sp.Pow(power_base, sym("seq_H"))
     steps.append(Step(key="sequence_metrics.perplexity" + (
