@@ -173,11 +173,25 @@ METRIC_MISTAKES = [
 
 _VOCABULARY = ("the", "a", "cat", "dog", "sat", "on", "mat", "ran", "is", "big", "red", "small")
 
+# sentences of our own, each with a second reference saying the same in other words
+_SENTENCES = (
+    ("the cat sat on the mat", "a cat was sitting on the mat"),
+    ("the dog ran across the park", "a dog was running in the park"),
+    ("there is a red book on the table", "a red book lies on the table"),
+    ("the children are playing in the garden", "kids play in the garden"),
+    ("she reads a new book every week", "every week she reads a new book"),
+    ("the train leaves the station at noon", "at noon the train departs from the station"),
+    ("we drink hot tea in the morning", "in the morning we have hot tea"),
+    ("the old man walks his dog", "an old man is walking his dog"),
+)
+_SWAPS = ("a", "the", "big", "small", "quickly", "here", "now", "very")
+
 
 def sample_metric(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
     """Perplexity (from 3 to 5 two-decimal probabilities, or a unigram model of 4 to 6 words
-    and a test text of 3 to 5 of them) or BLEU (a candidate of 5 to 8 words, with a repeated
-    word most of the time, against 2 references a little longer, max_n 2 to 4)."""
+    and a test text of 3 to 5 of them) or BLEU (a candidate made from one of our sentences,
+    a word replaced and often one repeated or one dropped, against the sentence and a second
+    wording of it, max_n 2 to 4)."""
     dims = bind_dims(METRIC_PARAMS, fixed)
     metric = fixed.get("metric", draw.choice(("perplexity", "bleu")))
     out: dict[str, Any] = {"metric": metric}
@@ -195,17 +209,15 @@ def sample_metric(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
     n = int(fixed.get("max_n", draw.integer(2, 4)))
     out["max_n"] = n
     for _ in range(200):
-        ref = [draw.choice(_VOCABULARY) for _ in range(draw.integer(6, 9))]
-        other = list(ref)
-        for _ in range(2):
-            other[draw.integer(0, len(other) - 1)] = draw.choice(_VOCABULARY)
-        if draw.chance(0.5):
-            other.append(draw.choice(_VOCABULARY))
-        cand = list(ref[:len(ref) - draw.integer(0, 2)])
-        cand[draw.integer(0, len(cand) - 1)] = draw.choice(_VOCABULARY)
-        if draw.chance(0.7):  # a word repeated, so that clipping shows
-            cand[draw.integer(1, len(cand) - 1)] = cand[0]
-        out["candidate"], out["references"] = " ".join(cand), [" ".join(ref), " ".join(other)]
+        first, second = draw.choice(_SENTENCES)
+        cand = first.split()
+        cand[draw.integer(0, len(cand) - 1)] = draw.choice(_SWAPS)
+        if draw.chance(0.6):  # a word said twice, so that clipping shows
+            at = draw.integer(0, len(cand) - 1)
+            cand.insert(at, cand[at])
+        if draw.chance(0.6):  # the end cut short, so that the brevity penalty shows
+            del cand[-draw.integer(1, 2):]
+        out["candidate"], out["references"] = " ".join(cand), [first, second]
         out.update(fixed)
         cand_w, refs_w = _raw_words(out)
         if all(clipped_counts(cand_w, refs_w, k)[0] for k in range(1, n + 1)):
