@@ -53,6 +53,7 @@ def test_from_one_is_one_epoch_late() -> None:
 @pytest.mark.parametrize(("argv", "param", "fragment"), [
     (["schedule=multistep", "epochs=[1]"], "milestones", "the epochs at which"),
     (["schedule=multistep", "milestones=[5, 3]", "epochs=[1]"], "milestones", "increasing"),
+    (["milestones=[3]", "epochs=[1]"], "milestones", "only with schedule=multistep"),
     (["epochs=[1.5]"], "epochs", "whole numbers from 0"),
     (["epochs=[-1]"], "epochs", "whole numbers from 0"),
     (["schedule=one-cycle", "T_max=10", "warmup_steps=3", "epochs=[10]"], "epochs",

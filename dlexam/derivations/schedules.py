@@ -167,6 +167,9 @@ def _check(schedule: str, lr: sp.Basic, gamma: sp.Basic, milestones: Any, T_max:
     if schedule in DECAYING and not gamma > 0:
         raise InputError("gamma", "a factor > 0", f"{float(gamma):g}")
     marks: list[int] = []
+    if schedule != "multistep" and milestones is not None:
+        raise InputError("milestones", "milestones only with schedule=multistep",
+                         f"schedule={schedule}")
     if schedule == "multistep":
         if milestones is None:
             raise InputError("milestones", "the epochs at which the rate decays (multistep)",

@@ -378,6 +378,13 @@ def sequence_metrics(metric: str, probs: sp.ImmutableMatrix | None,
         mistake: ``precision-not-clipped``, ``log-base-mixed`` or ``no-geometric-mean``.
     """
     steps: list[Step] = []
+    other = (("candidate", candidate), ("references", references), ("weights", weights)) \
+        if metric == "perplexity" else (("probs", probs), ("counts", counts), ("test", test))
+    for name, value in other:
+        if value is not None:
+            raise InputError(name, f"no {name} with metric={metric} (a parameter of "
+                             f"metric={'bleu' if metric == 'perplexity' else 'perplexity'})",
+                             "one")
     if metric == "perplexity":
         if (probs is None) == (counts is None):
             raise InputError("probs", "either probs or counts with test (perplexity)",
