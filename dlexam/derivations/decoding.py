@@ -241,7 +241,8 @@ _WORDS = ("I", "you", "we", "like", "see", "cats", "dogs", "tea", "it", "a", "th
 
 
 def _draw_tree(draw: Draw, depth: int) -> dict[str, Any]:
-    """Two or three tokens with one-decimal probabilities; below the top, <eos> among them."""
+    """Two or three tokens with one-decimal probabilities; below the top, <eos> among them;
+    three tokens down, every sequence ends with <eos>."""
     k = draw.integer(2, 3)
     probs = draw.distribution(k, 1, floor=0.1)
     words = []
@@ -253,7 +254,8 @@ def _draw_tree(draw: Draw, depth: int) -> dict[str, Any]:
         words[draw.integer(0, k - 1)] = EOS
     out: dict[str, Any] = {}
     for w, p in zip(words, probs, strict=True):
-        out[w] = [p, {} if w == EOS or depth >= 3 else _draw_tree(draw, depth + 1)]
+        out[w] = [p, {} if w == EOS else {EOS: [1, {}]} if depth >= 3
+                  else _draw_tree(draw, depth + 1)]
     return out
 
 
