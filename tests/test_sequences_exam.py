@@ -49,3 +49,41 @@ def test_exam_and_grading(tmp_path: Path, capsys) -> None:
     assert by_student["s1"]["total"] < total
     named = {m for q in graded["mistakes"].values() for m in q}
     assert {"log-base-mixed", "probabilities-added"} <= named
+
+
+def test_json_parameters_are_literal_tables_in_an_exam_file(tmp_path: Path) -> None:
+    """A TOML table given for a JSON parameter (a tree, a table of counts) is its value, not a
+    draw; { choice = [...] } alone draws one of the listed values."""
+    exam = tmp_path / "tree.toml"
+    exam.write_text('''title = { en = "Tree", zh-Hant = "樹" }
+lang = "bilingual"
+
+[[questions]]
+id = "q1"
+derivation = "decoding"
+points = 10
+ask = ["probabilities[1]"]
+[questions.params]
+method = "beam"
+beam_width = { integers = [1, 2] }
+tree = { a = [0.5, { c = [0.6, { "<eos>" = [1, {}] }], "<eos>" = [0.4, {}] }], b = [0.4, { c = [0.9, { "<eos>" = [1, {}] }] }] }
+
+[[questions]]
+id = "q2"
+derivation = "sequence-metrics"
+points = 10
+ask = ["perplexity"]
+[questions.params]
+counts = { choice = [{ the = 3, cat = 2, sat = 1 }, { the = 1, cat = 1, sat = 1 }] }
+test = "the cat sat"
+''', encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["exam", str(exam), "--variants", "2", "--seed", "1", "--out", str(out),
+                 "--no-pdf"]) == 0
+    key = json.loads((out / "key.json").read_text())
+    trees = [v["questions"][0]["params"]["tree"] for v in key["variants"]]
+    assert all(t["a"][0] == 0.5 and "<eos>" in t["a"][1] for t in trees)
+    expected = sorted(v["questions"][0]["asked"][0]["expected"] for v in key["variants"])
+    assert expected == [0.3, 0.36]  # greedy (width 1) and beam (width 2)
+    counts = [v["questions"][1]["params"]["counts"] for v in key["variants"]]
+    assert all(set(c) == {"the", "cat", "sat"} for c in counts)

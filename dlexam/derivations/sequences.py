@@ -193,7 +193,9 @@ def sample_metric(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
     a word replaced and often one repeated or one dropped, against the sentence and a second
     wording of it, max_n 2 to 4)."""
     dims = bind_dims(METRIC_PARAMS, fixed)
-    metric = fixed.get("metric", draw.choice(("perplexity", "bleu")))
+    implied = ("perplexity" if {"probs", "counts", "test"} & set(fixed) else
+               "bleu" if {"candidate", "references", "weights"} & set(fixed) else None)
+    metric = fixed.get("metric", implied or draw.choice(("perplexity", "bleu")))
     out: dict[str, Any] = {"metric": metric}
     if metric == "perplexity":
         out["base"] = draw.choice(("2", "e", "10"))
