@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 CORE   := $(VENV)/.installed-core
 TESTS  := $(VENV)/.installed-test
 
-.PHONY: book test bench lint system fresh-check clean
+.PHONY: book test check bench lint system fresh-check clean
 
 book: system $(CORE)
 	$(BIN)/dlexam book
@@ -14,6 +14,13 @@ book: system $(CORE)
 test: system $(TESTS)
 	$(BIN)/ruff check dlexam tests bench
 	$(BIN)/python -m pytest
+
+# the fast lane, before a commit (under a minute): lint, the type check, the tests that need no
+# TeX and are not marked slow, with two sampled questions per derivation; `make test` is CI's
+check: $(TESTS)
+	$(BIN)/ruff check dlexam tests bench
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q -m "not tex and not slow" --seeds 2
 
 bench: system $(TESTS)
 	$(BIN)/python bench/bench.py

@@ -56,12 +56,12 @@ def main() -> int:
         return 0
 
     from dlexam import derivations
-    from dlexam.build.book import render_book
+    from dlexam.book.build import render_book
     from dlexam.build.tex import tex_environment, xelatex_command
 
     keys = ("render", "render_proc", "raw", "cold", "unchanged")
     times: dict[str, list[float]] = {k: [] for k in keys}
-    render_cmd = [sys.executable, "-c", "from dlexam.build.book import render_book; render_book()"]
+    render_cmd = [sys.executable, "-c", "from dlexam.book.build import render_book; render_book()"]
     with tempfile.TemporaryDirectory(prefix="dlexam-bench-") as tmp:
         base = Path(tmp)
         source = render_book()

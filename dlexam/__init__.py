@@ -1,8 +1,12 @@
 """dlexam: derives, checks and typesets the answers to deep-learning exam questions.
 
-The pipeline, one stage a sub-package: ``derivations`` (pure SymPy) -> ``templates`` (all
-language text and TikZ) -> ``build`` (document assembly, TeX, cache) -> ``cli``; ``check``
-judges a student's values against a derivation.
+The layers, each importing only those below it (the README's Layout; tests/test_layers.py):
+the basics (``errors``, ``numbers``, ``langs``, ``fontchars``) <- ``notation`` (symbols,
+printers, the display rule) <- ``derivations`` (pure SymPy) <- ``plans`` (compiled
+derivations) <- rendering: ``render`` (the Python that renders), reading ``templates/`` (all
+language text, LaTeX and TikZ), then ``build`` (document assembly, TeX, the cache) <- the
+drivers: ``check`` (a student's values judged), ``exams`` (variants, papers, keys, Moodle),
+``grade`` (a class from key.json), ``book`` (the answer book) <- ``cli`` and this module.
 
 In Python and Jupyter::
 
@@ -26,7 +30,7 @@ def solve(name: str, params: Mapping[str, Any] | None = None, *, mistake: str | 
     Raises:
         DlexamError: an unknown name or malformed parameters.
     """
-    from dlexam import derivations
+    from dlexam import derivations, render  # noqa: F401  (render: a result's displays)
 
     return derivations.get(name).run(params, mistake=mistake, **kwargs)
 
@@ -38,6 +42,7 @@ def check(name: str, params: Mapping[str, Any] | None, answers: Mapping[str, Any
         DlexamError: an unknown name, malformed parameters or a refused answer.
     """
     from dlexam import derivations
+    from dlexam.check import report  # noqa: F401  (a report's display)
     from dlexam.check.verdicts import check as run_check
 
     return run_check(derivations.get(name), params, answers)

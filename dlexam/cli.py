@@ -249,7 +249,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _cmd_solve(args: argparse.Namespace) -> int:
     pdf = None if args.pdf is None else check_pdf_file(args.pdf)  # before SymPy is imported
-    from dlexam import derivations, templates
+    from dlexam import derivations, render
 
     derivation = derivations.get(args.name)
     params = parse_assignments(args.params, derivation.json_depths)
@@ -257,7 +257,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.as_dict(), ensure_ascii=False))
     else:
-        print(templates.render_text(result, args.lang))
+        print(render.render_text(result, args.lang))
     if pdf is not None:
         from dlexam.build.sheet import build_sheet
 
@@ -268,7 +268,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
 def _cmd_book(args: argparse.Namespace) -> int:
     out = check_output_folder(args.out)
     check_book_outputs(out)
-    from dlexam.build.fastpath import build_book_cached
+    from dlexam.book.fastpath import build_book_cached
 
     report = build_book_cached(out, lang=args.lang)
     what = f"TeX ran {report.passes} pass(es)" if report.ran_tex else "unchanged, TeX not run"
@@ -294,8 +294,8 @@ def parse_answers(items: Sequence[str]) -> dict[str, str]:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from dlexam import derivations
+    from dlexam.check.report import report_json, report_text
     from dlexam.check.verdicts import check
-    from dlexam.templates.check import report_json, report_text
 
     if args.batch is not None:
         return _check_batch(args)
@@ -339,7 +339,7 @@ def _check_exam(args: argparse.Namespace) -> int:
     else:
         print(exam_check.report_text(report, args.lang))
     if pdf is not None:
-        from dlexam.build.report import build_report
+        from dlexam.check.report_pdf import build_report
 
         print(f"wrote {build_report(report, pdf)}", file=sys.stderr)
     right = all(result == "right" for q in report.questions for _ref, result in q.asked)
@@ -384,7 +384,7 @@ def _cmd_practice(args: argparse.Namespace) -> int:
 
 def _cmd_show(args: argparse.Namespace) -> int:
     from dlexam import derivations
-    from dlexam.templates.describe import show_text
+    from dlexam.render.describe import show_text
 
     print(show_text(derivations.get(args.name), args.lang))
     return 0
@@ -392,7 +392,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 def _cmd_sample(args: argparse.Namespace) -> int:
     from dlexam import derivations
-    from dlexam.templates.describe import sample_json, sample_text
+    from dlexam.render.describe import sample_json, sample_text
 
     derivation = derivations.get(args.name)
     fixed = parse_assignments(args.params, derivation.json_depths)
@@ -438,10 +438,10 @@ def _cmd_grade(args: argparse.Namespace) -> int:
 
 
 def _cmd_list(_args: argparse.Namespace) -> int:
-    from dlexam import derivations, templates
+    from dlexam import derivations, render
 
     for name in derivations.names():
-        summary = templates.prose_text("en", derivations.get(name).summary_key)
+        summary = render.prose_text("en", derivations.get(name).summary_key)
         print(f"{name:24} {summary}")
     return 0
 

@@ -1,4 +1,4 @@
-"""Regenerates dlexam/derivations/fontchars.py: the characters the book's fonts can set.
+"""Regenerates dlexam/fontchars.py: the characters the book's fonts can set.
 
 Run on a machine with the system packages installed (fontconfig's fc-query, lmodern,
 fonts-noto-cjk): ``python scripts/gen_fontchars.py``. A character is allowed in a label when
@@ -62,7 +62,7 @@ def main() -> None:
         f"FONT_RANGES: tuple[tuple[int, int], ...] = (\n{body},\n)\n"
     )
     Path(__file__).resolve().parent.parent.joinpath(
-        "dlexam/derivations/fontchars.py").write_text(text, encoding="utf-8")
+        "dlexam/fontchars.py").write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import torch
 from dlexam import derivations
 from dlexam.derivations.core import to_plain
 from dlexam.notation import tex, text
-from dlexam.templates import prose_tex, prose_text
+from dlexam.render import prose_tex, prose_text
 
 EXAM_WEIGHTS = [[0.6, 0.2, 0.2], [0.2, 0.7, 0.1], [0.3, 0.2, 0.5]]
 

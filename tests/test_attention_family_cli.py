@@ -9,7 +9,7 @@ import re
 import pytest
 
 from dlexam.cli import main
-from dlexam.templates import prose_text
+from dlexam.render import prose_text
 
 CASES = {
     "attention-context": ["weights=[[0.6,0.2,0.2],[0.2,0.7,0.1],[0.3,0.2,0.5]]",

@@ -11,7 +11,7 @@ import pytest
 
 from dlexam.cli import main
 
-RIGHT_Y1 = "1.4588"  # the exam's y_1 (EXAM-NOTES.md, Q4)
+RIGHT_Y1 = "1.4588"  # the exam's y_1 (final2023.toml, Q4)
 
 
 def _batch(tmp_path: Path, lines: list[str]) -> tuple[int, list[dict]]:

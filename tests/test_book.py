@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dlexam.build.book import build_book, render_book
+from dlexam.book.build import build_book, render_book
 
 pytestmark = pytest.mark.tex
 
@@ -230,7 +230,7 @@ def test_a_cold_build_renders_the_book_once(tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """The contents list pages for its top entries only: sub-headings the log also reports
     (beyond-gan-heading, ...) must not send the book to be rendered a second time."""
-    from dlexam.build import book
+    from dlexam.book import build as book
 
     calls = []
     real = book.render_book

@@ -12,7 +12,7 @@ from pathlib import Path
 import faketex
 import pytest
 
-from dlexam.build.fastpath import build_book_cached
+from dlexam.book.fastpath import build_book_cached
 
 NAME = "answer-book"
 

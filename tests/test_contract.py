@@ -23,8 +23,8 @@ from reference import load
 from dlexam import derivations
 from dlexam.derivations.contract import leaves
 from dlexam.langs import LANGS
-from dlexam.templates import message
-from dlexam.templates.question import question_html, question_tex, question_text
+from dlexam.render import message
+from dlexam.render.question import question_text
 
 NAMES = derivations.names()
 UNFILLED = re.compile(r"\{=?[A-Za-z_][A-Za-z0-9_]*\}")
@@ -164,12 +164,8 @@ def test_question_renders_with_every_field(name: str, lang: str) -> None:
     d = derivations.get(name)
     for params in samples(name)[:5]:
         text = question_text(d, params, lang)
-        tex = question_tex(d, params, lang)
-        page = question_html(d, params, lang)
         assert not UNFILLED.search(text), text
-        for rendered in (text, tex):
-            assert "None" not in rendered
-        assert "<" not in page.replace("&lt;", "")
+        assert "None" not in text
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -15,8 +15,8 @@ from pylatex import NoEscape
 
 import dlexam
 from dlexam.notation.display import DIGITS, render
-from dlexam.templates.terminal import _answer_text
-from dlexam.templates.values import short_values, value_tex
+from dlexam.render.terminal import _answer_text
+from dlexam.render.values import short_values, value_tex
 
 
 def test_one_configuration_of_digits_per_context() -> None:
@@ -56,13 +56,12 @@ def test_terminal_answers_use_the_same_rule() -> None:
 
 
 def test_no_other_formatter_of_values() -> None:
-    """The templates and the printers hold no second number formatter (f"{x:.4f}" and the
-    like): values go through dlexam.notation.display."""
+    """The rendering stage and the notation hold no second number formatter (f"{x:.4f}" and
+    the like): values go through dlexam.notation.display."""
     root = Path(dlexam.__file__).parent
-    for folder in ("templates", "notation"):
+    for folder in ("render", "notation"):
         for path in (root / folder).rglob("*.py"):
-            if path.name in ("printers.py", "check.py"):
-                # the rule itself; the checker echoes a student's typed numbers as typed
+            if path.name in ("printers.py", "display.py"):  # the rule itself
                 continue
             for node in ast.walk(ast.parse(path.read_text("utf-8"))):
                 if isinstance(node, ast.FormattedValue) and node.format_spec is not None:

@@ -12,7 +12,7 @@ import mpmath
 import pytest
 import sympy as sp
 
-from dlexam.derivations import plans
+from dlexam import plans
 from dlexam.derivations.sampling import Draw
 from dlexam.exams import papers, parallel, variants
 from dlexam.exams.model import load_exam

@@ -16,7 +16,7 @@ from pylatex import NoEscape
 
 from dlexam.build.document import Fragment, assemble
 from dlexam.build.tex import compile_pdf
-from dlexam.templates import TemplateUsageError, latex_env
+from dlexam.render import TemplateUsageError, latex_env
 
 IMPORTS = """\
 ((* from "fig/recurrent.tex.j2" import lstm_cell, lstm_unfolded, rnn_unrolled *))

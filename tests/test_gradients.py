@@ -18,7 +18,7 @@ from dlexam import derivations
 from dlexam.cli import main
 from dlexam.derivations.core import to_plain
 from dlexam.notation import sym, text
-from dlexam.templates import prose_text, render_text
+from dlexam.render import prose_text, render_text
 
 EXAM_W = np.array([[0.1, 0.2], [0.3, 0.4]])
 

@@ -14,7 +14,7 @@ import torch
 
 from dlexam import derivations
 from dlexam.derivations.core import to_plain
-from dlexam.templates import render_text
+from dlexam.render import render_text
 
 
 def plain(result, name):

@@ -16,7 +16,7 @@ import torch
 from dlexam import derivations
 from dlexam.cli import main
 from dlexam.notation import tex, text
-from dlexam.templates import prose_text
+from dlexam.render import prose_text
 
 P_REF = [0.36, 0.48, 0.16]
 

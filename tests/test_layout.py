@@ -22,9 +22,9 @@ from dlexam.check import verdicts
 from dlexam.derivations.core import ELIDABLE_MEASURES, Elidable, Step, to_plain
 from dlexam.notation import display
 from dlexam.notation.display import Layout, laid_out, shown_steps
-from dlexam.templates import render_text
-from dlexam.templates.notebook import result_html, result_latex
-from dlexam.templates.prose import form, prose_text
+from dlexam.render import render_text
+from dlexam.render.notebook import result_html, result_latex
+from dlexam.render.prose import form, prose_text
 
 BPTT = {"W": [[0.1, 0.2], [0.3, 0.4]], "U": [0.5, 0.6], "b": [1, -1],
         "x": [2, 3, 1, 0, -1, 2, 1, 0.5, 0.3, 1]}

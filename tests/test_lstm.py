@@ -18,7 +18,7 @@ from dlexam.cli import main
 from dlexam.derivations.core import to_plain
 from dlexam.derivations.lstm import cell_partials
 from dlexam.notation import sym, tex, text
-from dlexam.templates import render_text
+from dlexam.render import render_text
 
 
 def plain(result, name):

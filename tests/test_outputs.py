@@ -16,7 +16,7 @@ from pathlib import Path
 import faketex
 import pytest
 
-from dlexam.build.book import write_pdf
+from dlexam.book.build import write_pdf
 from dlexam.build.files import atomic_write
 from dlexam.build.tex import compile_pdf, explain_failure
 from dlexam.errors import BuildError

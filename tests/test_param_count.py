@@ -10,7 +10,7 @@ import torch
 
 from dlexam import derivations
 from dlexam.notation import text
-from dlexam.templates.question import question_text
+from dlexam.render.question import question_text
 
 EXAM_MODEL = "LSTM(30, return_sequences=True), LSTM(30), Dense(1)"
 

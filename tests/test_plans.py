@@ -18,8 +18,8 @@ from reference import load
 from dlexam import derivations
 from dlexam.derivations.contract import leaves
 from dlexam.derivations.params import numeric_inputs
-from dlexam.derivations.plans import Planner, Values
 from dlexam.errors import InputError
+from dlexam.plans import Planner, Values
 
 NAMES = derivations.names()
 SEEDS = range(1, 9)

@@ -15,7 +15,7 @@ import pytest
 
 from dlexam import derivations
 from dlexam.derivations.params import numeric_inputs
-from dlexam.derivations.plans import Planner, Values
+from dlexam.plans import Planner, Values
 
 
 def _planned(name: str, traced: dict, asked: dict, mistake: str | None = None) -> Values:

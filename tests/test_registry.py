@@ -23,7 +23,7 @@ from dlexam.derivations.core import REGISTRY
 from dlexam.notation import OWNERS, SYMBOLS, register_symbols, sym
 
 ROOT = Path(derivations.__file__).parent
-I18N = resources.files("dlexam.templates").joinpath("i18n")
+I18N = resources.files("dlexam").joinpath("templates", "i18n")
 TESTS = Path(__file__).parent
 
 # the modules that hold registered derivations (topics); every other module is shared
@@ -152,7 +152,7 @@ def test_adding_a_derivation_needs_its_module_catalogs_and_tests_only(
     from dlexam.derivations.contract import Answer, Mistake
     from dlexam.derivations.core import Result, derivation, three_part
     from dlexam.derivations.params import Param
-    from dlexam.templates.prose import catalog
+    from dlexam.render.prose import catalog
 
     name = "throwaway-scale"
     assert name not in REGISTRY
@@ -193,3 +193,20 @@ def test_adding_a_derivation_needs_its_module_catalogs_and_tests_only(
         assert limits_problems(README, REGISTRY) == []
     finally:
         del REGISTRY[name]
+
+
+def test_the_example_network_is_the_exam_files() -> None:
+    """rnn-forward's and bptt's defaults are the example network of cells.EXAMPLE_RNN, which the
+    2023 exam's Q4 and Q2 use: the exam's numbers live in its exam file, and the defaults may
+    not drift from them."""
+    from dlexam.derivations.cells import EXAMPLE_RNN
+    from dlexam.exams.model import load_exam
+
+    exam = load_exam("final2023")
+    for qid, name in (("q4", "rnn-forward"), ("q2", "bptt")):
+        declared = {p.name: p.default for p in derivations.get(name).params}
+        given = exam.question(qid).fixed_params()
+        shared = [k for k in EXAMPLE_RNN if declared.get(k) is not None]
+        assert shared, name
+        for key in shared:
+            assert declared[key] == EXAMPLE_RNN[key] == given[key], (name, key)

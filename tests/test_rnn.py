@@ -15,7 +15,7 @@ import torch
 from dlexam import derivations
 from dlexam.cli import main
 from dlexam.derivations.core import to_plain
-from dlexam.templates import render_text
+from dlexam.render import render_text
 
 # the textbook's own example (row convention): inputs [1, 2], b = [0.1, -0.1], the rest as Q4
 BOOK = {"U": [0.5, 0.6], "W": [[0.1, 0.2], [0.3, 0.4]], "V": [1.0, 2.0], "b": [0.1, -0.1],
@@ -193,7 +193,7 @@ def test_steps_show_products_with_numbers_put_in() -> None:
 ])
 def test_model_shows_the_activations_as_formulas(params: dict, output: str) -> None:
     from dlexam.notation import text
-    from dlexam.templates import prose_text
+    from dlexam.render import prose_text
 
     model = derivations.solve("rnn-forward", params).steps[0]
     assert model.key == "rnn_forward.model"

@@ -66,7 +66,9 @@ ask = ["probabilities[1]"]
 [questions.params]
 method = "beam"
 beam_width = { integers = [1, 2] }
-tree = { a = [0.5, { c = [0.6, { "<eos>" = [1, {}] }], "<eos>" = [0.4, {}] }], b = [0.4, { c = [0.9, { "<eos>" = [1, {}] }] }] }
+[questions.params.tree]
+a = [0.5, { c = [0.6, { "<eos>" = [1, {}] }], "<eos>" = [0.4, {}] }]
+b = [0.4, { c = [0.9, { "<eos>" = [1, {}] }] }]
 
 [[questions]]
 id = "q2"

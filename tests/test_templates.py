@@ -8,8 +8,8 @@ import jinja2
 import pytest
 from pylatex import NoEscape
 
-from dlexam import templates
-from dlexam.templates import LANGS, catalog, fields, latex_env, prose_tex, prose_text
+from dlexam import render
+from dlexam.render import LANGS, catalog, fields, latex_env, prose_tex, prose_text
 
 SPECIALS = "\\ { } $ & # ^ _ % ~"
 
@@ -65,14 +65,14 @@ def test_every_derivation_has_a_summary_in_every_language() -> None:
 
     for name in derivations.names():
         for lang in LANGS:
-            assert templates.prose_text(lang, derivations.get(name).summary_key)
+            assert render.prose_text(lang, derivations.get(name).summary_key)
 
 
 def test_inline_math_in_catalogs() -> None:
     assert r"$\partial C_t / \partial C_{t-1} = \mathrm{diag}(f_t)$" in prose_tex(
-        "en", "q2.remedy_gating"
+        "en", "book_rnn_gradients.remedy_gating"
     )
-    assert "∂ C_t / ∂ C_{t-1} = diag(f_t)" in prose_text("en", "q2.remedy_gating")
+    assert "∂ C_t / ∂ C_{t-1} = diag(f_t)" in prose_text("en", "book_rnn_gradients.remedy_gating")
 
 
 def test_every_message_renders_its_math_balanced() -> None:
@@ -82,6 +82,6 @@ def test_every_message_renders_its_math_balanced() -> None:
 
 
 def test_code_names_in_typewriter() -> None:
-    assert r"\texttt{np.dot(state, W)}" in prose_tex("en", "q4.conventions_text")
-    assert "np.dot(state, W)" in prose_text("en", "q4.conventions_text")
-    assert "`" not in prose_text("en", "q4.conventions_text")
+    assert r"\texttt{np.dot(state, W)}" in prose_tex("en", "book_rnn_forward.conventions_text")
+    assert "np.dot(state, W)" in prose_text("en", "book_rnn_forward.conventions_text")
+    assert "`" not in prose_text("en", "book_rnn_forward.conventions_text")

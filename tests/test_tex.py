@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from dlexam import derivations
-from dlexam.build.book import build_book, render_book, write_pdf
+from dlexam.book.build import build_book, render_book, write_pdf
 from dlexam.build.document import assemble, fragment
 from dlexam.build.sheet import build_sheet
 from dlexam.build.tex import compile_pdf

@@ -14,7 +14,7 @@ import torch
 
 from dlexam import derivations
 from dlexam.notation import tex, text
-from dlexam.templates import prose_tex, prose_text
+from dlexam.render import prose_tex, prose_text
 
 
 def _np(value: object) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dlexam import templates
+from dlexam import render
 from dlexam.build.document import assemble, fragment
 from dlexam.build.tex import write_document
 from dlexam.derivations.core import Result
@@ -12,10 +12,10 @@ from dlexam.derivations.core import Result
 
 def render_sheet(result: Result, lang: str = "bilingual") -> str:
     """The sheet's LaTeX source."""
-    langs = templates.langs_for(lang)
+    langs = render.langs_for(lang)
     summary_key = result.derivation.replace("-", "_") + ".summary"
     part = fragment("sheet.tex.j2", langs=langs, result=result, summary_key=summary_key)
-    title = templates.prose_text(langs[0], "sheet.title", {"name": result.derivation})
+    title = render.prose_text(langs[0], "sheet.title", {"name": result.derivation})
     return assemble(title, langs, [part])
 
 

@@ -51,7 +51,7 @@ def _request(line: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
 def run_batch(lines: BinaryIO, out: TextIO, lang: str) -> int:
     """Checks every request; returns how many lines were read."""
     from dlexam import derivations
-    from dlexam.templates.check import report_json
+    from dlexam.check.report import report_json
 
     cache = CheckerCache()
     count = 0

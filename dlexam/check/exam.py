@@ -169,7 +169,7 @@ def template(exam: Any, source: str = "--template") -> str:
 
 def report_json(report: ExamReport, lang: str) -> dict[str, Any]:
     """The whole report as JSON: per question its score and the checker's verdict objects."""
-    from dlexam.templates.check import verdict_json
+    from dlexam.check.report import verdict_json
 
     return {
         "exam": report.exam.title.get("en") if isinstance(report.exam.title, dict)
@@ -190,8 +190,8 @@ def report_json(report: ExamReport, lang: str) -> dict[str, Any]:
 
 def report_text(report: ExamReport, lang: str) -> str:
     """The whole report for the terminal."""
-    from dlexam.templates.check import verdict_lines
-    from dlexam.templates.prose import prose_text
+    from dlexam.check.report import verdict_lines
+    from dlexam.render.prose import prose_text
 
     lines = [prose_text(lang, "check.exam_score", {
         "score": f"{report.score:g}", "total": f"{report.total:g}"})]

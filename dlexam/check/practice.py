@@ -86,7 +86,7 @@ def feeding_steps(result: Any, step: Step) -> list[Step]:
 
 
 def _shape_words(value: Any, lang: str) -> str:
-    from dlexam.templates.prose import prose_text
+    from dlexam.render.prose import prose_text
 
     if isinstance(value, list) and value and isinstance(value[0], list):
         return prose_text(lang, "practice.shape_matrix", {"rows": len(value),
@@ -99,9 +99,9 @@ def _shape_words(value: Any, lang: str) -> str:
 def run_practice(derivation: Derivation, seed: int, lang: str,
                  ask: Callable[[str], str], say: Callable[[str], None]) -> tuple[int, int]:
     """Runs a session; returns (right, asked). ``ask`` raises EOFError when input ends."""
-    from dlexam.templates.prose import prose_text
-    from dlexam.templates.question import question_text
-    from dlexam.templates.terminal import step_lines
+    from dlexam.render.prose import prose_text
+    from dlexam.render.question import question_text
+    from dlexam.render.terminal import step_lines
 
     params = derivation.sample(seed)
     checker = Checker(derivation, params)

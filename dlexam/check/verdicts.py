@@ -28,9 +28,9 @@ from dlexam.derivations.contract import (
 )
 from dlexam.derivations.core import Derivation, Result, Step, to_plain
 from dlexam.derivations.params import numeric_inputs
-from dlexam.derivations.plans import Planner, Values
 from dlexam.errors import InputError
 from dlexam.notation import display
+from dlexam.plans import Planner, Values
 
 MAX_GIVEN = 1_000  # answers per request
 
@@ -54,6 +54,10 @@ class Verdict:
     def ref(self) -> str:
         """``y[2]``."""
         return format_ref(self.answer, self.index)
+
+
+VIEWS: dict[str, Callable[[Any], str]] = {}
+"""How a :class:`Report` displays in Jupyter: ``html``, registered by :mod:`dlexam.check.report`."""
 
 
 @dataclass(repr=False)
@@ -85,12 +89,12 @@ class Report:
         """How many verdicts there are."""
         return len(self.verdicts)
 
-    def _repr_html_(self) -> str:
-        from dlexam.templates.notebook import report_html
+    # Jupyter's display protocol, through the view dlexam.check.report registers
+    def _repr_html_(self) -> str | None:
+        view = VIEWS.get("html")
+        return None if view is None else view(self)
 
-        return report_html(self)
-
-    def _repr_markdown_(self) -> str:
+    def _repr_markdown_(self) -> str | None:
         return self._repr_html_()
 
     def parting_steps(self, verdict: Verdict) -> tuple[int, Step, Step] | None:

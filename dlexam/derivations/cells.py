@@ -186,12 +186,6 @@ def zeros(rows: int) -> sp.ImmutableMatrix:
     return sp.ImmutableMatrix.zeros(rows, 1)
 
 
-def shown(value: Any) -> Any:
-    """A value as it is put into a displayed formula: :func:`~dlexam.derivations.forms.as_written`
-    (kept under this name for the recurrent topics)."""
-    return as_written(value)
-
-
 def numbers_step(
     key: str,
     lhs: sp.Basic | None,
@@ -202,11 +196,13 @@ def numbers_step(
     """Like :func:`~dlexam.derivations.core.three_part`, with long exact numbers shown as decimals
     in the numbers-put-in line (the value stays exact)."""
     step = three_part(key, lhs, formula, values, **data)
-    return replace(step, substituted=put_in(formula, {k: shown(v) for k, v in values.items()}))
+    return replace(step, substituted=put_in(formula, {k: as_written(v) for k, v in values.items()}))
 
 
-# the exam's Q4 network (EXAM-NOTES.md): two steps of a scalar input, tanh, identity output
-EXAM_Q4: dict[str, Any] = {
+# the example network of rnn-forward's and bptt's defaults: two steps of a scalar input, tanh,
+# identity output (the 2023 exam's Q2 and Q4 use it: tests/test_registry.py holds
+# dlexam/exams/final2023.toml's numbers to these)
+EXAMPLE_RNN: dict[str, Any] = {
     "U": [0.5, 0.6],
     "W": [[0.1, 0.2], [0.3, 0.4]],
     "V": [1.0, 2.0],

@@ -9,9 +9,8 @@ catalog key (``templates/i18n``) and carries the values the prose refers to.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import nullcontext
-from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
@@ -28,15 +27,10 @@ from dlexam.derivations.params import (
     checked_only,
     exact,
     validate,
+    watched,
 )
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
-from dlexam.notation import text
-
-# Called with every step's value while a derivation is traced (dlexam.derivations.plans), which
-# stops a trace whose formulas grow past a budget; None otherwise.
-STEP_WATCH: ContextVar[Callable[[Any], None] | None] = ContextVar("dlexam_step_watch",
-                                                                  default=None)
 
 
 def _freeze(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -136,9 +130,7 @@ class Step:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data", _freeze(self.data))
-        watch = STEP_WATCH.get()
-        if watch is not None and self.value is not None:
-            watch(self.value)
+        watched(self.value)
 
 
 @dataclass(frozen=True, repr=False)
@@ -173,21 +165,16 @@ class Result:
         object.__setattr__(self, "info", _freeze(self.info))
         object.__setattr__(self, "steps", tuple(self.steps))
 
-    # Jupyter's display protocol; the rendering itself lives in dlexam.templates.notebook
-    def _repr_html_(self) -> str:
-        from dlexam.templates.notebook import result_html
+    # Jupyter's display protocol and the JSON form, through the views the rendering layer
+    # registers (dlexam.render); a result is data and renders nothing itself
+    def _repr_html_(self) -> str | None:
+        return _view("html", self)
 
-        return result_html(self)
+    def _repr_markdown_(self) -> str | None:
+        return _view("markdown", self)
 
-    def _repr_markdown_(self) -> str:
-        from dlexam.templates.notebook import result_markdown
-
-        return result_markdown(self)
-
-    def _repr_latex_(self) -> str:
-        from dlexam.templates.notebook import result_latex
-
-        return result_latex(self)
+    def _repr_latex_(self) -> str | None:
+        return _view("latex", self)
 
     def __repr__(self) -> str:
         answers = ", ".join(self.answers)
@@ -198,46 +185,26 @@ class Result:
         return {k: to_plain(v) for k, v in self.answers.items()}
 
     def as_dict(self) -> dict[str, Any]:
-        """The result as plain JSON data (formulas as plain text in the project's notation).
+        """The result as plain JSON data (:func:`dlexam.render.data.result_json`).
 
-        JSON carries the complete derivation: every step, those the layout leaves out or
-        shortens too, each with its ``elidable`` mark (or null), which says whether the layout
-        (:data:`dlexam.notation.display.LAYOUT`) shows its full form (``shown``) and gives its
-        shorter form (``instead``: the fields it replaces, or null when the step is left out).
+        Raises:
+            RuntimeError: the rendering layer is not loaded (``import dlexam.render``).
         """
-        from dlexam.notation import display
+        out = _view("json", self)
+        if out is None:
+            raise RuntimeError("a result's JSON form is rendered by dlexam.render: import it")
+        return out
 
-        def formula(expr: Any) -> str | None:
-            return None if expr is None else text(expr)
 
-        def mark(e: Elidable | None) -> dict[str, Any] | None:
-            if e is None:
-                return None
-            instead = None if e.instead is None else {
-                k: ({n: to_plain(v) for n, v in x.items()} if k == "data" else formula(x))
-                for k, x in e.instead.items()}
-            return {"measure": e.measure, "size": e.size, "of": e.of, "group": e.group,
-                    "shown": display.LAYOUT.keeps(e), "instead": instead}
+VIEWS: dict[str, Callable[[Result], Any]] = {}
+"""The forms of a result the rendering layer (:mod:`dlexam.render`) registers when imported:
+``html``, ``markdown`` and ``latex`` (Jupyter's display protocol) and ``json``
+(:meth:`Result.as_dict`)."""
 
-        return {
-            "derivation": self.derivation,
-            "params": to_plain(dict(self.params)),
-            "convention": self.convention,
-            "answers": self.plain_answers(),
-            "info": {k: to_plain(v) for k, v in self.info.items()},
-            "steps": [
-                {
-                    "key": s.key,
-                    "lhs": formula(s.lhs),
-                    "symbolic": formula(s.symbolic),
-                    "substituted": formula(s.substituted),
-                    "value": to_plain(s.value),
-                    "data": {k: to_plain(v) for k, v in s.data.items()},
-                    "elidable": mark(s.elidable),
-                }
-                for s in self.steps
-            ],
-        }
+
+def _view(name: str, result: Result) -> Any:
+    view = VIEWS.get(name)
+    return None if view is None else view(result)
 
 
 def to_plain(value: Any) -> Any:
@@ -593,7 +560,3 @@ def derivation(
 
     return register
 
-
-def as_list(values: Sequence[Any]) -> list[Any]:
-    """A plain list (for answers that are sequences of SymPy values)."""
-    return list(values)

@@ -95,7 +95,7 @@ def near_distribution(name: str, v: sp.MatrixBase | Sequence[sp.Rational], norma
             raise InputError(name, "at least one positive entry (to normalise)",
                              f"{where}all zeros")
         return [x / total for x in values], None
-    if sp.Eq(total, 1):  # decided by value, also while traced (dlexam.derivations.plans)
+    if sp.Eq(total, 1):  # decided by value, also while traced (dlexam.plans)
         return values, None
     if abs(total - 1) > RENORMALISE_TOLERANCE:
         hint = " (or normalize=true)" if can_normalize else ""

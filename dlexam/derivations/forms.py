@@ -51,7 +51,7 @@ class Stack(sp.Basic):
 def tidy(value: sp.Basic, how: Callable[[sp.Basic], sp.Basic] = sp.cancel) -> sp.Basic:
     """An exact value tidied for display (``cancel``: e^14/(e^14+e^12) = e^2/(1+e^2)).
 
-    A formula of a trace's inputs (:mod:`dlexam.derivations.plans`) is left as it is: tidying
+    A formula of a trace's inputs (:mod:`dlexam.plans`) is left as it is: tidying
     symbols costs far more than tidying numbers, and changes no value.
     """
     return value if value.free_symbols else how(value)

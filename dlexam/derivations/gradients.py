@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from dlexam.derivations.cells import EXAM_Q4, Activation, inputs_of, msym, zeros
+from dlexam.derivations.cells import EXAMPLE_RNN, Activation, inputs_of, msym, zeros
 from dlexam.derivations.contract import Answer, Mistake, with_params
 from dlexam.derivations.core import Result, Step, derivation, evaluate_at, put_in, three_part
 from dlexam.derivations.forms import simplified
@@ -175,10 +175,10 @@ def _symbolic_jacobian() -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]:
 
 
 BPTT_PARAMS = [
-    Param("W", "array", shapes=(("H", "H"),), default=EXAM_Q4["W"]),
-    Param("U", "array", shapes=(("H",), ("H", "D")), default=EXAM_Q4["U"]),
-    Param("b", "array", shapes=(("H",),), default=EXAM_Q4["b"]),
-    Param("x", "array", shapes=(("T",), ("T", "D")), default=EXAM_Q4["x"]),
+    Param("W", "array", shapes=(("H", "H"),), default=EXAMPLE_RNN["W"]),
+    Param("U", "array", shapes=(("H",), ("H", "D")), default=EXAMPLE_RNN["U"]),
+    Param("b", "array", shapes=(("H",),), default=EXAMPLE_RNN["b"]),
+    Param("x", "array", shapes=(("T",), ("T", "D")), default=EXAMPLE_RNN["x"]),
     Param("h0", "array", shapes=(("H",),), default=None, trace="nonzero"),
     Param("f", "array", shapes=((), ("T", "H")), default=None),
     # the output layer y_t = V h_t + c and the targets of the loss L = 1/2 sum (y_t - target_t)^2

@@ -102,7 +102,7 @@ def _float(v: sp.Basic) -> sp.Basic:
     where SymPy's assumptions (``is_finite``) can contradict themselves.
     """
     if v.has(sp.oo, sp.S.NegativeInfinity, sp.zoo) or v.free_symbols:
-        return v  # infinite, or a formula of a trace's inputs (dlexam.derivations.plans)
+        return v  # infinite, or a formula of a trace's inputs (dlexam.plans)
     return sp.Float(float(v))
 
 

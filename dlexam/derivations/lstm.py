@@ -37,13 +37,12 @@ from dlexam.derivations.cells import (
     msym,
     numbers_step,
     rows_of,
-    shown,
     stack,
     zeros,
 )
 from dlexam.derivations.contract import Answer, Mistake
 from dlexam.derivations.core import Result, Step, derivation
-from dlexam.derivations.forms import Stack
+from dlexam.derivations.forms import Stack, as_written
 from dlexam.derivations.params import Param, bind_dims, exact
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
@@ -302,7 +301,7 @@ def lstm_forward(
     for t, x_t in enumerate(inputs, start=1):
         hx_value = stack([h, x_t])
         steps.append(Step(key="lstm_forward.concat",
-                          data={"t": t, "hx": shown(hx_value).T, "units": H, "inputs": K - H}))
+                          data={"t": t, "hx": as_written(hx_value).T, "units": H, "inputs": K - H}))
         gate_values: dict[str, sp.ImmutableMatrix] = {}
         for key, _activation, w_key, b_key in GATES:
             formula, W, hx, b = _gate_formula(key, H, K, mistake)

@@ -27,8 +27,8 @@ from typing import Any
 
 import sympy as sp
 
-from dlexam.derivations.fontchars import FONT_RANGES
 from dlexam.errors import InputError
+from dlexam.fontchars import FONT_RANGES
 
 NUMBER_MAX_EXPONENT = 9
 """Every number given has magnitude below 10^9 ..."""
@@ -87,7 +87,7 @@ class Param:
         max_length: for ``"string"``, the most characters allowed.
         free_items: for ``"array_list"``, each item's dimension names bind on their own (a list
             of tensors of any shapes, such as the gradients of W and b), still within the limits.
-        trace: which of its numbers a trace (:mod:`dlexam.derivations.plans`) may stand a
+        trace: which of its numbers a trace (:mod:`dlexam.plans`) may stand a
             symbol for: ``"all"``; ``"nonzero"``, where the derivation tells zeros apart
             (``p_i = 0`` in an entropy, a zero initial state); ``"none"``, for numbers that say
             where rather than how much (class labels).
@@ -187,7 +187,7 @@ def check_number(name: str, value: Any) -> None:
 
 def check_text(name: str, value: str, max_length: int = STRING_MAX_LENGTH) -> str:
     """Checks a string: its length, no control or formatting characters, only characters the
-    book's fonts have (Latin Modern, Noto CJK TC; see :mod:`dlexam.derivations.fontchars`).
+    book's fonts have (Latin Modern, Noto CJK TC; see :mod:`dlexam.fontchars`).
 
     Raises:
         InputError: naming ``name`` and the first character refused, by its code point.
@@ -314,7 +314,7 @@ def pinned_dims(dims: Mapping[str, int]) -> AbstractContextManager[None]:
     return _setting(_PINNED_DIMS, dict(dims))
 
 
-# While a derivation is traced (:mod:`dlexam.derivations.plans`), each input number goes
+# While a derivation is traced (:mod:`dlexam.plans`), each input number goes
 # through the hook, which stands a symbol for it (as its parameter's ``trace`` allows) and
 # records the pair; otherwise the hook is None.
 _INPUT_HOOK: ContextVar[Callable[[sp.Rational, str], sp.Basic] | None] = ContextVar(
@@ -326,6 +326,25 @@ def input_hook(hook: Callable[[sp.Rational, str], sp.Basic]) -> AbstractContextM
     ``hook`` with its parameter's name, in the order validation reads them, and validation
     returns what it gives."""
     return _setting(_INPUT_HOOK, hook)
+
+
+# While a derivation is traced, every step's value goes through the watch, which may stop the
+# trace (the plans engine stops one whose formulas grow past its budget); otherwise None.
+_STEP_WATCH: ContextVar[Callable[[Any], None] | None] = ContextVar(
+    "dlexam_step_watch", default=None)
+
+
+def step_watch(watch: Callable[[Any], None]) -> AbstractContextManager[None]:
+    """Within this block, every :class:`~dlexam.derivations.core.Step` built with a value
+    passes it to ``watch`` (the tracing interface, with :func:`input_hook`)."""
+    return _setting(_STEP_WATCH, watch)
+
+
+def watched(value: Any) -> None:
+    """Passes a step's value to the watch of :func:`step_watch`, if any."""
+    watch = _STEP_WATCH.get()
+    if watch is not None and value is not None:
+        watch(value)
 
 
 def _input_number(value: Any, name: str) -> sp.Basic:

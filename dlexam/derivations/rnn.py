@@ -20,7 +20,7 @@ import sympy as sp
 
 from dlexam.derivations.cells import (
     DIGITS,
-    EXAM_Q4,
+    EXAMPLE_RNN,
     HIDDEN_ACTIVATIONS,
     OUTPUT_ACTIVATIONS,
     Activation,
@@ -30,12 +30,11 @@ from dlexam.derivations.cells import (
     msym,
     numbers_step,
     settle,
-    shown,
     zeros,
 )
 from dlexam.derivations.contract import Answer, Carry, Mistake, with_params
 from dlexam.derivations.core import Result, Step, derivation
-from dlexam.derivations.forms import Stack
+from dlexam.derivations.forms import Stack, as_written
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
@@ -184,7 +183,7 @@ def _output_step(net: Network, h: sp.ImmutableMatrix, convention: str, t: int) -
     if net.scalar_out:
         Vs, hs, cs = sym("V"), sym("h_t"), sym("c")
         v, c = list(net.V), net.c[0]
-        h_shown, c_shown = shown(h), shown(c)
+        h_shown, c_shown = as_written(h), as_written(c)
         with sp.evaluate(False):
             if convention == "column":
                 formula = sp.Add(sp.Mul(Vs, hs), cs)
@@ -198,7 +197,7 @@ def _output_step(net: Network, h: sp.ImmutableMatrix, convention: str, t: int) -
                       value=value, data={"t": t})]
         if g == "sigmoid":
             o = sym("o_out")
-            o_shown = shown(value)
+            o_shown = as_written(value)
             with sp.evaluate(False):
                 sig = sp.Pow(sp.Add(1, sp.exp(sp.Mul(-1, o))), -1)
                 sig_in = sp.Pow(sp.Add(1, sp.exp(sp.Mul(-1, o_shown))), -1)
@@ -279,7 +278,7 @@ def _flat_or_number(value: Any) -> Any:
 
 
 def _shown_flat(value: Any) -> Any:
-    shown_value = shown(value)
+    shown_value = as_written(value)
     return sp.ImmutableMatrix(shown_value).T if isinstance(value, sp.MatrixBase) else shown_value
 
 
@@ -309,13 +308,13 @@ def _comparison(mine: Pass, other: Pass, h0: sp.ImmutableMatrix, W: sp.Immutable
 
 
 PARAMS = [
-    Param("U", "array", shapes=(("H",), ("H", "D")), default=EXAM_Q4["U"]),
-    Param("W", "array", shapes=(("H", "H"),), default=EXAM_Q4["W"]),
-    Param("V", "array", shapes=(("H",), ("O", "H")), default=EXAM_Q4["V"]),
-    Param("b", "array", shapes=(("H",),), default=EXAM_Q4["b"]),
-    Param("c", "array", shapes=((), ("O",)), default=EXAM_Q4["c"]),
+    Param("U", "array", shapes=(("H",), ("H", "D")), default=EXAMPLE_RNN["U"]),
+    Param("W", "array", shapes=(("H", "H"),), default=EXAMPLE_RNN["W"]),
+    Param("V", "array", shapes=(("H",), ("O", "H")), default=EXAMPLE_RNN["V"]),
+    Param("b", "array", shapes=(("H",),), default=EXAMPLE_RNN["b"]),
+    Param("c", "array", shapes=((), ("O",)), default=EXAMPLE_RNN["c"]),
     Param("h0", "array", shapes=(("H",),), default=None, trace="nonzero"),
-    Param("x", "array", shapes=(("T",), ("T", "D")), default=EXAM_Q4["x"]),
+    Param("x", "array", shapes=(("T",), ("T", "D")), default=EXAMPLE_RNN["x"]),
     Param("convention", "choice", choices=CONVENTIONS, default="column"),
     Param("activation", "choice", choices=HIDDEN_ACTIVATIONS, default="tanh"),
     Param("output_activation", "choice", choices=OUTPUT_ACTIVATIONS, default="identity"),

@@ -265,7 +265,7 @@ def render(source: str, data: Mapping[str, Any], as_tex: bool,
     A ``{name}`` naming a field of ``data`` is the value, typeset; any other brace is literal
     text. Text is LaTeX-escaped (``as_tex``) or kept as it is.
     """
-    from dlexam.templates.prose import _value_tex, _value_text
+    from dlexam.render.prose import _value_tex, _value_text
 
     parts: list[str] = []
     for kind, piece in _pieces(source):
@@ -293,8 +293,8 @@ def statements(question: Any, params: Mapping[str, Any], langs: Sequence[str],
     when it gives one (untrusted: fields filled, mathematics parsed, the rest escaped), else the
     derivation's own statement from the catalogs. The statement's fields are worked out once
     for all the languages."""
-    from dlexam.templates.prose import prose_tex, prose_text
-    from dlexam.templates.question import keyed
+    from dlexam.render.prose import prose_tex, prose_text
+    from dlexam.render.question import keyed
 
     derivation = question.spec
     if question.text is None:

@@ -21,7 +21,7 @@ from dlexam.derivations.contract import Tolerance, leaves
 from dlexam.exams.mathtext import statements
 from dlexam.exams.parallel import fork_map
 from dlexam.exams.variants import Drawn, QuestionVariant
-from dlexam.templates.prose import prose_text
+from dlexam.render.prose import prose_text
 
 MOODLE_LANG = {"en": "en", "zh-Hant": "zh_tw"}
 # the grades Moodle's importer accepts for an answer, in percent

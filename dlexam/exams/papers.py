@@ -25,9 +25,9 @@ from dlexam.build.tex import TexRun, compile_pdf
 from dlexam.exams.mathtext import statements
 from dlexam.exams.parallel import fork_map
 from dlexam.exams.variants import Drawn, Variant
-from dlexam.templates import latex as latex_templates
-from dlexam.templates.prose import prose_tex
-from dlexam.templates.values import value_tex
+from dlexam.render import latex as latex_templates
+from dlexam.render.prose import prose_tex
+from dlexam.render.values import value_tex
 
 _MARK = re.compile(r"^dlexam-variant:(?P<code>[A-Z0-9]+)=(?P<shipped>\d+)$", re.MULTILINE)
 

@@ -16,10 +16,10 @@ from typing import Any
 
 from dlexam.derivations.contract import Tolerance, element, leaves
 from dlexam.derivations.core import to_plain
-from dlexam.derivations.plans import Planner, Values
 from dlexam.errors import InputError
 from dlexam.exams.model import Exam, Question, Structure, _derive_seed, structure_of
 from dlexam.exams.parallel import fork_map, tick
+from dlexam.plans import Planner, Values
 
 MAX_VARIANTS = 1000
 _SAME = Tolerance(rel=1e-9, abs=1e-12)  # a mistake this close leaves the item as it was
@@ -272,7 +272,3 @@ def build_variants(exam: Exam, count: int, seed: int,
             raise InputError(*failed)
     return Drawn(exam, seed, variants, redrawn)
 
-
-def question_params(question: Question, seed: int) -> dict[str, Any]:
-    """The concrete parameters of a question drawn from a seed (no discrimination check)."""
-    return question.draw(seed)

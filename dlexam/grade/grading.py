@@ -18,9 +18,9 @@ from dlexam.check.typed import Leaf, TypedError, parse
 from dlexam.check.verdicts import Verdict, follow_through, judge_element, rerun_answers
 from dlexam.derivations.contract import element, leaves, plain_shape
 from dlexam.derivations.core import Derivation
-from dlexam.derivations.plans import Planner
 from dlexam.grade.key import Key, KeyItem, KeyQuestion
 from dlexam.grade.submissions import MAX_CELL_CHARS, Submission
+from dlexam.plans import Planner
 
 NO_ANSWER = "no-answer"
 UNREADABLE = "unreadable"
@@ -105,7 +105,7 @@ class Grader:
                 if q.derivation not in self.derivations:
                     self.derivations[q.derivation] = derivations.get(q.derivation)
         self._right: dict[tuple[str, str], dict[str, Any]] = {}
-        self.planner = Planner()  # shapes seen twice are compiled (dlexam.derivations.plans)
+        self.planner = Planner()  # shapes seen twice are compiled (dlexam.plans)
         self._reruns: dict[tuple[str, str, int, tuple[float, ...]], dict[str, Any] | None] = {}
         self.reruns = 0  # derivation runs for follow-through (for tests and the benchmark)
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from dlexam.build.files import atomic_write, output_lock
 from dlexam.grade.grading import Grades, StudentGrade
+from dlexam.notation.display import plain_number
 
 CSV_NAME = "grades.csv"
 JSON_NAME = "grades.json"
@@ -36,12 +37,6 @@ def safe_cell(text: str) -> str:
     return text
 
 
-def number_text(value: float) -> str:
-    """``12.5``, ``20``, ``6.666667``: at most 6 decimals, no trailing zeros."""
-    text = f"{value:.6f}".rstrip("0").rstrip(".")
-    return "0" if text in ("", "-0") else text
-
-
 def mistake_column(column: str) -> str:
     """The grades.csv column of the mistakes named in an answer (``q4.y[2].mistakes``)."""
     return f"{column}.mistakes"
@@ -55,11 +50,11 @@ def grades_csv(grades: Grades) -> bytes:
     writer.writerow(["student", "variant", *key.question_ids, "total",
                      *(mistake_column(c) for c in key.columns)])
     for sg in grades.students:
-        scores = {q.id: number_text(q.score) for q in sg.questions}
+        scores = {q.id: plain_number(q.score) for q in sg.questions}
         mistakes = {item.column: " ".join(item.mistakes)
                     for q in sg.questions for item in q.items}
         writer.writerow([safe_cell(sg.student), safe_cell(sg.variant),
-                         *(scores[q] for q in key.question_ids), number_text(sg.total),
+                         *(scores[q] for q in key.question_ids), plain_number(sg.total),
                          *(safe_cell(mistakes.get(c, "")) for c in key.columns)])
     return buffer.getvalue().encode("utf-8")
 
@@ -67,13 +62,13 @@ def grades_csv(grades: Grades) -> bytes:
 @cache
 def _message(name: str, mistake_id: str, lang: str) -> str:
     from dlexam import derivations
-    from dlexam.templates.check import derivation_mistake_message
+    from dlexam.check.report import derivation_mistake_message
 
     return derivation_mistake_message(derivations.get(name), mistake_id, lang)
 
 
 def _student_json(sg: StudentGrade, lang: str) -> dict[str, Any]:
-    from dlexam.templates.check import verdict_object
+    from dlexam.check.report import verdict_object
 
     questions = []
     for q in sg.questions:

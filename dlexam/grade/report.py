@@ -11,11 +11,11 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from dlexam import templates
+from dlexam import render
 from dlexam.build.document import assemble, fragment
 from dlexam.grade.grading import Grades
-from dlexam.grade.outputs import number_text
 from dlexam.langs import langs_for
+from dlexam.notation.display import plain_number
 
 BINS = 10
 
@@ -50,8 +50,8 @@ def report_data(grades: Grades) -> dict[str, Any]:
         questions.append({
             "id": qid,
             "derivation": derivation_of[qid],
-            "points": number_text(key.points[qid]),
-            "mean": number_text(round(statistics.fmean(scores), 2)),
+            "points": plain_number(key.points[qid]),
+            "mean": plain_number(round(statistics.fmean(scores), 2)),
             "full": sum(1 for s in scores if s >= key.points[qid] - 1e-9),
             "mistakes": mistakes,
             "most": max((m["students"] for m in mistakes), default=0),
@@ -59,22 +59,22 @@ def report_data(grades: Grades) -> dict[str, Any]:
                                     for k, m in enumerate(mistakes, start=1)),
         })
     bins = histogram(totals, key.total_points)
-    top = number_text(key.total_points if key.total_points > 0 else BINS)
+    top = plain_number(key.total_points if key.total_points > 0 else BINS)
     return {
         "students": n,
-        "points": number_text(key.total_points),
-        "mean": number_text(round(statistics.fmean(totals), 2)),
-        "median": number_text(round(statistics.median(totals), 2)),
+        "points": plain_number(key.total_points),
+        "mean": plain_number(round(statistics.fmean(totals), 2)),
+        "median": plain_number(round(statistics.median(totals), 2)),
         "full": sum(1 for t in totals if t >= key.total_points - 1e-9),
-        "bin_width": number_text(key.total_points / BINS if key.total_points > 0 else 1),
-        "top": number_text(key.total_points if key.total_points > 0 else BINS),
+        "bin_width": plain_number(key.total_points / BINS if key.total_points > 0 else 1),
+        "top": plain_number(key.total_points if key.total_points > 0 else BINS),
         "most": max((c for _e, c in bins), default=0),
         "questions": questions,
         "ticks": ",".join([edge for edge, _count in
-                           ((number_text(e), c) for e, c in bins)] + [top]),
+                           ((plain_number(e), c) for e, c in bins)] + [top]),
         # pgfplots' ybar interval: a last point closes the last bin
         "coordinates": " ".join(f"({edge},{count})" for edge, count in bins)
-        + f" ({number_text(key.total_points if key.total_points > 0 else BINS)},0)",
+        + f" ({plain_number(key.total_points if key.total_points > 0 else BINS)},0)",
     }
 
 
@@ -84,5 +84,5 @@ def render_report(grades: Grades, lang: str = "bilingual") -> str:
     title = {code: grades.key.title.get(code, "") for code in langs}
     part = fragment("grade_report.tex.j2", langs=langs,
                     data=report_data(grades), title=title)
-    heading = templates.prose_text(langs[0], "grade.title", {"title": title[langs[0]]})
+    heading = render.prose_text(langs[0], "grade.title", {"title": title[langs[0]]})
     return assemble(heading, langs, [part])

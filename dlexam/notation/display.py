@@ -49,7 +49,7 @@ class Layout:
     (:class:`dlexam.derivations.core.Elidable`); every renderer (LaTeX templates, terminal,
     notebook, the checker's messages) shows the steps through :func:`laid_out`, which asks this
     configuration. Values listed in a sentence are the prose templates' choice
-    (:func:`dlexam.templates.prose.form`). Answers are never shortened; only the steps are.
+    (:func:`dlexam.render.prose.form`). Answers are never shortened; only the steps are.
 
     The one exception is a long sequence of time steps (bptt, up to T = 1,000): building every
     time step's formulas would cost more than the rest of the run, so the derivation asks
@@ -250,3 +250,16 @@ def render(value: Any, backend: Backend = "latex", context: str = "prose", *,
         body = _print(value, backend, digits)
         return f"${body}$" if latex else body
     return breakable_tex(str(value)) if latex else str(value)
+
+
+PLAIN_DECIMALS: dict[str, int] = {
+    "score": 6,  # points and scores in grades.csv and the grade report
+}
+"""Decimals, at most, of a plain float a person reads outside a derivation (trailing zeros
+dropped), per context."""
+
+
+def plain_number(value: float, context: str = "score") -> str:
+    """A float in a context of :data:`PLAIN_DECIMALS`: ``12.5``, ``20``, ``6.666667``."""
+    text = f"{value:.{PLAIN_DECIMALS[context]}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text

@@ -6,6 +6,10 @@ symbols shared by several topics are registered by the shared module they come f
 (``cells``, ``distributions``, ``heads``), and the operators the printers themselves write
 (σ, tanh, ⊙, ReLU, softmax) by this package. Changing a symbol's notation is a one-line change in
 the module that owns it, never string surgery on printed output.
+
+The registry knows no topic: it holds what has been registered. The rendering layer
+(:mod:`dlexam.render`) imports every derivation before it writes a symbol by its key, so a
+catalog's ``{=key}`` finds every topic's symbols.
 """
 
 from __future__ import annotations
@@ -55,21 +59,7 @@ def register_symbols(table: Mapping[str, tuple[str, str]], owner: str | None = N
         OWNERS[key] = owner
 
 
-_loaded = False
-
-
-def _load_topics() -> None:
-    """Imports the derivations once (their modules register the topics' symbols), for a
-    printer or a catalog used before any derivation was."""
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        import dlexam.derivations  # noqa: F401  (registers every topic's symbols)
-
-
 def _check(key: str) -> None:
-    if key not in SYMBOLS:
-        _load_topics()
     if key not in SYMBOLS:
         raise KeyError(f"symbol {key!r} is not registered (register it with its topic)")
 
@@ -109,8 +99,6 @@ def msym(key: str, rows: int, cols: int = 1) -> sp.MatrixSymbol:
 def table_form(name: str, form: int) -> str | None:
     """How a symbol named by :func:`sym` or :func:`sym_sub` is written (0: LaTeX, 1: text;
     None: not a registered symbol)."""
-    if not _loaded:
-        _load_topics()
     entry = SYMBOLS.get(name)
     if entry is not None:
         return entry[form]

@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from dlexam import derivations, templates
+from dlexam import derivations, render
 from dlexam.build.document import Fragment, assemble, fragment
 from dlexam.build.files import (
     BOOK_NAME,
@@ -31,9 +31,9 @@ from dlexam.build.tex import TexRun, compile_pdf, keep_log
 from dlexam.errors import BuildError
 
 
-def load_exam(name: str = DEFAULT_EXAM) -> dict[str, Any]:
+def book_sections_of(name: str = DEFAULT_EXAM) -> dict[str, Any]:
     """The book's sections, from the exam file's questions and its ``[book]`` layout."""
-    from dlexam.exams.book import book_sections
+    from dlexam.book.sections import book_sections
 
     return book_sections(name)
 
@@ -41,6 +41,7 @@ def load_exam(name: str = DEFAULT_EXAM) -> dict[str, Any]:
 def question_fragments(exam: dict[str, Any], langs: tuple[str, ...]) -> list[Fragment]:
     """Runs each question's derivations and renders its template."""
     parts: list[Fragment] = []
+    labels = {name: q["label"] for name, q in exam.items() if q.get("label")}
     for qname, question in exam.items():
         results = {
             key: derivations.solve(spec["derivation"], spec.get("params", {}))
@@ -52,6 +53,8 @@ def question_fragments(exam: dict[str, Any], langs: tuple[str, ...]) -> list[Fra
                 langs=langs,
                 question=qname,
                 weight=question.get("weight"),
+                label=question.get("label"),
+                labels=labels,
                 **results,
             )
         )
@@ -64,17 +67,18 @@ _PAGE_MARK = re.compile(r"^dlexam-page:(?P<anchor>[^=\s]+)=(?P<page>\d+)$", re.M
 _PAGE_PASSES = 3
 
 
-def contents_entries(exam: dict[str, Any]) -> list[tuple[str, str, int]]:
-    """The contents list: (anchor, catalog key of its heading, depth) per entry.
+def contents_entries(exam: dict[str, Any]) -> list[tuple[str, str, int, Any]]:
+    """The contents list: (anchor, catalog key of its heading, depth, the question's label
+    or None) per entry.
 
     A question is an entry; its ``contents`` (catalog keys of its subsection headings, whose
     anchors are the keys with "-" for "." and "_", as the heading macro sets them) are entries
     one level down.
     """
-    out: list[tuple[str, str, int]] = []
+    out: list[tuple[str, str, int, Any]] = []
     for name, question in exam.items():
-        out.append((name, f"{name}.heading", 0))
-        out += [(key.replace(".", "-").replace("_", "-"), key, 1)
+        out.append((name, question["heading"], 0, question.get("label")))
+        out += [(key.replace(".", "-").replace("_", "-"), key, 1, None)
                 for key in question.get("contents", ())]
     return out
 
@@ -107,17 +111,17 @@ def render_book(
         pages: the contents' page numbers by anchor; by default the shipped ones. An entry
             without a page is listed without one.
     """
-    langs = templates.langs_for(lang)
-    questions = load_exam(exam)
+    langs = render.langs_for(lang)
+    questions = book_sections_of(exam)
     if pages is None:
         pages = shipped_pages(exam).get(lang, {})
     entries = contents_entries(questions)
-    contents = [(anchor, key) for anchor, key, _depth in entries]
-    depths = {anchor: depth for anchor, _key, depth in entries}
+    contents = [(anchor, key, label) for anchor, key, _depth, label in entries]
+    depths = {anchor: depth for anchor, _key, depth, _label in entries}
     parts = [fragment("title.tex.j2", langs=langs, contents=contents, depths=depths,
                       pages=dict(pages))]
     parts += question_fragments(questions, langs)
-    title = templates.prose_text(langs[0], "book.title")
+    title = render.prose_text(langs[0], "book.title")
     return assemble(title, langs, parts)
 
 
@@ -132,8 +136,8 @@ def build_book(out_dir: Path, lang: str = "bilingual", exam: str = DEFAULT_EXAM)
         BuildError: TeX is missing or failed; the previous PDF is left as it was.
     """
     start = time.perf_counter()
-    questions = load_exam(exam)
-    anchors = [anchor for anchor, _key, _depth in contents_entries(questions)]
+    questions = book_sections_of(exam)
+    anchors = [anchor for anchor, _key, _depth, _label in contents_entries(questions)]
 
     def revise(source: str, run: TexRun) -> str | None:
         found = pages_from_log(run.log)

@@ -6,13 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dlexam import templates
+from dlexam import render
 from dlexam.build.document import assemble, fragment
 from dlexam.build.tex import write_document
 from dlexam.check.exam import ExamReport
 from dlexam.derivations.contract import format_ref
 from dlexam.derivations.core import to_plain
-from dlexam.templates.values import value_tex
+from dlexam.render.values import value_tex
 
 
 def _number(value: Any) -> Any:
@@ -48,14 +48,14 @@ def _question(q: Any) -> dict[str, Any]:
 
 def render_report(report: ExamReport, lang: str = "bilingual") -> str:
     """The report's LaTeX source."""
-    langs = templates.langs_for(lang)
+    langs = render.langs_for(lang)
     title = report.exam.title
     titles = {lg: title.get(lg, title.get("en", "")) if isinstance(title, dict) else str(title)
               for lg in langs}
     part = fragment("check_report.tex.j2", langs=langs, titles=titles,
                     score=f"{report.score:g}", total=f"{report.total:g}",
                     questions=[_question(q) for q in report.questions])
-    return assemble(templates.prose_text(langs[0], "report.title", {"title": titles[langs[0]]}),
+    return assemble(render.prose_text(langs[0], "report.title", {"title": titles[langs[0]]}),
                     langs, [part])
 
 

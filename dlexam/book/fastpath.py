@@ -89,7 +89,7 @@ def build_book_cached(
         if is_unchanged(out_dir, BOOK_NAME, fingerprint):
             return BuildReport(out_dir / f"{BOOK_NAME}.pdf", out_dir / f"{BOOK_NAME}.tex", False,
                                0, time.perf_counter() - start)
-        from dlexam.build.book import build_book
+        from dlexam.book.build import build_book
 
         report = build_book(out_dir, lang=lang, exam=exam)
         record(out_dir, BOOK_NAME, fingerprint)

@@ -13,8 +13,9 @@ from typing import Any
 
 from dlexam.errors import InputError
 from dlexam.exams.model import Exam, load_exam
+from dlexam.langs import LANGS
 
-_SECTION_KEYS = {"template", "weight", "results", "contents"}
+_SECTION_KEYS = {"template", "heading", "label", "weight", "results", "contents"}
 
 
 def _table(path: str, value: Any) -> Mapping[str, Any]:
@@ -24,8 +25,9 @@ def _table(path: str, value: Any) -> Mapping[str, Any]:
 
 
 def book_sections(exam: Exam | str) -> dict[str, dict[str, Any]]:
-    """Section name -> ``{"template", "weight", "results": {key: {"derivation", "params"}},
-    "contents"}``, in the book's order.
+    """Section name -> ``{"template", "heading", "label", "weight", "results": {key:
+    {"derivation", "params"}}, "contents"}``, in the book's order (``label``: the question's
+    number per language, ``{"en": "Q4", "zh-Hant": "第四題"}``, or None).
 
     Raises:
         InputError: naming the TOML path of a layout that does not fit the exam.
@@ -61,8 +63,20 @@ def book_sections(exam: Exam | str) -> dict[str, dict[str, Any]]:
             else:
                 raise InputError(f"{path}.results.{key}", "question = \"<id>\" or "
                                  "derivation = \"<name>\"")
+        heading = section.get("heading")
+        if not isinstance(heading, str):
+            raise InputError(f"{path}.heading", "the catalog key of the section's heading",
+                             repr(heading)[:60])
+        label = section.get("label")
+        if label is not None and (not isinstance(label, Mapping) or set(label) != set(LANGS)
+                                  or not all(isinstance(v, str) for v in label.values())):
+            raise InputError(f"{path}.label", "the question's number in every language ("
+                             + ", ".join(f'{lang} = "..."' for lang in LANGS) + ")",
+                             repr(label)[:60])
         out[name] = {
             "template": section.get("template"),
+            "heading": heading,
+            "label": None if label is None else dict(label),
             "weight": question.points if question is not None else section.get("weight"),
             "results": results,
             "contents": list(section.get("contents", ())),

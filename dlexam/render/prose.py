@@ -43,7 +43,7 @@ def catalog(lang: str) -> Mapping[str, str]:
     """
     if lang not in LANGS:
         raise KeyError(f"no catalog for language {lang!r}")
-    folder = resources.files("dlexam.templates").joinpath("i18n", lang)
+    folder = resources.files("dlexam").joinpath("templates", "i18n", lang)
     out: dict[str, str] = {}
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(".toml"):

@@ -11,8 +11,8 @@ from typing import Any
 import sympy as sp
 
 from dlexam.notation.display import render
-from dlexam.templates.prose import prose_text
-from dlexam.templates.question import question_text
+from dlexam.render.prose import prose_text
+from dlexam.render.question import question_text
 
 
 def _json(value: Any) -> str:

@@ -4,8 +4,10 @@ Checking a class's answers, or drawing a thousand exam variants, asks the same d
 its answers again and again on parameters of the same shape. Running the SymPy derivation each
 time (building every displayed step) costs tens of milliseconds; this module runs it once per
 *shape* with a symbol standing for every input number (a *trace*), keeps the answers and the
-steps' values as formulas in those symbols, and compiles them (``sympy.lambdify`` over mpmath at
-the same 30 digits as :func:`~dlexam.derivations.params.numeric_inputs`) into a *plan*. Later
+steps' values as formulas in those symbols, and compiles them (``sympy.lambdify`` on MPFR
+numbers through gmpy2, each operation correctly rounded, or on mpmath's for a function MPFR is
+not given, at the same 30 digits as :func:`~dlexam.derivations.params.numeric_inputs`) into a
+*plan*. Later
 parameters of that shape are put into the compiled formulas: the same derivation, not a second
 copy of it. A :class:`Planner` traces a shape when it sees it a second time (the first is run
 the ordinary way, so that one-off shapes never pay for a trace), or at once when ``eager``.
@@ -19,10 +21,12 @@ a parameter declares ``trace="nonzero"``, which of its inputs are 0 (they stay e
 A derivation may decide by value (``if norm > threshold``; SymPy's ``Max``). While tracing, such
 a comparison is decided at the traced numbers and kept as a *guard*: a plan serves only
 parameters that decide every guard the same way, by a clear margin. Anything the trace cannot
-follow (``float()`` of an input, ``round``, a function mpmath lacks) leaves that shape to the
-ordinary run, as does any value that comes out not finite, a question of more than
+follow (``float()`` of an input, ``round``, a function neither MPFR nor mpmath has) leaves that
+shape to the ordinary run, as does any value that comes out not finite, a question of more than
 :data:`MAX_INPUTS` numbers, and a trace whose formulas grow past :data:`TREE_BUDGET` nodes (a
-long recurrence nests each state in the next). ``tests/test_plans.py`` compares the
+long recurrence nests each state in the next; the derivation layer's tracing interface,
+:func:`~dlexam.derivations.params.input_hook` and :func:`~dlexam.derivations.params.step_watch`,
+is how a trace reads the inputs and watches the steps). ``tests/test_plans.py`` compares the
 two on sampled parameters for every derivation and mistake.
 """
 
@@ -42,8 +46,8 @@ from mpmath.libmp import from_man_exp, from_rational, to_float
 from sympy.core import relational
 from sympy.core.numbers import mpf_norm
 
-from dlexam.derivations.core import STEP_WATCH, Derivation, Prepared, Result, to_plain
-from dlexam.derivations.params import NUMERIC_DIGITS, exact, input_hook
+from dlexam.derivations.core import Derivation, Prepared, Result, to_plain
+from dlexam.derivations.params import NUMERIC_DIGITS, exact, input_hook, step_watch
 
 PLAIN_PRECISION = 60  # bits: to_plain rounds a number as Float.evalf(17) does
 GUARD_MARGIN = mpmath.mpf("1e-27")  # a guard closer to its edge than this is not trusted
@@ -505,13 +509,11 @@ def trace(derivation: Derivation, prepared: Prepared,
 
     state = _Trace(derivation)
     token = _TRACING.set(state)
-    watching = STEP_WATCH.set(_watch)
     try:
-        with input_hook(state.input):
+        with input_hook(state.input), step_watch(_watch):
             values = validate(derivation.params, prepared.effective, derivation.limits)
             result = derivation.finish(derivation.fn(**values, **prepared.call), prepared)
     finally:
-        STEP_WATCH.reset(watching)
         _TRACING.reset(token)
     _shape, numbers = _inputs(derivation, prepared.effective)
     if numbers != state.numbers:
@@ -670,7 +672,3 @@ def _numeric_run(derivation: Derivation, prepared: Prepared) -> Result:
     derivation.check_answers(result)
     return result
 
-
-def iter_signatures(planner: Planner) -> Iterator[Signature]:
-    """The shapes a planner holds plans for (for tests and the benchmark)."""
-    return (s for s, p in planner._plans.items() if p)

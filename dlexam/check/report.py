@@ -1,26 +1,23 @@
-"""A check report for the terminal and as JSON, in one language."""
+"""A check report for the terminal, as JSON and as HTML (Jupyter), in one language."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from typing import Any
 
-from dlexam.check.verdicts import Report, Verdict
+from dlexam.check.verdicts import VIEWS, Report, Verdict
 from dlexam.derivations.contract import format_ref
 from dlexam.derivations.core import Derivation, to_plain
-from dlexam.templates.prose import prose_text
-from dlexam.templates.terminal import step_lines
+from dlexam.render.notebook import equation_line
+from dlexam.render.prose import prose_html, prose_text
+from dlexam.render.terminal import step_lines
 
 
 def _number(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     return str(value)
-
-
-def mistake_message(report: Report, mistake_id: str, lang: str) -> str:
-    """A mistake's name and explanation, as plain text."""
-    return derivation_mistake_message(report.derivation, mistake_id, lang)
 
 
 def derivation_mistake_message(derivation: Derivation, mistake_id: str, lang: str) -> str:
@@ -135,3 +132,32 @@ def report_json(report: Report, lang: str) -> dict[str, Any]:
         "correct": report.correct,
         "total": report.total,
     }
+
+
+def report_html(report: Any, lang: str = "en") -> str:
+    """A check report as HTML: a verdict a line, the mistake explained with its math typeset
+    and the step where the two derivations part."""
+    head = prose_html(lang, "check.score", {"correct": report.correct, "total": report.total})
+    rows = [f"<p><strong>{html.escape(report.derivation.name)}</strong>: {head}</p>", "<ul>"]
+    for verdict in report.verdicts:
+        first = html.escape(verdict_lines(report, verdict, lang)[0].strip())
+        rows.append(f"<li>{first}")
+        if verdict.mistake is not None:
+            key = report.derivation.mistake_key(verdict.mistake)
+            rows.append(f"<br><em>{prose_html(lang, key + '.name')}</em>: "
+                        f"{prose_html(lang, key + '.explain')}")
+            parting = report.parting_steps(verdict)
+            if parting is not None:
+                number, mine, theirs = parting
+                rows.append("<br>" + prose_html(lang, "check.departs", {"step": number}))
+                for label, step in (("check.right_step", mine), ("check.your_step", theirs)):
+                    equation = equation_line(step) or ""
+                    rows.append(f"<br>{prose_html(lang, label)} $${html.escape(equation)}$$")
+        elif len(lines := verdict_lines(report, verdict, lang)) > 1:
+            rows += ["<br>" + html.escape(line.strip()) for line in lines[1:]]
+        rows.append("</li>")
+    rows.append("</ul>")
+    return "\n".join(rows)
+
+
+VIEWS["html"] = report_html

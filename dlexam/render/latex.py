@@ -7,6 +7,7 @@ produced by our own printer, catalogs or macros.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -18,8 +19,8 @@ from pylatex.utils import escape_latex
 from dlexam.langs import LANGS
 from dlexam.notation import sym, tex
 from dlexam.notation.display import displayed, laid_out
-from dlexam.templates.prose import prose_tex
-from dlexam.templates.values import (
+from dlexam.render.prose import prose_tex
+from dlexam.render.values import (
     equation_parts,
     matrix_rows,
     shape_text,
@@ -50,11 +51,20 @@ def _finalize(value: Any) -> Markup:
     return Markup(escape_latex(str(value)))
 
 
+def _message(lang: str, key: str, data: Mapping[str, Any] | None = None) -> NoEscape:
+    """A catalog message as LaTeX; a field given one value per language (a question's label,
+    ``{"en": "Q4", "zh-Hant": "第四題"}``) takes the message's language's."""
+    if data:
+        data = {k: v[lang] if isinstance(v, Mapping) and lang in v else v
+                for k, v in data.items()}
+    return prose_tex(lang, key, data)
+
+
 @cache
 def latex_env() -> jinja2.Environment:
     """The Jinja environment for LaTeX templates: LaTeX-safe delimiters, strict, escaping."""
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("dlexam.templates", "latex"),
+        loader=jinja2.PackageLoader("dlexam", "templates/latex"),
         block_start_string="((*",
         block_end_string="*))",
         variable_start_string="(((",
@@ -70,7 +80,7 @@ def latex_env() -> jinja2.Environment:
         finalize=_finalize,
     )
     env.globals.update(
-        t=prose_tex,
+        t=_message,
         m=lambda expr, digits=4, numbers=False: NoEscape(tex(expr, digits=digits, numbers=numbers)),
         raw=NoEscape,
         shown=displayed,

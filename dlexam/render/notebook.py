@@ -9,12 +9,13 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from dlexam.derivations.core import VIEWS
 from dlexam.notation.display import laid_out
-from dlexam.templates.prose import prose_html, prose_text
-from dlexam.templates.values import equation_parts, value_tex
+from dlexam.render.prose import prose_html, prose_text
+from dlexam.render.values import equation_parts, value_tex
 
 
-def _equation(step: Any) -> str | None:
+def equation_line(step: Any) -> str | None:
     if step.symbolic is None:
         return None
     parts = equation_parts(step)
@@ -31,7 +32,7 @@ def result_html(result: Any, lang: str = "en") -> str:
     rows = [f"<p><strong>{html.escape(result.derivation)}</strong>: {summary}</p>", "<ol>"]
     for step in laid_out(result.steps):
         rows.append(f"<li>{prose_html(lang, step.key, step.data)}")
-        equation = _equation(step)
+        equation = equation_line(step)
         if equation:
             rows.append(f"<br>$${html.escape(equation)}$$")
         rows.append("</li>")
@@ -52,7 +53,7 @@ def result_markdown(result: Any, lang: str = "en") -> str:
 
 def result_latex(result: Any) -> str:
     """The equations of the steps as one LaTeX display."""
-    lines = [e for e in (_equation(s) for s in laid_out(result.steps)) if e]
+    lines = [e for e in (equation_line(s) for s in laid_out(result.steps)) if e]
     return "$$\\begin{aligned}" + " \\\\ ".join("&" + line for line in lines) + \
         "\\end{aligned}$$"
 
@@ -62,29 +63,4 @@ def _inline(value: Any) -> str:
     return rendered
 
 
-def report_html(report: Any, lang: str = "en") -> str:
-    """A check report as HTML: a verdict a line, the mistake explained with its math typeset
-    and the step where the two derivations part."""
-    from dlexam.templates.check import verdict_lines
-
-    head = prose_html(lang, "check.score", {"correct": report.correct, "total": report.total})
-    rows = [f"<p><strong>{html.escape(report.derivation.name)}</strong>: {head}</p>", "<ul>"]
-    for verdict in report.verdicts:
-        first = html.escape(verdict_lines(report, verdict, lang)[0].strip())
-        rows.append(f"<li>{first}")
-        if verdict.mistake is not None:
-            key = report.derivation.mistake_key(verdict.mistake)
-            rows.append(f"<br><em>{prose_html(lang, key + '.name')}</em>: "
-                        f"{prose_html(lang, key + '.explain')}")
-            parting = report.parting_steps(verdict)
-            if parting is not None:
-                number, mine, theirs = parting
-                rows.append("<br>" + prose_html(lang, "check.departs", {"step": number}))
-                for label, step in (("check.right_step", mine), ("check.your_step", theirs)):
-                    equation = _equation(step) or ""
-                    rows.append(f"<br>{prose_html(lang, label)} $${html.escape(equation)}$$")
-        elif len(lines := verdict_lines(report, verdict, lang)) > 1:
-            rows += ["<br>" + html.escape(line.strip()) for line in lines[1:]]
-        rows.append("</li>")
-    rows.append("</ul>")
-    return "\n".join(rows)
+VIEWS.update(html=result_html, markdown=result_markdown, latex=result_latex)

@@ -17,7 +17,7 @@ from dlexam.notation.display import (
     rows_entries,
 )
 from dlexam.notation.printers import shared_places
-from dlexam.templates.prose import prose_text
+from dlexam.render.prose import prose_text
 
 SUMMARY_ROWS = 8
 """A matrix with more rows or columns than this is shown by its shape and corner entries."""

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 from typing import Any
 
-from pylatex import NoEscape
-
-from dlexam.templates.prose import prose_tex, prose_text
+from dlexam.render.prose import prose_text
 
 
 def keyed(derivation: Any, params: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]]:
@@ -25,12 +22,3 @@ def question_text(derivation: Any, params: Mapping[str, Any] | None, lang: str) 
     """The statement for the terminal (math as plain text)."""
     return prose_text(lang, *keyed(derivation, params))
 
-
-def question_tex(derivation: Any, params: Mapping[str, Any] | None, lang: str) -> NoEscape:
-    """The statement as LaTeX (text escaped, values typeset)."""
-    return prose_tex(lang, *keyed(derivation, params))
-
-
-def question_html(derivation: Any, params: Mapping[str, Any] | None, lang: str) -> str:
-    """The statement as text safe to put into HTML (every character escaped)."""
-    return html.escape(question_text(derivation, params, lang), quote=True)
