@@ -26,8 +26,9 @@ EXIT_TERMINATED = 128 + signal.SIGTERM
 
 VALUE_MAX_CHARS = 200_000
 """The longest ``key=value`` value read; the derivations' own limits are far below it."""
-VALUE_MAX_DEPTH = 3
-"""Brackets nest at most this deep: a list of matrices (``W_Q=[[[1, 2]], [[3, 4]]]``)."""
+VALUE_MAX_DEPTH = 4
+"""Brackets nest at most this deep: a list of matrices (``W_Q=[[[1, 2]], [[3, 4]]]``), a batch of
+images (n x C x H x W)."""
 NUMBER_MAX_CHARS = 40
 """The longest number literal read (the limits on numbers themselves are in params.py)."""
 
@@ -405,6 +406,16 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def fairness_line(row: dict[str, Any]) -> str:
+    """One question's fairness: distinct answers, their range, the draws refused."""
+    spread = ("" if row["low"] is None else f", answers from {row['low']:.4g} to "
+              f"{row['high']:.4g}")
+    n = row["redrawn"]
+    return (f"{row['id']}: {row['distinct']} different answers in {row['variants']} "
+            f"{'variant' if row['variants'] == 1 else 'variants'}{spread}, {n} "
+            f"{'draw' if n == 1 else 'draws'} redrawn")
+
+
 def _cmd_exam(args: argparse.Namespace) -> int:
     out = check_output_folder(args.out)
     from dlexam.exams.build import Progress, build_exam
@@ -415,6 +426,8 @@ def _cmd_exam(args: argparse.Namespace) -> int:
     for reason, n in sorted(report.drawn.redrawn.items()):
         qid, why = reason.split(": ", 1)
         print(f"{qid}: {n} {'draw' if n == 1 else 'draws'} redrawn: {why}", file=sys.stderr)
+    for row in report.drawn.fairness():
+        print(fairness_line(row), file=sys.stderr)
     drawn = len(report.drawn.variants)
     print(f"wrote {len(report.files)} files to {out} ({drawn} "
           f"{'variant' if drawn == 1 else 'variants'}, {report.seconds:.2f} s)")

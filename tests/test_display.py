@@ -20,7 +20,7 @@ from dlexam.render.values import short_values, value_tex
 
 
 def test_one_configuration_of_digits_per_context() -> None:
-    assert DIGITS == {"formula": 4, "prose": 4, "figure": 3, "terminal": 6}
+    assert DIGITS == {"formula": 4, "prose": 4, "figure": 3, "terminal": 6, "web": 4}
 
 
 def test_numbers_in_both_backends() -> None:

@@ -246,7 +246,7 @@ lang = "bilingual"
 [[questions]]
 id = "h"
 derivation = "softmax-cross-entropy"
-points = 1
+points = 3
 ask = ["loss"]
 text.en = '\input{/etc/passwd} {logits} \write18{ls} ^^5c $z_1 + 2$'
 text.zh-Hant = '\catcode`\^=7 {label} ^^5c'

@@ -20,8 +20,8 @@ def _deep(n: int) -> str:
     ("argv", "param", "fragment"),
     [
         # nesting
-        (["clip-gradient", "g=" + _deep(5000)], "g", "nested at most 3"),
-        (["clip-gradient", "g=" + _deep(900)], "g", "nested at most 3"),
+        (["clip-gradient", "g=" + _deep(5000)], "g", "nested at most 4"),
+        (["clip-gradient", "g=" + _deep(900)], "g", "nested at most 4"),
         (["param-count", "model=" + "(" * 300 + ")" * 300, "input_dim=1"], "model",
          "nested at most 4"),
         (["param-count", "model=" + "Bidirectional(" * 60 + "LSTM(3)" + ")" * 60,

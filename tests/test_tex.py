@@ -98,7 +98,8 @@ def test_failed_build_leaves_previous_pdf_untouched(tmp_path: Path) -> None:
 
 
 def test_error_names_the_template(tmp_path: Path) -> None:
-    part = fragment("title.tex.j2", langs=("en",), contents=[("q5", "q5.heading")])
+    part = fragment("title.tex.j2", langs=("en",),
+                    contents=[("q5", "book_param_count.heading", {"en": "Q5."})])
     source = assemble("t", ("en",), [part])
     source = source.replace(r"\begin{itemize}", r"\nosuchmacro\begin{itemize}", 1)
     with pytest.raises(BuildError) as info:

@@ -43,6 +43,10 @@ NUMBER_LIMIT_TEXT = (f"a number below 1e{NUMBER_MAX_EXPONENT} in size, 0 or at l
 ARRAY_MAX_ENTRIES = 100_000
 """A guard before the per-derivation dimension limits: no array is even read past this size."""
 
+ARRAY_MAX_DIMS = 4
+"""The most dimensions an array has (a batch of images, n x C x H x W); a parameter declares
+the shapes it takes."""
+
 STRING_MAX_LENGTH = 200
 """The longest string parameter unless a Param says otherwise."""
 
@@ -254,15 +258,16 @@ def _describe_value(value: Any) -> str:
 
 
 def _shape_only(value: Any, name: str, count: list[int], depth: int = 0) -> tuple[int, ...]:
-    """The shape of nested lists, without converting a number: checks nesting (at most three
-    levels are read), rectangularity and the :data:`ARRAY_MAX_ENTRIES` guard."""
+    """The shape of nested lists, without converting a number: checks nesting (at most
+    :data:`ARRAY_MAX_DIMS` levels are read), rectangularity and the :data:`ARRAY_MAX_ENTRIES`
+    guard."""
     if not isinstance(value, (list, tuple)):
         count[0] += 1
         if count[0] > ARRAY_MAX_ENTRIES:
             raise InputError(name, f"at most {ARRAY_MAX_ENTRIES} numbers", "more")
         return ()
-    if depth >= 3:
-        raise InputError(name, "at most two dimensions", "deeper nesting")
+    if depth >= ARRAY_MAX_DIMS:
+        raise InputError(name, f"at most {ARRAY_MAX_DIMS} dimensions", "deeper nesting")
     if len(value) == 0:
         raise InputError(name, "a non-empty list", "an empty list")
     shapes = [_shape_only(v, name, count, depth + 1) for v in value]
@@ -431,7 +436,7 @@ def _check_array(param: Param, value: Any, dims: dict[str, tuple[int, str]],
                 return sp.ImmutableMatrix(shape[0], 1, flat)
             if len(shape) == 2:
                 return sp.ImmutableMatrix(shape[0], shape[1], flat)
-            raise InputError(param.name, "at most two dimensions", f"shape {_fmt_shape(shape)}")
+            return sp.ImmutableDenseNDimArray(flat, shape)
         errors.append(problem)
     decl_txt = " or ".join(" x ".join(str(d) for d in s) for s in candidates)
     raise InputError(param.name, f"shape {decl_txt}", "; ".join(errors))

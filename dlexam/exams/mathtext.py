@@ -11,6 +11,7 @@ they are.
 
 from __future__ import annotations
 
+import html
 import re
 import string
 from collections.abc import Mapping, Sequence
@@ -259,49 +260,59 @@ _FIELD = re.compile(r"\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def render(source: str, data: Mapping[str, Any], as_tex: bool,
-           names: Sequence[str] = ()) -> str:
+           names: Sequence[str] = (), as_html: bool = False) -> str:
     """An exam text with its fields filled and its mathematics printed.
 
     A ``{name}`` naming a field of ``data`` is the value, typeset; any other brace is literal
-    text. Text is LaTeX-escaped (``as_tex``) or kept as it is.
+    text. Text is LaTeX-escaped (``as_tex``), HTML-escaped with its mathematics as TeX between
+    ``\\(`` and ``\\)`` for MathJax (``as_html``), or kept as it is.
     """
-    from dlexam.render.prose import _value_tex, _value_text
+    from dlexam.render.prose import MATHJAX_INLINE, _value_html, _value_tex, _value_text
+
+    def literal(text: str) -> str:
+        return escape_latex(text) if as_tex else html.escape(text) if as_html else text
+
+    def value_of(value: Any) -> str:
+        if as_html:
+            return _value_html(value, MATHJAX_INLINE)
+        return _value_tex(value) if as_tex else _value_text(value)
 
     parts: list[str] = []
     for kind, piece in _pieces(source):
         if kind == "math":
-            shown = _math_out(piece, [*names, *data], as_tex)
-            parts.append(f"${shown}$" if as_tex else shown)
+            shown = _math_out(piece, [*names, *data], as_tex or as_html)
+            parts.append(f"${shown}$" if as_tex else html.escape(
+                MATHJAX_INLINE[0] + shown + MATHJAX_INLINE[1]) if as_html else shown)
             continue
         last = 0
         for match in _FIELD.finditer(piece):
             if match.group("name") not in data:
                 continue
-            literal = piece[last:match.start()]
-            parts.append(escape_latex(literal) if as_tex else literal)
-            value = data[match.group("name")]
-            parts.append(_value_tex(value) if as_tex else _value_text(value))
+            parts.append(literal(piece[last:match.start()]))
+            parts.append(value_of(data[match.group("name")]))
             last = match.end()
-        rest = piece[last:]
-        parts.append(escape_latex(rest) if as_tex else rest)
+        parts.append(literal(piece[last:]))
     return NoEscape("".join(parts)) if as_tex else "".join(parts)
 
 
 def statements(question: Any, params: Mapping[str, Any], langs: Sequence[str],
-               as_tex: bool) -> dict[str, str]:
+               as_tex: bool = False, as_html: bool = False) -> dict[str, str]:
     """A question's statement in each language with the variant's numbers: the file's ``text``
     when it gives one (untrusted: fields filled, mathematics parsed, the rest escaped), else the
-    derivation's own statement from the catalogs. The statement's fields are worked out once
-    for all the languages."""
-    from dlexam.render.prose import prose_tex, prose_text
+    derivation's own statement from the catalogs; as LaTeX, as HTML for MathJax (``\\(`` and
+    ``\\)``, as Moodle's filter reads it) or as plain text. The statement's fields are worked
+    out once for all the languages."""
+    from dlexam.render.prose import MATHJAX_INLINE, prose_html, prose_tex, prose_text
     from dlexam.render.question import keyed
 
     derivation = question.spec
     if question.text is None:
         key, data = keyed(derivation, params)
+        if as_html:
+            return {lang: prose_html(lang, key, data, MATHJAX_INLINE) for lang in langs}
         fill = prose_tex if as_tex else prose_text
         return {lang: fill(lang, key, data) for lang in langs}
     data = derivation.question_data(params)
     return {lang: render(question.text.get(lang) or next(iter(question.text.values())), data,
-                         as_tex) for lang in langs}
+                         as_tex, as_html=as_html) for lang in langs}
 

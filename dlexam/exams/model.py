@@ -44,6 +44,31 @@ MAX_SIZE = 1_000_000_000
 MAX_DECIMALS = 6
 MAX_CHOICES = 1000
 MAX_POINTS = 1000
+# the grades Moodle's importer accepts for an answer, in percent (an exam's partial credit is
+# one of them, so that Moodle and `dlexam grade` give the same marks)
+MOODLE_FRACTIONS = (100, 90, 83.33333, 80, 75, 70, 66.66667, 60, 50, 40, 33.33333, 30, 25, 20,
+                    16.66667, 14.28571, 12.5, 11.11111, 10, 5, 0)
+_FRACTION_SLACK = 5e-4  # percentage points: 1/3 written 0.333333 is Moodle's 33.33333
+
+
+def moodle_fraction(credit: float) -> float:
+    """The grade Moodle accepts nearest to ``credit`` (0 to 1), in percent."""
+    return min(MOODLE_FRACTIONS, key=lambda f: (abs(f - 100 * credit), f))
+
+
+def moodle_credit(path: str, credit: float) -> float:
+    """A partial credit as Moodle can give it (0 to 1: one of its fractions).
+
+    Raises:
+        InputError: naming ``path`` and the nearest credits Moodle allows.
+    """
+    nearest = sorted(MOODLE_FRACTIONS, key=lambda f: (abs(f - 100 * credit), f))
+    if abs(nearest[0] - 100 * credit) <= _FRACTION_SLACK:
+        return round(nearest[0] / 100, 7)
+    below = max((f for f in MOODLE_FRACTIONS if f < 100 * credit), default=None)
+    above = min((f for f in MOODLE_FRACTIONS if f > 100 * credit), default=None)
+    near = " or ".join(f"{f / 100:.7g}" for f in (below, above) if f is not None)
+    raise InputError(path, f"a credit Moodle can give (the nearest: {near})", f"{credit:g}")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 _TOP_KEYS = {"title", "instructions", "course", "date", "duration", "lang", "questions", "book"}
 _QUESTION_KEYS = {"id", "derivation", "points", "ask", "tolerance", "text", "partial", "dims",
@@ -660,7 +685,7 @@ def parse_question(number: int, raw: Any, needed: Sequence[str] = LANGS) -> Ques
                                  + (", ".join(known) or "none") + ")", "an unknown mistake")
             if not _is_number(value) or not 0 <= value <= 1:
                 raise InputError(f"{path}.partial.{key}", "a number from 0 to 1", _got(value))
-            partial[key] = float(value)
+            partial[key] = moodle_credit(f"{path}.partial.{key}", float(value))
     used_dims = {d for p in spec.params for shape in p.shapes for d in shape
                  if isinstance(d, str)}
     dims: dict[str, Spec] = {}

@@ -1,12 +1,18 @@
-"""Moodle's XML import format: one category per question holding its variants.
+r"""Moodle's XML import format: one category per question holding its variants.
 
 A single asked number is a ``numerical`` question; anything else a ``cloze`` (embedded answers)
 question with one ``{w:NUMERICAL:=value:tolerance~%p%mistake:tolerance#feedback}`` part per
 number. Every named mistake that changes a number is an answer with its partial credit (0% by
-default) and the catalog's explanation as feedback. Moodle tolerances are absolute:
-max(abs, rel * |expected|) per variant. Text in both languages uses Moodle's multilang spans
-(language codes ``en`` and ``zh_tw``). Written with :mod:`xml.etree`, which escapes the XML; the
-question text is HTML whose characters are escaped first.
+default) and the catalog's explanation as feedback. Moodle tolerances are absolute, each from
+its own answer's value by the question's rule: max(abs, rel * |value|), for the right value and
+for each mistake's value alike. Every text Moodle shows (question text, each answer's feedback)
+carries one multilang span per language (codes ``en`` and ``zh_tw``), so that Moodle's
+multi-language filter shows one. Mathematics in question texts is TeX between ``\(`` and ``\)``
+for Moodle's MathJax filter; feedback is plain text (a Cloze part's feedback is shown in a
+popover, which MathJax does not typeset). A Cloze question's part weights are whole numbers
+that add up to its points (Moodle sets its mark to their sum). Written with :mod:`xml.etree`,
+which escapes the XML; the HTML inside is escaped first, and a Cloze part's feedback once more
+as Moodle's Cloze parser reads it (:func:`cloze_feedback`).
 """
 
 from __future__ import annotations
@@ -18,20 +24,14 @@ from functools import lru_cache
 from typing import Any
 
 from dlexam.derivations.contract import Tolerance, leaves
+from dlexam.errors import InputError
 from dlexam.exams.mathtext import statements
+from dlexam.exams.model import moodle_fraction
 from dlexam.exams.parallel import fork_map
 from dlexam.exams.variants import Drawn, QuestionVariant
 from dlexam.render.prose import prose_text
 
 MOODLE_LANG = {"en": "en", "zh-Hant": "zh_tw"}
-# the grades Moodle's importer accepts for an answer, in percent
-MOODLE_FRACTIONS = (100, 90, 83.33333, 80, 75, 70, 66.66667, 60, 50, 40, 33.33333, 30, 25, 20,
-                    16.66667, 14.28571, 12.5, 11.11111, 10, 5, 0)
-
-
-def moodle_fraction(credit: float) -> float:
-    """The grade Moodle accepts nearest to ``credit`` (0 to 1), in percent."""
-    return min(MOODLE_FRACTIONS, key=lambda f: (abs(f - 100 * credit), f))
 
 
 def number(value: float) -> str:
@@ -48,11 +48,35 @@ def multilang(texts: dict[str, str]) -> str:
                    for lang, text in texts.items())
 
 
-def _cloze_escape(text: str) -> str:
-    """Feedback inside a cloze part: the characters its syntax uses are escaped."""
-    for ch in "\\}#~/\"":
-        text = text.replace(ch, "\\" + ch)
-    return text.replace("{", "\\{")
+# Characters of Moodle's Cloze syntax, written as HTML character references inside a Cloze
+# part's feedback: the parser looks for the characters, and decodes the references once after.
+_CLOZE_SYNTAX = str.maketrans({"{": "&#123;", "}": "&#125;", "~": "&#126;", "#": "&#35;",
+                               "\\": "&#92;"})
+_BRACES = str.maketrans({"{": "&#123;", "}": "&#125;"})
+
+
+def cloze_text(html_text: str) -> str:
+    """HTML shown around a Cloze question's parts: its braces written as character references,
+    so that Moodle's parser takes none of it for an embedded answer (a statement holding
+    ``{1:NUMERICAL:=1}`` stays text); the browser, and MathJax after it, read the braces."""
+    return html_text.translate(_BRACES)
+
+
+def cloze_feedback(html_text: str) -> str:
+    """HTML feedback inside a Cloze part, as Moodle's parser needs it to show ``html_text``.
+
+    Moodle's Cloze parser (``qtype_multianswer_extract_question``) ends a feedback at the first
+    ``~`` or ``}`` not after a backslash, then decodes HTML character references once and
+    unescapes ``\\}`` and ``\\#`` only: any other backslash escape stays on screen. So the
+    feedback's own ``&`` is encoded once more (it survives the decoding as it was), every
+    character of the Cloze syntax and every backslash is written as a character reference,
+    which the decoding turns back into itself, and a backslash before ``}`` or ``#`` is
+    doubled for the unescaping to take back.
+    """
+    # a backslash the feedback itself holds before } or # gets another, which the unescaping
+    # takes away
+    kept = html_text.replace("\\}", "\\\\}").replace("\\#", "\\\\#")
+    return kept.replace("&", "&amp;").translate(_CLOZE_SYNTAX)
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -74,34 +98,81 @@ def _said(lang: str, key: str) -> str:
     return prose_text(lang, key)
 
 
+def part_weights(question: Any, sizes: list[int]) -> list[int]:
+    """The whole-number weights of a Cloze question's parts (one per asked number), adding up
+    to the question's points: each asked item an equal share, shared equally by its numbers,
+    rounded by largest remainders, at least 1 each.
+
+    Raises:
+        InputError: the points are not a whole number at least the count of numbers (Moodle
+            weighs a Cloze part in whole marks and sets the question's mark to their sum).
+    """
+    points, count = question.points, sum(sizes)
+    if points != int(points) or points < count:
+        raise InputError(f"{question.path}.points", f"a whole number of at least {count} for "
+                         f"Moodle, whose Cloze question weighs each of its {count} numbers in "
+                         "whole marks", f"{points:g}")
+    ideal = [points / len(sizes) / size for size in sizes for _ in range(size)]
+    weights = [max(1, math.floor(x)) for x in ideal]
+    left = int(points) - sum(weights)
+    # the largest remainders gain a mark; when the floor of 1 took too many, the smallest
+    # remainders above 1 give one back
+    order = sorted(range(len(ideal)), key=lambda i: (weights[i] - ideal[i], i))
+    if left >= 0:
+        for i in order[:left]:
+            weights[i] += 1
+    else:
+        for i in reversed(order):
+            if left == 0:
+                break
+            if weights[i] > 1:
+                weights[i] -= 1
+                left += 1
+    return weights
+
+
 def _leaf_parts(qv: QuestionVariant, langs: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Every asked number: its reference, value, tolerance, weight and mistaken values."""
+    """Every asked number: its reference, value, tolerance, weight and mistaken values (each
+    with its own tolerance, from its own value)."""
     parts: list[dict[str, Any]] = []
     sizes = [len(leaves(a["expected"])) for a in qv.asked]
-    lcm = 1
-    for s in sizes:
-        lcm = lcm * s // math.gcd(lcm, s)
-    for item, asked, size in zip(qv.question.items, qv.asked, sizes, strict=True):
+    single = sizes == [1] and not isinstance(qv.asked[0]["expected"], list)
+    weights = iter([1] if single else part_weights(qv.question, sizes))
+    for item, asked in zip(qv.question.items, qv.asked, strict=True):
         tol = Tolerance(**asked["tolerance"])
         wrong = {mid: dict(leaves(v)) for mid, v in asked["mistakes"].items()}
         for pos, value in leaves(asked["expected"]):
             ref = item.ref + "".join(f"[{i}]" for i in pos)
-            allowed = tol.allowed(float(value))
-            mistakes = []
+            mistakes: list[dict[str, Any]] = []
             for mid, values in wrong.items():
                 v = values.get(pos)
                 if v is None or tol.within(float(v), float(value)):
                     continue  # this mistake leaves this number right
-                if any(abs(float(v) - float(m["value"])) <= allowed for m in mistakes):
-                    continue
+                if any(tol.within(float(v), float(m["value"])) for m in mistakes):
+                    continue  # an earlier mistake gives this number already
                 credit = qv.question.partial.get(mid, 0.0)
                 key = qv.question.spec.mistake_key(mid)
                 feedback = {lang: _said(lang, key + ".explain") for lang in langs}
                 mistakes.append({"id": mid, "value": v, "fraction": moodle_fraction(credit),
-                                 "feedback": feedback})
-            parts.append({"ref": ref, "value": value, "tolerance": allowed,
-                          "weight": lcm // size, "mistakes": mistakes})
+                                 "tolerance": tol.allowed(float(v)), "feedback": feedback})
+            parts.append({"ref": ref, "value": value, "tolerance": tol.allowed(float(value)),
+                          "weight": next(weights), "mistakes": mistakes})
     return parts
+
+
+def _feedback(texts: dict[str, str]) -> str:
+    """Plain-text feedback in each language, as Moodle's HTML with multilang spans."""
+    return multilang({lang: html.escape(text) for lang, text in texts.items()})
+
+
+def _answers(part: dict[str, Any], langs: tuple[str, ...]) -> list[tuple[float, Any, float,
+                                                                            str]]:
+    """A number's answers: (fraction in percent, value, tolerance, feedback HTML), the right
+    value first, then each mistake's."""
+    right = (100.0, part["value"], part["tolerance"],
+             _feedback({lang: _said(lang, "exam.correct") for lang in langs}))
+    return [right, *((m["fraction"], m["value"], m["tolerance"], _feedback(m["feedback"]))
+                     for m in part["mistakes"])]
 
 
 def numerical(quiz: ET.Element, name: str, qv: QuestionVariant, langs: tuple[str, ...],
@@ -110,22 +181,18 @@ def numerical(quiz: ET.Element, name: str, qv: QuestionVariant, langs: tuple[str
     (part,) = _leaf_parts(qv, langs)
     q = _sub(quiz, "question", type="numerical")
     _text(q, "name", name, fmt=None)
-    body = dict(said)
-    for lang in langs:
-        body[lang] += "<p>" + html.escape(prose_text(lang, "exam.moodle_give",
-                                                     {"ref": part["ref"]})) + "</p>"
+    body = {lang: said[lang] + "<p>" + html.escape(prose_text(
+        lang, "exam.moodle_give", {"ref": part["ref"]})) + "</p>" for lang in langs}
     _text(q, "questiontext", multilang(body))
     _text(q, "generalfeedback", "")
     _sub(q, "defaultgrade", number(qv.question.points))
     _sub(q, "penalty", "0")
     _sub(q, "hidden", "0")
-    answers = [(100.0, part["value"], {lang: _said(lang, "exam.correct") for lang in langs})]
-    answers += [(m["fraction"], m["value"], m["feedback"]) for m in part["mistakes"]]
-    for fraction, value, feedback in answers:
+    for fraction, value, tolerance, feedback in _answers(part, langs):
         a = _sub(q, "answer", fraction=number(fraction), format="moodle_auto_format")
         _sub(a, "text", number(value))
-        _sub(a, "tolerance", number(part["tolerance"]))
-        _text(a, "feedback", multilang({k: html.escape(v) for k, v in feedback.items()}))
+        _sub(a, "tolerance", number(tolerance))
+        _text(a, "feedback", feedback)
     _sub(q, "unitgradingtype", "0")
     _sub(q, "unitpenalty", "0.1000000")
     _sub(q, "showunits", "3")
@@ -134,27 +201,23 @@ def numerical(quiz: ET.Element, name: str, qv: QuestionVariant, langs: tuple[str
 
 def cloze_part(part: dict[str, Any], langs: tuple[str, ...]) -> str:
     """One embedded answer: ``{w:NUMERICAL:=v:tol#ok~%p%m:tol#feedback}``."""
-    tol = number(part["tolerance"])
-    ok = _cloze_escape(" / ".join(_said(lang, "exam.correct") for lang in langs))
-    answers = [f"={number(part['value'])}:{tol}#{ok}"]
-    for m in part["mistakes"]:
-        feedback = _cloze_escape(" / ".join(m["feedback"][lang] for lang in langs))
-        answers.append(f"%{number(m['fraction'])}%{number(m['value'])}:{tol}#{feedback}")
+    answers = []
+    for fraction, value, tolerance, feedback in _answers(part, langs):
+        grade = "=" if fraction == 100 else f"%{number(fraction)}%"
+        answers.append(f"{grade}{number(value)}:{number(tolerance)}#{cloze_feedback(feedback)}")
     return "{" + f"{part['weight']}:NUMERICAL:" + "~".join(answers) + "}"
 
 
 def cloze(quiz: ET.Element, name: str, qv: QuestionVariant, langs: tuple[str, ...],
           said: dict[str, str]) -> None:
     """A ``cloze`` question: one embedded numerical part per asked number (``said``: its
-    statement, by language)."""
+    statement, by language). Its mark is the sum of the parts' weights: its points."""
     parts = _leaf_parts(qv, langs)
     q = _sub(quiz, "question", type="cloze")
     _text(q, "name", name, fmt=None)
-    body = multilang(said)
-    rows = []
-    for part in parts:
-        rows.append("<p>" + html.escape(part["ref"]) + " = " + cloze_part(part, langs) + "</p>")
-    _text(q, "questiontext", body + "".join(rows))
+    rows = ["<p>" + cloze_text(html.escape(part["ref"])) + " = " + cloze_part(part, langs)
+            + "</p>" for part in parts]
+    _text(q, "questiontext", cloze_text(multilang(said)) + "".join(rows))
     _text(q, "generalfeedback", "")
     _sub(q, "penalty", "0")
     _sub(q, "hidden", "0")
@@ -169,8 +232,8 @@ def category_path(title: str, qid: str) -> str:
 def statement_html(exam: Any, question: int, params: dict[str, Any]) -> dict[str, str]:
     """A question's statement (by its position) with a variant's numbers, as Moodle's HTML in
     each of the exam's languages."""
-    texts = statements(exam.questions[question], params, exam.langs, as_tex=False)
-    return {lang: "<p>" + html.escape(texts[lang]) + "</p>" for lang in exam.langs}
+    texts = statements(exam.questions[question], params, exam.langs, as_html=True)
+    return {lang: "<p>" + texts[lang] + "</p>" for lang in exam.langs}
 
 
 def moodle_xml(drawn: Drawn) -> bytes:

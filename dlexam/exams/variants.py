@@ -1,5 +1,9 @@
 """Seeded variants of an exam: each question's numbers drawn per variant, kept only when they are
-worth giving (new, and every asked item tells the right value and each applicable mistake apart).
+worth giving (new parameters and, within a few draws, new asked answers; every asked item tells
+the right value and each applicable mistake apart, their tolerance intervals disjoint).
+
+A question whose asked item has the same value in every draw (the first row of causal attention
+weights, [1, 0]) is refused: every student would give the same answer.
 
 :func:`build_variants` gives the whole key as plain data (what ``key.json`` holds) and the
 results the keys' PDFs typeset; the same exam and seed give the same variants on any machine
@@ -9,6 +13,7 @@ results the keys' PDFs typeset; the same exam and seed give the same variants on
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +30,10 @@ MAX_VARIANTS = 1000
 _SAME = Tolerance(rel=1e-9, abs=1e-12)  # a mistake this close leaves the item as it was
 MAX_SEED = 2**63 - 1
 REDRAWS = 40  # draws per variant and question before it is declared unsatisfiable
+# draws of a variant refused for repeating another variant's asked answers: past these, a
+# question whose answers take few values (a choice of models) repeats one rather than fail
+ANSWER_REDRAWS = 3
+PROBES = 6  # draws that look for an asked item whose value never changes
 _CODE_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY34679"  # no look-alikes (0/O, 1/I, 2/Z, 5/S, 8/B)
 
 
@@ -56,6 +65,22 @@ class Drawn:
     seed: int
     variants: list[Variant]
     redrawn: Counter[str]
+
+    def fairness(self) -> list[dict[str, Any]]:
+        """Per question: how many variants have asked answers no other variant has the same,
+        the range of the asked numbers over the variants, and the draws refused."""
+        out = []
+        for index, question in enumerate(self.exam.questions):
+            asked = [v.questions[index].asked for v in self.variants]
+            prints = Counter(answers_print([i["expected"] for i in a]) for a in asked)
+            numbers = [float(x) for a in asked for item in a
+                       for _pos, x in leaves(item["expected"]) if not isinstance(x, str)]
+            redraws = sum(n for reason, n in self.redrawn.items()
+                          if reason.split(": ", 1)[0] == question.id)
+            out.append({"id": question.id, "variants": len(asked), "distinct": len(prints),
+                        "low": min(numbers, default=None), "high": max(numbers, default=None),
+                        "redrawn": redraws})
+        return out
 
     def key(self) -> dict[str, Any]:
         """The key as ``key.json`` holds it."""
@@ -104,8 +129,8 @@ def check_counts(exam: Exam, count: int, seed: int) -> None:
 
 
 def _differ(a: Any, b: Any, tol: Tolerance) -> bool:
-    """Whether two plain values are told apart: some element further apart than the tolerance
-    around ``a`` (the value graded against)."""
+    """Whether two plain values are told apart: some element whose tolerance intervals (each
+    around its own value, as Moodle and the grader accept it) do not meet."""
     la, lb = leaves(a), leaves(b)
     if len(la) != len(lb):
         return True
@@ -114,9 +139,34 @@ def _differ(a: Any, b: Any, tol: Tolerance) -> bool:
             if x != y:
                 return True
             continue
-        if not tol.within(float(y), float(x)):
+        fx, fy = float(x), float(y)
+        if math.isinf(fx) or math.isinf(fy):
+            if fx != fy:
+                return True
+            continue
+        if abs(fx - fy) > tol.allowed(fx) + tol.allowed(fy):
             return True
     return False
+
+
+def answers_print(expected: list[Any]) -> str:
+    """The asked answers (each item's expected value) to 4 significant figures, as a student
+    gives them: two variants with the same print give every student the same answers."""
+    return "answers " + json.dumps([[x if isinstance(x, str) else f"{float(x):.4g}"
+                                     for _pos, x in leaves(value)] for value in expected])
+
+
+def _expected(question: Question, item: Any, plain: dict[str, Any]) -> Any:
+    """An asked item's value in a run's answers.
+
+    Raises:
+        InputError: the item's position is past what the draw's sizes give.
+    """
+    try:
+        return element(plain[item.answer], item.index)
+    except IndexError as err:
+        raise InputError(f"{question.path}.ask", f"a position inside {item.answer} as drawn "
+                         f"({question.id})", f"{item.ref}: {err}") from None
 
 
 def asked_items(question: Question, values: Values,
@@ -128,19 +178,18 @@ def asked_items(question: Question, values: Values,
     problem: str | None = None
     for item in question.items:
         tol = question.tolerance_for(item)
-        expected = element(plain[item.answer], item.index)
+        expected = _expected(question, item, plain)
         values = {mid: element(w[item.answer], item.index) for mid, w in wrong.items()}
         # only the mistakes that change this item are named for it
         named = {mid: v for mid, v in values.items() if _differ(expected, v, _SAME)}
         for mid, v in named.items():
             if problem is None and not _differ(expected, v, tol):
-                problem = (f"{item.ref} the value under {mid} was within the tolerance of the "
-                           "right value")
+                problem = (f"{item.ref} the value under {mid} was within the tolerances of "
+                           "the right value")
         names = list(named)
         for i, m1 in enumerate(names):
             for m2 in names[i + 1:]:
-                if problem is None and not (_differ(named[m1], named[m2], tol)
-                                            and _differ(named[m2], named[m1], tol)):
+                if problem is None and not _differ(named[m1], named[m2], tol):
                     problem = (f"{item.ref} the values under {m1} and {m2} were too close to "
                                "tell apart")
         out.append({
@@ -155,6 +204,46 @@ def asked_items(question: Question, values: Values,
 
 def _fingerprint(params: dict[str, Any]) -> str:
     return json.dumps(params, sort_keys=True)
+
+
+SAME_PARAMS = "the same parameters as another variant's"
+SAME_ANSWERS = "the same asked answers as another variant's"
+
+
+def repeats(seen: set[str], params: dict[str, Any], asked: list[dict[str, Any]],
+            attempt: int) -> str | None:
+    """Why a draw repeats an earlier variant (None when it does not): the same parameters,
+    or, within :data:`ANSWER_REDRAWS` draws, the same asked answers."""
+    if _fingerprint(params) in seen:
+        return SAME_PARAMS
+    if attempt < ANSWER_REDRAWS and answers_print([i["expected"] for i in asked]) in seen:
+        return SAME_ANSWERS
+    return None
+
+
+def check_varies(question: Question, first: QuestionVariant, seed: int,
+                 structure: Structure | None, planner: Planner) -> None:
+    """Refuses a question one of whose asked items has the same value in every draw.
+
+    Raises:
+        InputError: naming the question's ``ask`` and the item.
+    """
+    moving: set[int] = set()
+    answers = {item.answer for item in question.items}
+    for k in range(PROBES):
+        params = question.draw(_derive_seed(seed, question.id, "probe", k), structure)
+        (values,) = planner.values_of(question.spec, params, [None], answers=answers)
+        for i, (item, asked) in enumerate(zip(question.items, first.asked, strict=True)):
+            tol = question.tolerance_for(item)
+            if _differ(asked["expected"], element(values.answers[item.answer], item.index), tol):
+                moving.add(i)
+        if len(moving) == len(question.items):
+            return
+    still = next(i for i in range(len(question.items)) if i not in moving)
+    item = question.items[still]
+    raise InputError(f"{question.path}.ask", f"asked items whose value changes with the drawn "
+                     f"numbers ({question.id})", f"{item.ref} = "
+                     f"{json.dumps(first.asked[still]['expected'])} in every draw")
 
 
 def draw_question(question: Question, seed: int, seen: set[str],
@@ -172,19 +261,29 @@ def draw_question(question: Question, seed: int, seen: set[str],
         params = question.draw(_derive_seed(seed, question.id, attempt), structure)
         fingerprint = _fingerprint(params)
         if fingerprint in seen:
-            reasons["the same parameters as another variant's"] += 1
+            reasons[SAME_PARAMS] += 1
             continue
         # answers and mistakes to 30 digits, from the derivation prepared once per shape: the
         # same values, far faster; the key's worked steps are derived exactly when typeset
         planner = planner or Planner(eager=True)
         ids = [m.id for m in spec.applicable_mistakes(params)]
-        values, *wrong = planner.values_of(spec, params, [None, *ids],
-                                           answers={item.answer for item in question.items})
+        wanted = {item.answer for item in question.items}
+        if attempt < ANSWER_REDRAWS:  # the right answers first: a repeat needs no mistakes
+            (values,) = planner.values_of(spec, params, [None], answers=wanted)
+            answers = answers_print([_expected(question, item, values.answers)
+                                     for item in question.items])
+            if answers in seen:
+                reasons[SAME_ANSWERS] += 1
+                continue
+            wrong = planner.values_of(spec, params, ids, answers=wanted) if ids else []
+        else:
+            values, *wrong = planner.values_of(spec, params, [None, *ids], answers=wanted)
         asked, problem = asked_items(question, values, dict(zip(ids, wrong, strict=True)))
         if problem is not None:
             reasons[problem.split(" ", 1)[1]] += 1
             continue
         seen.add(fingerprint)
+        seen.add(answers_print([item["expected"] for item in asked]))
         for reason, n in reasons.items():
             redrawn[f"{question.id}: {reason}"] += n
         return QuestionVariant(question, to_plain(params), asked, attempt)
@@ -226,11 +325,14 @@ def build_variants(exam: Exam, count: int, seed: int,
     seeds = [_derive_seed(seed, "variant", number) for number in range(1, count + 1)]
     first = Variant(codes[0], seeds[0], [draw_question(q, seeds[0], seen[q.id], redrawn, planner)
                                          for q in exam.questions])
-    if progress is not None:
-        progress(1)
     # the first variant's structure (input form, sizes, choices the sampler drew) holds for
     # the others: one question, other numbers
     structures = {qv.question.id: structure_of(qv.question, qv.params) for qv in first.questions}
+    if count > 1:
+        for qv in first.questions:
+            check_varies(qv.question, qv, seed, structures[qv.question.id], planner)
+    if progress is not None:
+        progress(1)
     rest = list(range(1, count))
     size = -(-len(rest) // CHUNKS) if count >= CHUNKED_FROM else max(len(rest), 1)
     chunks = [rest[i:i + size] for i in range(0, len(rest), size)]
@@ -259,13 +361,16 @@ def build_variants(exam: Exam, count: int, seed: int,
         for i, questions in zip(chunks[c], drawn, strict=False):
             kept = []
             for q, (params, asked, attempt) in zip(exam.questions, questions, strict=True):
-                fingerprint = _fingerprint(params)
-                if fingerprint in seen[q.id]:  # another chunk's earlier variant has these
-                    redrawn[f"{q.id}: the same parameters as another variant's"] += 1
+                # another chunk's earlier variant has these parameters or answers: the draw a
+                # one-by-one build refuses too
+                why = repeats(seen[q.id], params, asked, attempt)
+                if why is not None:
+                    redrawn[f"{q.id}: {why}"] += 1
                     kept.append(draw_question(q, seeds[i], seen[q.id], redrawn, planner,
                                               structures[q.id], start=attempt + 1))
                 else:
-                    seen[q.id].add(fingerprint)
+                    seen[q.id].update((_fingerprint(params),
+                                       answers_print([i["expected"] for i in asked])))
                     kept.append(QuestionVariant(q, params, asked, attempt))
             variants.append(Variant(codes[i], seeds[i], kept))
         if failed is not None:

@@ -33,6 +33,7 @@ DIGITS: dict[str, int] = {
     "prose": 4,  # a value inside a sentence or a parameter table
     "figure": 3,  # a number drawn in a figure
     "terminal": 6,  # the command line's steps and answers
+    "web": 4,  # a value inside a sentence of HTML, typeset by MathJax in a browser
 }
 """The one display configuration: decimals shown per context."""
 
@@ -207,6 +208,12 @@ def tuple_form(values: list[Any], backend: Backend, digits: int, breakable: bool
     return "(" + ", ".join(entries(values, backend, digits)) + ")"
 
 
+# contexts whose LaTeX keeps a vector on one line: a figure's label, and HTML for MathJax
+# (whose version 2, Moodle's and Jupyter's, has no \allowbreak; the browser wraps the text
+# between the formulas)
+_UNBROKEN = frozenset({"figure", "web"})
+
+
 def render(value: Any, backend: Backend = "latex", context: str = "prose", *,
            lists: Literal["matrix", "tuple"] = "matrix", digits: int | None = None) -> str:
     """A value as shown in a context, by the display rule, as LaTeX or as plain text.
@@ -230,7 +237,7 @@ def render(value: Any, backend: Backend = "latex", context: str = "prose", *,
         return "--"
     if isinstance(value, (list, tuple)) and value and all(is_number(v) for v in value):
         if lists == "tuple":
-            return tuple_form(list(value), backend, digits, breakable=context != "figure")
+            return tuple_form(list(value), backend, digits, breakable=context not in _UNBROKEN)
         value = sp.Matrix([[number(v) for v in value]])
     elif (isinstance(value, (list, tuple)) and value
           and all(isinstance(r, (list, tuple)) and r for r in value)
@@ -240,7 +247,7 @@ def render(value: Any, backend: Backend = "latex", context: str = "prose", *,
     elif isinstance(value, (list, tuple)):
         return ", ".join(render(v, backend, context, lists=lists, digits=digits) for v in value)
     if isinstance(value, sp.MatrixBase) and 1 in value.shape and lists == "tuple":
-        return tuple_form(list(value), backend, digits, breakable=context != "figure")
+        return tuple_form(list(value), backend, digits, breakable=context not in _UNBROKEN)
     if isinstance(value, sp.MatrixBase) or is_number(value):
         shown = displayed(number(value) if not isinstance(value, sp.MatrixBase) else value,
                           digits)[1]

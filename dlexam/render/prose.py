@@ -85,6 +85,8 @@ def _value_text(value: Any) -> str:
 _SPECIAL = re.compile(r"\$(?P<math>[^$]+)\$|`(?P<code>[^`]+)`")
 _TEXT_COMMANDS = [
     (re.compile(r"\\tilde\{([^{}]*)\}"), r"\1~"),
+    (re.compile(r"\\hat\{([^{}]*)\}"), "\\1\u0302"),
+    (re.compile(r"\\ne(?![A-Za-z])"), "≠"),
     (re.compile(r"\\(?:mathrm|mathbf|text|operatorname)\{([^{}]*)\}"), r"\1"),
     (re.compile(r"\\sqrt\{([^{}]*)\}"), r"sqrt(\1)"),
     (re.compile(r"\\frac\{([^{}]*)\}\{([^{}]*)\}"), r"(\1)/(\2)"),
@@ -96,7 +98,8 @@ _TEXT_SYMBOLS = {
     r"\ldots": "...", r"\dots": "...", r"\times": "x", r"\infty": "∞", r"\alpha": "α",
     r"\quad": "  ", r"\left": "", r"\right": "", r"\partial": "∂", r"\lVert": "||",
     r"\rVert": "||", r"\mathcal": "", r"\leftarrow": "←", r"\rightarrow": "→",
-    r"\gamma": "γ",
+    r"\gamma": "γ", r"\varepsilon": "ε", r"\mu": "μ", r"\delta": "δ", r"\varphi": "φ",
+    r"\Phi": "Φ", r"\pi": "π",
 }
 
 
@@ -138,10 +141,16 @@ def fields(message_text: str) -> set[str]:
     }
 
 
-def _value_html(value: Any) -> str:
+_DOLLARS = re.compile(r"\$([^$]+)\$")
+DOLLARS = ("$", "$")  # inline math delimiters in HTML: MathJax's and Jupyter's
+MATHJAX_INLINE = ("\\(", "\\)")  # MathJax's default, the one Moodle's MathJax filter reads
+
+
+def _value_html(value: Any, delims: tuple[str, str] = DOLLARS) -> str:
     if isinstance(value, str):
         return html.escape(value)
-    return html.escape(_value_tex(value))
+    tex = render(value, "latex", "web", lists="tuple")
+    return html.escape(_DOLLARS.sub(lambda m: delims[0] + m.group(1) + delims[1], tex))
 
 
 def _items(value: Any) -> int:
@@ -167,15 +176,16 @@ def form(lang: str, key: str, data: Mapping[str, Any]) -> str:
 
 
 def _fill(lang: str, key: str, data: Mapping[str, Any], as_tex: bool,
-          as_html: bool = False) -> str:
-    """A message filled in: as LaTeX, as plain text, or (as_html) as HTML text whose math stays
-    between dollar signs for MathJax."""
+          as_html: bool = False, delims: tuple[str, str] = DOLLARS) -> str:
+    """A message filled in: as LaTeX, as plain text, or (as_html) as HTML text whose math is
+    TeX between ``delims`` for MathJax."""
+    left, right = delims
     parts: list[str] = []
     key = form(lang, key, data)
     for kind, piece in _segments(message(lang, key)):
         if kind == "math":
             if as_html:
-                parts.append(html.escape(f"${piece}$"))
+                parts.append(html.escape(f"{left}{piece}{right}"))
             else:
                 parts.append(f"${piece}$" if as_tex else math_to_text(piece))
             continue
@@ -198,7 +208,7 @@ def _fill(lang: str, key: str, data: Mapping[str, Any], as_tex: bool,
             if field.startswith("="):
                 entry = lookup(field[1:])
                 if as_html:
-                    parts.append(html.escape(f"${entry[0]}$"))
+                    parts.append(html.escape(f"{left}{entry[0]}{right}"))
                 else:
                     parts.append(f"${entry[0]}$" if as_tex else entry[1])
                 continue
@@ -206,7 +216,7 @@ def _fill(lang: str, key: str, data: Mapping[str, Any], as_tex: bool,
                 raise KeyError(f"{lang}:{key}: the step gives no value for {{{field}}}")
             value = data[field]
             if as_html:
-                parts.append(_value_html(value))
+                parts.append(_value_html(value, delims))
             else:
                 parts.append(_value_tex(value) if as_tex else _value_text(value))
     return "".join(parts)
@@ -217,9 +227,11 @@ def prose_tex(lang: str, key: str, data: Mapping[str, Any] | None = None) -> NoE
     return NoEscape(_fill(lang, key, data or {}, as_tex=True))
 
 
-def prose_html(lang: str, key: str, data: Mapping[str, Any] | None = None) -> str:
-    """A catalog message as HTML: text escaped, math between dollar signs for MathJax."""
-    return _fill(lang, key, data or {}, as_tex=False, as_html=True)
+def prose_html(lang: str, key: str, data: Mapping[str, Any] | None = None,
+               delims: tuple[str, str] = DOLLARS) -> str:
+    """A catalog message as HTML: text escaped, math as TeX between ``delims`` (dollar signs
+    by default) for MathJax."""
+    return _fill(lang, key, data or {}, as_tex=False, as_html=True, delims=delims)
 
 
 def prose_text(lang: str, key: str, data: Mapping[str, Any] | None = None) -> str:
