@@ -135,6 +135,31 @@ def _seed(text: str) -> int:
     return int(stripped)
 
 
+def _figures(text: str) -> int:
+    """A whole number of figures or decimals (its range is checked with the pair)."""
+    stripped = text.strip()
+    if not stripped.isdigit() or len(stripped) > 4:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}")
+    return int(stripped)
+
+
+def _add_precision(parser: argparse.ArgumentParser) -> None:
+    """--sig-figs N / --decimals N: the precision the question states."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--sig-figs", type=_figures, default=None, metavar="N",
+                       help="the question asks for N significant figures: a value rounded to "
+                            "them is right too")
+    group.add_argument("--decimals", type=_figures, default=None, metavar="N",
+                       help="the question asks for N decimal places: a value rounded to them "
+                            "is right too")
+
+
+def _precision(args: argparse.Namespace) -> Any:
+    from dlexam.derivations.contract import precision_of
+
+    return precision_of(args.sig_figs, args.decimals, ("--sig-figs", "--decimals"))
+
+
 class _UsageError(Exception):
     """A command line argparse rejects; its message is one line."""
 
@@ -196,12 +221,14 @@ def _parser() -> argparse.ArgumentParser:
                             "h[2][1]=0.9898 (repeat -a)")
     check.add_argument("--json", action="store_true", help="print one JSON object")
     check.add_argument("--lang", choices=LANGS, default="en")
+    _add_precision(check)
 
     practice = sub.add_parser("practice", help="practise a sampled question in the terminal")
     practice.add_argument("name", help="the derivation (see 'dlexam list')")
     practice.add_argument("--seed", type=_seed, default=None,
                           help="a whole number >= 0 (default: a new question each time)")
     practice.add_argument("--lang", choices=LANGS, default="en")
+    _add_precision(practice)
 
     show = sub.add_parser("show", help="a derivation's parameters, answers and named mistakes")
     show.add_argument("name", help="the derivation (see 'dlexam list')")
@@ -245,6 +272,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="output folder (default out/exam)")
     exam.add_argument("--no-pdf", action="store_true",
                       help="write only key.json and moodle.xml")
+    exam.add_argument("--formats", metavar="LIST",
+                      help="the outputs, comma-separated: papers, keys, json, moodle (default: "
+                      "all; --no-pdf: json, moodle)")
     return parser
 
 
@@ -298,6 +328,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from dlexam.check.report import report_json, report_text
     from dlexam.check.verdicts import check
 
+    if (args.batch is not None or args.exam is not None) and (
+            args.sig_figs is not None or args.decimals is not None):
+        raise InputError("--sig-figs" if args.sig_figs is not None else "--decimals",
+                         "one derivation's check (an exam file states sig_figs or decimals per "
+                         "question; a batch request per line)")
     if args.batch is not None:
         return _check_batch(args)
     if args.exam is not None:
@@ -309,7 +344,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     derivation = derivations.get(args.name)
     params = parse_assignments(args.params, derivation.json_depths)
     answers = parse_answers(args.answer)
-    report = check(derivation, params, answers)
+    report = check(derivation, params, answers, _precision(args))
     if args.json:
         print(json.dumps(report_json(report, args.lang), ensure_ascii=False))
     else:
@@ -379,7 +414,8 @@ def _cmd_practice(args: argparse.Namespace) -> int:
     def say(line: str) -> None:
         print(line, flush=True)
 
-    right, asked = run_practice(derivation, seed, args.lang, input, say)
+    right, asked = run_practice(derivation, seed, args.lang, input, say,
+                                precision=_precision(args))
     return 0 if right == asked else EXIT_WRONG
 
 
@@ -398,6 +434,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     derivation = derivations.get(args.name)
     fixed = parse_assignments(args.params, derivation.json_depths)
     params = derivation.sample(args.seed, fixed)
+    assert params is not None  # without ``keep`` a draw is never refused
     if args.json:
         print(json.dumps(sample_json(derivation, args.seed, params, args.lang),
                          ensure_ascii=False))
@@ -422,7 +459,7 @@ def _cmd_exam(args: argparse.Namespace) -> int:
 
     count = args.variants
     report = build_exam(args.file, count, args.seed, out, pdf=not args.no_pdf,
-                        progress=Progress(count, "variants"))
+                        progress=Progress(count, "variants"), formats=args.formats)
     for reason, n in sorted(report.drawn.redrawn.items()):
         qid, why = reason.split(": ", 1)
         print(f"{qid}: {n} {'draw' if n == 1 else 'draws'} redrawn: {why}", file=sys.stderr)

@@ -17,6 +17,16 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 TEST_SEED = int(os.environ.get("DLEXAM_TEST_SEED") or random.SystemRandom().randrange(10**6))
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--seeds", type=int, default=12, metavar="N",
+                     help="sampled questions per derivation that test_contract.py runs against "
+                     "the references (default 12; 50 or more for a deep run)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ["DLEXAM_TEST_SEEDS"] = str(config.getoption("--seeds"))
+
+
 def pytest_report_header() -> str:
     return (f"dlexam: DLEXAM_TEST_SEED={TEST_SEED} "
             f"PYTHONHASHSEED={os.environ.get('PYTHONHASHSEED', 'unset')} to run again")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import subprocess
 import sys
@@ -28,7 +29,10 @@ from dlexam.render.question import question_text
 
 NAMES = derivations.names()
 UNFILLED = re.compile(r"\{=?[A-Za-z_][A-Za-z0-9_]*\}")
-SEEDS = range(1, 51)
+# the derivations run on the first RUNS samples (``pytest --seeds N``, default 12; conftest.py);
+# the samplers' own checks, which derive nothing, draw at least 50
+RUNS = int(os.environ.get("DLEXAM_TEST_SEEDS", "12"))
+SEEDS = range(1, max(50, RUNS) + 1)
 REFERENCES = load()
 
 
@@ -111,7 +115,7 @@ def test_reference_agrees_with_right_answers_and_mistakes(name: str) -> None:
     d = derivations.get(name)
     ref = REFERENCES.get(name)
     assert ref is not None, f"tests/reference has no independent computation of {name}"
-    for index, params in enumerate(samples(name)):
+    for index, params in enumerate(samples(name)[:RUNS]):
         shown = d.shown_params(params)
         for mistake, answers in runs(name, index).items():
             expected = ref(shown, mistake)
@@ -128,7 +132,7 @@ def test_each_mistake_is_told_apart(name: str) -> None:
     d = derivations.get(name)
     for m in d.mistakes:
         applied = told = 0
-        for index in range(len(SEEDS)):
+        for index in range(min(RUNS, len(SEEDS))):
             got = runs(name, index)
             if m.id not in got:
                 continue
@@ -138,8 +142,9 @@ def test_each_mistake_is_told_apart(name: str) -> None:
             for a in set(got[None]) - set(m.changes):
                 assert not _differs(d, a, got[m.id][a], got[None][a]), (
                     f"{m.id} changes {a}, which it does not declare")
-        if applied:
-            assert told >= 0.9 * applied, f"{m.id} told apart on {told} of {applied} samples"
+        # at most one in ten not told apart (one, on fewer than ten samples: --seeds 2)
+        assert applied - told <= max(1, applied // 10), (
+            f"{m.id} told apart on {told} of {applied} samples")
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -162,7 +167,7 @@ def test_every_mistake_applies_somewhere_or_on_fixed_params(name: str) -> None:
 @pytest.mark.parametrize("lang", LANGS)
 def test_question_renders_with_every_field(name: str, lang: str) -> None:
     d = derivations.get(name)
-    for params in samples(name)[:5]:
+    for params in samples(name)[:min(5, RUNS)]:
         text = question_text(d, params, lang)
         assert not UNFILLED.search(text), text
         assert "None" not in text
@@ -184,7 +189,7 @@ def test_numeric_inputs_give_the_exact_answers(name: str) -> None:
     from dlexam.derivations.params import numeric_inputs
 
     d = derivations.get(name)
-    for index in range(5):
+    for index in range(min(5, RUNS)):
         params = samples(name)[index]
         exact = runs(name, index)[None]
         with numeric_inputs():

@@ -56,10 +56,15 @@ def test_terminal_answers_use_the_same_rule() -> None:
 
 
 def test_no_other_formatter_of_values() -> None:
-    """The rendering stage and the notation hold no second number formatter (f"{x:.4f}" and
-    the like): values go through dlexam.notation.display."""
+    """Outside the display rule (notation/display.py, the printers) no number a person reads is
+    formatted by hand (f"{x:.4f}", f"{x:g}" and the like): values, scores, points, tolerances,
+    echoed values and Moodle's numbers go through dlexam.notation.display. What remains are a
+    limit or a size in an error message and a command's timing."""
     root = Path(dlexam.__file__).parent
-    for folder in ("render", "notation"):
+    allowed = {("model.py", ".0e"), ("model.py", ".7g"), ("model.py", "g"), ("key.py", ".0f"),
+               ("submissions.py", ".0f"), ("run.py", ".2f"),  # limits, sizes (MiB), a timing
+               ("variants.py", ".4g")}  # a variant's answers to 4 figures, compared, not shown
+    for folder in ("render", "notation", "check", "exams", "grade"):
         for path in (root / folder).rglob("*.py"):
             if path.name in ("printers.py", "display.py"):  # the rule itself
                 continue
@@ -67,5 +72,18 @@ def test_no_other_formatter_of_values() -> None:
                 if isinstance(node, ast.FormattedValue) and node.format_spec is not None:
                     spec = "".join(str(v.value) for v in node.format_spec.values
                                    if isinstance(v, ast.Constant))
+                    if (path.name, spec) in allowed:
+                        continue
                     assert "f" not in spec and "g" not in spec and "e" not in spec, (
                         f"{path.name}:{node.lineno}: a number formatted by hand ({spec})")
+
+
+def test_plain_numbers_have_named_contexts() -> None:
+    from dlexam.notation.display import plain_number
+
+    assert plain_number(12.5) == "12.5" and plain_number(20.0) == "20"
+    assert plain_number(2 / 3) == "0.666667" and plain_number(-0.0) == "0"
+    assert plain_number(20.0, "points") == "20" and plain_number(2.5, "points") == "2.5"
+    assert plain_number(0.001371, "tolerance") == "0.00137"
+    assert plain_number(2.670412345, "echo") == "2.67041"
+    assert plain_number(-0.0, "moodle") == "0" and plain_number(1 / 3, "moodle") == "0.3333333333"

@@ -17,6 +17,9 @@ from dlexam.derivations.contract import Tolerance, element, leaves
 from dlexam.errors import InputError
 from dlexam.exams.model import load_exam
 
+# left out of the fast lane (make check): make test runs it
+pytestmark = pytest.mark.slow
+
 SMALL = """
 title = { en = "Quiz", zh-Hant = "小考" }
 lang = "bilingual"

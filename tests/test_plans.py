@@ -21,6 +21,9 @@ from dlexam.derivations.params import numeric_inputs
 from dlexam.errors import InputError
 from dlexam.plans import Planner, Values
 
+# left out of the fast lane (make check): make test runs it
+pytestmark = pytest.mark.slow
+
 NAMES = derivations.names()
 SEEDS = range(1, 9)
 REFERENCES = load()

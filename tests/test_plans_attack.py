@@ -17,6 +17,9 @@ from dlexam import derivations
 from dlexam.derivations.params import numeric_inputs
 from dlexam.plans import Planner, Values
 
+# left out of the fast lane (make check): make test runs it
+pytestmark = pytest.mark.slow
+
 
 def _planned(name: str, traced: dict, asked: dict, mistake: str | None = None) -> Values:
     d = derivations.get(name)

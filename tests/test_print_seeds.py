@@ -24,6 +24,9 @@ from dlexam import derivations
 from dlexam.cli import parse_assignments
 from dlexam.notation import tex, text
 
+# left out of the fast lane (make check): make test runs it
+pytestmark = pytest.mark.slow
+
 README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
 EXAMPLES = dict(re.findall(r"^\| `([a-z-]+)` \| [\w ]+ \| `([^`]+)`", README, re.M))
 SEEDS = range(1, 9)

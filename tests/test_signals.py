@@ -17,6 +17,9 @@ from pathlib import Path
 import faketex
 import pytest
 
+# left out of the fast lane (make check): make test runs it
+pytestmark = pytest.mark.slow
+
 # bounds against a hung test, not timings under test
 PATIENCE_S = 120
 

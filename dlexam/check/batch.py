@@ -1,6 +1,7 @@
 """`dlexam check --batch FILE.jsonl`: one request per line in, one verdict object per line out.
 
-A request is ``{"derivation", "params", "answers"}`` where ``answers`` maps answer names as
+A request is ``{"derivation", "params", "answers"}`` (and optionally ``"sig_figs"`` or
+``"decimals"``: the precision the question states) where ``answers`` maps answer names as
 ``-a`` writes them (``"y[2]"``) to what the student typed (a string) or to a JSON number or
 list. Every object out names its request's line (``"line"``, counted from 1 in the file, blank
 lines skipped but counted): the verdicts as ``check --json`` gives them, or, for a malformed
@@ -16,13 +17,14 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO, TextIO
 
 from dlexam.check.verdicts import CheckerCache
+from dlexam.derivations.contract import Precision, precision_of
 from dlexam.errors import DlexamError, InputError
 
 MAX_LINE = 1_000_000  # characters in one request
 MAX_LINES = 1_000_000
 
 
-def _request(line: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
+def _request(line: str) -> tuple[str, dict[str, Any], dict[str, Any], Precision | None]:
     if line.startswith("\0"):
         raise InputError("request", "a line of UTF-8 text", "other bytes")
     if len(line) > MAX_LINE:
@@ -35,9 +37,10 @@ def _request(line: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
             from None
     if not isinstance(data, dict):
         raise InputError("request", 'a JSON object {"derivation", "params", "answers"}')
-    unknown = set(data) - {"derivation", "params", "answers"}
+    unknown = set(data) - {"derivation", "params", "answers", "sig_figs", "decimals"}
     if unknown:
-        raise InputError(sorted(unknown)[0], 'only the keys "derivation", "params", "answers"')
+        raise InputError(sorted(unknown)[0], 'only the keys "derivation", "params", "answers" '
+                         '(and "sig_figs" or "decimals")')
     name, params, answers = data.get("derivation"), data.get("params", {}), data.get("answers")
     if not isinstance(name, str):
         raise InputError("derivation", "a derivation's name")
@@ -45,7 +48,7 @@ def _request(line: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
         raise InputError("params", "a JSON object of parameters")
     if not isinstance(answers, dict) or not answers:
         raise InputError("answers", 'a JSON object such as {"y[2]": "2.7371"}')
-    return name, params, answers
+    return name, params, answers, precision_of(data.get("sig_figs"), data.get("decimals"))
 
 
 def run_batch(lines: BinaryIO, out: TextIO, lang: str) -> int:
@@ -60,8 +63,8 @@ def run_batch(lines: BinaryIO, out: TextIO, lang: str) -> int:
         if not line.strip():
             continue
         try:
-            name, params, answers = _request(line)
-            checker = cache.get(derivations.get(name), params)
+            name, params, answers, precision = _request(line)
+            checker = cache.get(derivations.get(name), params, precision)
             report = checker.check(answers)
             print(json.dumps({"line": number, **report_json(report, lang)},
                              ensure_ascii=False), file=out)

@@ -20,6 +20,7 @@ from typing import Any
 from dlexam.check.verdicts import Checker, Report, Verdict
 from dlexam.derivations.contract import format_ref
 from dlexam.errors import InputError
+from dlexam.notation.display import plain_number
 
 MAX_ANSWERS_FILE = 1_000_000  # bytes
 
@@ -108,7 +109,8 @@ def check_exam(exam: Any, answers: dict[str, dict[str, Any]],
             raise InputError(f"{source}: {question.id}", err.expected) from None
         report = None
         if given:
-            checker = Checker(question.spec, params, question.tolerance)
+            checker = Checker(question.spec, params, question.tolerance,
+                              precision=question.precision)
             try:
                 report = checker.check(given)
             except InputError as err:
@@ -162,7 +164,8 @@ def template(exam: Any, source: str = "--template") -> str:
         "# [1 2; 3 4] or an expression such as tanh(2)); leave \"\" for no answer.",
     ]
     for question in exam.questions:
-        lines += ["", f"[{question.id}]  # {question.derivation}, {question.points:g} points"]
+        lines += ["", f"[{question.id}]  # {question.derivation}, "
+                  f"{plain_number(question.points, 'points')} points"]
         lines += [f'"{item.ref}" = ""' for item in question.items]
     return "\n".join(lines) + "\n"
 
@@ -194,11 +197,13 @@ def report_text(report: ExamReport, lang: str) -> str:
     from dlexam.render.prose import prose_text
 
     lines = [prose_text(lang, "check.exam_score", {
-        "score": f"{report.score:g}", "total": f"{report.total:g}"})]
+        "score": plain_number(report.score, "points"),
+        "total": plain_number(report.total, "points")})]
     for q in report.questions:
         lines += ["", prose_text(lang, "check.exam_question", {
             "id": q.question.id, "name": q.question.derivation,
-            "score": f"{q.score:g}", "points": f"{q.question.points:g}"})]
+            "score": plain_number(q.score, "points"),
+            "points": plain_number(q.question.points, "points")})]
         missing = [ref for ref, result in q.asked if result == "missing"]
         if missing:
             lines.append("  " + prose_text(lang, "check.exam_missing",

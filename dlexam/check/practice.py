@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from dlexam.check.verdicts import Checker
-from dlexam.derivations.contract import format_ref, leaves
+from dlexam.derivations.contract import RAGGED_KINDS, Precision, format_ref, leaves
 from dlexam.derivations.core import Derivation, Step, to_plain
 from dlexam.errors import InputError
 from dlexam.notation import text
-from dlexam.notation.display import laid_out
+from dlexam.notation.display import laid_out, plain_number
 
 TRIES = 2
 
@@ -36,7 +36,8 @@ def items(derivation: Derivation, expected: dict[str, Any]) -> Iterator[Item]:
         if not answer.asked or answer.kind == "text" or answer.name not in expected:
             continue
         value = expected[answer.name]
-        if answer.kind in ("vectors", "matrices", "integers") and isinstance(value, list):
+        if answer.kind in ("vectors", "matrices", "integers", *RAGGED_KINDS) and isinstance(
+                value, list):
             for i, entry in enumerate(value, start=1):
                 yield Item(format_ref(answer.name, [i]), entry)
         else:
@@ -76,6 +77,7 @@ def feeding_steps(result: Any, step: Step) -> list[Step]:
     steps = laid_out(result.steps)
     position = steps.index(step)
     # by name: a formula may write a quantity as a row or a column (another SymPy symbol)
+    assert step.symbolic is not None  # a step with a value has its formula
     used = {str(x) for x in step.symbolic.free_symbols}
     found: dict[str, Step] = {}
     for earlier in steps[:position]:
@@ -97,14 +99,16 @@ def _shape_words(value: Any, lang: str) -> str:
 
 
 def run_practice(derivation: Derivation, seed: int, lang: str,
-                 ask: Callable[[str], str], say: Callable[[str], None]) -> tuple[int, int]:
-    """Runs a session; returns (right, asked). ``ask`` raises EOFError when input ends."""
+                 ask: Callable[[str], str], say: Callable[[str], None],
+                 precision: Precision | None = None) -> tuple[int, int]:
+    """Runs a session; returns (right, asked). ``ask`` raises EOFError when input ends; with
+    ``precision``, a value rounded to it is right too."""
     from dlexam.render.prose import prose_text
     from dlexam.render.question import question_text
     from dlexam.render.terminal import step_lines
 
     params = derivation.sample(seed)
-    checker = Checker(derivation, params)
+    checker = Checker(derivation, params, precision=precision)
     say(prose_text(lang, "practice.title", {"name": derivation.name, "seed": seed}))
     say("")
     say(question_text(derivation, params, lang))
@@ -177,5 +181,5 @@ def _value_text(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_value_text(v) for v in value) + "]"
     if isinstance(value, float):
-        return f"{value:.6g}"
+        return plain_number(value, "echo")
     return str(value)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from dlexam.check.verdicts import VIEWS, Report, Verdict
-from dlexam.derivations.contract import format_ref
+from dlexam.derivations.contract import Precision, format_ref
 from dlexam.derivations.core import Derivation, to_plain
+from dlexam.notation.display import plain_number
 from dlexam.render.notebook import equation_line
 from dlexam.render.prose import prose_html, prose_text
 from dlexam.render.terminal import step_lines
@@ -16,8 +18,15 @@ from dlexam.render.terminal import step_lines
 
 def _number(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:.6g}"
+        return plain_number(value, "echo")
     return str(value)
+
+
+def precision_words(precision: Precision, lang: str) -> str:
+    """``2 significant figures`` / ``3 decimal places``, in the language."""
+    if precision.sig_figs is not None:
+        return prose_text(lang, "check.sig_figs", {"n": precision.sig_figs})
+    return prose_text(lang, "check.decimals", {"n": precision.decimals})
 
 
 def derivation_mistake_message(derivation: Derivation, mistake_id: str, lang: str) -> str:
@@ -43,15 +52,26 @@ def verdict_lines(report: Report, verdict: Verdict, lang: str) -> list[str]:
     """The lines that say one verdict."""
     head = f"{verdict.ref} = {_number(verdict.given)}"
     tol = verdict.tolerance
-    if verdict.correct:
-        word = prose_text(lang, "check.right_rounded" if verdict.note == "rounded"
-                          else "check.right")
-        return [f"  ✓ {head}: {word}"]
     expected = to_plain(verdict.expected)
+    stated = (precision_words(tol.precision, lang) if tol.precision is not None
+              and isinstance(expected, (int, float)) else None)
+    if verdict.correct:
+        key = "check.right"
+        if verdict.note == "rounded":
+            key = "check.right_rounded"
+            if stated and isinstance(verdict.given, float) and tol.rounded_right(
+                    Decimal(repr(verdict.given)), float(expected)):
+                key = "check.right_stated"
+        return [f"  ✓ {head}: {prose_text(lang, key, {'precision': stated or ''})}"]
     allowed = (prose_text(lang, "check.exact") if tol.rel == 0 and tol.abs == 0 else
                prose_text(lang, "check.tolerance",
-                          {"allowed": f"{tol.allowed(float(expected)):.3g}"})
+                          {"allowed": plain_number(tol.allowed(float(expected)), "tolerance")})
                if isinstance(expected, (int, float)) else "")
+    if stated:
+        assert tol.precision is not None
+        allowed = prose_text(lang, "check.tolerance_stated", {
+            "tolerance": allowed, "precision": stated,
+            "rounded": " / ".join(str(r) for r in tol.precision.rounded(float(expected)))})
     verdict_text = prose_text(lang, "check.wrong", {"expected": _number(expected)})
     if allowed:
         verdict_text = prose_text(lang, "check.with_tolerance",

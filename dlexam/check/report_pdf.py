@@ -12,6 +12,7 @@ from dlexam.build.tex import write_document
 from dlexam.check.exam import ExamReport
 from dlexam.derivations.contract import format_ref
 from dlexam.derivations.core import to_plain
+from dlexam.notation.display import plain_number
 from dlexam.render.values import value_tex
 
 
@@ -38,8 +39,8 @@ def _question(q: Any) -> dict[str, Any]:
     return {
         "id": q.question.id,
         "derivation": q.question.derivation,
-        "score": f"{q.score:g}",
-        "points": f"{q.question.points:g}",
+        "score": plain_number(q.score, "points"),
+        "points": plain_number(q.question.points, "points"),
         "missing": ", ".join(ref for ref, result in q.asked if result == "missing"),
         "verdicts": verdicts,
         "result": spec.run(q.report.params) if wrong else None,
@@ -53,7 +54,8 @@ def render_report(report: ExamReport, lang: str = "bilingual") -> str:
     titles = {lg: title.get(lg, title.get("en", "")) if isinstance(title, dict) else str(title)
               for lg in langs}
     part = fragment("check_report.tex.j2", langs=langs, titles=titles,
-                    score=f"{report.score:g}", total=f"{report.total:g}",
+                    score=plain_number(report.score, "points"),
+                    total=plain_number(report.total, "points"),
                     questions=[_question(q) for q in report.questions])
     return assemble(render.prose_text(langs[0], "report.title", {"title": titles[langs[0]]}),
                     langs, [part])

@@ -13,12 +13,19 @@ names above, so an unknown name, attribute access or a call of anything else is 
 Everything is refused before it can cost time or memory: more than 10,000 characters, nesting
 deeper than 50, a power whose result would have more than 10^4 digits, and any value that is
 not finite or passes 1e300 in size (``exp(exp(exp(100)))``).
+
+One grammar, two back-ends: the parser builds a small tree (:data:`Node`), which
+:func:`evaluate` turns into a float (the checker) and :func:`dlexam.exams.mathtext.to_sympy`
+into an unevaluated SymPy expression (the ``$...$`` of exam text). A :class:`Dialect` says where
+the two readers differ (percentages, ``\\frac12``, ``2 3``, the names they accept); the limits
+above hold for both.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,9 +162,98 @@ def _finite(value: float) -> float:
     return value
 
 
+# --- the tree one grammar builds, for two back-ends: floats (evaluate, the checker) and SymPy
+# (dlexam.exams.mathtext, exam text)
+
+
+@dataclass(frozen=True)
+class Number:
+    text: str  # the numeral as typed
+
+
+@dataclass(frozen=True)
+class Sum:
+    terms: tuple[tuple[str, Node], ...]  # (sign, term), the first sign "+"
+
+
+@dataclass(frozen=True)
+class Product:
+    op: str  # "*" (written or implied) or "/"
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class Signed:
+    sign: str  # a unary "+" or "-"
+    operand: Node
+
+
+@dataclass(frozen=True)
+class Power:
+    base: Node
+    exponent: Node
+
+
+@dataclass(frozen=True)
+class Percent:
+    operand: Node
+
+
+@dataclass(frozen=True)
+class Fraction_:  # noqa: N801  (not the standard library's Fraction)
+    top: Node
+    bottom: Node
+
+
+@dataclass(frozen=True)
+class Call:
+    name: str  # one of FUNCTIONS
+    argument: Node
+
+
+@dataclass(frozen=True)
+class Constant:
+    name: str  # one of CONSTANTS
+
+
+@dataclass(frozen=True)
+class Symbol:
+    name: str  # a name exam text may use (the SymPy back-end's only)
+    subscript: Node | None = None  # h_{t-1}
+
+
+Node = (Number | Sum | Product | Signed | Power | Percent | Fraction_ | Call | Constant
+        | Symbol)
+
+
+def _unknown_name(parser: _Parser, name: str) -> Node:
+    raise TypedError(f"the unknown name {name!r} (dlexam reads "
+                     + ", ".join([*FUNCTIONS, *CONSTANTS]) + ")")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """Where the two readers of the grammar differ: a typed answer (the default) or the
+    mathematics of exam text (:mod:`dlexam.exams.mathtext`)."""
+
+    percent: bool = True  # 75% is 0.75
+    frac_digits: bool = True  # \frac12 is one half
+    implicit_before_number: bool = False  # "2 3" is refused, not 6
+    missing: str = "a missing {text!r} at character {position}"
+    ends_early: str = "an answer that ends too early"
+    # a name that is neither a function nor a constant: a Node, or TypedError
+    name: Callable[[_Parser, str], Node] = _unknown_name
+
+
+ANSWER = Dialect()
+
+
 class _Parser:
-    def __init__(self, tokens: list[_Token]) -> None:
+    def __init__(self, tokens: list[_Token], dialect: Dialect = ANSWER) -> None:
         self.tokens = tokens
+        self.dialect = dialect
+        self.dialect_names: frozenset[str] = frozenset()
         self.i = 0
         self.depth = 0
         self.matlab = [False]  # inside a bracket whose entries are separated by spaces
@@ -174,7 +270,7 @@ class _Parser:
     def expect(self, text: str) -> None:
         token = self.take()
         if token.text != text or token.kind not in ("op",):
-            raise TypedError(f"a missing {text!r} at character {token.position + 1}")
+            raise TypedError(self.dialect.missing.format(text=text, position=token.position + 1))
 
     def enter(self) -> None:
         self.depth += 1
@@ -206,7 +302,7 @@ class _Parser:
             self.i += ahead + 1
             return Leaf(sign * math.inf)
         start = self.i
-        value = self.expr()
+        value = evaluate(self.expr())
         literal = None
         if self.i - start <= 2:  # a plain numeral, perhaps signed
             pieces = self.tokens[start:self.i]
@@ -260,10 +356,10 @@ class _Parser:
             raise TypedError("an empty list")
         return rows[0]
 
-    # --- expressions (floats) ---
-    def expr(self) -> float:
+    # --- expressions: a small tree (see Node), evaluated by a back-end ---
+    def expr(self) -> Node:
         self.enter()
-        value = self.term()
+        terms: list[tuple[str, Node]] = [("+", self.term())]
         while True:
             token = self.peek()
             if token.kind != "op" or token.text not in "+-":
@@ -273,45 +369,39 @@ class _Parser:
                     and not self.peek(1).space_before):
                 break
             self.take()
-            right = self.term()
-            value = _finite(value + right if token.text == "+" else value - right)
+            terms.append((token.text, self.term()))
         self.leave()
-        return value
+        return terms[0][1] if len(terms) == 1 else Sum(tuple(terms))
 
     def _starts_primary(self, token: _Token) -> bool:
-        if token.kind in ("name", "frac"):
+        if token.kind in ("name", "frac") or (token.kind == "number"
+                                              and self.dialect.implicit_before_number):
             return True
         return token.kind == "op" and token.text in "({"
 
-    def term(self) -> float:
+    def term(self) -> Node:
         value = self.unary()
         while True:
             token = self.peek()
             if token.kind == "op" and token.text in "*/":
                 self.take()
-                right = self.unary()
-                if token.text == "*":
-                    value = _finite(value * right)
-                else:
-                    if right == 0:
-                        raise TypedError("a division by zero")
-                    value = _finite(value / right)
+                value = Product(token.text, value, self.unary())
             elif self._starts_primary(token) and not (self.matlab[-1] and token.space_before):
-                value = _finite(value * self.unary())  # 2\pi, 2(3 + 1), 3e^{2}
+                value = Product("*", value, self.unary())  # 2\pi, 2(3 + 1), 3e^{2}
             else:
                 return value
 
-    def unary(self) -> float:
+    def unary(self) -> Node:
         token = self.peek()
         if token.kind == "op" and token.text in "+-":
             self.take()
             self.enter()
             value = self.unary()
             self.leave()
-            return -value if token.text == "-" else value
+            return Signed(token.text, value)
         return self.power()
 
-    def power(self) -> float:
+    def power(self) -> Node:
         base = self.postfix()
         token = self.peek()
         if token.kind == "op" and token.text in ("^", "**"):
@@ -319,18 +409,18 @@ class _Parser:
             self.enter()
             exponent = self.unary()  # right-associative: 2^3^2 = 2^(3^2)
             self.leave()
-            return _power(base, exponent)
+            return Power(base, exponent)
         return base
 
-    def postfix(self) -> float:
+    def postfix(self) -> Node:
         value = self.primary()
         token = self.peek()
-        if token.kind == "op" and token.text == "%":
+        if self.dialect.percent and token.kind == "op" and token.text == "%":
             self.take()
-            value = value / 100
+            value = Percent(value)
         return value
 
-    def group(self) -> float:
+    def group(self) -> Node:
         """A LaTeX argument: ``{...}`` or a single digit/name (``\\frac12``)."""
         token = self.peek()
         if token.kind == "op" and token.text == "{":
@@ -338,24 +428,23 @@ class _Parser:
             value = self.expr()
             self.expect("}")
             return value
-        if token.kind == "number" and len(token.text) > 1 and token.text[:2].isdigit():
+        if (self.dialect.frac_digits and token.kind == "number" and len(token.text) > 1
+                and token.text[:2].isdigit()):
             # \frac12: each argument is one digit
             self.tokens[self.i] = _Token("number", token.text[1:], False, token.position + 1)
-            return float(token.text[0])
+            return Number(token.text[0])
         return self.primary()
 
-    def primary(self) -> float:
+    def primary(self) -> Node:
         token = self.take()
         if token.kind == "number":
-            return _finite(float(token.text))
+            return Number(token.text)
         if token.kind == "frac":
             self.enter()
             top = self.group()
             bottom = self.group()
             self.leave()
-            if bottom == 0:
-                raise TypedError("a division by zero")
-            return _finite(top / bottom)
+            return Fraction_(top, bottom)
         if token.kind == "op" and token.text in "({":
             closing = ")" if token.text == "(" else "}"
             self.matlab.append(False)
@@ -369,19 +458,15 @@ class _Parser:
                 self.enter()
                 argument = self.group() if name == "sqrt" else self._argument(name)
                 self.leave()
-                try:
-                    return _finite(float(FUNCTIONS[name](argument)))
-                except OverflowError:
-                    raise TypedError(f"{name}(...) is past 1e300 in size") from None
+                return Call(name, argument)
             if name in CONSTANTS:
-                return CONSTANTS[name]
-            raise TypedError(f"the unknown name {name!r} (dlexam reads "
-                             + ", ".join([*FUNCTIONS, *CONSTANTS]) + ")")
+                return Constant(name)
+            return self.dialect.name(self, name)
         if token.kind == "end":
-            raise TypedError("an answer that ends too early")
+            raise TypedError(self.dialect.ends_early)
         raise TypedError(f"unexpected {token.text!r} at character {token.position + 1}")
 
-    def _argument(self, name: str) -> float:
+    def _argument(self, name: str) -> Node:
         token = self.peek()
         if token.kind == "op" and token.text in "({":
             return self.primary()
@@ -401,8 +486,76 @@ def _power(base: float, exponent: float) -> float:
         raise TypedError("a value past 1e300 in size") from None
 
 
-def parse(text: str) -> Any:
-    """Typed text -> a :class:`Leaf`, or nested lists of them.
+def evaluate(node: Node) -> float:
+    """The float back-end (the checker): a tree's value, each operation checked against the
+    limits (a division by zero, a power past 10^4 digits, a value past 1e300 or not finite).
+
+    Raises:
+        TypedError: naming the limit.
+    """
+    if isinstance(node, Number):
+        return _finite(float(node.text))
+    if isinstance(node, Sum):
+        value = evaluate(node.terms[0][1])
+        for sign, term in node.terms[1:]:
+            right = evaluate(term)
+            value = _finite(value + right if sign == "+" else value - right)
+        return value
+    if isinstance(node, Product):
+        left, right = evaluate(node.left), evaluate(node.right)
+        if node.op == "*":
+            return _finite(left * right)
+        if right == 0:
+            raise TypedError("a division by zero")
+        return _finite(left / right)
+    if isinstance(node, Signed):
+        value = evaluate(node.operand)
+        return -value if node.sign == "-" else value
+    if isinstance(node, Power):
+        return _power(evaluate(node.base), evaluate(node.exponent))
+    if isinstance(node, Percent):
+        return evaluate(node.operand) / 100
+    if isinstance(node, Fraction_):
+        top, bottom = evaluate(node.top), evaluate(node.bottom)
+        if bottom == 0:
+            raise TypedError("a division by zero")
+        return _finite(top / bottom)
+    if isinstance(node, Call):
+        argument = evaluate(node.argument)
+        try:
+            return _finite(float(FUNCTIONS[node.name](argument)))
+        except OverflowError:
+            raise TypedError(f"{node.name}(...) is past 1e300 in size") from None
+    if isinstance(node, Constant):
+        return CONSTANTS[node.name]
+    raise TypedError(f"{node!r} has no value as a number")  # a symbol: exam text only
+
+
+def parse_items(text: str, dialect: Dialect, names: Iterable[str] = ()) -> list[Node]:
+    """Comma-separated expressions (exam text's ``$a, b$``) as trees, read in ``dialect``;
+    ``names`` are the names the dialect's ``name`` rule may accept (a question's parameters).
+
+    Raises:
+        TypedError: the text is refused (the message says why).
+    """
+    parser = _Parser(tokenize(text), dialect)
+    parser.dialect_names = frozenset(names)
+    try:
+        items = [parser.expr()]
+        while parser.peek().kind == "op" and parser.peek().text == ",":
+            parser.take()
+            items.append(parser.expr())
+    except RecursionError:
+        raise TypedError(f"nesting deeper than {MAX_DEPTH}") from None
+    if parser.peek().kind != "end":
+        token = parser.peek()
+        raise TypedError(f"unexpected {token.text!r} at character {token.position + 1}")
+    return items
+
+
+def parse(text: str, ragged: bool = False) -> Any:
+    """Typed text -> a :class:`Leaf`, or nested lists of them (of different lengths only when
+    ``ragged``: an answer such as one shape per layer).
 
     Raises:
         TypedError: the text is refused (the message says why).
@@ -418,7 +571,8 @@ def parse(text: str) -> Any:
     if parser.peek().kind != "end":
         token = parser.peek()
         raise TypedError(f"unexpected {token.text!r} at character {token.position + 1}")
-    _rectangular(value)
+    if not ragged:
+        _rectangular(value)
     return value
 
 
@@ -432,8 +586,9 @@ def _rectangular(value: Any) -> tuple[int, ...]:
     return (len(value), *shapes.pop())
 
 
-def from_json(value: Any, depth: int = 0) -> Any:
-    """A JSON number or (nested) list of numbers, as the batch format allows, as leaves.
+def from_json(value: Any, depth: int = 0, ragged: bool = False) -> Any:
+    """A JSON number or (nested) list of numbers, as the batch format allows, as leaves (lists
+    of different lengths only when ``ragged``).
 
     Raises:
         TypedError: not a finite number or list of them.
@@ -446,12 +601,12 @@ def from_json(value: Any, depth: int = 0) -> Any:
         number = float(value)
         return Leaf(_finite(number), repr(value) if isinstance(value, float) else str(value))
     if isinstance(value, list) and value:
-        out = [from_json(v, depth + 1) for v in value]
-        if depth == 0:
+        out = [from_json(v, depth + 1, ragged) for v in value]
+        if depth == 0 and not ragged:
             _rectangular(out)
         return out
     if isinstance(value, str):
         if value in ("inf", "-inf"):  # JSON has no infinity: dlexam writes it as a string
             return Leaf(math.inf if value == "inf" else -math.inf)
-        return parse(value)
+        return parse(value, ragged)
     raise TypedError("a number, a list of numbers, or typed text")

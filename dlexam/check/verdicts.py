@@ -20,10 +20,12 @@ from typing import Any
 from dlexam.check.typed import Leaf, TypedError, from_json, parse
 from dlexam.derivations.contract import (
     Answer,
+    Precision,
     Tolerance,
     element,
     format_ref,
     leaves,
+    outline,
     parse_ref,
 )
 from dlexam.derivations.core import Derivation, Result, Step, to_plain
@@ -170,12 +172,25 @@ def _rounded(expected: float, figures: int) -> Decimal:
 
 def judge_number(leaf: Leaf, expected: float, tolerance: Tolerance,
                  exact: bool) -> tuple[bool, str | None]:
-    """Whether a typed number is right, and the rounding note."""
+    """Whether a typed number is right, and the rounding note.
+
+    Right: within the tolerance; or the expected value rounded to the precision the question
+    states (the tolerance's ``precision``); or rounded to the three or more significant figures
+    typed. Whole-number answers (``exact``) are compared exactly.
+    """
     if exact:
         return leaf.value == expected, None
     if tolerance.within(leaf.value, expected):
         return True, None
-    if leaf.literal is None or math.isinf(expected):
+    if math.isinf(expected) or not math.isfinite(leaf.value):
+        return False, None
+    try:
+        typed_value = Decimal(leaf.literal if leaf.literal is not None else repr(leaf.value))
+    except InvalidOperation:
+        return False, None
+    if tolerance.rounded_right(typed_value, expected):
+        return True, "rounded"
+    if leaf.literal is None:
         return False, None
     sig = significant(leaf.literal)
     if sig is None:
@@ -314,9 +329,11 @@ class Checker:
     """
 
     def __init__(self, derivation: Derivation, params: Mapping[str, Any] | None,
-                 tolerance: Tolerance | None = None, planner: Planner | None = None) -> None:
+                 tolerance: Tolerance | None = None, planner: Planner | None = None,
+                 precision: Precision | None = None) -> None:
         self.derivation = derivation
         self.tolerance = tolerance  # an exam's override for inexact answers, or None
+        self.precision = precision  # the precision the question states, or None
         self.params = dict(params or {})
         self.planner = planner or Planner()
         self.values = self.planner.values(derivation, self.params)
@@ -343,7 +360,8 @@ class Checker:
         return self.mistaken(mistake_id).answers
 
     # --- reading what was given ---
-    def read(self, ref: str, typed: Any) -> list[tuple[Answer, tuple[int, ...], Any, Leaf | str]]:
+    def read(self, ref: str, typed: Any
+             ) -> list[tuple[Answer, tuple[int, ...], Any, Leaf | str | WrongShape]]:
         """A given answer as (declaration, full 1-based index, expected, typed leaf) per element.
 
         Raises:
@@ -372,9 +390,16 @@ class Checker:
             given_text = typed if isinstance(typed, str) else json_text(typed)
             return [(answer, index, expected, given_text.strip())]
         try:
-            value = from_json(typed) if not isinstance(typed, str) else parse(typed)
+            value = from_json(typed, ragged=answer.ragged) if not isinstance(typed, str) else \
+                parse(typed, ragged=answer.ragged)
         except TypedError as err:
             raise InputError(ref, "a number, list or expression dlexam reads", str(err)) from None
+        if answer.ragged and outline(value) != outline(expected):
+            # lists of different lengths (one shape per layer): each as long as the answer's
+            lengths = [len(v) if isinstance(v, list) else 1 for v in value] \
+                if isinstance(value, list) else "one number"
+            raise InputError(ref, "lists as long as the answer's own (one shape per layer)",
+                             f"lengths {lengths}")
         out = []
         expected_shape = _shape(expected)
         given_shape = _shape(value)
@@ -426,13 +451,13 @@ class Checker:
         return Report(self.derivation, self.values, verdicts, self.values.params)
 
     def _judge(self, answer: Answer, index: tuple[int, ...], expected: Any,
-               leaf: Leaf | str) -> Verdict:
+               leaf: Leaf | str | WrongShape) -> Verdict:
         tolerance = answer.tolerance
-        if self.tolerance is not None and answer.kind not in ("integer", "integers", "text"):
-            tolerance = self.tolerance
+        if answer.kind not in ("integer", "integers", "text"):
+            tolerance = (self.tolerance or tolerance).stating(self.precision)
         if isinstance(leaf, WrongShape):  # another shape, which a named mistake gives
-            given = [[x.value for x in row] if isinstance(row, list) else row.value
-                     for row in leaf.value] if isinstance(leaf.value, list) else leaf.value
+            given: Any = [[x.value for x in row] if isinstance(row, list) else row.value
+                          for row in leaf.value] if isinstance(leaf.value, list) else leaf.value
             return Verdict(answer.name, index if index else None, given, expected, False,
                            tolerance, None, leaf.mistake, self._departs(leaf.mistake))
         verdict = judge_element(answer.name, index, leaf, expected, tolerance,
@@ -492,13 +517,14 @@ class Checker:
 
 
 def check(derivation: Derivation, params: Mapping[str, Any] | None,
-          answers: Mapping[str, Any]) -> Report:
-    """Checks a student's answers (ref -> typed text or JSON value) against a derivation.
+          answers: Mapping[str, Any], precision: Precision | None = None) -> Report:
+    """Checks a student's answers (ref -> typed text or JSON value) against a derivation;
+    with ``precision``, a value rounded to it is right too.
 
     Raises:
         InputError: the parameters or a given answer are malformed.
     """
-    return Checker(derivation, params).check(answers)
+    return Checker(derivation, params, precision=precision).check(answers)
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -568,16 +594,18 @@ class CheckerCache:
         self._items: dict[str, Checker] = {}
         self.planner = Planner()  # shapes seen twice are compiled: their values come fast
 
-    def get(self, derivation: Derivation, params: Mapping[str, Any] | None) -> Checker:
-        """The checker of this derivation on these parameters.
+    def get(self, derivation: Derivation, params: Mapping[str, Any] | None,
+            precision: Precision | None = None) -> Checker:
+        """The checker of this derivation on these parameters (with a stated precision).
 
         Raises:
             InputError: the parameters are malformed.
         """
-        key = derivation.name + "\0" + json_text(to_plain(dict(params or {})))
+        key = derivation.name + "\0" + json_text(to_plain(dict(params or {}))) + "\0" + \
+            json_text(precision.as_dict() if precision else None)
         checker = self._items.pop(key, None)
         if checker is None:
-            checker = Checker(derivation, params, planner=self.planner)
+            checker = Checker(derivation, params, planner=self.planner, precision=precision)
         self._items[key] = checker  # most recently used last
         while len(self._items) > self.size:
             self._items.pop(next(iter(self._items)))

@@ -23,7 +23,7 @@ import sympy as sp
 
 from dlexam.derivations.contract import Answer, Mistake
 from dlexam.derivations.core import Result, Step, derivation
-from dlexam.derivations.forms import Ratio, Stack, as_written, row_vector
+from dlexam.derivations.forms import Stack, as_written, row_vector
 from dlexam.derivations.heads import (
     ATTENTION_SEED_RANGE,
     CROSS_SLOTS,
@@ -35,6 +35,7 @@ from dlexam.derivations.heads import (
     HeadSymbols,
     Is,
     Names,
+    Scale,
     Softmax,
     dim_size,
     generated_step,
@@ -326,19 +327,12 @@ _AFTER_SCALING = ("scaled", "masked", "weights", "Z")
 SELF_ATTENTION_MISTAKES = [
     # with scale=none the right method already leaves the scores as they are
     Mistake("no-scaling", changes=_AFTER_SCALING, formula=True,
-            applies=lambda p: p["scale"] != "none"),
+            applies=lambda p: not Scale(p["scale"]).plain),
     # d_k for sqrt(d_k): a mistake of the sqrt(d_k) scale only (a number given is what it is)
     Mistake("scaled-by-dk", changes=_AFTER_SCALING, formula=True,
-            applies=lambda p: p["scale"] == "sqrt"),
+            applies=lambda p: Scale(p["scale"]).root),
     Mistake("softmax-by-column", changes=("weights", "Z"), formula=True),
 ]
-
-
-def _divisor(scale: Any, d_k: int | None) -> float:
-    """What a sampler's scores are divided by, as a float (d_k = 1 when it is not known)."""
-    if scale == "sqrt":
-        return float(d_k or 1) ** 0.5
-    return 1.0 if scale == "none" else float(scale)
 
 
 def _fixed_form(fixed: Mapping[str, Any]) -> str | None:
@@ -394,8 +388,8 @@ def sample_self_attention(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any
                     "V": draw.array((m, dims.get("d_v", draw.integer(1, 3))), -1, 1,
                                     nonzero=True)})
     else:
-        dk = fixed.get("d_k") or (draw.choice((4, 9, 16, 64)) if scale == "sqrt" else None)
-        bound = max(1, round(3 * _divisor(scale, dk)))
+        dk = fixed.get("d_k") or (draw.choice((4, 9, 16, 64)) if Scale(scale).root else None)
+        bound = max(1, round(3 * Scale(scale).divisor(dk)))
         n = dims.get("n", draw.integer(2 if square else 1, 3))
         m = dims.get("m", n if square else draw.integer(2, 3))
         out["scores"] = [[draw.integer(-bound, bound) for _ in range(m)] for _ in range(n)]
@@ -413,11 +407,7 @@ def attention_formula(scale: Any) -> sp.Basic:
     """softmax(Q K^T / sqrt(d_k)) V, with the question's scale (none: softmax(Q K^T) V); built
     once per scale (building under sympy.evaluate(False) empties SymPy's caches)."""
     with sp.evaluate(False):
-        scores = sp.Mul(sym("Q", **NC), sym("K_T", **NC))
-        if scale == "sqrt":
-            scores = Ratio(scores, sp.sqrt(sym("d_k")))
-        elif scale != "none":
-            scores = Ratio(scores, sp.Rational(scale))
+        scores = Scale(scale).written(sp.Mul(sym("Q", **NC), sym("K_T", **NC)))
         return sp.Mul(Softmax(scores), sym("V_att", **NC))
 
 
@@ -447,7 +437,7 @@ def _self_attention_question(values: dict[str, Any]) -> dict[str, Any]:
 def _scores_form(scores: sp.ImmutableMatrix, d_k: int | None, values: sp.ImmutableMatrix | None,
                  mask: str, scale: Any, syms: HeadSymbols, mistake: str | None) -> Result:
     """Self-attention from the scores given (and the values, when given)."""
-    if d_k is None and (scale == "sqrt" or mistake == "scaled-by-dk"):
+    if d_k is None and (Scale(scale).root or mistake == "scaled-by-dk"):
         raise InputError("d_k", "the width of the queries and keys (to scale the scores)",
                          "nothing")
     if scores.cols == 1:
@@ -637,7 +627,7 @@ _HEAD_ANSWERS = ("heads", "weights", "concat", "output")
 MULTI_HEAD_MISTAKES = [
     # with scale=none the right method already leaves the scores as they are
     Mistake("no-scaling", changes=_HEAD_ANSWERS, formula=True,
-            applies=lambda p: p["scale"] != "none"),
+            applies=lambda p: not Scale(p["scale"]).plain),
     Mistake("no-output-projection", changes=("output",), formula=True),
 ]
 
@@ -705,12 +695,8 @@ def _multi_head_question(values: dict[str, Any]) -> dict[str, Any]:
     xq = sp.Symbol("X_q", commutative=False) if cross else sym("X", **NC)
     xkv = sp.Symbol("X_kv", commutative=False) if cross else xq
     with sp.evaluate(False):
-        scores = sp.Mul(sp.Symbol("Q_h", **NC), sp.Symbol("K_h^T", **NC))
-        scale = values["scale"]
-        if scale == "sqrt":
-            scores = Ratio(scores, sp.sqrt(sym("d_k")))
-        elif scale != "none":
-            scores = Ratio(scores, sp.Rational(scale))
+        scores = Scale(values["scale"]).written(
+            sp.Mul(sp.Symbol("Q_h", **NC), sp.Symbol("K_h^T", **NC)))
         formula = sp.Mul(Softmax(scores), sp.Symbol("V_h", **NC))
     return {"given": matrices_given(m, names), "heads": len(m["W_Q"]),
             "d_k": m["W_Q"][0].cols, "formula": formula, "x_q": xq, "x_kv": xkv}

@@ -10,8 +10,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
+
+from dlexam.errors import InputError
 
 Shape = tuple[str | int, ...]
 
@@ -22,28 +25,113 @@ DEFAULT_ABS = 1e-12
 ANSWER_KINDS: dict[str, int | None] = {
     "integer": 0,  # exact
     "number": 0,
-    "integers": 1,  # a list of whole numbers, each exact
+    "integers": None,  # whole numbers, each exact: one, a list, or lists as its shapes say
     "vector": 1,
     "matrix": 2,
     "vectors": None,  # a list of vectors (or of numbers, where each step gives one number)
     "matrices": 3,  # a list of matrices
+    "layers": None,  # one vector or matrix per layer, each of its own size (shapes: ("L",))
     "text": 0,  # a word or a formula written as text: compared exactly
 }
 EXACT_KINDS = frozenset({"integer", "integers", "text"})
+RAGGED_KINDS = frozenset({"layers"})
+"""Kinds whose items differ in size (a network's layers): addressed item by item, ``z[2]``."""
+ANY = "*"
+"""A declared dimension of any size, which may differ from one item to the next (ragged)."""
 
 _KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _REF = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<index>(?:\[\s*\d+\s*\])*)$")
 
 
 @dataclass(frozen=True)
+class Precision:
+    """The precision a question states: ``sig_figs`` significant figures or ``decimals``
+    decimal places (exactly one of them)."""
+
+    sig_figs: int | None = None
+    decimals: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.sig_figs is None) == (self.decimals is None):
+            raise ValueError("a precision states sig_figs or decimals, exactly one")
+        if self.sig_figs is not None and not 1 <= self.sig_figs <= MAX_FIGURES:
+            raise ValueError(f"sig_figs from 1 to {MAX_FIGURES}")
+        if self.decimals is not None and not 0 <= self.decimals <= MAX_FIGURES:
+            raise ValueError(f"decimals from 0 to {MAX_FIGURES}")
+
+    def exponent(self, expected: float) -> int:
+        """The power of ten of the last place kept around ``expected`` (0.1192 at 2 figures:
+        -2)."""
+        if self.decimals is not None:
+            return -self.decimals
+        assert self.sig_figs is not None
+        if expected == 0:
+            return 0
+        return math.floor(math.log10(abs(expected))) - self.sig_figs + 1
+
+    def rounded(self, expected: float) -> tuple[Decimal, ...]:
+        """The values ``expected`` rounds to at this precision: one, or the two neighbours
+        when it lies halfway between them (within 1e-12 relative: a tie is rounded up or down
+        by the student's rule, both accepted)."""
+        exact = Decimal(repr(float(expected)))
+        nudge = abs(exact) * Decimal("1e-12")
+        out: list[Decimal] = []
+        for value in (exact - nudge, exact, exact + nudge):
+            place = Decimal(1).scaleb(self.exponent(float(value)))
+            r = value.quantize(place, rounding=ROUND_HALF_EVEN)
+            if r not in out:
+                out.append(r)
+        return tuple(out)
+
+    def as_dict(self) -> dict[str, int]:
+        """``{"sig_figs": n}`` or ``{"decimals": n}``."""
+        return ({"sig_figs": self.sig_figs} if self.sig_figs is not None
+                else {"decimals": int(self.decimals or 0)})
+
+
+MAX_FIGURES = 15  # a double holds about 15 significant decimal figures
+
+
+def precision_of(sig_figs: Any, decimals: Any,
+                 names: tuple[str, str] = ("sig_figs", "decimals")) -> Precision | None:
+    """The precision stated by ``sig_figs`` or ``decimals`` (None when neither is given).
+
+    Args:
+        sig_figs, decimals: the values given (None when absent).
+        names: how the two are named in errors (``("questions[2].sig_figs", ...)``,
+            ``("--sig-figs", "--decimals")``).
+
+    Raises:
+        InputError: both given, or one that is not a whole number in range.
+    """
+    if sig_figs is not None and decimals is not None:
+        raise InputError(names[0], f"{names[0]} or {names[1]}, not both", "both")
+    for name, field_name, value, low in ((names[0], "sig_figs", sig_figs, 1),
+                                         (names[1], "decimals", decimals, 0)):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not (
+                low <= value <= MAX_FIGURES):
+            raise InputError(name, f"a whole number from {low} to {MAX_FIGURES}",
+                             repr(value)[:60])
+        return Precision(**{field_name: value})
+    return None
+
+
+@dataclass(frozen=True)
 class Tolerance:
-    """Closeness for numbers: v is within tolerance of e when |v - e| <= max(abs, rel * |e|)."""
+    """Closeness for numbers: v is within tolerance of e when |v - e| <= max(abs, rel * |e|).
+
+    With a stated ``precision``, a value is also accepted when it equals e rounded to that
+    precision (:meth:`rounded_right`), however far that is from e.
+    """
 
     rel: float = DEFAULT_REL
     abs: float = DEFAULT_ABS
+    precision: Precision | None = None
 
     def allowed(self, expected: float) -> float:
-        """The largest difference accepted around ``expected``."""
+        """The largest difference accepted around ``expected`` by the tolerance alone."""
         return max(self.abs, self.rel * abs(expected))
 
     def within(self, value: float, expected: float) -> bool:
@@ -52,9 +140,50 @@ class Tolerance:
             return value == expected
         return abs(value - expected) <= self.allowed(expected)
 
+    def rounded_right(self, typed: Decimal, expected: float) -> bool:
+        """Whether a typed number is ``expected`` rounded to the stated precision (numerically:
+        0.120 and 0.12 alike; a whole number such as 3 for 3.0 too)."""
+        if self.precision is None or math.isinf(expected) or math.isnan(expected):
+            return False
+        return any(typed == r for r in self.precision.rounded(expected))
+
+    def tells_apart(self, expected: float, other: float) -> bool:
+        """Whether ``other`` (a mistake's value) is told apart from ``expected``: outside the
+        tolerance, and, with a stated precision, rounding to none of the values ``expected``
+        rounds to (a student who rounds it as asked is not marked right)."""
+        if self.within(other, expected):
+            return False
+        if self.precision is None or not (math.isfinite(other) and math.isfinite(expected)):
+            return True
+        return not set(self.precision.rounded(other)) & set(self.precision.rounded(expected))
+
+    def interval(self, expected: float) -> float:
+        """The half-width of the one interval around ``expected`` that holds every value the
+        tolerance takes and the rounded values (what Moodle, whose tolerances are
+        absolute, is given): the tolerance, widened to reach the rounded values."""
+        allowed = self.allowed(expected)
+        if self.precision is None or not math.isfinite(expected):
+            return allowed
+        reach = max(abs(float(r) - expected) for r in self.precision.rounded(expected))
+        return max(allowed, reach * (1 + 1e-9))
+
+    def stating(self, precision: Precision | None) -> Tolerance:
+        """This tolerance with a stated precision (None: as it is)."""
+        return self if precision is None else replace(self, precision=precision)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Tolerance:
+        """The inverse of :meth:`as_dict` (the data already checked)."""
+        stated = {k: int(data[k]) for k in ("sig_figs", "decimals") if data.get(k) is not None}
+        return cls(rel=float(data["rel"]), abs=float(data["abs"]),
+                   precision=Precision(**stated) if stated else None)
+
     def as_dict(self) -> dict[str, float]:
-        """``{"rel", "abs"}``."""
-        return {"rel": self.rel, "abs": self.abs}
+        """``{"rel", "abs"}``, with ``sig_figs`` or ``decimals`` when a precision is stated."""
+        out: dict[str, float] = {"rel": self.rel, "abs": self.abs}
+        if self.precision is not None:
+            out.update(self.precision.as_dict())
+        return out
 
 
 EXACT = Tolerance(rel=0.0, abs=0.0)
@@ -69,6 +198,8 @@ class Answer:
         kind: one of :data:`ANSWER_KINDS`.
         shapes: the shapes allowed, in dimension names (bound by the parameters where they share
             a name) or fixed sizes; ``()`` for a single value. Several shapes are alternatives.
+            :data:`ANY` for a dimension whose size may differ from item to item (one shape per
+            layer: ``("L", ANY)``).
         rel, abs: the default tolerance (integers and text are exact).
         optional: present only for some parameters (``loss`` only when a target is given).
         asked: the question statement asks for it (``dlexam practice`` asks these in turn);
@@ -91,6 +222,11 @@ class Answer:
             if depth is not None and len(shape) != depth:
                 raise ValueError(f"answer {self.name!r}: a {self.kind} has {depth} dimension(s), "
                                  f"declared {shape}")
+
+    @property
+    def ragged(self) -> bool:
+        """Whether its lists may differ in length (a dimension declared :data:`ANY`)."""
+        return any(ANY in shape for shape in self.shapes)
 
     @property
     def tolerance(self) -> Tolerance:
@@ -191,6 +327,12 @@ def leaves(value: Any, prefix: tuple[int, ...] = ()) -> list[tuple[tuple[int, ..
     return [(prefix, value)]
 
 
+def outline(value: Any) -> Any:
+    """The nesting of lists, without their numbers: two values of the same outline hold their
+    numbers at the same positions (also for ragged lists, whose :func:`plain_shape` is None)."""
+    return [outline(v) for v in value] if isinstance(value, list) else None
+
+
 def plain_shape(value: Any) -> tuple[int, ...] | None:
     """The shape of nested plain lists, or None when they are ragged."""
     if not isinstance(value, list):
@@ -209,6 +351,10 @@ def shape_problem(answer: Answer, value: Any, dims: dict[str, int]) -> str | Non
     """Why a plain value does not fit the declaration, or None (binding new dimension names)."""
     if answer.kind == "text":
         return None if isinstance(value, str) else f"{answer.name}: text expected"
+    if answer.kind in RAGGED_KINDS:
+        return _layers_problem(answer, value, dims)
+    if any(ANY in decl for decl in answer.shapes):
+        return _ragged_problem(answer, value, dims)
     shape = plain_shape(value)
     if shape is None:
         return f"{answer.name}: ragged lists"
@@ -233,6 +379,34 @@ def shape_problem(answer: Answer, value: Any, dims: dict[str, int]) -> str | Non
         problems.append(bad)
     else:
         return f"{answer.name}: shape {shape} fits none of {answer.shapes} ({'; '.join(problems)})"
+    return _leaf_problem(answer, value)
+
+
+def _ragged_problem(answer: Answer, value: Any, dims: dict[str, int]) -> str | None:
+    """:func:`shape_problem` for declarations with an :data:`ANY` dimension."""
+
+    def fits(item: Any, decl: Shape, trial: dict[str, int]) -> bool:
+        if not decl:
+            return not isinstance(item, list)
+        if not isinstance(item, list):
+            return False
+        name = decl[0]
+        if isinstance(name, int) and name != len(item):
+            return False
+        if isinstance(name, str) and name != ANY and trial.setdefault(name, len(item)) != len(
+                item):
+            return False
+        return all(fits(x, decl[1:], trial) for x in item)
+
+    for decl in answer.shapes:
+        trial = dict(dims)
+        if fits(value, decl, trial):
+            dims.update(trial)
+            return _leaf_problem(answer, value)
+    return f"{answer.name}: fits none of the shapes {answer.shapes}"
+
+
+def _leaf_problem(answer: Answer, value: Any) -> str | None:
     for _pos, leaf in leaves(value):
         if answer.kind in ("integer", "integers"):
             if isinstance(leaf, bool) or not isinstance(leaf, int):
@@ -240,6 +414,23 @@ def shape_problem(answer: Answer, value: Any, dims: dict[str, int]) -> str | Non
         elif isinstance(leaf, bool) or not (isinstance(leaf, (int, float)) or leaf in ("inf",
                                                                                          "-inf")):
             return f"{answer.name}: numbers expected, got {leaf!r}"
+    return None
+
+
+def _layers_problem(answer: Answer, value: Any, dims: dict[str, int]) -> str | None:
+    """Why a list of per-layer arrays does not fit: the number of items binds the declared
+    dimension; each item is a rectangular array of numbers of its own size."""
+    if not isinstance(value, list) or not value:
+        return f"{answer.name}: a list with one array per item expected"
+    (dname,) = answer.shapes[0]
+    if isinstance(dname, str) and dims.setdefault(dname, len(value)) != len(value):
+        return f"{answer.name}: {dname} = {dims[dname]} but {len(value)} items"
+    for item in value:
+        if plain_shape(item) is None:
+            return f"{answer.name}: ragged lists inside an item"
+        for _pos, leaf in leaves(item):
+            if isinstance(leaf, bool) or not isinstance(leaf, (int, float)):
+                return f"{answer.name}: numbers expected, got {leaf!r}"
     return None
 
 

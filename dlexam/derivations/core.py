@@ -282,7 +282,7 @@ def three_part(
     )
 
 
-Sampler = Callable[[Draw, Mapping[str, Any]], dict[str, Any]]
+Sampler = Callable[[Draw, dict[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True)

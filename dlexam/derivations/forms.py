@@ -43,6 +43,11 @@ class Slash(Ratio):
     """x / y written on one line (an exponent, a fraction inside a fraction): 2 i / d_model."""
 
 
+class Indicator(Notation):
+    """The indicator of a condition, 1 where it holds and 0 elsewhere: 1[s_j - s_y + Delta > 0]
+    (the condition an unevaluated relational)."""
+
+
 class Stack(sp.Basic):
     """Expressions stacked in a column and read line by line: a group of equations written as
     one, ``[(h_1, C_1); (h_2, C_2)] = [LSTM(x_1, h_0, C_0); LSTM(x_2, h_1, C_1)]``."""

@@ -1,4 +1,5 @@
-"""Q2: why a simple RNN's gradients vanish or explode (bptt), and gradient clipping.
+"""Why a simple RNN's gradients vanish or explode (bptt): the backward chain, and the loss's
+gradients with an output layer and targets.
 
 For h_t = tanh(W h_{t-1} + U x_t + b), the chain rule gives one Jacobian per step,
 
@@ -24,25 +25,20 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
 from dlexam.derivations.cells import EXAMPLE_RNN, Activation, inputs_of, msym, zeros
-from dlexam.derivations.contract import Answer, Mistake, with_params
-from dlexam.derivations.core import Result, Step, derivation, evaluate_at, put_in, three_part
-from dlexam.derivations.forms import simplified
+from dlexam.derivations.contract import Answer, Mistake
+from dlexam.derivations.core import Result, Step, derivation, put_in, three_part
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
 from dlexam.notation import display, register_symbols, sym
 
 register_symbols({
-    "beta": (r"\beta", "beta"),
-    "g": (r"\mathbf{g}", "g"),
-    "g_i": (r"\mathbf{g}_i", "g_i"),
     "target_t": (r"y^{*}_{t}", "y*_t"),
     "V_out": ("V", "V"),
     "V_out_T": (r"V^{\top}", "V^T"),
@@ -61,19 +57,40 @@ register_symbols({
     "J_t": (r"\frac{\partial h_t}{\partial h_{t-1}}", "∂h_t/∂h_{t-1}"),
     "dhT_dhk": (r"\frac{\partial h_T}{\partial h_k}", "∂h_T/∂h_k"),
     "D_t": (r"\operatorname{diag}\left(1 - h_t^{2}\right)", "diag(1 - h_t^2)"),
+    "D_t_sigmoid": (r"\operatorname{diag}\left(h_t \odot (1 - h_t)\right)",
+                    "diag(h_t ⊙ (1 - h_t))"),
     "sigma_max_W": (r"\sigma_{\max}(W)", "σ_max(W)"),
     "lambda_max_WTW": (r"\lambda_{\max}\left(W^{\top} W\right)", "λ_max(W^T W)"),
     "gamma": (r"\gamma", "γ"),
     "bound_k": ("B_k", "B_k"),
     "T_len": ("T", "T"),
     "k_idx": ("k", "k"),
-    "norm_g": (r"\lVert \mathbf{g} \rVert", "||g||"),
-    "g_clipped": (r"\hat{\mathbf{g}}", "g^"),
-    "norm_g_clipped": (r"\lVert \hat{\mathbf{g}} \rVert", "||g^||"),
 })
 
 # max |tanh'(a)|, reached at a = 0
 GAMMA = 1
+# bptt's hidden activations, each with its largest slope gamma (sigmoid' = h (1 - h) <= 1/4)
+BPTT_ACTIVATIONS = ("tanh", "sigmoid")
+GAMMAS = {"tanh": sp.Integer(GAMMA), "sigmoid": sp.Rational(1, 4)}
+
+
+def _activate(a: np.ndarray, activation: str) -> np.ndarray:
+    return np.tanh(a) if activation == "tanh" else 1.0 / (1.0 + np.exp(-a))
+
+
+def _slopes(h: np.ndarray, activation: str) -> np.ndarray:
+    """The activation's slope at each unit, written at the new state: 1 - h^2 for tanh,
+    h (1 - h) for the sigmoid."""
+    return 1.0 - h * h if activation == "tanh" else h * (1.0 - h)
+
+
+def _by_activation(key: str, activation: str) -> str:
+    """A step's catalog key for the activation (the tanh's as it was, ``_sigmoid`` added)."""
+    return key if activation == "tanh" else key + "_sigmoid"
+
+
+def _diag_symbol(activation: str) -> str:
+    return "D_t" if activation == "tanh" else "D_t_sigmoid"
 # a geometric rate within this distance of 1 is called neither vanishing nor exploding
 RATE_TOLERANCE = 1e-9
 
@@ -99,16 +116,18 @@ def _exp(log_value: float) -> float:
     return math.inf if log_value > 709.0 else math.exp(log_value)
 
 
-def _factor(h: np.ndarray, W: np.ndarray, mistake: str | None) -> np.ndarray:
-    """dh_t/dh_{t-1} = diag(1 - h_t^2) W at the new state h_t, or a mistake's factor: W alone
-    (``no-tanh-derivative``) or diag(1 - h_t^2) W^T (``transposed-w``)."""
+def _factor(h: np.ndarray, W: np.ndarray, mistake: str | None,
+            activation: str = "tanh") -> np.ndarray:
+    """dh_t/dh_{t-1} = diag(f'(a_t)) W at the new state h_t (diag(1 - h_t^2) W for tanh), or a
+    mistake's factor: W alone (``no-tanh-derivative``) or diag(f'(a_t)) W^T (``transposed-w``)."""
     if mistake == "no-tanh-derivative":
         return W.copy()
-    return (1.0 - h * h)[:, None] * (W.T if mistake == "transposed-w" else W)
+    return _slopes(h, activation)[:, None] * (W.T if mistake == "transposed-w" else W)
 
 
 def backward_chain(W: np.ndarray, U: np.ndarray, b: np.ndarray, inputs: list[np.ndarray],
-                   h0: np.ndarray, *, mistake: str | None = None) -> Chain:
+                   h0: np.ndarray, *, mistake: str | None = None,
+                   activation: str = "tanh") -> Chain:
     """The forward pass and every dh_T/dh_k, with the running product rescaled so that long
     products neither overflow nor underflow before their norms are taken.
 
@@ -117,9 +136,9 @@ def backward_chain(W: np.ndarray, U: np.ndarray, b: np.ndarray, inputs: list[np.
     states, factors, factor_norms = [], [], []
     h = h0
     for x_t in inputs:
-        h = np.tanh(W @ h + U @ x_t + b)
+        h = _activate(W @ h + U @ x_t + b, activation)
         states.append(h)
-        factor = _factor(h, W, mistake)
+        factor = _factor(h, W, mistake, activation)
         factors.append(factor)
         factor_norms.append(_spectral(factor))
     T = len(inputs)
@@ -144,8 +163,8 @@ def _floats(matrix: np.ndarray) -> sp.ImmutableMatrix:
     return sp.ImmutableMatrix([[sp.Float(float(v), 15) for v in row] for row in rows])
 
 
-def _verdict(sigma: float, rate: float) -> str:
-    if GAMMA * sigma < 1:
+def _verdict(sigma: float, rate: float, gamma: float = GAMMA) -> str:
+    if gamma * sigma < 1:
         return "vanishing"
     if rate > 1 + RATE_TOLERANCE:
         return "exploding"
@@ -154,8 +173,10 @@ def _verdict(sigma: float, rate: float) -> str:
     return "neither"
 
 
-def _symbolic_jacobian() -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]:
-    """SymPy's Jacobian of a two-unit tanh cell, and the same matrix written as diag(1 - h^2) W.
+def _symbolic_jacobian(activation: str = "tanh"
+                       ) -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]:
+    """SymPy's Jacobian of a two-unit cell, and the same matrix written as diag(1 - h^2) W
+    (tanh) or diag(h (1 - h)) W (sigmoid).
 
     Returns:
         (Jacobian with the new state's entries h_{t,1}, h_{t,2} put back in; diag(1 - h^2) W).
@@ -164,12 +185,20 @@ def _symbolic_jacobian() -> tuple[sp.ImmutableMatrix, sp.ImmutableMatrix]:
     prev = sp.Matrix([sp.Symbol("s_1"), sp.Symbol("s_2")])  # h_{t-1}
     rest = sp.Matrix([sp.Symbol("u_1"), sp.Symbol("u_2")])  # U x_t + b
     pre = w * prev + rest
-    new = pre.applyfunc(sp.tanh)
-    jac = new.jacobian(prev)
     h = [sp.Symbol("h_{t,1}"), sp.Symbol("h_{t,2}")]  # the entries of h_t, not h_1 and h_2
-    back = {sp.tanh(pre[i]): h[i] for i in range(2)}
-    derived = sp.ImmutableMatrix(jac.xreplace(back))
-    form = sp.ImmutableMatrix(sp.diag(*[1 - hi**2 for hi in h]) * w)
+    if activation == "tanh":
+        new = pre.applyfunc(sp.tanh)
+        jac = new.jacobian(prev)
+        back = {sp.tanh(pre[i]): h[i] for i in range(2)}
+        derived = sp.ImmutableMatrix(jac.xreplace(back))
+        form = sp.ImmutableMatrix(sp.diag(*[1 - hi**2 for hi in h]) * w)
+        return derived, form
+    # the sigmoid's derivative e^{-a} / (1 + e^{-a})^2, with e^{-a} = (1 - h) / h put back
+    new = pre.applyfunc(lambda a: 1 / (1 + sp.exp(-a)))
+    jac = new.jacobian(prev)
+    back = {sp.exp(-pre[i]): (1 - h[i]) / h[i] for i in range(2)}
+    derived = sp.ImmutableMatrix(jac.xreplace(back).applyfunc(sp.simplify))
+    form = sp.ImmutableMatrix(sp.diag(*[hi * (1 - hi) for hi in h]) * w)
     return derived, form
 
 
@@ -188,6 +217,7 @@ BPTT_PARAMS = [
     # number, or O numbers)
     Param("target", "array", shapes=((), ("S",), ("S", "O")), default=None),
     Param("loss_at", "choice", choices=("all", "last"), default="all"),
+    Param("activation", "choice", choices=BPTT_ACTIVATIONS, default="tanh"),
 ]
 
 BPTT_ANSWERS = [
@@ -195,8 +225,9 @@ BPTT_ANSWERS = [
     Answer("dhT_dhk_norm", "vector", shapes=(("T",),), rel=1e-3),
     Answer("factor_norms", "vector", shapes=(("T",),)),
     Answer("sigma_max_W", "number"),
-    # named in the statement (the largest slope of tanh), not asked for
-    Answer("gamma", "integer", asked=False),
+    # named in the statement (the largest slope of the activation: 1, or 1/4 for the
+    # sigmoid), not asked for
+    Answer("gamma", "number", asked=False),
     Answer("bound", "vector", shapes=(("T",),)),
     Answer("rate", "number", rel=1e-3),
     # "vanishing", "exploding" or "neither" (info.verdict_case tells saturation apart)
@@ -211,10 +242,13 @@ BPTT_ANSWERS = [
     Answer("dL_db", "vector", shapes=(("H",),), optional=True, rel=1e-3, abs=1e-4),
     Answer("dL_dV", "vectors", shapes=(("H",), ("O", "H")), optional=True, rel=1e-3, abs=1e-4),
     Answer("dL_dc", "vectors", shapes=((), ("O",)), optional=True, rel=1e-3, abs=1e-4),
+    # with a target: the error derivatives delta_t = dL/da_t of the hidden pre-activations,
+    # one row per time step
+    Answer("delta", "vectors", shapes=(("T", "H"),), optional=True, rel=1e-3, abs=1e-4),
 ]
 
 _CHAIN_ANSWERS = ("dhT_dhk_norm", "factor_norms", "rate", "verdict")
-_RECURRENT_GRADIENTS = ("dL_dW", "dL_dU", "dL_db")
+_RECURRENT_GRADIENTS = ("dL_dW", "dL_dU", "dL_db", "delta")
 
 BPTT_MISTAKES = [
     # each factor W alone: the derivative of tanh, diag(1 - h_t^2), dropped
@@ -240,9 +274,10 @@ _APART = 1e-2
 
 
 def _good_bptt(params: Mapping[str, Any], regime: str | None) -> bool:
-    """Whether drawn parameters make a good question: W in the regime drawn (None: W was given),
-    tanh away from saturation at every step, and each mistake's factor norms apart from the right
-    ones."""
+    """Whether drawn parameters make a good question: W in the regime drawn (None: W was given,
+    or a sigmoid cell, whose gradient vanishes for every W drawn), the activation away from
+    saturation at every step, and each mistake's factor norms apart from the right ones."""
+    activation = params.get("activation") or "tanh"
     W = np.array(params["W"], dtype=float)
     H = W.shape[0]
     U = np.array(params["U"], dtype=float).reshape(H, -1)
@@ -260,10 +295,10 @@ def _good_bptt(params: Mapping[str, Any], regime: str | None) -> bool:
         a = W @ h + U @ x_t + b
         if np.max(np.abs(a)) > _SATURATION:
             return False
-        h = np.tanh(a)
-        right = _spectral(_factor(h, W, None))
+        h = _activate(a, activation)
+        right = _spectral(_factor(h, W, None, activation))
         for m in apart:
-            if abs(_spectral(_factor(h, W, m)) - right) > _APART * right:
+            if abs(_spectral(_factor(h, W, m, activation)) - right) > _APART * right:
                 apart[m] = True
     if not all(apart.values()):
         return False
@@ -283,6 +318,8 @@ def sample_bptt(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
     five: the average factor per step above 1.05) or still vanishes because the states sit where
     tanh is flat (one in five: below 1/1.05). The inputs are small whole numbers, every
     pre-activation stays within +-2.5, and each mistake moves some factor norm by more than 1%.
+    One question in four has a sigmoid cell instead (its slopes are at most 1/4: the gradient
+    vanishes for every W drawn).
     """
     dims = bind_dims(BPTT_PARAMS, fixed)
     H = dims.get("H", 2)
@@ -290,8 +327,9 @@ def sample_bptt(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
     with_target = output_form or draw.chance(0.4)
     T = dims.get("T", draw.integer(2, 3) if with_target else draw.integer(3, 6))
     D = dims.get("D", 1)
+    activation = fixed.get("activation") or ("sigmoid" if draw.chance(0.25) else "tanh")
     regime = (draw.choice(("vanishing", "vanishing", "exploding", "exploding", "saturated"))
-              if "W" not in fixed else None)
+              if "W" not in fixed and activation == "tanh" else None)
     limit = 0.6 if regime == "vanishing" else 1.2
     out: dict[str, Any] = {}
     for _ in range(500):
@@ -304,6 +342,8 @@ def sample_bptt(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
         }
         if with_target:
             out.update(_draw_outputs(draw, fixed, dims, H, T))
+        if activation != "tanh":
+            out["activation"] = activation
         out.update(fixed)
         if _good_bptt(out, regime):
             return out
@@ -336,18 +376,23 @@ def _bptt_question(values: dict[str, Any]) -> dict[str, Any]:
     """The initial state for the statement (zeros when not given); with a target, the
     statement that asks for the loss's gradients."""
     data = {"h0": values["h0"] if values["h0"] is not None else zeros(values["W"].rows)}
+    statement = None
     if values.get("target") is not None:
-        data["statement"] = "gradient" if values["loss_at"] == "all" else "gradient_last"
+        statement = "gradient" if values["loss_at"] == "all" else "gradient_last"
+    if values.get("activation", "tanh") != "tanh":  # the sigmoid cell's own statements
+        statement = "sigmoid" if statement is None else statement + "_sigmoid"
+    if statement is not None:
+        data["statement"] = statement
     return data
 
 
 def _mistaken_steps(steps: list[Step], mistake: str, W: sp.ImmutableMatrix,
-                    chain: Chain) -> list[Step]:
+                    chain: Chain, activation: str = "tanh") -> list[Step]:
     """The steps of a mistaken run: its Jacobian in place of diag(1 - h_t^2) W, no check of the
     right Jacobian by SymPy, and each step's factor as the mistake computes it (the chain, and so
     every norm after it, is already the mistake's)."""
     H = W.rows
-    Ws, D_sym = msym("W", H, H), msym("D_t", H, H)
+    Ws, D_sym = msym("W", H, H), msym(_diag_symbol(activation), H, H)
     values: dict[sp.Basic, Any] = {Ws: W}
     jac: sp.Basic = Ws
     if mistake == "transposed-w":
@@ -357,15 +402,17 @@ def _mistaken_steps(steps: list[Step], mistake: str, W: sp.ImmutableMatrix,
         values = {W_T: sp.ImmutableMatrix(W.T)}
     out: list[Step] = []
     for step in steps:
-        if step.key == "bptt.jacobian_two_units":
+        if step.key == _by_activation("bptt.jacobian_two_units", activation):
             continue
-        if step.key == "bptt.jacobian":
-            step = replace(step, key="bptt.jacobian_" + mistake.replace("-", "_"), symbolic=jac)
+        if step.key == _by_activation("bptt.jacobian", activation):
+            step = replace(step, key=_by_activation(
+                "bptt.jacobian_" + mistake.replace("-", "_"), activation), symbolic=jac)
         elif step.key == "bptt.factor":
             h_t = chain.states[step.data["t"] - 1]
             key = "bptt.factor_w_alone" if mistake == "no-tanh-derivative" else step.key
             step = three_part(key, step.lhs, jac,
-                              {**values, D_sym: _floats(np.diag(1.0 - h_t * h_t))}, **step.data)
+                              {**values, D_sym: _floats(np.diag(_slopes(h_t, activation)))},
+                              **step.data)
         out.append(step)
     return out
 
@@ -390,9 +437,10 @@ def bptt(
     c: Any = None,
     target: Any = None,
     loss_at: str = "all",
+    activation: str = "tanh",
     mistake: str | None = None,
 ) -> Result:
-    """How the gradient of a tanh RNN behaves through time, factor by factor.
+    """How the gradient of a tanh (or sigmoid) RNN behaves through time, factor by factor.
 
     Args:
         W: recurrent weights, H x H.
@@ -407,6 +455,8 @@ def bptt(
         target: with V, the targets of L = 1/2 sum_t ||y_t - target_t||^2: one per step
             (loss_at=all) or the last step's (loss_at=last).
         loss_at: ``all`` (a target per step) or ``last``.
+        activation: the hidden activation, ``tanh`` (the exam's) or ``sigmoid``; its largest
+            slope gamma is 1 or 1/4, and each factor is diag(1 - h_t^2) W or diag(h_t (1 - h_t)) W.
         mistake: a declared mistake's id, computed from start to end (``no-tanh-derivative``:
             each factor W alone; ``transposed-w``: each factor diag(1 - h_t^2) W^T;
             ``no-recurrent-path``: dL/dh_t from y_t alone).
@@ -424,31 +474,36 @@ def bptt(
     xs = [np.atleast_1d(np.array(list(v) if isinstance(v, sp.MatrixBase) else [v], dtype=float))
           for v in inputs]
     start = np.zeros(H) if h0 is None else np.array(list(h0), dtype=float)
-    chain = backward_chain(W_np, U_np, b_np, xs, start, mistake=mistake)
+    chain = backward_chain(W_np, U_np, b_np, xs, start, mistake=mistake, activation=activation)
     sigma = _spectral(W_np)
     gram = W.T * W
     norms = [_exp(v) for v in chain.log_norms]
-    log_sigma = math.log(GAMMA * sigma) if sigma > 0 else -math.inf
+    gamma_value = GAMMAS[activation]
+    log_sigma = math.log(float(gamma_value) * sigma) if sigma > 0 else -math.inf
     bound = [_exp((T - k) * log_sigma) if sigma > 0 else 0.0 for k in range(T)]
     # the average factor per step over the whole sequence: ||dh_T/dh_0||^(1/T)
     rate = _exp(chain.log_norms[0] / T) if chain.log_norms[0] != -math.inf else 0.0
-    verdict = _verdict(sigma, rate)
+    verdict = _verdict(sigma, rate, float(gamma_value))
 
     steps: list[Step] = []
     Ws, h_prev, Us, bs = msym("W", H, H), msym("h_prev", H), msym("U", H, U.cols), msym("b", H)
     x_t = sym("x_t") if U.cols == 1 else msym("x_t", U.cols)
     with sp.evaluate(False):
-        cell = Activation("tanh", sp.MatAdd(sp.MatMul(Ws, h_prev), sp.MatMul(Us, x_t), bs))
-        jac = sp.MatMul(msym("D_t", H, H), Ws)
+        cell = Activation(activation, sp.MatAdd(sp.MatMul(Ws, h_prev), sp.MatMul(Us, x_t),
+                                                bs))
+        jac = sp.MatMul(msym(_diag_symbol(activation), H, H), Ws)
     # the whole input sequence: a template lists it, or uses the message's long form
-    steps.append(Step(key="bptt.cell", lhs=sym("h_t"),
+    steps.append(Step(key=_by_activation("bptt.cell", activation), lhs=sym("h_t"),
                       symbolic=cell, data={"units": H, "steps": T, "x": x}))
-    derived, form = _symbolic_jacobian()
-    steps.append(Step(key="bptt.jacobian", lhs=sym("J_t"), symbolic=jac,
-                      data={"derivative": sp.diff(sp.tanh(sym("a_t")), sym("a_t"))}))
+    derived, form = _symbolic_jacobian(activation)
+    a_sym = sym("a_t")
+    steps.append(Step(key=_by_activation("bptt.jacobian", activation), lhs=sym("J_t"),
+                      symbolic=jac, data={"derivative": sp.diff(
+                          sp.tanh(a_sym) if activation == "tanh" else 1 / (1 + sp.exp(-a_sym)),
+                          a_sym)}))
     agrees = sp.simplify(derived - form) == sp.zeros(2)
-    steps.append(Step(key="bptt.jacobian_two_units", lhs=sym("J_t"), symbolic=derived,
-                      data={"agrees": bool(agrees)}))
+    steps.append(Step(key=_by_activation("bptt.jacobian_two_units", activation),
+                      lhs=sym("J_t"), symbolic=derived, data={"agrees": bool(agrees)}))
     t_idx, k_idx, T_sym = sp.Symbol("t"), sym("k_idx"), sym("T_len")
     with sp.evaluate(False):
         product = sp.Product(sym("J_t"), (t_idx, sp.Add(k_idx, 1), T_sym))
@@ -460,13 +515,15 @@ def bptt(
     gamma, s_sym = sym("gamma"), sym("sigma_max_W")
     with sp.evaluate(False):
         bound_formula = sp.Pow(sp.Mul(gamma, s_sym), sp.Add(T_sym, sp.Mul(-1, k_idx)))
-    bound_step = three_part("bptt.bound", sym("bound_k"), bound_formula,
-                            {gamma: sp.Integer(GAMMA), s_sym: sp.Float(sigma, 15),
-                             T_sym: sp.Integer(T), k_idx: sp.Integer(0)}, gamma=GAMMA, steps=T)
+    bound_key = _by_activation("bptt.bound", activation)
+    bound_step = three_part(bound_key, sym("bound_k"), bound_formula,
+                            {gamma: gamma_value, s_sym: sp.Float(sigma, 15),
+                             T_sym: sp.Integer(T), k_idx: sp.Integer(0)}, gamma=gamma_value,
+                            steps=T)
     steps.append(bound_step if bound[0] not in (0.0, math.inf) else
-                 Step(key="bptt.bound", lhs=sym("bound_k"), symbolic=bound_formula,
+                 Step(key=bound_key, lhs=sym("bound_k"), symbolic=bound_formula,
                       value=sp.Float(bound[0]),
-                      data={"gamma": GAMMA, "steps": T}))
+                      data={"gamma": gamma_value, "steps": T}))
 
     # The one layout choice a derivation makes, and the only place it reads the layout: which
     # time steps are written out. Building all T = 1,000 steps' formulas (8 x 8 matrices put
@@ -475,7 +532,7 @@ def bptt(
     # shortening (attention rows, sums, products) is marked on complete steps and chosen
     # by the renderers (dlexam.derivations.core.Elidable).
     shown, skipped = display.LAYOUT.sequence(T)
-    D_sym, h_sym = msym("D_t", H, H), sym("h_t")
+    D_sym, h_sym = msym(_diag_symbol(activation), H, H), sym("h_t")
     gap = None if skipped is None else Step(key="bptt.skipped", data={
         "first": skipped[0], "last": skipped[1], "count": skipped[1] - skipped[0] + 1})
     for t in shown:
@@ -487,10 +544,11 @@ def bptt(
                                        x_t: inputs[t - 1]}
         state = three_part("bptt.state", h_sym, cell, values, t=t)
         h_t = chain.states[t - 1]
-        diag = _floats(np.diag(1.0 - h_t * h_t))
+        diag = _floats(np.diag(_slopes(h_t, activation)))
         factor = three_part("bptt.factor", sym("J_t"), jac, {D_sym: diag, Ws: W}, t=t,
                             norm=sp.Float(chain.factor_norms[t - 1], 15),
-                            largest_slope=sp.Float(float(np.max(1.0 - h_t * h_t)), 15))
+                            largest_slope=sp.Float(float(np.max(_slopes(h_t, activation))),
+                                                   15))
         steps += [state, factor]
     if gap is not None:  # a layout that shows no step after the gap
         steps.append(gap)
@@ -502,16 +560,17 @@ def bptt(
         "bound": sp.Float(bound[0], 15) if math.isfinite(bound[0]) else "inf",
         "rate": sp.Float(rate, 15) if math.isfinite(rate) else "inf",
     }))
-    steps.append(Step(key=f"bptt.verdict_{verdict}", data={
+    steps.append(Step(key=_by_activation(f"bptt.verdict_{verdict}", activation), data={
         "sigma": sp.Float(sigma, 15), "rate": sp.Float(rate, 15) if math.isfinite(rate) else "inf",
-        "steps": T,
+        "steps": T, "gamma": gamma_value,
+        "gamma_sigma": sp.Float(float(gamma_value) * sigma, 15),
     }))
 
     answers: dict[str, Any] = {
         "dhT_dhk_norm": norms,
         "factor_norms": chain.factor_norms,
         "sigma_max_W": sigma,
-        "gamma": GAMMA,
+        "gamma": gamma_value if activation != "tanh" else GAMMA,
         "bound": bound,
         "rate": rate,
         "verdict": "vanishing" if verdict == "vanishing_saturated" else verdict,
@@ -528,12 +587,13 @@ def bptt(
                                 else "inf"}))
         answers["lstm_path"] = lstm_norms
     if outputs is not None:
-        grads, grad_steps = _gradients(W_np, U_np, xs, start, chain.states, outputs, mistake)
+        grads, grad_steps = _gradients(W_np, U_np, xs, start, chain.states, outputs, mistake,
+                                       activation)
         answers.update(grads)
         steps += grad_steps
     steps.append(Step(key="bptt.remedies"))
     if mistake is not None:
-        steps = _mistaken_steps(steps, mistake, W, chain)
+        steps = _mistaken_steps(steps, mistake, W, chain, activation)
     return Result(convention="column", steps=tuple(steps), answers=answers,
                   info={"verdict_case": verdict})
 
@@ -590,7 +650,8 @@ def _col(vector: np.ndarray) -> sp.ImmutableMatrix:
 
 def _gradients(W: np.ndarray, U: np.ndarray, xs: list[np.ndarray], h0: np.ndarray,
                states: list[np.ndarray], out: Outputs,
-               mistake: str | None) -> tuple[dict[str, Any], list[Step]]:
+               mistake: str | None, activation: str = "tanh"
+               ) -> tuple[dict[str, Any], list[Step]]:
     """The loss L = 1/2 sum_t ||y_t - target_t||^2 and its gradients by backpropagation through
     time, every term of the chain rule as a step with its numbers.
 
@@ -633,7 +694,8 @@ def _gradients(W: np.ndarray, U: np.ndarray, xs: list[np.ndarray], h0: np.ndarra
                       data={"steps": T, "last": T}))
     e_sym = msym("e_t", n_out) if n_out > 1 else sym("e_t")
     dh_sym, delta_sym, next_sym = msym("dL_dh_t", H), msym("delta_t", H), msym("delta_next", H)
-    D_sym, W_T, V_T = msym("D_t", H, H), msym("W_T", H, H), msym("V_out_T", H, n_out)
+    D_sym, W_T, V_T = (msym(_diag_symbol(activation), H, H), msym("W_T", H, H),
+                       msym("V_out_T", H, n_out))
     deltas: list[np.ndarray] = [np.zeros(H)] * T
     after = np.zeros(H)  # delta_{t+1}
     for t in range(T, 0, -1):
@@ -675,27 +737,29 @@ def _gradients(W: np.ndarray, U: np.ndarray, xs: list[np.ndarray], h0: np.ndarra
         else:
             steps.append(Step(key="bptt.grad_h_zero", lhs=dh_sym, symbolic=_col(grad_h),
                               data={"t": t}))
-        slopes = 1.0 - states[t - 1] ** 2
+        slopes = _slopes(states[t - 1], activation)
         if mistake == "no-tanh-derivative":
             delta = grad_h
-            steps.append(Step(key="bptt.grad_a_no_slope", lhs=delta_sym, symbolic=dh_sym,
+            steps.append(Step(key=_by_activation("bptt.grad_a_no_slope", activation),
+                              lhs=delta_sym, symbolic=dh_sym,
                               substituted=_col(grad_h), value=_col(delta), data={"t": t}))
         else:
             delta = slopes * grad_h
             with sp.evaluate(False):
                 formula = sp.MatMul(D_sym, dh_sym)
-            steps.append(Step(key="bptt.grad_a", lhs=delta_sym, symbolic=formula,
+            steps.append(Step(key=_by_activation("bptt.grad_a", activation), lhs=delta_sym,
+                              symbolic=formula,
                               substituted=put_in(formula, {D_sym: _floats(np.diag(slopes)),
                                                            dh_sym: _col(grad_h)}),
                               value=_col(delta), data={"t": t}))
         deltas[t - 1] = delta
         after = delta
     prev = [h0, *states[:-1]]
-    dW = sum(np.outer(deltas[t], prev[t]) for t in range(T))
-    dU = sum(np.outer(deltas[t], xs[t]) for t in range(T))
-    db = sum(deltas)
-    dV = sum(np.outer(errors[t], states[t]) for t in range(T))
-    dc = sum(errors)
+    dW: Any = sum(np.outer(deltas[t], prev[t]) for t in range(T))
+    dU: Any = sum(np.outer(deltas[t], xs[t]) for t in range(T))
+    db: Any = sum(deltas)
+    dV: Any = sum(np.outer(errors[t], states[t]) for t in range(T))
+    dc: Any = sum(errors)
     for key, lhs, value in (("bptt.grad_W", "dL_dW", dW), ("bptt.grad_U", "dL_dU", dU),
                             ("bptt.grad_b", "dL_db", db), ("bptt.grad_V", "dL_dV", dV),
                             ("bptt.grad_c", "dL_dc", dc)):
@@ -712,6 +776,7 @@ def _gradients(W: np.ndarray, U: np.ndarray, xs: list[np.ndarray], h0: np.ndarra
         "dL_db": np.asarray(db).tolist(),
         "dL_dV": dV[0].tolist() if out.V_vector else dV.tolist(),
         "dL_dc": float(dc[0]) if out.c_number else np.asarray(dc).tolist(),
+        "delta": [np.asarray(d, dtype=float).tolist() for d in deltas],
     }
     return answers, steps
 
@@ -741,525 +806,3 @@ def _log_cell_path(gates: np.ndarray) -> list[float]:
         logs = np.log(gates)
     suffix = np.cumsum(logs[::-1], axis=0)[::-1]  # row k: sum over t = k+1 .. T
     return [float(np.max(row)) for row in suffix]
-
-
-CLIP_MODES = ("norm", "value", "global-norm")
-
-CLIP_PARAMS = [
-    # a vector (a list of numbers), a matrix (a list of rows), or for mode=global-norm a list of
-    # tensors of any shapes (numbers, vectors, matrices: the gradients of W, U and b)
-    Param("g", "array_list", shapes=((), ("N",), ("N", "M")), default=[3, 4], items="K",
-          free_items=True),
-    Param("threshold", "number", default=1),
-    # norm: g <- beta g / ||g|| (tf.clip_by_norm, torch's clip_grad_norm_ of one tensor);
-    # value: each entry into [-beta, beta] (tf.clip_by_value, torch.clamp);
-    # global-norm: every tensor scaled by beta / global norm (tf.clip_by_global_norm)
-    Param("mode", "choice", choices=CLIP_MODES, default="norm"),
-    # mode=norm only: the axes the norm is taken over (tf.clip_by_norm(t, c, axes)): for a
-    # matrix axes=1 clips each row by its own norm, axes=0 each column; an integer or a list
-    Param("axes", "array", shapes=((), ("A",)), default=None, trace="none"),
-]
-
-CLIP_ANSWERS = [
-    # the clipped gradient, in the shape of g (a vector, or a matrix given row by row); for
-    # mode=global-norm every entry of every tensor in order, each tensor row by row (info.tensors
-    # keeps them tensor by tensor)
-    Answer("g", "vectors", shapes=(("N",), ("N", "M"))),
-    # one number, or one per row (column) when the norm is taken along axes
-    Answer("norm_before", "vectors", shapes=((), ("R",))),
-    Answer("norm_after", "vectors", shapes=((), ("R",))),
-    # the factor g is multiplied by: beta / ||g|| when clipped, else 1 (one per row with axes)
-    Answer("scale", "vectors", shapes=((), ("R",))),
-]
-
-
-def _no_axes(params: Mapping[str, Any]) -> bool:
-    return params.get("axes") is None
-
-
-CLIP_MISTAKES = [
-    # each component clipped to [-beta, beta] on its own (clipping by value, not by norm); with
-    # mode=value that is the right method, and the mistake is the reverse one (clip-by-norm)
-    Mistake("clip-by-value", changes=("g", "norm_after", "scale"), formula=True,
-            applies=lambda p: p.get("mode", "norm") != "value" and _no_axes(p)),
-    # the sum of squares, ||g||^2, taken as the norm (the square root forgotten); clipping by
-    # value takes no norm
-    Mistake("squared-norm", changes=("g", "norm_before", "norm_after", "scale"), formula=True,
-            applies=lambda p: p.get("mode", "norm") != "value"),
-    # asked to clip by value, the gradient scaled by its norm instead
-    Mistake("clip-by-norm", changes=("g", "norm_after", "scale"),
-            params=with_params(mode="norm"),
-            applies=lambda p: p.get("mode", "norm") == "value"),
-    # asked for the global norm, each tensor clipped by its own norm
-    Mistake("per-tensor-norm", changes=("g", "norm_after", "scale"), formula=True,
-            applies=lambda p: p.get("mode", "norm") == "global-norm"),
-]
-
-
-def _clip_numbers(fixed: Mapping[str, Any], draw: Draw, shape: tuple[int, ...],
-                  whole: bool) -> tuple[Any, Any]:
-    """One draw of a tensor and the threshold: whole numbers up to 9 with a threshold 1 to 5, or
-    one decimal up to 3 with a threshold 0.5 to 2."""
-    g = draw.array(shape, -9, 9, 0, nonzero=True) if whole else draw.array(shape, -3, 3,
-                                                                              nonzero=True)
-    threshold = draw.integer(1, 5) if whole else draw.decimal(0.5, 2)
-    return g, fixed.get("threshold", threshold)
-
-
-def _good_clip(params: Mapping[str, Any]) -> bool:
-    """Whether each mistake is told apart: the norm exceeds the threshold (the rule clips), some
-    component exceeds it in size (clipping by value changes it) and another one does not (so that
-    the by-value answer is not simply +-threshold everywhere), and ||g|| is not 1 (where the
-    squared norm is the norm). Exact arithmetic on the decimals as written. With axes=1 (0), the
-    same for some row (column), and no row's norm near 1; for the global norm, some tensor's own
-    norm also within the threshold (so that clipping each tensor on its own differs)."""
-    beta = Fraction(str(params["threshold"]))
-    axes = params.get("axes")
-    if axes is not None:
-        rows = params["g"] if axes == 1 else [list(c) for c in zip(*params["g"], strict=True)]
-        sums = [sum(Fraction(str(v)) ** 2 for v in row) for row in rows]
-        return (any(q > beta * beta for q in sums) and any(q < beta * beta for q in sums)
-                and all(abs(q - 1) > Fraction(1, 10) and abs(q - beta) > Fraction(1, 10)
-                        for q in sums))
-    entries = [Fraction(str(v)) for v in _flat(params["g"])]
-    squares = sum(v * v for v in entries)
-    good = (squares > beta * beta and any(abs(v) > beta for v in entries)
-            and any(abs(v) <= beta for v in entries) and abs(squares - 1) > Fraction(1, 10))
-    if params.get("mode") == "global-norm":
-        own = [sum(Fraction(str(v)) ** 2 for v in _flat(t)) for t in params["g"]]
-        good = good and any(q < squares for q in own) and any(q > beta * beta for q in own)
-    return good
-
-
-def _flat(value: Any) -> list[Any]:
-    return [v for item in value for v in _flat(item)] if isinstance(value, list) else [value]
-
-
-def _tensor_list(g: Any) -> bool:
-    """Whether a raw g can only be a list of tensors: neither numbers (a vector) nor rows of
-    numbers of one length (a matrix)."""
-    if not isinstance(g, list) or all(not isinstance(t, list) for t in g):
-        return False
-    return not (all(isinstance(t, list) and _depth(t) == 1 for t in g)
-                and len({len(t) for t in g}) == 1)
-
-
-def _depth(value: Any) -> int:
-    return 1 + _depth(value[0]) if isinstance(value, list) and value else 0
-
-
-def sample_clip(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
-    """A gradient of 2 to 4 components (whole numbers, or one decimal) and a threshold that its
-    norm exceeds, with some components above the threshold in size and some below.
-
-    One question in ten clips by value, one in ten takes the global norm of two or three tensors
-    (a 2 x 2 matrix, a vector of 2 and sometimes a number: the gradients of W, b and c), one in
-    ten clips a 2 x 2 or 3 x 2 matrix row by row (axes=1). A fixed mode, axes or g is held: a
-    fixed g nested three deep (or ragged) is a list of tensors, so the global norm.
-    """
-    g_fixed = fixed.get("g")
-    if "mode" in fixed:
-        mode = str(fixed["mode"])
-    elif "axes" in fixed:
-        mode = "norm"
-    elif g_fixed is not None and _tensor_list(g_fixed):
-        mode = "global-norm"
-    else:
-        mode = draw.choice(("norm",) * 7 + ("value", "global-norm", "norm-axes"))
-    axes = fixed.get("axes")
-    if mode == "norm-axes":
-        mode, axes = "norm", 1
-    if mode != "norm":
-        axes = None
-    if g_fixed is not None and axes is not None and _depth(g_fixed) != 2:
-        axes = fixed.get("axes")
-    whole = draw.chance(0.5)
-    out: dict[str, Any] = {}
-    for _ in range(500):
-        if g_fixed is not None:
-            g, threshold = g_fixed, _clip_numbers(fixed, draw, (1,), whole)[1]
-        elif mode == "global-norm":
-            shapes = [(2, 2), (2,)] + ([()] if draw.chance(0.5) else [])
-            parts = [_clip_numbers(fixed, draw, shape, whole) for shape in shapes]
-            g, threshold = [p[0] for p in parts], parts[0][1]
-        elif axes is not None:
-            g, threshold = _clip_numbers(fixed, draw, (draw.integer(2, 3), 2), whole)
-        else:
-            N = draw.integer(2, 4)
-            g, threshold = _clip_numbers(fixed, draw, (N,), whole)
-        out = {"g": g, "threshold": threshold}
-        if mode != "norm":
-            out["mode"] = mode
-        if axes is not None:
-            out["axes"] = axes
-        out.update(fixed)
-        if axes is not None and _depth(out["g"]) != 2:
-            return out
-        if _good_clip(out):
-            return out
-    return out
-
-
-def _layout(g: Any, mode: str) -> tuple[str, Any]:
-    """How g was given: ("vector", N x 1 matrix), ("matrix", N x M matrix) or ("list", tuple of
-    tensors, each a number or a matrix).
-
-    Raises:
-        InputError: a list of tensors (or rows of unequal length) other than for the global norm.
-    """
-    shapes = getattr(g, "shapes", None) or tuple(() if not isinstance(t, sp.MatrixBase)
-                                                 else (t.rows,) for t in g)
-    if mode != "global-norm":
-        if all(s == () for s in shapes):
-            return "vector", sp.ImmutableMatrix(len(g), 1, list(g))
-        if all(len(s) == 1 for s in shapes) and len({s[0] for s in shapes}) == 1:
-            return "matrix", sp.ImmutableMatrix([list(t) for t in g])
-        raise InputError("g", "a vector or a matrix (a list of tensors needs mode=global-norm)",
-                         "a list of tensors of shapes "
-                         + ", ".join(" x ".join(map(str, s)) or "()" for s in shapes))
-    return "list", tuple(g)
-
-
-def _entries(tensor: Any) -> list[Any]:
-    return list(tensor) if isinstance(tensor, sp.MatrixBase) else [tensor]
-
-
-def _axes_of(axes: Any, ndim: int) -> tuple[int, ...] | None:
-    """The axes as a sorted tuple of 0-based indices (negative ones counted from the end), or None
-    when the norm is over the whole tensor.
-
-    Raises:
-        InputError: an axis that is not a whole number in range, or given twice.
-    """
-    if axes is None:
-        return None
-    given = list(axes) if isinstance(axes, sp.MatrixBase) else [axes]
-    out = []
-    for a in given:
-        if not (getattr(a, "is_Integer", False) and -ndim <= a < ndim):
-            raise InputError("axes", f"whole numbers from {-ndim} to {ndim - 1} (g has {ndim} "
-                             f"dimension{'s' if ndim > 1 else ''})", str(a))
-        out.append(int(a) % ndim)
-    if len(set(out)) != len(out):
-        raise InputError("axes", "each axis once", str(given))
-    return None if len(out) == ndim else tuple(sorted(out))
-
-
-def _clip_question(values: dict[str, Any]) -> dict[str, Any]:
-    """g as given: a vector, a matrix, or the list of tensors."""
-    kind, g = _layout(values["g"], values["mode"])
-    axes = values["axes"]
-    every = [0] if kind == "vector" else [0, 1]
-    shown_axes: Any = every if axes is None or kind == "list" else (
-        list(axes) if isinstance(axes, sp.MatrixBase) else axes)
-    return {"g": g, "axes": shown_axes}
-
-
-@derivation(
-    "clip-gradient",
-    params=CLIP_PARAMS,
-    limits={"N": 32, "M": 32, "K": 16, "A": 2},
-    answers=CLIP_ANSWERS,
-    mistakes=CLIP_MISTAKES,
-    sampler=sample_clip,
-    question=_clip_question,
-)
-def clip_gradient(g: Any, threshold: sp.Rational, mode: str, axes: Any,
-                  mistake: str | None = None) -> Result:
-    """Gradient clipping: by norm (if ||g|| > β then g <- β g / ||g||, along axes if given), by
-    value (each entry into [-β, β]) or by the global norm of a list of tensors.
-
-    Args:
-        g: the gradient, a vector or a matrix (its norm is then the Frobenius norm); for
-            mode=global-norm a list of tensors.
-        threshold: β, the largest norm (or value) allowed (> 0).
-        mode: ``norm``, ``value`` or ``global-norm``.
-        axes: for mode=norm, the axes the norm is taken over (None: all).
-        mistake: a declared mistake's id (``clip-by-value``: each component clipped to [-β, β];
-            ``squared-norm``: the sum of squares used as the norm; ``per-tensor-norm``: each
-            tensor of a list clipped by its own norm).
-
-    Raises:
-        InputError: a threshold not above 0; axes out of range or with a mode other than norm;
-            a list of tensors other than for the global norm.
-    """
-    if threshold <= 0:
-        raise InputError("threshold", "a number > 0", str(threshold))
-    if axes is not None and mode != "norm":
-        raise InputError("axes", "no axes with mode=" + mode + " (only mode=norm takes axes)",
-                         str(list(axes) if isinstance(axes, sp.MatrixBase) else axes))
-    kind, value = _layout(g, mode)
-    if kind == "list":
-        return _clip_global(value, threshold, mistake)
-    if mode == "value":
-        return _clip_by_value(value, threshold)
-    chosen = _axes_of(axes, 1 if kind == "vector" else 2)
-    if chosen is not None:
-        return _clip_along(value, threshold, chosen[0] == 1, mistake == "squared-norm")
-    return _clip_whole(value, threshold, mistake)
-
-
-def _clip_whole(g: sp.ImmutableMatrix, threshold: sp.Rational, mistake: str | None) -> Result:
-    """Clipping by the norm of all entries (or a mistake's variant of it)."""
-    if threshold <= 0:
-        raise InputError("threshold", "a number > 0", str(threshold))
-    if mistake == "clip-by-value":
-        return _clip_by_value(g, threshold)
-    squared = mistake == "squared-norm"
-    beta, norm_sym, g_sym = sym("beta"), sym("norm_g"), msym("g", g.rows, g.cols)
-    entries = list(g)
-    with sp.evaluate(False):
-        rule = sp.MatMul(sp.Mul(beta, sp.Pow(norm_sym, -1)), g_sym)
-        squares = sp.Add(*[sp.Pow(v, 2) for v in entries]) if len(entries) > 1 else sp.Pow(
-            entries[0], 2)
-        norm_shown = squares if squared else sp.sqrt(squares)
-    norm = sp.Add(*[v**2 for v in entries])
-    norm = norm if squared else sp.sqrt(norm)
-    i = sp.Symbol("i")
-    norm_formula = sp.Sum(sp.IndexedBase("g")[i] ** 2, (i, 1, len(entries)))
-    norm_formula = norm_formula if squared else sp.sqrt(norm_formula)
-    # the rule is displayed once, as a formula; the clipping step shows only the numbers put in
-    steps: list[Step] = [
-        Step(key="clip_gradient.given", lhs=g_sym, symbolic=g,
-             data={"threshold": threshold}),
-        Step(key="clip_gradient.rule", lhs=sym("g_clipped"), symbolic=rule,
-             data={"threshold": threshold}),
-        Step(key="clip_gradient.norm", lhs=norm_sym, symbolic=norm_formula,
-             substituted=norm_shown, value=norm),
-    ]
-    clipped = bool(norm > threshold)
-    if clipped:
-        values = {beta: threshold, norm_sym: norm, g_sym: g}
-        step = Step(key="clip_gradient.clipped", lhs=sym("g_clipped"),
-                    symbolic=put_in(rule, values), value=evaluate_at(rule, values),
-                    data={"norm": norm, "threshold": threshold})
-        new = sp.ImmutableMatrix(step.value)
-    else:
-        step = Step(key="clip_gradient.unchanged", data={"norm": norm, "threshold": threshold})
-        new = g
-    steps.append(step)
-    after = sp.Add(*[v**2 for v in new])
-    norm_after = simplified(after if squared else sp.sqrt(after))
-    if squared and clipped:  # the same sum of squares, now of the clipped entries
-        with sp.evaluate(False):
-            after_formula: sp.Basic = sp.Add(*[sp.Pow(v, 2) for v in new])
-    else:
-        after_formula = beta if clipped else norm_sym
-    steps.append(Step(key="clip_gradient.norm_after", lhs=sym("norm_g_clipped"),
-                      symbolic=after_formula, value=norm_after,
-                      data={"clipped": clipped}))
-    steps.append(Step(key="clip_gradient.why"))
-    return Result(
-        convention=None,
-        steps=tuple(steps),
-        answers={
-            "g": _shaped(new),
-            "norm_before": norm,
-            "norm_after": norm_after,
-            "scale": simplified(threshold / norm) if clipped else sp.Integer(1),
-        },
-        info={"clipped": clipped},
-    )
-
-
-def _shaped(matrix: sp.ImmutableMatrix) -> list[Any]:
-    """A vector as a list, a matrix as a list of rows."""
-    if matrix.cols == 1:
-        return list(matrix)
-    return [list(matrix.row(r)) for r in range(matrix.rows)]
-
-
-def _clip_by_value(g: sp.ImmutableMatrix, threshold: sp.Rational) -> Result:
-    """The mistake ``clip-by-value``: each component clipped to [-β, β] on its own.
-
-    ``scale`` is then the factor the norm changed by, ||ĝ|| / ||g|| (for the rule by norm this is
-    β / ||g||): the direction of g is not kept.
-    """
-    beta, norm_sym, g_sym = sym("beta"), sym("norm_g"), msym("g", g.rows, g.cols)
-    clip = sp.Function("clip")
-    entries = list(g)
-    i = sp.Symbol("i")
-    with sp.evaluate(False):
-        rule = clip(sp.IndexedBase("g")[i], sp.Mul(-1, beta), beta)
-        squares = sp.Add(*[sp.Pow(v, 2) for v in entries]) if len(entries) > 1 else sp.Pow(
-            entries[0], 2)
-        shown_clips = sp.ImmutableMatrix(g.rows, g.cols,
-                                         [clip(v, -threshold, threshold) for v in entries])
-    norm = sp.sqrt(sp.Add(*[v**2 for v in entries]))
-    new = g.applyfunc(lambda v: max(min(v, threshold), -threshold))
-    outside = sum(1 for v in entries if abs(v) > threshold)
-    norm_after = simplified(sp.sqrt(sp.Add(*[v**2 for v in new])))
-    with sp.evaluate(False):
-        after_shown = sp.sqrt(sp.Add(*[sp.Pow(v, 2) for v in new]))
-    steps = [
-        Step(key="clip_gradient.given", lhs=g_sym, symbolic=g, data={"threshold": threshold}),
-        Step(key="clip_gradient.rule_by_value", lhs=sym("g_clipped"), symbolic=rule,
-             data={"threshold": threshold}),
-        Step(key="clip_gradient.norm", lhs=norm_sym,
-             symbolic=sp.sqrt(sp.Sum(sp.IndexedBase("g")[i] ** 2, (i, 1, len(entries)))),
-             substituted=sp.sqrt(squares, evaluate=False), value=norm),
-        Step(key="clip_gradient.clipped_by_value", lhs=sym("g_clipped"), symbolic=shown_clips,
-             value=new, data={"threshold": threshold, "count": outside}),
-        Step(key="clip_gradient.norm_after", lhs=sym("norm_g_clipped"), symbolic=after_shown,
-             value=norm_after, data={"clipped": outside > 0}),
-        Step(key="clip_gradient.why"),
-    ]
-    return Result(
-        convention=None,
-        steps=tuple(steps),
-        answers={
-            "g": _shaped(new),
-            "norm_before": norm,
-            "norm_after": norm_after,
-            # nothing to scale in a zero gradient (0/0): its scale is 1, as clipping leaves it
-            "scale": sp.Integer(1) if norm == 0 else simplified(norm_after / norm),
-        },
-        info={"clipped": outside > 0},
-    )
-
-
-def _sum_squares(entries: list[Any]) -> sp.Basic:
-    with sp.evaluate(False):
-        return sp.Add(*[sp.Pow(v, 2) for v in entries]) if len(entries) > 1 else sp.Pow(
-            entries[0], 2)
-
-
-def _clip_along(g: sp.ImmutableMatrix, threshold: sp.Rational, rows: bool,
-                squared: bool) -> Result:
-    """Clipping each row (``rows``; axes=1) or each column (axes=0) of a matrix by its own norm,
-    as tf.clip_by_norm(t, c, axes) does; with ``squared`` (the mistake ``squared-norm``) each sum
-    of squares is taken for the norm."""
-    parts = [list(g.row(r)) for r in range(g.rows)] if rows else [
-        list(g.col(c)) for c in range(g.cols)]
-    g_sym = msym("g", g.rows, g.cols)
-    steps: list[Step] = [
-        Step(key="clip_gradient.given", lhs=g_sym, symbolic=g, data={"threshold": threshold}),
-        Step(key="clip_gradient.rule_rows" if rows else "clip_gradient.rule_columns",
-             lhs=sym("g_clipped"), data={"threshold": threshold}),
-    ]
-    norms, scales, new_parts, after = [], [], [], []
-    for index, part in enumerate(parts, start=1):
-        squares = sp.Add(*[v**2 for v in part])
-        norm = squares if squared else sp.sqrt(squares)
-        shown = _sum_squares(part)
-        clipped = bool(norm > threshold)
-        scale = simplified(threshold / norm) if clipped else sp.Integer(1)
-        new = [simplified(scale * v) for v in part]
-        new_squares = sp.Add(*[v**2 for v in new])
-        norms.append(norm)
-        scales.append(scale)
-        new_parts.append(new)
-        after.append(simplified(new_squares if squared else sp.sqrt(new_squares)))
-        part = "row" if rows else "column"
-        steps.append(Step(key=f"clip_gradient.{part}_{'clipped' if clipped else 'kept'}",
-                          lhs=sym("norm_g"),
-                          symbolic=shown if squared else sp.sqrt(shown, evaluate=False),
-                          value=norm, data={"index": index, "threshold": threshold,
-                                            "clipped": clipped, "scale": scale}))
-    if rows:
-        result = sp.ImmutableMatrix(new_parts)
-    else:
-        result = sp.ImmutableMatrix(new_parts).T
-    steps.append(Step(key="clip_gradient.clipped_parts", lhs=sym("g_clipped"), symbolic=result,
-                      data={"count": sum(1 for s in scales if s != 1), "parts": len(parts)}))
-    steps.append(Step(key="clip_gradient.why"))
-    return Result(convention=None, steps=tuple(steps),
-                  answers={"g": _shaped(result), "norm_before": norms, "norm_after": after,
-                           "scale": scales},
-                  info={"clipped": any(s != 1 for s in scales)})
-
-
-def _flat_vector(tensors: tuple[Any, ...]) -> sp.ImmutableMatrix:
-    entries = [v for t in tensors for v in _entries(t)]
-    return sp.ImmutableMatrix(len(entries), 1, entries)
-
-
-def _reshape_like(tensors: tuple[Any, ...], flat: list[Any]) -> list[Any]:
-    """The entries of ``flat`` put back into the shapes of ``tensors`` (plain nested lists)."""
-    out: list[Any] = []
-    at = 0
-    for t in tensors:
-        n = len(_entries(t))
-        chunk = flat[at:at + n]
-        at += n
-        if not isinstance(t, sp.MatrixBase):
-            out.append(chunk[0])
-        elif t.cols == 1:
-            out.append(chunk)
-        else:
-            out.append([chunk[r * t.cols:(r + 1) * t.cols] for r in range(t.rows)])
-    return out
-
-
-def _clip_global(tensors: tuple[Any, ...], threshold: sp.Rational,
-                 mistake: str | None) -> Result:
-    """tf.clip_by_global_norm: every tensor scaled by β / global norm when the global norm, the
-    norm of all the tensors' entries together, exceeds β. ``per-tensor-norm``: each tensor
-    clipped by its own norm instead."""
-    flat = _flat_vector(tensors)
-    symbols = [msym("g_i", t.rows, t.cols) if isinstance(t, sp.MatrixBase) else sym("g")
-               for t in tensors]
-    given = [Step(key="clip_gradient.given_tensor", lhs=symbols[i], symbolic=t,
-                  data={"index": i + 1, "threshold": threshold})
-             for i, t in enumerate(tensors)]
-    if mistake == "per-tensor-norm":
-        return _clip_each(tensors, threshold, given)
-    whole = (_clip_by_value(flat, threshold) if mistake == "clip-by-value"
-             else _clip_whole(flat, threshold, mistake))
-    new_flat = list(whole.answers["g"])
-    shaped = _reshape_like(tensors, new_flat)
-    steps = [*given, Step(key="clip_gradient.global", data={"count": len(tensors),
-                                                            "entries": flat.rows})]
-    steps += [st for st in whole.steps if st.key not in ("clip_gradient.given",
-                                                          "clip_gradient.why")]
-    steps.append(Step(key="clip_gradient.tensors_after", data={"count": len(tensors)}))
-    at = 0
-    for i, t in enumerate(tensors):
-        n = len(_entries(t))
-        chunk = new_flat[at:at + n]
-        at += n
-        shown = sp.ImmutableMatrix(t.rows, t.cols, chunk) if isinstance(t, sp.MatrixBase) \
-            else chunk[0]
-        steps.append(Step(key="clip_gradient.tensor_after", lhs=symbols[i], symbolic=shown,
-                          data={"index": i + 1}))
-    steps.append(Step(key="clip_gradient.why"))
-    return replace(whole, steps=tuple(steps),
-                   info={**whole.info, "tensors": to_plain_list(shaped)})
-
-
-def to_plain_list(value: Any) -> Any:
-    """SymPy numbers in nested lists as ints or floats (for info)."""
-    if isinstance(value, list):
-        return [to_plain_list(v) for v in value]
-    return int(value) if getattr(value, "is_Integer", False) else float(value)
-
-
-def _clip_each(tensors: tuple[Any, ...], threshold: sp.Rational, given: list[Step]) -> Result:
-    """The mistake ``per-tensor-norm``: each tensor of the list clipped by its own norm."""
-    steps = list(given)
-    new_flat: list[Any] = []
-    for i, t in enumerate(tensors):
-        entries = _entries(t)
-        norm = sp.sqrt(sp.Add(*[v**2 for v in entries]))
-        clipped = bool(norm > threshold)
-        scale = simplified(threshold / norm) if clipped else sp.Integer(1)
-        new = [simplified(scale * v) for v in entries]
-        new_flat += new
-        steps.append(Step(key=f"clip_gradient.tensor_{'clipped' if clipped else 'kept'}",
-                          lhs=sym("norm_g"),
-                          symbolic=sp.sqrt(_sum_squares(entries), evaluate=False), value=norm,
-                          data={"index": i + 1, "threshold": threshold, "clipped": clipped,
-                                "scale": scale}))
-    flat = _flat_vector(tensors)
-    before = sp.sqrt(sp.Add(*[v**2 for v in flat]))
-    after = simplified(sp.sqrt(sp.Add(*[v**2 for v in new_flat])))
-    with sp.evaluate(False):
-        after_shown = sp.sqrt(_sum_squares(new_flat))
-    steps.append(Step(key="clip_gradient.norm_after", lhs=sym("norm_g_clipped"),
-                      symbolic=after_shown, value=after, data={"clipped": True}))
-    steps.append(Step(key="clip_gradient.why"))
-    return Result(convention=None, steps=tuple(steps),
-                  answers={"g": new_flat, "norm_before": before, "norm_after": after,
-                           "scale": sp.Integer(1) if before == 0 else simplified(after / before)},
-                  info={"clipped": any(v != w for v, w in zip(new_flat, flat, strict=True)),
-                        "tensors": to_plain_list(_reshape_like(tensors, new_flat))})

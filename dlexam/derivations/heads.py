@@ -16,7 +16,7 @@ import numpy as np
 import sympy as sp
 
 from dlexam.derivations.core import Elidable, Step, matrices_of, row_of
-from dlexam.derivations.forms import Notation, Operator, as_written, row_vector, tidy
+from dlexam.derivations.forms import Notation, Operator, Ratio, as_written, row_vector, tidy
 from dlexam.errors import InputError
 from dlexam.notation import register_symbols, sym, sym_sub
 
@@ -350,6 +350,41 @@ def project(prefix: str, X: sp.MatrixBase, WQ: sp.MatrixBase, WK: sp.MatrixBase,
     return steps, out[0], out[1], out[2]
 
 
+@dataclass(frozen=True)
+class Scale:
+    """What attention divides its scores by, one meaning for the derivations, their samplers,
+    their questions and their mistakes: sqrt(d_k) (``"sqrt"``, the default), nothing
+    (``"none"``: plain dot-product attention) or a positive number the question gives."""
+
+    given: Any  # the parameter as it is: "sqrt", "none" or a number
+
+    @property
+    def root(self) -> bool:
+        """Divided by sqrt(d_k)."""
+        return self.given == "sqrt"
+
+    @property
+    def plain(self) -> bool:
+        """Not divided at all."""
+        return self.given == "none"
+
+    def number(self) -> sp.Rational:
+        """The number given to divide by (neither ``sqrt`` nor ``none``)."""
+        return sp.Rational(self.given)
+
+    def divisor(self, d_k: int | None) -> float:
+        """The divisor as a float (d_k = 1 when it is not known), as a sampler sizes scores."""
+        if self.root:
+            return float(d_k or 1) ** 0.5
+        return 1.0 if self.plain else float(self.given)
+
+    def written(self, scores: sp.Basic) -> sp.Basic:
+        """The scores divided as the formula writes it (built under sympy.evaluate(False))."""
+        if self.root:
+            return Ratio(scores, sp.sqrt(sym("d_k")))
+        return scores if self.plain else Ratio(scores, self.number())
+
+
 def scaled_attention(
     prefix: str,
     *,
@@ -387,7 +422,8 @@ def scaled_attention(
     """
     dk = sym("d_k")
     steps: list[Step] = []
-    unscaled = mistake == "no-scaling" or (scale == "none" and mistake != "scaled-by-dk")
+    divide = scale if isinstance(scale, Scale) else Scale(scale)
+    unscaled = mistake == "no-scaling" or (divide.plain and mistake != "scaled-by-dk")
     scale_data: dict[str, Any] = {}
     if unscaled:
         # no division: the mistake, or plain dot-product attention (scale=none) done right
@@ -401,13 +437,13 @@ def scaled_attention(
         with sp.evaluate(False):
             inv_root = sp.Pow(sp.Integer(d_k), -1)
             scaled_formula = sp.Mul(syms.S, sp.Pow(dk, -1))
-    elif scale == "sqrt":
+    elif divide.root:
         root, scaled_key = sp.sqrt(sp.Integer(d_k)), f"{prefix}.scaled"
         with sp.evaluate(False):
             inv_root = sp.Pow(sp.sqrt(sp.Integer(d_k)), -1)
             scaled_formula = sp.Mul(syms.S, sp.Pow(sp.sqrt(dk), -1))
     else:  # a number to divide by, given by the question
-        root, scaled_key = sp.Rational(scale), f"{prefix}.scaled_by"
+        root, scaled_key = divide.number(), f"{prefix}.scaled_by"
         scale_data = {"scale": root}
         with sp.evaluate(False):
             inv_root = sp.Pow(root, -1)

@@ -488,8 +488,10 @@ def _one_hot(index: int, k: int) -> list[sp.Rational]:
     return [sp.Integer(1 if j == index else 0) for j in range(k)]
 
 
-def _batch_targets(label: sp.Basic | sp.MatrixBase, n: int, k: int
-                   ) -> list[tuple[list[sp.Rational], int | None, sp.Rational | None]]:
+Target = tuple[list[sp.Rational], int | None, sp.Rational | None]
+
+
+def _batch_targets(label: sp.Basic | sp.MatrixBase, n: int, k: int) -> list[Target]:
     """The targets of a batch of n examples: a list of n class indices, or n target rows."""
     expected = (f"a list of {n} class indices (from 0 to {k - 1}) or {n} target rows of "
                 f"length {k}, one per row of the logits")
@@ -498,12 +500,12 @@ def _batch_targets(label: sp.Basic | sp.MatrixBase, n: int, k: int
     if label.cols == 1:
         if label.rows != n:
             raise InputError("label", expected, f"a list of {label.rows}")
-        out = []
+        out: list[Target] = []
         for i, v in enumerate(label, start=1):
             index = _class_index(v, k, f"entry {i}: ")
             out.append((_one_hot(index, k), index, None))
         return out
-    rows = []
+    rows: list[Target] = []
     for i in range(n):
         y, total = near_distribution("label", list(label.row(i)), False, row=i + 1,
                                      can_normalize=False)
@@ -581,6 +583,7 @@ def sample_softmax(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
         batch = fixed.get("reduction", "mean") != "mean" or roll
     least = 3
     if scalar_label:
+        assert isinstance(label, int)
         least = label + 1
     elif batch and isinstance(label, list) and label and not _is_matrix(label):
         least = max(int(x) for x in label) + 1

@@ -9,13 +9,14 @@ default); PyTorch keeps two everywhere (b_ih and b_hh). So P = k n (n + m + beta
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sympy as sp
 
-from dlexam.derivations.contract import Answer, Mistake
-from dlexam.derivations.core import Result, Step, derivation, three_part
+from dlexam.derivations.contract import ANY, Answer, Mistake
+from dlexam.derivations.conv_geometry import grow, output_length, span
+from dlexam.derivations.core import Result, Step, derivation, terms_of, three_part
 from dlexam.derivations.model_spec import (
     MODEL_MAX_LENGTH,
     MODEL_MAX_NUMBER,
@@ -44,6 +45,9 @@ register_symbols({
     "mha_heads": ("h", "h"),
     "mha_key_dim": ("d_k", "d_k"),
     "mha_value_dim": ("d_v", "d_v"),
+    "rf_k": ("k", "k"),
+    "rf_s": ("s", "s"),
+    "rf_d": ("d", "d"),
 })
 
 n, m, v, d = sym("n_units"), sym("n_in"), sym("vocab"), sym("emb_dim")
@@ -55,7 +59,7 @@ _RECURRENT = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
 _RNN_KWARGS = {"units", "return_sequences", "input_shape", "activation", "return_state",
                "use_bias"}
 _CONV_KWARGS = {"filters", "kernel_size", "strides", "padding", "use_bias", "activation",
-                "input_shape"}
+                "input_shape", "dilation_rate"}
 _POOL_KWARGS = {"pool_size", "strides", "padding", "input_shape"}
 _POOLING = {f"{kind}Pooling{rank}D": rank for kind in ("Max", "Average") for rank in (1, 2)}
 _GLOBAL = {f"Global{kind}Pooling{rank}D": rank for kind in ("Max", "Average") for rank in (1, 2)}
@@ -78,6 +82,7 @@ _ALLOWED_KWARGS: dict[str, set[str]] = {
     "TimeDistributed": {"layer", "input_shape"},
     "MultiHeadAttention": {"num_heads", "key_dim", "value_dim", "use_bias", "dropout",
                            "input_shape"},
+    **{kind: {"padding", "input_shape"} for kind in ("ZeroPadding1D", "ZeroPadding2D")},
 }
 
 # the arguments that change a count or a shape, and must be True or False (a quoted 'False' is
@@ -93,6 +98,7 @@ _POSITIONAL: dict[str, tuple[str, ...]] = {
     "Conv1D": ("filters", "kernel_size"), "Conv2D": ("filters", "kernel_size"),
     **{kind: ("pool_size",) for kind in _POOLING},
     "TimeDistributed": ("layer",),
+    "ZeroPadding1D": ("padding",), "ZeroPadding2D": ("padding",),
 }
 _MERGE_MODES = ("concat", "sum", "mul", "ave")
 _PADDINGS = {"Conv1D": ("valid", "same", "causal"), "Conv2D": ("valid", "same")}
@@ -183,25 +189,73 @@ def _layer(spec: LayerSpec, where: str) -> _Layer:
         _positive_int(options.get("filters"), f"{where}: filters")
         options["kernel"] = _int_pair(options.get("kernel_size"), rank, f"{where}: kernel_size")
         options["stride"] = _int_pair(options.get("strides", 1), rank, f"{where}: strides")
-        padding = options.get("padding", "valid")
-        if padding not in _PADDINGS[kind]:
-            raise InputError("model", f"{where}: padding one of "
-                             + ", ".join(repr(x) for x in _PADDINGS[kind]), repr(padding))
+        options["dilation"] = _int_pair(options.get("dilation_rate", 1), rank,
+                                        f"{where}: dilation_rate")
+        options["pads"] = _padding(options.get("padding", "valid"), _PADDINGS[kind], rank, where)
     elif kind in _POOLING:
         rank = _POOLING[kind]
         options["kernel"] = _int_pair(options.get("pool_size", 2), rank, f"{where}: pool_size")
         strides = options.get("strides")
         options["stride"] = options["kernel"] if strides is None else \
             _int_pair(strides, rank, f"{where}: strides")
-        if options.get("padding", "valid") not in ("valid", "same"):
-            raise InputError("model", f"{where}: padding 'valid' or 'same'",
+        options["dilation"] = (1,) * rank
+        options["pads"] = _padding(options.get("padding", "valid"), ("valid", "same"), rank,
+                                   where)
+        if not isinstance(options["pads"], str) and any(
+                pad > kernel // 2 for pad, kernel in zip(options["pads"], options["kernel"],
+                                                         strict=True)):
+            # as torch.nn.MaxPool2d / AvgPool2d refuse it
+            raise InputError("model", f"{where}: padding at most half the pool size",
                              repr(options.get("padding")))
+    elif kind in ("ZeroPadding1D", "ZeroPadding2D"):
+        options["sides"] = _zero_padding(options.get("padding", 1),
+                                         1 if kind == "ZeroPadding1D" else 2, where)
     elif kind == "MultiHeadAttention":
         _positive_int(options.get("num_heads"), f"{where}: num_heads")
         _positive_int(options.get("key_dim"), f"{where}: key_dim")
         if options.get("value_dim") is not None:
             _positive_int(options.get("value_dim"), f"{where}: value_dim")
     return _Layer(kind, options, where)
+
+
+def _padding(value: object, words: tuple[str, ...], rank: int, where: str
+             ) -> str | tuple[int, ...]:
+    """A convolution's or a pooling's padding: Keras' word, or PyTorch's zeros on each side
+    (one number, or one per axis)."""
+    if isinstance(value, str) and value in words:
+        return value
+    items = value if isinstance(value, tuple) else (value,) * rank
+    if len(items) == rank and all(isinstance(x, int) and not isinstance(x, bool) and x >= 0
+                                  for x in items):
+        return tuple(items)  # type: ignore[arg-type]
+    raise InputError("model", f"{where}: padding one of " + ", ".join(repr(x) for x in words)
+                     + f", or zeros on each side as a whole number >= 0 (or {rank} of them)",
+                     repr(value))
+
+
+def _zero_padding(value: object, rank: int, where: str) -> tuple[tuple[int, int], ...]:
+    """ZeroPadding1D/2D's padding as (before, after) per axis: ``p``, ``(a, b)`` (before and
+    after for 1-D, per axis for 2-D) or ``((top, bottom), (left, right))``."""
+    def count(x: object) -> int:
+        if isinstance(x, bool) or not isinstance(x, int) or x < 0:
+            raise InputError("model", f"{where}: padding as whole numbers >= 0", repr(value))
+        return x
+
+    if not isinstance(value, tuple):
+        return ((count(value),) * 2,) * rank
+    if rank == 1 and len(value) == 2 and not any(isinstance(x, tuple) for x in value):
+        return ((count(value[0]), count(value[1])),)
+    if rank == 2 and len(value) == 2:
+        sides = []
+        for x in value:
+            if isinstance(x, tuple) and len(x) == 2:
+                sides.append((count(x[0]), count(x[1])))
+            else:
+                sides.append((count(x),) * 2)
+        return tuple(sides)
+    raise InputError("model", f"{where}: padding p, (p_before, p_after)" if rank == 1 else
+                     f"{where}: padding p, (p_h, p_w) or ((top, bottom), (left, right))",
+                     repr(value))
 
 
 def _shape_tuple(value: object, what: str) -> Shape:
@@ -235,13 +289,17 @@ class _Chain:
 
 
 def _resolve(
-    model: str, input_dim: int | None, timesteps: int | None
+    model: str, input_dim: int | None, timesteps: int | None,
+    input_shape: tuple[int, ...] | None = None,
 ) -> list[_Chain]:
     """The model's chains: each with its layers and its input shape (batch axis left out).
 
+    ``input_shape`` (the parameter) is the input of every chain that names none of its own.
+
     Raises:
-        InputError: the model is malformed, or its ``input_shape`` disagrees with ``input_dim``,
-            or no input width is given where the first layer needs one.
+        InputError: the model is malformed, or its ``input_shape`` disagrees with ``input_dim``
+            or with the parameter ``input_shape``, or no input width is given where the first
+            layer needs one.
     """
     spec_chains = parse_chains(model)
     chains = []
@@ -253,6 +311,11 @@ def _resolve(
                 raise InputError("model", "Input(shape=...) only as the first layer of a chain",
                                  layer.where)
         given = _input_shape(specs[0])
+        if input_shape is not None:
+            if given is not None and tuple(given) != input_shape:  # type: ignore[arg-type]
+                raise InputError("input_shape", f"the model's own input shape {given!r} (or "
+                                 "no input_shape parameter)", repr(list(input_shape)))
+            given = input_shape
         if layers[0].kind == "Input" and given is None:
             raise InputError("model", "Input(shape=(...))", layers[0].where)
         if given is not None:
@@ -292,13 +355,16 @@ def _biases(cell: _Layer, framework: str, mistake: str | None) -> int:
     return 2 if framework == "pytorch" or (cell.kind == "GRU" and reset_after) else 1
 
 
-def _conv_length(size: int | None, kernel: int, stride: int, padding: str) -> int | None:
-    """Keras' output length along one axis."""
+def _conv_length(size: int | None, kernel: int, stride: int, padding: str | int,
+                 dilation: int = 1) -> int | None:
+    """The output length along one axis: Keras' ``valid`` (no zeros), ``same`` and ``causal``
+    (ceil(size / stride)), or PyTorch's ``padding`` zeros on each side."""
     if size is None:
         return None
-    if padding == "valid":
-        return (size - kernel) // stride + 1
-    return -(-size // stride)  # same and causal: ceil(size / stride)
+    if isinstance(padding, str) and padding != "valid":
+        return -(-size // stride)  # same and causal: ceil(size / stride)
+    pad = 0 if padding == "valid" else int(padding)
+    return output_length(size, kernel, stride, pad, pad, dilation)
 
 
 def _output_shape(layer: _Layer, shape: Shape) -> Shape:
@@ -350,16 +416,29 @@ def _output_shape(layer: _Layer, shape: Shape) -> Shape:
         rank = 1 if kind == "Conv1D" else 2 if kind == "Conv2D" else _POOLING[kind]
         need(rank + 1,
              "shape (steps, channels)" if rank == 1 else "shape (height, width, channels)")
-        padding = options.get("padding", "valid")
-        sizes = []
-        for size, kernel, stride in zip(shape[:-1], options["kernel"], options["stride"],
-                                        strict=True):
-            if padding == "valid" and size is not None and kernel > size:
-                raise InputError("model", f"{layer.where}: a kernel no larger than its input "
-                                 f"({size})", str(kernel))
-            sizes.append(_conv_length(size, kernel, stride, padding))
+        pads = options["pads"]
+        sizes: list[int | None] = []
+        for axis, (size, kernel, stride, dilation) in enumerate(zip(
+                shape[:-1], options["kernel"], options["stride"], options["dilation"],
+                strict=True)):
+            padding = pads if isinstance(pads, str) else pads[axis]
+            length = _conv_length(size, kernel, stride, padding, dilation)
+            if length is not None and length < 1:
+                padded = "" if padding == "valid" else " padded"
+                raise InputError("model", f"{layer.where}: a kernel no larger than its{padded} "
+                                 f"input ({size}" + ("" if padding == "valid" else
+                                                     f" + 2 x {padding}") + ")",
+                                 str(span(kernel, dilation)))
+            sizes.append(length)
         channels = options["filters"] if kind in ("Conv1D", "Conv2D") else shape[-1]
         return (*sizes, channels)
+    if kind in ("ZeroPadding1D", "ZeroPadding2D"):
+        rank = len(options["sides"])
+        need(rank + 1,
+             "shape (steps, channels)" if rank == 1 else "shape (height, width, channels)")
+        return (*(None if size is None else size + before + after
+                  for size, (before, after) in zip(shape[:-1], options["sides"], strict=True)),
+                shape[-1])
     if kind in _GLOBAL:
         need(_GLOBAL[kind] + 1, "shape (steps, channels)" if _GLOBAL[kind] == 1
              else "shape (height, width, channels)")
@@ -397,7 +476,7 @@ def _recurrent_count(
             formula = sp.Mul(gates, n, inner)
             if not biases:
                 key = "param_count.recurrent_no_bias"
-    data = {"gates": gates, "biases": biases, "reset_after": reset_after}
+    data: dict[str, object] = {"gates": gates, "biases": biases, "reset_after": reset_after}
     return formula, key, {n: cell.units, m: width_in}, data
 
 
@@ -488,6 +567,111 @@ def _layer_step(
                       layer=kind, shape=out), 0
 
 
+# layers that slide a window along the input's positions, and layers that act on each position
+# alone (their units see what the layer below saw)
+_WINDOWED = ("Conv1D", "Conv2D", *_POOLING)
+_PER_POSITION = ("Dense", "TimeDistributed", "Dropout", "Activation", "BatchNormalization",
+                 "LayerNormalization", "Embedding", "ZeroPadding1D", "ZeroPadding2D")
+
+
+def _field_steps(chain: _Chain, first: int) -> tuple[list[Step], list[tuple[int, int]]] | None:
+    """Each layer's receptive field and jump along the chain input's first axis (rows, or
+    time steps), in input positions: the steps (layers numbered from ``first``) and the
+    (field, jump) of each layer; None when the chain has no such axis of known size.
+
+    A window of k taps d apart moved by s turns (r, j) into (r + d (k - 1) j, j s) (Araujo et
+    al., 2019); a layer acting on each position keeps them; from a layer that mixes every
+    position (Flatten, global pooling, a recurrent layer, attention) on, every unit sees the
+    whole input: r = j = the input's size along the axis.
+    """
+    if not _has_axis(chain):
+        return None
+    whole = int(chain.input_shape[0] or 0)
+    field, jump, spread = 1, 1, False
+    k_, s_, d_ = sym("rf_k"), sym("rf_s"), sym("rf_d")
+    steps: list[Step] = []
+    fields: list[tuple[int, int]] = []
+    for index, layer in enumerate(chain.layers, start=first):
+        fields.append((field, jump))  # replaced below by what this layer gives
+        r_in, j_in = sp.Symbol(f"r_{index - 1}"), sp.Symbol(f"j_{index - 1}")
+        r_out, j_out = sp.Symbol(f"r_{index}"), sp.Symbol(f"j_{index}")
+        if not spread and layer.kind in _WINDOWED:
+            kernel, stride = layer.options["kernel"][0], layer.options["stride"][0]
+            dilation = layer.options["dilation"][0]
+            numbers = {r_in: field, j_in: jump, k_: kernel, s_: stride, d_: dilation}
+            with sp.evaluate(False):
+                reach = sp.Add(k_, -1) if dilation == 1 else sp.Mul(d_, sp.Add(k_, -1))
+                formula = sp.Add(r_in, sp.Mul(reach, j_in))
+            steps.append(three_part("param_count.receptive_field", r_out, formula, numbers,
+                                    index=index, layer=layer.kind))
+            with sp.evaluate(False):
+                jump_formula = sp.Mul(j_in, s_)
+            steps.append(three_part("param_count.jump", j_out, jump_formula, numbers,
+                                    index=index, layer=layer.kind))
+            field, jump = grow(field, jump, kernel, stride, dilation)
+            fields[-1] = (field, jump)
+            continue
+        if not spread and layer.kind not in _PER_POSITION:
+            spread = True
+            field = jump = whole
+            fields[-1] = (field, jump)
+            steps.append(Step(key="param_count.field_whole",
+                              data={"index": index, "layer": layer.kind, "size": whole}))
+            continue
+        if not spread:
+            steps.append(Step(key="param_count.field_kept",
+                              data={"index": index, "layer": layer.kind, "field": field,
+                                    "jump": jump}))
+    return steps, fields
+
+
+def _has_axis(chain: _Chain) -> bool:
+    """Whether a chain's input has positions along a first axis of known size."""
+    shape = chain.input_shape
+    return (len(shape) >= 2 or chain.layers[0].kind == "Embedding") and shape[0] is not None
+
+
+def _slides(chains: list[_Chain]) -> bool:
+    """Whether the model has receptive fields to tell: a window slides (a convolution or a
+    pooling) and every chain has a first axis of known size."""
+    return any(layer.kind in _WINDOWED for chain in chains for layer in chain.layers) and all(
+        _has_axis(chain) for chain in chains)
+
+
+def _fields(chains: list[_Chain]) -> tuple[list[Step], list[tuple[int, int]]] | None:
+    """The receptive-field steps and (field, jump) of every layer, chain after chain, when the
+    model slides a window (a convolution or a pooling) and every chain has a first axis of
+    known size; else None."""
+    if not _slides(chains):
+        return None
+    steps: list[Step] = []
+    fields: list[tuple[int, int]] = []
+    for chain in chains:
+        found = _field_steps(chain, len(fields) + 1)
+        if found is None:
+            return None
+        steps += found[0]
+        fields += found[1]
+    return steps, fields
+
+
+def _whole_sizes(shape: sp.MatrixBase | None) -> tuple[int, ...] | None:
+    """The ``input_shape`` parameter as whole numbers.
+
+    Raises:
+        InputError: a size is not a whole number from 1 to the model's largest number.
+    """
+    if shape is None:
+        return None
+    sizes = []
+    for x in shape:
+        if not (x.is_Integer and 1 <= int(x) <= MODEL_MAX_NUMBER):
+            raise InputError("input_shape", f"whole numbers from 1 to {MODEL_MAX_NUMBER}",
+                             str(x))
+        sizes.append(int(x))
+    return tuple(sizes)
+
+
 def _trace(chain: _Chain) -> list[Shape]:
     """The input shape of each layer of a chain, then the chain's output shape."""
     shapes = [chain.input_shape]
@@ -507,7 +691,9 @@ def _applies(test: Callable[[list[_Chain], str], bool]) -> Callable[..., bool]:
 
     def rule(params: Mapping[str, Any]) -> bool:
         try:
-            chains = _resolve(params["model"], params.get("input_dim"), params.get("timesteps"))
+            shape = params.get("input_shape")
+            chains = _resolve(params["model"], params.get("input_dim"), params.get("timesteps"),
+                              None if shape is None else tuple(shape))
             for chain in chains:
                 _trace(chain)
         except (InputError, TypeError, ValueError, KeyError):
@@ -618,6 +804,39 @@ def _draw_model(draw: Draw, framework: str, width: int | None, steps: int | None
     return ", ".join(codes), width
 
 
+def _draw_conv_model(draw: Draw, framework: str) -> str:
+    """An image classifier as course exercises print them: 1-3 convolutions (kernel 3 or 5,
+    padding valid or same, or under PyTorch its zeros on each side; now and then stride 2),
+    pooling between some,
+    then Flatten or global pooling and a dense layer, on 28-64 pixel images or 224 x 224."""
+    for _ in range(100):
+        size = draw.choice((28, 32, 32, 64, 224))
+        channels = draw.choice((1, 3, 3))
+        codes = []
+        for _layer_number in range(draw.integer(1, 3)):
+            kernel = draw.choice((3, 3, 5))
+            padding = draw.choice(("'same'", "'valid'") if framework == "keras" else
+                                  ("'valid'", str(kernel // 2), str(kernel // 2)))
+            stride = ", strides=2" if draw.chance(0.2) else ""
+            codes.append(f"Conv2D({draw.choice((8, 16, 32, 64))}, {kernel}{stride}, "
+                         f"padding={padding})")
+            if draw.chance(0.5):
+                codes.append(draw.choice(("MaxPooling2D()", "MaxPooling2D(2)",
+                                          "AveragePooling2D(2)", "MaxPooling2D(3, strides=2)")))
+        codes.append("Flatten()" if draw.chance(0.7) else "GlobalAveragePooling2D()")
+        codes.append(f"Dense({draw.choice((2, 10, 10, 100))})")
+        codes[0] = f"{codes[0][:-1]}, input_shape=({size}, {size}, {channels}))"
+        model = ", ".join(codes)
+        try:
+            shapes = [shape for chain in _resolve(model, None, None) for shape in _trace(chain)]
+        except InputError:
+            continue
+        if max(shape[-1] or 0 for shape in shapes) > 20_000:
+            continue  # a dense layer on a huge flattened image: no exam writes its weights out
+        return model
+    raise RuntimeError("no convolutional model drawn")  # pragma: no cover
+
+
 def sample_param_count(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
     """A Keras or PyTorch question on a 2-3 layer model (now and then a Dropout or a Conv1D
     more), units 2-64, input width 1-16.
@@ -631,7 +850,14 @@ def sample_param_count(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"framework": framework}
     if "model" in fixed:
         first = parse_model(fixed["model"])[0]
-        if first.kind != "Embedding" and _input_shape(first) is None:
+        if first.kind in ("Conv2D", "ZeroPadding2D", *_POOLING) and first.kind[-2] == "2" and \
+                _input_shape(first) is None and fixed.get("input_shape") is None:
+            # an image the model reads: mostly square, 20 to 130 pixels
+            height = draw.integer(20, 130)
+            width = height if draw.chance(0.8) else draw.integer(20, 130)
+            out["input_shape"] = [height, width, draw.choice((1, 3))]
+        elif first.kind != "Embedding" and _input_shape(first) is None and \
+                fixed.get("input_shape") is None:
             # the width the question states (with the sequence length) as input_shape=(T, m)
             if fixed.get("input_dim") is None:
                 out["input_dim"] = draw.integer(1, 16)
@@ -639,6 +865,10 @@ def sample_param_count(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
                 out["timesteps"] = draw.integer(2, 10)
         return out
     width, steps = fixed.get("input_dim"), fixed.get("timesteps")
+    if width is None and steps is None and fixed.get("input_shape") is None and \
+            draw.chance(0.3):
+        out["model"] = _draw_conv_model(draw, framework)
+        return out
     steps = steps if steps is not None else draw.integer(2, 10)
     for _ in range(100):
         model, drawn_width = _draw_model(draw, framework, width, steps, embedding=width is None)
@@ -668,16 +898,28 @@ def _model_code(values: Mapping[str, Any]) -> str:
         depth += char == "("
         depth -= char == ")"
         if char == ")" and depth == 0:
-            first = _with_input_shape(body[: position + 1], values.get("timesteps"),
-                                      values["input_dim"])
+            shape = _whole_sizes(values.get("input_shape"))
+            if shape is not None:  # the parameter, written where Keras code has it
+                code = body[: position + 1]
+                separator = "" if code.endswith("()") else ", "
+                sizes = ", ".join(str(x) for x in shape) + ("," if len(shape) == 1 else "")
+                first = f"{code[:-1]}{separator}input_shape=({sizes}))"
+            else:
+                first = _with_input_shape(body[: position + 1], values.get("timesteps"),
+                                          values["input_dim"])
             body = first + body[position + 1 :]
             break
     return f"[{body}]" if bracket else body
 
 
 def _question(values: dict[str, Any]) -> dict[str, Any]:
-    return {"model_code": _model_code(values),
-            "framework_name": {"keras": "Keras", "pytorch": "PyTorch"}[values["framework"]]}
+    fields = {"model_code": _model_code(values),
+              "framework_name": {"keras": "Keras", "pytorch": "PyTorch"}[values["framework"]]}
+    chains = _resolve(values["model"], values.get("input_dim"), values.get("timesteps"),
+                      _whole_sizes(values.get("input_shape")))
+    if _slides(chains):  # shapes and receptive fields are asked
+        fields["statement"] = "fields"
+    return fields
 
 
 @derivation(
@@ -687,13 +929,18 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
         Param("input_dim", "int", default=None, minimum=1, maximum=MODEL_MAX_NUMBER),
         Param("framework", "choice", default="keras", choices=("keras", "pytorch")),
         Param("timesteps", "int", default=None, minimum=1, maximum=MODEL_MAX_NUMBER),
+        Param("input_shape", "array", shapes=(("R",),), default=None, trace="none"),
     ],
+    limits={"R": 3},
     answers=[
         Answer("layers", "integers", shapes=(("L",),)),
         Answer("total", "integer"),
         Answer("trainable", "integer"),
         Answer("non_trainable", "integer"),
         Answer("chains", "integers", shapes=(("C",),)),
+        Answer("output_shapes", "integers", shapes=(("L", ANY),), optional=True),
+        Answer("receptive_field", "integers", shapes=(("L",),), optional=True),
+        Answer("jump", "integers", shapes=(("L",),), optional=True),
     ],
     mistakes=MISTAKES,
     sampler=sample_param_count,
@@ -701,7 +948,7 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
 )
 def param_count(
     model: str, input_dim: int | None, framework: str, timesteps: int | None,
-    mistake: str | None = None,
+    input_shape: sp.MatrixBase | None = None, mistake: str | None = None,
 ) -> Result:
     """Counts each layer's trainable parameters and the total, in one framework's convention.
 
@@ -711,10 +958,12 @@ def param_count(
             from ``input_shape=(timesteps, features)`` on the first layer.
         framework: ``"keras"`` or ``"pytorch"`` (whose recurrent layers keep two biases per gate).
         timesteps: the sequence length, used only for the output shapes.
+        input_shape: the input's shape without the batch axis, ``[224, 224, 3]``, for a model
+            whose first layer names none.
         mistake: count as a student making this declared mistake (see ``MISTAKES``), in every
             layer from the first to the last.
     """
-    chains = _resolve(model, input_dim, timesteps)
+    chains = _resolve(model, input_dim, timesteps, _whole_sizes(input_shape))
     steps: list[Step] = []
     counts: list[int] = []
     frozen: list[int] = []
@@ -758,8 +1007,12 @@ def param_count(
     with sp.evaluate(False):
         total_formula = sp.Add(*parts) if len(parts) > 1 else parts[0]
     shown_name = {"keras": "Keras", "pytorch": "PyTorch"}[framework]
-    steps.append(three_part("param_count.total", sym("P_total"), total_formula,
-                            dict(zip(parts, counts, strict=True)), framework=shown_name))
+    total_step = three_part("param_count.total", sym("P_total"), total_formula,
+                            dict(zip(parts, counts, strict=True)), framework=shown_name)
+    # a deep model's sum is shown as sum_i P_i, its terms being the layers' steps above
+    steps.append(replace(total_step, elidable=terms_of(
+        len(parts), substituted=None,
+        symbolic=sp.Sum(sp.Symbol("P_i"), (sp.Symbol("i"), 1, len(parts))))))
     non_trainable = sum(frozen)
     total = sum(counts)
     # Keras counts the moving statistics in the layer's Param # and its total; PyTorch keeps
@@ -770,11 +1023,19 @@ def param_count(
                           data={"trainable": trainable, "non_trainable": non_trainable,
                                 "total": total}))
     steps.append(Step(key=f"param_count.convention_{framework}", data={"framework": shown_name}))
+    answers: dict[str, Any] = {"layers": counts, "total": total, "trainable": trainable,
+                               "non_trainable": non_trainable, "chains": chain_totals}
+    if all(None not in shape[1:] for shape in shapes):
+        answers["output_shapes"] = [shape[1:] for shape in shapes]
+    fields = _fields(chains)
+    if fields is not None:
+        steps += fields[0]
+        answers["receptive_field"] = [field for field, _jump in fields[1]]
+        answers["jump"] = [jump for _field, jump in fields[1]]
     return Result(
         convention=framework,
         steps=tuple(steps),
-        answers={"layers": counts, "total": total, "trainable": trainable,
-                 "non_trainable": non_trainable, "chains": chain_totals},
+        answers=answers,
         # what the model's own description says: the layers' kinds, their output widths and
         # Keras' output shapes (None for the batch axis, and for an unknown sequence length)
         info={"layer_types": kinds, "output_widths": [s[-1] for s in shapes],

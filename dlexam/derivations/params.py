@@ -84,7 +84,8 @@ class Param:
             dimension name binds across the items (and across parameters) as usual.
         default: the value used when the parameter is not given (REQUIRED: it must be given).
         choices: for ``"choice"``, the allowed words (a whole number given is read as its digits).
-        minimum: for ``"int"`` and ``"number"``, the smallest allowed value.
+        minimum: for ``"int"`` and ``"number"``, the smallest allowed value; for
+            ``"choice_or_number"``, the smallest number allowed (None: any number > 0).
         items: for ``"array_list"``, the dimension name of the number of items (``"heads"``), so
             that lists given for several parameters must have the same length; or None.
         maximum: for ``"int"``, the largest allowed value (every int must declare one).
@@ -141,7 +142,8 @@ class Param:
         if self.kind == "choice":
             return "one of " + ", ".join(self.choices)
         if self.kind == "choice_or_number":
-            return ", ".join(self.choices) + " or a number > 0"
+            bound = "> 0" if self.minimum is None else f">= {self.minimum}"
+            return ", ".join(self.choices) + f" or a number {bound}"
         if self.kind == "int":
             if self.minimum is not None and self.maximum is not None:
                 return f"a whole number from {self.minimum} to {self.maximum}"
@@ -558,7 +560,7 @@ def _check_one(param: Param, value: Any, dims: dict[str, tuple[int, str]],
         if isinstance(value, str) or isinstance(value, bool):
             raise InputError(param.name, param.describe(), _describe_value(value))
         num = _exact_number(param, value)
-        if num <= 0:
+        if num <= 0 if param.minimum is None else num < param.minimum:
             raise InputError(param.name, param.describe(), _describe_value(value))
         return num
     if param.kind == "bool":

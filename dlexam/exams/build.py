@@ -1,4 +1,5 @@
-"""``dlexam exam``: an exam file -> variants -> key.json, moodle.xml, papers and keys (PDF).
+"""``dlexam exam``: an exam file -> variants -> the writers' outputs (papers and keys as PDF,
+key.json, moodle.xml: :mod:`dlexam.exams.writers`).
 
 Everything is computed first (variants, both TeX runs, the per-variant PDFs); only then are the
 files written, each atomically, under the output folder's lock, so a refused or failed build
@@ -7,7 +8,6 @@ writes nothing.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -51,41 +51,26 @@ class Progress:
             self.stream.flush()
 
 
-def key_json(drawn: Drawn) -> bytes:
-    """``key.json``: UTF-8, keys in the documented order, one trailing newline."""
-    return (json.dumps(drawn.key(), ensure_ascii=False, indent=1) + "\n").encode("utf-8")
-
-
 def build_exam(source: str, variants: int, seed: int, out: Path, pdf: bool = True,
-               progress: Callable[[int], None] | None = None) -> ExamReport:
-    """Builds an exam's outputs into ``out``.
+               progress: Callable[[int], None] | None = None,
+               formats: str | None = None) -> ExamReport:
+    """Builds an exam's outputs into ``out``: those of the writers ``formats`` names
+    (comma-separated, :data:`~dlexam.exams.writers.WRITERS`), by default all of them, or
+    without ``pdf`` those that run no TeX.
 
     Raises:
-        InputError: the exam file, the count or the seed is refused (nothing written).
+        InputError: the exam file, the count, the seed or a format is refused (nothing
+            written).
         BuildError: TeX failed (nothing written).
     """
-    from dlexam.exams.moodle import moodle_xml
+    from dlexam.exams.writers import chosen, write_all
 
     start = time.perf_counter()
+    writers = chosen(formats, pdf)
     exam = load_exam(source)
     check_counts(exam, variants, seed)
     drawn = build_variants(exam, variants, seed, progress)
-    outputs: dict[Path, bytes] = {out / "key.json": key_json(drawn),
-                                  out / "moodle.xml": moodle_xml(drawn)}
-    if pdf:
-        import io
-
-        from pypdf import PdfReader
-
-        from dlexam.exams.papers import compile_both, split_pdf, variant_pages
-
-        codes = [v.code for v in drawn.variants]
-        for kind, (run, _src) in compile_both(drawn).items():
-            pages = len(PdfReader(io.BytesIO(run.pdf)).pages)
-            ranges = variant_pages(run.log, codes, pages)
-            outputs[out / f"{kind}s.pdf"] = run.pdf
-            for code, data in split_pdf(run.pdf, ranges).items():
-                outputs[out / f"{kind}s" / f"{kind}-{code}.pdf"] = data
+    outputs = {out / name: data for name, data in write_all(drawn, writers).items()}
     out.mkdir(parents=True, exist_ok=True)
     with output_lock(out):
         for path, data in outputs.items():

@@ -1,9 +1,9 @@
 """Untrusted exam text: ``{param}`` fields, ``$...$`` mathematics, and the rest literal.
 
-The mathematics is read with the checker's token grammar (:func:`dlexam.check.typed.tokenize`:
-numbers, ``+ - * / ^ ( ) { }``, its functions and LaTeX words, nothing else), built into a SymPy
-expression by the small parser below over the names a question may use (its parameters and
-dimension names, the notation table's symbols, single letters, the functions the checker knows)
+The mathematics is read by the checker's grammar (:mod:`dlexam.check.typed`: numbers,
+``+ - * / ^ ( ) { }``, its functions and LaTeX words, nothing else) in the dialect of exam text
+(:data:`EXAM_TEXT`: the names a question may use, its parameters and dimension names, the
+notation table's symbols, single letters), built into a SymPy expression by :func:`to_sympy`
 and printed by our own printer. Nothing of it is passed through to TeX; all other text is
 LaTeX-escaped, so ``\\input``, ``\\write18``, ``^^5c`` or ``\\catcode`` print as the characters
 they are.
@@ -21,7 +21,22 @@ import sympy as sp
 from pylatex import NoEscape
 from pylatex.utils import escape_latex
 
-from dlexam.check.typed import MAX_DEPTH, TypedError, _Token, tokenize
+from dlexam.check.typed import (
+    Call,
+    Constant,
+    Dialect,
+    Fraction_,
+    Node,
+    Number,
+    Power,
+    Product,
+    Signed,
+    Sum,
+    Symbol,
+    TypedError,
+    parse_items,
+    tokenize,
+)
 from dlexam.errors import InputError
 from dlexam.notation import lookup, sym, tex, text
 
@@ -50,144 +65,72 @@ def _registered(name: str) -> bool:
 _FORMATTER = string.Formatter()
 
 
-class _MathParser:
-    """Recursive descent over the checker's tokens, building unevaluated SymPy expressions."""
+def _name(parser: Any, name: str) -> Node:
+    """A name that is neither a function nor a constant, in exam text: a symbol of the
+    notation, a parameter or dimension of the question, a single letter, or one of those with
+    a subscript (``h_t``, ``h_{t-1}``)."""
+    if _registered(name):
+        return Symbol(name)
+    names = parser.dialect_names
+    base = name.split("_", 1)[0]
 
-    def __init__(self, tokens: list[_Token], names: Sequence[str]) -> None:
-        self.tokens = tokens
-        self.i = 0
-        self.depth = 0
-        self.names = set(names)
+    def known(n: str) -> bool:
+        return n in names or (len(n) == 1 and n.isalpha())
 
-    def peek(self) -> _Token:
-        return self.tokens[min(self.i, len(self.tokens) - 1)]
+    if name.endswith("_") and parser.peek().kind == "op" and parser.peek().text == "{":
+        sub = parser.group()  # h_{t-1}: a subscript in braces
+        if known(base):
+            return Symbol(base, sub)
+        _unknown(base)
+    if known(name) or (known(base) and re.fullmatch(r"[A-Za-z0-9]+", name[len(base) + 1:] or "")):
+        return Symbol(name)
+    _unknown(name)
+    raise AssertionError  # _unknown raises
 
-    def take(self) -> _Token:
-        token = self.peek()
-        self.i += 1
-        return token
 
-    def is_op(self, *texts: str) -> bool:
-        token = self.peek()
-        return token.kind == "op" and token.text in texts
+def _unknown(name: str) -> None:
+    raise TypedError(f"{name!r} is neither a parameter of the question, a symbol of the "
+                     "notation, a single letter nor a function dlexam reads")
 
-    def expect(self, op: str) -> None:
-        if not self.is_op(op):
-            raise TypedError(f"expected {op!r} at character {self.peek().position + 1}")
-        self.take()
 
-    def enter(self) -> None:
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise TypedError(f"nesting deeper than {MAX_DEPTH}")
+EXAM_TEXT = Dialect(percent=False, frac_digits=False, implicit_before_number=True,
+                    missing="expected {text!r} at character {position}",
+                    ends_early="the formula ends too early", name=_name)
+"""The grammar as exam text reads it: 2 3 is a product, no percentages, names of the
+question and the notation."""
 
-    def items(self) -> list[sp.Basic]:
-        out = [self.expr()]
-        while self.is_op(","):
-            self.take()
-            out.append(self.expr())
-        return out
 
-    def expr(self) -> sp.Basic:
-        self.enter()
-        terms = [self.term()]
-        while self.is_op("+", "-"):
-            sign = self.take().text
-            right = self.term()
-            terms.append(right if sign == "+" else sp.Mul(-1, right, evaluate=False))
-        self.depth -= 1
-        return terms[0] if len(terms) == 1 else sp.Add(*terms, evaluate=False)
-
-    def term(self) -> sp.Basic:
-        value = self.unary()
-        while True:
-            token = self.peek()
-            if token.kind == "op" and token.text in "*/":
-                self.take()
-                right = self.unary()
-                if token.text == "/":
-                    right = sp.Pow(right, -1, evaluate=False)
-                value = sp.Mul(value, right, evaluate=False)
-            elif token.kind in ("name", "frac", "number") or self.is_op("(", "{"):
-                value = sp.Mul(value, self.unary(), evaluate=False)
-            else:
-                return value
-
-    def unary(self) -> sp.Basic:
-        if self.is_op("-", "+"):
-            sign = self.take().text
-            self.enter()
-            value = self.unary()
-            self.depth -= 1
-            return sp.Mul(-1, value, evaluate=False) if sign == "-" else value
-        base = self.primary()
-        if self.is_op("^", "**"):
-            self.take()
-            self.enter()
-            exponent = self.unary()
-            self.depth -= 1
-            return sp.Pow(base, exponent, evaluate=False)
-        return base
-
-    def group(self) -> sp.Basic:
-        if self.is_op("{"):
-            self.take()
-            value = self.expr()
-            self.expect("}")
-            return value
-        return self.primary()
-
-    def primary(self) -> sp.Basic:
-        token = self.take()
-        if token.kind == "number":
-            return sp.Integer(token.text) if token.text.isdigit() else \
-                sp.Float(token.text, max(len(token.text), 15))
-        if token.kind == "frac":
-            self.enter()
-            top, bottom = self.group(), self.group()
-            self.depth -= 1
-            return sp.Mul(top, sp.Pow(bottom, -1, evaluate=False), evaluate=False)
-        if token.kind == "op" and token.text in "({":
-            value = self.expr()
-            self.expect(")" if token.text == "(" else "}")
-            return value
-        if token.kind == "name":
-            return self.name(token.text)
-        if token.kind == "end":
-            raise TypedError("the formula ends too early")
-        raise TypedError(f"unexpected {token.text!r} at character {token.position + 1}")
-
-    def name(self, name: str) -> sp.Basic:
-        if name in _FUNCTIONS:
-            self.enter()
-            argument = self.group() if name == "sqrt" else self._argument(name)
-            self.depth -= 1
-            return _FUNCTIONS[name](argument, evaluate=False)
-        if name in _CONSTANTS:
-            return _CONSTANTS[name]
-        if _registered(name):
-            return sym(name)
-        base = name.split("_", 1)[0]
-        if name.endswith("_") and self.is_op("{"):  # h_{t-1}: a subscript in braces
-            sub = self.group()
-            return sp.Symbol(f"{base}_{{{tex(sub)}}}") if self._known(base) else \
-                self._unknown(base)
-        if self._known(name) or (self._known(base) and re.fullmatch(r"[A-Za-z0-9]+", name[
-                len(base) + 1:] or "")):
-            return sp.Symbol(name)
-        return self._unknown(name)
-
-    def _known(self, name: str) -> bool:
-        return name in self.names or (len(name) == 1 and name.isalpha())
-
-    def _unknown(self, name: str) -> sp.Basic:
-        raise TypedError(f"{name!r} is neither a parameter of the question, a symbol of the "
-                         "notation, a single letter nor a function dlexam reads")
-
-    def _argument(self, name: str) -> sp.Basic:
-        if self.is_op("(", "{"):
-            return self.primary()
-        raise TypedError(f"{name} needs its argument in brackets, as {name}(2)")
+def to_sympy(node: Node) -> sp.Basic:
+    """The SymPy back-end (exam text): a tree as an unevaluated expression, printed as written."""
+    if isinstance(node, Number):
+        text = node.text
+        return sp.Integer(text) if text.isdigit() else sp.Float(text, max(len(text), 15))
+    if isinstance(node, Sum):
+        terms = [to_sympy(t) if sign == "+" else sp.Mul(-1, to_sympy(t), evaluate=False)
+                 for sign, t in node.terms]
+        return sp.Add(*terms, evaluate=False)
+    if isinstance(node, Product):
+        right = to_sympy(node.right)
+        if node.op == "/":
+            right = sp.Pow(right, -1, evaluate=False)
+        return sp.Mul(to_sympy(node.left), right, evaluate=False)
+    if isinstance(node, Signed):
+        value = to_sympy(node.operand)
+        return sp.Mul(-1, value, evaluate=False) if node.sign == "-" else value
+    if isinstance(node, Power):
+        return sp.Pow(to_sympy(node.base), to_sympy(node.exponent), evaluate=False)
+    if isinstance(node, Fraction_):
+        return sp.Mul(to_sympy(node.top), sp.Pow(to_sympy(node.bottom), -1, evaluate=False),
+                      evaluate=False)
+    if isinstance(node, Call):
+        return _FUNCTIONS[node.name](to_sympy(node.argument), evaluate=False)
+    if isinstance(node, Constant):
+        return _CONSTANTS[node.name]
+    if isinstance(node, Symbol):
+        if node.subscript is not None:
+            return sp.Symbol(f"{node.name}_{{{tex(to_sympy(node.subscript))}}}")
+        return sym(node.name) if _registered(node.name) else sp.Symbol(node.name)
+    raise TypedError(f"{node!r} is not exam text")  # a percentage: not in this dialect
 
 
 def parse_math(source: str, names: Sequence[str] = ()) -> list[tuple[str, list[sp.Basic]]]:
@@ -208,15 +151,8 @@ def parse_math(source: str, names: Sequence[str] = ()) -> list[tuple[str, list[s
         if len(tokens) == 1:
             sides.append((rel, []))
             continue
-        parser = _MathParser(tokens, names)
-        try:
-            items = parser.items()
-        except RecursionError:
-            raise TypedError(f"nesting deeper than {MAX_DEPTH}") from None
-        if parser.peek().kind != "end":
-            token = parser.peek()
-            raise TypedError(f"unexpected {token.text!r} at character {token.position + 1}")
-        sides.append((rel, items))
+        items = parse_items(piece, EXAM_TEXT, names=names)
+        sides.append((rel, [to_sympy(item) for item in items]))
     return sides
 
 

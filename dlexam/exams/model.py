@@ -27,7 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from dlexam import derivations
-from dlexam.derivations.contract import Tolerance, element, parse_ref
+from dlexam.derivations.contract import (
+    RAGGED_KINDS,
+    Precision,
+    Tolerance,
+    element,
+    parse_ref,
+    precision_of,
+)
 from dlexam.derivations.core import Derivation, to_plain
 from dlexam.derivations.params import bind_dims, check_text, numeric_inputs, pinned_dims
 from dlexam.derivations.sampling import MAX_SEED, Draw
@@ -71,7 +78,8 @@ def moodle_credit(path: str, credit: float) -> float:
     raise InputError(path, f"a credit Moodle can give (the nearest: {near})", f"{credit:g}")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 _TOP_KEYS = {"title", "instructions", "course", "date", "duration", "lang", "questions", "book"}
-_QUESTION_KEYS = {"id", "derivation", "points", "ask", "tolerance", "text", "partial", "dims",
+_QUESTION_KEYS = {"id", "derivation", "points", "ask", "tolerance", "sig_figs", "decimals",
+                  "text", "partial", "dims",
                   "params"}
 
 
@@ -271,6 +279,8 @@ class Question:
         ask: the asked references as written (``["y[2]", "h[1]"]``).
         items: the same, parsed.
         tolerance: the file's tolerance, overriding the declared ones, or None.
+        precision: the precision the question states (``sig_figs`` or ``decimals``): a value
+            rounded to it is right too; or None.
         partial: mistake id -> the fraction of an item's points it earns.
         text: language -> the statement that replaces the derivation's, or None.
         dims: dimension name -> its spec.
@@ -284,6 +294,7 @@ class Question:
     ask: tuple[str, ...]
     items: tuple[Item, ...]
     tolerance: Tolerance | None = None
+    precision: Precision | None = None
     partial: Mapping[str, float] = field(default_factory=dict)
     text: Mapping[str, str] | None = None
     dims: Mapping[str, Spec] = field(default_factory=dict)
@@ -300,11 +311,12 @@ class Question:
         return derivations.get(self.derivation)
 
     def tolerance_for(self, item: Item) -> Tolerance:
-        """The tolerance an item is graded with: the file's, or else the declared one."""
+        """The tolerance an item is graded with: the file's, or else the declared one, with
+        the precision the question states (whole-number answers stay exact)."""
         declared = self.spec.answer(item.answer).tolerance
-        if self.tolerance is None or item_exact(self, item):
+        if item_exact(self, item):
             return declared
-        return self.tolerance
+        return (self.tolerance or declared).stating(self.precision)
 
     def fixed_params(self) -> dict[str, Any]:
         """The file's numbers, when it fixes every one it gives (the derivation's defaults fill
@@ -460,6 +472,13 @@ def structure_of(question: Question, raw: Mapping[str, Any]) -> Structure | None
 
 _SAMPLER_TRIES = 20
 _HELD_TRIES = 200  # draws refused before anything is built: cheap
+
+
+def precision_key(precision: Precision) -> tuple[str, dict[str, int]]:
+    """The catalog key and data of the sentence that states a question's precision."""
+    if precision.sig_figs is not None:
+        return "exam.round_sig_figs", {"n": precision.sig_figs}
+    return "exam.round_decimals", {"n": int(precision.decimals or 0)}
 
 
 def item_exact(question: Question, item: Item) -> bool:
@@ -663,6 +682,9 @@ def parse_question(number: int, raw: Any, needed: Sequence[str] = LANGS) -> Ques
                              _got(ref))
         if any(it.ref == ref for it in items):
             raise InputError(where, "an answer not asked twice", _got(ref))
+        if not index and spec.answer(answer).kind in RAGGED_KINDS:
+            raise InputError(where, f"one item of {answer} such as \"{answer}[1]\" (its items "
+                             "differ in size: typed and graded one by one)", _got(ref))
         items.append(Item(ref, answer, index))
     tolerance = None
     if "tolerance" in raw:
@@ -673,6 +695,8 @@ def parse_question(number: int, raw: Any, needed: Sequence[str] = LANGS) -> Ques
             if not _is_number(value) or not 0 <= value < 1e6:
                 raise InputError(f"{path}.tolerance.{key}", "a number >= 0", _got(value))
         tolerance = Tolerance(rel=float(tol.get("rel", 0.0)), abs=float(tol.get("abs", 0.0)))
+    precision = precision_of(raw.get("sig_figs"), raw.get("decimals"),
+                             (f"{path}.sig_figs", f"{path}.decimals"))
     partial: dict[str, float] = {}
     if "partial" in raw:
         table = raw["partial"]
@@ -716,6 +740,7 @@ def parse_question(number: int, raw: Any, needed: Sequence[str] = LANGS) -> Ques
                            [p.name for p in spec.params] + list(used_dims))
     question = Question(id=qid, number=number, derivation=name, points=points,
                         ask=tuple(ask), items=tuple(items), tolerance=tolerance,
+                        precision=precision,
                         partial=partial, text=text, dims=dims, params=params)
     _trial(question)
     return question

@@ -1,18 +1,19 @@
 r"""Moodle's XML import format: one category per question holding its variants.
 
 A single asked number is a ``numerical`` question; anything else a ``cloze`` (embedded answers)
-question with one ``{w:NUMERICAL:=value:tolerance~%p%mistake:tolerance#feedback}`` part per
-number. Every named mistake that changes a number is an answer with its partial credit (0% by
-default) and the catalog's explanation as feedback. Moodle tolerances are absolute, each from
-its own answer's value by the question's rule: max(abs, rel * |value|), for the right value and
-for each mistake's value alike. Every text Moodle shows (question text, each answer's feedback)
-carries one multilang span per language (codes ``en`` and ``zh_tw``), so that Moodle's
-multi-language filter shows one. Mathematics in question texts is TeX between ``\(`` and ``\)``
-for Moodle's MathJax filter; feedback is plain text (a Cloze part's feedback is shown in a
-popover, which MathJax does not typeset). A Cloze question's part weights are whole numbers
-that add up to its points (Moodle sets its mark to their sum). Written with :mod:`xml.etree`,
-which escapes the XML; the HTML inside is escaped first, and a Cloze part's feedback once more
-as Moodle's Cloze parser reads it (:func:`cloze_feedback`).
+question with one ``{w:NUMERICAL:=value:tolerance~%p%mistake:tolerance#feedback}`` part per number.
+Every named mistake that changes a number is an answer with its partial credit (0% by default) and
+the catalog's explanation as feedback. Moodle tolerances are absolute, each from its own answer's
+value by the question's rule: max(abs, rel * |value|), for the right value and for each mistake's
+value alike, widened to reach the value rounded to the precision the question states (Moodle then
+accepts that value and everything closer). Every text Moodle shows (question text, each answer's
+feedback) carries one multilang span per language (codes ``en`` and ``zh_tw``), so that Moodle's
+multi-language filter shows one. Mathematics in question texts is TeX between ``\(`` and ``\)`` for
+Moodle's MathJax filter; feedback is plain text (a Cloze part's feedback is shown in a popover,
+which MathJax does not typeset). A Cloze question's part weights are whole numbers that add up to
+its points (Moodle sets its mark to their sum). Written with :mod:`xml.etree`, which escapes the
+XML; the HTML inside is escaped first, and a Cloze part's feedback once more as Moodle's Cloze
+parser reads it (:func:`cloze_feedback`).
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from typing import Any
 from dlexam.derivations.contract import Tolerance, leaves
 from dlexam.errors import InputError
 from dlexam.exams.mathtext import statements
-from dlexam.exams.model import moodle_fraction
+from dlexam.exams.model import moodle_fraction, precision_key
 from dlexam.exams.parallel import fork_map
 from dlexam.exams.variants import Drawn, QuestionVariant
+from dlexam.notation.display import plain_number
 from dlexam.render.prose import prose_text
 
 MOODLE_LANG = {"en": "en", "zh-Hant": "zh_tw"}
@@ -36,8 +38,7 @@ MOODLE_LANG = {"en": "en", "zh-Hant": "zh_tw"}
 
 def number(value: float) -> str:
     """A number as Moodle reads it (plain decimal or exponent notation, 10 significant digits)."""
-    text = f"{float(value):.10g}"
-    return "0" if text == "-0" else text
+    return plain_number(value, "moodle")
 
 
 def multilang(texts: dict[str, str]) -> str:
@@ -111,7 +112,7 @@ def part_weights(question: Any, sizes: list[int]) -> list[int]:
     if points != int(points) or points < count:
         raise InputError(f"{question.path}.points", f"a whole number of at least {count} for "
                          f"Moodle, whose Cloze question weighs each of its {count} numbers in "
-                         "whole marks", f"{points:g}")
+                         "whole marks", plain_number(points, "points"))
     ideal = [points / len(sizes) / size for size in sizes for _ in range(size)]
     weights = [max(1, math.floor(x)) for x in ideal]
     left = int(points) - sum(weights)
@@ -139,14 +140,14 @@ def _leaf_parts(qv: QuestionVariant, langs: tuple[str, ...]) -> list[dict[str, A
     single = sizes == [1] and not isinstance(qv.asked[0]["expected"], list)
     weights = iter([1] if single else part_weights(qv.question, sizes))
     for item, asked in zip(qv.question.items, qv.asked, strict=True):
-        tol = Tolerance(**asked["tolerance"])
+        tol = Tolerance.from_dict(asked["tolerance"])
         wrong = {mid: dict(leaves(v)) for mid, v in asked["mistakes"].items()}
         for pos, value in leaves(asked["expected"]):
             ref = item.ref + "".join(f"[{i}]" for i in pos)
             mistakes: list[dict[str, Any]] = []
             for mid, values in wrong.items():
                 v = values.get(pos)
-                if v is None or tol.within(float(v), float(value)):
+                if v is None or not tol.tells_apart(float(value), float(v)):
                     continue  # this mistake leaves this number right
                 if any(tol.within(float(v), float(m["value"])) for m in mistakes):
                     continue  # an earlier mistake gives this number already
@@ -154,8 +155,9 @@ def _leaf_parts(qv: QuestionVariant, langs: tuple[str, ...]) -> list[dict[str, A
                 key = qv.question.spec.mistake_key(mid)
                 feedback = {lang: _said(lang, key + ".explain") for lang in langs}
                 mistakes.append({"id": mid, "value": v, "fraction": moodle_fraction(credit),
-                                 "tolerance": tol.allowed(float(v)), "feedback": feedback})
-            parts.append({"ref": ref, "value": value, "tolerance": tol.allowed(float(value)),
+                                 "tolerance": tol.interval(float(v)), "feedback": feedback})
+            # the tolerance reaches the value rounded to a stated precision
+            parts.append({"ref": ref, "value": value, "tolerance": tol.interval(float(value)),
                           "weight": next(weights), "mistakes": mistakes})
     return parts
 
@@ -232,8 +234,19 @@ def category_path(title: str, qid: str) -> str:
 def statement_html(exam: Any, question: int, params: dict[str, Any]) -> dict[str, str]:
     """A question's statement (by its position) with a variant's numbers, as Moodle's HTML in
     each of the exam's languages."""
-    texts = statements(exam.questions[question], params, exam.langs, as_html=True)
-    return {lang: "<p>" + texts[lang] + "</p>" for lang in exam.langs}
+    q = exam.questions[question]
+    texts = statements(q, params, exam.langs, as_html=True)
+    out = {lang: "<p>" + texts[lang] + "</p>" for lang in exam.langs}
+    if q.precision is not None:
+        key, data = precision_key(q.precision)
+        for lang in exam.langs:
+            out[lang] += "<p>" + html.escape(_said_with(lang, key, data["n"])) + "</p>"
+    return out
+
+
+@lru_cache(maxsize=64)
+def _said_with(lang: str, key: str, n: int) -> str:
+    return prose_text(lang, key, {"n": n})
 
 
 def moodle_xml(drawn: Drawn) -> bytes:

@@ -14,17 +14,17 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pylatex import NoEscape
 from pylatex.utils import escape_latex
 
 from dlexam.build.document import Fragment, assemble
-from dlexam.build.tex import TexRun, compile_pdf
 from dlexam.exams.mathtext import statements
+from dlexam.exams.model import precision_key
 from dlexam.exams.parallel import fork_map
 from dlexam.exams.variants import Drawn, Variant
+from dlexam.notation.display import plain_number
 from dlexam.render import latex as latex_templates
 from dlexam.render.prose import prose_tex
 from dlexam.render.values import value_tex
@@ -37,7 +37,7 @@ def _lang_text(texts: dict[str, str], lang: str) -> NoEscape:
 
 
 def _points(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+    return plain_number(value, "points")
 
 
 def _question_context(exam: Any, variant: Variant, kind: str,
@@ -56,11 +56,11 @@ def _question_context(exam: Any, variant: Variant, kind: str,
             first = expected
             while isinstance(first, list):
                 first = first[0]
-            allowed = tol.allowed(float(first)) if not isinstance(first, str) else 0.0
+            allowed = tol.interval(float(first)) if not isinstance(first, str) else 0.0
             items.append({
                 "ref": item.ref,
                 "value": value_tex(expected),
-                "allowed": NoEscape(f"${allowed:.3g}$"),
+                "allowed": NoEscape(f"${plain_number(allowed, 'tolerance')}$"),
                 "mistakes": [{"key": q.spec.mistake_key(mid) + ".name", "value": value_tex(v)}
                              for mid, v in asked["mistakes"].items()] if kind == "key" else [],
             })
@@ -71,6 +71,7 @@ def _question_context(exam: Any, variant: Variant, kind: str,
             "heading": heading,
             "statement": texts[key],
             "parts": items,
+            "precision": None if q.precision is None else precision_key(q.precision),
             "steps": q.spec.run(qv.params).steps if kind == "key" else (),
         })
     return out
@@ -137,13 +138,3 @@ def split_pdf(pdf: bytes, ranges: dict[str, tuple[int, int]]) -> dict[str, bytes
         writer.write(buf)
         out[code] = buf.getvalue()
     return out
-
-
-def compile_both(drawn: Drawn) -> dict[str, tuple[TexRun, str]]:
-    """Both documents compiled, in parallel: kind -> (TeX run, source). (Both are rendered
-    first: the keys' renderers fork, which is not done while a thread runs.)"""
-    texts: dict[tuple[str, str], dict[str, str]] = {}  # the papers' statements, for the keys
-    sources = {kind: render_document(drawn, kind, texts) for kind in ("paper", "key")}
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        runs = {kind: pool.submit(compile_pdf, src, f"{kind}s") for kind, src in sources.items()}
-        return {kind: (runs[kind].result(), sources[kind]) for kind in sources}

@@ -130,7 +130,8 @@ def check_counts(exam: Exam, count: int, seed: int) -> None:
 
 def _differ(a: Any, b: Any, tol: Tolerance) -> bool:
     """Whether two plain values are told apart: some element whose tolerance intervals (each
-    around its own value, as Moodle and the grader accept it) do not meet."""
+    around its own value, as Moodle and the grader accept it, reaching the values rounded to a
+    stated precision) do not meet, and which a student rounding as asked would not confuse."""
     la, lb = leaves(a), leaves(b)
     if len(la) != len(lb):
         return True
@@ -144,7 +145,7 @@ def _differ(a: Any, b: Any, tol: Tolerance) -> bool:
             if fx != fy:
                 return True
             continue
-        if abs(fx - fy) > tol.allowed(fx) + tol.allowed(fy):
+        if abs(fx - fy) > tol.interval(fx) + tol.interval(fy) and tol.tells_apart(fx, fy):
             return True
     return False
 
@@ -169,6 +170,14 @@ def _expected(question: Question, item: Any, plain: dict[str, Any]) -> Any:
                          f"({question.id})", f"{item.ref}: {err}") from None
 
 
+def _missing(question: Question, values: Values) -> str | None:
+    """Why a draw gives no value for an asked item (an optional answer these parameters do not
+    give: mlp's W_new without a learning rate), or None; such a draw is refused."""
+    if all(item.answer in values.answers for item in question.items):
+        return None
+    return "an asked answer the parameters drawn do not give"
+
+
 def asked_items(question: Question, values: Values,
                 mistakes: dict[str, Values]) -> tuple[list[dict[str, Any]], str | None]:
     """The key's asked items, and why the draw does not discriminate (None when it does)."""
@@ -177,11 +186,13 @@ def asked_items(question: Question, values: Values,
     out: list[dict[str, Any]] = []
     problem: str | None = None
     for item in question.items:
+        if item.answer not in plain:
+            return [], f"{item.ref} {_missing(question, values)}"
         tol = question.tolerance_for(item)
         expected = _expected(question, item, plain)
-        values = {mid: element(w[item.answer], item.index) for mid, w in wrong.items()}
+        mistaken = {mid: element(w[item.answer], item.index) for mid, w in wrong.items()}
         # only the mistakes that change this item are named for it
-        named = {mid: v for mid, v in values.items() if _differ(expected, v, _SAME)}
+        named = {mid: v for mid, v in mistaken.items() if _differ(expected, v, _SAME)}
         for mid, v in named.items():
             if problem is None and not _differ(expected, v, tol):
                 problem = (f"{item.ref} the value under {mid} was within the tolerances of "
@@ -270,6 +281,10 @@ def draw_question(question: Question, seed: int, seen: set[str],
         wanted = {item.answer for item in question.items}
         if attempt < ANSWER_REDRAWS:  # the right answers first: a repeat needs no mistakes
             (values,) = planner.values_of(spec, params, [None], answers=wanted)
+            missing = _missing(question, values)
+            if missing is not None:
+                reasons[missing] += 1
+                continue
             answers = answers_print([_expected(question, item, values.answers)
                                      for item in question.items])
             if answers in seen:

@@ -16,7 +16,7 @@ from typing import Any
 
 from dlexam.check.typed import Leaf, TypedError, parse
 from dlexam.check.verdicts import Verdict, follow_through, judge_element, rerun_answers
-from dlexam.derivations.contract import element, leaves, plain_shape
+from dlexam.derivations.contract import element, leaves, outline, plain_shape
 from dlexam.derivations.core import Derivation
 from dlexam.grade.key import Key, KeyItem, KeyQuestion
 from dlexam.grade.submissions import MAX_CELL_CHARS, Submission
@@ -178,8 +178,9 @@ class Grader:
         typed = cell.strip()
         try:
             kind = derivation.answer(item.answer).kind
+            ragged = derivation.answer(item.answer).ragged
         except KeyError:
-            kind = "number"
+            kind, ragged = "number", False
         if not typed:
             return self._blank(item, "", NO_ANSWER), "nothing typed"
         if len(typed) > MAX_CELL_CHARS:
@@ -189,11 +190,16 @@ class Grader:
             return [judge_element(item.answer, item.index, typed, item.expected, item.tolerance,
                                   kind)], None
         try:
-            value = parse(typed)
+            value = parse(typed, ragged=ragged)
         except TypedError as err:
             return self._blank(item, typed, UNREADABLE), str(err)
+        if ragged and outline(value) != outline(item.expected):
+            return (self._blank(item, typed, UNREADABLE),
+                    "lists of other lengths than the answer's (one shape per layer)")
         expected_shape = plain_shape(item.expected)
-        if _typed_shape(value) != expected_shape:
+        if not ragged and expected_shape is None:  # a key whose lists this answer cannot have
+            return self._blank(item, typed, UNREADABLE), "the key's value has ragged lists"
+        if not ragged and _typed_shape(value) != expected_shape:
             return (self._blank(item, typed, UNREADABLE),
                     f"{_shape_words(_typed_shape(value))} where the answer is "
                     f"{_shape_words(expected_shape)}")

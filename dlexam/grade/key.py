@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dlexam.derivations.contract import Tolerance, format_ref, plain_shape
+from dlexam.derivations.contract import Tolerance, format_ref, precision_of
 from dlexam.errors import InputError
 
 MAX_KEY_BYTES = 64 * 1024 * 1024
@@ -98,13 +98,13 @@ def _number(value: Any, path: str) -> float:
 
 
 def _plain_value(value: Any, path: str) -> None:
-    """Refuses a value that is not a number, ``"inf"``/``"-inf"``, text, or rectangular lists
-    of numbers."""
+    """Refuses a value that is not a number, ``"inf"``/``"-inf"``, text, or lists of numbers
+    (rectangular, or of different lengths for an answer such as one shape per layer)."""
     if isinstance(value, str):
         return
     if isinstance(value, list):
-        if plain_shape(value) is None or not value:
-            raise InputError(path, "a number or rectangular lists of numbers", "ragged lists")
+        if not value:
+            raise InputError(path, "a number or lists of numbers", "an empty list")
         stack = list(value)
         while stack:
             item = stack.pop()
@@ -134,11 +134,14 @@ def _item(data: Any, path: str) -> KeyItem:
     abs_ = _number(tol.get("abs"), f"{path}.tolerance.abs")
     if rel < 0 or abs_ < 0:
         raise InputError(f"{path}.tolerance", "tolerances >= 0", _got(tol))
+    precision = precision_of(tol.get("sig_figs"), tol.get("decimals"),
+                             (f"{path}.tolerance.sig_figs", f"{path}.tolerance.decimals"))
     mistakes = _need(data.get("mistakes", {}), dict, f"{path}.mistakes",
                      'an object {"<mistake id>": value}')
     for mid, value in mistakes.items():
         _plain_value(value, f"{path}.mistakes.{mid}")
-    return KeyItem(answer, tuple(index), data["expected"], Tolerance(rel, abs_), dict(mistakes))
+    return KeyItem(answer, tuple(index), data["expected"],
+                   Tolerance(rel, abs_, precision), dict(mistakes))
 
 
 def _question(data: Any, path: str) -> KeyQuestion:

@@ -12,7 +12,7 @@ import io
 import json
 import os
 import tempfile
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +76,7 @@ def _student_json(sg: StudentGrade, lang: str) -> dict[str, Any]:
         for item in q.items:
             for verdict in item.verdicts:
                 obj = verdict_object(q.derivation, verdict, lang,
-                                     message=lambda m, d=q.derivation.name: _message(d, m, lang))
+                                     message=partial(_message, q.derivation.name, lang=lang))
                 if item.reason is not None:
                     obj["reason"] = item.reason
                 verdicts.append(obj)

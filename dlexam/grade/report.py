@@ -43,10 +43,10 @@ def report_data(grades: Grades) -> dict[str, Any]:
         scores = [q.score for s in grades.students for q in s.questions if q.id == qid]
         derivation = next(q.derivation for s in grades.students for q in s.questions
                           if q.id == qid)
-        mistakes = [{"id": mid, "students": count,
-                     "answers": grades.mistakes[qid].get(mid, 0),
-                     "key": derivation.mistake_key(mid)}
-                    for mid, count in grades.mistake_students[qid].items()]
+        mistakes: list[dict[str, Any]] = [
+            {"id": mid, "students": count, "answers": grades.mistakes[qid].get(mid, 0),
+             "key": derivation.mistake_key(mid)}
+            for mid, count in grades.mistake_students[qid].items()]
         questions.append({
             "id": qid,
             "derivation": derivation_of[qid],

@@ -108,6 +108,10 @@ class Layout:
         return count <= self.listed
 
 
+LONG_ROW = 8
+"""A list of more numbers than this is written as a tuple that breaks across lines, not as a
+one-row matrix (LaTeX)."""
+
 LAYOUT = Layout()
 """The layout the renderers use (tests swap it to check that the shown steps follow it)."""
 
@@ -236,7 +240,8 @@ def render(value: Any, backend: Backend = "latex", context: str = "prose", *,
     if value is None:
         return "--"
     if isinstance(value, (list, tuple)) and value and all(is_number(v) for v in value):
-        if lists == "tuple":
+        if lists == "tuple" or (latex and len(value) > LONG_ROW and context not in _UNBROKEN):
+            # a long row (a count per layer of a deep model) breaks across lines as a tuple
             return tuple_form(list(value), backend, digits, breakable=context not in _UNBROKEN)
         value = sp.Matrix([[number(v) for v in value]])
     elif (isinstance(value, (list, tuple)) and value
@@ -244,8 +249,9 @@ def render(value: Any, backend: Backend = "latex", context: str = "prose", *,
           and len({len(r) for r in value}) == 1
           and all(is_number(v) for r in value for v in r)):
         value = sp.Matrix([[number(v) for v in r] for r in value])
-    elif isinstance(value, (list, tuple)):
-        return ", ".join(render(v, backend, context, lists=lists, digits=digits) for v in value)
+    elif isinstance(value, (list, tuple)):  # items of different lengths: tuples, one by one
+        return ", ".join(render(v, backend, context, lists="tuple", digits=digits)
+                         for v in value)
     if isinstance(value, sp.MatrixBase) and 1 in value.shape and lists == "tuple":
         return tuple_form(list(value), backend, digits, breakable=context not in _UNBROKEN)
     if isinstance(value, sp.MatrixBase) or is_number(value):
@@ -259,14 +265,25 @@ def render(value: Any, backend: Backend = "latex", context: str = "prose", *,
     return breakable_tex(str(value)) if latex else str(value)
 
 
-PLAIN_DECIMALS: dict[str, int] = {
-    "score": 6,  # points and scores in grades.csv and the grade report
+PLAIN: dict[str, str] = {
+    "score": ".6f",  # grades.csv and the grade report: at most 6 decimals, no trailing zeros
+    "points": "g",  # an exam's points and a checked exam's score: 20, 12.5
+    "echo": ".6g",  # a value the checker or practice mode shows beside the student's own
+    "tolerance": ".3g",  # the half-width of what is accepted: ±0.00137
+    "moodle": ".10g",  # a number in moodle.xml, as Moodle reads it
 }
-"""Decimals, at most, of a plain float a person reads outside a derivation (trailing zeros
-dropped), per context."""
+"""The display rule of the numbers a person reads outside a derivation's steps (scores,
+points, tolerances, values echoed back, Moodle's numbers): a format per named context.
+A derivation's own values go through :func:`render` and the printers instead."""
 
 
 def plain_number(value: float, context: str = "score") -> str:
-    """A float in a context of :data:`PLAIN_DECIMALS`: ``12.5``, ``20``, ``6.666667``."""
-    text = f"{value:.{PLAIN_DECIMALS[context]}f}".rstrip("0").rstrip(".")
-    return "0" if text in ("", "-0") else text
+    """A plain float in a context of :data:`PLAIN`: ``12.5``, ``20``, ``6.666667``. A score
+    drops trailing zeros; whole points print without a decimal point; a score or a Moodle
+    number is never ``-0``."""
+    if context == "points" and float(value).is_integer():
+        return str(int(value))
+    text = f"{float(value):{PLAIN[context]}}"
+    if context == "score":
+        text = text.rstrip("0").rstrip(".") or "0"
+    return "0" if text == "-0" and context in ("score", "moodle") else text

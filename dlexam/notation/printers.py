@@ -147,6 +147,17 @@ def _flat_args(expr: sp.Basic, cls: type) -> list[sp.Basic]:
     return out
 
 
+def _minus_number(expr: sp.Basic) -> bool:
+    """Whether ``expr`` is -1 times a single number, unevaluated (a number put in for -s)."""
+    return (isinstance(expr, sp.Mul) and len(expr.args) == 2 and expr.args[0] == -1
+            and bool(expr.args[1].is_Number))
+
+
+def _minus_negative(expr: sp.Basic) -> bool:
+    """Whether ``expr`` is -1 times a negative number, unevaluated."""
+    return _minus_number(expr) and bool(expr.args[1].is_negative)
+
+
 class _ProjectNotation:
     """What both printers share: the symbol table, short decimals, authored term order.
 
@@ -224,12 +235,29 @@ class _ProjectNotation:
         flat = _flat_args(expr, sp.Add)
         if len(flat) != len(expr.args):
             expr = sp.Add(*flat, evaluate=False)
+        if any(_minus_negative(a) for a in flat[1:]):
+            # 5.1 - (-3.2) + 1: a negative number put in for a subtracted symbol keeps its
+            # subtraction and its sign (SymPy would write 5.1 - -3.2)
+            out = self._print(flat[0])  # type: ignore[attr-defined]
+            for term in flat[1:]:
+                shown = self._print(term)  # type: ignore[attr-defined]
+                if shown.startswith("-"):
+                    out += " - " + shown[1:].lstrip()
+                else:
+                    out += " + " + shown
+            return out
         return super()._print_Add(expr, order=order)  # type: ignore[misc]
 
     def _print_Mul(self, expr: sp.Mul) -> str:
         flat = _flat_args(expr, sp.Mul)
         if len(flat) != len(expr.args):
             expr = sp.Mul(*flat, evaluate=False)
+        if _minus_number(expr):
+            # a number put in for a subtracted symbol (s_j - s_y): -3.2, or -(-3.2)
+            body = self._print(expr.args[1])  # type: ignore[attr-defined]
+            if body.startswith("-"):
+                body = (rf"\left({body}\right)" if self.FORM == 0 else f"({body})")
+            return "-" + body
         lead = _decimal_lead(expr, self._settings["digits"])
         if lead is not None:
             coeff, rest = lead
@@ -328,6 +356,9 @@ class DlexamLatexPrinter(_ProjectNotation, LatexPrinter):
 
     def _print_Sigmoid(self, expr: Any, exp: Any = None) -> str:
         return rf"\sigma\left({self._print(expr.args[0])}\right)"
+
+    def _print_Indicator(self, expr: Any, exp: Any = None) -> str:
+        return rf"\mathbf{{1}}\left[{self._print(expr.args[0])}\right]"
 
     def _print_Ratio(self, expr: Any, exp: Any = None) -> str:
         x, y = (self._slash(a) if _is_ratio(a) else self._print(a) for a in expr.args)
@@ -456,6 +487,12 @@ class DlexamTextPrinter(_ProjectNotation, StrPrinter):
 
     def _print_Sigmoid(self, expr: Any) -> str:
         return f"σ({self._print(expr.args[0])})"
+
+    def _print_Indicator(self, expr: Any) -> str:
+        return f"1[{self._print(expr.args[0])}]"
+
+    def _print_Max(self, expr: Any) -> str:
+        return "max(" + ", ".join(self._print(a) for a in expr.args) + ")"
 
     def _print_Ratio(self, expr: Any) -> str:
         return self._ratio_text(expr)

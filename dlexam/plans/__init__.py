@@ -615,9 +615,9 @@ class Planner:
                     return found
             if self._tries.get(signature, 0) < MAX_GUARDED and len(numbers) <= MAX_INPUTS and (
                     self.eager or signature in self._seen):
-                plan = self._trace(derivation, prepared, signature, plans, names)
-                found = None if plan is None else \
-                    self._planned(derivation, plan, numbers, prepared, names)
+                traced = self._trace(derivation, prepared, signature, plans, names)
+                found = None if traced is None else \
+                    self._planned(derivation, traced, numbers, prepared, names)
                 if found is not None:
                     return found
             if len(self._seen) >= 8 * self.size:

@@ -28,29 +28,40 @@ def _verdict(sigma: float, rate: float) -> str:
     return "vanishing" if rate < 1 - 1e-9 else "neither"
 
 
+def _act(a: np.ndarray, activation: str) -> np.ndarray:
+    return np.tanh(a) if activation == "tanh" else 1 / (1 + np.exp(-a))
+
+
+def _slope(h: np.ndarray, activation: str) -> np.ndarray:
+    """tanh' = 1 - h^2, sigmoid' = h (1 - h), at the new state h."""
+    return 1 - h**2 if activation == "tanh" else h * (1 - h)
+
+
 def _states(W: np.ndarray, U: np.ndarray, b: np.ndarray, xs: np.ndarray,
-            h0: np.ndarray) -> list[np.ndarray]:
+            h0: np.ndarray, activation: str = "tanh") -> list[np.ndarray]:
     out, h = [], h0
     for x_t in xs:
-        h = np.tanh(W @ h + U @ x_t + b)
+        h = _act(W @ h + U @ x_t + b, activation)
         out.append(h)
     return out
 
 
 def _autograd_norms(W: np.ndarray, U: np.ndarray, b: np.ndarray, xs: np.ndarray,
-                    h0: np.ndarray) -> tuple[list[float], list[float]]:
+                    h0: np.ndarray, activation: str = "tanh"
+                    ) -> tuple[list[float], list[float]]:
     """||dh_t/dh_{t-1}|| per step and ||dh_T/dh_k|| for k = 0 .. T-1, by autograd (float64)."""
     Wt, Ut, bt = (torch.tensor(a, dtype=torch.float64) for a in (W, U, b))
     xt = [torch.tensor(x, dtype=torch.float64) for x in xs]
+    f = torch.tanh if activation == "tanh" else torch.sigmoid
 
     def run(h: torch.Tensor, first: int, last: int) -> torch.Tensor:
         for x in xt[first:last]:
-            h = torch.tanh(Wt @ h + Ut @ x + bt)
+            h = f(Wt @ h + Ut @ x + bt)
         return h
 
     states = [torch.tensor(h0, dtype=torch.float64)]
     for x in xt:
-        states.append(torch.tanh(Wt @ states[-1] + Ut @ x + bt))
+        states.append(f(Wt @ states[-1] + Ut @ x + bt))
     T = len(xt)
 
     def norm_of(k: int, last: int) -> float:
@@ -71,17 +82,19 @@ def bptt(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
     xs = np.array(p["x"], dtype=float).reshape(len(p["x"]), -1)
     h0 = np.zeros(H) if p.get("h0") is None else np.array(p["h0"], dtype=float)
     T = len(xs)
+    activation = p.get("activation") or "tanh"
+    gamma = 1.0 if activation == "tanh" else 0.25  # the largest slope: tanh'(0), sigmoid'(0)
     sigma = float(np.linalg.svd(W, compute_uv=False)[0])
     if mistake is None:
-        factor_norms, products = _autograd_norms(W, U, b, xs, h0)
+        factor_norms, products = _autograd_norms(W, U, b, xs, h0, activation)
     else:
-        states = _states(W, U, b, xs, h0)
+        states = _states(W, U, b, xs, h0, activation)
         if mistake == "no-tanh-derivative":
             factors = [W for _ in states]
         elif mistake == "transposed-w":
-            factors = [np.diag(1 - h**2) @ W.T for h in states]
+            factors = [np.diag(_slope(h, activation)) @ W.T for h in states]
         elif mistake == "no-recurrent-path":  # the Jacobians are the right ones
-            factors = [np.diag(1 - h**2) @ W for h in states]
+            factors = [np.diag(_slope(h, activation)) @ W for h in states]
         else:
             raise KeyError(mistake)
         factor_norms = [float(np.linalg.norm(F, 2)) for F in factors]
@@ -96,10 +109,10 @@ def bptt(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
         "dhT_dhk_norm": products,
         "factor_norms": factor_norms,
         "sigma_max_W": sigma,
-        "gamma": 1,
-        "bound": [sigma ** (T - k) for k in range(T)],
+        "gamma": gamma,
+        "bound": [(gamma * sigma) ** (T - k) for k in range(T)],
         "rate": rate,
-        "verdict": _verdict(sigma, rate),
+        "verdict": _verdict(gamma * sigma, rate),
     }
     if p.get("f") is not None:
         gates = np.broadcast_to(np.array(p["f"], dtype=float), (T, H))
@@ -212,28 +225,36 @@ def _bptt_gradients(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
     last = p.get("loss_at") == "last"
     targets = np.array(p["target"], dtype=float).reshape(1 if last else T, n_out)
     at = [T - 1] if last else list(range(T))
+    activation = p.get("activation") or "tanh"
     if mistake is None:
         Wt, Ut, bt, Vt, ct = (torch.tensor(a, dtype=torch.float64, requires_grad=True)
                               for a in (W, U, b, V, c))
+        f = torch.tanh if activation == "tanh" else torch.sigmoid
         h = torch.tensor(h0, dtype=torch.float64)
         loss = torch.zeros((), dtype=torch.float64)
+        pre = []  # the pre-activations a_t, whose gradients are the deltas
         for t in range(T):
-            h = torch.tanh(Wt @ h + Ut @ torch.tensor(xs[t]) + bt)
+            a = Wt @ h + Ut @ torch.tensor(xs[t]) + bt
+            a.retain_grad()
+            pre.append(a)
+            h = f(a)
             if t in at:
                 diff = Vt @ h + ct - torch.tensor(targets[at.index(t)])
                 loss = loss + 0.5 * (diff**2).sum()
         loss.backward()
         grads = [g.grad.numpy() for g in (Wt, Ut, bt, Vt, ct)]
+        deltas = [a.grad.numpy().tolist() for a in pre]
         value = float(loss.detach())
     else:
         hs = [h0]
         for t in range(T):
-            hs.append(np.tanh(W @ hs[-1] + U @ xs[t] + b))
+            hs.append(_act(W @ hs[-1] + U @ xs[t] + b, activation))
         errs = [V @ hs[t + 1] + c - targets[at.index(t)] if t in at else np.zeros(n_out)
                 for t in range(T)]
         value = 0.5 * sum(float(e @ e) for e in errs)
         dW, dU, db = np.zeros_like(W), np.zeros_like(U), np.zeros(H)
         later = np.zeros(H)  # dL/da_{t+1}
+        deltas = [[0.0] * H for _ in range(T)]
         for t in range(T - 1, -1, -1):
             dh = V.T @ errs[t]
             if t < T - 1:
@@ -241,7 +262,8 @@ def _bptt_gradients(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
                     dh = dh + W @ later
                 elif mistake != "no-recurrent-path":
                     dh = dh + W.T @ later
-            da = dh if mistake == "no-tanh-derivative" else (1 - hs[t + 1] ** 2) * dh
+            da = dh if mistake == "no-tanh-derivative" else _slope(hs[t + 1], activation) * dh
+            deltas[t] = da.tolist()
             dW += np.outer(da, hs[t])
             dU += np.outer(da, xs[t])
             db += da
@@ -257,4 +279,5 @@ def _bptt_gradients(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
         "dL_dV": dV.reshape(V_given.shape).tolist(),
         "dL_dc": float(dc[0]) if n_out == 1 and np.ndim(p.get("c") or 0) == 0
         else np.asarray(dc).tolist(),
+        "delta": deltas,
     }

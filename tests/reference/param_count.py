@@ -26,6 +26,7 @@ _POSITIONAL = {
     "Conv1D": ("filters", "kernel_size"), "Conv2D": ("filters", "kernel_size"),
     "MaxPooling1D": ("pool_size",), "MaxPooling2D": ("pool_size",),
     "AveragePooling1D": ("pool_size",), "AveragePooling2D": ("pool_size",),
+    "ZeroPadding1D": ("padding",), "ZeroPadding2D": ("padding",),
 }
 
 
@@ -70,7 +71,8 @@ def input_shape(chain: list[dict[str, Any]], params: dict[str, Any]) -> tuple[An
     first = chain[0]
     if first["kind"] == "Input":
         return tuple(first["shape"])
-    shape = first.get("input_shape") or (first.get("layer") or {}).get("input_shape")
+    shape = first.get("input_shape") or (first.get("layer") or {}).get("input_shape") or \
+        params.get("input_shape")
     steps, width = params.get("timesteps"), params.get("input_dim")
     if shape is not None:
         shape = tuple(shape)
@@ -99,6 +101,21 @@ def _keras_layer(layer: dict[str, Any]) -> Any:
     return getattr(keras.layers, kind)(**options)
 
 
+def _keras_layers(layer: dict[str, Any]) -> list[Any]:
+    """The Keras layers of one layer: PyTorch's zeros on each side (``padding=2``) become a
+    ZeroPadding layer in front of the same layer with ``padding='valid'``."""
+    import keras
+
+    padding = layer.get("padding")
+    if layer["kind"] in ("ZeroPadding1D", "ZeroPadding2D") or not isinstance(padding, (int,
+                                                                                      tuple)):
+        return [_keras_layer(layer)]
+    rank = 2 if layer["kind"].endswith("2D") else 1
+    pad = getattr(keras.layers, f"ZeroPadding{rank}D")(padding if rank == 2 or isinstance(
+        padding, int) else padding[0])
+    return [pad, _keras_layer({**layer, "padding": "valid"})]
+
+
 @cache
 def keras_model(model: str, shapes: tuple[tuple[Any, ...], ...]) -> list[list[dict[str, Any]]]:
     """Each chain's layers as Keras builds them: each one's count, non-trainable count, input
@@ -113,8 +130,12 @@ def keras_model(model: str, shapes: tuple[tuple[Any, ...], ...]) -> list[list[di
         for layer in chain:
             if layer["kind"] == "Input":
                 continue
-            built = _keras_layer(layer)
-            y = built(x, x) if layer["kind"] == "MultiHeadAttention" else built(x)
+            *padding, built = _keras_layers(layer)
+            x_padded = x
+            for extra in padding:
+                x_padded = extra(x_padded)
+            y = built(x_padded, x_padded) if layer["kind"] == "MultiHeadAttention" else \
+                built(x_padded)
             out.append({"count": built.count_params(),
                         "frozen": sum(math.prod(w.shape) for w in built.non_trainable_weights),
                         "in": tuple(x.shape[1:]), "out": tuple(y.shape), "layer": layer})
@@ -195,6 +216,83 @@ def formula_count(layer: dict[str, Any], m: int, framework: str, mistake: str | 
     return 0
 
 
+_WINDOWS = ("Conv1D", "Conv2D", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D",
+            "AveragePooling2D")
+_ALONE = ("Dense", "TimeDistributed", "Dropout", "Activation", "BatchNormalization",
+          "LayerNormalization", "Embedding", "ZeroPadding1D", "ZeroPadding2D")
+_LENGTH = 8192
+
+
+def _first(value: Any, default: int) -> int:
+    if value is None:
+        return default
+    return value[0] if isinstance(value, tuple) else value
+
+
+def _torch_window(layer: dict[str, Any]) -> Any:
+    """The layer's window along the first axis as a torch op on one channel: a convolution
+    with weights 1, or an average pooling (a max pooling's gradient reaches one input only)."""
+    import torch
+
+    if layer["kind"].startswith("Conv"):
+        kernel = _first(layer["kernel_size"], 1)
+        conv = torch.nn.Conv1d(1, 1, kernel, stride=_first(layer.get("strides"), 1),
+                               dilation=_first(layer.get("dilation_rate"), 1), bias=False)
+        torch.nn.init.ones_(conv.weight)
+        return conv
+    kernel = _first(layer.get("pool_size"), 2)
+    return torch.nn.AvgPool1d(kernel, stride=_first(layer.get("strides"), kernel))
+
+
+def torch_fields(chain: list[dict[str, Any]], whole: int) -> list[tuple[int, int]]:
+    """Each layer's receptive field and jump along the first axis, measured: the input
+    positions whose gradient reaches a middle unit (first to last), and how far the first of
+    them moves to the next unit. Layers that mix every position give the whole input."""
+    import torch
+
+    ops: list[Any] = []
+    out: list[tuple[int, int]] = []
+    spread = False
+    for layer in chain:
+        if layer["kind"] == "Input":
+            continue
+        if spread or layer["kind"] not in (*_WINDOWS, *_ALONE):
+            spread = True
+            out.append((whole, whole))
+            continue
+        if layer["kind"] in _WINDOWS:
+            ops.append(_torch_window(layer))
+        if not ops:
+            out.append((1, 1))
+            continue
+        starts = []
+        field = 0
+        for shift in (0, 1):
+            x = torch.ones(1, 1, _LENGTH, requires_grad=True)
+            y = x
+            for op in ops:
+                y = op(y)
+            y[0, 0, y.shape[-1] // 2 + shift].backward()
+            reached = torch.nonzero(x.grad[0, 0]).flatten()
+            starts.append(int(reached[0]))
+            field = int(reached[-1] - reached[0]) + 1
+        out.append((field, starts[1] - starts[0]))
+    return out
+
+
+def _fields(p: dict[str, Any], shapes: tuple[tuple[Any, ...], ...]) -> list[tuple[int, int]] | None:
+    chains = chains_of(p["model"])
+    if not any(layer["kind"] in _WINDOWS for chain in chains for layer in chain):
+        return None
+    out: list[tuple[int, int]] = []
+    for chain, shape in zip(chains, shapes, strict=True):
+        spatial = len(shape) >= 2 or chain[0]["kind"] == "Embedding"
+        if not spatial or shape[0] is None:
+            return None
+        out += torch_fields(chain, shape[0])
+    return out
+
+
 @reference("param-count")
 def param_count(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
     built = keras_model(p["model"], _shapes(p["model"], p))
@@ -220,5 +318,13 @@ def param_count(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
         chains.append(total)
     total, non_trainable = sum(counts), sum(frozen)
     trainable = total - non_trainable if p["framework"] == "keras" else total
-    return {"layers": counts, "total": total, "trainable": trainable,
-            "non_trainable": non_trainable, "chains": chains}
+    out: dict[str, Any] = {"layers": counts, "total": total, "trainable": trainable,
+                           "non_trainable": non_trainable, "chains": chains}
+    shapes = [list(entry["out"][1:]) for layers in built for entry in layers]
+    if all(None not in shape for shape in shapes):
+        out["output_shapes"] = shapes
+    fields = _fields(p, _shapes(p["model"], p))
+    if fields is not None:
+        out["receptive_field"] = [field for field, _jump in fields]
+        out["jump"] = [jump for _field, jump in fields]
+    return out
