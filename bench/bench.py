@@ -26,6 +26,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from limits import limits_bench  # noqa: E402 - beside this file
+
 DLEXAM = [sys.executable, "-m", "dlexam"]
 
 
@@ -43,13 +46,15 @@ def run(cmd: list[str], cwd: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--only", choices=("book", "grade", "exam", "check"), default=None,
+    parser.add_argument("--only", choices=("book", "grade", "exam", "check", "limits"),
+                        default=None,
                         help="run only one group of figures")
     args = parser.parse_args()
     groups = {
         "grade": lambda: bench_grade(args.runs),
         "exam": lambda: exam_bench(ROOT / "examples" / "quiz3.toml", min(args.runs, 3)),
         "check": check_bench,
+        "limits": limits_bench,
     }
     if args.only in groups:
         groups[args.only]()

@@ -7,12 +7,12 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, NoReturn
 
 from dlexam.build.files import check_book_outputs, check_output_folder, check_pdf_file
-from dlexam.errors import BuildError, DlexamError, InputError
+from dlexam.errors import BuildError, DlexamError, InputError, Terminated
 from dlexam.langs import LANG_CHOICES, LANGS
 
 # SymPy and the templates are imported inside the commands that need them, so that an
@@ -53,31 +53,14 @@ def _integer(literal: str) -> int:
     return int(literal)
 
 
-def _depth(text: str) -> int:
+def _depth(text: str, most: int) -> int:
     """How deep brackets nest in JSON text, outside strings (json.loads recurses that deep)."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-            if deepest > VALUE_MAX_DEPTH:
-                break
-        elif ch in "]}":
-            depth -= 1
-    return deepest
+    from dlexam.safeio import json_depth
+
+    return json_depth(text, most)
 
 
-def parse_value(key: str, text: str) -> Any:
+def parse_value(key: str, text: str, max_depth: int = VALUE_MAX_DEPTH) -> Any:
     """A ``key=value`` value: a JSON literal, or else the bare word as a string.
 
     The text's length, its bracket depth and each number literal's length are checked before
@@ -89,9 +72,8 @@ def parse_value(key: str, text: str) -> Any:
     """
     if len(text) > VALUE_MAX_CHARS:
         raise InputError(key, f"a value of at most {VALUE_MAX_CHARS} characters", f"{len(text)}")
-    if _depth(text) > VALUE_MAX_DEPTH:
-        raise InputError(key, f"brackets nested at most {VALUE_MAX_DEPTH} deep",
-                         "deeper nesting")
+    if _depth(text, max_depth) > max_depth:
+        raise InputError(key, f"brackets nested at most {max_depth} deep", "deeper nesting")
     try:
         return json.loads(text, parse_float=_number, parse_int=_integer,
                           parse_constant=_reject_constant)
@@ -107,8 +89,13 @@ def parse_value(key: str, text: str) -> Any:
         return text
 
 
-def parse_assignments(items: Sequence[str]) -> dict[str, Any]:
-    """``["W=[[1,2],[3,4]]", "framework=keras"]`` -> a parameter dictionary."""
+def parse_assignments(items: Sequence[str], depths: Mapping[str, int] | None = None
+                      ) -> dict[str, Any]:
+    """``["W=[[1,2],[3,4]]", "framework=keras"]`` -> a parameter dictionary.
+
+    A parameter named in ``depths`` (JSON data such as a tree) may nest as deep as it says,
+    the others :data:`VALUE_MAX_DEPTH` deep.
+    """
     params: dict[str, Any] = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -117,7 +104,7 @@ def parse_assignments(items: Sequence[str]) -> dict[str, Any]:
             raise InputError(item, "a parameter written as key=value")
         if key in params:
             raise InputError(key, "each parameter once", "it twice")
-        params[key] = parse_value(key, value)
+        params[key] = parse_value(key, value, (depths or {}).get(key, VALUE_MAX_DEPTH))
     return params
 
 
@@ -171,12 +158,11 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(message)
 
 
-class _Terminated(BaseException):
-    """SIGTERM arrived: unwinds like Ctrl-C, so TeX is stopped and temporary folders removed."""
+_Terminated = Terminated
 
 
-def _on_sigterm(_signum: int, _frame: object) -> None:
-    raise _Terminated
+def _on_sigterm(signum: int, _frame: object) -> None:
+    raise _Terminated(signum)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -279,7 +265,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     from dlexam import derivations, render
 
     derivation = derivations.get(args.name)
-    params = parse_assignments(args.params)
+    params = parse_assignments(args.params, derivation.json_depths)
     result = derivation.run(params, mistake=args.mistake)
     if args.json:
         print(json.dumps(result.as_dict(), ensure_ascii=False))
@@ -330,6 +316,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
                          "one derivation's check (an exam file states sig_figs or decimals per "
                          "question; a batch request per line)")
     if args.batch is not None:
+        if args.exam is not None or args.template or args.pdf is not None:
+            which = "--exam" if args.exam is not None else (
+                "--template" if args.template else "--pdf")
+            raise InputError("--batch", f"no {which} (a batch names each request's "
+                             "derivation; check a whole exam with --exam EXAM ANSWERS.toml)")
         return _check_batch(args)
     if args.exam is not None:
         return _check_exam(args)
@@ -338,7 +329,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if args.name is None:
         raise InputError("check", "a derivation's name (or --batch FILE)")
     derivation = derivations.get(args.name)
-    params = parse_assignments(args.params)
+    params = parse_assignments(args.params, derivation.json_depths)
     answers = parse_answers(args.answer)
     report = check(derivation, params, answers, _precision(args))
     if args.json:
@@ -386,13 +377,16 @@ def _check_batch(args: argparse.Namespace) -> int:
     if args.batch == "-":
         run_batch(sys.stdin.buffer, sys.stdout, args.lang)
         return 0
-    try:
-        lines = open(args.batch, "rb")
-    except OSError as err:
-        raise InputError("--batch", "a readable file", f"{args.batch} ({err.strerror})") \
-            from None
-    with lines:
-        run_batch(lines, sys.stdout, args.lang)
+    from dlexam.safeio import open_regular
+
+    with open_regular(args.batch, "batch file") as lines:
+        try:
+            run_batch(lines, sys.stdout, args.lang)
+        except OSError as err:  # a file that opens but cannot be read (/proc/self/mem)
+            if err.filename is not None or isinstance(err, BrokenPipeError):
+                raise
+            raise InputError(args.batch, "a readable batch file", err.strerror or str(err)) \
+                from None
     return 0
 
 
@@ -412,6 +406,10 @@ def _cmd_practice(args: argparse.Namespace) -> int:
 
     right, asked = run_practice(derivation, seed, args.lang, input, say,
                                 precision=_precision(args))
+    if asked == 0:  # the input ended (or quit) before any answer: nothing was practised
+        print("dlexam: practice: no answer was given (the input ended before the first one)",
+              file=sys.stderr)
+        return EXIT_WRONG
     return 0 if right == asked else EXIT_WRONG
 
 
@@ -428,7 +426,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     from dlexam.render.describe import sample_json, sample_text
 
     derivation = derivations.get(args.name)
-    fixed = parse_assignments(args.params)
+    fixed = parse_assignments(args.params, derivation.json_depths)
     params = derivation.sample(args.seed, fixed)
     assert params is not None  # without ``keep`` a draw is never refused
     if args.json:
@@ -451,7 +449,9 @@ def fairness_line(row: dict[str, Any]) -> str:
 
 def _cmd_exam(args: argparse.Namespace) -> int:
     out = check_output_folder(args.out)
-    from dlexam.exams.build import Progress, build_exam
+    from dlexam.exams.build import Progress, build_exam, output_folder
+
+    output_folder(out).check()
 
     count = args.variants
     report = build_exam(args.file, count, args.seed, out, pdf=not args.no_pdf,
@@ -471,11 +471,10 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     out = check_output_folder(args.out)
-    for name in ("grades.csv", "grades.json", "report.pdf"):
-        target = out / name
-        if target.is_dir() and not target.is_symlink():
-            raise InputError("--out", f"{target} to be a file dlexam may replace", "a folder")
+    from dlexam.grade.outputs import output_folder
     from dlexam.grade.run import run_grade
+
+    output_folder(out).check()
 
     summary = run_grade(Path(args.key), Path(args.submissions), out, lang=args.lang,
                         pdf=not args.no_pdf)
@@ -495,19 +494,20 @@ def _cmd_list(_args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit status.
 
-    SIGTERM is handled as Ctrl-C is: a running TeX and everything it started are killed and
-    its temporary folder removed before dlexam exits.
+    SIGTERM and SIGHUP are handled as Ctrl-C is: a running TeX and everything it started are
+    killed, forked workers stopped and temporary folders removed before dlexam exits.
     """
-    previous = None
+    previous = {}
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            previous[signum] = signal.signal(signum, _on_sigterm)
     try:
         return _main(argv)
-    except _Terminated:
-        return EXIT_TERMINATED
+    except _Terminated as stop:
+        return 128 + (stop.args[0] if stop.args else signal.SIGTERM)
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _main(argv: Sequence[str] | None) -> int:

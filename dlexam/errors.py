@@ -2,6 +2,36 @@
 
 from __future__ import annotations
 
+ECHO_CHARS = 80
+"""The most characters of an offending input a message shows."""
+GOT_CHARS = 240
+"""The most characters of a description of what was given (it may quote an input)."""
+PARAM_CHARS = 200
+"""The most characters of a parameter's name in a message (a path and a TOML path, or a name
+the user typed: those are cut to :data:`ECHO_CHARS` where they are named)."""
+
+
+def echo(text: str, limit: int = ECHO_CHARS) -> str:
+    """``text`` for a message: control characters escaped, at most ``limit`` characters shown.
+
+    >>> echo("a\\x1bb")
+    'a\\\\x1bb'
+    """
+    import unicodedata
+
+    out = []
+    for ch in text[: limit + 1]:
+        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
+            code = ord(ch)
+            out.append(ch.encode("unicode_escape").decode("ascii") if code < 0x100
+                       else f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    shown = "".join(out)
+    if len(text) > limit:
+        return shown[:limit] + f"... ({len(text):,} characters)"
+    return shown
+
 
 class DlexamError(Exception):
     """Base class of every error dlexam raises on purpose."""
@@ -17,6 +47,9 @@ class InputError(DlexamError):
     """
 
     def __init__(self, param: str, expected: str, got: str | None = None) -> None:
+        # what the user typed may be long or hold control characters: shown bounded, escaped
+        param = echo(param, PARAM_CHARS)
+        got = None if got is None else echo(got, GOT_CHARS)
         self.param = param
         self.expected = expected
         self.got = got
@@ -46,3 +79,8 @@ class BuildError(DlexamError):
     def __init__(self, message: str, log: str | None = None) -> None:
         self.log = log
         super().__init__(message)
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived: unwinds like Ctrl-C, so TeX is stopped and temporary folders
+    removed (``args[0]`` is the signal's number)."""

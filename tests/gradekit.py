@@ -70,7 +70,7 @@ def make_key(folder: Path, variants: int = 3, seed: int = 7) -> Path:
     """key.json for the exam above, by ``dlexam exam`` when it exists, else the fixture."""
     folder.mkdir(parents=True, exist_ok=True)
     if exam_command_exists():
-        exam = folder / "exam.toml"
+        exam = folder.parent / f"{folder.name}-exam.toml"  # the folder holds one build only
         exam.write_text(EXAM_TOML, encoding="utf-8")
         assert main(["exam", str(exam), "--variants", str(variants), "--seed", str(seed),
                      "--out", str(folder), "--no-pdf"]) == 0

@@ -109,8 +109,33 @@ def test_batch_normalization_reported_apart_as_keras_summary_does() -> None:
                          framework="pytorch")
     bn = torch.nn.BatchNorm1d(64)
     assert torch_result.answers["layers"][1] == params_of(bn) == 128
-    assert torch_result.answers["non_trainable"] == bn.running_mean.numel() * 2
-    assert torch_result.answers["trainable"] == torch_result.answers["total"]
+    # PyTorch: what parameters() counts, every one trainable; the running statistics (and
+    # num_batches_tracked) are buffers, reported apart
+    net = torch.nn.Sequential(torch.nn.Linear(20, 64), bn, torch.nn.Linear(64, 1))
+    total = sum(p.numel() for p in net.parameters())
+    trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
+    assert (torch_result.answers["total"], torch_result.answers["trainable"],
+            torch_result.answers["non_trainable"]) == (total, trainable, total - trainable)
+    assert torch_result.answers["non_trainable"] == 0
+    assert torch_result.info["buffers"] == sum(b.numel() for b in net.buffers()) == 129
+
+
+@pytest.mark.parametrize("framework", ["keras", "pytorch"])
+def test_parts_add_up_to_the_total(framework: str) -> None:
+    # the case: Dense(4), BatchNormalization() on 3 inputs gave 24 = 24 + 8 under pytorch
+    result = solve("Dense(4), BatchNormalization()", input_dim=3, framework=framework)
+    answers = result.answers
+    assert answers["trainable"] + answers["non_trainable"] == answers["total"]
+    if framework == "pytorch":
+        net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+        assert answers["total"] == sum(p.numel() for p in net.parameters()) == 24
+        assert result.info["buffers"] == sum(b.numel() for b in net.buffers()) == 9
+    else:
+        net = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4),
+                                keras.layers.BatchNormalization()])
+        assert answers["total"] == net.count_params() == 32
+        assert answers["non_trainable"] == sum(
+            math.prod(w.shape) for w in net.non_trainable_weights) == 8
 
 
 def test_new_layers_match_torch_modules() -> None:

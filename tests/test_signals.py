@@ -51,7 +51,8 @@ def _dlexam(args: list[str], tmpdir: Path, cwd: Path, stderr: int | object = sub
                             stdout=subprocess.PIPE, stderr=stderr)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("sig,status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+@pytest.mark.parametrize("sig,status", [(signal.SIGTERM, 143), (signal.SIGINT, 130),
+                                        (signal.SIGHUP, 129)])
 @pytest.mark.parametrize("command", ["sheet", "book"])
 def test_a_signal_stops_tex_and_removes_its_folder(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch,

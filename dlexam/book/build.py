@@ -22,13 +22,13 @@ from dlexam.build.files import (
     DEFAULT_EXAM,
     BuildCache,
     BuildReport,
-    atomic_write,
     content_key,
     file_digest,
     output_lock,
 )
 from dlexam.build.tex import TexRun, compile_pdf, keep_log
 from dlexam.errors import BuildError
+from dlexam.outfolder import replace_files
 
 
 def book_sections_of(name: str = DEFAULT_EXAM) -> dict[str, Any]:
@@ -200,9 +200,9 @@ def write_pdf(
                 break
             source = revised
         data = source.encode("utf-8")
+        outputs = {pdf_path.name: run.pdf, log_path.name: run.log.encode("utf-8")}
         if file_digest(tex_path) != hashlib.sha256(data).hexdigest():
-            atomic_write(tex_path, data)
-        atomic_write(pdf_path, run.pdf)
-        atomic_write(log_path, run.log.encode("utf-8"))
+            outputs[tex_path.name] = data
+        replace_files(out_dir, outputs)  # together: never a .tex of one build beside another's PDF
         cache.record(pdf_path, key)
     return BuildReport(pdf_path, tex_path, True, passes, time.perf_counter() - start)

@@ -6,6 +6,7 @@ error line of the log and the template the failing line came from.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -18,6 +19,8 @@ from pathlib import Path
 
 from dlexam.build.files import atomic_write, output_lock
 from dlexam.errors import BuildError
+from dlexam.lifetime import child_preexec
+from dlexam.outfolder import replace_files
 
 # A fixed date for reproducible PDFs when SOURCE_DATE_EPOCH is not set (2026-01-01T00:00:00Z).
 DEFAULT_EPOCH = "1767225600"
@@ -99,6 +102,7 @@ def _run(cmd: list[str], cwd: Path, timeout: float) -> int:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        preexec_fn=functools.partial(child_preexec, os.getpid()),  # dies with dlexam
     )
     try:
         return proc.wait(timeout=timeout)
@@ -266,5 +270,5 @@ def write_document(source: str, pdf_path: Path, jobname: str) -> Path:
             run = compile_pdf(source, jobname=jobname)
         except BuildError as err:
             raise keep_log(err, pdf_path.with_suffix(".log")) from None
-        atomic_write(pdf_path, run.pdf)
+        replace_files(pdf_path.parent, {pdf_path.name: run.pdf})  # a full disk: the old one kept
     return pdf_path

@@ -22,9 +22,12 @@ from dlexam.errors import DlexamError, InputError
 
 MAX_LINE = 1_000_000  # characters in one request
 MAX_LINES = 1_000_000
+MAX_BYTES = 1 << 30  # a whole batch; read as it comes, never held
 
 
 def _request(line: str) -> tuple[str, dict[str, Any], dict[str, Any], Precision | None]:
+    if line == "\0 too long":
+        raise InputError("request", f"at most {MAX_LINE:,} characters on a line", "more")
     if line.startswith("\0"):
         raise InputError("request", "a line of UTF-8 text", "other bytes")
     if len(line) > MAX_LINE:
@@ -70,14 +73,25 @@ def run_batch(lines: BinaryIO, out: TextIO, lang: str) -> int:
                              ensure_ascii=False), file=out)
         except DlexamError as err:
             print(json.dumps({"line": number, "error": str(err)}, ensure_ascii=False), file=out)
+        except (ArithmeticError, ValueError, TypeError, IndexError, RecursionError) as err:
+            # one request that cannot be checked never stops the batch
+            print(json.dumps({"line": number, "error": f"request: could not be checked "
+                              f"({type(err).__name__})"}), file=out)
     return count
 
 
 def _numbered(lines: BinaryIO) -> Iterator[tuple[int, str]]:
-    """Lines as text; a line that is not UTF-8 comes as one that fails to parse."""
-    for number, raw in enumerate(lines, start=1):
+    """Lines as text, read in bounded chunks (a line past the limit is never held whole, and a
+    signal stops the read); a line that is not UTF-8, or too long, comes as one that fails."""
+    from dlexam.safeio import bounded_lines
+
+    stream = bounded_lines(lines, 4 * MAX_LINE, MAX_BYTES, "--batch")
+    for number, raw in enumerate(stream, start=1):
         if number > MAX_LINES:
             raise InputError("--batch", f"at most {MAX_LINES:,} lines", "more")
+        if raw is None:
+            yield number, "\0 too long"
+            continue
         try:
             yield number, raw.decode("utf-8")
         except UnicodeDecodeError:

@@ -12,9 +12,7 @@ when every entry of it is right, and the exam's partial credit when a named mist
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from dlexam.check.verdicts import Checker, Report, Verdict
@@ -59,19 +57,10 @@ def read_answers(path: str) -> dict[str, dict[str, Any]]:
     Raises:
         InputError: naming the file, or the TOML path, and what was expected.
     """
-    try:
-        data = Path(path).read_bytes()
-    except OSError as err:
-        raise InputError(path, "a readable answers file", err.strerror or str(err)) from None
-    if len(data) > MAX_ANSWERS_FILE:
-        raise InputError(path, f"an answers file of at most {MAX_ANSWERS_FILE:,} bytes",
-                         f"{len(data):,}")
-    try:
-        table = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise InputError(path, "a UTF-8 text file", "other bytes") from None
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(path, "TOML", str(err)) from None
+    from dlexam.safeio import decode_utf8, load_toml, read_file
+
+    table = load_toml(decode_utf8(read_file(path, MAX_ANSWERS_FILE, "answers file"), path,
+                                  bom=False), path, expected="TOML")
     answers: dict[str, dict[str, Any]] = {}
     for qid, given in table.items():
         if not isinstance(given, dict):

@@ -14,7 +14,7 @@ import json
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
 from typing import Any
 
 from dlexam.check.typed import Leaf, TypedError, from_json, parse
@@ -30,7 +30,7 @@ from dlexam.derivations.contract import (
 )
 from dlexam.derivations.core import Derivation, Result, Step, to_plain
 from dlexam.derivations.params import numeric_inputs
-from dlexam.errors import InputError
+from dlexam.errors import InputError, echo
 from dlexam.notation import display
 from dlexam.plans import Planner, Values
 
@@ -143,6 +143,10 @@ class WrongShape:
     mistake: str
 
 
+ROUNDING_MAX_FIGURES = 17
+"""A value typed with more significant figures is judged by the tolerance only."""
+
+
 def significant(literal: str) -> tuple[int, int] | None:
     """(significant figures, exponent of the last figure) of a typed decimal numeral, or None.
 
@@ -196,13 +200,17 @@ def judge_number(leaf: Leaf, expected: float, tolerance: Tolerance,
     if sig is None:
         return False, None
     figures, last = sig
-    if figures >= 3:
-        target = _rounded(expected, figures)
-        typed = Decimal(leaf.literal)
-        if typed == target:
-            return True, "rounded"
-        if abs(typed - target) == Decimal(1).scaleb(last):
-            return False, "rounding-slip"
+    # past 17 figures (all a double holds) the tolerance alone decides: the rounded value
+    # would be the expected value itself, padded with zeros
+    if 3 <= figures <= ROUNDING_MAX_FIGURES:
+        with localcontext() as ctx:  # exact: no operation here may round or trap
+            ctx.prec = 2 * ROUNDING_MAX_FIGURES + 20
+            target = _rounded(expected, figures)
+            typed = Decimal(leaf.literal)
+            if typed == target:
+                return True, "rounded"
+            if abs(typed - target) == Decimal(1).scaleb(last):
+                return False, "rounding-slip"
     return False, None
 
 
@@ -371,12 +379,12 @@ class Checker:
         try:
             name, index = parse_ref(ref)
         except ValueError as err:
-            raise InputError(ref[:60], str(err)) from None
+            raise InputError(echo(ref), str(err)) from None
         try:
             answer = self.derivation.answer(name)
         except KeyError:
             known = ", ".join(a.name for a in self.derivation.answers)
-            raise InputError(name, f"an answer of {self.derivation.name} ({known})",
+            raise InputError(echo(name), f"an answer of {self.derivation.name} ({known})",
                              "an unknown answer") from None
         if name not in self.expected:
             raise InputError(name, "an answer this question has",
@@ -384,7 +392,7 @@ class Checker:
         try:
             expected = element(self.expected[name], index)
         except IndexError as err:
-            raise InputError(ref, "a position inside the answer "
+            raise InputError(echo(ref), "a position inside the answer "
                              f"(shape {_shape_text(self.expected[name])})", str(err)) from None
         if answer.kind == "text":
             given_text = typed if isinstance(typed, str) else json_text(typed)
@@ -393,12 +401,13 @@ class Checker:
             value = from_json(typed, ragged=answer.ragged) if not isinstance(typed, str) else \
                 parse(typed, ragged=answer.ragged)
         except TypedError as err:
-            raise InputError(ref, "a number, list or expression dlexam reads", str(err)) from None
+            raise InputError(echo(ref), "a number, list or expression dlexam reads",
+                             str(err)) from None
         if answer.ragged and outline(value) != outline(expected):
             # lists of different lengths (one shape per layer): each as long as the answer's
             lengths = [len(v) if isinstance(v, list) else 1 for v in value] \
                 if isinstance(value, list) else "one number"
-            raise InputError(ref, "lists as long as the answer's own (one shape per layer)",
+            raise InputError(echo(ref), "lists as long as the answer's own (one shape per layer)",
                              f"lengths {lengths}")
         out = []
         expected_shape = _shape(expected)
@@ -409,7 +418,7 @@ class Checker:
         if given_shape != expected_shape:
             mistake = self._shape_mistake(answer, index, value)
             if mistake is None:
-                raise InputError(ref, f"{_shape_words(expected_shape)} (as the answer is)",
+                raise InputError(echo(ref), f"{_shape_words(expected_shape)} (as the answer is)",
                                  _shape_words(given_shape))
             return [(answer, index, expected, WrongShape(value, mistake))]
         for position, leaf in leaves(value):

@@ -183,7 +183,7 @@ def _attention_context_question(values: dict[str, Any]) -> dict[str, Any]:
     mistakes=ATTENTION_CONTEXT_MISTAKES,
     sampler=sample_attention_context,
     question=_attention_context_question,
-    limits={"n_out": 8, "n_in": 8, "d": 8},
+    limits={"n_out": 6, "n_in": 6, "d": 8},  # symbolic states of 8 x 8 took 5.6 s
 )
 def attention_context(
     weights: sp.ImmutableMatrix | None,
@@ -350,6 +350,17 @@ def _fixed_form(fixed: Mapping[str, Any]) -> str | None:
     return chosen[0][0] if chosen else None
 
 
+def _fixed_shape(fixed: Mapping[str, Any]) -> tuple[int, int] | None:
+    """(queries, keys) when fixed parameters decide them (the scores, or Q and K), else None."""
+    scores = fixed.get("scores")
+    if isinstance(scores, list) and scores and isinstance(scores[0], list):
+        return len(scores), len(scores[0])
+    q, k = fixed.get("Q"), fixed.get("K")
+    if isinstance(q, list) and isinstance(k, list):
+        return len(q), len(k)
+    return None
+
+
 def sample_self_attention(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
     """One of three forms: the scores with d_k (a perfect square, so sqrt(d_k) is whole) and
     sometimes the values; 2-3 tokens with their weights; or Q, K, V given directly, with as
@@ -359,7 +370,11 @@ def sample_self_attention(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any
     """
     form = _fixed_form(fixed) or draw.choice(("x", "scores", "qkv"))
     dims = bind_dims(SELF_ATTENTION_PARAMS, fixed)
-    mask = fixed.get("mask") or ("causal" if draw.chance(0.25) else "none")
+    causal = draw.chance(0.25)  # drawn first: the draws that follow do not depend on it
+    shape = _fixed_shape(fixed)
+    if shape is not None and shape[0] != shape[1]:  # fixed queries and keys of other counts
+        causal = False
+    mask = fixed.get("mask") or ("causal" if causal else "none")
     if fixed.get("scale") is not None:
         scale = fixed["scale"]
     else:

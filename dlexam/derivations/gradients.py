@@ -417,10 +417,15 @@ def _mistaken_steps(steps: list[Step], mistake: str, W: sp.ImmutableMatrix,
     return out
 
 
+BPTT_TARGET_STEPS = 100
+"""With a target, bptt derives every term of the chain rule: at most this many steps (at T =
+1000, H = D = O = 8 it took a minute; at 100, under two seconds)."""
+
+
 @derivation(
     "bptt",
     params=BPTT_PARAMS,
-    limits={"T": 1000, "H": 8, "D": 8, "O": 8, "S": 1000},
+    limits={"T": 1000, "H": 8, "D": 8, "O": 8, "S": BPTT_TARGET_STEPS},
     answers=BPTT_ANSWERS,
     mistakes=BPTT_MISTAKES,
     sampler=sample_bptt,
@@ -467,6 +472,9 @@ def bptt(
     H = W.rows
     inputs, _scalar = inputs_of(U, x)
     T = len(inputs)
+    if target is not None and T > BPTT_TARGET_STEPS:
+        raise InputError("x", f"at most {BPTT_TARGET_STEPS} steps (T) with a target (the "
+                         "loss's gradient is derived step by step)", f"T = {T}")
     outputs = _outputs(V, c, target, loss_at, T) if target is not None else None
     W_np = np.array(W.tolist(), dtype=float)
     U_np = np.array(U.tolist(), dtype=float)

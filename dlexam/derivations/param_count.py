@@ -1013,15 +1013,18 @@ def param_count(
     steps.append(replace(total_step, elidable=terms_of(
         len(parts), substituted=None,
         symbolic=sp.Sum(sp.Symbol("P_i"), (sp.Symbol("i"), 1, len(parts))))))
-    non_trainable = sum(frozen)
+    statistics = sum(frozen)
     total = sum(counts)
-    # Keras counts the moving statistics in the layer's Param # and its total; PyTorch keeps
-    # them as buffers, outside parameters()
-    trainable = total - non_trainable if framework == "keras" else total
-    if non_trainable:
+    # Keras counts the moving statistics in the layer's Param # and its total, as non-trainable;
+    # PyTorch keeps them as buffers, outside parameters() (with each layer's scalar
+    # num_batches_tracked): every parameter is trainable. trainable + non_trainable = total.
+    non_trainable = statistics if framework == "keras" else 0
+    trainable = total - non_trainable
+    buffers = statistics + sum(1 for k in kinds if k == "BatchNormalization")
+    if statistics:
         steps.append(Step(key=f"param_count.non_trainable_{framework}",
-                          data={"trainable": trainable, "non_trainable": non_trainable,
-                                "total": total}))
+                          data={"trainable": trainable, "non_trainable": statistics,
+                                "total": total, "buffers": buffers}))
     steps.append(Step(key=f"param_count.convention_{framework}", data={"framework": shown_name}))
     answers: dict[str, Any] = {"layers": counts, "total": total, "trainable": trainable,
                                "non_trainable": non_trainable, "chains": chain_totals}
@@ -1039,5 +1042,7 @@ def param_count(
         # what the model's own description says: the layers' kinds, their output widths and
         # Keras' output shapes (None for the batch axis, and for an unknown sequence length)
         info={"layer_types": kinds, "output_widths": [s[-1] for s in shapes],
-              "output_shapes": shapes, "non_trainable_layers": frozen},
+              "output_shapes": shapes,
+              "non_trainable_layers": frozen if framework == "keras" else [0] * len(frozen),
+              **({"buffers": buffers} if framework == "pytorch" else {})},
     )

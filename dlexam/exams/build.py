@@ -2,8 +2,8 @@
 key.json, moodle.xml: :mod:`dlexam.exams.writers`).
 
 Everything is computed first (variants, both TeX runs, the per-variant PDFs); only then are the
-files written, each atomically, under the output folder's lock, so a refused or failed build
-writes nothing.
+files written, into a temporary folder swapped in for the output folder as a whole, so a refused
+or failed build writes nothing and a rebuild leaves nothing of the previous one.
 """
 
 from __future__ import annotations
@@ -15,9 +15,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from dlexam.build.files import atomic_write, output_lock
 from dlexam.exams.model import load_exam
 from dlexam.exams.variants import Drawn, build_variants, check_counts
+from dlexam.outfolder import OutputFolder
+
+OWNED = ("key.json", "moodle.xml", "papers.pdf", "keys.pdf", "papers", "keys")
+"""What the exam writers write in their folder (the folder is replaced as a whole; a new
+writer's files are named here too)."""
+
+
+def output_folder(out: Path) -> OutputFolder:
+    """The exam's output folder, replaced as a whole (see :mod:`dlexam.outfolder`)."""
+    return OutputFolder(out, OWNED)
 
 
 @dataclass
@@ -70,10 +79,6 @@ def build_exam(source: str, variants: int, seed: int, out: Path, pdf: bool = Tru
     exam = load_exam(source)
     check_counts(exam, variants, seed)
     drawn = build_variants(exam, variants, seed, progress)
-    outputs = {out / name: data for name, data in write_all(drawn, writers).items()}
-    out.mkdir(parents=True, exist_ok=True)
-    with output_lock(out):
-        for path, data in outputs.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, data)
-    return ExamReport(sorted(outputs), drawn, time.perf_counter() - start)
+    files = dict(write_all(drawn, writers))
+    written = output_folder(out).write(files)  # the folder replaced as a whole
+    return ExamReport(written, drawn, time.perf_counter() - start)

@@ -19,7 +19,6 @@ import hashlib
 import json
 import math
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -584,10 +583,9 @@ def _text_table(path: str, value: Any, needed: Sequence[str], limit: int,
 
 
 def _read_toml(path: str, raw: str) -> dict[str, Any]:
-    try:
-        return tomllib.loads(raw)
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(path, "a TOML file", f"a syntax error ({err})") from None
+    from dlexam.safeio import load_toml
+
+    return load_toml(raw, path)
 
 
 def parse_exam(data: Mapping[str, Any], source: str = "") -> Exam:
@@ -725,12 +723,15 @@ def parse_question(number: int, raw: Any, needed: Sequence[str] = LANGS) -> Ques
     raw_params = raw.get("params", {})
     if not isinstance(raw_params, dict):
         raise InputError(f"{path}.params", "a table of parameters", _got(raw_params))
-    known_params = [p.name for p in spec.params]
+    kinds = {p.name: p.kind for p in spec.params}
     for pname, value in raw_params.items():
-        if pname not in known_params:
+        if pname not in kinds:
             raise InputError(f"{path}.params.{pname}", f"a parameter of {name} ("
-                             + ", ".join(known_params) + ")", "an unknown name")
-        params[pname] = parse_spec(f"{path}.params.{pname}", value, dims)
+                             + ", ".join(kinds) + ")", "an unknown name")
+        if kinds[pname] == "json" and isinstance(value, dict) and set(value) != {"choice"}:
+            params[pname] = Spec("fixed", value=value)  # JSON data: the table is the value
+        else:
+            params[pname] = parse_spec(f"{path}.params.{pname}", value, dims)
     text = None
     if "text" in raw:
         text = _text_table(f"{path}.text", raw["text"], needed, MAX_TEXT,
@@ -784,17 +785,9 @@ def exam_path(name_or_path: str | Path) -> tuple[str, str]:
             raise InputError("exam", "an exam file (.toml) or a built-in exam (final2023)",
                              _got(text))
         return entry.read_text("utf-8"), f"{text}.toml"
-    path = Path(text)
-    try:
-        if path.stat().st_size > 1_000_000:
-            raise InputError(text, "an exam file of at most 1 MB", "a larger file")
-        return path.read_text("utf-8"), text
-    except FileNotFoundError:
-        raise InputError(text, "an existing exam file", "no such file") from None
-    except UnicodeDecodeError:
-        raise InputError(text, "a UTF-8 text file", "undecodable bytes") from None
-    except OSError as err:
-        raise InputError(text, "a readable exam file", err.strerror or str(err)) from None
+    from dlexam.safeio import decode_utf8, read_file
+
+    return decode_utf8(read_file(text, 1_000_000, "exam file"), text, bom=False), text
 
 
 def load_exam(name_or_path: str | Path) -> Exam:

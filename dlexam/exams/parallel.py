@@ -10,6 +10,8 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, wait
 from typing import Any
 
+from dlexam.lifetime import worker_init
+
 PARALLEL_FROM = 8  # pieces from which forking pays (a fork and its results cost ~50 ms)
 MAX_WORKERS = 8
 
@@ -40,19 +42,24 @@ def fork_map(task: Callable[[int], Any], count: int, least: int = PARALLEL_FROM,
     chunks = [range(i, count, n) for i in range(n)]  # interleaved: even work per worker
     context = multiprocessing.get_context("fork")
     _TASK, _TICKS = task, context.Value("q", 0)
+    pool = ProcessPoolExecutor(n, mp_context=context, initializer=worker_init,
+                               initargs=(os.getpid(),))  # workers die with this process
     try:
-        with ProcessPoolExecutor(n, mp_context=context) as pool:
-            futures = [pool.submit(_run, chunk) for chunk in chunks]
-            reported = 0
-            while True:
-                finished = all(f.done() for f in futures)
-                if progress is not None and _TICKS.value > reported:
-                    progress(_TICKS.value - reported)
-                    reported = _TICKS.value
-                if finished:
-                    break
-                wait(futures, timeout=0.2)
-            done = [f.result() for f in futures]
+        futures = [pool.submit(_run, chunk) for chunk in chunks]
+        reported = 0
+        while True:
+            finished = all(f.done() for f in futures)
+            if progress is not None and _TICKS.value > reported:
+                progress(_TICKS.value - reported)
+                reported = _TICKS.value
+            if finished:
+                break
+            wait(futures, timeout=0.2)
+        done = [f.result() for f in futures]
+        pool.shutdown(wait=True)
+    except BaseException:  # a signal, Ctrl-C, a worker's error: the workers end now
+        stop_workers(pool)
+        raise
     finally:
         _TASK, _TICKS = None, None
     out: list[Any] = [None] * count
@@ -60,6 +67,17 @@ def fork_map(task: Callable[[int], Any], count: int, least: int = PARALLEL_FROM,
         for i, result in zip(chunk, results, strict=True):
             out[i] = result
     return out
+
+
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Kills a pool's workers and reaps them (a pool's own shutdown waits for running work)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+    for process in processes:
+        process.join()
 
 
 def _run(indices: range) -> list[Any]:

@@ -128,6 +128,32 @@ def check_counts(exam: Exam, count: int, seed: int) -> None:
                              f"({q.id} allows {bound})", f"{count} variants asked")
 
 
+def check_fixed(exam: Exam, count: int, seed: int) -> None:
+    """Refuses, before any derivation runs, more than one variant of a question whose draws
+    (the file's and the sampler's, a few tried) all give the same parameters: its numbers are
+    fixed. Drawing parameters derives nothing, so a file whose values do not fit is refused
+    here too.
+
+    Raises:
+        InputError: naming the question.
+    """
+    if count < 2:
+        return
+    for q in exam.questions:
+        if q.distinct_bound() is not None:
+            continue  # check_counts has counted its draws
+        first = None
+        for attempt in range(REDRAWS):
+            fingerprint = _fingerprint(q.draw(_derive_seed(seed, q.id, attempt)))
+            if first is None:
+                first = fingerprint
+            elif fingerprint != first:
+                break
+        else:
+            raise InputError(q.path, f"draws that allow {count} different variants ({q.id} "
+                             "has fixed numbers: one variant)", f"{count} variants asked")
+
+
 def _differ(a: Any, b: Any, tol: Tolerance) -> bool:
     """Whether two plain values are told apart: some element whose tolerance intervals (each
     around its own value, as Moodle and the grader accept it, reaching the values rounded to a
@@ -329,6 +355,7 @@ def build_variants(exam: Exam, count: int, seed: int,
         InputError: a count out of range, or a question that cannot be satisfied (naming it).
     """
     check_counts(exam, count, seed)
+    check_fixed(exam, count, seed)
     redrawn: Counter[str] = Counter()
     planner = Planner(eager=True)  # the variants share their shapes: each is compiled at once
     seen: dict[str, set[str]] = {q.id: set() for q in exam.questions}

@@ -143,8 +143,13 @@ class Grader:
         given: dict[tuple[str, tuple[int, ...]], Leaf] = {}
         for item in question.asked:
             column = f"{question.id}.{item.ref}"
-            verdicts, reason = self._item(derivation, item, submission.cells.get(column, ""),
-                                          given)
+            cell = submission.cells.get(column, "")
+            try:
+                verdicts, reason = self._item(derivation, item, cell, given)
+            except (ArithmeticError, ValueError, TypeError, IndexError, RecursionError) as err:
+                # one cell that cannot be judged scores zero; the class is still graded
+                verdicts = self._blank(item, cell.strip()[:80], UNREADABLE)
+                reason = f"could not be judged ({type(err).__name__})"
             items.append((column, verdicts, reason))
         flat = [v for _c, vs, _r in items for v in vs]
         if derivation.carry is not None and any(

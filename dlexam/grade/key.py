@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dlexam.derivations.contract import Tolerance, format_ref, precision_of
+from dlexam.derivations.contract import Tolerance, format_ref, plain_shape, precision_of
 from dlexam.errors import InputError
 
 MAX_KEY_BYTES = 64 * 1024 * 1024
 MAX_VARIANTS = 10_000
 MAX_ASKED = 200  # asked items in one variant, all questions together
+MAX_TEXT_CHARS = 10_000  # a text answer's expected value
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,9 @@ def _plain_value(value: Any, path: str) -> None:
     """Refuses a value that is not a number, ``"inf"``/``"-inf"``, text, or lists of numbers
     (rectangular, or of different lengths for an answer such as one shape per layer)."""
     if isinstance(value, str):
+        if len(value) > MAX_TEXT_CHARS:
+            raise InputError(path, f"text of at most {MAX_TEXT_CHARS} characters",
+                             f"{len(value):,}")
         return
     if isinstance(value, list):
         if not value:
@@ -111,8 +115,9 @@ def _plain_value(value: Any, path: str) -> None:
             if isinstance(item, list):
                 stack.extend(item)
             elif not (item in ("inf", "-inf") or (isinstance(item, (int, float))
-                                                  and not isinstance(item, bool))):
-                raise InputError(path, "numbers in the lists", _got(item))
+                                                  and not isinstance(item, bool)
+                                                  and math.isfinite(item))):
+                raise InputError(path, "finite numbers in the lists", _got(item))
         return
     _number(value, path)
 
@@ -170,6 +175,65 @@ def _question(data: Any, path: str) -> KeyQuestion:
     return KeyQuestion(qid, derivation, dict(params), points, asked, partial)
 
 
+def _value_fits(answer: Any, value: Any, index: tuple[int, ...], path: str) -> None:
+    """Refuses an expected value (or a mistake's value) of another kind or depth than the
+    answer declares at that index (a text for a number, a list for one value, ...)."""
+    from dlexam.derivations.contract import ANSWER_KINDS
+
+    if answer.kind == "text":
+        if not isinstance(value, str):
+            raise InputError(path, f"text (the answer {answer.name} is text)", _got(value))
+        return
+    if isinstance(value, str) and value not in ("inf", "-inf"):
+        raise InputError(path, f"a number or lists of numbers (the answer {answer.name} is a "
+                         f"{answer.kind})", _got(value))
+    depth = ANSWER_KINDS.get(answer.kind)
+    shape = plain_shape(value) if isinstance(value, list) else ()
+    if depth is not None and shape is not None and len(shape) + len(index) != depth:
+        raise InputError(path, f"{depth - len(index)} level(s) of lists (the answer "
+                         f"{answer.name}{''.join(f'[{i}]' for i in index)} of a {answer.kind})",
+                         f"{len(shape)}")
+
+
+def _check_declared(q: KeyQuestion, path: str) -> None:
+    """The key against its derivation's declaration: a known derivation, answers it declares,
+    values of their kinds and depths, mistakes it names, partial credit for those mistakes.
+
+    Raises:
+        InputError: naming the JSON path.
+    """
+    from dlexam import derivations
+    from dlexam.errors import UnknownDerivationError
+
+    try:
+        spec = derivations.get(q.derivation)
+    except UnknownDerivationError:
+        raise InputError(f"{path}.derivation", "a derivation dlexam has (see 'dlexam list')",
+                         _got(q.derivation)) from None
+    known = {m.id for m in spec.mistakes}
+    for k, item in enumerate(q.asked):
+        where = f"{path}.asked[{k}]"
+        try:
+            answer = spec.answer(item.answer)
+        except KeyError:
+            names = ", ".join(a.name for a in spec.answers)
+            raise InputError(f"{where}.answer", f"an answer of {spec.name} ({names})",
+                             _got(item.answer)) from None
+        _value_fits(answer, item.expected, item.index, f"{where}.expected")
+        for mid, value in item.mistakes.items():
+            if mid not in known:
+                raise InputError(f"{where}.mistakes", f"mistakes {spec.name} names "
+                                 f"({', '.join(sorted(known)) or 'none'})", _got(mid))
+            if (answer.kind == "text") != isinstance(value, str) or value in ("inf", "-inf"):
+                if not (answer.kind != "text" and value in ("inf", "-inf")):
+                    raise InputError(f"{where}.mistakes.{mid}", "text" if answer.kind == "text"
+                                     else "a number or lists of numbers", _got(value))
+    for mid in q.partial:
+        if mid not in known:
+            raise InputError(f"{path}.partial", f"mistakes {spec.name} names "
+                             f"({', '.join(sorted(known)) or 'none'})", _got(mid))
+
+
 def parse_key(data: Any, name: str = "key.json") -> Key:
     """A key from its JSON data, checked, with every variant asking the same items.
 
@@ -223,6 +287,9 @@ def parse_key(data: Any, name: str = "key.json") -> Key:
                              "variants[0]", ", ".join(f"{q}: {' '.join(r)}" for q, r in this))
         variants[code] = KeyVariant(code, raw.get("seed"), questions)
     assert layout is not None
+    for v, variant in enumerate(variants.values()):
+        for k, q in enumerate(variant.questions):
+            _check_declared(q, f"{name}: variants[{v}].questions[{k}]")
     first = variants[next(iter(variants))]
     points = {q.id: q.points for q in first.questions}
     columns = tuple(f"{qid}.{ref}" for qid, refs in layout for ref in refs)
@@ -235,20 +302,8 @@ def load_key(path: Path) -> Key:
     Raises:
         InputError: the file cannot be read, is not UTF-8 JSON, or is not a key.
     """
-    try:
-        size = path.stat().st_size
-        if size > MAX_KEY_BYTES:
-            raise InputError(str(path), f"a key of at most {MAX_KEY_BYTES // 2**20} MiB",
-                             f"{size / 2**20:.0f} MiB")
-        raw = path.read_bytes()
-    except OSError as err:
-        raise InputError(str(path), "a readable key.json", err.strerror or str(err)) from None
-    try:
-        data = json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError as err:
-        raise InputError(str(path), "UTF-8 text", f"byte 0x{raw[err.start]:02x} at offset "
-                         f"{err.start}") from None
-    except (ValueError, RecursionError) as err:
-        raise InputError(str(path), "JSON as dlexam exam writes it",
-                         f"malformed JSON ({str(err)[:80]})") from None
+    from dlexam.safeio import decode_utf8, load_json, read_file
+
+    raw = read_file(path, MAX_KEY_BYTES, "key.json")
+    data = load_json(decode_utf8(raw, str(path)), str(path))
     return parse_key(data, str(path))

@@ -1,8 +1,8 @@
 """What grading writes: ``grades.csv``, ``grades.json`` and ``report.pdf``, all or none.
 
-Every output is made in memory first (the PDF by one TeX run); only then are they written, each
-through a temporary file in the output folder, and renamed into place together. A run that
-fails (bad input, TeX, a full disk) leaves the earlier outputs as they were.
+Every output is made in memory first (the PDF by one TeX run); only then are they written, into
+a temporary folder swapped in for the output folder as a whole. A run that fails (bad input,
+TeX, a full disk, a signal) leaves the earlier outputs as they were.
 """
 
 from __future__ import annotations
@@ -10,15 +10,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
-from dlexam.build.files import atomic_write, output_lock
+from dlexam.build.files import atomic_write
 from dlexam.grade.grading import Grades, StudentGrade
 from dlexam.notation.display import plain_number
+from dlexam.outfolder import OutputFolder
 
 CSV_NAME = "grades.csv"
 JSON_NAME = "grades.json"
@@ -47,8 +46,8 @@ def grades_csv(grades: Grades) -> bytes:
     key = grades.key
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(["student", "variant", *key.question_ids, "total",
-                     *(mistake_column(c) for c in key.columns)])
+    writer.writerow([safe_cell(h) for h in ("student", "variant", *key.question_ids, "total",
+                                            *(mistake_column(c) for c in key.columns))])
     for sg in grades.students:
         scores = {q.id: plain_number(q.score) for q in sg.questions}
         mistakes = {item.column: " ".join(item.mistakes)
@@ -92,32 +91,15 @@ def grades_json(grades: Grades, lang: str = "en") -> bytes:
     return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
-def write_outputs(out: Path, files: dict[str, bytes]) -> list[Path]:
-    """Writes every file into ``out`` so that either all are replaced or none is.
+def output_folder(out: Path) -> OutputFolder:
+    """Grading's output folder, replaced as a whole (see :mod:`dlexam.outfolder`)."""
+    return OutputFolder(out, (*OUTPUT_NAMES, "report.log"))
 
-    Each is written to a temporary file beside its target first; the renames, which cannot
-    half-happen, come only when every temporary file is complete.
-    """
-    written: list[tuple[str, Path]] = []
-    with output_lock(out):
-        try:
-            for name, data in files.items():
-                fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
-                written.append((tmp, out / name))
-                with os.fdopen(fd, "wb") as fh:
-                    mask = os.umask(0o022)
-                    os.umask(mask)
-                    os.fchmod(fh.fileno(), 0o666 & ~mask)
-                    fh.write(data)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-            for tmp, target in written:
-                os.replace(tmp, target)
-        except BaseException:
-            for tmp, _target in written:
-                Path(tmp).unlink(missing_ok=True)
-            raise
-    return [target for _tmp, target in written]
+
+def write_outputs(out: Path, files: dict[str, bytes]) -> list[Path]:
+    """Writes every file as the new content of ``out``: the folder is replaced as a whole, or
+    left as it was (a full disk, a signal)."""
+    return output_folder(out).write(files)
 
 
 def report_pdf(grades: Grades, lang: str = "bilingual") -> bytes:

@@ -61,15 +61,10 @@ def read_submissions(path: Path, key: Key) -> list[Submission]:
     Raises:
         InputError: naming the file, and the row and column where there is one.
     """
+    from dlexam.safeio import read_file
+
     name = str(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise InputError(name, f"a file of at most {MAX_BYTES // 2**20} MiB",
-                             f"{size / 2**20:.0f} MiB")
-        raw = path.read_bytes()
-    except OSError as err:
-        raise InputError(name, "a readable CSV file", err.strerror or str(err)) from None
+    raw = read_file(path, MAX_BYTES, "CSV file")
     return parse_submissions(_decode(raw, name), key, name)
 
 

@@ -44,6 +44,16 @@ def _written(x: float) -> str:
     return render(sp.Rational(f.numerator, f.denominator), "text")
 
 
+def _conventions(derivation: Any, lang: str) -> dict[str, str]:
+    """The catalog's notes on a derivation's conventions (``<key>.conventions.<answer>``) and
+    limits (``...limit_*``), by name."""
+    from dlexam.render.prose import catalog
+
+    prefix = f"{derivation.key}.conventions."
+    return {key[len(prefix):]: prose_text(lang, key) for key in catalog(lang)
+            if key.startswith(prefix)}
+
+
 def show_text(derivation: Any, lang: str) -> str:
     """Parameters with shapes and defaults, answers with kinds and tolerances, mistakes, and an
     example command."""
@@ -69,14 +79,19 @@ def show_text(derivation: Any, lang: str) -> str:
             limits.append(f"{p.name} <= {p.maximum}")
     limits += [f"{p.name} <= {p.max_length} {prose_text(lang, 'show.characters')}"
                for p in derivation.params if p.kind == "string"]
+    notes = _conventions(derivation, lang)
     if limits:
         lines += ["", prose_text(lang, "show.limits"), "  " + ", ".join(limits)]
+        lines += [f"  {text}" for name, text in notes.items() if name.startswith("limit_")]
     lines += ["", prose_text(lang, "show.answers")]
     if derivation.answers:
         width = max(len(a.name) for a in derivation.answers)
         for a in derivation.answers:
             lines.append(f"  {a.name:<{width}}  {a.kind}, {a.describe_shape()}; "
                          f"{_tolerance(a, lang)}")
+            if a.name in notes:  # the convention the value follows, where there is a choice
+                lines.append(f"  {'':<{width}}  {notes[a.name]}")
+        lines.append("  " + prose_text(lang, "show.conventions.rounding"))
     lines += ["", prose_text(lang, "show.mistakes")]
     if not derivation.mistakes:
         lines.append("  " + prose_text(lang, "show.no_mistakes"))
