@@ -7,7 +7,7 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, NoReturn
 
@@ -53,14 +53,14 @@ def _integer(literal: str) -> int:
     return int(literal)
 
 
-def _depth(text: str) -> int:
+def _depth(text: str, most: int) -> int:
     """How deep brackets nest in JSON text, outside strings (json.loads recurses that deep)."""
     from dlexam.safeio import json_depth
 
-    return json_depth(text, VALUE_MAX_DEPTH)
+    return json_depth(text, most)
 
 
-def parse_value(key: str, text: str) -> Any:
+def parse_value(key: str, text: str, max_depth: int = VALUE_MAX_DEPTH) -> Any:
     """A ``key=value`` value: a JSON literal, or else the bare word as a string.
 
     The text's length, its bracket depth and each number literal's length are checked before
@@ -72,9 +72,8 @@ def parse_value(key: str, text: str) -> Any:
     """
     if len(text) > VALUE_MAX_CHARS:
         raise InputError(key, f"a value of at most {VALUE_MAX_CHARS} characters", f"{len(text)}")
-    if _depth(text) > VALUE_MAX_DEPTH:
-        raise InputError(key, f"brackets nested at most {VALUE_MAX_DEPTH} deep",
-                         "deeper nesting")
+    if _depth(text, max_depth) > max_depth:
+        raise InputError(key, f"brackets nested at most {max_depth} deep", "deeper nesting")
     try:
         return json.loads(text, parse_float=_number, parse_int=_integer,
                           parse_constant=_reject_constant)
@@ -90,8 +89,13 @@ def parse_value(key: str, text: str) -> Any:
         return text
 
 
-def parse_assignments(items: Sequence[str]) -> dict[str, Any]:
-    """``["W=[[1,2],[3,4]]", "framework=keras"]`` -> a parameter dictionary."""
+def parse_assignments(items: Sequence[str], depths: Mapping[str, int] | None = None
+                      ) -> dict[str, Any]:
+    """``["W=[[1,2],[3,4]]", "framework=keras"]`` -> a parameter dictionary.
+
+    A parameter named in ``depths`` (JSON data such as a tree) may nest as deep as it says,
+    the others :data:`VALUE_MAX_DEPTH` deep.
+    """
     params: dict[str, Any] = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -100,7 +104,7 @@ def parse_assignments(items: Sequence[str]) -> dict[str, Any]:
             raise InputError(item, "a parameter written as key=value")
         if key in params:
             raise InputError(key, "each parameter once", "it twice")
-        params[key] = parse_value(key, value)
+        params[key] = parse_value(key, value, (depths or {}).get(key, VALUE_MAX_DEPTH))
     return params
 
 
@@ -261,7 +265,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     from dlexam import derivations, render
 
     derivation = derivations.get(args.name)
-    params = parse_assignments(args.params)
+    params = parse_assignments(args.params, derivation.json_depths)
     result = derivation.run(params, mistake=args.mistake)
     if args.json:
         print(json.dumps(result.as_dict(), ensure_ascii=False))
@@ -325,7 +329,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if args.name is None:
         raise InputError("check", "a derivation's name (or --batch FILE)")
     derivation = derivations.get(args.name)
-    params = parse_assignments(args.params)
+    params = parse_assignments(args.params, derivation.json_depths)
     answers = parse_answers(args.answer)
     report = check(derivation, params, answers, _precision(args))
     if args.json:
@@ -422,7 +426,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     from dlexam.render.describe import sample_json, sample_text
 
     derivation = derivations.get(args.name)
-    fixed = parse_assignments(args.params)
+    fixed = parse_assignments(args.params, derivation.json_depths)
     params = derivation.sample(args.seed, fixed)
     assert params is not None  # without ``keep`` a draw is never refused
     if args.json:

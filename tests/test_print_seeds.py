@@ -63,7 +63,8 @@ def _printed(steps: Iterable[derivations.Step], seed: int) -> list[str]:
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_prints_the_same_under_every_seed(name: str) -> None:
-    params = parse_assignments(shlex.split(EXAMPLES[name])[1:])
+    params = parse_assignments(shlex.split(EXAMPLES[name])[1:],
+                               derivations.get(name).json_depths)
     steps = derivations.solve(name, params).steps
     expected = _printed(steps, 0)
     for seed in SEEDS:

@@ -465,8 +465,7 @@ class Checker:
         if answer.kind not in ("integer", "integers", "text"):
             tolerance = (self.tolerance or tolerance).stating(self.precision)
         if isinstance(leaf, WrongShape):  # another shape, which a named mistake gives
-            given: Any = [[x.value for x in row] if isinstance(row, list) else row.value
-                          for row in leaf.value] if isinstance(leaf.value, list) else leaf.value
+            given: Any = _leaf_values(leaf.value)
             return Verdict(answer.name, index if index else None, given, expected, False,
                            tolerance, None, leaf.mistake, self._departs(leaf.mistake))
         verdict = judge_element(answer.name, index, leaf, expected, tolerance,
@@ -619,3 +618,10 @@ class CheckerCache:
         while len(self._items) > self.size:
             self._items.pop(next(iter(self._items)))
         return checker
+
+
+def _leaf_values(value: Any) -> Any:
+    """Typed leaves (nested lists of them, at any depth) as their values."""
+    if isinstance(value, list):
+        return [_leaf_values(v) for v in value]
+    return value.value

@@ -21,6 +21,7 @@ import sympy as sp
 
 from dlexam.derivations.contract import Answer, Carry, Mistake, shape_problem
 from dlexam.derivations.params import (
+    JSON_MAX_DEPTH,
     Param,
     bind_dims,
     checked_only,
@@ -345,6 +346,11 @@ class Derivation:
     def question_key(self) -> str:
         """Catalog key of the question statement, filled from the parameters."""
         return self.key + ".question"
+
+    @property
+    def json_depths(self) -> dict[str, int]:
+        """How deep each JSON parameter's value may nest (read by the command line)."""
+        return {p.name: JSON_MAX_DEPTH for p in self.params if p.kind == "json"}
 
     def mistake_key(self, mistake_id: str) -> str:
         """Catalog key of a mistake's table (``.name``: a line; ``.explain``: the explanation)."""

@@ -50,6 +50,12 @@ the shapes it takes."""
 STRING_MAX_LENGTH = 200
 """The longest string parameter unless a Param says otherwise."""
 
+JSON_MAX_DEPTH = 20
+"""A JSON parameter (a tree of next-token probabilities, a table of counts) nests at most this
+deep; its reader holds it to the derivation's own limits."""
+JSON_MAX_ITEMS = 5_000
+"""... and holds at most this many values (keys, strings and numbers) in all."""
+
 _FONT_STARTS = [lo for lo, _hi in FONT_RANGES]
 
 
@@ -70,8 +76,9 @@ class Param:
     Attributes:
         name: the parameter's name as typed on the command line.
         kind: ``"number"``, ``"int"``, ``"array"``, ``"array_list"``, ``"choice"``, ``"bool"``,
-            ``"string"`` or ``"choice_or_number"`` (one of the words, or a number greater than 0:
-            ``scale=sqrt``, ``scale=none`` or ``scale=8``).
+            ``"string"``, ``"choice_or_number"`` (one of the words, or a number greater than 0:
+            ``scale=sqrt``, ``scale=none`` or ``scale=8``) or ``"json"`` (JSON data: objects,
+            lists, strings and numbers, read by ``reader``).
         shapes: for arrays, the shapes allowed, in dimension names or fixed sizes; ``()`` in the
             list allows a scalar. For an ``"array_list"``, the shapes allowed for each item; a
             dimension name binds across the items (and across parameters) as usual.
@@ -93,6 +100,11 @@ class Param:
             (:class:`dlexam.exams.model.Structure`): the question's form, not one of its
             numbers. None (the default) holds choices and true/false parameters, and a
             choice-or-number (a scale); a whole number is held when it says so (``d_k``).
+        reader: for ``"json"``, (name, value, the derivation's limits) -> the value the
+            derivation takes, once the data is within :data:`JSON_MAX_DEPTH` and
+            :data:`JSON_MAX_ITEMS` (its strings within ``max_length``, its numbers within the
+            limits); it raises :class:`InputError` naming the parameter for what it refuses.
+        expects: for ``"json"``, what the parameter expects, in words.
     """
 
     name: str
@@ -107,6 +119,8 @@ class Param:
     free_items: bool = False
     trace: str = "all"
     held: bool | None = None
+    reader: Callable[[str, Any, Mapping[str, int]], Any] | None = None
+    expects: str = ""
 
     @property
     def holds(self) -> bool:
@@ -140,6 +154,8 @@ class Param:
             return "a number" + (f" >= {self.minimum}" if self.minimum is not None else "")
         if self.kind == "bool":
             return "true or false"
+        if self.kind == "json":
+            return self.expects or "JSON data"
         return f"a string of at most {self.max_length} characters"
 
 
@@ -481,6 +497,37 @@ def _exact_number(param: Param, value: Any) -> sp.Rational:
         raise InputError(param.name, param.describe(), _describe_value(value)) from None
 
 
+def _check_json(param: Param, value: Any, count: list[int], depth: int) -> None:
+    """Checks JSON data against :data:`JSON_MAX_DEPTH` and :data:`JSON_MAX_ITEMS`, its strings
+    (object keys too) as :func:`check_text` does and its numbers against the number limits."""
+    if depth > JSON_MAX_DEPTH:
+        raise InputError(param.name, f"JSON nested at most {JSON_MAX_DEPTH} deep",
+                         "deeper nesting")
+    count[0] += 1
+    if count[0] > JSON_MAX_ITEMS:
+        raise InputError(param.name, f"at most {JSON_MAX_ITEMS} values in all", "more")
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InputError(param.name, "JSON objects with text keys", repr(key))
+            count[0] += 1
+            check_text(param.name, key, param.max_length)
+            _check_json(param, item, count, depth + 1)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _check_json(param, item, count, depth + 1)
+    elif isinstance(value, str):
+        check_text(param.name, value, param.max_length)
+    elif isinstance(value, bool) or value is None:
+        raise InputError(param.name, param.describe(), _describe_value(value))
+    else:
+        check_number(param.name, value)
+        try:
+            exact(value)
+        except TypeError:
+            raise InputError(param.name, param.describe(), _describe_value(value)) from None
+
+
 def _check_one(param: Param, value: Any, dims: dict[str, tuple[int, str]],
                limits: Mapping[str, int]) -> Any:
     if param.kind == "array":
@@ -531,6 +578,9 @@ def _check_one(param: Param, value: Any, dims: dict[str, tuple[int, str]],
         if not isinstance(value, str):
             raise InputError(param.name, "a string", _describe_value(value))
         return check_text(param.name, value, param.max_length)
+    if param.kind == "json":
+        _check_json(param, value, [0], 1)
+        return value if param.reader is None else param.reader(param.name, value, limits)
     raise RuntimeError(f"parameter {param.name!r} has unknown kind {param.kind!r}")
 
 

@@ -723,12 +723,15 @@ def parse_question(number: int, raw: Any, needed: Sequence[str] = LANGS) -> Ques
     raw_params = raw.get("params", {})
     if not isinstance(raw_params, dict):
         raise InputError(f"{path}.params", "a table of parameters", _got(raw_params))
-    known_params = [p.name for p in spec.params]
+    kinds = {p.name: p.kind for p in spec.params}
     for pname, value in raw_params.items():
-        if pname not in known_params:
+        if pname not in kinds:
             raise InputError(f"{path}.params.{pname}", f"a parameter of {name} ("
-                             + ", ".join(known_params) + ")", "an unknown name")
-        params[pname] = parse_spec(f"{path}.params.{pname}", value, dims)
+                             + ", ".join(kinds) + ")", "an unknown name")
+        if kinds[pname] == "json" and isinstance(value, dict) and set(value) != {"choice"}:
+            params[pname] = Spec("fixed", value=value)  # JSON data: the table is the value
+        else:
+            params[pname] = parse_spec(f"{path}.params.{pname}", value, dims)
     text = None
     if "text" in raw:
         text = _text_table(f"{path}.text", raw["text"], needed, MAX_TEXT,

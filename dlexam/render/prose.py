@@ -99,7 +99,7 @@ _TEXT_SYMBOLS = {
     r"\quad": "  ", r"\left": "", r"\right": "", r"\partial": "∂", r"\lVert": "||",
     r"\rVert": "||", r"\mathcal": "", r"\leftarrow": "←", r"\rightarrow": "→",
     r"\gamma": "γ", r"\varepsilon": "ε", r"\mu": "μ", r"\delta": "δ", r"\varphi": "φ",
-    r"\Phi": "Φ", r"\pi": "π",
+    r"\Phi": "Φ", r"\pi": "π", r"\lfloor": "⌊", r"\rfloor": "⌋",
 }
 
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from typing import Any
 
 import sympy as sp
@@ -10,7 +12,7 @@ from pylatex import NoEscape
 
 from dlexam.derivations.core import Step
 from dlexam.notation import tex
-from dlexam.notation.display import DIGITS, displayed, render
+from dlexam.notation.display import DIGITS, LAYOUT, breakable_tex, displayed, is_number, render
 
 # an equation wider than this (in characters of LaTeX source) is stacked, one part per line
 _WIDE = 110
@@ -47,10 +49,17 @@ def equation_parts(step: Step, digits: int = DIGITS["formula"]) -> dict[str, Any
     }
 
 
-def value_tex(value: Any, digits: int | None = None) -> NoEscape:
+def value_tex(value: Any, digits: int | None = None, wrap: bool = False) -> NoEscape:
     """A parameter or answer value as LaTeX (the display rule's LaTeX back-end; lists of
-    numbers as matrices, text escaped with break points)."""
-    return NoEscape(render(value, "latex", "prose", digits=digits))
+    numbers as matrices, JSON data as its JSON text, text escaped with break points). With
+    ``wrap``, a list of more numbers than the layout writes out in a formula is a tuple that
+    breaks across lines (a line of its own, as the answer sheet's items)."""
+    if isinstance(value, Mapping):
+        return breakable_tex(json.dumps(value, ensure_ascii=False))
+    long = wrap and isinstance(value, (list, tuple)) and len(value) > LAYOUT.terms and all(
+        is_number(v) for v in value)
+    return NoEscape(render(value, "latex", "prose", digits=digits,
+                           lists="tuple" if long else "matrix"))
 
 
 def short_values(values: Any, digits: int | None = None) -> list[NoEscape]:
