@@ -212,6 +212,39 @@ def newer_cases(limits: dict[str, dict[str, int]]) -> Iterator[tuple[str, str, d
                                                 "words": words, "target": "word07"}
     yield "skip-gram", f"V={V} d={ds}", {"v_c": vec(ds), "U": mat(V, ds), "target": "w3"}
 
+    cv = L["conv2d"]
+    C, H, F, kh, kw = cv["C"], cv["H"], cv["F"], cv["kh"], cv["kw"]
+    K4 = [[mat(kh, kw) for _ in range(C)] for _ in range(F)]
+    pad = cv["padding"]  # the padded input is at most H x W
+    for op in ("cross-correlation", "convolution"):
+        for stride, size, padding in ((1, H, 0), (1, H - 2 * pad, pad), (cv["stride"], H, 0)):
+            yield "conv2d", f"{C}x{size}x{size} * {F}x{C}x{kh}x{kw} stride={stride} " \
+                f"padding={padding} {op}", {
+                    "X": [mat(size, size, -2, 2) for _ in range(C)], "K": K4, "b": vec(F),
+                    "stride": stride, "padding": padding, "op": op}
+    pl = L["pooling"]
+    Xp = [mat(pl["H"], pl["W"], -2, 2) for _ in range(pl["C"])]
+    for mode in ("max", "avg"):
+        for include in (True, False):
+            yield "pooling", f"{mode} size={pl['size']} stride=1 pad={include}", {
+                "X": Xp, "size": pl["size"], "stride": 1, "padding": pl["padding"],
+                "mode": mode, "count_include_pad": include}
+        yield "pooling", f"{mode} global", {"X": Xp, "mode": mode, "global": True}
+    ls = L["lr-schedule"]
+    epochs = [i * 311 for i in range(ls["E"])]
+    for schedule, more in (
+            ("step", {"step_size": 7, "gamma": 0.93}),
+            ("multistep", {"milestones": [i * 601 + 3 for i in range(ls["M"])],
+                           "gamma": 0.93}),
+            ("exponential", {"gamma": 0.9993}),
+            ("cosine", {"T_max": ls["T_max"], "eta_min": 0.0003}),
+            ("linear-warmup", {"warmup_steps": ls["warmup_steps"]}),
+            ("one-cycle", {"T_max": ls["T_max"]})):
+        yield "lr-schedule", f"{schedule} E={ls['E']}", {
+            "schedule": schedule, "lr": 0.37, "epochs": epochs, **more}
+    sp_ = L["sequence-probability"]
+    yield "sequence-probability", f"T={sp_['T']}", {"probs": vec(sp_["T"], 0.01, 0.99)}
+
 
 def limits_bench(runs: int = 1, only: frozenset[str] = frozenset()
                  ) -> dict[str, tuple[float, str]]:
