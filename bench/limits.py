@@ -245,6 +245,41 @@ def newer_cases(limits: dict[str, dict[str, int]]) -> Iterator[tuple[str, str, d
     sp_ = L["sequence-probability"]
     yield "sequence-probability", f"T={sp_['T']}", {"probs": vec(sp_["T"], 0.01, 0.99)}
 
+    sm = L["sequence-metrics"]
+    for base in ("2", "e", "10"):
+        yield "sequence-metrics", f"perplexity N={sm['N']} base={base}", {
+            "metric": "perplexity", "probs": vec(sm["N"], 0.01, 0.99), "base": base}
+    vocabulary = [f"w{i:03d}" for i in range(sm["V"])]
+    counts = {w: 1 + i % 7 for i, w in enumerate(vocabulary)}
+    test = " ".join(vocabulary[(i * 37) % sm["V"]] for i in range(200))  # 999 characters
+    yield "sequence-metrics", f"perplexity V={sm['V']} test of {len(test)}", {
+        "metric": "perplexity", "counts": counts, "test": test}
+    rng = random.Random(7)
+    text = [" ".join(rng.choice(vocabulary[:12]) for _ in range(200)) for _ in range(sm["R"] + 1)]
+    for brevity in (True, False):
+        yield "sequence-metrics", f"bleu {sm['R']} references max_n={sm['n']} brevity={brevity}", {
+            "metric": "bleu", "candidate": text[0], "references": text[1:],
+            "max_n": sm["n"], "brevity": brevity}
+    dc = L["decoding"]
+
+    def tree(depth: int, budget: list[int]) -> dict[str, Any]:
+        """Up to `branching` children a node while nodes remain, `<eos>` at the bottom."""
+        if depth == dc["depth"] - 1 or budget[0] <= 0:
+            return {}
+        width = min(dc["branching"], budget[0])
+        budget[0] -= width
+        share = round(1 / width - 0.005, 2)
+        return {(f"t{depth}{i}" if depth < dc["depth"] - 2 or i else "<eos>"):
+                [share, tree(depth + 1, budget)] for i in range(width)}
+
+    full = tree(0, [dc["nodes"]])
+    for width in (1, dc["beam_width"]):
+        for penalty in ("none", 0.7):
+            yield "decoding", f"beam width={width} length_penalty={penalty}", {
+                "tree": full, "method": "beam", "beam_width": width,
+                "length_penalty": penalty}
+    yield "decoding", "greedy", {"tree": full, "method": "greedy"}
+
 
 def limits_bench(runs: int = 1, only: frozenset[str] = frozenset()
                  ) -> dict[str, tuple[float, str]]:
