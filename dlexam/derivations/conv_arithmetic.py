@@ -101,7 +101,7 @@ def _axis(size: int, k: int, s: int, d: int, p: str | int, mistake: str | None
             total = max(same.output * s + window - size, 0)
             return same.output, total // 2, total
         return same.output, same.before, same.total
-    pad = 0 if p == "valid" else p
+    pad = 0 if p == "valid" else int(p)
     if mistake == "padding-once":
         return (size + pad - window) // s + 1, pad, 2 * pad
     if mistake == "no-plus-one":
@@ -289,7 +289,7 @@ def _size_step(layer: int, axis: str | None, size: int, k: int, s: int, d: int,
                                         "after": value - value // 2,
                                         "once": mistake == "padding-once"}), row))
         return steps
-    pad = 0 if p == "valid" else p
+    pad = 0 if p == "valid" else int(p)
     numbers[P] = pad
     with sp.evaluate(False):
         reach = sp.Add(N, sp.Mul(2, P), sp.Mul(-1, window))

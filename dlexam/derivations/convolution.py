@@ -636,7 +636,8 @@ def pooling(X: Any, size: int, stride: int | None, padding: int, mode: str,
     S = size if stride is None else stride
     steps: list[Step] = []
     if is_global:
-        k, P, S = None, 0, 1
+        k: int | None = None
+        P, S = 0, 1
         steps.append(Step(key=f"pooling.global_{mode}", data={"H": H, "W": W, "C": C}))
         Ho = Wo = 1
     else:
@@ -670,7 +671,8 @@ def pooling(X: Any, size: int, stride: int | None, padding: int, mode: str,
                     rows, cols = (1, H), (1, W)
                 else:
                     r0, c0 = S * (i - 1), S * (j - 1)
-                    rows, cols = (r0 + 1, r0 + k), (c0 + 1, c0 + k)
+                    side = k or 0  # not global: the window size
+                    rows, cols = (r0 + 1, r0 + side), (c0 + 1, c0 + side)
                 window = [line[cols[0] - 1:cols[1]] for line in grid[rows[0] - 1:rows[1]]]
                 at: tuple[int, ...] = (i, j) if not is_global else ()
                 if C > 1:

@@ -245,7 +245,7 @@ def _draw_tree(draw: Draw, depth: int) -> dict[str, Any]:
     three tokens down, every sequence ends with <eos>."""
     k = draw.integer(2, 3)
     probs = draw.distribution(k, 1, floor=0.1)
-    words = []
+    words: list[str] = []
     while len(words) < k:
         w = draw.choice(_WORDS)
         if w not in words:

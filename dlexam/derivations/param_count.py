@@ -418,15 +418,15 @@ def _output_shape(layer: _Layer, shape: Shape) -> Shape:
              "shape (steps, channels)" if rank == 1 else "shape (height, width, channels)")
         pads = options["pads"]
         sizes: list[int | None] = []
-        for axis, (size, kernel, stride, dilation) in enumerate(zip(
+        for axis, (extent, kernel, stride, dilation) in enumerate(zip(
                 shape[:-1], options["kernel"], options["stride"], options["dilation"],
                 strict=True)):
             padding = pads if isinstance(pads, str) else pads[axis]
-            length = _conv_length(size, kernel, stride, padding, dilation)
+            length = _conv_length(extent, kernel, stride, padding, dilation)
             if length is not None and length < 1:
                 padded = "" if padding == "valid" else " padded"
                 raise InputError("model", f"{layer.where}: a kernel no larger than its{padded} "
-                                 f"input ({size}" + ("" if padding == "valid" else
+                                 f"input ({extent}" + ("" if padding == "valid" else
                                                      f" + 2 x {padding}") + ")",
                                  str(span(kernel, dilation)))
             sizes.append(length)
@@ -853,9 +853,9 @@ def sample_param_count(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
         if first.kind in ("Conv2D", "ZeroPadding2D", *_POOLING) and first.kind[-2] == "2" and \
                 _input_shape(first) is None and fixed.get("input_shape") is None:
             # an image the model reads: mostly square, 20 to 130 pixels
-            height = draw.integer(20, 130)
-            width = height if draw.chance(0.8) else draw.integer(20, 130)
-            out["input_shape"] = [height, width, draw.choice((1, 3))]
+            img_h = draw.integer(20, 130)
+            img_w = img_h if draw.chance(0.8) else draw.integer(20, 130)
+            out["input_shape"] = [img_h, img_w, draw.choice((1, 3))]
         elif first.kind != "Embedding" and _input_shape(first) is None and \
                 fixed.get("input_shape") is None:
             # the width the question states (with the sequence length) as input_shape=(T, m)
