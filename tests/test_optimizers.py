@@ -109,3 +109,17 @@ def test_torch_sgd_matches_the_pytorch_convention_with_a_velocity() -> None:
 def test_bad_input_is_one_line(input_error: Callable[[list[str]], str], argv: list[str],
                                message: str) -> None:
     assert input_error(["solve", "optimizer-step", *argv]).startswith(message)
+
+
+def test_rates_with_many_decimals_are_refused_not_a_traceback(
+        input_error: Callable[[list[str]], str]) -> None:
+    """Ten exact Adam steps with 20-decimal betas outgrew SymPy's conversion to a float
+    (OverflowError); such a rate is refused in one line, naming it."""
+    grads = str([[[0.5, -0.25], [0.125, 0.75]]] * 10).replace(" ", "")
+    message = input_error(["solve", "optimizer-step", "optimizer=adamw", "w=[[1,2],[3,4]]",
+                           f"g={grads}", "beta1=0.98765432109876543219", "t=10"])
+    assert message.startswith("beta1: expected a rate with at most 8 decimals")
+    result = derivations.get("optimizer-step").run(
+        {"optimizer": "adamw", "w": [[1, 2], [3, 4]], "g": [[[0.5, -0.25], [0.125, 0.75]]] * 10,
+         "beta1": 0.98765432, "beta2": 0.99999999, "t": 10})
+    assert len(result.answers["w_steps"]) == 10

@@ -113,6 +113,9 @@ class Hyper:
     convention: str
 
 
+RATE_MAX_DECIMALS = 8
+
+
 def _hyper(optimizer: str, lr: Any, momentum: Any, beta1: Any, beta2: Any, eps: Any, rho: Any,
            weight_decay: Any, convention: str) -> Hyper:
     """The hyper-parameters with PyTorch's defaults for this optimiser.
@@ -127,6 +130,11 @@ def _hyper(optimizer: str, lr: Any, momentum: Any, beta1: Any, beta2: Any, eps: 
                         ("momentum", momentum)):
         if value is not None and not value < 1:
             raise InputError(name, "a number from 0 to below 1", str(value))
+        # the steps are exact: every step squares the decimals of these rates into nested
+        # roots, which past a few steps outgrow what SymPy can take to a float
+        if value is not None and len(str(sp.Rational(value).q)) > RATE_MAX_DECIMALS + 1:
+            raise InputError(name, f"a rate with at most {RATE_MAX_DECIMALS} decimals (the "
+                             "steps are computed exactly)", str(sp.N(value, 21)))
     return Hyper(optimizer=optimizer, lr=_number(lr, DEFAULT_LR[optimizer]),
                  mu=_number(momentum, "0.9"), beta1=beta1, beta2=beta2,
                  eps=_number(eps, DEFAULT_EPS.get(optimizer, "1e-8")), rho=rho,
