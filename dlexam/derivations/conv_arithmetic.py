@@ -55,8 +55,10 @@ _SIZES = ("output_size", "sizes", "padding", "padding_total", "output_volume")
 
 def _whole(name: str, value: Any, low: int = 1) -> int:
     """A validated number that must be a whole number from ``low`` to :data:`SIZE_MAX`."""
-    number = sp.sympify(value)
-    if not number.is_Integer or not low <= int(number) <= SIZE_MAX:
+    # a validated number, never text: nothing here is parsed (no sympify of an input)
+    number = (sp.Integer(value) if isinstance(value, int) and not isinstance(value, bool)
+              else value if isinstance(value, sp.Basic) else None)
+    if number is None or not number.is_Integer or not low <= int(number) <= SIZE_MAX:
         raise InputError(name, f"a whole number from {low} to {SIZE_MAX}", str(value))
     return int(number)
 
