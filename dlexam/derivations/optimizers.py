@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import sympy as sp
@@ -116,6 +117,24 @@ class Hyper:
 RATE_MAX_DECIMALS = 8
 
 
+def _decimals(value: Any) -> int:
+    """The decimals a rate is written with (a float or SymPy float as its shortest decimal,
+    an exact fraction by its denominator's powers of 2 and 5); 0 for what is not a number yet
+    (a traced symbol)."""
+    if isinstance(value, sp.Rational):
+        q, twos, fives = int(value.q), 0, 0
+        while q % 2 == 0:
+            q, twos = q // 2, twos + 1
+        while q % 5 == 0:
+            q, fives = q // 5, fives + 1
+        return max(twos, fives) if q == 1 else RATE_MAX_DECIMALS + 1
+    if isinstance(value, (float, sp.Float)):
+        text = repr(value) if isinstance(value, float) else str(value)
+        exponent = Decimal(text).normalize().as_tuple().exponent
+        return max(0, -exponent) if isinstance(exponent, int) else 0
+    return 0
+
+
 def _hyper(optimizer: str, lr: Any, momentum: Any, beta1: Any, beta2: Any, eps: Any, rho: Any,
            weight_decay: Any, convention: str) -> Hyper:
     """The hyper-parameters with PyTorch's defaults for this optimiser.
@@ -132,7 +151,7 @@ def _hyper(optimizer: str, lr: Any, momentum: Any, beta1: Any, beta2: Any, eps: 
             raise InputError(name, "a number from 0 to below 1", str(value))
         # the steps are exact: every step squares the decimals of these rates into nested
         # roots, which past a few steps outgrow what SymPy can take to a float
-        if value is not None and len(str(sp.Rational(value).q)) > RATE_MAX_DECIMALS + 1:
+        if value is not None and _decimals(value) > RATE_MAX_DECIMALS:
             raise InputError(name, f"a rate with at most {RATE_MAX_DECIMALS} decimals (the "
                              "steps are computed exactly)", str(sp.N(value, 21)))
     return Hyper(optimizer=optimizer, lr=_number(lr, DEFAULT_LR[optimizer]),
