@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dlexam.check.typed import Leaf, TypedError, parse
-from dlexam.check.verdicts import Verdict, follow_through, judge_element, rerun_answers
+from dlexam.check.verdicts import (
+    Verdict,
+    follow_answers,
+    follow_through,
+    item_credit,
+    judge_element,
+    judge_item,
+    rerun_answers,
+)
 from dlexam.derivations.contract import element, leaves, outline, plain_shape
 from dlexam.derivations.core import Derivation
 from dlexam.grade.key import Key, KeyItem, KeyQuestion
@@ -108,6 +116,7 @@ class Grader:
         self.planner = Planner()  # shapes seen twice are compiled (dlexam.plans)
         self._reruns: dict[tuple[str, str, int, tuple[float, ...]], dict[str, Any] | None] = {}
         self.reruns = 0  # derivation runs for follow-through (for tests and the benchmark)
+        self._pairs: dict[tuple[str, str], list[tuple[tuple[str, str], dict[str, Any]]]] = {}
 
     def grade(self, submissions: list[Submission]) -> Grades:
         """Every student graded; mistakes counted per question."""
@@ -145,7 +154,9 @@ class Grader:
             column = f"{question.id}.{item.ref}"
             cell = submission.cells.get(column, "")
             try:
-                verdicts, reason = self._item(derivation, item, cell, given)
+                verdicts, reason = self._item(derivation, item, cell, given,
+                                              lambda: self._combined(submission.variant,
+                                                                     question, derivation))
             except (ArithmeticError, ValueError, TypeError, IndexError, RecursionError) as err:
                 # one cell that cannot be judged scores zero; the class is still graded
                 verdicts = self._blank(item, cell.strip()[:80], UNREADABLE)
@@ -156,28 +167,32 @@ class Grader:
                 v.answer == derivation.carry.answer and not v.correct and v.index
                 and v.note not in (NO_ANSWER, UNREADABLE) for v in flat):
             flat = self._follow(submission.variant, question, derivation, flat, given)
+        if derivation.follows and not all(v.correct for v in flat):
+            flat = follow_answers(
+                derivation, flat, given,
+                lambda: self._right_answers(submission.variant, question, derivation),
+                derivation.shown_params(question.params))
         graded: list[ItemGrade] = []
         position = 0
         for column, verdicts, reason in items:
             mine = flat[position:position + len(verdicts)]
             position += len(verdicts)
-            credits = [self._credit(v, question) for v in mine]
-            mistakes = list(dict.fromkeys(v.mistake for v in mine if v.mistake))
-            graded.append(ItemGrade(column, mine, sum(credits) / len(credits), mistakes, reason))
+            mistakes = list(dict.fromkeys(m for v in mine for m in v.mistakes))
+            graded.append(ItemGrade(column, mine, self.item_credit(mine, question), mistakes,
+                                    reason))
         share = question.points / len(question.asked)
         score = _score(sum(share * g.credit for g in graded))
         return QuestionGrade(question.id, derivation, score, graded)
 
     @staticmethod
-    def _credit(verdict: Verdict, question: KeyQuestion) -> float:
-        if verdict.correct or verdict.follows_from is not None:
-            return 1.0
-        if verdict.mistake is not None:
-            return question.partial.get(verdict.mistake, 0.0)
-        return 0.0
+    def item_credit(verdicts: list[Verdict], question: KeyQuestion) -> float:
+        """An item's credit (0..1 of its points): :func:`dlexam.check.verdicts.item_credit`."""
+        return item_credit(verdicts, question.partial, question.rounding_slip)
 
     def _item(self, derivation: Derivation, item: KeyItem, cell: str,
-              given: dict[tuple[str, tuple[int, ...]], Leaf]) -> tuple[list[Verdict], str | None]:
+              given: dict[tuple[str, tuple[int, ...]], Leaf],
+              combined: Callable[[], list[tuple[tuple[str, str], dict[str, Any]]]]
+              = lambda: []) -> tuple[list[Verdict], str | None]:
         """The verdicts of one cell, one per element of the item; and why it scored nothing when
         it was empty or refused."""
         typed = cell.strip()
@@ -208,14 +223,26 @@ class Grader:
             return (self._blank(item, typed, UNREADABLE),
                     f"{_shape_words(_typed_shape(value))} where the answer is "
                     f"{_shape_words(expected_shape)}")
-        verdicts = []
+        elements = []
+        positions = []
         for position, leaf in leaves(value):
             index = (*item.index, *position)
             given[(item.answer, index)] = leaf
-            verdicts.append(judge_element(
-                item.answer, index, leaf, element(item.expected, position), item.tolerance,
-                kind, _mistake_values(item, position)))
-        return verdicts, None
+            positions.append(position)
+            elements.append((index, leaf, element(item.expected, position)))
+
+        def pairs() -> list[tuple[tuple[str, ...], list[Any]]]:
+            out = []
+            for ids, answers in combined():
+                try:
+                    whole = element(answers[item.answer], item.index)
+                    out.append((ids, [element(whole, p) for p in positions]))
+                except (KeyError, IndexError, TypeError):
+                    continue
+            return out
+
+        return judge_item(item.answer, elements, item.tolerance, kind,
+                          _mistake_values(item, positions), pairs, item=item.ref), None
 
     @staticmethod
     def _blank(item: KeyItem, given: str, note: str) -> list[Verdict]:
@@ -247,6 +274,24 @@ class Grader:
 
         return follow_through(derivation, verdicts, given, state, rerun)
 
+    def _combined(self, code: str, question: KeyQuestion, derivation: Derivation
+                  ) -> list[tuple[tuple[str, str], dict[str, Any]]]:
+        """The answers of every combination of two of the key's mistakes for this question
+        (derived once per variant and question, only for a student whose item no single
+        mistake explains)."""
+        cache_key = (code, question.id)
+        if cache_key not in self._pairs:
+            ids = list(dict.fromkeys(m for item in question.asked for m in item.mistakes))
+            found = []
+            for k, first in enumerate(ids):
+                for second in ids[k + 1:]:
+                    values = self.planner.values_combined(derivation, question.params, first,
+                                                          second)
+                    if values is not None:
+                        found.append(((first, second), values.answers))
+            self._pairs[cache_key] = found
+        return self._pairs[cache_key]
+
     def _right_answers(self, code: str, question: KeyQuestion,
                        derivation: Derivation) -> dict[str, Any]:
         cache_key = (code, question.id)
@@ -271,11 +316,12 @@ def _key_state(question: KeyQuestion, name: str, t: int) -> Any:
     return None
 
 
-def _mistake_values(item: KeyItem, position: tuple[int, ...]) -> list[tuple[str, Any]]:
+def _mistake_values(item: KeyItem, positions: list[tuple[int, ...]]
+                    ) -> list[tuple[tuple[str, ...], list[Any]]]:
     out = []
     for mistake_id, value in item.mistakes.items():
         try:
-            out.append((mistake_id, element(value, position)))
+            out.append(((mistake_id,), [element(value, p) for p in positions]))
         except IndexError:
             continue
     return out
