@@ -241,6 +241,12 @@ def _parser() -> argparse.ArgumentParser:
                             "in English unless zh-Hant")
     grade.add_argument("--no-pdf", action="store_true",
                        help="write grades.csv and grades.json only")
+    grade.add_argument("--review", metavar="FILE",
+                       help="also write FILE: a CSV row (student, item, text, reason) for every "
+                            "answer unreadable or wrong without a named mistake")
+    grade.add_argument("--overrides", metavar="FILE",
+                       help="a CSV (student,item,points,note) of your decisions on single "
+                            "answers: applied, and recorded in grades.json")
 
     sub.add_parser("list", help="list the derivations")
 
@@ -476,8 +482,14 @@ def _cmd_grade(args: argparse.Namespace) -> int:
 
     output_folder(out).check()
 
+    review = None
+    if args.review is not None:
+        review = Path(args.review)
+        if review.is_dir() or not (review.parent if str(review.parent) else Path(".")).is_dir():
+            raise InputError("--review", "a file in an existing folder", args.review[:80])
     summary = run_grade(Path(args.key), Path(args.submissions), out, lang=args.lang,
-                        pdf=not args.no_pdf)
+                        pdf=not args.no_pdf, review=review,
+                        overrides=None if args.overrides is None else Path(args.overrides))
     print(summary)
     return 0
 

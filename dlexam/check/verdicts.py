@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
 from typing import Any
 
-from dlexam.check.typed import Leaf, TypedError, from_json, parse
+from dlexam.check.typed import Leaf, TypedError, from_json, one_element, parse
 from dlexam.derivations.contract import (
     Answer,
     Precision,
@@ -595,6 +595,7 @@ class Checker:
                              f"lengths {lengths}")
         out = []
         expected_shape = _shape(expected)
+        value = one_element(value, expected_shape)  # 0.5 for [0.5]
         given_shape = _shape(value)
         if given_shape != expected_shape and _same_vector(given_shape, expected_shape):
             value = _reshape(value, expected_shape)  # [a, b] for a 1 x 2 (or 2 x 1) matrix

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from dlexam.check.typed import Leaf, TypedError, parse
+from dlexam.check.typed import Leaf, TypedError, one_element, parse
 from dlexam.check.verdicts import (
     Verdict,
     follow_answers,
@@ -27,6 +27,7 @@ from dlexam.check.verdicts import (
 from dlexam.derivations.contract import element, leaves, outline, plain_shape
 from dlexam.derivations.core import Derivation
 from dlexam.grade.key import Key, KeyItem, KeyQuestion
+from dlexam.grade.overrides import Override
 from dlexam.grade.submissions import MAX_CELL_CHARS, Submission
 from dlexam.plans import Planner
 
@@ -43,6 +44,8 @@ class ItemGrade:
     credit: float  # 0..1 of the item's points
     mistakes: list[str]  # named mistakes among its verdicts, each once, in order
     reason: str | None = None  # why an empty or refused cell scored nothing
+    text: str = ""  # what was typed
+    override: Override | None = None  # the instructor's decision, which sets the credit
 
 
 @dataclass
@@ -103,10 +106,12 @@ def _shape_words(shape: tuple[int, ...] | None) -> str:
 class Grader:
     """Grades submissions against one key; what it derives (right states, reruns) is cached."""
 
-    def __init__(self, key: Key) -> None:
+    def __init__(self, key: Key,
+                 overrides: dict[tuple[str, str], Override] | None = None) -> None:
         from dlexam import derivations
 
         self.key = key
+        self.overrides = overrides or {}
         self.derivations: dict[str, Derivation] = {}
         for variant in key.variants.values():
             for q in variant.questions:
@@ -178,8 +183,13 @@ class Grader:
             mine = flat[position:position + len(verdicts)]
             position += len(verdicts)
             mistakes = list(dict.fromkeys(m for v in mine for m in v.mistakes))
-            graded.append(ItemGrade(column, mine, self.item_credit(mine, question), mistakes,
-                                    reason))
+            credit = self.item_credit(mine, question)
+            decided = self.overrides.get((submission.student, column))
+            if decided is not None:
+                share = question.points / len(question.asked)
+                credit = decided.points / share if share else 0.0
+            graded.append(ItemGrade(column, mine, credit, mistakes, reason,
+                                    submission.cells.get(column, "").strip(), decided))
         share = question.points / len(question.asked)
         score = _score(sum(share * g.credit for g in graded))
         return QuestionGrade(question.id, derivation, score, graded)
@@ -217,6 +227,8 @@ class Grader:
             return (self._blank(item, typed, UNREADABLE),
                     "lists of other lengths than the answer's (one shape per layer)")
         expected_shape = plain_shape(item.expected)
+        if not ragged:
+            value = one_element(value, expected_shape)  # 0.5 for [0.5]
         if not ragged and expected_shape is None:  # a key whose lists this answer cannot have
             return self._blank(item, typed, UNREADABLE), "the key's value has ragged lists"
         if not ragged and _typed_shape(value) != expected_shape:
@@ -327,9 +339,38 @@ def _mistake_values(item: KeyItem, positions: list[tuple[int, ...]]
     return out
 
 
-def grade(key: Key, submissions: list[Submission]) -> Grades:
-    """The class graded against the key."""
-    return Grader(key).grade(submissions)
+def grade(key: Key, submissions: list[Submission],
+          overrides: dict[tuple[str, str], Override] | None = None) -> Grades:
+    """The class graded against the key (with the instructor's decisions, when given)."""
+    return Grader(key, overrides).grade(submissions)
+
+
+def review_rows(grades: Grades) -> list[tuple[str, str, str, str]]:
+    """(student, item, text typed, reason) of every answer that was unreadable or wrong
+    without a named mistake (and not decided by an override): what an instructor reviews."""
+    out = []
+    for sg in grades.students:
+        for q in sg.questions:
+            for item in q.items:
+                if item.override is not None or not item.verdicts:
+                    continue
+                if any(v.note == UNREADABLE for v in item.verdicts):
+                    out.append((sg.student, item.column, item.text, item.reason or UNREADABLE))
+                elif any(v.note == NO_ANSWER for v in item.verdicts) or item.mistakes:
+                    continue
+                elif any(not v.correct for v in item.verdicts):
+                    wrong = [v for v in item.verdicts if not v.correct]
+                    slip = all(v.note == "rounding-slip" for v in wrong)
+                    expected = ", ".join(f"{v.ref} = {_plain(v.expected)}" for v in wrong[:4])
+                    out.append((sg.student, item.column, item.text,
+                                ("a rounding slip" if slip else "wrong, no named mistake")
+                                + f" (expected {expected}" + (", ..." if len(wrong) > 4
+                                                               else "") + ")"))
+    return out
+
+
+def _plain(value: Any) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 MessageFn = Callable[[str], str]
