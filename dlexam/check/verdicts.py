@@ -432,6 +432,9 @@ def follow_answers(derivation: Derivation, verdicts: list[Verdict],
         if not computed:
             continue
         exact_kinds = ("integer", "integers")
+        own = [name for name in follow.sources
+               if any(v.answer == name and (not v.correct or v.carried) for v in out)]
+        source = own[0] if own else follow.sources[0]  # the earlier answer that was the student's
         for k in open_:
             v = out[k]
             leaf = given.get((v.answer, tuple(v.index or ())))
@@ -443,8 +446,8 @@ def follow_answers(derivation: Derivation, verdicts: list[Verdict],
                 continue
             if _matches(leaf, _number(value), v.tolerance,
                         derivation.answer(v.answer).kind in exact_kinds):
-                source = follow.sources[0]
-                out[k] = carried(v, (source, None))
+                step = (v.index[0],) if follow.by_step and v.index else None
+                out[k] = carried(v, (source, step))
     return out
 
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import sympy as sp
 
-from dlexam.derivations.contract import Answer, Mistake
-from dlexam.derivations.core import Result, Step, derivation
+from dlexam.derivations.contract import Answer, Follow, Mistake
+from dlexam.derivations.core import Result, Step, derivation, to_plain
 from dlexam.derivations.forms import Stack, as_written, row_vector
 from dlexam.derivations.heads import (
     ATTENTION_SEED_RANGE,
@@ -53,7 +53,7 @@ from dlexam.derivations.heads import (
     softmax_row_step,
     softmax_rows_exact,
 )
-from dlexam.derivations.params import Param, bind_dims
+from dlexam.derivations.params import Param, bind_dims, numeric_inputs, validate
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
 from dlexam.notation import register_symbols, sym
@@ -530,6 +530,53 @@ def _qkv_form(Q: sp.ImmutableMatrix | None, K: sp.ImmutableMatrix | None,
                   answers=_answers(head, scores=scores))
 
 
+SELF_ATTENTION_LIMITS = {"n": 10, "m": 10, "d_model": 16, "d_k": 16, "d_v": 16}
+
+
+def _d_k_of(params: Mapping[str, Any]) -> int | None:
+    """The width of the queries and keys the question uses."""
+    for name in ("W_Q", "Q"):
+        given = params.get(name)
+        if given is not None:
+            return len(given[0])
+    return params.get("d_k")
+
+
+def _values_of(params: Mapping[str, Any], student: Mapping[str, Any]) -> Any:
+    """The value rows the weights multiply: the student's V where it is an answer, else the
+    question's (V or values), or None."""
+    for found in (student.get("V"), params.get("V"), params.get("values")):
+        if found is not None:
+            return found
+    return None
+
+
+def _from_own_scores(params: Mapping[str, Any], student: Mapping[str, Any]
+                     ) -> dict[str, Any] | None:
+    """The answers after the scores, from the student's own scores (follow-through): the
+    derivation itself, run from those scores (its scores form) with the question's values."""
+    if student.get("scores") is None:
+        return None
+    raw = {"scores": student["scores"], "d_k": _d_k_of(params), "values": _values_of(
+        params, student), "mask": params["mask"], "scale": params["scale"]}
+    with numeric_inputs():
+        values = validate(SELF_ATTENTION_PARAMS, raw, SELF_ATTENTION_LIMITS)
+        result = self_attention(**values)
+    return {k: to_plain(v) for k, v in result.answers.items()}
+
+
+def _from_own_weights(params: Mapping[str, Any], student: Mapping[str, Any]
+                      ) -> dict[str, Any] | None:
+    """Z from the student's own weights (follow-through): Z = A V, the product the
+    derivation's last step takes, with the values V of the question (or the student's V)."""
+    values = _values_of(params, student)
+    if values is None or student.get("weights") is None:
+        return None
+    weights = sp.Matrix(student["weights"])
+    product = weights * sp.Matrix(values)
+    return {"Z": to_plain(sp.ImmutableMatrix(product))}
+
+
 @derivation(
     "self-attention",
     params=SELF_ATTENTION_PARAMS,
@@ -547,7 +594,9 @@ def _qkv_form(Q: sp.ImmutableMatrix | None, K: sp.ImmutableMatrix | None,
     mistakes=SELF_ATTENTION_MISTAKES,
     sampler=sample_self_attention,
     question=_self_attention_question,
-    limits={"n": 10, "m": 10, "d_model": 16, "d_k": 16, "d_v": 16},
+    limits=SELF_ATTENTION_LIMITS,
+    follows=[Follow(("scores",), ("scaled", "masked", "weights", "Z"), _from_own_scores),
+             Follow(("weights",), ("Z",), _from_own_weights)],
 )
 def self_attention(
     X: sp.ImmutableMatrix | None,

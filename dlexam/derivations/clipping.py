@@ -14,7 +14,7 @@ from typing import Any
 
 import sympy as sp
 
-from dlexam.derivations.contract import Answer, Mistake, with_params
+from dlexam.derivations.contract import Answer, Follow, Mistake, with_params
 from dlexam.derivations.core import Result, Step, derivation, evaluate_at, put_in
 from dlexam.derivations.forms import simplified
 from dlexam.derivations.params import Param
@@ -244,6 +244,24 @@ def _clip_question(values: dict[str, Any]) -> dict[str, Any]:
     return {"g": g, "axes": shown_axes}
 
 
+def _clipped_by_own_norm(params: Mapping[str, Any], student: Mapping[str, Any]
+                         ) -> dict[str, Any] | None:
+    """g, the factor and the norm after, from the student's own norm (follow-through): if
+    ||g|| > β then g <- (β / ||g||) g, the rule's own step (clipping by norm, no axes)."""
+    if params.get("mode", "norm") != "norm" or params.get("axes") is not None:
+        return None
+    norm, beta = float(student["norm_before"]), float(params["threshold"])
+    if norm <= 0:
+        return None
+    factor = beta / norm if norm > beta else 1.0
+
+    def scaled(value: Any) -> Any:
+        return [scaled(v) for v in value] if isinstance(value, list) else factor * float(value)
+
+    return {"g": scaled(params["g"]), "scale": factor,
+            "norm_after": beta if norm > beta else norm}
+
+
 @derivation(
     "clip-gradient",
     params=CLIP_PARAMS,
@@ -254,6 +272,7 @@ def _clip_question(values: dict[str, Any]) -> dict[str, Any]:
     mistakes=CLIP_MISTAKES,
     sampler=sample_clip,
     question=_clip_question,
+    follows=[Follow(("norm_before",), ("g", "scale", "norm_after"), _clipped_by_own_norm)],
 )
 def clip_gradient(g: Any, threshold: sp.Rational, mode: str, axes: Any,
                   mistake: str | None = None) -> Result:

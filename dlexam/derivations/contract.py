@@ -466,3 +466,4 @@ class Follow:
     sources: tuple[str, ...]
     targets: tuple[str, ...]
     compute: Callable[[Mapping[str, Any], Mapping[str, Any]], Mapping[str, Any] | None]
+    by_step: bool = False  # target[t] follows from source[t] (y_t from h_t): named so

@@ -37,7 +37,7 @@ from dlexam.derivations.cells import (
     numbers_step,
     zeros,
 )
-from dlexam.derivations.contract import Answer, Mistake
+from dlexam.derivations.contract import Answer, Follow, Mistake
 from dlexam.derivations.core import Result, Step, derivation
 from dlexam.derivations.params import Param, bind_dims, exact
 from dlexam.derivations.sampling import Draw
@@ -242,6 +242,26 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _state_from_gates(params: Mapping[str, Any], student: Mapping[str, Any]
+                      ) -> dict[str, Any]:
+    """h_t from the student's own update gate, candidate and previous state (follow-through):
+    z h_{t-1} + (1 - z) h~_t (cho) or (1 - z) h_{t-1} + z h~_t (olah), the cell's last
+    formula."""
+    H = len(student["z"][0])
+    previous = [float(v) for v in params["h0"]] if params.get("h0") is not None else [0.0] * H
+    out = []
+    for t, (z_t, cand_t) in enumerate(zip(student["z"], student["h_tilde"], strict=True)):
+        if t > 0:
+            previous = student["h"][t - 1]
+        if params["update_rule"] == "olah":
+            out.append([(1 - z) * p + z * c for z, p, c in zip(z_t, previous, cand_t,
+                                                               strict=True)])
+        else:
+            out.append([z * p + (1 - z) * c for z, p, c in zip(z_t, previous, cand_t,
+                                                               strict=True)])
+    return {"h": out}
+
+
 @derivation(
     "gru-forward",
     params=PARAMS,
@@ -252,6 +272,7 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
     sampler=sample_gru,
     question=_question,
     limits={"T": 6, "H": 4, "D": 4},
+    follows=[Follow(("z", "h_tilde", "h"), ("h",), _state_from_gates, by_step=True)],
 )
 def gru_forward(
     W_z: sp.ImmutableMatrix | None,

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from dlexam.derivations.contract import Answer, Mistake, with_params
+from dlexam.derivations.contract import Answer, Follow, Mistake, with_params
 from dlexam.derivations.core import Result, Step, derivation, terms_of
 from dlexam.derivations.distributions import (
     Log,
@@ -283,6 +283,17 @@ def reduction_step(key: str, lhs: sp.Basic, values: Sequence[sp.Basic], reductio
                 data={"n": n}), value
 
 
+def _kl_of_own(_params: Any, student: Mapping[str, Any]) -> dict[str, Any] | None:
+    """KL(p || q) = H(p, q) - H(p) from the student's own cross-entropy and entropy
+    (follow-through), in the question's base, row by row when there are rows."""
+    cross, entropy = student.get("cross_entropy"), student.get("entropy_p")
+    if isinstance(cross, list) and isinstance(entropy, list):
+        return {"kl_pq": [float(c) - float(h) for c, h in zip(cross, entropy, strict=True)]}
+    if cross is None or entropy is None or isinstance(cross, list) or isinstance(entropy, list):
+        return None
+    return {"kl_pq": float(cross) - float(entropy)}
+
+
 @derivation(
     "information",
     params=INFORMATION_PARAMS,
@@ -291,6 +302,7 @@ def reduction_step(key: str, lhs: sp.Basic, values: Sequence[sp.Basic], reductio
     mistakes=INFORMATION_MISTAKES,
     sampler=sample_information,
     question=_information_question,
+    follows=[Follow(("cross_entropy", "entropy_p"), ("kl_pq",), _kl_of_own)],
 )
 def information(p: sp.ImmutableMatrix, q: sp.ImmutableMatrix, base: str, normalize: bool,
                 reduction: str, mistake: str | None = None) -> Result:

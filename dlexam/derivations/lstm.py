@@ -23,6 +23,7 @@ of them as a symbolic slip too: the first two sigmoid layers of Olah's figure re
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import sympy as sp
@@ -40,7 +41,7 @@ from dlexam.derivations.cells import (
     stack,
     zeros,
 )
-from dlexam.derivations.contract import Answer, Mistake
+from dlexam.derivations.contract import Answer, Follow, Mistake
 from dlexam.derivations.core import Result, Step, derivation
 from dlexam.derivations.forms import Stack, as_written
 from dlexam.derivations.params import Param, bind_dims, exact
@@ -236,6 +237,13 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _state_from_cell(_params: Any, student: Any) -> dict[str, Any]:
+    """h_t = o_t ⊙ tanh(C_t) (the cell's last formula) from the student's own cell states and
+    output gates (follow-through)."""
+    return {"h": [[o * math.tanh(c) for o, c in zip(o_t, c_t, strict=True)]
+                  for o_t, c_t in zip(student["o"], student["C"], strict=True)]}
+
+
 @derivation(
     "lstm-forward",
     params=PARAMS,
@@ -244,6 +252,7 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
     sampler=sample_lstm,
     question=_question,
     limits={"T": 6, "H": 4, "D": 4, "K": 8},
+    follows=[Follow(("C", "o"), ("h",), _state_from_cell, by_step=True)],
 )
 def lstm_forward(
     W_f: sp.ImmutableMatrix | None,

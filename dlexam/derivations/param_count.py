@@ -14,7 +14,7 @@ from typing import Any
 
 import sympy as sp
 
-from dlexam.derivations.contract import ANY, Answer, Mistake
+from dlexam.derivations.contract import ANY, Answer, Follow, Mistake
 from dlexam.derivations.conv_geometry import grow, output_length, span
 from dlexam.derivations.core import Result, Step, derivation, terms_of, three_part
 from dlexam.derivations.model_spec import (
@@ -922,6 +922,15 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
+def _total_of_layers(_params: Any, student: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The total from the student's own layer counts (follow-through): their sum, the
+    derivation's total step."""
+    layers = student.get("layers")
+    if not isinstance(layers, list) or not all(float(v).is_integer() for v in layers):
+        return None
+    return {"total": int(sum(int(v) for v in layers))}
+
+
 @derivation(
     "param-count",
     params=[
@@ -945,6 +954,7 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
     mistakes=MISTAKES,
     sampler=sample_param_count,
     question=_question,
+    follows=[Follow(("layers",), ("total",), _total_of_layers)],
 )
 def param_count(
     model: str, input_dim: int | None, framework: str, timesteps: int | None,
