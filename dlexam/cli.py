@@ -410,13 +410,12 @@ def _cmd_practice(args: argparse.Namespace) -> int:
     def say(line: str) -> None:
         print(line, flush=True)
 
-    right, asked = run_practice(derivation, seed, args.lang, input, say,
-                                precision=_precision(args))
-    if asked == 0:  # the input ended (or quit) before any answer: nothing was practised
-        print("dlexam: practice: no answer was given (the input ended before the first one)",
-              file=sys.stderr)
+    session = run_practice(derivation, seed, args.lang, input, say,
+                           precision=_precision(args))
+    if session.answered == 0:  # nothing answered (skipped, quit, or the input ended)
+        print("dlexam: practice: no answer was given", file=sys.stderr)
         return EXIT_WRONG
-    return 0 if right == asked else EXIT_WRONG
+    return 0 if session.passed else EXIT_WRONG
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
