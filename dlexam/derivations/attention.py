@@ -21,7 +21,7 @@ from typing import Any
 
 import sympy as sp
 
-from dlexam.derivations.contract import Answer, Follow, Mistake
+from dlexam.derivations.contract import Answer, Follow, Mistake, with_params
 from dlexam.derivations.core import Result, Step, derivation, to_plain
 from dlexam.derivations.forms import Stack, as_written, row_vector
 from dlexam.derivations.heads import (
@@ -332,6 +332,9 @@ SELF_ATTENTION_MISTAKES = [
     Mistake("scaled-by-dk", changes=_AFTER_SCALING, formula=True,
             applies=lambda p: Scale(p["scale"]).root),
     Mistake("softmax-by-column", changes=("weights", "Z"), formula=True),
+    # the causal mask asked for and left out: every token attends to every other
+    Mistake("no-mask", changes=("weights", "Z", "masked"), params=with_params(mask="none"),
+            applies=lambda p: p["mask"] == "causal"),
 ]
 
 

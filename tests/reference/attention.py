@@ -51,7 +51,7 @@ def _listed(m: np.ndarray) -> list[Any]:
 @reference("self-attention")
 def self_attention(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    causal = p["mask"] == "causal"
+    causal = p["mask"] == "causal" and mistake != "no-mask"
     if p["scores"] is not None:
         S = _a(p["scores"])
         S = S.reshape(1, -1) if S.ndim == 1 else S
