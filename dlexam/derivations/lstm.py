@@ -120,7 +120,10 @@ def _cell_formulas(H: int, mistake: str | None = None) -> tuple[sp.MatrixExpr, s
         f, i = i, f
     with sp.evaluate(False):
         cell = sp.MatAdd(sp.HadamardProduct(f, C_prev), sp.HadamardProduct(i, C_tilde))
+        if mistake == "input-gate-left-out":  # the candidate added whole
+            cell = sp.MatAdd(sp.HadamardProduct(f, C_prev), C_tilde)
         hidden = (Activation("tanh", C) if mistake == "no-output-gate"
+                  else sp.HadamardProduct(o, C) if mistake == "no-tanh-of-cell"
                   else sp.HadamardProduct(o, Activation("tanh", C)))
     return cell, hidden
 
@@ -130,6 +133,8 @@ _MISTAKEN_KEYS: dict[tuple[str, str], str] = {
     ("forget-input-swapped", "cell"): "cell_swapped",
     ("no-output-gate", "hidden"): "hidden_no_output_gate",
     ("sigmoid-candidate", "c_tilde"): "c_tilde_sigmoid",
+    ("no-tanh-of-cell", "hidden"): "hidden_no_tanh",
+    ("input-gate-left-out", "cell"): "cell_no_input_gate",
 }
 
 
@@ -174,6 +179,10 @@ MISTAKES = [
     Mistake("forget-input-swapped", changes=_ALL, formula=True),
     Mistake("no-output-gate", changes=_ALL, formula=True),
     Mistake("sigmoid-candidate", changes=_ALL, formula=True),
+    # h_t = o_t * C_t: the tanh of the cell state left out
+    Mistake("no-tanh-of-cell", changes=_ALL, formula=True),
+    # C_t = f_t * C_{t-1} + C~_t: the input gate left out
+    Mistake("input-gate-left-out", changes=_ALL, formula=True),
 ]
 
 # |W [h, x] + b| stays below this bound in sampled questions, away from the flat ends of σ and tanh

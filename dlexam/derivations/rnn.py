@@ -233,7 +233,8 @@ def forward(net: Network, h0: sp.ImmutableMatrix, inputs: list[Any], convention:
     H, _, _ = net.sizes
     pre_formula, roles = _pre_formula(net, convention)
     a_sym = msym("a_t", *_shape(H, convention))
-    state_formula = Activation(net.activation, a_sym)
+    state_formula = apply(net.activation, a_sym)
+    state_key = "rnn_forward.state" + ("_identity" if net.activation == "identity" else "")
     steps: list[Step] = []
     pres: list[sp.ImmutableMatrix] = []
     hs: list[sp.ImmutableMatrix] = []
@@ -250,7 +251,7 @@ def forward(net: Network, h0: sp.ImmutableMatrix, inputs: list[Any], convention:
         pre_step = numbers_step("rnn_forward.pre", sym("a_t"), pre_formula, values, t=t,
                                 convention=convention)
         a = _column(pre_step.value)
-        state_step = numbers_step("rnn_forward.state", sym("h_t"), state_formula,
+        state_step = numbers_step(state_key, sym("h_t"), state_formula,
                                   {a_sym: _orient(a, convention)}, t=t, activation=net.activation)
         h, to_decimals = settle(_column(state_step.value))
         steps += [pre_step, state_step]
@@ -346,6 +347,9 @@ MISTAKES = [
     Mistake("no-output-bias", changes=("y", "y_other"), params=_without("c")),
     Mistake("no-recurrence", changes=("h", "y", "pre", "h_other", "y_other"),
             params=_without("W")),
+    # h_t = a_t: the hidden activation (tanh) left out
+    Mistake("no-activation", changes=("h", "y", "pre", "h_other", "y_other"), formula=True,
+            applies=lambda p: p["activation"] != "relu"),
 ]
 
 # |a_t| stays below this bound in sampled questions, so tanh is not saturated
@@ -472,6 +476,7 @@ def rnn_forward(
     convention: str,
     activation: str,
     output_activation: str,
+    mistake: str | None = None,
 ) -> Result:
     """Runs a simple RNN forward over the inputs, one time step at a time.
 
@@ -487,8 +492,12 @@ def rnn_forward(
             ``"row"`` (the state as a row vector, h_{t-1} W, as np.dot(state, W) computes it).
         activation: the hidden activation: tanh, sigmoid or relu.
         output_activation: identity, sigmoid or softmax.
+        mistake: ``no-activation`` (h_t = a_t, the hidden activation left out); the other
+            mistakes are declared by their parameters.
     """
     H = W.rows
+    if mistake == "no-activation":
+        activation = "identity"
     net, inputs = _network(U, W, V, b, c, x, activation, output_activation)
     start = zeros(H) if h0 is None else h0
     other_convention = "row" if convention == "column" else "column"

@@ -54,10 +54,14 @@ def lstm_forward(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
         C_tilde = candidate_act(W["W_C"] @ hx + b["b_C"])
         if mistake == "forget-input-swapped":
             C = i * C + f * C_tilde
+        elif mistake == "input-gate-left-out":
+            C = f * C + C_tilde
         else:
             C = f * C + i * C_tilde
         o = _sigmoid(W["W_o"] @ hx + b["b_o"])
         h = np.tanh(C) if mistake == "no-output-gate" else o * np.tanh(C)
+        if mistake == "no-tanh-of-cell":
+            h = o * C
         for name, value in (("h", h), ("C", C), ("f", f), ("i", i), ("C_tilde", C_tilde),
                             ("o", o)):
             out[name].append(value.tolist())
