@@ -101,6 +101,8 @@ def pe_value(pos: int, col: int, d: int, mistake: str | None = None,
     ``exponent-i`` (10000^(i/d), i the pair index, for 10000^(2i/d)).
     """
     pair_exponent = col // 2 if mistake == "exponent-i" else col - col % 2
+    if mistake == "positions-from-one":  # the first token taken as position 1
+        pos += 1
     angle = sp.Integer(pos) / sp.Integer(base) ** sp.Rational(pair_exponent, d)
     sine = (col % 2 == 0) != (mistake == "sin-cos-swapped")
     return sp.sin(angle) if sine else sp.cos(angle)
@@ -111,7 +113,7 @@ def pe_matrix(n: int, d: int, mistake: str | None = None,
     """The n x d sinusoidal matrix: exact when small, else Floats."""
     if n * d <= PE_EXACT_LIMIT:
         return sp.ImmutableMatrix(n, d, lambda pos, col: pe_value(pos, col, d, mistake, base))
-    pos = np.arange(n, dtype=np.float64)[:, None]
+    pos = np.arange(n, dtype=np.float64)[:, None] + (mistake == "positions-from-one")
     col = np.arange(d)
     exponent = col // 2 if mistake == "exponent-i" else col - col % 2
     angle = pos / np.power(float(base), exponent / d)
@@ -183,6 +185,8 @@ def _pe_question(values: dict[str, Any]) -> dict[str, Any]:
         # with one column pair (d <= 2) the pair index i is 0 and both exponents are 0
         Mistake("exponent-i", changes=("PE",), formula=True,
                 applies=lambda p: p["d"] >= 3 and p["n"] >= 2),
+        # positions counted from 1: the first token's row is PE(1, .), not PE(0, .)
+        Mistake("positions-from-one", changes=("PE",), formula=True),
     ],
     sampler=sample_positional_encoding,
     question=_pe_question,

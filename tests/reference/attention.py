@@ -124,7 +124,7 @@ def _pe(n: int, d: int, mistake: str | None, base: float = 10000) -> np.ndarray:
         for col in range(d):
             i = col // 2
             exponent = i / d if mistake == "exponent-i" else 2 * i / d
-            angle = pos / float(base)**exponent
+            angle = (pos + (mistake == "positions-from-one")) / float(base)**exponent
             sine = (col % 2 == 0) != (mistake == "sin-cos-swapped")
             pe[pos, col] = np.sin(angle) if sine else np.cos(angle)
     return pe
