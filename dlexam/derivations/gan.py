@@ -402,6 +402,8 @@ def sample_value(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
                          "grad_logit_nonsaturating"), formula=True),
         Mistake("sum-not-mean",
                 changes=("V", "loss_D", "loss_G_minimax", "loss_G_nonsaturating"), formula=True),
+        # the discriminator maximises V: its loss to minimise is -V, the sign left out here
+        Mistake("loss-d-sign", changes=("loss_D",), formula=True),
     ],
     sampler=sample_value,
 )
@@ -483,10 +485,16 @@ def gan_value(d_real: sp.ImmutableMatrix, d_fake: sp.ImmutableMatrix,
         steps = _generator_losses_exchanged(steps)
         losses = {"loss_G_minimax": -mean_log_d_fake, "loss_G_nonsaturating": mean_log_fake,
                   "grad_logit_minimax": grad_ns, "grad_logit_nonsaturating": grad_mm}
+    loss_d = -value
+    if mistake == "loss-d-sign":  # L_D = V: the discriminator's loss without its minus sign
+        loss_d = value
+        steps = [replace(step, key="gan_value.loss_d_unsigned", symbolic=sym("V_DG"),
+                         value=value) if step.key == "gan_value.loss_d" else step
+                 for step in steps]
     return Result(
         convention="nats",
         steps=tuple(steps),
-        answers={"V": value, "loss_D": -value, **losses},
+        answers={"V": value, "loss_D": loss_d, **losses},
     )
 
 

@@ -50,6 +50,7 @@ def gan_value(params: dict[str, Any], mistake: str | None) -> dict[str, Any]:
     if mistake == "saturating-generator":
         minimax, nonsaturating = nonsaturating, minimax
         grad_mm, grad_ns = grad_ns, grad_mm
-    return {"V": value, "loss_D": -value, "loss_G_minimax": minimax,
+    return {"V": value, "loss_D": value if mistake == "loss-d-sign" else -value,
+            "loss_G_minimax": minimax,
             "loss_G_nonsaturating": nonsaturating, "grad_logit_minimax": grad_mm,
             "grad_logit_nonsaturating": grad_ns}
