@@ -94,7 +94,12 @@ def _formulas(H: int, D: int, scalar_in: bool, reset_after: bool,
         for gate, w, u, b in (("z_t", "W_z", "U_z", "b_z"), ("r_t", "W_r", "U_r", "b_r")):
             s[f"{gate}_formula"] = Activation("sigmoid", sp.MatAdd(
                 sp.MatMul(s[w], x), sp.MatMul(s[u], h), s[b]))
-        if reset_after == (mistake != "reset-after-swapped"):
+        if mistake == "reset-gate-left-out":  # the old state seen whole: no r_t anywhere
+            terms = [sp.MatMul(s["W_h"], x), sp.MatMul(s["U_h"], h), s["b_h"]]
+            if reset_after:
+                terms.append(s["b_hn"])
+            candidate = sp.MatAdd(*terms)
+        elif reset_after == (mistake != "reset-after-swapped"):
             # the reset gate after the recurrent product (b_hn inside, zero on a question that
             # has none)
             recurrent = (sp.MatAdd(sp.MatMul(s["U_h"], h), s["b_hn"]) if reset_after
@@ -144,6 +149,8 @@ MISTAKES = [
     # with one unit and no b_hn, r (U h) = U (r h): the placements give the same numbers
     Mistake("reset-after-swapped", changes=(*_ALL, "h_other"), formula=True,
             applies=lambda p: bool(p["reset_after"]) or _units(p) > 1),
+    # the candidate computed from the whole old state: the reset gate left out
+    Mistake("reset-gate-left-out", changes=(*_ALL, "h_other"), formula=True),
 ]
 
 def _units(params: Mapping[str, Any]) -> int:
@@ -350,6 +357,8 @@ def gru_forward(
                  else "reset_before")
     if placement != convention and reset_after:
         placement = "reset_before_with_hn"
+    if mistake == "reset-gate-left-out":
+        placement = "no_reset"
     steps: list[Step] = [
         Step(key=f"gru_forward.{convention}", data={"units": H, "steps": len(inputs)}),
     ]
@@ -357,7 +366,8 @@ def gru_forward(
                          "gru_forward.state" if rule == "cho" else "gru_forward.state_swapped")
     steps += more
     # the other update rule from start to end, on the same weights (the same placement)
-    placement_mistake = mistake if mistake == "reset-after-swapped" else None
+    placement_mistake = mistake if mistake in ("reset-after-swapped",
+                                               "reset-gate-left-out") else None
     other = _formulas(H, D, scalar_in, reset_after, placement_mistake, _other(rule))
     # the same symbols (the formulas name the weights alike), so the same numbers put in
     _other_steps, other_answers = _run(other, fixed, inputs, zeros(H) if h0 is None else h0,
