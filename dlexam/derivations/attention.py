@@ -696,6 +696,9 @@ MULTI_HEAD_MISTAKES = [
     Mistake("no-scaling", changes=_HEAD_ANSWERS, formula=True,
             applies=lambda p: not Scale(p["scale"]).plain),
     Mistake("no-output-projection", changes=("output",), formula=True),
+    # the causal mask asked for and left out, in every head
+    Mistake("no-mask", changes=_HEAD_ANSWERS, params=with_params(mask="none"),
+            applies=lambda p: p["mask"] == "causal"),
 ]
 
 

@@ -114,7 +114,7 @@ def _multi_head(X: np.ndarray, WQ: list[Any], WK: list[Any], WV: list[Any], WO: 
 def multi_head_attention(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
     cross = p["X_q"] is not None
     return _multi_head(_a(p["X_q"] if cross else p["X"]), p["W_Q"], p["W_K"], p["W_V"],
-                       _a(p["W_O"]), p["mask"] == "causal", mistake,
+                       _a(p["W_O"]), p["mask"] == "causal" and mistake != "no-mask", mistake,
                        _a(p["X_kv"]) if cross else None, p["scale"])
 
 
