@@ -308,3 +308,25 @@ def test_practice_skip_shows_the_answer_and_passes_when_every_answer_was_right()
     term.type("quit")
     term.read_until("Score: 1 of 1 answered right")
     assert term.close() == 0
+
+
+def test_exam_rounding_slip_and_sig_figs_rules() -> None:
+    from dlexam.errors import InputError
+    from dlexam.exams.model import parse_exam
+
+    def exam(**top: object) -> dict:
+        return {"title": {"en": "Q", "zh-Hant": "Q"}, **top, "questions": [
+            {"id": "q1", "derivation": "rnn-forward", "points": 10, "ask": ["y[2]"]},
+            {"id": "q2", "derivation": "rnn-forward", "points": 10, "ask": ["y[1]"],
+             "decimals": 2}]}
+
+    parsed = parse_exam(exam(rounding_slip=0.5, sig_figs=3))
+    first, second = parsed.questions
+    assert first.rounding_slip == 0.5 and first.precision.sig_figs == 3
+    assert second.precision.decimals == 2  # a question's own precision comes first
+    assert parse_exam(exam()).questions[0].rounding_slip == 0.0
+    for bad, where in (({"rounding_slip": 2}, "rounding_slip"),
+                       ({"rounding_slip": "half"}, "rounding_slip"),
+                       ({"sig_figs": 0}, "sig_figs")):
+        with pytest.raises(InputError, match=where):
+            parse_exam(exam(**bad))
