@@ -41,12 +41,11 @@ from dlexam.derivations.heads import (
     generated_step,
     head_attention,
     indexed,
-    matmul,
     matrices_given,
     multi_head,
     multi_head_values,
-    product_step,
     scaled_attention,
+    scores_step,
     seeded_inputs,
     shape_data,
     shape_text,
@@ -335,7 +334,30 @@ SELF_ATTENTION_MISTAKES = [
     # the causal mask asked for and left out: every token attends to every other
     Mistake("no-mask", changes=("weights", "Z", "masked"), params=with_params(mask="none"),
             applies=lambda p: p["mask"] == "causal"),
+    # K Q^T for Q K^T (the scores transposed), where queries and keys are as many
+    Mistake("transposed-scores", changes=("scores", *_AFTER_SCALING), formula=True,
+            applies=lambda p: p["scores"] is None and _square_scores(p)),
+    # the mask applied to the weights after the softmax, the rows not renormalised
+    Mistake("mask-after-softmax", changes=("weights", "Z"), formula=True,
+            applies=lambda p: p["mask"] == "causal"),
+    # Z = A^T V for A V
+    Mistake("transposed-weights-in-z", changes=("Z",), formula=True,
+            applies=lambda p: _square_scores(p) and _has_values(p)),
 ]
+
+
+def _square_scores(params: Mapping[str, Any]) -> bool:
+    """As many queries as keys (the scores are square)."""
+    if params.get("scores") is not None:
+        given = params["scores"]
+        return isinstance(given[0], list) and len(given) == len(given[0])
+    if params.get("Q") is not None:
+        return len(params["Q"]) == len(params["K"])
+    return True  # from X: the keys are the same tokens
+
+
+def _has_values(params: Mapping[str, Any]) -> bool:
+    return params.get("scores") is None or params.get("values") is not None
 
 
 def _fixed_form(fixed: Mapping[str, Any]) -> str | None:
@@ -519,11 +541,8 @@ def _qkv_form(Q: sp.ImmutableMatrix | None, K: sp.ImmutableMatrix | None,
     steps = [Step(key="self_attention.given_qkv",
                   data={"n_q": Q.rows, "n_k": K.rows, "d_k": Q.cols,
                         "d_v": V.cols if V is not None else 0})]
-    scores = matmul(Q, K.T, exact)
-    with sp.evaluate(False):
-        score_formula = sp.Mul(syms.Q, syms.KT)
-    steps.append(product_step("self_attention.scores", syms.S, score_formula, Q, K.T, scores,
-                              shown_right=sp.Transpose(K)))
+    step, scores = scores_step("self_attention", Q, K, syms, exact, {}, mistake)
+    steps.append(step)
     more, head = scaled_attention("self_attention", scores=scores, d_k=Q.cols, V=V, mask=mask,
                                   exact=exact, syms=syms, head_data={},
                                   rows=_rows_measure(exact), mistake=mistake,

@@ -59,19 +59,23 @@ def self_attention(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
     elif p["Q"] is not None:
         Q, K = _a(p["Q"]), _a(p["K"])
         V = None if p["V"] is None else _a(p["V"])
-        S, d_k = Q @ K.T, Q.shape[1]
+        S, d_k = (K @ Q.T if mistake == "transposed-scores" else Q @ K.T), Q.shape[1]
         out["scores"] = S.tolist()
     else:
         X = _a(p["X"])
         Q, K, V = X @ _a(p["W_Q"]), X @ _a(p["W_K"]), X @ _a(p["W_V"])
-        S, d_k = Q @ K.T, Q.shape[1]
+        S, d_k = (K @ Q.T if mistake == "transposed-scores" else Q @ K.T), Q.shape[1]
         out.update(Q=Q.tolist(), K=K.tolist(), V=V.tolist(), scores=S.tolist())
-    scaled, masked, weights = _attend(S, d_k, causal, mistake, p["scale"])
+    if mistake == "mask-after-softmax":  # softmax of the unmasked scores, then zeros above
+        scaled, masked, _weights = _attend(S, d_k, causal, None, p["scale"])
+        weights = _attend(S, d_k, False, None, p["scale"])[2] * np.tril(np.ones_like(S))
+    else:
+        scaled, masked, weights = _attend(S, d_k, causal, mistake, p["scale"])
     out.update(scaled=scaled.tolist(), weights=weights.tolist())
     if masked is not None:
         out["masked"] = _listed(masked)
     if V is not None:
-        out["Z"] = (weights @ V).tolist()
+        out["Z"] = ((weights.T if mistake == "transposed-weights-in-z" else weights) @ V).tolist()
     return out
 
 
