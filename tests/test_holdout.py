@@ -16,7 +16,7 @@ from holdout_mistakes import HOLDOUT, Case
 
 import dlexam
 
-NAMED_AT_LEAST = 0.8  # the issue's aim is 0.85
+NAMED_AT_LEAST = 1.0  # reached 22 of 22 (the issue asks for 0.85)
 
 
 def _typed(value: Any) -> str:
