@@ -330,3 +330,28 @@ def test_exam_rounding_slip_and_sig_figs_rules() -> None:
                        ({"sig_figs": 0}, "sig_figs")):
         with pytest.raises(InputError, match=where):
             parse_exam(exam(**bad))
+
+
+def test_practice_carries_forward_from_the_students_own_earlier_value() -> None:
+    from test_practice import Terminal
+
+    from dlexam import derivations
+
+    d = derivations.get("rnn-forward")
+    p = d.shown_params(d.sample(11))
+    W, b = np.array(p["W"], dtype=float), np.array(p["b"], dtype=float)
+    U = np.array(p["U"], dtype=float).reshape(len(b), -1)
+    own_h1 = np.array([0.5, 0.1] + [0.2] * (len(b) - 2))
+    x2 = np.array(p["x"][1], dtype=float).reshape(-1)
+    h2 = np.tanh(U @ x2 + W @ own_h1 + b)
+    term = Terminal([sys.executable, "-m", "dlexam", "practice", "rnn-forward", "--seed", "11"])
+    term.read_until("h[1] (a list of")
+    for _ in range(2):
+        term.type(json.dumps(own_h1.tolist()))
+        term.read_until("Not right.")
+    term.read_until("h[2] (a list of")
+    term.type(json.dumps(np.round(h2, 6).tolist()))
+    term.read_until("carried forward")
+    term.type("quit")
+    term.read_until("Score: 1 of 2 answered right")
+    assert term.close() == 1

@@ -174,6 +174,9 @@ def run_practice(derivation: Derivation, seed: int, lang: str,
     say(prose_text(lang, "practice.how"))
     session = Session()
     asked = list(items(derivation, checker.expected))
+    # what the student typed for the values answered so far: a later value computed from
+    # their own earlier one is right, carried forward (as check and grade judge it)
+    earlier: dict[str, str] = {}
 
     def finish(position: int) -> Session:
         session.unanswered = len(asked) - position
@@ -211,17 +214,24 @@ def run_practice(derivation: Derivation, seed: int, lang: str,
                     "ref": item.ref, "value": _value_text(item.expected)}))
                 break
             try:
-                report = checker.check({item.ref: typed})
+                report = checker.check({**earlier, item.ref: typed})
             except InputError as err:
                 say("  " + str(err))
                 continue
             tries += 1
-            if report.correct == report.total:
-                say("  ✓ " + prose_text(lang, "check.right"))
+            earlier[item.ref] = typed
+            mine = [v for v in report.verdicts if v.item == item.ref]
+            if all(v.correct for v in mine):
+                carried = next((v for v in mine if v.carried), None)
+                if carried is not None and carried.follows_from is not None:
+                    say("  ✓ " + prose_text(lang, "check.carried", {
+                        "ref": format_ref(*carried.follows_from)}))
+                else:
+                    say("  ✓ " + prose_text(lang, "check.right"))
                 session.right += 1
                 session.answered += 1
                 break
-            wrong = next(v for v in report.verdicts if not v.correct)
+            wrong = next(v for v in mine if not v.correct)
             say("  ✗ " + prose_text(lang, "practice.wrong"))
             if wrong.note == "rounding-slip":
                 say("    " + prose_text(lang, "practice.slip"))

@@ -283,6 +283,9 @@ def judge_element(name: str, index: tuple[int, ...], leaf: Leaf | str, expected:
     return verdict
 
 
+PAIR_MIN_ENTRIES = 2
+"""The fewest entries an item needs for combinations of two mistakes to be tried on it."""
+
 Candidate = tuple[tuple[str, ...], list[Any]]
 """A mistake (one id) or a combination (two), with its values of an item's elements."""
 
@@ -313,9 +316,9 @@ def judge_item(name: str, elements: list[tuple[tuple[int, ...], Leaf | str, Any]
     Each element is judged right (within the tolerance, or rounded) or wrong (perhaps a
     rounding slip). When some element is wrong, a named mistake is looked for that explains the
     WHOLE item: every element typed matches that mistake's value. The first single mistake that
-    does is named on the item's wrong elements; when none does, the combinations ``pairs``
-    gives (two mistakes made at once) are tried. A mistake that matches only some elements (by
-    coincidence) is not named.
+    does is named on the item's wrong elements; when none does, on an item of two entries or
+    more, the combinations ``pairs`` gives (two mistakes made at once) are tried. A mistake
+    that matches only some elements (by coincidence) is not named.
 
     Args:
         name: the answer's name.
@@ -341,7 +344,9 @@ def judge_item(name: str, elements: list[tuple[tuple[int, ...], Leaf | str, Any]
                                                   exact):
             found = ids
             break
-    if found is None and pairs is not None:
+    # two mistakes at once only for an item of several entries: one number matched by one of
+    # the many combinations is too likely a coincidence to be named (and costs every pair)
+    if found is None and pairs is not None and len(typed) >= PAIR_MIN_ENTRIES:
         for ids, values in pairs():
             if len(values) == len(typed) and explains(typed, right, values,  # type: ignore[arg-type]
                                                       tolerance, exact):
@@ -422,7 +427,10 @@ def follow_answers(derivation: Derivation, verdicts: list[Verdict],
         open_ = [k for k, v in enumerate(out)
                  if v.answer in follow.targets and not v.correct and v.note not in (
                      "no-answer", "unreadable") and not isinstance(v.given, (str, list))]
-        if not open_ or not any(name in follow.sources for name, _i in given):
+        # only from an earlier answer of the student's own (wrong, or itself carried forward):
+        # from right ones the right values follow, judged already
+        if not open_ or not any(v.answer in follow.sources and (not v.correct or v.carried)
+                                for v in out):
             continue
         mine = student_answers(right(), given)
         try:
