@@ -307,9 +307,18 @@ def explains(leaves_: list[Leaf], expected: list[Any], values: list[Any],
     return apart
 
 
+def _moves(right: list[Any], values: list[Any], tolerance: Tolerance, exact: bool) -> bool:
+    """Whether a mistake's values of an item differ from the right ones somewhere."""
+    try:
+        return any(not _matches(Leaf(_number(v)), _number(r), tolerance, exact)
+                   for v, r in zip(values, right, strict=True))
+    except (TypeError, ValueError):
+        return False
+
+
 def judge_item(name: str, elements: list[tuple[tuple[int, ...], Leaf | str, Any]],
                tolerance: Tolerance, kind: str, singles: Iterable[Candidate] = (),
-               pairs: Callable[[], Iterable[Candidate]] | None = None,
+               pairs: Callable[[set[str]], Iterable[Candidate]] | None = None,
                item: str | None = None) -> list[Verdict]:
     """The verdicts of one asked item (a number, a vector, a matrix), one per element.
 
@@ -326,7 +335,8 @@ def judge_item(name: str, elements: list[tuple[tuple[int, ...], Leaf | str, Any]
         tolerance: the tolerance the elements are judged with.
         kind: the answer's kind.
         singles: (mistake ids, values per element), in the order tried.
-        pairs: made on first need: the same for combinations of two mistakes.
+        pairs: made on first need: the same for combinations of two of the mistakes given
+            (those that change the item).
         item: the item's reference as given (kept on each verdict).
     """
     verdicts = [replace(judge_element(name, index, leaf, expected, tolerance, kind), item=item)
@@ -339,15 +349,21 @@ def judge_item(name: str, elements: list[tuple[tuple[int, ...], Leaf | str, Any]
     right = [expected for _i, _l, expected in elements]
     assert all(isinstance(leaf, Leaf) for leaf in typed)
     found: tuple[str, ...] | None = None
+    moving: set[str] = set()  # the mistakes that change this item (alone)
     for ids, values in singles:
-        if len(values) == len(typed) and explains(typed, right, values, tolerance,  # type: ignore[arg-type]
-                                                  exact):
+        if len(values) != len(typed):
+            continue
+        if explains(typed, right, values, tolerance, exact):  # type: ignore[arg-type]
             found = ids
             break
-    # two mistakes at once only for an item of several entries: one number matched by one of
-    # the many combinations is too likely a coincidence to be named (and costs every pair)
-    if found is None and pairs is not None and len(typed) >= PAIR_MIN_ENTRIES:
-        for ids, values in pairs():
+        if _moves(right, values, tolerance, exact):
+            moving.update(ids)
+    # two mistakes at once only for an item of several entries (one number matched by one of
+    # the many combinations is too likely a coincidence to be named), and only mistakes that
+    # each change the item: a combination with one that does not is that one mistake alone
+    if found is None and pairs is not None and len(typed) >= PAIR_MIN_ENTRIES \
+            and len(moving) >= 2:
+        for ids, values in pairs(moving):
             if len(values) == len(typed) and explains(typed, right, values,  # type: ignore[arg-type]
                                                       tolerance, exact):
                 found = ids
@@ -679,7 +695,7 @@ class Checker:
         verdicts = judge_item(
             answer.name, [(index, leaf, expected) for _a, index, expected, leaf in group],
             tolerance, answer.kind, self._mistake_values(answer.name, indices),
-            lambda: self._pair_values(answer.name, indices), item=ref)
+            lambda moving: self._pair_values(answer.name, indices, moving), item=ref)
         departs: dict[str, int | None] = {}
         out = []
         for v in verdicts:
@@ -712,11 +728,11 @@ class Checker:
             except IndexError:
                 continue
 
-    def _pair_values(self, name: str, indices: list[tuple[int, ...]]
+    def _pair_values(self, name: str, indices: list[tuple[int, ...]], moving: set[str]
                      ) -> Iterator[tuple[tuple[str, ...], list[Any]]]:
         """((first id, second id), the combination's values of these elements), for every two
-        applicable mistakes that change this answer, each derived on first need."""
-        changing = [m for m in self.applicable if name in m.changes]
+        of the ``moving`` mistakes (those that change the item), each derived on first need."""
+        changing = [m for m in self.applicable if name in m.changes and m.id in moving]
         for k, first in enumerate(changing):
             for second in changing[k + 1:]:
                 key = f"{first.id}+{second.id}"

@@ -121,7 +121,7 @@ class Grader:
         self.planner = Planner()  # shapes seen twice are compiled (dlexam.plans)
         self._reruns: dict[tuple[str, str, int, tuple[float, ...]], dict[str, Any] | None] = {}
         self.reruns = 0  # derivation runs for follow-through (for tests and the benchmark)
-        self._pairs: dict[tuple[str, str], list[tuple[tuple[str, str], dict[str, Any]]]] = {}
+        self._pairs: dict[tuple[str, str, str, str], dict[str, Any] | None] = {}
 
     def grade(self, submissions: list[Submission]) -> Grades:
         """Every student graded; mistakes counted per question."""
@@ -159,9 +159,10 @@ class Grader:
             column = f"{question.id}.{item.ref}"
             cell = submission.cells.get(column, "")
             try:
-                verdicts, reason = self._item(derivation, item, cell, given,
-                                              lambda: self._combined(submission.variant,
-                                                                     question, derivation))
+                verdicts, reason = self._item(
+                    derivation, item, cell, given,
+                    lambda moving: self._combined(submission.variant, question, derivation,
+                                                  moving))
             except (ArithmeticError, ValueError, TypeError, IndexError, RecursionError) as err:
                 # one cell that cannot be judged scores zero; the class is still graded
                 verdicts = self._blank(item, cell.strip()[:80], UNREADABLE)
@@ -201,8 +202,8 @@ class Grader:
 
     def _item(self, derivation: Derivation, item: KeyItem, cell: str,
               given: dict[tuple[str, tuple[int, ...]], Leaf],
-              combined: Callable[[], list[tuple[tuple[str, str], dict[str, Any]]]]
-              = lambda: []) -> tuple[list[Verdict], str | None]:
+              combined: Callable[[set[str]], list[tuple[tuple[str, str], dict[str, Any]]]]
+              = lambda _moving: []) -> tuple[list[Verdict], str | None]:
         """The verdicts of one cell, one per element of the item; and why it scored nothing when
         it was empty or refused."""
         typed = cell.strip()
@@ -243,9 +244,9 @@ class Grader:
             positions.append(position)
             elements.append((index, leaf, element(item.expected, position)))
 
-        def pairs() -> list[tuple[tuple[str, ...], list[Any]]]:
+        def pairs(moving: set[str]) -> list[tuple[tuple[str, ...], list[Any]]]:
             out = []
-            for ids, answers in combined():
+            for ids, answers in combined(moving):
                 try:
                     whole = element(answers[item.answer], item.index)
                     out.append((ids, [element(whole, p) for p in positions]))
@@ -286,23 +287,25 @@ class Grader:
 
         return follow_through(derivation, verdicts, given, state, rerun)
 
-    def _combined(self, code: str, question: KeyQuestion, derivation: Derivation
-                  ) -> list[tuple[tuple[str, str], dict[str, Any]]]:
-        """The answers of every combination of two of the key's mistakes for this question
-        (derived once per variant and question, only for a student whose item no single
-        mistake explains)."""
-        cache_key = (code, question.id)
-        if cache_key not in self._pairs:
-            ids = list(dict.fromkeys(m for item in question.asked for m in item.mistakes))
-            found = []
-            for k, first in enumerate(ids):
-                for second in ids[k + 1:]:
+    def _combined(self, code: str, question: KeyQuestion, derivation: Derivation,
+                  moving: set[str]) -> list[tuple[tuple[str, str], dict[str, Any]]]:
+        """The answers of every combination of two of the ``moving`` mistakes (those that
+        change the item) for this question, each derived once per variant and question, only
+        for a student whose item no single mistake explains."""
+        ids = [m for item in question.asked for m in item.mistakes if m in moving]
+        ids = list(dict.fromkeys(ids))
+        found = []
+        for k, first in enumerate(ids):
+            for second in ids[k + 1:]:
+                cache_key = (code, question.id, first, second)
+                if cache_key not in self._pairs:
                     values = self.planner.values_combined(derivation, question.params, first,
                                                           second)
-                    if values is not None:
-                        found.append(((first, second), values.answers))
-            self._pairs[cache_key] = found
-        return self._pairs[cache_key]
+                    self._pairs[cache_key] = None if values is None else values.answers
+                answers = self._pairs[cache_key]
+                if answers is not None:
+                    found.append(((first, second), answers))
+        return found
 
     def _right_answers(self, code: str, question: KeyQuestion,
                        derivation: Derivation) -> dict[str, Any]:
