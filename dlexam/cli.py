@@ -398,19 +398,10 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
-def fairness_line(row: dict[str, Any]) -> str:
-    """One question's fairness: distinct answers, their range, the draws refused."""
-    spread = ("" if row["low"] is None else f", answers from {row['low']:.4g} to "
-              f"{row['high']:.4g}")
-    n = row["redrawn"]
-    return (f"{row['id']}: {row['distinct']} different answers in {row['variants']} "
-            f"{'variant' if row['variants'] == 1 else 'variants'}{spread}, {n} "
-            f"{'draw' if n == 1 else 'draws'} redrawn")
-
-
 def _cmd_exam(args: argparse.Namespace) -> int:
     out = check_output_folder(args.out)
     from dlexam.exams.build import Progress, build_exam, output_folder
+    from dlexam.exams.variants import fairness_line
 
     output_folder(out).check()
 

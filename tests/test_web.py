@@ -348,3 +348,42 @@ def test_serve_refuses_a_port_in_use(input_error: Callable[[list[str]], str]) ->
         taken.close()
     assert input_error(["serve", "--port", "70000"]).startswith(
         "argument --port: expected a port from 0 to 65535")
+
+
+def test_the_exam_page_shows_fairness_paper_and_key(client: TestClient, cli: CliRun,
+                                                    tmp_path: Any) -> None:
+    from pathlib import Path
+
+    quiz = Path(__file__).resolve().parents[1] / "examples" / "quiz3.toml"
+    got = client.post("/exam?lang=en", data={"seed": "1"},
+                      files={"file": ("quiz3.toml", quiz.read_bytes(), "application/toml")})
+    assert got.status_code == 200, got.text
+    assert "different answers in 20 variants" in got.text
+    assert "Variant 1: the paper" in got.text and "Variant 1: the key" in got.text
+    assert "\\tanh" in got.text  # the statement's mathematics, typeset by the page
+    bad = tmp_path / "broken.toml"
+    bad.write_text("[exam]\nx = 1\n")
+    said = cli("exam", str(bad), "--variants", "2", "--seed", "1", "--out",
+               str(tmp_path / "out"))
+    got = client.post("/exam", data={"seed": "1"},
+                      files={"file": ("broken.toml", bad.read_bytes(), "application/toml")})
+    assert got.status_code == 400
+    assert said.startswith(f"{bad}: ")
+    assert said.removeprefix(f"{tmp_path}/") in got.text
+    assert "dlexam-upload-" not in got.text
+
+
+@pytest.mark.tex
+def test_the_solve_page_links_its_pdf_sheet(client: TestClient) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    page = client.get("/solve/clip-gradient?g=[6,-8]&threshold=5")
+    assert page.status_code == 200
+    href = re.search(r'href="(/solve/clip-gradient/sheet\.pdf\?[^"]+)"', page.text)
+    assert href, page.text
+    pdf = client.get(href.group(1).replace("&amp;", "&"))
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "scale: 0.5" in text and "norm_after: 5" in text  # g = (6, -8) clipped to norm 5

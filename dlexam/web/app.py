@@ -28,6 +28,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dlexam.langs import LANGS
+from dlexam.web.pages import MAX_ANSWERS
 from dlexam.web.workers import BusyError, InternalError, RequestError, TooSlowError, Workers
 
 MAX_BODY = 256 * 1024
@@ -221,7 +222,8 @@ def create_app(workers: int = 2, queue: int = 64, timeout: float = 10.0) -> Star
         seed = request.query_params.get("seed", "1")
         form = None
         if request.method == "POST":
-            form = _form(await request.form())
+            async with request.form(max_files=0, max_fields=MAX_ANSWERS + 1) as sent:
+                form = _form(sent)
             seed = form.pop("seed", seed)
         data = await run(request, lang, "question", name, seed, lang, form)
         if isinstance(data, Response):
@@ -278,14 +280,16 @@ def create_app(workers: int = 2, queue: int = 64, timeout: float = 10.0) -> Star
             return bad_lang(request)
         if request.method == "GET":
             return page(request, "exam.html.j2", lang, e=None, error=None)
-        form = await request.form()
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
-            return page(request, "exam.html.j2", lang, 400, e=None,
-                        error="file: expected an exam file (.toml) to upload")
-        raw = await upload.read(MAX_BODY + 1)
-        data = await run(request, lang, "exam", raw, upload.filename or "exam.toml", lang,
-                         form.get("seed") or "1")
+        async with request.form(max_files=1, max_fields=8) as form:
+            upload = form.get("file")
+            seed = form.get("seed")
+            if upload is None or isinstance(upload, str):
+                return page(request, "exam.html.j2", lang, 400, e=None,
+                            error="file: expected an exam file (.toml) to upload")
+            raw = await upload.read(MAX_BODY + 1)
+            filename = upload.filename or "exam.toml"
+        data = await run(request, lang, "exam", raw, filename, lang,
+                         seed if isinstance(seed, str) and seed else "1")
         if isinstance(data, Response):
             return data
         if data.get("error"):

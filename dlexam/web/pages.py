@@ -225,3 +225,48 @@ def practice(name: str | None, seed_text: str, lang: str) -> dict[str, Any]:
     return {"name": derivation.name, "seed": seed, "params": to_plain(params),
             "summary": prose_text(lang, derivation.summary_key),
             "statement": _statement(derivation, params, lang), "items": asked}
+
+
+EXAM_VARIANTS = 20
+"""How many variants the exam page draws for its fairness summary."""
+
+
+def exam(raw: bytes, filename: str, lang: str, seed_text: str) -> dict[str, Any]:
+    """``/exam``: an uploaded exam file's fairness over :data:`EXAM_VARIANTS` variants and
+    variant 1's paper and key, or the error ``dlexam exam`` gives for it. The file is read from
+    a temporary folder, removed afterwards; nothing else is written."""
+    import re
+    import tempfile
+    from pathlib import Path
+
+    from dlexam.exams.model import load_exam
+    from dlexam.exams.moodle import statement_html
+    from dlexam.exams.variants import build_variants, check_counts, fairness_line
+
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(filename).name)[:80] or "exam.toml"
+    if not name.endswith(".toml"):
+        name += ".toml"
+    with tempfile.TemporaryDirectory(prefix="dlexam-upload-") as folder:
+        path = Path(folder) / name
+        path.write_bytes(raw)
+        try:
+            seed = api.seed_of(seed_text)
+            exam_file = load_exam(path)
+            check_counts(exam_file, EXAM_VARIANTS, seed)
+            drawn = build_variants(exam_file, EXAM_VARIANTS, seed)
+        except InputError as err:
+            return {"error": str(err).replace(folder + "/", "")}
+    redrawn = [f"{reason.split(': ', 1)[0]}: {n} {'draw' if n == 1 else 'draws'} redrawn: "
+               f"{reason.split(': ', 1)[1]}" for reason, n in sorted(drawn.redrawn.items())]
+    shown = lang if lang in exam_file.langs else exam_file.langs[0]
+    first = drawn.variants[0]
+    paper, key = [], []
+    for i, qv in enumerate(first.questions):
+        title = f"{qv.question.id} ({qv.question.derivation})"
+        paper.append({"title": title, "html": statement_html(exam_file, i, qv.params)[shown]})
+        key.append({"title": title, "answers": [
+            {"ref": format_ref(item["answer"], item["index"]),
+             "tex": str(value_tex(item["expected"]))} for item in qv.asked]})
+    return {"error": None, "code": first.code,
+            "fairness": redrawn + [fairness_line(row) for row in drawn.fairness()],
+            "paper": paper, "key": key}
