@@ -9,7 +9,9 @@ Prose comes from the catalogs as HTML whose mathematics is TeX between ``\\(`` a
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,11 +38,23 @@ def _html(lang: str, key: str, data: Mapping[str, Any] | None = None) -> str:
     return prose_html(lang, key, data, delims=MATHJAX_INLINE)
 
 
+_DOLLARS = re.compile(r"\$([^$]+)\$")
+
+
+def value_html(value: Any) -> str:
+    """A value as the answer sheet writes it (the one value renderer), as HTML whose
+    mathematics is between ``\\(`` and ``\\)``."""
+    left, right = MATHJAX_INLINE
+    return _DOLLARS.sub(lambda m: left + m.group(1) + right,
+                        html.escape(str(value_tex(to_plain(value)))))
+
+
 def index(lang: str) -> dict[str, Any]:
     """The derivations grouped by topic, in the order of their names."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in api.listing(lang):
-        groups.setdefault(row["topic"], []).append(row)
+        summary = _html(lang, api.derivations.get(row["name"]).summary_key)
+        groups.setdefault(row["topic"], []).append({**row, "summary_html": summary})
     return {"topics": [{"topic": t, "items": rows} for t, rows in sorted(groups.items())]}
 
 
@@ -85,7 +99,8 @@ def verdict_view(report: Any, lang: str) -> dict[str, Any]:
         lines = verdict_lines(report, verdict, lang)
         row: dict[str, Any] = {"json": obj, "head": lines[0].strip(),
                                "more": [line.strip() for line in lines[1:]]}
-        if verdict.mistake is not None:
+        if verdict.mistake is not None:  # the same words as check's, typeset
+            row["more"] = []
             key = report.derivation.mistake_key(verdict.mistake)
             row["mistake_name"] = _html(lang, key + ".name")
             row["mistake_explain"] = _html(lang, key + ".explain")
@@ -177,7 +192,7 @@ def solve_page(name: str, query: Mapping[str, str], lang: str) -> dict[str, Any]
     for step in laid_out(result.steps):
         page["steps"].append({"words": _html(lang, step.key, step.data),
                               "tex": equation_line(step) or ""})
-    page["answers"] = [{"name": n, "tex": str(value_tex(to_plain(v)))}
+    page["answers"] = [{"name": n, "html": value_html(v)}
                        for n, v in result.answers.items()]
     return page
 
@@ -221,7 +236,7 @@ def practice(name: str | None, seed_text: str, lang: str) -> dict[str, Any]:
                       "tex": equation_line(step) or ""}
         asked.append({"ref": item.ref, "fields": _fields(item.ref, item.expected),
                       "hint": hint, "worked": worked,
-                      "value": str(value_tex(item.expected))})
+                      "value": value_html(item.expected)})
     return {"name": derivation.name, "seed": seed, "params": to_plain(params),
             "summary": prose_text(lang, derivation.summary_key),
             "statement": _statement(derivation, params, lang), "items": asked}
@@ -235,7 +250,6 @@ def exam(raw: bytes, filename: str, lang: str, seed_text: str) -> dict[str, Any]
     """``/exam``: an uploaded exam file's fairness over :data:`EXAM_VARIANTS` variants and
     variant 1's paper and key, or the error ``dlexam exam`` gives for it. The file is read from
     a temporary folder, removed afterwards; nothing else is written."""
-    import re
     import tempfile
     from pathlib import Path
 
@@ -266,7 +280,7 @@ def exam(raw: bytes, filename: str, lang: str, seed_text: str) -> dict[str, Any]
         paper.append({"title": title, "html": statement_html(exam_file, i, qv.params)[shown]})
         key.append({"title": title, "answers": [
             {"ref": format_ref(item["answer"], item["index"]),
-             "tex": str(value_tex(item["expected"]))} for item in qv.asked]})
+             "html": value_html(item["expected"])} for item in qv.asked]})
     return {"error": None, "code": first.code,
             "fairness": redrawn + [fairness_line(row) for row in drawn.fairness()],
             "paper": paper, "key": key}
