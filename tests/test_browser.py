@@ -192,3 +192,32 @@ def test_practice_keeps_score_in_the_page(server: str, browser: webdriver.Chrome
         lambda b: first.find_element(By.CSS_SELECTOR, ".worked").is_displayed())
     assert re.search(r"0 of 1|0 / 1", browser.find_element(By.ID, "score").text)
     _no_raw_tex(browser)
+
+
+@pytest.mark.usefixtures("shot_on_failure")
+def test_the_question_page_works_from_the_keyboard(server: str, browser: webdriver.Chrome
+                                                   ) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    browser.get(server + "/q/clip-gradient?seed=2")
+    _wait_typeset(browser)
+    order = []
+    for _ in range(30):  # Tab through the page: skip link, navigation, languages, fields, Check
+        ActionChains(browser).send_keys(Keys.TAB).perform()
+        active = browser.switch_to.active_element
+        order.append((active.tag_name, active.get_attribute("name") or
+                      active.get_attribute("id") or active.get_attribute("class") or ""))
+        if active.get_attribute("id") == "check":
+            break
+    assert order[0] == ("a", "skip-link")
+    fields = [name for tag, name in order if tag == "input"]
+    shown = [e.get_attribute("name") for e in browser.find_elements(
+        By.CSS_SELECTOR, "#check-form input:not([type=hidden])")]
+    assert fields == shown  # every field reached, in the order the page shows them
+    assert order[-1] == ("button", "check")
+    for field in browser.find_elements(By.CSS_SELECTOR, "#check-form input:not([type=hidden])"):
+        assert field.accessible_name, field.get_attribute("name")  # a label for every field
+    browser.switch_to.active_element.send_keys(Keys.ENTER)  # Check from the keyboard
+    WebDriverWait(browser, 30).until(
+        lambda b: b.find_elements(By.CSS_SELECTOR, "#verdicts .error, #verdicts li"))
