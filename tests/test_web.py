@@ -260,6 +260,7 @@ def test_typed_text_is_escaped(client: TestClient) -> None:
 
 def test_languages_and_a_bad_one(client: TestClient) -> None:
     assert "繁體中文" in client.get("/").text
+    assert "<h2>循環神經網路</h2>" in client.get("/?lang=zh-Hant").text
     zh = client.get("/q/rnn-forward?seed=7&lang=zh-Hant").text
     assert "題目" in zh and 'lang="zh-Hant"' in zh
     bad = client.get("/?lang=xx")
@@ -354,6 +355,9 @@ def test_the_exam_page_shows_fairness_paper_and_key(client: TestClient, cli: Cli
                                                     tmp_path: Any) -> None:
     from pathlib import Path
 
+    import tempfile
+
+    uploads = set(Path(tempfile.gettempdir()).glob("dlexam-upload-*"))
     quiz = Path(__file__).resolve().parents[1] / "examples" / "quiz3.toml"
     got = client.post("/exam?lang=en", data={"seed": "1"},
                       files={"file": ("quiz3.toml", quiz.read_bytes(), "application/toml")})
@@ -371,6 +375,7 @@ def test_the_exam_page_shows_fairness_paper_and_key(client: TestClient, cli: Cli
     assert said.startswith(f"{bad}: ")
     assert said.removeprefix(f"{tmp_path}/") in got.text
     assert "dlexam-upload-" not in got.text
+    assert set(Path(tempfile.gettempdir()).glob("dlexam-upload-*")) <= uploads  # removed
 
 
 @pytest.mark.tex

@@ -25,7 +25,7 @@ from dlexam.literals import parse_value
 from dlexam.notation import tex
 from dlexam.notation.display import laid_out
 from dlexam.render.notebook import equation_line
-from dlexam.render.prose import MATHJAX_INLINE, prose_html, prose_text
+from dlexam.render.prose import MATHJAX_INLINE, catalog, prose_html, prose_text
 from dlexam.render.question import keyed
 from dlexam.render.values import value_tex
 from dlexam.web import api
@@ -55,7 +55,9 @@ def index(lang: str) -> dict[str, Any]:
     for row in api.listing(lang):
         summary = _html(lang, api.derivations.get(row["name"]).summary_key)
         groups.setdefault(row["topic"], []).append({**row, "summary_html": summary})
-    return {"topics": [{"topic": t, "items": rows} for t, rows in sorted(groups.items())]}
+    names = catalog(lang)
+    return {"topics": [{"topic": names.get(f"web.topics.{t}", t), "items": rows}
+                       for t, rows in sorted(groups.items())]}
 
 
 def _fields(name: str, value: Any, index: tuple[int, ...] = ()) -> dict[str, Any]:
