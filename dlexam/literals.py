@@ -46,6 +46,18 @@ def _depth(text: str, most: int) -> int:
     return json_depth(text, most)
 
 
+def _loads(key: str, text: str, max_depth: int) -> Any:
+    """JSON text with its depth and number literals checked (malformed: ValueError)."""
+    if _depth(text, max_depth) > max_depth:
+        raise InputError(key, f"brackets nested at most {max_depth} deep", "deeper nesting")
+    try:
+        return json.loads(text, parse_float=_number, parse_int=_integer,
+                          parse_constant=_reject_constant)
+    except _LongNumberError as err:
+        raise InputError(key, f"numbers of at most {NUMBER_MAX_CHARS} characters",
+                         f"one of {len(str(err))}") from None
+
+
 def parse_value(key: str, text: str, max_depth: int = VALUE_MAX_DEPTH) -> Any:
     """A ``key=value`` value: a JSON literal, or else the bare word as a string.
 
@@ -58,14 +70,8 @@ def parse_value(key: str, text: str, max_depth: int = VALUE_MAX_DEPTH) -> Any:
     """
     if len(text) > VALUE_MAX_CHARS:
         raise InputError(key, f"a value of at most {VALUE_MAX_CHARS} characters", f"{len(text)}")
-    if _depth(text, max_depth) > max_depth:
-        raise InputError(key, f"brackets nested at most {max_depth} deep", "deeper nesting")
     try:
-        return json.loads(text, parse_float=_number, parse_int=_integer,
-                          parse_constant=_reject_constant)
-    except _LongNumberError as err:
-        raise InputError(key, f"numbers of at most {NUMBER_MAX_CHARS} characters",
-                         f"one of {len(str(err))}") from None
+        return _loads(key, text, max_depth)
     except ValueError as err:
         if text.lstrip()[:1] in "[{" and text.strip():
             raise InputError(key, "a JSON list such as [1, 2] or [[1, 2], [3, 4]]",
@@ -101,13 +107,7 @@ def parse_json(text: str, name: str, max_depth: int) -> Any:
     Raises:
         InputError: malformed, nested deeper than ``max_depth``, or a number past the limits.
     """
-    if json_depth(text, max_depth) > max_depth:
-        raise InputError(name, f"brackets nested at most {max_depth} deep", "deeper nesting")
     try:
-        return json.loads(text, parse_float=_number, parse_int=_integer,
-                          parse_constant=_reject_constant)
-    except _LongNumberError as err:
-        raise InputError(name, f"numbers of at most {NUMBER_MAX_CHARS} characters",
-                         f"one of {len(str(err))}") from None
+        return _loads(name, text, max_depth)
     except ValueError as err:
         raise InputError(name, "one JSON object", f"malformed JSON ({err})") from None
