@@ -190,8 +190,11 @@ def test_practice_keeps_score_in_the_page(server: str, browser: webdriver.Chrome
         time.sleep(0.5)
     WebDriverWait(browser, 30).until(
         lambda b: first.find_element(By.CSS_SELECTOR, ".worked").is_displayed())
-    assert re.search(r"0 of 1|0 / 1", browser.find_element(By.ID, "score").text)
+    assert browser.find_element(By.ID, "score").text == "Score: 0 of 1"
     _no_raw_tex(browser)
+    browser.find_element(By.ID, "next").click()  # the next question keeps the session's score
+    WebDriverWait(browser, 30).until(lambda b: b.find_elements(By.CSS_SELECTOR, "form.item"))
+    assert browser.find_element(By.ID, "score").text == "Score: 0 of 1"
 
 
 @pytest.mark.usefixtures("shot_on_failure")

@@ -353,9 +353,8 @@ def test_serve_refuses_a_port_in_use(input_error: Callable[[list[str]], str]) ->
 
 def test_the_exam_page_shows_fairness_paper_and_key(client: TestClient, cli: CliRun,
                                                     tmp_path: Any) -> None:
-    from pathlib import Path
-
     import tempfile
+    from pathlib import Path
 
     uploads = set(Path(tempfile.gettempdir()).glob("dlexam-upload-*"))
     quiz = Path(__file__).resolve().parents[1] / "examples" / "quiz3.toml"

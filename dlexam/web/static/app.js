@@ -39,6 +39,16 @@ function questionPage() {
         var holder = document.createElement("div");
         holder.innerHTML = html;  // our own template's output, escaped by Jinja2
         var fresh = holder.querySelector("#verdicts");
+        if (!fresh) {  // the server refused the whole request (busy, past its time limit)
+          fresh = document.createElement("section");
+          fresh.id = "verdicts";
+          var said = holder.querySelector(".error");
+          var p = document.createElement("p");
+          p.className = "error";
+          p.setAttribute("role", "alert");
+          p.textContent = said ? said.textContent : "";
+          fresh.appendChild(p);
+        }
         old.replaceWith(fresh);
         typeset(fresh);
         fresh.setAttribute("tabindex", "-1");
@@ -53,13 +63,22 @@ function practicePage() {
   if (!box) { return; }
   var request = JSON.parse(box.dataset.request);
   var scoreEl = document.getElementById("score");
-  var right = 0, asked = 0;
+  // the session's score, kept by the browser across the questions of this tab (no server state)
+  var kept = {};
+  try { kept = JSON.parse(window.sessionStorage.getItem("dlexam-practice") || "{}"); }
+  catch (e) { kept = {}; }
+  var right = Number(kept.right) || 0, asked = Number(kept.asked) || 0;
   var forms = Array.prototype.slice.call(box.querySelectorAll("form.item"));
 
   function showScore() {
     scoreEl.textContent = scoreEl.dataset.template
       .replace("{right}", String(right)).replace("{asked}", String(asked));
+    try {
+      window.sessionStorage.setItem("dlexam-practice",
+                                    JSON.stringify({ right: right, asked: asked }));
+    } catch (e) { /* storage refused: the score lives in the page alone */ }
   }
+  showScore();
   function next(form) {
     form.querySelectorAll("input, button").forEach(function (el) { el.disabled = true; });
     var i = forms.indexOf(form);
