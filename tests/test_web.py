@@ -260,7 +260,7 @@ def test_typed_text_is_escaped(client: TestClient) -> None:
 
 def test_languages_and_a_bad_one(client: TestClient) -> None:
     assert "繁體中文" in client.get("/").text
-    assert "<h2>循環神經網路</h2>" in client.get("/?lang=zh-Hant").text
+    assert "<h2>遞迴神經網路</h2>" in client.get("/?lang=zh-Hant").text
     zh = client.get("/q/rnn-forward?seed=7&lang=zh-Hant").text
     assert "題目" in zh and 'lang="zh-Hant"' in zh
     bad = client.get("/?lang=xx")
