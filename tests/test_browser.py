@@ -39,6 +39,8 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 SHOTS = Path(os.environ.get("DLEXAM_SCREENSHOTS", ROOT / "tests" / "artifacts"))
 
+pytestmark = pytest.mark.slow  # make test runs it (and CI); make check leaves it out
+
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
