@@ -111,3 +111,23 @@ def parse_json(text: str, name: str, max_depth: int) -> Any:
         return _loads(name, text, max_depth)
     except ValueError as err:
         raise InputError(name, "one JSON object", f"malformed JSON ({err})") from None
+
+
+def parse_params(params: Mapping[str, Any], depths: Mapping[str, int] | None = None
+                 ) -> dict[str, Any]:
+    """Parameters sent as JSON (a web request's ``params``), read as the command line reads
+    ``key=value``: a string is the text after ``=`` (``"2"`` is the number 2, ``"[1, 2]"`` a
+    list, ``"keras"`` a word), any other value is what its JSON text would give, within the
+    same nesting limit."""
+    from dlexam.safeio import data_depth
+
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        depth = (depths or {}).get(key, VALUE_MAX_DEPTH)
+        if isinstance(value, str):
+            out[key] = parse_value(key, value, depth)
+            continue
+        if data_depth(value, depth) > depth:
+            raise InputError(key, f"brackets nested at most {depth} deep", "deeper nesting")
+        out[key] = value
+    return out

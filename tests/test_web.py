@@ -391,3 +391,46 @@ def test_the_solve_page_links_its_pdf_sheet(client: TestClient) -> None:
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
     assert "scale: 0.5" in text and "norm_after: 5" in text  # g = (6, -8) clipped to norm 5
+
+
+def _sampled_names() -> list[str]:
+    from dlexam import derivations
+
+    return [n for n in derivations.names()
+            if derivations.get(n).sampler is not None and derivations.get(n).answers]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", _sampled_names())
+def test_every_derivation_checks_as_the_cli_does(client: TestClient, cli: CliRun,
+                                                 name: str) -> None:
+    """A right answer and each of the first two named mistakes' answers, typed as a student
+    types them, on a sampled question: the API's verdicts are check --json's."""
+    from dlexam import derivations
+
+    derivation = derivations.get(name)
+    params = client.get("/api/sample", params={"derivation": name, "seed": 11}).json()["params"]
+    args = _args(params)
+    typed = []
+    for mistake in [None, *[m.id for m in derivation.mistakes][:2]]:
+        body: dict[str, Any] = {"derivation": name, "params": params}
+        if mistake is not None:
+            body["mistake"] = mistake
+        solved = client.post("/api/solve", json=body)
+        if solved.status_code != 200:  # a mistake that does not apply to these parameters
+            continue
+        answers = solved.json()["answers"]
+        asked = [a.name for a in derivation.answers if a.asked and a.name in answers]
+        if asked:
+            value = answers[asked[0]]
+            typed.append({asked[0]: value if isinstance(value, str) else json.dumps(value)})
+    assert typed
+    for answers in typed:
+        got = client.post("/api/check", json={"derivation": name, "params": params,
+                                               "answers": answers})
+        argv = [f"-a{ref}={text}" for ref, text in answers.items()]
+        expected = cli("check", name, *args, *argv, "--json")
+        if got.status_code == 400:
+            assert got.json() == {"error": expected}
+        else:
+            assert got.json() == expected

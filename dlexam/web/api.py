@@ -6,8 +6,8 @@ exactly the objects the command line prints: ``solve --json`` (``Result.as_dict`
 --json`` (:func:`dlexam.check.report.report_json`), ``sample --json``
 (:func:`dlexam.render.describe.sample_json`). Bad input raises :class:`InputError` with the
 command line's one-line message. Nothing a user sends is evaluated: values are read as the
-command line reads them (:mod:`dlexam.literals`) and validated by the derivation's declared
-parameters.
+command line reads ``key=value`` (:func:`dlexam.literals.parse_params`: a string is the text
+after ``=``) and validated by the derivation's declared parameters.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from dlexam.derivations.params import JSON_MAX_DEPTH
 from dlexam.derivations.sampling import MAX_SEED
 from dlexam.errors import InputError
 from dlexam.langs import LANGS
-from dlexam.literals import parse_json
+from dlexam.literals import parse_json, parse_params
 from dlexam.render.describe import sample_json
 from dlexam.render.prose import prose_text
 
@@ -64,12 +64,12 @@ def derivation_of(value: Any) -> Derivation:
     return derivations.get(value)
 
 
-def _params(value: Any) -> dict[str, Any]:
+def _params(value: Any, derivation: Derivation) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
         raise InputError("params", "a JSON object of parameters")
-    return value
+    return parse_params(value, derivation.json_depths)
 
 
 def seed_of(text: Any) -> int:
@@ -89,7 +89,7 @@ def solve(text: str) -> dict[str, Any]:
     mistake = data.get("mistake")
     if mistake is not None and not isinstance(mistake, str):
         raise InputError("mistake", "a mistake's id (see 'dlexam show')")
-    return derivation.run(_params(data.get("params")), mistake=mistake).as_dict()
+    return derivation.run(_params(data.get("params"), derivation), mistake=mistake).as_dict()
 
 
 def check(text: str) -> dict[str, Any]:
@@ -103,7 +103,8 @@ def check(text: str) -> dict[str, Any]:
     if not isinstance(answers, dict) or not answers:
         raise InputError("answers", 'a JSON object such as {"y[2]": "2.7371"}')
     precision = precision_of(data.get("sig_figs"), data.get("decimals"))
-    report = check_answers(derivation, _params(data.get("params")), answers, precision)
+    report = check_answers(derivation, _params(data.get("params"), derivation), answers,
+                           precision)
     return report_json(report, lang)
 
 
