@@ -412,11 +412,13 @@ def test_every_derivation_checks_as_the_cli_does(client: TestClient, cli: CliRun
     params = client.get("/api/sample", params={"derivation": name, "seed": 11}).json()["params"]
     args = _args(params)
     typed = []
+    said = []
     for mistake in [None, *[m.id for m in derivation.mistakes][:2]]:
         body: dict[str, Any] = {"derivation": name, "params": params}
         if mistake is not None:
             body["mistake"] = mistake
         solved = client.post("/api/solve", json=body)
+        said.append((mistake, solved.status_code, solved.text[:300]))
         if solved.status_code != 200:  # a mistake that does not apply to these parameters
             continue
         answers = solved.json()["answers"]
@@ -424,7 +426,7 @@ def test_every_derivation_checks_as_the_cli_does(client: TestClient, cli: CliRun
         if asked:
             value = answers[asked[0]]
             typed.append({asked[0]: value if isinstance(value, str) else json.dumps(value)})
-    assert typed
+    assert typed, said
     for answers in typed:
         got = client.post("/api/check", json={"derivation": name, "params": params,
                                                "answers": answers})
