@@ -5,6 +5,9 @@ Every expected number comes from NumPy written here from the formulas (never fro
 output); what is checked is dlexam's verdict on those numbers.
 """
 
+# ruff: noqa: N806
+# (the literature's letters: U, W)
+
 from __future__ import annotations
 
 import csv
