@@ -374,7 +374,8 @@ def _cmd_practice(args: argparse.Namespace) -> int:
     session = run_practice(derivation, seed, args.lang, input, say,
                            precision=_precision(args))
     if session.answered == 0:  # nothing answered (skipped, quit, or the input ended)
-        print("dlexam: practice: no answer was given", file=sys.stderr)
+        print("dlexam: practice: no answer was given (every value skipped, or the session "
+              "ended before the first answer)", file=sys.stderr)
         return EXIT_WRONG
     return 0 if session.passed else EXIT_WRONG
 
