@@ -161,11 +161,14 @@ def encoder_layer(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
     b2 = _a(p["beta_2"]) if p["beta_2"] is not None else np.zeros(d)
 
     def ffn(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        hidden = np.maximum(0, x @ _a(p["W_1"]) + _a(p["b_1"]))
+        hidden = x @ _a(p["W_1"]) + _a(p["b_1"])
+        if mistake != "no-relu":
+            hidden = np.maximum(0, hidden)
         return hidden, hidden @ _a(p["W_2"]) + _a(p["b_2"])
 
     def attention(x: np.ndarray) -> dict[str, Any]:
-        return _multi_head(x, p["W_Q"], p["W_K"], p["W_V"], _a(p["W_O"]), False, None)
+        return _multi_head(x, p["W_Q"], p["W_K"], p["W_V"], _a(p["W_O"]), False,
+                           "no-scaling" if mistake == "no-scaling" else None)
 
     if mistake == "pre-norm":  # torch.nn.TransformerEncoderLayer(norm_first=True)
         n1 = _layer_norm(X, g1, b1, eps)
