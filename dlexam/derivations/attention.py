@@ -51,6 +51,7 @@ from dlexam.derivations.heads import (
     shape_text,
     softmax_row_step,
     softmax_rows_exact,
+    weighted_values,
 )
 from dlexam.derivations.params import Param, bind_dims, numeric_inputs, validate
 from dlexam.derivations.sampling import Draw
@@ -589,14 +590,14 @@ def _from_own_scores(params: Mapping[str, Any], student: Mapping[str, Any]
 
 def _from_own_weights(params: Mapping[str, Any], student: Mapping[str, Any]
                       ) -> dict[str, Any] | None:
-    """Z from the student's own weights (follow-through): Z = A V, the product the
-    derivation's last step takes, with the values V of the question (or the student's V)."""
+    """Z from the student's own weights (follow-through): Z = A V by the derivation's own last
+    step (:func:`weighted_values`), with the values V of the question (or the student's V)."""
     values = _values_of(params, student)
     if values is None or student.get("weights") is None:
         return None
-    weights = sp.Matrix(student["weights"])
-    product = weights * sp.Matrix(values)
-    return {"Z": to_plain(sp.ImmutableMatrix(product))}
+    product = weighted_values(sp.ImmutableMatrix(student["weights"]), sp.ImmutableMatrix(values),
+                              exact=False)
+    return {"Z": to_plain(product)}
 
 
 @derivation(

@@ -30,6 +30,7 @@ from dlexam.derivations.cells import (
     Activation,
     carry,
     check_sizes,
+    column_of,
     example,
     flat,
     inputs_of,
@@ -38,7 +39,7 @@ from dlexam.derivations.cells import (
     zeros,
 )
 from dlexam.derivations.contract import Answer, Follow, Mistake
-from dlexam.derivations.core import Result, Step, derivation
+from dlexam.derivations.core import Result, Step, derivation, evaluate_at, to_plain
 from dlexam.derivations.params import Param, bind_dims, exact
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
@@ -252,20 +253,20 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
 def _state_from_gates(params: Mapping[str, Any], student: Mapping[str, Any]
                       ) -> dict[str, Any]:
     """h_t from the student's own update gate, candidate and previous state (follow-through):
-    z h_{t-1} + (1 - z) h~_t (cho) or (1 - z) h_{t-1} + z h~_t (olah), the cell's last
-    formula."""
+    the cell's own state formula (:func:`_formulas`, under the question's update rule)
+    evaluated at their values."""
     H = len(student["z"][0])
-    previous = [float(v) for v in params["h0"]] if params.get("h0") is not None else [0.0] * H
+    # the state formula reads no input: its width does not matter here
+    s = _formulas(H, 1, True, bool(params["reset_after"]), update_rule=params["update_rule"])
+    previous = column_of(params["h0"]) if params.get("h0") is not None else zeros(H)
     out = []
     for t, (z_t, cand_t) in enumerate(zip(student["z"], student["h_tilde"], strict=True)):
         if t > 0:
-            previous = student["h"][t - 1]
-        if params["update_rule"] == "olah":
-            out.append([(1 - z) * p + z * c for z, p, c in zip(z_t, previous, cand_t,
-                                                               strict=True)])
-        else:
-            out.append([z * p + (1 - z) * c for z, p, c in zip(z_t, previous, cand_t,
-                                                               strict=True)])
+            previous = column_of(student["h"][t - 1])
+        value = evaluate_at(s["h_formula"], {
+            s["z_t"]: column_of(z_t), s["h_tilde"]: column_of(cand_t), s["h_prev"]: previous,
+            s["ones"]: sp.ImmutableMatrix.ones(H, 1)})
+        out.append([to_plain(v) for v in value])
     return {"h": out}
 
 

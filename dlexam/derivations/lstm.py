@@ -23,7 +23,6 @@ of them as a symbolic slip too: the first two sigmoid layers of Olah's figure re
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import sympy as sp
@@ -33,6 +32,7 @@ from dlexam.derivations.cells import (
     Activation,
     carry,
     check_sizes,
+    column_of,
     example,
     flat,
     msym,
@@ -42,7 +42,7 @@ from dlexam.derivations.cells import (
     zeros,
 )
 from dlexam.derivations.contract import Answer, Follow, Mistake
-from dlexam.derivations.core import Result, Step, derivation
+from dlexam.derivations.core import Result, Step, derivation, evaluate_at, to_plain
 from dlexam.derivations.forms import Stack, as_written
 from dlexam.derivations.params import Param, bind_dims, exact
 from dlexam.derivations.sampling import Draw
@@ -247,10 +247,17 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _state_from_cell(_params: Any, student: Any) -> dict[str, Any]:
-    """h_t = o_t ⊙ tanh(C_t) (the cell's last formula) from the student's own cell states and
-    output gates (follow-through)."""
-    return {"h": [[o * math.tanh(c) for o, c in zip(o_t, c_t, strict=True)]
-                  for o_t, c_t in zip(student["o"], student["C"], strict=True)]}
+    """h_t = o_t ⊙ tanh(C_t) from the student's own cell states and output gates
+    (follow-through): the cell's own hidden-state formula (:func:`_cell_formulas`) evaluated
+    at their values."""
+    out = []
+    for o_t, c_t in zip(student["o"], student["C"], strict=True):
+        H = len(c_t)
+        hidden = _cell_formulas(H)[1]
+        value = evaluate_at(hidden, {msym("o_t", H): column_of(o_t),
+                                     msym("C_t", H): column_of(c_t)})
+        out.append([to_plain(v) for v in value])
+    return {"h": out}
 
 
 @derivation(
