@@ -719,6 +719,16 @@ MULTI_HEAD_MISTAKES = [
     # the causal mask asked for and left out, in every head
     Mistake("no-mask", changes=_HEAD_ANSWERS, params=with_params(mask="none"),
             applies=lambda p: p["mask"] == "causal"),
+    # d_k for sqrt(d_k) in every head (a number given to divide by is what it is)
+    Mistake("scaled-by-dk", changes=_HEAD_ANSWERS, formula=True,
+            applies=lambda p: Scale(p["scale"]).root),
+    Mistake("softmax-by-column", changes=_HEAD_ANSWERS, formula=True),
+    # the mask applied to each head's weights after its softmax, the rows not renormalised
+    Mistake("mask-after-softmax", changes=_HEAD_ANSWERS, formula=True,
+            applies=lambda p: p["mask"] == "causal"),
+    # Z_h = A_h^T V_h for A_h V_h, where the keys are the queries' tokens (self-attention)
+    Mistake("transposed-weights-in-z", changes=("heads", "concat", "output"), formula=True,
+            applies=lambda p: p.get("X_q") is None and p.get("X_kv") is None),
 ]
 
 

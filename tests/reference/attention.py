@@ -105,8 +105,12 @@ def _multi_head(X: np.ndarray, WQ: list[Any], WK: list[Any], WV: list[Any], WO: 
     heads, weights = [], []
     for wq, wk, wv in zip(WQ, WK, WV, strict=True):
         Q, K, V = X @ _a(wq), kv @ _a(wk), kv @ _a(wv)
-        _scaled, _masked, A = _attend(Q @ K.T, Q.shape[1], causal, mistake, scale)
-        heads.append(A @ V)
+        if mistake == "mask-after-softmax":  # softmax of the unmasked scores, zeros above
+            A = _attend(Q @ K.T, Q.shape[1], False, None, scale)[2] * np.tril(
+                np.ones((Q.shape[0], K.shape[0])))
+        else:
+            _scaled, _masked, A = _attend(Q @ K.T, Q.shape[1], causal, mistake, scale)
+        heads.append((A.T if mistake == "transposed-weights-in-z" else A) @ V)
         weights.append(A)
     concat = np.hstack(heads)
     output = concat if mistake == "no-output-projection" else concat @ WO
