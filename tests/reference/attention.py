@@ -131,8 +131,11 @@ def _pe(n: int, d: int, mistake: str | None, base: float = 10000) -> np.ndarray:
     for pos in range(n):
         for col in range(d):
             i = col // 2
-            exponent = i / d if mistake == "exponent-i" else 2 * i / d
+            exponent = (i / d if mistake == "exponent-i" else col / d
+                        if mistake == "exponent-column" else 2 * i / d)
             angle = (pos + (mistake == "positions-from-one")) / float(base)**exponent
+            if mistake == "degrees":  # a calculator in degrees
+                angle = angle * np.pi / 180
             sine = (col % 2 == 0) != (mistake == "sin-cos-swapped")
             pe[pos, col] = np.sin(angle) if sine else np.cos(angle)
     return pe
