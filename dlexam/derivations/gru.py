@@ -113,12 +113,16 @@ def _formulas(H: int, D: int, scalar_in: bool, reset_after: bool,
             if reset_after:  # the mistaken placement keeps the question's b_hn, outside r_t
                 terms.append(s["b_hn"])
             candidate = sp.MatAdd(*terms)
-        s["h_tilde_formula"] = Activation("tanh", candidate)
+        # no-candidate-tanh: the pre-activation taken as the candidate
+        s["h_tilde_formula"] = (candidate if mistake == "no-candidate-tanh"
+                                else Activation("tanh", candidate))
         keep, take = s["z_t"], sp.MatAdd(s["ones"], sp.MatMul(-1, s["z_t"]))
         if (update_rule == "olah") != (mistake == "update-rule-swapped"):
             keep, take = take, keep
         s["h_formula"] = sp.MatAdd(sp.HadamardProduct(keep, h),
                                    sp.HadamardProduct(take, s["h_tilde"]))
+        if mistake == "update-gate-left-out":  # the candidate taken as the new state
+            s["h_formula"] = s["h_tilde"]
     return s
 
 
@@ -152,6 +156,10 @@ MISTAKES = [
             applies=lambda p: bool(p["reset_after"]) or _units(p) > 1),
     # the candidate computed from the whole old state: the reset gate left out
     Mistake("reset-gate-left-out", changes=(*_ALL, "h_other"), formula=True),
+    # the candidate without its tanh: the pre-activation itself
+    Mistake("no-candidate-tanh", changes=(*_ALL, "h_other"), formula=True),
+    # h_t = h~_t: the update gate left out, the old state forgotten
+    Mistake("update-gate-left-out", changes=(*_ALL, "h_other"), formula=True),
 ]
 
 def _units(params: Mapping[str, Any]) -> int:
@@ -360,15 +368,20 @@ def gru_forward(
         placement = "reset_before_with_hn"
     if mistake == "reset-gate-left-out":
         placement = "no_reset"
+    if mistake == "no-candidate-tanh":
+        placement = "no_tanh"
     steps: list[Step] = [
         Step(key=f"gru_forward.{convention}", data={"units": H, "steps": len(inputs)}),
     ]
     more, answers = _run(s, fixed, inputs, h, placement,
-                         "gru_forward.state" if rule == "cho" else "gru_forward.state_swapped")
+                         "gru_forward.state_candidate" if mistake == "update-gate-left-out"
+                         else "gru_forward.state" if rule == "cho"
+                         else "gru_forward.state_swapped")
     steps += more
     # the other update rule from start to end, on the same weights (the same placement)
-    placement_mistake = mistake if mistake in ("reset-after-swapped",
-                                               "reset-gate-left-out") else None
+    placement_mistake = mistake if mistake in ("reset-after-swapped", "reset-gate-left-out",
+                                               "no-candidate-tanh", "update-gate-left-out"
+                                               ) else None
     other = _formulas(H, D, scalar_in, reset_after, placement_mistake, _other(rule))
     # the same symbols (the formulas name the weights alike), so the same numbers put in
     _other_steps, other_answers = _run(other, fixed, inputs, zeros(H) if h0 is None else h0,
