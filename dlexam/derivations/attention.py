@@ -131,6 +131,12 @@ ATTENTION_CONTEXT_MISTAKES = [
             applies=lambda p: p["states"] is not None and _square(p)),
     Mistake("no-softmax", changes=("weights", "contexts"), formula=True,
             applies=lambda p: p["scores"] is not None and p["states"] is not None),
+    # the softmax over each column of the scores (over the outputs) instead of each row
+    Mistake("softmax-by-column", changes=("weights", "contexts"), formula=True,
+            applies=lambda p: p["scores"] is not None and len(p["scores"]) > 1),
+    # without attention, the first encoder state taken as the context instead of the last
+    Mistake("first-state-context", changes=("context_no_attention",), formula=True,
+            applies=lambda p: p["states"] is not None and len(p["states"]) > 1),
 ]
 
 
@@ -223,6 +229,10 @@ def attention_context(
         weights = scores
         steps.append(Step(key="attention_context.no_softmax", lhs=sym("A_att", **NC),
                           symbolic=sym("S_att", **NC), value=scores, data=shape_data(scores)))
+    elif scores is not None and mistake == "softmax-by-column":
+        weights = sp.ImmutableMatrix(softmax_rows_exact(scores.T).T)
+        steps.append(Step(key="attention_context.softmax_by_column", lhs=sym("A_att", **NC),
+                          value=weights, data=shape_data(weights)))
     elif scores is not None:
         weights = softmax_rows_exact(scores)
         for i in range(rows):
@@ -272,11 +282,13 @@ def attention_context(
                       value=(sp.ImmutableMatrix.vstack(*value_rows) if states is not None
                              else Stack(*contexts) if given_weights is None else None),
                       data={"outputs": _label_list(outs), "n_out": rows}))
-    last = h[-1] if states is None else state_rows[-1]
+    # the encoder's last state (its first under first-state-context)
+    at = 0 if mistake == "first-state-context" else -1
+    last = h[at] if states is None else state_rows[at]
     c = sym("C_ctx")
-    steps.append(Step(key="attention_context.no_attention", lhs=c, symbolic=h[-1],
-                      value=None if states is None else last,
-                      data={"last": h[-1], "input": ins[-1], "n_in": cols}))
+    steps.append(Step(key="attention_context.no_attention" + ("_first" if at == 0 else ""),
+                      lhs=c, symbolic=h[at], value=None if states is None else last,
+                      data={"last": h[at], "input": ins[at], "n_in": cols}))
     f = sp.Function("f")
     y = [sp.Symbol(f"y_{i}") for i in range(1, rows + 1)]
     data = {"outputs": _label_list(outs), "n_out": rows}

@@ -86,7 +86,8 @@ def attention_context(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
         A = _a(p["weights"])
     else:
         S = _a(p["scores"])
-        A = S if mistake == "no-softmax" else _softmax(S)
+        A = (S if mistake == "no-softmax" else _softmax(S, axis=0)
+             if mistake == "softmax-by-column" else _softmax(S))
         out["weights"] = A.tolist()
     if p["states"] is None:
         return out
@@ -94,7 +95,7 @@ def attention_context(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
     H = H.reshape(-1, 1) if H.ndim == 1 else H
     used = A.T if mistake == "transposed-weights" else A
     out["contexts"] = (used @ H).tolist()
-    out["context_no_attention"] = H[-1].tolist()
+    out["context_no_attention"] = H[0 if mistake == "first-state-context" else -1].tolist()
     return out
 
 
