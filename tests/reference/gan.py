@@ -39,7 +39,8 @@ def gan_optimum(params: dict[str, Any], mistake: str | None) -> dict[str, Any]:
     if mistake == "jsd-factor-lost":  # -log 4 + JSD, the factor 2 lost
         c_g = minimum + jsd
     return {"D_star": d.tolist(), "C_G": c_g / scale, "jsd": jsd / scale,
-            "C_G_minimum": (-minimum if mistake == "minimum-sign" else minimum) / scale, "gap": factor * jsd / scale}
+            "C_G_minimum": (-minimum if mistake == "minimum-sign" else minimum) / scale,
+            "gap": factor * jsd / scale}
 
 
 @reference("gan-value")
