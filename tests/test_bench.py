@@ -43,3 +43,29 @@ def test_every_exam_derivation_is_in_the_bench() -> None:
                  if any(a.kind != "text" for a in derivations.get(name).answers)}
     assert supported - asked == set()
     assert asked <= supported
+
+
+@pytest.mark.slow
+def test_a_cached_build_is_byte_identical_to_one_without_caches(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What is kept across variants (plans traced once per shape and evaluated on MPFR, the
+    variants drawn in chunks on two forked workers) changes no byte of key.json and
+    moodle.xml: the same exam built with every run the ordinary exact one, one variant after
+    the other, in this process."""
+    from dlexam import plans
+    from dlexam.exams import parallel, variants
+
+    exam = BENCH / "models.toml"
+    monkeypatch.setattr(variants, "CHUNKED_FROM", 4)  # 9 variants: two chunks, two workers
+    monkeypatch.setattr(parallel, "workers", lambda: 2)
+    assert main(["exam", str(exam), "--variants", "9", "--seed", "5", "--out",
+                 str(tmp_path / "cached"), "--no-pdf"]) == 0
+    monkeypatch.setattr(plans, "MAX_INPUTS", -1)  # no shape is ever traced: every run exact
+    monkeypatch.setattr(parallel, "workers", lambda: 1)
+    assert main(["exam", str(exam), "--variants", "9", "--seed", "5", "--out",
+                 str(tmp_path / "plain"), "--no-pdf"]) == 0
+    for name in ("key.json", "moodle.xml"):
+        cached = (tmp_path / "cached" / name).read_bytes()
+        assert cached == (tmp_path / "plain" / name).read_bytes(), name
+    key = json.loads((tmp_path / "cached" / "key.json").read_text("utf-8"))
+    assert len(key["variants"]) == 9
