@@ -69,3 +69,21 @@ def test_a_cached_build_is_byte_identical_to_one_without_caches(
         assert cached == (tmp_path / "plain" / name).read_bytes(), name
     key = json.loads((tmp_path / "cached" / "key.json").read_text("utf-8"))
     assert len(key["variants"]) == 9
+
+
+def test_softmax_questions_of_many_classes_are_drawn() -> None:
+    """The largest file's 64 classes: soft labels of tenths cannot give each of 64 classes
+    0.1 (the sampler raised ValueError, a traceback); some probabilities are then 0."""
+    from dlexam.derivations.params import pinned_dims
+
+    spec = derivations.get("softmax-cross-entropy")
+    soft = 0
+    for seed in range(40):
+        with pinned_dims({"n": 2, "k": 64}):
+            params = spec.sample(seed, {"reduction": "sum"})  # a batch
+        assert params is not None and len(params["logits"]) == 2
+        for label in params["label"]:
+            if isinstance(label, list):
+                soft += 1
+                assert len(label) == 64 and abs(sum(label) - 1) < 1e-9 and min(label) >= 0
+    assert soft > 0
