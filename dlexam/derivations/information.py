@@ -652,7 +652,8 @@ def sample_softmax(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
         if draw.chance(0.6):
             out["label"] = [draw.integer(0, k - 1) for _ in range(n)]
         else:
-            out["label"] = [draw.distribution(k, 1, floor=0.1) for _ in range(n)]
+            out["label"] = [draw.distribution(k, 1, floor=0.1 if k <= 10 else 0.0)  # 10 tenths
+                            for _ in range(n)]
         out["reduction"] = draw.choice(REDUCTIONS)
     else:
         out["label"] = draw.integer(0, k - 1)
