@@ -412,6 +412,11 @@ _GATE_ANSWERS = ("forget_gate", "input_gate", "output_gate", "candidate", "cell_
         # the first two sigmoid layers of Olah's figure read the other way round
         Mistake("forget-input-swapped", changes=("forget_gate", "input_gate", "cell_path"),
                 formula=True),
+        # y read from the last cell state C_T instead of the last hidden state h_T
+        Mistake("y-from-cell-state", changes=("y_from",), formula=True),
+        # y read from the first hidden state h_1: the wrong time step
+        Mistake("y-from-first-state", changes=("y_from",), formula=True,
+                applies=lambda p: p["steps"] > 1),
     ],
     sampler=sample_gates,
     question=_gates_question,
@@ -489,10 +494,15 @@ def lstm_gates(steps: int, mistake: str | None = None) -> Result:
     out.append(Step(key="lstm_gates.unfold", lhs=Stack(*pairs), symbolic=Stack(*calls),
                     data={"steps": steps}))
     last = sp.Symbol(f"h_{steps}")
+    read_key = "lstm_gates.many_to_one"
+    if mistake == "y-from-cell-state":  # the cell state read out
+        last, read_key = sp.Symbol(f"C_{steps}"), "lstm_gates.many_to_one_cell"
+    elif mistake == "y-from-first-state":  # the first step's state read out
+        last, read_key = sp.Symbol("h_1"), "lstm_gates.many_to_one_first"
     with sp.evaluate(False):
         # W_y and b_y, not V and c: c_t is the cell state of the stacked notation
         y = sp.Add(sp.Mul(sp.Symbol("W_y"), last), sp.Symbol("b_y"))
-    out.append(Step(key="lstm_gates.many_to_one", lhs=sym("y"), symbolic=y,
+    out.append(Step(key=read_key, lhs=sym("y"), symbolic=y,
                     data={"steps": steps, "last": last}))
 
     return Result(

@@ -81,7 +81,8 @@ def lstm_gates(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
         "hidden_state": "h_t",
         # d(f C_{t-1} + i C~_t)/dC_{t-1}, with whichever gate multiplies C_{t-1}
         "cell_path": f"diag({first})",
-        "y_from": f"h_{p['steps']}",
+        "y_from": (f"C_{p['steps']}" if mistake == "y-from-cell-state" else "h_1"
+                   if mistake == "y-from-first-state" else f"h_{p['steps']}"),
     }
 
 
