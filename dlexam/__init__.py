@@ -1,7 +1,7 @@
 """dlexam: derives, checks and typesets the answers to deep-learning exam questions.
 
 The layers, each importing only those below it (the README's Layout; tests/test_layers.py):
-the basics (``errors``, ``numbers``, ``langs``, ``fontchars``) <- ``notation`` (symbols,
+the basics (``errors``, ``numbers``, ``langs``) <- ``notation`` (symbols,
 printers, the display rule) <- ``derivations`` (pure SymPy) <- ``plans`` (compiled
 derivations) <- rendering: ``render`` (the Python that renders), reading ``templates/`` (all
 language text, LaTeX and TikZ), then ``build`` (document assembly, TeX, the cache) <- the

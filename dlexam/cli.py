@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 
 from dlexam.build.files import check_book_outputs, check_output_folder, check_pdf_file
 from dlexam.errors import BuildError, DlexamError, InputError, Terminated
-from dlexam.langs import LANG_CHOICES, LANGS
+from dlexam.langs import choices, codes, langs_for
 
 # SymPy and the templates are imported inside the commands that need them, so that an
 # unchanged `dlexam book` answers from its cache without paying for those imports.
@@ -177,10 +177,11 @@ def _parser() -> argparse.ArgumentParser:
     solve.add_argument("params", nargs="*", metavar="key=value",
                        help="parameters; values are JSON literals, a bare word is a string")
     solve.add_argument("--json", action="store_true", help="print one JSON object")
-    solve.add_argument("--lang", choices=LANGS, default="en",
-                       help="language of the steps in the terminal")
+    solve.add_argument("--lang", choices=choices(), default="bilingual",
+                       help="the sheet's language(s); the terminal shows the first (default "
+                            "bilingual: English and Traditional Chinese)")
     solve.add_argument("--pdf", metavar="FILE",
-                       help="also write a bilingual answer sheet to FILE")
+                       help="also write an answer sheet in --lang to FILE")
     solve.add_argument("--mistake", metavar="ID",
                        help="derive as a student who makes this named mistake (see 'dlexam show')")
 
@@ -202,19 +203,19 @@ def _parser() -> argparse.ArgumentParser:
                        help="one of your values: y=[1.4588, 2.7371], y[2]=2.7371, "
                             "h[2][1]=0.9898 (repeat -a)")
     check.add_argument("--json", action="store_true", help="print one JSON object")
-    check.add_argument("--lang", choices=LANGS, default="en")
+    check.add_argument("--lang", choices=codes(), default="en")
     _add_precision(check)
 
     practice = sub.add_parser("practice", help="practise a sampled question in the terminal")
     practice.add_argument("name", help="the derivation (see 'dlexam list')")
     practice.add_argument("--seed", type=_seed, default=None,
                           help="a whole number >= 0 (default: a new question each time)")
-    practice.add_argument("--lang", choices=LANGS, default="en")
+    practice.add_argument("--lang", choices=codes(), default="en")
     _add_precision(practice)
 
     show = sub.add_parser("show", help="a derivation's parameters, answers and named mistakes")
     show.add_argument("name", help="the derivation (see 'dlexam list')")
-    show.add_argument("--lang", choices=LANGS, default="en")
+    show.add_argument("--lang", choices=codes(), default="en")
 
     sample = sub.add_parser("sample", help="a seeded exam question for a derivation")
     sample.add_argument("name", help="the derivation (see 'dlexam list')")
@@ -222,10 +223,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="parameters to hold fixed")
     sample.add_argument("--seed", type=_seed, required=True, help="a whole number >= 0")
     sample.add_argument("--json", action="store_true", help="print one JSON object")
-    sample.add_argument("--lang", choices=LANGS, default="en")
+    sample.add_argument("--lang", choices=codes(), default="en")
 
     book = sub.add_parser("book", help="build the answer book PDF")
-    book.add_argument("--lang", choices=LANG_CHOICES, default="bilingual")
+    book.add_argument("--lang", choices=choices(), default="bilingual")
     book.add_argument("--out", default="out", metavar="FOLDER",
                       help="output folder (default out)")
 
@@ -236,9 +237,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="a row per student: student, variant, then one column per asked "
                             "answer (q4.y[2])")
     grade.add_argument("--out", default="out", metavar="DIR", help="output folder (default out)")
-    grade.add_argument("--lang", choices=LANG_CHOICES, default="bilingual",
-                       help="the report's language; the mistakes' messages in grades.json are "
-                            "in English unless zh-Hant")
+    grade.add_argument("--lang", choices=choices(), default="bilingual",
+                       help="the report's language(s); the mistakes' messages in grades.json "
+                            "are in the first")
     grade.add_argument("--no-pdf", action="store_true",
                        help="write grades.csv and grades.json only")
 
@@ -270,11 +271,11 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.as_dict(), ensure_ascii=False))
     else:
-        print(render.render_text(result, args.lang))
+        print(render.render_text(result, langs_for(args.lang)[0]))
     if pdf is not None:
         from dlexam.build.sheet import build_sheet
 
-        print(f"wrote {build_sheet(result, pdf)}", file=sys.stderr)
+        print(f"wrote {build_sheet(result, pdf, args.lang)}", file=sys.stderr)
     return 0
 
 

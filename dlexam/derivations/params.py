@@ -14,7 +14,6 @@ strings (``Param.max_length`` and the characters the fonts have), and every dime
 
 from __future__ import annotations
 
-import bisect
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -28,7 +27,7 @@ from typing import Any
 import sympy as sp
 
 from dlexam.errors import InputError
-from dlexam.fontchars import FONT_RANGES
+from dlexam.langs import settable
 
 NUMBER_MAX_EXPONENT = 9
 """Every number given has magnitude below 10^9 ..."""
@@ -55,9 +54,6 @@ JSON_MAX_DEPTH = 20
 deep; its reader holds it to the derivation's own limits."""
 JSON_MAX_ITEMS = 5_000
 """... and holds at most this many values (keys, strings and numbers) in all."""
-
-_FONT_STARTS = [lo for lo, _hi in FONT_RANGES]
-
 
 class _Required:
     def __repr__(self) -> str:
@@ -193,7 +189,7 @@ def check_number(name: str, value: Any) -> None:
 
 def check_text(name: str, value: str, max_length: int = STRING_MAX_LENGTH) -> str:
     """Checks a string: its length, no control or formatting characters, only characters the
-    book's fonts have (Latin Modern, Noto CJK TC; see :mod:`dlexam.fontchars`).
+    book's fonts have in every language (Latin Modern, Noto CJK; see :func:`dlexam.langs.settable`).
 
     Raises:
         InputError: naming ``name`` and the first character refused, by its code point.
@@ -207,8 +203,7 @@ def check_text(name: str, value: str, max_length: int = STRING_MAX_LENGTH) -> st
         if category[0] == "C" or category in ("Zl", "Zp"):
             raise InputError(name, "printable text (no control or formatting characters)",
                              where)
-        i = bisect.bisect_right(_FONT_STARTS, code) - 1
-        if i < 0 or code > FONT_RANGES[i][1]:
+        if not settable(code):
             label = unicodedata.name(ch, "")
             raise InputError(name, "characters the book's fonts have (Latin, Chinese)",
                              f"{where}" + (f" ({label})" if label else ""))

@@ -19,6 +19,7 @@ from dlexam.grade.outputs import (
     write_outputs,
 )
 from dlexam.grade.submissions import read_submissions
+from dlexam.langs import langs_for
 
 
 def run_grade(key_path: Path, submissions_path: Path, out: Path, lang: str = "bilingual",
@@ -33,7 +34,7 @@ def run_grade(key_path: Path, submissions_path: Path, out: Path, lang: str = "bi
     key = load_key(key_path)
     submissions = read_submissions(submissions_path, key)
     grades = grade(key, submissions)
-    message_lang = "zh-Hant" if lang == "zh-Hant" else "en"
+    message_lang = langs_for(lang)[0]
     files = {CSV_NAME: grades_csv(grades), JSON_NAME: grades_json(grades, message_lang)}
     if pdf:
         try:

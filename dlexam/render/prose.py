@@ -14,14 +14,13 @@ import string
 import tomllib
 from collections.abc import Mapping
 from functools import cache, lru_cache
-from importlib import resources
 from typing import Any
 
 import sympy as sp
 from pylatex import NoEscape
 from pylatex.utils import escape_latex
 
-from dlexam.langs import LANGS
+from dlexam.langs import codes, language
 from dlexam.notation import display, lookup
 from dlexam.notation.display import render
 
@@ -41,9 +40,9 @@ def catalog(lang: str) -> Mapping[str, str]:
 
     Keys are flattened (``"param_count.lstm"``); a key defined in two files is an error.
     """
-    if lang not in LANGS:
+    if lang not in codes():
         raise KeyError(f"no catalog for language {lang!r}")
-    folder = resources.files("dlexam").joinpath("templates", "i18n", lang)
+    folder = language(lang).catalogs
     out: dict[str, str] = {}
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(".toml"):
