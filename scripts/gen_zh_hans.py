@@ -27,10 +27,11 @@ def glossary() -> dict[str, object]:
 
 
 def pairs(data: dict[str, object]) -> list[tuple[str, str]]:
-    """(zh-Hant, zh-Hans) for every term and phrase, and the kept words, longest first."""
+    """(zh-Hant, zh-Hans) for every term and phrase, and (word, NUL word) for the kept words
+    (converted by OpenCC, but their 列/行 left alone), longest first."""
     out = [(t["zh-Hant"], t["zh-Hans"]) for t in data.get("term", [])]  # type: ignore[index,attr-defined]
     out += [(t["zh-Hant"], t["zh-Hans"]) for t in data.get("phrase", [])]  # type: ignore[index,attr-defined]
-    out += [(w, w) for w in data.get("keep", [])]  # type: ignore[attr-defined]
+    out += [(w, "\0" + w) for w in data.get("keep", [])]  # type: ignore[attr-defined]
     return sorted(out, key=lambda p: -len(p[0]))
 
 
@@ -48,14 +49,13 @@ def convert(text: str, data: dict[str, object] | None = None) -> str:
 
     for hant, hans in table:
         if hant in text:
-            # a kept word stays Traditional until OpenCC sees it, so it is held in its
-            # simplified form: only row/column swapping must not touch it
-            text = text.replace(hant, hold(hans if hans != hant else "\0" + hant))
+            text = text.replace(hant, hold(hans))
     text = text.translate({ord(ROW): COLUMN, ord(COLUMN): ROW})
     for k, piece in enumerate(held):
         if piece.startswith("\0"):
             text = text.replace(f"@@{k}@@", piece[1:])
-    text = opencc.OpenCC("tw2sp").convert(text)
+    # tw2sp's phrases leave a character now and then (於 in 於單一): t2s takes the rest
+    text = opencc.OpenCC("t2s").convert(opencc.OpenCC("tw2sp").convert(text))
     for k, piece in enumerate(held):
         text = text.replace(f"@@{k}@@", piece)
     return text
