@@ -210,5 +210,5 @@ def test_language_choices_are_checked() -> None:
     assert langs.langs_for("en+zh-Hans") == ("en", "zh-Hans")
     assert langs.parse_choice("lang", ["en", "zh-Hans"]) == ("en", "zh-Hans")
     for bad in ("fr", "en+en", ["en", 3], []):
-        with pytest.raises(InputError, match="^lang: expected a language"):
+        with pytest.raises(InputError, match=r"^lang: expected a language"):
             langs.parse_choice("lang", bad)
