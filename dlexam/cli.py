@@ -253,6 +253,8 @@ def _parser() -> argparse.ArgumentParser:
     exam.add_argument("--seed", type=_seed, required=True, help="a whole number >= 0")
     exam.add_argument("--out", default="out/exam", metavar="FOLDER",
                       help="output folder (default out/exam)")
+    exam.add_argument("--lang", choices=choices(), default=None,
+                      help="the papers' language(s), in place of the exam file's lang")
     exam.add_argument("--no-pdf", action="store_true",
                       help="write only key.json and moodle.xml")
     exam.add_argument("--formats", metavar="LIST",
@@ -456,7 +458,8 @@ def _cmd_exam(args: argparse.Namespace) -> int:
 
     count = args.variants
     report = build_exam(args.file, count, args.seed, out, pdf=not args.no_pdf,
-                        progress=Progress(count, "variants"), formats=args.formats)
+                        progress=Progress(count, "variants"), formats=args.formats,
+                        lang=args.lang)
     for reason, n in sorted(report.drawn.redrawn.items()):
         qid, why = reason.split(": ", 1)
         print(f"{qid}: {n} {'draw' if n == 1 else 'draws'} redrawn: {why}", file=sys.stderr)

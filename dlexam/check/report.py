@@ -10,6 +10,7 @@ from typing import Any
 from dlexam.check.verdicts import VIEWS, Report, Verdict
 from dlexam.derivations.contract import Precision, format_ref
 from dlexam.derivations.core import Derivation, to_plain
+from dlexam.langs import display
 from dlexam.notation.display import plain_number
 from dlexam.render.notebook import equation_line
 from dlexam.render.prose import prose_html, prose_text
@@ -154,9 +155,11 @@ def report_json(report: Report, lang: str) -> dict[str, Any]:
     }
 
 
-def report_html(report: Any, lang: str = "en") -> str:
+def report_html(report: Any, lang: str | None = None) -> str:
     """A check report as HTML: a verdict a line, the mistake explained with its math typeset
-    and the step where the two derivations part."""
+    and the step where the two derivations part (in ``dlexam.set_lang``'s language unless
+    ``lang`` is given)."""
+    lang = lang or display()
     head = prose_html(lang, "check.score", {"correct": report.correct, "total": report.total})
     rows = [f"<p><strong>{html.escape(report.derivation.name)}</strong>: {head}</p>", "<ul>"]
     for verdict in report.verdicts:

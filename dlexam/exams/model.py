@@ -790,15 +790,17 @@ def exam_path(name_or_path: str | Path) -> tuple[str, str]:
     return decode_utf8(read_file(text, 1_000_000, "exam file"), text, bom=False), text
 
 
-def load_exam(name_or_path: str | Path) -> Exam:
+def load_exam(name_or_path: str | Path, lang: str | None = None) -> Exam:
     """Reads and checks an exam file (a path, or the name of a built-in exam such as
-    ``final2023``).
+    ``final2023``); ``lang`` (``dlexam exam --lang``) replaces the file's ``lang``.
 
     Raises:
         InputError: one line naming the file and the TOML path of the first problem.
     """
     raw, source = exam_path(name_or_path)
     data = _read_toml(source, raw)
+    if lang is not None:
+        data = {**data, "lang": lang}
     try:
         return parse_exam(data, source)
     except InputError as err:
