@@ -47,11 +47,62 @@ def _written(x: float) -> str:
 def _conventions(derivation: Any, lang: str) -> dict[str, str]:
     """The catalog's notes on a derivation's conventions (``<key>.conventions.<answer>``) and
     limits (``...limit_*``), by name."""
+    prefix = f"{derivation.key}.conventions."
+    return {key[len(prefix):]: prose_text(lang, key) for key in _catalog(lang)
+            if key.startswith(prefix)}
+
+
+def _shapes(shapes: Any, lang: str, single: str) -> str:
+    """Shapes in words (``T x H``, dimension names as declared), alternatives joined by "or"."""
+    alts = [" x ".join(str(d) for d in s) if s else prose_text(lang, single) for s in shapes]
+    return prose_text(lang, "show.or").join(alts)
+
+
+def param_text(p: Any, lang: str, derivation_key: str = "") -> str:
+    """What a parameter expects, in the reader's language: its kind and shapes."""
+    if p.kind == "array":
+        return prose_text(lang, "show.kind.array",
+                          {"shapes": _shapes(p.shapes, lang, "show.kind.a_number")})
+    if p.kind == "array_list" and p.free_items:
+        return prose_text(lang, "show.kind.array_list_free")
+    if p.kind == "array_list":
+        return prose_text(lang, "show.kind.array_list",
+                          {"shapes": _shapes(p.shapes, lang, "show.kind.a_number")})
+    if p.kind == "choice":
+        return prose_text(lang, "show.kind.choice", {"choices": ", ".join(p.choices)})
+    if p.kind == "choice_or_number":
+        bound = "> 0" if p.minimum is None else f">= {p.minimum}"
+        return prose_text(lang, "show.kind.choice_or_number",
+                          {"choices": ", ".join(p.choices), "bound": bound})
+    if p.kind in ("int", "number"):
+        which = ("range" if p.minimum is not None and p.maximum is not None else
+                 "max" if p.maximum is not None else "min" if p.minimum is not None else "any")
+        return prose_text(lang, f"show.kind.{p.kind}_{which}",
+                          {"min": p.minimum, "max": p.maximum})
+    if p.kind == "bool":
+        return prose_text(lang, "show.kind.bool")
+    if p.kind == "json":
+        key = f"{derivation_key}.expects.{p.name}"
+        return prose_text(lang, key) if key in _catalog(lang) else p.expects
+    return prose_text(lang, "show.kind.string", {"n": p.max_length})
+
+
+def _catalog(lang: str) -> Mapping[str, str]:
     from dlexam.render.prose import catalog
 
-    prefix = f"{derivation.key}.conventions."
-    return {key[len(prefix):]: prose_text(lang, key) for key in catalog(lang)
-            if key.startswith(prefix)}
+    return catalog(lang)
+
+
+def _default_text(derivation: Any, p: Any, lang: str) -> str:
+    """A parameter's default: its value, "required", or what is used when it is left out (a
+    computed default, from the catalog's ``<derivation>.defaults.<param>``)."""
+    if p.default is None:
+        key = f"{derivation.key}.defaults.{p.name}"
+        return prose_text(lang, key if key in _catalog(lang) else "show.optional")
+    if repr(p.default) == "REQUIRED":
+        return prose_text(lang, "show.required")
+    return prose_text(lang, "show.default") + " " + (
+        p.default if isinstance(p.default, str) else _json(p.default))
 
 
 def show_text(derivation: Any, lang: str) -> str:
@@ -61,14 +112,11 @@ def show_text(derivation: Any, lang: str) -> str:
     lines.append(prose_text(lang, "show.parameters"))
     width = max(len(p.name) for p in derivation.params)
     for p in derivation.params:
-        if p.default is None:
-            default = "-"
-        elif repr(p.default) == "REQUIRED":
-            default = prose_text(lang, "show.required")
-        else:
-            default = prose_text(lang, "show.default") + " " + (
-                p.default if isinstance(p.default, str) else _json(p.default))
-        lines.append(f"  {p.name:<{width}}  {p.describe()}; {default}")
+        lines.append(f"  {p.name:<{width}}  {param_text(p, lang, derivation.key)}; "
+                     f"{_default_text(derivation, p, lang)}")
+    forms = f"{derivation.key}.show.forms"
+    if forms in _catalog(lang):  # which parameters, given together, make a question
+        lines.append("  " + prose_text(lang, forms))
     limits = [f"{dim} <= {cap}" for dim, cap in derivation.limits.items()]
     for p in derivation.params:
         if p.kind != "int" or p.maximum is None or derivation.limits.get(p.name) == p.maximum:
@@ -87,8 +135,12 @@ def show_text(derivation: Any, lang: str) -> str:
     if derivation.answers:
         width = max(len(a.name) for a in derivation.answers)
         for a in derivation.answers:
-            lines.append(f"  {a.name:<{width}}  {a.kind}, {a.describe_shape()}; "
-                         f"{_tolerance(a, lang)}")
+            kind = prose_text(lang, f"show.answer_kind.{a.kind}")
+            shape = _shapes(a.shapes, lang, "show.one_value")
+            lines.append(f"  {a.name:<{width}}  {kind}, {shape}; {_tolerance(a, lang)}")
+            meaning = f"{derivation.key}.meaning.{a.name}"
+            if meaning in _catalog(lang):  # what the answer is
+                lines.append(f"  {'':<{width}}  {prose_text(lang, meaning)}")
             if a.name in notes:  # the convention the value follows, where there is a choice
                 lines.append(f"  {'':<{width}}  {notes[a.name]}")
         lines.append("  " + prose_text(lang, "show.conventions.rounding"))
