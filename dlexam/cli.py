@@ -537,7 +537,10 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"dlexam: build failed: {err}", file=sys.stderr)
         return EXIT_BUILD
     except DlexamError as err:
-        print(f"dlexam: error: {err}", file=sys.stderr)
+        # said in the command's language (the first of a pair), English without --lang
+        lang = langs_for(getattr(args, "lang", None) or "en")[0]
+        said = err.said_in(lang) if isinstance(err, InputError) else str(err)
+        print(f"dlexam: error: {said}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
         return 130

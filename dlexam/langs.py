@@ -15,10 +15,14 @@ book has always been), or two codes joined by ``+`` (``en+zh-Hans``).
 from __future__ import annotations
 
 import bisect
+import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
+from dlexam import errors
 from dlexam.errors import InputError
 
 I18N = Path(__file__).resolve().parent / "templates" / "i18n"
@@ -75,6 +79,7 @@ def register(lang: Language) -> Language:
     """Adds (or replaces) a language; its catalogs and glyph table are read when first used."""
     _REGISTRY[lang.code] = lang
     glyphs.cache_clear()
+    messages.cache_clear()
     return lang
 
 
@@ -82,6 +87,7 @@ def unregister(code: str) -> None:
     """Removes a language added at run time (the tests' throwaway language)."""
     _REGISTRY.pop(code, None)
     glyphs.cache_clear()
+    messages.cache_clear()
 
 
 
@@ -155,6 +161,46 @@ def set_display(code: str) -> None:
 def display() -> str:
     """The language of Jupyter's displays (English unless :func:`set_display` chose another)."""
     return _DISPLAY[0]
+
+
+def _flatten(prefix: str, table: Mapping[str, Any], out: dict[str, str]) -> None:
+    for key, value in table.items():
+        full = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, Mapping):
+            _flatten(full, value, out)
+        else:
+            out[full] = str(value)
+
+
+@cache
+def messages(code: str) -> Mapping[str, str]:
+    """The message catalog of one language, merged from its ``*.toml`` files.
+
+    Keys are flattened (``"param_count.lstm"``); a key defined in two files is an error.
+
+    Raises:
+        KeyError: no such language.
+    """
+    if code not in _REGISTRY:
+        raise KeyError(f"no catalog for language {code!r}")
+    out: dict[str, str] = {}
+    for entry in sorted(_REGISTRY[code].catalogs.glob("*.toml"), key=lambda e: e.name):
+        part: dict[str, str] = {}
+        _flatten("", tomllib.loads(entry.read_text("utf-8")), part)
+        clash = set(part) & set(out)
+        if clash:
+            raise ValueError(f"{code}/{entry.name} defines {sorted(clash)[0]!r} again")
+        out.update(part)
+    return out
+
+
+def say(code: str, key: str, fields: Mapping[str, Any]) -> str:
+    """A plain catalog sentence (an error message, a label) with its ``{name}`` fields filled
+    as text; prose with math and symbols goes through :mod:`dlexam.render.prose`."""
+    return messages(code)[key].format_map(dict(fields))
+
+
+errors.SAY[:] = [say]
 
 
 def cjk_fonts(langs: tuple[str, ...] | list[str]) -> CJKFonts:

@@ -20,8 +20,8 @@ import pytest
 from dlexam import langs
 from dlexam.cli import main
 from dlexam.derivations import REGISTRY
-from dlexam.langs import TC, Language
-from dlexam.render.prose import _flatten, catalog
+from dlexam.langs import TC, Language, _flatten
+from dlexam.render.prose import catalog
 
 I18N = Path(langs.__file__).resolve().parent / "templates" / "i18n"
 ROOT = I18N.parents[2]
@@ -277,3 +277,26 @@ def test_python_api_lang() -> None:
     finally:
         dlexam.set_lang("en")
     assert "Given" in r._repr_html_() or "given" in r._repr_html_()
+
+
+# --- errors in the reader's language ----------------------------------------------------------
+
+@pytest.mark.parametrize(("argv", "en", "zh"), [
+    (["solve", "rnn-forward", "convention=foo"], "convention: expected one of column, row",
+     "convention：應為column, row 其中之一"),
+    (["solve", "rnn-forward", "W=[[1,2],[3]]"], "W: expected rows of equal length",
+     "W：應為長度相同的列"),
+    (["solve", "rnn-forward", "c=true"], "c: expected a number or a list of numbers, got True",
+     "c：應為一個數或一串數，實際為 True"),
+])
+def test_errors_in_the_chosen_language(argv: list[str], en: str, zh: str,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    assert en in capsys.readouterr().err
+    assert main([*argv, "--lang", "zh-Hant"]) == 2
+    err = capsys.readouterr().err
+    assert zh in err and err.count("\n") == 1
+    assert main([*argv, "--lang", "zh-Hans"]) == 2
+    err = capsys.readouterr().err
+    assert T2S.convert(zh.replace("列", "行")) in err.replace("列表", "串列")
+    assert not _traditional_only(err)

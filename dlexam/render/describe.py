@@ -10,6 +10,7 @@ from typing import Any
 
 import sympy as sp
 
+from dlexam.errors import said_in
 from dlexam.notation.display import render
 from dlexam.render.prose import prose_text
 from dlexam.render.question import question_text
@@ -59,32 +60,12 @@ def _shapes(shapes: Any, lang: str, single: str) -> str:
 
 
 def param_text(p: Any, lang: str, derivation_key: str = "") -> str:
-    """What a parameter expects, in the reader's language: its kind and shapes."""
-    if p.kind == "array":
-        return prose_text(lang, "show.kind.array",
-                          {"shapes": _shapes(p.shapes, lang, "show.kind.a_number")})
-    if p.kind == "array_list" and p.free_items:
-        return prose_text(lang, "show.kind.array_list_free")
-    if p.kind == "array_list":
-        return prose_text(lang, "show.kind.array_list",
-                          {"shapes": _shapes(p.shapes, lang, "show.kind.a_number")})
-    if p.kind == "choice":
-        return prose_text(lang, "show.kind.choice", {"choices": ", ".join(p.choices)})
-    if p.kind == "choice_or_number":
-        bound = "> 0" if p.minimum is None else f">= {p.minimum}"
-        return prose_text(lang, "show.kind.choice_or_number",
-                          {"choices": ", ".join(p.choices), "bound": bound})
-    if p.kind in ("int", "number"):
-        which = ("range" if p.minimum is not None and p.maximum is not None else
-                 "max" if p.maximum is not None else "min" if p.minimum is not None else "any")
-        return prose_text(lang, f"show.kind.{p.kind}_{which}",
-                          {"min": p.minimum, "max": p.maximum})
-    if p.kind == "bool":
-        return prose_text(lang, "show.kind.bool")
-    if p.kind == "json":
-        key = f"{derivation_key}.expects.{p.name}"
-        return prose_text(lang, key) if key in _catalog(lang) else p.expects
-    return prose_text(lang, "show.kind.string", {"n": p.max_length})
+    """What a parameter expects, in the reader's language: its kind and shapes (a JSON
+    parameter's words from ``<derivation>.expects.<param>`` when the catalog has them)."""
+    key = f"{derivation_key}.expects.{p.name}"
+    if p.kind == "json" and key in _catalog(lang):
+        return prose_text(lang, key)
+    return said_in(p.describe(), lang)
 
 
 def _catalog(lang: str) -> Mapping[str, str]:
