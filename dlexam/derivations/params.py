@@ -402,20 +402,22 @@ def _check_array(param: Param, value: Any, dims: dict[str, tuple[int, str]],
     shape = _shape_only(value, param.name, [0])
     candidates = [s for s in param.shapes if len(s) == len(shape)]
     if not candidates:
-        raise InputError(param.name, param.describe(), f"shape {_fmt_shape(shape)}")
-    errors: list[str] = []
+        raise InputError(param.name, param.describe(),
+                         Said("errors.shape", shape=_fmt_shape(shape)))
+    errors: list[Said] = []
     for decl in candidates:
         trial = dict(dims)
         problem = None
         for dname, size in zip(decl, shape, strict=True):
             if isinstance(dname, int):
                 if dname != size:
-                    problem = f"size {dname} where {_fmt_shape(shape)} was given"
+                    problem = Said("errors.fixed_size", size=dname, shape=_fmt_shape(shape))
                     break
                 continue
             if dname in trial and trial[dname][0] != size:
                 known, source = trial[dname]
-                problem = f"{dname} = {known} (set by {source}) but got {size}"
+                problem = Said("errors.set_by", shape=_fmt_shape(shape), dim=dname,
+                               known=known, source=source)
                 break
             trial.setdefault(dname, (size, param.name))
         if problem is None:
@@ -434,8 +436,9 @@ def _check_array(param: Param, value: Any, dims: dict[str, tuple[int, str]],
                 return sp.ImmutableMatrix(shape[0], shape[1], flat)
             return sp.ImmutableDenseNDimArray(flat, shape)
         errors.append(problem)
-    decl_txt = " or ".join(" x ".join(str(d) for d in s) for s in candidates)
-    raise InputError(param.name, f"shape {decl_txt}", "; ".join(errors))
+    decl = tuple(" x ".join(str(d) for d in s) for s in candidates)
+    raise InputError(param.name, Said("errors.shape", shape=decl),
+                     errors[0] if len(errors) == 1 else Said("errors.each", items=tuple(errors)))
 
 
 def _check_array_list(
@@ -463,7 +466,8 @@ def _check_array_list(
             out.append(_check_array(param, item, dict(dims) if param.free_items else dims,
                                     limits))
         except InputError as err:
-            raise InputError(param.name, err.expected, f"item {index}: {err.got}") from None
+            raise InputError(param.name, err.expected,
+                             Said("errors.item", index=index, got=err.got)) from None
         shapes.append(_shape_only(item, param.name, [0]))
     if param.items is not None:
         dims.setdefault(param.items, (len(value), param.name))
@@ -602,7 +606,7 @@ def validate(params: Sequence[Param], given: Mapping[str, Any],
         if p.name in given and not (given[p.name] is None and p.default is None):
             out[p.name] = _check_one(p, given[p.name], dims, caps)
         elif p.default is REQUIRED:
-            raise InputError(p.name, p.describe(), "nothing (it is required)")
+            raise InputError(p.name, p.describe(), Said("errors.nothing_required"))
         else:
             out[p.name] = (
                 _check_one(p, p.default, dims, caps) if p.default is not None else None
