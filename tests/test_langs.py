@@ -300,3 +300,49 @@ def test_errors_in_the_chosen_language(argv: list[str], en: str, zh: str,
     err = capsys.readouterr().err
     assert T2S.convert(zh.replace("列", "行")) in err.replace("列表", "串列")
     assert not _traditional_only(err)
+
+
+# --- no line of English prose in Chinese output -----------------------------------------------
+
+# names, not prose: layers, frameworks, people, functions, tokens of the examples
+NAMES = set("""LSTM GRU RNN PyTorch Keras TensorFlow NumPy softmax ReLU GELU ELU Adam AdamW RMSprop
+Adagrad SGD BLEU Olah Cho Vaswani Mazur Glorot Xavier He LeCun Jensen Shannon Kullback Leibler KL
+JS MLP CNN GAN Nesterov Dense Flatten Embedding Bidirectional Dropout Input SimpleRNN dlexam solve
+true false none sqrt tanh sigmoid relu mean sum causal column row max min avg norm value global
+keras pytorch log exp ln Tom Jerry chase cat cats the sat on mat tea see run like it eos Hugging
+Face seed nats bits ds dx""".split())
+_WORD = re.compile(r"[A-Za-z][a-z]+(?:'[a-z]+)?")
+_NOT_PROSE = re.compile(r"`[^`]*`|'[^']*'|\"[^\"]*\"|「[^」]*」|dlexam solve .*|[A-Za-z_0-9]+=[^ ,;）)]*"
+                        r"|p\([^)]*\)|[\w-]+(?:, [\w-]+)+ (?=其中之一|或)")
+
+
+def english_prose(line: str) -> bool:
+    """Two English words in a row, names and identifiers aside."""
+    run = 0
+    for w in re.findall(r"[A-Za-z][A-Za-z'-]*|[^A-Za-z\s]", _NOT_PROSE.sub(" ", line)):
+        run = run + 1 if _WORD.fullmatch(w) and w not in NAMES else 0
+        if run >= 2:
+            return True
+    return False
+
+
+def test_the_prose_detector() -> None:
+    assert english_prose("  « applies only to some questions »")
+    assert english_prose("dlexam: error: x：應為a number, list or expression")
+    assert not english_prose("  mask    none, causal 其中之一; 默认值 none")
+    assert not english_prose("  LSTM(30) 的參數：4 × (30 × (1 + 30) + 30)")
+
+
+@pytest.mark.parametrize("lang", ["zh-Hant", "zh-Hans"])
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_no_english_prose_in_chinese_output(name: str, lang: str,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sample", name, "--seed", "1", "--json"]) == 0
+    params = json.loads(capsys.readouterr().out)["params"]
+    solve = [f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in params.items()]
+    assert main(["solve", name, *solve, "--lang", lang]) == 0
+    assert main(["show", name, "--lang", lang]) == 0
+    assert main(["sample", name, "--seed", "1", "--lang", lang]) == 0
+    out = capsys.readouterr()
+    found = [line for line in (out.out + out.err).splitlines() if english_prose(line)]
+    assert not found, found[:5]
