@@ -196,8 +196,9 @@ def messages(code: str) -> Mapping[str, str]:
 
 def say(code: str, key: str, fields: Mapping[str, Any]) -> str:
     """A plain catalog sentence (an error message, a label) with its ``{name}`` fields filled
-    as text; prose with math and symbols goes through :mod:`dlexam.render.prose`."""
-    return messages(code)[key].format_map(dict(fields))
+    as text (names from code, between backticks in the catalog, as they are); prose with math
+    and symbols goes through :mod:`dlexam.render.prose`."""
+    return messages(code)[key].replace("`", "").format_map(dict(fields))
 
 
 errors.SAY[:] = [say]
