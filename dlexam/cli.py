@@ -195,7 +195,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--template", action="store_true",
                        help="with --exam: print an empty answers file to fill in")
     check.add_argument("--pdf", metavar="FILE",
-                       help="with --exam: also write the bilingual report to FILE")
+                       help="with --exam: also write the report to FILE, in --lang")
     check.add_argument("--batch", metavar="FILE.jsonl",
                        help='one request a line: {"derivation", "params", "answers"}; '
                             "one verdict object a line out ('-': standard input)")
@@ -203,7 +203,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="one of your values: y=[1.4588, 2.7371], y[2]=2.7371, "
                             "h[2][1]=0.9898 (repeat -a)")
     check.add_argument("--json", action="store_true", help="print one JSON object")
-    check.add_argument("--lang", choices=codes(), default="en")
+    check.add_argument("--lang", choices=choices(), default=None,
+                       help="the terminal's language (the first of a pair; default en) and "
+                            "the --pdf report's (default bilingual)")
     _add_precision(check)
 
     practice = sub.add_parser("practice", help="practise a sampled question in the terminal")
@@ -309,6 +311,9 @@ def parse_answers(items: Sequence[str]) -> dict[str, str]:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    # the report PDF in the choice given (bilingual by default), the terminal in its first
+    args.pdf_lang = args.lang or "bilingual"
+    args.lang = langs_for(args.lang or "en")[0]
     from dlexam import derivations
     from dlexam.check.report import report_json, report_text
     from dlexam.check.verdicts import check
@@ -367,7 +372,7 @@ def _check_exam(args: argparse.Namespace) -> int:
     if pdf is not None:
         from dlexam.check.report_pdf import build_report
 
-        print(f"wrote {build_report(report, pdf)}", file=sys.stderr)
+        print(f"wrote {build_report(report, pdf, args.pdf_lang)}", file=sys.stderr)
     right = all(result == "right" for q in report.questions for _ref, result in q.asked)
     return 0 if right else EXIT_WRONG
 

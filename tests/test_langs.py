@@ -346,3 +346,17 @@ def test_no_english_prose_in_chinese_output(name: str, lang: str,
     out = capsys.readouterr()
     found = [line for line in (out.out + out.err).splitlines() if english_prose(line)]
     assert not found, found[:5]
+
+
+@pytest.mark.tex
+def test_check_report_pdf_follows_lang(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    exam = ROOT / "tests" / "data" / "fixed-exam.toml"
+    answers = tmp_path / "answers.toml"
+    answers.write_text('[q4]\n"y[2]" = "2.6"\n', encoding="utf-8")
+    pdf = tmp_path / "report.pdf"
+    assert main(["check", "--exam", str(exam), str(answers), "--pdf", str(pdf),
+                 "--lang", "zh-Hans"]) == 1
+    assert "考试得分" in capsys.readouterr().out
+    text = _pdf_text(pdf)
+    assert "正确的推导" in text and "The right derivation" not in text
+    assert not _traditional_only(text)
