@@ -56,6 +56,14 @@ class Said(str):
         """The sentence in ``lang``."""
         return _say(lang, self.key, self.fields)
 
+    def __reduce__(self) -> tuple:
+        # pickled by key and fields (a worker process sends one to the web server)
+        return (_remade, (self.key, self.fields))
+
+
+def _remade(key: str, fields: dict) -> Said:
+    return Said(key, **fields)
+
 
 def _say(lang: str, key: str, fields: dict) -> str:
     shown = {}
