@@ -144,25 +144,6 @@ def parse_choice(name: str, choice: object) -> tuple[str, ...]:
     return tuple(str(p) for p in parts)
 
 
-_DISPLAY = ["en"]
-
-
-def set_display(code: str) -> None:
-    """The language of Jupyter's displays of results and check reports (``dlexam.set_lang``).
-
-    Raises:
-        InputError: not a language.
-    """
-    if code not in _REGISTRY:
-        raise InputError("lang", "a language (" + ", ".join(codes()) + ")", repr(code)[:60])
-    _DISPLAY[0] = code
-
-
-def display() -> str:
-    """The language of Jupyter's displays (English unless :func:`set_display` chose another)."""
-    return _DISPLAY[0]
-
-
 def _flatten(prefix: str, table: Mapping[str, Any], out: dict[str, str]) -> None:
     for key, value in table.items():
         full = f"{prefix}.{key}" if prefix else key

@@ -10,7 +10,6 @@ import html
 from typing import Any
 
 from dlexam.derivations.core import VIEWS
-from dlexam.langs import display
 from dlexam.notation.display import laid_out
 from dlexam.render.prose import prose_html, prose_text
 from dlexam.render.values import equation_parts, value_tex
@@ -27,10 +26,8 @@ def equation_line(step: Any) -> str | None:
     return text
 
 
-def result_html(result: Any, lang: str | None = None) -> str:
-    """The steps and answers as HTML with MathJax math (in ``dlexam.set_lang``'s language
-    unless ``lang`` is given)."""
-    lang = lang or display()
+def result_html(result: Any, lang: str = "en") -> str:
+    """The steps and answers as HTML with MathJax math."""
     summary = prose_html(lang, result.derivation.replace("-", "_") + ".summary")
     rows = [f"<p><strong>{html.escape(result.derivation)}</strong>: {summary}</p>", "<ol>"]
     for step in laid_out(result.steps):
@@ -49,7 +46,7 @@ def result_html(result: Any, lang: str | None = None) -> str:
     return "\n".join(rows)
 
 
-def result_markdown(result: Any, lang: str | None = None) -> str:
+def result_markdown(result: Any, lang: str = "en") -> str:
     """The steps and answers as Markdown with math (the same content as the HTML)."""
     return result_html(result, lang)
 
