@@ -19,7 +19,7 @@ from dlexam.derivations.core import Result, Step, derivation, evaluate_at, put_i
 from dlexam.derivations.forms import simplified
 from dlexam.derivations.params import Param
 from dlexam.derivations.sampling import Draw
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.notation import msym, register_symbols, sym
 
 register_symbols({
@@ -238,7 +238,7 @@ def _layout(g: Any, mode: str) -> tuple[str, Any]:
             return "vector", sp.ImmutableMatrix(len(g), 1, list(g))
         if all(len(s) == 1 for s in shapes) and len({s[0] for s in shapes}) == 1:
             return "matrix", sp.ImmutableMatrix([list(t) for t in g])
-        raise InputError("g", "a vector or a matrix (a list of tensors needs mode=global-norm)",
+        raise InputError("g", Said("clipping.errors.vector_or_matrix"),
                          "a list of tensors of shapes "
                          + ", ".join(" x ".join(map(str, s)) or "()" for s in shapes))
     return "list", tuple(g)
@@ -261,11 +261,12 @@ def _axes_of(axes: Any, ndim: int) -> tuple[int, ...] | None:
     out = []
     for a in given:
         if not (getattr(a, "is_Integer", False) and -ndim <= a < ndim):
-            raise InputError("axes", f"whole numbers from {-ndim} to {ndim - 1} (g has {ndim} "
-                             f"dimension{'s' if ndim > 1 else ''})", str(a))
+            raise InputError("axes", Said("clipping.errors.axes_range" if ndim > 1 else
+                                          "clipping.errors.axes_range_one",
+                                          low=-ndim, high=ndim - 1, n=ndim), str(a))
         out.append(int(a) % ndim)
     if len(set(out)) != len(out):
-        raise InputError("axes", "each axis once", str(given))
+        raise InputError("axes", Said("clipping.errors.each_axis_once"), str(given))
     return None if len(out) == ndim else tuple(sorted(out))
 
 
@@ -331,7 +332,7 @@ def clip_gradient(g: Any, threshold: sp.Rational, mode: str, axes: Any,
     if threshold <= 0:
         raise InputError("threshold", "a number > 0", str(threshold))
     if axes is not None and mode != "norm":
-        raise InputError("axes", "no axes with mode=" + mode + " (only mode=norm takes axes)",
+        raise InputError("axes", Said("clipping.errors.no_axes", mode=mode),
                          str(list(axes) if isinstance(axes, sp.MatrixBase) else axes))
     kind, value = _layout(g, mode)
     if kind == "list":

@@ -37,7 +37,7 @@ from dlexam.derivations.core import Result, Step, derivation, terms_of, three_pa
 from dlexam.derivations.forms import Operator, Ratio
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym
 
 register_symbols({
@@ -237,11 +237,12 @@ def _biases(b: Any, filters: int, banked: bool) -> list[Any] | None:
         return None
     if isinstance(b, sp.MatrixBase):
         if not banked:
-            raise InputError("b", "a number (one output map: K has no filter dimension)",
-                             f"a list of {b.rows}")
+            raise InputError("b", Said("convolution.errors.one_map"),
+                             Said("check.errors.list_of", n=b.rows))
         return list(b)
     if banked:
-        raise InputError("b", f"a list of {filters} numbers, one per filter", "a number")
+        raise InputError("b", Said("convolution.errors.per_filter", n=filters),
+                         Said("show.kind.a_number"))
     return [b]
 
 
@@ -379,8 +380,9 @@ def conv2d(X: Any, K: Any, b: Any, stride: int, padding: int, op: str,
                          f"(H + 2 padding <= {PADDED_MAX}, W + 2 padding <= {PADDED_MAX})",
                          f"{padding} on a {H} x {W} input")
     if kh > H + 2 * padding or kw > W + 2 * padding:
-        raise InputError("K", f"a kernel no larger than the padded input "
-                         f"({H + 2 * padding} x {W + 2 * padding})", f"{kh} x {kw}")
+        raise InputError("K", Said("convolution.errors.kernel_size",
+                                      shape=f"{H + 2 * padding} x {W + 2 * padding}"),
+                         f"{kh} x {kw}")
     biases = _biases(b, len(filters), banked)
     steps: list[Step] = [Step(key=f"conv2d.given_{op.replace('-', '_')}", data={
         "H": H, "W": W, "C": C, "kh": kh, "kw": kw, "filters": len(filters), "op": op,
@@ -642,11 +644,12 @@ def pooling(X: Any, size: int, stride: int | None, padding: int, mode: str,
         Ho = Wo = 1
     else:
         if padding > size // 2:
-            raise InputError("padding", f"at most half the window size ({size // 2}), as "
-                             "PyTorch requires", str(padding))
+            raise InputError("padding", Said("convolution.errors.half_window", n=size // 2),
+                             str(padding))
         if size > H + 2 * padding or size > W + 2 * padding:
-            raise InputError("size", f"a window no larger than the padded input "
-                             f"({H + 2 * padding} x {W + 2 * padding})", str(size))
+            raise InputError("size", Said("convolution.errors.window_size",
+                                          shape=f"{H + 2 * padding} x {W + 2 * padding}"),
+                             str(size))
         k, P = size, padding
         steps.append(Step(key=f"pooling.given_{mode}", data={
             "H": H, "W": W, "C": C, "size": size, "stride": S, "padding": P, "mode": mode,

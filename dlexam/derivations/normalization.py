@@ -33,7 +33,7 @@ from dlexam.derivations.forms import Ratio, as_written
 from dlexam.derivations.heads import Is, Names
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym
 
 register_symbols({
@@ -120,8 +120,9 @@ def _per_feature(name: str, value: Any, features: int, four: bool) -> list[sp.Ba
         return [value] * features
     entries = list(value)
     if len(entries) != features:
-        raise InputError(name, f"one number or {features} numbers (one per "
-                         f"{'channel' if four else 'feature'})", f"{len(entries)}")
+        raise InputError(name, Said("normalization.errors.per_channel" if four else
+                                     "normalization.errors.per_feature", n=features),
+                         f"{len(entries)}")
     return entries
 
 
@@ -138,24 +139,24 @@ def _check(kind: str, shape: tuple[int, ...], groups: int | None, variance: str,
     four = len(shape) == 4
     f = shape[1]
     if kind == "instance" and not four:
-        raise InputError("X", "n x C x H x W for kind=instance (it normalises each channel of "
-                         "each example over its positions)", f"{shape[0]} x {shape[1]}")
+        raise InputError("X", Said("normalization.errors.instance"), f"{shape[0]} x {shape[1]}")
     if kind == "group":
         if groups is None:
-            raise InputError("groups", "a whole number for kind=group", "nothing")
+            raise InputError("groups", Said("normalization.errors.groups"), Said("errors.nothing"))
         if f % groups:
-            raise InputError("groups", f"a divisor of the {'channels C' if four else 'features d'}"
-                             f" = {f}", str(groups))
+            raise InputError("groups", Said("normalization.errors.divisor_channels" if four else
+                                             "normalization.errors.divisor_features", n=f),
+                             str(groups))
     elif groups is not None:
-        raise InputError("groups", "nothing: only kind=group takes groups", str(groups))
+        raise InputError("groups", Said("normalization.errors.only_group"), str(groups))
     if eps < 0:
         raise InputError("eps", "a number >= 0", str(eps))
     count = len(_members(kind, shape, groups or 1)[0][1])
     if count < 2 and (kind in ("batch", "instance") or variance == "unbiased"):
-        what = {"batch": "more than one value per feature (PyTorch refuses a batch of one in "
-                         "training)", "instance": "more than one position per channel"}.get(
-            kind, "at least 2 values per normalised set for the unbiased variance")
-        raise InputError("X", what, "one")
+        what = {"batch": "normalization.errors.batch_of_one",
+                "instance": "normalization.errors.one_position"}.get(
+            kind, "normalization.errors.unbiased")
+        raise InputError("X", Said(what), Said("normalization.errors.one"))
     return groups or 1
 
 

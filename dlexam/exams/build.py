@@ -62,10 +62,10 @@ class Progress:
 
 def build_exam(source: str, variants: int, seed: int, out: Path, pdf: bool = True,
                progress: Callable[[int], None] | None = None,
-               formats: str | None = None) -> ExamReport:
+               formats: str | None = None, lang: str | None = None) -> ExamReport:
     """Builds an exam's outputs into ``out``: those of the writers ``formats`` names
     (comma-separated, :data:`~dlexam.exams.writers.WRITERS`), by default all of them, or
-    without ``pdf`` those that run no TeX.
+    without ``pdf`` those that run no TeX; ``lang`` replaces the exam file's languages.
 
     Raises:
         InputError: the exam file, the count, the seed or a format is refused (nothing
@@ -76,7 +76,7 @@ def build_exam(source: str, variants: int, seed: int, out: Path, pdf: bool = Tru
 
     start = time.perf_counter()
     writers = chosen(formats, pdf)
-    exam = load_exam(source)
+    exam = load_exam(source, lang)
     check_counts(exam, variants, seed)
     drawn = build_variants(exam, variants, seed, progress)
     files = dict(write_all(drawn, writers))

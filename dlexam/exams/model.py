@@ -38,9 +38,8 @@ from dlexam.derivations.core import Derivation, to_plain
 from dlexam.derivations.params import bind_dims, check_text, numeric_inputs, pinned_dims
 from dlexam.derivations.sampling import MAX_SEED, Draw
 from dlexam.errors import DlexamError, InputError, UnknownDerivationError
-from dlexam.langs import LANGS
+from dlexam.langs import BILINGUAL, codes, langs_for, parse_choice
 
-EXAM_LANGS = ("bilingual", *LANGS)
 MAX_QUESTIONS = 50
 MAX_ASK = 20
 MAX_TEXT = 2000
@@ -520,7 +519,8 @@ class Exam:
     Attributes:
         title: language -> title.
         instructions, course, date, duration: language -> text (empty when not given).
-        lang: the papers' language: ``bilingual``, ``en`` or ``zh-Hant``.
+        lang: the papers' language choice: ``bilingual``, a language (``zh-Hans``) or two
+            joined by ``+`` (``en+zh-Hans``; a list ``lang = ["en", "zh-Hans"]`` in the file).
         questions: the questions in file order.
         source: the file it was read from.
         book: the answer book's layout (only the built-in exam has one), else empty.
@@ -539,7 +539,7 @@ class Exam:
     @property
     def langs(self) -> tuple[str, ...]:
         """The languages the papers print, in order."""
-        return LANGS if self.lang == "bilingual" else (self.lang,)
+        return langs_for(self.lang)
 
     def question(self, qid: str) -> Question:
         """The question with this id.
@@ -564,12 +564,12 @@ def _text_table(path: str, value: Any, needed: Sequence[str], limit: int,
     from dlexam.exams.mathtext import check_math
 
     if isinstance(value, str):
-        value = {lang: value for lang in LANGS}
+        value = {lang: value for lang in codes()}
     if not isinstance(value, dict):
         raise InputError(path, "a string or a table { en = ..., zh-Hant = ... }", _got(value))
-    extra = sorted(set(value) - set(LANGS))
+    extra = sorted(set(value) - set(codes()))
     if extra:
-        raise InputError(f"{path}.{extra[0]}", "one of the languages " + ", ".join(LANGS),
+        raise InputError(f"{path}.{extra[0]}", "one of the languages " + ", ".join(codes()),
                          "an unknown key")
     for lang in needed:
         if lang not in value:
@@ -603,9 +603,9 @@ def parse_exam(data: Mapping[str, Any], source: str = "") -> Exam:
         raise InputError(extra[0], "one of the keys " + ", ".join(sorted(_TOP_KEYS)),
                          "an unknown key")
     lang = data.get("lang", "bilingual")
-    if lang not in EXAM_LANGS:
-        raise InputError("lang", "one of " + ", ".join(EXAM_LANGS), _got(lang))
-    needed = LANGS if lang == "bilingual" else (lang,)
+    needed = parse_choice("lang", lang)
+    if not isinstance(lang, str):
+        lang = "+".join(needed)
     if "title" not in data:
         raise InputError("title", "a title { en = ..., zh-Hant = ... }", "nothing")
     title = _text_table("title", data["title"], needed, MAX_TITLE)
@@ -641,7 +641,7 @@ def parse_exam(data: Mapping[str, Any], source: str = "") -> Exam:
                 **extras)
 
 
-def parse_question(number: int, raw: Any, needed: Sequence[str] = LANGS) -> Question:
+def parse_question(number: int, raw: Any, needed: Sequence[str] = BILINGUAL) -> Question:
     """One ``[[questions]]`` table, checked against its derivation's declarations.
 
     Raises:
@@ -802,15 +802,17 @@ def exam_path(name_or_path: str | Path) -> tuple[str, str]:
     return decode_utf8(read_file(text, 1_000_000, "exam file"), text, bom=False), text
 
 
-def load_exam(name_or_path: str | Path) -> Exam:
+def load_exam(name_or_path: str | Path, lang: str | None = None) -> Exam:
     """Reads and checks an exam file (a path, or the name of a built-in exam such as
-    ``final2023``).
+    ``final2023``); ``lang`` (``dlexam exam --lang``) replaces the file's ``lang``.
 
     Raises:
         InputError: one line naming the file and the TOML path of the first problem.
     """
     raw, source = exam_path(name_or_path)
     data = _read_toml(source, raw)
+    if lang is not None:
+        data = {**data, "lang": lang}
     try:
         return parse_exam(data, source)
     except InputError as err:
