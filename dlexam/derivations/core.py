@@ -196,7 +196,7 @@ class Result:
         return out
 
 
-VIEWS: dict[str, Callable[[Result], Any]] = {}
+VIEWS: dict[str, Callable[..., Any]] = {}  # (result) or (result, lang) for html/markdown
 """The forms of a result the rendering layer (:mod:`dlexam.render`) registers when imported:
 ``html``, ``markdown`` and ``latex`` (Jupyter's display protocol) and ``json``
 (:meth:`Result.as_dict`)."""

@@ -900,9 +900,13 @@ def sample_param_count(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
         params = {"model": model, "input_dim": None, "timesteps": None, "framework": framework}
         # the bias mistake of the other framework, and (unless token ids come in, which have
         # no width) the model's input width given to a later layer
-        unwanted = {"keras": "keras-biases", "pytorch": "pytorch-biases"}[framework]
-        wanted = [m for m in MISTAKES if m.id != unwanted
-                  and (drawn_width is not None or m.id != "first-input-width")]
+        # (the mistakes of one layer kind, a Keras GRU's or a Bidirectional's, are not asked
+        # of every model: they show when the drawn model has that layer)
+        wanted_ids = {"no-bias", "no-gate-factor",
+                      {"keras": "pytorch-biases", "pytorch": "keras-biases"}[framework]}
+        if drawn_width is not None:
+            wanted_ids.add("first-input-width")
+        wanted = [m for m in MISTAKES if m.id in wanted_ids]
         if all(m.applies_to(params) for m in wanted):
             break
     out["model"] = model
