@@ -485,7 +485,7 @@ def scaled_attention(
     # the rows' group: "self_attention.rows", "multi_head_attention.head_2.rows"
     group = ".".join([prefix, *([f"head_{head_data['head']}"] if "head" in head_data else []),
                       "rows"])
-    if exact and not by_column:
+    if not by_column:  # every row's softmax, exact or in floats: --json has every step
         for i in range(logits.rows):
             steps.append(softmax_row_step(prefix, i, logits, weights, head_data, "s_hat",
                                           masked=masked is not None,
