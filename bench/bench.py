@@ -11,6 +11,9 @@ unchanged <= 0.15x cold, derive+render <= 1.5 s.
 students with 20 answers each, `--no-pdf`, side by side (300 <= 5x of 1), and 300 students with
 the report (< 10 s). The class mixes right answers, named mistakes and wrong numbers of its own
 (whose wrong states cost follow-through re-runs). Only grading: `bench.py --only grade`.
+
+`dlexam serve` (issue 23): 40 students checking answers back to back for 60 s on loopback
+(bench/web.py; target 0 errors, p95 < 1.5 s). Only that: `bench.py --only web`.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from limits import limits_bench  # noqa: E402 - beside this file
+from web import web_bench  # noqa: E402 - beside this file
 
 DLEXAM = [sys.executable, "-m", "dlexam"]
 
@@ -46,7 +50,7 @@ def run(cmd: list[str], cwd: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--only", choices=("book", "grade", "exam", "check", "limits"),
+    parser.add_argument("--only", choices=("book", "grade", "exam", "check", "limits", "web"),
                         default=None,
                         help="run only one group of figures")
     args = parser.parse_args()
@@ -55,6 +59,7 @@ def main() -> int:
         "exam": lambda: exam_bench(ROOT / "examples" / "quiz3.toml", min(args.runs, 3)),
         "check": check_bench,
         "limits": limits_bench,
+        "web": web_bench,
     }
     if args.only in groups:
         groups[args.only]()

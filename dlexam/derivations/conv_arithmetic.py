@@ -376,25 +376,7 @@ def conv_arithmetic(
     if mistaken is None:
         raise InputError("--mistake", "a mistake that gives sizes of at least 1 here",
                          repr(mistake))
-    steps: list[Step] = []
-    names = AXES if axes == 2 else (None,)
-    if max(dims["d"]) > 1:
-        for a, axis in enumerate(names):
-            with sp.evaluate(False):
-                formula = sp.Add(sp.Mul(D, sp.Add(K, -1)), 1)
-            steps.append(three_part("conv_arithmetic.span", SPAN, formula,
-                                    {D: dims["d"][a], K: dims["k"][a]}, axis=axis or ""))
-    sizes: list[list[int]] = []
-    for layer, entries in enumerate(mistaken, start=1):
-        row = []
-        for a, axis in enumerate(names):
-            size, out, _before, _total = entries[a]
-            made = _size_step(layer, axis, size, dims["k"][a], dims["s"][a], dims["d"][a], pad,
-                              mistake, repeat, out)
-            steps += made
-            value = out if pad == "same" else int(made[-1].value)
-            row.append(value)
-        sizes.append(row)
+    steps, sizes = _size_steps(axes, dims, pad, repeat, mistake, mistaken)
     first = mistaken[0]
     padding = [entry[2] for entry in first]
     totals = [entry[3] for entry in first]
@@ -416,52 +398,99 @@ def conv_arithmetic(
     }
     square = axes == 1 and rank == "2"
     if filters is not None:
-        last = sizes[-1] * 2 if square else sizes[-1]
-        factors = [sp.Symbol(f"{axis}_{repeat}") for axis in names] if not square else \
-            [sp.Symbol(f"n_{repeat}"), sp.Symbol(f"n_{repeat}")]
-        with sp.evaluate(False):
-            formula = sp.Mul(*factors, F)
-        values: dict[sp.Basic, int] = dict(zip(factors, last, strict=True))
-        values[F] = filters
-        steps.append(three_part("conv_arithmetic.volume", sym("ca_volume"), formula, values,
-                                square=square, axes=axes))
+        steps.append(_volume_step(axes, sizes[-1], filters, repeat, square))
         answers["output_volume"] = int(steps[-1].value)
     if channels is not None and filters is not None:
-        kernel = dims["k"] * 2 if square else dims["k"]
-        counts: list[int] = []
-        for layer in range(1, repeat + 1):
-            width_in = channels if layer == 1 else filters
-            kh, kw = sp.Symbol("k_h"), sp.Symbol("k_w")
-            with sp.evaluate(False):
-                window = sp.Mul(kh, kw, C) if len(kernel) == 2 else sp.Mul(K, C)
-                formula = sp.Mul(F, window) if mistake == "no-bias" else \
-                    sp.Mul(F, sp.Add(window, 1))
-            numbers = {F: filters, C: width_in, K: kernel[0], kh: kernel[0], kw: kernel[-1]}
-            if layer > 2:  # every later layer reads f channels, as the second: the same count
-                counts.append(counts[-1])
-                continue
-            step = three_part("conv_arithmetic.params" + ("_nobias" if mistake == "no-bias"
-                                                           else ""),
-                              sp.Symbol(f"P_{layer}"), formula, numbers, layer=layer,
-                              channels=width_in, filters=filters, later=layer == 2 and
-                              repeat > 2, repeat=repeat)
-            steps.append(step)
-            counts.append(int(step.value))
-        if repeat > 1:
-            symbols = [sp.Symbol("P_1"), sp.Symbol("P_2")]
-            with sp.evaluate(False):
-                formula = sp.Add(symbols[0], sp.Mul(repeat - 1, symbols[1])) if repeat > 2 \
-                    else sp.Add(*symbols)
-            steps.append(three_part("conv_arithmetic.params_total", sym("ca_params"), formula,
-                                    dict(zip(symbols, counts[:2], strict=True)),
-                                    others=repeat - 1))
-        answers["params"] = sum(counts)
-        if square or axes == 1:  # the other reading of one number n: 1-D, or a square image
-            other = dims["k"][0] if square else dims["k"][0] ** 2
-            info["params_other_rank"] = sum(
-                filters * (other * (channels if layer == 1 else filters)
-                           + (mistake != "no-bias")) for layer in range(1, repeat + 1))
+        more, answers["params"], other_rank = _params_steps(
+            axes, dims["k"], channels, filters, repeat, square, mistake)
+        steps += more
+        if other_rank is not None:
+            info["params_other_rank"] = other_rank
     steps.append(Step(key="conv_arithmetic.sizes", data={
         "sizes": ", ".join(_text(row) for row in sizes), "layers": repeat}))
     return Result(convention="tensorflow-same" if pad == "same" else "formula",
                   steps=tuple(steps), answers=answers, info=info)
+
+
+def _size_steps(axes: int, dims: dict[str, list[int]], pad: str | sp.Rational, repeat: int,
+                mistake: str | None, mistaken: list[Any]) -> tuple[list[Step], list[list[int]]]:
+    """The sizes step group: the dilated kernel's span (when dilated), then each layer's output
+    size along each axis. Returns the steps and each layer's sizes."""
+    steps: list[Step] = []
+    names = AXES if axes == 2 else (None,)
+    if max(dims["d"]) > 1:
+        for a, axis in enumerate(names):
+            with sp.evaluate(False):
+                formula = sp.Add(sp.Mul(D, sp.Add(K, -1)), 1)
+            steps.append(three_part("conv_arithmetic.span", SPAN, formula,
+                                    {D: dims["d"][a], K: dims["k"][a]}, axis=axis or ""))
+    sizes: list[list[int]] = []
+    for layer, entries in enumerate(mistaken, start=1):
+        row = []
+        for a, axis in enumerate(names):
+            size, out, _before, _total = entries[a]
+            made = _size_step(layer, axis, size, dims["k"][a], dims["s"][a], dims["d"][a], pad,
+                              mistake, repeat, out)
+            steps += made
+            value = out if pad == "same" else int(made[-1].value)
+            row.append(value)
+        sizes.append(row)
+    return steps, sizes
+
+
+def _volume_step(axes: int, last_sizes: list[int], filters: int, repeat: int,
+                 square: bool) -> Step:
+    """The output volume: the last layer's sizes times the filters."""
+    names = AXES if axes == 2 else (None,)
+    last = last_sizes * 2 if square else last_sizes
+    factors = [sp.Symbol(f"{axis}_{repeat}") for axis in names] if not square else \
+        [sp.Symbol(f"n_{repeat}"), sp.Symbol(f"n_{repeat}")]
+    with sp.evaluate(False):
+        formula = sp.Mul(*factors, F)
+    values: dict[sp.Basic, int] = dict(zip(factors, last, strict=True))
+    values[F] = filters
+    return three_part("conv_arithmetic.volume", sym("ca_volume"), formula, values,
+                      square=square, axes=axes)
+
+
+def _params_steps(axes: int, k: list[int], channels: int, filters: int, repeat: int,
+                  square: bool, mistake: str | None) -> tuple[list[Step], int, int | None]:
+    """The parameters step group: the first layer's count, the second's (every later layer
+    reads f channels too) and their total. Returns the steps, the total and the total under the
+    other reading of one number n (1-D or a square image; None for n = [H, W])."""
+    steps: list[Step] = []
+    kernel = k * 2 if square else k
+    counts: list[int] = []
+    for layer in range(1, repeat + 1):
+        width_in = channels if layer == 1 else filters
+        kh, kw = sp.Symbol("k_h"), sp.Symbol("k_w")
+        with sp.evaluate(False):
+            window = sp.Mul(kh, kw, C) if len(kernel) == 2 else sp.Mul(K, C)
+            formula = sp.Mul(F, window) if mistake == "no-bias" else \
+                sp.Mul(F, sp.Add(window, 1))
+        numbers = {F: filters, C: width_in, K: kernel[0], kh: kernel[0], kw: kernel[-1]}
+        if layer > 2:  # every later layer reads f channels, as the second: the same count
+            counts.append(counts[-1])
+            continue
+        step = three_part("conv_arithmetic.params" + ("_nobias" if mistake == "no-bias"
+                                                       else ""),
+                          sp.Symbol(f"P_{layer}"), formula, numbers, layer=layer,
+                          channels=width_in, filters=filters, later=layer == 2 and
+                          repeat > 2, repeat=repeat)
+        steps.append(step)
+        counts.append(int(step.value))
+    if repeat > 1:
+        symbols = [sp.Symbol("P_1"), sp.Symbol("P_2")]
+        with sp.evaluate(False):
+            formula = sp.Add(symbols[0], sp.Mul(repeat - 1, symbols[1])) if repeat > 2 \
+                else sp.Add(*symbols)
+        steps.append(three_part("conv_arithmetic.params_total", sym("ca_params"), formula,
+                                dict(zip(symbols, counts[:2], strict=True)),
+                                others=repeat - 1))
+    other_rank = None
+    if square or axes == 1:  # the other reading of one number n: 1-D, or a square image
+        other = k[0] if square else k[0] ** 2
+        other_rank = sum(
+            filters * (other * (channels if layer == 1 else filters)
+                       + (mistake != "no-bias")) for layer in range(1, repeat + 1))
+    return steps, sum(counts), other_rank

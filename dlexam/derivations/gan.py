@@ -190,10 +190,6 @@ def gan_optimum(p_data: sp.ImmutableMatrix, p_g: sp.ImmutableMatrix, normalize: 
             logarithm to base 2: bits, so the minimum is -2).
     """
     b = sp.Integer(2) if mistake == "log-base-2" else sp.E
-
-    def show_log(x: sp.Basic) -> sp.Basic:
-        return Log(x, b) if b != sp.E else sp.log(x, evaluate=False)
-
     pd = distribution("p_data", p_data, normalize)
     pg = distribution("p_g", p_g, normalize)
     k = len(pd)
@@ -205,6 +201,38 @@ def gan_optimum(p_data: sp.ImmutableMatrix, p_g: sp.ImmutableMatrix, normalize: 
         given = distributions_step("gan_optimum.given", ("p_data", "p_g"), pd, pg, k=k)
     maximum, _ = pointwise_maximum()
     steps = [given, *value_function_steps(), *maximum]
+    more, d_star = _d_star_steps(pd, pg, mistake)
+    steps += more
+    c_g_step, c_g, names = _c_g_step(pd, pg, d_star, b)
+    steps.append(c_g_step)
+    more, jsd = _jsd_steps(pd, pg, b, names)
+    steps += more
+    minimum = -log_exact(4, b)
+    if mistake != "d-star-swapped":  # with the wrong D*, C(G) is not -log 4 + 2 JSD
+        steps.append(_identity_step(c_g, jsd, b))
+    steps += minimum_steps(equal=pd == pg)
+    return Result(
+        convention="nats" if b == sp.E else "bits",
+        steps=tuple(steps),
+        answers={
+            "D_star": d_star,
+            "jsd": jsd,
+            "C_G": c_g,
+            "C_G_minimum": minimum,
+            "gap": 2 * jsd,
+        },
+    )
+
+
+def _show_log(x: sp.Basic, b: sp.Basic) -> sp.Basic:
+    """log x as written: ln for base e, log_b otherwise."""
+    return Log(x, b) if b != sp.E else sp.log(x, evaluate=False)
+
+
+def _d_star_steps(pd: list[sp.Rational], pg: list[sp.Rational], mistake: str | None
+                  ) -> tuple[list[Step], list[sp.Rational]]:
+    """The D* step group: D*(x) = p_data / (p_data + p_g) at every point (1/2 where both are
+    0, named as outside the support). Returns the steps and D*."""
     a_sym, b_sym = sym("p_data"), sym("p_g")
     top, top_values = a_sym, pd
     if mistake == "d-star-swapped":  # the generator's probability on top
@@ -218,16 +246,23 @@ def gan_optimum(p_data: sp.ImmutableMatrix, p_g: sp.ImmutableMatrix, normalize: 
                                 sp.Add(as_written(x, fractions=True),
                                        as_written(y, fractions=True), evaluate=False))
                           for x, y, t in zip(pd, pg, top_values, strict=True)])
-    steps.append(Step(key="gan_optimum.d_star" + ("_swapped" if mistake == "d-star-swapped"
-                                                  else ""), lhs=sym("D_star"), symbolic=general,
-                      substituted=written, value=row_vector(d_star), data={"k": k},
-                      elidable=terms_of(k, substituted=None)))
+    k = len(pd)
+    steps = [Step(key="gan_optimum.d_star" + ("_swapped" if mistake == "d-star-swapped"
+                                              else ""), lhs=sym("D_star"), symbolic=general,
+                  substituted=written, value=row_vector(d_star), data={"k": k},
+                  elidable=terms_of(k, substituted=None))]
     if outside:
         steps.append(Step(key="gan_optimum.outside_support" if len(outside) == 1
                           else "gan_optimum.outside_support_many",
                           data={"points": ", ".join(str(i) for i in outside)}))
+    return steps, d_star
 
-    # C(G) = V(D*, G)
+
+def _c_g_step(pd: list[sp.Rational], pg: list[sp.Rational], d_star: list[sp.Rational],
+              b: sp.Basic) -> tuple[Step, sp.Basic, dict[str, sp.Symbol]]:
+    """The C(G) step: V(D*, G) = sum_x a log D* + b log(1 - D*), written term by term up to two
+    outcomes and as a sum beyond. Returns the step, C(G) and the names of a term's symbols."""
+    k = len(pd)
     terms = []
     for x, y, d in zip(pd, pg, d_star, strict=True):
         if x != 0:
@@ -238,15 +273,16 @@ def gan_optimum(p_data: sp.ImmutableMatrix, p_g: sp.ImmutableMatrix, normalize: 
     sym_terms, num_terms = [], []
     for i, (x, y, d) in enumerate(zip(pd, pg, d_star, strict=True), start=1):
         ai, bi, di = sp.Symbol(f"a_{i}"), sp.Symbol(f"b_{i}"), sp.Symbol(f"D_{i}")
-        sym_terms.append(sp.Add(sp.Mul(ai, show_log(di), evaluate=False),
-                                sp.Mul(bi, show_log(sp.Add(1, -di, evaluate=False)),
+        sym_terms.append(sp.Add(sp.Mul(ai, _show_log(di, b), evaluate=False),
+                                sp.Mul(bi, _show_log(sp.Add(1, -di, evaluate=False), b),
                                        evaluate=False),
                                 evaluate=False))
         parts = []
         if x != 0:
-            parts.append(sp.Mul(x, show_log(d), evaluate=False))
+            parts.append(sp.Mul(x, _show_log(d, b), evaluate=False))
         if y != 0:
-            parts.append(sp.Mul(y, show_log(sp.Add(1, -d, evaluate=False)), evaluate=False))
+            parts.append(sp.Mul(y, _show_log(sp.Add(1, -d, evaluate=False), b),
+                                evaluate=False))
         num_terms.append(sp.Add(*parts, evaluate=False) if len(parts) > 1
                          else parts[0] if parts else sp.Integer(0))
     if k <= 2:  # two outcomes already fill a line
@@ -255,15 +291,20 @@ def gan_optimum(p_data: sp.ImmutableMatrix, p_g: sp.ImmutableMatrix, normalize: 
     else:
         i = sp.Symbol("i")
         ai, bi, di = sp.Symbol("a_i"), sp.Symbol("b_i"), sp.Symbol("D_i")
-        term = sp.Add(sp.Mul(ai, show_log(di), evaluate=False),
-                      sp.Mul(bi, show_log(sp.Add(1, -di, evaluate=False)), evaluate=False),
+        term = sp.Add(sp.Mul(ai, _show_log(di, b), evaluate=False),
+                      sp.Mul(bi, _show_log(sp.Add(1, -di, evaluate=False), b), evaluate=False),
                       evaluate=False)
         symbolic, substituted = sp.Sum(term, (i, 1, k)), None
     names = {"a": sp.Symbol("a_i"), "b": sp.Symbol("b_i"), "d": sp.Symbol("D_i")}
-    steps.append(Step(key="gan_optimum.c_g", lhs=sym("C_G"), symbolic=symbolic,
-                      substituted=substituted, value=c_g, data={"k": k, **names}))
+    step = Step(key="gan_optimum.c_g", lhs=sym("C_G"), symbolic=symbolic,
+                substituted=substituted, value=c_g, data={"k": k, **names})
+    return step, c_g, names
 
-    # the same number as -log 4 + 2 JSD
+
+def _jsd_steps(pd: list[sp.Rational], pg: list[sp.Rational], b: sp.Basic,
+               names: dict[str, sp.Symbol]) -> tuple[list[Step], sp.Basic]:
+    """The JSD step group: the mixture m, KL(p_data || m), KL(p_g || m) and their mean. Returns
+    the steps and JSD."""
     m = [(x + y) / 2 for x, y in zip(pd, pg, strict=True)]
     s_dm, kl_dm, _ = cross_step("gan_optimum.kl_data_mixture", sym("KL_dm"), pd, m,
                                 ("a", "m"), b, ratio=True, q_fractions=False,
@@ -274,36 +315,28 @@ def gan_optimum(p_data: sp.ImmutableMatrix, p_g: sp.ImmutableMatrix, normalize: 
     jsd = (kl_dm + kl_gm) / 2
     with sp.evaluate(False):
         jsd_formula = sp.Mul(sp.Rational(1, 2), sp.Add(sym("KL_dm"), sym("KL_gm")))
-    steps += [
+    steps = [
         Step(key="gan_optimum.mixture", lhs=sym("m_mix"),
-             symbolic=sp.Mul(sp.Rational(1, 2), sp.Add(a_sym, b_sym, evaluate=False),
+             symbolic=sp.Mul(sp.Rational(1, 2), sp.Add(sym("p_data"), sym("p_g"),
+                                                        evaluate=False),
                              evaluate=False),
              value=row_vector(m)),
         s_dm, s_gm,
         Step(key="gan_optimum.jsd", lhs=sym("JSD_gan"), symbolic=jsd_formula, value=jsd),
     ]
-    minimum = -log_exact(4, b)
-    identity = minimum + 2 * jsd
-    if mistake != "d-star-swapped":  # with the wrong D*, C(G) is not -log 4 + 2 JSD
-        if abs(float(identity - c_g)) > 1e-12:
-            raise RuntimeError("C(G) and -log 4 + 2 JSD disagree")
-        with sp.evaluate(False):
-            id_formula = sp.Add(sp.Mul(-1, show_log(4)), sp.Mul(2, sym("JSD_gan")))
-            id_numbers = sp.Add(sp.Mul(-1, show_log(4)), sp.Mul(2, sp.Float(float(jsd))))
-        steps.append(Step(key="gan_optimum.identity", lhs=sym("C_G"), symbolic=id_formula,
-                          substituted=id_numbers, value=identity))
-    steps += minimum_steps(equal=pd == pg)
-    return Result(
-        convention="nats" if b == sp.E else "bits",
-        steps=tuple(steps),
-        answers={
-            "D_star": d_star,
-            "jsd": jsd,
-            "C_G": c_g,
-            "C_G_minimum": minimum,
-            "gap": 2 * jsd,
-        },
-    )
+    return steps, jsd
+
+
+def _identity_step(c_g: sp.Basic, jsd: sp.Basic, b: sp.Basic) -> Step:
+    """C(G) again as -log 4 + 2 JSD, checked against the sum."""
+    identity = -log_exact(4, b) + 2 * jsd
+    if abs(float(identity - c_g)) > 1e-12:
+        raise RuntimeError("C(G) and -log 4 + 2 JSD disagree")
+    with sp.evaluate(False):
+        id_formula = sp.Add(sp.Mul(-1, _show_log(4, b)), sp.Mul(2, sym("JSD_gan")))
+        id_numbers = sp.Add(sp.Mul(-1, _show_log(4, b)), sp.Mul(2, sp.Float(float(jsd))))
+    return Step(key="gan_optimum.identity", lhs=sym("C_G"), symbolic=id_formula,
+                substituted=id_numbers, value=identity)
 
 
 @cache

@@ -483,30 +483,102 @@ def bptt(
           for v in inputs]
     start = np.zeros(H) if h0 is None else np.array(list(h0), dtype=float)
     chain = backward_chain(W_np, U_np, b_np, xs, start, mistake=mistake, activation=activation)
+    figures = _chain_figures(W_np, chain, T, activation)
+    cell = _Cell.of(H, U.cols, activation)
+
+    steps = _chain_steps(W, x, T, cell, figures)
+    steps += _time_steps(W, U, b, inputs, start, chain, cell)
+    steps += _verdict_steps(T, figures, activation)
+    answers: dict[str, Any] = {
+        "dhT_dhk_norm": figures.norms,
+        "factor_norms": chain.factor_norms,
+        "sigma_max_W": figures.sigma,
+        "gamma": figures.gamma if activation != "tanh" else GAMMA,
+        "bound": figures.bound,
+        "rate": figures.rate,
+        "verdict": "vanishing" if figures.verdict == "vanishing_saturated" else figures.verdict,
+    }
+    if f is not None:
+        step, answers["lstm_path"] = _lstm_path(f, T, H, figures.norms)
+        steps.append(step)
+    if outputs is not None:
+        grads, grad_steps = _gradients(W_np, U_np, xs, start, chain.states, outputs, mistake,
+                                       activation)
+        answers.update(grads)
+        steps += grad_steps
+    steps.append(Step(key="bptt.remedies"))
+    if mistake is not None:
+        steps = _mistaken_steps(steps, mistake, W, chain, activation)
+    return Result(convention="column", steps=tuple(steps), answers=answers,
+                  info={"verdict_case": figures.verdict})
+
+
+@dataclass(frozen=True)
+class _Figures:
+    """The backward chain's figures: sigma_max(W), the norms of dh_T/dh_k, their bound
+    (gamma sigma)^(T-k), the average factor per step and the verdict it gives."""
+
+    sigma: float
+    norms: list[float]
+    gamma: sp.Rational
+    bound: list[float]
+    rate: float
+    verdict: str
+
+
+def _chain_figures(W_np: np.ndarray, chain: Chain, T: int, activation: str) -> _Figures:
+    """The figures step group's numbers, from the backward chain."""
     sigma = _spectral(W_np)
-    gram = W.T * W
     norms = [_exp(v) for v in chain.log_norms]
     gamma_value = GAMMAS[activation]
     log_sigma = math.log(float(gamma_value) * sigma) if sigma > 0 else -math.inf
     bound = [_exp((T - k) * log_sigma) if sigma > 0 else 0.0 for k in range(T)]
     # the average factor per step over the whole sequence: ||dh_T/dh_0||^(1/T)
     rate = _exp(chain.log_norms[0] / T) if chain.log_norms[0] != -math.inf else 0.0
-    verdict = _verdict(sigma, rate, float(gamma_value))
+    return _Figures(sigma=sigma, norms=norms, gamma=gamma_value, bound=bound, rate=rate,
+                    verdict=_verdict(sigma, rate, float(gamma_value)))
 
+
+@dataclass(frozen=True)
+class _Cell:
+    """The cell's symbols and formulas: h_t = act(W h_{t-1} + U x_t + b) and its Jacobian
+    D_t W."""
+
+    activation: str
+    Ws: sp.MatrixSymbol
+    h_prev: sp.MatrixSymbol
+    Us: sp.MatrixSymbol
+    bs: sp.MatrixSymbol
+    x_t: Any
+    D: sp.MatrixSymbol
+    formula: sp.Basic
+    jac: sp.Basic
+
+    @classmethod
+    def of(cls, H: int, D_in: int, activation: str) -> _Cell:
+        Ws, h_prev, Us, bs = msym("W", H, H), msym("h_prev", H), msym("U", H, D_in), msym("b", H)
+        x_t = sym("x_t") if D_in == 1 else msym("x_t", D_in)
+        D = msym(_diag_symbol(activation), H, H)
+        with sp.evaluate(False):
+            formula = Activation(activation, sp.MatAdd(sp.MatMul(Ws, h_prev), sp.MatMul(Us, x_t),
+                                                       bs))
+            jac = sp.MatMul(msym(_diag_symbol(activation), H, H), Ws)
+        return cls(activation, Ws, h_prev, Us, bs, x_t, D, formula, jac)
+
+
+def _chain_steps(W: sp.ImmutableMatrix, x: sp.ImmutableMatrix, T: int, cell: _Cell,
+                 figures: _Figures) -> list[Step]:
+    """The chain step group: the cell, its Jacobian (in general and for two units), their
+    product over the steps, sigma_max(W) and the bound."""
+    activation = cell.activation
     steps: list[Step] = []
-    Ws, h_prev, Us, bs = msym("W", H, H), msym("h_prev", H), msym("U", H, U.cols), msym("b", H)
-    x_t = sym("x_t") if U.cols == 1 else msym("x_t", U.cols)
-    with sp.evaluate(False):
-        cell = Activation(activation, sp.MatAdd(sp.MatMul(Ws, h_prev), sp.MatMul(Us, x_t),
-                                                bs))
-        jac = sp.MatMul(msym(_diag_symbol(activation), H, H), Ws)
     # the whole input sequence: a template lists it, or uses the message's long form
     steps.append(Step(key=_by_activation("bptt.cell", activation), lhs=sym("h_t"),
-                      symbolic=cell, data={"units": H, "steps": T, "x": x}))
+                      symbolic=cell.formula, data={"units": W.rows, "steps": T, "x": x}))
     derived, form = _symbolic_jacobian(activation)
     a_sym = sym("a_t")
     steps.append(Step(key=_by_activation("bptt.jacobian", activation), lhs=sym("J_t"),
-                      symbolic=jac, data={"derivative": sp.diff(
+                      symbolic=cell.jac, data={"derivative": sp.diff(
                           sp.tanh(a_sym) if activation == "tanh" else 1 / (1 + sp.exp(-a_sym)),
                           a_sym)}))
     agrees = sp.simplify(derived - form) == sp.zeros(2)
@@ -517,9 +589,10 @@ def bptt(
         product = sp.Product(sym("J_t"), (t_idx, sp.Add(k_idx, 1), T_sym))
     steps.append(Step(key="bptt.product", lhs=sym("dhT_dhk"), symbolic=product,
                       data={"steps": T, "last_k": T - 1}))
+    sigma, gamma_value, bound = figures.sigma, figures.gamma, figures.bound
     steps.append(Step(key="bptt.sigma_max", lhs=sym("sigma_max_W"),
                       symbolic=sp.sqrt(sym("lambda_max_WTW")), value=sp.Float(sigma, 15),
-                      data={"gram": gram, "lambda_max": sp.Float(sigma**2, 15)}))
+                      data={"gram": W.T * W, "lambda_max": sp.Float(sigma**2, 15)}))
     gamma, s_sym = sym("gamma"), sym("sigma_max_W")
     with sp.evaluate(False):
         bound_formula = sp.Pow(sp.Mul(gamma, s_sym), sp.Add(T_sym, sp.Mul(-1, k_idx)))
@@ -532,15 +605,25 @@ def bptt(
                  Step(key=bound_key, lhs=sym("bound_k"), symbolic=bound_formula,
                       value=sp.Float(bound[0]),
                       data={"gamma": gamma_value, "steps": T}))
+    return steps
 
-    # The one layout choice a derivation makes, and the only place it reads the layout: which
-    # time steps are written out. Building all T = 1,000 steps' formulas (8 x 8 matrices put
-    # in) would cost several times the whole run, so the derivation builds those the layout
-    # names and declares the others left out (their numbers are in the answers). Every other
-    # shortening (attention rows, sums, products) is marked on complete steps and chosen
-    # by the renderers (dlexam.derivations.core.Elidable).
-    shown, skipped = display.LAYOUT.sequence(T)
-    D_sym, h_sym = msym(_diag_symbol(activation), H, H), sym("h_t")
+
+def _time_steps(W: sp.ImmutableMatrix, U: sp.ImmutableMatrix, b: sp.ImmutableMatrix,
+                inputs: list[Any], start: np.ndarray, chain: Chain, cell: _Cell) -> list[Step]:
+    """The time-step group: each shown step's state and Jacobian factor with its numbers.
+
+    The one layout choice a derivation makes, and the only place it reads the layout: which
+    time steps are written out. Building all T = 1,000 steps' formulas (8 x 8 matrices put
+    in) would cost several times the whole run, so the derivation builds those the layout
+    names and declares the others left out (their numbers are in the answers). Every other
+    shortening (attention rows, sums, products) is marked on complete steps and chosen
+    by the renderers (dlexam.derivations.core.Elidable).
+    """
+    activation, Ws, h_prev, Us, bs, x_t = (cell.activation, cell.Ws, cell.h_prev, cell.Us,
+                                           cell.bs, cell.x_t)
+    shown, skipped = display.LAYOUT.sequence(len(inputs))
+    D_sym, h_sym = cell.D, sym("h_t")
+    steps: list[Step] = []
     gap = None if skipped is None else Step(key="bptt.skipped", data={
         "first": skipped[0], "last": skipped[1], "count": skipped[1] - skipped[0] + 1})
     for t in shown:
@@ -550,60 +633,51 @@ def bptt(
         h_before = start if t == 1 else chain.states[t - 2]
         values: dict[sp.Basic, Any] = {Ws: W, h_prev: _floats(h_before), Us: U, bs: b,
                                        x_t: inputs[t - 1]}
-        state = three_part("bptt.state", h_sym, cell, values, t=t)
+        state = three_part("bptt.state", h_sym, cell.formula, values, t=t)
         h_t = chain.states[t - 1]
         diag = _floats(np.diag(_slopes(h_t, activation)))
-        factor = three_part("bptt.factor", sym("J_t"), jac, {D_sym: diag, Ws: W}, t=t,
+        factor = three_part("bptt.factor", sym("J_t"), cell.jac, {D_sym: diag, Ws: W}, t=t,
                             norm=sp.Float(chain.factor_norms[t - 1], 15),
                             largest_slope=sp.Float(float(np.max(_slopes(h_t, activation))),
                                                    15))
         steps += [state, factor]
     if gap is not None:  # a layout that shows no step after the gap
         steps.append(gap)
+    return steps
 
-    steps.append(Step(key="bptt.norms", data={
-        "steps": T,
-        "last": sp.Float(norms[T - 1], 15),
-        "whole": sp.Float(norms[0], 15) if math.isfinite(norms[0]) else "inf",
-        "bound": sp.Float(bound[0], 15) if math.isfinite(bound[0]) else "inf",
-        "rate": sp.Float(rate, 15) if math.isfinite(rate) else "inf",
-    }))
-    steps.append(Step(key=_by_activation(f"bptt.verdict_{verdict}", activation), data={
-        "sigma": sp.Float(sigma, 15), "rate": sp.Float(rate, 15) if math.isfinite(rate) else "inf",
-        "steps": T, "gamma": gamma_value,
-        "gamma_sigma": sp.Float(float(gamma_value) * sigma, 15),
-    }))
 
-    answers: dict[str, Any] = {
-        "dhT_dhk_norm": norms,
-        "factor_norms": chain.factor_norms,
-        "sigma_max_W": sigma,
-        "gamma": gamma_value if activation != "tanh" else GAMMA,
-        "bound": bound,
-        "rate": rate,
-        "verdict": "vanishing" if verdict == "vanishing_saturated" else verdict,
-    }
-    if f is not None:
-        gates = _forget_gates(f, T, H)
-        log_path = _log_cell_path(gates)
-        lstm_norms = [_exp(v) for v in log_path]
-        with sp.evaluate(False):
-            path_formula = sym("diag_f")
-        steps.append(Step(key="bptt.lstm_path", lhs=sym("dC_dCprev"), symbolic=path_formula,
-                          data={"steps": T, "whole": sp.Float(lstm_norms[0], 15),
-                                "rnn": sp.Float(norms[0], 15) if math.isfinite(norms[0])
-                                else "inf"}))
-        answers["lstm_path"] = lstm_norms
-    if outputs is not None:
-        grads, grad_steps = _gradients(W_np, U_np, xs, start, chain.states, outputs, mistake,
-                                       activation)
-        answers.update(grads)
-        steps += grad_steps
-    steps.append(Step(key="bptt.remedies"))
-    if mistake is not None:
-        steps = _mistaken_steps(steps, mistake, W, chain, activation)
-    return Result(convention="column", steps=tuple(steps), answers=answers,
-                  info={"verdict_case": verdict})
+def _verdict_steps(T: int, figures: _Figures, activation: str) -> list[Step]:
+    """The verdict step group: the norms against the bound, and what they say."""
+    norms, bound, rate, sigma = figures.norms, figures.bound, figures.rate, figures.sigma
+    return [
+        Step(key="bptt.norms", data={
+            "steps": T,
+            "last": sp.Float(norms[T - 1], 15),
+            "whole": sp.Float(norms[0], 15) if math.isfinite(norms[0]) else "inf",
+            "bound": sp.Float(bound[0], 15) if math.isfinite(bound[0]) else "inf",
+            "rate": sp.Float(rate, 15) if math.isfinite(rate) else "inf",
+        }),
+        Step(key=_by_activation(f"bptt.verdict_{figures.verdict}", activation), data={
+            "sigma": sp.Float(sigma, 15),
+            "rate": sp.Float(rate, 15) if math.isfinite(rate) else "inf",
+            "steps": T, "gamma": figures.gamma,
+            "gamma_sigma": sp.Float(float(figures.gamma) * sigma, 15),
+        }),
+    ]
+
+
+def _lstm_path(f: Any, T: int, H: int, norms: list[float]) -> tuple[Step, list[float]]:
+    """The LSTM comparison: the cell path's norms through the forget gates, as a step and the
+    answer."""
+    gates = _forget_gates(f, T, H)
+    log_path = _log_cell_path(gates)
+    lstm_norms = [_exp(v) for v in log_path]
+    with sp.evaluate(False):
+        path_formula = sym("diag_f")
+    step = Step(key="bptt.lstm_path", lhs=sym("dC_dCprev"), symbolic=path_formula,
+                data={"steps": T, "whole": sp.Float(lstm_norms[0], 15),
+                      "rnn": sp.Float(norms[0], 15) if math.isfinite(norms[0]) else "inf"})
+    return step, lstm_norms
 
 
 @dataclass(frozen=True)
@@ -669,16 +743,56 @@ def _gradients(W: np.ndarray, U: np.ndarray, xs: list[np.ndarray], h0: np.ndarra
     dL/dc = sum e_t. The mistakes: ``no-tanh-derivative`` delta_t = dL/dh_t;
     ``transposed-w`` W delta_{t+1} for W^T delta_{t+1}; ``no-recurrent-path`` dL/dh_t = V^T e_t.
     """
-    T, H = len(states), W.shape[0]
+    steps, ys, errors, loss = _forward_outputs(states, out)
+    deltas, back = _backward_deltas(W, states, out, ys, errors, mistake, activation)
+    steps += back
+    T = len(states)
+    prev = [h0, *states[:-1]]
+    dW: Any = sum(np.outer(deltas[t], prev[t]) for t in range(T))
+    dU: Any = sum(np.outer(deltas[t], xs[t]) for t in range(T))
+    db: Any = sum(deltas)
+    dV: Any = sum(np.outer(errors[t], states[t]) for t in range(T))
+    dc: Any = sum(errors)
+    for key, lhs, value in (("bptt.grad_W", "dL_dW", dW), ("bptt.grad_U", "dL_dU", dU),
+                            ("bptt.grad_b", "dL_db", db), ("bptt.grad_V", "dL_dV", dV),
+                            ("bptt.grad_c", "dL_dc", dc)):
+        arr = np.asarray(value, dtype=float)
+        shown = _floats(arr) if arr.ndim == 2 and arr.shape[1] > 1 else _col(arr)
+        if arr.size == 1 and lhs == "dL_dc":
+            shown = sp.Float(float(arr.ravel()[0]), 15)
+        steps.append(Step(key=key, lhs=sym(lhs), symbolic=shown, data={"steps": T}))
+    U_vector = U.shape[1] == 1
+    answers: dict[str, Any] = {
+        "loss": loss,
+        "dL_dW": dW.tolist(),
+        "dL_dU": dU[:, 0].tolist() if U_vector else dU.tolist(),
+        "dL_db": np.asarray(db).tolist(),
+        "dL_dV": dV[0].tolist() if out.V_vector else dV.tolist(),
+        "dL_dc": float(dc[0]) if out.c_number else np.asarray(dc).tolist(),
+        "delta": [np.asarray(d, dtype=float).tolist() for d in deltas],
+    }
+    return answers, steps
+
+
+def _output_symbols(n_out: int) -> tuple[Any, Any, Any]:
+    """The symbols of y_t, c and the target (scalars for one output, vectors for more)."""
+    if n_out > 1:
+        return msym("y_out", n_out), msym("c_out", n_out), msym("target_t", n_out)
+    return sym("y_out"), sym("c_out"), sym("target_t")
+
+
+def _forward_outputs(states: list[np.ndarray], out: Outputs
+                     ) -> tuple[list[Step], list[np.ndarray], list[np.ndarray], float]:
+    """The outputs step group: y_t = V h_t + c at every step, the errors and the loss. Returns
+    the steps, the outputs, the errors (0 at a step without a loss) and L."""
+    T, H = len(states), out.V.shape[1]
     n_out = out.V.shape[0]
     steps: list[Step] = []
     ys: list[np.ndarray] = []
     errors: list[np.ndarray] = []
     loss = 0.0
     Vs, h_sym = msym("V_out", n_out, H), msym("h_t", H)
-    cs = msym("c_out", n_out) if n_out > 1 else sym("c_out")
-    y_sym = msym("y_out", n_out) if n_out > 1 else sym("y_out")
-    target_sym = msym("target_t", n_out) if n_out > 1 else sym("target_t")
+    y_sym, cs, _target = _output_symbols(n_out)
     with sp.evaluate(False):
         y_formula = sp.MatAdd(sp.MatMul(Vs, h_sym), cs) if n_out > 1 else sp.Add(
             sp.MatMul(Vs, h_sym), cs)
@@ -700,6 +814,18 @@ def _gradients(W: np.ndarray, U: np.ndarray, xs: list[np.ndarray], h0: np.ndarra
     steps.append(Step(key="bptt.loss" if len(out.steps) > 1 else "bptt.loss_last",
                       lhs=sym("L_bptt"), symbolic=sp.Float(loss, 15),
                       data={"steps": T, "last": T}))
+    return steps, ys, errors, loss
+
+
+def _backward_deltas(W: np.ndarray, states: list[np.ndarray], out: Outputs,
+                     ys: list[np.ndarray], errors: list[np.ndarray], mistake: str | None,
+                     activation: str) -> tuple[list[np.ndarray], list[Step]]:
+    """The backward step group, from t = T down: each step's output error, dL/dh_t and delta_t.
+    Returns the deltas (in time order) and the steps."""
+    T, H = len(states), W.shape[0]
+    n_out = out.V.shape[0]
+    steps: list[Step] = []
+    y_sym, _cs, target_sym = _output_symbols(n_out)
     e_sym = msym("e_t", n_out) if n_out > 1 else sym("e_t")
     dh_sym, delta_sym, next_sym = msym("dL_dh_t", H), msym("delta_t", H), msym("delta_next", H)
     D_sym, W_T, V_T = (msym(_diag_symbol(activation), H, H), msym("W_T", H, H),
@@ -762,31 +888,7 @@ def _gradients(W: np.ndarray, U: np.ndarray, xs: list[np.ndarray], h0: np.ndarra
                               value=_col(delta), data={"t": t}))
         deltas[t - 1] = delta
         after = delta
-    prev = [h0, *states[:-1]]
-    dW: Any = sum(np.outer(deltas[t], prev[t]) for t in range(T))
-    dU: Any = sum(np.outer(deltas[t], xs[t]) for t in range(T))
-    db: Any = sum(deltas)
-    dV: Any = sum(np.outer(errors[t], states[t]) for t in range(T))
-    dc: Any = sum(errors)
-    for key, lhs, value in (("bptt.grad_W", "dL_dW", dW), ("bptt.grad_U", "dL_dU", dU),
-                            ("bptt.grad_b", "dL_db", db), ("bptt.grad_V", "dL_dV", dV),
-                            ("bptt.grad_c", "dL_dc", dc)):
-        arr = np.asarray(value, dtype=float)
-        shown = _floats(arr) if arr.ndim == 2 and arr.shape[1] > 1 else _col(arr)
-        if arr.size == 1 and lhs == "dL_dc":
-            shown = sp.Float(float(arr.ravel()[0]), 15)
-        steps.append(Step(key=key, lhs=sym(lhs), symbolic=shown, data={"steps": T}))
-    U_vector = U.shape[1] == 1
-    answers: dict[str, Any] = {
-        "loss": loss,
-        "dL_dW": dW.tolist(),
-        "dL_dU": dU[:, 0].tolist() if U_vector else dU.tolist(),
-        "dL_db": np.asarray(db).tolist(),
-        "dL_dV": dV[0].tolist() if out.V_vector else dV.tolist(),
-        "dL_dc": float(dc[0]) if out.c_number else np.asarray(dc).tolist(),
-        "delta": [np.asarray(d, dtype=float).tolist() for d in deltas],
-    }
-    return answers, steps
+    return deltas, steps
 
 
 def _forget_gates(f: Any, T: int, H: int) -> np.ndarray:

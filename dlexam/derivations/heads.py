@@ -420,9 +420,46 @@ def scaled_attention(
         scale: what the scores are divided by: ``"sqrt"`` (sqrt(d_k)), ``"none"`` (plain
             dot-product attention) or a positive number.
     """
-    dk = sym("d_k")
-    steps: list[Step] = []
     divide = scale if isinstance(scale, Scale) else Scale(scale)
+    scaled_step, scaled = _scaled_step(prefix, scores, d_k, divide, exact, syms, head_data,
+                                       mistake)
+    steps = [scaled_step]
+    logits = scaled
+    masked = None
+    if mask == "causal":
+        mask_step, masked = _mask_step(prefix, scaled, syms, head_data)
+        steps.append(mask_step)
+        logits = masked
+    # the rows' group: "self_attention.rows", "multi_head_attention.head_2.rows"
+    group = ".".join([prefix, *([f"head_{head_data['head']}"] if "head" in head_data else []),
+                      "rows"])
+    more, weights = _weights_steps(prefix, logits, masked, mask, exact, syms, head_data, rows,
+                                   group, mistake)
+    steps += more
+    Z = None
+    if V is not None:
+        Z = matmul(weights, V, exact)
+        with sp.evaluate(False):
+            z_formula = sp.Mul(syms.A, syms.V)
+        steps.append(product_step(f"{prefix}.output", syms.Z, z_formula, weights, V, Z,
+                                  **head_data))
+    # every row, marked: the layout chooses how many are shown
+    weight_rows = weights.tolist()
+    z_rows = None if Z is None else Z.tolist()
+    for i, weight_row in enumerate(weight_rows):
+        steps.append(_row_step(prefix, i, weight_row, None if z_rows is None else z_rows[i],
+                               head_data, row_of(rows, i + 1, weights.rows, group)))
+    return steps, HeadResult(Q=None, K=None, V=V, scores=scores, scaled=scaled, masked=masked,
+                             weights=weights, Z=Z)
+
+
+def _scaled_step(prefix: str, scores: sp.MatrixBase, d_k: int | None, divide: Scale,
+                 exact: bool, syms: HeadSymbols, head_data: Mapping[str, Any],
+                 mistake: str | None) -> tuple[Step, sp.MatrixBase]:
+    """The scaling step: the scores divided by sqrt(d_k), by a given number, by d_k (the
+    mistake) or not at all (the mistake, or plain dot-product attention). Returns the step and
+    the scaled scores S-hat."""
+    dk = sym("d_k")
     unscaled = mistake == "no-scaling" or (divide.plain and mistake != "scaled-by-dk")
     scale_data: dict[str, Any] = {}
     if unscaled:
@@ -455,25 +492,38 @@ def scaled_attention(
     written = None if unscaled else sp.MatMul(inv_root, scores, evaluate=False)
     # the scaled scores get their own name, S-hat: the softmax below reads them, not S
     width = {} if d_k is None else {"d_k": d_k}
-    steps.append(Step(
+    step = Step(
         key=scaled_key, lhs=syms.S_hat, symbolic=scaled_formula, substituted=written,
         value=scaled, data={**width, "root": root, **scale_data, **shape_data(scores),
                             **head_data},
         elidable=None if written is None else matrices_of(scores, substituted=None),
-    ))
-    logits = scaled
-    masked = None
-    if mask == "causal":
-        m = causal_mask(scores.rows, scores.cols)
-        masked = sp.ImmutableMatrix(scaled.rows, scaled.cols,
-                                    lambda i, j: scaled[i, j] if j <= i else -sp.oo)
-        with sp.evaluate(False):
-            mask_lhs = sp.Add(syms.S_hat, sym("M_mask", **NC))
-        steps.append(Step(key=f"{prefix}.mask", lhs=mask_lhs,
-                          symbolic=sp.MatAdd(scaled, m, evaluate=False),
-                          value=masked, data={**shape_data(m), **head_data},
-                          elidable=matrices_of(m, symbolic=None)))
-        logits = masked
+    )
+    return step, scaled
+
+
+def _mask_step(prefix: str, scaled: sp.MatrixBase, syms: HeadSymbols,
+               head_data: Mapping[str, Any]) -> tuple[Step, sp.ImmutableMatrix]:
+    """The causal mask's step: -inf above the diagonal. Returns the step and the masked
+    scores."""
+    m = causal_mask(scaled.rows, scaled.cols)
+    masked = sp.ImmutableMatrix(scaled.rows, scaled.cols,
+                                lambda i, j: scaled[i, j] if j <= i else -sp.oo)
+    with sp.evaluate(False):
+        mask_lhs = sp.Add(syms.S_hat, sym("M_mask", **NC))
+    step = Step(key=f"{prefix}.mask", lhs=mask_lhs,
+                symbolic=sp.MatAdd(scaled, m, evaluate=False),
+                value=masked, data={**shape_data(m), **head_data},
+                elidable=matrices_of(m, symbolic=None))
+    return step, masked
+
+
+def _weights_steps(prefix: str, logits: sp.MatrixBase, masked: sp.MatrixBase | None,
+                   mask: str, exact: bool, syms: HeadSymbols, head_data: Mapping[str, Any],
+                   rows: str, group: str, mistake: str | None
+                   ) -> tuple[list[Step], sp.MatrixBase]:
+    """The softmax step group: each row's softmax (exact, or in floats), then the weights A
+    (by column: the mistake). Returns the steps and A."""
+    steps: list[Step] = []
     by_column = mistake == "softmax-by-column"
     if by_column:
         weights = (sp.ImmutableMatrix(softmax_rows_exact(logits.T).T) if exact
@@ -482,9 +532,6 @@ def scaled_attention(
         weights = softmax_rows_exact(logits)
     else:
         weights = from_numpy(softmax_rows_float(to_numpy(logits)))
-    # the rows' group: "self_attention.rows", "multi_head_attention.head_2.rows"
-    group = ".".join([prefix, *([f"head_{head_data['head']}"] if "head" in head_data else []),
-                      "rows"])
     if not by_column:  # every row's softmax, exact or in floats: --json has every step
         for i in range(logits.rows):
             steps.append(softmax_row_step(prefix, i, logits, weights, head_data, "s_hat",
@@ -496,21 +543,7 @@ def scaled_attention(
     steps.append(Step(key=f"{prefix}.weights_by_column" if by_column else f"{prefix}.weights",
                       lhs=syms.A, symbolic=weights_formula,
                       value=weights, data={**shape_data(weights), **head_data}))
-    Z = None
-    if V is not None:
-        Z = matmul(weights, V, exact)
-        with sp.evaluate(False):
-            z_formula = sp.Mul(syms.A, syms.V)
-        steps.append(product_step(f"{prefix}.output", syms.Z, z_formula, weights, V, Z,
-                                  **head_data))
-    # every row, marked: the layout chooses how many are shown
-    weight_rows = weights.tolist()
-    z_rows = None if Z is None else Z.tolist()
-    for i, weight_row in enumerate(weight_rows):
-        steps.append(_row_step(prefix, i, weight_row, None if z_rows is None else z_rows[i],
-                               head_data, row_of(rows, i + 1, weights.rows, group)))
-    return steps, HeadResult(Q=None, K=None, V=V, scores=scores, scaled=scaled, masked=masked,
-                             weights=weights, Z=Z)
+    return steps, weights
 
 
 def softmax_row_step(prefix: str, i: int, logits: sp.MatrixBase, weights: sp.MatrixBase,

@@ -18,6 +18,7 @@ true class's entry as 0 (it is not part of the sum).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import sympy as sp
@@ -162,20 +163,65 @@ def hinge_loss(scores: sp.ImmutableMatrix, label: int, margin: sp.Rational, at_k
     if not 0 <= label < k:
         raise InputError("label", f"a class index from 0 to {k - 1} (counted from 0)",
                          str(label))
-    y = label
     delta = None if mistake == "no-margin" else margin
-    clamp = mistake != "no-max"
-    s_y_sym = _score_symbol(y + 1)
-    d_sym = sym("hinge_delta")
-    # the margin as the formulas write it and as its number is put in (None: left out)
-    d_used = None if delta is None else d_sym
-    d_shown = None if delta is None else as_written(delta)
-    counted = [j for j in range(k) if j != y or mistake == "true-class-counted"]
+    h = _Hinge(s=s, y=label, delta=delta, clamp=mistake != "no-max", at_kink=at_kink,
+               mistake=mistake,
+               # the margin as the formulas write it and as its number is put in (None: left
+               # out)
+               d_used=None if delta is None else sym("hinge_delta"),
+               d_shown=None if delta is None else as_written(delta))
     steps: list[Step] = [Step(
         key="hinge_loss.scores", lhs=sym("hinge_s"),
         symbolic=row_vector([as_written(v) for v in s]),
-        data={"k": k, "label": y, "index": y + 1, "true_score": s_y_sym,
+        data={"k": k, "label": label, "index": label + 1, "true_score": h.s_y_sym,
               "margin": margin})]
+    more, terms, args, loss = _margin_steps(h, margin)
+    steps += more
+    grad_step, grad = _gradient_step(h, args)
+    steps.append(grad_step)
+    info: dict[str, Any] = {"at_kink": at_kink}
+    kink = _kink_step(h, args, grad)
+    if kink is not None:
+        steps.append(kink[0])
+        info["grad_other_convention"] = kink[1]
+    return Result(convention=f"at_kink={at_kink}", steps=tuple(steps),
+                  answers={"margins": terms, "loss": loss, "grad": grad}, info=info)
+
+
+@dataclass(frozen=True)
+class _Hinge:
+    """One example's question as every step group reads it: the scores, the true class y, the
+    margin (None: left out), whether max(0, .) is taken, the kink's convention and the
+    mistake."""
+
+    s: list[sp.Rational]
+    y: int
+    delta: sp.Rational | None
+    clamp: bool
+    at_kink: str
+    mistake: str | None
+    d_used: sp.Symbol | None
+    d_shown: sp.Basic | None
+
+    @property
+    def k(self) -> int:
+        return len(self.s)
+
+    @property
+    def s_y_sym(self) -> sp.Symbol:
+        return _score_symbol(self.y + 1)
+
+    @property
+    def others(self) -> list[int]:
+        return [j for j in range(self.k) if j != self.y]
+
+
+def _margin_steps(h: _Hinge, margin: sp.Rational
+                  ) -> tuple[list[Step], list[sp.Basic], list[sp.Basic | None], sp.Basic]:
+    """The margins step group: each counted class's hinge, then their sum. Returns the steps,
+    the terms, each term's argument s_j - s_y + Delta (None: not counted) and the loss."""
+    s, y, k, clamp, mistake = h.s, h.y, h.k, h.clamp, h.mistake
+    counted = [j for j in range(k) if j != y or mistake == "true-class-counted"]
     sym_row: list[sp.Basic] = []
     num_row: list[sp.Basic] = []
     terms: list[sp.Basic] = []
@@ -187,20 +233,20 @@ def hinge_loss(scores: sp.ImmutableMatrix, label: int, margin: sp.Rational, at_k
             terms.append(sp.Integer(0))
             args.append(None)
             continue
-        value = s[j] - s[y] + (delta if delta is not None else 0)
+        value = s[j] - s[y] + (h.delta if h.delta is not None else 0)
         args.append(value)
-        sym_row.append(_hinge(_argument(_score_symbol(j + 1), s_y_sym, d_used), clamp))
-        num_row.append(_hinge(_argument(as_written(s[j]), as_written(s[y]), d_shown), clamp))
+        sym_row.append(_hinge(_argument(_score_symbol(j + 1), h.s_y_sym, h.d_used), clamp))
+        num_row.append(_hinge(_argument(as_written(s[j]), as_written(s[y]), h.d_shown), clamp))
         terms.append(value if not clamp or _counts(value, "0") else sp.Integer(0))
-    general = sp.Max(0, _argument(sym("hinge_s_j"), s_y_sym, d_used), evaluate=False)
+    general = sp.Max(0, _argument(sym("hinge_s_j"), h.s_y_sym, h.d_used), evaluate=False)
     key = _keyed("hinge_loss.margins", mistake, ("no-max", "no-margin", "true-class-counted"))
     # the terms and the gradient as columns: one class a line, so that they fit a page
-    steps.append(Step(key=key, lhs=sym("hinge_terms"), symbolic=sp.ImmutableMatrix(sym_row),
-                      substituted=sp.ImmutableMatrix(num_row), value=sp.ImmutableMatrix(terms),
-                      data={"k": k, "index": y + 1, "margin": margin},
-                      elidable=terms_of(k, lhs=sym("hinge_L_j"),
-                                        symbolic=general if clamp else general.args[1],
-                                        substituted=None)))
+    steps = [Step(key=key, lhs=sym("hinge_terms"), symbolic=sp.ImmutableMatrix(sym_row),
+                  substituted=sp.ImmutableMatrix(num_row), value=sp.ImmutableMatrix(terms),
+                  data={"k": k, "index": y + 1, "margin": margin},
+                  elidable=terms_of(k, lhs=sym("hinge_L_j"),
+                                    symbolic=general if clamp else general.args[1],
+                                    substituted=None))]
     loss = sp.Add(*[terms[j] for j in counted])
     sym_terms = [sp.Symbol(f"L_{j + 1}") for j in counted]
     num_terms = [as_written(terms[j]) for j in counted]
@@ -211,9 +257,14 @@ def hinge_loss(scores: sp.ImmutableMatrix, label: int, margin: sp.Rational, at_k
         value=loss, data={"index": y + 1},
         elidable=terms_of(len(sym_terms), symbolic=sp.Sum(
             sym("hinge_L_j"), (sp.Symbol("j"), 1, k)), substituted=None)))
+    return steps, terms, args, loss
 
-    # the gradient: each counted hinge adds 1 to its class and -1 to the true class
-    others = [j for j in range(k) if j != y]
+
+def _gradient_step(h: _Hinge, args: list[sp.Basic | None]) -> tuple[Step, list[sp.Integer]]:
+    """The gradient step: each counted hinge adds 1 to its class and -1 to the true class.
+    Returns the step and the gradient."""
+    s, y, k, clamp, mistake, at_kink = h.s, h.y, h.k, h.clamp, h.mistake, h.at_kink
+    others = h.others
     ones = {j: (not clamp) or _counts(args[j], at_kink) for j in others}
     grad = [sp.Integer(1 if ones.get(j) else 0) for j in range(k)]
     grad[y] = -sp.Integer(sum(1 for j in others if ones[j]))
@@ -223,14 +274,12 @@ def hinge_loss(scores: sp.ImmutableMatrix, label: int, margin: sp.Rational, at_k
         grad = [-g for g in grad]
     grad_sym: list[sp.Basic] = []
     grad_num: list[sp.Basic] = []
-    for j in range(k):
-        if j == y:
-            continue
+    for j in others:
         if clamp:
-            grad_sym.append(_condition(_argument(_score_symbol(j + 1), s_y_sym, d_used),
+            grad_sym.append(_condition(_argument(_score_symbol(j + 1), h.s_y_sym, h.d_used),
                                        at_kink))
-            grad_num.append(_condition(_argument(as_written(s[j]), as_written(s[y]), d_shown),
-                                       at_kink))
+            grad_num.append(_condition(_argument(as_written(s[j]), as_written(s[y]),
+                                                 h.d_shown), at_kink))
         else:
             grad_sym.append(sp.Integer(1))
             grad_num.append(sp.Integer(1))
@@ -249,27 +298,32 @@ def hinge_loss(scores: sp.ImmutableMatrix, label: int, margin: sp.Rational, at_k
         row_num = [sp.Mul(-1, x, evaluate=False) for x in row_num]
     grad_key = _keyed("hinge_loss.gradient", mistake,
                       ("no-max", "grad-sign", "true-class-grad-left-out"))
-    steps.append(Step(key=grad_key, lhs=sym("hinge_grad"), symbolic=sp.ImmutableMatrix(row_sym),
-                      substituted=sp.ImmutableMatrix(row_num), value=sp.ImmutableMatrix(grad),
-                      data={"k": k, "index": y + 1, "at_kink": at_kink},
-                      elidable=terms_of(k, lhs=sym("hinge_dL_ds_j"),
-                                        symbolic=_condition(_argument(
-                                            sym("hinge_s_j"), s_y_sym, d_used), at_kink),
-                                        substituted=None)))
-    info: dict[str, Any] = {"at_kink": at_kink}
-    kinks = [j for j in others if clamp and args[j] is not None and bool(sp.Eq(args[j], 0))]
-    if kinks:
-        other = "1" if at_kink == "0" else "0"
-        flipped = list(grad)
-        sign = -1 if mistake == "grad-sign" else 1
-        for j in kinks:
-            step = sign * (1 if other == "1" else -1)
-            flipped[j] += step
-            if mistake != "true-class-grad-left-out":
-                flipped[y] -= step
-        steps.append(Step(key="hinge_loss.kink", data={
-            "classes": ", ".join(str(j + 1) for j in kinks), "at_kink": at_kink,
-            "other": other, "grad_other": row_vector(flipped)}))
-        info["grad_other_convention"] = flipped
-    return Result(convention=f"at_kink={at_kink}", steps=tuple(steps),
-                  answers={"margins": terms, "loss": loss, "grad": grad}, info=info)
+    step = Step(key=grad_key, lhs=sym("hinge_grad"), symbolic=sp.ImmutableMatrix(row_sym),
+                substituted=sp.ImmutableMatrix(row_num), value=sp.ImmutableMatrix(grad),
+                data={"k": k, "index": y + 1, "at_kink": at_kink},
+                elidable=terms_of(k, lhs=sym("hinge_dL_ds_j"),
+                                  symbolic=_condition(_argument(
+                                      sym("hinge_s_j"), h.s_y_sym, h.d_used), at_kink),
+                                  substituted=None))
+    return step, grad
+
+
+def _kink_step(h: _Hinge, args: list[sp.Basic | None], grad: list[sp.Integer]
+               ) -> tuple[Step, list[sp.Integer]] | None:
+    """Where a hinge sits exactly at its kink: the step and the gradient under the other
+    convention (None when no hinge does)."""
+    kinks = [j for j in h.others
+             if h.clamp and args[j] is not None and bool(sp.Eq(args[j], 0))]
+    if not kinks:
+        return None
+    other = "1" if h.at_kink == "0" else "0"
+    flipped = list(grad)
+    sign = -1 if h.mistake == "grad-sign" else 1
+    for j in kinks:
+        step = sign * (1 if other == "1" else -1)
+        flipped[j] += step
+        if h.mistake != "true-class-grad-left-out":
+            flipped[h.y] -= step
+    return Step(key="hinge_loss.kink", data={
+        "classes": ", ".join(str(j + 1) for j in kinks), "at_kink": h.at_kink,
+        "other": other, "grad_other": row_vector(flipped)}), flipped

@@ -240,22 +240,46 @@ def init_variance(scheme: str, distribution: str | None, fan_in: int, fan_out: i
     """
     distribution = _check(scheme, distribution, fan_in, fan_out, x_mean, x_variance, active,
                           bias_variance)
+    steps: list[Step] = [Step(key=f"init_variance.scheme_{scheme.replace('-', '_')}",
+                              data={"law": _law(scheme, distribution)})]
+    answers: dict[str, Any] = {}
+    more, variance, bound = _weight_variance_steps(scheme, fan_in, fan_out, mistake)
+    steps += more
+    if bound is not None:
+        answers["weight_limit"] = bound
+    more, std_shown, bound = _std_and_limit_steps(scheme, distribution, variance, mistake)
+    steps += more
+    if bound is not None:
+        answers["weight_limit"] = bound
+    answers["weight_variance"] = variance
+    answers["weight_std"] = std_shown
+    more, z_variance, answers["z_std"] = _z_steps(fan_in, x_mean, x_variance, active,
+                                                  bias_variance, variance, mistake)
+    steps += more
+    answers["z_variance"] = z_variance
+    steps.append(Step(key="init_variance.why_" + ("he" if scheme == "he" else "xavier"
+                                                   if scheme == "xavier" else "other"),
+                      data={"z_variance": z_variance}))
+    return Result(convention=distribution, steps=tuple(steps), answers=answers)
+
+
+def _weight_variance_steps(scheme: str, fan_in: int, fan_out: int | None, mistake: str | None
+                           ) -> tuple[list[Step], sp.Basic, sp.Basic | None]:
+    """The weights' variance step group: the scheme's rule with the fans put in (uniform-sqrt:
+    its bound first, then the uniform law's variance). Returns the steps, Var(w) and the
+    uniform bound (None when the scheme does not set it)."""
     n_in, n_out = sym("iv_fan_in"), sym("iv_fan_out")
     numbers: dict[sp.Basic, Any] = {n_in: sp.Integer(fan_in)}
     if fan_out is not None:
         numbers[n_out] = sp.Integer(fan_out)
     swapped = mistake == "fans-swapped"
-    steps: list[Step] = [Step(key=f"init_variance.scheme_{scheme.replace('-', '_')}",
-                              data={"law": _law(scheme, distribution)})]
-    var_w, std_w, limit = sym("iv_var_w"), sym("iv_std_w"), sym("iv_limit")
-    answers: dict[str, Any] = {}
+    var_w, limit = sym("iv_var_w"), sym("iv_limit")
     if scheme == "uniform-sqrt":
         fan = n_out if swapped else n_in
         with sp.evaluate(False):
             bound = sp.Pow(sp.sqrt(fan), -1)
         s_limit = three_part("init_variance.limit_sqrt" + ("_swapped" if swapped else ""),
                              limit, bound, numbers)
-        steps.append(s_limit)
         a = s_limit.value
         if mistake == "bound-as-std":
             s_var = three_part("init_variance.variance_bound_as_std", var_w,
@@ -264,24 +288,28 @@ def init_variance(scheme: str, distribution: str | None, fan_in: int, fan_out: i
             s_var = three_part("init_variance.variance_of_uniform", var_w,
                                Ratio(sp.Pow(limit, 2, evaluate=False), sp.Integer(3)),
                                {limit: _put(a)})
-        steps.append(s_var)
-        variance = s_var.value
-        answers["weight_limit"] = a
+        return [s_limit, s_var], s_var.value, a
+    if swapped and scheme == "xavier":
+        formula = _variance_formula(scheme, n_in, n_in)
+        key = "init_variance.variance_xavier_swapped"
+    elif swapped:
+        formula = _variance_formula(scheme, n_out, n_out)
+        key = "init_variance.variance_swapped"
     else:
-        if swapped and scheme == "xavier":
-            formula = _variance_formula(scheme, n_in, n_in)
-            key = "init_variance.variance_xavier_swapped"
-        elif swapped:
-            formula = _variance_formula(scheme, n_out, n_out)
-            key = "init_variance.variance_swapped"
-        else:
-            formula = _variance_formula(scheme, n_in, n_out)
-            key = f"init_variance.variance_{scheme}"
-        s_var = three_part(key, var_w, formula, numbers) if scheme != "standard" else Step(
-            key=key, lhs=var_w, symbolic=sp.Integer(1), value=sp.Integer(1))
-        steps.append(s_var)
-        variance = s_var.value
-    std = sp.sqrt(variance)
+        formula = _variance_formula(scheme, n_in, n_out)
+        key = f"init_variance.variance_{scheme}"
+    s_var = three_part(key, var_w, formula, numbers) if scheme != "standard" else Step(
+        key=key, lhs=var_w, symbolic=sp.Integer(1), value=sp.Integer(1))
+    return [s_var], s_var.value, None
+
+
+def _std_and_limit_steps(scheme: str, distribution: str, variance: sp.Basic,
+                         mistake: str | None) -> tuple[list[Step], sp.Basic, sp.Basic | None]:
+    """The standard deviation step, and a uniform law's bound a = sqrt(3 Var(w)) (schemes
+    other than uniform-sqrt). Returns the steps, the standard deviation as reported and the
+    bound (None when not derived here)."""
+    var_w, std_w, limit = sym("iv_var_w"), sym("iv_std_w"), sym("iv_limit")
+    steps: list[Step] = []
     if mistake == "variance-for-std":
         steps.append(Step(key="init_variance.std_as_variance", lhs=std_w, symbolic=var_w,
                           value=variance))
@@ -289,27 +317,34 @@ def init_variance(scheme: str, distribution: str | None, fan_in: int, fan_out: i
     else:
         steps.append(three_part("init_variance.std", std_w, sp.sqrt(var_w),
                                 {var_w: _put(variance)}))
-        std_shown = std
-    if scheme != "uniform-sqrt" and distribution == "uniform":
-        if mistake == "bound-as-std":
-            s_limit = Step(key="init_variance.limit_as_std", lhs=limit, symbolic=std_w,
-                           value=std_shown)
-        else:
-            with sp.evaluate(False):
-                rule = sp.sqrt(sp.Mul(3, var_w))
-            s_limit = three_part("init_variance.limit", limit, rule, {var_w: _put(variance)})
-            if mistake == "variance-for-std":  # a = sqrt(3) sigma_w with the wrong sigma_w
-                s_limit = three_part("init_variance.limit_from_std", limit,
-                                     sp.Mul(sp.sqrt(3), std_w, evaluate=False),
-                                     {std_w: _put(std_shown)})
-        steps.append(s_limit)
-        answers["weight_limit"] = s_limit.value
-    answers["weight_variance"] = variance
-    answers["weight_std"] = std_shown
+        std_shown = sp.sqrt(variance)
+    if scheme == "uniform-sqrt" or distribution != "uniform":
+        return steps, std_shown, None
+    if mistake == "bound-as-std":
+        s_limit = Step(key="init_variance.limit_as_std", lhs=limit, symbolic=std_w,
+                       value=std_shown)
+    else:
+        with sp.evaluate(False):
+            rule = sp.sqrt(sp.Mul(3, var_w))
+        s_limit = three_part("init_variance.limit", limit, rule, {var_w: _put(variance)})
+        if mistake == "variance-for-std":  # a = sqrt(3) sigma_w with the wrong sigma_w
+            s_limit = three_part("init_variance.limit_from_std", limit,
+                                 sp.Mul(sp.sqrt(3), std_w, evaluate=False),
+                                 {std_w: _put(std_shown)})
+    steps.append(s_limit)
+    return steps, std_shown, s_limit.value
 
-    # the pre-activation z = sum_j w_j x_j + b
+
+def _z_steps(fan_in: int, x_mean: Any, x_variance: Any, active: int | None,
+             bias_variance: Any, variance: sp.Basic, mistake: str | None
+             ) -> tuple[list[Step], sp.Basic, sp.Basic]:
+    """The pre-activation step group, z = sum_j w_j x_j + b: the inputs' second moment (or the
+    count of active inputs), Var(z) and its root. Returns the steps, Var(z) and its standard
+    deviation as reported."""
+    n_in, var_w = sym("iv_fan_in"), sym("iv_var_w")
     var_z, std_z = sym("iv_var_z"), sym("iv_std_z")
     var_b = sym("iv_var_b")
+    steps: list[Step] = []
     if active is not None:
         k = sym("iv_active")
         steps.append(Step(key="init_variance.inputs_active", data={"k": active, "n": fan_in}))
@@ -340,13 +375,7 @@ def init_variance(scheme: str, distribution: str | None, fan_in: int, fan_out: i
     if mistake == "variance-for-std":
         steps.append(Step(key="init_variance.std_as_variance", lhs=std_z, symbolic=var_z,
                           value=s_z.value))
-        answers["z_std"] = s_z.value
-    else:
-        s_std_z = three_part("init_variance.z_std", std_z, sp.sqrt(var_z), {var_z: _put(s_z.value)})
-        steps.append(s_std_z)
-        answers["z_std"] = s_std_z.value
-    answers["z_variance"] = s_z.value
-    steps.append(Step(key="init_variance.why_" + ("he" if scheme == "he" else "xavier"
-                                                   if scheme == "xavier" else "other"),
-                      data={"z_variance": s_z.value}))
-    return Result(convention=distribution, steps=tuple(steps), answers=answers)
+        return steps, s_z.value, s_z.value
+    s_std_z = three_part("init_variance.z_std", std_z, sp.sqrt(var_z), {var_z: _put(s_z.value)})
+    steps.append(s_std_z)
+    return steps, s_z.value, s_std_z.value

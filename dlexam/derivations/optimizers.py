@@ -256,18 +256,17 @@ def _run(hyper: Hyper, w0: sp.ImmutableMatrix, grads: list[sp.ImmutableMatrix],
                              "m_hat_opt", "v_hat_opt", "eta_opt", "mu_opt", "beta1_opt",
                              "beta2_opt", "eps_opt", "rho_opt", "lambda_opt", "t_opt")}
     lines = Lines(w0.shape, scalar)
-    opt, classic = hyper.optimizer, hyper.convention == "classic"
+    opt = hyper.optimizer
     common = {S["eta_opt"]: hyper.lr, S["mu_opt"]: hyper.mu, S["beta1_opt"]: hyper.beta1,
               S["beta2_opt"]: hyper.beta2, S["eps_opt"]: hyper.eps, S["rho_opt"]: hyper.rho,
               S["lambda_opt"]: hyper.decay}
-    w, vel, m, v = w0, state["velocity"], state["m"], state["v"]
-    m_hat = v_hat = None
+    st = _State(w=w0, vel=state["velocity"], m=state["m"], v=state["v"])
     ws: list[sp.ImmutableMatrix] = []
-    eta, mu, lam, eps = S["eta_opt"], S["mu_opt"], S["lambda_opt"], S["eps_opt"]
+    eta, lam = S["eta_opt"], S["lambda_opt"]
     wp, g_sym = S["w_opt_prev"], S["g_opt"]
     for step, g in enumerate(grads, start=1):
         t = t0 + step
-        vals: dict[sp.Basic, Any] = {**common, wp: w, g_sym: g, S["t_opt"]: sp.Integer(t)}
+        vals: dict[sp.Basic, Any] = {**common, wp: st.w, g_sym: g, S["t_opt"]: sp.Integer(t)}
         lines.steps.append(Step(key="optimizer_step.step", data={"t": t, "step": step}))
         decay_in_gradient = hyper.decay != 0 and (opt != "adamw" or mistake == "l2-in-adamw")
         if decay_in_gradient:
@@ -279,90 +278,122 @@ def _run(hyper: Hyper, w0: sp.ImmutableMatrix, grads: list[sp.ImmutableMatrix],
             vals[g_sym] = g
         with sp.evaluate(False):
             if opt == "sgd":
-                w = lines.line("optimizer_step.sgd", "w_opt",
-                               sp.Add(wp, sp.Mul(-1, eta, g_sym)), vals, t=t)
+                st.w = lines.line("optimizer_step.sgd", "w_opt",
+                                  sp.Add(wp, sp.Mul(-1, eta, g_sym)), vals, t=t)
             elif opt in MOMENTUM:
-                vals[S["vel_opt_prev"]] = vel
-                if classic:
-                    vel = lines.line("optimizer_step.velocity_classic", "vel_opt", sp.Add(
-                        sp.Mul(mu, S["vel_opt_prev"]), sp.Mul(-1, eta, g_sym)), vals, t=t)
-                else:
-                    vel = lines.line("optimizer_step.velocity", "vel_opt", sp.Add(
-                        sp.Mul(mu, S["vel_opt_prev"]), g_sym), vals, t=t)
-                vals[S["vel_opt"]] = vel
-                v_s = S["vel_opt"]
-                nesterov = opt == "nesterov" and mistake != "nesterov-as-momentum"
-                sign = -1 if mistake == "momentum-sign" else 1
-                if classic and nesterov:
-                    step_term = sp.Add(sp.Mul(mu, v_s), sp.Mul(-1, eta, g_sym))
-                    f, key = sp.Add(wp, step_term if sign == 1 else sp.Mul(-1, step_term)), \
-                        "optimizer_step.nesterov_classic"
-                elif classic:
-                    f, key = sp.Add(wp, sp.Mul(sign, v_s)), "optimizer_step.momentum_classic"
-                elif nesterov:
-                    f, key = sp.Add(wp, sp.Mul(-sign, eta, sp.Add(g_sym, sp.Mul(mu, v_s)))), \
-                        "optimizer_step.nesterov"
-                else:
-                    f, key = sp.Add(wp, sp.Mul(-sign, eta, v_s)), "optimizer_step.momentum"
-                if mistake == "momentum-sign":
-                    key += "_sign"
-                elif mistake == "nesterov-as-momentum":
-                    key += "_not_nesterov"
-                w = lines.line(key, "w_opt", f, vals, t=t)
+                _momentum_lines(lines, S, vals, hyper, mistake, t, st)
             else:
-                vals[S["s_opt_prev"]] = v
-                g2 = sp.Pow(g_sym, 2)
-                if opt == "adagrad":
-                    v = lines.line("optimizer_step.adagrad_sum", "s_opt",
-                                   sp.Add(S["s_opt_prev"], g2), vals, t=t)
-                elif opt == "rmsprop":
-                    rho = S["rho_opt"]
-                    v = lines.line("optimizer_step.rmsprop_average", "s_opt", sp.Add(
-                        sp.Mul(rho, S["s_opt_prev"]), sp.Mul(sp.Add(1, sp.Mul(-1, rho)), g2)),
-                        vals, t=t)
-                else:
-                    b1, b2, t_s = S["beta1_opt"], S["beta2_opt"], S["t_opt"]
-                    vals[S["m_opt_prev"]] = m
-                    m = lines.line("optimizer_step.adam_m", "m_opt", sp.Add(
-                        sp.Mul(b1, S["m_opt_prev"]), sp.Mul(sp.Add(1, sp.Mul(-1, b1)), g_sym)),
-                        vals, t=t)
-                    v = lines.line("optimizer_step.adam_v", "s_opt", sp.Add(
-                        sp.Mul(b2, S["s_opt_prev"]), sp.Mul(sp.Add(1, sp.Mul(-1, b2)), g2)),
-                        vals, t=t)
-                    vals.update({S["m_opt"]: m, S["s_opt"]: v})
-                    if mistake == "no-bias-correction":
-                        m_hat = lines.line("optimizer_step.no_correction_m", "m_hat_opt",
-                                           S["m_opt"], vals, t=t)
-                        v_hat = lines.line("optimizer_step.no_correction_v", "v_hat_opt",
-                                           S["s_opt"], vals, t=t)
-                    else:
-                        m_hat = lines.line("optimizer_step.adam_m_hat", "m_hat_opt", Ratio(
-                            S["m_opt"], sp.Add(1, sp.Mul(-1, sp.Pow(b1, t_s)))), vals, t=t)
-                        v_hat = lines.line("optimizer_step.adam_v_hat", "v_hat_opt", Ratio(
-                            S["s_opt"], sp.Add(1, sp.Mul(-1, sp.Pow(b2, t_s)))), vals, t=t)
-                    vals.update({S["m_hat_opt"]: m_hat, S["v_hat_opt"]: v_hat})
-                vals[S["s_opt"]] = v
-                top, second = (S["m_hat_opt"], S["v_hat_opt"]) if opt in ADAM else (g_sym,
-                                                                                     S["s_opt"])
-                inside = mistake == "eps-inside-sqrt"
-                denominator = sp.sqrt(sp.Add(second, eps)) if inside else sp.Add(
-                    sp.sqrt(second), eps)
-                ratio = Ratio(top, denominator)
-                decoupled = opt == "adamw" and mistake != "l2-in-adamw"
-                f = sp.Add(wp, sp.Mul(-1, eta, sp.Add(ratio, sp.Mul(lam, wp)) if decoupled
-                                      else ratio))
-                key = {"adam": "optimizer_step.adam", "adamw": "optimizer_step.adamw"}.get(
-                    opt, "optimizer_step.adaptive")
-                if decoupled is False and opt == "adamw":
-                    key = "optimizer_step.adam"
-                w = lines.line(key + ("_eps_inside" if inside else ""), "w_opt", f, vals, t=t,
-                               optimizer=opt)
-        w, vel, m, v = _settle(w), _settle(vel), _settle(m), _settle(v)
-        ws.append(w)
-    final = {"velocity": vel, "m": m, "v": v}
-    if m_hat is not None and v_hat is not None:
-        final.update(m_hat=m_hat, v_hat=v_hat)
+                _adaptive_lines(lines, S, vals, hyper, mistake, t, st)
+        st.w, st.vel, st.m, st.v = _settle(st.w), _settle(st.vel), _settle(st.m), _settle(st.v)
+        ws.append(st.w)
+    final = {"velocity": st.vel, "m": st.m, "v": st.v}
+    if st.m_hat is not None and st.v_hat is not None:
+        final.update(m_hat=st.m_hat, v_hat=st.v_hat)
     return lines.steps, ws, final
+
+
+@dataclass
+class _State:
+    """The weights and the optimizer's state as the steps run: the velocity (momentum), the
+    moments m and v (Adam; v is the running sum or average of g^2 for AdaGrad and RMSProp) and
+    the last bias-corrected moments."""
+
+    w: sp.ImmutableMatrix
+    vel: sp.ImmutableMatrix
+    m: sp.ImmutableMatrix
+    v: sp.ImmutableMatrix
+    m_hat: sp.ImmutableMatrix | None = None
+    v_hat: sp.ImmutableMatrix | None = None
+
+
+def _momentum_lines(lines: Lines, S: dict[str, sp.Symbol], vals: dict[sp.Basic, Any],
+                    hyper: Hyper, mistake: str | None, t: int, st: _State) -> None:
+    """One momentum (or Nesterov) step's lines: the velocity, then w (in `st`). Built under
+    sympy.evaluate(False)."""
+    opt, classic = hyper.optimizer, hyper.convention == "classic"
+    eta, mu = S["eta_opt"], S["mu_opt"]
+    wp, g_sym = S["w_opt_prev"], S["g_opt"]
+    vals[S["vel_opt_prev"]] = st.vel
+    if classic:
+        st.vel = lines.line("optimizer_step.velocity_classic", "vel_opt", sp.Add(
+            sp.Mul(mu, S["vel_opt_prev"]), sp.Mul(-1, eta, g_sym)), vals, t=t)
+    else:
+        st.vel = lines.line("optimizer_step.velocity", "vel_opt", sp.Add(
+            sp.Mul(mu, S["vel_opt_prev"]), g_sym), vals, t=t)
+    vals[S["vel_opt"]] = st.vel
+    v_s = S["vel_opt"]
+    nesterov = opt == "nesterov" and mistake != "nesterov-as-momentum"
+    sign = -1 if mistake == "momentum-sign" else 1
+    if classic and nesterov:
+        step_term = sp.Add(sp.Mul(mu, v_s), sp.Mul(-1, eta, g_sym))
+        f, key = sp.Add(wp, step_term if sign == 1 else sp.Mul(-1, step_term)), \
+            "optimizer_step.nesterov_classic"
+    elif classic:
+        f, key = sp.Add(wp, sp.Mul(sign, v_s)), "optimizer_step.momentum_classic"
+    elif nesterov:
+        f, key = sp.Add(wp, sp.Mul(-sign, eta, sp.Add(g_sym, sp.Mul(mu, v_s)))), \
+            "optimizer_step.nesterov"
+    else:
+        f, key = sp.Add(wp, sp.Mul(-sign, eta, v_s)), "optimizer_step.momentum"
+    if mistake == "momentum-sign":
+        key += "_sign"
+    elif mistake == "nesterov-as-momentum":
+        key += "_not_nesterov"
+    st.w = lines.line(key, "w_opt", f, vals, t=t)
+
+
+def _adaptive_lines(lines: Lines, S: dict[str, sp.Symbol], vals: dict[sp.Basic, Any],
+                    hyper: Hyper, mistake: str | None, t: int, st: _State) -> None:
+    """One adaptive step's lines (AdaGrad, RMSProp, Adam, AdamW): the squared-gradient sum or
+    average, Adam's moments and their bias correction, then w (in `st`). Built under
+    sympy.evaluate(False)."""
+    opt = hyper.optimizer
+    eta, lam, eps = S["eta_opt"], S["lambda_opt"], S["eps_opt"]
+    wp, g_sym = S["w_opt_prev"], S["g_opt"]
+    vals[S["s_opt_prev"]] = st.v
+    g2 = sp.Pow(g_sym, 2)
+    if opt == "adagrad":
+        st.v = lines.line("optimizer_step.adagrad_sum", "s_opt",
+                          sp.Add(S["s_opt_prev"], g2), vals, t=t)
+    elif opt == "rmsprop":
+        rho = S["rho_opt"]
+        st.v = lines.line("optimizer_step.rmsprop_average", "s_opt", sp.Add(
+            sp.Mul(rho, S["s_opt_prev"]), sp.Mul(sp.Add(1, sp.Mul(-1, rho)), g2)),
+            vals, t=t)
+    else:
+        b1, b2, t_s = S["beta1_opt"], S["beta2_opt"], S["t_opt"]
+        vals[S["m_opt_prev"]] = st.m
+        st.m = lines.line("optimizer_step.adam_m", "m_opt", sp.Add(
+            sp.Mul(b1, S["m_opt_prev"]), sp.Mul(sp.Add(1, sp.Mul(-1, b1)), g_sym)),
+            vals, t=t)
+        st.v = lines.line("optimizer_step.adam_v", "s_opt", sp.Add(
+            sp.Mul(b2, S["s_opt_prev"]), sp.Mul(sp.Add(1, sp.Mul(-1, b2)), g2)),
+            vals, t=t)
+        vals.update({S["m_opt"]: st.m, S["s_opt"]: st.v})
+        if mistake == "no-bias-correction":
+            st.m_hat = lines.line("optimizer_step.no_correction_m", "m_hat_opt",
+                                  S["m_opt"], vals, t=t)
+            st.v_hat = lines.line("optimizer_step.no_correction_v", "v_hat_opt",
+                                  S["s_opt"], vals, t=t)
+        else:
+            st.m_hat = lines.line("optimizer_step.adam_m_hat", "m_hat_opt", Ratio(
+                S["m_opt"], sp.Add(1, sp.Mul(-1, sp.Pow(b1, t_s)))), vals, t=t)
+            st.v_hat = lines.line("optimizer_step.adam_v_hat", "v_hat_opt", Ratio(
+                S["s_opt"], sp.Add(1, sp.Mul(-1, sp.Pow(b2, t_s)))), vals, t=t)
+        vals.update({S["m_hat_opt"]: st.m_hat, S["v_hat_opt"]: st.v_hat})
+    vals[S["s_opt"]] = st.v
+    top, second = (S["m_hat_opt"], S["v_hat_opt"]) if opt in ADAM else (g_sym, S["s_opt"])
+    inside = mistake == "eps-inside-sqrt"
+    denominator = sp.sqrt(sp.Add(second, eps)) if inside else sp.Add(sp.sqrt(second), eps)
+    ratio = Ratio(top, denominator)
+    decoupled = opt == "adamw" and mistake != "l2-in-adamw"
+    f = sp.Add(wp, sp.Mul(-1, eta, sp.Add(ratio, sp.Mul(lam, wp)) if decoupled else ratio))
+    key = {"adam": "optimizer_step.adam", "adamw": "optimizer_step.adamw"}.get(
+        opt, "optimizer_step.adaptive")
+    if decoupled is False and opt == "adamw":
+        key = "optimizer_step.adam"
+    st.w = lines.line(key + ("_eps_inside" if inside else ""), "w_opt", f, vals, t=t,
+                      optimizer=opt)
 
 
 def _shaped(M: sp.ImmutableMatrix, w: Any) -> Any:

@@ -15,6 +15,7 @@ floats with NumPy.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -395,148 +396,27 @@ def encoder_layer(
                               "W_1": W_1, "b_1": b_1, "W_2": W_2, "b_2": b_2}
     given = {"tokens": tokens, "d_model": d_model, "heads": heads, "d_k": d_k, "d_v": d_v,
              "d_ff": d_ff}
-    if (d_k is None and W_Q is None and W_K is None and d_model is not None
-            and heads is not None):
-        if d_model % heads:
-            raise InputError("d_k", f"a head width (d_model = {d_model} is not divisible by "
-                             f"heads = {heads})", "nothing")
-        given["d_k"] = d_model // heads
-    generated, sizes = seeded_inputs(values, ENCODER_SLOTS, given, seed, ENCODER_SEED_RANGE,
-                                     {"d_v": "d_k"})
-    low, high = ENCODER_SEED_RANGE
-    steps = generated_step("encoder_layer.generated", seed, generated, low, high)
-    steps.append(Step(key="encoder_layer.shapes",
-                      data={k: sizes[k] for k in ("tokens", "d_model", "heads", "d_k", "d_v",
-                                                  "d_ff")}))
+    steps, generated = _encoder_inputs(values, given, seed)
     X = values["X"]
-    n, dm = X.rows, X.cols
-    for name, vec in (("gamma_1", gamma_1), ("beta_1", beta_1), ("gamma_2", gamma_2),
-                      ("beta_2", beta_2)):
-        if vec is not None and vec.rows != dm:
-            raise InputError(name, f"{dm} numbers (d_model = {dm})", f"{vec.rows}")
+    affine = {"gamma_1": gamma_1, "beta_1": beta_1, "gamma_2": gamma_2, "beta_2": beta_2}
+    for name, vec in affine.items():
+        if vec is not None and vec.rows != X.cols:
+            raise InputError(name, f"{X.cols} numbers (d_model = {X.cols})", f"{vec.rows}")
     answers: dict[str, Any] = {}
     info: dict[str, Any] = {}
-    x_sym, x_in = sym("X", **NC), sym("X_in", **NC)
-
-    # embeddings (+ positions)
-    if positional:
-        more, pe = pe_steps(n, dm)
-        steps += more
-        x_prime = from_numpy(to_numpy(X) + to_numpy(pe))
-        with sp.evaluate(False):
-            formula = sp.Add(x_sym, sym("PE", **NC))
-        steps.append(Step(key="encoder_layer.add_positions", lhs=x_in, symbolic=formula,
-                          value=x_prime, data=shape_data(X)))
-        answers["PE"] = pe
-        answers["input"] = x_prime
-    else:
-        x_prime = X
-        steps.append(Step(key="encoder_layer.no_positions", lhs=x_sym, symbolic=X,
-                          data=shape_data(X)))
-        x_in = x_sym
-        info["input"] = x_prime  # the embeddings as given: an echoed input
-
-    # the layer norm's formula, shown once for both norms
-    g1, bt1 = _vector(gamma_1, dm, 1), _vector(beta_1, dm, 0)
-    g2, bt2 = _vector(gamma_2, dm, 1), _vector(beta_2, dm, 0)
-    e = float(eps)
-    xr, mu, var, eps_s = sym("x_row"), sym("mu_ln"), sym("var_ln"), sym("eps_ln")
-    with sp.evaluate(False):
-        norm_formula = sp.Add(
-            sp.Mul(sym("gamma_ln"), sp.Add(xr, sp.Mul(-1, mu)),
-                   sp.Pow(sp.sqrt(sp.Add(var, eps_s)), -1)),
-            sym("beta_ln"))
-    default_affine = all(v is None for v in (gamma_1, beta_1, gamma_2, beta_2))
-    norm_step = Step(key="encoder_layer.layer_norm" if default_affine
-                     else "encoder_layer.layer_norm_given", lhs=LayerNorm(xr),
-                     symbolic=norm_formula,
-                     data={"eps": eps, "d_model": dm, "default_affine": default_affine})
-    N1, R1, R2 = sym("N_1", **NC), sym("R_1", **NC), sym("R_2", **NC)
-    pre = mistake == "pre-norm"
-    residual = mistake != "no-residual"
-
-    # (pre-norm: the first layer norm comes before the attention)
-    attention_in = x_prime
-    if pre:
-        steps.append(Step(key="encoder_layer.pre_norm", data={}))
-        steps.append(norm_step)
-        n1, mean1, var1 = layer_norm(to_numpy(x_prime), g1, bt1, e)
-        steps.append(Step(key="encoder_layer.norm_1_pre", lhs=N1, symbolic=LayerNorm(x_in),
-                          value=from_numpy(n1),
-                          data={"mean": sp.Float(mean1[0]), "variance": sp.Float(var1[0])}))
-        attention_in = from_numpy(n1)
-
-    # multi-head self-attention
-    more, head_results, concat, attention = multi_head(
-        "multi_head_attention", attention_in, values["W_Q"], values["W_K"], values["W_V"],
-        values["W_O"], "none", x=N1 if pre else x_in)
+    more, x_prime, x_in = _embeddings(X, positional, answers, info)
     steps += more
-    attended = MultiHead(N1 if pre else x_in)
-
-    # add (& norm) 1
-    if residual:
-        r1 = to_numpy(x_prime) + to_numpy(attention)
-        with sp.evaluate(False):
-            steps.append(Step(key="encoder_layer.residual_1", lhs=R1,
-                              symbolic=sp.Add(x_in, attended), value=from_numpy(r1),
-                              data={"input": x_in, "attention": attended, **shape_data(X)}))
-    else:
-        r1 = to_numpy(attention)
-        steps.append(Step(key="encoder_layer.residual_1_none", lhs=R1, symbolic=attended,
-                          value=from_numpy(r1), data={"attention": attended}))
-    if pre:
-        ffn_in, mean_b, var_b = layer_norm(r1, g2, bt2, e)
-        steps.append(Step(key="encoder_layer.norm_2_pre", lhs=sp.Symbol("N_2", commutative=False),
-                          symbolic=LayerNorm(R1), value=from_numpy(ffn_in),
-                          data={"mean": sp.Float(mean_b[0]), "variance": sp.Float(var_b[0])}))
-        ffn_sym = sp.Symbol("N_2", commutative=False)
-    else:
-        steps.append(norm_step)
-        n1, mean1, var1 = layer_norm(r1, g1, bt1, e)
-        steps.append(Step(key="encoder_layer.norm_1", lhs=N1, symbolic=LayerNorm(R1),
-                          value=from_numpy(n1),
-                          data={"mean": sp.Float(mean1[0]), "variance": sp.Float(var1[0])}))
-        ffn_in, ffn_sym = n1, N1
-
-    # feed-forward
-    hidden = np.maximum(0.0, ffn_in @ to_numpy(values["W_1"]) + to_numpy(values["b_1"])[:, 0])
-    ffn = hidden @ to_numpy(values["W_2"]) + to_numpy(values["b_2"])[:, 0]
-    with sp.evaluate(False):
-        hidden_formula = ReLU(sp.Add(sp.Mul(ffn_sym, sym("W_1ffn", **NC)),
-                                     sym("b_1ffn", **NC)))
-        ffn_formula = sp.Add(sp.Mul(sym("H_ffn", **NC), sym("W_2ffn", **NC)), sym("b_2ffn", **NC))
-    zeroed = int(np.sum(hidden == 0.0))
-    steps.append(Step(key="encoder_layer.ffn_hidden", lhs=sym("H_ffn", **NC),
-                      symbolic=hidden_formula, value=from_numpy(hidden),
-                      data={**shape_data(X, "left_"), "d_ff": hidden.shape[1], "rows": n,
-                            "cols": hidden.shape[1], "zeroed": zeroed, "entries": hidden.size}))
-    steps.append(Step(key="encoder_layer.ffn_output", lhs=sym("F_ffn", **NC),
-                      symbolic=ffn_formula, value=from_numpy(ffn),
-                      data={"left_rows": n, "left_cols": hidden.shape[1], **shape_data(X)}))
-
-    # add (& norm) 2
-    second_in = R1 if pre else N1
-    if residual:
-        r2 = (r1 if pre else ffn_in) + ffn
-        with sp.evaluate(False):
-            steps.append(Step(key="encoder_layer.residual_2_pre" if pre
-                              else "encoder_layer.residual_2", lhs=R2,
-                              symbolic=sp.Add(second_in, sym("F_ffn", **NC)),
-                              value=from_numpy(r2), data=shape_data(X)))
-    else:
-        r2 = ffn
-        steps.append(Step(key="encoder_layer.residual_2_none", lhs=R2,
-                          symbolic=sym("F_ffn", **NC), value=from_numpy(r2), data={}))
-    if pre:
-        out = r2
-        steps.append(Step(key="encoder_layer.output_pre", lhs=sym("Y_out", **NC), symbolic=R2,
-                          value=from_numpy(out), data={}))
-    else:
-        out, mean2, var2 = layer_norm(r2, g2, bt2, e)
-        steps.append(Step(key="encoder_layer.norm_2", lhs=sym("Y_out", **NC),
-                          symbolic=LayerNorm(R2), value=from_numpy(out),
-                          data={"mean": sp.Float(mean2[0]), "variance": sp.Float(var2[0])}))
-    steps.append(Step(key="encoder_layer.representation", data={"tokens": n, "d_model": dm}))
+    layer = _Layer(values=values, X=X, x_in=x_in, eps=eps, affine=affine,
+                   pre=mistake == "pre-norm", residual=mistake != "no-residual")
+    more, head_results, concat, attention, r1, n1, ffn_in, ffn_sym = _attention_sublayer(
+        layer, x_prime)
+    steps += more
+    more, hidden, ffn = _feed_forward(layer, ffn_in, ffn_sym)
+    steps += more
+    more, r2, out = _second_add_norm(layer, r1, ffn_in, ffn)
+    steps += more
+    steps.append(Step(key="encoder_layer.representation",
+                      data={"tokens": X.rows, "d_model": X.cols}))
 
     answers.update({
         "heads": [hr.Z for hr in head_results],
@@ -550,5 +430,192 @@ def encoder_layer(
         "residual_2": from_numpy(r2),
         "output": from_numpy(out),
     })
-    return Result(convention="pre-norm" if pre else "post-norm", steps=tuple(steps),
+    return Result(convention="pre-norm" if layer.pre else "post-norm", steps=tuple(steps),
                   answers=answers, info={**info, "generated": list(generated), **generated})
+
+
+def _encoder_inputs(values: dict[str, Any], given: dict[str, int | None], seed: int | None
+                    ) -> tuple[list[Step], dict[str, Any]]:
+    """The inputs step group: every matrix not given is generated from the seed (in place in
+    `values`), and the sizes are shown. Returns the steps and the generated matrices."""
+    d_model, heads = given["d_model"], given["heads"]
+    if (given["d_k"] is None and values["W_Q"] is None and values["W_K"] is None
+            and d_model is not None and heads is not None):
+        if d_model % heads:
+            raise InputError("d_k", f"a head width (d_model = {d_model} is not divisible by "
+                             f"heads = {heads})", "nothing")
+        given["d_k"] = d_model // heads
+    generated, sizes = seeded_inputs(values, ENCODER_SLOTS, given, seed, ENCODER_SEED_RANGE,
+                                     {"d_v": "d_k"})
+    low, high = ENCODER_SEED_RANGE
+    steps = generated_step("encoder_layer.generated", seed, generated, low, high)
+    steps.append(Step(key="encoder_layer.shapes",
+                      data={k: sizes[k] for k in ("tokens", "d_model", "heads", "d_k", "d_v",
+                                                  "d_ff")}))
+    return steps, generated
+
+
+def _embeddings(X: sp.ImmutableMatrix, positional: bool, answers: dict[str, Any],
+                info: dict[str, Any]) -> tuple[list[Step], sp.ImmutableMatrix, sp.Symbol]:
+    """The embeddings step group: X, plus the positional encodings if asked. Returns the steps,
+    the layer's input X' and its symbol; records the input among the answers (or, when it is X
+    as given, in `info`)."""
+    x_sym, x_in = sym("X", **NC), sym("X_in", **NC)
+    if positional:
+        steps, pe = pe_steps(X.rows, X.cols)
+        x_prime = from_numpy(to_numpy(X) + to_numpy(pe))
+        with sp.evaluate(False):
+            formula = sp.Add(x_sym, sym("PE", **NC))
+        steps.append(Step(key="encoder_layer.add_positions", lhs=x_in, symbolic=formula,
+                          value=x_prime, data=shape_data(X)))
+        answers["PE"] = pe
+        answers["input"] = x_prime
+        return steps, x_prime, x_in
+    steps = [Step(key="encoder_layer.no_positions", lhs=x_sym, symbolic=X, data=shape_data(X))]
+    info["input"] = X  # the embeddings as given: an echoed input
+    return steps, X, x_sym
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """What the sublayers of one encoder layer share: the weights (given or generated), the
+    embeddings and the input's symbol, the layer norms' epsilon and affine parts as given, and
+    the mistake's switches (`pre`: each norm before its sublayer; `residual`: inputs added back)."""
+
+    values: dict[str, Any]
+    X: sp.ImmutableMatrix
+    x_in: sp.Symbol
+    eps: sp.Rational
+    affine: dict[str, sp.ImmutableMatrix | None]
+    pre: bool
+    residual: bool
+
+    def norm(self, which: int) -> tuple[np.ndarray, np.ndarray]:
+        """The scale and shift of layer norm 1 or 2 (ones and zeros when not given)."""
+        dm = self.X.cols
+        return (_vector(self.affine[f"gamma_{which}"], dm, 1),
+                _vector(self.affine[f"beta_{which}"], dm, 0))
+
+    def norm_step(self) -> Step:
+        """The layer norm's formula, shown once for both norms."""
+        xr, mu, var, eps_s = sym("x_row"), sym("mu_ln"), sym("var_ln"), sym("eps_ln")
+        with sp.evaluate(False):
+            norm_formula = sp.Add(
+                sp.Mul(sym("gamma_ln"), sp.Add(xr, sp.Mul(-1, mu)),
+                       sp.Pow(sp.sqrt(sp.Add(var, eps_s)), -1)),
+                sym("beta_ln"))
+        default_affine = all(v is None for v in self.affine.values())
+        return Step(key="encoder_layer.layer_norm" if default_affine
+                    else "encoder_layer.layer_norm_given", lhs=LayerNorm(xr),
+                    symbolic=norm_formula,
+                    data={"eps": self.eps, "d_model": self.X.cols,
+                          "default_affine": default_affine})
+
+
+def _attention_sublayer(layer: _Layer, x_prime: sp.ImmutableMatrix) -> tuple[Any, ...]:
+    """The attention sublayer's step groups: (pre-norm: the first layer norm,) multi-head
+    self-attention, the residual and (post-norm) the first layer norm. Returns the steps, the
+    heads, their concatenation, the attention output, R_1, N_1, the feed-forward's input and its
+    symbol."""
+    N1, R1 = sym("N_1", **NC), sym("R_1", **NC)
+    x_in, X, e = layer.x_in, layer.X, float(layer.eps)
+    g1, bt1 = layer.norm(1)
+    g2, bt2 = layer.norm(2)
+    steps: list[Step] = []
+    attention_in = x_prime
+    if layer.pre:  # (pre-norm: the first layer norm comes before the attention)
+        steps.append(Step(key="encoder_layer.pre_norm", data={}))
+        steps.append(layer.norm_step())
+        n1, mean1, var1 = layer_norm(to_numpy(x_prime), g1, bt1, e)
+        steps.append(Step(key="encoder_layer.norm_1_pre", lhs=N1, symbolic=LayerNorm(x_in),
+                          value=from_numpy(n1),
+                          data={"mean": sp.Float(mean1[0]), "variance": sp.Float(var1[0])}))
+        attention_in = from_numpy(n1)
+
+    # multi-head self-attention
+    values = layer.values
+    more, head_results, concat, attention = multi_head(
+        "multi_head_attention", attention_in, values["W_Q"], values["W_K"], values["W_V"],
+        values["W_O"], "none", x=N1 if layer.pre else x_in)
+    steps += more
+    attended = MultiHead(N1 if layer.pre else x_in)
+
+    # add (& norm) 1
+    if layer.residual:
+        r1 = to_numpy(x_prime) + to_numpy(attention)
+        with sp.evaluate(False):
+            steps.append(Step(key="encoder_layer.residual_1", lhs=R1,
+                              symbolic=sp.Add(x_in, attended), value=from_numpy(r1),
+                              data={"input": x_in, "attention": attended, **shape_data(X)}))
+    else:
+        r1 = to_numpy(attention)
+        steps.append(Step(key="encoder_layer.residual_1_none", lhs=R1, symbolic=attended,
+                          value=from_numpy(r1), data={"attention": attended}))
+    if layer.pre:
+        ffn_in, mean_b, var_b = layer_norm(r1, g2, bt2, e)
+        steps.append(Step(key="encoder_layer.norm_2_pre", lhs=sp.Symbol("N_2", commutative=False),
+                          symbolic=LayerNorm(R1), value=from_numpy(ffn_in),
+                          data={"mean": sp.Float(mean_b[0]), "variance": sp.Float(var_b[0])}))
+        return (steps, head_results, concat, attention, r1, n1, ffn_in,
+                sp.Symbol("N_2", commutative=False))
+    steps.append(layer.norm_step())
+    n1, mean1, var1 = layer_norm(r1, g1, bt1, e)
+    steps.append(Step(key="encoder_layer.norm_1", lhs=N1, symbolic=LayerNorm(R1),
+                      value=from_numpy(n1),
+                      data={"mean": sp.Float(mean1[0]), "variance": sp.Float(var1[0])}))
+    return steps, head_results, concat, attention, r1, n1, n1, N1
+
+
+def _feed_forward(layer: _Layer, ffn_in: np.ndarray, ffn_sym: sp.Symbol
+                  ) -> tuple[list[Step], np.ndarray, np.ndarray]:
+    """The position-wise feed-forward step group: ReLU(N W_1 + b_1) W_2 + b_2. Returns the steps,
+    the hidden layer and the output."""
+    values, X, n = layer.values, layer.X, layer.X.rows
+    hidden = np.maximum(0.0, ffn_in @ to_numpy(values["W_1"]) + to_numpy(values["b_1"])[:, 0])
+    ffn = hidden @ to_numpy(values["W_2"]) + to_numpy(values["b_2"])[:, 0]
+    with sp.evaluate(False):
+        hidden_formula = ReLU(sp.Add(sp.Mul(ffn_sym, sym("W_1ffn", **NC)),
+                                     sym("b_1ffn", **NC)))
+        ffn_formula = sp.Add(sp.Mul(sym("H_ffn", **NC), sym("W_2ffn", **NC)), sym("b_2ffn", **NC))
+    zeroed = int(np.sum(hidden == 0.0))
+    steps = [
+        Step(key="encoder_layer.ffn_hidden", lhs=sym("H_ffn", **NC),
+             symbolic=hidden_formula, value=from_numpy(hidden),
+             data={**shape_data(X, "left_"), "d_ff": hidden.shape[1], "rows": n,
+                   "cols": hidden.shape[1], "zeroed": zeroed, "entries": hidden.size}),
+        Step(key="encoder_layer.ffn_output", lhs=sym("F_ffn", **NC),
+             symbolic=ffn_formula, value=from_numpy(ffn),
+             data={"left_rows": n, "left_cols": hidden.shape[1], **shape_data(X)}),
+    ]
+    return steps, hidden, ffn
+
+
+def _second_add_norm(layer: _Layer, r1: np.ndarray, ffn_in: np.ndarray, ffn: np.ndarray
+                     ) -> tuple[list[Step], np.ndarray, np.ndarray]:
+    """The second add (& norm) step group: the feed-forward's input added back (unless the
+    residual is left out), then the second layer norm (post-norm) or nothing more (pre-norm).
+    Returns the steps, R_2 and the layer's output."""
+    R1, N1, R2 = sym("R_1", **NC), sym("N_1", **NC), sym("R_2", **NC)
+    steps: list[Step] = []
+    second_in = R1 if layer.pre else N1
+    if layer.residual:
+        r2 = (r1 if layer.pre else ffn_in) + ffn
+        with sp.evaluate(False):
+            steps.append(Step(key="encoder_layer.residual_2_pre" if layer.pre
+                              else "encoder_layer.residual_2", lhs=R2,
+                              symbolic=sp.Add(second_in, sym("F_ffn", **NC)),
+                              value=from_numpy(r2), data=shape_data(layer.X)))
+    else:
+        r2 = ffn
+        steps.append(Step(key="encoder_layer.residual_2_none", lhs=R2,
+                          symbolic=sym("F_ffn", **NC), value=from_numpy(r2), data={}))
+    if layer.pre:
+        steps.append(Step(key="encoder_layer.output_pre", lhs=sym("Y_out", **NC), symbolic=R2,
+                          value=from_numpy(r2), data={}))
+        return steps, r2, r2
+    g2, bt2 = layer.norm(2)
+    out, mean2, var2 = layer_norm(r2, g2, bt2, float(layer.eps))
+    steps.append(Step(key="encoder_layer.norm_2", lhs=sym("Y_out", **NC),
+                      symbolic=LayerNorm(R2), value=from_numpy(out),
+                      data={"mean": sp.Float(mean2[0]), "variance": sp.Float(var2[0])}))
+    return steps, r2, out

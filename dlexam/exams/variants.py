@@ -98,6 +98,16 @@ class Drawn:
         }
 
 
+def fairness_line(row: dict[str, Any]) -> str:
+    """One question's fairness: distinct answers, their range, the draws refused."""
+    spread = ("" if row["low"] is None else f", answers from {row['low']:.4g} to "
+              f"{row['high']:.4g}")
+    n = row["redrawn"]
+    return (f"{row['id']}: {row['distinct']} different answers in {row['variants']} "
+            f"{'variant' if row['variants'] == 1 else 'variants'}{spread}, {n} "
+            f"{'draw' if n == 1 else 'draws'} redrawn")
+
+
 def variant_code(seed: int, number: int, taken: set[str]) -> str:
     """A short code for a variant (five letters and digits that cannot be misread), unique."""
     attempt = 0
