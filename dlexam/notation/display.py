@@ -280,8 +280,13 @@ def render(value: Any, backend: Backend = "latex", context: str = "prose", *,
             isinstance(a, sp.MatrixBase) for a in sp.preorder_traversal(value)):
         # a statement's matrices one by one, each measured by TeX (not one unbreakable formula)
         if kind == "Names":
-            return ", ".join(render(a, backend, context, lists=lists, digits=digits)
-                             for a in value.args)
+            items = [render(a, backend, context, lists=lists, digits=digits)
+                     for a in value.args]
+            # a comma after a matrix goes inside its box, so that a matrix set on a line of its
+            # own keeps its comma instead of starting the next line with it
+            return " ".join(item[:-2] + ",$}" if item.endswith("$}") and k < len(items) - 1
+                            else item + ("," if k < len(items) - 1 else "")
+                            for k, item in enumerate(items))
         name, shown_value = value.args
         return (f"${_print(name, backend, digits)} =$ "
                 + render(shown_value, backend, context, lists=lists, digits=digits))
