@@ -160,6 +160,12 @@ def _parser() -> argparse.ArgumentParser:
                             "in English unless zh-Hant")
     grade.add_argument("--no-pdf", action="store_true",
                        help="write grades.csv and grades.json only")
+    grade.add_argument("--review", metavar="FILE",
+                       help="also write FILE: a CSV row (student, item, text, reason) for every "
+                            "answer unreadable or wrong without a named mistake")
+    grade.add_argument("--overrides", metavar="FILE",
+                       help="a CSV (student,item,points,note) of your decisions on single "
+                            "answers: applied, and recorded in grades.json")
 
     sub.add_parser("list", help="list the derivations")
 
@@ -365,13 +371,13 @@ def _cmd_practice(args: argparse.Namespace) -> int:
     def say(line: str) -> None:
         print(line, flush=True)
 
-    right, asked = run_practice(derivation, seed, args.lang, input, say,
-                                precision=_precision(args))
-    if asked == 0:  # the input ended (or quit) before any answer: nothing was practised
-        print("dlexam: practice: no answer was given (the input ended before the first one)",
-              file=sys.stderr)
+    session = run_practice(derivation, seed, args.lang, input, say,
+                           precision=_precision(args))
+    if session.answered == 0:  # nothing answered (skipped, quit, or the input ended)
+        print("dlexam: practice: no answer was given (every value skipped, or the session "
+              "ended before the first answer)", file=sys.stderr)
         return EXIT_WRONG
-    return 0 if right == asked else EXIT_WRONG
+    return 0 if session.passed else EXIT_WRONG
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
@@ -428,8 +434,14 @@ def _cmd_grade(args: argparse.Namespace) -> int:
 
     output_folder(out).check()
 
+    review = None
+    if args.review is not None:
+        review = Path(args.review)
+        if review.is_dir() or not (review.parent if str(review.parent) else Path(".")).is_dir():
+            raise InputError("--review", "a file in an existing folder", args.review[:80])
     summary = run_grade(Path(args.key), Path(args.submissions), out, lang=args.lang,
-                        pdf=not args.no_pdf)
+                        pdf=not args.no_pdf, review=review,
+                        overrides=None if args.overrides is None else Path(args.overrides))
     print(summary)
     return 0
 

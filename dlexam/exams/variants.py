@@ -92,7 +92,10 @@ class Drawn:
                     {"id": qv.question.id, "derivation": qv.question.derivation,
                      "params": qv.params, "points": qv.question.points, "asked": qv.asked,
                      # the exam file's credit for named mistakes (read by dlexam grade)
-                     **({"partial": dict(qv.question.partial)} if qv.question.partial else {})}
+                     **({"partial": dict(qv.question.partial)} if qv.question.partial else {}),
+                     # the credit of a rounding slip (the exam file's policy; default 0)
+                     **({"rounding_slip": qv.question.rounding_slip}
+                        if qv.question.rounding_slip else {})}
                     for qv in v.questions]}
                 for v in self.variants],
         }

@@ -97,15 +97,26 @@ def verdict_view(report: Any, lang: str) -> dict[str, Any]:
     named mistake, explanation and the step where the derivations part (TeX)."""
     data = report_json(report, lang)
     rows = []
+    said: set[tuple[Any, tuple[str, ...]]] = set()  # an item's mistake is explained once
     for verdict, obj in zip(report.verdicts, data["verdicts"], strict=True):
         lines = verdict_lines(report, verdict, lang)
         row: dict[str, Any] = {"json": obj, "head": lines[0].strip(),
                                "more": [line.strip() for line in lines[1:]]}
-        if verdict.mistake is not None:  # the same words as check's, typeset
+        once = (verdict.item, verdict.mistakes)
+        if verdict.mistake is not None and verdict.item is not None and once in said:
             row["more"] = []
-            key = report.derivation.mistake_key(verdict.mistake)
-            row["mistake_name"] = _html(lang, key + ".name")
-            row["mistake_explain"] = _html(lang, key + ".explain")
+            row["mistake_name"] = " + ".join(
+                _html(lang, report.derivation.mistake_key(m) + ".name")
+                for m in verdict.mistakes)
+        elif verdict.mistake is not None:  # the same words as check's, typeset
+            said.add(once)
+            row["more"] = []
+            row["mistake_name"] = " + ".join(
+                _html(lang, report.derivation.mistake_key(m) + ".name")
+                for m in verdict.mistakes)
+            row["mistake_explain"] = " ".join(
+                _html(lang, report.derivation.mistake_key(m) + ".explain")
+                for m in verdict.mistakes)
             parting = report.parting_steps(verdict)
             if parting is not None:
                 number, mine, theirs = parting
