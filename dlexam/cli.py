@@ -421,7 +421,7 @@ def _cmd_exam(args: argparse.Namespace) -> int:
 
     count = args.variants
     report = build_exam(args.file, count, args.seed, out, pdf=not args.no_pdf,
-                        progress=Progress(count, "variants"), formats=args.formats,
+                        progress=Progress(count, "exam"), formats=args.formats,
                         lang=args.lang)
     for reason, n in sorted(report.drawn.redrawn.items()):
         qid, why = reason.split(": ", 1)

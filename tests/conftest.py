@@ -6,15 +6,25 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
+
+from dlexam.build.tex import RECORD_ENV
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 # SymPy checks an expression's facts in an order drawn from sympy.core.random, seeded from the OS
 TEST_SEED = int(os.environ.get("DLEXAM_TEST_SEED") or random.SystemRandom().randrange(10**6))
+
+
+# every PDF a test builds is left here (its log and its PDF) and read back after the test; set
+# at import, so that workers and dlexam subprocesses the tests start record into it too
+RECORDED = Path(tempfile.mkdtemp(prefix="dlexam-tex-record-"))
+os.environ[RECORD_ENV] = str(RECORDED)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -25,6 +35,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ["DLEXAM_TEST_SEEDS"] = str(config.getoption("--seeds"))
+
+
+def pytest_sessionfinish() -> None:
+    import shutil
+
+    shutil.rmtree(RECORDED, ignore_errors=True)
 
 
 def pytest_report_header() -> str:
@@ -58,3 +74,23 @@ def input_error(capsys: pytest.CaptureFixture[str]) -> Callable[[list[str]], str
         return err.removeprefix("dlexam: error: ").rstrip("\n")
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _every_pdf_fits() -> Iterator[None]:
+    """Fails a test any of whose PDFs has a line wider than the text block: TeX's log says
+    ``Overfull \\hbox`` (more than 1 pt), or a word of a page lies outside the text block."""
+    from texfit import problems
+
+    before = set(RECORDED.glob("*.log"))
+    yield
+    found: list[str] = []
+    for log in sorted(set(RECORDED.glob("*.log")) - before):
+        found += [f"{log.stem}: {p}" for p in problems(log)]
+        log.with_suffix(".pdf").unlink(missing_ok=True)
+        log.unlink()
+    if found:
+        shown = "\n".join(found[:20])
+        more = f"\n... and {len(found) - 20} more" if len(found) > 20 else ""
+        pytest.fail(f"{len(found)} overflow(s) in the PDFs this test built:\n{shown}{more}",
+                    pytrace=False)

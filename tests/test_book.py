@@ -121,7 +121,15 @@ def matrix_after(text: str, marker: str, rows: int, cols: int) -> np.ndarray:
     columns by their horizontal position (a row's entries may sit on two text lines)."""
     import re
 
-    lines = text[text.index(marker) + len(marker):].splitlines()
+    before, after = text[:text.index(marker)].splitlines(), text[text.index(marker):]
+    # a matrix set beside its name has rows above the name's line too: start where the lines
+    # of numbers (or blank ones) above it begin
+    start = len(before) - 1
+    filler = r"[\s\x00-\x1f\uf8e0-\uf8ff]*"  # spaces and the pieces of tall brackets
+    while start > 0 and re.fullmatch(rf"{filler}(?:{NUMBER}{filler})*", before[start - 1]):
+        start -= 1
+    lines = [*before[start:-1], before[-1] + after[len(marker):].split("\n", 1)[0],
+             *after.split("\n")[1:]]
     positions: list[int] | None = None
     out: list[list[float]] = []
     row: dict[int, float] = {}
@@ -131,6 +139,11 @@ def matrix_after(text: str, marker: str, rows: int, cols: int) -> np.ndarray:
             if len(tokens) != cols:
                 continue
             positions = [p for p, _ in tokens]
+        if len(tokens) == cols and not row:  # a whole row on one text line: in order
+            out.append([value for _pos, value in tokens])
+            if len(out) == rows:
+                return np.array(out)
+            continue
         for pos, value in tokens:
             col = min(range(cols), key=lambda c: abs(positions[c] - pos))
             assert col not in row, (marker, line)
@@ -161,7 +174,7 @@ def test_attention_weights_sum_to_one_and_give_z1(layouts: dict) -> None:
     # printed to 4 decimals, each row of weights sums to 1 within its rounding
     assert np.all(np.abs(a1.sum(axis=1) - 1) <= 5 * 0.5e-4 + 1e-12), a1.sum(axis=1)
     v1 = matrix_after(text, "V1 = XW1V", 5, 4)
-    z1 = matrix_after(text, "Z 1 = A1 V 1", 5, 4)
+    z1 = matrix_after(text, "Z1 = A1 V1", 5, 4)
     # Z1 recomputed from the printed numbers agrees within what their rounding allows
     slack = 0.5e-4 * np.abs(v1).sum(axis=0) + 0.5e-4 * a1.sum(axis=1)[:, None] + 0.5e-4
     assert np.all(np.abs(a1 @ v1 - z1) <= slack + 0.5e-4)

@@ -15,7 +15,7 @@ from typing import Any
 import sympy as sp
 
 from dlexam.derivations.contract import Answer, Follow, Mistake, with_params
-from dlexam.derivations.core import Result, Step, derivation, evaluate_at, put_in
+from dlexam.derivations.core import Result, Step, derivation, evaluate_at, put_in, terms_of
 from dlexam.derivations.forms import simplified
 from dlexam.derivations.params import Param
 from dlexam.derivations.sampling import Draw
@@ -53,12 +53,16 @@ CLIP_ANSWERS = [
     # the clipped gradient, in the shape of g (a vector, or a matrix given row by row); for
     # mode=global-norm every entry of every tensor in order, each tensor row by row (info.tensors
     # keeps them tensor by tensor)
-    Answer("g", "vectors", shapes=(("N",), ("N", "M"))),
+    Answer("g", "vectors", shapes=(("N",), ("N", "M")),
+           label={"en": "the clipped gradient", "zh-Hant": "截斷後的梯度"}),
     # one number, or one per row (column) when the norm is taken along axes
-    Answer("norm_before", "vectors", shapes=((), ("R",))),
-    Answer("norm_after", "vectors", shapes=((), ("R",))),
+    Answer("norm_before", "vectors", shapes=((), ("R",)),
+           label={"en": "the norm of g before clipping", "zh-Hant": "截斷前 g 的範數"}),
+    Answer("norm_after", "vectors", shapes=((), ("R",)),
+           label={"en": "the norm of g after clipping", "zh-Hant": "截斷後 g 的範數"}),
     # the factor g is multiplied by: beta / ||g|| when clipped, else 1 (one per row with axes)
-    Answer("scale", "vectors", shapes=((), ("R",))),
+    Answer("scale", "vectors", shapes=((), ("R",)),
+           label={"en": "the factor g is multiplied by", "zh-Hant": "g 所乘的縮放係數"}),
 ]
 
 
@@ -379,7 +383,8 @@ def _clip_whole(g: sp.ImmutableMatrix, threshold: sp.Rational, mistake: str | No
         Step(key="clip_gradient.rule", lhs=sym("g_clipped"), symbolic=rule,
              data={"threshold": threshold}),
         Step(key="clip_gradient.norm", lhs=norm_sym, symbolic=norm_formula,
-             substituted=norm_shown, value=norm),
+             substituted=norm_shown, value=norm,
+             elidable=terms_of(len(entries), substituted=None)),
     ]
     clipped = bool(norm > threshold)
     if clipped and mistake == "not-clipped":  # the norm is above, and nothing was done
@@ -462,11 +467,14 @@ def _clip_by_value(g: sp.ImmutableMatrix, threshold: sp.Rational) -> Result:
              data={"threshold": threshold}),
         Step(key="clip_gradient.norm", lhs=norm_sym,
              symbolic=sp.sqrt(sp.Sum(sp.IndexedBase("g")[i] ** 2, (i, 1, len(entries)))),
-             substituted=sp.sqrt(squares, evaluate=False), value=norm),
+             substituted=sp.sqrt(squares, evaluate=False), value=norm,
+             elidable=terms_of(len(entries), substituted=None)),
         Step(key="clip_gradient.clipped_by_value", lhs=sym("g_clipped"), symbolic=shown_clips,
              value=new, data={"threshold": threshold, "count": outside}),
         Step(key="clip_gradient.norm_after", lhs=sym("norm_g_clipped"), symbolic=after_shown,
-             value=norm_after, data={"clipped": outside > 0}),
+             value=norm_after, data={"clipped": outside > 0},
+             elidable=terms_of(len(entries), symbolic=sp.sqrt(sp.Sum(
+                 sp.IndexedBase("g_clipped")[i] ** 2, (i, 1, len(entries)))))),
         Step(key="clip_gradient.why"),
     ]
     return Result(

@@ -78,7 +78,9 @@ def build_exam(source: str, variants: int, seed: int, out: Path, pdf: bool = Tru
     writers = chosen(formats, pdf)
     exam = load_exam(source, lang)
     check_counts(exam, variants, seed)
+    if isinstance(progress, Progress):  # the bar covers every phase: variants, then each
+        progress.total += 2 * len(writers)  # writer's rendering and its TeX run or file
     drawn = build_variants(exam, variants, seed, progress)
-    files = dict(write_all(drawn, writers))
+    files = dict(write_all(drawn, writers, progress))
     written = output_folder(out).write(files)  # the folder replaced as a whole
     return ExamReport(written, drawn, time.perf_counter() - start)

@@ -79,7 +79,11 @@ _TOP_KEYS = {"title", "instructions", "course", "date", "duration", "lang", "que
              "rounding_slip", "sig_figs"}
 _QUESTION_KEYS = {"id", "derivation", "points", "ask", "tolerance", "sig_figs", "decimals",
                   "text", "partial", "dims",
-                  "params"}
+                  "params", "space", "answer_layout"}
+ANSWER_LAYOUTS = ("boxes", "lines")
+_SPACE = re.compile(r"^(?P<size>\d{1,2}(?:\.\d{1,2})?)\s*(?P<unit>cm|mm|in)$")
+_SPACE_MAX_CM = {"cm": 1.0, "mm": 0.1, "in": 2.54}  # a unit's size in cm
+MAX_SPACE_CM = 25  # at most one page of working space
 
 
 def _got(value: Any) -> str:
@@ -286,6 +290,9 @@ class Question:
         text: language -> the statement that replaces the derivation's, or None.
         dims: dimension name -> its spec.
         params: parameter name -> its spec.
+        space: the working space the paper leaves after the question (``"6cm"``), or None.
+        answer_layout: the paper's answer space: ``"boxes"`` (shaped like the answer: a box
+            per entry of a vector, a grid for a matrix) or ``"lines"`` (a line per item).
     """
 
     id: str
@@ -301,6 +308,8 @@ class Question:
     text: Mapping[str, str] | None = None
     dims: Mapping[str, Spec] = field(default_factory=dict)
     params: Mapping[str, Spec] = field(default_factory=dict)
+    space: str | None = None
+    answer_layout: str = "boxes"
 
     @property
     def path(self) -> str:
@@ -751,9 +760,30 @@ def parse_question(number: int, raw: Any, needed: Sequence[str] = BILINGUAL) -> 
     question = Question(id=qid, number=number, derivation=name, points=points,
                         ask=tuple(ask), items=tuple(items), tolerance=tolerance,
                         precision=precision,
-                        partial=partial, text=text, dims=dims, params=params)
+                        partial=partial, text=text, dims=dims, params=params,
+                        space=_space(raw.get("space"), f"{path}.space"),
+                        answer_layout=_answer_layout(raw.get("answer_layout", "boxes"),
+                                                     f"{path}.answer_layout"))
     _trial(question)
     return question
+
+
+def _space(value: Any, path: str) -> str | None:
+    """A question's working space, ``"6cm"`` (cm, mm or in; at most a page), or None."""
+    if value is None:
+        return None
+    match = _SPACE.match(value) if isinstance(value, str) else None
+    if match is None or not 0 < float(match["size"]) * _SPACE_MAX_CM[match["unit"]] <= MAX_SPACE_CM:
+        raise InputError(path, f"a length such as \"6cm\" (cm, mm or in, above 0 and at most "
+                         f"{MAX_SPACE_CM} cm)", _got(value))
+    return f"{match['size']}{match['unit']}"
+
+
+def _answer_layout(value: Any, path: str) -> str:
+    if value not in ANSWER_LAYOUTS:
+        raise InputError(path, "one of " + ", ".join(f'"{v}"' for v in ANSWER_LAYOUTS),
+                         _got(value))
+    return str(value)
 
 
 def _trial(question: Question) -> None:

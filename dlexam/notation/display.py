@@ -116,21 +116,42 @@ LAYOUT = Layout()
 """The layout the renderers use (tests swap it to check that the shown steps follow it)."""
 
 
-def shown_steps(steps: Iterable[S], layout: Layout | None = None) -> list[tuple[int, S]]:
+def shown_steps(steps: Iterable[S], layout: Layout | None = None
+                ) -> list[tuple[int | None, S]]:
     """(position among all the steps, from 0; the step as shown) of every step the layout
-    shows, in order: the one filter of a derivation's steps, which every renderer uses."""
+    shows, in order: the one filter of a derivation's steps, which every renderer uses. Where
+    a run of steps is left out, a note naming it takes its place (position None; key
+    ``layout.left_out``: rows ``first`` to ``last`` of ``of``; ``layout.left_out_one``: row
+    ``first``), so that every renderer says what it does not show."""
     layout = LAYOUT if layout is None else layout
-    out: list[tuple[int, S]] = []
+    out: list[tuple[int | None, S]] = []
+    run: list[Any] = []  # the left-out steps since the last one shown
+
+    def close() -> None:
+        if run:
+            sizes = [s.elidable.size for s in run]
+            key = "layout.left_out" if len(set(sizes)) > 1 else "layout.left_out_one"
+            note = replace(run[0], key=key, lhs=None, symbolic=None, substituted=None,
+                           value=None, elidable=None,
+                           data={"first": min(sizes), "last": max(sizes),
+                                 "of": run[0].elidable.of or max(sizes), "count": len(sizes)})
+            out.append((None, note))
+            run.clear()
+
     for position, step in enumerate(steps):
         shown = layout.shown(step)
-        if shown is not None:
-            out.append((position, shown))
+        if shown is None:
+            run.append(step)
+            continue
+        close()
+        out.append((position, shown))
+    close()
     return out
 
 
 def laid_out(steps: Iterable[S], layout: Layout | None = None) -> list[S]:
     """The steps as the layout (:data:`LAYOUT` unless given) shows them: those it leaves out
-    dropped, those it shortens in their shorter form."""
+    replaced by a note naming them, those it shortens in their shorter form."""
     return [step for _position, step in shown_steps(steps, layout)]
 
 
@@ -254,10 +275,28 @@ def render(value: Any, backend: Backend = "latex", context: str = "prose", *,
                          for v in value)
     if isinstance(value, sp.MatrixBase) and 1 in value.shape and lists == "tuple":
         return tuple_form(list(value), backend, digits, breakable=context not in _UNBROKEN)
+    kind = type(value).__name__  # the notation's own classes, by name as the printers do
+    if latex and context not in _UNBROKEN and kind in ("Names", "Is") and any(
+            isinstance(a, sp.MatrixBase) for a in sp.preorder_traversal(value)):
+        # a statement's matrices one by one, each measured by TeX (not one unbreakable formula)
+        if kind == "Names":
+            items = [render(a, backend, context, lists=lists, digits=digits)
+                     for a in value.args]
+            # a comma after a matrix goes inside its box, so that a matrix set on a line of its
+            # own keeps its comma instead of starting the next line with it
+            return " ".join(item[:-2] + ",$}" if item.endswith("$}") and k < len(items) - 1
+                            else item + ("," if k < len(items) - 1 else "")
+                            for k, item in enumerate(items))
+        name, shown_value = value.args
+        return (f"${_print(name, backend, digits)} =$ "
+                + render(shown_value, backend, context, lists=lists, digits=digits))
     if isinstance(value, sp.MatrixBase) or is_number(value):
         shown = displayed(number(value) if not isinstance(value, sp.MatrixBase) else value,
                           digits)[1]
         body = _print(shown, backend, digits)
+        if latex and isinstance(value, sp.MatrixBase) and context not in _UNBROKEN:
+            # measured by TeX: moved to a line of its own, or shrunk to the line (\dlxfit)
+            return rf"\dlxfit{{${body}$}}"
         return f"${body}$" if latex else body
     if isinstance(value, sp.Basic):
         body = _print(value, backend, digits)
