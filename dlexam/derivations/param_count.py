@@ -132,7 +132,9 @@ def _int_pair(value: object, rank: int, what: str) -> tuple[int, ...]:
     return tuple(_positive_int(x, what) for x in items)
 
 
-def _layer(spec: LayerSpec, where: str) -> _Layer:
+def _options(spec: LayerSpec, where: str) -> tuple[dict[str, Any], str]:
+    """A layer's arguments by name (positional ones named), checked against its kind's known
+    arguments; returns them and the layer's place in messages (`where (kind)`)."""
     kind = spec.kind
     if kind not in _ALLOWED_KWARGS:
         raise InputError(
@@ -159,6 +161,17 @@ def _layer(spec: LayerSpec, where: str) -> _Layer:
         if key in options and not isinstance(options[key], bool):
             raise InputError("model", f"{where}: {key}=True or {key}=False",
                              repr(options[key]))
+    return options, where
+
+
+def _layer(spec: LayerSpec, where: str) -> _Layer:
+    """A layer of the model checked: its arguments by name, each of the right kind and size.
+
+    Raises:
+        InputError: an unknown layer or argument, or an argument out of its range.
+    """
+    kind = spec.kind
+    options, where = _options(spec, where)
     if kind in ("Bidirectional", "TimeDistributed"):
         inner_spec = options.get("layer")
         wanted = _RECURRENT if kind == "Bidirectional" else ("Dense",)
