@@ -30,6 +30,7 @@ from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
 from dlexam.notation import msym, register_symbols, sym
+from dlexam.notation.display import Listed
 
 register_symbols({
     "sg_v_c": ("v_c", "v_c"),
@@ -156,7 +157,7 @@ def _decimal(value: sp.Basic) -> sp.Basic:
 
 def _question(values: dict[str, Any]) -> dict[str, Any]:
     U = values["U"]
-    return {"word_list": ", ".join(words_of(values.get("words"), U.rows))}
+    return {"word_list": Listed(words_of(values.get("words"), U.rows))}
 
 
 @derivation(
@@ -208,7 +209,7 @@ def skip_gram(v_c: sp.ImmutableMatrix, U: sp.ImmutableMatrix, words: str | None,
         numbers = sp.MatMul(sp.ImmutableMatrix(U), sp.ImmutableMatrix(v_c))
     steps.append(Step(key="skip_gram.scores", lhs=sym("sg_s"), symbolic=product,
                       substituted=numbers, value=sp.ImmutableMatrix(scores),
-                      data={"V": n, "d": d, "words": ", ".join(labels)},
+                      data={"V": n, "d": d, "words": Listed(labels)},
                       elidable=matrices_of(sp.ImmutableMatrix(U), substituted=None)))
     total = sp.Add(*[sp.exp(x) for x in scores])
     probs = [sp.exp(x) / total for x in scores]

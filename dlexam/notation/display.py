@@ -212,6 +212,23 @@ def tuple_form(values: list[Any], backend: Backend, digits: int, breakable: bool
     return "(" + ", ".join(entries(values, backend, digits)) + ")"
 
 
+@dataclass(frozen=True)
+class Listed:
+    """Items a sentence lists one after another (words, outcome or class numbers, activations,
+    sizes): data in a step, not text. Each item is a word or a whole number, written as it is;
+    the prose renderer joins them with its language's separator (the catalogs'
+    ``book.list_sep``), JSON gives them as a list."""
+
+    items: tuple[str | int, ...]
+
+    def __init__(self, items: Iterable[str | int]) -> None:
+        object.__setattr__(self, "items", tuple(items))
+
+    def joined(self, separator: str = ", ") -> str:
+        """The items as text, one after another."""
+        return separator.join(str(i) for i in self.items)
+
+
 # contexts whose LaTeX keeps a vector on one line: a figure's label, and HTML for MathJax
 # (whose version 2, Moodle's and Jupyter's, has no \allowbreak; the browser wraps the text
 # between the formulas)
@@ -239,6 +256,8 @@ def render(value: Any, backend: Backend = "latex", context: str = "prose", *,
         return str(value).lower()
     if value is None:
         return "--"
+    if isinstance(value, Listed):  # no language here: the English separator
+        value = value.joined()
     if isinstance(value, (list, tuple)) and value and all(is_number(v) for v in value):
         if lists == "tuple" or (latex and len(value) > LONG_ROW and context not in _UNBROKEN):
             # a long row (a count per layer of a deep model) breaks across lines as a tuple
