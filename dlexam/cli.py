@@ -439,8 +439,11 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 def fairness_line(row: dict[str, Any]) -> str:
     """One question's fairness: distinct answers, their range, the draws refused."""
-    spread = ("" if row["low"] is None else f", answers from {row['low']:.4g} to "
-              f"{row['high']:.4g}")
+    from dlexam.notation import display
+
+    spread = ("" if row["low"] is None else f", answers from "
+              f"{display.plain_number(row['low'], 'spread')} to "
+              f"{display.plain_number(row['high'], 'spread')}")
     n = row["redrawn"]
     return (f"{row['id']}: {row['distinct']} different answers in {row['variants']} "
             f"{'variant' if row['variants'] == 1 else 'variants'}{spread}, {n} "

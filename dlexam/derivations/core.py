@@ -31,7 +31,7 @@ from dlexam.derivations.params import (
 )
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
-from dlexam.notation.display import Listed
+from dlexam.notation.display import Listed, Plain
 
 
 def _freeze(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -231,6 +231,8 @@ def to_plain(value: Any) -> Any:
         return [to_plain(v) for v in value]
     if isinstance(value, Listed):
         return list(value.items)
+    if isinstance(value, Plain):
+        return to_plain(value.value)
     if isinstance(value, sp.Basic):
         if value in (sp.oo, sp.zoo):
             return "inf"

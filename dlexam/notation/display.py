@@ -258,6 +258,8 @@ def render(value: Any, backend: Backend = "latex", context: str = "prose", *,
         return "--"
     if isinstance(value, Listed):  # no language here: the English separator
         value = value.joined()
+    if isinstance(value, Plain):
+        value = plain_number(value.value, value.context)
     if isinstance(value, (list, tuple)) and value and all(is_number(v) for v in value):
         if lists == "tuple" or (latex and len(value) > LONG_ROW and context not in _UNBROKEN):
             # a long row (a count per layer of a deep model) breaks across lines as a tuple
@@ -290,10 +292,23 @@ PLAIN: dict[str, str] = {
     "echo": ".6g",  # a value the checker or practice mode shows beside the student's own
     "tolerance": ".3g",  # the half-width of what is accepted: ±0.00137
     "moodle": ".10g",  # a number in moodle.xml, as Moodle reads it
+    "near_one": ".12g",  # a sum near 1 written in full (0.999999), where 4 decimals read 1
+    "gap": ".2g",  # its distance from 1 (1e-06), where 4 decimals read 0
+    "spread": ".4g",  # the range of a question's answers over an exam's variants
 }
 """The display rule of the numbers a person reads outside a derivation's steps (scores,
 points, tolerances, values echoed back, Moodle's numbers): a format per named context.
 A derivation's own values go through :func:`render` and the printers instead."""
+
+
+@dataclass(frozen=True)
+class Plain:
+    """A number a sentence writes by a named context of :data:`PLAIN` instead of the display
+    rule's decimals (a sum near 1 in full): data in a step (JSON: the number), written by
+    :func:`render`."""
+
+    value: float
+    context: str
 
 
 def plain_number(value: float, context: str = "score") -> str:
