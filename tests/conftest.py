@@ -9,6 +9,7 @@ import random
 from collections.abc import Callable
 
 import pytest
+from sharedtex import SHARED, Book
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
@@ -58,3 +59,38 @@ def input_error(capsys: pytest.CaptureFixture[str]) -> Callable[[list[str]], str
         return err.removeprefix("dlexam: error: ").rstrip("\n")
 
     return run
+
+
+@pytest.fixture(scope="session")
+def answer_book(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Book]:
+    """The answer book in a language ("bilingual", "en", "zh-Hant"), built with TeX once per
+    session (per xdist worker) and shared by every test that asks for it: read it, never write
+    into its folder."""
+    from dlexam.book.build import build_book
+
+    built: dict[str, Book] = {}
+
+    def get(lang: str = "bilingual") -> Book:
+        if lang not in built:
+            folder = tmp_path_factory.mktemp(f"book-{lang}")
+            built[lang] = Book(folder, build_book(folder, lang=lang))
+        return built[lang]
+
+    return get
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under ``-n 2 --dist loadgroup`` (make test, make check), tests that share a costly
+    fixture run in one worker, which builds it once: every test that uses a shared TeX build
+    joins the group ``SHARED``; the tests of a module that use a module-scoped fixture (an exam
+    built once for the module) join their module's group. Other tests go to whichever worker
+    is free. Nothing to mark by hand: use the fixtures."""
+    for item in items:
+        if "answer_book" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group(SHARED))
+            continue
+        info = getattr(item, "_fixtureinfo", None)
+        defs = info.name2fixturedefs.values() if info is not None else ()
+        if any(d and d[-1].scope in ("module", "class") for d in defs):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
