@@ -7,9 +7,12 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
-from sharedtex import SHARED, Book
+import sharedtex
+from sharedtex import Book
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
@@ -79,18 +82,19 @@ def answer_book(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Boo
     return get
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under ``-n 2 --dist loadgroup`` (make test, make check), tests that share a costly
-    fixture run in one worker, which builds it once: every test that uses a shared TeX build
-    joins the group ``SHARED``; the tests of a module that use a module-scoped fixture (an exam
-    built once for the module) join their module's group. Other tests go to whichever worker
-    is free. Nothing to mark by hand: use the fixtures."""
-    for item in items:
-        if "answer_book" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group(SHARED))
-            continue
-        info = getattr(item, "_fixtureinfo", None)
-        defs = info.name2fixturedefs.values() if info is not None else ()
-        if any(d and d[-1].scope in ("module", "class") for d in defs):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under ``-n 2 --dist loadgroup`` (make test, make check): the tests that share a costly
+    fixture run in one worker, which builds it once, and every other test goes to whichever
+    worker is free. See :func:`sharedtex.scope_of`. (pytest-xdist's own ``xdist_group`` marks
+    have no effect under pytest 9, whose node ids it can no longer suffix.)"""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    groups = sharedtex.file_groups(Path(__file__).parent)
+
+    class Grouped(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return sharedtex.scope_of(nodeid, groups)
+
+    return Grouped(config, log)
