@@ -7,13 +7,16 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Mapping, Sequence
-from decimal import Decimal
+from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from dlexam.build.files import check_book_outputs, check_output_folder, check_pdf_file
 from dlexam.errors import BuildError, DlexamError, InputError, Terminated
 from dlexam.langs import LANG_CHOICES, LANGS
+from dlexam.literals import (  # noqa: F401 (parse_value: the tests read it here)
+    parse_assignments,
+    parse_value,
+)
 
 # SymPy and the templates are imported inside the commands that need them, so that an
 # unchanged `dlexam book` answers from its cache without paying for those imports.
@@ -22,90 +25,6 @@ EXIT_INPUT = 2
 EXIT_WRONG = 1  # dlexam check: a given value is wrong
 EXIT_BUILD = 1
 EXIT_TERMINATED = 128 + signal.SIGTERM
-
-
-VALUE_MAX_CHARS = 200_000
-"""The longest ``key=value`` value read; the derivations' own limits are far below it."""
-VALUE_MAX_DEPTH = 4
-"""Brackets nest at most this deep: a list of matrices (``W_Q=[[[1, 2]], [[3, 4]]]``), a batch of
-images (n x C x H x W)."""
-NUMBER_MAX_CHARS = 40
-"""The longest number literal read (the limits on numbers themselves are in params.py)."""
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number dlexam accepts")
-
-
-class _LongNumberError(Exception):
-    """A number literal past NUMBER_MAX_CHARS (not a ValueError: json must not swallow it)."""
-
-
-def _number(literal: str) -> Decimal:
-    if len(literal) > NUMBER_MAX_CHARS:
-        raise _LongNumberError(literal)
-    return Decimal(literal)
-
-
-def _integer(literal: str) -> int:
-    if len(literal) > NUMBER_MAX_CHARS:
-        raise _LongNumberError(literal)
-    return int(literal)
-
-
-def _depth(text: str, most: int) -> int:
-    """How deep brackets nest in JSON text, outside strings (json.loads recurses that deep)."""
-    from dlexam.safeio import json_depth
-
-    return json_depth(text, most)
-
-
-def parse_value(key: str, text: str, max_depth: int = VALUE_MAX_DEPTH) -> Any:
-    """A ``key=value`` value: a JSON literal, or else the bare word as a string.
-
-    The text's length, its bracket depth and each number literal's length are checked before
-    or while it is parsed, so no value can make the parser recurse or build huge numbers.
-
-    Raises:
-        InputError: the value looks like JSON (a list or object) but is malformed, or is past
-            a limit.
-    """
-    if len(text) > VALUE_MAX_CHARS:
-        raise InputError(key, f"a value of at most {VALUE_MAX_CHARS} characters", f"{len(text)}")
-    if _depth(text, max_depth) > max_depth:
-        raise InputError(key, f"brackets nested at most {max_depth} deep", "deeper nesting")
-    try:
-        return json.loads(text, parse_float=_number, parse_int=_integer,
-                          parse_constant=_reject_constant)
-    except _LongNumberError as err:
-        raise InputError(key, f"numbers of at most {NUMBER_MAX_CHARS} characters",
-                         f"one of {len(str(err))}") from None
-    except ValueError as err:
-        if text.lstrip()[:1] in "[{" and text.strip():
-            raise InputError(key, "a JSON list such as [1, 2] or [[1, 2], [3, 4]]",
-                             f"malformed JSON ({err})") from None
-        if text.strip() in ("NaN", "Infinity", "-Infinity"):
-            raise InputError(key, "a finite number", text.strip()) from None
-        return text
-
-
-def parse_assignments(items: Sequence[str], depths: Mapping[str, int] | None = None
-                      ) -> dict[str, Any]:
-    """``["W=[[1,2],[3,4]]", "framework=keras"]`` -> a parameter dictionary.
-
-    A parameter named in ``depths`` (JSON data such as a tree) may nest as deep as it says,
-    the others :data:`VALUE_MAX_DEPTH` deep.
-    """
-    params: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise InputError(item, "a parameter written as key=value")
-        if key in params:
-            raise InputError(key, "each parameter once", "it twice")
-        params[key] = parse_value(key, value, (depths or {}).get(key, VALUE_MAX_DEPTH))
-    return params
 
 
 def _seed(text: str) -> int:
@@ -241,6 +160,12 @@ def _parser() -> argparse.ArgumentParser:
                             "in English unless zh-Hant")
     grade.add_argument("--no-pdf", action="store_true",
                        help="write grades.csv and grades.json only")
+    grade.add_argument("--review", metavar="FILE",
+                       help="also write FILE: a CSV row (student, item, text, reason) for every "
+                            "answer unreadable or wrong without a named mistake")
+    grade.add_argument("--overrides", metavar="FILE",
+                       help="a CSV (student,item,points,note) of your decisions on single "
+                            "answers: applied, and recorded in grades.json")
 
     sub.add_parser("list", help="list the derivations")
 
@@ -257,7 +182,49 @@ def _parser() -> argparse.ArgumentParser:
     exam.add_argument("--formats", metavar="LIST",
                       help="the outputs, comma-separated: papers, keys, json, moodle (default: "
                       "all; --no-pdf: json, moodle)")
+
+    serve = sub.add_parser("serve", help="the web pages and the JSON API (a local web server)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="the address to listen on (default 127.0.0.1: this machine only; "
+                            "0.0.0.0: every interface)")
+    serve.add_argument("--port", type=_port, default=8000, help="default 8000 (0: a free one)")
+    serve.add_argument("--workers", type=_workers, default=2, metavar="N",
+                       help="processes that run the derivations (1 to 64, default 2)")
+    serve.add_argument("--timeout", type=_seconds, default=10.0, metavar="SECONDS",
+                       help="a request's time limit (default 10)")
     return parser
+
+
+def _port(text: str) -> int:
+    stripped = text.strip()
+    if not stripped.isdigit() or len(stripped) > 5 or int(stripped) > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {text[:40]!r}")
+    return int(stripped)
+
+
+def _workers(text: str) -> int:
+    stripped = text.strip()
+    if not stripped.isdigit() or not 1 <= int(stripped[:3]) <= 64 or len(stripped) > 2:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 64, "
+                                         f"got {text[:40]!r}")
+    return int(stripped)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.1 <= value <= 600:
+        raise argparse.ArgumentTypeError(f"expected seconds from 0.1 to 600, got {text[:40]!r}")
+    return value
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from dlexam.web.serve import serve
+
+    return serve(args.host, args.port, args.workers, queue=64 * args.workers,
+                 timeout=args.timeout)
 
 
 def _cmd_solve(args: argparse.Namespace) -> int:
@@ -404,13 +371,13 @@ def _cmd_practice(args: argparse.Namespace) -> int:
     def say(line: str) -> None:
         print(line, flush=True)
 
-    right, asked = run_practice(derivation, seed, args.lang, input, say,
-                                precision=_precision(args))
-    if asked == 0:  # the input ended (or quit) before any answer: nothing was practised
-        print("dlexam: practice: no answer was given (the input ended before the first one)",
-              file=sys.stderr)
+    session = run_practice(derivation, seed, args.lang, input, say,
+                           precision=_precision(args))
+    if session.answered == 0:  # nothing answered (skipped, quit, or the input ended)
+        print("dlexam: practice: no answer was given (every value skipped, or the session "
+              "ended before the first answer)", file=sys.stderr)
         return EXIT_WRONG
-    return 0 if right == asked else EXIT_WRONG
+    return 0 if session.passed else EXIT_WRONG
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
@@ -437,22 +404,10 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
-def fairness_line(row: dict[str, Any]) -> str:
-    """One question's fairness: distinct answers, their range, the draws refused."""
-    from dlexam.notation import display
-
-    spread = ("" if row["low"] is None else f", answers from "
-              f"{display.plain_number(row['low'], 'spread')} to "
-              f"{display.plain_number(row['high'], 'spread')}")
-    n = row["redrawn"]
-    return (f"{row['id']}: {row['distinct']} different answers in {row['variants']} "
-            f"{'variant' if row['variants'] == 1 else 'variants'}{spread}, {n} "
-            f"{'draw' if n == 1 else 'draws'} redrawn")
-
-
 def _cmd_exam(args: argparse.Namespace) -> int:
     out = check_output_folder(args.out)
     from dlexam.exams.build import Progress, build_exam, output_folder
+    from dlexam.exams.variants import fairness_line
 
     output_folder(out).check()
 
@@ -479,8 +434,14 @@ def _cmd_grade(args: argparse.Namespace) -> int:
 
     output_folder(out).check()
 
+    review = None
+    if args.review is not None:
+        review = Path(args.review)
+        if review.is_dir() or not (review.parent if str(review.parent) else Path(".")).is_dir():
+            raise InputError("--review", "a file in an existing folder", args.review[:80])
     summary = run_grade(Path(args.key), Path(args.submissions), out, lang=args.lang,
-                        pdf=not args.no_pdf)
+                        pdf=not args.no_pdf, review=review,
+                        overrides=None if args.overrides is None else Path(args.overrides))
     print(summary)
     return 0
 
@@ -529,7 +490,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return done.code if isinstance(done.code, int) else 0
     commands = {"solve": _cmd_solve, "book": _cmd_book, "list": _cmd_list,
                 "show": _cmd_show, "sample": _cmd_sample, "check": _cmd_check,
-                "practice": _cmd_practice, "exam": _cmd_exam, "grade": _cmd_grade}
+                "practice": _cmd_practice, "exam": _cmd_exam, "grade": _cmd_grade,
+                "serve": _cmd_serve}
     try:
         return commands[args.command](args)
     except BuildError as err:

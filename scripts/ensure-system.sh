@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks the system tools dlexam needs (XeLaTeX with xeCJK, TikZ, pgfplots, amsmath, the Noto CJK
-# fonts, poppler's pdftotext/pdftoppm/pdffonts). Installs what is missing from Debian when run as
+# fonts, poppler's pdftotext/pdftoppm/pdffonts, KaTeX and Chromium with its driver for dlexam
+# serve and its browser test). Installs what is missing from Debian when run as
 # root; otherwise prints the exact command to run and fails. Does nothing when all is present.
 # The packages are listed once, in dlexam/system-packages.txt; every tool the checks below call
 # (python3 venv/ensurepip, kpsewhich, fc-list, ...) comes from a package on that list.
@@ -20,7 +21,8 @@ fi
 missing() {
   python3 -c 'import ensurepip, venv' 2>/dev/null || { echo "python3 venv/ensurepip"; return; }
   local tool
-  for tool in xelatex kpsewhich fc-list pdftotext pdftoppm pdffonts; do
+  # chromedriver's package depends on the browser's
+  for tool in xelatex kpsewhich fc-list pdftotext pdftoppm pdffonts chromedriver; do
     command -v "$tool" >/dev/null || { echo "$tool"; return; }
   done
   local f
@@ -28,6 +30,7 @@ missing() {
            pzdr.tfm lmroman10-regular.otf; do
     [ -n "$(kpsewhich "$f" 2>/dev/null)" ] || { echo "$f"; return; }
   done
+  [ -r /usr/share/javascript/katex/katex.min.js ] || { echo "KaTeX"; return; }
   local families
   families=$(fc-list : family 2>/dev/null || true)
   [[ "$families" == *"Noto Serif CJK TC"* ]] || { echo "Noto Serif CJK TC font"; return; }

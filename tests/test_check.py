@@ -88,8 +88,10 @@ def test_follow_through_from_a_wrong_first_state() -> None:
     by_ref = {v.ref: v for v in report.verdicts}
     assert not by_ref["h[1][1]"].correct and by_ref["h[1][1]"].follows_from is None
     for ref in ("h[2][1]", "h[2][2]", "y[2]"):
-        assert by_ref[ref].correct is False
+        # right as carried forward: counted right, with the note of where it follows from
+        assert by_ref[ref].correct is True and by_ref[ref].carried
         assert by_ref[ref].follows_from == ("h", (1,)), ref
+    assert report.correct == 3
     # a later value that is simply wrong does not follow
     report = check(RNN, {}, {"h[1]": json.dumps(wrong_h1.tolist()), "y[2]": "1.0"})
     assert report.verdicts[-1].follows_from is None

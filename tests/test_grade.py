@@ -60,16 +60,16 @@ def _class(key: dict[str, Any]) -> tuple[list[dict[str, str]], dict[str, dict[st
         row(f"{code}-right", {**right1, **right2})
         scores[f"{code}-right"] = {"q1": 30, "q2": 20}
 
-        # the row convention in h[2] and y[2] (partial credit 0.5 per element made with it)
+        # the row convention in h[2] and y[2]: its partial credit 0.5 for the whole item h[2]
+        # (entries that agree by coincidence earn nothing more); y[2] = V h[2] + c computed
+        # from the student's own h[2] is carried forward, full credit
         rh, ry = gradekit.rnn_states(q1, transpose=True)
         row(f"{code}-row", {**right1, "q1.h[2]": rh[1], "q1.y[2]": ry[1], **right2})
-        h2_credit = np.mean([1.0 if _within(a, e) else 0.5 for a, e in zip(rh[1], hs[1],
-                                                                           strict=True)])
-        y2_credit = 1.0 if _within(ry[1], ys[1]) else 0.5
+        h2_differs = not all(_within(a, e) for a, e in zip(rh[1], hs[1], strict=True))
+        h2_credit = 0.5 if h2_differs else 1.0
+        y2_credit = 1.0 if h2_differs or _within(ry[1], ys[1]) else 0.5
         scores[f"{code}-row"] = {"q1": 10 + 10 * h2_credit + 10 * y2_credit, "q2": 20}
-        if h2_credit < 1:
-            count("q1", "row-convention")
-        if y2_credit < 1:
+        if h2_differs or y2_credit < 1:
             count("q1", "row-convention")
 
         # log base 10 in the loss, the gradient's sign reversed: no credit in q2

@@ -558,7 +558,8 @@ def test_practice_without_an_answer_is_exit_1() -> None:
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 1
     assert proc.stderr.decode().strip() == (
-        "dlexam: practice: no answer was given (the input ended before the first one)")
+        "dlexam: practice: no answer was given (every value skipped, or the session ended "
+        "before the first answer)")
 
 
 def test_batch_with_exam_is_refused(input_error: Callable[[list[str]], str],

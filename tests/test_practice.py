@@ -78,5 +78,5 @@ def test_a_student_session() -> None:
     expected_h2 = f"{right['h'][1][0]:.6g}"
     term.read_until(f"h[2] = [{expected_h2}")
     term.type("quit")
-    screen = term.read_until("Score: 1 of 2 right.")
+    screen = term.read_until("Score: 1 of 2 answered right; not answered: 0 skipped,")
     assert term.close() == 1

@@ -147,6 +147,6 @@ def test_practice_takes_the_stated_precision(precision: Precision | None, right:
         return two_figures(element(answers[name], index))
 
     said: list[str] = []
-    got, asked = run_practice(spec, seed, "en", ask, said.append, precision=precision)
-    assert asked == 4
-    assert (got == asked) is right
+    session = run_practice(spec, seed, "en", ask, said.append, precision=precision)
+    assert session.answered == 4
+    assert session.passed is right

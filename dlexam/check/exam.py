@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dlexam.check.verdicts import Checker, Report, Verdict
+from dlexam.check.verdicts import Checker, Report, Verdict, item_credit
 from dlexam.derivations.contract import format_ref
 from dlexam.errors import InputError
 from dlexam.notation.display import plain_number
@@ -129,8 +129,7 @@ def _score(question: Any, report: Report | None) -> QuestionReport:
             score += share
             asked.append((item.ref, "right"))
             continue
-        mistakes = {v.mistake for v in verdicts if not v.correct}
-        credit = min((question.partial.get(m, 0.0) if m else 0.0) for m in mistakes)
+        credit = item_credit(verdicts, question.partial, question.rounding_slip)
         score += share * credit
         asked.append((item.ref, "partial" if credit else "wrong"))
     return QuestionReport(question, report, score, asked)
@@ -182,7 +181,7 @@ def report_json(report: ExamReport, lang: str) -> dict[str, Any]:
 
 def report_text(report: ExamReport, lang: str) -> str:
     """The whole report for the terminal."""
-    from dlexam.check.report import verdict_lines
+    from dlexam.check.report import item_lines, items_of
     from dlexam.render.prose import prose_text
 
     lines = [prose_text(lang, "check.exam_score", {
@@ -198,8 +197,8 @@ def report_text(report: ExamReport, lang: str) -> str:
             lines.append("  " + prose_text(lang, "check.exam_missing",
                                            {"refs": ", ".join(missing)}))
         if q.report is not None:
-            for verdict in q.report.verdicts:
-                lines += verdict_lines(q.report, verdict, lang)
+            for group in items_of(q.report.verdicts):
+                lines += item_lines(q.report, group, lang)
     return "\n".join(lines)
 
 

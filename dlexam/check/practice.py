@@ -70,6 +70,44 @@ def step_for(result: Any, expected: Any) -> Step | None:
     return None
 
 
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-9 * max(1.0, abs(b))
+
+
+def _holds(got: list[float], target: list[float]) -> bool:
+    """Whether ``got`` holds ``target`` as a run of consecutive numbers."""
+    n = len(target)
+    return any(all(_close(got[k + j], target[j]) for j in range(n))
+               for k in range(len(got) - n + 1))
+
+
+def hint_step(result: Any, ref: str, expected: Any) -> Step | None:
+    """The step a hint shows for a value: the step computing exactly it; else one whose value
+    holds it (a row of a matrix, one entry of a list); else one computing its first number;
+    else the first step whose formula names the answer; else the first formula of the
+    derivation (the model the value comes from). None only for a derivation without formulas.
+    """
+    found = step_for(result, expected)
+    if found is not None and found.symbolic is not None:
+        return found
+    steps = [s for s in laid_out(result.steps) if s.symbolic is not None]
+    target = _flat(expected)
+    valued = [(s, _flat(s.value)) for s in steps if s.value is not None]
+    if target:
+        for s, got in valued:
+            if got and len(got) >= len(target) and _holds(got, target):
+                return s
+        for s, got in valued:
+            if got and any(_close(g, target[0]) for g in got):
+                return s
+    name = ref.split("[")[0]
+    for s in steps:
+        if s.lhs is not None and str(s.lhs).split("_")[0].split("(")[0] in (name,
+                                                                             name.split("_")[0]):
+            return s
+    return steps[0] if steps else None
+
+
 def feeding_steps(result: Any, step: Step) -> list[Step]:
     """The steps of the same time step whose results the step's formula uses (for h_t =
     tanh(a_t), the step computing a_t), in order: a hint names what goes in, not only the last
@@ -98,14 +136,34 @@ def _shape_words(value: Any, lang: str) -> str:
     return prose_text(lang, "practice.shape_number")
 
 
+@dataclass
+class Session:
+    """How a practice session went: values answered (right or not), skipped, and left
+    unanswered when the session was quit or its input ended."""
+
+    right: int = 0
+    answered: int = 0
+    skipped: int = 0
+    unanswered: int = 0
+
+    @property
+    def passed(self) -> bool:
+        """Every answered value right (and at least one answered)."""
+        return self.answered > 0 and self.right == self.answered
+
+
 def run_practice(derivation: Derivation, seed: int, lang: str,
                  ask: Callable[[str], str], say: Callable[[str], None],
-                 precision: Precision | None = None) -> tuple[int, int]:
-    """Runs a session; returns (right, asked). ``ask`` raises EOFError when input ends; with
-    ``precision``, a value rounded to it is right too."""
+                 precision: Precision | None = None) -> Session:
+    """Runs a session; returns how it went. ``ask`` raises EOFError when input ends; with
+    ``precision``, a value rounded to it is right too.
+
+    ``hint`` shows the step computing the value, with its formula and those it uses; after two
+    wrong tries the worked step (formula, numbers put in, result) and the value are shown;
+    ``skip`` shows the value and moves on; ``quit`` stops. The summary counts skipped values
+    and those left when the session stopped as not answered."""
     from dlexam.render.prose import prose_text
     from dlexam.render.question import question_text
-    from dlexam.render.terminal import step_lines
 
     params = derivation.sample(seed)
     checker = Checker(derivation, params, precision=precision)
@@ -114,9 +172,21 @@ def run_practice(derivation: Derivation, seed: int, lang: str,
     say(question_text(derivation, params, lang))
     say("")
     say(prose_text(lang, "practice.how"))
-    right = asked = 0
-    for item in items(derivation, checker.expected):
-        asked += 1
+    session = Session()
+    asked = list(items(derivation, checker.expected))
+    # what the student typed for the values answered so far: a later value computed from
+    # their own earlier one is right, carried forward (as check and grade judge it)
+    earlier: dict[str, str] = {}
+
+    def finish(position: int) -> Session:
+        session.unanswered = len(asked) - position
+        say("")
+        say(prose_text(lang, "practice.summary", {
+            "right": session.right, "answered": session.answered, "skipped": session.skipped,
+            "unanswered": session.unanswered}))
+        return session
+
+    for position, item in enumerate(asked):
         tries = 0
         while tries < TRIES:
             prompt = prose_text(lang, "practice.prompt",
@@ -124,14 +194,11 @@ def run_practice(derivation: Derivation, seed: int, lang: str,
             try:
                 typed = ask(prompt + " > ").strip()
             except EOFError:
-                say("")
-                say(prose_text(lang, "practice.score", {"right": right, "asked": asked - 1}))
-                return right, asked - 1
+                return finish(position)
             if typed.lower() in ("quit", "exit", "q"):
-                say(prose_text(lang, "practice.score", {"right": right, "asked": asked - 1}))
-                return right, asked - 1
+                return finish(position)
             if typed.lower() in ("hint", "?"):
-                step = step_for(checker.right, item.expected)
+                step = hint_step(checker.right, item.ref, item.expected)
                 if step is None or step.symbolic is None:
                     say("  " + prose_text(lang, "practice.no_hint"))
                 else:
@@ -142,39 +209,59 @@ def run_practice(derivation: Derivation, seed: int, lang: str,
                                       if shown.lhs is not None else formula))
                 continue
             if typed.lower() == "skip":
+                session.skipped += 1
+                say("  " + prose_text(lang, "practice.skipped", {
+                    "ref": item.ref, "value": _value_text(item.expected)}))
                 break
             try:
-                report = checker.check({item.ref: typed})
+                report = checker.check({**earlier, item.ref: typed})
             except InputError as err:
                 say("  " + str(err))
                 continue
             tries += 1
-            if report.correct == report.total:
-                say("  ✓ " + prose_text(lang, "check.right"))
-                right += 1
+            earlier[item.ref] = typed
+            mine = [v for v in report.verdicts if v.item == item.ref]
+            if all(v.correct for v in mine):
+                carried = next((v for v in mine if v.carried), None)
+                if carried is not None and carried.follows_from is not None:
+                    say("  ✓ " + prose_text(lang, "check.carried", {
+                        "ref": format_ref(*carried.follows_from)}))
+                else:
+                    say("  ✓ " + prose_text(lang, "check.right"))
+                session.right += 1
+                session.answered += 1
                 break
-            wrong = next(v for v in report.verdicts if not v.correct)
+            wrong = next(v for v in mine if not v.correct)
             say("  ✗ " + prose_text(lang, "practice.wrong"))
             if wrong.note == "rounding-slip":
                 say("    " + prose_text(lang, "practice.slip"))
             elif wrong.mistake is not None:  # said as check says it
-                key = derivation.mistake_key(wrong.mistake)
-                say("    " + prose_text(lang, "check.mistake", {
-                    "given": typed.strip(), "name": prose_text(lang, key + ".name")}))
-                say("    " + prose_text(lang, key + ".explain"))
+                from dlexam.check.report import mistake_lines
+
+                for line in mistake_lines(report, wrong, lang, typed.strip()):
+                    say("    " + line)
             if tries < TRIES:
                 say("  " + prose_text(lang, "practice.again"))
-        else:
-            step = step_for(checker.right, item.expected)
-            say("  " + prose_text(lang, "practice.worked", {"ref": item.ref}))
-            if step is not None:
-                say("    " + prose_text(lang, step.key, step.data))
-                for line in step_lines(step):
-                    say("    " + line)
-            say("    " + f"{item.ref} = {_value_text(item.expected)}")
-    say("")
-    say(prose_text(lang, "practice.score", {"right": right, "asked": asked}))
-    return right, asked
+            else:
+                session.answered += 1
+                _worked(checker, item, lang, say)
+    return finish(len(asked))
+
+
+def _worked(checker: Checker, item: Item, lang: str, say: Callable[[str], None]) -> None:
+    """The whole worked step of a value: what it uses, its formula, the numbers put in and the
+    result; then the value."""
+    from dlexam.render.prose import prose_text
+    from dlexam.render.terminal import step_lines
+
+    step = hint_step(checker.right, item.ref, item.expected)
+    say("  " + prose_text(lang, "practice.worked", {"ref": item.ref}))
+    if step is not None:
+        say("    " + prose_text(lang, step.key, step.data))
+        for shown in [*feeding_steps(checker.right, step), step]:
+            for line in step_lines(shown):
+                say("    " + line)
+    say("    " + f"{item.ref} = {_value_text(item.expected)}")
 
 
 def _value_text(value: Any) -> str:

@@ -48,13 +48,43 @@ def _departs_lines(report: Report, verdict: Verdict, lang: str) -> list[str]:
     return lines
 
 
-def verdict_lines(report: Report, verdict: Verdict, lang: str) -> list[str]:
-    """The lines that say one verdict."""
+def mistake_name(derivation: Derivation, verdict: Verdict, lang: str) -> str:
+    """The named mistake of a verdict (or the two of a combination), in words."""
+    names = [prose_text(lang, derivation.mistake_key(m) + ".name") for m in verdict.mistakes]
+    if len(names) == 1:
+        return names[0]
+    return prose_text(lang, "check.combined", {"first": names[0], "second": names[1]})
+
+
+def mistake_lines(report: Report, verdict: Verdict, lang: str, given: str,
+                  ref: str | None = None) -> list[str]:
+    """The named mistake (or combination) of an item, with its explanation, once."""
+    name = mistake_name(report.derivation, verdict, lang)
+    if ref is None:
+        lines = [prose_text(lang, "check.mistake", {"given": given, "name": name})]
+    else:
+        lines = [prose_text(lang, "check.item_mistake", {"ref": ref, "given": given,
+                                                         "name": name})]
+    for m in verdict.mistakes:
+        lines.append(prose_text(lang, report.derivation.mistake_key(m) + ".explain"))
+    if verdict.departs_at is not None and not verdict.also:
+        lines += _departs_lines(report, verdict, lang)
+    return lines
+
+
+def verdict_lines(report: Report, verdict: Verdict, lang: str,
+                  explain: bool = True) -> list[str]:
+    """The lines that say one verdict (``explain=False``: its item's mistake said already)."""
     head = f"{verdict.ref} = {_number(verdict.given)}"
     tol = verdict.tolerance
     expected = to_plain(verdict.expected)
     stated = (precision_words(tol.precision, lang) if tol.precision is not None
               and isinstance(expected, (int, float)) else None)
+    if verdict.carried:
+        assert verdict.follows_from is not None
+        name, index = verdict.follows_from
+        return [f"  ✓ {head}: " + prose_text(lang, "check.carried",
+                                              {"ref": format_ref(name, index)})]
     if verdict.correct:
         key = "check.right"
         if verdict.note == "rounded":
@@ -85,12 +115,54 @@ def verdict_lines(report: Report, verdict: Verdict, lang: str) -> list[str]:
         lines.append("      " + prose_text(lang, "check.follows",
                                            {"ref": format_ref(name, index)}))
     elif verdict.mistake is not None:
-        key = report.derivation.mistake_key(verdict.mistake)
-        lines.append("      " + prose_text(lang, "check.mistake", {
-            "given": _number(verdict.given), "name": prose_text(lang, key + ".name")}))
-        lines.append("      " + prose_text(lang, key + ".explain"))
-        if verdict.departs_at is not None:
-            lines += ["      " + line for line in _departs_lines(report, verdict, lang)]
+        if explain:
+            lines += ["      " + line for line in mistake_lines(
+                report, verdict, lang, _number(verdict.given))]
+        else:
+            lines.append("      " + mistake_name(report.derivation, verdict, lang))
+    return lines
+
+
+def items_of(verdicts: list[Verdict]) -> list[list[Verdict]]:
+    """Verdicts grouped by the item they were given in (consecutive, in order)."""
+    groups: list[list[Verdict]] = []
+    for v in verdicts:
+        if groups and v.item is not None and groups[-1][0].item == v.item:
+            groups[-1].append(v)
+        else:
+            groups.append([v])
+    return groups
+
+
+def _given_text(verdicts: list[Verdict]) -> str:
+    """An item's typed entries as a (nested) list, as they were typed."""
+    def nest(entries: list[tuple[tuple[int, ...], Verdict]]) -> str:
+        if len(entries) == 1 and not entries[0][0]:
+            return _number(entries[0][1].given)
+        rows: dict[int, list[tuple[tuple[int, ...], Verdict]]] = {}
+        for index, v in entries:
+            rows.setdefault(index[0], []).append((index[1:], v))
+        return "[" + ", ".join(nest(row) for row in rows.values()) + "]"
+
+    item = verdicts[0].item or ""
+    own = item.count("[")
+    inner = [tuple(v.index or ())[own:] for v in verdicts]
+    if any(not i for i in inner):
+        return "[" + ", ".join(_number(v.given) for v in verdicts) + "]"
+    return nest(list(zip(inner, verdicts, strict=True)))
+
+
+def item_lines(report: Report, verdicts: list[Verdict], lang: str) -> list[str]:
+    """The lines of one given item: its named mistake once (with its explanation once), then
+    every entry."""
+    named = next((v for v in verdicts if v.mistake is not None), None)
+    if named is None or len(verdicts) == 1:
+        return [line for v in verdicts for line in verdict_lines(report, v, lang)]
+    lines = ["  ✗ " + line if k == 0 else "      " + line for k, line in enumerate(
+        mistake_lines(report, named, lang, _given_text(verdicts), named.item))]
+    for v in verdicts:
+        entry = verdict_lines(report, v, lang, explain=False)
+        lines += ["  " + entry[0]] + ["  " + line for line in entry[1:]]
     return lines
 
 
@@ -98,8 +170,8 @@ def report_text(report: Report, lang: str) -> str:
     """The whole report for the terminal."""
     lines = [f"{report.derivation.name}: " + prose_text(
         lang, "check.score", {"correct": report.correct, "total": report.total})]
-    for verdict in report.verdicts:
-        lines += verdict_lines(report, verdict, lang)
+    for group in items_of(report.verdicts):
+        lines += item_lines(report, group, lang)
     return "\n".join(lines)
 
 
@@ -137,6 +209,8 @@ def verdict_object(derivation: Derivation, verdict: Verdict, lang: str,
         "note": verdict.note,
         "mistake": None if verdict.mistake is None else {
             "id": verdict.mistake, "message": say(verdict.mistake)},
+        "also": [{"id": m, "message": say(m)} for m in verdict.also],
+        "carried": verdict.carried,
         "departs_at": departs_at,
         "follows_from": None if verdict.follows_from is None else [
             verdict.follows_from[0], list(verdict.follows_from[1] or []) or None],
@@ -159,13 +233,20 @@ def report_html(report: Any, lang: str = "en") -> str:
     and the step where the two derivations part."""
     head = prose_html(lang, "check.score", {"correct": report.correct, "total": report.total})
     rows = [f"<p><strong>{html.escape(report.derivation.name)}</strong>: {head}</p>", "<ul>"]
+    said: set[tuple[str | None, tuple[str, ...]]] = set()
     for verdict in report.verdicts:
         first = html.escape(verdict_lines(report, verdict, lang)[0].strip())
         rows.append(f"<li>{first}")
-        if verdict.mistake is not None:
-            key = report.derivation.mistake_key(verdict.mistake)
-            rows.append(f"<br><em>{prose_html(lang, key + '.name')}</em>: "
-                        f"{prose_html(lang, key + '.explain')}")
+        once = (verdict.item, verdict.mistakes)
+        if verdict.mistake is not None and verdict.item is not None and once in said:
+            rows.append("<br><em>" + html.escape(mistake_name(report.derivation, verdict,
+                                                              lang)) + "</em>")
+        elif verdict.mistake is not None:
+            said.add(once)
+            for m in verdict.mistakes:
+                key = report.derivation.mistake_key(m)
+                rows.append(f"<br><em>{prose_html(lang, key + '.name')}</em>: "
+                            f"{prose_html(lang, key + '.explain')}")
             parting = report.parting_steps(verdict)
             if parting is not None:
                 number, mine, theirs = parting
@@ -181,3 +262,4 @@ def report_html(report: Any, lang: str = "en") -> str:
 
 
 VIEWS["html"] = report_html
+VIEWS["text"] = report_text

@@ -93,6 +93,7 @@ _LATEX_WORDS = {
     r"\sqrt": "sqrt", r"\exp": "exp", r"\log": "log", r"\ln": "ln", r"\tanh": "tanh",
     r"\sigma": "sigma", r"\sin": "sin", r"\cos": "cos", r"\frac": r"\frac",
     r"\dfrac": r"\frac", r"\tfrac": r"\frac", r"\,": "", r"\;": "", r"\!": "", r"\ ": "",
+    r"\infty": "inf", r"\infinity": "inf",
 }
 _UNICODE = {"−": "-", "·": "*", "×": "*", "÷": "/", "（": "(", "）": ")", "，": ","}
 
@@ -282,11 +283,28 @@ class _Parser:
 
     # --- values ---
     def value(self) -> Any:
-        """A number or a (nested) list of numbers."""
+        """A number or a (nested) list of numbers: ``[...]``, or a tuple ``( , )``."""
         token = self.peek()
         if token.kind == "op" and token.text == "[":
             return self.bracket()
+        if token.kind == "op" and token.text == "(" and self._tuple_ahead():
+            return self.bracket("(", ")")
         return self.number_leaf()
+
+    def _tuple_ahead(self) -> bool:
+        """Whether the ``(`` here opens a tuple (a comma at its own level), not a bracket of an
+        expression."""
+        depth = 0
+        for token in self.tokens[self.i + 1:]:
+            if token.kind == "op" and token.text in "([{":
+                depth += 1
+            elif token.kind == "op" and token.text in ")]}":
+                if depth == 0:
+                    return False
+                depth -= 1
+            elif depth == 0 and token.kind == "op" and token.text == ",":
+                return True
+        return False
 
     def number_leaf(self) -> Leaf:
         # an infinity stands alone as an entry (a masked attention score is -inf)
@@ -310,9 +328,9 @@ class _Parser:
                 literal = "".join(p.text for p in pieces)
         return Leaf(_finite(value), literal)
 
-    def bracket(self) -> list[Any]:
+    def bracket(self, opening: str = "[", closing: str = "]") -> list[Any]:
         self.enter()
-        self.expect("[")
+        self.expect(opening)
         # MATLAB style when a ';' or a space separates entries at this level with no comma
         depth, commas, semis = 0, False, False
         for token in self.tokens[self.i:]:
@@ -328,9 +346,9 @@ class _Parser:
                 semis = True
         self.matlab.append(not commas)
         rows: list[list[Any]] = [[]]
-        while not (self.peek().kind == "op" and self.peek().text == "]"):
+        while not (self.peek().kind == "op" and self.peek().text == closing):
             if self.peek().kind == "end":
-                raise TypedError("a '[' is never closed")
+                raise TypedError(f"a '{opening}' is never closed")
             rows[-1].append(self.value())
             token = self.peek()
             if token.kind == "op" and token.text == ",":
@@ -338,12 +356,13 @@ class _Parser:
             elif token.kind == "op" and token.text == ";":
                 self.take()
                 rows.append([])
-            elif token.kind == "op" and token.text == "]":
+            elif token.kind == "op" and token.text == closing:
                 break
             elif token.kind == "end":
-                raise TypedError("a '[' is never closed")
+                raise TypedError(f"a '{opening}' is never closed")
             elif not (self.matlab[-1] and token.space_before):
-                raise TypedError(f"a missing ',' or ']' at character {token.position + 1}")
+                raise TypedError(f"a missing ',' or '{closing}' at character "
+                                 f"{token.position + 1}")
         self.take()
         self.matlab.pop()
         self.leave()
@@ -435,10 +454,31 @@ class _Parser:
             return Number(token.text[0])
         return self.primary()
 
+    def _grouped(self, token: _Token) -> _Token:
+        """A whole number written in groups of three digits apart (``5 058``, ``1 234 567.5``)
+        as one numeral, outside a list whose entries spaces separate: the groups are joined in
+        the tokens, so the numeral reads as typed (its significant figures too)."""
+        if (self.matlab[-1] or self.dialect.implicit_before_number
+                or not THOUSANDS_HEAD.fullmatch(token.text)):
+            return token
+        end = self.i
+        while (end < len(self.tokens) and self.tokens[end].kind == "number"
+               and self.tokens[end].space_before
+               and THOUSANDS_GROUP.fullmatch(self.tokens[end].text)):
+            end += 1
+            if "." in self.tokens[end - 1].text:
+                break
+        if end == self.i:
+            return token
+        joined = _Token("number", token.text + "".join(t.text for t in self.tokens[self.i:end]),
+                        token.space_before, token.position)
+        self.tokens[self.i - 1:end] = [joined]
+        return joined
+
     def primary(self) -> Node:
         token = self.take()
         if token.kind == "number":
-            return Number(token.text)
+            return Number(self._grouped(token).text)
         if token.kind == "frac":
             self.enter()
             top = self.group()
@@ -471,6 +511,33 @@ class _Parser:
         if token.kind == "op" and token.text in "({":
             return self.primary()
         raise TypedError(f"{name} needs its argument in brackets, as {name}(2)")
+
+
+THOUSANDS_HEAD = re.compile(r"\d{1,3}")
+THOUSANDS_GROUP = re.compile(r"\d{3}(?:\.\d+)?")
+_COMMA_THOUSANDS = re.compile(r"[+\-−]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_MATH_ENVIRONMENT = re.compile(r"\\(begin|end)\{\s*([pbBvV]?matrix|array)\s*\}(\{[lcr|]*\})?")
+
+
+def unwrap(text: str) -> str:
+    """The forms of an answer as students write it, put in the grammar's own form: ``$...$``
+    and ``$$...$$`` around it dropped; a number with thousands separators (``5,058``: the
+    whole answer, a comma elsewhere separates entries) without them; LaTeX matrices
+    (``\\begin{bmatrix} 1 & 2 \\\\ 3 & 4 \\end{bmatrix}``, ``pmatrix``) as ``[1, 2; 3, 4]``.
+    Text only: nothing is evaluated here."""
+    stripped = text.strip()
+    for fence in ("$$", "$"):
+        if len(stripped) > 2 * len(fence) and stripped.startswith(fence) and \
+                stripped.endswith(fence):
+            stripped = stripped[len(fence):-len(fence)].strip()
+            break
+    if _COMMA_THOUSANDS.fullmatch(stripped):
+        return stripped.replace(",", "")
+    if "\\begin" in stripped or "\\end" in stripped:
+        stripped = _MATH_ENVIRONMENT.sub(lambda m: "[" if m.group(1) == "begin" else "]",
+                                         stripped)
+        stripped = stripped.replace("\\\\", ";").replace("&", ",")
+    return stripped
 
 
 def _power(base: float, exponent: float) -> float:
@@ -560,7 +627,9 @@ def parse(text: str, ragged: bool = False) -> Any:
     Raises:
         TypedError: the text is refused (the message says why).
     """
-    tokens = tokenize(text)
+    if len(text) > MAX_CHARS:
+        raise TypedError(f"more than {MAX_CHARS:,} characters")
+    tokens = tokenize(unwrap(text))
     if len(tokens) == 1:
         raise TypedError("nothing typed")
     parser = _Parser(tokens)
@@ -573,6 +642,15 @@ def parse(text: str, ragged: bool = False) -> Any:
         raise TypedError(f"unexpected {token.text!r} at character {token.position + 1}")
     if not ragged:
         _rectangular(value)
+    return value
+
+
+def one_element(value: Any, shape: tuple[int, ...] | None) -> Any:
+    """A single typed number given for an answer of one element (a list of 1, a 1 x 1
+    matrix), nested as that answer is; anything else as it is."""
+    if isinstance(value, Leaf) and shape and all(d == 1 for d in shape):
+        for _d in shape:
+            value = [value]
     return value
 
 

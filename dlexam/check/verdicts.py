@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
 from typing import Any
 
-from dlexam.check.typed import Leaf, TypedError, from_json, parse
+from dlexam.check.typed import Leaf, TypedError, from_json, one_element, parse
 from dlexam.derivations.contract import (
     Answer,
     Precision,
@@ -51,6 +51,18 @@ class Verdict:
     mistake: str | None = None
     departs_at: int | None = None  # which step with a value (0-based) parts the derivations
     follows_from: tuple[str, tuple[int, ...] | None] | None = None
+    also: tuple[str, ...] = ()  # the other mistakes of a combination that explains the item
+    item: str | None = None  # the asked item (the reference as given) this entry belongs to
+
+    @property
+    def mistakes(self) -> tuple[str, ...]:
+        """The named mistakes: one, or the two of a combination; () when none."""
+        return () if self.mistake is None else (self.mistake, *self.also)
+
+    @property
+    def carried(self) -> bool:
+        """Right as carried forward: the value follows from the student's own earlier one."""
+        return self.follows_from is not None
 
     @property
     def ref(self) -> str:
@@ -58,8 +70,9 @@ class Verdict:
         return format_ref(self.answer, self.index)
 
 
-VIEWS: dict[str, Callable[[Any], str]] = {}
-"""How a :class:`Report` displays in Jupyter: ``html``, registered by :mod:`dlexam.check.report`."""
+VIEWS: dict[str, Callable[..., str]] = {}
+"""How a :class:`Report` displays: ``html`` (Jupyter) and ``text`` (``print``), registered by
+:mod:`dlexam.check.report`; each takes the report and a language."""
 
 
 @dataclass(repr=False)
@@ -70,9 +83,15 @@ class Report:
     values: Values  # the right derivation's
     verdicts: list[Verdict]
     params: dict[str, Any] = field(default_factory=dict)
+    lang: str = "en"  # the language str() and Jupyter show it in
 
     def __repr__(self) -> str:
         return f"<check of {self.derivation.name}: {self.correct} of {self.total} right>"
+
+    def __str__(self) -> str:
+        """The full text report (``print(report)``), in the report's language."""
+        view = VIEWS.get("text")  # registered by dlexam.check.report (dlexam.check loads it)
+        return repr(self) if view is None else view(self, self.lang)
 
     @property
     def right(self) -> Result:
@@ -94,7 +113,7 @@ class Report:
     # Jupyter's display protocol, through the view dlexam.check.report registers
     def _repr_html_(self) -> str | None:
         view = VIEWS.get("html")
-        return None if view is None else view(self)
+        return None if view is None else view(self, self.lang)
 
     def _repr_markdown_(self) -> str | None:
         return self._repr_html_()
@@ -264,6 +283,198 @@ def judge_element(name: str, index: tuple[int, ...], leaf: Leaf | str, expected:
     return verdict
 
 
+PAIR_MIN_ENTRIES = 2
+"""The fewest entries an item needs for combinations of two mistakes to be tried on it."""
+
+Candidate = tuple[tuple[str, ...], list[Any]]
+"""A mistake (one id) or a combination (two), with its values of an item's elements."""
+
+
+def explains(leaves_: list[Leaf], expected: list[Any], values: list[Any],
+             tolerance: Tolerance, exact: bool) -> bool:
+    """Whether a mistake's values explain a whole typed item: every element matches the
+    mistake's value, and the mistake's values are not the right ones (somewhere told apart)."""
+    apart = False
+    for leaf, right, theirs in zip(leaves_, expected, values, strict=True):
+        try:
+            theirs_number = _number(theirs)
+        except (TypeError, ValueError):
+            return False
+        if not _matches(leaf, theirs_number, tolerance, exact):
+            return False
+        if not apart and not _matches(Leaf(theirs_number), _number(right), tolerance, exact):
+            apart = True
+    return apart
+
+
+def _moves(right: list[Any], values: list[Any], tolerance: Tolerance, exact: bool) -> bool:
+    """Whether a mistake's values of an item differ from the right ones somewhere."""
+    try:
+        return any(not _matches(Leaf(_number(v)), _number(r), tolerance, exact)
+                   for v, r in zip(values, right, strict=True))
+    except (TypeError, ValueError):
+        return False
+
+
+def judge_item(name: str, elements: list[tuple[tuple[int, ...], Leaf | str, Any]],
+               tolerance: Tolerance, kind: str, singles: Iterable[Candidate] = (),
+               pairs: Callable[[set[str]], Iterable[Candidate]] | None = None,
+               item: str | None = None) -> list[Verdict]:
+    """The verdicts of one asked item (a number, a vector, a matrix), one per element.
+
+    Each element is judged right (within the tolerance, or rounded) or wrong (perhaps a
+    rounding slip). When some element is wrong, a named mistake is looked for that explains the
+    WHOLE item: every element typed matches that mistake's value. The first single mistake that
+    does is named on the item's wrong elements; when none does, on an item of two entries or
+    more, the combinations ``pairs`` gives (two mistakes made at once) are tried. A mistake
+    that matches only some elements (by coincidence) is not named.
+
+    Args:
+        name: the answer's name.
+        elements: (full 1-based index, typed leaf or text, right value) per element.
+        tolerance: the tolerance the elements are judged with.
+        kind: the answer's kind.
+        singles: (mistake ids, values per element), in the order tried.
+        pairs: made on first need: the same for combinations of two of the mistakes given
+            (those that change the item).
+        item: the item's reference as given (kept on each verdict).
+    """
+    verdicts = [replace(judge_element(name, index, leaf, expected, tolerance, kind), item=item)
+                for index, leaf, expected in elements]
+    if all(v.correct for v in verdicts) or any(isinstance(leaf, str) for _i, leaf, _e in
+                                               elements):
+        return verdicts
+    exact = kind in ("integer", "integers")
+    typed = [leaf for _i, leaf, _e in elements]
+    right = [expected for _i, _l, expected in elements]
+    assert all(isinstance(leaf, Leaf) for leaf in typed)
+    found: tuple[str, ...] | None = None
+    moving: set[str] = set()  # the mistakes that change this item (alone)
+    for ids, values in singles:
+        if len(values) != len(typed):
+            continue
+        if explains(typed, right, values, tolerance, exact):  # type: ignore[arg-type]
+            found = ids
+            break
+        if _moves(right, values, tolerance, exact):
+            moving.update(ids)
+    # two mistakes at once only for an item of several entries (one number matched by one of
+    # the many combinations is too likely a coincidence to be named), and only mistakes that
+    # each change the item: a combination with one that does not is that one mistake alone
+    if found is None and pairs is not None and len(typed) >= PAIR_MIN_ENTRIES \
+            and len(moving) >= 2:
+        for ids, values in pairs(moving):
+            if len(values) == len(typed) and explains(typed, right, values,  # type: ignore[arg-type]
+                                                      tolerance, exact):
+                found = ids
+                break
+    if found is None:
+        return verdicts
+    return [v if v.correct else replace(v, note=None, mistake=found[0], also=found[1:])
+            for v in verdicts]
+
+
+def carried(verdict: Verdict, source: tuple[str, tuple[int, ...] | None]) -> Verdict:
+    """A wrong value that follows correctly from the student's own earlier value ``source``:
+    right as carried forward (its rounding-slip note, if any, was not a slip)."""
+    return replace(verdict, correct=True, note=None, mistake=None, also=(), departs_at=None,
+                   follows_from=source)
+
+
+def item_credit(verdicts: list[Verdict], partial: Mapping[str, float],
+                rounding_slip: float = 0.0) -> float:
+    """An asked item's credit (0..1 of its points), the one rule of grading and of checking an
+    exam: a named mistake on the item earns that mistake's ``partial`` credit for the whole
+    item (the smaller of the two for a combination; entries that agree with the right values
+    by coincidence earn nothing more); else each entry counts alike: right (or carried forward)
+    1, a rounding slip ``rounding_slip``, anything else 0."""
+    named = next((v for v in verdicts if v.mistake is not None), None)
+    if named is not None:
+        return min(partial.get(m, 0.0) for m in named.mistakes)
+    if not verdicts:
+        return 0.0
+    credits = [1.0 if v.correct else rounding_slip if v.note == "rounding-slip" else 0.0
+               for v in verdicts]
+    return sum(credits) / len(credits)
+
+
+def _overlay(value: Any, index: tuple[int, ...], number: float) -> Any:
+    """A plain value with the entry at a full 1-based index replaced (a copy)."""
+    if not index:
+        return number
+    if not isinstance(value, list) or not 1 <= index[0] <= len(value):
+        raise IndexError(index)
+    out = list(value)
+    out[index[0] - 1] = _overlay(value[index[0] - 1], index[1:], number)
+    return out
+
+
+def student_answers(right: Mapping[str, Any],
+                    given: Mapping[tuple[str, tuple[int, ...]], Leaf]) -> dict[str, Any]:
+    """The student's answers as plain data: their typed entries where given, the right values
+    elsewhere."""
+    out = dict(right)
+    for (name, index), leaf in given.items():
+        if name in out:
+            try:
+                out[name] = _overlay(out[name], index, leaf.value)
+            except IndexError:
+                continue
+    return out
+
+
+def follow_answers(derivation: Derivation, verdicts: list[Verdict],
+                   given: Mapping[tuple[str, tuple[int, ...]], Leaf],
+                   right: Callable[[], Mapping[str, Any]],
+                   params: Mapping[str, Any]) -> list[Verdict]:
+    """Marks wrong values of later answers computed correctly from the student's own earlier
+    answers (the derivation's ``follows``: h -> y, weights -> Z, layers -> total) as right,
+    carried forward.
+
+    Args:
+        derivation: the derivation.
+        verdicts: the verdicts so far.
+        given: the typed numbers by (answer, full index).
+        right: () -> the right answers as plain data (called on first need).
+        params: the raw parameters with the defaults.
+    """
+    out = list(verdicts)
+    for follow in derivation.follows:
+        open_ = [k for k, v in enumerate(out)
+                 if v.answer in follow.targets and not v.correct and v.note not in (
+                     "no-answer", "unreadable") and not isinstance(v.given, (str, list))]
+        # only from an earlier answer of the student's own (wrong, or itself carried forward):
+        # from right ones the right values follow, judged already
+        if not open_ or not any(v.answer in follow.sources and (not v.correct or v.carried)
+                                for v in out):
+            continue
+        mine = student_answers(right(), given)
+        try:
+            computed = follow.compute(params, mine)
+        except (ArithmeticError, ValueError, TypeError, IndexError, InputError):
+            computed = None
+        if not computed:
+            continue
+        exact_kinds = ("integer", "integers")
+        own = [name for name in follow.sources
+               if any(v.answer == name and (not v.correct or v.carried) for v in out)]
+        source = own[0] if own else follow.sources[0]  # the earlier answer that was the student's
+        for k in open_:
+            v = out[k]
+            leaf = given.get((v.answer, tuple(v.index or ())))
+            if leaf is None or v.answer not in computed:
+                continue
+            try:
+                value = element(computed[v.answer], tuple(v.index or ()))
+            except (IndexError, TypeError):
+                continue
+            if _matches(leaf, _number(value), v.tolerance,
+                        derivation.answer(v.answer).kind in exact_kinds):
+                step = (v.index[0],) if follow.by_step and v.index else None
+                out[k] = carried(v, (source, step))
+    return out
+
+
 def rerun_answers(derivation: Derivation, params: Mapping[str, Any], t: int,
                   state: list[float], planner: Planner | None = None) -> dict[str, Any] | None:
     """The plain answers of the derivation restarted from a student's state at step t, or
@@ -300,7 +511,8 @@ def follow_through(derivation: Derivation, verdicts: list[Verdict],
         return verdicts
     out = list(verdicts)
     wrong_states = sorted({v.index[0] for v in verdicts
-                           if v.answer == carry.answer and not v.correct and v.index})
+                           if v.answer == carry.answer and (not v.correct or v.carried)
+                           and v.index})
     for t in wrong_states:
         if not any(v.index and v.index[0] > t and not (v.correct or v.mistake or v.follows_from)
                    for v in out):
@@ -322,8 +534,7 @@ def follow_through(derivation: Derivation, verdicts: list[Verdict],
             if leaf is not None and _matches(leaf, value, v.tolerance,
                                              derivation.answer(v.answer).kind
                                              in ("integer", "integers")):
-                out[k] = Verdict(v.answer, v.index, v.given, v.expected, False, v.tolerance,
-                                 v.note, None, None, (carry.answer, (t,)))
+                out[k] = carried(v, (carry.answer, (t,)))
     return out
 
 
@@ -346,7 +557,7 @@ class Checker:
         self.planner = planner or Planner()
         self.values = self.planner.values(derivation, self.params)
         self.expected = self.values.answers
-        self._mistaken: dict[str, Values] = {}
+        self._mistaken: dict[str, Values] = {}  # by mistake id, or "first+second"
 
     @property
     def right(self) -> Result:
@@ -411,6 +622,7 @@ class Checker:
                              f"lengths {lengths}")
         out = []
         expected_shape = _shape(expected)
+        value = one_element(value, expected_shape)  # 0.5 for [0.5]
         given_shape = _shape(value)
         if given_shape != expected_shape and _same_vector(given_shape, expected_shape):
             value = _reshape(value, expected_shape)  # [a, b] for a 1 x 2 (or 2 x 1) matrix
@@ -452,40 +664,91 @@ class Checker:
         if len(given) > MAX_GIVEN:
             raise InputError("answers", f"at most {MAX_GIVEN} answers per request",
                              str(len(given)))
-        elements = [e for ref, typed in given.items() for e in self.read(ref, typed)]
+        groups = [(ref, self.read(ref, typed)) for ref, typed in given.items()]
+        elements = [e for _ref, group in groups for e in group]
         verdicts: list[Verdict] = []
-        for answer, index, expected, leaf in elements:
-            verdicts.append(self._judge(answer, index, expected, leaf))
+        for ref, group in groups:
+            verdicts += self._judge_item(ref, group)
         verdicts = self._follow_through(verdicts, elements)
         return Report(self.derivation, self.values, verdicts, self.values.params)
 
-    def _judge(self, answer: Answer, index: tuple[int, ...], expected: Any,
-               leaf: Leaf | str | WrongShape) -> Verdict:
+    def _tolerance(self, answer: Answer) -> Tolerance:
         tolerance = answer.tolerance
         if answer.kind not in ("integer", "integers", "text"):
             tolerance = (self.tolerance or tolerance).stating(self.precision)
-        if isinstance(leaf, WrongShape):  # another shape, which a named mistake gives
-            given: Any = _leaf_values(leaf.value)
-            return Verdict(answer.name, index if index else None, given, expected, False,
-                           tolerance, None, leaf.mistake, self._departs(leaf.mistake))
-        verdict = judge_element(answer.name, index, leaf, expected, tolerance,
-                                answer.kind, self._mistake_values(answer.name, index))
-        if verdict.mistake is None:
-            return verdict
-        return replace(verdict, departs_at=self._departs(verdict.mistake))
+        return tolerance
 
-    def _mistake_values(self, name: str, index: tuple[int, ...]) -> Iterator[tuple[str, Any]]:
-        """(mistake id, that mistake's value of this element), each derived on first need."""
-        for mistake in self.derivation.applicable_mistakes(self.params):
+    def _judge_item(self, ref: str, group: list[Any]) -> list[Verdict]:
+        """The verdicts of one given item (a reference and its typed value), judged whole."""
+        if not group:
+            return []
+        answer = group[0][0]
+        tolerance = self._tolerance(answer)
+        if len(group) == 1 and isinstance(group[0][3], WrongShape):
+            # another shape, which a named mistake gives
+            _a, index, expected, leaf = group[0]
+            given: Any = _leaf_values(leaf.value)
+            return [Verdict(answer.name, index if index else None, given, expected, False,
+                            tolerance, None, leaf.mistake, self._departs(leaf.mistake),
+                            item=ref)]
+        indices = [index for _a, index, _e, _l in group]
+        verdicts = judge_item(
+            answer.name, [(index, leaf, expected) for _a, index, expected, leaf in group],
+            tolerance, answer.kind, self._mistake_values(answer.name, indices),
+            lambda moving: self._pair_values(answer.name, indices, moving), item=ref)
+        departs: dict[str, int | None] = {}
+        out = []
+        for v in verdicts:
+            if v.mistake is not None and not v.also:
+                if v.mistake not in departs:
+                    departs[v.mistake] = self._departs(v.mistake)
+                v = replace(v, departs_at=departs[v.mistake])
+            out.append(v)
+        return out
+
+    @property
+    def applicable(self) -> list[Any]:
+        """The mistakes a student can make on this question (worked out once)."""
+        if "_applicable" not in self.__dict__:
+            self.__dict__["_applicable"] = self.derivation.applicable_mistakes(self.params)
+        return self.__dict__["_applicable"]
+
+    def _mistake_values(self, name: str, indices: list[tuple[int, ...]]
+                        ) -> Iterator[tuple[tuple[str, ...], list[Any]]]:
+        """((mistake id,), that mistake's values of these elements), each derived on first
+        need."""
+        for mistake in self.applicable:
             if name not in mistake.changes:
                 continue
             theirs = self.mistaken_answers(mistake.id).get(name)
             if theirs is None:
                 continue
             try:
-                yield mistake.id, element(theirs, index)
+                yield (mistake.id,), [element(theirs, index) for index in indices]
             except IndexError:
                 continue
+
+    def _pair_values(self, name: str, indices: list[tuple[int, ...]], moving: set[str]
+                     ) -> Iterator[tuple[tuple[str, ...], list[Any]]]:
+        """((first id, second id), the combination's values of these elements), for every two
+        of the ``moving`` mistakes (those that change the item), each derived on first need."""
+        changing = [m for m in self.applicable if name in m.changes and m.id in moving]
+        for k, first in enumerate(changing):
+            for second in changing[k + 1:]:
+                key = f"{first.id}+{second.id}"
+                if key not in self._mistaken:
+                    self._mistaken[key] = self.planner.values_combined(  # type: ignore[assignment]
+                        self.derivation, self.params, first.id, second.id)
+                values = self._mistaken[key]
+                if values is None:
+                    continue
+                theirs = values.answers.get(name)
+                if theirs is None:
+                    continue
+                try:
+                    yield (first.id, second.id), [element(theirs, index) for index in indices]
+                except IndexError:
+                    continue
 
     def _departs(self, mistake_id: str) -> int | None:
         """The first step with numbers where the mistaken derivation parts from the right one
@@ -514,7 +777,9 @@ class Checker:
             return rerun_answers(self.derivation, self.values.params, t, student_state,
                                  self.planner)
 
-        return follow_through(self.derivation, verdicts, given, state, rerun)
+        verdicts = follow_through(self.derivation, verdicts, given, state, rerun)
+        return follow_answers(self.derivation, verdicts, given, lambda: self.expected,
+                              self.values.params)
 
     def _student_state(self, given: Mapping[tuple[str, tuple[int, ...]], Leaf], name: str,
                        t: int) -> list[float]:
@@ -525,14 +790,22 @@ class Checker:
 
 
 def check(derivation: Derivation, params: Mapping[str, Any] | None,
-          answers: Mapping[str, Any], precision: Precision | None = None) -> Report:
+          answers: Mapping[str, Any], precision: Precision | None = None,
+          lang: str = "en") -> Report:
     """Checks a student's answers (ref -> typed text or JSON value) against a derivation;
-    with ``precision``, a value rounded to it is right too.
+    with ``precision``, a value rounded to it is right too; ``lang``: the language the report
+    prints in.
 
     Raises:
         InputError: the parameters or a given answer are malformed.
     """
-    return Checker(derivation, params, precision=precision).check(answers)
+    return replace_lang(Checker(derivation, params, precision=precision).check(answers), lang)
+
+
+def replace_lang(report: Report, lang: str) -> Report:
+    """The report, to be shown in ``lang``."""
+    report.lang = lang
+    return report
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -21,8 +21,8 @@ from typing import Any
 
 import sympy as sp
 
-from dlexam.derivations.contract import Answer, Mistake
-from dlexam.derivations.core import Result, Step, derivation
+from dlexam.derivations.contract import Answer, Follow, Mistake, with_params
+from dlexam.derivations.core import Result, Step, derivation, to_plain
 from dlexam.derivations.forms import Stack, as_written, row_vector
 from dlexam.derivations.heads import (
     ATTENTION_SEED_RANGE,
@@ -41,19 +41,18 @@ from dlexam.derivations.heads import (
     generated_step,
     head_attention,
     indexed,
-    matmul,
     matrices_given,
     multi_head,
     multi_head_values,
-    product_step,
     scaled_attention,
+    scores_step,
     seeded_inputs,
     shape_data,
     shape_text,
     softmax_row_step,
     softmax_rows_exact,
 )
-from dlexam.derivations.params import Param, bind_dims
+from dlexam.derivations.params import Param, bind_dims, numeric_inputs, validate
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
 from dlexam.notation import register_symbols, sym
@@ -365,7 +364,33 @@ SELF_ATTENTION_MISTAKES = [
     Mistake("scaled-by-dk", changes=_AFTER_SCALING, formula=True,
             applies=lambda p: Scale(p["scale"]).root),
     Mistake("softmax-by-column", changes=("weights", "Z"), formula=True),
+    # the causal mask asked for and left out: every token attends to every other
+    Mistake("no-mask", changes=("weights", "Z", "masked"), params=with_params(mask="none"),
+            applies=lambda p: p["mask"] == "causal"),
+    # K Q^T for Q K^T (the scores transposed), where queries and keys are as many
+    Mistake("transposed-scores", changes=("scores", *_AFTER_SCALING), formula=True,
+            applies=lambda p: p["scores"] is None and _square_scores(p)),
+    # the mask applied to the weights after the softmax, the rows not renormalised
+    Mistake("mask-after-softmax", changes=("weights", "Z"), formula=True,
+            applies=lambda p: p["mask"] == "causal"),
+    # Z = A^T V for A V
+    Mistake("transposed-weights-in-z", changes=("Z",), formula=True,
+            applies=lambda p: _square_scores(p) and _has_values(p)),
 ]
+
+
+def _square_scores(params: Mapping[str, Any]) -> bool:
+    """As many queries as keys (the scores are square)."""
+    if params.get("scores") is not None:
+        given = params["scores"]
+        return isinstance(given[0], list) and len(given) == len(given[0])
+    if params.get("Q") is not None:
+        return len(params["Q"]) == len(params["K"])
+    return True  # from X: the keys are the same tokens
+
+
+def _has_values(params: Mapping[str, Any]) -> bool:
+    return params.get("scores") is None or params.get("values") is not None
 
 
 def _fixed_form(fixed: Mapping[str, Any]) -> str | None:
@@ -549,11 +574,8 @@ def _qkv_form(Q: sp.ImmutableMatrix | None, K: sp.ImmutableMatrix | None,
     steps = [Step(key="self_attention.given_qkv",
                   data={"n_q": Q.rows, "n_k": K.rows, "d_k": Q.cols,
                         "d_v": V.cols if V is not None else 0})]
-    scores = matmul(Q, K.T, exact)
-    with sp.evaluate(False):
-        score_formula = sp.Mul(syms.Q, syms.KT)
-    steps.append(product_step("self_attention.scores", syms.S, score_formula, Q, K.T, scores,
-                              shown_right=sp.Transpose(K)))
+    step, scores = scores_step("self_attention", Q, K, syms, exact, {}, mistake)
+    steps.append(step)
     more, head = scaled_attention("self_attention", scores=scores, d_k=Q.cols, V=V, mask=mask,
                                   exact=exact, syms=syms, head_data={},
                                   rows=_rows_measure(exact), mistake=mistake,
@@ -561,6 +583,53 @@ def _qkv_form(Q: sp.ImmutableMatrix | None, K: sp.ImmutableMatrix | None,
     steps += more
     return Result(convention="row-vectors", steps=tuple(steps),
                   answers=_answers(head, scores=scores))
+
+
+SELF_ATTENTION_LIMITS = {"n": 10, "m": 10, "d_model": 16, "d_k": 16, "d_v": 16}
+
+
+def _d_k_of(params: Mapping[str, Any]) -> int | None:
+    """The width of the queries and keys the question uses."""
+    for name in ("W_Q", "Q"):
+        given = params.get(name)
+        if given is not None:
+            return len(given[0])
+    return params.get("d_k")
+
+
+def _values_of(params: Mapping[str, Any], student: Mapping[str, Any]) -> Any:
+    """The value rows the weights multiply: the student's V where it is an answer, else the
+    question's (V or values), or None."""
+    for found in (student.get("V"), params.get("V"), params.get("values")):
+        if found is not None:
+            return found
+    return None
+
+
+def _from_own_scores(params: Mapping[str, Any], student: Mapping[str, Any]
+                     ) -> dict[str, Any] | None:
+    """The answers after the scores, from the student's own scores (follow-through): the
+    derivation itself, run from those scores (its scores form) with the question's values."""
+    if student.get("scores") is None:
+        return None
+    raw = {"scores": student["scores"], "d_k": _d_k_of(params), "values": _values_of(
+        params, student), "mask": params["mask"], "scale": params["scale"]}
+    with numeric_inputs():
+        values = validate(SELF_ATTENTION_PARAMS, raw, SELF_ATTENTION_LIMITS)
+        result = self_attention(**values)
+    return {k: to_plain(v) for k, v in result.answers.items()}
+
+
+def _from_own_weights(params: Mapping[str, Any], student: Mapping[str, Any]
+                      ) -> dict[str, Any] | None:
+    """Z from the student's own weights (follow-through): Z = A V, the product the
+    derivation's last step takes, with the values V of the question (or the student's V)."""
+    values = _values_of(params, student)
+    if values is None or student.get("weights") is None:
+        return None
+    weights = sp.Matrix(student["weights"])
+    product = weights * sp.Matrix(values)
+    return {"Z": to_plain(sp.ImmutableMatrix(product))}
 
 
 @derivation(
@@ -580,7 +649,9 @@ def _qkv_form(Q: sp.ImmutableMatrix | None, K: sp.ImmutableMatrix | None,
     mistakes=SELF_ATTENTION_MISTAKES,
     sampler=sample_self_attention,
     question=_self_attention_question,
-    limits={"n": 10, "m": 10, "d_model": 16, "d_k": 16, "d_v": 16},
+    limits=SELF_ATTENTION_LIMITS,
+    follows=[Follow(("scores",), ("scaled", "masked", "weights", "Z"), _from_own_scores),
+             Follow(("weights",), ("Z",), _from_own_weights)],
 )
 def self_attention(
     X: sp.ImmutableMatrix | None,
@@ -677,6 +748,9 @@ MULTI_HEAD_MISTAKES = [
     Mistake("no-scaling", changes=_HEAD_ANSWERS, formula=True,
             applies=lambda p: not Scale(p["scale"]).plain),
     Mistake("no-output-projection", changes=("output",), formula=True),
+    # the causal mask asked for and left out, in every head
+    Mistake("no-mask", changes=_HEAD_ANSWERS, params=with_params(mask="none"),
+            applies=lambda p: p["mask"] == "causal"),
 ]
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import sympy as sp
 
-from dlexam.derivations.contract import Answer, Mistake, with_params
+from dlexam.derivations.contract import Answer, Follow, Mistake, with_params
 from dlexam.derivations.core import Result, Step, derivation, evaluate_at, put_in
 from dlexam.derivations.forms import simplified
 from dlexam.derivations.params import Param
@@ -82,7 +82,42 @@ CLIP_MISTAKES = [
     # asked for the global norm, each tensor clipped by its own norm
     Mistake("per-tensor-norm", changes=("g", "norm_after", "scale"), formula=True,
             applies=lambda p: p.get("mode", "norm") == "global-norm"),
+    # the norm above the threshold, and the gradient left as it is (the operation skipped)
+    Mistake("not-clipped", changes=("g", "norm_after", "scale"), formula=True,
+            applies=lambda p: _whole_norm(p) and _exceeds(p)),
+    # the ratio turned over: g multiplied by ||g|| / beta, which grows it
+    Mistake("inverted-ratio", changes=("g", "norm_after", "scale"), formula=True,
+            applies=lambda p: _whole_norm(p) and _exceeds(p)),
+    # the L1 norm (the sum of |g_i|) taken for the L2 norm
+    Mistake("l1-norm", changes=("g", "norm_before", "norm_after", "scale"), formula=True,
+            applies=lambda p: _whole_norm(p) and _l1_differs(p)),
 ]
+
+
+def _raw_entries(params: Mapping[str, Any]) -> list[float]:
+    g = params["g"]
+    return [float(v) for v in (g if not isinstance(g[0], list) else
+                               [x for row in g for x in row])]
+
+
+def _whole_norm(params: Mapping[str, Any]) -> bool:
+    """Clipping by the norm of all entries of one tensor (no axes, no list of tensors)."""
+    g = params.get("g")
+    return (params.get("mode", "norm") == "norm" and _no_axes(params)
+            and isinstance(g, list) and bool(g)
+            and not (isinstance(g[0], list) and g[0] and isinstance(g[0][0], list)))
+
+
+def _exceeds(params: Mapping[str, Any]) -> bool:
+    return sum(v * v for v in _raw_entries(params)) > float(params["threshold"]) ** 2
+
+
+def _l1_differs(params: Mapping[str, Any]) -> bool:
+    """The L1 norm clips (it is above the threshold) and is not the L2 norm (two entries or
+    more not 0)."""
+    entries = _raw_entries(params)
+    return sum(abs(v) for v in entries) > float(params["threshold"]) and \
+        sum(1 for v in entries if v != 0) > 1
 
 
 def _clip_numbers(fixed: Mapping[str, Any], draw: Draw, shape: tuple[int, ...],
@@ -244,6 +279,24 @@ def _clip_question(values: dict[str, Any]) -> dict[str, Any]:
     return {"g": g, "axes": shown_axes}
 
 
+def _clipped_by_own_norm(params: Mapping[str, Any], student: Mapping[str, Any]
+                         ) -> dict[str, Any] | None:
+    """g, the factor and the norm after, from the student's own norm (follow-through): if
+    ||g|| > β then g <- (β / ||g||) g, the rule's own step (clipping by norm, no axes)."""
+    if params.get("mode", "norm") != "norm" or params.get("axes") is not None:
+        return None
+    norm, beta = float(student["norm_before"]), float(params["threshold"])
+    if norm <= 0:
+        return None
+    factor = beta / norm if norm > beta else 1.0
+
+    def scaled(value: Any) -> Any:
+        return [scaled(v) for v in value] if isinstance(value, list) else factor * float(value)
+
+    return {"g": scaled(params["g"]), "scale": factor,
+            "norm_after": beta if norm > beta else norm}
+
+
 @derivation(
     "clip-gradient",
     params=CLIP_PARAMS,
@@ -254,6 +307,7 @@ def _clip_question(values: dict[str, Any]) -> dict[str, Any]:
     mistakes=CLIP_MISTAKES,
     sampler=sample_clip,
     question=_clip_question,
+    follows=[Follow(("norm_before",), ("g", "scale", "norm_after"), _clipped_by_own_norm)],
 )
 def clip_gradient(g: Any, threshold: sp.Rational, mode: str, axes: Any,
                   mistake: str | None = None) -> Result:
@@ -297,18 +351,26 @@ def _clip_whole(g: sp.ImmutableMatrix, threshold: sp.Rational, mistake: str | No
     if mistake == "clip-by-value":
         return _clip_by_value(g, threshold)
     squared = mistake == "squared-norm"
+    l1 = mistake == "l1-norm"
     beta, norm_sym, g_sym = sym("beta"), sym("norm_g"), msym("g", g.rows, g.cols)
     entries = list(g)
     with sp.evaluate(False):
         rule = sp.MatMul(sp.Mul(beta, sp.Pow(norm_sym, -1)), g_sym)
+        if mistake == "inverted-ratio":  # the ratio turned over
+            rule = sp.MatMul(sp.Mul(norm_sym, sp.Pow(beta, -1)), g_sym)
         squares = sp.Add(*[sp.Pow(v, 2) for v in entries]) if len(entries) > 1 else sp.Pow(
             entries[0], 2)
         norm_shown = squares if squared else sp.sqrt(squares)
+        if l1:
+            norm_shown = sp.Add(*[sp.Abs(v) for v in entries])
     norm = sp.Add(*[v**2 for v in entries])
     norm = norm if squared else sp.sqrt(norm)
     i = sp.Symbol("i")
     norm_formula = sp.Sum(sp.IndexedBase("g")[i] ** 2, (i, 1, len(entries)))
     norm_formula = norm_formula if squared else sp.sqrt(norm_formula)
+    if l1:  # the L1 norm taken for the L2 norm
+        norm = sp.Add(*[sp.Abs(v) for v in entries])
+        norm_formula = sp.Sum(sp.Abs(sp.IndexedBase("g")[i]), (i, 1, len(entries)))
     # the rule is displayed once, as a formula; the clipping step shows only the numbers put in
     steps: list[Step] = [
         Step(key="clip_gradient.given", lhs=g_sym, symbolic=g,
@@ -319,7 +381,11 @@ def _clip_whole(g: sp.ImmutableMatrix, threshold: sp.Rational, mistake: str | No
              substituted=norm_shown, value=norm),
     ]
     clipped = bool(norm > threshold)
-    if clipped:
+    if clipped and mistake == "not-clipped":  # the norm is above, and nothing was done
+        step = Step(key="clip_gradient.not_clipped", data={"norm": norm, "threshold": threshold})
+        new = g
+        clipped = False
+    elif clipped:
         values = {beta: threshold, norm_sym: norm, g_sym: g}
         step = Step(key="clip_gradient.clipped", lhs=sym("g_clipped"),
                     symbolic=put_in(rule, values), value=evaluate_at(rule, values),
@@ -331,9 +397,15 @@ def _clip_whole(g: sp.ImmutableMatrix, threshold: sp.Rational, mistake: str | No
     steps.append(step)
     after = sp.Add(*[v**2 for v in new])
     norm_after = simplified(after if squared else sp.sqrt(after))
+    if l1:
+        norm_after = simplified(sp.Add(*[sp.Abs(v) for v in new]))
     if squared and clipped:  # the same sum of squares, now of the clipped entries
         with sp.evaluate(False):
             after_formula: sp.Basic = sp.Add(*[sp.Pow(v, 2) for v in new])
+    elif mistake == "inverted-ratio" and clipped:
+        with sp.evaluate(False):
+            after_formula = sp.Mul(sp.Pow(norm_sym, 2), sp.Pow(beta, -1))
+        norm_after = simplified(norm**2 / threshold)
     else:
         after_formula = beta if clipped else norm_sym
     steps.append(Step(key="clip_gradient.norm_after", lhs=sym("norm_g_clipped"),
@@ -347,7 +419,8 @@ def _clip_whole(g: sp.ImmutableMatrix, threshold: sp.Rational, mistake: str | No
             "g": _shaped(new),
             "norm_before": norm,
             "norm_after": norm_after,
-            "scale": simplified(threshold / norm) if clipped else sp.Integer(1),
+            "scale": (simplified(norm / threshold) if mistake == "inverted-ratio"
+                      else simplified(threshold / norm)) if clipped else sp.Integer(1),
         },
         info={"clipped": clipped},
     )

@@ -447,3 +447,23 @@ class Carry:
 
     answer: str
     rerun: Callable[[Mapping[str, Any], int, list[float]], dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class Follow:
+    """Later answers computed from earlier ones of the same run, for follow-through credit: a
+    value that follows correctly from the student's own (wrong) earlier value is right as
+    carried forward.
+
+    Attributes:
+        sources: the answers the later ones are computed from (``("weights",)``).
+        targets: the answers computed from them (``("Z",)``).
+        compute: (raw parameters with defaults, the student's answers: their typed entries
+            where given, the right ones elsewhere, as plain data) -> the targets' plain values
+            computed from them (by the derivation's own code), or None when they cannot be.
+    """
+
+    sources: tuple[str, ...]
+    targets: tuple[str, ...]
+    compute: Callable[[Mapping[str, Any], Mapping[str, Any]], Mapping[str, Any] | None]
+    by_step: bool = False  # target[t] follows from source[t] (y_t from h_t): named so

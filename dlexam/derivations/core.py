@@ -19,7 +19,7 @@ from typing import Any
 
 import sympy as sp
 
-from dlexam.derivations.contract import Answer, Carry, Mistake, shape_problem
+from dlexam.derivations.contract import Answer, Carry, Follow, Mistake, shape_problem
 from dlexam.derivations.params import (
     JSON_MAX_DEPTH,
     Param,
@@ -205,7 +205,11 @@ VIEWS: dict[str, Callable[[Result], Any]] = {}
 
 def _view(name: str, result: Result) -> Any:
     view = VIEWS.get(name)
-    return None if view is None else view(result)
+    if view is None:
+        return None
+    lang = result.__dict__.get("_lang")  # set by dlexam.solve(..., lang=...)
+    return view(result, lang) if lang is not None and name in ("html", "markdown") else \
+        view(result)
 
 
 def to_plain(value: Any) -> Any:
@@ -325,6 +329,8 @@ class Derivation:
         question: validated parameters -> extra fields of the question statement (the
             statement is filled from the parameters by name, the dimension sizes, and these).
         carry: how a state answer starts the next step (for the checker's follow-through).
+        follows: which later answers are computed from earlier ones (follow-through within a
+            step: h -> y, weights -> Z, layers -> total).
     """
 
     name: str
@@ -336,6 +342,7 @@ class Derivation:
     sampler: Sampler | None = None
     question: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     carry: Carry | None = None
+    follows: tuple[Follow, ...] = ()
 
     @property
     def key(self) -> str:
@@ -421,6 +428,37 @@ class Derivation:
         """
         with nullcontext() if build else checked_only():
             return self._mistaken(right, mistake)
+
+    def combined(self, right: Prepared, first: str, second: str,
+                 build: bool = True) -> Prepared | None:
+        """A run as a student making two mistakes at once (the checker's search for a
+        combination that explains a whole answer), or None when the two cannot be made together
+        here (either does not apply, or the combined parameters are refused).
+
+        Parameter rules are applied one after the other; mistakes computed by formula are
+        passed together (:class:`Mistakes`, equal to each of its ids), so the derivation makes
+        each where it would make it alone.
+        """
+        chosen = [self.get_mistake(first), self.get_mistake(second)]
+        if not all(m.applies_to(right.shown) for m in chosen):
+            return None
+        effective: Mapping[str, Any] = right.effective
+        values = right.values
+        try:
+            with nullcontext() if build else checked_only():
+                if any(m.params is not None for m in chosen):
+                    shown = dict(right.shown)
+                    for m in chosen:
+                        if m.params is not None:
+                            shown = m.params(shown)
+                    effective = shown
+                    values = validate(self.params, effective, self.limits)
+        except InputError:
+            return None
+        formulas = [m.id for m in chosen if m.formula]
+        call = {} if not formulas else {
+            "mistake": formulas[0] if len(formulas) == 1 else Mistakes(formulas)}
+        return Prepared(effective, values, right.shown, call, f"{first}+{second}")
 
     def _mistaken(self, right: Prepared, mistake: str) -> Prepared:
         chosen = self.get_mistake(mistake)
@@ -522,6 +560,29 @@ class Derivation:
         return to_plain(drawn)
 
 
+class Mistakes(str):
+    """Several mistakes made at once, passed to a derivation function as its ``mistake``: it
+    compares equal to each of its ids (``mistake == "no-scaling"``, ``mistake in (...)``), so
+    that a derivation written for one mistake makes each of them where it would."""
+
+    ids: tuple[str, ...]
+
+    def __new__(cls, ids: Iterable[str]) -> Mistakes:
+        ids = tuple(ids)
+        made = super().__new__(cls, "+".join(ids))
+        made.ids = ids
+        return made
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and (other in self.ids or str.__eq__(self, other))
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    def __hash__(self) -> int:
+        return str.__hash__(self)
+
+
 class ContractError(RuntimeError):
     """A derivation broke its own declaration: a bug, never the user's fault."""
 
@@ -539,6 +600,7 @@ def derivation(
     sampler: Sampler | None = None,
     question: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     carry: Carry | None = None,
+    follows: Iterable[Follow] = (),
 ) -> Callable[[Callable[..., Result]], Callable[..., Result]]:
     """Registers a derivation function under ``name`` with its declarations.
 
@@ -560,6 +622,7 @@ def derivation(
             sampler=sampler,
             question=question,
             carry=carry,
+            follows=tuple(follows),
         )
         return fn
 

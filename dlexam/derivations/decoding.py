@@ -410,6 +410,8 @@ def sample_path(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
         Mistake("probabilities-added", changes=("probability", "log_probability"),
                 formula=True),
         Mistake("log-base-10", changes=("log_probability",), formula=True),
+        # the log-probability in bits (log2) where natural logarithms are asked
+        Mistake("log-base-2", changes=("log_probability",), formula=True),
         Mistake("mean-log-probability", changes=("log_probability",), formula=True),
     ],
     sampler=sample_path,
@@ -440,11 +442,11 @@ def sequence_probability(probs: sp.ImmutableMatrix, mistake: str | None = None) 
                   substituted=joiner(*written, evaluate=False) if n > 1 else written[0],
                   value=probability, data={"T": n},
                   elidable=terms_of(n, symbolic=general, substituted=None))]
-    base = sp.Integer(10) if mistake == "log-base-10" else sp.E
+    base = {"log-base-10": sp.Integer(10), "log-base-2": sp.Integer(2)}.get(mistake or "", sp.E)
     logs = [Log(p, base) for p in ps]
     log_value = sp.log(probability) if added else sp.Add(*[sp.log(p) for p in values])
     if base != sp.E:
-        log_value = log_value / sp.log(10)
+        log_value = log_value / sp.log(base)
     key = "sequence_probability.log"
     if added:
         key += "_added"
@@ -460,7 +462,7 @@ def sequence_probability(probs: sp.ImmutableMatrix, mistake: str | None = None) 
             symbolic = sp.Mul(sp.Rational(1, n), symbolic, evaluate=False)
             substituted = sp.Mul(sp.Rational(1, n), substituted, evaluate=False)
         elif base != sp.E:
-            key += "_10"
+            key += f"_{base}"
         steps.append(Step(key=key, lhs=sym("dec_logP"), symbolic=symbolic,
                           substituted=substituted, value=log_value, data={"T": n},
                           elidable=terms_of(n, symbolic=None, substituted=None)))

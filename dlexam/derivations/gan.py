@@ -174,6 +174,8 @@ def _optimum_question(values: dict[str, Any]) -> dict[str, Any]:
     mistakes=[
         Mistake("d-star-swapped", changes=("D_star", "C_G"), formula=True),
         Mistake("log-base-2", changes=("jsd", "C_G", "C_G_minimum", "gap"), formula=True),
+        # C(G) = -log 4 + JSD: the factor 2 of 2 JSD lost
+        Mistake("jsd-factor-lost", changes=("C_G", "gap"), formula=True),
     ],
     sampler=sample_optimum,
     question=_optimum_question,
@@ -205,11 +207,17 @@ def gan_optimum(p_data: sp.ImmutableMatrix, p_g: sp.ImmutableMatrix, normalize: 
     more, d_star = _d_star_steps(pd, pg, mistake)
     steps += more
     c_g_step, c_g, names = _c_g_step(pd, pg, d_star, b)
-    steps.append(c_g_step)
+    lost = mistake == "jsd-factor-lost"  # C(G) from the JSD alone, with its factor 2 lost
+    if not lost:
+        steps.append(c_g_step)
     more, jsd = _jsd_steps(pd, pg, b, names)
     steps += more
     minimum = -log_exact(4, b)
-    if mistake != "d-star-swapped":  # with the wrong D*, C(G) is not -log 4 + 2 JSD
+    if lost:
+        step = _identity_step(c_g, jsd, b, factor=1)
+        steps.append(step)
+        c_g = step.value
+    elif mistake != "d-star-swapped":  # with the wrong D*, C(G) is not -log 4 + 2 JSD
         steps.append(_identity_step(c_g, jsd, b))
     steps += minimum_steps(equal=pd == pg)
     return Result(
@@ -220,7 +228,7 @@ def gan_optimum(p_data: sp.ImmutableMatrix, p_g: sp.ImmutableMatrix, normalize: 
             "jsd": jsd,
             "C_G": c_g,
             "C_G_minimum": minimum,
-            "gap": 2 * jsd,
+            "gap": (1 if lost else 2) * jsd,
         },
     )
 
@@ -328,16 +336,18 @@ def _jsd_steps(pd: list[sp.Rational], pg: list[sp.Rational], b: sp.Basic,
     return steps, jsd
 
 
-def _identity_step(c_g: sp.Basic, jsd: sp.Basic, b: sp.Basic) -> Step:
-    """C(G) again as -log 4 + 2 JSD, checked against the sum."""
-    identity = -log_exact(4, b) + 2 * jsd
-    if abs(float(identity - c_g)) > 1e-12:
+def _identity_step(c_g: sp.Basic, jsd: sp.Basic, b: sp.Basic, factor: int = 2) -> Step:
+    """C(G) again as -log 4 + 2 JSD, checked against the sum (``factor=1``: the mistake
+    ``jsd-factor-lost``, -log 4 + JSD, not checked)."""
+    identity = -log_exact(4, b) + factor * jsd
+    if factor == 2 and abs(float(identity - c_g)) > 1e-12:
         raise RuntimeError("C(G) and -log 4 + 2 JSD disagree")
     with sp.evaluate(False):
-        id_formula = sp.Add(sp.Mul(-1, _show_log(4, b)), sp.Mul(2, sym("JSD_gan")))
-        id_numbers = sp.Add(sp.Mul(-1, _show_log(4, b)), sp.Mul(2, sp.Float(float(jsd))))
-    return Step(key="gan_optimum.identity", lhs=sym("C_G"), symbolic=id_formula,
-                substituted=id_numbers, value=identity)
+        times = (lambda x: x) if factor == 1 else (lambda x: sp.Mul(2, x))
+        id_formula = sp.Add(sp.Mul(-1, _show_log(4, b)), times(sym("JSD_gan")))
+        id_numbers = sp.Add(sp.Mul(-1, _show_log(4, b)), times(sp.Float(float(jsd))))
+    return Step(key="gan_optimum.identity" + ("_factor_lost" if factor == 1 else ""),
+                lhs=sym("C_G"), symbolic=id_formula, substituted=id_numbers, value=identity)
 
 
 @cache
@@ -436,6 +446,8 @@ def sample_value(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
                          "grad_logit_nonsaturating"), formula=True),
         Mistake("sum-not-mean",
                 changes=("V", "loss_D", "loss_G_minimax", "loss_G_nonsaturating"), formula=True),
+        # the discriminator maximises V: its loss to minimise is -V, the sign left out here
+        Mistake("loss-d-sign", changes=("loss_D",), formula=True),
     ],
     sampler=sample_value,
 )
@@ -517,10 +529,16 @@ def gan_value(d_real: sp.ImmutableMatrix, d_fake: sp.ImmutableMatrix,
         steps = _generator_losses_exchanged(steps)
         losses = {"loss_G_minimax": -mean_log_d_fake, "loss_G_nonsaturating": mean_log_fake,
                   "grad_logit_minimax": grad_ns, "grad_logit_nonsaturating": grad_mm}
+    loss_d = -value
+    if mistake == "loss-d-sign":  # L_D = V: the discriminator's loss without its minus sign
+        loss_d = value
+        steps = [replace(step, key="gan_value.loss_d_unsigned", symbolic=sym("V_DG"),
+                         value=value) if step.key == "gan_value.loss_d" else step
+                 for step in steps]
     return Result(
         convention="nats",
         steps=tuple(steps),
-        answers={"V": value, "loss_D": -value, **losses},
+        answers={"V": value, "loss_D": loss_d, **losses},
     )
 
 

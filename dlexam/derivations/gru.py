@@ -37,7 +37,7 @@ from dlexam.derivations.cells import (
     numbers_step,
     zeros,
 )
-from dlexam.derivations.contract import Answer, Mistake
+from dlexam.derivations.contract import Answer, Follow, Mistake
 from dlexam.derivations.core import Result, Step, derivation
 from dlexam.derivations.params import Param, bind_dims, exact
 from dlexam.derivations.sampling import Draw
@@ -94,7 +94,12 @@ def _formulas(H: int, D: int, scalar_in: bool, reset_after: bool,
         for gate, w, u, b in (("z_t", "W_z", "U_z", "b_z"), ("r_t", "W_r", "U_r", "b_r")):
             s[f"{gate}_formula"] = Activation("sigmoid", sp.MatAdd(
                 sp.MatMul(s[w], x), sp.MatMul(s[u], h), s[b]))
-        if reset_after == (mistake != "reset-after-swapped"):
+        if mistake == "reset-gate-left-out":  # the old state seen whole: no r_t anywhere
+            terms = [sp.MatMul(s["W_h"], x), sp.MatMul(s["U_h"], h), s["b_h"]]
+            if reset_after:
+                terms.append(s["b_hn"])
+            candidate = sp.MatAdd(*terms)
+        elif reset_after == (mistake != "reset-after-swapped"):
             # the reset gate after the recurrent product (b_hn inside, zero on a question that
             # has none)
             recurrent = (sp.MatAdd(sp.MatMul(s["U_h"], h), s["b_hn"]) if reset_after
@@ -144,6 +149,8 @@ MISTAKES = [
     # with one unit and no b_hn, r (U h) = U (r h): the placements give the same numbers
     Mistake("reset-after-swapped", changes=(*_ALL, "h_other"), formula=True,
             applies=lambda p: bool(p["reset_after"]) or _units(p) > 1),
+    # the candidate computed from the whole old state: the reset gate left out
+    Mistake("reset-gate-left-out", changes=(*_ALL, "h_other"), formula=True),
 ]
 
 def _units(params: Mapping[str, Any]) -> int:
@@ -242,6 +249,26 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _state_from_gates(params: Mapping[str, Any], student: Mapping[str, Any]
+                      ) -> dict[str, Any]:
+    """h_t from the student's own update gate, candidate and previous state (follow-through):
+    z h_{t-1} + (1 - z) h~_t (cho) or (1 - z) h_{t-1} + z h~_t (olah), the cell's last
+    formula."""
+    H = len(student["z"][0])
+    previous = [float(v) for v in params["h0"]] if params.get("h0") is not None else [0.0] * H
+    out = []
+    for t, (z_t, cand_t) in enumerate(zip(student["z"], student["h_tilde"], strict=True)):
+        if t > 0:
+            previous = student["h"][t - 1]
+        if params["update_rule"] == "olah":
+            out.append([(1 - z) * p + z * c for z, p, c in zip(z_t, previous, cand_t,
+                                                               strict=True)])
+        else:
+            out.append([z * p + (1 - z) * c for z, p, c in zip(z_t, previous, cand_t,
+                                                               strict=True)])
+    return {"h": out}
+
+
 @derivation(
     "gru-forward",
     params=PARAMS,
@@ -252,6 +279,7 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
     sampler=sample_gru,
     question=_question,
     limits={"T": 6, "H": 4, "D": 4},
+    follows=[Follow(("z", "h_tilde", "h"), ("h",), _state_from_gates, by_step=True)],
 )
 def gru_forward(
     W_z: sp.ImmutableMatrix | None,
@@ -329,6 +357,8 @@ def gru_forward(
                  else "reset_before")
     if placement != convention and reset_after:
         placement = "reset_before_with_hn"
+    if mistake == "reset-gate-left-out":
+        placement = "no_reset"
     steps: list[Step] = [
         Step(key=f"gru_forward.{convention}", data={"units": H, "steps": len(inputs)}),
     ]
@@ -336,7 +366,8 @@ def gru_forward(
                          "gru_forward.state" if rule == "cho" else "gru_forward.state_swapped")
     steps += more
     # the other update rule from start to end, on the same weights (the same placement)
-    placement_mistake = mistake if mistake == "reset-after-swapped" else None
+    placement_mistake = mistake if mistake in ("reset-after-swapped",
+                                               "reset-gate-left-out") else None
     other = _formulas(H, D, scalar_in, reset_after, placement_mistake, _other(rule))
     # the same symbols (the formulas name the weights alike), so the same numbers put in
     _other_steps, other_answers = _run(other, fixed, inputs, zeros(H) if h0 is None else h0,

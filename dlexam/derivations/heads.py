@@ -32,6 +32,8 @@ register_symbols({
     "W_O": ("W^{O}", "W^O"),
     "V_att": ("V", "V"),
     "K_T": (r"K^{\top}", "K^T"),
+    "Q_T": (r"Q^{\top}", "Q^T"),
+    "A_T": (r"A^{\top}", "A^T"),
     "S_att": ("S", "S"),
     "S_hat": (r"\hat{S}", "Ŝ"),  # the scaled scores S / sqrt(d_k)
     "s_hat": (r"\hat{s}", "ŝ"),  # an entry of S_hat (with sym_sub)
@@ -313,6 +315,23 @@ class HeadResult:
     Z: sp.ImmutableMatrix | None
 
 
+def scores_step(prefix: str, Q: sp.MatrixBase, K: sp.MatrixBase, syms: HeadSymbols,
+                exact: bool, head_data: Mapping[str, Any], mistake: str | None = None
+                ) -> tuple[Step, sp.ImmutableMatrix]:
+    """The scores S = Q K^T (K Q^T under the mistake ``transposed-scores``): the step and S."""
+    if mistake == "transposed-scores":
+        scores = matmul(K, Q.T, exact)
+        with sp.evaluate(False):
+            formula = sp.Mul(syms.K, sym("Q_T", **NC))
+        return product_step(f"{prefix}.scores_transposed", syms.S, formula, K, Q.T, scores,
+                            shown_right=sp.Transpose(Q), **head_data), scores
+    scores = matmul(Q, K.T, exact)
+    with sp.evaluate(False):
+        formula = sp.Mul(syms.Q, syms.KT)
+    return product_step(f"{prefix}.scores", syms.S, formula, Q, K.T, scores,
+                        shown_right=sp.Transpose(K), **head_data), scores
+
+
 def product_step(key: str, lhs: sp.Basic, symbolic: sp.Basic, left: sp.MatrixBase,
                  right: sp.MatrixBase, value: sp.MatrixBase, shown_right: sp.Basic | None = None,
                  **data: Any) -> Step:
@@ -426,25 +445,35 @@ def scaled_attention(
     steps = [scaled_step]
     logits = scaled
     masked = None
+    after = mistake == "mask-after-softmax" and mask == "causal"
     if mask == "causal":
         mask_step, masked = _mask_step(prefix, scaled, syms, head_data)
-        steps.append(mask_step)
-        logits = masked
+        if not after:  # (under the mistake the mask comes after the softmax, below)
+            steps.append(mask_step)
+            logits = masked
     # the rows' group: "self_attention.rows", "multi_head_attention.head_2.rows"
     group = ".".join([prefix, *([f"head_{head_data['head']}"] if "head" in head_data else []),
                       "rows"])
-    more, weights = _weights_steps(prefix, logits, masked, mask, exact, syms, head_data, rows,
+    more, weights = _weights_steps(prefix, logits, None if after else masked,
+                                   "none" if after else mask, exact, syms, head_data, rows,
                                    group, mistake)
     steps += more
+    if after:  # the weights above the diagonal set to 0 after the softmax, not renormalised
+        weights = sp.ImmutableMatrix(weights.rows, weights.cols,
+                                     lambda i, j: weights[i, j] if j <= i else 0)
+        steps.append(Step(key=f"{prefix}.mask_after_softmax", lhs=syms.A, value=weights,
+                          symbolic=weights, data={**shape_data(weights), **head_data}))
     Z = None
     if V is not None:
-        Z = matmul(weights, V, exact)
+        transposed = mistake == "transposed-weights-in-z"
+        Z = matmul(weights.T if transposed else weights, V, exact)
         with sp.evaluate(False):
-            z_formula = sp.Mul(syms.A, syms.V)
-        steps.append(product_step(f"{prefix}.output", syms.Z, z_formula, weights, V, Z,
-                                  **head_data))
-    # every row, marked: the layout chooses how many are shown
-    weight_rows = weights.tolist()
+            z_formula = sp.Mul(sym("A_T", **NC) if transposed else syms.A, syms.V)
+        steps.append(product_step(f"{prefix}.output" + ("_transposed" if transposed else ""),
+                                  syms.Z, z_formula, weights.T if transposed else weights, V,
+                                  Z, **head_data))
+    # every row, marked: the layout chooses how many are shown (A^T's rows, as Z used them)
+    weight_rows = (weights.T if mistake == "transposed-weights-in-z" else weights).tolist()
     z_rows = None if Z is None else Z.tolist()
     for i, weight_row in enumerate(weight_rows):
         steps.append(_row_step(prefix, i, weight_row, None if z_rows is None else z_rows[i],
@@ -602,11 +631,8 @@ def head_attention(prefix: str, X: sp.MatrixBase, WQ: sp.MatrixBase, WK: sp.Matr
     scores, scaling, softmax, Z."""
     x = sym("X", **NC) if x is None else x
     steps, Q, K, V = project(prefix, X, WQ, WK, WV, syms, exact, head_data, x, X_kv, x_kv)
-    scores = matmul(Q, K.T, exact)
-    with sp.evaluate(False):
-        score_formula = sp.Mul(syms.Q, syms.KT)
-    steps.append(product_step(f"{prefix}.scores", syms.S, score_formula, Q, K.T, scores,
-                              shown_right=sp.Transpose(K), **head_data))
+    step, scores = scores_step(prefix, Q, K, syms, exact, head_data, mistake)
+    steps.append(step)
     more, result = scaled_attention(prefix, scores=scores, d_k=WQ.cols, V=V, mask=mask,
                                     exact=exact, syms=syms, head_data=head_data,
                                     rows=rows, mistake=mistake, scale=scale)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from dlexam.derivations.contract import Answer, Mistake, with_params
+from dlexam.derivations.contract import Answer, Follow, Mistake, with_params
 from dlexam.derivations.core import Result, Step, derivation, terms_of
 from dlexam.derivations.distributions import (
     Log,
@@ -145,7 +145,20 @@ INFORMATION_MISTAKES = [
     Mistake("cross-entropy-swapped", changes=("cross_entropy",), formula=True),
     Mistake("sum-not-mean", changes=INFORMATION_ANSWERS, params=with_params(reduction="sum"),
             applies=lambda p: _mean_of_a_batch(p, "p")),
+    # JSD = KL(p || m) + KL(q || m): the mean's 1/2 lost
+    Mistake("jsd-without-half", changes=("jsd", "js_distance"), formula=True),
+    # JSD taken as the symmetrised KL, (KL(p || q) + KL(q || p)) / 2, with no mixture m
+    Mistake("jsd-as-symmetric-kl", changes=("jsd", "js_distance"), formula=True,
+            applies=lambda p: _all_positive(p)),
 ]
+
+
+def _all_positive(params: Mapping[str, Any]) -> bool:
+    """Every probability of p and q above 0 (both KL divergences finite)."""
+    def flat(value: Any) -> list[Any]:
+        return [x for v in value for x in flat(v)] if isinstance(value, list) else [value]
+
+    return all(float(v) > 0 for name in ("p", "q") for v in flat(params[name]))
 
 
 def _floats(values: list[Any]) -> list[float]:
@@ -284,6 +297,17 @@ def reduction_step(key: str, lhs: sp.Basic, values: Sequence[sp.Basic], reductio
                 data={"n": n}), value
 
 
+def _kl_of_own(_params: Any, student: Mapping[str, Any]) -> dict[str, Any] | None:
+    """KL(p || q) = H(p, q) - H(p) from the student's own cross-entropy and entropy
+    (follow-through), in the question's base, row by row when there are rows."""
+    cross, entropy = student.get("cross_entropy"), student.get("entropy_p")
+    if isinstance(cross, list) and isinstance(entropy, list):
+        return {"kl_pq": [float(c) - float(h) for c, h in zip(cross, entropy, strict=True)]}
+    if cross is None or entropy is None or isinstance(cross, list) or isinstance(entropy, list):
+        return None
+    return {"kl_pq": float(cross) - float(entropy)}
+
+
 @derivation(
     "information",
     params=INFORMATION_PARAMS,
@@ -292,6 +316,7 @@ def reduction_step(key: str, lhs: sp.Basic, values: Sequence[sp.Basic], reductio
     mistakes=INFORMATION_MISTAKES,
     sampler=sample_information,
     question=_information_question,
+    follows=[Follow(("cross_entropy", "entropy_p"), ("kl_pq",), _kl_of_own)],
 )
 def information(p: sp.ImmutableMatrix, q: sp.ImmutableMatrix, base: str, normalize: bool,
                 reduction: str, mistake: str | None = None) -> Result:
@@ -423,12 +448,22 @@ def _information_pair(ps: list[sp.Rational], qs: list[sp.Rational], b: sp.Basic,
     s_qm, kl_qm, _ = cross_step("information.kl_qm", sym("KL_qm"), qs, m, ("q", "m"), b,
                                 ratio=True, q_fractions=False)
     jsd = (kl_pm + kl_qm) / 2
+    jsd_key = "information.jsd"
     with sp.evaluate(False):
         jsd_formula = sp.Mul(sp.Rational(1, 2), sp.Add(sym("KL_pm"), sym("KL_qm")))
         jsd_numbers = sp.Mul(sp.Rational(1, 2), sp.Add(_float(kl_pm), _float(kl_qm)))
+        if mistake == "jsd-without-half":  # the 1/2 of the mean lost
+            jsd, jsd_key = kl_pm + kl_qm, "information.jsd_without_half"
+            jsd_formula = sp.Add(sym("KL_pm"), sym("KL_qm"))
+            jsd_numbers = sp.Add(_float(kl_pm), _float(kl_qm))
+        elif mistake == "jsd-as-symmetric-kl":  # the mean of the two KLs, no mixture
+            jsd, jsd_key = (kls["pq"] + kls["qp"]) / 2, "information.jsd_symmetric_kl"
+            jsd_formula = sp.Mul(sp.Rational(1, 2), sp.Add(sym("KL_pq"), sym("KL_qp")))
+            jsd_numbers = sp.Mul(sp.Rational(1, 2), sp.Add(_float(kls["pq"]),
+                                                            _float(kls["qp"])))
     distance = sp.sqrt(jsd)
     steps += [s_pm, s_qm,
-              Step(key="information.jsd", lhs=sym("JSD"), symbolic=jsd_formula,
+              Step(key=jsd_key, lhs=sym("JSD"), symbolic=jsd_formula,
                    substituted=jsd_numbers, value=jsd, data={"bound": log_exact(2, b)}),
               Step(key="information.js_distance", lhs=JS_DISTANCE, symbolic=sp.sqrt(sym("JSD")),
                    substituted=sp.sqrt(_float(jsd), evaluate=False), value=distance)]
@@ -606,7 +641,8 @@ def sample_softmax(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
         if draw.chance(0.6):
             out["label"] = [draw.integer(0, k - 1) for _ in range(n)]
         else:
-            out["label"] = [draw.distribution(k, 1, floor=0.1) for _ in range(n)]
+            out["label"] = [draw.distribution(k, 1, floor=0.1 if k <= 10 else 0.0)  # 10 tenths
+                            for _ in range(n)]
         out["reduction"] = draw.choice(REDUCTIONS)
     else:
         out["label"] = draw.integer(0, k - 1)
@@ -718,6 +754,13 @@ def _softmax_example(z: list[sp.Rational], y: list[sp.Rational], index: int | No
         Mistake("sum-not-mean", changes=("loss", "grad_logits"),
                 params=with_params(reduction="sum"),
                 applies=lambda p: _mean_of_a_batch(p, "logits")),
+        # the loss in bits (log2) where nats were asked, and the other way round
+        Mistake("bits-for-nats", changes=("loss", "grad_logits"), params=with_params(base="2"),
+                applies=lambda p: str(p["base"]) == "e"),
+        Mistake("nats-for-bits", changes=("loss", "grad_logits"), params=with_params(base="e"),
+                applies=lambda p: str(p["base"]) != "e"),
+        # the gradient written p alone: the target's -y left out
+        Mistake("gradient-target-left-out", changes=("grad_logits",), formula=True),
     ],
     sampler=sample_softmax,
     question=_softmax_question,
@@ -784,6 +827,9 @@ def softmax_cross_entropy(logits: sp.ImmutableMatrix, label: sp.Basic | sp.Immut
             diff, grad_key = [[-g for g in row] for row in diff], grad_key + "_reversed"
             grad_formula = sp.Add(y_sym, sp.Mul(-1, p_sym))
             grad_numbers = sp.MatAdd(shown_y, sp.MatMul(-1, shown_p))
+        elif mistake == "gradient-target-left-out":
+            diff, grad_key = [list(p) for p in all_probs], grad_key + "_no_target"
+            grad_formula, grad_numbers = p_sym, shown_p
     scale = sp.Integer(1) / (n if batch and reduction == "mean" else 1)
     if b != sp.E:
         scale = scale / sp.log(b)

@@ -19,7 +19,7 @@ from typing import Any
 
 import sympy as sp
 
-from dlexam.derivations.contract import Answer, Mistake
+from dlexam.derivations.contract import Answer, Mistake, with_params
 from dlexam.derivations.core import Result, Step, derivation, three_part
 from dlexam.derivations.forms import Operator, Ratio, as_written
 from dlexam.derivations.heads import Is, Names
@@ -212,6 +212,15 @@ def _check(scheme: str, distribution: str | None, fan_in: int, fan_out: int | No
                 applies=lambda p: _distribution_of(p) == "uniform"),
         Mistake("mean-ignored", changes=("z_variance", "z_std"), formula=True,
                 applies=_mean_given),
+        # He's 2 / fan_in with its factor 2 lost: LeCun's 1 / fan_in
+        Mistake("he-factor-lost",
+                changes=("weight_variance", "weight_std", "weight_limit", "z_variance",
+                         "z_std"), params=with_params(scheme="lecun"),
+                applies=lambda p: p["scheme"] == "he"),
+        # the biases' variance left out of the pre-activation's
+        Mistake("bias-variance-ignored", changes=("z_variance", "z_std"),
+                params=with_params(bias_variance=0),
+                applies=lambda p: float(p.get("bias_variance") or 0) != 0),
     ],
     sampler=sample_init,
     question=_init_question,

@@ -23,6 +23,7 @@ of them as a symbolic slip too: the first two sigmoid layers of Olah's figure re
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import sympy as sp
@@ -40,7 +41,7 @@ from dlexam.derivations.cells import (
     stack,
     zeros,
 )
-from dlexam.derivations.contract import Answer, Mistake
+from dlexam.derivations.contract import Answer, Follow, Mistake
 from dlexam.derivations.core import Result, Step, derivation
 from dlexam.derivations.forms import Stack, as_written
 from dlexam.derivations.params import Param, bind_dims, exact
@@ -119,7 +120,10 @@ def _cell_formulas(H: int, mistake: str | None = None) -> tuple[sp.MatrixExpr, s
         f, i = i, f
     with sp.evaluate(False):
         cell = sp.MatAdd(sp.HadamardProduct(f, C_prev), sp.HadamardProduct(i, C_tilde))
+        if mistake == "input-gate-left-out":  # the candidate added whole
+            cell = sp.MatAdd(sp.HadamardProduct(f, C_prev), C_tilde)
         hidden = (Activation("tanh", C) if mistake == "no-output-gate"
+                  else sp.HadamardProduct(o, C) if mistake == "no-tanh-of-cell"
                   else sp.HadamardProduct(o, Activation("tanh", C)))
     return cell, hidden
 
@@ -129,6 +133,8 @@ _MISTAKEN_KEYS: dict[tuple[str, str], str] = {
     ("forget-input-swapped", "cell"): "cell_swapped",
     ("no-output-gate", "hidden"): "hidden_no_output_gate",
     ("sigmoid-candidate", "c_tilde"): "c_tilde_sigmoid",
+    ("no-tanh-of-cell", "hidden"): "hidden_no_tanh",
+    ("input-gate-left-out", "cell"): "cell_no_input_gate",
 }
 
 
@@ -173,6 +179,10 @@ MISTAKES = [
     Mistake("forget-input-swapped", changes=_ALL, formula=True),
     Mistake("no-output-gate", changes=_ALL, formula=True),
     Mistake("sigmoid-candidate", changes=_ALL, formula=True),
+    # h_t = o_t * C_t: the tanh of the cell state left out
+    Mistake("no-tanh-of-cell", changes=_ALL, formula=True),
+    # C_t = f_t * C_{t-1} + C~_t: the input gate left out
+    Mistake("input-gate-left-out", changes=_ALL, formula=True),
 ]
 
 # |W [h, x] + b| stays below this bound in sampled questions, away from the flat ends of σ and tanh
@@ -236,6 +246,13 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _state_from_cell(_params: Any, student: Any) -> dict[str, Any]:
+    """h_t = o_t ⊙ tanh(C_t) (the cell's last formula) from the student's own cell states and
+    output gates (follow-through)."""
+    return {"h": [[o * math.tanh(c) for o, c in zip(o_t, c_t, strict=True)]
+                  for o_t, c_t in zip(student["o"], student["C"], strict=True)]}
+
+
 @derivation(
     "lstm-forward",
     params=PARAMS,
@@ -244,6 +261,7 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
     sampler=sample_lstm,
     question=_question,
     limits={"T": 6, "H": 4, "D": 4, "K": 8},
+    follows=[Follow(("C", "o"), ("h",), _state_from_cell, by_step=True)],
 )
 def lstm_forward(
     W_f: sp.ImmutableMatrix | None,

@@ -14,7 +14,7 @@ from typing import Any
 
 import sympy as sp
 
-from dlexam.derivations.contract import ANY, Answer, Mistake
+from dlexam.derivations.contract import ANY, Answer, Follow, Mistake
 from dlexam.derivations.conv_geometry import grow, output_length, span
 from dlexam.derivations.core import Result, Step, derivation, terms_of, three_part
 from dlexam.derivations.model_spec import (
@@ -364,6 +364,8 @@ def _biases(cell: _Layer, framework: str, mistake: str | None) -> int:
         return 2
     if mistake == "keras-biases":
         return 1
+    if mistake == "keras-gru-one-bias" and cell.kind == "GRU":
+        return 1  # reset_after=True (the default) counted as if it were False
     reset_after = bool(cell.options.get("reset_after", True))
     return 2 if framework == "pytorch" or (cell.kind == "GRU" and reset_after) else 1
 
@@ -482,12 +484,15 @@ def _recurrent_count(
     key = f"param_count.{cell.kind.lower()}" + ("_two_biases" if biases == 2 else "")
     with sp.evaluate(False):
         inner = sp.Add(n, m, biases) if biases else sp.Add(n, m)
+        if mistake == "recurrent-weights-left-out":
+            inner = sp.Add(m, biases) if biases else m  # no n x n recurrent matrices
+            key = "param_count.no_recurrent_weights"
         if mistake == "no-gate-factor" and gates > 1:
             formula = sp.Mul(n, inner)  # one block counted where there are `gates`
             key = "param_count.no_gate_factor"
         else:
             formula = sp.Mul(gates, n, inner)
-            if not biases:
+            if not biases and mistake != "recurrent-weights-left-out":
                 key = "param_count.recurrent_no_bias"
     data: dict[str, object] = {"gates": gates, "biases": biases, "reset_after": reset_after}
     return formula, key, {n: cell.units, m: width_in}, data
@@ -568,7 +573,7 @@ def _layer_step(
     if kind in _RECURRENT or kind == "Bidirectional":
         cell = layer.inner or layer
         formula, key, values, data = _recurrent_count(cell, width, framework, mistake)
-        if kind == "Bidirectional":
+        if kind == "Bidirectional" and mistake != "bidirectional-not-doubled":
             with sp.evaluate(False):
                 formula = sp.Mul(2, formula)
             key = "param_count.bidirectional"
@@ -736,6 +741,19 @@ def _has_bias(chains: list[_Chain], _framework: str) -> bool:
         if layer.kind in ("Dense", "TimeDistributed", "Conv1D", "Conv2D", "MultiHeadAttention"))
 
 
+def _keras_gru_two_biases(chains: list[_Chain], framework: str) -> bool:
+    return framework == "keras" and any(
+        c.kind == "GRU" and _biases(c, "keras", None) == 2 for c in _cells(chains))
+
+
+def _bidirectional(chains: list[_Chain], _framework: str) -> bool:
+    return any(layer.kind == "Bidirectional" for chain in chains for layer in chain.layers)
+
+
+def _recurrent(chains: list[_Chain], _framework: str) -> bool:
+    return bool(_cells(chains))
+
+
 def _gated(chains: list[_Chain], _framework: str) -> bool:
     return any(c.kind in ("LSTM", "GRU") for c in _cells(chains))
 
@@ -759,6 +777,13 @@ MISTAKES = [
     Mistake("no-gate-factor", changes=_COUNTS, formula=True, applies=_applies(_gated)),
     Mistake("first-input-width", changes=(*_COUNTS, "non_trainable"), formula=True,
             applies=_applies(_later_width_differs)),
+    # Keras' GRU keeps two bias vectors per gate by default (reset_after=True): 3n(n + m + 2)
+    Mistake("keras-gru-one-bias", changes=_COUNTS, formula=True,
+            applies=_applies(_keras_gru_two_biases)),
+    Mistake("bidirectional-not-doubled", changes=_COUNTS, formula=True,
+            applies=_applies(_bidirectional)),
+    Mistake("recurrent-weights-left-out", changes=_COUNTS, formula=True,
+            applies=_applies(_recurrent)),
 ]
 
 
@@ -935,6 +960,15 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
+def _total_of_layers(_params: Any, student: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The total from the student's own layer counts (follow-through): their sum, the
+    derivation's total step."""
+    layers = student.get("layers")
+    if not isinstance(layers, list) or not all(float(v).is_integer() for v in layers):
+        return None
+    return {"total": int(sum(int(v) for v in layers))}
+
+
 @derivation(
     "param-count",
     params=[
@@ -958,6 +992,7 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
     mistakes=MISTAKES,
     sampler=sample_param_count,
     question=_question,
+    follows=[Follow(("layers",), ("total",), _total_of_layers)],
 )
 def param_count(
     model: str, input_dim: int | None, framework: str, timesteps: int | None,

@@ -12,6 +12,7 @@ answers follow the chosen convention and the other one is reported beside it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
@@ -32,10 +33,10 @@ from dlexam.derivations.cells import (
     settle,
     zeros,
 )
-from dlexam.derivations.contract import Answer, Carry, Mistake, with_params
-from dlexam.derivations.core import Result, Step, derivation
+from dlexam.derivations.contract import Answer, Carry, Follow, Mistake, with_params
+from dlexam.derivations.core import Result, Step, derivation, to_plain
 from dlexam.derivations.forms import Stack, as_written
-from dlexam.derivations.params import Param, bind_dims
+from dlexam.derivations.params import Param, bind_dims, validate
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
 from dlexam.notation import register_symbols, sym
@@ -232,7 +233,8 @@ def forward(net: Network, h0: sp.ImmutableMatrix, inputs: list[Any], convention:
     H, _, _ = net.sizes
     pre_formula, roles = _pre_formula(net, convention)
     a_sym = msym("a_t", *_shape(H, convention))
-    state_formula = Activation(net.activation, a_sym)
+    state_formula = apply(net.activation, a_sym)
+    state_key = "rnn_forward.state" + ("_identity" if net.activation == "identity" else "")
     steps: list[Step] = []
     pres: list[sp.ImmutableMatrix] = []
     hs: list[sp.ImmutableMatrix] = []
@@ -249,7 +251,7 @@ def forward(net: Network, h0: sp.ImmutableMatrix, inputs: list[Any], convention:
         pre_step = numbers_step("rnn_forward.pre", sym("a_t"), pre_formula, values, t=t,
                                 convention=convention)
         a = _column(pre_step.value)
-        state_step = numbers_step("rnn_forward.state", sym("h_t"), state_formula,
+        state_step = numbers_step(state_key, sym("h_t"), state_formula,
                                   {a_sym: _orient(a, convention)}, t=t, activation=net.activation)
         h, to_decimals = settle(_column(state_step.value))
         steps += [pre_step, state_step]
@@ -345,6 +347,9 @@ MISTAKES = [
     Mistake("no-output-bias", changes=("y", "y_other"), params=_without("c")),
     Mistake("no-recurrence", changes=("h", "y", "pre", "h_other", "y_other"),
             params=_without("W")),
+    # h_t = a_t: the hidden activation (tanh) left out
+    Mistake("no-activation", changes=("h", "y", "pre", "h_other", "y_other"), formula=True,
+            applies=lambda p: p["activation"] != "relu"),
 ]
 
 # |a_t| stays below this bound in sampled questions, so tanh is not saturated
@@ -403,6 +408,44 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _network(U: sp.ImmutableMatrix, W: sp.ImmutableMatrix, V: sp.ImmutableMatrix,
+             b: sp.ImmutableMatrix, c: Any, x: sp.ImmutableMatrix, activation: str,
+             output_activation: str) -> tuple[Network, list[Any]]:
+    """The network and its inputs, one per time step.
+
+    Raises:
+        InputError: a softmax over a single output.
+    """
+    inputs, scalar_in = inputs_of(U, x)
+    V_rows, scalar_out = output_weights(V, W.rows)
+    if scalar_out and output_activation == "softmax":
+        raise InputError("output_activation",
+                         "identity or sigmoid for a single output (a softmax over one number is "
+                         "always 1)", "softmax")
+    net = Network(U=U, W=W, V=V_rows, b=b, c=output_bias(c, V_rows.rows, scalar_out),
+                  scalar_in=scalar_in, scalar_out=scalar_out, activation=activation,
+                  output_activation=output_activation)
+    return net, inputs
+
+
+LIMITS = {"T": 20, "H": 4, "D": 4, "O": 3}  # a softmax over 4 outputs took 7 s (3: 4 s)
+
+
+def outputs_from_states(params: Mapping[str, Any], student: Mapping[str, Any]
+                        ) -> dict[str, Any] | None:
+    """y from the student's own states h (follow-through): each y_t by the derivation's own
+    output step (:func:`_output_step`) on the student's h_t."""
+    values = validate(PARAMS, dict(params), LIMITS)
+    net, _inputs = _network(values["U"], values["W"], values["V"], values["b"], values["c"],
+                            values["x"], values["activation"], values["output_activation"])
+    ys = []
+    for t, h in enumerate(student["h"], start=1):
+        column = sp.ImmutableMatrix([sp.Float(v, 30) for v in h])
+        y = _output_step(net, column, values["convention"], t)[-1].value
+        ys.append(to_plain(_flat_or_number(y if net.scalar_out else _column(y))))
+    return {"y": ys}
+
+
 @derivation(
     "rnn-forward",
     params=PARAMS,
@@ -414,12 +457,13 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
         Answer("h_other", "vectors", shapes=(("T", "H"),), asked=False),
         Answer("y_other", "vectors", shapes=(("T",), ("T", "O")), asked=False),
     ],
-    limits={"T": 20, "H": 4, "D": 4, "O": 3},  # a softmax over 4 outputs took 7 s (3: 4 s)
+    limits=LIMITS,
     mistakes=MISTAKES,
     sampler=sample_rnn,
     question=_question,
     carry=Carry("h", lambda p, t, state: {**p, "h0": state, "x": p["x"][t:]}
                 if t < len(p["x"]) else None),
+    follows=[Follow(("h",), ("y",), outputs_from_states, by_step=True)],
 )
 def rnn_forward(
     U: sp.ImmutableMatrix,
@@ -432,6 +476,7 @@ def rnn_forward(
     convention: str,
     activation: str,
     output_activation: str,
+    mistake: str | None = None,
 ) -> Result:
     """Runs a simple RNN forward over the inputs, one time step at a time.
 
@@ -447,17 +492,13 @@ def rnn_forward(
             ``"row"`` (the state as a row vector, h_{t-1} W, as np.dot(state, W) computes it).
         activation: the hidden activation: tanh, sigmoid or relu.
         output_activation: identity, sigmoid or softmax.
+        mistake: ``no-activation`` (h_t = a_t, the hidden activation left out); the other
+            mistakes are declared by their parameters.
     """
     H = W.rows
-    inputs, scalar_in = inputs_of(U, x)
-    V_rows, scalar_out = output_weights(V, H)
-    if scalar_out and output_activation == "softmax":
-        raise InputError("output_activation",
-                         "identity or sigmoid for a single output (a softmax over one number is "
-                         "always 1)", "softmax")
-    net = Network(U=U, W=W, V=V_rows, b=b, c=output_bias(c, V_rows.rows, scalar_out),
-                  scalar_in=scalar_in, scalar_out=scalar_out, activation=activation,
-                  output_activation=output_activation)
+    if mistake == "no-activation":
+        activation = "identity"
+    net, inputs = _network(U, W, V, b, c, x, activation, output_activation)
     start = zeros(H) if h0 is None else h0
     other_convention = "row" if convention == "column" else "column"
     mine = forward(net, start, inputs, convention)

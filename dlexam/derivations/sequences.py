@@ -170,6 +170,9 @@ METRIC_MISTAKES = [
             applies=_perplexity_question),
     Mistake("no-geometric-mean", changes=("perplexity", "cross_entropy"), formula=True,
             applies=_perplexity_question),
+    # the cross-entropy in bits where nats were asked (the perplexity is the same in any base)
+    Mistake("bits-for-nats", changes=("cross_entropy",), params=with_params(base="2"),
+            applies=lambda p: _perplexity_question(p) and str(p["base"]) == "e"),
 ]
 
 _VOCABULARY = ("the", "a", "cat", "dog", "sat", "on", "mat", "ran", "is", "big", "red", "small")

@@ -102,6 +102,8 @@ def pe_value(pos: int, col: int, d: int, mistake: str | None = None,
     ``exponent-i`` (10000^(i/d), i the pair index, for 10000^(2i/d)).
     """
     pair_exponent = col // 2 if mistake == "exponent-i" else col - col % 2
+    if mistake == "positions-from-one":  # the first token taken as position 1
+        pos += 1
     angle = sp.Integer(pos) / sp.Integer(base) ** sp.Rational(pair_exponent, d)
     sine = (col % 2 == 0) != (mistake == "sin-cos-swapped")
     return sp.sin(angle) if sine else sp.cos(angle)
@@ -112,7 +114,7 @@ def pe_matrix(n: int, d: int, mistake: str | None = None,
     """The n x d sinusoidal matrix: exact when small, else Floats."""
     if n * d <= PE_EXACT_LIMIT:
         return sp.ImmutableMatrix(n, d, lambda pos, col: pe_value(pos, col, d, mistake, base))
-    pos = np.arange(n, dtype=np.float64)[:, None]
+    pos = np.arange(n, dtype=np.float64)[:, None] + (mistake == "positions-from-one")
     col = np.arange(d)
     exponent = col // 2 if mistake == "exponent-i" else col - col % 2
     angle = pos / np.power(float(base), exponent / d)
@@ -184,6 +186,8 @@ def _pe_question(values: dict[str, Any]) -> dict[str, Any]:
         # with one column pair (d <= 2) the pair index i is 0 and both exponents are 0
         Mistake("exponent-i", changes=("PE",), formula=True,
                 applies=lambda p: p["d"] >= 3 and p["n"] >= 2),
+        # positions counted from 1: the first token's row is PE(1, .), not PE(0, .)
+        Mistake("positions-from-one", changes=("PE",), formula=True),
     ],
     sampler=sample_positional_encoding,
     question=_pe_question,
@@ -262,6 +266,11 @@ ENCODER_MISTAKES = [
     Mistake("pre-norm", changes=("heads", "weights", "concat", "attention", *_AFTER_ATTENTION),
             formula=True),
     Mistake("no-residual", changes=_AFTER_ATTENTION, formula=True),
+    # the feed-forward's ReLU left out: two linear layers in a row
+    Mistake("no-relu", changes=("hidden", "ffn", "residual_2", "output"), formula=True),
+    # the scores of every head not divided by sqrt(d_k)
+    Mistake("no-scaling", changes=("heads", "weights", "concat", "attention",
+                                   *_AFTER_ATTENTION), formula=True),
 ]
 
 
@@ -407,7 +416,9 @@ def encoder_layer(
     more, x_prime, x_in = _embeddings(X, positional, answers, info)
     steps += more
     layer = _Layer(values=values, X=X, x_in=x_in, eps=eps, affine=affine,
-                   pre=mistake == "pre-norm", residual=mistake != "no-residual")
+                   pre=mistake == "pre-norm", residual=mistake != "no-residual",
+                   relu=mistake != "no-relu",
+                   head_mistake=mistake if mistake == "no-scaling" else None)
     more, head_results, concat, attention, r1, n1, ffn_in, ffn_sym = _attention_sublayer(
         layer, x_prime)
     steps += more
@@ -489,6 +500,8 @@ class _Layer:
     affine: dict[str, sp.ImmutableMatrix | None]
     pre: bool
     residual: bool
+    relu: bool = True  # False: the mistake no-relu, the feed-forward's ReLU left out
+    head_mistake: str | None = None  # a mistake every attention head makes (no-scaling)
 
     def norm(self, which: int) -> tuple[np.ndarray, np.ndarray]:
         """The scale and shift of layer norm 1 or 2 (ones and zeros when not given)."""
@@ -536,7 +549,7 @@ def _attention_sublayer(layer: _Layer, x_prime: sp.ImmutableMatrix) -> tuple[Any
     values = layer.values
     more, head_results, concat, attention = multi_head(
         "multi_head_attention", attention_in, values["W_Q"], values["W_K"], values["W_V"],
-        values["W_O"], "none", x=N1 if layer.pre else x_in)
+        values["W_O"], "none", x=N1 if layer.pre else x_in, mistake=layer.head_mistake)
     steps += more
     attended = MultiHead(N1 if layer.pre else x_in)
 
@@ -571,15 +584,19 @@ def _feed_forward(layer: _Layer, ffn_in: np.ndarray, ffn_sym: sp.Symbol
     """The position-wise feed-forward step group: ReLU(N W_1 + b_1) W_2 + b_2. Returns the steps,
     the hidden layer and the output."""
     values, X, n = layer.values, layer.X, layer.X.rows
-    hidden = np.maximum(0.0, ffn_in @ to_numpy(values["W_1"]) + to_numpy(values["b_1"])[:, 0])
+    hidden = ffn_in @ to_numpy(values["W_1"]) + to_numpy(values["b_1"])[:, 0]
+    if layer.relu:
+        hidden = np.maximum(0.0, hidden)
     ffn = hidden @ to_numpy(values["W_2"]) + to_numpy(values["b_2"])[:, 0]
     with sp.evaluate(False):
-        hidden_formula = ReLU(sp.Add(sp.Mul(ffn_sym, sym("W_1ffn", **NC)),
-                                     sym("b_1ffn", **NC)))
+        hidden_formula = sp.Add(sp.Mul(ffn_sym, sym("W_1ffn", **NC)), sym("b_1ffn", **NC))
+        if layer.relu:
+            hidden_formula = ReLU(hidden_formula)
         ffn_formula = sp.Add(sp.Mul(sym("H_ffn", **NC), sym("W_2ffn", **NC)), sym("b_2ffn", **NC))
     zeroed = int(np.sum(hidden == 0.0))
     steps = [
-        Step(key="encoder_layer.ffn_hidden", lhs=sym("H_ffn", **NC),
+        Step(key="encoder_layer.ffn_hidden" + ("" if layer.relu else "_linear"),
+             lhs=sym("H_ffn", **NC),
              symbolic=hidden_formula, value=from_numpy(hidden),
              data={**shape_data(X, "left_"), "d_ff": hidden.shape[1], "rows": n,
                    "cols": hidden.shape[1], "zeroed": zeroed, "entries": hidden.size}),

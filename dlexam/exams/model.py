@@ -20,7 +20,7 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -76,7 +76,8 @@ def moodle_credit(path: str, credit: float) -> float:
     near = " or ".join(f"{f / 100:.7g}" for f in (below, above) if f is not None)
     raise InputError(path, f"a credit Moodle can give (the nearest: {near})", f"{credit:g}")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
-_TOP_KEYS = {"title", "instructions", "course", "date", "duration", "lang", "questions", "book"}
+_TOP_KEYS = {"title", "instructions", "course", "date", "duration", "lang", "questions", "book",
+             "rounding_slip", "sig_figs"}
 _QUESTION_KEYS = {"id", "derivation", "points", "ask", "tolerance", "sig_figs", "decimals",
                   "text", "partial", "dims",
                   "params"}
@@ -281,6 +282,8 @@ class Question:
         precision: the precision the question states (``sig_figs`` or ``decimals``): a value
             rounded to it is right too; or None.
         partial: mistake id -> the fraction of an item's points it earns.
+        rounding_slip: the fraction of an item's points a rounding slip earns (the exam file's
+            ``rounding_slip``, default 0).
         text: language -> the statement that replaces the derivation's, or None.
         dims: dimension name -> its spec.
         params: parameter name -> its spec.
@@ -295,6 +298,7 @@ class Question:
     tolerance: Tolerance | None = None
     precision: Precision | None = None
     partial: Mapping[str, float] = field(default_factory=dict)
+    rounding_slip: float = 0.0
     text: Mapping[str, str] | None = None
     dims: Mapping[str, Spec] = field(default_factory=dict)
     params: Mapping[str, Spec] = field(default_factory=dict)
@@ -615,9 +619,17 @@ def parse_exam(data: Mapping[str, Any], source: str = "") -> Exam:
     if len(raw_questions) > MAX_QUESTIONS:
         raise InputError("questions", f"at most {MAX_QUESTIONS} questions",
                          str(len(raw_questions)))
+    slip = data.get("rounding_slip", 0)
+    if not _is_number(slip) or not 0 <= slip <= 1:
+        raise InputError("rounding_slip", "a number from 0 to 1 (the credit of a rounding slip)",
+                         _got(slip))
+    slip = moodle_credit("rounding_slip", float(slip)) if slip else 0.0
+    stated = precision_of(data.get("sig_figs"), None, ("sig_figs", "decimals"))
     questions: list[Question] = []
     for number, raw in enumerate(raw_questions, start=1):
         q = parse_question(number, raw, needed)
+        # the exam's rules: a question's own sig_figs / decimals come first
+        q = replace(q, rounding_slip=slip, precision=q.precision or stated)
         if any(q.id == other.id for other in questions):
             raise InputError(f"questions[{number}].id", "an id no other question has",
                              _got(q.id))

@@ -22,6 +22,7 @@ from typing import Any
 from dlexam.derivations.contract import Tolerance, element, leaves
 from dlexam.derivations.core import to_plain
 from dlexam.errors import InputError
+from dlexam.notation import display
 from dlexam.exams.model import Exam, Question, Structure, _derive_seed, structure_of
 from dlexam.exams.parallel import fork_map, tick
 from dlexam.plans import Planner, Values
@@ -92,10 +93,24 @@ class Drawn:
                     {"id": qv.question.id, "derivation": qv.question.derivation,
                      "params": qv.params, "points": qv.question.points, "asked": qv.asked,
                      # the exam file's credit for named mistakes (read by dlexam grade)
-                     **({"partial": dict(qv.question.partial)} if qv.question.partial else {})}
+                     **({"partial": dict(qv.question.partial)} if qv.question.partial else {}),
+                     # the credit of a rounding slip (the exam file's policy; default 0)
+                     **({"rounding_slip": qv.question.rounding_slip}
+                        if qv.question.rounding_slip else {})}
                     for qv in v.questions]}
                 for v in self.variants],
         }
+
+
+def fairness_line(row: dict[str, Any]) -> str:
+    """One question's fairness: distinct answers, their range, the draws refused."""
+    spread = ("" if row["low"] is None else f", answers from "
+              f"{display.plain_number(row['low'], 'spread')} to "
+              f"{display.plain_number(row['high'], 'spread')}")
+    n = row["redrawn"]
+    return (f"{row['id']}: {row['distinct']} different answers in {row['variants']} "
+            f"{'variant' if row['variants'] == 1 else 'variants'}{spread}, {n} "
+            f"{'draw' if n == 1 else 'draws'} redrawn")
 
 
 def variant_code(seed: int, number: int, taken: set[str]) -> str:

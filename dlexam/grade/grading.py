@@ -14,11 +14,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from dlexam.check.typed import Leaf, TypedError, parse
-from dlexam.check.verdicts import Verdict, follow_through, judge_element, rerun_answers
+from dlexam.check.typed import Leaf, TypedError, one_element, parse
+from dlexam.check.verdicts import (
+    Verdict,
+    follow_answers,
+    follow_through,
+    item_credit,
+    judge_element,
+    judge_item,
+    rerun_answers,
+)
 from dlexam.derivations.contract import element, leaves, outline, plain_shape
 from dlexam.derivations.core import Derivation
 from dlexam.grade.key import Key, KeyItem, KeyQuestion
+from dlexam.grade.overrides import Override
 from dlexam.grade.submissions import MAX_CELL_CHARS, Submission
 from dlexam.plans import Planner
 
@@ -35,6 +44,8 @@ class ItemGrade:
     credit: float  # 0..1 of the item's points
     mistakes: list[str]  # named mistakes among its verdicts, each once, in order
     reason: str | None = None  # why an empty or refused cell scored nothing
+    text: str = ""  # what was typed
+    override: Override | None = None  # the instructor's decision, which sets the credit
 
 
 @dataclass
@@ -95,10 +106,12 @@ def _shape_words(shape: tuple[int, ...] | None) -> str:
 class Grader:
     """Grades submissions against one key; what it derives (right states, reruns) is cached."""
 
-    def __init__(self, key: Key) -> None:
+    def __init__(self, key: Key,
+                 overrides: dict[tuple[str, str], Override] | None = None) -> None:
         from dlexam import derivations
 
         self.key = key
+        self.overrides = overrides or {}
         self.derivations: dict[str, Derivation] = {}
         for variant in key.variants.values():
             for q in variant.questions:
@@ -108,6 +121,7 @@ class Grader:
         self.planner = Planner()  # shapes seen twice are compiled (dlexam.plans)
         self._reruns: dict[tuple[str, str, int, tuple[float, ...]], dict[str, Any] | None] = {}
         self.reruns = 0  # derivation runs for follow-through (for tests and the benchmark)
+        self._pairs: dict[tuple[str, str, str, str], dict[str, Any] | None] = {}
 
     def grade(self, submissions: list[Submission]) -> Grades:
         """Every student graded; mistakes counted per question."""
@@ -145,7 +159,10 @@ class Grader:
             column = f"{question.id}.{item.ref}"
             cell = submission.cells.get(column, "")
             try:
-                verdicts, reason = self._item(derivation, item, cell, given)
+                verdicts, reason = self._item(
+                    derivation, item, cell, given,
+                    lambda moving: self._combined(submission.variant, question, derivation,
+                                                  moving))
             except (ArithmeticError, ValueError, TypeError, IndexError, RecursionError) as err:
                 # one cell that cannot be judged scores zero; the class is still graded
                 verdicts = self._blank(item, cell.strip()[:80], UNREADABLE)
@@ -156,28 +173,37 @@ class Grader:
                 v.answer == derivation.carry.answer and not v.correct and v.index
                 and v.note not in (NO_ANSWER, UNREADABLE) for v in flat):
             flat = self._follow(submission.variant, question, derivation, flat, given)
+        if derivation.follows and not all(v.correct for v in flat):
+            flat = follow_answers(
+                derivation, flat, given,
+                lambda: self._right_answers(submission.variant, question, derivation),
+                derivation.shown_params(question.params))
         graded: list[ItemGrade] = []
         position = 0
         for column, verdicts, reason in items:
             mine = flat[position:position + len(verdicts)]
             position += len(verdicts)
-            credits = [self._credit(v, question) for v in mine]
-            mistakes = list(dict.fromkeys(v.mistake for v in mine if v.mistake))
-            graded.append(ItemGrade(column, mine, sum(credits) / len(credits), mistakes, reason))
+            mistakes = list(dict.fromkeys(m for v in mine for m in v.mistakes))
+            credit = self.item_credit(mine, question)
+            decided = self.overrides.get((submission.student, column))
+            if decided is not None:
+                share = question.points / len(question.asked)
+                credit = decided.points / share if share else 0.0
+            graded.append(ItemGrade(column, mine, credit, mistakes, reason,
+                                    submission.cells.get(column, "").strip(), decided))
         share = question.points / len(question.asked)
         score = _score(sum(share * g.credit for g in graded))
         return QuestionGrade(question.id, derivation, score, graded)
 
     @staticmethod
-    def _credit(verdict: Verdict, question: KeyQuestion) -> float:
-        if verdict.correct or verdict.follows_from is not None:
-            return 1.0
-        if verdict.mistake is not None:
-            return question.partial.get(verdict.mistake, 0.0)
-        return 0.0
+    def item_credit(verdicts: list[Verdict], question: KeyQuestion) -> float:
+        """An item's credit (0..1 of its points): :func:`dlexam.check.verdicts.item_credit`."""
+        return item_credit(verdicts, question.partial, question.rounding_slip)
 
     def _item(self, derivation: Derivation, item: KeyItem, cell: str,
-              given: dict[tuple[str, tuple[int, ...]], Leaf]) -> tuple[list[Verdict], str | None]:
+              given: dict[tuple[str, tuple[int, ...]], Leaf],
+              combined: Callable[[set[str]], list[tuple[tuple[str, str], dict[str, Any]]]]
+              = lambda _moving: []) -> tuple[list[Verdict], str | None]:
         """The verdicts of one cell, one per element of the item; and why it scored nothing when
         it was empty or refused."""
         typed = cell.strip()
@@ -202,20 +228,34 @@ class Grader:
             return (self._blank(item, typed, UNREADABLE),
                     "lists of other lengths than the answer's (one shape per layer)")
         expected_shape = plain_shape(item.expected)
+        if not ragged:
+            value = one_element(value, expected_shape)  # 0.5 for [0.5]
         if not ragged and expected_shape is None:  # a key whose lists this answer cannot have
             return self._blank(item, typed, UNREADABLE), "the key's value has ragged lists"
         if not ragged and _typed_shape(value) != expected_shape:
             return (self._blank(item, typed, UNREADABLE),
                     f"{_shape_words(_typed_shape(value))} where the answer is "
                     f"{_shape_words(expected_shape)}")
-        verdicts = []
+        elements = []
+        positions = []
         for position, leaf in leaves(value):
             index = (*item.index, *position)
             given[(item.answer, index)] = leaf
-            verdicts.append(judge_element(
-                item.answer, index, leaf, element(item.expected, position), item.tolerance,
-                kind, _mistake_values(item, position)))
-        return verdicts, None
+            positions.append(position)
+            elements.append((index, leaf, element(item.expected, position)))
+
+        def pairs(moving: set[str]) -> list[tuple[tuple[str, ...], list[Any]]]:
+            out = []
+            for ids, answers in combined(moving):
+                try:
+                    whole = element(answers[item.answer], item.index)
+                    out.append((ids, [element(whole, p) for p in positions]))
+                except (KeyError, IndexError, TypeError):
+                    continue
+            return out
+
+        return judge_item(item.answer, elements, item.tolerance, kind,
+                          _mistake_values(item, positions), pairs, item=item.ref), None
 
     @staticmethod
     def _blank(item: KeyItem, given: str, note: str) -> list[Verdict]:
@@ -247,6 +287,26 @@ class Grader:
 
         return follow_through(derivation, verdicts, given, state, rerun)
 
+    def _combined(self, code: str, question: KeyQuestion, derivation: Derivation,
+                  moving: set[str]) -> list[tuple[tuple[str, str], dict[str, Any]]]:
+        """The answers of every combination of two of the ``moving`` mistakes (those that
+        change the item) for this question, each derived once per variant and question, only
+        for a student whose item no single mistake explains."""
+        ids = [m for item in question.asked for m in item.mistakes if m in moving]
+        ids = list(dict.fromkeys(ids))
+        found = []
+        for k, first in enumerate(ids):
+            for second in ids[k + 1:]:
+                cache_key = (code, question.id, first, second)
+                if cache_key not in self._pairs:
+                    values = self.planner.values_combined(derivation, question.params, first,
+                                                          second)
+                    self._pairs[cache_key] = None if values is None else values.answers
+                answers = self._pairs[cache_key]
+                if answers is not None:
+                    found.append(((first, second), answers))
+        return found
+
     def _right_answers(self, code: str, question: KeyQuestion,
                        derivation: Derivation) -> dict[str, Any]:
         cache_key = (code, question.id)
@@ -271,19 +331,49 @@ def _key_state(question: KeyQuestion, name: str, t: int) -> Any:
     return None
 
 
-def _mistake_values(item: KeyItem, position: tuple[int, ...]) -> list[tuple[str, Any]]:
+def _mistake_values(item: KeyItem, positions: list[tuple[int, ...]]
+                    ) -> list[tuple[tuple[str, ...], list[Any]]]:
     out = []
     for mistake_id, value in item.mistakes.items():
         try:
-            out.append((mistake_id, element(value, position)))
+            out.append(((mistake_id,), [element(value, p) for p in positions]))
         except IndexError:
             continue
     return out
 
 
-def grade(key: Key, submissions: list[Submission]) -> Grades:
-    """The class graded against the key."""
-    return Grader(key).grade(submissions)
+def grade(key: Key, submissions: list[Submission],
+          overrides: dict[tuple[str, str], Override] | None = None) -> Grades:
+    """The class graded against the key (with the instructor's decisions, when given)."""
+    return Grader(key, overrides).grade(submissions)
+
+
+def review_rows(grades: Grades) -> list[tuple[str, str, str, str]]:
+    """(student, item, text typed, reason) of every answer that was unreadable or wrong
+    without a named mistake (and not decided by an override): what an instructor reviews."""
+    out = []
+    for sg in grades.students:
+        for q in sg.questions:
+            for item in q.items:
+                if item.override is not None or not item.verdicts:
+                    continue
+                if any(v.note == UNREADABLE for v in item.verdicts):
+                    out.append((sg.student, item.column, item.text, item.reason or UNREADABLE))
+                elif any(v.note == NO_ANSWER for v in item.verdicts) or item.mistakes:
+                    continue
+                elif any(not v.correct for v in item.verdicts):
+                    wrong = [v for v in item.verdicts if not v.correct]
+                    slip = all(v.note == "rounding-slip" for v in wrong)
+                    expected = ", ".join(f"{v.ref} = {_plain(v.expected)}" for v in wrong[:4])
+                    out.append((sg.student, item.column, item.text,
+                                ("a rounding slip" if slip else "wrong, no named mistake")
+                                + f" (expected {expected}" + (", ..." if len(wrong) > 4
+                                                               else "") + ")"))
+    return out
+
+
+def _plain(value: Any) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 MessageFn = Callable[[str], str]

@@ -53,6 +53,7 @@ class KeyQuestion:
     points: float
     asked: tuple[KeyItem, ...]
     partial: dict[str, float] = field(default_factory=dict)
+    rounding_slip: float = 0.0  # the credit of a rounding slip (the exam file's policy)
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,10 @@ def _question(data: Any, path: str) -> KeyQuestion:
         if not 0 <= value <= 1:
             raise InputError(f"{path}.partial.{mid}", "a credit from 0 to 1", _got(credit))
         partial[mid] = value
-    return KeyQuestion(qid, derivation, dict(params), points, asked, partial)
+    slip = _number(data.get("rounding_slip", 0), f"{path}.rounding_slip")
+    if not 0 <= slip <= 1:
+        raise InputError(f"{path}.rounding_slip", "a credit from 0 to 1", _got(slip))
+    return KeyQuestion(qid, derivation, dict(params), points, asked, partial, slip)
 
 
 def _value_fits(answer: Any, value: Any, index: tuple[int, ...], path: str) -> None:

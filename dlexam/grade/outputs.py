@@ -79,7 +79,13 @@ def _student_json(sg: StudentGrade, lang: str) -> dict[str, Any]:
                 if item.reason is not None:
                     obj["reason"] = item.reason
                 verdicts.append(obj)
-        questions.append({"id": q.id, "score": q.score, "verdicts": verdicts})
+        entry: dict[str, Any] = {"id": q.id, "score": q.score, "verdicts": verdicts}
+        decided = [{"item": item.column, "points": item.override.points,
+                    "note": item.override.note} for item in q.items
+                   if item.override is not None]
+        if decided:  # the instructor's decisions (dlexam grade --overrides)
+            entry["overrides"] = decided
+        questions.append(entry)
     return {"student": sg.student, "variant": sg.variant, "total": sg.total,
             "questions": questions}
 
@@ -89,6 +95,19 @@ def grades_json(grades: Grades, lang: str = "en") -> bytes:
     data = {"students": [_student_json(sg, lang) for sg in grades.students],
             "mistakes": grades.mistakes}
     return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+
+
+def review_csv(grades: Grades) -> bytes:
+    """The answers to review (``dlexam grade --review``): a row each with student, item, the
+    text typed and the reason; its first three columns are those of an overrides file."""
+    from dlexam.grade.grading import review_rows
+
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["student", "item", "text", "reason"])
+    for row in review_rows(grades):
+        writer.writerow([safe_cell(cell) for cell in row])
+    return buffer.getvalue().encode("utf-8")
 
 
 def output_folder(out: Path) -> OutputFolder:

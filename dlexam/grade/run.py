@@ -16,13 +16,32 @@ from dlexam.grade.outputs import (
     grades_json,
     keep_failed_log,
     report_pdf,
+    review_csv,
     write_outputs,
 )
+from dlexam.grade.overrides import read_overrides
 from dlexam.grade.submissions import read_submissions
 
 
+def _write_file(path: Path, data: bytes) -> None:
+    """Writes a whole file or nothing (a temporary file beside it, then renamed)."""
+    import os
+    import tempfile
+
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, temporary = tempfile.mkstemp(prefix=".review-", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
 def run_grade(key_path: Path, submissions_path: Path, out: Path, lang: str = "bilingual",
-              pdf: bool = True) -> str:
+              pdf: bool = True, review: Path | None = None,
+              overrides: Path | None = None) -> str:
     """Grades the class and writes the outputs; returns a one-line summary.
 
     Raises:
@@ -32,7 +51,10 @@ def run_grade(key_path: Path, submissions_path: Path, out: Path, lang: str = "bi
     start = time.perf_counter()
     key = load_key(key_path)
     submissions = read_submissions(submissions_path, key)
-    grades = grade(key, submissions)
+    decided = None
+    if overrides is not None:
+        decided = read_overrides(overrides, key, {s.student for s in submissions})
+    grades = grade(key, submissions, decided)
     message_lang = "zh-Hant" if lang == "zh-Hant" else "en"
     files = {CSV_NAME: grades_csv(grades), JSON_NAME: grades_json(grades, message_lang)}
     if pdf:
@@ -44,6 +66,9 @@ def run_grade(key_path: Path, submissions_path: Path, out: Path, lang: str = "bi
                 raise BuildError(f"{err} (log: {log})", log=err.log) from None
             raise
     written = write_outputs(out, files)
+    if review is not None:
+        _write_file(review, review_csv(grades))
+        written.append(review)
     seconds = time.perf_counter() - start
     names = ", ".join(str(p) for p in written)
     return f"graded {len(grades.students)} students in {seconds:.2f} s; wrote {names}"

@@ -140,6 +140,10 @@ def _row(cells: list[str], header: list[str], row: int, key: Key, seen: dict[str
         raise InputError(f"{name}: row {row}, column {STUDENT}", "each student once",
                          f"{_short(student)} again (first on row {seen[student]})")
     seen[student] = row
+    if variant not in key.variants:  # a code in another case (q1a for Q1A), when unambiguous
+        same = [code for code in key.variants if code.casefold() == variant.casefold()]
+        if len(same) == 1:
+            variant = same[0]
     if variant not in key.variants:
         codes = ", ".join(list(key.variants)[:5]) + (", ..." if len(key.variants) > 5 else "")
         raise InputError(f"{name}: row {row}, column {VARIANT}",

@@ -576,6 +576,21 @@ class Planner:
         """
         return self._values(derivation, derivation.prepare(raw, mistake, build=False))
 
+    def values_combined(self, derivation: Derivation, raw: Mapping[str, Any] | None,
+                        first: str, second: str) -> Values | None:
+        """The values of a run as a student making two mistakes at once, or None when the two
+        cannot be made together on these parameters (:meth:`Derivation.combined`)."""
+        from dlexam.errors import InputError
+
+        right = derivation.prepare(raw, None, build=False)
+        prepared = derivation.combined(right, first, second, build=False)
+        if prepared is None:
+            return None
+        try:
+            return self._values(derivation, prepared)
+        except (InputError, ArithmeticError, ValueError):
+            return None
+
     def values_of(self, derivation: Derivation, raw: Mapping[str, Any] | None,
                   mistakes: Sequence[str | None],
                   answers: Collection[str] | None = None) -> list[Values]:

@@ -51,7 +51,7 @@ def _listed(m: np.ndarray) -> list[Any]:
 @reference("self-attention")
 def self_attention(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    causal = p["mask"] == "causal"
+    causal = p["mask"] == "causal" and mistake != "no-mask"
     if p["scores"] is not None:
         S = _a(p["scores"])
         S = S.reshape(1, -1) if S.ndim == 1 else S
@@ -59,19 +59,23 @@ def self_attention(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
     elif p["Q"] is not None:
         Q, K = _a(p["Q"]), _a(p["K"])
         V = None if p["V"] is None else _a(p["V"])
-        S, d_k = Q @ K.T, Q.shape[1]
+        S, d_k = (K @ Q.T if mistake == "transposed-scores" else Q @ K.T), Q.shape[1]
         out["scores"] = S.tolist()
     else:
         X = _a(p["X"])
         Q, K, V = X @ _a(p["W_Q"]), X @ _a(p["W_K"]), X @ _a(p["W_V"])
-        S, d_k = Q @ K.T, Q.shape[1]
+        S, d_k = (K @ Q.T if mistake == "transposed-scores" else Q @ K.T), Q.shape[1]
         out.update(Q=Q.tolist(), K=K.tolist(), V=V.tolist(), scores=S.tolist())
-    scaled, masked, weights = _attend(S, d_k, causal, mistake, p["scale"])
+    if mistake == "mask-after-softmax":  # softmax of the unmasked scores, then zeros above
+        scaled, masked, _weights = _attend(S, d_k, causal, None, p["scale"])
+        weights = _attend(S, d_k, False, None, p["scale"])[2] * np.tril(np.ones_like(S))
+    else:
+        scaled, masked, weights = _attend(S, d_k, causal, mistake, p["scale"])
     out.update(scaled=scaled.tolist(), weights=weights.tolist())
     if masked is not None:
         out["masked"] = _listed(masked)
     if V is not None:
-        out["Z"] = (weights @ V).tolist()
+        out["Z"] = ((weights.T if mistake == "transposed-weights-in-z" else weights) @ V).tolist()
     return out
 
 
@@ -114,7 +118,7 @@ def _multi_head(X: np.ndarray, WQ: list[Any], WK: list[Any], WV: list[Any], WO: 
 def multi_head_attention(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
     cross = p["X_q"] is not None
     return _multi_head(_a(p["X_q"] if cross else p["X"]), p["W_Q"], p["W_K"], p["W_V"],
-                       _a(p["W_O"]), p["mask"] == "causal", mistake,
+                       _a(p["W_O"]), p["mask"] == "causal" and mistake != "no-mask", mistake,
                        _a(p["X_kv"]) if cross else None, p["scale"])
 
 
@@ -124,7 +128,7 @@ def _pe(n: int, d: int, mistake: str | None, base: float = 10000) -> np.ndarray:
         for col in range(d):
             i = col // 2
             exponent = i / d if mistake == "exponent-i" else 2 * i / d
-            angle = pos / float(base)**exponent
+            angle = (pos + (mistake == "positions-from-one")) / float(base)**exponent
             sine = (col % 2 == 0) != (mistake == "sin-cos-swapped")
             pe[pos, col] = np.sin(angle) if sine else np.cos(angle)
     return pe
@@ -157,11 +161,14 @@ def encoder_layer(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
     b2 = _a(p["beta_2"]) if p["beta_2"] is not None else np.zeros(d)
 
     def ffn(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        hidden = np.maximum(0, x @ _a(p["W_1"]) + _a(p["b_1"]))
+        hidden = x @ _a(p["W_1"]) + _a(p["b_1"])
+        if mistake != "no-relu":
+            hidden = np.maximum(0, hidden)
         return hidden, hidden @ _a(p["W_2"]) + _a(p["b_2"])
 
     def attention(x: np.ndarray) -> dict[str, Any]:
-        return _multi_head(x, p["W_Q"], p["W_K"], p["W_V"], _a(p["W_O"]), False, None)
+        return _multi_head(x, p["W_Q"], p["W_K"], p["W_V"], _a(p["W_O"]), False,
+                           "no-scaling" if mistake == "no-scaling" else None)
 
     if mistake == "pre-norm":  # torch.nn.TransformerEncoderLayer(norm_first=True)
         n1 = _layer_norm(X, g1, b1, eps)

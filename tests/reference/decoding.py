@@ -75,6 +75,8 @@ def sequence_probability(params: dict[str, Any], mistake: str | None) -> dict[st
     logs = np.log(p)
     if mistake == "log-base-10":
         return {"probability": float(p.prod()), "log_probability": float(np.log10(p).sum())}
+    if mistake == "log-base-2":
+        return {"probability": float(p.prod()), "log_probability": float(np.log2(p).sum())}
     if mistake == "mean-log-probability":
         return {"probability": float(p.prod()), "log_probability": float(logs.mean())}
     return {"probability": float(p.prod()), "log_probability": float(logs.sum())}

@@ -34,8 +34,11 @@ def gan_optimum(params: dict[str, Any], mistake: str | None) -> dict[str, Any]:
     jsd = (_xlogy(pd, pd / np.where(m > 0, m, 1.0)) + _xlogy(pg, pg / np.where(m > 0, m, 1.0))) / 2
     minimum = -np.log(4.0)
     scale = np.log(2.0) if mistake == "log-base-2" else 1.0
+    factor = 1 if mistake == "jsd-factor-lost" else 2
+    if mistake == "jsd-factor-lost":  # -log 4 + JSD, the factor 2 lost
+        c_g = minimum + jsd
     return {"D_star": d.tolist(), "C_G": c_g / scale, "jsd": jsd / scale,
-            "C_G_minimum": minimum / scale, "gap": 2 * jsd / scale}
+            "C_G_minimum": minimum / scale, "gap": factor * jsd / scale}
 
 
 @reference("gan-value")
@@ -50,6 +53,7 @@ def gan_value(params: dict[str, Any], mistake: str | None) -> dict[str, Any]:
     if mistake == "saturating-generator":
         minimax, nonsaturating = nonsaturating, minimax
         grad_mm, grad_ns = grad_ns, grad_mm
-    return {"V": value, "loss_D": -value, "loss_G_minimax": minimax,
+    return {"V": value, "loss_D": value if mistake == "loss-d-sign" else -value,
+            "loss_G_minimax": minimax,
             "loss_G_nonsaturating": nonsaturating, "grad_logit_minimax": grad_mm,
             "grad_logit_nonsaturating": grad_ns}

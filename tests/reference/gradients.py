@@ -181,6 +181,18 @@ def _whole(g: np.ndarray, beta: float, mistake: str | None) -> dict[str, Any]:
         new = scale * g
         return {"g": new.tolist(), "norm_before": wrong, "norm_after": float((new**2).sum()),
                 "scale": scale}
+    if mistake == "not-clipped":  # the norm is above beta, and g is left as it is
+        return {"g": g.tolist(), "norm_before": norm, "norm_after": norm, "scale": 1.0}
+    if mistake == "inverted-ratio":  # g times ||g|| / beta
+        scale = norm / beta
+        return {"g": (scale * g).tolist(), "norm_before": norm,
+                "norm_after": float(np.linalg.norm(scale * g)), "scale": scale}
+    if mistake == "l1-norm":  # torch's clip_grad_norm_ with norm_type=1
+        param.grad = torch.tensor(g)
+        total = float(torch.nn.utils.clip_grad_norm_([param], max_norm=beta, norm_type=1))
+        new = param.grad.numpy()
+        return {"g": new.tolist(), "norm_before": total,
+                "norm_after": float(np.abs(new).sum()), "scale": min(1.0, beta / total)}
     raise KeyError(mistake)
 
 

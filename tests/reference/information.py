@@ -65,6 +65,10 @@ def _pair(p: np.ndarray, q: np.ndarray, mistake: str | None) -> dict[str, float]
     if mistake == "cross-entropy-swapped":
         cross = _cross(q, p)
     jsd = (_kl(p, m) + _kl(q, m)) / 2
+    if mistake == "jsd-without-half":
+        jsd = _kl(p, m) + _kl(q, m)
+    if mistake == "jsd-as-symmetric-kl":
+        jsd = (_kl(p, q) + _kl(q, p)) / 2
     return {
         "entropy_p": _entropy(p),
         "entropy_q": _entropy(q),
@@ -103,6 +107,15 @@ def information(params: dict[str, Any], mistake: str | None) -> dict[str, Any]:
     return out
 
 
+def target_rows(target: Any, z: Any) -> Any:
+    """The targets as rows of probabilities (class indices as one-hot rows)."""
+    import torch
+
+    if target.dtype in (torch.int64, torch.int32):
+        return torch.nn.functional.one_hot(target, z.shape[1]).to(torch.float64)
+    return target
+
+
 @reference("softmax-cross-entropy")
 def softmax_cross_entropy(params: dict[str, Any], mistake: str | None) -> dict[str, Any]:
     """torch's cross_entropy with its reduction, class-index or probability targets; a loss in
@@ -127,8 +140,13 @@ def softmax_cross_entropy(params: dict[str, Any], mistake: str | None) -> dict[s
     else:
         loss.backward()
     assert z.grad is not None
-    ln_b = float(_LOG_OF_BASE[str(params.get("base", "e"))])
+    base = {"bits-for-nats": "2", "nats-for-bits": "e"}.get(mistake or "",
+                                                           str(params.get("base", "e")))
+    ln_b = float(_LOG_OF_BASE[base])
     grad = (z.grad / ln_b).tolist()
+    if mistake == "gradient-target-left-out":  # p alone: the gradient plus the target
+        count = z.shape[0] if reduction == "mean" else 1
+        grad = ((z.grad + target_rows(target, z) / count) / ln_b).tolist()
     loss_base = 10.0 if mistake == "log-base-10" else np.exp(ln_b)
     value = (loss / float(np.log(loss_base))).tolist()
     if mistake == "gradient-sign":

@@ -14,7 +14,7 @@ from reference import reference
 
 @reference("init-variance")
 def init_variance(params: dict[str, Any], mistake: str | None) -> dict[str, Any]:
-    scheme = params["scheme"]
+    scheme = "lecun" if mistake == "he-factor-lost" else params["scheme"]
     dist = params.get("distribution") or ("uniform" if scheme == "uniform-sqrt" else "normal")
     n_in, n_out = params["fan_in"], params.get("fan_out")
     if mistake == "fans-swapped":
@@ -39,7 +39,8 @@ def init_variance(params: dict[str, Any], mistake: str | None) -> dict[str, Any]
         x_var = params["x_variance"] if params.get("x_variance") is not None else 1.0
         second = x_var if mistake == "mean-ignored" else x_var + mean**2
         z_var = params["fan_in"] * var * second
-    z_var += params.get("bias_variance") or 0.0
+    if mistake != "bias-variance-ignored":
+        z_var += params.get("bias_variance") or 0.0
     out.update({"weight_variance": var, "weight_std": reported_std, "z_variance": z_var,
                 "z_std": z_var if mistake == "variance-for-std" else np.sqrt(z_var)})
     return {k: float(v) for k, v in out.items()}

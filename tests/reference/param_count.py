@@ -210,9 +210,13 @@ def formula_count(layer: dict[str, Any], m: int, framework: str, mistake: str | 
             else:
                 beta = 2 if cell["kind"] == "GRU" and cell.get("reset_after", True) else 1
             beta = {"pytorch-biases": 2, "keras-biases": 1, "no-bias": 0}.get(mistake, beta)
+            if mistake == "keras-gru-one-bias" and cell["kind"] == "GRU":
+                beta = 1
         if mistake == "no-gate-factor":
             k = 1
-        return k * n * (n + m + beta) * (2 if kind == "Bidirectional" else 1)
+        recurrent = 0 if mistake == "recurrent-weights-left-out" else n
+        doubled = kind == "Bidirectional" and mistake != "bidirectional-not-doubled"
+        return k * n * (recurrent + m + beta) * (2 if doubled else 1)
     return 0
 
 

@@ -54,10 +54,14 @@ def lstm_forward(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
         C_tilde = candidate_act(W["W_C"] @ hx + b["b_C"])
         if mistake == "forget-input-swapped":
             C = i * C + f * C_tilde
+        elif mistake == "input-gate-left-out":
+            C = f * C + C_tilde
         else:
             C = f * C + i * C_tilde
         o = _sigmoid(W["W_o"] @ hx + b["b_o"])
         h = np.tanh(C) if mistake == "no-output-gate" else o * np.tanh(C)
+        if mistake == "no-tanh-of-cell":
+            h = o * C
         for name, value in (("h", h), ("C", C), ("f", f), ("i", i), ("C_tilde", C_tilde),
                             ("o", o)):
             out[name].append(value.tolist())
@@ -98,19 +102,23 @@ def gru_forward(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
     after = reset_after != (mistake == "reset-after-swapped")  # where the reset gate acts
     # olah: z weights the candidate; the mistake takes the other rule than the question's
     olah = (p["update_rule"] == "olah") != (mistake == "update-rule-swapped")
-    out = _gru_run(p, W, U, b, H, after, olah)
-    out["h_other"] = _gru_run(p, W, U, b, H, after, not olah)["h"]
+    no_reset = mistake == "reset-gate-left-out"
+    out = _gru_run(p, W, U, b, H, after, olah, no_reset)
+    out["h_other"] = _gru_run(p, W, U, b, H, after, not olah, no_reset)["h"]
     return out
 
 
 def _gru_run(p: dict[str, Any], W: dict[str, np.ndarray], U: dict[str, np.ndarray],
-             b: dict[str, np.ndarray], H: int, after: bool, olah: bool) -> dict[str, list]:
+             b: dict[str, np.ndarray], H: int, after: bool, olah: bool,
+             no_reset: bool = False) -> dict[str, list]:
     h = _vector(p["h0"], H)
     out: dict[str, list] = {k: [] for k in ("h", "z", "r", "h_tilde")}
     for x_t in _inputs(p["x"]):
         z = _sigmoid(W["W_z"] @ x_t + U["U_z"] @ h + b["b_z"])
         r = _sigmoid(W["W_r"] @ x_t + U["U_r"] @ h + b["b_r"])
-        if after:
+        if no_reset:  # the reset gate left out: r taken as 1
+            candidate = np.tanh(W["W_h"] @ x_t + U["U_h"] @ h + b["b_h"] + b["b_hn"])
+        elif after:
             candidate = np.tanh(W["W_h"] @ x_t + b["b_h"] + r * (U["U_h"] @ h + b["b_hn"]))
         else:  # b_hn is zero unless a reset_after question is answered the other way
             candidate = np.tanh(W["W_h"] @ x_t + U["U_h"] @ (r * h) + b["b_h"] + b["b_hn"])

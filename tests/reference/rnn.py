@@ -44,6 +44,8 @@ def rnn_forward(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
     elif mistake == "no-recurrence":
         W = np.zeros_like(W)
     f, g = _ACT[p["activation"]], _ACT[p["output_activation"]]
+    if mistake == "no-activation":
+        f = _ACT["identity"]
     mine = _forward(U, W, V, b, c, x, h, f, g, convention, one_out)
     other = _forward(U, W, V, b, c, x, h, f, g,
                      "row" if convention == "column" else "column", one_out)

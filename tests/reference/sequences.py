@@ -32,7 +32,7 @@ def _probabilities(params: dict[str, Any]) -> np.ndarray:
 
 def _perplexity(params: dict[str, Any], mistake: str | None) -> dict[str, Any]:
     p = _probabilities(params)
-    b = _BASES[str(params["base"])]
+    b = _BASES["2" if mistake == "bits-for-nats" else str(params["base"])]
     logs = np.log(p) / np.log(b)
     if mistake == "no-geometric-mean":
         return {"cross_entropy": float(-logs.sum()), "perplexity": float(1 / np.prod(p))}

@@ -1,0 +1,89 @@
+"""The benchmark's exam files (bench/exams, timed by `make bench`) keep building, and the one
+meant to hold every derivation the exam format supports does."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from dlexam import derivations
+from dlexam.cli import main
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "exams"
+FILES = sorted(BENCH.glob("*.toml"))
+
+
+def test_the_bench_set_has_its_four_shapes() -> None:
+    assert {p.stem for p in FILES} >= {"quiz3", "models", "every", "largest"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_each_bench_exam_builds(path: Path, tmp_path: Path) -> None:
+    """Two variants, no TeX: the file is still accepted and every question is drawn."""
+    out = tmp_path / "o"
+    assert main(["exam", str(path), "--variants", "2", "--seed", "1", "--out", str(out),
+                 "--no-pdf"]) == 0
+    key = json.loads((out / "key.json").read_text("utf-8"))
+    questions = tomllib.loads(path.read_text("utf-8"))["questions"]
+    assert len(key["variants"]) == 2
+    for variant in key["variants"]:
+        assert [q["id"] for q in variant["questions"]] == [q["id"] for q in questions]
+
+
+def test_every_exam_derivation_is_in_the_bench() -> None:
+    """Every derivation an exam can ask (one with a numeric answer) has a question in
+    bench/exams/every.toml: a new derivation is timed as soon as it is registered."""
+    asked = {q["derivation"] for q in
+             tomllib.loads((BENCH / "every.toml").read_text("utf-8"))["questions"]}
+    supported = {name for name in derivations.names()
+                 if any(a.kind != "text" for a in derivations.get(name).answers)}
+    assert supported - asked == set()
+    assert asked <= supported
+
+
+@pytest.mark.slow
+def test_a_cached_build_is_byte_identical_to_one_without_caches(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What is kept across variants (plans traced once per shape and evaluated on MPFR, the
+    variants drawn in chunks on two forked workers) changes no byte of key.json and
+    moodle.xml: the same exam built with every run the ordinary exact one, one variant after
+    the other, in this process."""
+    from dlexam import plans
+    from dlexam.exams import parallel, variants
+
+    exam = BENCH / "models.toml"
+    monkeypatch.setattr(variants, "CHUNKED_FROM", 4)  # 9 variants: two chunks, two workers
+    monkeypatch.setattr(parallel, "workers", lambda: 2)
+    assert main(["exam", str(exam), "--variants", "9", "--seed", "5", "--out",
+                 str(tmp_path / "cached"), "--no-pdf"]) == 0
+    monkeypatch.setattr(plans, "MAX_INPUTS", -1)  # no shape is ever traced: every run exact
+    monkeypatch.setattr(parallel, "workers", lambda: 1)
+    assert main(["exam", str(exam), "--variants", "9", "--seed", "5", "--out",
+                 str(tmp_path / "plain"), "--no-pdf"]) == 0
+    for name in ("key.json", "moodle.xml"):
+        cached = (tmp_path / "cached" / name).read_bytes()
+        assert cached == (tmp_path / "plain" / name).read_bytes(), name
+    key = json.loads((tmp_path / "cached" / "key.json").read_text("utf-8"))
+    assert len(key["variants"]) == 9
+
+
+def test_softmax_questions_of_many_classes_are_drawn() -> None:
+    """The largest file's 64 classes: soft labels of tenths cannot give each of 64 classes
+    0.1 (the sampler raised ValueError, a traceback); some probabilities are then 0."""
+    from dlexam.derivations.params import pinned_dims
+
+    spec = derivations.get("softmax-cross-entropy")
+    soft = 0
+    for seed in range(40):
+        with pinned_dims({"n": 2, "k": 64}):
+            params = spec.sample(seed, {"reduction": "sum"})  # a batch
+        assert params is not None and len(params["logits"]) == 2
+        for label in params["label"]:
+            if isinstance(label, list):
+                soft += 1
+                assert len(label) == 64 and abs(sum(label) - 1) < 1e-9 and min(label) >= 0
+    assert soft > 0
