@@ -22,9 +22,9 @@ from typing import Any
 from dlexam.derivations.contract import Tolerance, element, leaves
 from dlexam.derivations.core import to_plain
 from dlexam.errors import InputError
-from dlexam.notation import display
 from dlexam.exams.model import Exam, Question, Structure, _derive_seed, structure_of
 from dlexam.exams.parallel import fork_map, tick
+from dlexam.notation import display
 from dlexam.plans import Planner, Values
 
 MAX_VARIANTS = 1000
