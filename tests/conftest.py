@@ -9,8 +9,11 @@ import random
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sharedtex
+from sharedtex import Book
 
 from dlexam.build.tex import RECORD_ENV
 
@@ -94,3 +97,39 @@ def _every_pdf_fits() -> Iterator[None]:
         more = f"\n... and {len(found) - 20} more" if len(found) > 20 else ""
         pytest.fail(f"{len(found)} overflow(s) in the PDFs this test built:\n{shown}{more}",
                     pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def answer_book(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Book]:
+    """The answer book in a language ("bilingual", "en", "zh-Hant"), built with TeX once per
+    session (per xdist worker) and shared by every test that asks for it: read it, never write
+    into its folder."""
+    from dlexam.book.build import build_book
+
+    built: dict[str, Book] = {}
+
+    def get(lang: str = "bilingual") -> Book:
+        if lang not in built:
+            folder = tmp_path_factory.mktemp(f"book-{lang}")
+            built[lang] = Book(folder, build_book(folder, lang=lang))
+        return built[lang]
+
+    return get
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under ``-n 2 --dist loadgroup`` (make test, make check): the tests that share a costly
+    fixture run in one worker, which builds it once, and every other test goes to whichever
+    worker is free. See :func:`sharedtex.scope_of`. (pytest-xdist's own ``xdist_group`` marks
+    have no effect under pytest 9, whose node ids it can no longer suffix.)"""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    groups = sharedtex.file_groups(Path(__file__).parent)
+
+    class Grouped(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return sharedtex.scope_of(nodeid, groups)
+
+    return Grouped(config, log)

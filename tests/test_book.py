@@ -9,12 +9,14 @@ from __future__ import annotations
 import math
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+from sharedtex import Book
 
-from dlexam.book.build import build_book, render_book
+from dlexam.book.build import render_book
 
 pytestmark = pytest.mark.tex
 
@@ -42,12 +44,11 @@ def fmt(value: float, digits: int = 4) -> str:
 
 
 @pytest.fixture(scope="module")
-def books(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, str]]:
+def books(answer_book: Callable[[str], Book]) -> dict[str, tuple[str, str]]:
     out = {}
     for lang in ("bilingual", "en", "zh-Hant"):
-        folder = tmp_path_factory.mktemp(lang)
-        report = build_book(folder, lang=lang)
-        out[lang] = (pdf_text(report.pdf), (folder / "answer-book.log").read_text("utf-8"))
+        book = answer_book(lang)
+        out[lang] = (pdf_text(book.pdf), (book.folder / "answer-book.log").read_text("utf-8"))
     return out
 
 
@@ -157,14 +158,12 @@ def matrix_after(text: str, marker: str, rows: int, cols: int) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def layouts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, list[str]]]:
+def layouts(answer_book: Callable[[str], Book]) -> dict[str, tuple[str, list[str]]]:
     out = {}
     for lang in ("bilingual", "en", "zh-Hant"):
-        folder = tmp_path_factory.mktemp(f"layout-{lang}")
-        report = build_book(folder, lang=lang)
-        assert report.passes == 1, "the shipped page table is stale (regenerate, see below)"
-        pdf = report.pdf
-        out[lang] = (layout_text(pdf), pdf_text(pdf).split("\f"))
+        book = answer_book(lang)
+        assert book.report.passes == 1, "the shipped page table is stale (regenerate, see below)"
+        out[lang] = (layout_text(book.pdf), pdf_text(book.pdf).split("\f"))
     return out
 
 

@@ -219,20 +219,46 @@ def attention_context(
                      (sp.Symbol("j"), 1, sym("n_states")))
     steps.append(Step(key="attention_context.formula", lhs=sym("C_i"), symbolic=general,
                       data={"n_in": cols, "n_out": rows}))
-    given_weights = weights
+    more, used, computed_weights = _context_weights(weights, scores, outs, mistake)
+    steps += more
+    more, contexts, last = _context_steps(used, states, ins, outs,
+                                          given_weights=weights is not None)
+    steps += more
+    steps += _decoder_steps(h, outs)
+    answers: dict[str, Any] = {}
+    info: dict[str, Any] = {}
+    if weights is None:
+        answers["weights"] = computed_weights
+    else:
+        info["weights"] = weights
+    if states is None:  # the weighted sums of the symbols h_j: formulas, not numbers
+        info.update(contexts=contexts, context_no_attention=last)
+    else:
+        answers.update(contexts=contexts, context_no_attention=list(last))
+    return Result(convention="weighted-sum", steps=tuple(steps), answers=answers, info=info)
+
+
+def _context_weights(weights: sp.ImmutableMatrix | None, scores: sp.ImmutableMatrix | None,
+                     outs: list[str], mistake: str | None
+                     ) -> tuple[list[Step], sp.ImmutableMatrix, sp.ImmutableMatrix]:
+    """The weights step group: the weights as given (checked), or each row of scores through
+    a softmax (or not: the mistake), then transposed (the mistake). Returns the steps, the
+    weights used and the weights before any transposing."""
+    steps: list[Step] = []
     if scores is not None and mistake == "no-softmax":
         weights = scores
         steps.append(Step(key="attention_context.no_softmax", lhs=sym("A_att", **NC),
                           symbolic=sym("S_att", **NC), value=scores, data=shape_data(scores)))
     elif scores is not None:
         weights = softmax_rows_exact(scores)
-        for i in range(rows):
+        for i in range(scores.rows):
             steps.append(softmax_row_step("attention_context", i, scores, weights,
                                            {"output": outs[i]}, "s"))
     else:
         _check_weights(weights)  # type: ignore[arg-type]
     assert weights is not None
     computed_weights = weights
+    rows, cols = weights.shape
     if mistake == "transposed-weights":
         if rows != cols:
             raise InputError("--mistake", Said("attention.errors.transposed_square"),
@@ -241,14 +267,23 @@ def attention_context(
         steps.append(Step(key="attention_context.transposed", lhs=sym("A_att", **NC),
                           symbolic=sp.Transpose(sym("A_att", **NC)), value=weights,
                           data=shape_data(weights)))
+    return steps, weights, computed_weights
+
+
+def _context_steps(weights: sp.ImmutableMatrix, states: sp.ImmutableMatrix | None,
+                   ins: list[str], outs: list[str], given_weights: bool
+                   ) -> tuple[list[Step], list[Any], Any]:
+    """The contexts step group: the states, each output's weighted sum and the one context
+    without attention (the last state). Returns the steps, the contexts and that last state."""
+    rows, cols = weights.shape
+    h = [sp.Symbol(f"h_{j}") for j in range(1, cols + 1)]
     # one equation group per idea, one line per state, output or decoder step (as the unfolded
     # LSTM): the prose explains the group once instead of once per line
     state_rows = [] if states is None else [row_vector(list(states.row(j))) for j in range(cols)]
-    steps.append(Step(key="attention_context.states",
-                      lhs=Stack(*h) if states is not None else None,
-                      symbolic=states if states is not None else None,
-                      data={"states": row_vector(h), "inputs": _label_list(ins),
-                            "n_in": cols}))
+    steps = [Step(key="attention_context.states",
+                  lhs=Stack(*h) if states is not None else None,
+                  symbolic=states if states is not None else None,
+                  data={"states": row_vector(h), "inputs": _label_list(ins), "n_in": cols})]
     contexts: list[Any] = []
     symbolic_rows, substituted_rows, value_rows = [], [], []
     for i in range(rows):
@@ -271,32 +306,30 @@ def attention_context(
     steps.append(Step(key="attention_context.contexts", lhs=Stack(*c_syms),
                       symbolic=Stack(*symbolic_rows), substituted=Stack(*substituted_rows),
                       value=(sp.ImmutableMatrix.vstack(*value_rows) if states is not None
-                             else Stack(*contexts) if given_weights is None else None),
+                             else Stack(*contexts) if not given_weights else None),
                       data={"outputs": _label_list(outs), "n_out": rows}))
     last = h[-1] if states is None else state_rows[-1]
-    c = sym("C_ctx")
-    steps.append(Step(key="attention_context.no_attention", lhs=c, symbolic=h[-1],
+    steps.append(Step(key="attention_context.no_attention", lhs=sym("C_ctx"), symbolic=h[-1],
                       value=None if states is None else last,
                       data={"last": h[-1], "input": ins[-1], "n_in": cols}))
+    return steps, contexts, last
+
+
+def _decoder_steps(h: list[sp.Symbol], outs: list[str]) -> list[Step]:
+    """The decoder step group: each output from the one fixed context, then from its own."""
+    rows, cols = len(outs), len(h)
+    c_syms = [sp.Symbol(f"C_{i + 1}") for i in range(rows)]
+    c = sym("C_ctx")
     f = sp.Function("f")
     y = [sp.Symbol(f"y_{i}") for i in range(1, rows + 1)]
     data = {"outputs": _label_list(outs), "n_out": rows}
-    steps.append(Step(key="attention_context.decoder_fixed", lhs=Stack(*y),
-                      symbolic=Stack(*[f(c, *y[:i]) for i in range(rows)]), data=data))
-    steps.append(Step(key="attention_context.decoder_attention", lhs=Stack(*y),
-                      symbolic=Stack(*[f(c_syms[i], *y[:i]) for i in range(rows)]), data=data))
-    steps.append(Step(key="attention_context.difference", data={"n_out": rows, "n_in": cols}))
-    answers: dict[str, Any] = {}
-    info: dict[str, Any] = {}
-    if given_weights is None:
-        answers["weights"] = computed_weights
-    else:
-        info["weights"] = given_weights
-    if states is None:  # the weighted sums of the symbols h_j: formulas, not numbers
-        info.update(contexts=contexts, context_no_attention=last)
-    else:
-        answers.update(contexts=contexts, context_no_attention=list(last))
-    return Result(convention="weighted-sum", steps=tuple(steps), answers=answers, info=info)
+    return [
+        Step(key="attention_context.decoder_fixed", lhs=Stack(*y),
+             symbolic=Stack(*[f(c, *y[:i]) for i in range(rows)]), data=data),
+        Step(key="attention_context.decoder_attention", lhs=Stack(*y),
+             symbolic=Stack(*[f(c_syms[i], *y[:i]) for i in range(rows)]), data=data),
+        Step(key="attention_context.difference", data={"n_out": rows, "n_in": cols}),
+    ]
 
 
 # ---------------------------------------------------------------------------------------------

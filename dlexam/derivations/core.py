@@ -31,6 +31,7 @@ from dlexam.derivations.params import (
 )
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
+from dlexam.notation.display import Listed, Plain
 
 
 def _freeze(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -232,6 +233,10 @@ def to_plain(value: Any) -> Any:
         return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_plain(v) for v in value]
+    if isinstance(value, Listed):
+        return list(value.items)
+    if isinstance(value, Plain):
+        return to_plain(value.value)
     if isinstance(value, sp.Basic):
         if value in (sp.oo, sp.zoo):
             return "inf"

@@ -36,6 +36,7 @@ from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym, sym_sub
+from dlexam.notation.display import Listed
 
 register_symbols({
     "x_mlp": ("x", "x"),
@@ -609,7 +610,7 @@ def mlp(x: sp.ImmutableMatrix, W: tuple[Any, ...], b: tuple[Any, ...] | None, ac
     t = _check_network(x, W, b, target, loss, acts)
     steps: list[Step] = [Step(key="mlp.network", data={
         "layers": L, "sizes": "-".join(str(n) for n in [x.rows] + [w.rows for w in W]),
-        "activations": ", ".join(acts), "loss": loss})]
+        "activations": Listed(acts), "loss": loss})]
     forward_steps, zs, a_values = forward(x, W, bias, acts)
     steps += forward_steps
     o = a_values[-1]

@@ -233,6 +233,23 @@ def tuple_form(values: list[Any], backend: Backend, digits: int, breakable: bool
     return "(" + ", ".join(entries(values, backend, digits)) + ")"
 
 
+@dataclass(frozen=True)
+class Listed:
+    """Items a sentence lists one after another (words, outcome or class numbers, activations,
+    sizes): data in a step, not text. Each item is a word or a whole number, written as it is;
+    the prose renderer joins them with its language's separator (the catalogs'
+    ``book.list_sep``), JSON gives them as a list."""
+
+    items: tuple[str | int, ...]
+
+    def __init__(self, items: Iterable[str | int]) -> None:
+        object.__setattr__(self, "items", tuple(items))
+
+    def joined(self, separator: str = ", ") -> str:
+        """The items as text, one after another."""
+        return separator.join(str(i) for i in self.items)
+
+
 # contexts whose LaTeX keeps a vector on one line: a figure's label, and HTML for MathJax
 # (whose version 2, Moodle's and Jupyter's, has no \allowbreak; the browser wraps the text
 # between the formulas)
@@ -260,6 +277,10 @@ def render(value: Any, backend: Backend = "latex", context: str = "prose", *,
         return str(value).lower()
     if value is None:
         return "--"
+    if isinstance(value, Listed):  # no language here: the English separator
+        value = value.joined()
+    if isinstance(value, Plain):
+        value = plain_number(value.value, value.context)
     if isinstance(value, (list, tuple)) and value and all(is_number(v) for v in value):
         if lists == "tuple" or (latex and len(value) > LONG_ROW and context not in _UNBROKEN):
             # a long row (a count per layer of a deep model) breaks across lines as a tuple
@@ -310,10 +331,23 @@ PLAIN: dict[str, str] = {
     "echo": ".6g",  # a value the checker or practice mode shows beside the student's own
     "tolerance": ".3g",  # the half-width of what is accepted: ±0.00137
     "moodle": ".10g",  # a number in moodle.xml, as Moodle reads it
+    "near_one": ".12g",  # a sum near 1 written in full (0.999999), where 4 decimals read 1
+    "gap": ".2g",  # its distance from 1 (1e-06), where 4 decimals read 0
+    "spread": ".4g",  # the range of a question's answers over an exam's variants
 }
 """The display rule of the numbers a person reads outside a derivation's steps (scores,
 points, tolerances, values echoed back, Moodle's numbers): a format per named context.
 A derivation's own values go through :func:`render` and the printers instead."""
+
+
+@dataclass(frozen=True)
+class Plain:
+    """A number a sentence writes by a named context of :data:`PLAIN` instead of the display
+    rule's decimals (a sum near 1 in full): data in a step (JSON: the number), written by
+    :func:`render`."""
+
+    value: float
+    context: str
 
 
 def plain_number(value: float, context: str = "score") -> str:

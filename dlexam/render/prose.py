@@ -188,6 +188,8 @@ def _fill(lang: str, key: str, data: Mapping[str, Any], as_tex: bool,
             if field not in data:
                 raise KeyError(f"{lang}:{key}: the step gives no value for {{{field}}}")
             value = data[field]
+            if isinstance(value, display.Listed):
+                value = value.joined(message(lang, "book.list_sep"))
             if as_html:
                 parts.append(_value_html(value, delims))
             else:
