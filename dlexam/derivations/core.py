@@ -245,7 +245,10 @@ def to_plain(value: Any) -> Any:
         if value.is_Integer:
             return int(value)
         if value.is_number:
-            return to_plain(float(value.evalf(17)))
+            try:
+                return to_plain(float(value.evalf(17)))
+            except TypeError:  # a number-valued object with no float (a law N(0, 1), a complex)
+                return sp.sstr(value)
         return sp.sstr(value)
     if hasattr(value, "item"):  # a NumPy scalar
         return to_plain(value.item())
