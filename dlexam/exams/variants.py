@@ -231,7 +231,10 @@ def asked_items(question: Question, values: Values,
             return [], f"{item.ref} {_missing(question, values)}"
         tol = question.tolerance_for(item)
         expected = _expected(question, item, plain)
-        mistaken = {mid: element(w[item.answer], item.index) for mid, w in wrong.items()}
+        # (a mistake whose run has no such answer, e.g. no mask and so no masked scores,
+        # cannot be named for it)
+        mistaken = {mid: element(w[item.answer], item.index) for mid, w in wrong.items()
+                    if item.answer in w}
         # only the mistakes that change this item are named for it
         named = {mid: v for mid, v in mistaken.items() if _differ(expected, v, _SAME)}
         for mid, v in named.items():
