@@ -11,16 +11,20 @@ TESTS  := $(VENV)/.installed-test
 book: system $(CORE)
 	$(BIN)/dlexam book
 
+# two workers (pytest-xdist): tests sharing a TeX build or a module's fixture stay together
+# (tests/conftest.py); `-n 0` runs everything in one process
+XDIST  := -n 2 --dist loadgroup
+
 test: system $(TESTS)
 	$(BIN)/ruff check dlexam tests bench
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(XDIST)
 
-# the fast lane, before a commit (about 2 minutes on 2 cores): lint, the type check, the tests that need no
+# the fast lane, before a commit (132 s on 2 busy cores, see README): lint, the type check, the tests that need no
 # TeX and are not marked slow, with two sampled questions per derivation; `make test` is CI's
 check: $(TESTS)
 	$(BIN)/ruff check dlexam tests bench
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q -m "not tex and not slow" --seeds 2
+	$(BIN)/python -m pytest -q $(XDIST) -m "not tex and not slow" --seeds 2
 
 bench: system $(TESTS)
 	$(BIN)/python bench/bench.py

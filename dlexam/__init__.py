@@ -1,7 +1,7 @@
 """dlexam: derives, checks and typesets the answers to deep-learning exam questions.
 
 The layers, each importing only those below it (the README's Layout; tests/test_layers.py):
-the basics (``errors``, ``numbers``, ``langs``, ``fontchars``) <- ``notation`` (symbols,
+the basics (``errors``, ``numbers``, ``langs``) <- ``notation`` (symbols,
 printers, the display rule) <- ``derivations`` (pure SymPy) <- ``plans`` (compiled
 derivations) <- rendering: ``render`` (the Python that renders), reading ``templates/`` (all
 language text, LaTeX and TikZ), then ``build`` (document assembly, TeX, the cache) <- the
@@ -29,10 +29,10 @@ __version__ = "0.1.0"
 
 def _language(lang: str) -> str:
     from dlexam.errors import InputError
-    from dlexam.langs import LANGS
+    from dlexam.langs import codes
 
-    if lang not in LANGS:
-        raise InputError("lang", "one of " + ", ".join(LANGS), repr(lang)[:60])
+    if lang not in codes():
+        raise InputError("lang", "one of " + ", ".join(codes()), repr(lang)[:60])
     return lang
 
 

@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 
 from dlexam.build.files import check_book_outputs, check_output_folder, check_pdf_file
 from dlexam.errors import BuildError, DlexamError, InputError, Terminated
-from dlexam.langs import LANG_CHOICES, LANGS
+from dlexam.langs import choices, codes, langs_for
 from dlexam.literals import (  # noqa: F401 (parse_value: the tests read it here)
     parse_assignments,
     parse_value,
@@ -96,10 +96,11 @@ def _parser() -> argparse.ArgumentParser:
     solve.add_argument("params", nargs="*", metavar="key=value",
                        help="parameters; values are JSON literals, a bare word is a string")
     solve.add_argument("--json", action="store_true", help="print one JSON object")
-    solve.add_argument("--lang", choices=LANGS, default="en",
-                       help="language of the steps in the terminal")
+    solve.add_argument("--lang", choices=choices(), default="bilingual",
+                       help="the sheet's language(s); the terminal shows the first (default "
+                            "bilingual: English and Traditional Chinese)")
     solve.add_argument("--pdf", metavar="FILE",
-                       help="also write a bilingual answer sheet to FILE")
+                       help="also write an answer sheet in --lang to FILE")
     solve.add_argument("--mistake", metavar="ID",
                        help="derive as a student who makes this named mistake (see 'dlexam show')")
 
@@ -113,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--template", action="store_true",
                        help="with --exam: print an empty answers file to fill in")
     check.add_argument("--pdf", metavar="FILE",
-                       help="with --exam: also write the bilingual report to FILE")
+                       help="with --exam: also write the report to FILE, in --lang")
     check.add_argument("--batch", metavar="FILE.jsonl",
                        help='one request a line: {"derivation", "params", "answers"}; '
                             "one verdict object a line out ('-': standard input)")
@@ -121,19 +122,21 @@ def _parser() -> argparse.ArgumentParser:
                        help="one of your values: y=[1.4588, 2.7371], y[2]=2.7371, "
                             "h[2][1]=0.9898 (repeat -a)")
     check.add_argument("--json", action="store_true", help="print one JSON object")
-    check.add_argument("--lang", choices=LANGS, default="en")
+    check.add_argument("--lang", choices=choices(), default=None,
+                       help="the terminal's language (the first of a pair; default en) and "
+                            "the --pdf report's (default bilingual)")
     _add_precision(check)
 
     practice = sub.add_parser("practice", help="practise a sampled question in the terminal")
     practice.add_argument("name", help="the derivation (see 'dlexam list')")
     practice.add_argument("--seed", type=_seed, default=None,
                           help="a whole number >= 0 (default: a new question each time)")
-    practice.add_argument("--lang", choices=LANGS, default="en")
+    practice.add_argument("--lang", choices=codes(), default="en")
     _add_precision(practice)
 
     show = sub.add_parser("show", help="a derivation's parameters, answers and named mistakes")
     show.add_argument("name", help="the derivation (see 'dlexam list')")
-    show.add_argument("--lang", choices=LANGS, default="en")
+    show.add_argument("--lang", choices=codes(), default="en")
 
     sample = sub.add_parser("sample", help="a seeded exam question for a derivation")
     sample.add_argument("name", help="the derivation (see 'dlexam list')")
@@ -141,10 +144,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="parameters to hold fixed")
     sample.add_argument("--seed", type=_seed, required=True, help="a whole number >= 0")
     sample.add_argument("--json", action="store_true", help="print one JSON object")
-    sample.add_argument("--lang", choices=LANGS, default="en")
+    sample.add_argument("--lang", choices=codes(), default="en")
 
     book = sub.add_parser("book", help="build the answer book PDF")
-    book.add_argument("--lang", choices=LANG_CHOICES, default="bilingual")
+    book.add_argument("--lang", choices=choices(), default="bilingual")
     book.add_argument("--out", default="out", metavar="FOLDER",
                       help="output folder (default out)")
 
@@ -155,9 +158,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="a row per student: student, variant, then one column per asked "
                             "answer (q4.y[2])")
     grade.add_argument("--out", default="out", metavar="DIR", help="output folder (default out)")
-    grade.add_argument("--lang", choices=LANG_CHOICES, default="bilingual",
-                       help="the report's language; the mistakes' messages in grades.json are "
-                            "in English unless zh-Hant")
+    grade.add_argument("--lang", choices=choices(), default="bilingual",
+                       help="the report's language(s); the mistakes' messages in grades.json "
+                            "are in the first")
     grade.add_argument("--no-pdf", action="store_true",
                        help="write grades.csv and grades.json only")
     grade.add_argument("--review", metavar="FILE",
@@ -177,6 +180,8 @@ def _parser() -> argparse.ArgumentParser:
     exam.add_argument("--seed", type=_seed, required=True, help="a whole number >= 0")
     exam.add_argument("--out", default="out/exam", metavar="FOLDER",
                       help="output folder (default out/exam)")
+    exam.add_argument("--lang", choices=choices(), default=None,
+                      help="the papers' language(s), in place of the exam file's lang")
     exam.add_argument("--no-pdf", action="store_true",
                       help="write only key.json and moodle.xml")
     exam.add_argument("--formats", metavar="LIST",
@@ -237,11 +242,11 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.as_dict(), ensure_ascii=False))
     else:
-        print(render.render_text(result, args.lang))
+        print(render.render_text(result, langs_for(args.lang)[0]))
     if pdf is not None:
         from dlexam.build.sheet import build_sheet
 
-        print(f"wrote {build_sheet(result, pdf)}", file=sys.stderr)
+        print(f"wrote {build_sheet(result, pdf, args.lang)}", file=sys.stderr)
     return 0
 
 
@@ -273,6 +278,9 @@ def parse_answers(items: Sequence[str]) -> dict[str, str]:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    # the report PDF in the choice given (bilingual by default), the terminal in its first
+    args.pdf_lang = args.lang or "bilingual"
+    args.lang = langs_for(args.lang or "en")[0]
     from dlexam import derivations
     from dlexam.check.report import report_json, report_text
     from dlexam.check.verdicts import check
@@ -331,7 +339,7 @@ def _check_exam(args: argparse.Namespace) -> int:
     if pdf is not None:
         from dlexam.check.report_pdf import build_report
 
-        print(f"wrote {build_report(report, pdf)}", file=sys.stderr)
+        print(f"wrote {build_report(report, pdf, args.pdf_lang)}", file=sys.stderr)
     right = all(result == "right" for q in report.questions for _ref, result in q.asked)
     return 0 if right else EXIT_WRONG
 
@@ -413,7 +421,8 @@ def _cmd_exam(args: argparse.Namespace) -> int:
 
     count = args.variants
     report = build_exam(args.file, count, args.seed, out, pdf=not args.no_pdf,
-                        progress=Progress(count, "variants"), formats=args.formats)
+                        progress=Progress(count, "exam"), formats=args.formats,
+                        lang=args.lang)
     for reason, n in sorted(report.drawn.redrawn.items()):
         qid, why = reason.split(": ", 1)
         print(f"{qid}: {n} {'draw' if n == 1 else 'draws'} redrawn: {why}", file=sys.stderr)
@@ -498,7 +507,10 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"dlexam: build failed: {err}", file=sys.stderr)
         return EXIT_BUILD
     except DlexamError as err:
-        print(f"dlexam: error: {err}", file=sys.stderr)
+        # said in the command's language (the first of a pair), English without --lang
+        lang = langs_for(getattr(args, "lang", None) or "en")[0]
+        said = err.said_in(lang) if isinstance(err, InputError) else str(err)
+        print(f"dlexam: error: {said}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
         return 130

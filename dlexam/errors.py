@@ -33,6 +33,57 @@ def echo(text: str, limit: int = ECHO_CHARS) -> str:
     return shown
 
 
+SAY: list = []
+"""``(lang, key, fields) -> text``: the catalogs' reader, set by :mod:`dlexam.langs` (which
+imports this module, so that errors need not import it)."""
+
+
+class Said(str):
+    """A sentence from the catalogs: the English text (as a ``str``), with the key and fields
+    that say it in another language (:meth:`said_in`). A field may itself be a :class:`Said`,
+    or a tuple of alternatives, joined by the language's ``show.or`` ("a or b")."""
+
+    key: str
+    fields: dict
+
+    def __new__(cls, key: str, **fields: object) -> Said:
+        obj = super().__new__(cls, _say("en", key, fields))
+        obj.key = key
+        obj.fields = fields
+        return obj
+
+    def said_in(self, lang: str) -> str:
+        """The sentence in ``lang``."""
+        return _say(lang, self.key, self.fields)
+
+    def __reduce__(self) -> tuple:
+        # pickled by key and fields (a worker process sends one to the web server)
+        return (_remade, (self.key, self.fields))
+
+
+def _remade(key: str, fields: dict) -> Said:
+    return Said(key, **fields)
+
+
+def _say(lang: str, key: str, fields: dict) -> str:
+    shown = {}
+    for name, value in fields.items():
+        if isinstance(value, tuple):
+            value = _say(lang, "show.or", {}).join(
+                v.said_in(lang) if isinstance(v, Said) else str(v) for v in value)
+        elif isinstance(value, Said):
+            value = value.said_in(lang)
+        shown[name] = value
+    if not SAY:
+        return key + ": " + ", ".join(f"{k}={v}" for k, v in shown.items())
+    return SAY[0](lang, key, shown)
+
+
+def said_in(text: object, lang: str) -> str:
+    """``text`` in ``lang`` when it is a :class:`Said`, else as it is (a name the user typed)."""
+    return text.said_in(lang) if isinstance(text, Said) else str(text)
+
+
 class DlexamError(Exception):
     """Base class of every error dlexam raises on purpose."""
 
@@ -49,14 +100,22 @@ class InputError(DlexamError):
     def __init__(self, param: str, expected: str, got: str | None = None) -> None:
         # what the user typed may be long or hold control characters: shown bounded, escaped
         param = echo(param, PARAM_CHARS)
-        got = None if got is None else echo(got, GOT_CHARS)
+        if got is not None and not isinstance(got, Said):  # a Said is ours: shown as it is
+            got = echo(got, GOT_CHARS)
         self.param = param
         self.expected = expected
         self.got = got
-        msg = f"{param}: expected {expected}"
-        if got is not None:
-            msg += f", got {got}"
-        super().__init__(msg)
+        super().__init__(self.said_in("en"))
+
+    def said_in(self, lang: str) -> str:
+        """The one-line message in ``lang``: the parameter (as typed), what was expected and
+        what was given, each in ``lang`` where it comes from the catalogs."""
+        if self.got is None:
+            return _say(lang, "errors.expected", {"param": self.param,
+                                                 "expected": said_in(self.expected, lang)})
+        return _say(lang, "errors.expected_got", {"param": self.param,
+                                                  "expected": said_in(self.expected, lang),
+                                                  "got": said_in(self.got, lang)})
 
 
 class UnknownDerivationError(DlexamError):

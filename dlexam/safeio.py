@@ -54,13 +54,13 @@ def open_regular(path: str | Path, what: str = "file") -> BinaryIO:
     try:
         fd = os.open(path, flags)
     except FileNotFoundError:
-        raise InputError(echo(name), f"an existing {what}", "no such file") from None
+        raise InputError(name, f"an existing {what}", "no such file") from None
     except OSError as err:
-        raise InputError(echo(name), f"a readable {what}", err.strerror or str(err)) from None
+        raise InputError(name, f"a readable {what}", err.strerror or str(err)) from None
     try:
         kind = _kind(os.fstat(fd).st_mode)
         if kind is not None:
-            raise InputError(echo(name), f"a regular {what}", kind)
+            raise InputError(name, f"a regular {what}", kind)
         os.set_blocking(fd, True)
         return os.fdopen(fd, "rb", buffering=0)
     except BaseException:
@@ -89,7 +89,7 @@ def read_stream(stream: BinaryIO, limit: int, name: str, what: str = "file") -> 
         parts.append(chunk)
         size += len(chunk)
     if size > limit:
-        raise InputError(echo(name), f"a {what} of at most {_limit_text(limit)}", "a larger one")
+        raise InputError(name, f"a {what} of at most {_limit_text(limit)}", "a larger one")
     return b"".join(parts)
 
 
@@ -104,7 +104,7 @@ def read_file(path: str | Path, limit: int, what: str = "file") -> bytes:
         with open_regular(path, what) as fh:
             return read_stream(fh, limit, name, what)
     except OSError as err:
-        raise InputError(echo(name), f"a readable {what}", err.strerror or str(err)) from None
+        raise InputError(name, f"a readable {what}", err.strerror or str(err)) from None
 
 
 def decode_utf8(raw: bytes, name: str, bom: bool = True) -> str:
@@ -116,7 +116,7 @@ def decode_utf8(raw: bytes, name: str, bom: bool = True) -> str:
     try:
         return raw.decode("utf-8-sig" if bom else "utf-8")
     except UnicodeDecodeError as err:
-        raise InputError(echo(name), "UTF-8 text",
+        raise InputError(name, "UTF-8 text",
                          f"the byte 0x{raw[err.start]:02x} at offset {err.start}") from None
 
 
@@ -201,7 +201,7 @@ def data_depth(data: Any, stop: int = MAX_DEPTH) -> int:
 
 
 def _too_deep(name: str, limit: int) -> InputError:
-    return InputError(echo(name), f"lists and tables nested at most {limit} deep",
+    return InputError(name, f"lists and tables nested at most {limit} deep",
                       "deeper nesting")
 
 
@@ -218,7 +218,7 @@ def load_json(text: str, name: str, limit: int = MAX_DEPTH, **kwargs: Any) -> An
     except RecursionError:
         raise _too_deep(name, limit) from None
     except ValueError as err:
-        raise InputError(echo(name), "JSON", f"malformed JSON ({echo(str(err))})") from None
+        raise InputError(name, "JSON", f"malformed JSON ({echo(str(err))})") from None
 
 
 def load_toml(text: str, name: str, limit: int = MAX_DEPTH,
@@ -237,7 +237,7 @@ def load_toml(text: str, name: str, limit: int = MAX_DEPTH,
     except RecursionError:
         raise _too_deep(name, limit) from None
     except tomllib.TOMLDecodeError as err:
-        raise InputError(echo(name), expected, f"a syntax error ({echo(str(err))})") from None
+        raise InputError(name, expected, f"a syntax error ({echo(str(err))})") from None
     if data_depth(data, limit) > limit:
         raise _too_deep(name, limit)
     return data
@@ -262,7 +262,7 @@ def bounded_lines(stream: BinaryIO, max_line: int, max_total: int,
             break
         total += len(chunk)
         if total > max_total:
-            raise InputError(echo(name), f"at most {_limit_text(max_total)} of requests",
+            raise InputError(name, f"at most {_limit_text(max_total)} of requests",
                              "more")
         start = 0
         while True:

@@ -6,15 +6,28 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+import sharedtex
+from sharedtex import Book
+
+from dlexam.build.tex import RECORD_ENV
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 # SymPy checks an expression's facts in an order drawn from sympy.core.random, seeded from the OS
 TEST_SEED = int(os.environ.get("DLEXAM_TEST_SEED") or random.SystemRandom().randrange(10**6))
+
+
+# every PDF a test builds is left here (its log and its PDF) and read back after the test; set
+# at import, so that workers and dlexam subprocesses the tests start record into it too
+RECORDED = Path(tempfile.mkdtemp(prefix="dlexam-tex-record-"))
+os.environ[RECORD_ENV] = str(RECORDED)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -25,6 +38,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ["DLEXAM_TEST_SEEDS"] = str(config.getoption("--seeds"))
+
+
+def pytest_sessionfinish() -> None:
+    import shutil
+
+    shutil.rmtree(RECORDED, ignore_errors=True)
 
 
 def pytest_report_header() -> str:
@@ -58,3 +77,59 @@ def input_error(capsys: pytest.CaptureFixture[str]) -> Callable[[list[str]], str
         return err.removeprefix("dlexam: error: ").rstrip("\n")
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _every_pdf_fits() -> Iterator[None]:
+    """Fails a test any of whose PDFs has a line wider than the text block: TeX's log says
+    ``Overfull \\hbox`` (more than 1 pt), or a word of a page lies outside the text block."""
+    from texfit import problems
+
+    before = set(RECORDED.glob("*.log"))
+    yield
+    found: list[str] = []
+    for log in sorted(set(RECORDED.glob("*.log")) - before):
+        found += [f"{log.stem}: {p}" for p in problems(log)]
+        log.with_suffix(".pdf").unlink(missing_ok=True)
+        log.unlink()
+    if found:
+        shown = "\n".join(found[:20])
+        more = f"\n... and {len(found) - 20} more" if len(found) > 20 else ""
+        pytest.fail(f"{len(found)} overflow(s) in the PDFs this test built:\n{shown}{more}",
+                    pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def answer_book(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Book]:
+    """The answer book in a language ("bilingual", "en", "zh-Hant"), built with TeX once per
+    session (per xdist worker) and shared by every test that asks for it: read it, never write
+    into its folder."""
+    from dlexam.book.build import build_book
+
+    built: dict[str, Book] = {}
+
+    def get(lang: str = "bilingual") -> Book:
+        if lang not in built:
+            folder = tmp_path_factory.mktemp(f"book-{lang}")
+            built[lang] = Book(folder, build_book(folder, lang=lang))
+        return built[lang]
+
+    return get
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under ``-n 2 --dist loadgroup`` (make test, make check): the tests that share a costly
+    fixture run in one worker, which builds it once, and every other test goes to whichever
+    worker is free. See :func:`sharedtex.scope_of`. (pytest-xdist's own ``xdist_group`` marks
+    have no effect under pytest 9, whose node ids it can no longer suffix.)"""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    groups = sharedtex.file_groups(Path(__file__).parent)
+
+    class Grouped(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return sharedtex.scope_of(nodeid, groups)
+
+    return Grouped(config, log)

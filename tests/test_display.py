@@ -38,15 +38,16 @@ def test_vectors_and_matrices_share_their_decimals() -> None:
     # the review's ragged column: 0.5, 0, 0.8 beside two-decimal entries
     m = sp.Matrix([[sp.Rational(1, 2), sp.Rational(1, 4)], [0, sp.Rational(4, 5)]])
     assert render(m, "text") == "[[0.50, 0.25], [0.00, 0.80]]"
-    assert render(m, "latex") == (r"$\left[\begin{matrix}0.50 & 0.25\\0.00 & 0.80"
-                                  r"\end{matrix}\right]$")
+    # a matrix in LaTeX is measured by TeX (\dlxfit: on a line of its own when wide)
+    assert render(m, "latex") == (r"\dlxfit{$\left[\begin{matrix}0.50 & 0.25\\0.00 & 0.80"
+                                  r"\end{matrix}\right]$}")
     vector = [sp.Float(0.021), sp.Rational(1, 2), 0]
     assert render(vector, "text", lists="tuple") == "(0.0210, 0.5000, 0.0000)"
     assert render(vector, "latex", lists="tuple") == (
         r"$(0.0210,\allowbreak\ 0.5000,\allowbreak\ 0.0000)$")
     assert short_values([[sp.Rational(1, 2), sp.Rational(1, 4)]]) == [NoEscape("$(0.50, 0.25)$")]
     assert short_values([[0.5, 0.25]]) == [NoEscape("$(0.500, 0.250)$")]  # floats are inexact
-    assert str(value_tex([1, 2])) == r"$\left[\begin{matrix}1 & 2\end{matrix}\right]$"
+    assert str(value_tex([1, 2])) == r"\dlxfit{$\left[\begin{matrix}1 & 2\end{matrix}\right]$}"
 
 
 def test_terminal_answers_use_the_same_rule() -> None:

@@ -180,3 +180,18 @@ def test_the_progress_counts_every_variant_once_through_the_forked_chunks(
     counted: list[int] = []
     drawn = variants.build_variants(load_exam(QUIZ), 30, 5, progress=counted.append)
     assert sum(counted) == len(drawn.variants) == 30
+
+
+def test_an_answer_a_mistake_does_not_make_is_asked(tmp_path: Path) -> None:
+    """Causal self-attention asked for its masked scores: the no-mask mistake has none, so it
+    is named for Z only (a KeyError traceback before)."""
+    exam = tmp_path / "masked.toml"
+    exam.write_text('title = { en = "Masked" }\nlang = "en"\n[[questions]]\nid = "q1"\n'
+                    'derivation = "self-attention"\npoints = 10\nask = ["masked", "Z"]\n'
+                    '[questions.params]\nmask = "causal"\n', encoding="utf-8")
+    drawn = variants.build_variants(load_exam(exam), 2, 1)
+    key = drawn.variants[0].questions[0]
+    asked = {item["answer"]: item for item in key.asked}
+    assert set(asked) == {"masked", "Z"}
+    assert "no-mask" not in asked["masked"]["mistakes"]
+    assert "no-mask" in asked["Z"]["mistakes"]

@@ -11,6 +11,7 @@ import torch
 
 from dlexam import derivations
 from dlexam.notation import tex, text
+from dlexam.render.prose import prose_text
 
 
 def _kl(p: np.ndarray, q: np.ndarray) -> float:
@@ -58,8 +59,17 @@ def test_equal_distributions_reach_minus_log_4() -> None:
 def test_outside_both_supports() -> None:
     r = derivations.solve("gan-optimum", {"p_data": [0.5, 0.5, 0], "p_g": [0.25, 0.75, 0]})
     assert r.answers["D_star"][2] == sp.Rational(1, 2)
-    assert any(s.key == "gan_optimum.outside_support" and s.data["points"] == "3"
+    assert any(s.key == "gan_optimum.outside_support" and s.data["points"].items == (3,)
                for s in r.steps)
+
+
+def test_outcomes_outside_both_supports_are_data_the_sentence_lists() -> None:
+    """The step gives the outcomes as data (JSON: a list); the sentence joins them."""
+    r = derivations.solve("gan-optimum", {"p_data": [0, 0.5, 0, 0.5], "p_g": [0, 1, 0, 0]})
+    step = next(s for s in r.steps if s.key == "gan_optimum.outside_support_many")
+    assert step.data["points"].items == (1, 3)
+    assert r.as_dict()["steps"][r.steps.index(step)]["data"]["points"] == [1, 3]
+    assert "outcomes 1, 3 both" in prose_text("en", step.key, step.data)
 
 
 def test_batch_losses_match_torch() -> None:

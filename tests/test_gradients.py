@@ -203,7 +203,7 @@ def test_exploding_reads_in_both_languages() -> None:
     "name,argv,param,fragment",
     [
         ("bptt", ["W=[[1, 2, 3], [4, 5, 6]]"], "W", "H x H"),
-        ("bptt", ["W=[[1, 2, 3], [4, 5, 6], [7, 8, 9]]"], "U", "H = 3 (set by W)"),
+        ("bptt", ["W=[[1, 2, 3], [4, 5, 6], [7, 8, 9]]"], "U", "where W sets H = 3"),
         ("bptt", ["x=[]"], "x", "non-empty"),
         ("bptt", ["f=1.5"], "f", "between 0 and 1"),
         ("bptt", ["f=[[0.9, 0.9]]"], "f", "T = 2"),

@@ -181,8 +181,11 @@ def test_steps_left_out_are_numbered_as_shown() -> None:
     dropped = Step(key="c", elidable=Elidable("rows", 2))
     shorter = Step(key="d", value=1, elidable=Elidable("terms", 9, instead={"symbolic": None}))
     shown = shown_steps([step, kept, dropped, shorter], Layout(rows=1, terms=4))
-    assert [(k, s.key) for k, s in shown] == [(0, "a"), (1, "b"), (3, "d")]
-    assert shown[2][1].elidable is None and shown[2][1].value == 1
+    # the step left out is named by a note in its place (issue 18: what is left out is said)
+    assert [(k, s.key) for k, s in shown] == [(0, "a"), (1, "b"), (None, "layout.left_out_one"),
+                                              (3, "d")]
+    assert shown[2][1].data == {"first": 2, "last": 2, "of": 2, "count": 1}
+    assert shown[3][1].elidable is None and shown[3][1].value == 1
 
 
 def test_the_checker_names_a_parting_step_by_its_number_as_shown() -> None:
@@ -222,7 +225,8 @@ def test_a_parting_step_the_layout_leaves_out_is_named_by_the_next_one_shown(
     assert theirs.key == "self_attention.weights_by_column"
     monkeypatch.setattr(display, "LAYOUT", Layout(rows=0))
     number, mine, theirs = report.parting_steps(verdict)
-    assert (number, mine.key) == (3, "self_attention.weights")
+    # step 3 says that rows 1 to 2 are left out; the weights are step 4
+    assert (number, mine.key) == (4, "self_attention.weights")
     assert theirs.key == "self_attention.weights_by_column"
     assert laid_out(report.right.steps)[number - 1] == mine
 

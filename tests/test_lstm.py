@@ -156,7 +156,7 @@ def test_reads_in_both_languages(name: str, lang: str, word: str) -> None:
          + ["x=[1, 2]"], "W_f", "1 x 2"),
         ("lstm-forward", ["x=[[1, 2]]"], "x", "1 number(s) per time step"),
         ("lstm-forward", ["W_f=[[0.5, 0.4]]", "W_i=[[0.5, 0.4], [0.1, 0.2]]"], "W_i",
-         "H = 1 (set by W_f)"),
+         "where W_f sets H = 1"),
         ("lstm-forward", ["x=[]"], "x", "non-empty"),
         ("lstm-forward", ["b_f=[\"one\"]"], "b_f", "number"),
         ("lstm-forward", ["h0=[0, 0]"], "h0", "H = 1"),

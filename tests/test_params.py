@@ -41,7 +41,7 @@ def test_arrays_become_matrices_and_bind_dims() -> None:
 @pytest.mark.parametrize(
     "given,param,fragment",
     [
-        ({"U": [1, 2], "W": [[1, 2, 3], [4, 5, 6]], "x": [1]}, "W", "H = 2 (set by U)"),
+        ({"U": [1, 2], "W": [[1, 2, 3], [4, 5, 6]], "x": [1]}, "W", "where U sets H = 2"),
         ({"U": [1, 2], "W": [[1, 2], [3]], "x": [1]}, "W", "ragged"),
         ({"U": [1, 2], "W": [[1, 2], [3, 4]], "x": []}, "x", "non-empty"),
         ({"U": [1, "a"], "W": [[1, 2], [3, 4]], "x": [1]}, "U", "number"),

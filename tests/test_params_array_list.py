@@ -27,9 +27,9 @@ def test_items_become_a_tuple_of_matrices() -> None:
     "given,param,fragment",
     [
         ({"X": X, "W_Q": [[[1], [2], [3]]], "W_V": [[[1], [2]]]}, "W_Q",
-         "item 1: d = 2 (set by X)"),
+         "item 1: 3 x 1, where X sets d = 2"),
         ({"X": X, "W_Q": [[[1], [2]], [[1, 2], [3, 4]]], "W_V": [[[1], [2]]] * 2}, "W_Q",
-         "item 2: k = 1 (set by W_Q)"),
+         "item 2: 2 x 2, where W_Q sets k = 1"),
         ({"X": X, "W_Q": [[[1], [2]]] * 2, "W_V": [[[1], [2]]] * 3}, "W_V", "h = 2 arrays"),
         ({"X": X, "W_Q": [], "W_V": [[[1], [2]]]}, "W_Q", "a list of arrays"),
         ({"X": X, "W_Q": 3, "W_V": [[[1], [2]]]}, "W_Q", "a list of arrays"),

@@ -48,7 +48,7 @@ def _catalog_symbols(module: str) -> set[str]:
     tables = _catalog_tables(module)
     keys: set[str] = set()
     for lang_dir in I18N.iterdir():
-        for f in lang_dir.iterdir():
+        for f in lang_dir.iterdir() if lang_dir.is_dir() else ():  # not glossary.toml
             if not f.name.endswith(".toml"):
                 continue
             data = tomllib.loads(f.read_text("utf-8"))

@@ -8,9 +8,11 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sharedtex import Book
 
 from dlexam import derivations
 from dlexam.book.build import build_book, render_book, write_pdf
@@ -36,11 +38,10 @@ def pdf_text(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("out")
-    report = build_book(out)
-    assert report.ran_tex
-    return out
+def book(answer_book: Callable[[str], Book]) -> Path:
+    shared = answer_book("bilingual")
+    assert shared.report.ran_tex
+    return shared.folder
 
 
 def test_book_shows_q5_in_both_languages_and_frameworks(book: Path) -> None:

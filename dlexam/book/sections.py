@@ -13,7 +13,7 @@ from typing import Any
 
 from dlexam.errors import InputError
 from dlexam.exams.model import Exam, load_exam
-from dlexam.langs import LANGS
+from dlexam.langs import codes
 
 _SECTION_KEYS = {"template", "heading", "label", "weight", "results", "contents"}
 
@@ -68,15 +68,17 @@ def book_sections(exam: Exam | str) -> dict[str, dict[str, Any]]:
             raise InputError(f"{path}.heading", "the catalog key of the section's heading",
                              repr(heading)[:60])
         label = section.get("label")
-        if label is not None and (not isinstance(label, Mapping) or set(label) != set(LANGS)
+        if label is not None and (not isinstance(label, Mapping) or "en" not in label
+                                  or not set(label) <= set(codes())
                                   or not all(isinstance(v, str) for v in label.values())):
-            raise InputError(f"{path}.label", "the question's number in every language ("
-                             + ", ".join(f'{lang} = "..."' for lang in LANGS) + ")",
+            raise InputError(f"{path}.label", "the question's number in English and other "
+                             "languages (" + ", ".join(f'{lang} = "..."' for lang in codes())
+                             + "; a language left out takes the English one)",
                              repr(label)[:60])
         out[name] = {
             "template": section.get("template"),
             "heading": heading,
-            "label": None if label is None else dict(label),
+            "label": None if label is None else {c: label.get(c, label["en"]) for c in codes()},
             "weight": question.points if question is not None else section.get("weight"),
             "results": results,
             "contents": list(section.get("contents", ())),

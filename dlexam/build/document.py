@@ -16,6 +16,7 @@ BASE_PACKAGES: tuple[Package, ...] = (
     Package("amsmath"),
     Package("amssymb"),
     Package("xcolor"),
+    Package("graphicx"),  # \resizebox: a piece wider than the line is shrunk to it (\dlxfit)
 )
 
 

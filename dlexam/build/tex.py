@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -228,7 +229,27 @@ def compile_pdf(source: str, jobname: str = "document", timeout: float = TIMEOUT
         if problem is not None:
             raise BuildError(f"xelatex reported success but wrote a damaged PDF ({problem})",
                              log=log)
+        _record(jobname, log, pdf)
         return TexRun(pdf=pdf, log=log, passes=passes)
+
+
+RECORD_ENV = "DLEXAM_TEX_RECORD"
+"""When this names a folder, every successful compile leaves a copy of its log and PDF there
+(``<jobname>-<pid>-<n>.log`` / ``.pdf``): the test suite reads back every document it makes
+(overfull lines in the log, text outside the text block on the pages)."""
+
+_recorded = 0
+
+
+def _record(jobname: str, log: str, pdf: bytes) -> None:
+    global _recorded
+    folder = os.environ.get(RECORD_ENV)
+    if not folder:
+        return
+    _recorded += 1
+    stem = Path(folder) / f"{jobname}-{os.getpid()}-{threading.get_ident()}-{_recorded}"
+    stem.with_suffix(".pdf").write_bytes(pdf)
+    stem.with_suffix(".log").write_text(log, encoding="utf-8")  # last: the pair is complete
 
 
 def pdf_problem(pdf: bytes) -> str | None:

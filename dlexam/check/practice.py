@@ -216,7 +216,7 @@ def run_practice(derivation: Derivation, seed: int, lang: str,
             try:
                 report = checker.check({**earlier, item.ref: typed})
             except InputError as err:
-                say("  " + str(err))
+                say("  " + err.said_in(lang))
                 continue
             tries += 1
             earlier[item.ref] = typed

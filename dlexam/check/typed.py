@@ -29,6 +29,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from dlexam.errors import Said
+
 MAX_CHARS = 10_000
 MAX_DEPTH = 50
 MAX_POWER_DIGITS = 10_000
@@ -58,7 +60,7 @@ def _sigmoid(x: float) -> float:
 def _positive(name: str, fn: Any) -> Any:
     def checked(x: float) -> float:
         if x <= 0:
-            raise TypedError(f"{name} of a number <= 0")
+            raise TypedError(Said("typed.log_nonpositive", name=name))
         return fn(x)
 
     return checked
@@ -66,7 +68,7 @@ def _positive(name: str, fn: Any) -> Any:
 
 def _sqrt(x: float) -> float:
     if x < 0:
-        raise TypedError("sqrt of a negative number")
+        raise TypedError(Said("typed.sqrt_negative"))
     return math.sqrt(x)
 
 
@@ -122,17 +124,17 @@ def tokenize(text: str) -> list[_Token]:
             text past the length limit.
     """
     if len(text) > MAX_CHARS:
-        raise TypedError(f"more than {MAX_CHARS:,} characters")
+        raise TypedError(Said("typed.too_long", n=f"{MAX_CHARS:,}"))
     for char in text:
         if (ord(char) < 32 and char not in "\t\n\r") or 0x7F <= ord(char) < 0xA0:
-            raise TypedError(f"a control character (U+{ord(char):04X})")
+            raise TypedError(Said("typed.control", code=f"U+{ord(char):04X}"))
     text = "".join(_UNICODE.get(c, c) for c in text)
     tokens: list[_Token] = []
     position, space = 0, False
     while position < len(text):
         match = _TOKEN.match(text, position)
         if match is None:
-            raise TypedError(f"unexpected {text[position]!r} at character {position + 1}")
+            raise TypedError(Said("typed.unexpected", text=repr(text[position]), at=position + 1))
         kind = match.lastgroup
         piece = match.group()
         if kind == "space":
@@ -140,7 +142,7 @@ def tokenize(text: str) -> list[_Token]:
         elif kind == "latex":
             meaning = _LATEX_WORDS.get(piece)
             if meaning is None:
-                raise TypedError(f"the LaTeX command {piece} is not one dlexam reads")
+                raise TypedError(Said("typed.latex_command", command=piece))
             if meaning == r"\frac":
                 tokens.append(_Token("frac", piece, space, position))
             elif meaning in ("*", "/"):
@@ -159,7 +161,7 @@ def tokenize(text: str) -> list[_Token]:
 
 def _finite(value: float) -> float:
     if math.isnan(value) or math.isinf(value) or abs(value) > MAX_MAGNITUDE:
-        raise TypedError("a value past 1e300 in size (or not finite)")
+        raise TypedError(Said("typed.too_large_or_infinite"))
     return value
 
 
@@ -229,8 +231,8 @@ Node = (Number | Sum | Product | Signed | Power | Percent | Fraction_ | Call | C
 
 
 def _unknown_name(parser: _Parser, name: str) -> Node:
-    raise TypedError(f"the unknown name {name!r} (dlexam reads "
-                     + ", ".join([*FUNCTIONS, *CONSTANTS]) + ")")
+    raise TypedError(Said("typed.unknown_name", name=repr(name),
+                           known=", ".join([*FUNCTIONS, *CONSTANTS])))
 
 
 @dataclass(frozen=True)
@@ -276,7 +278,7 @@ class _Parser:
     def enter(self) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise TypedError(f"nesting deeper than {MAX_DEPTH}")
+            raise TypedError(Said("typed.too_deep", n=MAX_DEPTH))
 
     def leave(self) -> None:
         self.depth -= 1
@@ -348,7 +350,7 @@ class _Parser:
         rows: list[list[Any]] = [[]]
         while not (self.peek().kind == "op" and self.peek().text == closing):
             if self.peek().kind == "end":
-                raise TypedError(f"a '{opening}' is never closed")
+                raise TypedError(Said("typed.unclosed", opening=opening))
             rows[-1].append(self.value())
             token = self.peek()
             if token.kind == "op" and token.text == ",":
@@ -359,20 +361,20 @@ class _Parser:
             elif token.kind == "op" and token.text == closing:
                 break
             elif token.kind == "end":
-                raise TypedError(f"a '{opening}' is never closed")
+                raise TypedError(Said("typed.unclosed", opening=opening))
             elif not (self.matlab[-1] and token.space_before):
-                raise TypedError(f"a missing ',' or '{closing}' at character "
-                                 f"{token.position + 1}")
+                raise TypedError(Said("typed.missing_comma", closing=closing,
+                                      at=token.position + 1))
         self.take()
         self.matlab.pop()
         self.leave()
         if semis or (len(rows) > 1):
             rows = [r for r in rows if r] if rows[-1] == [] else rows
             if any(len(r) != len(rows[0]) for r in rows):
-                raise TypedError("rows of different lengths")
+                raise TypedError(Said("typed.ragged"))
             return rows
         if not rows[0]:
-            raise TypedError("an empty list")
+            raise TypedError(Said("errors.empty_list"))
         return rows[0]
 
     # --- expressions: a small tree (see Node), evaluated by a back-end ---
@@ -504,13 +506,13 @@ class _Parser:
             return self.dialect.name(self, name)
         if token.kind == "end":
             raise TypedError(self.dialect.ends_early)
-        raise TypedError(f"unexpected {token.text!r} at character {token.position + 1}")
+        raise TypedError(Said("typed.unexpected", text=repr(token.text), at=token.position + 1))
 
     def _argument(self, name: str) -> Node:
         token = self.peek()
         if token.kind == "op" and token.text in "({":
             return self.primary()
-        raise TypedError(f"{name} needs its argument in brackets, as {name}(2)")
+        raise TypedError(Said("typed.brackets", name=name))
 
 
 THOUSANDS_HEAD = re.compile(r"\d{1,3}")
@@ -542,15 +544,15 @@ def unwrap(text: str) -> str:
 
 def _power(base: float, exponent: float) -> float:
     if base == 0 and exponent < 0:
-        raise TypedError("a division by zero")
+        raise TypedError(Said("typed.division_by_zero"))
     if base < 0 and not float(exponent).is_integer():
-        raise TypedError("a negative number to a fractional power")
+        raise TypedError(Said("typed.fractional_power"))
     if abs(base) > 1 and exponent * math.log10(abs(base)) > MAX_POWER_DIGITS:
-        raise TypedError(f"a power with more than {MAX_POWER_DIGITS:,} digits")
+        raise TypedError(Said("typed.power_digits", n=f"{MAX_POWER_DIGITS:,}"))
     try:
         return _finite(math.pow(base, exponent))
     except OverflowError:
-        raise TypedError("a value past 1e300 in size") from None
+        raise TypedError(Said("typed.too_large")) from None
 
 
 def evaluate(node: Node) -> float:
@@ -573,7 +575,7 @@ def evaluate(node: Node) -> float:
         if node.op == "*":
             return _finite(left * right)
         if right == 0:
-            raise TypedError("a division by zero")
+            raise TypedError(Said("typed.division_by_zero"))
         return _finite(left / right)
     if isinstance(node, Signed):
         value = evaluate(node.operand)
@@ -585,17 +587,17 @@ def evaluate(node: Node) -> float:
     if isinstance(node, Fraction_):
         top, bottom = evaluate(node.top), evaluate(node.bottom)
         if bottom == 0:
-            raise TypedError("a division by zero")
+            raise TypedError(Said("typed.division_by_zero"))
         return _finite(top / bottom)
     if isinstance(node, Call):
         argument = evaluate(node.argument)
         try:
             return _finite(float(FUNCTIONS[node.name](argument)))
         except OverflowError:
-            raise TypedError(f"{node.name}(...) is past 1e300 in size") from None
+            raise TypedError(Said("typed.call_too_large", name=node.name)) from None
     if isinstance(node, Constant):
         return CONSTANTS[node.name]
-    raise TypedError(f"{node!r} has no value as a number")  # a symbol: exam text only
+    raise TypedError(Said("typed.no_value", node=repr(node)))  # a symbol: exam text only
 
 
 def parse_items(text: str, dialect: Dialect, names: Iterable[str] = ()) -> list[Node]:
@@ -613,10 +615,10 @@ def parse_items(text: str, dialect: Dialect, names: Iterable[str] = ()) -> list[
             parser.take()
             items.append(parser.expr())
     except RecursionError:
-        raise TypedError(f"nesting deeper than {MAX_DEPTH}") from None
+        raise TypedError(Said("typed.too_deep", n=MAX_DEPTH)) from None
     if parser.peek().kind != "end":
         token = parser.peek()
-        raise TypedError(f"unexpected {token.text!r} at character {token.position + 1}")
+        raise TypedError(Said("typed.unexpected", text=repr(token.text), at=token.position + 1))
     return items
 
 
@@ -631,15 +633,15 @@ def parse(text: str, ragged: bool = False) -> Any:
         raise TypedError(f"more than {MAX_CHARS:,} characters")
     tokens = tokenize(unwrap(text))
     if len(tokens) == 1:
-        raise TypedError("nothing typed")
+        raise TypedError(Said("typed.nothing"))
     parser = _Parser(tokens)
     try:
         value = parser.value()
     except RecursionError:
-        raise TypedError(f"nesting deeper than {MAX_DEPTH}") from None
+        raise TypedError(Said("typed.too_deep", n=MAX_DEPTH)) from None
     if parser.peek().kind != "end":
         token = parser.peek()
-        raise TypedError(f"unexpected {token.text!r} at character {token.position + 1}")
+        raise TypedError(Said("typed.unexpected", text=repr(token.text), at=token.position + 1))
     if not ragged:
         _rectangular(value)
     return value
@@ -660,7 +662,7 @@ def _rectangular(value: Any) -> tuple[int, ...]:
         return ()
     shapes = {_rectangular(v) for v in value}
     if len(shapes) != 1:
-        raise TypedError("rows of different lengths (not a rectangular array)")
+        raise TypedError(Said("typed.not_rectangular"))
     return (len(value), *shapes.pop())
 
 
@@ -672,9 +674,9 @@ def from_json(value: Any, depth: int = 0, ragged: bool = False) -> Any:
         TypedError: not a finite number or list of them.
     """
     if depth > MAX_DEPTH:
-        raise TypedError(f"nesting deeper than {MAX_DEPTH}")
+        raise TypedError(Said("typed.too_deep", n=MAX_DEPTH))
     if isinstance(value, bool):
-        raise TypedError("true/false is not a number")
+        raise TypedError(Said("typed.bool"))
     if isinstance(value, (int, float)):
         number = float(value)
         return Leaf(_finite(number), repr(value) if isinstance(value, float) else str(value))
@@ -687,4 +689,4 @@ def from_json(value: Any, depth: int = 0, ragged: bool = False) -> Any:
         if value in ("inf", "-inf"):  # JSON has no infinity: dlexam writes it as a string
             return Leaf(math.inf if value == "inf" else -math.inf)
         return parse(value, ragged)
-    raise TypedError("a number, a list of numbers, or typed text")
+    raise TypedError(Said("typed.what"))

@@ -30,7 +30,7 @@ from dlexam.derivations.contract import (
 )
 from dlexam.derivations.core import Derivation, Result, Step, to_plain
 from dlexam.derivations.params import numeric_inputs
-from dlexam.errors import InputError, echo
+from dlexam.errors import InputError, Said, echo
 from dlexam.notation import display
 from dlexam.plans import Planner, Values
 
@@ -595,16 +595,18 @@ class Checker:
             answer = self.derivation.answer(name)
         except KeyError:
             known = ", ".join(a.name for a in self.derivation.answers)
-            raise InputError(echo(name), f"an answer of {self.derivation.name} ({known})",
-                             "an unknown answer") from None
+            raise InputError(echo(name), Said("check.errors.an_answer_of",
+                                              name=self.derivation.name, known=known),
+                             Said("check.errors.unknown_answer")) from None
         if name not in self.expected:
-            raise InputError(name, "an answer this question has",
-                             f"none called {name} for these parameters")
+            raise InputError(name, Said("check.errors.this_question"),
+                             Said("check.errors.none_called", name=name))
         try:
             expected = element(self.expected[name], index)
         except IndexError as err:
-            raise InputError(echo(ref), "a position inside the answer "
-                             f"(shape {_shape_text(self.expected[name])})", str(err)) from None
+            raise InputError(echo(ref), Said("check.errors.position",
+                                             shape=_shape_text(self.expected[name])),
+                             str(err)) from None
         if answer.kind == "text":
             given_text = typed if isinstance(typed, str) else json_text(typed)
             return [(answer, index, expected, given_text.strip())]
@@ -612,13 +614,13 @@ class Checker:
             value = from_json(typed, ragged=answer.ragged) if not isinstance(typed, str) else \
                 parse(typed, ragged=answer.ragged)
         except TypedError as err:
-            raise InputError(echo(ref), "a number, list or expression dlexam reads",
-                             str(err)) from None
+            raise InputError(echo(ref), Said("check.errors.readable"),
+                             err.args[0]) from None
         if answer.ragged and outline(value) != outline(expected):
             # lists of different lengths (one shape per layer): each as long as the answer's
             lengths = [len(v) if isinstance(v, list) else 1 for v in value] \
                 if isinstance(value, list) else "one number"
-            raise InputError(echo(ref), "lists as long as the answer's own (one shape per layer)",
+            raise InputError(echo(ref), Said("check.errors.ragged"),
                              f"lengths {lengths}")
         out = []
         expected_shape = _shape(expected)
@@ -630,7 +632,8 @@ class Checker:
         if given_shape != expected_shape:
             mistake = self._shape_mistake(answer, index, value)
             if mistake is None:
-                raise InputError(echo(ref), f"{_shape_words(expected_shape)} (as the answer is)",
+                raise InputError(echo(ref), Said("check.errors.as_the_answer",
+                                                 shape=_shape_words(expected_shape)),
                                  _shape_words(given_shape))
             return [(answer, index, expected, WrongShape(value, mistake))]
         for position, leaf in leaves(value):
@@ -662,7 +665,7 @@ class Checker:
             InputError: a given answer is malformed (nothing is judged then).
         """
         if len(given) > MAX_GIVEN:
-            raise InputError("answers", f"at most {MAX_GIVEN} answers per request",
+            raise InputError("answers", Said("check.errors.at_most", n=MAX_GIVEN),
                              str(len(given)))
         groups = [(ref, self.read(ref, typed)) for ref, typed in given.items()]
         elements = [e for _ref, group in groups for e in group]
@@ -855,10 +858,10 @@ def _shape_text(value: Any) -> str:
 
 def _shape_words(shape: tuple[int, ...]) -> str:
     if not shape:
-        return "a single number"
+        return Said("check.errors.single")
     if len(shape) == 1:
-        return f"a list of {shape[0]}"
-    return "an array of shape " + " x ".join(str(s) for s in shape)
+        return Said("check.errors.list_of", n=shape[0])
+    return Said("show.kind.array", shapes=" x ".join(str(s) for s in shape))
 
 
 def json_text(value: Any) -> str:

@@ -414,50 +414,10 @@ def activation(name: str, x: Any, alpha: Any, approximate: str,
     values, slopes = [], []
     op = _OPERATOR[name]
     for i, xv in enumerate(entries, start=1):
-        xs = sp.Symbol(f"x_{i}") if vector else sp.Symbol("x")
-        sign = 1 if xv > 0 else -1 if xv < 0 else 0
-        value = _value(name, xv, a, approximate)
-        slope = _slope(name, xv, a, approximate)
-        if mistake == "sigmoid-derivative-as-sigmoid":
-            slope = value
-        elif mistake == "tanh-derivative-unsquared":
-            slope = 1 - value
-        elif mistake == "relu-derivative-one-at-zero" and sign == 0:
-            slope = sp.Integer(1)
+        more, value, slope = _entry_steps(name, i, xv, n, vector, a, approximate, mistake)
+        steps += more
         values.append(value)
         slopes.append(slope)
-        elide = row_of("rows", i, n, "activation.entries") if vector else None
-        branch = "" if name in ("sigmoid", "tanh", "softplus", "gelu", "relu") else (
-            "_positive" if sign > 0 else "_negative")
-        xw, nxw, aw = as_written(xv), as_written(-xv), as_written(a)
-        us = uw = dus = duw = None
-        if name == "gelu" and approximate == "tanh":  # its argument first: the lines fit
-            us = sp.Symbol(f"u_{i}") if vector else sp.Symbol("u")
-            u_value = _gelu_tanh_inner(xv)
-            uw = as_written(u_value)
-            steps.append(Step(key="activation.gelu_inner", lhs=us, symbolic=_inner_formula(xs),
-                              substituted=_inner_formula(xw), value=u_value,
-                              data={"i": i, "x": xv}, elidable=elide))
-            dus = sp.Derivative(us, xs)
-            du_value = sp.sqrt(2 / sp.pi) * (1 + 3 * GELU_C * xv**2)
-            duw = as_written(du_value)
-            steps.append(Step(key="activation.gelu_inner_slope", lhs=dus,
-                              symbolic=_inner_slope_formula(xs),
-                              substituted=_inner_slope_formula(xw), value=du_value,
-                              data={"i": i, "x": xv}, elidable=elide))
-        formula = _value_formula(name, xs, sign > 0, approximate, u=us)
-        steps.append(Step(key=f"activation.value{branch}", lhs=op(xs), symbolic=formula,
-                          substituted=_value_formula(name, xw, sign > 0, approximate, nxw, aw,
-                                                     u=uw),
-                          value=value, data={"i": i, "x": xv, "alpha": a}, elidable=elide))
-        f = op(xs)
-        shown = _slope_formula(name, xs, f, sign, approximate, mistake, u=us, du=dus)
-        numbers = _slope_formula(name, xw, as_written(value), sign, approximate, mistake, nxw,
-                                 aw, u=uw, du=duw)
-        steps.append(Step(key=_slope_key(name, sign, mistake, us is not None),
-                          lhs=sp.Derivative(f, xs),
-                          symbolic=shown, substituted=numbers, value=slope,
-                          data={"i": i, "x": xv, "alpha": a}, elidable=elide))
     steps.append(Step(key=f"activation.peak_{where}", lhs=sym("act_max"), symbolic=peak,
                       value=peak,
                       data={"alpha": a, "at": _gelu_tanh_peak()[0] if where == "gelu_tanh"
@@ -482,6 +442,58 @@ def activation(name: str, x: Any, alpha: Any, approximate: str,
     return Result(convention=approximate if name == "gelu" else None, steps=tuple(steps),
                   answers={"value": pick(values), "derivative": pick(slopes),
                            "saturation": pick(sats)}, info=info)
+
+
+def _entry_steps(name: str, i: int, xv: sp.Basic, n: int, vector: bool, a: sp.Basic,
+                 approximate: str, mistake: str | None
+                 ) -> tuple[list[Step], sp.Basic, sp.Basic]:
+    """One input's step group: (GELU's tanh form: its inner argument and that argument's
+    slope,) the value, then the derivative. Returns the steps, the value and the slope."""
+    op = _OPERATOR[name]
+    steps: list[Step] = []
+    xs = sp.Symbol(f"x_{i}") if vector else sp.Symbol("x")
+    sign = 1 if xv > 0 else -1 if xv < 0 else 0
+    value = _value(name, xv, a, approximate)
+    slope = _slope(name, xv, a, approximate)
+    if mistake == "sigmoid-derivative-as-sigmoid":
+        slope = value
+    elif mistake == "tanh-derivative-unsquared":
+        slope = 1 - value
+    elif mistake == "relu-derivative-one-at-zero" and sign == 0:
+        slope = sp.Integer(1)
+    elide = row_of("rows", i, n, "activation.entries") if vector else None
+    branch = "" if name in ("sigmoid", "tanh", "softplus", "gelu", "relu") else (
+        "_positive" if sign > 0 else "_negative")
+    xw, nxw, aw = as_written(xv), as_written(-xv), as_written(a)
+    us = uw = dus = duw = None
+    if name == "gelu" and approximate == "tanh":  # its argument first: the lines fit
+        us = sp.Symbol(f"u_{i}") if vector else sp.Symbol("u")
+        u_value = _gelu_tanh_inner(xv)
+        uw = as_written(u_value)
+        steps.append(Step(key="activation.gelu_inner", lhs=us, symbolic=_inner_formula(xs),
+                          substituted=_inner_formula(xw), value=u_value,
+                          data={"i": i, "x": xv}, elidable=elide))
+        dus = sp.Derivative(us, xs)
+        du_value = sp.sqrt(2 / sp.pi) * (1 + 3 * GELU_C * xv**2)
+        duw = as_written(du_value)
+        steps.append(Step(key="activation.gelu_inner_slope", lhs=dus,
+                          symbolic=_inner_slope_formula(xs),
+                          substituted=_inner_slope_formula(xw), value=du_value,
+                          data={"i": i, "x": xv}, elidable=elide))
+    formula = _value_formula(name, xs, sign > 0, approximate, u=us)
+    steps.append(Step(key=f"activation.value{branch}", lhs=op(xs), symbolic=formula,
+                      substituted=_value_formula(name, xw, sign > 0, approximate, nxw, aw,
+                                                 u=uw),
+                      value=value, data={"i": i, "x": xv, "alpha": a}, elidable=elide))
+    f = op(xs)
+    shown = _slope_formula(name, xs, f, sign, approximate, mistake, u=us, du=dus)
+    numbers = _slope_formula(name, xw, as_written(value), sign, approximate, mistake, nxw,
+                             aw, u=uw, du=duw)
+    steps.append(Step(key=_slope_key(name, sign, mistake, us is not None),
+                      lhs=sp.Derivative(f, xs),
+                      symbolic=shown, substituted=numbers, value=slope,
+                      data={"i": i, "x": xv, "alpha": a}, elidable=elide))
+    return steps, value, slope
 
 
 def _slope_key(name: str, sign: int, mistake: str | None, tanh_form: bool) -> str:

@@ -55,7 +55,7 @@ from dlexam.derivations.heads import (
 )
 from dlexam.derivations.params import Param, bind_dims, numeric_inputs, validate
 from dlexam.derivations.sampling import Draw
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym
 
 register_symbols({
@@ -83,11 +83,11 @@ def _labels(name: str, text: str | None, count: int, fallback: str) -> list[Any]
     labels = [part.strip() for part in text.split(",")]
     if len(labels) != count or not all(labels):
         shown = text if len(text) <= 40 else text[:37] + "..."
-        raise InputError(name, f"{count} comma-separated names", f"{len(labels)}: {shown!r}")
+        raise InputError(name, Said("attention.errors.names", n=count), f"{len(labels)}: {shown!r}")
     for index, label in enumerate(labels, start=1):
         if len(label) > LABEL_MAX_LENGTH:
-            raise InputError(name, f"names of at most {LABEL_MAX_LENGTH} characters",
-                             f"name {index} of {len(label)}")
+            raise InputError(name, Said("attention.errors.name_length", n=LABEL_MAX_LENGTH),
+                             Said("attention.errors.name_of", index=index, length=len(label)))
     return labels
 
 
@@ -103,12 +103,13 @@ def _check_weights(weights: sp.MatrixBase) -> None:
     for i in range(weights.rows):
         row = list(weights.row(i))
         if any(w < 0 for w in row):
-            raise InputError("weights", "non-negative attention weights",
-                             f"a negative weight in row {i + 1}")
+            raise InputError("weights", Said("attention.errors.non_negative"),
+                             Said("attention.errors.negative_in_row", row=i + 1))
         total = sp.Add(*row)
         if abs(total - 1) > sp.Rational(1, 10**9):
-            raise InputError("weights", "rows that sum to 1",
-                             f"row {i + 1} sums to {float(total):g}")
+            raise InputError("weights", Said("attention.errors.rows_sum"),
+                             Said("attention.errors.row_sums", row=i + 1,
+                                  total=f"{float(total):g}"))
 
 
 ATTENTION_CONTEXT_PARAMS = [
@@ -211,10 +212,11 @@ def attention_context(
             used as weights).
     """
     if weights is None and scores is None:
-        raise InputError("weights", "the attention weights (n_out x n_in), or scores=...",
-                         "nothing")
+        raise InputError("weights", Said("attention.errors.weights_or_scores"),
+                         Said("errors.nothing"))
     if weights is not None and scores is not None:
-        raise InputError("scores", "either weights or scores, not both", "both")
+        raise InputError("scores", Said("attention.errors.not_both", a="weights", b="scores"),
+                         Said("errors.both"))
     steps: list[Step] = []
     rows, cols = (weights if weights is not None else scores).shape  # type: ignore[union-attr]
     ins = _labels("input_labels", input_labels, cols, "x")
@@ -224,7 +226,32 @@ def attention_context(
                      (sp.Symbol("j"), 1, sym("n_states")))
     steps.append(Step(key="attention_context.formula", lhs=sym("C_i"), symbolic=general,
                       data={"n_in": cols, "n_out": rows}))
-    given_weights = weights
+    more, used, computed_weights = _context_weights(weights, scores, outs, mistake)
+    steps += more
+    more, contexts, last = _context_steps(used, states, ins, outs,
+                                          given_weights=weights is not None, mistake=mistake)
+    steps += more
+    steps += _decoder_steps(h, outs)
+    answers: dict[str, Any] = {}
+    info: dict[str, Any] = {}
+    if weights is None:
+        answers["weights"] = computed_weights
+    else:
+        info["weights"] = weights
+    if states is None:  # the weighted sums of the symbols h_j: formulas, not numbers
+        info.update(contexts=contexts, context_no_attention=last)
+    else:
+        answers.update(contexts=contexts, context_no_attention=list(last))
+    return Result(convention="weighted-sum", steps=tuple(steps), answers=answers, info=info)
+
+
+def _context_weights(weights: sp.ImmutableMatrix | None, scores: sp.ImmutableMatrix | None,
+                     outs: list[str], mistake: str | None
+                     ) -> tuple[list[Step], sp.ImmutableMatrix, sp.ImmutableMatrix]:
+    """The weights step group: the weights as given (checked), or each row of scores through
+    a softmax (or not: the mistake), then transposed (the mistake). Returns the steps, the
+    weights used and the weights before any transposing."""
+    steps: list[Step] = []
     if scores is not None and mistake == "no-softmax":
         weights = scores
         steps.append(Step(key="attention_context.no_softmax", lhs=sym("A_att", **NC),
@@ -235,29 +262,39 @@ def attention_context(
                           value=weights, data=shape_data(weights)))
     elif scores is not None:
         weights = softmax_rows_exact(scores)
-        for i in range(rows):
+        for i in range(scores.rows):
             steps.append(softmax_row_step("attention_context", i, scores, weights,
                                            {"output": outs[i]}, "s"))
     else:
         _check_weights(weights)  # type: ignore[arg-type]
     assert weights is not None
     computed_weights = weights
+    rows, cols = weights.shape
     if mistake == "transposed-weights":
         if rows != cols:
-            raise InputError("--mistake", "transposed-weights only for square weights",
+            raise InputError("--mistake", Said("attention.errors.transposed_square"),
                              f"{rows} x {cols}")
         weights = sp.ImmutableMatrix(weights.T)
         steps.append(Step(key="attention_context.transposed", lhs=sym("A_att", **NC),
                           symbolic=sp.Transpose(sym("A_att", **NC)), value=weights,
                           data=shape_data(weights)))
+    return steps, weights, computed_weights
+
+
+def _context_steps(weights: sp.ImmutableMatrix, states: sp.ImmutableMatrix | None,
+                   ins: list[str], outs: list[str], given_weights: bool,
+                   mistake: str | None = None) -> tuple[list[Step], list[Any], Any]:
+    """The contexts step group: the states, each output's weighted sum and the one context
+    without attention (the last state). Returns the steps, the contexts and that last state."""
+    rows, cols = weights.shape
+    h = [sp.Symbol(f"h_{j}") for j in range(1, cols + 1)]
     # one equation group per idea, one line per state, output or decoder step (as the unfolded
     # LSTM): the prose explains the group once instead of once per line
     state_rows = [] if states is None else [row_vector(list(states.row(j))) for j in range(cols)]
-    steps.append(Step(key="attention_context.states",
-                      lhs=Stack(*h) if states is not None else None,
-                      symbolic=states if states is not None else None,
-                      data={"states": row_vector(h), "inputs": _label_list(ins),
-                            "n_in": cols}))
+    steps = [Step(key="attention_context.states",
+                  lhs=Stack(*h) if states is not None else None,
+                  symbolic=states if states is not None else None,
+                  data={"states": row_vector(h), "inputs": _label_list(ins), "n_in": cols})]
     contexts: list[Any] = []
     symbolic_rows, substituted_rows, value_rows = [], [], []
     for i in range(rows):
@@ -280,34 +317,32 @@ def attention_context(
     steps.append(Step(key="attention_context.contexts", lhs=Stack(*c_syms),
                       symbolic=Stack(*symbolic_rows), substituted=Stack(*substituted_rows),
                       value=(sp.ImmutableMatrix.vstack(*value_rows) if states is not None
-                             else Stack(*contexts) if given_weights is None else None),
+                             else Stack(*contexts) if not given_weights else None),
                       data={"outputs": _label_list(outs), "n_out": rows}))
     # the encoder's last state (its first under first-state-context)
     at = 0 if mistake == "first-state-context" else -1
     last = h[at] if states is None else state_rows[at]
-    c = sym("C_ctx")
     steps.append(Step(key="attention_context.no_attention" + ("_first" if at == 0 else ""),
-                      lhs=c, symbolic=h[at], value=None if states is None else last,
+                      lhs=sym("C_ctx"), symbolic=h[at], value=None if states is None else last,
                       data={"last": h[at], "input": ins[at], "n_in": cols}))
+    return steps, contexts, last
+
+
+def _decoder_steps(h: list[sp.Symbol], outs: list[str]) -> list[Step]:
+    """The decoder step group: each output from the one fixed context, then from its own."""
+    rows, cols = len(outs), len(h)
+    c_syms = [sp.Symbol(f"C_{i + 1}") for i in range(rows)]
+    c = sym("C_ctx")
     f = sp.Function("f")
     y = [sp.Symbol(f"y_{i}") for i in range(1, rows + 1)]
     data = {"outputs": _label_list(outs), "n_out": rows}
-    steps.append(Step(key="attention_context.decoder_fixed", lhs=Stack(*y),
-                      symbolic=Stack(*[f(c, *y[:i]) for i in range(rows)]), data=data))
-    steps.append(Step(key="attention_context.decoder_attention", lhs=Stack(*y),
-                      symbolic=Stack(*[f(c_syms[i], *y[:i]) for i in range(rows)]), data=data))
-    steps.append(Step(key="attention_context.difference", data={"n_out": rows, "n_in": cols}))
-    answers: dict[str, Any] = {}
-    info: dict[str, Any] = {}
-    if given_weights is None:
-        answers["weights"] = computed_weights
-    else:
-        info["weights"] = given_weights
-    if states is None:  # the weighted sums of the symbols h_j: formulas, not numbers
-        info.update(contexts=contexts, context_no_attention=last)
-    else:
-        answers.update(contexts=contexts, context_no_attention=list(last))
-    return Result(convention="weighted-sum", steps=tuple(steps), answers=answers, info=info)
+    return [
+        Step(key="attention_context.decoder_fixed", lhs=Stack(*y),
+             symbolic=Stack(*[f(c, *y[:i]) for i in range(rows)]), data=data),
+        Step(key="attention_context.decoder_attention", lhs=Stack(*y),
+             symbolic=Stack(*[f(c_syms[i], *y[:i]) for i in range(rows)]), data=data),
+        Step(key="attention_context.difference", data={"n_out": rows, "n_in": cols}),
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -383,8 +418,8 @@ def _fixed_form(fixed: Mapping[str, Any]) -> str | None:
               for form, keys in (("x", X_FORM), ("scores", SCORES_FORM), ("qkv", QKV_FORM))]
     chosen = [(form, keys) for form, keys in chosen if keys]
     if len(chosen) > 1:
-        raise InputError(chosen[1][1][0], f"one input form: X with W_Q, W_K, W_V, or scores, "
-                         f"or Q, K, V ({chosen[0][1][0]} is fixed)", "two forms")
+        raise InputError(chosen[1][1][0], Said("attention.errors.one_form_fixed",
+                                            fixed=chosen[0][1][0]), Said("errors.two_forms"))
     return chosen[0][0] if chosen else None
 
 
@@ -491,15 +526,15 @@ def _scores_form(scores: sp.ImmutableMatrix, d_k: int | None, values: sp.Immutab
                  mask: str, scale: Any, syms: HeadSymbols, mistake: str | None) -> Result:
     """Self-attention from the scores given (and the values, when given)."""
     if d_k is None and (Scale(scale).root or mistake == "scaled-by-dk"):
-        raise InputError("d_k", "the width of the queries and keys (to scale the scores)",
-                         "nothing")
+        raise InputError("d_k", Said("attention.errors.d_k"), Said("errors.nothing"))
     if scores.cols == 1:
         scores = scores.T  # one list (or one column): the scores of a single query
     if values is not None and values.rows != scores.cols:
-        raise InputError("values", f"{scores.cols} rows (one per key)", f"{values.rows}")
+        raise InputError("values", Said("attention.errors.rows_per_key", n=scores.cols),
+                         f"{values.rows}")
     if mask == "causal" and scores.rows != scores.cols:
-        raise InputError("mask", "a square score matrix for mask=causal",
-                         f"scores of shape {shape_text(scores)}")
+        raise InputError("mask", Said("attention.errors.square_scores"),
+                         Said("attention.errors.scores_shape", shape=shape_text(scores)))
     exact = scores.rows * scores.cols <= EXACT_LIMIT
     if d_k is None:
         steps = [Step(key="self_attention.given_scores_only", lhs=syms.S, symbolic=scores,
@@ -538,18 +573,18 @@ def _qkv_form(Q: sp.ImmutableMatrix | None, K: sp.ImmutableMatrix | None,
     """Attention from Q, K and V given: n_q queries over n_k keys (cross-attention when the
     queries come from another sequence than the keys and values)."""
     if Q is None:
-        raise InputError("Q", "the queries (n_q x d_k), with K and V", "nothing")
+        raise InputError("Q", Said("attention.errors.queries"), Said("errors.nothing"))
     if K is None:
-        raise InputError("K", "the keys (n_k x d_k), with Q and V", "nothing")
+        raise InputError("K", Said("attention.errors.keys"), Said("errors.nothing"))
     if K.cols != Q.cols:
-        raise InputError("K", f"{Q.cols} columns (d_k, as Q has)", f"{K.cols}")
+        raise InputError("K", Said("attention.errors.columns_as_q", n=Q.cols), f"{K.cols}")
     if V is not None and V.rows != K.rows:
-        raise InputError("V", f"{K.rows} rows (one per key, as K has)", f"{V.rows}")
+        raise InputError("V", Said("attention.errors.rows_as_k", n=K.rows), f"{V.rows}")
     if d_k is not None and d_k != Q.cols:
-        raise InputError("d_k", f"{Q.cols} (the width of Q and K)", str(d_k))
+        raise InputError("d_k", Said("attention.errors.width_qk", n=Q.cols), str(d_k))
     if mask == "causal" and Q.rows != K.rows:
-        raise InputError("mask", "as many queries as keys for mask=causal",
-                         f"{Q.rows} queries and {K.rows} keys")
+        raise InputError("mask", Said("attention.errors.as_many"),
+                         Said("attention.errors.queries_keys", q=Q.rows, k=K.rows))
     exact = Q.rows * K.rows <= EXACT_LIMIT
     steps = [Step(key="self_attention.given_qkv",
                   data={"n_q": Q.rows, "n_k": K.rows, "d_k": Q.cols,
@@ -617,14 +652,22 @@ def _from_own_weights(params: Mapping[str, Any], student: Mapping[str, Any]
     params=SELF_ATTENTION_PARAMS,
     answers=[
         # computed from X and the weights only (with scores or Q, K, V given, they are inputs)
-        Answer("Q", "matrix", shapes=(("n", "d_k"),), optional=True),
-        Answer("K", "matrix", shapes=(("m", "d_k"),), optional=True),
-        Answer("V", "matrix", shapes=(("m", "d_v"),), optional=True),
-        Answer("scores", "matrix", shapes=(("n", "m"),), optional=True),
-        Answer("scaled", "matrix", shapes=(("n", "m"),)),
-        Answer("masked", "matrix", shapes=(("n", "m"),), optional=True),
-        Answer("weights", "matrix", shapes=(("n", "m"),)),
-        Answer("Z", "matrix", shapes=(("n", "d_v"),), optional=True),
+        Answer("Q", "matrix", shapes=(("n", "d_k"),), optional=True,
+               label={"en": "the queries Q", "zh-Hant": "查詢矩陣 Q"}),
+        Answer("K", "matrix", shapes=(("m", "d_k"),), optional=True,
+               label={"en": "the keys K", "zh-Hant": "鍵矩陣 K"}),
+        Answer("V", "matrix", shapes=(("m", "d_v"),), optional=True,
+               label={"en": "the values V", "zh-Hant": "值矩陣 V"}),
+        Answer("scores", "matrix", shapes=(("n", "m"),), optional=True,
+               label={"en": "the scores S", "zh-Hant": "分數矩陣 S"}),
+        Answer("scaled", "matrix", shapes=(("n", "m"),),
+               label={"en": "the scaled scores", "zh-Hant": "縮放後的分數"}),
+        Answer("masked", "matrix", shapes=(("n", "m"),), optional=True,
+               label={"en": "the masked scaled scores", "zh-Hant": "遮罩後的縮放分數"}),
+        Answer("weights", "matrix", shapes=(("n", "m"),),
+               label={"en": "the attention weights A", "zh-Hant": "注意力權重 A"}),
+        Answer("Z", "matrix", shapes=(("n", "d_v"),), optional=True,
+               label={"en": "the output Z", "zh-Hant": "輸出 Z"}),
     ],
     mistakes=SELF_ATTENTION_MISTAKES,
     sampler=sample_self_attention,
@@ -675,22 +718,22 @@ def self_attention(
                                 ("qkv", QKV_FORM))]
     used = [(form, names) for form, names in forms if names]
     if len(used) > 1:
-        raise InputError(used[1][1][0], f"one input form: X with W_Q, W_K, W_V, or scores, or "
-                         f"Q, K, V (not with {used[0][1][0]})", "both")
+        raise InputError(used[1][1][0], Said("attention.errors.one_form_not_with",
+                                          other=used[0][1][0]), Said("errors.both"))
     form = used[0][0] if used else "x"
     if form == "scores":
         if scores is None:
-            raise InputError("values", "values only with scores (with X, V = X W_V)", "values")
+            raise InputError("values", Said("attention.errors.values_only"), "values")
         return _scores_form(scores, d_k, values, mask, scale, syms, mistake)
     if form == "qkv":
         return _qkv_form(Q, K, V, d_k, mask, scale, syms, mistake)
     for name, v in (("X", X), ("W_Q", W_Q), ("W_K", W_K), ("W_V", W_V)):
         if v is None:
-            raise InputError(name, "a matrix (or scores=... with d_k=..., or Q, K, V)",
-                             "nothing")
+            raise InputError(name, Said("attention.errors.a_matrix"),
+                             Said("errors.nothing"))
     assert X is not None and W_Q is not None and W_K is not None and W_V is not None
     if d_k is not None and d_k != W_Q.cols:
-        raise InputError("d_k", f"{W_Q.cols} (the width of W_Q)", str(d_k))
+        raise InputError("d_k", Said("attention.errors.width_wq", n=W_Q.cols), str(d_k))
     exact = X.rows * X.rows <= EXACT_LIMIT
     steps, head = head_attention("self_attention", X, W_Q, W_K, W_V, mask, exact, syms, {},
                                  rows=_rows_measure(exact), mistake=mistake,

@@ -15,11 +15,19 @@ from typing import Any
 import sympy as sp
 
 from dlexam.derivations.contract import Answer, Follow, Mistake, with_params
-from dlexam.derivations.core import Result, Step, derivation, evaluate_at, put_in, to_plain
+from dlexam.derivations.core import (
+    Result,
+    Step,
+    derivation,
+    evaluate_at,
+    put_in,
+    terms_of,
+    to_plain,
+)
 from dlexam.derivations.forms import simplified
 from dlexam.derivations.params import Param, exact
 from dlexam.derivations.sampling import Draw
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.notation import msym, register_symbols, sym
 
 register_symbols({
@@ -53,12 +61,16 @@ CLIP_ANSWERS = [
     # the clipped gradient, in the shape of g (a vector, or a matrix given row by row); for
     # mode=global-norm every entry of every tensor in order, each tensor row by row (info.tensors
     # keeps them tensor by tensor)
-    Answer("g", "vectors", shapes=(("N",), ("N", "M"))),
+    Answer("g", "vectors", shapes=(("N",), ("N", "M")),
+           label={"en": "the clipped gradient", "zh-Hant": "截斷後的梯度"}),
     # one number, or one per row (column) when the norm is taken along axes
-    Answer("norm_before", "vectors", shapes=((), ("R",))),
-    Answer("norm_after", "vectors", shapes=((), ("R",))),
+    Answer("norm_before", "vectors", shapes=((), ("R",)),
+           label={"en": "the norm of g before clipping", "zh-Hant": "截斷前 g 的範數"}),
+    Answer("norm_after", "vectors", shapes=((), ("R",)),
+           label={"en": "the norm of g after clipping", "zh-Hant": "截斷後 g 的範數"}),
     # the factor g is multiplied by: beta / ||g|| when clipped, else 1 (one per row with axes)
-    Answer("scale", "vectors", shapes=((), ("R",))),
+    Answer("scale", "vectors", shapes=((), ("R",)),
+           label={"en": "the factor g is multiplied by", "zh-Hant": "g 所乘的縮放係數"}),
 ]
 
 
@@ -238,7 +250,7 @@ def _layout(g: Any, mode: str) -> tuple[str, Any]:
             return "vector", sp.ImmutableMatrix(len(g), 1, list(g))
         if all(len(s) == 1 for s in shapes) and len({s[0] for s in shapes}) == 1:
             return "matrix", sp.ImmutableMatrix([list(t) for t in g])
-        raise InputError("g", "a vector or a matrix (a list of tensors needs mode=global-norm)",
+        raise InputError("g", Said("clipping.errors.vector_or_matrix"),
                          "a list of tensors of shapes "
                          + ", ".join(" x ".join(map(str, s)) or "()" for s in shapes))
     return "list", tuple(g)
@@ -261,11 +273,12 @@ def _axes_of(axes: Any, ndim: int) -> tuple[int, ...] | None:
     out = []
     for a in given:
         if not (getattr(a, "is_Integer", False) and -ndim <= a < ndim):
-            raise InputError("axes", f"whole numbers from {-ndim} to {ndim - 1} (g has {ndim} "
-                             f"dimension{'s' if ndim > 1 else ''})", str(a))
+            raise InputError("axes", Said("clipping.errors.axes_range" if ndim > 1 else
+                                          "clipping.errors.axes_range_one",
+                                          low=-ndim, high=ndim - 1, n=ndim), str(a))
         out.append(int(a) % ndim)
     if len(set(out)) != len(out):
-        raise InputError("axes", "each axis once", str(given))
+        raise InputError("axes", Said("clipping.errors.each_axis_once"), str(given))
     return None if len(out) == ndim else tuple(sorted(out))
 
 
@@ -331,7 +344,7 @@ def clip_gradient(g: Any, threshold: sp.Rational, mode: str, axes: Any,
     if threshold <= 0:
         raise InputError("threshold", "a number > 0", str(threshold))
     if axes is not None and mode != "norm":
-        raise InputError("axes", "no axes with mode=" + mode + " (only mode=norm takes axes)",
+        raise InputError("axes", Said("clipping.errors.no_axes", mode=mode),
                          str(list(axes) if isinstance(axes, sp.MatrixBase) else axes))
     kind, value = _layout(g, mode)
     if kind == "list":
@@ -376,7 +389,8 @@ def _clip_whole(g: sp.ImmutableMatrix, threshold: sp.Rational, mistake: str | No
         Step(key="clip_gradient.rule", lhs=sym("g_clipped"), symbolic=rule,
              data={"threshold": threshold}),
         Step(key="clip_gradient.norm", lhs=norm_sym, symbolic=norm_formula,
-             substituted=norm_shown, value=norm),
+             substituted=norm_shown, value=norm,
+             elidable=terms_of(len(entries), substituted=None)),
     ]
     step, new, clipped = _clip_step(g, threshold, norm, mistake)
     steps.append(step)
@@ -489,11 +503,14 @@ def _clip_by_value(g: sp.ImmutableMatrix, threshold: sp.Rational) -> Result:
              data={"threshold": threshold}),
         Step(key="clip_gradient.norm", lhs=norm_sym,
              symbolic=sp.sqrt(sp.Sum(sp.IndexedBase("g")[i] ** 2, (i, 1, len(entries)))),
-             substituted=sp.sqrt(squares, evaluate=False), value=norm),
+             substituted=sp.sqrt(squares, evaluate=False), value=norm,
+             elidable=terms_of(len(entries), substituted=None)),
         Step(key="clip_gradient.clipped_by_value", lhs=sym("g_clipped"), symbolic=shown_clips,
              value=new, data={"threshold": threshold, "count": outside}),
         Step(key="clip_gradient.norm_after", lhs=sym("norm_g_clipped"), symbolic=after_shown,
-             value=norm_after, data={"clipped": outside > 0}),
+             value=norm_after, data={"clipped": outside > 0},
+             elidable=terms_of(len(entries), symbolic=sp.sqrt(sp.Sum(
+                 sp.IndexedBase("g_clipped")[i] ** 2, (i, 1, len(entries)))))),
         Step(key="clip_gradient.why"),
     ]
     return Result(

@@ -27,7 +27,7 @@ Conventions, those of PyTorch's ``torch.nn.functional`` (channels first):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sympy as sp
@@ -37,7 +37,7 @@ from dlexam.derivations.core import Result, Step, derivation, terms_of, three_pa
 from dlexam.derivations.forms import Operator, Ratio
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym
 
 register_symbols({
@@ -237,11 +237,12 @@ def _biases(b: Any, filters: int, banked: bool) -> list[Any] | None:
         return None
     if isinstance(b, sp.MatrixBase):
         if not banked:
-            raise InputError("b", "a number (one output map: K has no filter dimension)",
-                             f"a list of {b.rows}")
+            raise InputError("b", Said("convolution.errors.one_map"),
+                             Said("check.errors.list_of", n=b.rows))
         return list(b)
     if banked:
-        raise InputError("b", f"a list of {filters} numbers, one per filter", "a number")
+        raise InputError("b", Said("convolution.errors.per_filter", n=filters),
+                         Said("show.kind.a_number"))
     return [b]
 
 
@@ -379,8 +380,9 @@ def conv2d(X: Any, K: Any, b: Any, stride: int, padding: int, op: str,
                          f"(H + 2 padding <= {PADDED_MAX}, W + 2 padding <= {PADDED_MAX})",
                          f"{padding} on a {H} x {W} input")
     if kh > H + 2 * padding or kw > W + 2 * padding:
-        raise InputError("K", f"a kernel no larger than the padded input "
-                         f"({H + 2 * padding} x {W + 2 * padding})", f"{kh} x {kw}")
+        raise InputError("K", Said("convolution.errors.kernel_size",
+                                      shape=f"{H + 2 * padding} x {W + 2 * padding}"),
+                         f"{kh} x {kw}")
     biases = _biases(b, len(filters), banked)
     steps: list[Step] = [Step(key=f"conv2d.given_{op.replace('-', '_')}", data={
         "H": H, "W": W, "C": C, "kh": kh, "kw": kw, "filters": len(filters), "op": op,
@@ -633,84 +635,18 @@ def pooling(X: Any, size: int, stride: int | None, padding: int, mode: str,
     channels = _channels(X)
     C = len(channels)
     H, W = channels[0].shape
-    S = size if stride is None else stride
-    steps: list[Step] = []
-    if is_global:
-        k: int | None = None
-        P, S = 0, 1
-        steps.append(Step(key=f"pooling.global_{mode}", data={"H": H, "W": W, "C": C}))
-        Ho = Wo = 1
-    else:
-        if padding > size // 2:
-            raise InputError("padding", f"at most half the window size ({size // 2}), as "
-                             "PyTorch requires", str(padding))
-        if size > H + 2 * padding or size > W + 2 * padding:
-            raise InputError("size", f"a window no larger than the padded input "
-                             f"({H + 2 * padding} x {W + 2 * padding})", str(size))
-        k, P = size, padding
-        steps.append(Step(key=f"pooling.given_{mode}", data={
-            "H": H, "W": W, "C": C, "size": size, "stride": S, "padding": P, "mode": mode,
-            "default_stride": stride is None}))
-        size_steps, (Ho, Wo) = _size_steps("pooling.size", [
-            ("conv_H_out", "conv_H", H, "conv_k", size),
-            ("conv_W_out", "conv_W", W, "conv_k", size)], P, S)
-        steps += size_steps
-        if P:
-            steps.append(Step(key=f"pooling.padded_{mode}",
-                              data={"padding": P, "include": count_include_pad}))
+    steps, window = _pooling_windows(H, W, C, size, stride, padding, mode, count_include_pad,
+                                     is_global)
     maps, positions, others = [], [], []
     for c, x in enumerate(channels, start=1):
-        grid = [[x[i - P, j - P] if P <= i < P + H and P <= j < P + W else None
-                 for j in range(W + 2 * P)] for i in range(H + 2 * P)]
-        values, chosen, other_values = [], [], []
-        for i in range(1, Ho + 1):
-            row, row_pos, row_other = [], [], []
-            for j in range(1, Wo + 1):
-                if is_global:
-                    r0 = c0 = 0
-                    rows, cols = (1, H), (1, W)
-                else:
-                    r0, c0 = S * (i - 1), S * (j - 1)
-                    side = k or 0  # not global: the window size
-                    rows, cols = (r0 + 1, r0 + side), (c0 + 1, c0 + side)
-                window = [line[cols[0] - 1:cols[1]] for line in grid[rows[0] - 1:rows[1]]]
-                at: tuple[int, ...] = (i, j) if not is_global else ()
-                if C > 1:
-                    at = (c, *at)
-                label = (_indexed("conv_X" if not P else "conv_X_pad",
-                                  f"{rows[0]}:{rows[1]}", f"{cols[0]}:{cols[1]}")
-                         if not (is_global and C == 1) else sym("conv_X"))
-                if is_global and C > 1:
-                    label = _indexed("conv_X", c)
-                step, value, position, other = _pool_entry(
-                    at or (1,), window, (r0 + 1, c0 + 1), P, mode, count_include_pad, label,
-                    mistake)
-                if not at:
-                    step = replace(step, lhs=sym("conv_Y"))
-                steps.append(step)
-                if position is not None:
-                    if mistake == "argmax-zero-based":
-                        position = [position[0] - 1, position[1] - 1]
-                    elif mistake == "argmax-in-window":
-                        position = [position[0] - r0 + P, position[1] - c0 + P]
-                row.append(value)
-                row_pos.append(position)
-                row_other.append(other)
-            values.append(row)
-            chosen.append(row_pos)
-            other_values.append(row_other)
+        more, values, chosen, other_values = _pool_channel(
+            c, x, C, window, mode, count_include_pad, is_global, mistake)
+        steps += more
         maps.append(values)
         positions.append(chosen)
         others.append(other_values)
-
-    def shaped(per_channel: list[list[list[Any]]], matrix: bool) -> Any:
-        if is_global:
-            flat = [m[0][0] for m in per_channel]
-            return flat if C > 1 else flat[0]
-        forms = [sp.ImmutableMatrix(m) if matrix else m for m in per_channel]
-        return forms if C > 1 else forms[0]
-
-    Y = shaped(maps, True)
+    P, S = window.padding, window.stride
+    Y = _pooled(maps, True, is_global)
     for c, m in enumerate(maps, start=1):
         steps.append(Step(key="pooling.result",
                           lhs=_indexed("conv_Y", c) if C > 1 else sym("conv_Y"),
@@ -718,12 +654,121 @@ def pooling(X: Any, size: int, stride: int | None, padding: int, mode: str,
     answers: dict[str, Any] = {"Y": Y}
     info: dict[str, Any] = {"stride": S}
     if mode == "max":
-        answers["argmax"] = shaped(positions, False)
-        info["torch_indices"] = shaped(
+        answers["argmax"] = _pooled(positions, False, is_global)
+        info["torch_indices"] = _pooled(
             [[[None if p is None else (p[0] - 1) * W + (p[1] - 1) for p in row] for row in m]
-             for m in positions], False)
+             for m in positions], False, is_global)
         steps.append(Step(key="pooling.argmax"))
     elif P and not is_global:
-        info["Y_other"] = shaped(others, True)
+        info["Y_other"] = _pooled(others, True, is_global)
         info["other_count_include_pad"] = not count_include_pad
     return Result(convention=mode, steps=tuple(steps), answers=answers, info=info)
+
+
+@dataclass(frozen=True)
+class _Windows:
+    """Where pooling's windows lie: the window's side (None: global), the padding, the stride,
+    the output's height and width, and the input's."""
+
+    k: int | None
+    padding: int
+    stride: int
+    Ho: int
+    Wo: int
+    H: int
+    W: int
+
+
+def _pooling_windows(H: int, W: int, C: int, size: int, stride: int | None, padding: int,
+                     mode: str, count_include_pad: bool, is_global: bool
+                     ) -> tuple[list[Step], _Windows]:
+    """The given step group: the question's numbers, the output's size and the padding's
+    meaning. Returns the steps and where the windows lie.
+
+    Raises:
+        InputError: the padding is more than half the window, or the window is larger than the
+            padded input.
+    """
+    if is_global:
+        step = Step(key=f"pooling.global_{mode}", data={"H": H, "W": W, "C": C})
+        return [step], _Windows(k=None, padding=0, stride=1, Ho=1, Wo=1, H=H, W=W)
+    S = size if stride is None else stride
+    if padding > size // 2:
+        raise InputError("padding", Said("convolution.errors.half_window", n=size // 2),
+                         str(padding))
+    if size > H + 2 * padding or size > W + 2 * padding:
+        raise InputError("size", Said("convolution.errors.window_size",
+                                      shape=f"{H + 2 * padding} x {W + 2 * padding}"),
+                         str(size))
+    P = padding
+    steps = [Step(key=f"pooling.given_{mode}", data={
+        "H": H, "W": W, "C": C, "size": size, "stride": S, "padding": P, "mode": mode,
+        "default_stride": stride is None})]
+    size_steps, (Ho, Wo) = _size_steps("pooling.size", [
+        ("conv_H_out", "conv_H", H, "conv_k", size),
+        ("conv_W_out", "conv_W", W, "conv_k", size)], P, S)
+    steps += size_steps
+    if P:
+        steps.append(Step(key=f"pooling.padded_{mode}",
+                          data={"padding": P, "include": count_include_pad}))
+    return steps, _Windows(k=size, padding=P, stride=S, Ho=Ho, Wo=Wo, H=H, W=W)
+
+
+def _pool_channel(c: int, x: Any, C: int, window: _Windows, mode: str,
+                  count_include_pad: bool, is_global: bool, mistake: str | None
+                  ) -> tuple[list[Step], list[list[Any]], list[list[Any]], list[list[Any]]]:
+    """The entries step group of channel c: one step per output entry. Returns the steps, the
+    pooled values, the argmax positions and the values under the other count_include_pad."""
+    k, P, S, H, W = window.k, window.padding, window.stride, window.H, window.W
+    steps: list[Step] = []
+    grid = [[x[i - P, j - P] if P <= i < P + H and P <= j < P + W else None
+             for j in range(W + 2 * P)] for i in range(H + 2 * P)]
+    values, chosen, other_values = [], [], []
+    for i in range(1, window.Ho + 1):
+        row, row_pos, row_other = [], [], []
+        for j in range(1, window.Wo + 1):
+            if is_global:
+                r0 = c0 = 0
+                rows, cols = (1, H), (1, W)
+            else:
+                r0, c0 = S * (i - 1), S * (j - 1)
+                side = k or 0  # not global: the window size
+                rows, cols = (r0 + 1, r0 + side), (c0 + 1, c0 + side)
+            cells = [line[cols[0] - 1:cols[1]] for line in grid[rows[0] - 1:rows[1]]]
+            at: tuple[int, ...] = (i, j) if not is_global else ()
+            if C > 1:
+                at = (c, *at)
+            label = (_indexed("conv_X" if not P else "conv_X_pad",
+                              f"{rows[0]}:{rows[1]}", f"{cols[0]}:{cols[1]}")
+                     if not (is_global and C == 1) else sym("conv_X"))
+            if is_global and C > 1:
+                label = _indexed("conv_X", c)
+            step, value, position, other = _pool_entry(
+                at or (1,), cells, (r0 + 1, c0 + 1), P, mode, count_include_pad, label,
+                mistake)
+            if not at:
+                step = replace(step, lhs=sym("conv_Y"))
+            steps.append(step)
+            if position is not None:
+                if mistake == "argmax-zero-based":
+                    position = [position[0] - 1, position[1] - 1]
+                elif mistake == "argmax-in-window":
+                    position = [position[0] - r0 + P, position[1] - c0 + P]
+            row.append(value)
+            row_pos.append(position)
+            row_other.append(other)
+        values.append(row)
+        chosen.append(row_pos)
+        other_values.append(row_other)
+    return steps, values, chosen, other_values
+
+
+def _pooled(per_channel: list[list[list[Any]]], matrix: bool, is_global: bool) -> Any:
+    """Per-channel maps as the answer gives them: one number per channel when global, a list
+    over channels only when there are several."""
+    C = len(per_channel)
+    if is_global:
+        flat = [m[0][0] for m in per_channel]
+        return flat if C > 1 else flat[0]
+    forms = [sp.ImmutableMatrix(m) if matrix else m for m in per_channel]
+    return forms if C > 1 else forms[0]

@@ -31,6 +31,7 @@ from dlexam.derivations.params import (
 )
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
+from dlexam.notation.display import Listed, Plain
 
 
 def _freeze(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -196,7 +197,7 @@ class Result:
         return out
 
 
-VIEWS: dict[str, Callable[[Result], Any]] = {}
+VIEWS: dict[str, Callable[..., Any]] = {}  # (result) or (result, lang) for html/markdown
 """The forms of a result the rendering layer (:mod:`dlexam.render`) registers when imported:
 ``html``, ``markdown`` and ``latex`` (Jupyter's display protocol) and ``json``
 (:meth:`Result.as_dict`)."""
@@ -232,6 +233,10 @@ def to_plain(value: Any) -> Any:
         return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_plain(v) for v in value]
+    if isinstance(value, Listed):
+        return list(value.items)
+    if isinstance(value, Plain):
+        return to_plain(value.value)
     if isinstance(value, sp.Basic):
         if value in (sp.oo, sp.zoo):
             return "inf"
@@ -240,7 +245,10 @@ def to_plain(value: Any) -> Any:
         if value.is_Integer:
             return int(value)
         if value.is_number:
-            return to_plain(float(value.evalf(17)))
+            try:
+                return to_plain(float(value.evalf(17)))
+            except TypeError:  # a number-valued object with no float (a law N(0, 1), a complex)
+                return sp.sstr(value)
         return sp.sstr(value)
     if hasattr(value, "item"):  # a NumPy scalar
         return to_plain(value.item())

@@ -30,6 +30,7 @@ from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
 from dlexam.notation import msym, register_symbols, sym
+from dlexam.notation.display import Listed
 
 register_symbols({
     "sg_v_c": ("v_c", "v_c"),
@@ -156,7 +157,7 @@ def _decimal(value: sp.Basic) -> sp.Basic:
 
 def _question(values: dict[str, Any]) -> dict[str, Any]:
     U = values["U"]
-    return {"word_list": ", ".join(words_of(values.get("words"), U.rows))}
+    return {"word_list": Listed(words_of(values.get("words"), U.rows))}
 
 
 @derivation(
@@ -210,24 +211,47 @@ def skip_gram(v_c: sp.ImmutableMatrix, U: sp.ImmutableMatrix, words: str | None,
         numbers = sp.MatMul(sp.ImmutableMatrix(U), sp.ImmutableMatrix(v_c))
     steps.append(Step(key="skip_gram.scores", lhs=sym("sg_s"), symbolic=product,
                       substituted=numbers, value=sp.ImmutableMatrix(scores),
-                      data={"V": n, "d": d, "words": ", ".join(labels)},
+                      data={"V": n, "d": d, "words": Listed(labels)},
                       elidable=matrices_of(sp.ImmutableMatrix(U), substituted=None)))
-
     total = sp.Add(*[sp.exp(x) for x in scores])
     probs = [sp.exp(x) / total for x in scores]
+    step, den_sym, den_num = _probs_step(scores, probs)
+    steps.append(step)
+    step, loss = _loss_step(scores, total, den_sym, den_num, o, labels, mistake)
+    steps.append(step)
+    more, grad = _gradient_steps(U, probs, o, labels, mistake)
+    steps += more
+    index = o + 1
+    return Result(convention="nats", steps=tuple(steps),
+                  answers={"scores": scores, "probs": probs, "loss": loss, "grad_v_c": grad},
+                  info={"words": labels, "target_index": index, "unit": "nats"})
+
+
+def _probs_step(scores: list[sp.Basic], probs: list[sp.Basic]
+                ) -> tuple[Step, sp.Basic, sp.Basic]:
+    """The softmax step: p(w | c) = e^{s_w} / sum_x e^{s_x}. Returns the step and the sum of
+    exponentials as a formula and with the scores put in."""
+    n = len(scores)
     sym_exps = [sp.exp(sp.Symbol(f"s_{w}"), evaluate=False) for w in range(1, n + 1)]
     num_exps = [sp.exp(as_written(x), evaluate=False) for x in scores]
     den_sym = sp.Add(*sym_exps, evaluate=False)
     den_num = sp.Add(*num_exps, evaluate=False)
-    steps.append(Step(
+    step = Step(
         key="skip_gram.probs", lhs=sym("sg_p"),
         symbolic=sp.ImmutableMatrix([Ratio(e, den_sym) for e in sym_exps]),
         substituted=sp.ImmutableMatrix([Ratio(e, den_num) for e in num_exps]),
         value=sp.ImmutableMatrix(probs), data={"V": n},
         elidable=terms_of(n, lhs=sym("sg_p_w"),
                           symbolic=Ratio(sp.exp(sym("sg_s_w"), evaluate=False),
-                                         sym("sg_sum_exp")), substituted=None)))
+                                         sym("sg_sum_exp")), substituted=None))
+    return step, den_sym, den_num
 
+
+def _loss_step(scores: list[sp.Basic], total: sp.Basic, den_sym: sp.Basic, den_num: sp.Basic,
+               o: int, labels: list[str], mistake: str | None) -> tuple[Step, sp.Basic]:
+    """The loss step: -ln p(o | c) = -s_o + ln sum_w e^{s_w} (or as the mistake has it).
+    Returns the step and the loss."""
+    n = len(scores)
     index = o + 1
     s_o = sp.Symbol(f"s_{index}")
     log_sum = sp.log(total)
@@ -262,10 +286,18 @@ def skip_gram(v_c: sp.ImmutableMatrix, U: sp.ImmutableMatrix, words: str | None,
                 shorter = sp.Add(s_o, sp.Mul(-1, Log(sym("sg_sum_exp"), sp.E)))
             if mistake == "log-base-10":
                 shorter = Ratio(shorter, Log(10, sp.E))
-    steps.append(Step(key=key, lhs=sym("sg_L"), symbolic=formula, substituted=put, value=loss,
-                      data={"target": labels[o], "index": index, "score": s_o},
-                      elidable=terms_of(n, symbolic=shorter, substituted=None)))
+    step = Step(key=key, lhs=sym("sg_L"), symbolic=formula, substituted=put, value=loss,
+                data={"target": labels[o], "index": index, "score": s_o},
+                elidable=terms_of(n, symbolic=shorter, substituted=None))
+    return step, loss
 
+
+def _gradient_steps(U: sp.ImmutableMatrix, probs: list[sp.Basic], o: int, labels: list[str],
+                    mistake: str | None) -> tuple[list[Step], list[sp.Basic]]:
+    """The gradient step group: the expected output vector U^T p, then dL/dv_c = U^T p - u_o
+    (or as the mistake has it). Returns the steps and the gradient."""
+    n, d = U.shape
+    index = o + 1
     u_o = [U[o, i] for i in range(d)]
     expected = [sp.Add(*[probs[w] * U[w, i] for w in range(n)]) for i in range(d)]
     if mistake == "no-expectation":
@@ -274,9 +306,9 @@ def skip_gram(v_c: sp.ImmutableMatrix, U: sp.ImmutableMatrix, words: str | None,
         grad = [u_o[i] - expected[i] for i in range(d)]
     else:
         grad = [expected[i] - u_o[i] for i in range(d)]
-    steps.append(Step(key="skip_gram.expected", lhs=sym("sg_expected_u"),
-                      symbolic=sp.MatMul(msym("sg_U_T", d, n), msym("sg_p", n), evaluate=False),
-                      value=sp.ImmutableMatrix(expected), data={"V": n}))
+    steps = [Step(key="skip_gram.expected", lhs=sym("sg_expected_u"),
+                  symbolic=sp.MatMul(msym("sg_U_T", d, n), msym("sg_p", n), evaluate=False),
+                  value=sp.ImmutableMatrix(expected), data={"V": n})]
     u_o_col = sp.ImmutableMatrix([as_written(x) for x in u_o])
     expected_col = sp.ImmutableMatrix([_decimal(x) for x in expected])
     u_sym, e_sym = msym("sg_u_o", d), msym("sg_expected_u", d)
@@ -297,6 +329,4 @@ def skip_gram(v_c: sp.ImmutableMatrix, U: sp.ImmutableMatrix, words: str | None,
                       value=sp.ImmutableMatrix(grad),
                       data={"target": labels[o], "index": index},
                       elidable=matrices_of(u_o_col, substituted=None)))
-    return Result(convention="nats", steps=tuple(steps),
-                  answers={"scores": scores, "probs": probs, "loss": loss, "grad_v_c": grad},
-                  info={"words": labels, "target_index": index, "unit": "nats"})
+    return steps, grad

@@ -29,6 +29,7 @@ from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
 from dlexam.notation import register_symbols, sym
+from dlexam.notation.display import Listed
 
 register_symbols({
     "D_star": ("D^{*}(x)", "D*(x)"),
@@ -273,7 +274,7 @@ def _d_star_steps(pd: list[sp.Rational], pg: list[sp.Rational], mistake: str | N
     if outside:
         steps.append(Step(key="gan_optimum.outside_support" if len(outside) == 1
                           else "gan_optimum.outside_support_many",
-                          data={"points": ", ".join(str(i) for i in outside)}))
+                          data={"points": Listed(outside)}))
     return steps, d_star
 
 

@@ -556,8 +556,8 @@ def _weights_steps(prefix: str, logits: sp.MatrixBase, masked: sp.MatrixBase | N
                    mask: str, exact: bool, syms: HeadSymbols, head_data: Mapping[str, Any],
                    rows: str, group: str, mistake: str | None
                    ) -> tuple[list[Step], sp.MatrixBase]:
-    """The softmax step group: each row's exact softmax (when exact), then the weights A (by
-    column: the mistake). Returns the steps and A."""
+    """The softmax step group: each row's softmax (exact, or in floats), then the weights A
+    (by column: the mistake). Returns the steps and A."""
     steps: list[Step] = []
     by_column = mistake == "softmax-by-column"
     if by_column:
@@ -567,7 +567,7 @@ def _weights_steps(prefix: str, logits: sp.MatrixBase, masked: sp.MatrixBase | N
         weights = softmax_rows_exact(logits)
     else:
         weights = from_numpy(softmax_rows_float(to_numpy(logits)))
-    if exact and not by_column:
+    if not by_column:  # every row's softmax, exact or in floats: --json has every step
         for i in range(logits.rows):
             steps.append(softmax_row_step(prefix, i, logits, weights, head_data, "s_hat",
                                           masked=masked is not None,

@@ -30,6 +30,7 @@ from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
 from dlexam.notation import register_symbols, sym
+from dlexam.notation.display import Listed
 
 register_symbols({
     "hinge_s": ("s", "s"),
@@ -325,5 +326,5 @@ def _kink_step(h: _Hinge, args: list[sp.Basic | None], grad: list[sp.Integer]
         if h.mistake != "true-class-grad-left-out":
             flipped[h.y] -= step
     return Step(key="hinge_loss.kink", data={
-        "classes": ", ".join(str(j + 1) for j in kinks), "at_kink": h.at_kink,
+        "classes": Listed(j + 1 for j in kinks), "at_kink": h.at_kink,
         "other": other, "grad_other": row_vector(flipped)}), flipped

@@ -35,6 +35,7 @@ from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
 from dlexam.notation import register_symbols, sym
+from dlexam.notation.display import Plain
 
 register_symbols({
     "H_p": ("H(p)", "H(p)"),
@@ -238,10 +239,10 @@ def sample_information(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _sum_shown(total: sp.Rational) -> dict[str, str]:
-    """A sum near 1 and its distance from 1, written out in full (0.999999, 1e-06): shown
-    rounded to four decimals both would read 1 and 0."""
-    return {"total": f"{float(total):.12g}", "gap": f"{float(abs(total - 1)):.2g}"}
+def _sum_shown(total: sp.Rational) -> dict[str, Plain]:
+    """A sum near 1 and its distance from 1, to be written out in full (0.999999, 1e-06):
+    shown rounded to four decimals both would read 1 and 0."""
+    return {"total": Plain(float(total), "near_one"), "gap": Plain(float(abs(total - 1)), "gap")}
 
 
 def _matrix_or_row(rows: list[list[sp.Basic]], batch: bool) -> sp.ImmutableMatrix:

@@ -25,7 +25,7 @@ from dlexam.derivations.forms import Operator, Ratio, as_written
 from dlexam.derivations.heads import Is, Names
 from dlexam.derivations.params import Param
 from dlexam.derivations.sampling import Draw
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym
 
 register_symbols({
@@ -170,19 +170,16 @@ def _check(scheme: str, distribution: str | None, fan_in: int, fan_out: int | No
            x_mean: Any, x_variance: Any, active: int | None, bias_variance: Any) -> str:
     """The distribution used; refuses what does not fit together."""
     if scheme == "xavier" and fan_out is None:
-        raise InputError("fan_out", "a whole number (xavier's variance 2 / (fan_in + fan_out) "
-                         "needs it)", "nothing")
+        raise InputError("fan_out", Said("initialization.errors.fan_out"), Said("errors.nothing"))
     if scheme == "standard" and distribution == "uniform":
-        raise InputError("distribution", "normal for scheme=standard, N(0, 1)", "uniform")
+        raise InputError("distribution", Said("initialization.errors.standard"), "uniform")
     if scheme == "uniform-sqrt" and distribution == "normal":
-        raise InputError("distribution", "uniform for scheme=uniform-sqrt, "
-                         "U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (lecun is its normal twin)",
-                         "normal")
+        raise InputError("distribution", Said("initialization.errors.uniform_sqrt"), "normal")
     if active is not None and (x_mean is not None or x_variance is not None):
-        raise InputError("active", "no active with x_mean or x_variance (active says the inputs "
-                         "are 0 or 1)", f"active={active}")
+        raise InputError("active", Said("initialization.errors.active"), f"active={active}")
     if active is not None and active > fan_in:
-        raise InputError("active", f"at most fan_in = {fan_in} inputs", str(active))
+        raise InputError("active", Said("initialization.errors.at_most_fan_in", n=fan_in),
+                         str(active))
     if x_variance is not None and x_variance < 0:
         raise InputError("x_variance", "a number >= 0", str(x_variance))
     if bias_variance < 0:

@@ -431,42 +431,12 @@ def lstm_gates(steps: int, mistake: str | None = None) -> Result:
             the second for the forget gate, from start to end (so C_{t-1} is weighted by i_t).
     """
     swapped = mistake == "forget-input-swapped"
-    # which gate symbol the student writes for each of Olah's gates
-    said = {"f_t": "i_t", "i_t": "f_t"} if swapped else {}
 
     def named(key: str) -> str:
-        return said.get(key, key)
+        return _named(key, swapped)
 
-    out: list[Step] = []
-    # Olah's equations; the shapes are one unit wide (the symbols print the same for H units)
-    cell, hidden = _cell_formulas(1, mistake)
-    for key, activation, _w_key, _b_key in GATES:
-        formula, *_ = _gate_formula(key, 1, 2)
-        if key == "o_t":
-            out.append(Step(key="lstm_gates.cell_swapped" if swapped else "lstm_gates.cell",
-                            lhs=sym("C_t"), symbolic=cell))
-        out.append(Step(key=f"lstm_gates.{key.lower()}", lhs=sym(key), symbolic=formula,
-                        data={"symbol": sym(key), "activation": activation}))
-    out.append(Step(key="lstm_gates.hidden", lhs=sym("h_t"), symbolic=hidden))
-
-    # the stacked notation of the course notes: one W, four blocks of rows
-    letters = sp.ImmutableMatrix([sym(f"st_{k}") for k in ("i", "f", "o", "g")])
-    acts = sp.ImmutableMatrix([sym("sigma"), sym("sigma"), sym("sigma"), sym("tanh")])
-    W, hx_stack = sp.MatrixSymbol("W", 1, 1), msym("hx_stack", 1)
-    f, i, o, g = (msym(f"st_{k}", 1) for k in ("f", "i", "o", "g"))
-    with sp.evaluate(False):
-        stacked = sp.MatMul(acts, W, hx_stack)  # read as the notes write it
-        c_update = sp.MatAdd(sp.HadamardProduct(f, msym("c_prev", 1)), sp.HadamardProduct(i, g))
-        h_update = sp.HadamardProduct(o, Activation("tanh", msym("c_t", 1)))
-    out.append(Step(key="lstm_gates.stacked", lhs=letters, symbolic=stacked))
-    out.append(Step(key="lstm_gates.stacked_cell", lhs=sym("c_t"), symbolic=c_update))
-    out.append(Step(key="lstm_gates.stacked_hidden", lhs=sym("h_t"), symbolic=h_update))
-    blocks = sp.ImmutableMatrix([sym("W_i"), sym("W_f"), sym("W_o"), sym("W_C")])
-    out.append(Step(key="lstm_gates.stacked_weights", lhs=sym("W"), symbolic=blocks))
-    out.append(Step(key="lstm_gates.mapping", data={
-        "i": sym(named("i_t")), "f": sym(named("f_t")), "o": sym("o_t"), "g": sym("C_tilde"),
-    }))
-
+    out = _olah_steps(mistake)
+    out += _stacked_steps(swapped)
     # which symbol is which gate
     out.append(Step(key="lstm_gates.forget_gate", data={"symbol": sym(named("f_t"))}))
     out.append(Step(key="lstm_gates.input_gate", data={"symbol": sym(named("i_t"))}))
@@ -478,8 +448,85 @@ def lstm_gates(steps: int, mistake: str | None = None) -> Result:
     out.append(Step(key="lstm_gates.cell_path", lhs=sym("dC_dCprev"),
                     symbolic=sp.Function("diag")(sym(keeper)) if swapped else sym("diag_f"),
                     data={"partial": partials["dC_dCprev"]}))
+    more, unfolded, last = _unfold_steps(steps, mistake)
+    out += more
 
-    # unfolded many-to-one: one group of equations, one line per time step
+    return Result(
+        convention="olah",
+        steps=tuple(out),
+        answers={
+            "forget_gate": _plain(named("f_t")),
+            "input_gate": _plain(named("i_t")),
+            "output_gate": _plain("o_t"),
+            "candidate": _plain("C_tilde"),
+            "cell_state": _plain("C_t"),
+            "hidden_state": _plain("h_t"),
+            "cell_path": "diag(" + _plain(keeper) + ")",
+            "y_from": str(last),
+        },
+        # the same facts as structures (not graded as a whole)
+        info={
+            "figure_order": [_plain(named(k)) for k, *_ in GATES],
+            "gate_activations": {_plain(named(k)): a for k, a, *_ in GATES},
+            "stacked_mapping": {letter: _plain(named(k)) for letter, k in STACKED.items()},
+            "unfolded": unfolded,
+        },
+    )
+
+
+def _named(key: str, swapped: bool) -> str:
+    """The gate symbol the student writes for Olah's gate `key` (the forget and input gates
+    trade places under forget-input-swapped)."""
+    said = {"f_t": "i_t", "i_t": "f_t"} if swapped else {}
+    return said.get(key, key)
+
+
+def _olah_steps(mistake: str | None) -> list[Step]:
+    """Olah's equations, one step per gate, the cell and the hidden state; the shapes are one
+    unit wide (the symbols print the same for H units)."""
+    swapped = mistake == "forget-input-swapped"
+    out: list[Step] = []
+    cell, hidden = _cell_formulas(1, mistake)
+    for key, activation, _w_key, _b_key in GATES:
+        formula, *_ = _gate_formula(key, 1, 2)
+        if key == "o_t":
+            out.append(Step(key="lstm_gates.cell_swapped" if swapped else "lstm_gates.cell",
+                            lhs=sym("C_t"), symbolic=cell))
+        out.append(Step(key=f"lstm_gates.{key.lower()}", lhs=sym(key), symbolic=formula,
+                        data={"symbol": sym(key), "activation": activation}))
+    out.append(Step(key="lstm_gates.hidden", lhs=sym("h_t"), symbolic=hidden))
+    return out
+
+
+def _stacked_steps(swapped: bool) -> list[Step]:
+    """The stacked notation of the course notes: one W, four blocks of rows, and which of
+    Olah's symbols each block is."""
+    letters = sp.ImmutableMatrix([sym(f"st_{k}") for k in ("i", "f", "o", "g")])
+    acts = sp.ImmutableMatrix([sym("sigma"), sym("sigma"), sym("sigma"), sym("tanh")])
+    W, hx_stack = sp.MatrixSymbol("W", 1, 1), msym("hx_stack", 1)
+    f, i, o, g = (msym(f"st_{k}", 1) for k in ("f", "i", "o", "g"))
+    with sp.evaluate(False):
+        stacked = sp.MatMul(acts, W, hx_stack)  # read as the notes write it
+        c_update = sp.MatAdd(sp.HadamardProduct(f, msym("c_prev", 1)), sp.HadamardProduct(i, g))
+        h_update = sp.HadamardProduct(o, Activation("tanh", msym("c_t", 1)))
+    blocks = sp.ImmutableMatrix([sym("W_i"), sym("W_f"), sym("W_o"), sym("W_C")])
+    return [
+        Step(key="lstm_gates.stacked", lhs=letters, symbolic=stacked),
+        Step(key="lstm_gates.stacked_cell", lhs=sym("c_t"), symbolic=c_update),
+        Step(key="lstm_gates.stacked_hidden", lhs=sym("h_t"), symbolic=h_update),
+        Step(key="lstm_gates.stacked_weights", lhs=sym("W"), symbolic=blocks),
+        Step(key="lstm_gates.mapping", data={
+            "i": sym(_named("i_t", swapped)), "f": sym(_named("f_t", swapped)),
+            "o": sym("o_t"), "g": sym("C_tilde"),
+        }),
+    ]
+
+
+def _unfold_steps(steps: int, mistake: str | None = None
+                  ) -> tuple[list[Step], list[dict[str, Any]], sp.Symbol]:
+    """Unfolded many-to-one: one group of equations, one line per time step, then y from the
+    last state. Returns the steps, the unfolded calls as data and the last state's symbol."""
+    out: list[Step] = []
     unfolded: list[dict[str, Any]] = []
     lstm = sp.Function("LSTM")
     pairs, calls = [], []
@@ -504,26 +551,5 @@ def lstm_gates(steps: int, mistake: str | None = None) -> Result:
         y = sp.Add(sp.Mul(sp.Symbol("W_y"), last), sp.Symbol("b_y"))
     out.append(Step(key=read_key, lhs=sym("y"), symbolic=y,
                     data={"steps": steps, "last": last}))
-
-    return Result(
-        convention="olah",
-        steps=tuple(out),
-        answers={
-            "forget_gate": _plain(named("f_t")),
-            "input_gate": _plain(named("i_t")),
-            "output_gate": _plain("o_t"),
-            "candidate": _plain("C_tilde"),
-            "cell_state": _plain("C_t"),
-            "hidden_state": _plain("h_t"),
-            "cell_path": "diag(" + _plain(keeper) + ")",
-            "y_from": str(last),
-        },
-        # the same facts as structures (not graded as a whole)
-        info={
-            "figure_order": [_plain(named(k)) for k, *_ in GATES],
-            "gate_activations": {_plain(named(k)): a for k, a, *_ in GATES},
-            "stacked_mapping": {letter: _plain(named(k)) for letter, k in STACKED.items()},
-            "unfolded": unfolded,
-        },
-    )
+    return out, unfolded, last
 

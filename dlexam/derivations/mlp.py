@@ -34,8 +34,9 @@ from dlexam.derivations.core import (
 from dlexam.derivations.forms import as_written
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym, sym_sub
+from dlexam.notation.display import Listed
 
 register_symbols({
     "x_mlp": ("x", "x"),
@@ -241,17 +242,16 @@ def _check_network(x: sp.ImmutableMatrix, W: tuple[Any, ...], b: tuple[Any, ...]
     width = x.rows
     for l, w in enumerate(W, start=1):
         if w.cols != width:
-            source = "x has" if l == 1 else f"layer {l - 1} gives"
-            raise InputError("W", f"layer {l}'s matrix with {width} columns ({source} {width} "
-                             "values; each W is out x in)", f"{w.rows} x {w.cols}")
+            raise InputError("W", Said("mlp.errors.columns_x" if l == 1 else
+                                      "mlp.errors.columns_layer", layer=l, width=width,
+                                      previous=l - 1), f"{w.rows} x {w.cols}")
         if b is not None and b[l - 1].rows != w.rows:
-            raise InputError("b", f"layer {l}'s bias with {w.rows} numbers (one per row of its W)",
+            raise InputError("b", Said("mlp.errors.bias", layer=l, n=w.rows),
                              f"{b[l - 1].rows}")
         width = w.rows
     for l, name in enumerate(acts, start=1):
         if name == "softmax" and W[l - 1].rows == 1:
-            raise InputError("activations", "no softmax over a single value (it is always 1): "
-                             f"layer {l} has one unit", "softmax")
+            raise InputError("activations", Said("mlp.errors.softmax_one", layer=l), "softmax")
     K = W[-1].rows
     if loss == "none":
         if K != 1:
@@ -610,7 +610,7 @@ def mlp(x: sp.ImmutableMatrix, W: tuple[Any, ...], b: tuple[Any, ...] | None, ac
     t = _check_network(x, W, b, target, loss, acts)
     steps: list[Step] = [Step(key="mlp.network", data={
         "layers": L, "sizes": "-".join(str(n) for n in [x.rows] + [w.rows for w in W]),
-        "activations": ", ".join(acts), "loss": loss})]
+        "activations": Listed(acts), "loss": loss})]
     forward_steps, zs, a_values = forward(x, W, bias, acts)
     steps += forward_steps
     o = a_values[-1]

@@ -33,7 +33,7 @@ from dlexam.derivations.forms import Ratio, as_written
 from dlexam.derivations.heads import Is, Names
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym
 
 register_symbols({
@@ -120,8 +120,9 @@ def _per_feature(name: str, value: Any, features: int, four: bool) -> list[sp.Ba
         return [value] * features
     entries = list(value)
     if len(entries) != features:
-        raise InputError(name, f"one number or {features} numbers (one per "
-                         f"{'channel' if four else 'feature'})", f"{len(entries)}")
+        raise InputError(name, Said("normalization.errors.per_channel" if four else
+                                     "normalization.errors.per_feature", n=features),
+                         f"{len(entries)}")
     return entries
 
 
@@ -138,24 +139,24 @@ def _check(kind: str, shape: tuple[int, ...], groups: int | None, variance: str,
     four = len(shape) == 4
     f = shape[1]
     if kind == "instance" and not four:
-        raise InputError("X", "n x C x H x W for kind=instance (it normalises each channel of "
-                         "each example over its positions)", f"{shape[0]} x {shape[1]}")
+        raise InputError("X", Said("normalization.errors.instance"), f"{shape[0]} x {shape[1]}")
     if kind == "group":
         if groups is None:
-            raise InputError("groups", "a whole number for kind=group", "nothing")
+            raise InputError("groups", Said("normalization.errors.groups"), Said("errors.nothing"))
         if f % groups:
-            raise InputError("groups", f"a divisor of the {'channels C' if four else 'features d'}"
-                             f" = {f}", str(groups))
+            raise InputError("groups", Said("normalization.errors.divisor_channels" if four else
+                                             "normalization.errors.divisor_features", n=f),
+                             str(groups))
     elif groups is not None:
-        raise InputError("groups", "nothing: only kind=group takes groups", str(groups))
+        raise InputError("groups", Said("normalization.errors.only_group"), str(groups))
     if eps < 0:
         raise InputError("eps", "a number >= 0", str(eps))
     count = len(_members(kind, shape, groups or 1)[0][1])
     if count < 2 and (kind in ("batch", "instance") or variance == "unbiased"):
-        what = {"batch": "more than one value per feature (PyTorch refuses a batch of one in "
-                         "training)", "instance": "more than one position per channel"}.get(
-            kind, "at least 2 values per normalised set for the unbiased variance")
-        raise InputError("X", what, "one")
+        what = {"batch": "normalization.errors.batch_of_one",
+                "instance": "normalization.errors.one_position"}.get(
+            kind, "normalization.errors.unbiased")
+        raise InputError("X", Said(what), Said("normalization.errors.one"))
     return groups or 1
 
 
@@ -299,17 +300,60 @@ def normalization(kind: str, X: Any, groups: int | None, gamma: Any, beta: Any, 
     betas = _per_feature("beta", beta, features, four)
     sets = _members(kind, shape, g)
     count = len(sets[0][1])
-    divisor = count if variance == "biased" else count - 1
-    mu, var, s2, xs = sym("bn_mu"), sym("bn_var"), sym("bn_sq"), sym("bn_sum")
-    m, e = sym("bn_m"), sym("bn_eps")
     steps: list[Step] = [Step(key=f"normalization.axes_{kind}" + ("_images" if four else ""),
                               data={"count": count, "sets": len(sets), "groups": g,
                                     "per": features // g, "n": shape[0]}),
-                         Step(key=f"normalization.variance_{variance}", lhs=var,
+                         Step(key=f"normalization.variance_{variance}", lhs=sym("bn_var"),
                               symbolic=_variance_rule(variance).args[1])]
-    means: dict[tuple[int, ...], sp.Basic] = {}
-    variances: dict[tuple[int, ...], sp.Basic] = {}
-    owner: dict[tuple[int, ...], tuple[int, ...]] = {}
+    more, means, variances, owner = _moment_steps(sets, x, variance)
+    steps += more
+    if eps == 0:
+        for label, v in variances.items():
+            if v == 0:  # exactly 0 (a traced variance is a formula and goes on)
+                raise InputError("eps", "a number > 0: the values of set "
+                                 f"{','.join(str(i + 1) for i in label)} are all equal (its "
+                                 "variance is 0)", "0")
+    outside = mistake == "eps-outside-sqrt"
+    root = mistake != "no-sqrt"  # the square root of the variance, left out under the mistake
+    scale = {label: 1 / (sp.sqrt(v) + eps if outside else sp.sqrt(v + eps) if root
+                         else v + eps)
+             for label, v in variances.items()}
+    x_hat = {p: (x[p] - means[owner[p]]) * scale[owner[p]] for p in x}
+    y = {p: x_hat[p] if mistake == "affine-left-out" else gammas[p[1]] * x_hat[p] + betas[p[1]]
+         for p in x}
+    # one entry worked out, then every entry
+    first = next(iter(x))
+    steps += _x_hat_steps(x, x_hat, first, means[owner[first]], variances[owner[first]], eps,
+                          outside, shape, root)
+    steps += _affine_steps(x_hat, y, first, gammas, betas, shape, mistake)
+    labels = [label for label, _members in sets]
+    if kind == "batch" or kind == "layer":
+        mean_answer: Any = [means[lb] for lb in labels]
+        var_answer: Any = [variances[lb] for lb in labels]
+    else:
+        per = g if kind == "group" else features
+        mean_answer = [[means[(i, j)] for j in range(per)] for i in range(shape[0])]
+        var_answer = [[variances[(i, j)] for j in range(per)] for i in range(shape[0])]
+    return Result(convention=variance, steps=tuple(steps),
+                  answers={"mean": mean_answer, "variance": var_answer,
+                           "x_hat": _nested(x_hat, shape), "y": _nested(y, shape)})
+
+
+Position = tuple[int, ...]
+
+
+def _moment_steps(sets: list[tuple[Position, list[Position]]], x: dict[Position, sp.Basic],
+                  variance: str) -> tuple[list[Step], dict[Position, sp.Basic],
+                                          dict[Position, sp.Basic], dict[Position, Position]]:
+    """The moments step group: each set's mean and variance. Returns the steps, the means and
+    variances by set, and each entry's set."""
+    count = len(sets[0][1])
+    divisor = count if variance == "biased" else count - 1
+    s2, xs, m = sym("bn_sq"), sym("bn_sum"), sym("bn_m")
+    steps: list[Step] = []
+    means: dict[Position, sp.Basic] = {}
+    variances: dict[Position, sp.Basic] = {}
+    owner: dict[Position, Position] = {}
     for number, (label, members) in enumerate(sets, start=1):
         values = [x[p] for p in members]
         total = sp.Add(*values)
@@ -332,24 +376,15 @@ def normalization(kind: str, X: Any, groups: int | None, gamma: Any, beta: Any, 
                           symbolic=var_formula,
                           substituted=Ratio(as_written(squares), sp.Integer(divisor)),
                           value=v, data={"set": name}, elidable=elide))
-    if eps == 0:
-        for label, v in variances.items():
-            if v == 0:  # exactly 0 (a traced variance is a formula and goes on)
-                raise InputError("eps", "a number > 0: the values of set "
-                                 f"{','.join(str(i + 1) for i in label)} are all equal (its "
-                                 "variance is 0)", "0")
-    outside = mistake == "eps-outside-sqrt"
-    root = mistake != "no-sqrt"  # the square root of the variance, left out under the mistake
-    scale = {label: 1 / (sp.sqrt(v) + eps if outside else sp.sqrt(v + eps) if root
-                         else v + eps)
-             for label, v in variances.items()}
-    x_hat = {p: (x[p] - means[owner[p]]) * scale[owner[p]] for p in x}
-    y = {p: x_hat[p] if mistake == "affine-left-out" else gammas[p[1]] * x_hat[p] + betas[p[1]]
-         for p in x}
-    # one entry worked out, then every entry
-    first = next(iter(x))
-    mw, vw, ew = (as_written(means[owner[first]]), as_written(variances[owner[first]]),
-                  as_written(eps))
+    return steps, means, variances, owner
+
+
+def _x_hat_steps(x: dict[Position, sp.Basic], x_hat: dict[Position, sp.Basic], first: Position,
+                 mean: sp.Basic, var_value: sp.Basic, eps: Any, outside: bool,
+                 shape: tuple[int, ...], root: bool = True) -> list[Step]:
+    """The normalised entries' step group: the first entry worked out, then every entry."""
+    mu, var, e = sym("bn_mu"), sym("bn_var"), sym("bn_eps")
+    mw, vw, ew = as_written(mean), as_written(var_value), as_written(eps)
     with sp.evaluate(False):
         num = sp.Add(sym("bn_x"), sp.Mul(-1, mu))
         den = (sp.Add(sp.sqrt(var), e) if outside else sp.sqrt(sp.Add(var, e)) if root
@@ -359,35 +394,33 @@ def normalization(kind: str, X: Any, groups: int | None, gamma: Any, beta: Any, 
                             sp.Add(sp.sqrt(vw), ew) if outside else sp.sqrt(sp.Add(vw, ew))
                             if root else sp.Add(vw, ew))
     where = ",".join(str(i + 1) for i in first)
-    steps.append(Step(key="normalization.x_hat_first" + ("_outside" if outside else ""
-                                                         if root else "_no_sqrt"),
-                      lhs=sym("bn_xhat"), symbolic=hat_formula, substituted=hat_numbers,
-                      value=x_hat[first], data={"at": where}))
+    steps = [Step(key="normalization.x_hat_first" + ("_outside" if outside else ""
+                                                     if root else "_no_sqrt"),
+                  lhs=sym("bn_xhat"), symbolic=hat_formula, substituted=hat_numbers,
+                  value=x_hat[first], data={"at": where})]
     steps += _tensor_steps("normalization.x_hat_all", sym("bn_xhat"), "xhat", hat_formula,
                            x_hat, shape)
+    return steps
+
+
+def _affine_steps(x_hat: dict[Position, sp.Basic], y: dict[Position, sp.Basic],
+                  first: Position, gammas: Any, betas: Any, shape: tuple[int, ...],
+                  mistake: str | None) -> list[Step]:
+    """The affine step group, y = gamma x_hat + beta: the first entry worked out, then every
+    entry (or the mistake's y = x_hat)."""
     if mistake == "affine-left-out":
-        steps.append(Step(key="normalization.affine_left_out", lhs=sym("bn_y"),
-                          symbolic=sym("bn_xhat")))
-    else:
-        gw, hw, bw = (as_written(gammas[first[1]]), as_written(x_hat[first]),
-                      as_written(betas[first[1]]))
-        with sp.evaluate(False):
-            y_formula = sp.Add(sp.Mul(sym("bn_gamma"), sym("bn_xhat")), sym("bn_beta"))
-            y_numbers = sp.Add(sp.Mul(gw, hw), bw)
-        steps.append(Step(key="normalization.y_first", lhs=sym("bn_y"), symbolic=y_formula,
-                          substituted=y_numbers, value=y[first], data={"at": where}))
-        steps += _tensor_steps("normalization.y_all", sym("bn_y"), "y", y_formula, y, shape)
-    labels = [label for label, _members in sets]
-    if kind == "batch" or kind == "layer":
-        mean_answer: Any = [means[lb] for lb in labels]
-        var_answer: Any = [variances[lb] for lb in labels]
-    else:
-        per = g if kind == "group" else features
-        mean_answer = [[means[(i, j)] for j in range(per)] for i in range(shape[0])]
-        var_answer = [[variances[(i, j)] for j in range(per)] for i in range(shape[0])]
-    return Result(convention=variance, steps=tuple(steps),
-                  answers={"mean": mean_answer, "variance": var_answer,
-                           "x_hat": _nested(x_hat, shape), "y": _nested(y, shape)})
+        return [Step(key="normalization.affine_left_out", lhs=sym("bn_y"),
+                     symbolic=sym("bn_xhat"))]
+    gw, hw, bw = (as_written(gammas[first[1]]), as_written(x_hat[first]),
+                  as_written(betas[first[1]]))
+    with sp.evaluate(False):
+        y_formula = sp.Add(sp.Mul(sym("bn_gamma"), sym("bn_xhat")), sym("bn_beta"))
+        y_numbers = sp.Add(sp.Mul(gw, hw), bw)
+    where = ",".join(str(i + 1) for i in first)
+    steps = [Step(key="normalization.y_first", lhs=sym("bn_y"), symbolic=y_formula,
+                  substituted=y_numbers, value=y[first], data={"at": where})]
+    steps += _tensor_steps("normalization.y_all", sym("bn_y"), "y", y_formula, y, shape)
+    return steps
 
 
 def _listed(values: list[sp.Basic]) -> sp.ImmutableMatrix:

@@ -32,7 +32,7 @@ from dlexam.derivations.core import Result, Step, derivation, evaluate_at, put_i
 from dlexam.derivations.forms import Ratio, as_written
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym
 
 register_symbols({
@@ -143,17 +143,17 @@ def _hyper(optimizer: str, lr: Any, momentum: Any, beta1: Any, beta2: Any, eps: 
         InputError: a hyper-parameter another optimiser takes, or a rate outside [0, 1).
     """
     if momentum is not None and optimizer not in MOMENTUM:
-        raise InputError("momentum", "no momentum for " + optimizer +
-                         " (optimizer=momentum or nesterov takes it)", str(momentum))
+        raise InputError("momentum", Said("optimizers.errors.no_momentum", optimizer=optimizer),
+                         str(momentum))
     for name, value in (("beta1", beta1), ("beta2", beta2), ("rho", rho),
                         ("momentum", momentum)):
         if value is not None and not value < 1:
-            raise InputError(name, "a number from 0 to below 1", str(value))
+            raise InputError(name, Said("optimizers.errors.rate"), str(value))
         # the steps are exact: every step squares the decimals of these rates into nested
         # roots, which past a few steps outgrow what SymPy can take to a float
         if value is not None and _decimals(value) > RATE_MAX_DECIMALS:
-            raise InputError(name, f"a rate with at most {RATE_MAX_DECIMALS} decimals (the "
-                             "steps are computed exactly)", str(sp.N(value, 21)))
+            raise InputError(name, Said("optimizers.errors.decimals", n=RATE_MAX_DECIMALS),
+                             str(sp.N(value, 21)))
     return Hyper(optimizer=optimizer, lr=_number(lr, DEFAULT_LR[optimizer]),
                  mu=_number(momentum, "0.9"), beta1=beta1, beta2=beta2,
                  eps=_number(eps, DEFAULT_EPS.get(optimizer, "1e-8")), rho=rho,
@@ -191,9 +191,9 @@ def _gradients(w: Any, g: Any) -> list[sp.ImmutableMatrix]:
         return [g]
     shape = "a number" if scalar else (f"{W.rows} numbers" if vector else
                                        f"a {W.rows} x {W.cols} matrix")
-    raise InputError("g", f"one gradient of w's shape ({shape}) or a list of them, one per step",
-                     "a number" if not isinstance(g, (sp.NDimArray, sp.MatrixBase)) else
-                     "another shape")
+    raise InputError("g", Said("optimizers.errors.gradients", shape=shape),
+                     Said("show.kind.a_number") if not isinstance(g, (sp.NDimArray, sp.MatrixBase))
+                     else Said("optimizers.errors.another_shape"))
 
 
 def _start(value: Any, W: sp.ImmutableMatrix, name: str) -> sp.ImmutableMatrix:
@@ -201,7 +201,7 @@ def _start(value: Any, W: sp.ImmutableMatrix, name: str) -> sp.ImmutableMatrix:
         return sp.ImmutableMatrix.zeros(*W.shape)
     M = _as_matrix(value)
     if M.shape != W.shape:
-        raise InputError(name, "the shape of w", f"{M.rows} x {M.cols}")
+        raise InputError(name, Said("optimizers.errors.shape_of_w"), f"{M.rows} x {M.cols}")
     return M
 
 
@@ -538,10 +538,12 @@ def optimizer_step(optimizer: str, w: Any, g: Any, lr: Any, momentum: Any, beta1
     for name, value, used in (("velocity", velocity, MOMENTUM), ("m", m, ADAM),
                               ("v", v, ADAPTIVE)):
         if value is not None and optimizer not in used:
-            raise InputError(name, f"no {name} for {optimizer} (a state of " +
-                             ", ".join(used) + ")", "a value")
+            raise InputError(name, Said("optimizers.errors.no_state", name=name,
+                                        optimizer=optimizer, used=", ".join(used)),
+                             Said("optimizers.errors.a_value"))
     if v is not None and any(x < 0 for x in _as_matrix(v)):
-        raise InputError("v", "numbers >= 0 (a mean or sum of squares)", "a negative number")
+        raise InputError("v", Said("optimizers.errors.squares"),
+                         Said("optimizers.errors.negative"))
     state = {"velocity": _start(velocity, W, "velocity"), "m": _start(m, W, "m"),
              "v": _start(v, W, "v")}
     scalar = not isinstance(w, sp.MatrixBase)

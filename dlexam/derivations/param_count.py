@@ -132,7 +132,9 @@ def _int_pair(value: object, rank: int, what: str) -> tuple[int, ...]:
     return tuple(_positive_int(x, what) for x in items)
 
 
-def _layer(spec: LayerSpec, where: str) -> _Layer:
+def _options(spec: LayerSpec, where: str) -> tuple[dict[str, Any], str]:
+    """A layer's arguments by name (positional ones named), checked against its kind's known
+    arguments; returns them and the layer's place in messages (`where (kind)`)."""
     kind = spec.kind
     if kind not in _ALLOWED_KWARGS:
         raise InputError(
@@ -159,6 +161,17 @@ def _layer(spec: LayerSpec, where: str) -> _Layer:
         if key in options and not isinstance(options[key], bool):
             raise InputError("model", f"{where}: {key}=True or {key}=False",
                              repr(options[key]))
+    return options, where
+
+
+def _layer(spec: LayerSpec, where: str) -> _Layer:
+    """A layer of the model checked: its arguments by name, each of the right kind and size.
+
+    Raises:
+        InputError: an unknown layer or argument, or an argument out of its range.
+    """
+    kind = spec.kind
+    options, where = _options(spec, where)
     if kind in ("Bidirectional", "TimeDistributed"):
         inner_spec = options.get("layer")
         wanted = _RECURRENT if kind == "Bidirectional" else ("Dense",)
@@ -900,9 +913,13 @@ def sample_param_count(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
         params = {"model": model, "input_dim": None, "timesteps": None, "framework": framework}
         # the bias mistake of the other framework, and (unless token ids come in, which have
         # no width) the model's input width given to a later layer
-        unwanted = {"keras": "keras-biases", "pytorch": "pytorch-biases"}[framework]
-        wanted = [m for m in MISTAKES if m.id != unwanted
-                  and (drawn_width is not None or m.id != "first-input-width")]
+        # (the mistakes of one layer kind, a Keras GRU's or a Bidirectional's, are not asked
+        # of every model: they show when the drawn model has that layer)
+        wanted_ids = {"no-bias", "no-gate-factor",
+                      {"keras": "pytorch-biases", "pytorch": "keras-biases"}[framework]}
+        if drawn_width is not None:
+            wanted_ids.add("first-input-width")
+        wanted = [m for m in MISTAKES if m.id in wanted_ids]
         if all(m.applies_to(params) for m in wanted):
             break
     out["model"] = model
@@ -1009,53 +1026,11 @@ def param_count(
             layer from the first to the last.
     """
     chains = _resolve(model, input_dim, timesteps, _whole_sizes(input_shape))
-    steps: list[Step] = []
-    counts: list[int] = []
-    frozen: list[int] = []
-    chain_totals: list[int] = []
-    chain_steps: list[Step] = []
-    shapes: list[list[int | None]] = []
-    kinds: list[str] = []
-    index = 0
-    for chain in chains:
-        shape = chain.input_shape
-        model_width = int(shape[-1] or 0)
-        chain_count = 0
-        for layer in chain.layers:
-            index += 1
-            width = int(shape[-1] or 0)
-            if mistake == "first-input-width" and layer.kind in _WEIGHTED and \
-                    chain.layers[0].kind != "Embedding":
-                width = model_width
-            step, non_trainable = _layer_step(layer, index, shape, width, framework, mistake)
-            steps.append(step)
-            counts.append(int(step.value))
-            frozen.append(non_trainable)
-            chain_count += int(step.value)
-            shape = _output_shape(layer, shape)
-            shapes.append([None, *shape])
-            kinds.append(layer.kind)
-        chain_totals.append(chain_count)
-        if len(chains) > 1:  # a branch of a functional model: its own sum
-            first = index - len(chain.layers) + 1
-            part_symbols = [sp.Symbol(f"P_{i}") for i in range(first, index + 1)]
-            with sp.evaluate(False):
-                chain_formula = sp.Add(*part_symbols) if len(part_symbols) > 1 \
-                    else part_symbols[0]
-            chain_steps.append(three_part(
-                "param_count.chain_total", sp.Symbol(f"P_chain{len(chain_totals)}"),
-                chain_formula, dict(zip(part_symbols, counts[first - 1:], strict=True)),
-                chain=len(chain_totals), first=first, last=index))
-
-    steps.extend(chain_steps)
-    total_formula, parts = _total_formula(len(counts))
+    c = _count_layers(chains, framework, mistake)
+    steps, counts, frozen, chain_totals, shapes, kinds = (c.steps, c.counts, c.frozen,
+                                                          c.chain_totals, c.shapes, c.kinds)
     shown_name = {"keras": "Keras", "pytorch": "PyTorch"}[framework]
-    total_step = three_part("param_count.total", sym("P_total"), total_formula,
-                            dict(zip(parts, counts, strict=True)), framework=shown_name)
-    # a deep model's sum is shown as sum_i P_i, its terms being the layers' steps above
-    steps.append(replace(total_step, elidable=terms_of(
-        len(parts), substituted=None,
-        symbolic=sp.Sum(sp.Symbol("P_i"), (sp.Symbol("i"), 1, len(parts))))))
+    steps.append(_total_step(counts, shown_name))
     statistics = sum(frozen)
     total = sum(counts)
     # Keras counts the moving statistics in the layer's Param # and its total, as non-trainable;
@@ -1089,3 +1064,66 @@ def param_count(
               "non_trainable_layers": frozen if framework == "keras" else [0] * len(frozen),
               **({"buffers": buffers} if framework == "pytorch" else {})},
     )
+
+
+@dataclass
+class _Counted:
+    """Every layer counted: its step, its parameters and non-trainable statistics, its output
+    shape (batch axis None) and kind; each chain's total."""
+
+    steps: list[Step]
+    counts: list[int]
+    frozen: list[int]
+    chain_totals: list[int]
+    shapes: list[list[int | None]]
+    kinds: list[str]
+
+
+def _count_layers(chains: list[Any], framework: str, mistake: str | None) -> _Counted:
+    """The layers' step group: one step per layer, chain by chain, then each chain's sum (a
+    functional model's branches)."""
+    c = _Counted(steps=[], counts=[], frozen=[], chain_totals=[], shapes=[], kinds=[])
+    chain_steps: list[Step] = []
+    index = 0
+    for chain in chains:
+        shape = chain.input_shape
+        model_width = int(shape[-1] or 0)
+        chain_count = 0
+        for layer in chain.layers:
+            index += 1
+            width = int(shape[-1] or 0)
+            if mistake == "first-input-width" and layer.kind in _WEIGHTED and \
+                    chain.layers[0].kind != "Embedding":
+                width = model_width
+            step, non_trainable = _layer_step(layer, index, shape, width, framework, mistake)
+            c.steps.append(step)
+            c.counts.append(int(step.value))
+            c.frozen.append(non_trainable)
+            chain_count += int(step.value)
+            shape = _output_shape(layer, shape)
+            c.shapes.append([None, *shape])
+            c.kinds.append(layer.kind)
+        c.chain_totals.append(chain_count)
+        if len(chains) > 1:  # a branch of a functional model: its own sum
+            first = index - len(chain.layers) + 1
+            part_symbols = [sp.Symbol(f"P_{i}") for i in range(first, index + 1)]
+            with sp.evaluate(False):
+                chain_formula = sp.Add(*part_symbols) if len(part_symbols) > 1 \
+                    else part_symbols[0]
+            chain_steps.append(three_part(
+                "param_count.chain_total", sp.Symbol(f"P_chain{len(c.chain_totals)}"),
+                chain_formula, dict(zip(part_symbols, c.counts[first - 1:], strict=True)),
+                chain=len(c.chain_totals), first=first, last=index))
+    c.steps.extend(chain_steps)
+    return c
+
+
+def _total_step(counts: list[int], shown_name: str) -> Step:
+    """The total: the layers' counts added (a deep model's sum shown as sum_i P_i, its terms
+    being the layers' steps)."""
+    total_formula, parts = _total_formula(len(counts))
+    total_step = three_part("param_count.total", sym("P_total"), total_formula,
+                            dict(zip(parts, counts, strict=True)), framework=shown_name)
+    return replace(total_step, elidable=terms_of(
+        len(parts), substituted=None,
+        symbolic=sp.Sum(sp.Symbol("P_i"), (sp.Symbol("i"), 1, len(parts)))))

@@ -14,7 +14,6 @@ strings (``Param.max_length`` and the characters the fonts have), and every dime
 
 from __future__ import annotations
 
-import bisect
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -27,8 +26,8 @@ from typing import Any
 
 import sympy as sp
 
-from dlexam.errors import InputError
-from dlexam.fontchars import FONT_RANGES
+from dlexam.errors import InputError, Said
+from dlexam.langs import settable
 
 NUMBER_MAX_EXPONENT = 9
 """Every number given has magnitude below 10^9 ..."""
@@ -55,9 +54,6 @@ JSON_MAX_DEPTH = 20
 deep; its reader holds it to the derivation's own limits."""
 JSON_MAX_ITEMS = 5_000
 """... and holds at most this many values (keys, strings and numbers) in all."""
-
-_FONT_STARTS = [lo for lo, _hi in FONT_RANGES]
-
 
 class _Required:
     def __repr__(self) -> str:
@@ -130,33 +126,30 @@ class Param:
         return self.kind in ("choice", "bool", "choice_or_number")
 
     def describe(self) -> str:
-        """What this parameter expects, in words."""
-        if self.kind == "array":
-            alts = [" x ".join(str(d) for d in s) if s else "a number" for s in self.shapes]
-            return "an array of shape " + " or ".join(alts)
-        if self.kind == "array_list" and self.free_items:
-            return "a list: of numbers (a vector), of rows (a matrix) or of tensors"
+        """What this parameter expects, in words (a :class:`~dlexam.errors.Said`: English,
+        and in any language through the catalogs' ``show.kind.*``)."""
+        if self.kind in ("array", "array_list") and not self.free_items:
+            alts = tuple(" x ".join(str(d) for d in s) if s else Said("show.kind.a_number")
+                         for s in self.shapes)
+            return Said(f"show.kind.{self.kind}", shapes=alts)
         if self.kind == "array_list":
-            alts = [" x ".join(str(d) for d in s) if s else "a number" for s in self.shapes]
-            return "a list of arrays, each of shape " + " or ".join(alts)
+            return Said("show.kind.array_list_free")
         if self.kind == "choice":
-            return "one of " + ", ".join(self.choices)
+            return Said("show.kind.choice", choices=", ".join(self.choices))
         if self.kind == "choice_or_number":
             bound = "> 0" if self.minimum is None else f">= {self.minimum}"
-            return ", ".join(self.choices) + f" or a number {bound}"
-        if self.kind == "int":
-            if self.minimum is not None and self.maximum is not None:
-                return f"a whole number from {self.minimum} to {self.maximum}"
-            if self.maximum is not None:
-                return f"a whole number <= {self.maximum}"
-            return "a whole number" + (f" >= {self.minimum}" if self.minimum is not None else "")
-        if self.kind == "number":
-            return "a number" + (f" >= {self.minimum}" if self.minimum is not None else "")
+            return Said("show.kind.choice_or_number", choices=", ".join(self.choices),
+                        bound=bound)
+        if self.kind in ("int", "number"):
+            which = ("range" if self.minimum is not None and self.maximum is not None
+                     and self.kind == "int" else "max" if self.maximum is not None
+                     and self.kind == "int" else "min" if self.minimum is not None else "any")
+            return Said(f"show.kind.{self.kind}_{which}", min=self.minimum, max=self.maximum)
         if self.kind == "bool":
-            return "true or false"
+            return Said("show.kind.bool")
         if self.kind == "json":
             return self.expects or "JSON data"
-        return f"a string of at most {self.max_length} characters"
+        return Said("show.kind.string", n=self.max_length)
 
 
 def check_number(name: str, value: Any) -> None:
@@ -193,24 +186,23 @@ def check_number(name: str, value: Any) -> None:
 
 def check_text(name: str, value: str, max_length: int = STRING_MAX_LENGTH) -> str:
     """Checks a string: its length, no control or formatting characters, only characters the
-    book's fonts have (Latin Modern, Noto CJK TC; see :mod:`dlexam.fontchars`).
+    book's fonts have in every language (Latin Modern, Noto CJK; see :func:`dlexam.langs.settable`).
 
     Raises:
         InputError: naming ``name`` and the first character refused, by its code point.
     """
     if len(value) > max_length:
-        raise InputError(name, f"at most {max_length} characters", f"{len(value)}")
+        raise InputError(name, Said("errors.at_most_characters", n=max_length), f"{len(value)}")
     for index, ch in enumerate(value, start=1):
         code = ord(ch)
         category = unicodedata.category(ch)
         where = f"U+{code:04X} at character {index}"
         if category[0] == "C" or category in ("Zl", "Zp"):
-            raise InputError(name, "printable text (no control or formatting characters)",
+            raise InputError(name, Said("errors.printable"),
                              where)
-        i = bisect.bisect_right(_FONT_STARTS, code) - 1
-        if i < 0 or code > FONT_RANGES[i][1]:
+        if not settable(code):
             label = unicodedata.name(ch, "")
-            raise InputError(name, "characters the book's fonts have (Latin, Chinese)",
+            raise InputError(name, Said("errors.fonts_have"),
                              f"{where}" + (f" ({label})" if label else ""))
     return value
 
@@ -266,15 +258,16 @@ def _shape_only(value: Any, name: str, count: list[int], depth: int = 0) -> tupl
     if not isinstance(value, (list, tuple)):
         count[0] += 1
         if count[0] > ARRAY_MAX_ENTRIES:
-            raise InputError(name, f"at most {ARRAY_MAX_ENTRIES} numbers", "more")
+            raise InputError(name, Said("errors.at_most_numbers", n=ARRAY_MAX_ENTRIES),
+                             Said("errors.more"))
         return ()
     if depth >= ARRAY_MAX_DIMS:
-        raise InputError(name, f"at most {ARRAY_MAX_DIMS} dimensions", "deeper nesting")
+        raise InputError(name, Said("errors.at_most_dims", n=ARRAY_MAX_DIMS), Said("errors.deeper"))
     if len(value) == 0:
-        raise InputError(name, "a non-empty list", "an empty list")
+        raise InputError(name, Said("errors.non_empty_list"), Said("errors.empty_list"))
     shapes = [_shape_only(v, name, count, depth + 1) for v in value]
     if any(s != shapes[0] for s in shapes):
-        raise InputError(name, "rows of equal length (a rectangular array)", "ragged rows")
+        raise InputError(name, Said("errors.rectangular"), Said("errors.ragged"))
     return (len(value), *shapes[0])
 
 
@@ -378,7 +371,7 @@ def _flat_numbers(value: Any, name: str) -> list[sp.Rational]:
     try:
         return [_input_number(value, name)]
     except TypeError:
-        raise InputError(name, "a number or a list of numbers", _describe_value(value)) from None
+        raise InputError(name, Said("errors.number_or_list"), _describe_value(value)) from None
 
 
 @lru_cache(maxsize=8192)
@@ -400,7 +393,8 @@ def _fmt_shape(shape: Sequence[int]) -> str:
 def _bind_limit(param: Param, dname: str, size: int, limits: Mapping[str, int]) -> None:
     limit = limits.get(dname)
     if limit is not None and size > limit:
-        raise InputError(param.name, f"{dname} at most {limit}", f"{dname} = {size}")
+        raise InputError(param.name, Said("errors.dim_at_most", dim=dname, limit=limit),
+                         f"{dname} = {size}")
 
 
 def _check_array(param: Param, value: Any, dims: dict[str, tuple[int, str]],
@@ -408,20 +402,22 @@ def _check_array(param: Param, value: Any, dims: dict[str, tuple[int, str]],
     shape = _shape_only(value, param.name, [0])
     candidates = [s for s in param.shapes if len(s) == len(shape)]
     if not candidates:
-        raise InputError(param.name, param.describe(), f"shape {_fmt_shape(shape)}")
-    errors: list[str] = []
+        raise InputError(param.name, param.describe(),
+                         Said("errors.shape", shape=_fmt_shape(shape)))
+    errors: list[Said] = []
     for decl in candidates:
         trial = dict(dims)
         problem = None
         for dname, size in zip(decl, shape, strict=True):
             if isinstance(dname, int):
                 if dname != size:
-                    problem = f"size {dname} where {_fmt_shape(shape)} was given"
+                    problem = Said("errors.fixed_size", size=dname, shape=_fmt_shape(shape))
                     break
                 continue
             if dname in trial and trial[dname][0] != size:
                 known, source = trial[dname]
-                problem = f"{dname} = {known} (set by {source}) but got {size}"
+                problem = Said("errors.set_by", shape=_fmt_shape(shape), dim=dname,
+                               known=known, source=source)
                 break
             trial.setdefault(dname, (size, param.name))
         if problem is None:
@@ -440,15 +436,16 @@ def _check_array(param: Param, value: Any, dims: dict[str, tuple[int, str]],
                 return sp.ImmutableMatrix(shape[0], shape[1], flat)
             return sp.ImmutableDenseNDimArray(flat, shape)
         errors.append(problem)
-    decl_txt = " or ".join(" x ".join(str(d) for d in s) for s in candidates)
-    raise InputError(param.name, f"shape {decl_txt}", "; ".join(errors))
+    decl = tuple(" x ".join(str(d) for d in s) for s in candidates)
+    raise InputError(param.name, Said("errors.shape", shape=decl),
+                     errors[0] if len(errors) == 1 else Said("errors.each", items=tuple(errors)))
 
 
 def _check_array_list(
     param: Param, value: Any, dims: dict[str, tuple[int, str]], limits: Mapping[str, int]
 ) -> tuple[Any, ...]:
     if param.free_items and isinstance(value, (list, tuple)) and len(value) == 0:
-        raise InputError(param.name, "a non-empty list", "an empty list")
+        raise InputError(param.name, Said("errors.non_empty_list"), Said("errors.empty_list"))
     if not isinstance(value, (list, tuple)) or len(value) == 0:
         raise InputError(param.name, param.describe(), _describe_value(value))
     if param.items is not None:
@@ -469,7 +466,8 @@ def _check_array_list(
             out.append(_check_array(param, item, dict(dims) if param.free_items else dims,
                                     limits))
         except InputError as err:
-            raise InputError(param.name, err.expected, f"item {index}: {err.got}") from None
+            raise InputError(param.name, err.expected,
+                             Said("errors.item", index=index, got=err.got)) from None
         shapes.append(_shape_only(item, param.name, [0]))
     if param.items is not None:
         dims.setdefault(param.items, (len(value), param.name))
@@ -501,15 +499,16 @@ def _check_json(param: Param, value: Any, count: list[int], depth: int) -> None:
     """Checks JSON data against :data:`JSON_MAX_DEPTH` and :data:`JSON_MAX_ITEMS`, its strings
     (object keys too) as :func:`check_text` does and its numbers against the number limits."""
     if depth > JSON_MAX_DEPTH:
-        raise InputError(param.name, f"JSON nested at most {JSON_MAX_DEPTH} deep",
-                         "deeper nesting")
+        raise InputError(param.name, Said("errors.json_depth", n=JSON_MAX_DEPTH),
+                         Said("errors.deeper"))
     count[0] += 1
     if count[0] > JSON_MAX_ITEMS:
-        raise InputError(param.name, f"at most {JSON_MAX_ITEMS} values in all", "more")
+        raise InputError(param.name, Said("errors.json_items", n=JSON_MAX_ITEMS),
+                         Said("errors.more"))
     if isinstance(value, Mapping):
         for key, item in value.items():
             if not isinstance(key, str):
-                raise InputError(param.name, "JSON objects with text keys", repr(key))
+                raise InputError(param.name, Said("errors.json_keys"), repr(key))
             count[0] += 1
             check_text(param.name, key, param.max_length)
             _check_json(param, item, count, depth + 1)
@@ -573,10 +572,10 @@ def _check_one(param: Param, value: Any, dims: dict[str, tuple[int, str]],
             return value
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
-        raise InputError(param.name, "true or false", _describe_value(value))
+        raise InputError(param.name, Said("errors.true_or_false"), _describe_value(value))
     if param.kind == "string":
         if not isinstance(value, str):
-            raise InputError(param.name, "a string", _describe_value(value))
+            raise InputError(param.name, Said("errors.a_string"), _describe_value(value))
         return check_text(param.name, value, param.max_length)
     if param.kind == "json":
         _check_json(param, value, [0], 1)
@@ -607,7 +606,7 @@ def validate(params: Sequence[Param], given: Mapping[str, Any],
         if p.name in given and not (given[p.name] is None and p.default is None):
             out[p.name] = _check_one(p, given[p.name], dims, caps)
         elif p.default is REQUIRED:
-            raise InputError(p.name, p.describe(), "nothing (it is required)")
+            raise InputError(p.name, p.describe(), Said("errors.nothing_required"))
         else:
             out[p.name] = (
                 _check_one(p, p.default, dims, caps) if p.default is not None else None

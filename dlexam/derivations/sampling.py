@@ -73,11 +73,15 @@ class Draw:
                 for _ in range(shape[0])]
 
     def distribution(self, k: int, decimals: int = 2, *, floor: float = 0.05) -> list[float]:
-        """k probabilities on a ``decimals`` grid, each at least ``floor``, summing exactly to 1."""
+        """k probabilities on a ``decimals`` grid, each at least ``floor``, summing exactly to 1.
+
+        Many outcomes (an exam file's k, up to the derivation's limit) lower the floor to what
+        they leave, 1/k on the grid, and add decimals when the grid has fewer steps than k.
+        """
+        while 10**decimals < k:
+            decimals += 1
         scale = 10**decimals
-        least = round(floor * scale)
-        if least * k > scale:
-            raise ValueError(f"{k} outcomes cannot each have probability >= {floor}")
+        least = min(round(floor * scale), scale // k)
         spare = scale - least * k
         cuts = sorted(self.integer(0, spare) for _ in range(k - 1))
         parts = [b - a for a, b in zip([0, *cuts], [*cuts, spare], strict=True)]

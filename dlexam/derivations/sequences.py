@@ -30,6 +30,7 @@ from dlexam.derivations.params import Param, bind_dims, exact
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
 from dlexam.notation import register_symbols, sym, sym_sub
+from dlexam.notation.display import Listed
 
 register_symbols({
     "seq_H": ("H", "H"),
@@ -417,7 +418,7 @@ def sequence_metrics(metric: str, probs: sp.ImmutableMatrix | None,
                                    for w in words]),
                               value=row_vector(values),
                               data={"N": len(words), "total": total, "listing": listing,
-                                    "unseen": ", ".join(unseen)},
+                                    "unseen": Listed(unseen)},
                               elidable=terms_of(len(words), symbolic=None)))
         answers = _perplexity(values, base, steps, mistake)
         return Result(convention={"2": "bits", "e": "nats", "10": "hartleys"}[base],

@@ -62,10 +62,10 @@ class Progress:
 
 def build_exam(source: str, variants: int, seed: int, out: Path, pdf: bool = True,
                progress: Callable[[int], None] | None = None,
-               formats: str | None = None) -> ExamReport:
+               formats: str | None = None, lang: str | None = None) -> ExamReport:
     """Builds an exam's outputs into ``out``: those of the writers ``formats`` names
     (comma-separated, :data:`~dlexam.exams.writers.WRITERS`), by default all of them, or
-    without ``pdf`` those that run no TeX.
+    without ``pdf`` those that run no TeX; ``lang`` replaces the exam file's languages.
 
     Raises:
         InputError: the exam file, the count, the seed or a format is refused (nothing
@@ -76,9 +76,11 @@ def build_exam(source: str, variants: int, seed: int, out: Path, pdf: bool = Tru
 
     start = time.perf_counter()
     writers = chosen(formats, pdf)
-    exam = load_exam(source)
+    exam = load_exam(source, lang)
     check_counts(exam, variants, seed)
+    if isinstance(progress, Progress):  # the bar covers every phase: variants, then each
+        progress.total += 2 * len(writers)  # writer's rendering and its TeX run or file
     drawn = build_variants(exam, variants, seed, progress)
-    files = dict(write_all(drawn, writers))
+    files = dict(write_all(drawn, writers, progress))
     written = output_folder(out).write(files)  # the folder replaced as a whole
     return ExamReport(written, drawn, time.perf_counter() - start)

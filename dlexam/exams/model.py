@@ -38,9 +38,8 @@ from dlexam.derivations.core import Derivation, to_plain
 from dlexam.derivations.params import bind_dims, check_text, numeric_inputs, pinned_dims
 from dlexam.derivations.sampling import MAX_SEED, Draw
 from dlexam.errors import DlexamError, InputError, UnknownDerivationError
-from dlexam.langs import LANGS
+from dlexam.langs import BILINGUAL, codes, langs_for, parse_choice
 
-EXAM_LANGS = ("bilingual", *LANGS)
 MAX_QUESTIONS = 50
 MAX_ASK = 20
 MAX_TEXT = 2000
@@ -80,7 +79,11 @@ _TOP_KEYS = {"title", "instructions", "course", "date", "duration", "lang", "que
              "rounding_slip", "sig_figs"}
 _QUESTION_KEYS = {"id", "derivation", "points", "ask", "tolerance", "sig_figs", "decimals",
                   "text", "partial", "dims",
-                  "params"}
+                  "params", "space", "answer_layout"}
+ANSWER_LAYOUTS = ("boxes", "lines")
+_SPACE = re.compile(r"^(?P<size>\d{1,2}(?:\.\d{1,2})?)\s*(?P<unit>cm|mm|in)$")
+_SPACE_MAX_CM = {"cm": 1.0, "mm": 0.1, "in": 2.54}  # a unit's size in cm
+MAX_SPACE_CM = 25  # at most one page of working space
 
 
 def _got(value: Any) -> str:
@@ -287,6 +290,9 @@ class Question:
         text: language -> the statement that replaces the derivation's, or None.
         dims: dimension name -> its spec.
         params: parameter name -> its spec.
+        space: the working space the paper leaves after the question (``"6cm"``), or None.
+        answer_layout: the paper's answer space: ``"boxes"`` (shaped like the answer: a box
+            per entry of a vector, a grid for a matrix) or ``"lines"`` (a line per item).
     """
 
     id: str
@@ -302,6 +308,8 @@ class Question:
     text: Mapping[str, str] | None = None
     dims: Mapping[str, Spec] = field(default_factory=dict)
     params: Mapping[str, Spec] = field(default_factory=dict)
+    space: str | None = None
+    answer_layout: str = "boxes"
 
     @property
     def path(self) -> str:
@@ -520,7 +528,8 @@ class Exam:
     Attributes:
         title: language -> title.
         instructions, course, date, duration: language -> text (empty when not given).
-        lang: the papers' language: ``bilingual``, ``en`` or ``zh-Hant``.
+        lang: the papers' language choice: ``bilingual``, a language (``zh-Hans``) or two
+            joined by ``+`` (``en+zh-Hans``; a list ``lang = ["en", "zh-Hans"]`` in the file).
         questions: the questions in file order.
         source: the file it was read from.
         book: the answer book's layout (only the built-in exam has one), else empty.
@@ -539,7 +548,7 @@ class Exam:
     @property
     def langs(self) -> tuple[str, ...]:
         """The languages the papers print, in order."""
-        return LANGS if self.lang == "bilingual" else (self.lang,)
+        return langs_for(self.lang)
 
     def question(self, qid: str) -> Question:
         """The question with this id.
@@ -564,12 +573,12 @@ def _text_table(path: str, value: Any, needed: Sequence[str], limit: int,
     from dlexam.exams.mathtext import check_math
 
     if isinstance(value, str):
-        value = {lang: value for lang in LANGS}
+        value = {lang: value for lang in codes()}
     if not isinstance(value, dict):
         raise InputError(path, "a string or a table { en = ..., zh-Hant = ... }", _got(value))
-    extra = sorted(set(value) - set(LANGS))
+    extra = sorted(set(value) - set(codes()))
     if extra:
-        raise InputError(f"{path}.{extra[0]}", "one of the languages " + ", ".join(LANGS),
+        raise InputError(f"{path}.{extra[0]}", "one of the languages " + ", ".join(codes()),
                          "an unknown key")
     for lang in needed:
         if lang not in value:
@@ -603,9 +612,9 @@ def parse_exam(data: Mapping[str, Any], source: str = "") -> Exam:
         raise InputError(extra[0], "one of the keys " + ", ".join(sorted(_TOP_KEYS)),
                          "an unknown key")
     lang = data.get("lang", "bilingual")
-    if lang not in EXAM_LANGS:
-        raise InputError("lang", "one of " + ", ".join(EXAM_LANGS), _got(lang))
-    needed = LANGS if lang == "bilingual" else (lang,)
+    needed = parse_choice("lang", lang)
+    if not isinstance(lang, str):
+        lang = "+".join(needed)
     if "title" not in data:
         raise InputError("title", "a title { en = ..., zh-Hant = ... }", "nothing")
     title = _text_table("title", data["title"], needed, MAX_TITLE)
@@ -641,7 +650,7 @@ def parse_exam(data: Mapping[str, Any], source: str = "") -> Exam:
                 **extras)
 
 
-def parse_question(number: int, raw: Any, needed: Sequence[str] = LANGS) -> Question:
+def parse_question(number: int, raw: Any, needed: Sequence[str] = BILINGUAL) -> Question:
     """One ``[[questions]]`` table, checked against its derivation's declarations.
 
     Raises:
@@ -751,9 +760,30 @@ def parse_question(number: int, raw: Any, needed: Sequence[str] = LANGS) -> Ques
     question = Question(id=qid, number=number, derivation=name, points=points,
                         ask=tuple(ask), items=tuple(items), tolerance=tolerance,
                         precision=precision,
-                        partial=partial, text=text, dims=dims, params=params)
+                        partial=partial, text=text, dims=dims, params=params,
+                        space=_space(raw.get("space"), f"{path}.space"),
+                        answer_layout=_answer_layout(raw.get("answer_layout", "boxes"),
+                                                     f"{path}.answer_layout"))
     _trial(question)
     return question
+
+
+def _space(value: Any, path: str) -> str | None:
+    """A question's working space, ``"6cm"`` (cm, mm or in; at most a page), or None."""
+    if value is None:
+        return None
+    match = _SPACE.match(value) if isinstance(value, str) else None
+    if match is None or not 0 < float(match["size"]) * _SPACE_MAX_CM[match["unit"]] <= MAX_SPACE_CM:
+        raise InputError(path, f"a length such as \"6cm\" (cm, mm or in, above 0 and at most "
+                         f"{MAX_SPACE_CM} cm)", _got(value))
+    return f"{match['size']}{match['unit']}"
+
+
+def _answer_layout(value: Any, path: str) -> str:
+    if value not in ANSWER_LAYOUTS:
+        raise InputError(path, "one of " + ", ".join(f'"{v}"' for v in ANSWER_LAYOUTS),
+                         _got(value))
+    return str(value)
 
 
 def _trial(question: Question) -> None:
@@ -802,15 +832,17 @@ def exam_path(name_or_path: str | Path) -> tuple[str, str]:
     return decode_utf8(read_file(text, 1_000_000, "exam file"), text, bom=False), text
 
 
-def load_exam(name_or_path: str | Path) -> Exam:
+def load_exam(name_or_path: str | Path, lang: str | None = None) -> Exam:
     """Reads and checks an exam file (a path, or the name of a built-in exam such as
-    ``final2023``).
+    ``final2023``); ``lang`` (``dlexam exam --lang``) replaces the file's ``lang``.
 
     Raises:
         InputError: one line naming the file and the TOML path of the first problem.
     """
     raw, source = exam_path(name_or_path)
     data = _read_toml(source, raw)
+    if lang is not None:
+        data = {**data, "lang": lang}
     try:
         return parse_exam(data, source)
     except InputError as err:

@@ -7,7 +7,8 @@ the catalog's explanation as feedback. Moodle tolerances are absolute, each from
 value by the question's rule: max(abs, rel * |value|), for the right value and for each mistake's
 value alike, widened to reach the value rounded to the precision the question states (Moodle then
 accepts that value and everything closer). Every text Moodle shows (question text, each answer's
-feedback) carries one multilang span per language (codes ``en`` and ``zh_tw``), so that Moodle's
+feedback) carries one multilang span per language (Moodle's code from the language record:
+``en``, ``zh_tw``, ``zh_cn``), so that Moodle's
 multi-language filter shows one. Mathematics in question texts is TeX between ``\(`` and ``\)`` for
 Moodle's MathJax filter; feedback is plain text (a Cloze part's feedback is shown in a popover,
 which MathJax does not typeset). A Cloze question's part weights are whole numbers that add up to
@@ -30,10 +31,9 @@ from dlexam.exams.mathtext import statements
 from dlexam.exams.model import moodle_fraction, precision_key
 from dlexam.exams.parallel import fork_map
 from dlexam.exams.variants import Drawn, QuestionVariant
+from dlexam.langs import language
 from dlexam.notation.display import plain_number
 from dlexam.render.prose import prose_text
-
-MOODLE_LANG = {"en": "en", "zh-Hant": "zh_tw"}
 
 
 def number(value: float) -> str:
@@ -45,7 +45,7 @@ def multilang(texts: dict[str, str]) -> str:
     """HTML text per language: one string, or Moodle's multilang spans (already HTML)."""
     if len(texts) == 1:
         return next(iter(texts.values()))
-    return "".join(f'<span lang="{MOODLE_LANG[lang]}" class="multilang">{text}</span>'
+    return "".join(f'<span lang="{language(lang).moodle}" class="multilang">{text}</span>'
                    for lang, text in texts.items())
 
 

@@ -40,6 +40,40 @@ def _points(value: float) -> str:
     return plain_number(value, "points")
 
 
+def _item_label(label: Any, item: Any, langs: Any) -> dict[str, NoEscape] | None:
+    """An asked item as a person reads it, per language: the answer's declared label (with the
+    item's position: "the output, item 2"), or None when the answer declares none."""
+    if label is None:
+        return None
+    out = {}
+    for lang in langs:
+        text = escape_latex(label.get(lang) or label["en"])
+        if item.index:
+            where = ", ".join(str(i) for i in item.index)
+            text = str(prose_tex(lang, "exam.item_at", {"label": NoEscape(text),
+                                                        "index": where}))
+        out[lang] = NoEscape(text)
+    return out
+
+
+BOX = "1.9cm"
+"""The width of one answer box: room for a signed number with four decimals."""
+
+
+def answer_space(expected: Any, layout: str = "boxes") -> str:
+    """Answer space shaped like the answer (``layout="boxes"``): a line for one number, a box
+    per entry of a vector, a grid for a matrix (a row of boxes per row), shrunk to the line
+    when wider; ``"lines"``: a line per item."""
+    if not isinstance(expected, list) or layout == "lines":
+        return r"\rule{5cm}{0.4pt}"
+    rows = expected if expected and all(isinstance(r, list) for r in expected) else [expected]
+    cols = max(len(r) for r in rows)
+    body = r"\\[0.9cm]\hline ".join(" & ".join([""] * cols) for _ in rows)
+    grid = (rf"\begin{{tabular}}{{|*{{{cols}}}{{p{{{BOX}}}|}}}}\hline {body}\\[0.9cm]"
+            r"\hline\end{tabular}")
+    return rf"\par\dlxshrink{{{grid}}}"
+
+
 def _question_context(exam: Any, variant: Variant, kind: str,
                       texts: dict[tuple[str, str], dict[str, str]]) -> list[dict[str, Any]]:
     out = []
@@ -59,6 +93,9 @@ def _question_context(exam: Any, variant: Variant, kind: str,
             allowed = tol.interval(float(first)) if not isinstance(first, str) else 0.0
             items.append({
                 "ref": item.ref,
+                "label": _item_label(q.spec.answer(item.answer).label, item, langs),
+                "space": (NoEscape(answer_space(expected, q.answer_layout)) if kind == "paper"
+                          else ""),
                 "value": value_tex(expected),
                 "allowed": NoEscape(f"${plain_number(allowed, 'tolerance')}$"),
                 "mistakes": [{"key": q.spec.mistake_key(mid) + ".name", "value": value_tex(v)}
@@ -72,6 +109,7 @@ def _question_context(exam: Any, variant: Variant, kind: str,
             "statement": texts[key],
             "parts": items,
             "precision": None if q.precision is None else precision_key(q.precision),
+            "working": NoEscape(q.space) if kind == "paper" and q.space else None,
             "steps": q.spec.run(qv.params).steps if kind == "key" else (),
         })
     return out

@@ -24,6 +24,7 @@ from dlexam.derivations.core import to_plain
 from dlexam.errors import InputError
 from dlexam.exams.model import Exam, Question, Structure, _derive_seed, structure_of
 from dlexam.exams.parallel import fork_map, tick
+from dlexam.notation import display
 from dlexam.plans import Planner, Values
 
 MAX_VARIANTS = 1000
@@ -103,8 +104,9 @@ class Drawn:
 
 def fairness_line(row: dict[str, Any]) -> str:
     """One question's fairness: distinct answers, their range, the draws refused."""
-    spread = ("" if row["low"] is None else f", answers from {row['low']:.4g} to "
-              f"{row['high']:.4g}")
+    spread = ("" if row["low"] is None else f", answers from "
+              f"{display.plain_number(row['low'], 'spread')} to "
+              f"{display.plain_number(row['high'], 'spread')}")
     n = row["redrawn"]
     return (f"{row['id']}: {row['distinct']} different answers in {row['variants']} "
             f"{'variant' if row['variants'] == 1 else 'variants'}{spread}, {n} "
@@ -229,7 +231,10 @@ def asked_items(question: Question, values: Values,
             return [], f"{item.ref} {_missing(question, values)}"
         tol = question.tolerance_for(item)
         expected = _expected(question, item, plain)
-        mistaken = {mid: element(w[item.answer], item.index) for mid, w in wrong.items()}
+        # (a mistake whose run has no such answer, e.g. no mask and so no masked scores,
+        # cannot be named for it)
+        mistaken = {mid: element(w[item.answer], item.index) for mid, w in wrong.items()
+                    if item.answer in w}
         # only the mistakes that change this item are named for it
         named = {mid: v for mid, v in mistaken.items() if _differ(expected, v, _SAME)}
         for mid, v in named.items():

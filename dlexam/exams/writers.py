@@ -116,15 +116,22 @@ def chosen(formats: str | None, pdf: bool = True) -> list[Writer]:
     return [WRITERS[n] for n in dict.fromkeys(names)]
 
 
-def write_all(drawn: Drawn, writers: list[Writer]) -> Mapping[str, bytes]:
+def write_all(drawn: Drawn, writers: list[Writer],
+              progress: Callable[[int], None] | None = None) -> Mapping[str, bytes]:
     """Every chosen writer's files, by relative path: the ``prepare`` parts one by one, then
-    the ``write`` parts side by side (threads: the TeX runs wait on their processes)."""
+    the ``write`` parts side by side (threads: the TeX runs wait on their processes). Each
+    part done ticks ``progress`` once (two ticks a writer)."""
+    tick = progress or (lambda _n: None)
     from concurrent.futures import ThreadPoolExecutor
 
     shared: dict[str, Any] = {}
-    prepared = [(w, w.prepare(drawn, shared)) for w in writers]
+    prepared = []
+    for w in writers:  # statements and keys rendered
+        prepared.append((w, w.prepare(drawn, shared)))
+        tick(1)
     files: dict[str, bytes] = {}
     with ThreadPoolExecutor(max_workers=max(1, len(prepared))) as pool:
-        for written in [pool.submit(w.write, p) for w, p in prepared]:
+        for written in [pool.submit(w.write, p) for w, p in prepared]:  # TeX runs, files
             files.update(written.result())
+            tick(1)
     return files

@@ -29,6 +29,7 @@ from dlexam.derivations.core import Derivation
 from dlexam.grade.key import Key, KeyItem, KeyQuestion
 from dlexam.grade.overrides import Override
 from dlexam.grade.submissions import MAX_CELL_CHARS, Submission
+from dlexam.notation.display import plain_number
 from dlexam.plans import Planner
 
 NO_ANSWER = "no-answer"
@@ -245,7 +246,7 @@ class Grader:
             elements.append((index, leaf, element(item.expected, position)))
 
         def pairs(moving: set[str]) -> list[tuple[tuple[str, ...], list[Any]]]:
-            out = []
+            out: list[tuple[tuple[str, ...], list[Any]]] = []
             for ids, answers in combined(moving):
                 try:
                     whole = element(answers[item.answer], item.index)
@@ -333,7 +334,7 @@ def _key_state(question: KeyQuestion, name: str, t: int) -> Any:
 
 def _mistake_values(item: KeyItem, positions: list[tuple[int, ...]]
                     ) -> list[tuple[tuple[str, ...], list[Any]]]:
-    out = []
+    out: list[tuple[tuple[str, ...], list[Any]]] = []
     for mistake_id, value in item.mistakes.items():
         try:
             out.append(((mistake_id,), [element(value, p) for p in positions]))
@@ -373,7 +374,7 @@ def review_rows(grades: Grades) -> list[tuple[str, str, str, str]]:
 
 
 def _plain(value: Any) -> str:
-    return f"{value:.6g}" if isinstance(value, float) else str(value)
+    return plain_number(value, "echo") if isinstance(value, float) else str(value)
 
 
 MessageFn = Callable[[str], str]

@@ -20,6 +20,7 @@ from typing import Any
 
 from dlexam.derivations.contract import Tolerance, format_ref, plain_shape, precision_of
 from dlexam.errors import InputError
+from dlexam.langs import codes
 
 MAX_KEY_BYTES = 64 * 1024 * 1024
 MAX_VARIANTS = 10_000
@@ -247,12 +248,12 @@ def parse_key(data: Any, name: str = "key.json") -> Key:
     _need(data, dict, name, 'a JSON object {"title", "seed", "variants"}')
     title_raw = data.get("title", "")
     if isinstance(title_raw, str):
-        title = {"en": title_raw, "zh-Hant": title_raw}
+        title = {code: title_raw for code in codes()}
     else:
-        _need(title_raw, dict, f"{name}: title", 'text or {"en", "zh-Hant"}')
+        _need(title_raw, dict, f"{name}: title", 'text or {"en", "zh-Hant", ...}')
         title = {k: str(v) for k, v in title_raw.items() if isinstance(v, str)}
         fallback = title.get("en") or next(iter(title.values()), "")
-        title = {"en": title.get("en", fallback), "zh-Hant": title.get("zh-Hant", fallback)}
+        title = {code: title.get(code, fallback) for code in codes()}
     variants_raw = _need(data.get("variants"), list, f"{name}: variants", "a list of variants")
     if not variants_raw:
         raise InputError(f"{name}: variants", "at least one variant", "none")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from dlexam.errors import InputError
 from dlexam.grade.key import Key
+from dlexam.notation.display import plain_number
 
 MAX_BYTES = 4 * 1024 * 1024
 MAX_ROWS = 100_000
@@ -105,7 +106,8 @@ def parse_overrides(text: str, key: Key, students: set[str],
                 points = math.nan
             if not math.isfinite(points) or not 0 <= points <= points_of[item] + 1e-9:
                 raise InputError(f"{name}: row {row}, column points",
-                                 f"a number from 0 to {points_of[item]:g} (the item's points)",
+                                 f"a number from 0 to {plain_number(points_of[item], 'points')}"
+                                 " (the item's points)",
                                  repr(points_text[:40]))
             if len(note) > MAX_NOTE_CHARS:
                 raise InputError(f"{name}: row {row}, column note",

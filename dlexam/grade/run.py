@@ -21,6 +21,7 @@ from dlexam.grade.outputs import (
 )
 from dlexam.grade.overrides import read_overrides
 from dlexam.grade.submissions import read_submissions
+from dlexam.langs import langs_for
 
 
 def _write_file(path: Path, data: bytes) -> None:
@@ -55,7 +56,7 @@ def run_grade(key_path: Path, submissions_path: Path, out: Path, lang: str = "bi
     if overrides is not None:
         decided = read_overrides(overrides, key, {s.student for s in submissions})
     grades = grade(key, submissions, decided)
-    message_lang = "zh-Hant" if lang == "zh-Hant" else "en"
+    message_lang = langs_for(lang)[0]
     files = {CSV_NAME: grades_csv(grades), JSON_NAME: grades_json(grades, message_lang)}
     if pdf:
         try:

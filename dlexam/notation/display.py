@@ -116,21 +116,42 @@ LAYOUT = Layout()
 """The layout the renderers use (tests swap it to check that the shown steps follow it)."""
 
 
-def shown_steps(steps: Iterable[S], layout: Layout | None = None) -> list[tuple[int, S]]:
+def shown_steps(steps: Iterable[S], layout: Layout | None = None
+                ) -> list[tuple[int | None, S]]:
     """(position among all the steps, from 0; the step as shown) of every step the layout
-    shows, in order: the one filter of a derivation's steps, which every renderer uses."""
+    shows, in order: the one filter of a derivation's steps, which every renderer uses. Where
+    a run of steps is left out, a note naming it takes its place (position None; key
+    ``layout.left_out``: rows ``first`` to ``last`` of ``of``; ``layout.left_out_one``: row
+    ``first``), so that every renderer says what it does not show."""
     layout = LAYOUT if layout is None else layout
-    out: list[tuple[int, S]] = []
+    out: list[tuple[int | None, S]] = []
+    run: list[Any] = []  # the left-out steps since the last one shown
+
+    def close() -> None:
+        if run:
+            sizes = [s.elidable.size for s in run]
+            key = "layout.left_out" if len(set(sizes)) > 1 else "layout.left_out_one"
+            note = replace(run[0], key=key, lhs=None, symbolic=None, substituted=None,
+                           value=None, elidable=None,
+                           data={"first": min(sizes), "last": max(sizes),
+                                 "of": run[0].elidable.of or max(sizes), "count": len(sizes)})
+            out.append((None, note))
+            run.clear()
+
     for position, step in enumerate(steps):
         shown = layout.shown(step)
-        if shown is not None:
-            out.append((position, shown))
+        if shown is None:
+            run.append(step)
+            continue
+        close()
+        out.append((position, shown))
+    close()
     return out
 
 
 def laid_out(steps: Iterable[S], layout: Layout | None = None) -> list[S]:
     """The steps as the layout (:data:`LAYOUT` unless given) shows them: those it leaves out
-    dropped, those it shortens in their shorter form."""
+    replaced by a note naming them, those it shortens in their shorter form."""
     return [step for _position, step in shown_steps(steps, layout)]
 
 
@@ -212,6 +233,23 @@ def tuple_form(values: list[Any], backend: Backend, digits: int, breakable: bool
     return "(" + ", ".join(entries(values, backend, digits)) + ")"
 
 
+@dataclass(frozen=True)
+class Listed:
+    """Items a sentence lists one after another (words, outcome or class numbers, activations,
+    sizes): data in a step, not text. Each item is a word or a whole number, written as it is;
+    the prose renderer joins them with its language's separator (the catalogs'
+    ``book.list_sep``), JSON gives them as a list."""
+
+    items: tuple[str | int, ...]
+
+    def __init__(self, items: Iterable[str | int]) -> None:
+        object.__setattr__(self, "items", tuple(items))
+
+    def joined(self, separator: str = ", ") -> str:
+        """The items as text, one after another."""
+        return separator.join(str(i) for i in self.items)
+
+
 # contexts whose LaTeX keeps a vector on one line: a figure's label, and HTML for MathJax
 # (whose version 2, Moodle's and Jupyter's, has no \allowbreak; the browser wraps the text
 # between the formulas)
@@ -239,6 +277,10 @@ def render(value: Any, backend: Backend = "latex", context: str = "prose", *,
         return str(value).lower()
     if value is None:
         return "--"
+    if isinstance(value, Listed):  # no language here: the English separator
+        value = value.joined()
+    if isinstance(value, Plain):
+        value = plain_number(value.value, value.context)
     if isinstance(value, (list, tuple)) and value and all(is_number(v) for v in value):
         if lists == "tuple" or (latex and len(value) > LONG_ROW and context not in _UNBROKEN):
             # a long row (a count per layer of a deep model) breaks across lines as a tuple
@@ -254,10 +296,28 @@ def render(value: Any, backend: Backend = "latex", context: str = "prose", *,
                          for v in value)
     if isinstance(value, sp.MatrixBase) and 1 in value.shape and lists == "tuple":
         return tuple_form(list(value), backend, digits, breakable=context not in _UNBROKEN)
+    kind = type(value).__name__  # the notation's own classes, by name as the printers do
+    if latex and context not in _UNBROKEN and kind in ("Names", "Is") and any(
+            isinstance(a, sp.MatrixBase) for a in sp.preorder_traversal(value)):
+        # a statement's matrices one by one, each measured by TeX (not one unbreakable formula)
+        if kind == "Names":
+            items = [render(a, backend, context, lists=lists, digits=digits)
+                     for a in value.args]
+            # a comma after a matrix goes inside its box, so that a matrix set on a line of its
+            # own keeps its comma instead of starting the next line with it
+            return " ".join(item[:-2] + ",$}" if item.endswith("$}") and k < len(items) - 1
+                            else item + ("," if k < len(items) - 1 else "")
+                            for k, item in enumerate(items))
+        name, shown_value = value.args
+        return (f"${_print(name, backend, digits)} =$ "
+                + render(shown_value, backend, context, lists=lists, digits=digits))
     if isinstance(value, sp.MatrixBase) or is_number(value):
         shown = displayed(number(value) if not isinstance(value, sp.MatrixBase) else value,
                           digits)[1]
         body = _print(shown, backend, digits)
+        if latex and isinstance(value, sp.MatrixBase) and context not in _UNBROKEN:
+            # measured by TeX: moved to a line of its own, or shrunk to the line (\dlxfit)
+            return rf"\dlxfit{{${body}$}}"
         return f"${body}$" if latex else body
     if isinstance(value, sp.Basic):
         body = _print(value, backend, digits)
@@ -271,10 +331,23 @@ PLAIN: dict[str, str] = {
     "echo": ".6g",  # a value the checker or practice mode shows beside the student's own
     "tolerance": ".3g",  # the half-width of what is accepted: ±0.00137
     "moodle": ".10g",  # a number in moodle.xml, as Moodle reads it
+    "near_one": ".12g",  # a sum near 1 written in full (0.999999), where 4 decimals read 1
+    "gap": ".2g",  # its distance from 1 (1e-06), where 4 decimals read 0
+    "spread": ".4g",  # the range of a question's answers over an exam's variants
 }
 """The display rule of the numbers a person reads outside a derivation's steps (scores,
 points, tolerances, values echoed back, Moodle's numbers): a format per named context.
 A derivation's own values go through :func:`render` and the printers instead."""
+
+
+@dataclass(frozen=True)
+class Plain:
+    """A number a sentence writes by a named context of :data:`PLAIN` instead of the display
+    rule's decimals (a sum near 1 in full): data in a step (JSON: the number), written by
+    :func:`render`."""
+
+    value: float
+    context: str
 
 
 def plain_number(value: float, context: str = "score") -> str:

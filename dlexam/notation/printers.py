@@ -40,6 +40,10 @@ def _significant_places(f: float, figures: int = 2) -> int:
     return figures - 1 - math.floor(math.log10(abs(f)))
 
 
+BIG = 10**15
+"""A non-integer this large or larger is written in scientific notation."""
+
+
 def fixed_decimals(value: sp.Basic, places: int) -> str:
     """A number with exactly ``places`` decimals; a result of zero has no minus sign.
 
@@ -188,9 +192,14 @@ class _ProjectNotation:
         matrix of numbers every entry shows the matrix's shared decimals; elsewhere an inexact
         number (a Float) shows all ``digits`` decimals and an exact one is written as it is (at
         most ``digits`` decimals); a small non-zero number keeps two significant digits."""
+        digits = self._settings["digits"]
+        if not expr.is_Integer and abs(expr) >= BIG:
+            # a huge inexact value (an exploding gradient's norm) in scientific notation: its
+            # fixed decimals would run off the line (and past the decimal context)
+            mantissa, exponent = f"{float(expr.evalf(17)):.{digits}e}".split("e")
+            return self._sci(mantissa, int(exponent))
         if self._places is not None:
             return fixed_decimals(expr, self._places)
-        digits = self._settings["digits"]
         if expr.is_Float and abs(float(expr)) >= 0.5 * 10**-digits:
             return fixed_decimals(expr, digits)
         shown = _decimal_text(expr, digits)

@@ -15,7 +15,7 @@ registers a result's Jupyter and JSON forms (:data:`dlexam.derivations.core.VIEW
 from __future__ import annotations
 
 import dlexam.derivations  # noqa: F401  (every topic registers its symbols)
-from dlexam.langs import LANG_CHOICES, LANGS, langs_for
+from dlexam.langs import LANGS, langs_for
 from dlexam.render import data, notebook  # noqa: F401  (register a result's views)
 from dlexam.render.latex import TemplateUsageError, latex_env, packages_of, render
 from dlexam.render.prose import catalog, fields, math_to_text, message, prose_tex, prose_text
@@ -24,7 +24,6 @@ from dlexam.render.values import equation_parts, value_tex
 
 __all__ = [
     "LANGS",
-    "LANG_CHOICES",
     "TemplateUsageError",
     "catalog",
     "equation_parts",

@@ -26,7 +26,8 @@ def result_json(result: Result) -> dict[str, Any]:
         instead = None if e.instead is None else {
             k: ({n: to_plain(v) for n, v in x.items()} if k == "data" else formula(x))
             for k, x in e.instead.items()}
-        return {"measure": e.measure, "size": e.size, "of": e.of, "group": e.group,
+        return {"measure": e.measure, "size": to_plain(e.size), "of": to_plain(e.of),
+                "group": to_plain(e.group),
                 "shown": display.LAYOUT.keeps(e), "instead": instead}
 
     return {

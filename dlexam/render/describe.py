@@ -10,6 +10,7 @@ from typing import Any
 
 import sympy as sp
 
+from dlexam.errors import said_in
 from dlexam.notation.display import render
 from dlexam.render.prose import prose_text
 from dlexam.render.question import question_text
@@ -47,11 +48,42 @@ def _written(x: float) -> str:
 def _conventions(derivation: Any, lang: str) -> dict[str, str]:
     """The catalog's notes on a derivation's conventions (``<key>.conventions.<answer>``) and
     limits (``...limit_*``), by name."""
+    prefix = f"{derivation.key}.conventions."
+    return {key[len(prefix):]: prose_text(lang, key) for key in _catalog(lang)
+            if key.startswith(prefix)}
+
+
+def _shapes(shapes: Any, lang: str, single: str) -> str:
+    """Shapes in words (``T x H``, dimension names as declared), alternatives joined by "or"."""
+    alts = [" x ".join(str(d) for d in s) if s else prose_text(lang, single) for s in shapes]
+    return prose_text(lang, "show.or").join(alts)
+
+
+def param_text(p: Any, lang: str, derivation_key: str = "") -> str:
+    """What a parameter expects, in the reader's language: its kind and shapes (a JSON
+    parameter's words from ``<derivation>.expects.<param>`` when the catalog has them)."""
+    key = f"{derivation_key}.expects.{p.name}"
+    if p.kind == "json" and key in _catalog(lang):
+        return prose_text(lang, key)
+    return said_in(p.describe(), lang)
+
+
+def _catalog(lang: str) -> Mapping[str, str]:
     from dlexam.render.prose import catalog
 
-    prefix = f"{derivation.key}.conventions."
-    return {key[len(prefix):]: prose_text(lang, key) for key in catalog(lang)
-            if key.startswith(prefix)}
+    return catalog(lang)
+
+
+def _default_text(derivation: Any, p: Any, lang: str) -> str:
+    """A parameter's default: its value, "required", or what is used when it is left out (a
+    computed default, from the catalog's ``<derivation>.defaults.<param>``)."""
+    if p.default is None:
+        key = f"{derivation.key}.defaults.{p.name}"
+        return prose_text(lang, key if key in _catalog(lang) else "show.optional")
+    if repr(p.default) == "REQUIRED":
+        return prose_text(lang, "show.required")
+    return prose_text(lang, "show.default") + " " + (
+        p.default if isinstance(p.default, str) else _json(p.default))
 
 
 def show_text(derivation: Any, lang: str) -> str:
@@ -61,14 +93,11 @@ def show_text(derivation: Any, lang: str) -> str:
     lines.append(prose_text(lang, "show.parameters"))
     width = max(len(p.name) for p in derivation.params)
     for p in derivation.params:
-        if p.default is None:
-            default = "-"
-        elif repr(p.default) == "REQUIRED":
-            default = prose_text(lang, "show.required")
-        else:
-            default = prose_text(lang, "show.default") + " " + (
-                p.default if isinstance(p.default, str) else _json(p.default))
-        lines.append(f"  {p.name:<{width}}  {p.describe()}; {default}")
+        lines.append(f"  {p.name:<{width}}  {param_text(p, lang, derivation.key)}; "
+                     f"{_default_text(derivation, p, lang)}")
+    forms = f"{derivation.key}.show.forms"
+    if forms in _catalog(lang):  # which parameters, given together, make a question
+        lines.append("  " + prose_text(lang, forms))
     limits = [f"{dim} <= {cap}" for dim, cap in derivation.limits.items()]
     for p in derivation.params:
         if p.kind != "int" or p.maximum is None or derivation.limits.get(p.name) == p.maximum:
@@ -87,8 +116,12 @@ def show_text(derivation: Any, lang: str) -> str:
     if derivation.answers:
         width = max(len(a.name) for a in derivation.answers)
         for a in derivation.answers:
-            lines.append(f"  {a.name:<{width}}  {a.kind}, {a.describe_shape()}; "
-                         f"{_tolerance(a, lang)}")
+            kind = prose_text(lang, f"show.answer_kind.{a.kind}")
+            shape = _shapes(a.shapes, lang, "show.one_value")
+            lines.append(f"  {a.name:<{width}}  {kind}, {shape}; {_tolerance(a, lang)}")
+            meaning = f"{derivation.key}.meaning.{a.name}"
+            if meaning in _catalog(lang):  # what the answer is
+                lines.append(f"  {'':<{width}}  {prose_text(lang, meaning)}")
             if a.name in notes:  # the convention the value follows, where there is a choice
                 lines.append(f"  {'':<{width}}  {notes[a.name]}")
         lines.append("  " + prose_text(lang, "show.conventions.rounding"))

@@ -16,7 +16,7 @@ from markupsafe import Markup
 from pylatex import NoEscape
 from pylatex.utils import escape_latex
 
-from dlexam.langs import LANGS
+from dlexam.langs import cjk_fonts, language
 from dlexam.notation import sym, tex
 from dlexam.notation.display import displayed, laid_out
 from dlexam.render.prose import prose_tex
@@ -91,7 +91,12 @@ def latex_env() -> jinja2.Environment:
         short=short_values,
         rows=matrix_rows,
         raise_error=_raise_error,
-        LANGS=LANGS,
+        language=language,
+        cjk_fonts=cjk_fonts,
+        # a language's text in a document: opened and closed by its record's wrapper (``\zh{``
+        # ... ``}``), nothing for a language without one
+        lopen=lambda lang: NoEscape(language(lang).wrapper + "{" if language(lang).wrapper else ""),
+        lclose=lambda lang: NoEscape("}" if language(lang).wrapper else ""),
     )
     # a derivation's steps as the layout shows them: every template loops over ``r.steps|laid_out``
     env.filters["laid_out"] = laid_out

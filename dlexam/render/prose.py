@@ -11,50 +11,23 @@ from __future__ import annotations
 import html
 import re
 import string
-import tomllib
 from collections.abc import Mapping
-from functools import cache, lru_cache
-from importlib import resources
+from functools import lru_cache
 from typing import Any
 
 import sympy as sp
 from pylatex import NoEscape
 from pylatex.utils import escape_latex
 
-from dlexam.langs import LANGS
+from dlexam.langs import messages
 from dlexam.notation import display, lookup
 from dlexam.notation.display import render
 
 
-def _flatten(prefix: str, table: Mapping[str, Any], out: dict[str, str]) -> None:
-    for key, value in table.items():
-        full = f"{prefix}.{key}" if prefix else key
-        if isinstance(value, Mapping):
-            _flatten(full, value, out)
-        else:
-            out[full] = str(value)
-
-
-@cache
 def catalog(lang: str) -> Mapping[str, str]:
-    """The message catalog of one language, merged from ``i18n/<lang>/*.toml``.
-
-    Keys are flattened (``"param_count.lstm"``); a key defined in two files is an error.
-    """
-    if lang not in LANGS:
-        raise KeyError(f"no catalog for language {lang!r}")
-    folder = resources.files("dlexam").joinpath("templates", "i18n", lang)
-    out: dict[str, str] = {}
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".toml"):
-            continue
-        part: dict[str, str] = {}
-        _flatten("", tomllib.loads(entry.read_text("utf-8")), part)
-        clash = set(part) & set(out)
-        if clash:
-            raise ValueError(f"{lang}/{entry.name} defines {sorted(clash)[0]!r} again")
-        out.update(part)
-    return out
+    """The message catalog of one language, merged from ``i18n/<lang>/*.toml`` (read by
+    :func:`dlexam.langs.messages`; keys flattened, ``"param_count.lstm"``)."""
+    return messages(lang)
 
 
 def message(lang: str, key: str) -> str:
@@ -215,6 +188,8 @@ def _fill(lang: str, key: str, data: Mapping[str, Any], as_tex: bool,
             if field not in data:
                 raise KeyError(f"{lang}:{key}: the step gives no value for {{{field}}}")
             value = data[field]
+            if isinstance(value, display.Listed):
+                value = value.joined(message(lang, "book.list_sep"))
             if as_html:
                 parts.append(_value_html(value, delims))
             else:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,12 +15,63 @@ from dlexam.derivations.core import Step
 from dlexam.notation import tex
 from dlexam.notation.display import DIGITS, LAYOUT, breakable_tex, displayed, is_number, render
 
-# an equation wider than this (in characters of LaTeX source) is stacked, one part per line
-_WIDE = 110
+
+def top_level_terms(latex: str) -> list[str]:
+    """A formula's LaTeX (our printer's) cut before each operator outside every group (braces,
+    ``\\left...\\right``, environments): ``a + b - \\frac{c}{d}`` -> ``a``, ``+ b``,
+    ``- \\frac{c}{d}``. The places where a display too wide for the line may break."""
+    pieces: list[str] = []
+    depth = 0
+    start = 0
+    i = 0
+    n = len(latex)
+    while i < n:
+        ch = latex[i]
+        if ch == "\\":
+            word = re.match(r"\\([A-Za-z]+|.)", latex[i:])
+            name = word.group(1) if word else ""
+            if name in ("left", "begin"):
+                depth += 1
+            elif name in ("right", "end"):
+                depth -= 1
+            elif depth == 0 and name in ("cdot", "times", "approx") and i > start:
+                pieces.append(latex[start:i].strip())
+                start = i
+            i += 1 + len(name)
+            continue
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif (depth == 0 and ch in "+-=" and i > start and latex[i - 1] == " "
+              and i + 1 < n and latex[i + 1] == " " and latex[start:i].strip()):
+            pieces.append(latex[start:i].strip())
+            start = i
+        i += 1
+    pieces.append(latex[start:].strip())
+    return [p for p in pieces if p]
+
+
+def _display_pieces(lhs: str, parts: list[tuple[str, str, bool]]) -> str:
+    """The pieces of an equation, each measured and shrunk only when wider than the line on its
+    own, with a break allowed between pieces (preferred before a relation)."""
+    out = [rf"\dlxshrink{{$\displaystyle {lhs}$}}"] if lhs else []
+    for p, (rel, part, optional) in enumerate(parts):
+        # a piece of the numbers put in that is wider than the line is left out and named
+        # (the value follows; --json has the numbers), not shrunk out of legibility
+        box = r"\dlxdrop" if optional else r"\dlxshrink"
+        for k, term in enumerate(top_level_terms(part)):
+            lead = f"{{}}{rel} {term}" if k == 0 and rel else f"{{}}{term}"
+            # the formula stays beside its name when it can; later relations start a line
+            out.append(rf"\dlxbreak{{{-100 if k == 0 and p > 0 else 0}}}"
+                       rf"{box}{{$\displaystyle {lead}$}}")
+    return "".join(out)
 
 
 def equation_parts(step: Step, digits: int = DIGITS["formula"]) -> dict[str, Any]:
-    """The typeset parts of a step's equation: lhs, formula, numbers put in, value.
+    """The typeset parts of a step's equation: lhs, formula, numbers put in, value, and
+    ``display``: the whole equation as ``\\dlxdisplay`` (one line, stacked, or broken into
+    pieces, whichever TeX measures to fit the line).
 
     Parts that would repeat the previous one are left out; an inexact value gets ``\\approx``.
     """
@@ -38,14 +90,19 @@ def equation_parts(step: Step, digits: int = DIGITS["formula"]) -> dict[str, Any
         rel = "=" if exact else r"\approx"
         if value in (substituted, symbolic):
             value = ""
-    wide = len(lhs) + len(symbolic) + len(substituted) + len(value) > _WIDE
+    parts = [("=", symbolic, False)] + ([("=", substituted, bool(value))] if substituted else [])
+    parts += [(rel, value, False)] if value else []
+    one_line = lhs + "".join(f" {r} {p}" for r, p, _ in parts)
+    stacked = (r"\begin{aligned}" + lhs
+               + r" \\ ".join(f" &{r} {p}" for r, p, _ in parts) + r"\end{aligned}")
+    display = rf"\dlxdisplay{{{one_line}}}{{{stacked}}}{{{_display_pieces(lhs, parts)}}}"
     return {
         "lhs": NoEscape(lhs),
         "symbolic": NoEscape(symbolic),
         "substituted": NoEscape(substituted),
         "value": NoEscape(value),
         "rel": NoEscape(rel),
-        "wide": wide,
+        "display": NoEscape(display),
     }
 
 

@@ -23,7 +23,7 @@ from dlexam.derivations.core import Derivation
 from dlexam.derivations.params import JSON_MAX_DEPTH
 from dlexam.derivations.sampling import MAX_SEED
 from dlexam.errors import InputError
-from dlexam.langs import LANGS
+from dlexam.langs import codes
 from dlexam.literals import parse_json, parse_params
 from dlexam.render.describe import sample_json
 from dlexam.render.prose import prose_text
@@ -52,8 +52,8 @@ def lang_of(value: Any) -> str:
     """A language code, checked against the languages dlexam writes."""
     if value is None:
         return "en"
-    if not isinstance(value, str) or value not in LANGS:
-        raise InputError("lang", "one of " + ", ".join(LANGS), str(value)[:40])
+    if not isinstance(value, str) or value not in codes():
+        raise InputError("lang", "one of " + ", ".join(codes()), str(value)[:40])
     return value
 
 

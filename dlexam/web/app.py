@@ -27,7 +27,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dlexam.langs import LANGS
+from dlexam.langs import codes, language
 from dlexam.web.pages import MAX_ANSWERS
 from dlexam.web.workers import BusyError, InternalError, RequestError, TooSlowError, Workers
 
@@ -108,7 +108,7 @@ def _environment() -> jinja2.Environment:
 
 def _lang(request: Request) -> str:
     lang = request.query_params.get("lang", "en")
-    return lang if lang in LANGS else ""
+    return lang if lang in codes() else ""
 
 
 def _json_error(message: str, status: int) -> JSONResponse:
@@ -140,7 +140,7 @@ def create_app(workers: int = 2, queue: int = 64, timeout: float = 10.0) -> Star
         return t
 
     def languages() -> list[dict[str, str]]:
-        return [{"code": code, "name": prose_text(code, "web.lang_name")} for code in LANGS]
+        return [{"code": code, "name": language(code).name} for code in codes()]
 
     def page(request: Request, template: str, lang: str, status: int = 200,
              **data: Any) -> HTMLResponse:
@@ -203,7 +203,7 @@ def create_app(workers: int = 2, queue: int = 64, timeout: float = 10.0) -> Star
 
     def bad_lang(request: Request) -> HTMLResponse:
         return page(request, "error.html.j2", "en", 400,
-                    message="lang: expected one of " + ", ".join(LANGS) + ", got "
+                    message="lang: expected one of " + ", ".join(codes()) + ", got "
                     + request.query_params.get("lang", "")[:40])
 
     async def index(request: Request) -> Response:

@@ -20,7 +20,7 @@ from dlexam.check.report import report_json, verdict_lines
 from dlexam.derivations.contract import format_ref
 from dlexam.derivations.core import Derivation, to_plain
 from dlexam.derivations.params import REQUIRED
-from dlexam.errors import InputError
+from dlexam.errors import InputError, said_in
 from dlexam.literals import parse_value
 from dlexam.notation import tex
 from dlexam.notation.display import laid_out
@@ -189,7 +189,7 @@ def solve_page(name: str, query: Mapping[str, str], lang: str) -> dict[str, Any]
             text = _param_text(example[p.name])
         else:
             text = ""
-        fields.append({"name": p.name, "text": text, "describe": p.describe()})
+        fields.append({"name": p.name, "text": text, "describe": said_in(p.describe(), lang)})
     page: dict[str, Any] = {"name": derivation.name, "fields": fields, "steps": [],
                             "answers": [], "error": None,
                             "summary": prose_text(lang, derivation.summary_key)}
@@ -199,7 +199,7 @@ def solve_page(name: str, query: Mapping[str, str], lang: str) -> dict[str, Any]
                   for f in fields if f["text"].strip()}
         result = derivation.run(params)
     except InputError as err:
-        page["error"] = str(err)
+        page["error"] = err.said_in(lang)
         return page
     page["params"] = {f["name"]: f["text"] for f in fields if f["text"].strip()}
     for step in laid_out(result.steps):

@@ -1,0 +1,53 @@
+"""TeX builds shared by the tests of a session (see the ``answer_book`` fixture in conftest.py).
+
+A TeX run costs seconds; a test that only reads a built document asks for the shared one
+instead of building its own. Under ``pytest -n 2 --dist loadgroup`` the test files that use it
+run in one worker (the group ``SHARED``), which builds each document once; a file that declares
+a module-scoped fixture (an exam built once for the module) runs in one worker too; every other
+test goes to whichever worker is free.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Book:
+    """An answer book built for the whole test session: its folder (answer-book.pdf, .tex,
+    .log) and the build's report. Tests read it; a test that changes files builds its own."""
+
+    folder: Path
+    report: Any
+
+    @property
+    def pdf(self) -> Path:
+        return self.folder / "answer-book.pdf"
+
+
+SHARED = "shared-tex"
+"""The worker group of every test file that uses a shared TeX build (``answer_book``)."""
+
+_MODULE_FIXTURE = re.compile(r"@pytest\.fixture\(scope=\"(?:module|class)\"")
+
+
+def file_groups(tests: Path) -> dict[str, str]:
+    """Each test file that must run in one worker, and its group: ``SHARED`` for the files that
+    use ``answer_book``, the file itself for one that declares a module-scoped fixture."""
+    groups: dict[str, str] = {}
+    for path in sorted(tests.glob("test_*.py")):
+        source = path.read_text("utf-8")
+        name = f"{tests.name}/{path.name}"
+        if "answer_book" in source:
+            groups[name] = SHARED
+        elif _MODULE_FIXTURE.search(source):
+            groups[name] = name
+    return groups
+
+
+def scope_of(nodeid: str, groups: dict[str, str]) -> str:
+    """The scheduling scope of a test: its file's group, or the test itself."""
+    return groups.get(nodeid.split("::", 1)[0], nodeid)
