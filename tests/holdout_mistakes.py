@@ -190,6 +190,30 @@ def _gan_value_sign() -> dict[str, Any]:
     return {"loss_D": float(value)}  # V itself, the minus sign of -V left out
 
 
+def _pe_in_degrees() -> dict[str, Any]:
+    n, d = 3, 4
+    pe = np.zeros((n, d))
+    for pos in range(n):
+        for i in range(d // 2):
+            angle = math.radians(pos / 10000 ** (2 * i / d))  # the calculator in degrees
+            pe[pos, 2 * i], pe[pos, 2 * i + 1] = math.sin(angle), math.cos(angle)
+    return {"PE": pe}
+
+
+_SKIP_GRAM = {"v_c": [0.5, -1.0], "U": [[1.0, 0.5], [-0.5, 1.0], [0.2, 0.3]], "target": "w2"}
+
+
+def _skip_gram_loss_sign() -> dict[str, Any]:
+    s = np.array(_SKIP_GRAM["U"]) @ np.array(_SKIP_GRAM["v_c"])
+    return {"loss": float(s[1] - np.log(np.exp(s).sum()))}  # ln p(o | c), no minus sign
+
+
+def _gan_value_pooled() -> dict[str, Any]:
+    real, fake = np.array([0.8, 0.6]), np.array([0.3, 0.3, 0.4])
+    pooled = np.concatenate([np.log(real), np.log(1 - fake)]).mean()  # BCELoss on both stacked
+    return {"loss_D": float(-pooled)}
+
+
 HOLDOUT: list[Case] = [
     Case("mask left out", "causal mask asked and left out", "self-attention", QKV,
          _mask_left_out),
@@ -233,4 +257,10 @@ HOLDOUT: list[Case] = [
          {"probs": [0.78, 0.71, 0.3]}, _sequence_log2),
     Case("sign left out", "the discriminator loss without its minus sign", "gan-value",
          {"d_real": [0.8, 0.6], "d_fake": [0.3, 0.3, 0.4]}, _gan_value_sign),
+    Case("unit", "sin and cos in degrees (the calculator's mode)", "positional-encoding",
+         {"n": 3, "d": 4}, _pe_in_degrees),
+    Case("sign left out", "the skip-gram loss without its minus sign", "skip-gram", _SKIP_GRAM,
+         _skip_gram_loss_sign),
+    Case("framework default", "one mean over the real and generated samples (BCELoss)",
+         "gan-value", {"d_real": [0.8, 0.6], "d_fake": [0.3, 0.3, 0.4]}, _gan_value_pooled),
 ]

@@ -125,3 +125,27 @@ def test_template_of_an_exam_that_draws_its_numbers_is_refused(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "--template: q1: expected a question with fixed numbers" in captured.err
+
+
+@pytest.mark.tex
+def test_pdf_report_names_both_mistakes_of_a_pair(tmp_path: Path) -> None:
+    import numpy as np
+
+    q = np.array([[1.0, 0.0], [0.5, 1.0], [0.0, 2.0]])
+    k = np.array([[1.0, 1.0], [0.0, 2.0], [1.5, -0.5]])
+    s = np.where(np.tril(np.ones((3, 3))) > 0, q @ k.T, -np.inf)  # unscaled, causal
+    e = np.exp(s - s.max(axis=0, keepdims=True))
+    by_column = np.round(e / e.sum(axis=0, keepdims=True), 6)  # softmax down each column
+    exam = tmp_path / "pair.toml"
+    exam.write_text(
+        'title = { en = "Pair", zh-Hant = "成對" }\nlang = "bilingual"\n\n[[questions]]\n'
+        'id = "q1"\nderivation = "self-attention"\npoints = 10\nask = ["weights"]\n'
+        f'[questions.params]\nQ = {q.tolist()}\nK = {k.tolist()}\nV = {q.tolist()}\n'
+        'mask = "causal"\n', encoding="utf-8")
+    path = answers(tmp_path, f'[q1]\nweights = "{json.dumps(by_column.tolist())}"\n')
+    pdf = tmp_path / "report.pdf"
+    assert main(["check", "--exam", str(exam), path, "--pdf", str(pdf)]) == 1
+    text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
+                                   text=True, check=True).stdout.split())
+    assert "together with softmax over each column instead of each row" in text
+    assert "同時又對每一行而不是每一列做 softmax" in text

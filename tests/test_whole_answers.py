@@ -358,3 +358,25 @@ def test_practice_carries_forward_from_the_students_own_earlier_value() -> None:
     term.type("quit")
     term.read_until("Score: 1 of 2 answered right")
     assert term.close() == 1
+
+
+def test_lstm_h_from_own_cell_and_gru_h_from_own_gate() -> None:
+    # the example LSTM cell: o_1 = sigma(W_o [h_0, x_1]) = sigma(0.7 * 0 + 0.1 * 1); C[1] typed
+    # wrong, h[1] = o_1 tanh(C_1) from it
+    o1 = 1 / (1 + np.exp(-0.1))
+    report = dlexam.check("lstm-forward", {}, {"C[1]": "[0.5]",
+                                               "h[1]": f"[{o1 * np.tanh(0.5):.4f}]"})
+    h = next(v for v in report.verdicts if v.answer == "h")
+    assert h.correct and h.carried and h.follows_from == ("C", (1,))
+    # the example GRU: h~_1 = tanh(W_h x_1) = tanh(0.8) (h_0 = 0); z[1] typed wrong as 0.4:
+    # h_1 = (1 - z) h~ under Cho's rule, z h~ under Olah's
+    for rule, weight in (("cho", 0.6), ("olah", 0.4)):
+        report = dlexam.check("gru-forward", {"update_rule": rule},
+                              {"z[1]": "[0.4]", "h[1]": f"[{weight * np.tanh(0.8):.4f}]"})
+        h = next(v for v in report.verdicts if v.answer == "h")
+        assert h.correct and h.carried, rule
+    # a norm typed within the threshold: g left as it is, ||g^|| = the student's norm
+    report = dlexam.check("clip-gradient", {"g": [3, 4], "threshold": 6},
+                          {"norm_before": "5.5", "g": "[3, 4]", "norm_after": "5.5"})
+    after = next(v for v in report.verdicts if v.answer == "norm_after")
+    assert after.correct and after.carried

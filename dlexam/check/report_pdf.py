@@ -30,8 +30,8 @@ def _question(q: Any) -> dict[str, Any]:
                 "given": _number(v.given),
                 "expected": _number(v.expected),
                 "correct": v.correct,
-                "mistake_key": spec.mistake_key(v.mistake) + ".name" if v.mistake else None,
-                "explain_key": spec.mistake_key(v.mistake) + ".explain" if v.mistake else None,
+                # the named mistake, or both of a pair, as the text report names them
+                "mistake_keys": [spec.mistake_key(m) for m in v.mistakes] if v.mistake else [],
                 "follows": format_ref(*v.follows_from) if v.follows_from else None,
                 "slip": v.note == "rounding-slip",
             })

@@ -17,7 +17,7 @@ from typing import Any
 import mpmath
 import sympy as sp
 
-from dlexam.derivations.contract import Answer, Mistake
+from dlexam.derivations.contract import Answer, Mistake, with_params
 from dlexam.derivations.core import Result, Step, derivation, row_of, terms_of
 from dlexam.derivations.forms import Operator, Ratio, as_written, row_vector
 from dlexam.derivations.heads import Is
@@ -370,6 +370,11 @@ def _check(name: str, x: Any, alpha: Any, approximate: str) -> list[sp.Basic]:
                 formula=True, applies=_has_zero),
         Mistake("softmax-jacobian-diagonal", changes=("derivative",), formula=True,
                 applies=lambda p: p["name"] == "softmax"),
+        # leaky ReLU taken for ReLU: the negative slope alpha left out (0 below 0)
+        Mistake("leaky-as-relu", changes=("value", "derivative", "saturation"),
+                params=with_params(name="relu", alpha=None),
+                applies=lambda p: p["name"] == "leaky_relu" and any(
+                    v < 0 for v in _entries(p["x"]))),
     ],
     sampler=sample_activation,
     question=_activation_question,

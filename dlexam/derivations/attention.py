@@ -51,6 +51,7 @@ from dlexam.derivations.heads import (
     shape_text,
     softmax_row_step,
     softmax_rows_exact,
+    weighted_values,
 )
 from dlexam.derivations.params import Param, bind_dims, numeric_inputs, validate
 from dlexam.derivations.sampling import Draw
@@ -131,6 +132,12 @@ ATTENTION_CONTEXT_MISTAKES = [
             applies=lambda p: p["states"] is not None and _square(p)),
     Mistake("no-softmax", changes=("weights", "contexts"), formula=True,
             applies=lambda p: p["scores"] is not None and p["states"] is not None),
+    # the softmax over each column of the scores (over the outputs) instead of each row
+    Mistake("softmax-by-column", changes=("weights", "contexts"), formula=True,
+            applies=lambda p: p["scores"] is not None and len(p["scores"]) > 1),
+    # without attention, the first encoder state taken as the context instead of the last
+    Mistake("first-state-context", changes=("context_no_attention",), formula=True,
+            applies=lambda p: p["states"] is not None and len(p["states"]) > 1),
 ]
 
 
@@ -222,7 +229,7 @@ def attention_context(
     more, used, computed_weights = _context_weights(weights, scores, outs, mistake)
     steps += more
     more, contexts, last = _context_steps(used, states, ins, outs,
-                                          given_weights=weights is not None)
+                                          given_weights=weights is not None, mistake=mistake)
     steps += more
     steps += _decoder_steps(h, outs)
     answers: dict[str, Any] = {}
@@ -249,6 +256,10 @@ def _context_weights(weights: sp.ImmutableMatrix | None, scores: sp.ImmutableMat
         weights = scores
         steps.append(Step(key="attention_context.no_softmax", lhs=sym("A_att", **NC),
                           symbolic=sym("S_att", **NC), value=scores, data=shape_data(scores)))
+    elif scores is not None and mistake == "softmax-by-column":
+        weights = sp.ImmutableMatrix(softmax_rows_exact(scores.T).T)
+        steps.append(Step(key="attention_context.softmax_by_column", lhs=sym("A_att", **NC),
+                          value=weights, data=shape_data(weights)))
     elif scores is not None:
         weights = softmax_rows_exact(scores)
         for i in range(scores.rows):
@@ -271,8 +282,8 @@ def _context_weights(weights: sp.ImmutableMatrix | None, scores: sp.ImmutableMat
 
 
 def _context_steps(weights: sp.ImmutableMatrix, states: sp.ImmutableMatrix | None,
-                   ins: list[str], outs: list[str], given_weights: bool
-                   ) -> tuple[list[Step], list[Any], Any]:
+                   ins: list[str], outs: list[str], given_weights: bool,
+                   mistake: str | None = None) -> tuple[list[Step], list[Any], Any]:
     """The contexts step group: the states, each output's weighted sum and the one context
     without attention (the last state). Returns the steps, the contexts and that last state."""
     rows, cols = weights.shape
@@ -308,10 +319,12 @@ def _context_steps(weights: sp.ImmutableMatrix, states: sp.ImmutableMatrix | Non
                       value=(sp.ImmutableMatrix.vstack(*value_rows) if states is not None
                              else Stack(*contexts) if not given_weights else None),
                       data={"outputs": _label_list(outs), "n_out": rows}))
-    last = h[-1] if states is None else state_rows[-1]
-    steps.append(Step(key="attention_context.no_attention", lhs=sym("C_ctx"), symbolic=h[-1],
-                      value=None if states is None else last,
-                      data={"last": h[-1], "input": ins[-1], "n_in": cols}))
+    # the encoder's last state (its first under first-state-context)
+    at = 0 if mistake == "first-state-context" else -1
+    last = h[at] if states is None else state_rows[at]
+    steps.append(Step(key="attention_context.no_attention" + ("_first" if at == 0 else ""),
+                      lhs=sym("C_ctx"), symbolic=h[at], value=None if states is None else last,
+                      data={"last": h[at], "input": ins[at], "n_in": cols}))
     return steps, contexts, last
 
 
@@ -624,14 +637,14 @@ def _from_own_scores(params: Mapping[str, Any], student: Mapping[str, Any]
 
 def _from_own_weights(params: Mapping[str, Any], student: Mapping[str, Any]
                       ) -> dict[str, Any] | None:
-    """Z from the student's own weights (follow-through): Z = A V, the product the
-    derivation's last step takes, with the values V of the question (or the student's V)."""
+    """Z from the student's own weights (follow-through): Z = A V by the derivation's own last
+    step (:func:`weighted_values`), with the values V of the question (or the student's V)."""
     values = _values_of(params, student)
     if values is None or student.get("weights") is None:
         return None
-    weights = sp.Matrix(student["weights"])
-    product = weights * sp.Matrix(values)
-    return {"Z": to_plain(sp.ImmutableMatrix(product))}
+    product = weighted_values(sp.ImmutableMatrix(student["weights"]), sp.ImmutableMatrix(values),
+                              exact=False)
+    return {"Z": to_plain(product)}
 
 
 @derivation(
@@ -761,6 +774,16 @@ MULTI_HEAD_MISTAKES = [
     # the causal mask asked for and left out, in every head
     Mistake("no-mask", changes=_HEAD_ANSWERS, params=with_params(mask="none"),
             applies=lambda p: p["mask"] == "causal"),
+    # d_k for sqrt(d_k) in every head (a number given to divide by is what it is)
+    Mistake("scaled-by-dk", changes=_HEAD_ANSWERS, formula=True,
+            applies=lambda p: Scale(p["scale"]).root),
+    Mistake("softmax-by-column", changes=_HEAD_ANSWERS, formula=True),
+    # the mask applied to each head's weights after its softmax, the rows not renormalised
+    Mistake("mask-after-softmax", changes=_HEAD_ANSWERS, formula=True,
+            applies=lambda p: p["mask"] == "causal"),
+    # Z_h = A_h^T V_h for A_h V_h, where the keys are the queries' tokens (self-attention)
+    Mistake("transposed-weights-in-z", changes=("heads", "concat", "output"), formula=True,
+            applies=lambda p: p.get("X_q") is None and p.get("X_kv") is None),
 ]
 
 

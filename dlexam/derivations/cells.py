@@ -181,6 +181,11 @@ def stack(parts: Iterable[sp.MatrixBase]) -> sp.ImmutableMatrix:
     return sp.ImmutableMatrix(sp.Matrix.vstack(*parts))
 
 
+def column_of(numbers: Iterable[Any]) -> sp.ImmutableMatrix:
+    """Plain numbers (a student's typed vector) as an exact column, to put into a formula."""
+    return sp.ImmutableMatrix([exact(v) for v in numbers])
+
+
 def zeros(rows: int) -> sp.ImmutableMatrix:
     """A column of zeros."""
     return sp.ImmutableMatrix.zeros(rows, 1)

@@ -15,9 +15,17 @@ from typing import Any
 import sympy as sp
 
 from dlexam.derivations.contract import Answer, Follow, Mistake, with_params
-from dlexam.derivations.core import Result, Step, derivation, evaluate_at, put_in, terms_of
+from dlexam.derivations.core import (
+    Result,
+    Step,
+    derivation,
+    evaluate_at,
+    put_in,
+    terms_of,
+    to_plain,
+)
 from dlexam.derivations.forms import simplified
-from dlexam.derivations.params import Param
+from dlexam.derivations.params import Param, exact
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError, Said
 from dlexam.notation import msym, register_symbols, sym
@@ -286,20 +294,20 @@ def _clip_question(values: dict[str, Any]) -> dict[str, Any]:
 
 def _clipped_by_own_norm(params: Mapping[str, Any], student: Mapping[str, Any]
                          ) -> dict[str, Any] | None:
-    """g, the factor and the norm after, from the student's own norm (follow-through): if
-    ||g|| > β then g <- (β / ||g||) g, the rule's own step (clipping by norm, no axes)."""
+    """g, the factor and the norm after, from the student's own norm (follow-through): the
+    rule's own clipping step (:func:`_clip_step`) given their norm (clipping by norm, no
+    axes)."""
     if params.get("mode", "norm") != "norm" or params.get("axes") is not None:
         return None
-    norm, beta = float(student["norm_before"]), float(params["threshold"])
+    norm, threshold = exact(student["norm_before"]), exact(params["threshold"])
     if norm <= 0:
         return None
-    factor = beta / norm if norm > beta else 1.0
-
-    def scaled(value: Any) -> Any:
-        return [scaled(v) for v in value] if isinstance(value, list) else factor * float(value)
-
-    return {"g": scaled(params["g"]), "scale": factor,
-            "norm_after": beta if norm > beta else norm}
+    _kind, g = _layout([exact(v) if not isinstance(v, list) else
+                       sp.ImmutableMatrix([exact(x) for x in v]) for v in params["g"]], "norm")
+    _step, new, clipped = _clip_step(g, threshold, norm, None)
+    after = evaluate_at(_after_formula(clipped), {sym("beta"): threshold, sym("norm_g"): norm})
+    return {"g": to_plain(_shaped(new)), "scale": to_plain(_scale(norm, threshold, clipped, None)),
+            "norm_after": to_plain(after)}
 
 
 @derivation(
@@ -359,10 +367,8 @@ def _clip_whole(g: sp.ImmutableMatrix, threshold: sp.Rational, mistake: str | No
     l1 = mistake == "l1-norm"
     beta, norm_sym, g_sym = sym("beta"), sym("norm_g"), msym("g", g.rows, g.cols)
     entries = list(g)
+    rule = _rule(g_sym, mistake)
     with sp.evaluate(False):
-        rule = sp.MatMul(sp.Mul(beta, sp.Pow(norm_sym, -1)), g_sym)
-        if mistake == "inverted-ratio":  # the ratio turned over
-            rule = sp.MatMul(sp.Mul(norm_sym, sp.Pow(beta, -1)), g_sym)
         squares = sp.Add(*[sp.Pow(v, 2) for v in entries]) if len(entries) > 1 else sp.Pow(
             entries[0], 2)
         norm_shown = squares if squared else sp.sqrt(squares)
@@ -386,20 +392,7 @@ def _clip_whole(g: sp.ImmutableMatrix, threshold: sp.Rational, mistake: str | No
              substituted=norm_shown, value=norm,
              elidable=terms_of(len(entries), substituted=None)),
     ]
-    clipped = bool(norm > threshold)
-    if clipped and mistake == "not-clipped":  # the norm is above, and nothing was done
-        step = Step(key="clip_gradient.not_clipped", data={"norm": norm, "threshold": threshold})
-        new = g
-        clipped = False
-    elif clipped:
-        values = {beta: threshold, norm_sym: norm, g_sym: g}
-        step = Step(key="clip_gradient.clipped", lhs=sym("g_clipped"),
-                    symbolic=put_in(rule, values), value=evaluate_at(rule, values),
-                    data={"norm": norm, "threshold": threshold})
-        new = sp.ImmutableMatrix(step.value)
-    else:
-        step = Step(key="clip_gradient.unchanged", data={"norm": norm, "threshold": threshold})
-        new = g
+    step, new, clipped = _clip_step(g, threshold, norm, mistake)
     steps.append(step)
     after = sp.Add(*[v**2 for v in new])
     norm_after = simplified(after if squared else sp.sqrt(after))
@@ -413,7 +406,7 @@ def _clip_whole(g: sp.ImmutableMatrix, threshold: sp.Rational, mistake: str | No
             after_formula = sp.Mul(sp.Pow(norm_sym, 2), sp.Pow(beta, -1))
         norm_after = simplified(norm**2 / threshold)
     else:
-        after_formula = beta if clipped else norm_sym
+        after_formula = _after_formula(clipped)
     steps.append(Step(key="clip_gradient.norm_after", lhs=sym("norm_g_clipped"),
                       symbolic=after_formula, value=norm_after,
                       data={"clipped": clipped}))
@@ -425,11 +418,54 @@ def _clip_whole(g: sp.ImmutableMatrix, threshold: sp.Rational, mistake: str | No
             "g": _shaped(new),
             "norm_before": norm,
             "norm_after": norm_after,
-            "scale": (simplified(norm / threshold) if mistake == "inverted-ratio"
-                      else simplified(threshold / norm)) if clipped else sp.Integer(1),
+            "scale": _scale(norm, threshold, clipped, mistake),
         },
         info={"clipped": clipped},
     )
+
+
+def _rule(g_sym: sp.MatrixSymbol, mistake: str | None) -> sp.Basic:
+    """The rule by norm, ĝ = (β / ||g||) g (the ratio turned over under ``inverted-ratio``)."""
+    beta, norm_sym = sym("beta"), sym("norm_g")
+    with sp.evaluate(False):
+        if mistake == "inverted-ratio":
+            return sp.MatMul(sp.Mul(norm_sym, sp.Pow(beta, -1)), g_sym)
+        return sp.MatMul(sp.Mul(beta, sp.Pow(norm_sym, -1)), g_sym)
+
+
+def _clip_step(g: sp.ImmutableMatrix, threshold: sp.Rational, norm: sp.Basic,
+               mistake: str | None) -> tuple[Step, sp.ImmutableMatrix, bool]:
+    """The clipping step of the rule by norm, given the norm: if ||g|| > β then
+    g <- (β / ||g||) g (left as it is under ``not-clipped``). Returns the step, the new g and
+    whether it was clipped."""
+    beta, norm_sym, g_sym = sym("beta"), sym("norm_g"), msym("g", g.rows, g.cols)
+    clipped = bool(norm > threshold)
+    if clipped and mistake == "not-clipped":  # the norm is above, and nothing was done
+        step = Step(key="clip_gradient.not_clipped", data={"norm": norm, "threshold": threshold})
+        return step, g, False
+    if clipped:
+        rule = _rule(g_sym, mistake)
+        values = {beta: threshold, norm_sym: norm, g_sym: g}
+        step = Step(key="clip_gradient.clipped", lhs=sym("g_clipped"),
+                    symbolic=put_in(rule, values), value=evaluate_at(rule, values),
+                    data={"norm": norm, "threshold": threshold})
+        return step, sp.ImmutableMatrix(step.value), True
+    step = Step(key="clip_gradient.unchanged", data={"norm": norm, "threshold": threshold})
+    return step, g, False
+
+
+def _after_formula(clipped: bool) -> sp.Basic:
+    """||ĝ||: β when clipped, else ||g|| itself."""
+    return sym("beta") if clipped else sym("norm_g")
+
+
+def _scale(norm: sp.Basic, threshold: sp.Rational, clipped: bool, mistake: str | None
+           ) -> sp.Basic:
+    """The factor g is multiplied by: β / ||g|| when clipped (turned over under
+    ``inverted-ratio``), else 1."""
+    if not clipped:
+        return sp.Integer(1)
+    return simplified(norm / threshold if mistake == "inverted-ratio" else threshold / norm)
 
 
 def _shaped(matrix: sp.ImmutableMatrix) -> list[Any]:

@@ -157,6 +157,9 @@ def _applies(mistake: str) -> Any:
         repeat = int(params.get("repeat") or 1)
         if mistake == "no-bias":
             return params.get("channels") is not None and params.get("filters") is not None
+        if mistake == "no-channels":  # with one channel and one layer the counts agree
+            return (params.get("channels") is not None and params.get("filters") is not None
+                    and (int(params["channels"]) > 1 or repeat > 1))
         if mistake == "padding-once":
             if p == "same":
                 return any(same_padding(n, k, s, d).total > 0 for n, k, s, d in
@@ -175,6 +178,8 @@ MISTAKES = [
     Mistake("no-plus-one", changes=_SIZES, formula=True, applies=_applies("no-plus-one")),
     Mistake("stride-first", changes=_SIZES, formula=True, applies=_applies("stride-first")),
     Mistake("no-bias", changes=("params",), formula=True, applies=_applies("no-bias")),
+    # each filter counted as k_h k_w weights and a bias: the input channels left out
+    Mistake("no-channels", changes=("params",), formula=True, applies=_applies("no-channels")),
 ]
 
 
@@ -188,7 +193,7 @@ def _told_apart(params: dict[str, Any]) -> bool:
     if right is None:
         return False
     for m in MISTAKES:
-        if m.id == "no-bias" or not m.applies_to(params):
+        if m.id in ("no-bias", "no-channels") or not m.applies_to(params):  # counts, not sizes
             continue
         if _stack(axes, dims, p, params["repeat"], m.id) == right:
             return False
@@ -466,14 +471,17 @@ def _params_steps(axes: int, k: list[int], channels: int, filters: int, repeat: 
         kh, kw = sp.Symbol("k_h"), sp.Symbol("k_w")
         with sp.evaluate(False):
             window = sp.Mul(kh, kw, C) if len(kernel) == 2 else sp.Mul(K, C)
+            if mistake == "no-channels":
+                window = sp.Mul(kh, kw) if len(kernel) == 2 else K
             formula = sp.Mul(F, window) if mistake == "no-bias" else \
                 sp.Mul(F, sp.Add(window, 1))
         numbers = {F: filters, C: width_in, K: kernel[0], kh: kernel[0], kw: kernel[-1]}
         if layer > 2:  # every later layer reads f channels, as the second: the same count
             counts.append(counts[-1])
             continue
-        step = three_part("conv_arithmetic.params" + ("_nobias" if mistake == "no-bias"
-                                                       else ""),
+        step = three_part("conv_arithmetic.params" + {"no-bias": "_nobias",
+                                                       "no-channels": "_nochannels"}.get(
+                                                           mistake or "", ""),
                           sp.Symbol(f"P_{layer}"), formula, numbers, layer=layer,
                           channels=width_in, filters=filters, later=layer == 2 and
                           repeat > 2, repeat=repeat)
@@ -491,6 +499,7 @@ def _params_steps(axes: int, k: list[int], channels: int, filters: int, repeat: 
     if square or axes == 1:  # the other reading of one number n: 1-D, or a square image
         other = k[0] if square else k[0] ** 2
         other_rank = sum(
-            filters * (other * (channels if layer == 1 else filters)
+            filters * (other * (1 if mistake == "no-channels" else channels if layer == 1
+                                else filters)
                        + (mistake != "no-bias")) for layer in range(1, repeat + 1))
     return steps, sum(counts), other_rank

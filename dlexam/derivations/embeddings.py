@@ -175,6 +175,8 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
         Mistake("log-base-10", changes=("loss",), formula=True),
         Mistake("gradient-sign", changes=("grad_v_c",), formula=True),
         Mistake("no-normalizer", changes=("loss",), formula=True),
+        # ln p(o | c) itself, the minus sign of the loss left out (a negative loss)
+        Mistake("loss-sign", changes=("loss",), formula=True),
     ],
     sampler=sample_skip_gram,
     question=_question,
@@ -259,6 +261,12 @@ def _loss_step(scores: list[sp.Basic], total: sp.Basic, den_sym: sp.Basic, den_n
             formula = sp.Mul(-1, s_o)
             put = sp.Mul(-1, as_written(scores[o]))
         key = "skip_gram.loss_no_normalizer"
+    elif mistake == "loss-sign":
+        loss = scores[o] - log_sum
+        with sp.evaluate(False):
+            formula = sp.Add(s_o, sp.Mul(-1, Log(den_sym, sp.E)))
+            put = sp.Add(as_written(scores[o]), sp.Mul(-1, Log(den_num, sp.E)))
+        key = "skip_gram.loss_sign"
     else:
         loss = log_sum - scores[o]
         if mistake == "log-base-10":
@@ -274,6 +282,8 @@ def _loss_step(scores: list[sp.Basic], total: sp.Basic, den_sym: sp.Basic, den_n
     if mistake != "no-normalizer":  # the sum of exponentials in its Sigma form
         with sp.evaluate(False):
             shorter = sp.Add(sp.Mul(-1, s_o), Log(sym("sg_sum_exp"), sp.E))
+            if mistake == "loss-sign":
+                shorter = sp.Add(s_o, sp.Mul(-1, Log(sym("sg_sum_exp"), sp.E)))
             if mistake == "log-base-10":
                 shorter = Ratio(shorter, Log(10, sp.E))
     step = Step(key=key, lhs=sym("sg_L"), symbolic=formula, substituted=put, value=loss,

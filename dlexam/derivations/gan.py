@@ -42,6 +42,8 @@ register_symbols({
     "gan_b": ("b", "b"),
     "gan_y": ("y", "y"),
     "gan_s": ("s", "s"),
+    "gan_m": ("m", "m"),
+    "gan_n": ("n", "n"),
     "f_y": ("f(y)", "f(y)"),
     "f_prime": ("f'(y)", "f'(y)"),
     "f_second": ("f''(y)", "f''(y)"),
@@ -176,6 +178,10 @@ def _optimum_question(values: dict[str, Any]) -> dict[str, Any]:
         Mistake("log-base-2", changes=("jsd", "C_G", "C_G_minimum", "gap"), formula=True),
         # C(G) = -log 4 + JSD: the factor 2 of 2 JSD lost
         Mistake("jsd-factor-lost", changes=("C_G", "gap"), formula=True),
+        # the calculator's log key: every logarithm to base 10
+        Mistake("log-base-10", changes=("jsd", "C_G", "C_G_minimum", "gap"), formula=True),
+        # the minimum taken as log 4, its minus sign left out
+        Mistake("minimum-sign", changes=("C_G_minimum",), formula=True),
     ],
     sampler=sample_optimum,
     question=_optimum_question,
@@ -192,7 +198,8 @@ def gan_optimum(p_data: sp.ImmutableMatrix, p_g: sp.ImmutableMatrix, normalize: 
             with the JSD, which no longer holds, is left out) or ``log-base-2`` (every
             logarithm to base 2: bits, so the minimum is -2).
     """
-    b = sp.Integer(2) if mistake == "log-base-2" else sp.E
+    b = (sp.Integer(2) if mistake == "log-base-2" else sp.Integer(10)
+         if mistake == "log-base-10" else sp.E)
     pd = distribution("p_data", p_data, normalize)
     pg = distribution("p_g", p_g, normalize)
     k = len(pd)
@@ -220,6 +227,10 @@ def gan_optimum(p_data: sp.ImmutableMatrix, p_g: sp.ImmutableMatrix, normalize: 
     elif mistake != "d-star-swapped":  # with the wrong D*, C(G) is not -log 4 + 2 JSD
         steps.append(_identity_step(c_g, jsd, b))
     steps += minimum_steps(equal=pd == pg)
+    if mistake == "minimum-sign":  # log 4 for -log 4
+        minimum = -minimum
+        steps = [replace(st, key="gan_optimum.minimum_unsigned", data={"minimum": minimum})
+                 if st.key == "gan_optimum.minimum" else st for st in steps]
     return Result(
         convention="nats" if b == sp.E else "bits",
         steps=tuple(steps),
@@ -448,6 +459,14 @@ def sample_value(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
                 changes=("V", "loss_D", "loss_G_minimax", "loss_G_nonsaturating"), formula=True),
         # the discriminator maximises V: its loss to minimise is -V, the sign left out here
         Mistake("loss-d-sign", changes=("loss_D",), formula=True),
+        # the calculator's log key: every logarithm to base 10
+        Mistake("log-base-10", changes=("V", "loss_D", "loss_G_minimax", "loss_G_nonsaturating"),
+                formula=True),
+        # the non-saturating loss without its minus sign: the mean of log D(G(z)) itself
+        Mistake("loss-g-sign", changes=("loss_G_nonsaturating",), formula=True),
+        # one mean over all m + n samples (BCELoss on the real and generated outputs stacked),
+        # not a mean per batch; with m = n exactly half
+        Mistake("pooled-mean", changes=("V", "loss_D"), formula=True),
     ],
     sampler=sample_value,
 )
@@ -469,25 +488,46 @@ def gan_value(d_real: sp.ImmutableMatrix, d_fake: sp.ImmutableMatrix,
     disc, gen = sp.Function("D"), sp.Function("G")
     xs = [disc(sp.Symbol(f"x_{i}")) for i in range(1, m + 1)]
     zs = [disc(gen(sp.Symbol(f"z_{j}"))) for j in range(1, n + 1)]
-    mean_log_real = sp.Add(*[sp.log(x) for x in real]) / div_m
-    mean_log_fake = sp.Add(*[sp.log(1 - x) for x in fake]) / div_n
-    mean_log_d_fake = sp.Add(*[sp.log(x) for x in fake]) / div_n
+    b = sp.Integer(10) if mistake == "log-base-10" else sp.E
+
+    def lg(x: sp.Basic) -> sp.Basic:
+        return sp.log(x) if b == sp.E else sp.log(x) / sp.log(b)
+
+    def shown_log(x: sp.Basic) -> sp.Basic:
+        return _log(x) if b == sp.E else Log(x, b)
+
+    def shown_log_one_minus(x: sp.Basic) -> sp.Basic:
+        return _log_one_minus(x) if b == sp.E else Log(sp.Add(1, -x, evaluate=False), b)
+
+    mean_log_real = sp.Add(*[lg(x) for x in real]) / div_m
+    mean_log_fake = sp.Add(*[lg(1 - x) for x in fake]) / div_n
+    mean_log_d_fake = sp.Add(*[lg(x) for x in fake]) / div_n
     value = mean_log_real + mean_log_fake
     suffix = "" if mean else "_sum"
-    real_step = _mean_step("gan_value.real_term" + suffix, sym("V_real"), xs, real, _log, 1,
-                           mean_log_real, mean, m=m)
+    real_step = _mean_step("gan_value.real_term" + suffix, sym("V_real"), xs, real, shown_log,
+                           1, mean_log_real, mean, m=m)
     fake_step = _mean_step("gan_value.fake_term" + suffix, sym("V_fake"), zs, fake,
-                           _log_one_minus, 1, mean_log_fake, mean, n=n)
+                           shown_log_one_minus, 1, mean_log_fake, mean, n=n)
     with sp.evaluate(False):
         v_formula = sp.Add(sym("V_real"), sym("V_fake"))
         v_numbers = sp.Add(sp.Float(float(mean_log_real)), sp.Float(float(mean_log_fake)))
+    value_key = "gan_value.value"
+    if mistake == "pooled-mean":  # one mean over the m + n samples together
+        value = (m * mean_log_real + n * mean_log_fake) / (m + n)
+        value_key = "gan_value.value_pooled"
+        with sp.evaluate(False):
+            v_formula = sp.Mul(sp.Pow(sp.Add(sym("gan_m"), sym("gan_n")), -1), sp.Add(
+                sp.Mul(sym("gan_m"), sym("V_real")), sp.Mul(sym("gan_n"), sym("V_fake"))))
+            v_numbers = sp.Mul(sp.Pow(sp.Add(m, n), -1), sp.Add(
+                sp.Mul(m, sp.Float(float(mean_log_real))),
+                sp.Mul(n, sp.Float(float(mean_log_fake)))))
     steps = [
         Step(key="gan_value.batch", data={"m": m, "n": n, "d_real": row_vector(real),
                                           "d_fake": row_vector(fake)}),
         real_step,
         fake_step,
-        Step(key="gan_value.value", lhs=sym("V_DG"), symbolic=v_formula, substituted=v_numbers,
-             value=value),
+        Step(key=value_key, lhs=sym("V_DG"), symbolic=v_formula, substituted=v_numbers,
+             value=value, data={"m": m, "n": n}),
         Step(key="gan_value.loss_d", lhs=sym("L_D"), symbolic=sp.Mul(-1, sym("V_DG"),
                                                                       evaluate=False),
              value=-value,
@@ -497,9 +537,12 @@ def gan_value(d_real: sp.ImmutableMatrix, d_fake: sp.ImmutableMatrix,
         # the minimax loss is the generated term itself: named, not written out again
         Step(key="gan_value.loss_g_minimax", lhs=sym("L_G_mm"), symbolic=sym("V_fake"),
              value=mean_log_fake, data={"n": n}),
-        _mean_step("gan_value.loss_g_nonsaturating" + suffix, sym("L_G_ns"), zs, fake, _log, -1,
-                   -mean_log_d_fake, mean, n=n),
+        _mean_step("gan_value.loss_g_nonsaturating" + suffix, sym("L_G_ns"), zs, fake,
+                   shown_log, -1, -mean_log_d_fake, mean, n=n),
     ]
+    if mistake == "loss-g-sign":  # + the mean of log D(G(z)): the minus sign left out
+        steps[-1] = _mean_step("gan_value.loss_g_nonsaturating_unsigned", sym("L_G_ns"), zs,
+                               fake, shown_log, 1, mean_log_d_fake, mean, n=n)
 
     # why the non-saturating loss: gradients with respect to the discriminator's logit s
     s = sym("gan_s")
@@ -523,7 +566,8 @@ def gan_value(d_real: sp.ImmutableMatrix, d_fake: sp.ImmutableMatrix,
         Step(key="gan_value.saturation",
              data={"smallest": min(fake), "grad_mm": -min(fake), "grad_ns": min(fake) - 1}),
     ]
-    losses = {"loss_G_minimax": mean_log_fake, "loss_G_nonsaturating": -mean_log_d_fake,
+    losses = {"loss_G_minimax": mean_log_fake, "loss_G_nonsaturating": -mean_log_d_fake
+              if mistake != "loss-g-sign" else mean_log_d_fake,
               "grad_logit_minimax": grad_mm, "grad_logit_nonsaturating": grad_ns}
     if mistake == "saturating-generator":
         steps = _generator_losses_exchanged(steps)

@@ -30,6 +30,7 @@ from dlexam.derivations.cells import (
     Activation,
     carry,
     check_sizes,
+    column_of,
     example,
     flat,
     inputs_of,
@@ -38,7 +39,7 @@ from dlexam.derivations.cells import (
     zeros,
 )
 from dlexam.derivations.contract import Answer, Follow, Mistake
-from dlexam.derivations.core import Result, Step, derivation
+from dlexam.derivations.core import Result, Step, derivation, evaluate_at, to_plain
 from dlexam.derivations.params import Param, bind_dims, exact
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
@@ -112,12 +113,16 @@ def _formulas(H: int, D: int, scalar_in: bool, reset_after: bool,
             if reset_after:  # the mistaken placement keeps the question's b_hn, outside r_t
                 terms.append(s["b_hn"])
             candidate = sp.MatAdd(*terms)
-        s["h_tilde_formula"] = Activation("tanh", candidate)
+        # no-candidate-tanh: the pre-activation taken as the candidate
+        s["h_tilde_formula"] = (candidate if mistake == "no-candidate-tanh"
+                                else Activation("tanh", candidate))
         keep, take = s["z_t"], sp.MatAdd(s["ones"], sp.MatMul(-1, s["z_t"]))
         if (update_rule == "olah") != (mistake == "update-rule-swapped"):
             keep, take = take, keep
         s["h_formula"] = sp.MatAdd(sp.HadamardProduct(keep, h),
                                    sp.HadamardProduct(take, s["h_tilde"]))
+        if mistake == "update-gate-left-out":  # the candidate taken as the new state
+            s["h_formula"] = s["h_tilde"]
     return s
 
 
@@ -155,6 +160,10 @@ MISTAKES = [
             applies=lambda p: bool(p["reset_after"]) or _units(p) > 1),
     # the candidate computed from the whole old state: the reset gate left out
     Mistake("reset-gate-left-out", changes=(*_ALL, "h_other"), formula=True),
+    # the candidate without its tanh: the pre-activation itself
+    Mistake("no-candidate-tanh", changes=(*_ALL, "h_other"), formula=True),
+    # h_t = h~_t: the update gate left out, the old state forgotten
+    Mistake("update-gate-left-out", changes=(*_ALL, "h_other"), formula=True),
 ]
 
 def _units(params: Mapping[str, Any]) -> int:
@@ -256,20 +265,20 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
 def _state_from_gates(params: Mapping[str, Any], student: Mapping[str, Any]
                       ) -> dict[str, Any]:
     """h_t from the student's own update gate, candidate and previous state (follow-through):
-    z h_{t-1} + (1 - z) h~_t (cho) or (1 - z) h_{t-1} + z h~_t (olah), the cell's last
-    formula."""
+    the cell's own state formula (:func:`_formulas`, under the question's update rule)
+    evaluated at their values."""
     H = len(student["z"][0])
-    previous = [float(v) for v in params["h0"]] if params.get("h0") is not None else [0.0] * H
+    # the state formula reads no input: its width does not matter here
+    s = _formulas(H, 1, True, bool(params["reset_after"]), update_rule=params["update_rule"])
+    previous = column_of(params["h0"]) if params.get("h0") is not None else zeros(H)
     out = []
     for t, (z_t, cand_t) in enumerate(zip(student["z"], student["h_tilde"], strict=True)):
         if t > 0:
-            previous = student["h"][t - 1]
-        if params["update_rule"] == "olah":
-            out.append([(1 - z) * p + z * c for z, p, c in zip(z_t, previous, cand_t,
-                                                               strict=True)])
-        else:
-            out.append([z * p + (1 - z) * c for z, p, c in zip(z_t, previous, cand_t,
-                                                               strict=True)])
+            previous = column_of(student["h"][t - 1])
+        value = evaluate_at(s["h_formula"], {
+            s["z_t"]: column_of(z_t), s["h_tilde"]: column_of(cand_t), s["h_prev"]: previous,
+            s["ones"]: sp.ImmutableMatrix.ones(H, 1)})
+        out.append([to_plain(v) for v in value])
     return {"h": out}
 
 
@@ -364,15 +373,20 @@ def gru_forward(
         placement = "reset_before_with_hn"
     if mistake == "reset-gate-left-out":
         placement = "no_reset"
+    if mistake == "no-candidate-tanh":
+        placement = "no_tanh"
     steps: list[Step] = [
         Step(key=f"gru_forward.{convention}", data={"units": H, "steps": len(inputs)}),
     ]
     more, answers = _run(s, fixed, inputs, h, placement,
-                         "gru_forward.state" if rule == "cho" else "gru_forward.state_swapped")
+                         "gru_forward.state_candidate" if mistake == "update-gate-left-out"
+                         else "gru_forward.state" if rule == "cho"
+                         else "gru_forward.state_swapped")
     steps += more
     # the other update rule from start to end, on the same weights (the same placement)
-    placement_mistake = mistake if mistake in ("reset-after-swapped",
-                                               "reset-gate-left-out") else None
+    placement_mistake = mistake if mistake in ("reset-after-swapped", "reset-gate-left-out",
+                                               "no-candidate-tanh", "update-gate-left-out"
+                                               ) else None
     other = _formulas(H, D, scalar_in, reset_after, placement_mistake, _other(rule))
     # the same symbols (the formulas name the weights alike), so the same numbers put in
     _other_steps, other_answers = _run(other, fixed, inputs, zeros(H) if h0 is None else h0,

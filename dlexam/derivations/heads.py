@@ -117,6 +117,12 @@ def matmul(a: sp.MatrixBase, b: sp.MatrixBase, exact: bool) -> sp.ImmutableMatri
     return from_numpy(to_numpy(a) @ to_numpy(b))
 
 
+def weighted_values(weights: sp.MatrixBase, V: sp.MatrixBase, exact: bool,
+                    transposed: bool = False) -> sp.ImmutableMatrix:
+    """Z = A V, the head's last product (A^T V under ``transposed-weights-in-z``)."""
+    return matmul(weights.T if transposed else weights, V, exact)
+
+
 def softmax_rows_exact(s: sp.MatrixBase) -> sp.ImmutableMatrix:
     """Row-wise softmax, exact: e^{s_j} / sum_k e^{s_k}, cancelled (e^14/(e^14+e^12) = e^2/(1+e^2)).
 
@@ -466,7 +472,7 @@ def scaled_attention(
     Z = None
     if V is not None:
         transposed = mistake == "transposed-weights-in-z"
-        Z = matmul(weights.T if transposed else weights, V, exact)
+        Z = weighted_values(weights, V, exact, transposed)
         with sp.evaluate(False):
             z_formula = sp.Mul(sym("A_T", **NC) if transposed else syms.A, syms.V)
         steps.append(product_step(f"{prefix}.output" + ("_transposed" if transposed else ""),

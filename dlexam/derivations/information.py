@@ -18,7 +18,7 @@ import numpy as np
 import sympy as sp
 
 from dlexam.derivations.contract import Answer, Follow, Mistake, with_params
-from dlexam.derivations.core import Result, Step, derivation, terms_of
+from dlexam.derivations.core import Result, Step, derivation, evaluate_at, terms_of, to_plain
 from dlexam.derivations.distributions import (
     Log,
     base_number,
@@ -297,15 +297,27 @@ def reduction_step(key: str, lhs: sp.Basic, values: Sequence[sp.Basic], reductio
                 data={"n": n}), value
 
 
+def _kl_identity(h_cross: sp.Basic, h_own: sp.Basic) -> sp.Basic:
+    """KL(p || q) = H(p, q) - H(p), the identity step's formula."""
+    with sp.evaluate(False):
+        return sp.Add(h_cross, sp.Mul(-1, h_own))
+
+
 def _kl_of_own(_params: Any, student: Mapping[str, Any]) -> dict[str, Any] | None:
-    """KL(p || q) = H(p, q) - H(p) from the student's own cross-entropy and entropy
-    (follow-through), in the question's base, row by row when there are rows."""
+    """KL(p || q) from the student's own cross-entropy and entropy (follow-through): the
+    identity step's formula (:func:`_kl_identity`) at their values, in the question's base,
+    row by row when there are rows."""
     cross, entropy = student.get("cross_entropy"), student.get("entropy_p")
+    formula = _kl_identity(sym("H_pq"), sym("H_p"))
+
+    def kl(c: Any, h: Any) -> Any:
+        return to_plain(evaluate_at(formula, {sym("H_pq"): c, sym("H_p"): h}))
+
     if isinstance(cross, list) and isinstance(entropy, list):
-        return {"kl_pq": [float(c) - float(h) for c, h in zip(cross, entropy, strict=True)]}
+        return {"kl_pq": [kl(c, h) for c, h in zip(cross, entropy, strict=True)]}
     if cross is None or entropy is None or isinstance(cross, list) or isinstance(entropy, list):
         return None
-    return {"kl_pq": float(cross) - float(entropy)}
+    return {"kl_pq": kl(cross, entropy)}
 
 
 @derivation(
@@ -427,8 +439,8 @@ def _information_pair(ps: list[sp.Rational], qs: list[sp.Rational], b: sp.Basic,
             own = h_p if name == "pq" else h_q
             h_cross = sym("H_pq") if name == "pq" else sp.Symbol("H(q, p)")
             h_own = sym("H_p") if name == "pq" else sym("H_q")
+            formula = _kl_identity(h_cross, h_own)
             with sp.evaluate(False):
-                formula = sp.Add(h_cross, sp.Mul(-1, h_own))
                 numbers = sp.Add(_float(cross), _float(-own))
             steps.append(Step(key=f"information.kl_{name}_identity", lhs=lhs, symbolic=formula,
                               substituted=numbers, value=cross - own))

@@ -23,7 +23,6 @@ of them as a symbolic slip too: the first two sigmoid layers of Olah's figure re
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import sympy as sp
@@ -33,6 +32,7 @@ from dlexam.derivations.cells import (
     Activation,
     carry,
     check_sizes,
+    column_of,
     example,
     flat,
     msym,
@@ -42,7 +42,7 @@ from dlexam.derivations.cells import (
     zeros,
 )
 from dlexam.derivations.contract import Answer, Follow, Mistake
-from dlexam.derivations.core import Result, Step, derivation
+from dlexam.derivations.core import Result, Step, derivation, evaluate_at, to_plain
 from dlexam.derivations.forms import Stack, as_written
 from dlexam.derivations.params import Param, bind_dims, exact
 from dlexam.derivations.sampling import Draw
@@ -247,10 +247,17 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _state_from_cell(_params: Any, student: Any) -> dict[str, Any]:
-    """h_t = o_t ⊙ tanh(C_t) (the cell's last formula) from the student's own cell states and
-    output gates (follow-through)."""
-    return {"h": [[o * math.tanh(c) for o, c in zip(o_t, c_t, strict=True)]
-                  for o_t, c_t in zip(student["o"], student["C"], strict=True)]}
+    """h_t = o_t ⊙ tanh(C_t) from the student's own cell states and output gates
+    (follow-through): the cell's own hidden-state formula (:func:`_cell_formulas`) evaluated
+    at their values."""
+    out = []
+    for o_t, c_t in zip(student["o"], student["C"], strict=True):
+        H = len(c_t)
+        hidden = _cell_formulas(H)[1]
+        value = evaluate_at(hidden, {msym("o_t", H): column_of(o_t),
+                                     msym("C_t", H): column_of(c_t)})
+        out.append([to_plain(v) for v in value])
+    return {"h": out}
 
 
 @derivation(
@@ -405,6 +412,11 @@ _GATE_ANSWERS = ("forget_gate", "input_gate", "output_gate", "candidate", "cell_
         # the first two sigmoid layers of Olah's figure read the other way round
         Mistake("forget-input-swapped", changes=("forget_gate", "input_gate", "cell_path"),
                 formula=True),
+        # y read from the last cell state C_T instead of the last hidden state h_T
+        Mistake("y-from-cell-state", changes=("y_from",), formula=True),
+        # y read from the first hidden state h_1: the wrong time step
+        Mistake("y-from-first-state", changes=("y_from",), formula=True,
+                applies=lambda p: p["steps"] > 1),
     ],
     sampler=sample_gates,
     question=_gates_question,
@@ -436,7 +448,7 @@ def lstm_gates(steps: int, mistake: str | None = None) -> Result:
     out.append(Step(key="lstm_gates.cell_path", lhs=sym("dC_dCprev"),
                     symbolic=sp.Function("diag")(sym(keeper)) if swapped else sym("diag_f"),
                     data={"partial": partials["dC_dCprev"]}))
-    more, unfolded, last = _unfold_steps(steps)
+    more, unfolded, last = _unfold_steps(steps, mistake)
     out += more
 
     return Result(
@@ -510,7 +522,8 @@ def _stacked_steps(swapped: bool) -> list[Step]:
     ]
 
 
-def _unfold_steps(steps: int) -> tuple[list[Step], list[dict[str, Any]], sp.Symbol]:
+def _unfold_steps(steps: int, mistake: str | None = None
+                  ) -> tuple[list[Step], list[dict[str, Any]], sp.Symbol]:
     """Unfolded many-to-one: one group of equations, one line per time step, then y from the
     last state. Returns the steps, the unfolded calls as data and the last state's symbol."""
     out: list[Step] = []
@@ -528,10 +541,15 @@ def _unfold_steps(steps: int) -> tuple[list[Step], list[dict[str, Any]], sp.Symb
     out.append(Step(key="lstm_gates.unfold", lhs=Stack(*pairs), symbolic=Stack(*calls),
                     data={"steps": steps}))
     last = sp.Symbol(f"h_{steps}")
+    read_key = "lstm_gates.many_to_one"
+    if mistake == "y-from-cell-state":  # the cell state read out
+        last, read_key = sp.Symbol(f"C_{steps}"), "lstm_gates.many_to_one_cell"
+    elif mistake == "y-from-first-state":  # the first step's state read out
+        last, read_key = sp.Symbol("h_1"), "lstm_gates.many_to_one_first"
     with sp.evaluate(False):
         # W_y and b_y, not V and c: c_t is the cell state of the stacked notation
         y = sp.Add(sp.Mul(sp.Symbol("W_y"), last), sp.Symbol("b_y"))
-    out.append(Step(key="lstm_gates.many_to_one", lhs=sym("y"), symbolic=y,
+    out.append(Step(key=read_key, lhs=sym("y"), symbolic=y,
                     data={"steps": steps, "last": last}))
     return out, unfolded, last
 

@@ -268,6 +268,8 @@ def _variance_rule(variance: str) -> sp.Basic:
         Mistake("eps-outside-sqrt", changes=("x_hat", "y"), formula=True,
                 applies=lambda p: p["eps"] >= 0.001),
         Mistake("affine-left-out", changes=("y",), formula=True, applies=_affine),
+        # divided by the variance: the square root (the standard deviation) left out
+        Mistake("no-sqrt", changes=("x_hat", "y"), formula=True),
     ],
     sampler=sample_norm,
     question=_norm_question,
@@ -312,7 +314,9 @@ def normalization(kind: str, X: Any, groups: int | None, gamma: Any, beta: Any, 
                                  f"{','.join(str(i + 1) for i in label)} are all equal (its "
                                  "variance is 0)", "0")
     outside = mistake == "eps-outside-sqrt"
-    scale = {label: 1 / (sp.sqrt(v) + eps if outside else sp.sqrt(v + eps))
+    root = mistake != "no-sqrt"  # the square root of the variance, left out under the mistake
+    scale = {label: 1 / (sp.sqrt(v) + eps if outside else sp.sqrt(v + eps) if root
+                         else v + eps)
              for label, v in variances.items()}
     x_hat = {p: (x[p] - means[owner[p]]) * scale[owner[p]] for p in x}
     y = {p: x_hat[p] if mistake == "affine-left-out" else gammas[p[1]] * x_hat[p] + betas[p[1]]
@@ -320,7 +324,7 @@ def normalization(kind: str, X: Any, groups: int | None, gamma: Any, beta: Any, 
     # one entry worked out, then every entry
     first = next(iter(x))
     steps += _x_hat_steps(x, x_hat, first, means[owner[first]], variances[owner[first]], eps,
-                          outside, shape)
+                          outside, shape, root)
     steps += _affine_steps(x_hat, y, first, gammas, betas, shape, mistake)
     labels = [label for label, _members in sets]
     if kind == "batch" or kind == "layer":
@@ -377,18 +381,21 @@ def _moment_steps(sets: list[tuple[Position, list[Position]]], x: dict[Position,
 
 def _x_hat_steps(x: dict[Position, sp.Basic], x_hat: dict[Position, sp.Basic], first: Position,
                  mean: sp.Basic, var_value: sp.Basic, eps: Any, outside: bool,
-                 shape: tuple[int, ...]) -> list[Step]:
+                 shape: tuple[int, ...], root: bool = True) -> list[Step]:
     """The normalised entries' step group: the first entry worked out, then every entry."""
     mu, var, e = sym("bn_mu"), sym("bn_var"), sym("bn_eps")
     mw, vw, ew = as_written(mean), as_written(var_value), as_written(eps)
     with sp.evaluate(False):
         num = sp.Add(sym("bn_x"), sp.Mul(-1, mu))
-        den = (sp.Add(sp.sqrt(var), e) if outside else sp.sqrt(sp.Add(var, e)))
+        den = (sp.Add(sp.sqrt(var), e) if outside else sp.sqrt(sp.Add(var, e)) if root
+               else sp.Add(var, e))
         hat_formula = Ratio(num, den)
         hat_numbers = Ratio(sp.Add(as_written(x[first]), sp.Mul(-1, mw)),
-                            sp.Add(sp.sqrt(vw), ew) if outside else sp.sqrt(sp.Add(vw, ew)))
+                            sp.Add(sp.sqrt(vw), ew) if outside else sp.sqrt(sp.Add(vw, ew))
+                            if root else sp.Add(vw, ew))
     where = ",".join(str(i + 1) for i in first)
-    steps = [Step(key="normalization.x_hat_first" + ("_outside" if outside else ""),
+    steps = [Step(key="normalization.x_hat_first" + ("_outside" if outside else ""
+                                                     if root else "_no_sqrt"),
                   lhs=sym("bn_xhat"), symbolic=hat_formula, substituted=hat_numbers,
                   value=x_hat[first], data={"at": where})]
     steps += _tensor_steps("normalization.x_hat_all", sym("bn_xhat"), "xhat", hat_formula,

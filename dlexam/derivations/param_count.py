@@ -16,7 +16,7 @@ import sympy as sp
 
 from dlexam.derivations.contract import ANY, Answer, Follow, Mistake
 from dlexam.derivations.conv_geometry import grow, output_length, span
-from dlexam.derivations.core import Result, Step, derivation, terms_of, three_part
+from dlexam.derivations.core import Result, Step, derivation, evaluate_at, terms_of, three_part
 from dlexam.derivations.model_spec import (
     MODEL_MAX_LENGTH,
     MODEL_MAX_NUMBER,
@@ -964,13 +964,23 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
+def _total_formula(layers: int) -> tuple[sp.Basic, list[sp.Symbol]]:
+    """P_total = P_1 + ... + P_L, the total step's formula, and its terms."""
+    parts = [sp.Symbol(f"P_{i}") for i in range(1, layers + 1)]
+    with sp.evaluate(False):
+        return (sp.Add(*parts) if len(parts) > 1 else parts[0]), parts
+
+
 def _total_of_layers(_params: Any, student: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The total from the student's own layer counts (follow-through): their sum, the
-    derivation's total step."""
+    """The total from the student's own layer counts (follow-through): the total step's
+    formula (:func:`_total_formula`) at their counts."""
     layers = student.get("layers")
-    if not isinstance(layers, list) or not all(float(v).is_integer() for v in layers):
+    if not isinstance(layers, list) or not layers or not all(
+            float(v).is_integer() for v in layers):
         return None
-    return {"total": int(sum(int(v) for v in layers))}
+    formula, parts = _total_formula(len(layers))
+    return {"total": int(evaluate_at(formula, {p: int(v) for p, v in
+                                               zip(parts, layers, strict=True)}))}
 
 
 @derivation(
@@ -1111,9 +1121,7 @@ def _count_layers(chains: list[Any], framework: str, mistake: str | None) -> _Co
 def _total_step(counts: list[int], shown_name: str) -> Step:
     """The total: the layers' counts added (a deep model's sum shown as sum_i P_i, its terms
     being the layers' steps)."""
-    parts = [sp.Symbol(f"P_{i}") for i in range(1, len(counts) + 1)]
-    with sp.evaluate(False):
-        total_formula = sp.Add(*parts) if len(parts) > 1 else parts[0]
+    total_formula, parts = _total_formula(len(counts))
     total_step = three_part("param_count.total", sym("P_total"), total_formula,
                             dict(zip(parts, counts, strict=True)), framework=shown_name)
     return replace(total_step, elidable=terms_of(

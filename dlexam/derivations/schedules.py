@@ -107,6 +107,10 @@ SCHEDULE_MISTAKES = [
             applies=lambda p: p["schedule"] == "cosine"),
     Mistake("eta-min-ignored", changes=("lr",), params=with_params(eta_min=0),
             applies=lambda p: p["schedule"] == "cosine" and float(p["eta_min"]) != 0),
+    # step decay as gamma^(e / s): the floor left out, the rate decaying between the steps
+    Mistake("no-floor", changes=("lr",), formula=True,
+            applies=lambda p: p["schedule"] == "step" and any(
+                int(e) % int(p["step_size"]) for e in p["epochs"])),
 ]
 
 
@@ -208,7 +212,8 @@ def _formula(schedule: str, mistake: str | None, a: Mapping[str, Any]) -> sp.Bas
     """The schedule's formula over the atoms ``a`` (symbols, or the numbers put in): base,
     gamma, e, s, k, T, min, W, start, end, p."""
     if schedule in DECAYING:
-        power = (sp.floor(Ratio(a["e"], a["s"]), evaluate=False) if schedule == "step"
+        power = ((Ratio(a["e"], a["s"]) if mistake == "no-floor"
+                  else sp.floor(Ratio(a["e"], a["s"]), evaluate=False)) if schedule == "step"
                  else a["k"] if schedule == "multistep" else a["e"])
         if mistake == "decay-not-compounded":
             power = sp.Min(1, power, evaluate=False)
@@ -230,6 +235,8 @@ def _key(schedule: str, mistake: str | None) -> str:
         return key + "_once"
     if mistake == "cosine-full-period" and schedule == "cosine":
         return key + "_full"
+    if mistake == "no-floor" and schedule == "step":
+        return key + "_no_floor"
     return key
 
 

@@ -101,10 +101,13 @@ def pe_value(pos: int, col: int, d: int, mistake: str | None = None,
     ``mistake``: ``sin-cos-swapped`` (cos in the even columns, sin in the odd ones) or
     ``exponent-i`` (10000^(i/d), i the pair index, for 10000^(2i/d)).
     """
-    pair_exponent = col // 2 if mistake == "exponent-i" else col - col % 2
+    pair_exponent = (col // 2 if mistake == "exponent-i" else col if mistake == "exponent-column"
+                     else col - col % 2)
     if mistake == "positions-from-one":  # the first token taken as position 1
         pos += 1
     angle = sp.Integer(pos) / sp.Integer(base) ** sp.Rational(pair_exponent, d)
+    if mistake == "degrees":  # the calculator in degrees: the angle read as degrees
+        angle = angle * sp.pi / 180
     sine = (col % 2 == 0) != (mistake == "sin-cos-swapped")
     return sp.sin(angle) if sine else sp.cos(angle)
 
@@ -116,8 +119,11 @@ def pe_matrix(n: int, d: int, mistake: str | None = None,
         return sp.ImmutableMatrix(n, d, lambda pos, col: pe_value(pos, col, d, mistake, base))
     pos = np.arange(n, dtype=np.float64)[:, None] + (mistake == "positions-from-one")
     col = np.arange(d)
-    exponent = col // 2 if mistake == "exponent-i" else col - col % 2
+    exponent = (col // 2 if mistake == "exponent-i" else col if mistake == "exponent-column"
+                else col - col % 2)
     angle = pos / np.power(float(base), exponent / d)
+    if mistake == "degrees":
+        angle = np.deg2rad(angle)
     sine = (col % 2 == 0) != (mistake == "sin-cos-swapped")
     return from_numpy(np.where(sine, np.sin(angle), np.cos(angle)))
 
@@ -130,7 +136,13 @@ def pe_steps(n: int, d: int, mistake: str | None = None, base: int = PE_BASE
         # pos / 10000^(2i / d_model), the exponent on one line: 10000^(2 * 1 / 4) once put in
         exponent = Slash(i, dm) if mistake == "exponent-i" else Slash(sp.Mul(2, i), dm)
         angle = Ratio(pos, sp.Pow(base, exponent))
-        even, odd = sp.sin(angle), sp.cos(angle)
+        odd_angle = angle
+        if mistake == "exponent-column":  # the odd column's own index 2i + 1 in the exponent
+            odd_angle = Ratio(pos, sp.Pow(base, Slash(sp.Add(sp.Mul(2, i), 1), dm)))
+        if mistake == "degrees":  # the calculator in degrees: pi/180 per unit
+            angle = sp.Mul(angle, sp.Pow(180, -1), sp.pi)
+            odd_angle = sp.Mul(odd_angle, sp.Pow(180, -1), sp.pi)
+        even, odd = sp.sin(angle), sp.cos(odd_angle)
         if mistake == "sin-cos-swapped":
             even, odd = odd, even
         lhs_even, lhs_odd = PE(pos, sp.Mul(2, i)), PE(pos, sp.Add(sp.Mul(2, i), 1))
@@ -188,6 +200,12 @@ def _pe_question(values: dict[str, Any]) -> dict[str, Any]:
                 applies=lambda p: p["d"] >= 3 and p["n"] >= 2),
         # positions counted from 1: the first token's row is PE(1, .), not PE(0, .)
         Mistake("positions-from-one", changes=("PE",), formula=True),
+        # sin and cos taken in degrees (the calculator's mode), not radians
+        Mistake("degrees", changes=("PE",), formula=True, applies=lambda p: p["n"] >= 2),
+        # the column's own index in the exponent (10000^(col/d)): the cos columns' wavelength
+        # one step off; with one column there is no cos column
+        Mistake("exponent-column", changes=("PE",), formula=True,
+                applies=lambda p: p["d"] >= 2 and p["n"] >= 2),
     ],
     sampler=sample_positional_encoding,
     question=_pe_question,

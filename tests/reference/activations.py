@@ -61,6 +61,8 @@ def peak(name: str, alpha: float, approximate: str) -> float:
 @reference("activation")
 def activation(params: dict[str, Any], mistake: str | None) -> dict[str, Any]:
     name = params["name"]
+    if mistake == "leaky-as-relu":  # the negative slope left out
+        name, params = "relu", {**params, "alpha": None}
     scalar = not isinstance(params["x"], list)
     xs = [float(params["x"])] if scalar else [float(v) for v in params["x"]]
     alpha = float(params["alpha"]) if params.get("alpha") is not None else ALPHA.get(name, 0.0)

@@ -86,7 +86,8 @@ def attention_context(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
         A = _a(p["weights"])
     else:
         S = _a(p["scores"])
-        A = S if mistake == "no-softmax" else _softmax(S)
+        A = (S if mistake == "no-softmax" else _softmax(S, axis=0)
+             if mistake == "softmax-by-column" else _softmax(S))
         out["weights"] = A.tolist()
     if p["states"] is None:
         return out
@@ -94,7 +95,7 @@ def attention_context(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
     H = H.reshape(-1, 1) if H.ndim == 1 else H
     used = A.T if mistake == "transposed-weights" else A
     out["contexts"] = (used @ H).tolist()
-    out["context_no_attention"] = H[-1].tolist()
+    out["context_no_attention"] = H[0 if mistake == "first-state-context" else -1].tolist()
     return out
 
 
@@ -105,8 +106,12 @@ def _multi_head(X: np.ndarray, WQ: list[Any], WK: list[Any], WV: list[Any], WO: 
     heads, weights = [], []
     for wq, wk, wv in zip(WQ, WK, WV, strict=True):
         Q, K, V = X @ _a(wq), kv @ _a(wk), kv @ _a(wv)
-        _scaled, _masked, A = _attend(Q @ K.T, Q.shape[1], causal, mistake, scale)
-        heads.append(A @ V)
+        if mistake == "mask-after-softmax":  # softmax of the unmasked scores, zeros above
+            A = _attend(Q @ K.T, Q.shape[1], False, None, scale)[2] * np.tril(
+                np.ones((Q.shape[0], K.shape[0])))
+        else:
+            _scaled, _masked, A = _attend(Q @ K.T, Q.shape[1], causal, mistake, scale)
+        heads.append((A.T if mistake == "transposed-weights-in-z" else A) @ V)
         weights.append(A)
     concat = np.hstack(heads)
     output = concat if mistake == "no-output-projection" else concat @ WO
@@ -127,8 +132,11 @@ def _pe(n: int, d: int, mistake: str | None, base: float = 10000) -> np.ndarray:
     for pos in range(n):
         for col in range(d):
             i = col // 2
-            exponent = i / d if mistake == "exponent-i" else 2 * i / d
+            exponent = (i / d if mistake == "exponent-i" else col / d
+                        if mistake == "exponent-column" else 2 * i / d)
             angle = (pos + (mistake == "positions-from-one")) / float(base)**exponent
+            if mistake == "degrees":  # a calculator in degrees
+                angle = angle * np.pi / 180
             sine = (col % 2 == 0) != (mistake == "sin-cos-swapped")
             pe[pos, col] = np.sin(angle) if sine else np.cos(angle)
     return pe

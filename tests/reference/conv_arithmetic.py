@@ -96,6 +96,8 @@ def conv_arithmetic(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
     if filters is not None and channels is not None:
         kernel = [k[0], k[0]] if square else k
         bias = mistake != "no-bias"
+        if mistake == "no-channels":  # each filter as if it read one channel
+            channels = 1
         out["params"] = _params(kernel, channels, filters, bias) + (p["repeat"] - 1) * _params(
-            kernel, filters, filters, bias)
+            kernel, 1 if mistake == "no-channels" else filters, filters, bias)
     return out

@@ -35,6 +35,8 @@ def skip_gram(params: dict[str, Any], mistake: str | None) -> dict[str, Any]:
         out["grad_v_c"] = (-grad).tolist()
     elif mistake == "log-base-10":
         out["loss"] = float(loss.detach()) / math.log(10)
+    elif mistake == "loss-sign":  # log p(o | c) itself
+        out["loss"] = float(log_p[o].detach())
     elif mistake == "no-normalizer":
         out["loss"] = -float(scores[o].detach())
     return out

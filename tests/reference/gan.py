@@ -33,12 +33,14 @@ def gan_optimum(params: dict[str, Any], mistake: str | None) -> dict[str, Any]:
     m = total / 2
     jsd = (_xlogy(pd, pd / np.where(m > 0, m, 1.0)) + _xlogy(pg, pg / np.where(m > 0, m, 1.0))) / 2
     minimum = -np.log(4.0)
-    scale = np.log(2.0) if mistake == "log-base-2" else 1.0
+    scale = (np.log(2.0) if mistake == "log-base-2" else np.log(10.0)
+             if mistake == "log-base-10" else 1.0)
     factor = 1 if mistake == "jsd-factor-lost" else 2
     if mistake == "jsd-factor-lost":  # -log 4 + JSD, the factor 2 lost
         c_g = minimum + jsd
     return {"D_star": d.tolist(), "C_G": c_g / scale, "jsd": jsd / scale,
-            "C_G_minimum": minimum / scale, "gap": factor * jsd / scale}
+            "C_G_minimum": (-minimum if mistake == "minimum-sign" else minimum) / scale,
+            "gap": factor * jsd / scale}
 
 
 @reference("gan-value")
@@ -46,9 +48,14 @@ def gan_value(params: dict[str, Any], mistake: str | None) -> dict[str, Any]:
     real = np.array(params["d_real"], dtype=float)
     fake = np.array(params["d_fake"], dtype=float)
     average = np.sum if mistake == "sum-not-mean" else np.mean
-    value = float(average(np.log(real)) + average(np.log(1 - fake)))
-    minimax = float(average(np.log(1 - fake)))
-    nonsaturating = float(-average(np.log(fake)))
+    log = np.log10 if mistake == "log-base-10" else np.log
+    value = float(average(log(real)) + average(log(1 - fake)))
+    if mistake == "pooled-mean":  # one mean over the real and generated samples stacked
+        value = float(np.mean(np.concatenate([log(real), log(1 - fake)])))
+    minimax = float(average(log(1 - fake)))
+    nonsaturating = float(-average(log(fake)))
+    if mistake == "loss-g-sign":
+        nonsaturating = -nonsaturating
     grad_mm, grad_ns = (-fake).tolist(), (fake - 1).tolist()
     if mistake == "saturating-generator":
         minimax, nonsaturating = nonsaturating, minimax

@@ -59,7 +59,7 @@ def normalization(params: dict[str, Any], mistake: str | None) -> dict[str, Any]
     unbiased = params["variance"] == "unbiased" or mistake == "unbiased-variance"
     features = x.shape[1]
     mean, var = _statistics(kind, x, groups, unbiased)
-    if unbiased or mistake == "eps-outside-sqrt":
+    if unbiased or mistake in ("eps-outside-sqrt", "no-sqrt"):
         # the framework normalises with the biased variance: the formula, with torch's statistics
         if kind == "group":
             grouped = x.reshape(x.shape[0], groups, -1)
@@ -70,7 +70,8 @@ def normalization(params: dict[str, Any], mistake: str | None) -> dict[str, Any]
             m = x.mean(dim=dims, keepdim=True)
             v = x.var(dim=dims, unbiased=unbiased, keepdim=True)
             grouped = x
-        den = v.sqrt() + eps if mistake == "eps-outside-sqrt" else (v + eps).sqrt()
+        den = (v.sqrt() + eps if mistake == "eps-outside-sqrt" else v + eps
+               if mistake == "no-sqrt" else (v + eps).sqrt())
         x_hat = ((grouped - m) / den).reshape(x.shape)
     else:
         x_hat = _torch_forward(kind, x, groups, eps)

@@ -81,7 +81,8 @@ def lstm_gates(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
         "hidden_state": "h_t",
         # d(f C_{t-1} + i C~_t)/dC_{t-1}, with whichever gate multiplies C_{t-1}
         "cell_path": f"diag({first})",
-        "y_from": f"h_{p['steps']}",
+        "y_from": (f"C_{p['steps']}" if mistake == "y-from-cell-state" else "h_1"
+                   if mistake == "y-from-first-state" else f"h_{p['steps']}"),
     }
 
 
@@ -103,26 +104,29 @@ def gru_forward(p: dict[str, Any], mistake: str | None) -> dict[str, Any]:
     # olah: z weights the candidate; the mistake takes the other rule than the question's
     olah = (p["update_rule"] == "olah") != (mistake == "update-rule-swapped")
     no_reset = mistake == "reset-gate-left-out"
-    out = _gru_run(p, W, U, b, H, after, olah, no_reset)
-    out["h_other"] = _gru_run(p, W, U, b, H, after, not olah, no_reset)["h"]
+    out = _gru_run(p, W, U, b, H, after, olah, no_reset, mistake)
+    out["h_other"] = _gru_run(p, W, U, b, H, after, not olah, no_reset, mistake)["h"]
     return out
 
 
 def _gru_run(p: dict[str, Any], W: dict[str, np.ndarray], U: dict[str, np.ndarray],
              b: dict[str, np.ndarray], H: int, after: bool, olah: bool,
-             no_reset: bool = False) -> dict[str, list]:
+             no_reset: bool = False, mistake: str | None = None) -> dict[str, list]:
+    act = (lambda a: a) if mistake == "no-candidate-tanh" else np.tanh
     h = _vector(p["h0"], H)
     out: dict[str, list] = {k: [] for k in ("h", "z", "r", "h_tilde")}
     for x_t in _inputs(p["x"]):
         z = _sigmoid(W["W_z"] @ x_t + U["U_z"] @ h + b["b_z"])
         r = _sigmoid(W["W_r"] @ x_t + U["U_r"] @ h + b["b_r"])
         if no_reset:  # the reset gate left out: r taken as 1
-            candidate = np.tanh(W["W_h"] @ x_t + U["U_h"] @ h + b["b_h"] + b["b_hn"])
+            candidate = act(W["W_h"] @ x_t + U["U_h"] @ h + b["b_h"] + b["b_hn"])
         elif after:
-            candidate = np.tanh(W["W_h"] @ x_t + b["b_h"] + r * (U["U_h"] @ h + b["b_hn"]))
+            candidate = act(W["W_h"] @ x_t + b["b_h"] + r * (U["U_h"] @ h + b["b_hn"]))
         else:  # b_hn is zero unless a reset_after question is answered the other way
-            candidate = np.tanh(W["W_h"] @ x_t + U["U_h"] @ (r * h) + b["b_h"] + b["b_hn"])
-        if olah:
+            candidate = act(W["W_h"] @ x_t + U["U_h"] @ (r * h) + b["b_h"] + b["b_hn"])
+        if mistake == "update-gate-left-out":
+            h = candidate
+        elif olah:
             h = (1 - z) * h + z * candidate
         else:
             h = z * h + (1 - z) * candidate

@@ -91,4 +91,6 @@ def lr_schedule(params: dict[str, Any], mistake: str | None) -> dict[str, Any]:
         lo, t = params["eta_min"], params["T_max"]
         return {"lr": [lo + (lr - lo) * (1 + math.cos(2 * math.pi * e / t)) / 2
                        for e in epochs]}
+    if mistake == "no-floor":  # gamma^(e / s), no floor
+        return {"lr": [lr * params["gamma"] ** (e / params["step_size"]) for e in epochs]}
     raise KeyError(mistake)
