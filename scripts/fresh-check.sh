@@ -107,6 +107,10 @@ mnt -t sysfs sysfs "$ROOT/sys"
 mnt --rbind /dev "$ROOT/dev"
 mount --make-rslave "$ROOT/dev"
 cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf"
+# debootstrap writes no /etc/hosts, which every installed Debian has (the installer and cloud
+# images write it): without it "localhost" does not resolve, and Selenium reaches chromedriver
+# at localhost (the browser test). The root gets the loopback lines an installed system has.
+[ -e "$ROOT/etc/hosts" ] || printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' > "$ROOT/etc/hosts"
 PIPENV=()
 if [ -n "$WHEELS" ] && [ -d "$WHEELS" ]; then
   mkdir -p "$ROOT$WHEELS"
