@@ -570,7 +570,7 @@ class Exam:
 def _text_table(path: str, value: Any, needed: Sequence[str], limit: int,
                 params: Sequence[str] = ()) -> dict[str, str]:
     """A text given for every language (a table ``{en, zh-Hant}``, or one string for all)."""
-    from dlexam.exams.mathtext import check_math
+    from dlexam.exams.mathtext import check_math, masked
 
     if isinstance(value, str):
         value = {lang: value for lang in codes()}
@@ -589,7 +589,7 @@ def _text_table(path: str, value: Any, needed: Sequence[str], limit: int,
         where = f"{path}.{lang}"
         if not isinstance(text, str):
             raise InputError(where, "a string", _got(text))
-        check_text(where, text, limit)
+        check_text(where, masked(text), limit)
         check_math(where, text, params)
         out[lang] = text
     return out
