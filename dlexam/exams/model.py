@@ -166,13 +166,9 @@ class Spec:
         return self.options[draw.integer(0, len(self.options) - 1)]
 
     def filled(self, values: Mapping[str, Any]) -> str:
-        """The template with its fields' values (a ``uniform`` draw to its decimals)."""
-        shown = {}
-        for name, spec in self.fields:
-            value = values[name]
-            if spec.kind == "uniform" and spec.decimals > 0:
-                value = f"{value:.{spec.decimals}f}"
-            shown[name] = str(value)
+        """The template with its fields' values (a number as Python writes it: a ``uniform``
+        draw is rounded to its decimals already, 0.25 rather than 0.250000001)."""
+        shown = {name: str(values[name]) for name, _spec in self.fields}
         return _TEMPLATE_FIELD.sub(lambda m: "{" if m.group() == "{{" else "}" if
                                    m.group() == "}}" else shown[m.group("name")], self.template)
 

@@ -25,6 +25,7 @@ import sympy as sp
 from pylatex import NoEscape
 from pylatex.utils import escape_latex
 
+from dlexam.notation.forms import one_form
 from dlexam.notation.printers import shared_places, tex, text
 from dlexam.numbers import is_exact_short
 
@@ -146,7 +147,9 @@ def shown_steps(steps: Iterable[S], layout: Layout | None = None
         close()
         out.append((position, shown))
     close()
-    return out
+    # one exact value, one written form across the shown steps (dlexam.notation.forms)
+    written = one_form(step for _position, step in out)
+    return [(position, step) for (position, _old), step in zip(out, written, strict=True)]
 
 
 def laid_out(steps: Iterable[S], layout: Layout | None = None) -> list[S]:
