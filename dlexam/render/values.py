@@ -52,11 +52,45 @@ def top_level_terms(latex: str) -> list[str]:
     return [p for p in pieces if p]
 
 
-def _display_pieces(lhs: str, parts: list[tuple[str, str, bool]]) -> str:
+WIDE_DECIMALS = 2
+"""The decimals of a step's inexact matrix value set again when it is too wide for the line."""
+BLOCK_COLUMNS = 8
+"""The most columns of one block when a wide matrix value is set in blocks of columns."""
+
+
+def wide_forms(value: sp.MatrixBase, exact: bool, digits: int) -> tuple[str, str, str] | None:
+    """The other forms of a step's matrix value for a line too narrow for it (``\\dlxwide``
+    chooses by measured width): with fewer decimals (an inexact value), its columns in blocks
+    stacked one over another, and transposed with a note; None for a value of one column."""
+    if value.cols < 2:
+        return None
+    fewer_digits = digits if exact else min(digits, WIDE_DECIMALS)
+    fewer = tex(value, digits=fewer_digits)
+    blocks = -(-value.cols // BLOCK_COLUMNS) if value.cols > BLOCK_COLUMNS else 2
+    width = -(-value.cols // blocks)
+    rows = []
+    for first in range(0, value.cols, width):
+        last = min(first + width, value.cols)
+        rows.append(rf"\text{{\dlxcolumns{{{first + 1}}}{{{last}}}}}")
+        rows.append(tex(value[:, first:last], digits=fewer_digits))
+    stacked = r"\begin{array}{@{}l@{}}" + r" \\ ".join(rows) + r"\end{array}"
+    transposed = (r"\begin{array}{@{}l@{}}" + tex(value.T, digits=fewer_digits) + r"^{\top}"
+                  r" \\ \text{\dlxtransposed}\end{array}")
+    return fewer, stacked, transposed
+
+
+def _display_pieces(lhs: str, parts: list[tuple[str, str, bool]],
+                    wide: Mapping[str, tuple[str, str, str]] | None = None) -> str:
     """The pieces of an equation, each measured and shrunk only when wider than the line on its
-    own, with a break allowed between pieces (preferred before a relation)."""
+    own, with a break allowed between pieces (preferred before a relation); a matrix value with
+    other forms (``wide``: its LaTeX -> :func:`wide_forms`) is set by ``\\dlxwide``."""
     out = [rf"\dlxshrink{{$\displaystyle {lhs}$}}"] if lhs else []
     for p, (rel, part, optional) in enumerate(parts):
+        if wide and part in wide and not optional:
+            forms = "".join(f"{{$\\displaystyle {{}}{rel} {form}$}}" for form in wide[part])
+            out.append(rf"\dlxbreak{{{-100 if p > 0 else 0}}}"
+                       rf"\dlxwide{{$\displaystyle {{}}{rel} {part}$}}{forms}")
+            continue
         # a piece of the numbers put in that is wider than the line is left out and named
         # (the value follows; --json has the numbers), not shrunk out of legibility
         box = r"\dlxdrop" if optional else r"\dlxshrink"
@@ -84,18 +118,24 @@ def equation_parts(step: Step, digits: int = DIGITS["formula"]) -> dict[str, Any
         substituted = ""
     value = ""
     rel = "="
+    wide: dict[str, tuple[str, str, str]] = {}
     if step.value is not None:
         exact, shown = displayed(step.value, digits)
         value = tex(shown, digits=digits)
         rel = "=" if exact else r"\approx"
         if value in (substituted, symbolic):
             value = ""
+        forms = wide_forms(shown, exact, digits) if value and isinstance(
+            shown, sp.MatrixBase) else None
+        if forms is not None:
+            wide[value] = forms
     parts = [("=", symbolic, False)] + ([("=", substituted, bool(value))] if substituted else [])
     parts += [(rel, value, False)] if value else []
     one_line = lhs + "".join(f" {r} {p}" for r, p, _ in parts)
     stacked = (r"\begin{aligned}" + lhs
                + r" \\ ".join(f" &{r} {p}" for r, p, _ in parts) + r"\end{aligned}")
-    display = rf"\dlxdisplay{{{one_line}}}{{{stacked}}}{{{_display_pieces(lhs, parts)}}}"
+    display = (rf"\dlxdisplay{{{one_line}}}{{{stacked}}}"
+               rf"{{{_display_pieces(lhs, parts, wide)}}}")
     return {
         "lhs": NoEscape(lhs),
         "symbolic": NoEscape(symbolic),
@@ -115,8 +155,32 @@ def value_tex(value: Any, digits: int | None = None, wrap: bool = False) -> NoEs
         return breakable_tex(json.dumps(value, ensure_ascii=False))
     long = wrap and isinstance(value, (list, tuple)) and len(value) > LAYOUT.terms and all(
         is_number(v) for v in value)
-    return NoEscape(render(value, "latex", "prose", digits=digits,
-                           lists="tuple" if long else "matrix"))
+    shown = render(value, "latex", "prose", digits=digits, lists="tuple" if long else "matrix")
+    matrix = _matrix_of(value) if wrap else None
+    if matrix is not None and matrix.rows > 1 and shown.startswith(r"\dlxfit{$"):
+        # a matrix answer too wide for the line: fewer decimals, blocks of columns or
+        # transposed, as TeX measures (\dlxwide), rather than shrunk out of legibility
+        places = DIGITS["prose"] if digits is None else digits
+        exact, matrix = displayed(matrix, places)
+        forms = wide_forms(matrix, exact, places)
+        if forms is not None:
+            body = shown[len(r"\dlxfit{"):-1]
+            return NoEscape(r"\dlxfit{\dlxwide{" + body + "}"
+                            + "".join(f"{{${form}$}}" for form in forms) + "}")
+    return NoEscape(shown)
+
+
+def _matrix_of(value: Any) -> sp.MatrixBase | None:
+    """A matrix of numbers (a SymPy matrix or a list of equal rows of numbers), or None."""
+    if isinstance(value, sp.MatrixBase):
+        return value
+    if (isinstance(value, (list, tuple)) and value
+            and all(isinstance(r, (list, tuple)) and r for r in value)
+            and len({len(r) for r in value}) == 1
+            and all(is_number(v) for r in value for v in r)):
+        return sp.Matrix([[v if isinstance(v, sp.Basic) else sp.Integer(v) if isinstance(
+            v, int) else sp.Float(v) for v in r] for r in value])
+    return None
 
 
 def short_values(values: Any, digits: int | None = None) -> list[NoEscape]:
