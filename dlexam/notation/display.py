@@ -297,6 +297,16 @@ def render(value: Any, backend: Backend = "latex", context: str = "prose", *,
     elif isinstance(value, (list, tuple)):  # items of different lengths: tuples, one by one
         return ", ".join(render(v, backend, context, lists="tuple", digits=digits)
                          for v in value)
+    if (latex and context not in _UNBROKEN and isinstance(value, sp.NDimArray)
+            and value.rank() >= 3):
+        # a tensor (channels first) as its slices, each a matrix TeX measures (\dlxfit), not
+        # one unbreakable formula wider than the page
+        slices = [render(value[i], backend, context, lists=lists, digits=digits)
+                  for i in range(value.shape[0])]
+        return r"$\big[${}" + ", ".join(slices) + r"{}$\big]$"
+    if latex and context not in _UNBROKEN and isinstance(value, sp.NDimArray) \
+            and value.rank() == 2:
+        value = sp.Matrix(value.tolist())
     if isinstance(value, sp.MatrixBase) and 1 in value.shape and lists == "tuple":
         return tuple_form(list(value), backend, digits, breakable=context not in _UNBROKEN)
     kind = type(value).__name__  # the notation's own classes, by name as the printers do

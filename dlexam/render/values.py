@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import sympy as sp
@@ -58,38 +59,60 @@ BLOCK_COLUMNS = 8
 """The most columns of one block when a wide matrix value is set in blocks of columns."""
 
 
-def wide_forms(value: sp.MatrixBase, exact: bool, digits: int) -> tuple[str, str, str] | None:
-    """The other forms of a step's matrix value for a line too narrow for it (``\\dlxwide``
-    chooses by measured width): with fewer decimals (an inexact value), its columns in blocks
-    stacked one over another, and transposed with a note; None for a value of one column."""
+@dataclass(frozen=True)
+class WideForms:
+    """The other forms of a matrix for a line too narrow for it (:func:`wide_forms`)."""
+
+    fewer: str  # with fewer decimals (an inexact value; else as it is)
+    blocks: tuple[str, ...]  # its columns in blocks, each labelled, set one under another
+    transposed: str  # transposed, with a note
+
+    def args(self, full: str, lead: str = "", display: bool = False) -> str:
+        """The arguments of ``\\dlxwide`` after its name: each form as inline math, ``lead``
+        (a relation) before it and before the first block."""
+        style = r"\displaystyle " if display else ""
+
+        def math(body: str, first: bool = True) -> str:
+            return f"${style}{lead if first else ''}{body}$"
+
+        blocks = "%\n".join(rf"\dlxblock{{{math(b, k == 0)}}}"
+                             for k, b in enumerate(self.blocks))
+        # one form a line: TeX reads a source line of at most 200,000 characters
+        return "%\n".join(f"{{{part}}}" for part in (
+            math(full), math(self.fewer), math(self.blocks[0]), blocks, math(self.transposed)))
+
+
+def wide_forms(value: sp.MatrixBase, exact: bool, digits: int) -> WideForms | None:
+    """The other forms of a matrix (a step's value, an answer) for a line too narrow for it,
+    ``\\dlxwide`` choosing among them by measured width: with fewer decimals (an inexact value),
+    its columns in blocks of at most :data:`BLOCK_COLUMNS`, and transposed with a note (these two
+    with all the decimals again: the narrower form did not fit); None for a value of one
+    column."""
     if value.cols < 2:
         return None
-    fewer_digits = digits if exact else min(digits, WIDE_DECIMALS)
-    fewer = tex(value, digits=fewer_digits)
-    blocks = -(-value.cols // BLOCK_COLUMNS) if value.cols > BLOCK_COLUMNS else 2
-    width = -(-value.cols // blocks)
-    rows = []
-    for first in range(0, value.cols, width):
-        last = min(first + width, value.cols)
-        rows.append(rf"\text{{\dlxcolumns{{{first + 1}}}{{{last}}}}}")
-        rows.append(tex(value[:, first:last], digits=fewer_digits))
-    stacked = r"\begin{array}{@{}l@{}}" + r" \\ ".join(rows) + r"\end{array}"
-    transposed = (r"\begin{array}{@{}l@{}}" + tex(value.T, digits=fewer_digits) + r"^{\top}"
+    places = digits if exact else min(digits, WIDE_DECIMALS)
+    count = -(-value.cols // BLOCK_COLUMNS) if value.cols > BLOCK_COLUMNS else 2
+    width = -(-value.cols // count)
+    blocks = tuple(
+        r"\begin{array}{@{}l@{}}" + rf"\text{{\dlxcolumns{{{first + 1}}}"
+        rf"{{{min(first + width, value.cols)}}}}} \\ "
+        + tex(value[:, first:first + width], digits=digits) + r"\end{array}"
+        for first in range(0, value.cols, width))
+    transposed = (r"\begin{array}{@{}l@{}}" + tex(value.T, digits=digits) + r"^{\top}"
                   r" \\ \text{\dlxtransposed}\end{array}")
-    return fewer, stacked, transposed
+    return WideForms(tex(value, digits=places), blocks, transposed)
 
 
 def _display_pieces(lhs: str, parts: list[tuple[str, str, bool]],
-                    wide: Mapping[str, tuple[str, str, str]] | None = None) -> str:
+                    wide: Mapping[str, WideForms] | None = None) -> str:
     """The pieces of an equation, each measured and shrunk only when wider than the line on its
     own, with a break allowed between pieces (preferred before a relation); a matrix value with
     other forms (``wide``: its LaTeX -> :func:`wide_forms`) is set by ``\\dlxwide``."""
     out = [rf"\dlxshrink{{$\displaystyle {lhs}$}}"] if lhs else []
     for p, (rel, part, optional) in enumerate(parts):
         if wide and part in wide and not optional:
-            forms = "".join(f"{{$\\displaystyle {{}}{rel} {form}$}}" for form in wide[part])
-            out.append(rf"\dlxbreak{{{-100 if p > 0 else 0}}}"
-                       rf"\dlxwide{{$\displaystyle {{}}{rel} {part}$}}{forms}")
+            out.append(rf"\dlxbreak{{{-100 if p > 0 else 0}}}\dlxwide"
+                       + wide[part].args(part, f"{{}}{rel} ", display=True))
             continue
         # a piece of the numbers put in that is wider than the line is left out and named
         # (the value follows; --json has the numbers), not shrunk out of legibility
@@ -118,7 +141,7 @@ def equation_parts(step: Step, digits: int = DIGITS["formula"]) -> dict[str, Any
         substituted = ""
     value = ""
     rel = "="
-    wide: dict[str, tuple[str, str, str]] = {}
+    wide: dict[str, WideForms] = {}
     if step.value is not None:
         exact, shown = displayed(step.value, digits)
         value = tex(shown, digits=digits)
@@ -163,10 +186,9 @@ def value_tex(value: Any, digits: int | None = None, wrap: bool = False) -> NoEs
         places = DIGITS["prose"] if digits is None else digits
         exact, matrix = displayed(matrix, places)
         forms = wide_forms(matrix, exact, places)
-        if forms is not None:
-            body = shown[len(r"\dlxfit{"):-1]
-            return NoEscape(r"\dlxfit{\dlxwide{" + body + "}"
-                            + "".join(f"{{${form}$}}" for form in forms) + "}")
+        if forms is not None:  # \dlxwide places it as \dlxfit would
+            body = shown[len(r"\dlxfit{$"):-len("$}")]
+            return NoEscape(r"\dlxwide" + forms.args(body))
     return NoEscape(shown)
 
 
