@@ -256,12 +256,30 @@ def _conditional(item: tuple[str, str, Any]) -> str:
     return f"p({token}{given}) = {plain_number(float(p), 'given')}"
 
 
+def _clipped(item: tuple[Any, ...]) -> str:
+    gram, count, most, counted = item
+    return f"{gram} {count} (max {most}) -> {counted}"
+
+
+def _unclipped(item: tuple[Any, ...]) -> str:
+    gram, count, _most, counted = item
+    return f"{gram} {count} -> {counted}"
+
+
 SERIES: dict[str, tuple[str, Any]] = {
     "axes": (" × ", str),  # a size per axis: 28 × 28
     "sizes": (", ", str),  # sizes (each a Series of axes) one after another: 5 × 5, 3 × 3
     "widths": ("-", str),  # a network's layer widths, inputs first: 3-4-2
     # a tree's next-token probabilities, (token, path before it, p) each: p(b | a) = 0.4
     "conditionals": (", ", _conditional),
+    "names": (", ", str),  # names given to tokens (Tom, chase, Jerry)
+    "words": (" ", str),  # a sentence's tokens
+    "references": (" | ", str),  # reference sentences, each a Series of words or a text
+    "counts": (", ", lambda item: f"{item[0]}: {item[1]}"),  # (token, count): the: 3
+    # an n-gram's (text, count, most in a reference, counted) as BLEU's precision clips it,
+    # or does not
+    "clipped": ("; ", _clipped),
+    "unclipped": ("; ", _unclipped),
 }
 """How each kind of :class:`Series` is written: the separator and how an item is written."""
 
