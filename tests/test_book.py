@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import os
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -245,13 +245,13 @@ def test_a_cold_build_renders_the_book_once(tmp_path: Path,
     from dlexam.book import build as book
 
     calls = []
-    real = book.render_book
+    real = book.book_pieces
 
-    def counted(*args: object, **kwargs: object) -> str:
+    def counted(*args: object, **kwargs: object) -> Iterator[str]:
         calls.append(kwargs.get("pages"))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(book, "render_book", counted)
+    monkeypatch.setattr(book, "book_pieces", counted)  # render_book makes its source with it
     report = book.build_book(tmp_path / "out")
     assert report.passes == 1
     assert calls == [None]
