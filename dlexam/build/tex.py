@@ -341,6 +341,8 @@ class TexStream:
             BuildError: TeX failed, timed out, or gave a PDF that does not open.
         """
         self._queue.put(None)
+        import pypdf  # noqa: F401  (for pdf_problem: imported while TeX still works)
+
         code = _wait(self.proc, self.timeout)
         self._writer.join()
         source = self.source
