@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -255,3 +256,26 @@ def test_a_cold_build_renders_the_book_once(tmp_path: Path,
     report = book.build_book(tmp_path / "out")
     assert report.passes == 1
     assert calls == [None]
+
+
+@pytest.mark.parametrize("lang", ["bilingual", "en", "zh-Hant", "zh-Hans", "en+zh-Hans"])
+def test_the_book_begins_with_the_lines_tex_gets_first(lang: str) -> None:
+    """A cold build writes document_start() to TeX before SymPy is imported; every book begins
+    with it (else the build falls back to typesetting the whole source at the end)."""
+    from dlexam.build.document import document_start
+
+    start = document_start()
+    assert render_book(lang).startswith(start)
+    assert start.count(r"\usepackage") >= 6 and r"\begin{document}" not in start
+
+
+def test_starting_a_book_build_imports_no_sympy() -> None:
+    """TeX starts on its format and first packages before the derivations are imported."""
+    code = ("import sys, dlexam.book.fastpath, dlexam.book.build, dlexam.build.document; "
+            "from dlexam.build.document import document_start; document_start(); "
+            "print(sorted(m for m in ('sympy', 'numpy', 'dlexam.render', 'dlexam.derivations') "
+            "if m in sys.modules))")
+    root = str(Path(__file__).resolve().parents[1])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={**os.environ, "PYTHONPATH": root}).stdout
+    assert out.strip() == "[]"

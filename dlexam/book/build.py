@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dlexam.build.document import document_start
 from dlexam.build.files import (
     BOOK_NAME,
     DEFAULT_EXAM,
@@ -184,8 +185,18 @@ def build_book(out_dir: Path, lang: str = "bilingual", exam: str = DEFAULT_EXAM)
             return write_pdf(out_dir, BOOK_NAME, source, start,
                              revise=_reviser(lang, exam, sections))
         with TexStream(BOOK_NAME) as stream:  # TeX starts on its format meanwhile
+            start_text = document_start()  # and on the class and base packages
+            stream.write(start_text)
             sections = book_sections_of(exam)
-            for piece in book_pieces(lang, exam, sections=sections):
+            pieces = book_pieces(lang, exam, sections=sections)
+            head = next(pieces)
+            if not head.startswith(start_text):  # never so far: typeset from the whole source
+                stream.abort()
+                source = head + "".join(pieces)
+                return write_pdf(out_dir, BOOK_NAME, source, start,
+                                 revise=_reviser(lang, exam, sections))
+            stream.write(head[len(start_text):])
+            for piece in pieces:
                 if stream.failed():  # it says why below
                     break
                 stream.write(piece)
