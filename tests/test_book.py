@@ -260,19 +260,23 @@ def test_a_cold_build_renders_the_book_once(tmp_path: Path,
 
 @pytest.mark.parametrize("lang", ["bilingual", "en", "zh-Hant", "zh-Hans", "en+zh-Hans"])
 def test_the_book_begins_with_the_lines_tex_gets_first(lang: str) -> None:
-    """A cold build writes document_start() to TeX before SymPy is imported; every book begins
-    with it (else the build falls back to typesetting the whole source at the end)."""
+    """A cold build writes the class and every package to TeX before SymPy is imported, from
+    the exam file's [book] layout read unchecked; every book begins with them (else the build
+    would fall back to typesetting the whole source at the end)."""
+    from dlexam.book.build import _expected_packages
     from dlexam.build.document import document_start
 
-    start = document_start()
+    start = document_start(_expected_packages("final2023"))
     assert render_book(lang).startswith(start)
-    assert start.count(r"\usepackage") >= 6 and r"\begin{document}" not in start
+    assert r"\usepackage{pgfplots}" in start and r"\begin{document}" not in start
+    assert start.endswith("\\usepackage{bookmark}%\n")
 
 
 def test_starting_a_book_build_imports_no_sympy() -> None:
-    """TeX starts on its format and first packages before the derivations are imported."""
-    code = ("import sys, dlexam.book.fastpath, dlexam.book.build, dlexam.build.document; "
-            "from dlexam.build.document import document_start; document_start(); "
+    """TeX starts on its format and packages before the derivations are imported."""
+    code = ("import sys; from dlexam.book.build import _expected_packages; "
+            "from dlexam.build.document import document_start; "
+            "document_start(_expected_packages('final2023')); "
             "print(sorted(m for m in ('sympy', 'numpy', 'dlexam.render', 'dlexam.derivations') "
             "if m in sys.modules))")
     root = str(Path(__file__).resolve().parents[1])

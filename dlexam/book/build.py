@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dlexam.build.document import document_start
+from dlexam.build.document import document_start, template_packages
 from dlexam.build.files import (
     BOOK_NAME,
     DEFAULT_EXAM,
@@ -153,7 +153,7 @@ def book_pieces(
                           pages=dict(pages))
     title = render.prose_text(langs[0], "book.title")
     glue = assemble_around(title, langs, [title_page],
-                           [render.packages_of(q["template"]) for q in questions.values()])
+                           [template_packages(q["template"]) for q in questions.values()])
     yield glue[0]
     labels = _labels(questions)
     for (qname, question), after in zip(questions.items(), glue[1:], strict=True):
@@ -184,8 +184,10 @@ def build_book(out_dir: Path, lang: str = "bilingual", exam: str = DEFAULT_EXAM)
             source = "".join(book_pieces(lang, exam, sections=sections))
             return write_pdf(out_dir, BOOK_NAME, source, start,
                              revise=_reviser(lang, exam, sections))
+        packages = _expected_packages(exam)
         with TexStream(BOOK_NAME) as stream:  # TeX starts on its format meanwhile
-            start_text = document_start()  # and on the class and base packages
+            # and on the class and packages while SymPy is imported
+            start_text = "" if packages is None else document_start(packages)
             stream.write(start_text)
             sections = book_sections_of(exam)
             pieces = book_pieces(lang, exam, sections=sections)
@@ -206,6 +208,21 @@ def build_book(out_dir: Path, lang: str = "bilingual", exam: str = DEFAULT_EXAM)
                 raise keep_log(err, out_dir / f"{BOOK_NAME}.log") from None
         return settle_pdf(out_dir, BOOK_NAME, stream.source, run, start,
                           revise=_reviser(lang, exam, sections))
+
+
+def _expected_packages(exam: str) -> list[tuple[str, ...]] | None:
+    """The packages of the title page and of each section a built-in exam's ``[book]`` layout
+    names, read from the file without checking it (nor importing SymPy); None when the layout
+    cannot be read so simply. A guess: the build checks the source it makes begins with it."""
+    import tomllib
+
+    try:
+        book = tomllib.loads(resources.files("dlexam.exams").joinpath(f"{exam}.toml")
+                             .read_text("utf-8"))["book"]
+        templates = ["title.tex.j2", *(book[name]["template"] for name in book["order"])]
+        return [template_packages(template) for template in templates]
+    except (OSError, KeyError, TypeError, ValueError):  # not found, not such a table
+        return None
 
 
 def _reviser(lang: str, exam: str, sections: dict[str, Any]) -> Callable[[str, TexRun], str | None]:
