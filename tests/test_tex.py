@@ -195,6 +195,19 @@ def test_a_rebuild_over_a_build_gives_the_same_bytes(tmp_path: Path) -> None:
     assert (tmp_path / "answer-book.tex").read_bytes() == tex
 
 
+def test_a_wrong_guess_of_the_packages_still_gives_the_book(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        answer_book: Callable[[str], Book]) -> None:
+    """The packages TeX gets first are guessed from the exam file; when the source made does
+    not begin with them, TeX is stopped and the whole source typeset: the same book."""
+    from dlexam.book import build as book
+
+    monkeypatch.setattr(book, "_expected_packages", lambda exam: [("booktabs",)])
+    report = build_book(tmp_path, lang="en")
+    assert report.ran_tex and report.passes == 1
+    assert (tmp_path / "answer-book.pdf").read_bytes() == answer_book("en").pdf.read_bytes()
+
+
 def test_a_stream_gives_the_pdf_of_the_whole_source() -> None:
     source = MINIMAL % "first part\n\nsecond part \u00e9"
     cut = source.index("second")
