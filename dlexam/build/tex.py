@@ -319,7 +319,8 @@ class TexStream:
                     fd = os.open(self._pipe, os.O_WRONLY | os.O_NONBLOCK)
                 except OSError as err:
                     if err.errno != errno.ENXIO:  # ENXIO: not opened by TeX yet
-                        raise
+                        _stop(self.proc)  # it would wait for the pipe forever
+                        return
                     if self.proc.poll() is not None or self._stopped.is_set():
                         return
                     time.sleep(0.002)
