@@ -104,3 +104,8 @@ def test_a_series_is_its_items_written_in_its_kind_s_notation() -> None:
                                    ("b", "a", sp.Rational(1, 20)), ("<eos>", "a b", 1)])
     assert tree == "p(a) = 0.6, p(b | a) = 0.05, p(<eos> | a b) = 1"
     assert tree.items[1] == ("b", "a", sp.Rational(1, 20))
+    # a worker process hands it back pickled (dlexam serve)
+    import pickle
+
+    again = pickle.loads(pickle.dumps(sizes))
+    assert again == sizes and again.kind == "sizes" and again.items == sizes.items

@@ -302,6 +302,10 @@ class Series(str):
         made.items, made.kind = items, kind
         return made
 
+    def __getnewargs__(self) -> tuple[str, tuple[Any, ...]]:  # type: ignore[override]
+        # pickled (a worker process's result) as its kind and items, not its text
+        return self.kind, self.items
+
 
 # contexts whose LaTeX keeps a vector on one line: a figure's label, and HTML for MathJax
 # (whose version 2, Moodle's and Jupyter's, has no \allowbreak; the browser wraps the text
