@@ -57,6 +57,7 @@ from dlexam.derivations.params import Param, bind_dims, numeric_inputs, validate
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym
+from dlexam.notation.display import Series
 
 register_symbols({
     "C_ctx": ("C", "C"),
@@ -95,7 +96,7 @@ def _label_list(labels: list[Any]) -> Any:
     """Labels as prose lists them: the names given, comma-separated (``Tom, chase, Jerry``), or
     the default symbols as a vector (x_1, x_2, x_3)."""
     if all(isinstance(label, str) for label in labels):
-        return ", ".join(labels)
+        return Series("names", labels)
     return row_vector(labels)
 
 

@@ -23,6 +23,7 @@ from dlexam.derivations.params import Param
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
 from dlexam.notation import register_symbols, sym
+from dlexam.notation.display import Series
 
 register_symbols({
     "ca_n": ("n", "n"),
@@ -236,22 +237,22 @@ def _shown(value: list[int]) -> Any:
     return value[0] if len(value) == 1 else list(value)
 
 
-def _text(value: list[int]) -> str:
-    return " × ".join(str(x) for x in value)
+def _text(value: list[int]) -> Series:
+    return Series("axes", value)
 
 
-def _one(value: list[int]) -> str:
+def _one(value: list[int]) -> Series:
     """A stride or dilation as a question writes it: one number when the axes share it."""
-    return str(value[0]) if len(set(value)) == 1 else _text(value)
+    return _text(value[:1]) if len(set(value)) == 1 else _text(value)
 
 
 def _question(values: dict[str, Any]) -> dict[str, Any]:
     axes, dims = _pairs(values)
     p = _padding(values)
     fields = {"size_text": _text(dims["n"]) if axes == 2 or values["rank"] == "1" else
-              f"{dims['n'][0]} × {dims['n'][0]}",
+              _text([dims["n"][0]] * 2),
               "kernel_text": _text(dims["k"]) if axes == 2 or values["rank"] == "1" else
-              f"{dims['k'][0]} × {dims['k'][0]}",
+              _text([dims["k"][0]] * 2),
               "stride_text": _one(dims["s"]), "dilation_text": _one(dims["d"]),
               "padding_text": str(p), "repeat": values["repeat"]}
     kind = "" if values.get("filters") is None else (
@@ -412,7 +413,7 @@ def conv_arithmetic(
         if other_rank is not None:
             info["params_other_rank"] = other_rank
     steps.append(Step(key="conv_arithmetic.sizes", data={
-        "sizes": ", ".join(_text(row) for row in sizes), "layers": repeat}))
+        "sizes": Series("sizes", [_text(row) for row in sizes]), "layers": repeat}))
     return Result(convention="tensorflow-same" if pad == "same" else "formula",
                   steps=tuple(steps), answers=answers, info=info)
 

@@ -33,6 +33,7 @@ from dlexam.derivations.params import Param, exact
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
 from dlexam.notation import register_symbols, sym, sym_sub
+from dlexam.notation.display import Series
 
 register_symbols({
     "dec_P": ("P", "P"),
@@ -275,14 +276,14 @@ def sample_decoding(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _paths(tree: tuple[Node, ...]) -> list[str]:
-    """The tree as text: p(token | path) for every token."""
-    parts = []
+def _paths(tree: tuple[Node, ...]) -> list[tuple[str, str, Any]]:
+    """The tree as data: (token, the path before it, p) for every token, in order (written
+    p(token | path) = p, a Series of kind "conditionals")."""
+    parts: list[tuple[str, str, Any]] = []
 
     def walk(nodes: tuple[Node, ...], path: str) -> None:
         for n in nodes:
-            given = f" | {path}" if path else ""
-            parts.append(f"p({n.token}{given}) = {float(n.p):g}")
+            parts.append((n.token, path, n.p))
             walk(n.children, f"{path} {n.token}".strip())
 
     walk(tree, "")
@@ -296,7 +297,7 @@ def _count(tree: tuple[Node, ...]) -> int:
 def _decoding_question(values: dict[str, Any]) -> dict[str, Any]:
     statement = "greedy" if values["method"] == "greedy" else (
         None if values["length_penalty"] == "none" else "beam_penalty")
-    return {"statement": statement, "paths": ", ".join(_paths(values["tree"]))}
+    return {"statement": statement, "paths": Series("conditionals", _paths(values["tree"]))}
 
 
 @derivation(
@@ -334,7 +335,8 @@ def decoding(tree: tuple[Node, ...], method: str, beam_width: int, length_penalt
                                            skip_eos=mistake == "eos-probability-ignored")
     steps = [Step(key=f"decoding.{method}" + ("_as_greedy" if mistake == "greedy-as-optimal"
                                               else ""),
-                  data={"paths": _paths(tree), "width": beam_width, "nodes": _count(tree)})]
+                  data={"paths": [Series("conditionals", [p]) for p in _paths(tree)],
+                        "width": beam_width, "nodes": _count(tree)})]
     if mistake == "beam-as-greedy-paths":
         steps.append(Step(key="decoding.per_parent", data={"width": beam_width}))
     if mistake == "eos-probability-ignored":

@@ -36,7 +36,7 @@ from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym, sym_sub
-from dlexam.notation.display import Listed
+from dlexam.notation.display import Listed, Series
 
 register_symbols({
     "x_mlp": ("x", "x"),
@@ -559,7 +559,7 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
     form = "_".join(f for f, on in (("neuron", none), ("update", update)) if on)
     W = values["W"]
     out: dict[str, Any] = {"layers": len(W),
-                           "sizes": "-".join(str(n) for n in [W[0].cols] + [w.rows for w in W])}
+                           "sizes": Series("widths", [W[0].cols] + [w.rows for w in W])}
     if values["b"] is None:
         out["b"] = tuple(sp.ImmutableMatrix.zeros(w.rows, 1) for w in W)
     if form:
@@ -609,7 +609,7 @@ def mlp(x: sp.ImmutableMatrix, W: tuple[Any, ...], b: tuple[Any, ...] | None, ac
     bias = b if b is not None else tuple(sp.ImmutableMatrix.zeros(w.rows, 1) for w in W)
     t = _check_network(x, W, b, target, loss, acts)
     steps: list[Step] = [Step(key="mlp.network", data={
-        "layers": L, "sizes": "-".join(str(n) for n in [x.rows] + [w.rows for w in W]),
+        "layers": L, "sizes": Series("widths", [x.rows] + [w.rows for w in W]),
         "activations": Listed(acts), "loss": loss})]
     forward_steps, zs, a_values = forward(x, W, bias, acts)
     steps += forward_steps

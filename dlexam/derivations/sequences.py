@@ -30,7 +30,7 @@ from dlexam.derivations.params import Param, bind_dims, exact
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError
 from dlexam.notation import register_symbols, sym, sym_sub
-from dlexam.notation.display import Listed
+from dlexam.notation.display import Listed, Series
 
 register_symbols({
     "seq_H": ("H", "H"),
@@ -287,15 +287,14 @@ def _bleu(candidate: list[str], references: list[list[str]], max_n: int, weights
     c = len(candidate)
     lengths = [len(r) for r in references]
     steps.append(Step(key="sequence_metrics.bleu_texts",
-                      data={"candidate": " ".join(candidate), "c": c,
-                            "references": " | ".join(" ".join(r) for r in references),
+                      data={"candidate": Series("words", candidate), "c": c,
+                            "references": Series("references",
+                                                 [Series("words", r) for r in references]),
                             "lengths": lengths}))
     precisions, matches, totals = [], [], []
     for n in range(1, max_n + 1):
         m, t, rows = clipped_counts(candidate, references, n, clip)
-        listing = "; ".join(f"{g} {k}" + (f" (max {most}) -> {counted}" if clip else
-                                           f" -> {counted}")
-                            for g, k, most, counted in rows)
+        listing = Series("clipped" if clip else "unclipped", rows)
         p = sp.Rational(m, t) if t else sp.Integer(0)
         precisions.append(p)
         matches.append(m)
@@ -341,11 +340,11 @@ def _metric_question(values: dict[str, Any]) -> dict[str, Any]:
         weights = (list(values["weights"]) if values["weights"] is not None
                    else [sp.Rational(1, n)] * n)
         return {"statement": "bleu" if values["brevity"] else "bleu_no_brevity",
-                "references": " | ".join(refs),
+                "references": Series("references", refs),
                 "weights": row_vector([as_written(w, fractions=True) for w in weights])}
     if values["counts"] is not None:
         return {"statement": "unigram",
-                "counts": ", ".join(f"{t}: {c}" for t, c in values["counts"])}
+                "counts": Series("counts", values["counts"])}
     return {}
 
 
