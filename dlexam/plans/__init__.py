@@ -412,8 +412,9 @@ def _whole(expr: sp.Expr) -> int:
     """What the formula is when its inputs are whole numbers, as an ordinary run prints it:
 
     :data:`WHOLE`: sums, products and whole powers of them and of integers (always an integer);
-    :data:`ALGEBRAIC`: also quotients, roots, ``Max``, ``Min`` and ``Abs`` (SymPy evaluates
-    these exactly on integers, and a whole value comes out as an integer: sqrt(36 + 64) = 10);
+    :data:`ALGEBRAIC`: also quotients, roots, ``Max``, ``Min``, ``Abs``, ``floor`` and
+    ``ceiling`` (SymPy evaluates these exactly on integers, and a whole value comes out as an
+    integer: sqrt(36 + 64) = 10);
     :data:`INEXACT`: anything else (a logarithm ratio log 4 / log 2 stays a formula, a decimal
     constant makes a float), printed as a float even where its value is whole.
     """
@@ -425,7 +426,8 @@ def _whole(expr: sp.Expr) -> int:
             continue
         if isinstance(node, sp.Pow) and node.exp.is_Integer and node.exp >= 0:
             continue
-        if isinstance(node, (sp.Pow, sp.Max, sp.Min, sp.Abs, sp.Rational)) and (
+        if isinstance(node, (sp.Pow, sp.Max, sp.Min, sp.Abs, sp.Rational, sp.floor,
+                             sp.ceiling)) and (
                 not isinstance(node, sp.Pow) or node.exp.is_Rational):
             kind = ALGEBRAIC
             continue
@@ -487,7 +489,8 @@ def _inputs(derivation: Derivation, effective: Mapping[str, Any],
     shape = []
     for p in derivation.params:
         value = effective.get(p.name, p.default)
-        if p.kind in _NUMERIC_KINDS and p.trace != "none" and value is not None:
+        if (p.kind in _NUMERIC_KINDS and p.trace != "none" or p.trace == "whole") and \
+                value is not None:
             shape.append((p.name, walk(value, p.trace == "nonzero")))
         else:
             shape.append((p.name, repr(to_plain(value))))
