@@ -489,7 +489,7 @@ def _inputs(derivation: Derivation, effective: Mapping[str, Any],
     shape = []
     for p in derivation.params:
         value = effective.get(p.name, p.default)
-        if (p.kind in _NUMERIC_KINDS and p.trace != "none" or p.trace == "whole") and \
+        if ((p.kind in _NUMERIC_KINDS and p.trace != "none") or p.trace == "whole") and \
                 value is not None:
             shape.append((p.name, walk(value, p.trace == "nonzero")))
         else:
