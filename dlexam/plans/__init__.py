@@ -143,10 +143,17 @@ class _Trace:
             raise TypeError(f"cannot decide {rel} at the traced numbers")
         if compare in (operator.eq, operator.ne):  # equal: within the 30 digits' noise
             outcome = (abs(number) < GUARD_MARGIN) == (compare is operator.eq)
+        elif abs(number) < GUARD_MARGIN:
+            # on its edge (a tie: 4 > 4, 0 < 0): decided as exact arithmetic decides it, and
+            # kept as a guard of equality (within the 30 digits' noise, as == is), so that
+            # the plan serves the inputs with the same tie; a value merely near the edge is
+            # left to ordinary runs
+            if diff.xreplace(self.values).is_zero is not True:
+                raise TraceError(f"{type(rel).__name__} on its edge at the traced numbers")
+            self.guards.append((diff, operator.eq, True))
+            return bool(compare(0, 0))
         else:
             outcome = bool(compare(number, 0))
-            if abs(number) < GUARD_MARGIN:
-                raise TraceError(f"{type(rel).__name__} on its edge at the traced numbers")
         self.guards.append((diff, compare, outcome))
         return outcome
 
@@ -333,15 +340,22 @@ class _Outputs:
         if index not in self.plain:
             value = self.values[index]
             whole, uses = self.integer[index]
-            if not value or (
-                    whole == WHOLE and all(self.numbers[i].is_Integer for i in uses)) or (
-                    whole == ALGEBRAIC and self.exact and mpmath.isint(value)):
+            if not value or (whole != INEXACT and all(
+                    self.numbers[i].is_Integer for i in uses) and (
+                    whole == WHOLE or _near_int(value))):
                 # SymPy makes an exact 0 of floats that cancel; on whole inputs an ordinary run
-                # is exact, and SymPy prints a whole value (sqrt(36 + 64)) as an integer
-                self.plain[index] = int(value)
+                # is exact, and SymPy prints a whole value (sqrt(36 + 64), Max(-3, -2)) as an
+                # integer
+                self.plain[index] = int(mpmath.nint(value))
             else:
                 self.plain[index] = _plain_float(value)
         return self.plain[index]
+
+
+def _near_int(value: mpmath.mpf) -> bool:
+    """Whether a 30-digit value is an integer but for the rounding of its operations (an
+    algebraic formula of whole numbers: 5 * 17 / 17 computed as 4.99...9)."""
+    return bool(abs(value - mpmath.nint(value)) <= TINY * max(1, abs(value)))
 
 
 def _holds(compare: Callable[[Any, Any], bool], outcome: bool, diff: Any) -> bool:
