@@ -26,7 +26,7 @@ def workers() -> int:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # no affinity on this platform
         cores = os.cpu_count() or 1
-    return max(1, min(cores, MAX_WORKERS, 1 + cores - busy_cores()))
+    return max(1, min(cores - busy_cores(), MAX_WORKERS))
 
 
 def busy_cores() -> int:
