@@ -20,15 +20,16 @@ a parameter declares ``trace="nonzero"``, which of its inputs are 0 (they stay e
 
 A derivation may decide by value (``if norm > threshold``; SymPy's ``Max``). While tracing, such
 a comparison is decided at the traced numbers and kept as a *guard*: a plan serves only
-parameters that decide every guard the same way, by a clear margin (a comparison on its edge
-at the traced numbers, a tie that exact arithmetic decides, serves only the same tie). Anything the trace cannot
-follow (``float()`` of an input, ``round``, a function neither MPFR nor mpmath has) leaves that
-shape to the ordinary run, as does any value that comes out not finite, a question of more than
-:data:`MAX_INPUTS` numbers, and a trace whose formulas grow past :data:`TREE_BUDGET` nodes (a
-long recurrence nests each state in the next; the derivation layer's tracing interface,
-:func:`~dlexam.derivations.params.input_hook` and :func:`~dlexam.derivations.params.step_watch`,
-is how a trace reads the inputs and watches the steps). ``tests/test_plans.py`` compares the
-two on sampled parameters for every derivation and mistake.
+parameters that decide every guard the same way, by a clear margin (a comparison on its edge at
+the traced numbers, a tie that exact arithmetic decides, serves only the same tie). Anything the
+trace cannot follow (``float()`` of an input, ``round``, a function neither MPFR nor mpmath has)
+leaves that shape to the ordinary run, as does any value that comes out not finite, a question
+of more than :data:`MAX_INPUTS` numbers, and a trace whose formulas grow past
+:data:`TREE_BUDGET` nodes (a long recurrence nests each state in the next; the derivation
+layer's tracing interface, :func:`~dlexam.derivations.params.input_hook` and
+:func:`~dlexam.derivations.params.step_watch`, is how a trace reads the inputs and watches the
+steps). ``tests/test_plans.py`` compares the two on sampled parameters for every derivation and
+mistake.
 """
 
 from __future__ import annotations
