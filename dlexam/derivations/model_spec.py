@@ -8,6 +8,8 @@ booleans, quoted strings and tuples (``input_shape=(3, 1)``), and a wrapped laye
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -200,9 +202,17 @@ def parse_chains(text: str, param: str = "model") -> list[list[LayerSpec]]:
     """Parses a model description into chains of layer specs: ``a, b; c, d`` is two chains
     (the branches of a functional model, each with its own input).
 
+    An exam's sampler parses its few models again and again: each text is parsed once, and
+    every caller given a copy of its own.
+
     Raises:
         InputError: naming ``param``, when the text is not a list of layers.
     """
+    return copy.deepcopy(_parse_chains(text, param))
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_chains(text: str, param: str) -> list[list[LayerSpec]]:
     if not text.strip():
         raise InputError(param, "at least one layer such as LSTM(30)", "an empty string")
     if len(text) > MODEL_MAX_LENGTH:

@@ -463,6 +463,14 @@ def _output_shape(layer: _Layer, shape: Shape) -> Shape:
     return shape  # Dropout, Activation, the normalisations
 
 
+def _count(value: Any) -> Any:
+    """A whole number as a Python int; a traced width's formula (:mod:`dlexam.plans`) as it
+    is."""
+    if isinstance(value, int) or getattr(value, "is_Integer", False):
+        return int(value)
+    return value
+
+
 def _show(shape: Shape) -> str:
     return "(" + ", ".join(str(x) for x in (None, *shape)) + ")"
 
@@ -604,7 +612,7 @@ def _field_steps(chain: _Chain, first: int) -> tuple[list[Step], list[tuple[int,
     """
     if not _has_axis(chain):
         return None
-    whole = int(chain.input_shape[0] or 0)
+    whole = _count(chain.input_shape[0] or 0)
     field, jump, spread = 1, 1, False
     k_, s_, d_ = sym("rf_k"), sym("rf_s"), sym("rf_d")
     steps: list[Step] = []
@@ -987,9 +995,12 @@ def _total_of_layers(_params: Any, student: Mapping[str, Any]) -> dict[str, Any]
     "param-count",
     params=[
         Param("model", "string", max_length=MODEL_MAX_LENGTH),
-        Param("input_dim", "int", default=None, minimum=1, maximum=MODEL_MAX_NUMBER),
+        # widths and lengths only enter sums and products: a plan serves every value
+        Param("input_dim", "int", default=None, minimum=1, maximum=MODEL_MAX_NUMBER,
+              trace="whole"),
         Param("framework", "choice", default="keras", choices=("keras", "pytorch")),
-        Param("timesteps", "int", default=None, minimum=1, maximum=MODEL_MAX_NUMBER),
+        Param("timesteps", "int", default=None, minimum=1, maximum=MODEL_MAX_NUMBER,
+              trace="whole"),
         Param("input_shape", "array", shapes=(("R",),), default=None, trace="none"),
     ],
     limits={"R": 3},
@@ -1087,19 +1098,19 @@ def _count_layers(chains: list[Any], framework: str, mistake: str | None) -> _Co
     index = 0
     for chain in chains:
         shape = chain.input_shape
-        model_width = int(shape[-1] or 0)
+        model_width = _count(shape[-1] or 0)
         chain_count = 0
         for layer in chain.layers:
             index += 1
-            width = int(shape[-1] or 0)
+            width = _count(shape[-1] or 0)
             if mistake == "first-input-width" and layer.kind in _WEIGHTED and \
                     chain.layers[0].kind != "Embedding":
                 width = model_width
             step, non_trainable = _layer_step(layer, index, shape, width, framework, mistake)
             c.steps.append(step)
-            c.counts.append(int(step.value))
+            c.counts.append(_count(step.value))
             c.frozen.append(non_trainable)
-            chain_count += int(step.value)
+            chain_count += _count(step.value)
             shape = _output_shape(layer, shape)
             c.shapes.append([None, *shape])
             c.kinds.append(layer.kind)

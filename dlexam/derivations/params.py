@@ -91,7 +91,9 @@ class Param:
         trace: which of its numbers a trace (:mod:`dlexam.plans`) may stand a
             symbol for: ``"all"``; ``"nonzero"``, where the derivation tells zeros apart
             (``p_i = 0`` in an entropy, a zero initial state); ``"none"``, for numbers that say
-            where rather than how much (class labels).
+            where rather than how much (class labels). An ``"int"`` is not traced (it says how
+            many: sizes, counts) unless it declares ``"whole"``: a width that only enters sums
+            and products (param-count's input width), so that one plan serves every width.
         held: whether the variants of an exam question keep the value their first variant drew
             (:class:`dlexam.exams.model.Structure`): the question's form, not one of its
             numbers. None (the default) holds choices and true/false parameters, and a
@@ -550,6 +552,9 @@ def _check_one(param: Param, value: Any, dims: dict[str, tuple[int, str]],
         if param.maximum is not None and num > param.maximum:
             raise InputError(param.name, param.describe(), _describe_value(value))
         if param.kind == "int":
+            hook = _INPUT_HOOK.get()
+            if param.trace == "whole" and hook is not None and not _CHECK_ONLY.get():
+                return hook(num, param.name)
             return int(num)
         return _input_number(num, param.name)
     if param.kind == "choice":
