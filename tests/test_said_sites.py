@@ -66,27 +66,54 @@ _CODE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*(?=[=\[(])|\w*_\w*")
 """Names from code in a literal (``num_heads=``, ``probs[``, ``h_0``): not words."""
 
 
-def _prose(node: ast.AST | None, names: dict[str, list[ast.AST]], depth: int = 0) -> bool:
-    """Whether an expression is English written in the code: a string literal or f-string whose
-    literal parts hold a word (two letters or more), joined or formatted, or a name bound to
-    one in the function."""
-    if node is None or depth > 5:
+def _bindings(scope: ast.AST) -> dict[str, list[ast.AST]]:
+    """What each name is assigned in a function (or module), outside its inner functions."""
+    names: dict[str, list[ast.AST]] = {}
+    for node in _own_nodes(scope):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    names.setdefault(target.id, []).append(node.value)
+    return names
+
+
+class _Texts:
+    """Whether an expression is English written in the code: a string literal or f-string
+    whose literal parts hold a word (two letters or more, names from code aside), joined or
+    formatted, a name bound to one in the function, or a call of a function of the module that
+    returns one."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.functions = {n.name: n for n in ast.walk(tree)
+                          if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+    def prose(self, node: ast.AST | None, names: dict[str, list[ast.AST]],
+              depth: int = 0) -> bool:
+        if node is None or depth > 6:
+            return False
+        again = lambda n: self.prose(n, names, depth + 1)  # noqa: E731
+        if isinstance(node, ast.Constant):
+            return isinstance(node.value, str) and bool(
+                _WORD.search(_CODE.sub(" ", node.value)))
+        if isinstance(node, ast.JoinedStr):
+            return any(again(v) if isinstance(v, ast.Constant) else again(v.value)
+                       for v in node.values)
+        if isinstance(node, ast.BinOp):
+            return again(node.left) or again(node.right)
+        if isinstance(node, ast.IfExp):
+            return again(node.body) or again(node.orelse)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in ("format", "join"):
+            return again(node.func.value)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and node.func.id in self.functions and depth < 3:
+            function = self.functions[node.func.id]
+            inner = _bindings(function)
+            return any(self.prose(r.value, inner, depth + 1) for r in _own_nodes(function)
+                       if isinstance(r, ast.Return))
+        if isinstance(node, ast.Name):
+            return any(self.prose(v, {}, depth + 1) for v in names.get(node.id, []))
         return False
-    if isinstance(node, ast.Constant):
-        return isinstance(node.value, str) and bool(_WORD.search(_CODE.sub(" ", node.value)))
-    if isinstance(node, ast.JoinedStr):
-        return any(_prose(v, names, depth + 1) for v in node.values
-                   if isinstance(v, ast.Constant))
-    if isinstance(node, ast.BinOp):
-        return _prose(node.left, names, depth + 1) or _prose(node.right, names, depth + 1)
-    if isinstance(node, ast.IfExp):
-        return _prose(node.body, names, depth + 1) or _prose(node.orelse, names, depth + 1)
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-            and node.func.attr in ("format", "join"):
-        return _prose(node.func.value, names, depth + 1)
-    if isinstance(node, ast.Name):
-        return any(_prose(v, {}, depth + 1) for v in names.get(node.id, []))
-    return False
 
 
 def _called(call: ast.Call) -> str:
@@ -111,17 +138,12 @@ def _offences(path: Path) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     out: list[str] = []
 
+    texts = _Texts(tree)
+
     def visit(scope: ast.AST, where: str) -> None:
-        names: dict[str, list[ast.AST]] = {}
-        caught: set[str] = set()
         nodes = _own_nodes(scope)
-        for node in nodes:
-            if isinstance(node, ast.Assign):
-                for target in node.targets:
-                    if isinstance(target, ast.Name):
-                        names.setdefault(target.id, []).append(node.value)
-            elif isinstance(node, ast.ExceptHandler) and node.name:
-                caught.add(node.name)
+        names = _bindings(scope)
+        caught = {n.name for n in nodes if isinstance(n, ast.ExceptHandler) and n.name}
         for node in nodes:
             if not isinstance(node, ast.Call):
                 continue
@@ -137,7 +159,7 @@ def _offences(path: Path) -> list[str]:
             else:
                 continue
             for arg in said:
-                bad = _prose(arg, names) or (
+                bad = texts.prose(arg, names) or (
                     isinstance(arg, ast.Call) and _called(arg) == "str" and arg.args
                     and isinstance(arg.args[0], ast.Name) and arg.args[0].id in caught)
                 if bad:
@@ -174,16 +196,24 @@ def test_the_walk_finds_english(tmp_path: Path) -> None:
         "def j(x):\n"
         "    print('Your answer is ' + x)\n"
         "def k(x):\n"
-        "    raise InputError('x', Said('errors.nothing'), f'{x} x {x}, num_heads={x}')\n",
+        "    raise InputError('x', Said('errors.nothing'), f'{x} x {x}, num_heads={x}')\n"
+        "def m(x):\n"
+        "    where = f'{x} at character 3'\n"
+        "    raise InputError('x', Said('errors.nothing'), f'{where}')\n"
+        "def n(x):\n"
+        "    raise InputError('x', Said('errors.nothing'), _said(x))\n"
+        "def _said(x):\n"
+        "    return f'a list of {x}'\n",
         encoding="utf-8")
     try:
         found = _offences(sample)
     finally:
         sample.unlink()
-    assert [line.split(":")[1] for line in found] == ["2", "2", "5", "10", "12", "14"], found
+    lines = [line.split(":")[1] for line in found]
+    assert lines == ["2", "2", "5", "10", "12", "14", "19", "21"], found
 
 
-LEFT = 307
+LEFT = 238
 """Messages not yet converted (a ratchet: lower it as sites are converted, down to 0)."""
 
 

@@ -208,7 +208,8 @@ def parse_chains(text: str, param: str = "model") -> list[list[LayerSpec]]:
         InputError: naming ``param``, when the text is not a list of layers.
     """
     if not text.strip():
-        raise InputError(param, Said("model_spec.errors.one_layer"), Said("model_spec.errors.empty"))
+        raise InputError(param, Said("model_spec.errors.one_layer"),
+                         Said("model_spec.errors.empty"))
     if len(text) > MODEL_MAX_LENGTH:
         raise InputError(param, Said("model_spec.errors.length", n=MODEL_MAX_LENGTH),
                          f"{len(text)}")

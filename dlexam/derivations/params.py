@@ -241,11 +241,28 @@ def _exact_float(value: float) -> sp.Rational:
     return sp.Rational(fraction.numerator, fraction.denominator)
 
 
+def json_kind(value: Any) -> Said:
+    """What kind of JSON value was given, in words (``an object``, ``a list``)."""
+    if isinstance(value, bool):
+        kind = "bool"
+    elif isinstance(value, Mapping):
+        kind = "object"
+    elif isinstance(value, (list, tuple)):
+        kind = "list"
+    elif isinstance(value, str):
+        kind = "string"
+    elif value is None:
+        kind = "null"
+    else:
+        kind = "number"
+    return Said("inputs.kind." + kind)
+
+
 def _describe_value(value: Any) -> str:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, list):
-        return f"a list of {len(value)}"
+        return Said("inputs.a_list_of", n=len(value))
     if isinstance(value, str):
         return repr(value if len(value) <= 40 else value[:37] + "...")
     return repr(value)
