@@ -33,6 +33,20 @@ def echo(text: str, limit: int = ECHO_CHARS) -> str:
     return shown
 
 
+_READER = ["en"]
+
+
+def stderr_lang() -> str:
+    """The language of the notes a command writes on stderr while it works ("waiting for
+    another build"), set by :func:`set_stderr_lang` (English until a command sets it)."""
+    return _READER[0]
+
+
+def set_stderr_lang(lang: str) -> None:
+    """Says the notes on stderr in ``lang`` from now on (the command line's ``--lang``)."""
+    _READER[0] = lang
+
+
 SAY: list = []
 """``(lang, key, fields) -> text``: the catalogs' reader, set by :mod:`dlexam.langs` (which
 imports this module, so that errors need not import it)."""
@@ -86,6 +100,10 @@ def said_in(text: object, lang: str) -> str:
 
 class DlexamError(Exception):
     """Base class of every error dlexam raises on purpose."""
+
+    def said_in(self, lang: str) -> str:
+        """The message in ``lang`` where it is a :class:`Said` (else as it is)."""
+        return said_in(self.args[0], lang) if self.args else str(self)
 
 
 class InputError(DlexamError):

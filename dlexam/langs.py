@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from dlexam import errors
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 
 I18N = Path(__file__).resolve().parent / "templates" / "i18n"
 
@@ -129,7 +129,7 @@ def parse_choice(name: str, choice: object) -> tuple[str, ...]:
     Raises:
         InputError: naming ``name``, when a code is not a language or is named twice.
     """
-    expected = "a language (" + ", ".join(choices()) + ")"
+    expected = Said("langs.errors.language", known=", ".join(choices()))
     if choice == "bilingual":
         return BILINGUAL
     if isinstance(choice, str):

@@ -630,7 +630,7 @@ def parse(text: str, ragged: bool = False) -> Any:
         TypedError: the text is refused (the message says why).
     """
     if len(text) > MAX_CHARS:
-        raise TypedError(f"more than {MAX_CHARS:,} characters")
+        raise TypedError(Said("typed.too_long", n=f"{MAX_CHARS:,}"))
     tokens = tokenize(unwrap(text))
     if len(tokens) == 1:
         raise TypedError(Said("typed.nothing"))
