@@ -66,6 +66,22 @@ _CODE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*(?=[=\[(])|\w*_\w*")
 """Names from code in a literal (``num_heads=``, ``probs[``, ``h_0``): not words."""
 
 
+def _values() -> frozenset[str]:
+    """The parameters' names and choices (``softmax``, ``uniform``): a literal that is one of
+    them is a value as typed, not a word."""
+    from dlexam.derivations import REGISTRY
+
+    out: set[str] = set()
+    for spec in REGISTRY.values():
+        for param in spec.params:
+            out.add(param.name)
+            out.update(str(c) for c in (param.choices or ()))
+    return frozenset(out)
+
+
+VALUES = _values()
+
+
 def _bindings(scope: ast.AST) -> dict[str, list[ast.AST]]:
     """What each name is assigned in a function (or module), outside its inner functions."""
     names: dict[str, list[ast.AST]] = {}
@@ -93,7 +109,7 @@ class _Texts:
             return False
         again = lambda n: self.prose(n, names, depth + 1)  # noqa: E731
         if isinstance(node, ast.Constant):
-            return isinstance(node.value, str) and bool(
+            return isinstance(node.value, str) and node.value not in VALUES and bool(
                 _WORD.search(_CODE.sub(" ", node.value)))
         if isinstance(node, ast.JoinedStr):
             return any(again(v) if isinstance(v, ast.Constant) else again(v.value)
