@@ -196,14 +196,15 @@ def check_text(name: str, value: str, max_length: int = STRING_MAX_LENGTH) -> st
     for index, ch in enumerate(value, start=1):
         code = ord(ch)
         category = unicodedata.category(ch)
-        where = f"U+{code:04X} at character {index}"
+        where = Said("params.errors.character", code=f"U+{code:04X}", index=index)
         if category[0] == "C" or category in ("Zl", "Zp"):
             raise InputError(name, Said("errors.printable"),
                              where)
         if not settable(code):
             label = unicodedata.name(ch, "")
             raise InputError(name, Said("errors.fonts_have"),
-                             f"{where}" + (f" ({label})" if label else ""))
+                             Said("params.errors.named", where=where, label=label)
+                             if label else where)
     return value
 
 
@@ -469,13 +470,13 @@ def _check_array_list(
         limit = limits.get(param.items)
         if limit is not None and len(value) > limit and param.free_items:
             # a list of tensors, or one matrix row by row: its length counts both
-            raise InputError(param.name, f"at most {limit} rows or tensors ({param.items} at "
-                             f"most {limit})", f"{len(value)}")
+            raise InputError(param.name, Said("params.errors.rows_or_tensors", n=limit,
+                                              items=param.items), f"{len(value)}")
         _bind_limit(param, param.items, len(value), limits)
         known = dims.get(param.items)
         if known is not None and known[0] != len(value):
-            raise InputError(param.name, f"{param.items} = {known[0]} arrays (set by {known[1]})",
-                             f"{len(value)}")
+            raise InputError(param.name, Said("params.errors.arrays", items=param.items,
+                                              n=known[0], source=known[1]), f"{len(value)}")
     out = []
     shapes = []
     for index, item in enumerate(value, start=1):
@@ -614,8 +615,8 @@ def validate(params: Sequence[Param], given: Mapping[str, Any],
     known = {p.name for p in params}
     for name in given:
         if name not in known:
-            raise InputError(name, "one of the parameters " + ", ".join(sorted(known)),
-                             "an unknown parameter")
+            raise InputError(name, Said("core.errors.parameters", known=", ".join(sorted(known))),
+                             Said("core.errors.unknown_parameter"))
     dims: dict[str, tuple[int, str]] = {}
     caps = dict(limits or {})
     out: dict[str, Any] = {}
@@ -643,8 +644,8 @@ def bind_dims(params: Sequence[Param], given: Mapping[str, Any],
     known = {p.name for p in params}
     for name in given:
         if name not in known:
-            raise InputError(name, "one of the parameters " + ", ".join(sorted(known)),
-                             "an unknown parameter")
+            raise InputError(name, Said("core.errors.parameters", known=", ".join(sorted(known))),
+                             Said("core.errors.unknown_parameter"))
     dims: dict[str, tuple[int, str]] = {}
     with checked_only():  # the sizes only: nothing is built
         for p in params:
