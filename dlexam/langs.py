@@ -179,7 +179,8 @@ def say(code: str, key: str, fields: Mapping[str, Any]) -> str:
     """A plain catalog sentence (an error message, a label) with its ``{name}`` fields filled
     as text (names from code, between backticks in the catalog, as they are); prose with math
     and symbols goes through :mod:`dlexam.render.prose`."""
-    return messages(code)[key].replace("`", "").format_map(dict(fields))
+    text = messages(code)[key].replace("`", "")
+    return text.format_map(dict(fields)) if fields else text  # no fields: braces as written
 
 
 errors.SAY[:] = [say]

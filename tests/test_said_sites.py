@@ -105,6 +105,7 @@ class _Texts:
     def __init__(self, tree: ast.Module) -> None:
         self.functions = {n.name: n for n in ast.walk(tree)
                           if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        self.module = _bindings(tree)  # the module's constants, read inside its functions
 
     def prose(self, node: ast.AST | None, names: dict[str, list[ast.AST]],
               depth: int = 0) -> bool:
@@ -131,7 +132,8 @@ class _Texts:
             return any(self.prose(r.value, inner, depth + 1) for r in _own_nodes(function)
                        if isinstance(r, ast.Return))
         if isinstance(node, ast.Name):
-            return any(self.prose(v, {}, depth + 1) for v in names.get(node.id, []))
+            bound = names.get(node.id) or self.module.get(node.id, [])
+            return any(self.prose(v, {}, depth + 1) for v in bound)
         return False
 
 
@@ -222,14 +224,17 @@ def test_the_walk_finds_english(tmp_path: Path) -> None:
         "def n(x):\n"
         "    raise InputError('x', Said('errors.nothing'), _said(x))\n"
         "def _said(x):\n"
-        "    return f'a list of {x}'\n",
+        "    return f'a list of {x}'\n"
+        "LIMIT = 'a number below 1e9'\n"
+        "def o(x):\n"
+        "    raise InputError('x', LIMIT, x)\n",
         encoding="utf-8")
     try:
         found = _offences(sample)
     finally:
         sample.unlink()
     lines = [line.split(":")[1] for line in found]
-    assert lines == ["2", "2", "5", "10", "12", "14", "19", "21"], found
+    assert lines == ["2", "2", "5", "10", "12", "14", "19", "21", "26"], found
 
 
 def test_every_message_is_said() -> None:

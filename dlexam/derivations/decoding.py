@@ -220,8 +220,7 @@ DECODING_LIMITS = {"depth": 6, "nodes": 64, "branching": 6}
 
 DECODING_PARAMS = [
     Param("tree", "json", reader=read_tree, max_length=16,
-          expects='a JSON object token -> [probability, {children}], such as '
-                  '{"a": [0.6, {"<eos>": [1, {}]}], "b": [0.4, {}]}'),
+          expects="decoding.expects.tree"),
     Param("method", "choice", default="beam", choices=("greedy", "beam")),
     Param("beam_width", "int", default=2, minimum=1, maximum=8),
     Param("length_penalty", "choice_or_number", default="none", choices=("none",)),

@@ -35,9 +35,12 @@ NUMBER_MIN_EXPONENT = -20
 """... and, unless it is 0, at least 10^-20 ..."""
 NUMBER_MAX_DIGITS = 20
 """... and at most this many significant digits."""
-NUMBER_LIMIT_TEXT = (f"a number below 1e{NUMBER_MAX_EXPONENT} in size, 0 or at least "
-                     f"1e{NUMBER_MIN_EXPONENT}, with at most {NUMBER_MAX_DIGITS} "
-                     "significant digits")
+
+
+def number_limit() -> Said:
+    """What a number given must be: within the general limits on size and digits."""
+    return Said("params.errors.number_limit", most=f"1e{NUMBER_MAX_EXPONENT}",
+                least=f"1e{NUMBER_MIN_EXPONENT}", digits=NUMBER_MAX_DIGITS)
 
 ARRAY_MAX_ENTRIES = 100_000
 """A guard before the per-derivation dimension limits: no array is even read past this size."""
@@ -100,7 +103,7 @@ class Param:
             derivation takes, once the data is within :data:`JSON_MAX_DEPTH` and
             :data:`JSON_MAX_ITEMS` (its strings within ``max_length``, its numbers within the
             limits); it raises :class:`InputError` naming the parameter for what it refuses.
-        expects: for ``"json"``, what the parameter expects, in words.
+        expects: for ``"json"``, the catalog key of what the parameter expects, in words.
     """
 
     name: str
@@ -148,7 +151,7 @@ class Param:
         if self.kind == "bool":
             return Said("show.kind.bool")
         if self.kind == "json":
-            return self.expects or "JSON data"
+            return Said(self.expects or "params.errors.json")
         return Said("show.kind.string", n=self.max_length)
 
 
@@ -163,14 +166,14 @@ def check_number(name: str, value: Any) -> None:
         return  # not a number: the caller says what it expected
     if isinstance(value, int):
         if abs(value) >= 10**NUMBER_MAX_EXPONENT:
-            raise InputError(name, NUMBER_LIMIT_TEXT, _describe_value(value))
+            raise InputError(name, number_limit(), _describe_value(value))
         return
     if isinstance(value, (Fraction, sp.Rational)):
         num, den = (value.numerator, value.denominator) if isinstance(value, Fraction) else (
             int(value.p), int(value.q))
         if max(abs(num), den) >= 10**(NUMBER_MAX_DIGITS - NUMBER_MIN_EXPONENT) or (
                 abs(num) >= den * 10**NUMBER_MAX_EXPONENT):
-            raise InputError(name, NUMBER_LIMIT_TEXT, _describe_value(value))
+            raise InputError(name, number_limit(), _describe_value(value))
         return
     dec = Decimal(repr(value)) if isinstance(value, float) else value
     if not dec.is_finite():
@@ -181,7 +184,7 @@ def check_number(name: str, value: Any) -> None:
     significant = len("".join(map(str, digits)).rstrip("0"))
     if (dec.adjusted() >= NUMBER_MAX_EXPONENT or dec.adjusted() < NUMBER_MIN_EXPONENT
             or significant > NUMBER_MAX_DIGITS):
-        raise InputError(name, NUMBER_LIMIT_TEXT, _describe_value(value))
+        raise InputError(name, number_limit(), _describe_value(value))
 
 
 def check_text(name: str, value: str, max_length: int = STRING_MAX_LENGTH) -> str:
