@@ -142,7 +142,8 @@ class UnknownDerivationError(DlexamError):
     def __init__(self, name: str, known: list[str]) -> None:
         self.name = name
         self.known = known
-        super().__init__(f"unknown derivation {name!r}; known: {', '.join(known)}")
+        super().__init__(Said("errors.unknown_derivation", name=repr(name),
+                              known=", ".join(known)))
 
 
 class BuildError(DlexamError):

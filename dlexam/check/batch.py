@@ -77,7 +77,7 @@ def run_batch(lines: BinaryIO, out: TextIO, lang: str) -> int:
             print(json.dumps({"line": number, **report_json(report, lang)},
                              ensure_ascii=False), file=out)
         except DlexamError as err:
-            said = err.said_in(lang) if isinstance(err, InputError) else str(err)
+            said = err.said_in(lang)
             print(json.dumps({"line": number, "error": said}, ensure_ascii=False), file=out)
         except (ArithmeticError, ValueError, TypeError, IndexError, RecursionError) as err:
             # one request that cannot be checked never stops the batch
