@@ -242,6 +242,16 @@ def test_every_message_is_said() -> None:
     assert not found, f"{len(found)} messages in English in the code:\n" + "\n".join(found)
 
 
+def test_no_said_field_is_named_key() -> None:
+    """``Said(key, **fields)``: a field named ``key`` would be a second key (a TypeError when the
+    error is raised, hiding the message)."""
+    found = [f"{path.relative_to(ROOT)}:{node.lineno}" for path in _files()
+             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+             if isinstance(node, ast.Call) and _called(node) == "Said"
+             and any(k.arg == "key" for k in node.keywords)]
+    assert not found, found
+
+
 @pytest.mark.parametrize("site", sorted(INTERNAL))
 def test_internal_sites_exist(site: str) -> None:
     """Each allowance names a function that still exists (a stale one would hide nothing)."""

@@ -158,12 +158,12 @@ def _options(spec: LayerSpec, where: str) -> tuple[dict[str, Any], str]:
     options = dict(spec.kwargs)
     for key, value in zip(names, spec.args, strict=False):
         if key in options:
-            raise InputError("model", Said("param_count.errors.given_once", where=where, key=key),
+            raise InputError("model", Said("param_count.errors.given_once", where=where, name=key),
                              Said("errors.both"))
         options[key] = value
     for key in _BOOL_KWARGS:
         if key in options and not isinstance(options[key], bool):
-            raise InputError("model", Said("param_count.errors.true_false", where=where, key=key),
+            raise InputError("model", Said("param_count.errors.true_false", where=where, name=key),
                              repr(options[key]))
     return options, where
 
