@@ -6,6 +6,9 @@ ECHO_CHARS = 80
 """The most characters of an offending input a message shows."""
 GOT_CHARS = 240
 """The most characters of a description of what was given (it may quote an input)."""
+SAID_CHARS = 2000
+"""The most characters of a catalog sentence in a message (it may hold a path or a list of
+names; what the user typed in it has its control characters escaped)."""
 PARAM_CHARS = 200
 """The most characters of a parameter's name in a message (a path and a TOML path, or a name
 the user typed: those are cut to :data:`ECHO_CHARS` where they are named)."""
@@ -128,12 +131,13 @@ class InputError(DlexamError):
     def said_in(self, lang: str) -> str:
         """The one-line message in ``lang``: the parameter (as typed), what was expected and
         what was given, each in ``lang`` where it comes from the catalogs."""
+        # a sentence of ours may hold what the user typed (a path, a token): escaped here
+        expected = echo(said_in(self.expected, lang), SAID_CHARS)
         if self.got is None:
-            return _say(lang, "errors.expected", {"param": self.param,
-                                                 "expected": said_in(self.expected, lang)})
-        return _say(lang, "errors.expected_got", {"param": self.param,
-                                                  "expected": said_in(self.expected, lang),
-                                                  "got": said_in(self.got, lang)})
+            return _say(lang, "errors.expected", {"param": self.param, "expected": expected})
+        return _say(lang, "errors.expected_got", {"param": self.param, "expected": expected,
+                                                  "got": echo(said_in(self.got, lang),
+                                                              SAID_CHARS)})
 
 
 class UnknownDerivationError(DlexamError):

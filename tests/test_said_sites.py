@@ -258,3 +258,14 @@ def test_internal_sites_exist(site: str) -> None:
     path, _, function = site.partition(":")
     tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
     assert any(isinstance(n, ast.FunctionDef) and n.name == function for n in ast.walk(tree))
+
+
+def test_typed_text_inside_a_said_is_escaped() -> None:
+    """A path the user typed, inside a catalog sentence, reaches the terminal with its control
+    characters escaped, in every language."""
+    from dlexam.errors import InputError, Said
+
+    err = InputError("--out", Said("files.folder"), Said("files.a_file", path="a\x1b[2Jb"))
+    for lang in ("en", "zh-Hant", "zh-Hans"):
+        said = err.said_in(lang)
+        assert "\x1b" not in said and "a\\x1b[2Jb" in said, said
