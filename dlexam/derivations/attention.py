@@ -724,7 +724,8 @@ def self_attention(
     form = used[0][0] if used else "x"
     if form == "scores":
         if scores is None:
-            raise InputError("values", Said("attention.errors.values_only"), "values")
+            raise InputError("values", Said("attention.errors.values_only"),
+                             Said("attention.errors.values_with_x"))
         return _scores_form(scores, d_k, values, mask, scale, syms, mistake)
     if form == "qkv":
         return _qkv_form(Q, K, V, d_k, mask, scale, syms, mistake)
@@ -795,7 +796,7 @@ def sample_multi_head(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
     draws that form, fixing X the other), and sometimes scale=none or a number to divide by."""
     if fixed.get("X") is not None and (fixed.get("X_q") is not None
                                        or fixed.get("X_kv") is not None):
-        raise InputError("X_q", "either X (self-attention) or X_q with X_kv, not both", "both")
+        raise InputError("X_q", Said("attention.errors.x_or_cross"), Said("errors.both"))
     dims = bind_dims(MULTI_HEAD_PARAMS, fixed)
     if fixed.get("X_q") is not None or fixed.get("X_kv") is not None:
         cross = True
@@ -921,12 +922,11 @@ def multi_head_attention(
     cross = X_q is not None or X_kv is not None
     if cross and X is not None:
         raise InputError("X_q" if X_q is not None else "X_kv",
-                         "either X (self-attention) or X_q with X_kv (cross-attention)", "both")
+                         Said("attention.errors.x_or_cross"), Said("errors.both"))
     if cross and X_q is None:
-        raise InputError("X_q", "the queries' tokens, with X_kv (cross-attention)", "nothing")
+        raise InputError("X_q", Said("attention.errors.query_tokens"), Said("errors.nothing"))
     if cross and X_kv is None:
-        raise InputError("X_kv", "the keys' and values' tokens, with X_q (cross-attention)",
-                         "nothing")
+        raise InputError("X_kv", Said("attention.errors.key_tokens"), Said("errors.nothing"))
     values: dict[str, Any] = {"X": X, "X_q": X_q, "X_kv": X_kv, "W_Q": W_Q, "W_K": W_K,
                               "W_V": W_V, "W_O": W_O}
     generated, sizes = seeded_inputs(
@@ -937,11 +937,12 @@ def multi_head_attention(
         seed, ATTENTION_SEED_RANGE, MULTI_HEAD_DEFAULTS,
     )
     if not cross and sizes["d_kv"] != sizes["d_model"]:
-        raise InputError("W_K", f"{sizes['d_model']} rows per head (the width of X)",
+        raise InputError("W_K", Said("attention.errors.rows_per_head", n=sizes["d_model"]),
                          f"{sizes['d_kv']}")
     if cross and mask == "causal" and X_q.rows != X_kv.rows:  # type: ignore[union-attr]
-        raise InputError("mask", "as many query tokens as key tokens for mask=causal",
-                         f"{X_q.rows} and {X_kv.rows}")  # type: ignore[union-attr]
+        raise InputError("mask", Said("attention.errors.causal_tokens"),
+                         Said("attention.errors.queries_keys", q=X_q.rows,  # type: ignore[union-attr]
+                              k=X_kv.rows))  # type: ignore[union-attr]
     low, high = ATTENTION_SEED_RANGE
     steps = generated_step("multi_head_attention.generated", seed, generated, low, high)
     if cross:

@@ -251,8 +251,8 @@ def _layout(g: Any, mode: str) -> tuple[str, Any]:
         if all(len(s) == 1 for s in shapes) and len({s[0] for s in shapes}) == 1:
             return "matrix", sp.ImmutableMatrix([list(t) for t in g])
         raise InputError("g", Said("clipping.errors.vector_or_matrix"),
-                         "a list of tensors of shapes "
-                         + ", ".join(" x ".join(map(str, s)) or "()" for s in shapes))
+                         Said("clipping.errors.shapes", shapes=", ".join(
+                             " x ".join(map(str, s)) or "()" for s in shapes)))
     return "list", tuple(g)
 
 
@@ -342,7 +342,7 @@ def clip_gradient(g: Any, threshold: sp.Rational, mode: str, axes: Any,
             a list of tensors other than for the global norm.
     """
     if threshold <= 0:
-        raise InputError("threshold", "a number > 0", str(threshold))
+        raise InputError("threshold", Said("inputs.positive"), str(threshold))
     if axes is not None and mode != "norm":
         raise InputError("axes", Said("clipping.errors.no_axes", mode=mode),
                          str(list(axes) if isinstance(axes, sp.MatrixBase) else axes))
@@ -360,7 +360,7 @@ def clip_gradient(g: Any, threshold: sp.Rational, mode: str, axes: Any,
 def _clip_whole(g: sp.ImmutableMatrix, threshold: sp.Rational, mistake: str | None) -> Result:
     """Clipping by the norm of all entries (or a mistake's variant of it)."""
     if threshold <= 0:
-        raise InputError("threshold", "a number > 0", str(threshold))
+        raise InputError("threshold", Said("inputs.positive"), str(threshold))
     if mistake == "clip-by-value":
         return _clip_by_value(g, threshold)
     squared = mistake == "squared-norm"

@@ -21,7 +21,7 @@ from dlexam.derivations.conv_geometry import same_padding, span
 from dlexam.derivations.core import Result, Step, derivation, row_of, three_part
 from dlexam.derivations.params import Param
 from dlexam.derivations.sampling import Draw
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym
 from dlexam.notation.display import Series
 
@@ -60,7 +60,8 @@ def _whole(name: str, value: Any, low: int = 1) -> int:
     number = (sp.Integer(value) if isinstance(value, int) and not isinstance(value, bool)
               else value if isinstance(value, sp.Basic) else None)
     if number is None or not number.is_Integer or not low <= int(number) <= SIZE_MAX:
-        raise InputError(name, f"a whole number from {low} to {SIZE_MAX}", str(value))
+        raise InputError(name, Said("inputs.a_whole_from_to", low=low, high=SIZE_MAX),
+                         str(value))
     return int(number)
 
 
@@ -80,7 +81,8 @@ def _pairs(values: Mapping[str, Any]) -> tuple[int, dict[str, list[int]]]:
     for name in ("k", "s", "d"):
         got = [_whole(name, x) for x in entries(name)]
         if len(got) > axes:
-            raise InputError(name, "one number, as n is one", f"a pair {got}")
+            raise InputError(name, Said("conv_arithmetic.errors.one_number"),
+                             Said("conv_arithmetic.errors.pair", pair=", ".join(map(str, got))))
         out[name] = got * axes if len(got) == 1 else got
     return axes, out
 
@@ -371,17 +373,17 @@ def conv_arithmetic(
     axes, dims = _pairs({"n": n, "k": k, "s": s, "d": d})
     pad = _padding({"p": p})
     if axes == 2 and rank == "1":
-        raise InputError("rank", "2 for n = [H, W] (a 1-D convolution has one size)", "1")
+        raise InputError("rank", Said("conv_arithmetic.errors.rank"), "1")
     if channels is not None and filters is None:
-        raise InputError("filters", "the number of filters (channels is given)", "nothing")
+        raise InputError("filters", Said("conv_arithmetic.errors.filters"),
+                         Said("errors.nothing"))
     stack = _stack(axes, dims, pad, repeat, None)
     if stack is None:
-        raise InputError("k", "a kernel (d (k - 1) + 1 positions) that fits the padded input "
-                         f"in each of the {repeat} layer(s)", _text(dims["k"]))
+        raise InputError("k", Said("conv_arithmetic.errors.kernel_one" if repeat == 1 else
+                                   "conv_arithmetic.errors.kernel", n=repeat), _text(dims["k"]))
     mistaken = _stack(axes, dims, pad, repeat, mistake) if mistake else stack
     if mistaken is None:
-        raise InputError("--mistake", "a mistake that gives sizes of at least 1 here",
-                         repr(mistake))
+        raise InputError("--mistake", Said("conv_arithmetic.errors.mistake"), repr(mistake))
     steps, sizes = _size_steps(axes, dims, pad, repeat, mistake, mistaken)
     first = mistaken[0]
     padding = [entry[2] for entry in first]

@@ -214,16 +214,16 @@ def _bank(K: Any, C: int) -> tuple[list[list[sp.ImmutableMatrix]], bool]:
     K = _planes(K)
     if isinstance(K, sp.MatrixBase):
         if C != 1:
-            raise InputError("K", f"C x kh x kw or F x C x kh x kw with C = {C} (one kernel "
-                             "plane per input channel)", "kh x kw")
+            raise InputError("K", Said("convolution.errors.planes", n=C),
+                             Said("convolution.errors.one_plane"))
         return [[K]], False
     if isinstance(K[0], sp.MatrixBase):
         filters, banked = [list(K)], False
     else:
         filters, banked = [list(f) for f in K], True
     if len(filters[0]) != C:
-        raise InputError("K", f"{C} channel(s), as the input X has (give X as C x H x W for "
-                         "several channels)", f"{len(filters[0])}")
+        raise InputError("K", Said("convolution.errors.channels_one" if C == 1 else
+                                   "convolution.errors.channels", n=C), f"{len(filters[0])}")
     return filters, banked
 
 
@@ -376,9 +376,10 @@ def conv2d(X: Any, K: Any, b: Any, stride: int, padding: int, op: str,
     filters, banked = _bank(K, C)
     kh, kw = filters[0][0].shape
     if max(H, W) + 2 * padding > PADDED_MAX:
-        raise InputError("padding", f"a padded input of at most {PADDED_MAX} x {PADDED_MAX} "
-                         f"(H + 2 padding <= {PADDED_MAX}, W + 2 padding <= {PADDED_MAX})",
-                         f"{padding} on a {H} x {W} input")
+        raise InputError("padding", Said("convolution.errors.padded", n=PADDED_MAX,
+                                              shape=f"{PADDED_MAX} x {PADDED_MAX}"),
+                         Said("convolution.errors.padding_on", padding=padding,
+                              shape=f"{H} x {W}"))
     if kh > H + 2 * padding or kw > W + 2 * padding:
         raise InputError("K", Said("convolution.errors.kernel_size",
                                       shape=f"{H + 2 * padding} x {W + 2 * padding}"),

@@ -34,9 +34,9 @@ from dlexam.derivations.forms import (
 )
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym
-from dlexam.notation.display import Listed
+from dlexam.notation.display import Listed, plain_number
 
 register_symbols({
     "D_star": ("D^{*}(x)", "D*(x)"),
@@ -397,8 +397,9 @@ def _probabilities(name: str, v: sp.MatrixBase) -> list[sp.Rational]:
     values = list(v)
     for i, x in enumerate(values, start=1):
         if not 0 < x < 1:
-            raise InputError(name, "discriminator outputs strictly between 0 and 1",
-                             f"{name}[{i}] = {float(x):g}")
+            raise InputError(name, Said("gan.errors.outputs"),
+                             Said("inputs.entry", name=name, index=i,
+                                  value=plain_number(x, "echo")))
     return values
 
 

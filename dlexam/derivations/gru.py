@@ -42,7 +42,7 @@ from dlexam.derivations.contract import Answer, Follow, Mistake
 from dlexam.derivations.core import Result, Step, derivation, evaluate_at, to_plain
 from dlexam.derivations.params import Param, bind_dims, exact
 from dlexam.derivations.sampling import Draw
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym
 
 register_symbols({
@@ -337,20 +337,18 @@ def gru_forward(
             ``reset-after-swapped``), from start to end.
     """
     w = example({"W_z": W_z, "W_r": W_r, "W_h": W_h, "U_z": U_z, "U_r": U_r, "U_h": U_h},
-                EXAMPLE, "every gate's weights")
+                EXAMPLE, Said("cells.errors.gate_weights"))
     H, D = w["W_z"].shape
     for name in ("W_r", "W_h"):
         if w[name].cols != D:
-            raise InputError(name, f"shape H x D = {H} x {D} (as W_z)",
+            raise InputError(name, Said("gru.errors.shape", shape=f"{H} x {D}"),
                              f"{w[name].rows} x {w[name].cols}")
     if x is None:
         if W_z is not None:
-            raise InputError("x", "the inputs, one per time step (the weights are given)",
-                             "nothing")
+            raise InputError("x", Said("cells.errors.inputs"), Said("errors.nothing"))
         x = sp.ImmutableMatrix(EXAMPLE["x"]).applyfunc(exact)
     if b_hn is not None and not reset_after:
-        raise InputError("b_hn", "no value when reset_after is false (the original GRU has one "
-                         "candidate bias, b_h)", "a value")
+        raise InputError("b_hn", Said("gru.errors.b_hn"), Said("inputs.a_value"))
     check_sizes(H, {"b_z": b_z, "b_r": b_r, "b_h": b_h, "b_hn": b_hn, "h0": h0})
     inputs, scalar_in = inputs_of(w["W_z"], x)
     # the rule this derivation follows (the other one under update-rule-swapped)

@@ -28,7 +28,7 @@ from dlexam.derivations.core import Result, Step, derivation, terms_of
 from dlexam.derivations.forms import Indicator, as_written, row_vector
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym
 from dlexam.notation.display import Listed
 
@@ -162,8 +162,7 @@ def hinge_loss(scores: sp.ImmutableMatrix, label: int, margin: sp.Rational, at_k
     s = list(scores)
     k = len(s)
     if not 0 <= label < k:
-        raise InputError("label", f"a class index from 0 to {k - 1} (counted from 0)",
-                         str(label))
+        raise InputError("label", Said("inputs.class_index", last=k - 1), str(label))
     delta = None if mistake == "no-margin" else margin
     h = _Hinge(s=s, y=label, delta=delta, clamp=mistake != "no-max", at_kink=at_kink,
                mistake=mistake,

@@ -181,9 +181,9 @@ def _check(scheme: str, distribution: str | None, fan_in: int, fan_out: int | No
         raise InputError("active", Said("initialization.errors.at_most_fan_in", n=fan_in),
                          str(active))
     if x_variance is not None and x_variance < 0:
-        raise InputError("x_variance", "a number >= 0", str(x_variance))
+        raise InputError("x_variance", Said("inputs.non_negative"), str(x_variance))
     if bias_variance < 0:
-        raise InputError("bias_variance", "a number >= 0", str(bias_variance))
+        raise InputError("bias_variance", Said("inputs.non_negative"), str(bias_variance))
     return _distribution_of({"scheme": scheme, "distribution": distribution})
 
 
