@@ -61,16 +61,12 @@ CLIP_ANSWERS = [
     # the clipped gradient, in the shape of g (a vector, or a matrix given row by row); for
     # mode=global-norm every entry of every tensor in order, each tensor row by row (info.tensors
     # keeps them tensor by tensor)
-    Answer("g", "vectors", shapes=(("N",), ("N", "M")),
-           label={"en": "the clipped gradient", "zh-Hant": "截斷後的梯度"}),
+    Answer("g", "vectors", shapes=(("N",), ("N", "M"))),
     # one number, or one per row (column) when the norm is taken along axes
-    Answer("norm_before", "vectors", shapes=((), ("R",)),
-           label={"en": "the norm of g before clipping", "zh-Hant": "截斷前 g 的範數"}),
-    Answer("norm_after", "vectors", shapes=((), ("R",)),
-           label={"en": "the norm of g after clipping", "zh-Hant": "截斷後 g 的範數"}),
+    Answer("norm_before", "vectors", shapes=((), ("R",))),
+    Answer("norm_after", "vectors", shapes=((), ("R",))),
     # the factor g is multiplied by: beta / ||g|| when clipped, else 1 (one per row with axes)
-    Answer("scale", "vectors", shapes=((), ("R",)),
-           label={"en": "the factor g is multiplied by", "zh-Hant": "g 所乘的縮放係數"}),
+    Answer("scale", "vectors", shapes=((), ("R",))),
 ]
 
 

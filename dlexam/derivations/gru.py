@@ -148,10 +148,6 @@ PARAMS = [
 
 # the state feeds every later gate, so each mistake can move all the answers
 _ALL = ("h", "z", "r", "h_tilde")
-_LABELS = {"h": {"en": "the hidden state", "zh-Hant": "隱藏狀態"},
-           "z": {"en": "the update gate", "zh-Hant": "更新門"},
-           "r": {"en": "the reset gate", "zh-Hant": "重置門"},
-           "h_tilde": {"en": "the candidate state", "zh-Hant": "候選狀態"}}
 MISTAKES = [
     # the other rule than the question's (its h_other is then the question's states)
     Mistake("update-rule-swapped", changes=(*_ALL, "h_other"), formula=True),
@@ -285,7 +281,7 @@ def _state_from_gates(params: Mapping[str, Any], student: Mapping[str, Any]
 @derivation(
     "gru-forward",
     params=PARAMS,
-    answers=[*[Answer(name, "vectors", shapes=(("T", "H"),), label=_LABELS[name])
+    answers=[*[Answer(name, "vectors", shapes=(("T", "H"),))
                for name in _ALL],
              # the states under the other update rule, so that both readings can be asked
              Answer("h_other", "vectors", shapes=(("T", "H"),), asked=False)],

@@ -450,10 +450,8 @@ def outputs_from_states(params: Mapping[str, Any], student: Mapping[str, Any]
     "rnn-forward",
     params=PARAMS,
     answers=[
-        Answer("h", "vectors", shapes=(("T", "H"),),
-               label={"en": "the hidden state", "zh-Hant": "隱藏狀態"}),
-        Answer("y", "vectors", shapes=(("T",), ("T", "O")),
-               label={"en": "the output", "zh-Hant": "輸出"}),
+        Answer("h", "vectors", shapes=(("T", "H"),)),
+        Answer("y", "vectors", shapes=(("T",), ("T", "O"))),
         Answer("pre", "vectors", shapes=(("T", "H"),), asked=False),
         # the other convention's values, so that both readings can be asked
         Answer("h_other", "vectors", shapes=(("T", "H"),), asked=False),

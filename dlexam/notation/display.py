@@ -17,8 +17,8 @@ Rounding is for display only: answers keep their exact or full-precision values.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
 import sympy as sp
@@ -248,6 +248,16 @@ class Listed:
     def joined(self, separator: str = ", ") -> str:
         """The items as text, one after another."""
         return separator.join(str(i) for i in self.items)
+
+
+@dataclass(frozen=True)
+class Said:
+    """Another catalog message as the value of a field (a label, a sentence chosen by a
+    parameter): data in a step or a statement, not text. The prose renderer fills it in the
+    same language and form as the message around it; ``data`` fills its own fields."""
+
+    key: str
+    data: Mapping[str, Any] = field(default_factory=dict)
 
 
 # contexts whose LaTeX keeps a vector on one line: a figure's label, and HTML for MathJax
