@@ -55,6 +55,7 @@ from dlexam.derivations.heads import (
 )
 from dlexam.derivations.params import Param, bind_dims, numeric_inputs, validate
 from dlexam.derivations.sampling import Draw
+from dlexam.derivations.statements import mask_phrase
 from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym
 
@@ -519,7 +520,7 @@ def _self_attention_question(values: dict[str, Any]) -> dict[str, Any]:
                  if values[k] is not None]
         asked = "Z"
     return {"given": Names(*given), "asked": sym(asked, **NC),
-            "formula": attention_formula(values["scale"])}
+            "formula": attention_formula(values["scale"]), "mask_rule": mask_phrase(values["mask"])}
 
 
 def _scores_form(scores: sp.ImmutableMatrix, d_k: int | None, values: sp.ImmutableMatrix | None,
@@ -846,7 +847,8 @@ def _multi_head_question(values: dict[str, Any]) -> dict[str, Any]:
             sp.Mul(sp.Symbol("Q_h", **NC), sp.Symbol("K_h^T", **NC)))
         formula = sp.Mul(Softmax(scores), sp.Symbol("V_h", **NC))
     return {"given": matrices_given(m, names), "heads": len(m["W_Q"]),
-            "d_k": m["W_Q"][0].cols, "formula": formula, "x_q": xq, "x_kv": xkv}
+            "d_k": m["W_Q"][0].cols, "formula": formula, "x_q": xq, "x_kv": xkv,
+            "mask_rule": mask_phrase(values["mask"])}
 
 
 @derivation(

@@ -29,6 +29,7 @@ from dlexam.derivations.params import Param, exact
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError, Said
 from dlexam.notation import msym, register_symbols, sym
+from dlexam.notation.display import Phrase
 
 register_symbols({
     "beta": (r"\beta", "beta"),
@@ -285,7 +286,12 @@ def _clip_question(values: dict[str, Any]) -> dict[str, Any]:
     every = [0] if kind == "vector" else [0, 1]
     shown_axes: Any = every if axes is None or kind == "list" else (
         list(axes) if isinstance(axes, sp.MatrixBase) else axes)
-    return {"g": g, "axes": shown_axes}
+    mode = values["mode"]
+    if mode == "norm" and kind == "matrix":  # along one axis: each row, or each column
+        how = {(1,): "rows", (0,): "columns"}.get(_axes_of(axes, 2) or (), "norm")
+    else:
+        how = {"value": "value", "global-norm": "global"}.get(mode, "norm")
+    return {"g": g, "axes": shown_axes, "how": Phrase(f"clip_gradient.says.{how}")}
 
 
 def _clipped_by_own_norm(params: Mapping[str, Any], student: Mapping[str, Any]

@@ -42,8 +42,10 @@ from dlexam.derivations.contract import Answer, Follow, Mistake
 from dlexam.derivations.core import Result, Step, derivation, evaluate_at, to_plain
 from dlexam.derivations.params import Param, bind_dims, exact
 from dlexam.derivations.sampling import Draw
+from dlexam.derivations.statements import NOTHING, inputs_phrase
 from dlexam.errors import InputError
 from dlexam.notation import register_symbols, sym
+from dlexam.notation.display import Phrase
 
 register_symbols({
     "z_t": ("z_t", "z_t"),
@@ -255,6 +257,12 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
     for name in ("b_z", "b_r", "b_h", "b_hn", "h0"):
         if values[name] is None:
             out[name] = zeros(H)
+    out["inputs"] = inputs_phrase(x, x.rows)
+    # b_hn and where the reset gate acts are said only for reset_after = true
+    b_hn = out.get("b_hn", values["b_hn"])
+    after = bool(values["reset_after"])
+    out["reset_bias"] = Phrase("gru_forward.says.reset_bias", {"b_hn": b_hn}) if after else NOTHING
+    out["reset_rule"] = Phrase("gru_forward.says.reset_after") if after else NOTHING
     return out
 
 

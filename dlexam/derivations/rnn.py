@@ -38,6 +38,7 @@ from dlexam.derivations.core import Result, Step, derivation, to_plain
 from dlexam.derivations.forms import Stack, as_written
 from dlexam.derivations.params import Param, bind_dims, validate
 from dlexam.derivations.sampling import Draw
+from dlexam.derivations.statements import inputs_phrase
 from dlexam.errors import InputError
 from dlexam.notation import register_symbols, sym
 
@@ -405,6 +406,7 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
         "h0": values["h0"] if values["h0"] is not None else zeros(W.rows),
         "model_h": apply(values["activation"], pre),
         "model_y": apply(values["output_activation"], _output_formula(net, values["convention"])),
+        "inputs": inputs_phrase(x, x.rows),
     }
 
 

@@ -251,7 +251,7 @@ class Listed:
 
 
 @dataclass(frozen=True)
-class Said:
+class Phrase:
     """Another catalog message as the value of a field (a label, a sentence chosen by a
     parameter): data in a step or a statement, not text. The prose renderer fills it in the
     same language and form as the message around it; ``data`` fills its own fields."""

@@ -3,7 +3,7 @@
 
 The words are catalog data (``<derivation>.label.<answer>``, ``<derivation>.item.<answer>``,
 ``answer_item.*``), so every language, and a language added later, names every answer from its
-own catalogs. A label is returned as a :class:`~dlexam.notation.display.Said`, filled by any of
+own catalogs. A label is returned as a :class:`~dlexam.notation.display.Phrase`, filled by any of
 the prose renderers (LaTeX for papers, HTML for Moodle, plain text for the terminal).
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from dlexam.notation.display import Said
+from dlexam.notation.display import Phrase
 from dlexam.render.prose import catalog
 
 _KEYS_FROM = "en"  # every language has the same keys (tests/test_templates.py)
@@ -28,12 +28,12 @@ def meaning_key(derivation: Any, answer: str) -> str:
     return f"{derivation.key}.meaning.{answer}"
 
 
-def ordinal(n: int) -> Said:
+def ordinal(n: int) -> Phrase:
     """``n`` as an ordinal in the reader's language ("2nd", "第 2 個")."""
     key = f"answer_item.ordinal.{n}"
     if key in catalog(_KEYS_FROM):
-        return Said(key)
-    return Said("answer_item.ordinal.other", {"n": n})
+        return Phrase(key)
+    return Phrase("answer_item.ordinal.other", {"n": n})
 
 
 def _depth(value: Any) -> int:
@@ -44,10 +44,10 @@ def _depth(value: Any) -> int:
 
 
 def answer_label(derivation: Any, answer: str, index: Sequence[int] = (),
-                 value: Any = None) -> Said:
+                 value: Any = None) -> Phrase:
     """The label of ``answer`` or of its item at the 1-based ``index``, whose value is
     ``value`` (its nesting says whether a position picks an entry, a row or a part)."""
-    label = Said(label_key(derivation, answer))
+    label = Phrase(label_key(derivation, answer))
     index = tuple(index)
     if not index:
         return label
@@ -55,18 +55,18 @@ def answer_label(derivation: Any, answer: str, index: Sequence[int] = (),
     special = f"{derivation.key}.item.{answer}"
     if special in catalog(_KEYS_FROM):  # the answer's own words for its first position
         first = index[0]
-        label = Said(special, {"label": label, "index": first, "ordinal": ordinal(first)})
+        label = Phrase(special, {"label": label, "index": first, "ordinal": ordinal(first)})
         index = index[1:]
     while index:
         left = len(index) - 1  # positions after this one
         if left == 1 and depth == 0:  # two positions into a table of numbers: one cell
-            return Said("answer_item.cell", {"label": label, "row": index[0],
+            return Phrase("answer_item.cell", {"label": label, "row": index[0],
                                              "column": index[1]})
         below = depth + left  # how deep the value at this position is
         if below == 0:
-            label = Said("answer_item.entry", {"label": label, "ordinal": ordinal(index[0])})
+            label = Phrase("answer_item.entry", {"label": label, "ordinal": ordinal(index[0])})
         else:
             kind = "row" if below == 1 else "part"
-            label = Said(f"answer_item.{kind}", {"label": label, "index": index[0]})
+            label = Phrase(f"answer_item.{kind}", {"label": label, "index": index[0]})
         index = index[1:]
     return label
