@@ -184,3 +184,11 @@ def test_mistake_feedback_does_not_contradict_the_drawn_base() -> None:
                 continue
             text = prose_text("en", spec.mistake_key(mistake.id) + ".explain")
             assert "uses natural logarithms" not in text, (mistake.id, text)
+
+
+def test_the_slope_at_a_kink_is_said_only_when_a_term_is_on_it() -> None:
+    on = {"scores": [1, 2, 3], "label": 1}  # s_1 - s_2 + 1 = 0: a term exactly at its kink
+    off = {"scores": [1, 2.5, 3], "label": 1}
+    assert "count the slope as 0" in _statement("hinge-loss", on, "en")
+    assert "slope" not in _statement("hinge-loss", off, "en")
+    assert "斜率取 0" in _statement("hinge-loss", on, "zh-Hant")
