@@ -192,3 +192,34 @@ def test_the_slope_at_a_kink_is_said_only_when_a_term_is_on_it() -> None:
     assert "count the slope as 0" in _statement("hinge-loss", on, "en")
     assert "slope" not in _statement("hinge-loss", off, "en")
     assert "斜率取 0" in _statement("hinge-loss", on, "zh-Hant")
+
+
+# words a text may use only when the variant drew that choice
+_ONLY_WHEN = [
+    (lambda p: str(p.get("base", "e")) != "e", ["uses natural logarithms", "asks for nats",
+                                                 "natural logarithms (in nats)"]),
+    (lambda p: str(p.get("base", "e")) != "2", ["logarithms to base 2 (in bits)"]),
+    (lambda p: p.get("mask", "none") != "causal", ["causal mask", "因果遮罩"]),
+    (lambda p: p.get("reduction", "mean") != "mean", ["asks for their mean",
+                                                      "the mean over the examples"]),
+]
+
+
+@pytest.mark.parametrize("name", ["information", "softmax-cross-entropy", "sequence-metrics",
+                                  "self-attention", "multi-head-attention"])
+def test_no_text_of_a_variant_contradicts_its_parameters(name: str) -> None:
+    """The statement and every applicable mistake's feedback of sampled variants (what the paper,
+    the key and Moodle show) name no base, mask or reduction the variant did not draw."""
+    from dlexam.render.prose import prose_text
+
+    spec = derivations.get(name)
+    for params in _drawn(name):
+        shown = spec.shown_params(params)
+        texts = [_statement(name, params, lang) for lang in ("en", "zh-Hant")]
+        texts += [prose_text("en", spec.mistake_key(m.id) + ".explain") for m in spec.mistakes
+                  if m.applies is None or m.applies(shown)]
+        for unless, words in _ONLY_WHEN:
+            if not unless(shown):
+                continue
+            for text in texts:
+                assert not any(w in text for w in words), (name, shown, text)
