@@ -110,7 +110,7 @@ def test_clipping_explains_the_drawn_mode_only(mode: str, axes: Any, words: str)
         "clip-gradient", params, "zh-Hant")
 
 
-@pytest.mark.parametrize("name", ["rnn-forward", "gru-forward", "lstm-forward"])
+@pytest.mark.parametrize("name", [n for n in derivations.names() if n.endswith("-forward")])
 def test_one_time_step_is_not_told_about_every_step(name: str) -> None:
     spec = derivations.get(name)
     params = spec.sample(3)
@@ -205,8 +205,8 @@ _ONLY_WHEN = [
 ]
 
 
-@pytest.mark.parametrize("name", ["information", "softmax-cross-entropy", "sequence-metrics",
-                                  "self-attention", "multi-head-attention"])
+@pytest.mark.parametrize("name", [n for n in derivations.names() if {
+    p.name for p in derivations.get(n).params} & {"base", "mask", "reduction"}])
 def test_no_text_of_a_variant_contradicts_its_parameters(name: str) -> None:
     """The statement and every applicable mistake's feedback of sampled variants (what the paper,
     the key and Moodle show) name no base, mask or reduction the variant did not draw."""
