@@ -55,6 +55,7 @@ from dlexam.derivations.heads import (
 )
 from dlexam.derivations.params import Param, bind_dims, numeric_inputs, validate
 from dlexam.derivations.sampling import Draw
+from dlexam.derivations.statements import mask_phrase
 from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym
 from dlexam.notation.display import Series
@@ -520,7 +521,7 @@ def _self_attention_question(values: dict[str, Any]) -> dict[str, Any]:
                  if values[k] is not None]
         asked = "Z"
     return {"given": Names(*given), "asked": sym(asked, **NC),
-            "formula": attention_formula(values["scale"])}
+            "formula": attention_formula(values["scale"]), "mask_rule": mask_phrase(values["mask"])}
 
 
 def _scores_form(scores: sp.ImmutableMatrix, d_k: int | None, values: sp.ImmutableMatrix | None,
@@ -653,22 +654,14 @@ def _from_own_weights(params: Mapping[str, Any], student: Mapping[str, Any]
     params=SELF_ATTENTION_PARAMS,
     answers=[
         # computed from X and the weights only (with scores or Q, K, V given, they are inputs)
-        Answer("Q", "matrix", shapes=(("n", "d_k"),), optional=True,
-               label={"en": "the queries Q", "zh-Hant": "查詢矩陣 Q"}),
-        Answer("K", "matrix", shapes=(("m", "d_k"),), optional=True,
-               label={"en": "the keys K", "zh-Hant": "鍵矩陣 K"}),
-        Answer("V", "matrix", shapes=(("m", "d_v"),), optional=True,
-               label={"en": "the values V", "zh-Hant": "值矩陣 V"}),
-        Answer("scores", "matrix", shapes=(("n", "m"),), optional=True,
-               label={"en": "the scores S", "zh-Hant": "分數矩陣 S"}),
-        Answer("scaled", "matrix", shapes=(("n", "m"),),
-               label={"en": "the scaled scores", "zh-Hant": "縮放後的分數"}),
-        Answer("masked", "matrix", shapes=(("n", "m"),), optional=True,
-               label={"en": "the masked scaled scores", "zh-Hant": "遮罩後的縮放分數"}),
-        Answer("weights", "matrix", shapes=(("n", "m"),),
-               label={"en": "the attention weights A", "zh-Hant": "注意力權重 A"}),
-        Answer("Z", "matrix", shapes=(("n", "d_v"),), optional=True,
-               label={"en": "the output Z", "zh-Hant": "輸出 Z"}),
+        Answer("Q", "matrix", shapes=(("n", "d_k"),), optional=True),
+        Answer("K", "matrix", shapes=(("m", "d_k"),), optional=True),
+        Answer("V", "matrix", shapes=(("m", "d_v"),), optional=True),
+        Answer("scores", "matrix", shapes=(("n", "m"),), optional=True),
+        Answer("scaled", "matrix", shapes=(("n", "m"),)),
+        Answer("masked", "matrix", shapes=(("n", "m"),), optional=True),
+        Answer("weights", "matrix", shapes=(("n", "m"),)),
+        Answer("Z", "matrix", shapes=(("n", "d_v"),), optional=True),
     ],
     mistakes=SELF_ATTENTION_MISTAKES,
     sampler=sample_self_attention,
@@ -856,7 +849,8 @@ def _multi_head_question(values: dict[str, Any]) -> dict[str, Any]:
             sp.Mul(sp.Symbol("Q_h", **NC), sp.Symbol("K_h^T", **NC)))
         formula = sp.Mul(Softmax(scores), sp.Symbol("V_h", **NC))
     return {"given": matrices_given(m, names), "heads": len(m["W_Q"]),
-            "d_k": m["W_Q"][0].cols, "formula": formula, "x_q": xq, "x_kv": xkv}
+            "d_k": m["W_Q"][0].cols, "formula": formula, "x_q": xq, "x_kv": xkv,
+            "mask_rule": mask_phrase(values["mask"])}
 
 
 @derivation(

@@ -29,6 +29,7 @@ from dlexam.derivations.params import Param, exact
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError, Said
 from dlexam.notation import msym, register_symbols, sym
+from dlexam.notation.display import Phrase
 
 register_symbols({
     "beta": (r"\beta", "beta"),
@@ -61,16 +62,12 @@ CLIP_ANSWERS = [
     # the clipped gradient, in the shape of g (a vector, or a matrix given row by row); for
     # mode=global-norm every entry of every tensor in order, each tensor row by row (info.tensors
     # keeps them tensor by tensor)
-    Answer("g", "vectors", shapes=(("N",), ("N", "M")),
-           label={"en": "the clipped gradient", "zh-Hant": "截斷後的梯度"}),
+    Answer("g", "vectors", shapes=(("N",), ("N", "M"))),
     # one number, or one per row (column) when the norm is taken along axes
-    Answer("norm_before", "vectors", shapes=((), ("R",)),
-           label={"en": "the norm of g before clipping", "zh-Hant": "截斷前 g 的範數"}),
-    Answer("norm_after", "vectors", shapes=((), ("R",)),
-           label={"en": "the norm of g after clipping", "zh-Hant": "截斷後 g 的範數"}),
+    Answer("norm_before", "vectors", shapes=((), ("R",))),
+    Answer("norm_after", "vectors", shapes=((), ("R",))),
     # the factor g is multiplied by: beta / ||g|| when clipped, else 1 (one per row with axes)
-    Answer("scale", "vectors", shapes=((), ("R",)),
-           label={"en": "the factor g is multiplied by", "zh-Hant": "g 所乘的縮放係數"}),
+    Answer("scale", "vectors", shapes=((), ("R",))),
 ]
 
 
@@ -289,7 +286,12 @@ def _clip_question(values: dict[str, Any]) -> dict[str, Any]:
     every = [0] if kind == "vector" else [0, 1]
     shown_axes: Any = every if axes is None or kind == "list" else (
         list(axes) if isinstance(axes, sp.MatrixBase) else axes)
-    return {"g": g, "axes": shown_axes}
+    mode = values["mode"]
+    if mode == "norm" and kind == "matrix":  # along one axis: each row, or each column
+        how = {(1,): "rows", (0,): "columns"}.get(_axes_of(axes, 2) or (), "norm")
+    else:
+        how = {"value": "value", "global-norm": "global"}.get(mode, "norm")
+    return {"g": g, "axes": shown_axes, "how": Phrase(f"clip_gradient.says.{how}")}
 
 
 def _clipped_by_own_norm(params: Mapping[str, Any], student: Mapping[str, Any]

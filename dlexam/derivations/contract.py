@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -205,9 +205,6 @@ class Answer:
         optional: present only for some parameters (``loss`` only when a target is given).
         asked: the question statement asks for it (``dlexam practice`` asks these in turn);
             False for values worked out on the way or reported beside (the other convention's).
-        label: what a person calls it, by language code (``{"en": "the norm of g before
-            clipping", "zh-Hant": ...}``): an exam paper asks for it by this label instead of
-            its name; None: the paper shows the name.
     """
 
     name: str
@@ -217,7 +214,6 @@ class Answer:
     abs: float = DEFAULT_ABS
     optional: bool = False
     asked: bool = True
-    label: Mapping[str, str] | None = field(default=None, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if self.kind not in ANSWER_KINDS:

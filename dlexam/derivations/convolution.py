@@ -37,8 +37,10 @@ from dlexam.derivations.core import Result, Step, derivation, terms_of, three_pa
 from dlexam.derivations.forms import Operator, Ratio
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
+from dlexam.derivations.statements import NOTHING
 from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym
+from dlexam.notation.display import Phrase
 
 register_symbols({
     "conv_X": ("X", "X"),
@@ -299,7 +301,12 @@ def _conv_question(values: dict[str, Any]) -> dict[str, Any]:
     variant = "convolution" if values["op"] == "convolution" else ""
     if values["b"] is not None:
         variant = f"{variant}_bias" if variant else "bias"
-    return {"statement": variant or None}
+    return {"statement": variant or None, "channel_note": _channel_note(values["X"], "conv2d")}
+
+
+def _channel_note(X: Any, key: str) -> Phrase:
+    """Where the channels are, said only for an input with several."""
+    return Phrase(f"{key}.says.channels") if len(getattr(X, "shape", ())) == 3 else NOTHING
 
 
 def sample_conv(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
@@ -564,8 +571,14 @@ def _shown_window(window: list[list[Any]], fill: Any) -> sp.ImmutableMatrix:
 def _pool_question(values: dict[str, Any]) -> dict[str, Any]:
     variant = ("global_" if values["global"] else "") + (
         "avg" if values["mode"] == "avg" else "")
+    counted = "pad_counted" if values["count_include_pad"] else "pad_not_counted"
     return {"statement": variant.rstrip("_") or None,
-            "stride": values["stride"] if values["stride"] is not None else values["size"]}
+            "stride": values["stride"] if values["stride"] is not None else values["size"],
+            "channel_note": (Phrase("pooling.says.global_channels") if values["global"]
+                             and len(getattr(values["X"], "shape", ())) == 3
+                             else _channel_note(values["X"], "pooling")),
+            # whether padded zeros count is said only where there are padded zeros
+            "pad_rule": Phrase(f"pooling.says.{counted}") if values["padding"] else NOTHING}
 
 
 def sample_pool(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:

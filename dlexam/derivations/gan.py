@@ -105,6 +105,10 @@ def value_function_steps() -> list[Step]:
     ]
 
 
+_UNIT = {2: "bits", 10: "hartleys"}
+"""The unit of a base other than e, as the catalog keys of a base mistake's steps name it."""
+
+
 @cache
 def pointwise_maximum() -> tuple[list[Step], sp.Basic]:
     """SymPy maximises f(y) = a log y + b log(1 - y) over 0 < y < 1.
@@ -217,6 +221,9 @@ def gan_optimum(p_data: sp.ImmutableMatrix, p_g: sp.ImmutableMatrix, normalize: 
     else:
         given = distributions_step("gan_optimum.given", ("p_data", "p_g"), pd, pg, k=k)
     maximum, _ = pointwise_maximum()
+    if b != sp.E:  # a base mistake's steps say the base its numbers are in
+        maximum = [replace(maximum[0], key=f"gan_optimum.objective_{_UNIT[int(b)]}"),
+                   *maximum[1:]]
     steps = [given, *value_function_steps(), *maximum]
     more, d_star = _d_star_steps(pd, pg, mistake)
     steps += more
@@ -349,7 +356,8 @@ def _jsd_steps(pd: list[sp.Rational], pg: list[sp.Rational], b: sp.Basic,
                              evaluate=False),
              value=row_vector(m)),
         s_dm, s_gm,
-        Step(key="gan_optimum.jsd", lhs=sym("JSD_gan"), symbolic=jsd_formula, value=jsd),
+        Step(key="gan_optimum.jsd" if b == sp.E else f"gan_optimum.jsd_{_UNIT[int(b)]}",
+             lhs=sym("JSD_gan"), symbolic=jsd_formula, value=jsd),
     ]
     return steps, jsd
 
@@ -530,8 +538,8 @@ def gan_value(d_real: sp.ImmutableMatrix, d_fake: sp.ImmutableMatrix,
                 sp.Mul(m, as_float(mean_log_real)),
                 sp.Mul(n, as_float(mean_log_fake))))
     steps = [
-        Step(key="gan_value.batch", data={"m": m, "n": n, "d_real": row_vector(real),
-                                          "d_fake": row_vector(fake)}),
+        Step(key="gan_value.batch" if b == sp.E else "gan_value.batch_hartleys",
+             data={"m": m, "n": n, "d_real": row_vector(real), "d_fake": row_vector(fake)}),
         real_step,
         fake_step,
         Step(key=value_key, lhs=sym("V_DG"), symbolic=v_formula, substituted=v_numbers,

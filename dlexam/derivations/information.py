@@ -33,9 +33,10 @@ from dlexam.derivations.distributions import (
 from dlexam.derivations.forms import as_written, row_vector, tidy
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
+from dlexam.derivations.statements import NOTHING, base_phrase
 from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym
-from dlexam.notation.display import Plain
+from dlexam.notation.display import Phrase, Plain
 
 register_symbols({
     "H_p": ("H(p)", "H(p)"),
@@ -265,7 +266,10 @@ def _information_question(values: dict[str, Any]) -> dict[str, Any]:
     qs = [[_exact_written(x) for x in near_distribution("q", r, values["normalize"])[0]]
           for r in q_rows]
     return {"p": _matrix_or_row(ps, batch), "q": _matrix_or_row(qs, batch),
-            "log_base": sp.Symbol("e") if str(values["base"]) == "e" else int(values["base"])}
+            "log_base": sp.Symbol("e") if str(values["base"]) == "e" else int(values["base"]),
+            "base_words": base_phrase(values["base"]),
+            "rows_rule": (Phrase(f"information.says.rows_{values['reduction']}") if batch
+                          else NOTHING)}
 
 
 JS_DISTANCE = sp.Symbol("d_JS")
@@ -675,7 +679,12 @@ def _softmax_question(values: dict[str, Any]) -> dict[str, Any]:
         target = row_vector([_exact_written(x) for x in _target(values["label"], k)[0]])
     base = str(values["base"])
     return {"target": target,
-            "log_base": sp.Symbol("e") if base == "e" else int(base)}
+            "log_base": sp.Symbol("e") if base == "e" else int(base),
+            "base_words": base_phrase(base),
+            # rows and their reduction are said only for a batch
+            "rows_rule": Phrase("softmax_cross_entropy.says.rows") if batch else NOTHING,
+            "reduction_rule": (Phrase(f"softmax_cross_entropy.says.{values['reduction']}")
+                               if batch else NOTHING)}
 
 
 _LOSS_KEYS = {"e": "loss", "2": "loss_base2", "10": "loss_base10"}

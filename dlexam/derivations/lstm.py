@@ -46,6 +46,7 @@ from dlexam.derivations.core import Result, Step, derivation, evaluate_at, to_pl
 from dlexam.derivations.forms import Stack, as_written
 from dlexam.derivations.params import Param, bind_dims, exact
 from dlexam.derivations.sampling import Draw
+from dlexam.derivations.statements import inputs_phrase
 from dlexam.errors import InputError, Said
 from dlexam.notation import SYMBOLS, register_symbols, sym
 
@@ -242,6 +243,8 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
     for name in ("b_f", "b_i", "b_C", "b_o", "h0", "C0"):
         if values[name] is None:
             out[name] = zeros(H)
+    x = out.get("x", values["x"])
+    out["inputs"] = inputs_phrase(x, x.rows)
     return out
 
 

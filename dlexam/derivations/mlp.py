@@ -36,7 +36,7 @@ from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym, sym_sub
-from dlexam.notation.display import Listed, Series, plain_number
+from dlexam.notation.display import Listed, Phrase, Series, plain_number
 
 register_symbols({
     "x_mlp": ("x", "x"),
@@ -562,6 +562,8 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
                            "sizes": Series("widths", [W[0].cols] + [w.rows for w in W])}
     if values["b"] is None:
         out["b"] = tuple(sp.ImmutableMatrix.zeros(w.rows, 1) for w in W)
+    if not none:  # the drawn loss in words, not every loss the derivation knows
+        out["loss_words"] = Phrase(f"mlp.says.{values['loss']}")
     if form:
         out["statement"] = form
     return out

@@ -38,6 +38,7 @@ from dlexam.derivations.core import Result, Step, derivation, to_plain
 from dlexam.derivations.forms import Stack, as_written
 from dlexam.derivations.params import Param, bind_dims, validate
 from dlexam.derivations.sampling import Draw
+from dlexam.derivations.statements import inputs_phrase
 from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym
 
@@ -406,6 +407,7 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
         "h0": values["h0"] if values["h0"] is not None else zeros(W.rows),
         "model_h": apply(values["activation"], pre),
         "model_y": apply(values["output_activation"], _output_formula(net, values["convention"])),
+        "inputs": inputs_phrase(x, x.rows),
     }
 
 
@@ -449,10 +451,8 @@ def outputs_from_states(params: Mapping[str, Any], student: Mapping[str, Any]
     "rnn-forward",
     params=PARAMS,
     answers=[
-        Answer("h", "vectors", shapes=(("T", "H"),),
-               label={"en": "the hidden state", "zh-Hant": "隱藏狀態"}),
-        Answer("y", "vectors", shapes=(("T",), ("T", "O")),
-               label={"en": "the output", "zh-Hant": "輸出"}),
+        Answer("h", "vectors", shapes=(("T", "H"),)),
+        Answer("y", "vectors", shapes=(("T",), ("T", "O"))),
         Answer("pre", "vectors", shapes=(("T", "H"),), asked=False),
         # the other convention's values, so that both readings can be asked
         Answer("h_other", "vectors", shapes=(("T", "H"),), asked=False),

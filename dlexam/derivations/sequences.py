@@ -28,6 +28,7 @@ from dlexam.derivations.distributions import Log, base_number, log_exact
 from dlexam.derivations.forms import Ratio, as_written, row_vector
 from dlexam.derivations.params import Param, bind_dims, exact, json_kind
 from dlexam.derivations.sampling import Draw
+from dlexam.derivations.statements import base_phrase
 from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym, sym_sub
 from dlexam.notation.display import Listed, Series, plain_number
@@ -344,9 +345,9 @@ def _metric_question(values: dict[str, Any]) -> dict[str, Any]:
                 "references": Series("references", refs),
                 "weights": row_vector([as_written(w, fractions=True) for w in weights])}
     if values["counts"] is not None:
-        return {"statement": "unigram",
+        return {"statement": "unigram", "base_words": base_phrase(values["base"]),
                 "counts": Series("counts", values["counts"])}
-    return {}
+    return {"base_words": base_phrase(values["base"])}
 
 
 @derivation(

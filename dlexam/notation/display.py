@@ -17,8 +17,8 @@ Rounding is for display only: answers keep their exact or full-precision values.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
 import sympy as sp
@@ -305,6 +305,16 @@ class Series(str):
     def __getnewargs__(self) -> tuple[str, tuple[Any, ...]]:  # type: ignore[override]
         # pickled (a worker process's result) as its kind and items, not its text
         return self.kind, self.items
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """Another catalog message as the value of a field (a label, a sentence chosen by a
+    parameter): data in a step or a statement, not text. The prose renderer fills it in the
+    same language and form as the message around it; ``data`` fills its own fields."""
+
+    key: str
+    data: Mapping[str, Any] = field(default_factory=dict)
 
 
 # contexts whose LaTeX keeps a vector on one line: a figure's label, and HTML for MathJax
