@@ -19,7 +19,7 @@ from typing import Any
 from pylatex import NoEscape
 from pylatex.utils import escape_latex
 
-from dlexam.build.document import Fragment, assemble
+from dlexam.build.document import Fragment, assemble, template_packages
 from dlexam.exams.mathtext import statements
 from dlexam.exams.model import precision_key
 from dlexam.exams.parallel import fork_map
@@ -138,8 +138,8 @@ def render_document(drawn: Drawn, kind: str,
     title_line = _lang_text(dict(exam.title), langs[0])
     text = latex_templates.render("exam_paper.tex.j2", langs=langs, title_line=title_line,
                                   bodies=bodies)
-    packages = {*latex_templates.packages_of("exam_paper.tex.j2"),
-                *latex_templates.packages_of("exam_variant.tex.j2")}
+    packages = {*template_packages("exam_paper.tex.j2"),
+                *template_packages("exam_variant.tex.j2")}
     title = escape_latex(exam.title.get(langs[0], "exam"))
     return assemble(title, langs, [Fragment(text, sorted(packages))])
 
