@@ -31,7 +31,8 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from dlexam.errors import BuildError, InputError, Terminated
+from dlexam.errors import BuildError, InputError, Said, Terminated, stderr_lang
+from dlexam.safeio import os_reason
 
 _HIDDEN_TMP = re.compile(r"^\.[^/]*\.tmp$")  # an interrupted atomic write of an older version
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
@@ -61,7 +62,7 @@ def folder_lock(folder: Path) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            print(f"dlexam: waiting for another build beside {folder} to finish",
+            print(Said("files.waiting_beside", folder=str(folder)).said_in(stderr_lang()),
                   file=sys.stderr, flush=True)
             fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -117,28 +118,28 @@ class OutputFolder:
         """
         target = self.target
         if target.is_symlink():
-            raise InputError(self.param, "a folder (not a link) dlexam may replace",
-                             f"{target}, a link")
+            raise InputError(self.param, Said("files.not_a_link"),
+                             Said("files.a_link", path=str(target)))
         if target.exists() and not target.is_dir():
-            raise InputError(self.param, "a folder", f"{target}, which is a file")
+            raise InputError(self.param, Said("files.folder"),
+                             Said("files.a_file", path=str(target)))
         resolved = target.resolve()
         if resolved.parent == resolved:
-            raise InputError(self.param, "a folder other than the root", str(target))
+            raise InputError(self.param, Said("files.not_root"), str(target))
         cwd = Path.cwd().resolve()
         if cwd == resolved or resolved in cwd.parents:
-            raise InputError(self.param, "a folder other than the current one (it is replaced "
-                             "as a whole)", str(target))
+            raise InputError(self.param, Said("files.not_current"), str(target))
         others = self.foreign()
         if others:
-            more = f" and {len(others) - 1} more" if len(others) > 1 else ""
-            raise InputError(self.param, "an empty folder or one this command wrote (it is "
-                             "replaced as a whole)", f"{target}, which holds {others[0]!r}{more}")
+            raise InputError(self.param, Said("files.ours"), Said(
+                "files.holds_more" if len(others) > 1 else "files.holds", path=str(target),
+                name=repr(others[0]), more=len(others) - 1))
 
     def kept(self) -> str:
         """What the failure left: the previous outputs, or nothing."""
         if self.target.is_dir() and any(self.target.iterdir()):
-            return f"the previous outputs in {self.target} were kept"
-        return f"nothing was written to {self.target}"
+            return Said("files.kept", folder=str(self.target))
+        return Said("files.nothing_written", folder=str(self.target))
 
     def _stage_and_swap(self, staging: Path, parent: Path, files: dict[str, bytes]) -> None:
         for rel, data in files.items():
@@ -183,12 +184,12 @@ class OutputFolder:
         try:
             self._stage_and_swap(staging, parent, files)
         except OSError as err:
-            where = f" {err.filename}" if err.filename else ""
-            raise BuildError(f"cannot write{where}: {err.strerror or err}; "
-                             f"{self.kept()}") from None
+            raise BuildError(Said("files.cannot_write", path=str(err.filename or target),
+                                  reason=os_reason(err), kept=self.kept())) from None
         except BaseException as stop:  # Ctrl-C, SIGTERM (raised by the command line)
             if isinstance(stop, (KeyboardInterrupt, Terminated)):
-                print(f"dlexam: stopped; {self.kept()}", file=sys.stderr, flush=True)
+                print(Said("files.stopped", kept=self.kept()).said_in(stderr_lang()),
+                      file=sys.stderr, flush=True)
             raise
         finally:
             with signals_held():
@@ -237,9 +238,9 @@ def replace_files(folder: Path, files: dict[str, bytes]) -> list[Path]:
                         target.rmdir()  # an empty folder where the file goes
                     os.replace(tmp, target)
         except OSError as err:
-            where = f" {err.filename}" if err.filename else ""
-            raise BuildError(f"cannot write{where}: {err.strerror or err}; the previous files "
-                             f"in {folder} were kept") from None
+            raise BuildError(Said("files.cannot_write", path=str(err.filename or folder),
+                                  reason=os_reason(err),
+                                  kept=Said("files.kept_files", folder=str(folder)))) from None
     finally:
         for tmp, _target in staged:
             Path(tmp).unlink(missing_ok=True)

@@ -6,20 +6,23 @@ error line of the log and the template the failing line came from.
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
+import queue
 import re
 import shutil
 import signal
 import subprocess
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from dlexam.build.files import atomic_write, output_lock
-from dlexam.errors import BuildError
+from dlexam.errors import BuildError, Said
 from dlexam.lifetime import child_preexec
 from dlexam.outfolder import replace_files
 
@@ -77,6 +80,9 @@ def xelatex_command(jobname: str) -> list[str]:
         "-interaction=nonstopmode",
         "-halt-on-error",
         "-file-line-error",
+        # the first line is not read twice (once for a %&format line): a source streamed
+        # through a pipe can be read only once (see TexStream)
+        "-no-parse-first-line",
         f"-jobname={jobname}",
         f"{jobname}.tex",
     ]
@@ -90,12 +96,16 @@ def require_xelatex() -> str:
     """
     path = shutil.which("xelatex")
     if path is None:
-        raise BuildError(f"xelatex is not installed; install it with: {INSTALL_HINT}")
+        raise BuildError(Said("build.errors.no_xelatex", command=INSTALL_HINT))
     return path
 
 
 def _run(cmd: list[str], cwd: Path, timeout: float) -> int:
-    proc = subprocess.Popen(
+    return _wait(_start(cmd, cwd), timeout)
+
+
+def _start(cmd: list[str], cwd: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
         cmd,
         cwd=cwd,
         env=tex_environment(),
@@ -105,11 +115,14 @@ def _run(cmd: list[str], cwd: Path, timeout: float) -> int:
         start_new_session=True,
         preexec_fn=functools.partial(child_preexec, os.getpid()),  # dies with dlexam
     )
+
+
+def _wait(proc: subprocess.Popen[bytes], timeout: float) -> int:
     try:
         return proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         _stop(proc)
-        raise BuildError(f"xelatex did not finish within {timeout:.0f} s and was stopped") from None
+        raise BuildError(Said("build.errors.timeout", seconds=round(timeout))) from None
     except BaseException:  # Ctrl-C, SIGTERM (the command line turns it into an exception), ...
         _stop(proc)
         raise
@@ -145,29 +158,29 @@ def explain_failure(log: str, source: str, jobname: str) -> str:
     """One line saying what went wrong in a failed TeX run, and which template it came from."""
     missing = _MISSING.search(log)
     if missing:
-        return (
-            f"missing glyph {missing['ch']!r} ({missing['code']}) in font "
-            f"{missing['font'].strip()}: the fonts in use cannot show this character"
-        )
+        return Said("build.errors.glyph", char=repr(missing["ch"]), code=missing["code"],
+                    font=missing["font"].strip())
     match = _ERROR_LINE.search(log)
     if match:
-        where = ""
         if Path(match["file"]).name == f"{jobname}.tex":
             template = _template_at(source, int(match["line"]))
-            where = f" (line {match['line']}" + (f", from template {template}" if template else "")
-            where += ")"
-        return f"TeX error: {match['msg'].strip()}{where}"
+            if template:
+                return Said("build.errors.tex_template", message=match["msg"].strip(),
+                            line=match["line"], template=template)
+            return Said("build.errors.tex_line", message=match["msg"].strip(),
+                        line=match["line"])
+        return Said("build.errors.tex", message=match["msg"].strip())
     bang = re.search(r"^! (.*)$", log, re.M)
     if bang:
-        return f"TeX error: {bang.group(1).strip()}"
+        return Said("build.errors.tex", message=bang.group(1).strip())
     # the last few lines of the log say where TeX stopped (e.g. "Emergency stop", a capacity)
     last = [line.strip() for line in log.splitlines() if line.strip()][-_TAIL_LINES:]
     tail = " | ".join(last)
     if len(tail) > _TAIL_CHARS:
         tail = "..." + tail[-_TAIL_CHARS:]
     if not tail:
-        return "xelatex failed without an error line and left no log"
-    return f"xelatex failed without an error line; the log ends: {tail}"
+        return Said("build.errors.no_log")
+    return Said("build.errors.log_ends", tail=tail)
 
 
 def keep_log(err: BuildError, log_path: Path) -> BuildError:
@@ -182,7 +195,8 @@ def keep_log(err: BuildError, log_path: Path) -> BuildError:
         atomic_write(log_path, err.log.encode("utf-8"))
     except OSError:
         return err
-    return BuildError(f"{err} (log: {log_path})", log=err.log)
+    return BuildError(Said("build.errors.with_log", error=err.args[0], log=str(log_path)),
+                      log=err.log)
 
 
 _TAIL_LINES = 3
@@ -210,27 +224,143 @@ def compile_pdf(source: str, jobname: str = "document", timeout: float = TIMEOUT
     with tempfile.TemporaryDirectory(prefix="dlexam-tex-") as tmp:
         workdir = Path(tmp)
         (workdir / f"{jobname}.tex").write_text(source, encoding="utf-8")
-        passes = 0
-        log = ""
-        while passes < MAX_PASSES:
-            passes += 1
-            code = _run(xelatex_command(jobname), workdir, timeout)
-            log_path = workdir / f"{jobname}.log"
-            log = log_path.read_text("utf-8", errors="replace") if log_path.exists() else ""
-            if code != 0:
-                raise BuildError(explain_failure(log, source, jobname), log=log)
-            if not needs_rerun(log):
-                break
-        pdf_path = workdir / f"{jobname}.pdf"
-        if not pdf_path.exists():
-            raise BuildError("xelatex reported success but wrote no PDF")
-        pdf = pdf_path.read_bytes()
-        problem = pdf_problem(pdf)
-        if problem is not None:
-            raise BuildError(f"xelatex reported success but wrote a damaged PDF ({problem})",
-                             log=log)
-        _record(jobname, log, pdf)
-        return TexRun(pdf=pdf, log=log, passes=passes)
+        log = _checked_log(_run(xelatex_command(jobname), workdir, timeout), workdir, jobname,
+                           source)
+        return _finish(workdir, jobname, source, log, timeout)
+
+
+def _checked_log(code: int, workdir: Path, jobname: str, source: str) -> str:
+    """The log of a pass that ended with ``code``; a BuildError saying why when it failed."""
+    log_path = workdir / f"{jobname}.log"
+    log = log_path.read_text("utf-8", errors="replace") if log_path.exists() else ""
+    if code != 0:
+        raise BuildError(explain_failure(log, source, jobname), log=log)
+    return log
+
+
+def _finish(workdir: Path, jobname: str, source: str, log: str, timeout: float) -> TexRun:
+    """After a successful first pass: more passes while LaTeX asks (at most three in all, from
+    ``jobname.tex`` in ``workdir``), then the PDF, checked."""
+    passes = 1
+    while passes < MAX_PASSES and needs_rerun(log):
+        passes += 1
+        log = _checked_log(_run(xelatex_command(jobname), workdir, timeout), workdir, jobname,
+                           source)
+    pdf_path = workdir / f"{jobname}.pdf"
+    if not pdf_path.exists():
+        raise BuildError(Said("build.errors.no_pdf"))
+    pdf = pdf_path.read_bytes()
+    problem = pdf_problem(pdf)
+    if problem is not None:
+        raise BuildError(Said("build.errors.damaged", problem=problem), log=log)
+    _record(jobname, log, pdf)
+    return TexRun(pdf=pdf, log=log, passes=passes)
+
+
+class TexStream:
+    """One XeLaTeX pass that starts before its source is complete: TeX loads its format,
+    packages and fonts while the caller still derives and renders the rest.
+
+    The source goes to TeX through a named pipe in TeX's fresh folder, written by a thread as
+    :meth:`write` is given it, so a caller is never held up by TeX reading slowly. The PDF is
+    the one a file holding the whole source gives (the same bytes: TeX reads the same
+    characters; a byte-order mark first in the pipe makes XeTeX read it from the start without
+    the rewind a pipe cannot do). When LaTeX asks for another pass, it reads the source from a
+    file. :meth:`finish` gives the run, :meth:`abort` stops TeX; use it as a context manager so
+    that an error or a signal never leaves TeX running.
+    """
+
+    def __init__(self, jobname: str = "document", timeout: float = TIMEOUT_S) -> None:
+        require_xelatex()
+        self.jobname = jobname
+        self.timeout = timeout
+        self.parts: list[str] = []
+        self._tmp = tempfile.TemporaryDirectory(prefix="dlexam-tex-")
+        self.workdir = Path(self._tmp.name)
+        self._pipe = self.workdir / f"{jobname}.tex"
+        os.mkfifo(self._pipe, 0o600)
+        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._queue.put("\ufeff".encode())
+        self._stopped = threading.Event()
+        try:
+            self.proc = _start(xelatex_command(jobname), self.workdir)
+        except BaseException:
+            self._tmp.cleanup()
+            raise
+        self._writer = threading.Thread(target=self._feed, name="dlexam-tex-feed", daemon=True)
+        self._writer.start()
+
+    def __enter__(self) -> TexStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.abort()
+
+    @property
+    def source(self) -> str:
+        """The source written so far."""
+        return "".join(self.parts)
+
+    def write(self, text: str) -> None:
+        """Appends ``text`` to the source (TeX reads it when it gets there)."""
+        self.parts.append(text)
+        self._queue.put(text.encode("utf-8"))
+
+    def failed(self) -> bool:
+        """True when TeX has already stopped with an error (the rest need not be made)."""
+        code = self.proc.poll()
+        return code is not None and code != 0
+
+    def _feed(self) -> None:
+        fd = -1
+        try:
+            while fd < 0:  # TeX opens the pipe once its format is loaded
+                try:
+                    fd = os.open(self._pipe, os.O_WRONLY | os.O_NONBLOCK)
+                except OSError as err:
+                    if err.errno != errno.ENXIO:  # ENXIO: not opened by TeX yet
+                        _stop(self.proc)  # it would wait for the pipe forever
+                        return
+                    if self.proc.poll() is not None or self._stopped.is_set():
+                        return
+                    time.sleep(0.002)
+            os.set_blocking(fd, True)
+            while (data := self._queue.get()) is not None:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+        except OSError:  # TeX stopped reading (an error, or stopped by abort): it says why
+            pass
+        finally:
+            if fd >= 0:
+                os.close(fd)
+
+    def finish(self) -> TexRun:
+        """Ends the source, waits for TeX and returns its run.
+
+        Raises:
+            BuildError: TeX failed, timed out, or gave a PDF that does not open.
+        """
+        self._queue.put(None)
+        import pypdf  # noqa: F401  (for pdf_problem: imported while TeX still works)
+
+        code = _wait(self.proc, self.timeout)
+        self._writer.join()
+        source = self.source
+        log = _checked_log(code, self.workdir, self.jobname, source)
+        self._pipe.unlink()
+        self._pipe.write_text(source, encoding="utf-8")  # for another pass, if LaTeX asks
+        return _finish(self.workdir, self.jobname, source, log, self.timeout)
+
+    def abort(self) -> None:
+        """Stops TeX (when running) and removes its folder."""
+        self._stopped.set()
+        if self.proc.returncode is None:
+            _stop(self.proc)
+        self._queue.put(None)
+        self._writer.join()
+        self._tmp.cleanup()
+
 
 
 RECORD_ENV = "DLEXAM_TEX_RECORD"
@@ -260,7 +390,7 @@ def pdf_problem(pdf: bytes) -> str | None:
     page tree); its own complaints about repairable details are not errors here.
     """
     if not pdf.startswith(b"%PDF-") or b"%%EOF" not in pdf[-1024:]:
-        return "no PDF header or end-of-file marker"
+        return Said("build.errors.no_header")
     import io
     import logging
 
@@ -272,10 +402,10 @@ def pdf_problem(pdf: bytes) -> str | None:
     try:
         pages = len(PdfReader(io.BytesIO(pdf), strict=False).pages)
     except Exception as err:  # pypdf raises many kinds of error for a damaged file
-        return f"it does not open: {str(err).splitlines()[0] if str(err) else type(err).__name__}"
+        return Said("build.errors.does_not_open", kind=type(err).__name__)
     finally:
         logger.setLevel(level)
-    return None if pages > 0 else "it has no pages"
+    return None if pages > 0 else Said("build.errors.no_pages")
 
 
 def write_document(source: str, pdf_path: Path, jobname: str) -> Path:
