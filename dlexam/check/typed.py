@@ -14,11 +14,9 @@ Everything is refused before it can cost time or memory: more than 10,000 charac
 deeper than 50, a power whose result would have more than 10^4 digits, and any value that is
 not finite or passes 1e300 in size (``exp(exp(exp(100)))``).
 
-One grammar, two back-ends: the parser builds a small tree (:data:`Node`), which
-:func:`evaluate` turns into a float (the checker) and :func:`dlexam.exams.mathtext.to_sympy`
-into an unevaluated SymPy expression (the ``$...$`` of exam text). A :class:`Dialect` says where
-the two readers differ (percentages, ``\\frac12``, ``2 3``, the names they accept); the limits
-above hold for both.
+The parser builds a small tree (:data:`Node`), which :func:`evaluate` turns into a float. (The
+``$...$`` of exam text is presentation, not a value: :mod:`dlexam.exams.texmath` reads it. The
+exam-text :class:`Dialect`, :class:`Symbol` and :func:`parse_items` are no longer used.)
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ from dlexam.derivations.contract import (
 from dlexam.derivations.core import Derivation, to_plain
 from dlexam.derivations.params import bind_dims, check_text, numeric_inputs, pinned_dims
 from dlexam.derivations.sampling import MAX_SEED, Draw
-from dlexam.errors import DlexamError, InputError, UnknownDerivationError
+from dlexam.errors import DlexamError, InputError, Said, UnknownDerivationError, echo
 from dlexam.langs import BILINGUAL, codes, langs_for, parse_choice
 
 MAX_QUESTIONS = 50
@@ -104,12 +104,14 @@ class Spec:
     """How one parameter (or dimension size) gets its value in each variant.
 
     Attributes:
-        kind: ``fixed``, ``uniform``, ``integers`` or ``choice``.
+        kind: ``fixed``, ``uniform``, ``integers``, ``choice`` or ``template``.
         value: the literal (``fixed``).
         lo, hi: the range (``uniform``, ``integers``).
         decimals: the grid of a ``uniform`` draw.
         options: the values of a ``choice``.
         shape: sizes or dimension names; ``()`` draws one value.
+        template: a string with ``{name}`` fields (``template``), each filled by its draw in
+            ``fields`` (name -> a spec of one value), in the order the file gives them.
     """
 
     kind: str
@@ -119,11 +121,18 @@ class Spec:
     decimals: int = 1
     options: tuple[Any, ...] = ()
     shape: tuple[int | str, ...] = ()
+    template: str = ""
+    fields: tuple[tuple[str, Spec], ...] = ()
 
     def outcomes(self, dims: Mapping[str, int]) -> int:
         """How many different values one draw can give (sizes bound by ``dims``)."""
         if self.kind == "fixed":
             return 1
+        if self.kind == "template":
+            count = 1
+            for _name, spec in self.fields:
+                count = min(count * spec.outcomes(dims), 10**12)
+            return count
         entries = 1
         for d in self.shape:
             entries *= d if isinstance(d, int) else dims[d]
@@ -140,6 +149,8 @@ class Spec:
         """One value (nested lists when it has a shape)."""
         if self.kind == "fixed":
             return self.value
+        if self.kind == "template":
+            return self.filled({name: spec.draw(draw, dims) for name, spec in self.fields})
         shape = [d if isinstance(d, int) else dims[d] for d in self.shape]
         return self._array(draw, shape)
 
@@ -153,6 +164,80 @@ class Spec:
         if self.kind == "integers":
             return draw.integer(int(self.lo), int(self.hi))
         return self.options[draw.integer(0, len(self.options) - 1)]
+
+    def filled(self, values: Mapping[str, Any]) -> str:
+        """The template with its fields' values (a number as Python writes it: a ``uniform``
+        draw is rounded to its decimals already, 0.25 rather than 0.250000001)."""
+        shown = {name: str(values[name]) for name, _spec in self.fields}
+        return _TEMPLATE_FIELD.sub(lambda m: "{" if m.group() == "{{" else "}" if
+                                   m.group() == "}}" else shown[m.group("name")], self.template)
+
+    def corners(self) -> list[str]:
+        """Strings a template can give, enough to check each field's every kind of value: all
+        fields at their first value, all at their last, and each value of each field (every
+        option of a choice, both ends of a range) with the others at their first."""
+        values = {name: _ends(spec) for name, spec in self.fields}
+        first = {name: v[0] for name, v in values.items()}
+        out = [self.filled(first), self.filled({n: v[-1] for n, v in values.items()})]
+        for name, options in values.items():
+            out += [self.filled({**first, name: option}) for option in options[1:]]
+        return list(dict.fromkeys(out))
+
+
+_TEMPLATE_FIELD = re.compile(r"\{\{|\}\}|\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)\}")
+MAX_TEMPLATE_FIELDS = 20
+
+
+def _ends(spec: Spec) -> list[Any]:
+    if spec.kind == "fixed":
+        return [spec.value]
+    if spec.kind == "choice":
+        return list(spec.options)
+    lo, hi = (int(spec.lo), int(spec.hi)) if spec.kind == "integers" else (spec.lo, spec.hi)
+    return [lo, hi]
+
+
+def parse_template(path: str, value: Mapping[str, Any]) -> Spec:
+    """A string parameter with drawn values: ``{ template = "LSTM({u}), Dense({o})", u = {
+    integers = [8, 64] }, o = { choice = [1, 2, 5] } }``. Each field is a literal or one draw
+    (``uniform``, ``integers``, ``choice``, no shape); every field the template names is given
+    and every one given is named.
+
+    Raises:
+        InputError: naming the TOML path of the first problem.
+    """
+    template = value["template"]
+    if not isinstance(template, str) or not template:
+        raise InputError(f"{path}.template", Said("authoring.template_string"), _got(template))
+    named = [m.group("name") for m in _TEMPLATE_FIELD.finditer(template) if m.group("name")]
+    stray = _TEMPLATE_FIELD.sub("", template)
+    if "{" in stray or "}" in stray:
+        raise InputError(f"{path}.template", Said("authoring.template_fields"), _got(template))
+    given = [k for k in value if k != "template"]
+    for name in named:
+        if name not in given:
+            raise InputError(f"{path}.{name}", Said("authoring.template_missing", name=name),
+                             Said("errors.nothing"))
+    for name in given:
+        if name not in named:
+            raise InputError(f"{path}.{name}", Said("authoring.template_unknown",
+                                                    names=", ".join(dict.fromkeys(named))),
+                             Said("authoring.unknown_key"))
+    if len(given) > MAX_TEMPLATE_FIELDS:
+        raise InputError(path, Said("authoring.template_count", n=MAX_TEMPLATE_FIELDS),
+                         _got(len(given)))
+    fields = []
+    for name in given:
+        where = f"{path}.{name}"
+        raw = value[name]
+        if isinstance(raw, dict) and ("template" in raw or "shape" in raw):
+            raise InputError(where, Said("authoring.template_field"), _got(raw))
+        spec = parse_spec(where, raw, {})
+        literals = [spec.value] if spec.kind == "fixed" else list(spec.options)
+        if any(isinstance(v, (dict, list)) for v in literals):
+            raise InputError(where, Said("authoring.template_scalar"), _got(raw))
+        fields.append((name, spec))
+    return Spec("template", template=template, fields=tuple(fields))
 
 
 def _pair(path: str, value: Any, whole: bool) -> tuple[float, float]:
@@ -201,6 +286,8 @@ def parse_spec(path: str, value: Any, dims: Mapping[str, Spec]) -> Spec:
     """
     if not isinstance(value, dict):
         return Spec("fixed", value=value)
+    if "template" in value:
+        return parse_template(path, value)
     kinds = [k for k in ("uniform", "integers", "choice") if k in value]
     if len(kinds) != 1:
         raise InputError(path, "a value, or a table with one of uniform, integers, choice",
@@ -244,7 +331,7 @@ def _dim_spec(path: str, value: Any, cap: int | None) -> Spec:
     expected = f"whole numbers from 1 to {top}"
     if isinstance(value, dict):
         spec = parse_spec(path, value, {})
-        if spec.kind == "uniform" or spec.shape:
+        if spec.kind in ("uniform", "template") or spec.shape:
             raise InputError(path, "a size, or a table with integers or choice", _got(value))
     else:
         spec = Spec("fixed", value=value)
@@ -381,7 +468,7 @@ class Question:
         try:
             bound = bind_dims(derivation.params, fixed, derivation.limits)
         except InputError as err:
-            raise _located(self, err) from None
+            raise _located(self, err, fixed) from None
         for name, size in dims.items():
             if name in bound and bound[name] != size:
                 raise InputError(f"{self.path}.dims.{name}", f"the size the parameters give "
@@ -412,7 +499,7 @@ class Question:
                 assert raw is not None
                 got = bind_dims(derivation.params, raw, derivation.limits)
             except InputError as err:
-                raise _located(self, err) from None
+                raise _located(self, err, fixed) from None
             if all(got.get(k) == v for k, v in wanted.items()):
                 return to_plain(raw)
         raise InputError(f"{self.path}.dims", f"sizes the sampler of {self.derivation} can meet",
@@ -508,10 +595,18 @@ def _dim_choices(dims: Mapping[str, Spec]) -> list[dict[str, int]]:
     return combos
 
 
-def _located(question: Question, err: InputError) -> InputError:
-    """A derivation's parameter error, named by its TOML path in the exam file."""
+def _located(question: Question, err: InputError,
+             drawn: Mapping[str, Any] | None = None) -> InputError:
+    """A derivation's parameter error, named by its TOML path in the exam file (a template's
+    with the string it gave in this draw, from ``drawn``)."""
     where = f"{question.path}.params.{err.param}" if err.param in question.params else \
         f"{question.path} ({question.derivation}: {err.param})"
+    spec = question.params.get(err.param)
+    if spec is not None and spec.kind == "template" and drawn and err.param in drawn:
+        string = echo(json.dumps(drawn[err.param], ensure_ascii=False))
+        got = Said("authoring.one_draw_why", string=string, why=err.got) if err.got else \
+            Said("authoring.one_draw", string=string)
+        return InputError(f"{where}.template", err.expected, got)
     return InputError(where, err.expected, err.got)
 
 
@@ -570,7 +665,7 @@ class Exam:
 def _text_table(path: str, value: Any, needed: Sequence[str], limit: int,
                 params: Sequence[str] = ()) -> dict[str, str]:
     """A text given for every language (a table ``{en, zh-Hant}``, or one string for all)."""
-    from dlexam.exams.mathtext import check_math
+    from dlexam.exams.mathtext import check_math, masked
 
     if isinstance(value, str):
         value = {lang: value for lang in codes()}
@@ -589,7 +684,7 @@ def _text_table(path: str, value: Any, needed: Sequence[str], limit: int,
         where = f"{path}.{lang}"
         if not isinstance(text, str):
             raise InputError(where, "a string", _got(text))
-        check_text(where, text, limit)
+        check_text(where, masked(text), limit)
         check_math(where, text, params)
         out[lang] = text
     return out
@@ -749,6 +844,9 @@ def parse_question(number: int, raw: Any, needed: Sequence[str] = BILINGUAL) -> 
         if pname not in kinds:
             raise InputError(f"{path}.params.{pname}", f"a parameter of {name} ("
                              + ", ".join(kinds) + ")", "an unknown name")
+        if isinstance(value, dict) and "template" in value and kinds[pname] != "string":
+            raise InputError(f"{path}.params.{pname}.template", Said("authoring.template_kind"),
+                             Said("authoring.template_kind_got", kind=kinds[pname]))
         if kinds[pname] == "json" and isinstance(value, dict) and set(value) != {"choice"}:
             params[pname] = Spec("fixed", value=value)  # JSON data: the table is the value
         else:
@@ -797,7 +895,8 @@ def _trial(question: Question) -> None:
         with numeric_inputs():  # only the answers' shapes matter here: the fast path
             result = question.spec.run(raw)
     except InputError as err:
-        raise _located(question, err) from None
+        raise _located(question, err, raw) from None
+    _check_templates(question, raw)
     plain = result.plain_answers()
     for i, item in enumerate(question.items, start=1):
         if item.answer not in plain:
@@ -808,6 +907,24 @@ def _trial(question: Question) -> None:
         except IndexError as err:
             raise InputError(f"{question.path}.ask[{i}]", f"a position inside the answer "
                              f"({err})", _got(item.ref)) from None
+
+
+def _check_templates(question: Question, raw: Mapping[str, Any]) -> None:
+    """Each string a template parameter can give (:meth:`Spec.corners`: every option, both ends
+    of every range) read by the derivation as a typed one would be, before any work starts.
+
+    Raises:
+        InputError: naming the template's TOML path, the string and why it is refused.
+    """
+    for name, spec in question.params.items():
+        if spec.kind != "template":
+            continue
+        for corner in spec.corners():
+            try:
+                with numeric_inputs():
+                    question.spec.run({**raw, name: corner})
+            except InputError as err:
+                raise _located(question, err, {name: corner}) from None
 
 
 def spec_needs_sampler(question: Question) -> bool:

@@ -25,6 +25,7 @@ import sympy as sp
 from pylatex import NoEscape
 from pylatex.utils import escape_latex
 
+from dlexam.notation.forms import one_form
 from dlexam.notation.printers import shared_places, tex, text
 from dlexam.numbers import is_exact_short
 
@@ -146,7 +147,9 @@ def shown_steps(steps: Iterable[S], layout: Layout | None = None
         close()
         out.append((position, shown))
     close()
-    return out
+    # one exact value, one written form across the shown steps (dlexam.notation.forms)
+    written = one_form(step for _position, step in out)
+    return [(position, step) for (position, _old), step in zip(out, written, strict=True)]
 
 
 def laid_out(steps: Iterable[S], layout: Layout | None = None) -> list[S]:
@@ -361,6 +364,16 @@ def render(value: Any, backend: Backend = "latex", context: str = "prose", *,
     elif isinstance(value, (list, tuple)):  # items of different lengths: tuples, one by one
         return ", ".join(render(v, backend, context, lists="tuple", digits=digits)
                          for v in value)
+    if (latex and context not in _UNBROKEN and isinstance(value, sp.NDimArray)
+            and value.rank() >= 3):
+        # a tensor (channels first) as its slices, each a matrix TeX measures (\dlxfit), not
+        # one unbreakable formula wider than the page
+        slices = [render(value[i], backend, context, lists=lists, digits=digits)
+                  for i in range(value.shape[0])]
+        return r"$\big[${}" + ", ".join(slices) + r"{}$\big]$"
+    if latex and context not in _UNBROKEN and isinstance(value, sp.NDimArray) \
+            and value.rank() == 2:
+        value = sp.Matrix(value.tolist())
     if isinstance(value, sp.MatrixBase) and 1 in value.shape and lists == "tuple":
         return tuple_form(list(value), backend, digits, breakable=context not in _UNBROKEN)
     kind = type(value).__name__  # the notation's own classes, by name as the printers do
