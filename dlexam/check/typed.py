@@ -15,15 +15,13 @@ deeper than 50, a power whose result would have more than 10^4 digits, and any v
 not finite or passes 1e300 in size (``exp(exp(exp(100)))``).
 
 The parser builds a small tree (:data:`Node`), which :func:`evaluate` turns into a float. (The
-``$...$`` of exam text is presentation, not a value: :mod:`dlexam.exams.texmath` reads it. The
-exam-text :class:`Dialect`, :class:`Symbol` and :func:`parse_items` are no longer used.)
+``$...$`` of exam text is presentation, not a value: :mod:`dlexam.exams.texmath` reads it.)
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -218,48 +216,12 @@ class Constant:
     name: str  # one of CONSTANTS
 
 
-@dataclass(frozen=True)
-class Symbol:
-    name: str  # a name exam text may use (the SymPy back-end's only)
-    subscript: Node | None = None  # h_{t-1}
-
-
-Node = (Number | Sum | Product | Signed | Power | Percent | Fraction_ | Call | Constant
-        | Symbol)
-
-
-def _unknown_name(parser: _Parser, name: str) -> Node:
-    raise TypedError(Said("typed.unknown_name", name=repr(name),
-                           known=", ".join([*FUNCTIONS, *CONSTANTS])))
-
-
-@dataclass(frozen=True)
-class Dialect:
-    """Where the two readers of the grammar differ: a typed answer (the default) or the
-    mathematics of exam text (:mod:`dlexam.exams.mathtext`)."""
-
-    percent: bool = True  # 75% is 0.75
-    frac_digits: bool = True  # \frac12 is one half
-    implicit_before_number: bool = False  # "2 3" is refused, not 6
-    missing: str = "typed.missing"  # a catalog key (or a sentence with {text} and {position})
-    ends_early: str = "typed.ends_early"  # a catalog key (or a sentence)
-    # a name that is neither a function nor a constant: a Node, or TypedError
-    name: Callable[[_Parser, str], Node] = _unknown_name
-
-
-def _said(text: str) -> str:
-    """A dialect's message: a catalog key, said, or a sentence of its own."""
-    return text if " " in text else Said(text)
-
-
-ANSWER = Dialect()
+Node = Number | Sum | Product | Signed | Power | Percent | Fraction_ | Call | Constant
 
 
 class _Parser:
-    def __init__(self, tokens: list[_Token], dialect: Dialect = ANSWER) -> None:
+    def __init__(self, tokens: list[_Token]) -> None:
         self.tokens = tokens
-        self.dialect = dialect
-        self.dialect_names: frozenset[str] = frozenset()
         self.i = 0
         self.depth = 0
         self.matlab = [False]  # inside a bracket whose entries are separated by spaces
@@ -276,9 +238,7 @@ class _Parser:
     def expect(self, text: str) -> None:
         token = self.take()
         if token.text != text or token.kind not in ("op",):
-            missing, position = self.dialect.missing, token.position + 1
-            raise TypedError(missing.format(text=text, position=position) if " " in missing
-                             else Said(missing, text=repr(text), position=position))
+            raise TypedError(Said("typed.missing", text=repr(text), position=token.position + 1))
 
     def enter(self) -> None:
         self.depth += 1
@@ -400,8 +360,7 @@ class _Parser:
         return terms[0][1] if len(terms) == 1 else Sum(tuple(terms))
 
     def _starts_primary(self, token: _Token) -> bool:
-        if token.kind in ("name", "frac") or (token.kind == "number"
-                                              and self.dialect.implicit_before_number):
+        if token.kind in ("name", "frac"):
             return True
         return token.kind == "op" and token.text in "({"
 
@@ -441,7 +400,7 @@ class _Parser:
     def postfix(self) -> Node:
         value = self.primary()
         token = self.peek()
-        if self.dialect.percent and token.kind == "op" and token.text == "%":
+        if token.kind == "op" and token.text == "%":
             self.take()
             value = Percent(value)
         return value
@@ -454,7 +413,7 @@ class _Parser:
             value = self.expr()
             self.expect("}")
             return value
-        if (self.dialect.frac_digits and token.kind == "number" and len(token.text) > 1
+        if (token.kind == "number" and len(token.text) > 1
                 and token.text[:2].isdigit()):
             # \frac12: each argument is one digit
             self.tokens[self.i] = _Token("number", token.text[1:], False, token.position + 1)
@@ -465,8 +424,7 @@ class _Parser:
         """A whole number written in groups of three digits apart (``5 058``, ``1 234 567.5``)
         as one numeral, outside a list whose entries spaces separate: the groups are joined in
         the tokens, so the numeral reads as typed (its significant figures too)."""
-        if (self.matlab[-1] or self.dialect.implicit_before_number
-                or not THOUSANDS_HEAD.fullmatch(token.text)):
+        if self.matlab[-1] or not THOUSANDS_HEAD.fullmatch(token.text):
             return token
         end = self.i
         while (end < len(self.tokens) and self.tokens[end].kind == "number"
@@ -508,9 +466,10 @@ class _Parser:
                 return Call(name, argument)
             if name in CONSTANTS:
                 return Constant(name)
-            return self.dialect.name(self, name)
+            raise TypedError(Said("typed.unknown_name", name=repr(name),
+                                  known=", ".join([*FUNCTIONS, *CONSTANTS])))
         if token.kind == "end":
-            raise TypedError(_said(self.dialect.ends_early))
+            raise TypedError(Said("typed.ends_early"))
         raise TypedError(Said("typed.unexpected", text=repr(token.text), at=token.position + 1))
 
     def _argument(self, name: str) -> Node:
@@ -602,29 +561,7 @@ def evaluate(node: Node) -> float:
             raise TypedError(Said("typed.call_too_large", name=node.name)) from None
     if isinstance(node, Constant):
         return CONSTANTS[node.name]
-    raise TypedError(Said("typed.no_value", node=repr(node)))  # a symbol: exam text only
-
-
-def parse_items(text: str, dialect: Dialect, names: Iterable[str] = ()) -> list[Node]:
-    """Comma-separated expressions (exam text's ``$a, b$``) as trees, read in ``dialect``;
-    ``names`` are the names the dialect's ``name`` rule may accept (a question's parameters).
-
-    Raises:
-        TypedError: the text is refused (the message says why).
-    """
-    parser = _Parser(tokenize(text), dialect)
-    parser.dialect_names = frozenset(names)
-    try:
-        items = [parser.expr()]
-        while parser.peek().kind == "op" and parser.peek().text == ",":
-            parser.take()
-            items.append(parser.expr())
-    except RecursionError:
-        raise TypedError(Said("typed.too_deep", n=MAX_DEPTH)) from None
-    if parser.peek().kind != "end":
-        token = parser.peek()
-        raise TypedError(Said("typed.unexpected", text=repr(token.text), at=token.position + 1))
-    return items
+    raise TypedError(Said("typed.no_value", node=repr(node)))
 
 
 def parse(text: str, ragged: bool = False) -> Any:

@@ -288,7 +288,8 @@ def _clip_question(values: dict[str, Any]) -> dict[str, Any]:
         list(axes) if isinstance(axes, sp.MatrixBase) else axes)
     mode = values["mode"]
     if mode == "norm" and kind == "matrix":  # along one axis: each row, or each column
-        how = {(1,): "rows", (0,): "columns"}.get(_axes_of(axes, 2) or (), "norm")
+        along: dict[tuple[int, ...], str] = {(1,): "rows", (0,): "columns"}
+        how = along.get(_axes_of(axes, 2) or (), "norm")
     else:
         how = {"value": "value", "global-norm": "global"}.get(mode, "norm")
     return {"g": g, "axes": shown_axes, "how": Phrase(f"clip_gradient.says.{how}")}
