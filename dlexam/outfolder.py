@@ -31,7 +31,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from dlexam.errors import BuildError, InputError, Terminated
+from dlexam.errors import BuildError, InputError, Said, Terminated
 
 _HIDDEN_TMP = re.compile(r"^\.[^/]*\.tmp$")  # an interrupted atomic write of an older version
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
@@ -117,22 +117,25 @@ class OutputFolder:
         """
         target = self.target
         if target.is_symlink():
-            raise InputError(self.param, "a folder (not a link) dlexam may replace",
-                             f"{target}, a link")
+            raise InputError(self.param, Said("cli.errors.folder_not_link"),
+                             Said("cli.errors.a_link", path=str(target)))
         if target.exists() and not target.is_dir():
-            raise InputError(self.param, "a folder", f"{target}, which is a file")
+            raise InputError(self.param, Said("cli.errors.a_folder"),
+                             Said("cli.errors.a_file", path=str(target)))
         resolved = target.resolve()
         if resolved.parent == resolved:
-            raise InputError(self.param, "a folder other than the root", str(target))
+            raise InputError(self.param, Said("cli.errors.not_root"), str(target))
         cwd = Path.cwd().resolve()
         if cwd == resolved or resolved in cwd.parents:
-            raise InputError(self.param, "a folder other than the current one (it is replaced "
-                             "as a whole)", str(target))
+            raise InputError(self.param, Said("cli.errors.not_current"), str(target))
         others = self.foreign()
         if others:
-            more = f" and {len(others) - 1} more" if len(others) > 1 else ""
-            raise InputError(self.param, "an empty folder or one this command wrote (it is "
-                             "replaced as a whole)", f"{target}, which holds {others[0]!r}{more}")
+            if len(others) > 1:
+                holds = Said("cli.errors.holds_more", path=str(target), name=repr(others[0]),
+                             n=len(others) - 1)
+            else:
+                holds = Said("cli.errors.holds", path=str(target), name=repr(others[0]))
+            raise InputError(self.param, Said("cli.errors.empty_folder"), holds)
 
     def kept(self) -> str:
         """What the failure left: the previous outputs, or nothing."""

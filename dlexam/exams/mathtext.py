@@ -37,7 +37,7 @@ from dlexam.check.typed import (
     parse_items,
     tokenize,
 )
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.notation import lookup, sym, tex, text
 
 _MATH = re.compile(r"\$(?P<math>[^$]+)\$")
@@ -89,8 +89,7 @@ def _name(parser: Any, name: str) -> Node:
 
 
 def _unknown(name: str) -> None:
-    raise TypedError(f"{name!r} is neither a parameter of the question, a symbol of the "
-                     "notation, a single letter nor a function dlexam reads")
+    raise TypedError(Said("exam.errors.unknown_symbol", name=repr(name)))
 
 
 EXAM_TEXT = Dialect(percent=False, frac_digits=False, implicit_before_number=True,
@@ -130,7 +129,7 @@ def to_sympy(node: Node) -> sp.Basic:
         if node.subscript is not None:
             return sp.Symbol(f"{node.name}_{{{tex(to_sympy(node.subscript))}}}")
         return sym(node.name) if _registered(node.name) else sp.Symbol(node.name)
-    raise TypedError(f"{node!r} is not exam text")  # a percentage: not in this dialect
+    raise TypedError(Said("exam.errors.not_exam_text", node=repr(node)))  # a percentage
 
 
 def parse_math(source: str, names: Sequence[str] = ()) -> list[tuple[str, list[sp.Basic]]]:
@@ -166,9 +165,9 @@ def check_math(path: str, source: str, names: Sequence[str] = ()) -> None:
         try:
             parse_math(match.group("math"), names)
         except TypedError as err:
-            raise InputError(path, "$...$ mathematics over numbers, the question's parameters "
-                             "and the notation's symbols", f"${match.group('math')}$ ({err})"
-                             ) from None
+            raise InputError(path, Said("exam.errors.math"), Said(
+                "exam.errors.formula", math=f"${match.group('math')}$",
+                why=err.args[0] if err.args else "")) from None
 
 
 def _math_out(source: str, names: Sequence[str], as_tex: bool) -> str:

@@ -20,7 +20,7 @@ from dlexam.check.report import report_json, verdict_lines
 from dlexam.derivations.contract import format_ref
 from dlexam.derivations.core import Derivation, to_plain
 from dlexam.derivations.params import REQUIRED
-from dlexam.errors import InputError, said_in
+from dlexam.errors import InputError, Said, said_in
 from dlexam.literals import parse_value
 from dlexam.notation import tex
 from dlexam.notation.display import laid_out
@@ -136,7 +136,8 @@ def verdict_view(report: Any, lang: str) -> dict[str, Any]:
 def _answers(form: Mapping[str, str]) -> dict[str, str]:
     answers = {ref: text for ref, text in form.items() if text.strip()}
     if len(answers) > MAX_ANSWERS:
-        raise InputError("answers", f"at most {MAX_ANSWERS} fields", f"{len(answers)}")
+        raise InputError("answers", Said("cli.errors.at_most_fields", n=MAX_ANSWERS),
+                         f"{len(answers)}")
     return answers
 
 
@@ -268,7 +269,7 @@ def exam(raw: bytes, filename: str, lang: str, seed_text: str) -> dict[str, Any]
 
     from dlexam.exams.model import load_exam
     from dlexam.exams.moodle import statement_html
-    from dlexam.exams.variants import build_variants, check_counts, fairness_line
+    from dlexam.exams.variants import build_variants, check_counts, fairness_line, redrawn_line
 
     name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(filename).name)[:80] or "exam.toml"
     if not name.endswith(".toml"):
@@ -282,9 +283,8 @@ def exam(raw: bytes, filename: str, lang: str, seed_text: str) -> dict[str, Any]
             check_counts(exam_file, EXAM_VARIANTS, seed)
             drawn = build_variants(exam_file, EXAM_VARIANTS, seed)
         except InputError as err:
-            return {"error": str(err).replace(folder + "/", "")}
-    redrawn = [f"{reason.split(': ', 1)[0]}: {n} {'draw' if n == 1 else 'draws'} redrawn: "
-               f"{reason.split(': ', 1)[1]}" for reason, n in sorted(drawn.redrawn.items())]
+            return {"error": err.said_in(lang).replace(folder + "/", "")}
+    redrawn = [redrawn_line(reason, n, lang) for reason, n in sorted(drawn.redrawn.items())]
     shown = lang if lang in exam_file.langs else exam_file.langs[0]
     first = drawn.variants[0]
     paper, key = [], []
@@ -295,5 +295,5 @@ def exam(raw: bytes, filename: str, lang: str, seed_text: str) -> dict[str, Any]
             {"ref": format_ref(item["answer"], item["index"]),
              "html": value_html(item["expected"])} for item in qv.asked]})
     return {"error": None, "code": first.code,
-            "fairness": redrawn + [fairness_line(row) for row in drawn.fairness()],
+            "fairness": redrawn + [fairness_line(row, lang) for row in drawn.fairness()],
             "paper": paper, "key": key}
