@@ -543,7 +543,9 @@ def _main(argv: Sequence[str] | None) -> int:
         return 0
     except OSError as err:  # the disk filled, a folder changed under us: one line, no traceback
         where = f" {err.filename}" if err.filename else ""
-        print(f"dlexam: build failed: cannot write{where}: {err.strerror or err}", file=sys.stderr)
+        said = Said("cli.build_failed", error=Said("cli.errors.cannot_write_os", where=where,
+                                                   why=err.strerror or str(err)))
+        print(f"dlexam: {said.said_in(_error_lang(args))}", file=sys.stderr)
         return EXIT_BUILD
 
 

@@ -137,11 +137,11 @@ class OutputFolder:
                 holds = Said("cli.errors.holds", path=str(target), name=repr(others[0]))
             raise InputError(self.param, Said("cli.errors.empty_folder"), holds)
 
-    def kept(self) -> str:
+    def kept(self) -> Said:
         """What the failure left: the previous outputs, or nothing."""
         if self.target.is_dir() and any(self.target.iterdir()):
-            return f"the previous outputs in {self.target} were kept"
-        return f"nothing was written to {self.target}"
+            return Said("cli.errors.kept", folder=str(self.target))
+        return Said("cli.errors.nothing_written", folder=str(self.target))
 
     def _stage_and_swap(self, staging: Path, parent: Path, files: dict[str, bytes]) -> None:
         for rel, data in files.items():
@@ -187,8 +187,8 @@ class OutputFolder:
             self._stage_and_swap(staging, parent, files)
         except OSError as err:
             where = f" {err.filename}" if err.filename else ""
-            raise BuildError(f"cannot write{where}: {err.strerror or err}; "
-                             f"{self.kept()}") from None
+            raise BuildError(Said("cli.errors.cannot_write", where=where,
+                                  why=err.strerror or str(err), kept=self.kept())) from None
         except BaseException as stop:  # Ctrl-C, SIGTERM (raised by the command line)
             if isinstance(stop, (KeyboardInterrupt, Terminated)):
                 print(f"dlexam: stopped; {self.kept()}", file=sys.stderr, flush=True)
@@ -241,8 +241,10 @@ def replace_files(folder: Path, files: dict[str, bytes]) -> list[Path]:
                     os.replace(tmp, target)
         except OSError as err:
             where = f" {err.filename}" if err.filename else ""
-            raise BuildError(f"cannot write{where}: {err.strerror or err}; the previous files "
-                             f"in {folder} were kept") from None
+            raise BuildError(Said("cli.errors.cannot_write", where=where,
+                                  why=err.strerror or str(err),
+                                  kept=Said("cli.errors.kept_files", folder=str(folder)))
+                             ) from None
     finally:
         for tmp, _target in staged:
             Path(tmp).unlink(missing_ok=True)
