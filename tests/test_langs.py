@@ -78,6 +78,44 @@ def test_zh_hans_uses_the_glossary_term(term: dict[str, str]) -> None:
         assert not found, f"{form} (Taiwanese for {term['en']}) in zh-Hans {found[:3]}"
 
 
+# wording that reads Taiwanese (or machine-converted) to a mainland student, beyond the
+# glossary's terms: (pattern in zh-Hans, what the mainland writes); the hinge loss's margin is
+# checked in its own catalog (边界 is right for a convolution's border)
+TAIWANESE_WORDING = [
+    (r"依(?![赖次然据旧照序靠偎])", "按 / 根据"),
+    (r"算成", "计算为 / 算作"),
+    (r"取成", "取为"),
+    (r"套用", "应用"),
+    (r"档", "文件"),
+    (r"数据夹", "文件夹"),
+    (r"保存格|储存格", "单元格"),
+    (r"比特组|位元组", "字节"),
+    (r"试算表", "电子表格"),
+    (r"建置", "构建"),
+    (r"连接端口", "端口"),
+    (r"(?:row|column) 惯例", "行向量惯例 / 列向量惯例"),
+]
+
+
+@pytest.mark.parametrize(("pattern", "mainland"), TAIWANESE_WORDING,
+                         ids=[m for _p, m in TAIWANESE_WORDING])
+def test_no_taiwanese_wording_in_zh_hans(pattern: str, mainland: str) -> None:
+    found = [(k, v) for k, v in catalog("zh-Hans").items() if re.search(pattern, v)]
+    assert not found, f"{pattern} in zh-Hans (the mainland writes {mainland}): {found[:3]}"
+
+
+def test_the_hinge_margin_is_jiange_in_zh_hans() -> None:
+    hinge = tomllib.loads((I18N / "zh-Hans" / "hinge.toml").read_text(encoding="utf-8"))
+    flat: dict[str, str] = {}
+    _flatten("", hinge, flat)
+    text = "".join(flat.values())
+    assert "间隔" in text and "边界" not in text
+    convert = _script("gen_zh_hans").convert
+    assert convert("依題目要求", name="x.toml") == "按题目要求"
+    assert convert("依賴前一步、依次、依然", name="x.toml") == "依赖前一步、依次、依然"
+    assert convert("邊界的視窗", name="convolution.toml") == "边界的窗口"
+
+
 def test_rows_and_columns_are_swapped() -> None:
     """Taiwan's row is 列 and column 行; the mainland's the other way round."""
     convert = _script("gen_zh_hans").convert
