@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import signal
 import sys
 import threading
@@ -32,16 +33,26 @@ def _seed(text: str) -> int:
 
     stripped = text.strip()
     if not stripped.isdigit() or len(stripped) > 19 or int(stripped) > MAX_SEED:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {MAX_SEED}, "
-                                         f"got {text[:40]!r}")
+        raise _type_error(Said("exam.errors.whole_from", low=0, high=MAX_SEED), text)
     return int(stripped)
+
+
+_TYPE_SAID: list[Said] = []
+"""The last option value a type function refused, said from the catalogs (argparse keeps only
+its English text)."""
+
+
+def _type_error(expected: Said, text: str) -> argparse.ArgumentTypeError:
+    said = Said("cli.usage.expected_got", expected=expected, got=repr(text[:40]))
+    _TYPE_SAID[:] = [said]
+    return argparse.ArgumentTypeError(str(said))
 
 
 def _figures(text: str) -> int:
     """A whole number of figures or decimals (its range is checked with the pair)."""
     stripped = text.strip()
     if not stripped.isdigit() or len(stripped) > 4:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}")
+        raise _type_error(Said("cli.usage.whole_number"), text)
     return int(stripped)
 
 
@@ -64,6 +75,42 @@ def _precision(args: argparse.Namespace) -> Any:
 
 class _UsageError(Exception):
     """A command line argparse rejects; its message is one line."""
+
+
+# argparse's own messages (Python 3.11 to 3.13), said from the catalogs
+_USAGE = [
+    (re.compile(r"the following arguments are required: (?P<names>.+)"), "cli.usage.required"),
+    (re.compile(r"unrecognized arguments: (?P<args>.+)"), "cli.usage.unrecognized"),
+    (re.compile(r"argument (?P<name>[^:]+): invalid choice: (?P<value>.+?) "
+                r"\(choose from (?P<choices>.+)\)"), "cli.usage.invalid_choice"),
+    (re.compile(r"argument (?P<name>[^:]+): expected one argument"), "cli.usage.one_argument"),
+    (re.compile(r"argument (?P<name>[^:]+): not allowed with argument (?P<other>.+)"),
+     "cli.usage.not_allowed"),
+    (re.compile(r"argument (?P<name>[^:]+): invalid (?P<kind>\w+) value: (?P<value>.+)"),
+     "cli.usage.invalid_value"),
+]
+
+
+def _usage_said(message: str, argv: Sequence[str]) -> str:
+    """argparse's one-line message in the language --lang names (English without it)."""
+    lang = "en"
+    args = list(argv)
+    for i, arg in enumerate(args):
+        choice = args[i + 1] if arg == "--lang" and i + 1 < len(args) else (
+            arg.split("=", 1)[1] if arg.startswith("--lang=") else None)
+        if choice is not None:
+            try:
+                lang = langs_for(choice)[0]
+            except InputError:
+                pass
+    typed = re.match(r"argument (?P<name>[^:]+): ", message)
+    if typed and _TYPE_SAID and message.endswith(str(_TYPE_SAID[0])):
+        return Said("cli.usage.argument", name=typed["name"], message=_TYPE_SAID[0]).said_in(lang)
+    for pattern, key in _USAGE:
+        match = pattern.fullmatch(message)
+        if match:
+            return Said(key, **match.groupdict()).said_in(lang)
+    return message
 
 
 class _Parser(argparse.ArgumentParser):
@@ -203,15 +250,14 @@ def _parser() -> argparse.ArgumentParser:
 def _port(text: str) -> int:
     stripped = text.strip()
     if not stripped.isdigit() or len(stripped) > 5 or int(stripped) > 65535:
-        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {text[:40]!r}")
+        raise _type_error(Said("cli.usage.port"), text)
     return int(stripped)
 
 
 def _workers(text: str) -> int:
     stripped = text.strip()
     if not stripped.isdigit() or not 1 <= int(stripped[:3]) <= 64 or len(stripped) > 2:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 64, "
-                                         f"got {text[:40]!r}")
+        raise _type_error(Said("exam.errors.whole_from", low=1, high=64), text)
     return int(stripped)
 
 
@@ -221,7 +267,7 @@ def _seconds(text: str) -> float:
     except ValueError:
         value = -1.0
     if not 0.1 <= value <= 600:
-        raise argparse.ArgumentTypeError(f"expected seconds from 0.1 to 600, got {text[:40]!r}")
+        raise _type_error(Said("cli.usage.seconds"), text)
     return value
 
 
@@ -515,7 +561,8 @@ def _main(argv: Sequence[str] | None) -> int:
         elif extra:
             parser.error("unrecognized arguments: " + " ".join(extra))
     except _UsageError as err:
-        print(f"dlexam: error: {err}", file=sys.stderr)
+        said = _usage_said(str(err), sys.argv[1:] if argv is None else argv)
+        print(f"dlexam: error: {said}", file=sys.stderr)
         return EXIT_INPUT
     except SystemExit as done:  # --help
         return done.code if isinstance(done.code, int) else 0

@@ -564,3 +564,20 @@ def test_exam_and_grade_summaries_in_chinese(lang: str, drawn_key: Path, tmp_pat
                  str(tmp_path / "e"), "--no-pdf", "--lang", "en"]) == 0
     english = capsys.readouterr()
     assert all(english_prose(line) for line in (english.out + english.err).splitlines())
+
+
+@pytest.mark.parametrize("lang", ["zh-Hant", "zh-Hans"])
+@pytest.mark.parametrize("argv", [
+    ["exam", "x.toml", "--variants", "2", "--out", "o"],  # --seed missing
+    ["sample", "rnn-forward", "--seed", "abc"],  # a type function refuses it
+    ["exam", "x.toml", "--variants", "q", "--seed", "1", "--out", "o"],  # int refuses it
+    ["solve", "rnn-forward", "--bogus", "1"],
+    ["check", "clip-gradient", "--sig-figs", "2", "--decimals", "3"],
+], ids=["required", "seed", "int", "unrecognized", "not-allowed"])
+def test_usage_errors_in_chinese(argv: list[str], lang: str,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """argparse's own one-line errors are said in the language --lang names."""
+    assert main(argv) == 2
+    assert english_prose(capsys.readouterr().err)
+    assert main([*argv, "--lang", lang]) == 2
+    _chinese_error(capsys.readouterr().err, lang)
