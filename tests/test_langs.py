@@ -581,3 +581,18 @@ def test_usage_errors_in_chinese(argv: list[str], lang: str,
     assert english_prose(capsys.readouterr().err)
     assert main([*argv, "--lang", lang]) == 2
     _chinese_error(capsys.readouterr().err, lang)
+
+
+@pytest.mark.parametrize("lang", ["zh-Hant", "zh-Hans"])
+def test_web_solve_page_describes_parameters_in_its_language(lang: str) -> None:
+    """The web solve page's parameter descriptions are what show says (JSON ones too)."""
+    from dlexam.web.pages import solve_page
+
+    found = []
+    for name in sorted(REGISTRY):
+        for field in solve_page(name, {}, lang)["fields"]:
+            if english_prose(field["describe"]):
+                found.append((name, field["name"], field["describe"]))
+    assert not found, found[:5]
+    english = solve_page("sequence-metrics", {}, "en")["fields"]
+    assert any(english_prose(f["describe"]) for f in english)

@@ -20,10 +20,11 @@ from dlexam.check.report import report_json, verdict_lines
 from dlexam.derivations.contract import format_ref
 from dlexam.derivations.core import Derivation, to_plain
 from dlexam.derivations.params import REQUIRED
-from dlexam.errors import InputError, Said, said_in
+from dlexam.errors import InputError, Said
 from dlexam.literals import parse_value
 from dlexam.notation import tex
 from dlexam.notation.display import laid_out
+from dlexam.render.describe import param_text
 from dlexam.render.notebook import equation_line
 from dlexam.render.prose import MATHJAX_INLINE, catalog, prose_html, prose_text
 from dlexam.render.question import keyed
@@ -190,7 +191,9 @@ def solve_page(name: str, query: Mapping[str, str], lang: str) -> dict[str, Any]
             text = _param_text(example[p.name])
         else:
             text = ""
-        fields.append({"name": p.name, "text": text, "describe": said_in(p.describe(), lang)})
+        # what show says: a JSON parameter's words from the catalog too
+        fields.append({"name": p.name, "text": text,
+                       "describe": param_text(p, lang, derivation.key)})
     page: dict[str, Any] = {"name": derivation.name, "fields": fields, "steps": [],
                             "answers": [], "error": None,
                             "summary": prose_text(lang, derivation.summary_key)}
