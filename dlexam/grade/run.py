@@ -69,7 +69,7 @@ def run_grade(key_path: Path, submissions_path: Path, out: Path, lang: str = "bi
             raise
     written = write_outputs(out, files)
     if review is not None:
-        _write_file(review, review_csv(grades))
+        _write_file(review, review_csv(grades, message_lang))
         written.append(review)
     seconds = time.perf_counter() - start
     names = ", ".join(str(p) for p in written)
