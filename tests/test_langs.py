@@ -547,11 +547,15 @@ def test_exam_and_grade_summaries_in_chinese(lang: str, drawn_key: Path, tmp_pat
     exam_out = capsys.readouterr()
     subs = tmp_path / "subs.csv"
     codes = _codes(tmp_path / "e" / "key.json")
-    subs.write_text(f"student,variant,c.g[1]\nann,{codes[0]},1\nbob,{codes[1]},\n",
-                    encoding="utf-8")
+    subs.write_text(f"student,variant,c.g[1]\nann,{codes[0]},1\nbob,{codes[1]},\n"
+                    f"cy,{codes[2]},\"[1, 2]\"\n", encoding="utf-8")
     assert main(["grade", str(tmp_path / "e" / "key.json"), str(subs), "--out",
                  str(tmp_path / "g"), "--no-pdf", "--lang", lang]) == 0
     grade_out = capsys.readouterr()
+    graded = json.loads((tmp_path / "g" / "grades.json").read_text(encoding="utf-8"))
+    reasons = [v["reason"] for s in graded["students"] for q in s["questions"]
+               for v in q["verdicts"] if "reason" in v]
+    assert len(reasons) == 2 and not any(english_prose(r) for r in reasons), reasons
     lines = (exam_out.out + exam_out.err + grade_out.out + grade_out.err).splitlines()
     assert len(lines) >= 3, lines
     assert any("3 个版本" in line or "3 個版本" in line for line in lines), lines
