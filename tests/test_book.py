@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 import os
 import subprocess
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -245,13 +246,40 @@ def test_a_cold_build_renders_the_book_once(tmp_path: Path,
     from dlexam.book import build as book
 
     calls = []
-    real = book.render_book
+    real = book.book_pieces
 
-    def counted(*args: object, **kwargs: object) -> str:
+    def counted(*args: object, **kwargs: object) -> Iterator[str]:
         calls.append(kwargs.get("pages"))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(book, "render_book", counted)
+    monkeypatch.setattr(book, "book_pieces", counted)  # render_book makes its source with it
     report = book.build_book(tmp_path / "out")
     assert report.passes == 1
     assert calls == [None]
+
+
+@pytest.mark.parametrize("lang", ["bilingual", "en", "zh-Hant", "zh-Hans", "en+zh-Hans"])
+def test_the_book_begins_with_the_lines_tex_gets_first(lang: str) -> None:
+    """A cold build writes the class and every package to TeX before SymPy is imported, from
+    the exam file's [book] layout read unchecked; every book begins with them (else the build
+    would fall back to typesetting the whole source at the end)."""
+    from dlexam.book.build import _expected_packages
+    from dlexam.build.document import document_start
+
+    start = document_start(_expected_packages("final2023"))
+    assert render_book(lang).startswith(start)
+    assert r"\usepackage{pgfplots}" in start and r"\begin{document}" not in start
+    assert start.endswith("\\usepackage{bookmark}%\n")
+
+
+def test_starting_a_book_build_imports_no_sympy() -> None:
+    """TeX starts on its format and packages before the derivations are imported."""
+    code = ("import sys; from dlexam.book.build import _expected_packages; "
+            "from dlexam.build.document import document_start; "
+            "document_start(_expected_packages('final2023')); "
+            "print(sorted(m for m in ('sympy', 'numpy', 'dlexam.render', 'dlexam.derivations') "
+            "if m in sys.modules))")
+    root = str(Path(__file__).resolve().parents[1])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={**os.environ, "PYTHONPATH": root}).stdout
+    assert out.strip() == "[]"

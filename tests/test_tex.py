@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,7 @@ from dlexam import derivations
 from dlexam.book.build import build_book, render_book, write_pdf
 from dlexam.build.document import assemble, fragment
 from dlexam.build.sheet import build_sheet
-from dlexam.build.tex import compile_pdf
+from dlexam.build.tex import TexStream, compile_pdf
 from dlexam.errors import BuildError
 
 pytestmark = pytest.mark.tex
@@ -166,3 +166,75 @@ def test_solve_pdf_flag_writes_a_bilingual_sheet(tmp_path: Path,
 def test_a_runaway_tex_is_stopped_by_the_timeout() -> None:
     with pytest.raises(BuildError, match="did not finish within"):
         compile_pdf(MINIMAL % r"\def\loop{\loop}\loop", timeout=1.0)
+
+
+# --- a cold book build streams its source to TeX through a pipe (issue 27) ---------------------
+
+
+def test_a_streamed_book_is_the_pdf_of_its_tex_compiled_from_a_file(book: Path) -> None:
+    """The fixture's build was cold (TeX read the source through a pipe while it was made);
+    its PDF is byte for byte the one its .tex gives as a file, and the one a rebuild into a
+    folder that holds a build gives (made whole first, then typeset from a file)."""
+    streamed = (book / "answer-book.pdf").read_bytes()
+    source = (book / "answer-book.tex").read_text(encoding="utf-8")
+    assert compile_pdf(source, jobname="answer-book").pdf == streamed
+
+
+def test_a_rebuild_over_a_build_gives_the_same_bytes(tmp_path: Path) -> None:
+    """Cold (streamed), then again after the cache's stamp is lost (the whole source made first,
+    typeset from a file): the same PDF and .tex bytes, one TeX pass each."""
+    first = build_book(tmp_path, lang="en")
+    assert first.ran_tex and first.passes == 1
+    pdf = (tmp_path / "answer-book.pdf").read_bytes()
+    tex = (tmp_path / "answer-book.tex").read_bytes()
+    for stamp in (tmp_path / ".cache").iterdir():
+        stamp.write_text("lost")
+    again = build_book(tmp_path, lang="en")
+    assert again.ran_tex and again.passes == 1
+    assert (tmp_path / "answer-book.pdf").read_bytes() == pdf
+    assert (tmp_path / "answer-book.tex").read_bytes() == tex
+
+
+def test_a_wrong_guess_of_the_packages_still_gives_the_book(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        answer_book: Callable[[str], Book]) -> None:
+    """The packages TeX gets first are guessed from the exam file; when the source made does
+    not begin with them, TeX is stopped and the whole source typeset: the same book."""
+    from dlexam.book import build as book
+
+    monkeypatch.setattr(book, "_expected_packages", lambda exam: [("booktabs",)])
+    report = build_book(tmp_path, lang="en")
+    assert report.ran_tex and report.passes == 1
+    assert (tmp_path / "answer-book.pdf").read_bytes() == answer_book("en").pdf.read_bytes()
+
+
+def test_a_stream_gives_the_pdf_of_the_whole_source() -> None:
+    source = MINIMAL % "first part\n\nsecond part \u00e9"
+    cut = source.index("second")
+    with TexStream("doc") as stream:
+        stream.write(source[:cut])
+        stream.write(source[cut:])
+        run = stream.finish()
+    assert run.pdf == compile_pdf(source, jobname="doc").pdf
+    assert stream.source == source
+
+
+def test_a_tex_error_in_a_later_piece_names_its_line() -> None:
+    source = MINIMAL % "ok\n\\nosuchmacro\n"
+    with TexStream("doc") as stream, pytest.raises(BuildError) as info:
+        for piece in source.splitlines(keepends=True):
+            stream.write(piece)
+        stream.finish()
+    assert "Undefined control sequence" in str(info.value) and "line 6" in str(info.value)
+
+
+def test_an_error_while_the_source_is_made_stops_tex_and_leaves_nothing() -> None:
+    def pieces() -> Iterator[str]:
+        yield MINIMAL.split("%s")[0]
+        raise ValueError("a derivation failed")
+
+    with pytest.raises(ValueError, match="a derivation failed"), TexStream("doc") as stream:
+        for piece in pieces():
+            stream.write(piece)
+    assert stream.proc.returncode is not None  # stopped and reaped
+    assert not stream.workdir.exists()

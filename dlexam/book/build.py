@@ -10,13 +10,12 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dlexam import derivations, render
-from dlexam.build.document import Fragment, assemble, fragment
+from dlexam.build.document import document_start, template_packages
 from dlexam.build.files import (
     BOOK_NAME,
     DEFAULT_EXAM,
@@ -26,9 +25,15 @@ from dlexam.build.files import (
     file_digest,
     output_lock,
 )
-from dlexam.build.tex import TexRun, compile_pdf, keep_log
+from dlexam.build.tex import TexRun, TexStream, compile_pdf, keep_log
 from dlexam.errors import BuildError
 from dlexam.outfolder import replace_files
+
+if TYPE_CHECKING:
+    from dlexam.build.document import Fragment
+
+# SymPy, the derivations and the templates are imported where they are used: a cold build
+# starts TeX (which loads its format, packages and fonts meanwhile) before importing them.
 
 
 def book_sections_of(name: str = DEFAULT_EXAM) -> dict[str, Any]:
@@ -40,25 +45,33 @@ def book_sections_of(name: str = DEFAULT_EXAM) -> dict[str, Any]:
 
 def question_fragments(exam: dict[str, Any], langs: tuple[str, ...]) -> list[Fragment]:
     """Runs each question's derivations and renders its template."""
-    parts: list[Fragment] = []
-    labels = {name: q["label"] for name, q in exam.items() if q.get("label")}
-    for qname, question in exam.items():
-        results = {
-            key: derivations.solve(spec["derivation"], spec.get("params", {}))
-            for key, spec in question.get("results", {}).items()
-        }
-        parts.append(
-            fragment(
-                question["template"],
-                langs=langs,
-                question=qname,
-                weight=question.get("weight"),
-                label=question.get("label"),
-                labels=labels,
-                **results,
-            )
-        )
-    return parts
+    labels = _labels(exam)
+    return [section_fragment(qname, question, langs, labels) for qname, question in exam.items()]
+
+
+def _labels(exam: dict[str, Any]) -> dict[str, Any]:
+    return {name: q["label"] for name, q in exam.items() if q.get("label")}
+
+
+def section_fragment(qname: str, question: dict[str, Any], langs: tuple[str, ...],
+                     labels: dict[str, Any]) -> Fragment:
+    """One section of the book: its derivations run, its template rendered."""
+    from dlexam import derivations
+    from dlexam.build.document import fragment
+
+    results = {
+        key: derivations.solve(spec["derivation"], spec.get("params", {}))
+        for key, spec in question.get("results", {}).items()
+    }
+    return fragment(
+        question["template"],
+        langs=langs,
+        question=qname,
+        weight=question.get("weight"),
+        label=question.get("label"),
+        labels=labels,
+        **results,
+    )
 
 
 # each heading writes "dlexam-page:<anchor>=<page>" to the log when its page is shipped out
@@ -111,18 +124,40 @@ def render_book(
         pages: the contents' page numbers by anchor; by default the shipped ones. An entry
             without a page is listed without one.
     """
+    return "".join(book_pieces(lang, exam, pages))
+
+
+def book_pieces(
+    lang: str = "bilingual",
+    exam: str = DEFAULT_EXAM,
+    pages: Mapping[str, int] | None = None,
+    sections: dict[str, Any] | None = None,
+) -> Iterator[str]:
+    """:func:`render_book`'s source in pieces, each made when asked for: first the preamble and
+    the title page (before any derivation runs), then one section at a time.
+
+    Args:
+        sections: the exam's :func:`book_sections_of`, when the caller has read them already.
+    """
+    from dlexam import render
+    from dlexam.build.document import assemble_around, fragment
+
     langs = render.langs_for(lang)
-    questions = book_sections_of(exam)
+    questions = book_sections_of(exam) if sections is None else sections
     if pages is None:
         pages = shipped_pages(exam).get(lang, {})
     entries = contents_entries(questions)
     contents = [(anchor, key, label) for anchor, key, _depth, label in entries]
     depths = {anchor: depth for anchor, _key, depth, _label in entries}
-    parts = [fragment("title.tex.j2", langs=langs, contents=contents, depths=depths,
-                      pages=dict(pages))]
-    parts += question_fragments(questions, langs)
+    title_page = fragment("title.tex.j2", langs=langs, contents=contents, depths=depths,
+                          pages=dict(pages))
     title = render.prose_text(langs[0], "book.title")
-    return assemble(title, langs, parts)
+    glue = assemble_around(title, langs, [title_page],
+                           [template_packages(q["template"]) for q in questions.values()])
+    yield glue[0]
+    labels = _labels(questions)
+    for (qname, question), after in zip(questions.items(), glue[1:], strict=True):
+        yield section_fragment(qname, question, langs, labels).dumps() + after
 
 
 def build_book(out_dir: Path, lang: str = "bilingual", exam: str = DEFAULT_EXAM) -> BuildReport:
@@ -132,12 +167,68 @@ def build_book(out_dir: Path, lang: str = "bilingual", exam: str = DEFAULT_EXAM)
     contents' page numbers come from the shipped table; when TeX puts a heading on another page,
     the book is typeset again with the pages it reported (a second pass, only then).
 
+    Into a folder without a PDF of an earlier build (a cold build), TeX starts at once and
+    reads the source as it is made (:class:`~dlexam.build.tex.TexStream`): it loads its
+    packages and fonts while SymPy is imported and typesets a section while the next is
+    derived. Otherwise the whole source is made first, so that one the cache has already
+    typeset runs no TeX.
+
     Raises:
         BuildError: TeX is missing or failed; the previous PDF is left as it was.
     """
     start = time.perf_counter()
-    questions = book_sections_of(exam)
-    anchors = [anchor for anchor, _key, _depth, _label in contents_entries(questions)]
+    with output_lock(out_dir):
+        pdf_path = out_dir / f"{BOOK_NAME}.pdf"
+        if BuildCache(out_dir).holds_a_build(pdf_path):
+            sections = book_sections_of(exam)
+            source = "".join(book_pieces(lang, exam, sections=sections))
+            return write_pdf(out_dir, BOOK_NAME, source, start,
+                             revise=_reviser(lang, exam, sections))
+        packages = _expected_packages(exam)
+        with TexStream(BOOK_NAME) as stream:  # TeX starts on its format meanwhile
+            # and on the class and packages while SymPy is imported
+            start_text = "" if packages is None else document_start(packages)
+            stream.write(start_text)
+            sections = book_sections_of(exam)
+            pieces = book_pieces(lang, exam, sections=sections)
+            head = next(pieces)
+            if not head.startswith(start_text):  # never so far: typeset from the whole source
+                stream.abort()
+                source = head + "".join(pieces)
+                return write_pdf(out_dir, BOOK_NAME, source, start,
+                                 revise=_reviser(lang, exam, sections))
+            stream.write(head[len(start_text):])
+            for piece in pieces:
+                if stream.failed():  # it says why below
+                    break
+                stream.write(piece)
+            try:
+                run = stream.finish()
+            except BuildError as err:
+                raise keep_log(err, out_dir / f"{BOOK_NAME}.log") from None
+        return settle_pdf(out_dir, BOOK_NAME, stream.source, run, start,
+                          revise=_reviser(lang, exam, sections))
+
+
+def _expected_packages(exam: str) -> list[tuple[str, ...]] | None:
+    """The packages of the title page and of each section a built-in exam's ``[book]`` layout
+    names, read from the file without checking it (nor importing SymPy); None when the layout
+    cannot be read so simply. A guess: the build checks the source it makes begins with it."""
+    import tomllib
+
+    try:
+        book = tomllib.loads(resources.files("dlexam.exams").joinpath(f"{exam}.toml")
+                             .read_text("utf-8"))["book"]
+        templates = ["title.tex.j2", *(book[name]["template"] for name in book["order"])]
+        return [template_packages(template) for template in templates]
+    except (OSError, KeyError, TypeError, ValueError):  # not found, not such a table
+        return None
+
+
+def _reviser(lang: str, exam: str, sections: dict[str, Any]) -> Callable[[str, TexRun], str | None]:
+    """The book's source again with the pages a TeX run found, or None when they are the ones
+    its contents list shows."""
+    anchors = [anchor for anchor, _key, _depth, _label in contents_entries(sections)]
 
     def revise(source: str, run: TexRun) -> str | None:
         found = pages_from_log(run.log)
@@ -149,8 +240,7 @@ def build_book(out_dir: Path, lang: str = "bilingual", exam: str = DEFAULT_EXAM)
             return None
         return render_book(lang, exam, pages=wanted)
 
-    source = render_book(lang, exam)
-    return write_pdf(out_dir, BOOK_NAME, source, start, revise=revise)
+    return revise
 
 
 _CONTENTS_PAGE = re.compile(r"\\dlxcontentspage\{(?P<anchor>[^}]+)\}\{(?P<page>\d*)\}")
@@ -181,28 +271,49 @@ def write_pdf(
     start = time.perf_counter() if start is None else start
     tex_path = out_dir / f"{name}.tex"
     pdf_path = out_dir / f"{name}.pdf"
-    log_path = out_dir / f"{name}.log"
     with output_lock(out_dir):
-        cache = BuildCache(out_dir)
         # the key of the source as rendered: it determines the final source and PDF
-        key = content_key(source, engine="xelatex")
-        if cache.is_fresh(pdf_path, key) and tex_path.exists():
+        if BuildCache(out_dir).is_fresh(pdf_path, content_key(source, engine="xelatex")) \
+                and tex_path.exists():
             return BuildReport(pdf_path, tex_path, False, 0, time.perf_counter() - start)
-        passes = 0
-        for _ in range(_PAGE_PASSES):
-            try:
-                run = compile_pdf(source, jobname=name)
-            except BuildError as err:
-                raise keep_log(err, log_path) from None
-            passes += run.passes
+        return settle_pdf(out_dir, name, source, _compile(out_dir, name, source), start, revise)
+
+
+def _compile(out_dir: Path, name: str, source: str) -> TexRun:
+    try:
+        return compile_pdf(source, jobname=name)
+    except BuildError as err:
+        raise keep_log(err, out_dir / f"{name}.log") from None
+
+
+def settle_pdf(
+    out_dir: Path,
+    name: str,
+    source: str,
+    run: TexRun,
+    start: float,
+    revise: Callable[[str, TexRun], str | None] | None = None,
+) -> BuildReport:
+    """Writes ``name.pdf``, ``.tex`` and ``.log`` of ``source``'s TeX run, typesetting a revised
+    source again first while ``revise`` gives one (at most :data:`_PAGE_PASSES` runs in all),
+    and records the PDF in the cache under the key of ``source``."""
+    tex_path = out_dir / f"{name}.tex"
+    pdf_path = out_dir / f"{name}.pdf"
+    log_path = out_dir / f"{name}.log"
+    key = content_key(source, engine="xelatex")
+    passes = run.passes
+    with output_lock(out_dir):
+        for _ in range(_PAGE_PASSES - 1):
             revised = revise(source, run) if revise is not None else None
             if revised is None or revised == source:
                 break
             source = revised
+            run = _compile(out_dir, name, source)
+            passes += run.passes
         data = source.encode("utf-8")
         outputs = {pdf_path.name: run.pdf, log_path.name: run.log.encode("utf-8")}
         if file_digest(tex_path) != hashlib.sha256(data).hexdigest():
             outputs[tex_path.name] = data
         replace_files(out_dir, outputs)  # together: never a .tex of one build beside another's PDF
-        cache.record(pdf_path, key)
+        BuildCache(out_dir).record(pdf_path, key)
     return BuildReport(pdf_path, tex_path, True, passes, time.perf_counter() - start)

@@ -241,6 +241,11 @@ class BuildCache:
             return False
         return read_stamp(self._stamp(target)) == f"{key} {digest}"
 
+    def holds_a_build(self, target: Path) -> bool:
+        """True when ``target`` exists, untouched since a build recorded it (of any key)."""
+        stamp = read_stamp(self._stamp(target))
+        return stamp is not None and stamp.endswith(f" {file_digest(target)}")
+
     def record(self, target: Path, key: str) -> None:
         """Records that ``target`` now holds the build of ``key``."""
         write_stamp(self._stamp(target), f"{key} {file_digest(target)}")

@@ -6,14 +6,17 @@ error line of the log and the template the failing line came from.
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
+import queue
 import re
 import shutil
 import signal
 import subprocess
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -77,6 +80,9 @@ def xelatex_command(jobname: str) -> list[str]:
         "-interaction=nonstopmode",
         "-halt-on-error",
         "-file-line-error",
+        # the first line is not read twice (once for a %&format line): a source streamed
+        # through a pipe can be read only once (see TexStream)
+        "-no-parse-first-line",
         f"-jobname={jobname}",
         f"{jobname}.tex",
     ]
@@ -95,7 +101,11 @@ def require_xelatex() -> str:
 
 
 def _run(cmd: list[str], cwd: Path, timeout: float) -> int:
-    proc = subprocess.Popen(
+    return _wait(_start(cmd, cwd), timeout)
+
+
+def _start(cmd: list[str], cwd: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
         cmd,
         cwd=cwd,
         env=tex_environment(),
@@ -105,6 +115,9 @@ def _run(cmd: list[str], cwd: Path, timeout: float) -> int:
         start_new_session=True,
         preexec_fn=functools.partial(child_preexec, os.getpid()),  # dies with dlexam
     )
+
+
+def _wait(proc: subprocess.Popen[bytes], timeout: float) -> int:
     try:
         return proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -210,27 +223,144 @@ def compile_pdf(source: str, jobname: str = "document", timeout: float = TIMEOUT
     with tempfile.TemporaryDirectory(prefix="dlexam-tex-") as tmp:
         workdir = Path(tmp)
         (workdir / f"{jobname}.tex").write_text(source, encoding="utf-8")
-        passes = 0
-        log = ""
-        while passes < MAX_PASSES:
-            passes += 1
-            code = _run(xelatex_command(jobname), workdir, timeout)
-            log_path = workdir / f"{jobname}.log"
-            log = log_path.read_text("utf-8", errors="replace") if log_path.exists() else ""
-            if code != 0:
-                raise BuildError(explain_failure(log, source, jobname), log=log)
-            if not needs_rerun(log):
-                break
-        pdf_path = workdir / f"{jobname}.pdf"
-        if not pdf_path.exists():
-            raise BuildError("xelatex reported success but wrote no PDF")
-        pdf = pdf_path.read_bytes()
-        problem = pdf_problem(pdf)
-        if problem is not None:
-            raise BuildError(f"xelatex reported success but wrote a damaged PDF ({problem})",
-                             log=log)
-        _record(jobname, log, pdf)
-        return TexRun(pdf=pdf, log=log, passes=passes)
+        log = _checked_log(_run(xelatex_command(jobname), workdir, timeout), workdir, jobname,
+                           source)
+        return _finish(workdir, jobname, source, log, timeout)
+
+
+def _checked_log(code: int, workdir: Path, jobname: str, source: str) -> str:
+    """The log of a pass that ended with ``code``; a BuildError saying why when it failed."""
+    log_path = workdir / f"{jobname}.log"
+    log = log_path.read_text("utf-8", errors="replace") if log_path.exists() else ""
+    if code != 0:
+        raise BuildError(explain_failure(log, source, jobname), log=log)
+    return log
+
+
+def _finish(workdir: Path, jobname: str, source: str, log: str, timeout: float) -> TexRun:
+    """After a successful first pass: more passes while LaTeX asks (at most three in all, from
+    ``jobname.tex`` in ``workdir``), then the PDF, checked."""
+    passes = 1
+    while passes < MAX_PASSES and needs_rerun(log):
+        passes += 1
+        log = _checked_log(_run(xelatex_command(jobname), workdir, timeout), workdir, jobname,
+                           source)
+    pdf_path = workdir / f"{jobname}.pdf"
+    if not pdf_path.exists():
+        raise BuildError("xelatex reported success but wrote no PDF")
+    pdf = pdf_path.read_bytes()
+    problem = pdf_problem(pdf)
+    if problem is not None:
+        raise BuildError(f"xelatex reported success but wrote a damaged PDF ({problem})",
+                         log=log)
+    _record(jobname, log, pdf)
+    return TexRun(pdf=pdf, log=log, passes=passes)
+
+
+class TexStream:
+    """One XeLaTeX pass that starts before its source is complete: TeX loads its format,
+    packages and fonts while the caller still derives and renders the rest.
+
+    The source goes to TeX through a named pipe in TeX's fresh folder, written by a thread as
+    :meth:`write` is given it, so a caller is never held up by TeX reading slowly. The PDF is
+    the one a file holding the whole source gives (the same bytes: TeX reads the same
+    characters; a byte-order mark first in the pipe makes XeTeX read it from the start without
+    the rewind a pipe cannot do). When LaTeX asks for another pass, it reads the source from a
+    file. :meth:`finish` gives the run, :meth:`abort` stops TeX; use it as a context manager so
+    that an error or a signal never leaves TeX running.
+    """
+
+    def __init__(self, jobname: str = "document", timeout: float = TIMEOUT_S) -> None:
+        require_xelatex()
+        self.jobname = jobname
+        self.timeout = timeout
+        self.parts: list[str] = []
+        self._tmp = tempfile.TemporaryDirectory(prefix="dlexam-tex-")
+        self.workdir = Path(self._tmp.name)
+        self._pipe = self.workdir / f"{jobname}.tex"
+        os.mkfifo(self._pipe, 0o600)
+        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._queue.put("\ufeff".encode())
+        self._stopped = threading.Event()
+        try:
+            self.proc = _start(xelatex_command(jobname), self.workdir)
+        except BaseException:
+            self._tmp.cleanup()
+            raise
+        self._writer = threading.Thread(target=self._feed, name="dlexam-tex-feed", daemon=True)
+        self._writer.start()
+
+    def __enter__(self) -> TexStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.abort()
+
+    @property
+    def source(self) -> str:
+        """The source written so far."""
+        return "".join(self.parts)
+
+    def write(self, text: str) -> None:
+        """Appends ``text`` to the source (TeX reads it when it gets there)."""
+        self.parts.append(text)
+        self._queue.put(text.encode("utf-8"))
+
+    def failed(self) -> bool:
+        """True when TeX has already stopped with an error (the rest need not be made)."""
+        code = self.proc.poll()
+        return code is not None and code != 0
+
+    def _feed(self) -> None:
+        fd = -1
+        try:
+            while fd < 0:  # TeX opens the pipe once its format is loaded
+                try:
+                    fd = os.open(self._pipe, os.O_WRONLY | os.O_NONBLOCK)
+                except OSError as err:
+                    if err.errno != errno.ENXIO:  # ENXIO: not opened by TeX yet
+                        _stop(self.proc)  # it would wait for the pipe forever
+                        return
+                    if self.proc.poll() is not None or self._stopped.is_set():
+                        return
+                    time.sleep(0.002)
+            os.set_blocking(fd, True)
+            while (data := self._queue.get()) is not None:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+        except OSError:  # TeX stopped reading (an error, or stopped by abort): it says why
+            pass
+        finally:
+            if fd >= 0:
+                os.close(fd)
+
+    def finish(self) -> TexRun:
+        """Ends the source, waits for TeX and returns its run.
+
+        Raises:
+            BuildError: TeX failed, timed out, or gave a PDF that does not open.
+        """
+        self._queue.put(None)
+        import pypdf  # noqa: F401  (for pdf_problem: imported while TeX still works)
+
+        code = _wait(self.proc, self.timeout)
+        self._writer.join()
+        source = self.source
+        log = _checked_log(code, self.workdir, self.jobname, source)
+        self._pipe.unlink()
+        self._pipe.write_text(source, encoding="utf-8")  # for another pass, if LaTeX asks
+        return _finish(self.workdir, self.jobname, source, log, self.timeout)
+
+    def abort(self) -> None:
+        """Stops TeX (when running) and removes its folder."""
+        self._stopped.set()
+        if self.proc.returncode is None:
+            _stop(self.proc)
+        self._queue.put(None)
+        self._writer.join()
+        self._tmp.cleanup()
+
 
 
 RECORD_ENV = "DLEXAM_TEX_RECORD"

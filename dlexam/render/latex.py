@@ -6,7 +6,6 @@ produced by our own printer, catalogs or macros.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -103,27 +102,17 @@ def latex_env() -> jinja2.Environment:
     return env
 
 
-_DECLARED = re.compile(r"\(\(=\s*packages:\s*([^=]*?)\s*=\)\)")
-_USES = re.compile(r"""\(\(\*-?\s*(?:from|import|include|extends)\s+["']([^"']+)["']""")
-
-
-@cache
 def packages_of(template: str) -> tuple[str, ...]:
     """The LaTeX packages a template needs: those it declares in a ``((= packages: a, b =))``
-    comment and those of every template it imports, includes or extends, sorted.
+    comment and those of every template it imports, includes or extends, sorted
+    (:func:`dlexam.build.document.template_packages`).
 
     Raises:
         jinja2.TemplateNotFound: the template (or one it uses) does not exist.
     """
-    env = latex_env()
-    assert env.loader is not None
-    source, _, _ = env.loader.get_source(env, template)
-    found: set[str] = set()
-    for declared in _DECLARED.findall(source):
-        found |= {name.strip() for name in declared.split(",") if name.strip()}
-    for used in _USES.findall(source):
-        found |= set(packages_of(used))
-    return tuple(sorted(found))
+    from dlexam.build.document import template_packages
+
+    return template_packages(template)
 
 
 def render(template: str, **context: Any) -> NoEscape:
