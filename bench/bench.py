@@ -62,7 +62,11 @@ def main() -> int:
                         help="with a CPU-bound process running beside the figures (a busy core)")
     args = parser.parse_args()
     if args.load:
-        busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        # in a session of its own, as another program's work is: Linux shares the CPU between
+        # sessions first (autogroups), so a busy loop in the build's own session would give
+        # the build's forked workers a share they do not get beside other programs
+        busy = subprocess.Popen([sys.executable, "-c", "while True: pass"],
+                                start_new_session=True)
         try:
             args.load = False
             return _main(args)

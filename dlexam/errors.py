@@ -6,6 +6,9 @@ ECHO_CHARS = 80
 """The most characters of an offending input a message shows."""
 GOT_CHARS = 240
 """The most characters of a description of what was given (it may quote an input)."""
+SAID_CHARS = 2000
+"""The most characters of a catalog sentence in a message (it may hold a path or a list of
+names; what the user typed in it has its control characters escaped)."""
 PARAM_CHARS = 200
 """The most characters of a parameter's name in a message (a path and a TOML path, or a name
 the user typed: those are cut to :data:`ECHO_CHARS` where they are named)."""
@@ -31,6 +34,20 @@ def echo(text: str, limit: int = ECHO_CHARS) -> str:
     if len(text) > limit:
         return shown[:limit] + f"... ({len(text):,} characters)"
     return shown
+
+
+_READER = ["en"]
+
+
+def stderr_lang() -> str:
+    """The language of the notes a command writes on stderr while it works ("waiting for
+    another build"), set by :func:`set_stderr_lang` (English until a command sets it)."""
+    return _READER[0]
+
+
+def set_stderr_lang(lang: str) -> None:
+    """Says the notes on stderr in ``lang`` from now on (the command line's ``--lang``)."""
+    _READER[0] = lang
 
 
 SAY: list = []
@@ -87,6 +104,10 @@ def said_in(text: object, lang: str) -> str:
 class DlexamError(Exception):
     """Base class of every error dlexam raises on purpose."""
 
+    def said_in(self, lang: str) -> str:
+        """The message in ``lang`` where it is a :class:`Said` (else as it is)."""
+        return said_in(self.args[0], lang) if self.args else str(self)
+
 
 class InputError(DlexamError):
     """The user's input is wrong: a parameter is missing, malformed or inconsistent.
@@ -110,12 +131,13 @@ class InputError(DlexamError):
     def said_in(self, lang: str) -> str:
         """The one-line message in ``lang``: the parameter (as typed), what was expected and
         what was given, each in ``lang`` where it comes from the catalogs."""
+        # a sentence of ours may hold what the user typed (a path, a token): escaped here
+        expected = echo(said_in(self.expected, lang), SAID_CHARS)
         if self.got is None:
-            return _say(lang, "errors.expected", {"param": self.param,
-                                                 "expected": said_in(self.expected, lang)})
-        return _say(lang, "errors.expected_got", {"param": self.param,
-                                                  "expected": said_in(self.expected, lang),
-                                                  "got": said_in(self.got, lang)})
+            return _say(lang, "errors.expected", {"param": self.param, "expected": expected})
+        return _say(lang, "errors.expected_got", {"param": self.param, "expected": expected,
+                                                  "got": echo(said_in(self.got, lang),
+                                                              SAID_CHARS)})
 
 
 class UnknownDerivationError(DlexamError):
@@ -124,7 +146,8 @@ class UnknownDerivationError(DlexamError):
     def __init__(self, name: str, known: list[str]) -> None:
         self.name = name
         self.known = known
-        super().__init__(f"unknown derivation {name!r}; known: {', '.join(known)}")
+        super().__init__(Said("errors.unknown_derivation", name=repr(name),
+                              known=", ".join(known)))
 
 
 class BuildError(DlexamError):

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from dlexam import errors
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 
 I18N = Path(__file__).resolve().parent / "templates" / "i18n"
 
@@ -129,7 +129,7 @@ def parse_choice(name: str, choice: object) -> tuple[str, ...]:
     Raises:
         InputError: naming ``name``, when a code is not a language or is named twice.
     """
-    expected = "a language (" + ", ".join(choices()) + ")"
+    expected = Said("langs.errors.language", known=", ".join(choices()))
     if choice == "bilingual":
         return BILINGUAL
     if isinstance(choice, str):
@@ -179,7 +179,8 @@ def say(code: str, key: str, fields: Mapping[str, Any]) -> str:
     """A plain catalog sentence (an error message, a label) with its ``{name}`` fields filled
     as text (names from code, between backticks in the catalog, as they are); prose with math
     and symbols goes through :mod:`dlexam.render.prose`."""
-    return messages(code)[key].replace("`", "").format_map(dict(fields))
+    text = messages(code)[key].replace("`", "")
+    return text.format_map(dict(fields)) if fields else text  # no fields: braces as written
 
 
 errors.SAY[:] = [say]

@@ -9,8 +9,8 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from dlexam.errors import InputError
-from dlexam.safeio import json_depth
+from dlexam.errors import InputError, Said
+from dlexam.safeio import json_depth, malformed_json
 
 VALUE_MAX_CHARS = 200_000
 """The longest ``key=value`` value read; the derivations' own limits are far below it."""
@@ -22,7 +22,7 @@ NUMBER_MAX_CHARS = 40
 
 
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number dlexam accepts")
+    raise ValueError(Said("literals.errors.constant", name=name))
 
 
 class _LongNumberError(Exception):
@@ -49,13 +49,13 @@ def _depth(text: str, most: int) -> int:
 def _loads(key: str, text: str, max_depth: int) -> Any:
     """JSON text with its depth and number literals checked (malformed: ValueError)."""
     if _depth(text, max_depth) > max_depth:
-        raise InputError(key, f"brackets nested at most {max_depth} deep", "deeper nesting")
+        raise InputError(key, Said("inputs.nested", n=max_depth), Said("errors.deeper"))
     try:
         return json.loads(text, parse_float=_number, parse_int=_integer,
                           parse_constant=_reject_constant)
     except _LongNumberError as err:
-        raise InputError(key, f"numbers of at most {NUMBER_MAX_CHARS} characters",
-                         f"one of {len(str(err))}") from None
+        raise InputError(key, Said("literals.errors.number_length", n=NUMBER_MAX_CHARS),
+                         Said("literals.errors.one_of", n=len(err.args[0]))) from None
 
 
 def parse_value(key: str, text: str, max_depth: int = VALUE_MAX_DEPTH) -> Any:
@@ -69,15 +69,16 @@ def parse_value(key: str, text: str, max_depth: int = VALUE_MAX_DEPTH) -> Any:
             a limit.
     """
     if len(text) > VALUE_MAX_CHARS:
-        raise InputError(key, f"a value of at most {VALUE_MAX_CHARS} characters", f"{len(text)}")
+        raise InputError(key, Said("literals.errors.value_length", n=VALUE_MAX_CHARS),
+                         f"{len(text)}")
     try:
         return _loads(key, text, max_depth)
     except ValueError as err:
         if text.lstrip()[:1] in "[{" and text.strip():
-            raise InputError(key, "a JSON list such as [1, 2] or [[1, 2], [3, 4]]",
-                             f"malformed JSON ({err})") from None
+            raise InputError(key, Said("literals.errors.json_list"),
+                             malformed_json(err)) from None
         if text.strip() in ("NaN", "Infinity", "-Infinity"):
-            raise InputError(key, "a finite number", text.strip()) from None
+            raise InputError(key, Said("literals.errors.finite"), text.strip()) from None
         return text
 
 
@@ -93,9 +94,9 @@ def parse_assignments(items: Sequence[str], depths: Mapping[str, int] | None = N
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise InputError(item, "a parameter written as key=value")
+            raise InputError(item, Said("literals.errors.key_value"))
         if key in params:
-            raise InputError(key, "each parameter once", "it twice")
+            raise InputError(key, Said("literals.errors.once"), Said("literals.errors.twice"))
         params[key] = parse_value(key, value, (depths or {}).get(key, VALUE_MAX_DEPTH))
     return params
 
@@ -110,7 +111,7 @@ def parse_json(text: str, name: str, max_depth: int) -> Any:
     try:
         return _loads(name, text, max_depth)
     except ValueError as err:
-        raise InputError(name, "one JSON object", f"malformed JSON ({err})") from None
+        raise InputError(name, Said("literals.errors.one_object"), malformed_json(err)) from None
 
 
 def parse_params(params: Mapping[str, Any], depths: Mapping[str, int] | None = None
@@ -128,6 +129,6 @@ def parse_params(params: Mapping[str, Any], depths: Mapping[str, int] | None = N
             out[key] = parse_value(key, value, depth)
             continue
         if data_depth(value, depth) > depth:
-            raise InputError(key, f"brackets nested at most {depth} deep", "deeper nesting")
+            raise InputError(key, Said("inputs.nested", n=depth), Said("errors.deeper"))
         out[key] = value
     return out

@@ -31,7 +31,8 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from dlexam.errors import BuildError, InputError, Said, Terminated
+from dlexam.errors import BuildError, InputError, Said, Terminated, stderr_lang
+from dlexam.safeio import os_reason
 
 _HIDDEN_TMP = re.compile(r"^\.[^/]*\.tmp$")  # an interrupted atomic write of an older version
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
@@ -61,7 +62,7 @@ def folder_lock(folder: Path) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            print(f"dlexam: waiting for another build beside {folder} to finish",
+            print(Said("files.waiting_beside", folder=str(folder)).said_in(stderr_lang()),
                   file=sys.stderr, flush=True)
             fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -117,31 +118,28 @@ class OutputFolder:
         """
         target = self.target
         if target.is_symlink():
-            raise InputError(self.param, Said("cli.errors.folder_not_link"),
-                             Said("cli.errors.a_link", path=str(target)))
+            raise InputError(self.param, Said("files.not_a_link"),
+                             Said("files.a_link", path=str(target)))
         if target.exists() and not target.is_dir():
-            raise InputError(self.param, Said("cli.errors.a_folder"),
-                             Said("cli.errors.a_file", path=str(target)))
+            raise InputError(self.param, Said("files.folder"),
+                             Said("files.a_file", path=str(target)))
         resolved = target.resolve()
         if resolved.parent == resolved:
-            raise InputError(self.param, Said("cli.errors.not_root"), str(target))
+            raise InputError(self.param, Said("files.not_root"), str(target))
         cwd = Path.cwd().resolve()
         if cwd == resolved or resolved in cwd.parents:
-            raise InputError(self.param, Said("cli.errors.not_current"), str(target))
+            raise InputError(self.param, Said("files.not_current"), str(target))
         others = self.foreign()
         if others:
-            if len(others) > 1:
-                holds = Said("cli.errors.holds_more", path=str(target), name=repr(others[0]),
-                             n=len(others) - 1)
-            else:
-                holds = Said("cli.errors.holds", path=str(target), name=repr(others[0]))
-            raise InputError(self.param, Said("cli.errors.empty_folder"), holds)
+            raise InputError(self.param, Said("files.ours"), Said(
+                "files.holds_more" if len(others) > 1 else "files.holds", path=str(target),
+                name=repr(others[0]), more=len(others) - 1))
 
-    def kept(self) -> Said:
+    def kept(self) -> str:
         """What the failure left: the previous outputs, or nothing."""
         if self.target.is_dir() and any(self.target.iterdir()):
-            return Said("cli.errors.kept", folder=str(self.target))
-        return Said("cli.errors.nothing_written", folder=str(self.target))
+            return Said("files.kept", folder=str(self.target))
+        return Said("files.nothing_written", folder=str(self.target))
 
     def _stage_and_swap(self, staging: Path, parent: Path, files: dict[str, bytes]) -> None:
         for rel, data in files.items():
@@ -186,12 +184,12 @@ class OutputFolder:
         try:
             self._stage_and_swap(staging, parent, files)
         except OSError as err:
-            where = f" {err.filename}" if err.filename else ""
-            raise BuildError(Said("cli.errors.cannot_write", where=where,
-                                  why=err.strerror or str(err), kept=self.kept())) from None
+            raise BuildError(Said("files.cannot_write", path=str(err.filename or target),
+                                  reason=os_reason(err), kept=self.kept())) from None
         except BaseException as stop:  # Ctrl-C, SIGTERM (raised by the command line)
             if isinstance(stop, (KeyboardInterrupt, Terminated)):
-                print(f"dlexam: stopped; {self.kept()}", file=sys.stderr, flush=True)
+                print(Said("files.stopped", kept=self.kept()).said_in(stderr_lang()),
+                      file=sys.stderr, flush=True)
             raise
         finally:
             with signals_held():
@@ -240,11 +238,9 @@ def replace_files(folder: Path, files: dict[str, bytes]) -> list[Path]:
                         target.rmdir()  # an empty folder where the file goes
                     os.replace(tmp, target)
         except OSError as err:
-            where = f" {err.filename}" if err.filename else ""
-            raise BuildError(Said("cli.errors.cannot_write", where=where,
-                                  why=err.strerror or str(err),
-                                  kept=Said("cli.errors.kept_files", folder=str(folder)))
-                             ) from None
+            raise BuildError(Said("files.cannot_write", path=str(err.filename or folder),
+                                  reason=os_reason(err),
+                                  kept=Said("files.kept_files", folder=str(folder)))) from None
     finally:
         for tmp, _target in staged:
             Path(tmp).unlink(missing_ok=True)

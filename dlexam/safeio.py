@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from dlexam.errors import InputError, echo
+from dlexam.errors import InputError, Said
 
 CHUNK = 1 << 16
 MAX_DEPTH = 32
@@ -32,14 +32,50 @@ def _kind(mode: int) -> str | None:
     if stat.S_ISREG(mode):
         return None
     if stat.S_ISDIR(mode):
-        return "a folder"
+        return Said("files.kind.folder")
     if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
+        return Said("files.kind.fifo")
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
+        return Said("files.kind.device")
     if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
+        return Said("files.kind.socket")
+    return Said("files.kind.other")
+
+
+_WHAT = {"file": "file", "batch file": "batch", "exam file": "exam", "answers file": "answers",
+         "CSV file": "csv", "key.json": "key"}
+"""The kinds of file callers name (``what``), by their catalog keys (``files.what.*``)."""
+
+
+def _what(what: str) -> str:
+    """The kind of file a message names, in the catalogs' words when it is one they know."""
+    return what if isinstance(what, Said) or what not in _WHAT else Said(
+        "files.what." + _WHAT[what])
+
+
+_OS_ERRORS = frozenset({"EACCES", "EPERM", "EISDIR", "ENOTDIR", "ELOOP", "ENAMETOOLONG",
+                        "EROFS", "ENOSPC", "ENOENT", "EEXIST", "EBUSY", "EIO", "EMFILE",
+                        "ENXIO", "EDQUOT", "ETXTBSY"})
+
+
+def os_reason(err: OSError) -> str:
+    """Why the system refused, in the catalogs' words (``files.os.EACCES``), or the error's
+    code (``EXDEV``) when they have none."""
+    import errno
+
+    code = errno.errorcode.get(err.errno or 0, "")
+    if code in _OS_ERRORS:
+        return Said("files.os." + code)
+    return Said("files.os.other", code=code or type(err).__name__)
+
+
+def malformed_json(err: Exception) -> str:
+    """What is wrong with JSON text that does not parse: where, or why (a NaN)."""
+    if isinstance(err, json.JSONDecodeError):
+        return Said("files.malformed_json_at", line=err.lineno, column=err.colno)
+    if err.args and isinstance(err.args[0], Said):
+        return Said("files.malformed_json_because", reason=err.args[0])
+    return Said("files.malformed_json")
 
 
 def open_regular(path: str | Path, what: str = "file") -> BinaryIO:
@@ -54,13 +90,14 @@ def open_regular(path: str | Path, what: str = "file") -> BinaryIO:
     try:
         fd = os.open(path, flags)
     except FileNotFoundError:
-        raise InputError(name, f"an existing {what}", "no such file") from None
+        raise InputError(name, Said("files.existing", what=_what(what)),
+                         Said("files.os.ENOENT")) from None
     except OSError as err:
-        raise InputError(name, f"a readable {what}", err.strerror or str(err)) from None
+        raise InputError(name, Said("files.readable", what=_what(what)), os_reason(err)) from None
     try:
         kind = _kind(os.fstat(fd).st_mode)
         if kind is not None:
-            raise InputError(name, f"a regular {what}", kind)
+            raise InputError(name, Said("files.regular", what=_what(what)), kind)
         os.set_blocking(fd, True)
         return os.fdopen(fd, "rb", buffering=0)
     except BaseException:
@@ -70,8 +107,8 @@ def open_regular(path: str | Path, what: str = "file") -> BinaryIO:
 
 def _limit_text(limit: int) -> str:
     if limit >= 1 << 20 and limit % (1 << 20) == 0:
-        return f"{limit >> 20} MiB"
-    return f"{limit:,} bytes"
+        return Said("files.mib", n=limit >> 20)
+    return Said("files.bytes", n=limit)
 
 
 def read_stream(stream: BinaryIO, limit: int, name: str, what: str = "file") -> bytes:
@@ -89,7 +126,8 @@ def read_stream(stream: BinaryIO, limit: int, name: str, what: str = "file") -> 
         parts.append(chunk)
         size += len(chunk)
     if size > limit:
-        raise InputError(name, f"a {what} of at most {_limit_text(limit)}", "a larger one")
+        raise InputError(name, Said("files.size", what=_what(what), limit=_limit_text(limit)),
+                         Said("files.larger"))
     return b"".join(parts)
 
 
@@ -104,7 +142,7 @@ def read_file(path: str | Path, limit: int, what: str = "file") -> bytes:
         with open_regular(path, what) as fh:
             return read_stream(fh, limit, name, what)
     except OSError as err:
-        raise InputError(name, f"a readable {what}", err.strerror or str(err)) from None
+        raise InputError(name, Said("files.readable", what=_what(what)), os_reason(err)) from None
 
 
 def decode_utf8(raw: bytes, name: str, bom: bool = True) -> str:
@@ -116,8 +154,9 @@ def decode_utf8(raw: bytes, name: str, bom: bool = True) -> str:
     try:
         return raw.decode("utf-8-sig" if bom else "utf-8")
     except UnicodeDecodeError as err:
-        raise InputError(name, "UTF-8 text",
-                         f"the byte 0x{raw[err.start]:02x} at offset {err.start}") from None
+        raise InputError(name, Said("files.utf8"),
+                         Said("files.byte_at", byte=f"0x{raw[err.start]:02x}",
+                              offset=err.start)) from None
 
 
 def json_depth(text: str, stop: int = MAX_DEPTH) -> int:
@@ -201,8 +240,7 @@ def data_depth(data: Any, stop: int = MAX_DEPTH) -> int:
 
 
 def _too_deep(name: str, limit: int) -> InputError:
-    return InputError(name, f"lists and tables nested at most {limit} deep",
-                      "deeper nesting")
+    return InputError(name, Said("files.nested", n=limit), Said("errors.deeper"))
 
 
 def load_json(text: str, name: str, limit: int = MAX_DEPTH, **kwargs: Any) -> Any:
@@ -218,11 +256,22 @@ def load_json(text: str, name: str, limit: int = MAX_DEPTH, **kwargs: Any) -> An
     except RecursionError:
         raise _too_deep(name, limit) from None
     except ValueError as err:
-        raise InputError(name, "JSON", f"malformed JSON ({echo(str(err))})") from None
+        raise InputError(name, Said("files.json"), malformed_json(err)) from None
+
+
+def _toml_error(err: Exception) -> str:
+    """Where a TOML file's syntax error is (tomllib says it in English: only the place is
+    kept)."""
+    import re
+
+    at = re.search(r"line (\d+), column (\d+)", str(err))
+    if at:
+        return Said("files.toml_error_at", line=int(at[1]), column=int(at[2]))
+    return Said("files.toml_error")
 
 
 def load_toml(text: str, name: str, limit: int = MAX_DEPTH,
-              expected: str = "a TOML file") -> dict[str, Any]:
+              expected: str | None = None) -> dict[str, Any]:
     """TOML text parsed, its nesting checked before and after (dotted keys nest too).
 
     Raises:
@@ -237,7 +286,7 @@ def load_toml(text: str, name: str, limit: int = MAX_DEPTH,
     except RecursionError:
         raise _too_deep(name, limit) from None
     except tomllib.TOMLDecodeError as err:
-        raise InputError(name, expected, f"a syntax error ({echo(str(err))})") from None
+        raise InputError(name, expected or Said("files.toml"), _toml_error(err)) from None
     if data_depth(data, limit) > limit:
         raise _too_deep(name, limit)
     return data
@@ -262,8 +311,8 @@ def bounded_lines(stream: BinaryIO, max_line: int, max_total: int,
             break
         total += len(chunk)
         if total > max_total:
-            raise InputError(name, f"at most {_limit_text(max_total)} of requests",
-                             "more")
+            raise InputError(name, Said("files.requests", limit=_limit_text(max_total)),
+                             Said("errors.more"))
         start = 0
         while True:
             end = chunk.find(b"\n", start)

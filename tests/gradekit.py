@@ -13,9 +13,12 @@ with NumPy (row convention: W transposed; log base 10; the gradient's sign rever
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import io
 import json
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -66,14 +69,28 @@ def exam_command_exists() -> bool:
         return main(["exam", "--help"]) == 0
 
 
+_BUILT: dict[tuple[int, int], Path] = {}
+"""Builds of the exam above by ``dlexam exam`` in this process, by (variants, seed), in folders
+of their own: a test gets a copy, which it may change."""
+
+
 def make_key(folder: Path, variants: int = 3, seed: int = 7) -> Path:
-    """key.json for the exam above, by ``dlexam exam`` when it exists, else the fixture."""
+    """key.json for the exam above, by ``dlexam exam`` when it exists, else the fixture. The
+    exam is built once per process for each (variants, seed) and its outputs copied into
+    ``folder`` (a build takes seconds; several tests only change a copy of its key)."""
     folder.mkdir(parents=True, exist_ok=True)
     if exam_command_exists():
         exam = folder.parent / f"{folder.name}-exam.toml"  # the folder holds one build only
         exam.write_text(EXAM_TOML, encoding="utf-8")
-        assert main(["exam", str(exam), "--variants", str(variants), "--seed", str(seed),
-                     "--out", str(folder), "--no-pdf"]) == 0
+        built = _BUILT.get((variants, seed))
+        if built is None:
+            home = tempfile.mkdtemp(prefix="dlexam-key-")
+            atexit.register(shutil.rmtree, home, True)
+            built = Path(home) / "exam"
+            assert main(["exam", str(exam), "--variants", str(variants), "--seed", str(seed),
+                         "--out", str(built), "--no-pdf"]) == 0
+            _BUILT[(variants, seed)] = built
+        shutil.copytree(built, folder, dirs_exist_ok=True)
         return folder / "key.json"
     path = folder / "key.json"
     path.write_text(json.dumps(fixture_key(variants, seed), ensure_ascii=False),

@@ -48,6 +48,15 @@ def file_groups(tests: Path) -> dict[str, str]:
     return groups
 
 
+BY_DERIVATION = {"tests/test_contract.py"}
+"""Files whose tests of one derivation share that derivation's runs (a cache in the module):
+they run in one worker, which runs the derivation once per sample."""
+
+
 def scope_of(nodeid: str, groups: dict[str, str]) -> str:
-    """The scheduling scope of a test: its file's group, or the test itself."""
-    return groups.get(nodeid.split("::", 1)[0], nodeid)
+    """The scheduling scope of a test: its file's group, its file and derivation (the
+    parameter of a test of :data:`BY_DERIVATION`), or the test itself."""
+    path = nodeid.split("::", 1)[0]
+    if path in BY_DERIVATION and nodeid.endswith("]"):
+        return f"{path}::[{nodeid.rsplit('[', 1)[1]}"
+    return groups.get(path, nodeid)

@@ -114,7 +114,7 @@ def test_same_mistakes_are_in_the_padding() -> None:
 
 @pytest.mark.parametrize(("params", "fragment"), [
     ({"n": 5, "k": 7}, "k: expected a kernel (d (k - 1) + 1 positions) that fits"),
-    ({"n": 28, "k": 5, "repeat": 7}, "in each of the 7 layer(s)"),
+    ({"n": 28, "k": 5, "repeat": 7}, "in each of the 7 layers"),
     ({"n": [28, 28], "k": 3, "rank": "1"}, "rank: expected 2 for n = [H, W]"),
     ({"n": 28, "k": [3, 3]}, "k: expected one number, as n is one"),
     ({"n": 28, "k": 3, "channels": 3}, "filters: expected the number of filters"),

@@ -147,7 +147,8 @@ def test_entry_steps_write_every_product_and_mark_the_long_ones() -> None:
 
 
 @pytest.mark.parametrize(("argv", "start", "fragment"), [
-    (["conv2d", "X=[[1,2],[3,4]]", "K=[[[1]],[[2]]]"], "K: expected", "1 channel"),
+    (["conv2d", "X=[[1,2],[3,4]]", "K=[[[1]],[[2]]]"], "K: expected",
+     "one channel, as the input X has"),
     (["conv2d", "X=[[[1,2],[3,4]],[[1,2],[3,4]]]", "K=[[1]]"], "K: expected", "C = 2"),
     (["conv2d", "X=[[1,2],[3,4]]", "K=[[1,2,3],[1,2,3],[1,2,3]]"], "K: expected",
      "no larger than the padded input (2 x 2)"),

@@ -70,7 +70,7 @@ def _deep(levels: int) -> dict:
 @pytest.mark.parametrize(("tree", "fragment"), [
     ({"a": [1.5, {}]}, "at most 1"),
     ({"a": [0.6, {}], "b": [0.6, {}]}, "summing to at most 1"),
-    ({"a": 0.5}, "[probability, {children}]"),
+    ({"a": 0.5}, "[probability, children]"),
     ({"<eos>": [1, {"a": [1, {}]}]}, "without children"),
     ({"a b": [1, {}]}, "one word"),
     ({"a|b": [1, {}]}, "without |"),

@@ -88,3 +88,24 @@ def test_plain_numbers_have_named_contexts() -> None:
     assert plain_number(0.001371, "tolerance") == "0.00137"
     assert plain_number(2.670412345, "echo") == "2.67041"
     assert plain_number(-0.0, "moodle") == "0" and plain_number(1 / 3, "moodle") == "0.3333333333"
+
+
+def test_a_series_is_its_items_written_in_its_kind_s_notation() -> None:
+    """A derivation gives a series' items and kind; the text is the notation's (issue 22)."""
+    import sympy as sp
+
+    from dlexam.notation.display import Series
+
+    widths = Series("widths", [3, 4, 2])
+    assert widths == "3-4-2" and widths.items == (3, 4, 2) and widths.kind == "widths"
+    sizes = Series("sizes", [Series("axes", [28, 28]), Series("axes", [13, 13])])
+    assert sizes == "28 × 28, 13 × 13"
+    tree = Series("conditionals", [("a", "", sp.Rational(3, 5)),
+                                   ("b", "a", sp.Rational(1, 20)), ("<eos>", "a b", 1)])
+    assert tree == "p(a) = 0.6, p(b | a) = 0.05, p(<eos> | a b) = 1"
+    assert tree.items[1] == ("b", "a", sp.Rational(1, 20))
+    # a worker process hands it back pickled (dlexam serve)
+    import pickle
+
+    again = pickle.loads(pickle.dumps(sizes))
+    assert again == sizes and again.kind == "sizes" and again.items == sizes.items

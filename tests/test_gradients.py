@@ -574,7 +574,7 @@ def test_bptt_no_recurrent_path_mistake() -> None:
         (["target=[1, 2]"], "V", "when a target is given"),
         (["V=[1, 2]", "target=[1, 2, 3]"], "target", "T = 2 targets"),
         (["V=[1, 2]", "target=[1, 2]", "loss_at=last"], "target", "one target"),
-        (["V=[1, 2]", "target=[1, 2]", "c=[1, 2]"], "c", "1 number"),
+        (["V=[1, 2]", "target=[1, 2]", "c=[1, 2]"], "c", "one number (V has one row"),
         (["V=[1, 2]", "target=[1, 2]", "loss_at=first"], "loss_at", "all, last"),
         (["V=[1, 2, 3]", "target=[1, 2]"], "V", "H = 2"),
     ],

@@ -570,6 +570,76 @@ def test_exam_and_grade_summaries_in_chinese(lang: str, drawn_key: Path, tmp_pat
     assert all(english_prose(line) for line in (english.out + english.err).splitlines())
 
 
+# --- bad input of every derivation, said in Chinese -------------------------------------------
+
+def _bad_values(param: object) -> list[object]:
+    """Values a student may give a parameter by mistake: a wrong shape, a value out of range,
+    a word where a number goes, a ragged matrix."""
+    kind = param.kind
+    if kind in ("array", "array_list"):
+        return [[[1, 2, 3], [4, 5]], [[1, 2, 3, 4, 5, 6, 7]], [1e9], "abc", []]
+    if kind in ("int", "number", "choice_or_number"):
+        return [-5, 1e9, "abc", [1, 2], 0.5]
+    if kind == "choice":
+        return ["bogus", 3]
+    if kind == "json":
+        return [[1], {}, "x"]
+    if kind == "bool":
+        return ["maybe"]
+    return ["\x07", "x" * 5000]
+
+
+def _said_errors(name: str) -> list[object]:
+    """The InputErrors of many bad inputs of one derivation: each parameter in turn given a bad
+    value or left out, an unknown parameter, and bad typed answers to check."""
+    from dlexam import derivations
+    from dlexam.check.verdicts import Checker
+    from dlexam.errors import InputError
+
+    spec = derivations.get(name)
+    good = spec.sample(1)
+    assert good is not None
+    found: list[object] = []
+
+    def attempt(run: object) -> None:
+        try:
+            run()  # type: ignore[operator]
+        except InputError as err:
+            found.append(err)
+
+    attempt(lambda: spec.run({**good, "nosuch": 1}))
+    attempt(lambda: spec.run(good, mistake="no-such-mistake"))
+    for param in spec.params:
+        if param.name in good:
+            rest = {k: v for k, v in good.items() if k != param.name}
+            attempt(lambda rest=rest: spec.run(rest))
+        for bad in _bad_values(param):
+            attempt(lambda bad=bad, param=param: spec.run({**good, param.name: bad}))
+    checker = Checker(spec, good)
+    first = spec.answers[0].name
+    for ref, typed in ((first, "abc"), (first, "1 +"), (f"{first}[99]", "1"),
+                       (f"{first}[0]", "1"), ("nosuch", "1"), (f"{first}[", "1"),
+                       (first, "[[1, 2], [3]]"), (first, "log(-1)")):
+        attempt(lambda ref=ref, typed=typed: checker.read(ref, typed))
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_bad_input_is_said_in_chinese(name: str) -> None:
+    """Each derivation's errors, for many bad inputs, hold no line of English prose in zh-Hant
+    or zh-Hans (and say the same thing in English: one line, naming the parameter)."""
+    errors = _said_errors(name)
+    assert len(errors) >= 5, name  # the bad inputs are refused, so the test reads messages
+    for err in errors:
+        english = err.said_in("en")  # type: ignore[attr-defined]
+        assert "\n" not in english
+        for lang in ("zh-Hant", "zh-Hans"):
+            said = err.said_in(lang)  # type: ignore[attr-defined]
+            assert not english_prose(said), (lang, said, english)
+            assert said.startswith(err.param), (said, err.param)  # type: ignore[attr-defined]
+        assert not _traditional_only(err.said_in("zh-Hans")), err  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize("lang", ["zh-Hant", "zh-Hans"])
 @pytest.mark.parametrize("argv", [
     ["exam", "x.toml", "--variants", "2", "--out", "o"],  # --seed missing
@@ -600,3 +670,31 @@ def test_web_solve_page_describes_parameters_in_its_language(lang: str) -> None:
     assert not found, found[:5]
     english = solve_page("sequence-metrics", {}, "en")["fields"]
     assert any(english_prose(f["describe"]) for f in english)
+
+
+@pytest.mark.parametrize("lang", ["zh-Hant", "zh-Hans"])
+@pytest.mark.parametrize("argv", [
+    ["solve", "param-count", "model=LSTM(30), Dense(x=1)"],
+    ["solve", "param-count", "model=LSTM(30) Dense(1)", "input_dim=3"],
+    ["solve", "decoding", 'tree={"a": [0.6, {"b": [2, {}]}]}'],
+    ["solve", "sequence-metrics", "probs=[0.5, 2]"],
+    ["solve", "rnn-forward", "W=[[1,2]"],
+    ["solve", "rnn-forward", "W=1", "W=2"],
+    ["solve", "self-attention", "X=[[1,2],[3,4]]", "W_Q=[[1]]"],
+    ["solve", "conv2d", "X=[[1,2],[3,4]]", "K=[[[1]],[[2]]]"],
+    ["solve", "mlp", "activations=relu,bogus"],
+    ["solve", "lr-schedule", "schedule=multistep"],
+    ["solve", "information", "p=[0.5, 0.6]", "q=[0.5, 0.5]"],
+    ["check", "rnn-forward", "-a", "y[9]=1"],
+    ["check", "rnn-forward", "-a", "y[2]=abc"],
+    ["check", "--exam", "/nonexistent/exam.toml", "answers.toml"],
+    ["check", "rnn-forward", "-a", "y[0]=1"],
+    ["check", "rnn-forward", "-a", "z=1"],
+])
+def test_errors_of_the_command_line_in_chinese(argv: list[str], lang: str,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """A bad input's one line on stderr, from the command line, holds no English prose."""
+    assert main([*argv, "--lang", lang]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert not english_prose(err.removeprefix("dlexam: error: ")), err

@@ -154,7 +154,7 @@ def test_reads_in_both_languages(name: str, lang: str, word: str) -> None:
         ("lstm-forward", ["W_f=[[0.5, 0.4, 0.1]]"], "W_i", "since W_f is given"),
         ("lstm-forward", [f"{k}=[[0.5, 0.4, 0.1]]" for k in ("W_f", "W_i", "W_C", "W_o")]
          + ["x=[1, 2]"], "W_f", "1 x 2"),
-        ("lstm-forward", ["x=[[1, 2]]"], "x", "1 number(s) per time step"),
+        ("lstm-forward", ["x=[[1, 2]]"], "x", "one number per time step, as the example"),
         ("lstm-forward", ["W_f=[[0.5, 0.4]]", "W_i=[[0.5, 0.4], [0.1, 0.2]]"], "W_i",
          "where W_f sets H = 1"),
         ("lstm-forward", ["x=[]"], "x", "non-empty"),

@@ -158,13 +158,17 @@ def test_statement_text_is_no_part_and_math_is_mathjax(built: Path) -> None:
         asked = next(x for x in variant["questions"] if x["id"] == qid)["asked"]
         if q.get("type") == "cloze":
             assert len(moodle_parts(text)) == sum(len(leaves(a["expected"])) for a in asked)
-        spans = multilang_spans(text.split("{", 1)[0])  # the statement, before any part
+        # the statement: the first span of each language (each part's label follows it)
+        spans = dict(reversed(re.findall(r'<span lang="([a-z_]+)" class="multilang">(.*?)</span>',
+                                         text.split("{", 1)[0], re.S)))
         assert set(spans) == {"en", "zh_tw"}
         shown = html.unescape(re.sub(r"<[^>]*>", "", spans["en"]))
         assert "\\(" in shown and "$" not in shown and "allowbreak" not in shown
         assert not re.search(r"[\u4e00-\u9fff]", shown)
         if qid == "rnn":
             assert "{1:NUMERICAL:=1}" in shown
+            # each part is named by its label in every language, not by y[2][1]
+            assert "the output at time step" in text and "輸出" in text and "y[" not in text
 
 
 def test_every_feedback_one_language_no_stray_escape(built: Path) -> None:

@@ -132,3 +132,27 @@ def test_inexact_entries_of_a_matrix_share_their_decimals() -> None:
     assert text(sp.Float(0.999996)) == "1.0000"
     # an exact short decimal is written as it is
     assert text(sp.Rational(1, 2)) == "0.5"
+
+
+def test_products_of_matrices_print_as_sympy_s_own_rule() -> None:
+    """The LaTeX printer's quicker rule for a product of matrices (a minus read off the leading
+    factor) writes what SymPy's LatexPrinter._print_MatMul writes with the same printer."""
+    from sympy.printing.latex import LatexPrinter
+
+    from dlexam.notation.printers import DlexamLatexPrinter
+
+    a, b = sp.MatrixSymbol("A", 2, 2), sp.MatrixSymbol("B", 2, 2)
+    m = sp.Matrix([[1, -2], [sp.Rational(1, 2), 3]])
+    x = sp.Symbol("x")
+    products = [sp.MatMul(a, b), sp.MatMul(-1, a, b), sp.MatMul(-2, a, m, evaluate=False),
+                sp.MatMul(sp.Rational(-1, 2), m, m, evaluate=False), sp.MatMul(m, a + b),
+                sp.MatMul(x, a, m, evaluate=False), sp.MatMul(-x, a, evaluate=False),
+                sp.MatMul(m, sp.MatMul(a, b, evaluate=False), evaluate=False),
+                sp.MatMul(sp.Float(-0.25), m, a, evaluate=False)]
+    for numbers in (False, True):
+        settings = {"digits": 4, "places": None, **({"mul_symbol": "dot"} if numbers else {})}
+        for product in products:
+            printer = DlexamLatexPrinter(settings)
+            ours = printer._print_MatMul(product)
+            theirs = LatexPrinter._print_MatMul(DlexamLatexPrinter(settings), product)
+            assert ours == theirs, product

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from dlexam import derivations
 from dlexam.exams.papers import answer_space
+from dlexam.render.prose import message, prose_text
 
 EXAM = """title = {{ en = "Print", zh-Hant = "列印" }}
 lang = "{lang}"
@@ -32,10 +32,10 @@ def _exam(tmp_path: Path, extra: str = "", lang: str = "bilingual") -> Path:
     return path
 
 
-def test_answers_declare_labels_in_both_languages() -> None:
-    label = derivations.get("clip-gradient").answer("norm_before").label
-    assert label == {"en": "the norm of g before clipping", "zh-Hant": "截斷前 g 的範數"}
-    assert derivations.get("self-attention").answer("Z").label["en"] == "the output Z"
+def test_answers_are_labelled_in_the_catalogs() -> None:
+    assert message("en", "clip_gradient.label.norm_before") == "the norm of $g$ before clipping"
+    assert message("zh-Hant", "clip_gradient.label.norm_before") == "截斷前 $g$ 的範數"
+    assert message("en", "self_attention.label.Z") == "the output $Z$"
 
 
 def test_answer_space_is_shaped_like_the_answer() -> None:
@@ -74,7 +74,7 @@ def test_a_printed_paper_names_items_by_label_with_boxes_and_working_space(
     pdf = tmp_path / "out" / "papers.pdf"
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
                           check=True).stdout
-    label = derivations.get("clip-gradient").answer("norm_before").label[lang]
+    label = prose_text(lang, "clip_gradient.label.norm_before")
     assert label in text.replace("\n", " ")
     assert "norm_before" not in text  # the internal name is not what a student reads
     tex = (tmp_path / "out").glob("*.tex")

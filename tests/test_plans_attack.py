@@ -70,21 +70,24 @@ def test_a_cancelled_quotient_at_zero_agrees_with_the_ordinary_run() -> None:
     assert json.dumps(got.answers) == json.dumps(ordinary.answers)
 
 
-def test_a_shape_whose_other_branch_cannot_be_traced_is_not_traced_for_every_request() -> None:
-    """A plan traced where clip-gradient clips serves no gradient whose norm sits exactly on
-    the threshold, and a trace there stops on the edge. Every such request was traced again
-    (and then run the ordinary way): a batch of them paid a trace a line. Traces of a shape are
-    bounded, failed ones included; the values stay those of the ordinary run."""
+def test_a_tie_is_traced_once_and_planned_as_exact_arithmetic_decides_it() -> None:
+    """A norm exactly on the threshold (||g|| = 5k, beta = 5k: not clipped, 5k > 5k is false)
+    is decided as exact arithmetic decides it; its plan serves the same tie, and a norm off
+    the edge goes to the other plan (the values those of the ordinary run). Such a tie
+    stopped the trace: every request on it was traced again and run the ordinary way (a
+    trace a line), then, with the traces of a shape bounded, run the ordinary way. (An
+    input has at most 20 significant digits: a comparison within the guards' 1e-27 of its
+    edge is a tie.)"""
     d = derivations.get("clip-gradient")
-    planner = Planner()
-    planner.values(d, {"g": [3, 4], "threshold": 1})
-    planner.values(d, {"g": [6, 8], "threshold": 1})  # seen twice: traced, planned
+    planner = Planner(eager=True)
     for k in range(1, 11):
         g = [3 * k, 4 * k]
-        got = planner.values(d, {"g": g, "threshold": 5 * k})  # ||g|| = 5k: on the edge
-        assert got.answers["g"] == g and got.answers["scale"] == 1  # not clipped
-    assert planner.counts["traced"] <= 4, planner.counts
-    assert planner.counts["planned"] == 1 and planner.counts["ran"] == 11
+        got = planner.values(d, {"g": g, "threshold": 5 * k})
+        assert got.answers["g"] == g and got.answers["scale"] == 1
+        assert got.answers == d.run({"g": g, "threshold": 5 * k}).plain_answers()
+    assert planner.counts == {"planned": 10, "ran": 0, "traced": 1}, planner.failures
+    clipped = planner.values(d, {"g": [6, 8], "threshold": 5})  # 10 > 5: another plan
+    assert clipped.answers["g"] == [3, 4] and planner.counts["traced"] == 2
 
 
 def test_the_shapes_no_trace_could_follow_are_bounded() -> None:

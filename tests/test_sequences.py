@@ -96,7 +96,7 @@ def test_base_mixed_mistake() -> None:
     (["metric=bleu", "candidate=a b", "references=[\"a\\u0007\"]"], "references", "no control"),
     (["metric=bleu", "candidate=a b", "references=[" + ",".join(['"a"'] * 6000) + "]"],
      "references", "at most 5000 values in all"),
-    (["counts={\"a\": true}", "test=a"], "counts", "a JSON object token -> count"),
+    (["counts={\"a\": true}", "test=a"], "counts", "a JSON object, token -> count"),
     (["metric=bleu", "candidate=" + "a " * 600, "references=[\"a\"]"], "candidate",
      "at most 1000 characters"),
 ])

@@ -44,7 +44,7 @@ def fragment(template: str, **context: object) -> Fragment:
     template it uses) declares."""
     from dlexam import render
 
-    return Fragment(render.render(template, **context), render.packages_of(template))
+    return Fragment(render.render(template, **context), template_packages(template))
 
 
 def assemble(title: str, langs: Sequence[str], parts: Sequence[Fragment]) -> str:

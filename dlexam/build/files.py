@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said, stderr_lang
 
 BOOK_NAME = "answer-book"
 DEFAULT_EXAM = "final2023"
@@ -86,11 +86,12 @@ def _check_folder(path: Path, param: str) -> None:
     """Raises InputError unless ``path`` is, or can be made, a folder dlexam can write in."""
     existing = _nearest_existing(path)
     if existing.is_symlink() and not existing.exists():
-        raise InputError(param, "a folder", f"{existing}, a link to nothing")
+        raise InputError(param, Said("files.folder"), Said("files.dangling", path=str(existing)))
     if not existing.is_dir():
-        raise InputError(param, "a folder", f"{existing}, which is a file")
+        raise InputError(param, Said("files.folder"), Said("files.a_file", path=str(existing)))
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise InputError(param, "a folder dlexam can write in", f"{existing}, which is read-only")
+        raise InputError(param, Said("files.writable_folder"),
+                         Said("files.read_only", path=str(existing)))
 
 
 def check_output_folder(text: str, param: str = "--out") -> Path:
@@ -100,7 +101,7 @@ def check_output_folder(text: str, param: str = "--out") -> Path:
         InputError: the name is empty, names a file, or a folder that cannot be written.
     """
     if not text.strip():
-        raise InputError(param, "a folder name", "an empty name")
+        raise InputError(param, Said("files.folder_name"), Said("files.empty_name"))
     path = Path(text)
     _check_folder(path, param)
     return path
@@ -115,8 +116,8 @@ def check_book_outputs(out_dir: Path, name: str = BOOK_NAME, param: str = "--out
     for suffix in BOOK_SUFFIXES:
         target = out_dir / f"{name}{suffix}"
         if target.is_dir() and not target.is_symlink() and any(target.iterdir()):
-            raise InputError(param, f"{target} to be a file dlexam may replace",
-                             "a folder with files in it")
+            raise InputError(param, Said("files.replaceable", path=str(target)),
+                             Said("files.full_folder"))
 
 
 def check_pdf_file(text: str, param: str = "--pdf") -> Path:
@@ -127,12 +128,12 @@ def check_pdf_file(text: str, param: str = "--pdf") -> Path:
             is a file or cannot be written.
     """
     if not text.strip():
-        raise InputError(param, "a PDF file name such as sheet.pdf", "an empty name")
+        raise InputError(param, Said("files.pdf_name"), Said("files.empty_name"))
     path = Path(text)
     if path.is_dir() or text.endswith(("/", os.sep)):
-        raise InputError(param, "a PDF file name such as sheet.pdf", f"the folder {text}")
+        raise InputError(param, Said("files.pdf_name"), Said("files.the_folder", path=text))
     if path.suffix.lower() != ".pdf":
-        raise InputError(param, "a file name ending in .pdf", text)
+        raise InputError(param, Said("files.pdf_suffix"), text)
     _check_folder(path.parent, param)
     return path
 
@@ -164,8 +165,8 @@ def output_lock(folder: Path) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            print(f"dlexam: waiting for another build in {folder} to finish", file=sys.stderr,
-                  flush=True)
+            print(Said("files.waiting", folder=str(folder)).said_in(stderr_lang()),
+                  file=sys.stderr, flush=True)
             fcntl.flock(fd, fcntl.LOCK_EX)
         _HELD[key] = 1
         try:

@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 
 from dlexam.build.files import atomic_write, output_lock
-from dlexam.errors import BuildError
+from dlexam.errors import BuildError, Said
 from dlexam.lifetime import child_preexec
 from dlexam.outfolder import replace_files
 
@@ -96,7 +96,7 @@ def require_xelatex() -> str:
     """
     path = shutil.which("xelatex")
     if path is None:
-        raise BuildError(f"xelatex is not installed; install it with: {INSTALL_HINT}")
+        raise BuildError(Said("build.errors.no_xelatex", command=INSTALL_HINT))
     return path
 
 
@@ -122,7 +122,7 @@ def _wait(proc: subprocess.Popen[bytes], timeout: float) -> int:
         return proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         _stop(proc)
-        raise BuildError(f"xelatex did not finish within {timeout:.0f} s and was stopped") from None
+        raise BuildError(Said("build.errors.timeout", seconds=round(timeout))) from None
     except BaseException:  # Ctrl-C, SIGTERM (the command line turns it into an exception), ...
         _stop(proc)
         raise
@@ -158,29 +158,29 @@ def explain_failure(log: str, source: str, jobname: str) -> str:
     """One line saying what went wrong in a failed TeX run, and which template it came from."""
     missing = _MISSING.search(log)
     if missing:
-        return (
-            f"missing glyph {missing['ch']!r} ({missing['code']}) in font "
-            f"{missing['font'].strip()}: the fonts in use cannot show this character"
-        )
+        return Said("build.errors.glyph", char=repr(missing["ch"]), code=missing["code"],
+                    font=missing["font"].strip())
     match = _ERROR_LINE.search(log)
     if match:
-        where = ""
         if Path(match["file"]).name == f"{jobname}.tex":
             template = _template_at(source, int(match["line"]))
-            where = f" (line {match['line']}" + (f", from template {template}" if template else "")
-            where += ")"
-        return f"TeX error: {match['msg'].strip()}{where}"
+            if template:
+                return Said("build.errors.tex_template", message=match["msg"].strip(),
+                            line=match["line"], template=template)
+            return Said("build.errors.tex_line", message=match["msg"].strip(),
+                        line=match["line"])
+        return Said("build.errors.tex", message=match["msg"].strip())
     bang = re.search(r"^! (.*)$", log, re.M)
     if bang:
-        return f"TeX error: {bang.group(1).strip()}"
+        return Said("build.errors.tex", message=bang.group(1).strip())
     # the last few lines of the log say where TeX stopped (e.g. "Emergency stop", a capacity)
     last = [line.strip() for line in log.splitlines() if line.strip()][-_TAIL_LINES:]
     tail = " | ".join(last)
     if len(tail) > _TAIL_CHARS:
         tail = "..." + tail[-_TAIL_CHARS:]
     if not tail:
-        return "xelatex failed without an error line and left no log"
-    return f"xelatex failed without an error line; the log ends: {tail}"
+        return Said("build.errors.no_log")
+    return Said("build.errors.log_ends", tail=tail)
 
 
 def keep_log(err: BuildError, log_path: Path) -> BuildError:
@@ -195,7 +195,8 @@ def keep_log(err: BuildError, log_path: Path) -> BuildError:
         atomic_write(log_path, err.log.encode("utf-8"))
     except OSError:
         return err
-    return BuildError(f"{err} (log: {log_path})", log=err.log)
+    return BuildError(Said("build.errors.with_log", error=err.args[0], log=str(log_path)),
+                      log=err.log)
 
 
 _TAIL_LINES = 3
@@ -247,12 +248,11 @@ def _finish(workdir: Path, jobname: str, source: str, log: str, timeout: float) 
                            source)
     pdf_path = workdir / f"{jobname}.pdf"
     if not pdf_path.exists():
-        raise BuildError("xelatex reported success but wrote no PDF")
+        raise BuildError(Said("build.errors.no_pdf"))
     pdf = pdf_path.read_bytes()
     problem = pdf_problem(pdf)
     if problem is not None:
-        raise BuildError(f"xelatex reported success but wrote a damaged PDF ({problem})",
-                         log=log)
+        raise BuildError(Said("build.errors.damaged", problem=problem), log=log)
     _record(jobname, log, pdf)
     return TexRun(pdf=pdf, log=log, passes=passes)
 
@@ -390,7 +390,7 @@ def pdf_problem(pdf: bytes) -> str | None:
     page tree); its own complaints about repairable details are not errors here.
     """
     if not pdf.startswith(b"%PDF-") or b"%%EOF" not in pdf[-1024:]:
-        return "no PDF header or end-of-file marker"
+        return Said("build.errors.no_header")
     import io
     import logging
 
@@ -402,10 +402,10 @@ def pdf_problem(pdf: bytes) -> str | None:
     try:
         pages = len(PdfReader(io.BytesIO(pdf), strict=False).pages)
     except Exception as err:  # pypdf raises many kinds of error for a damaged file
-        return f"it does not open: {str(err).splitlines()[0] if str(err) else type(err).__name__}"
+        return Said("build.errors.does_not_open", kind=type(err).__name__)
     finally:
         logger.setLevel(level)
-    return None if pages > 0 else "it has no pages"
+    return None if pages > 0 else Said("build.errors.no_pages")
 
 
 def write_document(source: str, pdf_path: Path, jobname: str) -> Path:

@@ -18,7 +18,8 @@ from typing import Any, BinaryIO, TextIO
 
 from dlexam.check.verdicts import CheckerCache
 from dlexam.derivations.contract import Precision, precision_of
-from dlexam.errors import DlexamError, InputError
+from dlexam.errors import DlexamError, InputError, Said
+from dlexam.safeio import malformed_json
 
 MAX_LINE = 1_000_000  # characters in one request
 MAX_LINES = 1_000_000
@@ -27,30 +28,34 @@ MAX_BYTES = 1 << 30  # a whole batch; read as it comes, never held
 
 def _request(line: str) -> tuple[str, dict[str, Any], dict[str, Any], Precision | None]:
     if line == "\0 too long":
-        raise InputError("request", f"at most {MAX_LINE:,} characters on a line", "more")
+        raise InputError("request", Said("batch.errors.line_length", n=f"{MAX_LINE:,}"),
+                         Said("errors.more"))
     if line.startswith("\0"):
-        raise InputError("request", "a line of UTF-8 text", "other bytes")
+        raise InputError("request", Said("batch.errors.utf8"), Said("batch.errors.other_bytes"))
     if len(line) > MAX_LINE:
-        raise InputError("request", f"at most {MAX_LINE:,} characters on a line",
+        raise InputError("request", Said("batch.errors.line_length", n=f"{MAX_LINE:,}"),
                          f"{len(line):,}")
     try:
         data = json.loads(line)
     except (ValueError, RecursionError) as err:
-        raise InputError("request", "one JSON object", f"malformed JSON ({str(err)[:80]})") \
-            from None
+        raise InputError("request", Said("literals.errors.one_object"),
+                         malformed_json(err) if isinstance(err, ValueError)
+                         else Said("errors.deeper")) from None
     if not isinstance(data, dict):
-        raise InputError("request", 'a JSON object {"derivation", "params", "answers"}')
+        raise InputError("request", Said("batch.errors.request",
+                                         keys='{"derivation", "params", "answers"}'))
     unknown = set(data) - {"derivation", "params", "answers", "sig_figs", "decimals"}
     if unknown:
-        raise InputError(sorted(unknown)[0], 'only the keys "derivation", "params", "answers" '
-                         '(and "sig_figs" or "decimals")')
+        raise InputError(sorted(unknown)[0], Said("batch.errors.keys",
+                                                  keys='"derivation", "params", "answers"',
+                                                  optional='"sig_figs", "decimals"'))
     name, params, answers = data.get("derivation"), data.get("params", {}), data.get("answers")
     if not isinstance(name, str):
-        raise InputError("derivation", "a derivation's name")
+        raise InputError("derivation", Said("batch.errors.derivation"))
     if not isinstance(params, dict):
-        raise InputError("params", "a JSON object of parameters")
+        raise InputError("params", Said("batch.errors.params"))
     if not isinstance(answers, dict) or not answers:
-        raise InputError("answers", 'a JSON object such as {"y[2]": "2.7371"}')
+        raise InputError("answers", Said("batch.errors.answers", example='{"y[2]": "2.7371"}'))
     return name, params, answers, precision_of(data.get("sig_figs"), data.get("decimals"))
 
 
@@ -72,11 +77,12 @@ def run_batch(lines: BinaryIO, out: TextIO, lang: str) -> int:
             print(json.dumps({"line": number, **report_json(report, lang)},
                              ensure_ascii=False), file=out)
         except DlexamError as err:
-            print(json.dumps({"line": number, "error": str(err)}, ensure_ascii=False), file=out)
+            said = err.said_in(lang)
+            print(json.dumps({"line": number, "error": said}, ensure_ascii=False), file=out)
         except (ArithmeticError, ValueError, TypeError, IndexError, RecursionError) as err:
             # one request that cannot be checked never stops the batch
-            print(json.dumps({"line": number, "error": f"request: could not be checked "
-                              f"({type(err).__name__})"}), file=out)
+            said = Said("batch.errors.unchecked", kind=type(err).__name__).said_in(lang)
+            print(json.dumps({"line": number, "error": said}, ensure_ascii=False), file=out)
     return count
 
 
@@ -88,7 +94,8 @@ def _numbered(lines: BinaryIO) -> Iterator[tuple[int, str]]:
     stream = bounded_lines(lines, 4 * MAX_LINE, MAX_BYTES, "--batch")
     for number, raw in enumerate(stream, start=1):
         if number > MAX_LINES:
-            raise InputError("--batch", f"at most {MAX_LINES:,} lines", "more")
+            raise InputError("--batch", Said("batch.errors.lines", n=f"{MAX_LINES:,}"),
+                             Said("errors.more"))
         if raw is None:
             yield number, "\0 too long"
             continue

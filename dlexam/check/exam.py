@@ -17,7 +17,7 @@ from typing import Any
 
 from dlexam.check.verdicts import Checker, Report, Verdict, item_credit
 from dlexam.derivations.contract import format_ref
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.notation.display import plain_number
 
 MAX_ANSWERS_FILE = 1_000_000  # bytes
@@ -60,16 +60,17 @@ def read_answers(path: str) -> dict[str, dict[str, Any]]:
     from dlexam.safeio import decode_utf8, load_toml, read_file
 
     table = load_toml(decode_utf8(read_file(path, MAX_ANSWERS_FILE, "answers file"), path,
-                                  bom=False), path, expected="TOML")
+                                  bom=False), path, expected=Said("check.errors.toml"))
     answers: dict[str, dict[str, Any]] = {}
     for qid, given in table.items():
         if not isinstance(given, dict):
-            raise InputError(f"{path}: {qid}", 'a table of answers such as [q1] "y[2]" = "2.7"')
+            raise InputError(f"{path}: {qid}", Said("check.errors.answers_table",
+                                                    example='[q1] "y[2]" = "2.7"'))
         kept = {}
         for ref, value in given.items():
             if isinstance(value, dict):
-                raise InputError(f"{path}: {qid}.{ref}", "a value (text, a number or a list); "
-                                 'quote a name with brackets: "y[2]" = ...')
+                raise InputError(f"{path}: {qid}.{ref}", Said("check.errors.answer_value",
+                                                              example='"y[2]" = ...'))
             if value == "":
                 continue
             kept[ref] = value
@@ -87,8 +88,9 @@ def check_exam(exam: Any, answers: dict[str, dict[str, Any]],
     known = {q.id for q in exam.questions}
     for qid in answers:
         if qid not in known:
-            raise InputError(f"{source}: {qid}", "a question of the exam (" +
-                             ", ".join(sorted(known)) + ")", "an unknown question")
+            raise InputError(f"{source}: {qid}", Said("check.errors.exam_question",
+                                                      known=", ".join(sorted(known))),
+                             Said("check.errors.unknown_question"))
     out = []
     for question in exam.questions:
         given = answers.get(question.id, {})

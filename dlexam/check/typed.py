@@ -243,10 +243,15 @@ class Dialect:
     percent: bool = True  # 75% is 0.75
     frac_digits: bool = True  # \frac12 is one half
     implicit_before_number: bool = False  # "2 3" is refused, not 6
-    missing: str = "a missing {text!r} at character {position}"
-    ends_early: str = "an answer that ends too early"
+    missing: str = "typed.missing"  # a catalog key (or a sentence with {text} and {position})
+    ends_early: str = "typed.ends_early"  # a catalog key (or a sentence)
     # a name that is neither a function nor a constant: a Node, or TypedError
     name: Callable[[_Parser, str], Node] = _unknown_name
+
+
+def _said(text: str) -> str:
+    """A dialect's message: a catalog key, said, or a sentence of its own."""
+    return text if " " in text else Said(text)
 
 
 ANSWER = Dialect()
@@ -273,7 +278,9 @@ class _Parser:
     def expect(self, text: str) -> None:
         token = self.take()
         if token.text != text or token.kind not in ("op",):
-            raise TypedError(self.dialect.missing.format(text=text, position=token.position + 1))
+            missing, position = self.dialect.missing, token.position + 1
+            raise TypedError(missing.format(text=text, position=position) if " " in missing
+                             else Said(missing, text=repr(text), position=position))
 
     def enter(self) -> None:
         self.depth += 1
@@ -505,7 +512,7 @@ class _Parser:
                 return Constant(name)
             return self.dialect.name(self, name)
         if token.kind == "end":
-            raise TypedError(self.dialect.ends_early)
+            raise TypedError(_said(self.dialect.ends_early))
         raise TypedError(Said("typed.unexpected", text=repr(token.text), at=token.position + 1))
 
     def _argument(self, name: str) -> Node:
@@ -630,7 +637,7 @@ def parse(text: str, ragged: bool = False) -> Any:
         TypedError: the text is refused (the message says why).
     """
     if len(text) > MAX_CHARS:
-        raise TypedError(f"more than {MAX_CHARS:,} characters")
+        raise TypedError(Said("typed.too_long", n=f"{MAX_CHARS:,}"))
     tokens = tokenize(unwrap(text))
     if len(tokens) == 1:
         raise TypedError(Said("typed.nothing"))

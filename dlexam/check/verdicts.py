@@ -590,7 +590,7 @@ class Checker:
         try:
             name, index = parse_ref(ref)
         except ValueError as err:
-            raise InputError(echo(ref), str(err)) from None
+            raise InputError(echo(ref), err.args[0]) from None
         try:
             answer = self.derivation.answer(name)
         except KeyError:
@@ -606,7 +606,7 @@ class Checker:
         except IndexError as err:
             raise InputError(echo(ref), Said("check.errors.position",
                                              shape=_shape_text(self.expected[name])),
-                             str(err)) from None
+                             err.args[0]) from None
         if answer.kind == "text":
             given_text = typed if isinstance(typed, str) else json_text(typed)
             return [(answer, index, expected, given_text.strip())]
@@ -618,10 +618,10 @@ class Checker:
                              err.args[0]) from None
         if answer.ragged and outline(value) != outline(expected):
             # lists of different lengths (one shape per layer): each as long as the answer's
-            lengths = [len(v) if isinstance(v, list) else 1 for v in value] \
-                if isinstance(value, list) else "one number"
-            raise InputError(echo(ref), Said("check.errors.ragged"),
-                             f"lengths {lengths}")
+            raise InputError(echo(ref), Said("check.errors.ragged"), Said(
+                "check.errors.lengths", lengths=", ".join(
+                    str(len(v) if isinstance(v, list) else 1) for v in value))
+                if isinstance(value, list) else Said("inputs.one_number"))
         out = []
         expected_shape = _shape(expected)
         value = one_element(value, expected_shape)  # 0.5 for [0.5]

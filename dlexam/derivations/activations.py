@@ -23,8 +23,9 @@ from dlexam.derivations.forms import Operator, Ratio, as_written, row_vector
 from dlexam.derivations.heads import Is
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym
+from dlexam.notation.display import plain_number
 
 register_symbols({
     "act_alpha": (r"\alpha", "α"),
@@ -335,20 +336,21 @@ def _activation_question(values: dict[str, Any]) -> dict[str, Any]:
 
 def _check(name: str, x: Any, alpha: Any, approximate: str) -> list[sp.Basic]:
     if alpha is not None and name not in ALPHA_DEFAULT:
-        raise InputError("alpha", "no alpha: only leaky_relu and elu take one",
-                         f"alpha with name={name}")
+        raise InputError("alpha", Said("activations.errors.no_alpha"),
+                         Said("activations.errors.with_name", given="alpha", name=name))
     if alpha is not None and alpha <= 0:
-        raise InputError("alpha", "a number > 0", str(alpha))
+        raise InputError("alpha", Said("inputs.positive"), str(alpha))
     if approximate != "none" and name != "gelu":
-        raise InputError("approximate", "none: only gelu takes approximate=tanh",
-                         f"approximate={approximate} with name={name}")
+        raise InputError("approximate", Said("activations.errors.approximate"),
+                         Said("activations.errors.with_name", given=f"approximate={approximate}",
+                              name=name))
     entries = list(x) if isinstance(x, sp.MatrixBase) else [x]
     for i, v in enumerate(entries, start=1):
         if v > X_MAX or v < -X_MAX:
-            raise InputError("x", f"numbers from -{X_MAX} to {X_MAX} (every activation is flat "
-                             "or linear far beyond)", f"{float(v):g} at entry {i}")
+            raise InputError("x", Said("activations.errors.range", high=X_MAX),
+                             Said("inputs.value_at", value=plain_number(v, "echo"), index=i))
     if name == "softmax" and len(entries) < 2:
-        raise InputError("x", "a list of at least 2 numbers for softmax", "one number")
+        raise InputError("x", Said("activations.errors.softmax"), Said("inputs.one_number"))
     return entries
 
 

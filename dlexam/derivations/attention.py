@@ -55,8 +55,10 @@ from dlexam.derivations.heads import (
 )
 from dlexam.derivations.params import Param, bind_dims, numeric_inputs, validate
 from dlexam.derivations.sampling import Draw
+from dlexam.derivations.statements import mask_phrase
 from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym
+from dlexam.notation.display import Series
 
 register_symbols({
     "C_ctx": ("C", "C"),
@@ -95,7 +97,7 @@ def _label_list(labels: list[Any]) -> Any:
     """Labels as prose lists them: the names given, comma-separated (``Tom, chase, Jerry``), or
     the default symbols as a vector (x_1, x_2, x_3)."""
     if all(isinstance(label, str) for label in labels):
-        return ", ".join(labels)
+        return Series("names", labels)
     return row_vector(labels)
 
 
@@ -519,7 +521,7 @@ def _self_attention_question(values: dict[str, Any]) -> dict[str, Any]:
                  if values[k] is not None]
         asked = "Z"
     return {"given": Names(*given), "asked": sym(asked, **NC),
-            "formula": attention_formula(values["scale"])}
+            "formula": attention_formula(values["scale"]), "mask_rule": mask_phrase(values["mask"])}
 
 
 def _scores_form(scores: sp.ImmutableMatrix, d_k: int | None, values: sp.ImmutableMatrix | None,
@@ -652,22 +654,14 @@ def _from_own_weights(params: Mapping[str, Any], student: Mapping[str, Any]
     params=SELF_ATTENTION_PARAMS,
     answers=[
         # computed from X and the weights only (with scores or Q, K, V given, they are inputs)
-        Answer("Q", "matrix", shapes=(("n", "d_k"),), optional=True,
-               label={"en": "the queries Q", "zh-Hant": "查詢矩陣 Q"}),
-        Answer("K", "matrix", shapes=(("m", "d_k"),), optional=True,
-               label={"en": "the keys K", "zh-Hant": "鍵矩陣 K"}),
-        Answer("V", "matrix", shapes=(("m", "d_v"),), optional=True,
-               label={"en": "the values V", "zh-Hant": "值矩陣 V"}),
-        Answer("scores", "matrix", shapes=(("n", "m"),), optional=True,
-               label={"en": "the scores S", "zh-Hant": "分數矩陣 S"}),
-        Answer("scaled", "matrix", shapes=(("n", "m"),),
-               label={"en": "the scaled scores", "zh-Hant": "縮放後的分數"}),
-        Answer("masked", "matrix", shapes=(("n", "m"),), optional=True,
-               label={"en": "the masked scaled scores", "zh-Hant": "遮罩後的縮放分數"}),
-        Answer("weights", "matrix", shapes=(("n", "m"),),
-               label={"en": "the attention weights A", "zh-Hant": "注意力權重 A"}),
-        Answer("Z", "matrix", shapes=(("n", "d_v"),), optional=True,
-               label={"en": "the output Z", "zh-Hant": "輸出 Z"}),
+        Answer("Q", "matrix", shapes=(("n", "d_k"),), optional=True),
+        Answer("K", "matrix", shapes=(("m", "d_k"),), optional=True),
+        Answer("V", "matrix", shapes=(("m", "d_v"),), optional=True),
+        Answer("scores", "matrix", shapes=(("n", "m"),), optional=True),
+        Answer("scaled", "matrix", shapes=(("n", "m"),)),
+        Answer("masked", "matrix", shapes=(("n", "m"),), optional=True),
+        Answer("weights", "matrix", shapes=(("n", "m"),)),
+        Answer("Z", "matrix", shapes=(("n", "d_v"),), optional=True),
     ],
     mistakes=SELF_ATTENTION_MISTAKES,
     sampler=sample_self_attention,
@@ -723,7 +717,8 @@ def self_attention(
     form = used[0][0] if used else "x"
     if form == "scores":
         if scores is None:
-            raise InputError("values", Said("attention.errors.values_only"), "values")
+            raise InputError("values", Said("attention.errors.values_only"),
+                             Said("attention.errors.values_with_x"))
         return _scores_form(scores, d_k, values, mask, scale, syms, mistake)
     if form == "qkv":
         return _qkv_form(Q, K, V, d_k, mask, scale, syms, mistake)
@@ -794,7 +789,7 @@ def sample_multi_head(draw: Draw, fixed: Mapping[str, Any]) -> dict[str, Any]:
     draws that form, fixing X the other), and sometimes scale=none or a number to divide by."""
     if fixed.get("X") is not None and (fixed.get("X_q") is not None
                                        or fixed.get("X_kv") is not None):
-        raise InputError("X_q", "either X (self-attention) or X_q with X_kv, not both", "both")
+        raise InputError("X_q", Said("attention.errors.x_or_cross"), Said("errors.both"))
     dims = bind_dims(MULTI_HEAD_PARAMS, fixed)
     if fixed.get("X_q") is not None or fixed.get("X_kv") is not None:
         cross = True
@@ -854,7 +849,8 @@ def _multi_head_question(values: dict[str, Any]) -> dict[str, Any]:
             sp.Mul(sp.Symbol("Q_h", **NC), sp.Symbol("K_h^T", **NC)))
         formula = sp.Mul(Softmax(scores), sp.Symbol("V_h", **NC))
     return {"given": matrices_given(m, names), "heads": len(m["W_Q"]),
-            "d_k": m["W_Q"][0].cols, "formula": formula, "x_q": xq, "x_kv": xkv}
+            "d_k": m["W_Q"][0].cols, "formula": formula, "x_q": xq, "x_kv": xkv,
+            "mask_rule": mask_phrase(values["mask"])}
 
 
 @derivation(
@@ -920,12 +916,11 @@ def multi_head_attention(
     cross = X_q is not None or X_kv is not None
     if cross and X is not None:
         raise InputError("X_q" if X_q is not None else "X_kv",
-                         "either X (self-attention) or X_q with X_kv (cross-attention)", "both")
+                         Said("attention.errors.x_or_cross"), Said("errors.both"))
     if cross and X_q is None:
-        raise InputError("X_q", "the queries' tokens, with X_kv (cross-attention)", "nothing")
+        raise InputError("X_q", Said("attention.errors.query_tokens"), Said("errors.nothing"))
     if cross and X_kv is None:
-        raise InputError("X_kv", "the keys' and values' tokens, with X_q (cross-attention)",
-                         "nothing")
+        raise InputError("X_kv", Said("attention.errors.key_tokens"), Said("errors.nothing"))
     values: dict[str, Any] = {"X": X, "X_q": X_q, "X_kv": X_kv, "W_Q": W_Q, "W_K": W_K,
                               "W_V": W_V, "W_O": W_O}
     generated, sizes = seeded_inputs(
@@ -936,11 +931,12 @@ def multi_head_attention(
         seed, ATTENTION_SEED_RANGE, MULTI_HEAD_DEFAULTS,
     )
     if not cross and sizes["d_kv"] != sizes["d_model"]:
-        raise InputError("W_K", f"{sizes['d_model']} rows per head (the width of X)",
+        raise InputError("W_K", Said("attention.errors.rows_per_head", n=sizes["d_model"]),
                          f"{sizes['d_kv']}")
     if cross and mask == "causal" and X_q.rows != X_kv.rows:  # type: ignore[union-attr]
-        raise InputError("mask", "as many query tokens as key tokens for mask=causal",
-                         f"{X_q.rows} and {X_kv.rows}")  # type: ignore[union-attr]
+        raise InputError("mask", Said("attention.errors.causal_tokens"),
+                         Said("attention.errors.queries_keys", q=X_q.rows,  # type: ignore[union-attr]
+                              k=X_kv.rows))  # type: ignore[union-attr]
     low, high = ATTENTION_SEED_RANGE
     steps = generated_step("multi_head_attention.generated", seed, generated, low, high)
     if cross:

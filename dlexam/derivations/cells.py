@@ -20,7 +20,7 @@ from sympy.core.symbol import Str
 from dlexam.derivations.core import Step, put_in, three_part
 from dlexam.derivations.forms import as_written
 from dlexam.derivations.params import exact
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.notation import (
     msym as msym,  # re-exported: the recurrent topics make their matrices here
 )
@@ -151,7 +151,8 @@ def example(
     missing = [k for k, v in given.items() if v is None]
     if missing:
         named = next(k for k, v in given.items() if v is not None)
-        raise InputError(missing[0], f"{what} too, since {named} is given", "nothing")
+        raise InputError(missing[0], Said("cells.errors.too", what=what, named=named),
+                         Said("errors.nothing"))
     return {k: v for k, v in given.items() if v is not None}
 
 
@@ -163,7 +164,7 @@ def check_sizes(units: int, vectors: dict[str, sp.ImmutableMatrix | None]) -> No
     """
     for name, v in vectors.items():
         if v is not None and v.rows != units:
-            raise InputError(name, f"H = {units} numbers, as the weights have", f"{v.rows}")
+            raise InputError(name, Said("cells.errors.units", n=units), f"{v.rows}")
 
 
 def flat(vector: sp.MatrixBase) -> list[sp.Expr]:
@@ -226,10 +227,9 @@ def inputs_of(U: sp.ImmutableMatrix, x: sp.ImmutableMatrix) -> tuple[list[Any], 
     D = U.cols  # noqa: N806
     if x.cols != D:
         if D == 1:
-            raise InputError("x", "one number per time step (U is an H list, so D = 1)",
-                             f"{x.rows} x {x.cols}")
-        raise InputError("x", f"one list of D = {D} numbers per time step (U is H x {D})",
-                         f"{x.rows} x {x.cols}" if x.cols > 1 else "a list of numbers")
+            raise InputError("x", Said("cells.errors.one_per_step"), f"{x.rows} x {x.cols}")
+        raise InputError("x", Said("cells.errors.list_per_step", n=D),
+                         f"{x.rows} x {x.cols}" if x.cols > 1 else Said("cells.errors.numbers"))
     if D == 1:
         return [x[i, 0] for i in range(x.rows)], True
     return rows_of(x), False

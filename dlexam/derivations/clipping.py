@@ -29,6 +29,7 @@ from dlexam.derivations.params import Param, exact
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError, Said
 from dlexam.notation import msym, register_symbols, sym
+from dlexam.notation.display import Phrase
 
 register_symbols({
     "beta": (r"\beta", "beta"),
@@ -61,16 +62,12 @@ CLIP_ANSWERS = [
     # the clipped gradient, in the shape of g (a vector, or a matrix given row by row); for
     # mode=global-norm every entry of every tensor in order, each tensor row by row (info.tensors
     # keeps them tensor by tensor)
-    Answer("g", "vectors", shapes=(("N",), ("N", "M")),
-           label={"en": "the clipped gradient", "zh-Hant": "截斷後的梯度"}),
+    Answer("g", "vectors", shapes=(("N",), ("N", "M"))),
     # one number, or one per row (column) when the norm is taken along axes
-    Answer("norm_before", "vectors", shapes=((), ("R",)),
-           label={"en": "the norm of g before clipping", "zh-Hant": "截斷前 g 的範數"}),
-    Answer("norm_after", "vectors", shapes=((), ("R",)),
-           label={"en": "the norm of g after clipping", "zh-Hant": "截斷後 g 的範數"}),
+    Answer("norm_before", "vectors", shapes=((), ("R",))),
+    Answer("norm_after", "vectors", shapes=((), ("R",))),
     # the factor g is multiplied by: beta / ||g|| when clipped, else 1 (one per row with axes)
-    Answer("scale", "vectors", shapes=((), ("R",)),
-           label={"en": "the factor g is multiplied by", "zh-Hant": "g 所乘的縮放係數"}),
+    Answer("scale", "vectors", shapes=((), ("R",))),
 ]
 
 
@@ -251,8 +248,8 @@ def _layout(g: Any, mode: str) -> tuple[str, Any]:
         if all(len(s) == 1 for s in shapes) and len({s[0] for s in shapes}) == 1:
             return "matrix", sp.ImmutableMatrix([list(t) for t in g])
         raise InputError("g", Said("clipping.errors.vector_or_matrix"),
-                         "a list of tensors of shapes "
-                         + ", ".join(" x ".join(map(str, s)) or "()" for s in shapes))
+                         Said("clipping.errors.shapes", shapes=", ".join(
+                             " x ".join(map(str, s)) or "()" for s in shapes)))
     return "list", tuple(g)
 
 
@@ -289,7 +286,12 @@ def _clip_question(values: dict[str, Any]) -> dict[str, Any]:
     every = [0] if kind == "vector" else [0, 1]
     shown_axes: Any = every if axes is None or kind == "list" else (
         list(axes) if isinstance(axes, sp.MatrixBase) else axes)
-    return {"g": g, "axes": shown_axes}
+    mode = values["mode"]
+    if mode == "norm" and kind == "matrix":  # along one axis: each row, or each column
+        how = {(1,): "rows", (0,): "columns"}.get(_axes_of(axes, 2) or (), "norm")
+    else:
+        how = {"value": "value", "global-norm": "global"}.get(mode, "norm")
+    return {"g": g, "axes": shown_axes, "how": Phrase(f"clip_gradient.says.{how}")}
 
 
 def _clipped_by_own_norm(params: Mapping[str, Any], student: Mapping[str, Any]
@@ -342,7 +344,7 @@ def clip_gradient(g: Any, threshold: sp.Rational, mode: str, axes: Any,
             a list of tensors other than for the global norm.
     """
     if threshold <= 0:
-        raise InputError("threshold", "a number > 0", str(threshold))
+        raise InputError("threshold", Said("inputs.positive"), str(threshold))
     if axes is not None and mode != "norm":
         raise InputError("axes", Said("clipping.errors.no_axes", mode=mode),
                          str(list(axes) if isinstance(axes, sp.MatrixBase) else axes))
@@ -360,7 +362,7 @@ def clip_gradient(g: Any, threshold: sp.Rational, mode: str, axes: Any,
 def _clip_whole(g: sp.ImmutableMatrix, threshold: sp.Rational, mistake: str | None) -> Result:
     """Clipping by the norm of all entries (or a mistake's variant of it)."""
     if threshold <= 0:
-        raise InputError("threshold", "a number > 0", str(threshold))
+        raise InputError("threshold", Said("inputs.positive"), str(threshold))
     if mistake == "clip-by-value":
         return _clip_by_value(g, threshold)
     squared = mistake == "squared-norm"

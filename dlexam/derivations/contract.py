@@ -10,11 +10,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 
 Shape = tuple[str | int, ...]
 
@@ -105,14 +105,15 @@ def precision_of(sig_figs: Any, decimals: Any,
         InputError: both given, or one that is not a whole number in range.
     """
     if sig_figs is not None and decimals is not None:
-        raise InputError(names[0], f"{names[0]} or {names[1]}, not both", "both")
+        raise InputError(names[0], Said("check.errors.not_both", a=names[0], b=names[1]),
+                         Said("errors.both"))
     for name, field_name, value, low in ((names[0], "sig_figs", sig_figs, 1),
                                          (names[1], "decimals", decimals, 0)):
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, int) or not (
                 low <= value <= MAX_FIGURES):
-            raise InputError(name, f"a whole number from {low} to {MAX_FIGURES}",
+            raise InputError(name, Said("inputs.a_whole_from_to", low=low, high=MAX_FIGURES),
                              repr(value)[:60])
         return Precision(**{field_name: value})
     return None
@@ -204,9 +205,6 @@ class Answer:
         optional: present only for some parameters (``loss`` only when a target is given).
         asked: the question statement asks for it (``dlexam practice`` asks these in turn);
             False for values worked out on the way or reported beside (the other convention's).
-        label: what a person calls it, by language code (``{"en": "the norm of g before
-            clipping", "zh-Hant": ...}``): an exam paper asks for it by this label instead of
-            its name; None: the paper shows the name.
     """
 
     name: str
@@ -216,7 +214,6 @@ class Answer:
     abs: float = DEFAULT_ABS
     optional: bool = False
     asked: bool = True
-    label: Mapping[str, str] | None = field(default=None, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if self.kind not in ANSWER_KINDS:
@@ -293,11 +290,10 @@ def parse_ref(ref: str) -> tuple[str, tuple[int, ...]]:
     """
     match = _REF.match(ref.strip())
     if not match:
-        raise ValueError("an answer name, optionally with 1-based positions such as y[2] or "
-                         "h[2][1]")
+        raise ValueError(Said("check.errors.reference"))
     index = tuple(int(i) for i in re.findall(r"\d+", match.group("index")))
     if any(i < 1 for i in index):
-        raise ValueError("positions counted from 1")
+        raise ValueError(Said("check.errors.from_one"))
     return match.group("name"), index
 
 
@@ -314,9 +310,9 @@ def element(value: Any, index: Sequence[int]) -> Any:
     """
     for depth, i in enumerate(index):
         if not isinstance(value, list):
-            raise IndexError(f"position {depth + 1} indexes a single value")
+            raise IndexError(Said("check.errors.single_value", position=depth + 1))
         if not 1 <= i <= len(value):
-            raise IndexError(f"position {i} of {len(value)}")
+            raise IndexError(Said("check.errors.position_of", position=i, n=len(value)))
         value = value[i - 1]
     return value
 

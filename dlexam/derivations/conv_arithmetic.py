@@ -21,8 +21,9 @@ from dlexam.derivations.conv_geometry import same_padding, span
 from dlexam.derivations.core import Result, Step, derivation, row_of, three_part
 from dlexam.derivations.params import Param
 from dlexam.derivations.sampling import Draw
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym
+from dlexam.notation.display import Series
 
 register_symbols({
     "ca_n": ("n", "n"),
@@ -59,7 +60,8 @@ def _whole(name: str, value: Any, low: int = 1) -> int:
     number = (sp.Integer(value) if isinstance(value, int) and not isinstance(value, bool)
               else value if isinstance(value, sp.Basic) else None)
     if number is None or not number.is_Integer or not low <= int(number) <= SIZE_MAX:
-        raise InputError(name, f"a whole number from {low} to {SIZE_MAX}", str(value))
+        raise InputError(name, Said("inputs.a_whole_from_to", low=low, high=SIZE_MAX),
+                         str(value))
     return int(number)
 
 
@@ -79,7 +81,8 @@ def _pairs(values: Mapping[str, Any]) -> tuple[int, dict[str, list[int]]]:
     for name in ("k", "s", "d"):
         got = [_whole(name, x) for x in entries(name)]
         if len(got) > axes:
-            raise InputError(name, "one number, as n is one", f"a pair {got}")
+            raise InputError(name, Said("conv_arithmetic.errors.one_number"),
+                             Said("conv_arithmetic.errors.pair", pair=", ".join(map(str, got))))
         out[name] = got * axes if len(got) == 1 else got
     return axes, out
 
@@ -236,22 +239,22 @@ def _shown(value: list[int]) -> Any:
     return value[0] if len(value) == 1 else list(value)
 
 
-def _text(value: list[int]) -> str:
-    return " × ".join(str(x) for x in value)
+def _text(value: list[int]) -> Series:
+    return Series("axes", value)
 
 
-def _one(value: list[int]) -> str:
+def _one(value: list[int]) -> Series:
     """A stride or dilation as a question writes it: one number when the axes share it."""
-    return str(value[0]) if len(set(value)) == 1 else _text(value)
+    return _text(value[:1]) if len(set(value)) == 1 else _text(value)
 
 
 def _question(values: dict[str, Any]) -> dict[str, Any]:
     axes, dims = _pairs(values)
     p = _padding(values)
     fields = {"size_text": _text(dims["n"]) if axes == 2 or values["rank"] == "1" else
-              f"{dims['n'][0]} × {dims['n'][0]}",
+              _text([dims["n"][0]] * 2),
               "kernel_text": _text(dims["k"]) if axes == 2 or values["rank"] == "1" else
-              f"{dims['k'][0]} × {dims['k'][0]}",
+              _text([dims["k"][0]] * 2),
               "stride_text": _one(dims["s"]), "dilation_text": _one(dims["d"]),
               "padding_text": str(p), "repeat": values["repeat"]}
     kind = "" if values.get("filters") is None else (
@@ -370,17 +373,17 @@ def conv_arithmetic(
     axes, dims = _pairs({"n": n, "k": k, "s": s, "d": d})
     pad = _padding({"p": p})
     if axes == 2 and rank == "1":
-        raise InputError("rank", "2 for n = [H, W] (a 1-D convolution has one size)", "1")
+        raise InputError("rank", Said("conv_arithmetic.errors.rank"), "1")
     if channels is not None and filters is None:
-        raise InputError("filters", "the number of filters (channels is given)", "nothing")
+        raise InputError("filters", Said("conv_arithmetic.errors.filters"),
+                         Said("errors.nothing"))
     stack = _stack(axes, dims, pad, repeat, None)
     if stack is None:
-        raise InputError("k", "a kernel (d (k - 1) + 1 positions) that fits the padded input "
-                         f"in each of the {repeat} layer(s)", _text(dims["k"]))
+        raise InputError("k", Said("conv_arithmetic.errors.kernel_one" if repeat == 1 else
+                                   "conv_arithmetic.errors.kernel", n=repeat), _text(dims["k"]))
     mistaken = _stack(axes, dims, pad, repeat, mistake) if mistake else stack
     if mistaken is None:
-        raise InputError("--mistake", "a mistake that gives sizes of at least 1 here",
-                         repr(mistake))
+        raise InputError("--mistake", Said("conv_arithmetic.errors.mistake"), repr(mistake))
     steps, sizes = _size_steps(axes, dims, pad, repeat, mistake, mistaken)
     first = mistaken[0]
     padding = [entry[2] for entry in first]
@@ -412,7 +415,7 @@ def conv_arithmetic(
         if other_rank is not None:
             info["params_other_rank"] = other_rank
     steps.append(Step(key="conv_arithmetic.sizes", data={
-        "sizes": ", ".join(_text(row) for row in sizes), "layers": repeat}))
+        "sizes": Series("sizes", [_text(row) for row in sizes]), "layers": repeat}))
     return Result(convention="tensorflow-same" if pad == "same" else "formula",
                   steps=tuple(steps), answers=answers, info=info)
 

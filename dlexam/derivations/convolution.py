@@ -37,8 +37,10 @@ from dlexam.derivations.core import Result, Step, derivation, terms_of, three_pa
 from dlexam.derivations.forms import Operator, Ratio
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
+from dlexam.derivations.statements import NOTHING
 from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym
+from dlexam.notation.display import Phrase
 
 register_symbols({
     "conv_X": ("X", "X"),
@@ -214,16 +216,16 @@ def _bank(K: Any, C: int) -> tuple[list[list[sp.ImmutableMatrix]], bool]:
     K = _planes(K)
     if isinstance(K, sp.MatrixBase):
         if C != 1:
-            raise InputError("K", f"C x kh x kw or F x C x kh x kw with C = {C} (one kernel "
-                             "plane per input channel)", "kh x kw")
+            raise InputError("K", Said("convolution.errors.planes", n=C),
+                             Said("convolution.errors.one_plane"))
         return [[K]], False
     if isinstance(K[0], sp.MatrixBase):
         filters, banked = [list(K)], False
     else:
         filters, banked = [list(f) for f in K], True
     if len(filters[0]) != C:
-        raise InputError("K", f"{C} channel(s), as the input X has (give X as C x H x W for "
-                         "several channels)", f"{len(filters[0])}")
+        raise InputError("K", Said("convolution.errors.channels_one" if C == 1 else
+                                   "convolution.errors.channels", n=C), f"{len(filters[0])}")
     return filters, banked
 
 
@@ -299,7 +301,12 @@ def _conv_question(values: dict[str, Any]) -> dict[str, Any]:
     variant = "convolution" if values["op"] == "convolution" else ""
     if values["b"] is not None:
         variant = f"{variant}_bias" if variant else "bias"
-    return {"statement": variant or None}
+    return {"statement": variant or None, "channel_note": _channel_note(values["X"], "conv2d")}
+
+
+def _channel_note(X: Any, key: str) -> Phrase:
+    """Where the channels are, said only for an input with several."""
+    return Phrase(f"{key}.says.channels") if len(getattr(X, "shape", ())) == 3 else NOTHING
 
 
 def sample_conv(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
@@ -376,9 +383,10 @@ def conv2d(X: Any, K: Any, b: Any, stride: int, padding: int, op: str,
     filters, banked = _bank(K, C)
     kh, kw = filters[0][0].shape
     if max(H, W) + 2 * padding > PADDED_MAX:
-        raise InputError("padding", f"a padded input of at most {PADDED_MAX} x {PADDED_MAX} "
-                         f"(H + 2 padding <= {PADDED_MAX}, W + 2 padding <= {PADDED_MAX})",
-                         f"{padding} on a {H} x {W} input")
+        raise InputError("padding", Said("convolution.errors.padded", n=PADDED_MAX,
+                                              shape=f"{PADDED_MAX} x {PADDED_MAX}"),
+                         Said("convolution.errors.padding_on", padding=padding,
+                              shape=f"{H} x {W}"))
     if kh > H + 2 * padding or kw > W + 2 * padding:
         raise InputError("K", Said("convolution.errors.kernel_size",
                                       shape=f"{H + 2 * padding} x {W + 2 * padding}"),
@@ -563,8 +571,14 @@ def _shown_window(window: list[list[Any]], fill: Any) -> sp.ImmutableMatrix:
 def _pool_question(values: dict[str, Any]) -> dict[str, Any]:
     variant = ("global_" if values["global"] else "") + (
         "avg" if values["mode"] == "avg" else "")
+    counted = "pad_counted" if values["count_include_pad"] else "pad_not_counted"
     return {"statement": variant.rstrip("_") or None,
-            "stride": values["stride"] if values["stride"] is not None else values["size"]}
+            "stride": values["stride"] if values["stride"] is not None else values["size"],
+            "channel_note": (Phrase("pooling.says.global_channels") if values["global"]
+                             and len(getattr(values["X"], "shape", ())) == 3
+                             else _channel_note(values["X"], "pooling")),
+            # whether padded zeros count is said only where there are padded zeros
+            "pad_rule": Phrase(f"pooling.says.{counted}") if values["padding"] else NOTHING}
 
 
 def sample_pool(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from dlexam.derivations.params import (
     watched,
 )
 from dlexam.derivations.sampling import Draw
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.notation.display import Listed, Plain
 
 
@@ -391,8 +391,9 @@ class Derivation:
         for m in self.mistakes:
             if m.id == mistake_id:
                 return m
-        known = ", ".join(m.id for m in self.mistakes) or "none"
-        raise InputError("--mistake", f"a mistake of {self.name} ({known})", repr(mistake_id))
+        known = ", ".join(m.id for m in self.mistakes) or "-"
+        raise InputError("--mistake", Said("core.errors.mistake_of", name=self.name, known=known),
+                         repr(mistake_id))
 
     def shown_params(self, raw: Mapping[str, Any] | None) -> dict[str, Any]:
         """The raw parameters with the defaults filled in (as JSON data)."""
@@ -466,9 +467,8 @@ class Derivation:
     def _mistaken(self, right: Prepared, mistake: str) -> Prepared:
         chosen = self.get_mistake(mistake)
         if not chosen.applies_to(right.shown):
-            raise InputError("--mistake", f"a mistake that applies to this question "
-                             f"({', '.join(m.id for m in self.applicable_mistakes(right.shown))})",
-                             repr(mistake))
+            raise InputError("--mistake", Said("core.errors.applies", known=", ".join(
+                m.id for m in self.applicable_mistakes(right.shown))), repr(mistake))
         effective, values = right.effective, right.values
         if chosen.params is not None:
             effective = chosen.params(dict(right.shown))
@@ -552,8 +552,8 @@ class Derivation:
         known = {p.name for p in self.params}
         for name in fixed:
             if name not in known:
-                raise InputError(name, "one of the parameters " + ", ".join(sorted(known)),
-                                 "an unknown parameter")
+                raise InputError(name, Said("core.errors.parameters", known=", ".join(
+                    sorted(known))), Said("core.errors.unknown_parameter"))
         drawn = self.sampler(Draw(seed), fixed)
         drawn.update(fixed)
         if keep is not None and not keep(drawn):

@@ -29,10 +29,11 @@ from dlexam.derivations.contract import Answer, Mistake
 from dlexam.derivations.core import Result, Step, derivation, row_of, terms_of
 from dlexam.derivations.distributions import Log
 from dlexam.derivations.forms import Ratio, as_written
-from dlexam.derivations.params import Param, exact
+from dlexam.derivations.params import Param, exact, json_kind
 from dlexam.derivations.sampling import Draw
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym, sym_sub
+from dlexam.notation.display import Series, plain_number
 
 register_symbols({
     "dec_P": ("P", "P"),
@@ -62,52 +63,53 @@ def read_tree(name: str, value: Any, limits: Mapping[str, int]) -> tuple[Node, .
     count = [0]
 
     def nodes(table: Any, path: str, depth: int) -> tuple[Node, ...]:
-        where = f" under {path}" if path else ""
+        def at(what: Any) -> Any:  # what was given, and where in the tree
+            return Said("decoding.errors.under", what=what, path=path) if path else what
+
         if not isinstance(table, Mapping):
-            raise InputError(name, 'a JSON object token -> [probability, {children}], such as '
-                             '{"a": [0.6, {"<eos>": [1, {}]}], "b": [0.4, {}]}',
-                             f"{type(table).__name__}{where}")
+            raise InputError(name, Said("decoding.errors.tree", example='{"a": [0.6, {"<eos>": '
+                                        '[1, {}]}], "b": [0.4, {}]}'), at(json_kind(table)))
         if depth > limits.get("depth", 8):
-            raise InputError(name, f"depth at most {limits.get('depth', 8)} tokens",
-                             f"a longer path{where}")
+            raise InputError(name, Said("decoding.errors.depth", n=limits.get("depth", 8)),
+                             at(Said("decoding.errors.longer")))
         if len(table) > limits.get("branching", 8):
-            raise InputError(name, f"branching at most {limits.get('branching', 8)}",
-                             f"{len(table)} tokens{where}")
+            raise InputError(name, Said("decoding.errors.branching",
+                                        n=limits.get("branching", 8)),
+                             at(Said("decoding.errors.tokens", n=len(table))))
         out = []
         total = sp.Integer(0)
         for token, entry in table.items():
             count[0] += 1
             if count[0] > limits.get("nodes", 64):
-                raise InputError(name, f"nodes at most {limits.get('nodes', 64)}", "more")
+                raise InputError(name, Said("decoding.errors.nodes", n=limits.get("nodes", 64)),
+                                 Said("errors.more"))
             if not token or len(token.split()) != 1 or token != token.strip() or "|" in token:
-                raise InputError(name, "tokens of one word each, without |",
-                                 f"{token!r}{where}")
+                raise InputError(name, Said("decoding.errors.one_word"), at(repr(token)))
             if not isinstance(entry, (list, tuple)) or len(entry) != 2:
-                raise InputError(name, "each token mapped to [probability, {children}]",
-                                 f"{token}{where}")
+                raise InputError(name, Said("decoding.errors.entry"), at(token))
             try:
                 p = exact(entry[0])
             except TypeError:
-                raise InputError(name, "probabilities as numbers",
-                                 f"{token}{where}: {entry[0]!r}") from None
+                raise InputError(name, Said("decoding.errors.numbers"),
+                                 at(f"{token}: {entry[0]!r}")) from None
             if not 0 < p <= 1:
-                raise InputError(name, "probabilities above 0 and at most 1",
-                                 f"{token}{where}: {float(p):g}")
+                raise InputError(name, Said("inputs.probabilities"),
+                                 at(f"{token}: {plain_number(p, 'echo')}"))
             total += p
             here = f"{path} {token}".strip()
             children = nodes(entry[1], here, depth + 1)
             if token == EOS and children:
-                raise InputError(name, f"{EOS} without children (it ends a sequence)",
-                                 f"children{where}")
+                raise InputError(name, Said("decoding.errors.eos", eos=EOS),
+                                 at(Said("decoding.errors.children")))
             out.append(Node(token, p, children))
         if total > 1:
-            raise InputError(name, "sibling probabilities summing to at most 1",
-                             f"{float(total):g}{where}")
+            raise InputError(name, Said("decoding.errors.siblings"),
+                             at(plain_number(total, "echo")))
         return tuple(out)
 
     tree = nodes(value, "", 1)
     if not tree:
-        raise InputError(name, "at least one token", "an empty object")
+        raise InputError(name, Said("decoding.errors.a_token"), Said("inputs.empty_object"))
     return tree
 
 
@@ -218,8 +220,7 @@ DECODING_LIMITS = {"depth": 6, "nodes": 64, "branching": 6}
 
 DECODING_PARAMS = [
     Param("tree", "json", reader=read_tree, max_length=16,
-          expects='a JSON object token -> [probability, {children}], such as '
-                  '{"a": [0.6, {"<eos>": [1, {}]}], "b": [0.4, {}]}'),
+          expects="decoding.expects.tree"),
     Param("method", "choice", default="beam", choices=("greedy", "beam")),
     Param("beam_width", "int", default=2, minimum=1, maximum=8),
     Param("length_penalty", "choice_or_number", default="none", choices=("none",)),
@@ -275,14 +276,14 @@ def sample_decoding(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _paths(tree: tuple[Node, ...]) -> list[str]:
-    """The tree as text: p(token | path) for every token."""
-    parts = []
+def _paths(tree: tuple[Node, ...]) -> list[tuple[str, str, Any]]:
+    """The tree as data: (token, the path before it, p) for every token, in order (written
+    p(token | path) = p, a Series of kind "conditionals")."""
+    parts: list[tuple[str, str, Any]] = []
 
     def walk(nodes: tuple[Node, ...], path: str) -> None:
         for n in nodes:
-            given = f" | {path}" if path else ""
-            parts.append(f"p({n.token}{given}) = {float(n.p):g}")
+            parts.append((n.token, path, n.p))
             walk(n.children, f"{path} {n.token}".strip())
 
     walk(tree, "")
@@ -296,7 +297,7 @@ def _count(tree: tuple[Node, ...]) -> int:
 def _decoding_question(values: dict[str, Any]) -> dict[str, Any]:
     statement = "greedy" if values["method"] == "greedy" else (
         None if values["length_penalty"] == "none" else "beam_penalty")
-    return {"statement": statement, "paths": ", ".join(_paths(values["tree"]))}
+    return {"statement": statement, "paths": Series("conditionals", _paths(values["tree"]))}
 
 
 @derivation(
@@ -334,7 +335,8 @@ def decoding(tree: tuple[Node, ...], method: str, beam_width: int, length_penalt
                                            skip_eos=mistake == "eos-probability-ignored")
     steps = [Step(key=f"decoding.{method}" + ("_as_greedy" if mistake == "greedy-as-optimal"
                                               else ""),
-                  data={"paths": _paths(tree), "width": beam_width, "nodes": _count(tree)})]
+                  data={"paths": [Series("conditionals", [p]) for p in _paths(tree)],
+                        "width": beam_width, "nodes": _count(tree)})]
     if mistake == "beam-as-greedy-paths":
         steps.append(Step(key="decoding.per_parent", data={"width": beam_width}))
     if mistake == "eos-probability-ignored":
@@ -426,8 +428,9 @@ def sequence_probability(probs: sp.ImmutableMatrix, mistake: str | None = None) 
     values = list(probs)
     for k, p in enumerate(values, start=1):
         if not 0 < p <= 1:
-            raise InputError("probs", "probabilities above 0 and at most 1",
-                             f"probs[{k}] = {float(p):g}")
+            raise InputError("probs", Said("inputs.probabilities"),
+                             Said("inputs.entry", name="probs", index=k,
+                                  value=plain_number(p, "echo")))
     n = len(values)
     ps = [sym_sub("dec_p", k) for k in range(1, n + 1)]
     written = [as_written(p, fractions=True) for p in values]

@@ -15,8 +15,9 @@ import sympy as sp
 
 from dlexam.derivations.core import Step, terms_of
 from dlexam.derivations.forms import Notation, Ratio, Stack, as_written
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym
+from dlexam.notation.display import plain_number
 
 register_symbols({
     "m_mix": ("m", "m"),
@@ -52,15 +53,16 @@ def distribution(name: str, v: sp.MatrixBase, normalize: bool) -> list[sp.Ration
     values = list(v)
     for i, x in enumerate(values, start=1):
         if x < 0:
-            raise InputError(name, "non-negative probabilities", f"{name}_{i} = {float(x):g}")
+            raise InputError(name, Said("inputs.non_negative_probabilities"),
+                             f"{name}_{i} = {plain_number(x, 'echo')}")
     total = sp.Add(*values)
     if normalize:
         if total == 0:
-            raise InputError(name, "at least one positive entry (to normalise)", "all zeros")
+            raise InputError(name, Said("inputs.a_positive"), Said("inputs.all_zeros"))
         return [x / total for x in values]
     if abs(total - 1) > TOLERANCE:
-        raise InputError(name, "probabilities that sum to 1 (or normalize=true)",
-                         f"a sum of {float(total):.12g}")
+        raise InputError(name, Said("inputs.sum_to_one"),
+                         Said("inputs.a_sum_of", total=plain_number(total, "near_one")))
     return values
 
 
@@ -84,23 +86,24 @@ def near_distribution(name: str, v: sp.MatrixBase | Sequence[sp.Rational], norma
         InputError: a negative entry, or a sum further than 1e-6 from 1 without normalize=true.
     """
     values = list(v)
-    where = "" if row is None else f"row {row}: "
+    def at(what: Any) -> Any:  # what was given, and in which row
+        return what if row is None else Said("inputs.in_row", row=row, what=what)
+
     for i, x in enumerate(values, start=1):
         if x < 0:
-            raise InputError(name, "non-negative probabilities",
-                             f"{where}{name}_{i} = {float(x):g}")
+            raise InputError(name, Said("inputs.non_negative_probabilities"),
+                             at(f"{name}_{i} = {plain_number(x, 'echo')}"))
     total = sp.Add(*values)
     if normalize:
         if total == 0:
-            raise InputError(name, "at least one positive entry (to normalise)",
-                             f"{where}all zeros")
+            raise InputError(name, Said("inputs.a_positive"), at(Said("inputs.all_zeros")))
         return [x / total for x in values], None
     if sp.Eq(total, 1):  # decided by value, also while traced (dlexam.plans)
         return values, None
     if abs(total - 1) > RENORMALISE_TOLERANCE:
-        hint = " (or normalize=true)" if can_normalize else ""
-        raise InputError(name, f"probabilities that sum to 1 within 1e-6{hint}",
-                         f"{where}a sum of {float(total):.12g}")
+        raise InputError(name, Said("inputs.sum_near_one_or" if can_normalize
+                                    else "inputs.sum_near_one"),
+                         at(Said("inputs.a_sum_of", total=plain_number(total, "near_one"))))
     return [x / total for x in values], total
 
 

@@ -28,7 +28,7 @@ from dlexam.derivations.distributions import Log
 from dlexam.derivations.forms import WRITTEN_DIGITS, Ratio, as_written
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.notation import msym, register_symbols, sym
 from dlexam.notation.display import Listed
 
@@ -75,14 +75,13 @@ def words_of(words: str | None, count: int) -> list[str]:
         return [f"w{k}" for k in range(1, count + 1)]
     out = [part.strip() for part in words.split(",")]
     if len(out) != count or not all(out):
-        raise InputError("words", f"{count} comma-separated words, one per row of U",
-                         f"{len(out)}")
+        raise InputError("words", Said("embeddings.errors.words", n=count), f"{len(out)}")
     for index, word in enumerate(out, start=1):
         if len(word) > WORD_MAX_LENGTH:
-            raise InputError("words", f"words of at most {WORD_MAX_LENGTH} characters",
-                             f"word {index} of {len(word)}")
+            raise InputError("words", Said("embeddings.errors.length", n=WORD_MAX_LENGTH),
+                             Said("embeddings.errors.word_of", index=index, length=len(word)))
     if len(set(out)) != len(out):
-        raise InputError("words", "each word once", "a word twice")
+        raise InputError("words", Said("embeddings.errors.once"), Said("inputs.a_word_twice"))
     return out
 
 
@@ -90,7 +89,8 @@ def _target_index(target: str, labels: list[str]) -> int:
     word = target.strip()
     if word not in labels:
         shown = ", ".join(labels) if len(labels) <= 8 else ", ".join(labels[:8]) + ", ..."
-        raise InputError("target", f"one of the words ({shown})", repr(target[:40]))
+        raise InputError("target", Said("embeddings.errors.target", words=shown),
+                         repr(target[:40]))
     return labels.index(word)
 
 

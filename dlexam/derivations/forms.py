@@ -67,6 +67,13 @@ def simplified(value: sp.Basic) -> sp.Basic:
     return tidy(value, sp.simplify)
 
 
+def as_float(value: sp.Basic) -> sp.Basic:
+    """An exact value as the float a step's numbers show (``sp.Float(float(value))``); a
+    formula of a trace's inputs (:mod:`dlexam.plans`) is left as it is, as :func:`tidy`
+    leaves it (a trace keeps the steps' values, not the numbers they show)."""
+    return value if value.free_symbols else sp.Float(float(value))
+
+
 def row_vector(values: Sequence[Any]) -> sp.ImmutableMatrix:
     """A 1 x n matrix."""
     return sp.ImmutableMatrix([list(values)])

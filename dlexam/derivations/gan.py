@@ -24,12 +24,19 @@ from dlexam.derivations.distributions import (
     distributions_step,
     log_exact,
 )
-from dlexam.derivations.forms import Notation, Operator, Ratio, as_written, row_vector
+from dlexam.derivations.forms import (
+    Notation,
+    Operator,
+    Ratio,
+    as_float,
+    as_written,
+    row_vector,
+)
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym
-from dlexam.notation.display import Listed
+from dlexam.notation.display import Listed, plain_number
 
 register_symbols({
     "D_star": ("D^{*}(x)", "D*(x)"),
@@ -96,6 +103,10 @@ def value_function_steps() -> list[Step]:
         Step(key="gan_optimum.change_of_variable", lhs=fake_z, symbolic=fake_x),
         Step(key="gan_optimum.support_sum", lhs=sym("V_DG"), symbolic=total),
     ]
+
+
+_UNIT = {2: "bits", 10: "hartleys"}
+"""The unit of a base other than e, as the catalog keys of a base mistake's steps name it."""
 
 
 @cache
@@ -210,6 +221,9 @@ def gan_optimum(p_data: sp.ImmutableMatrix, p_g: sp.ImmutableMatrix, normalize: 
     else:
         given = distributions_step("gan_optimum.given", ("p_data", "p_g"), pd, pg, k=k)
     maximum, _ = pointwise_maximum()
+    if b != sp.E:  # a base mistake's steps say the base its numbers are in
+        maximum = [replace(maximum[0], key=f"gan_optimum.objective_{_UNIT[int(b)]}"),
+                   *maximum[1:]]
     steps = [given, *value_function_steps(), *maximum]
     more, d_star = _d_star_steps(pd, pg, mistake)
     steps += more
@@ -342,7 +356,8 @@ def _jsd_steps(pd: list[sp.Rational], pg: list[sp.Rational], b: sp.Basic,
                              evaluate=False),
              value=row_vector(m)),
         s_dm, s_gm,
-        Step(key="gan_optimum.jsd", lhs=sym("JSD_gan"), symbolic=jsd_formula, value=jsd),
+        Step(key="gan_optimum.jsd" if b == sp.E else f"gan_optimum.jsd_{_UNIT[int(b)]}",
+             lhs=sym("JSD_gan"), symbolic=jsd_formula, value=jsd),
     ]
     return steps, jsd
 
@@ -351,12 +366,12 @@ def _identity_step(c_g: sp.Basic, jsd: sp.Basic, b: sp.Basic, factor: int = 2) -
     """C(G) again as -log 4 + 2 JSD, checked against the sum (``factor=1``: the mistake
     ``jsd-factor-lost``, -log 4 + JSD, not checked)."""
     identity = -log_exact(4, b) + factor * jsd
-    if factor == 2 and abs(float(identity - c_g)) > 1e-12:
+    if factor == 2 and not (identity - c_g).free_symbols and abs(float(identity - c_g)) > 1e-12:
         raise RuntimeError("C(G) and -log 4 + 2 JSD disagree")
     with sp.evaluate(False):
         times = (lambda x: x) if factor == 1 else (lambda x: sp.Mul(2, x))
         id_formula = sp.Add(sp.Mul(-1, _show_log(4, b)), times(sym("JSD_gan")))
-        id_numbers = sp.Add(sp.Mul(-1, _show_log(4, b)), times(sp.Float(float(jsd))))
+        id_numbers = sp.Add(sp.Mul(-1, _show_log(4, b)), times(as_float(jsd)))
     return Step(key="gan_optimum.identity" + ("_factor_lost" if factor == 1 else ""),
                 lhs=sym("C_G"), symbolic=id_formula, substituted=id_numbers, value=identity)
 
@@ -390,8 +405,9 @@ def _probabilities(name: str, v: sp.MatrixBase) -> list[sp.Rational]:
     values = list(v)
     for i, x in enumerate(values, start=1):
         if not 0 < x < 1:
-            raise InputError(name, "discriminator outputs strictly between 0 and 1",
-                             f"{name}[{i}] = {float(x):g}")
+            raise InputError(name, Said("gan.errors.outputs"),
+                             Said("inputs.entry", name=name, index=i,
+                                  value=plain_number(x, "echo")))
     return values
 
 
@@ -510,7 +526,7 @@ def gan_value(d_real: sp.ImmutableMatrix, d_fake: sp.ImmutableMatrix,
                            shown_log_one_minus, 1, mean_log_fake, mean, n=n)
     with sp.evaluate(False):
         v_formula = sp.Add(sym("V_real"), sym("V_fake"))
-        v_numbers = sp.Add(sp.Float(float(mean_log_real)), sp.Float(float(mean_log_fake)))
+        v_numbers = sp.Add(as_float(mean_log_real), as_float(mean_log_fake))
     value_key = "gan_value.value"
     if mistake == "pooled-mean":  # one mean over the m + n samples together
         value = (m * mean_log_real + n * mean_log_fake) / (m + n)
@@ -519,11 +535,11 @@ def gan_value(d_real: sp.ImmutableMatrix, d_fake: sp.ImmutableMatrix,
             v_formula = sp.Mul(sp.Pow(sp.Add(sym("gan_m"), sym("gan_n")), -1), sp.Add(
                 sp.Mul(sym("gan_m"), sym("V_real")), sp.Mul(sym("gan_n"), sym("V_fake"))))
             v_numbers = sp.Mul(sp.Pow(sp.Add(m, n), -1), sp.Add(
-                sp.Mul(m, sp.Float(float(mean_log_real))),
-                sp.Mul(n, sp.Float(float(mean_log_fake)))))
+                sp.Mul(m, as_float(mean_log_real)),
+                sp.Mul(n, as_float(mean_log_fake))))
     steps = [
-        Step(key="gan_value.batch", data={"m": m, "n": n, "d_real": row_vector(real),
-                                          "d_fake": row_vector(fake)}),
+        Step(key="gan_value.batch" if b == sp.E else "gan_value.batch_hartleys",
+             data={"m": m, "n": n, "d_real": row_vector(real), "d_fake": row_vector(fake)}),
         real_step,
         fake_step,
         Step(key=value_key, lhs=sym("V_DG"), symbolic=v_formula, substituted=v_numbers,
@@ -564,7 +580,9 @@ def gan_value(d_real: sp.ImmutableMatrix, d_fake: sp.ImmutableMatrix,
         Step(key="gan_value.gradient_nonsaturating", lhs=lhs_ns, symbolic=shown_ns,
              value=row_vector(grad_ns), data={"n": n}),
         Step(key="gan_value.saturation",
-             data={"smallest": min(fake), "grad_mm": -min(fake), "grad_ns": min(fake) - 1}),
+             # (SymPy's Min: a trace decides no comparison of two equal entries)
+             data={"smallest": sp.Min(*fake), "grad_mm": -sp.Min(*fake),
+                   "grad_ns": sp.Min(*fake) - 1}),
     ]
     losses = {"loss_G_minimax": mean_log_fake, "loss_G_nonsaturating": -mean_log_d_fake
               if mistake != "loss-g-sign" else mean_log_d_fake,

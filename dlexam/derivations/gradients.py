@@ -35,7 +35,7 @@ from dlexam.derivations.contract import Answer, Mistake
 from dlexam.derivations.core import Result, Step, derivation, put_in, three_part
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.notation import display, register_symbols, sym
 
 register_symbols({
@@ -473,8 +473,7 @@ def bptt(
     inputs, _scalar = inputs_of(U, x)
     T = len(inputs)
     if target is not None and T > BPTT_TARGET_STEPS:
-        raise InputError("x", f"at most {BPTT_TARGET_STEPS} steps (T) with a target (the "
-                         "loss's gradient is derived step by step)", f"T = {T}")
+        raise InputError("x", Said("gradients.errors.steps", n=BPTT_TARGET_STEPS), f"T = {T}")
     outputs = _outputs(V, c, target, loss_at, T) if target is not None else None
     W_np = np.array(W.tolist(), dtype=float)
     U_np = np.array(U.tolist(), dtype=float)
@@ -704,23 +703,22 @@ def _outputs(V: sp.ImmutableMatrix | None, c: Any, target: Any, loss_at: str,
         InputError: a target without V; c or the targets of the wrong width or number.
     """
     if V is None:
-        raise InputError("V", "the output weights V (y_t = V h_t + c) when a target is given",
-                         "nothing")
+        raise InputError("V", Said("gradients.errors.output_weights"), Said("errors.nothing"))
     V_vector = V.cols == 1
     V_np = np.array(V.tolist(), dtype=float).reshape(1, -1) if V_vector else np.array(
         V.tolist(), dtype=float)
     n_out = V_np.shape[0]
     c_np = np.zeros(n_out) if c is None else np.array(_numbers(c))
     if c_np.size != n_out:
-        raise InputError("c", f"{n_out} number(s), one per output (V has {n_out} row(s))",
-                         f"{c_np.size}")
+        raise InputError("c", Said("gradients.errors.per_output_one" if n_out == 1 else
+                                   "gradients.errors.per_output", n=n_out), f"{c_np.size}")
     flat = _numbers(target)
     count = T if loss_at == "all" else 1
     if len(flat) != count * n_out:
-        want = (f"T = {T} targets, one per step (loss_at=last for the last step only)"
-                if loss_at == "all" else "one target, the last step's (loss_at=last)")
-        raise InputError("target", want + (f", each of {n_out} numbers" if n_out > 1 else ""),
-                         f"{len(flat)} number(s)")
+        want = (Said("gradients.errors.targets", T=T) if loss_at == "all"
+                else Said("gradients.errors.last_target"))
+        raise InputError("target", Said("gradients.errors.each", want=want, n=n_out)
+                         if n_out > 1 else want, Said("gradients.errors.numbers", n=len(flat)))
     return Outputs(V=V_np, c=c_np, targets=np.array(flat).reshape(count, n_out),
                    steps=list(range(1, T + 1)) if loss_at == "all" else [T],
                    V_vector=V_vector, c_number=n_out == 1 and not isinstance(c, sp.MatrixBase))
@@ -902,10 +900,11 @@ def _forget_gates(f: Any, T: int, H: int) -> np.ndarray:
     else:
         gates = np.full((T, H), float(f))
     if gates.shape != (T, H):
-        raise InputError("f", f"one number, or T x H = {T} x {H} forget-gate values",
+        raise InputError("f", Said("gradients.errors.gates", shape=f"{T} x {H}"),
                          f"{gates.shape[0]} x {gates.shape[1]}")
     if np.any(gates < 0) or np.any(gates > 1):
-        raise InputError("f", "forget-gate values between 0 and 1", "a value outside")
+        raise InputError("f", Said("gradients.errors.gate_range"),
+                         Said("gradients.errors.outside"))
     return gates
 
 

@@ -42,8 +42,10 @@ from dlexam.derivations.contract import Answer, Follow, Mistake
 from dlexam.derivations.core import Result, Step, derivation, evaluate_at, to_plain
 from dlexam.derivations.params import Param, bind_dims, exact
 from dlexam.derivations.sampling import Draw
-from dlexam.errors import InputError
+from dlexam.derivations.statements import NOTHING, inputs_phrase
+from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym
+from dlexam.notation.display import Phrase
 
 register_symbols({
     "z_t": ("z_t", "z_t"),
@@ -148,10 +150,6 @@ PARAMS = [
 
 # the state feeds every later gate, so each mistake can move all the answers
 _ALL = ("h", "z", "r", "h_tilde")
-_LABELS = {"h": {"en": "the hidden state", "zh-Hant": "隱藏狀態"},
-           "z": {"en": "the update gate", "zh-Hant": "更新門"},
-           "r": {"en": "the reset gate", "zh-Hant": "重置門"},
-           "h_tilde": {"en": "the candidate state", "zh-Hant": "候選狀態"}}
 MISTAKES = [
     # the other rule than the question's (its h_other is then the question's states)
     Mistake("update-rule-swapped", changes=(*_ALL, "h_other"), formula=True),
@@ -259,6 +257,12 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
     for name in ("b_z", "b_r", "b_h", "b_hn", "h0"):
         if values[name] is None:
             out[name] = zeros(H)
+    out["inputs"] = inputs_phrase(x, x.rows)
+    # b_hn and where the reset gate acts are said only for reset_after = true
+    b_hn = out.get("b_hn", values["b_hn"])
+    after = bool(values["reset_after"])
+    out["reset_bias"] = Phrase("gru_forward.says.reset_bias", {"b_hn": b_hn}) if after else NOTHING
+    out["reset_rule"] = Phrase("gru_forward.says.reset_after") if after else NOTHING
     return out
 
 
@@ -285,7 +289,7 @@ def _state_from_gates(params: Mapping[str, Any], student: Mapping[str, Any]
 @derivation(
     "gru-forward",
     params=PARAMS,
-    answers=[*[Answer(name, "vectors", shapes=(("T", "H"),), label=_LABELS[name])
+    answers=[*[Answer(name, "vectors", shapes=(("T", "H"),))
                for name in _ALL],
              # the states under the other update rule, so that both readings can be asked
              Answer("h_other", "vectors", shapes=(("T", "H"),), asked=False)],
@@ -337,20 +341,18 @@ def gru_forward(
             ``reset-after-swapped``), from start to end.
     """
     w = example({"W_z": W_z, "W_r": W_r, "W_h": W_h, "U_z": U_z, "U_r": U_r, "U_h": U_h},
-                EXAMPLE, "every gate's weights")
+                EXAMPLE, Said("cells.errors.gate_weights"))
     H, D = w["W_z"].shape
     for name in ("W_r", "W_h"):
         if w[name].cols != D:
-            raise InputError(name, f"shape H x D = {H} x {D} (as W_z)",
+            raise InputError(name, Said("gru.errors.shape", shape=f"{H} x {D}"),
                              f"{w[name].rows} x {w[name].cols}")
     if x is None:
         if W_z is not None:
-            raise InputError("x", "the inputs, one per time step (the weights are given)",
-                             "nothing")
+            raise InputError("x", Said("cells.errors.inputs"), Said("errors.nothing"))
         x = sp.ImmutableMatrix(EXAMPLE["x"]).applyfunc(exact)
     if b_hn is not None and not reset_after:
-        raise InputError("b_hn", "no value when reset_after is false (the original GRU has one "
-                         "candidate bias, b_h)", "a value")
+        raise InputError("b_hn", Said("gru.errors.b_hn"), Said("inputs.a_value"))
     check_sizes(H, {"b_z": b_z, "b_r": b_r, "b_h": b_h, "b_hn": b_hn, "h0": h0})
     inputs, scalar_in = inputs_of(w["W_z"], x)
     # the rule this derivation follows (the other one under update-rule-swapped)

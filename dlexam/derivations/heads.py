@@ -17,7 +17,7 @@ import sympy as sp
 
 from dlexam.derivations.core import Elidable, Step, matrices_of, row_of
 from dlexam.derivations.forms import Notation, Operator, Ratio, as_written, row_vector, tidy
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym, sym_sub
 
 register_symbols({
@@ -193,7 +193,8 @@ def resolve_sizes(
         seen.setdefault(size_name, (value, source))
     for size_name, (value, source) in seen.items():
         if given.get(size_name) is not None and given[size_name] != value:
-            raise InputError(size_name, f"{value} (as {source} says)", str(given[size_name]))
+            raise InputError(size_name, Said("heads.errors.as_says", value=value, source=source),
+                             str(given[size_name]))
         sizes[size_name] = value
     return sizes
 
@@ -217,21 +218,20 @@ def fill_with_seed(
         if values.get(slot.name) is not None:
             continue
         if rng is None:
-            raise InputError(slot.name, "a matrix (or seed=N to generate example numbers)",
-                             "nothing")
+            raise InputError(slot.name, Said("heads.errors.matrix"), Said("errors.nothing"))
         dims: list[int] = []
         for size_name in slot.shape:
             size = sizes.get(size_name)
             if size is None:
-                raise InputError(size_name, f"a size, to generate {slot.name} from the seed",
-                                 "nothing")
+                raise InputError(size_name, Said("heads.errors.size", name=slot.name),
+                                 Said("errors.nothing"))
             dims.append(size)
         rows, cols = (dims[0], 1) if len(dims) == 1 else (dims[0], dims[1])
         if slot.per_head:
             heads = sizes.get("heads")
             if heads is None:
-                raise InputError("heads", f"the number of heads, to generate {slot.name}",
-                                 "nothing")
+                raise InputError("heads", Said("heads.errors.heads", name=slot.name),
+                                 Said("errors.nothing"))
             made: Any = tuple(seeded_matrix(rng, rows, cols, low, high) for _ in range(heads))
             generated[slot.name] = list(made)
         else:
@@ -782,9 +782,9 @@ def seeded_inputs(
         sizes["hd_v"] = sizes["heads"] * sizes["d_v"]  # type: ignore[operator]
     W_O = values.get("W_O")
     if W_O is not None and sizes.get("hd_v") is not None and W_O.rows != sizes["hd_v"]:
-        raise InputError("W_O", f"{sizes['hd_v']} rows (heads x d_v = {sizes['heads']} x "
-                         f"{sizes['d_v']}, the width of the concatenated heads)",
-                         f"{W_O.rows} rows")
+        raise InputError("W_O", Said("heads.errors.output_rows", n=sizes["hd_v"],
+                                     product=f"{sizes['heads']} x {sizes['d_v']}"),
+                         Said("heads.errors.rows", n=W_O.rows))
     low, high = seed_range
     generated = fill_with_seed(values, slots, sizes, seed, low, high)
     return generated, sizes

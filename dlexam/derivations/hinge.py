@@ -28,9 +28,10 @@ from dlexam.derivations.core import Result, Step, derivation, terms_of
 from dlexam.derivations.forms import Indicator, as_written, row_vector
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
-from dlexam.errors import InputError
+from dlexam.derivations.statements import NOTHING
+from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym
-from dlexam.notation.display import Listed
+from dlexam.notation.display import Listed, Phrase
 
 register_symbols({
     "hinge_s": ("s", "s"),
@@ -113,8 +114,14 @@ def sample_hinge(draw: Draw, fixed: dict[str, Any]) -> dict[str, Any]:
 
 
 def _question(values: dict[str, Any]) -> dict[str, Any]:
-    """The true class counted from 1 as well, and the margin as written."""
-    return {"index": int(values["label"]) + 1}
+    """The true class counted from 1 as well, and the margin as written; the slope at a kink
+    is said only when a term sits exactly on it."""
+    scores, y = list(values["scores"]), int(values["label"])
+    on_kink = any(sp.sympify(scores[j] - scores[y] + values["margin"]) == 0
+                  for j in range(len(scores)) if j != y)
+    return {"index": y + 1,
+            "kink_rule": (Phrase("hinge_loss.says.kink", {"at_kink": values["at_kink"]})
+                          if on_kink else NOTHING)}
 
 
 @derivation(
@@ -162,8 +169,7 @@ def hinge_loss(scores: sp.ImmutableMatrix, label: int, margin: sp.Rational, at_k
     s = list(scores)
     k = len(s)
     if not 0 <= label < k:
-        raise InputError("label", f"a class index from 0 to {k - 1} (counted from 0)",
-                         str(label))
+        raise InputError("label", Said("inputs.class_index", last=k - 1), str(label))
     delta = None if mistake == "no-margin" else margin
     h = _Hinge(s=s, y=label, delta=delta, clamp=mistake != "no-max", at_kink=at_kink,
                mistake=mistake,

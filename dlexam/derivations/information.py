@@ -33,9 +33,10 @@ from dlexam.derivations.distributions import (
 from dlexam.derivations.forms import as_written, row_vector, tidy
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
-from dlexam.errors import InputError
+from dlexam.derivations.statements import NOTHING, base_phrase
+from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym
-from dlexam.notation.display import Plain
+from dlexam.notation.display import Phrase, Plain
 
 register_symbols({
     "H_p": ("H(p)", "H(p)"),
@@ -265,7 +266,10 @@ def _information_question(values: dict[str, Any]) -> dict[str, Any]:
     qs = [[_exact_written(x) for x in near_distribution("q", r, values["normalize"])[0]]
           for r in q_rows]
     return {"p": _matrix_or_row(ps, batch), "q": _matrix_or_row(qs, batch),
-            "log_base": sp.Symbol("e") if str(values["base"]) == "e" else int(values["base"])}
+            "log_base": sp.Symbol("e") if str(values["base"]) == "e" else int(values["base"]),
+            "base_words": base_phrase(values["base"]),
+            "rows_rule": (Phrase(f"information.says.rows_{values['reduction']}") if batch
+                          else NOTHING)}
 
 
 JS_DISTANCE = sp.Symbol("d_JS")
@@ -354,9 +358,9 @@ def information(p: sp.ImmutableMatrix, q: sp.ImmutableMatrix, base: str, normali
     p_rows, batch = _as_rows(p)
     q_rows, q_batch = _as_rows(q)
     if batch != q_batch:
-        raise InputError("q", "the same form as p: a vector of k probabilities, or a matrix of "
-                         "n rows (one distribution per row) when p is one",
-                         "a matrix" if q_batch else "a vector")
+        raise InputError("q", Said("information.errors.same_form"),
+                         Said("information.errors.a_matrix" if q_batch
+                              else "information.errors.a_vector"))
     b = base_number(base)
     unit = UNITS[base]
     k = len(p_rows[0])
@@ -512,23 +516,25 @@ def _target(label: sp.Basic | sp.MatrixBase, k: int) -> tuple[list[sp.Rational],
     and the sum a vector was divided by when it was within 1e-6 of 1 but not 1."""
     if isinstance(label, sp.MatrixBase):
         if label.cols > 1:
-            raise InputError("label", f"a class index or a vector of length {k} (the logits are "
-                             "one example)", f"a {label.rows} x {label.cols} matrix")
+            raise InputError("label", Said("information.errors.one_example", k=k),
+                             Said("information.errors.matrix_of", shape=f"{label.rows} x "
+                                  f"{label.cols}"))
         if len(label) != k:
-            raise InputError("label", f"a class index or a vector of length {k}",
-                             f"length {len(label)}")
+            raise InputError("label", Said("information.errors.index_or_vector", k=k),
+                             Said("information.errors.length", n=len(label)))
         y, total = near_distribution("label", label, normalize=False, can_normalize=False)
         return y, None, total
-    index = _class_index(label, k, "")
+    index = _class_index(label, k, None)
     return _one_hot(index, k), index, None
 
 
-def _class_index(label: sp.Basic, k: int, where: str) -> int:
+def _class_index(label: sp.Basic, k: int, entry: int | None) -> int:
     if not label.is_Integer or not 0 <= label < k:
-        expected = (f"class indices from 0 to {k - 1} (counted from 0), one per row of the "
-                    "logits" if where else f"a class index from 0 to {k - 1} (counted from 0) "
-                    f"or a one-hot vector of length {k}")
-        raise InputError("label", expected, f"{where}{label}")
+        if entry is None:
+            raise InputError("label", Said("information.errors.index_or_one_hot", last=k - 1,
+                                           k=k), str(label))
+        raise InputError("label", Said("information.errors.indices", last=k - 1),
+                         Said("inputs.value_at", value=str(label), index=entry))
     return int(label)
 
 
@@ -541,16 +547,15 @@ Target = tuple[list[sp.Rational], int | None, sp.Rational | None]
 
 def _batch_targets(label: sp.Basic | sp.MatrixBase, n: int, k: int) -> list[Target]:
     """The targets of a batch of n examples: a list of n class indices, or n target rows."""
-    expected = (f"a list of {n} class indices (from 0 to {k - 1}) or {n} target rows of "
-                f"length {k}, one per row of the logits")
+    expected = Said("information.errors.batch", n=n, last=k - 1, k=k)
     if not isinstance(label, sp.MatrixBase):
-        raise InputError("label", expected, f"one class index ({label})")
+        raise InputError("label", expected, Said("information.errors.one_index", label=label))
     if label.cols == 1:
         if label.rows != n:
-            raise InputError("label", expected, f"a list of {label.rows}")
+            raise InputError("label", expected, Said("inputs.a_list_of", n=label.rows))
         out: list[Target] = []
         for i, v in enumerate(label, start=1):
-            index = _class_index(v, k, f"entry {i}: ")
+            index = _class_index(v, k, i)
             out.append((_one_hot(index, k), index, None))
         return out
     rows: list[Target] = []
@@ -674,7 +679,12 @@ def _softmax_question(values: dict[str, Any]) -> dict[str, Any]:
         target = row_vector([_exact_written(x) for x in _target(values["label"], k)[0]])
     base = str(values["base"])
     return {"target": target,
-            "log_base": sp.Symbol("e") if base == "e" else int(base)}
+            "log_base": sp.Symbol("e") if base == "e" else int(base),
+            "base_words": base_phrase(base),
+            # rows and their reduction are said only for a batch
+            "rows_rule": Phrase("softmax_cross_entropy.says.rows") if batch else NOTHING,
+            "reduction_rule": (Phrase(f"softmax_cross_entropy.says.{values['reduction']}")
+                               if batch else NOTHING)}
 
 
 _LOSS_KEYS = {"e": "loss", "2": "loss_base2", "10": "loss_base10"}

@@ -27,6 +27,7 @@ from dlexam.derivations.params import Param
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym
+from dlexam.notation.display import Phrase
 
 register_symbols({
     "iv_var_w": (r"\operatorname{Var}(w)", "Var(w)"),
@@ -151,7 +152,10 @@ def _init_question(values: dict[str, Any]) -> dict[str, Any]:
     if values["fan_out"] is not None:
         fans.append(Is(sym("iv_fan_out"), sp.Integer(values["fan_out"])))
     out: dict[str, Any] = {"law": _law(values["scheme"], distribution), "fans": Names(*fans),
-                           "bias_variance": values["bias_variance"]}
+                           "bias_variance": values["bias_variance"],
+                           # a bound is asked only of a uniform law
+                           "bound_ask": Phrase("init_variance.says." + (
+                               "bound" if distribution == "uniform" else "no_bound"))}
     if values["active"] is not None:
         out["statement"] = "active"
     elif values["x_mean"] is not None or values["x_variance"] is not None:
@@ -181,9 +185,9 @@ def _check(scheme: str, distribution: str | None, fan_in: int, fan_out: int | No
         raise InputError("active", Said("initialization.errors.at_most_fan_in", n=fan_in),
                          str(active))
     if x_variance is not None and x_variance < 0:
-        raise InputError("x_variance", "a number >= 0", str(x_variance))
+        raise InputError("x_variance", Said("inputs.non_negative"), str(x_variance))
     if bias_variance < 0:
-        raise InputError("bias_variance", "a number >= 0", str(bias_variance))
+        raise InputError("bias_variance", Said("inputs.non_negative"), str(bias_variance))
     return _distribution_of({"scheme": scheme, "distribution": distribution})
 
 

@@ -46,7 +46,8 @@ from dlexam.derivations.core import Result, Step, derivation, evaluate_at, to_pl
 from dlexam.derivations.forms import Stack, as_written
 from dlexam.derivations.params import Param, bind_dims, exact
 from dlexam.derivations.sampling import Draw
-from dlexam.errors import InputError
+from dlexam.derivations.statements import inputs_phrase
+from dlexam.errors import InputError, Said
 from dlexam.notation import SYMBOLS, register_symbols, sym
 
 register_symbols({
@@ -151,11 +152,10 @@ def _inputs(x: sp.ImmutableMatrix, H: int, K: int, given: bool) -> list[sp.Immut
     D = K - H
     if x.cols != D:
         if not given:
-            raise InputError("x", f"{D} number(s) per time step, as the example cell reads "
-                             "(give the weights for other widths)", f"{x.rows} x {x.cols}")
-        raise InputError("W_f",
-                         f"H x (H + D) = {H} x {H + x.cols} (acting on [h_(t-1), x_t] with "
-                         f"H = {H} and D = {x.cols} inputs per step)", f"{H} x {K}")
+            raise InputError("x", Said("lstm.errors.example_width" if D != 1 else
+                                       "lstm.errors.example_one", n=D), f"{x.rows} x {x.cols}")
+        raise InputError("W_f", Said("lstm.errors.shape", shape=f"{H} x {H + x.cols}", H=H,
+                                     D=x.cols), f"{H} x {K}")
     return rows_of(x)
 
 
@@ -243,6 +243,8 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
     for name in ("b_f", "b_i", "b_C", "b_o", "h0", "C0"):
         if values[name] is None:
             out[name] = zeros(H)
+    x = out.get("x", values["x"])
+    out["inputs"] = inputs_phrase(x, x.rows)
     return out
 
 
@@ -303,11 +305,10 @@ def lstm_forward(
             ``no-output-gate``, ``sigmoid-candidate``), from start to end.
     """
     weights = example({"W_f": W_f, "W_i": W_i, "W_C": W_C, "W_o": W_o}, EXAMPLE,
-                      "every gate's weights, H x (H + D)")
+                      Said("lstm.errors.gate_weights"))
     if x is None:
         if W_f is not None:
-            raise InputError("x", "the inputs, one per time step (the weights are given)",
-                             "nothing")
+            raise InputError("x", Said("cells.errors.inputs"), Said("errors.nothing"))
         x = sp.ImmutableMatrix(EXAMPLE["x"]).applyfunc(exact)
     H, K = weights["W_f"].shape
     inputs = _inputs(x, H, K, given=W_f is not None)

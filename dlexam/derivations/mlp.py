@@ -36,7 +36,7 @@ from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym, sym_sub
-from dlexam.notation.display import Listed
+from dlexam.notation.display import Listed, Phrase, Series, plain_number
 
 register_symbols({
     "x_mlp": ("x", "x"),
@@ -85,13 +85,13 @@ def layer_activations(text: str, layers: int) -> list[str]:
     names = [n for n in text.replace(",", " ").split() if n]
     for n in names:
         if n not in ACTIVATIONS:
-            raise InputError("activations", "names from " + ", ".join(ACTIVATIONS) +
-                             ", separated by commas", repr(n))
+            raise InputError("activations", Said("mlp.errors.names",
+                                                 known=", ".join(ACTIVATIONS)), repr(n))
     if len(names) == 1:
         return names * layers
     if len(names) != layers:
-        raise InputError("activations", f"one name for every layer, or {layers} names "
-                         f"(one per layer)", f"{len(names)} names")
+        raise InputError("activations", Said("mlp.errors.per_layer", n=layers),
+                         Said("mlp.errors.n_names", n=len(names)))
     return names
 
 
@@ -255,24 +255,24 @@ def _check_network(x: sp.ImmutableMatrix, W: tuple[Any, ...], b: tuple[Any, ...]
     K = W[-1].rows
     if loss == "none":
         if K != 1:
-            raise InputError("loss", "half-mse, mse or cross-entropy for a network with "
-                             f"{K} outputs (none: the gradient of a single output)", "none")
+            raise InputError("loss", Said("mlp.errors.loss_for", n=K), "none")
         return None
     if target is None:
-        raise InputError("target", f"{K} number(s), the targets of the loss (or loss=none for "
-                         "the gradient of the output itself)", "nothing")
+        raise InputError("target", Said("mlp.errors.targets_one" if K == 1 else
+                                        "mlp.errors.targets", n=K), Said("errors.nothing"))
     t = target if isinstance(target, sp.MatrixBase) else sp.ImmutableMatrix([target])
     if t.rows != K:
-        raise InputError("target", f"{K} number(s), one per output", f"{t.rows}")
+        raise InputError("target", Said("mlp.errors.per_output_one" if K == 1 else
+                                        "mlp.errors.per_output", n=K), f"{t.rows}")
     if loss == "cross-entropy":
         if acts[-1] not in ("softmax", "sigmoid"):
-            raise InputError("loss", "half-mse, mse or none: cross-entropy needs probabilities, "
-                             "a softmax or sigmoid output layer", "cross-entropy")
+            raise InputError("loss", Said("mlp.errors.cross_entropy"), "cross-entropy")
         if any(not (0 <= v <= 1) for v in t):
-            raise InputError("target", "probabilities from 0 to 1 for cross-entropy", str(list(t)))
+            raise InputError("target", Said("mlp.errors.target_probabilities"),
+                             ", ".join(plain_number(v, "echo") for v in t))
         if acts[-1] == "softmax" and sp.Add(*t) != 1:
-            raise InputError("target", "a one-hot or soft label summing to 1 for cross-entropy "
-                             "after a softmax", f"a sum of {sp.Add(*t)}")
+            raise InputError("target", Said("mlp.errors.label_sum"),
+                             Said("inputs.a_sum_of", total=plain_number(sp.Add(*t), "near_one")))
     return sp.ImmutableMatrix(t)
 
 
@@ -559,9 +559,11 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
     form = "_".join(f for f, on in (("neuron", none), ("update", update)) if on)
     W = values["W"]
     out: dict[str, Any] = {"layers": len(W),
-                           "sizes": "-".join(str(n) for n in [W[0].cols] + [w.rows for w in W])}
+                           "sizes": Series("widths", [W[0].cols] + [w.rows for w in W])}
     if values["b"] is None:
         out["b"] = tuple(sp.ImmutableMatrix.zeros(w.rows, 1) for w in W)
+    if not none:  # the drawn loss in words, not every loss the derivation knows
+        out["loss_words"] = Phrase(f"mlp.says.{values['loss']}")
     if form:
         out["statement"] = form
     return out
@@ -609,7 +611,7 @@ def mlp(x: sp.ImmutableMatrix, W: tuple[Any, ...], b: tuple[Any, ...] | None, ac
     bias = b if b is not None else tuple(sp.ImmutableMatrix.zeros(w.rows, 1) for w in W)
     t = _check_network(x, W, b, target, loss, acts)
     steps: list[Step] = [Step(key="mlp.network", data={
-        "layers": L, "sizes": "-".join(str(n) for n in [x.rows] + [w.rows for w in W]),
+        "layers": L, "sizes": Series("widths", [x.rows] + [w.rows for w in W]),
         "activations": Listed(acts), "loss": loss})]
     forward_steps, zs, a_values = forward(x, W, bias, acts)
     steps += forward_steps

@@ -8,11 +8,13 @@ booleans, quoted strings and tuples (``input_shape=(3, 1)``), and a wrapped laye
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 
 MODEL_MAX_LENGTH = 1000
 """The longest model description read, in characters."""
@@ -52,7 +54,8 @@ def _tokenize(text: str, param: str) -> list[tuple[str, str]]:
         if m is None or m.end() == pos:
             snippet = text[pos : pos + 12]
             raise InputError(
-                param, "layers such as LSTM(30), Dense(1)", f"unexpected text {snippet!r}"
+                param, Said("model_spec.errors.layers"),
+                Said("model_spec.errors.unexpected", text=repr(snippet))
             )
         kind = m.lastgroup or ""
         tokens.append((kind, m.group(kind)))
@@ -69,8 +72,9 @@ class _Parser:
         self.i = 0
 
     def error(self, expected: str) -> InputError:
-        got = self.tokens[self.i][1] if self.i < len(self.tokens) else "the end of the text"
-        return InputError(self.param, expected, repr(got) if self.i < len(self.tokens) else got)
+        if self.i < len(self.tokens):
+            return InputError(self.param, expected, repr(self.tokens[self.i][1]))
+        return InputError(self.param, expected, Said("model_spec.errors.the_end"))
 
     def peek(self) -> tuple[str, str] | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
@@ -89,7 +93,7 @@ class _Parser:
                 break
             chains.append(self.chain())
         if self.peek() is not None:
-            raise self.error("',' between layers (or ';' between chains)")
+            raise self.error(Said("model_spec.errors.between_layers"))
         return chains
 
     def chain(self) -> list[LayerSpec]:
@@ -113,7 +117,7 @@ class _Parser:
     def layer(self) -> LayerSpec:
         tok = self.peek()
         if tok is None or tok[0] != "name":
-            raise self.error("a layer name such as LSTM")
+            raise self.error(Said("model_spec.errors.layer_name"))
         self.i += 1
         kind = tok[1].split(".")[-1]  # layers.LSTM -> LSTM
         self.take("(")
@@ -124,17 +128,17 @@ class _Parser:
             tok = self.peek()
             if tok is not None and tok[0] == "name" and nxt == ("punct", "="):
                 if tok[1] in kwargs:
-                    raise self.error(f"{tok[1]}= once in {kind}")
+                    raise self.error(Said("model_spec.errors.once", name=tok[1], kind=kind))
                 self.i += 2
                 kwargs[tok[1]] = self.value()
             else:
                 if kwargs:
-                    raise self.error("keyword arguments after positional ones")
+                    raise self.error(Said("model_spec.errors.keywords_last"))
                 args.append(self.value())
             if self.peek() == ("punct", ","):
                 self.take(",")
             elif self.peek() != ("punct", ")"):
-                raise self.error("',' or ')'")
+                raise self.error(Said("model_spec.errors.comma_or", closing=")"))
         self.take(")")
         return LayerSpec(kind=kind, args=tuple(args), kwargs=kwargs)
 
@@ -147,7 +151,7 @@ class _Parser:
                 if self.peek() == ("punct", ","):
                     self.take(",")
                 elif self.peek() != ("punct", "]"):
-                    raise self.error("',' or ']'")
+                    raise self.error(Said("model_spec.errors.comma_or", closing="]"))
             self.take("]")
             return tuple(items)
         return self._value()
@@ -155,15 +159,17 @@ class _Parser:
     def _value(self) -> Any:
         tok = self.peek()
         if tok is None:
-            raise self.error("a value")
+            raise self.error(Said("inputs.a_value"))
         kind, text = tok
         if kind == "num":
             self.i += 1
             if len(text) > 12:
-                raise InputError(self.param, f"numbers up to {MODEL_MAX_NUMBER}", text[:12] + "...")
+                raise InputError(self.param, Said("model_spec.errors.numbers", n=MODEL_MAX_NUMBER),
+                                 text[:12] + "...")
             number = int(text) if re.fullmatch(r"-?\d+", text) else float(text)
             if abs(number) > MODEL_MAX_NUMBER:
-                raise InputError(self.param, f"numbers up to {MODEL_MAX_NUMBER}", text)
+                raise InputError(self.param, Said("model_spec.errors.numbers", n=MODEL_MAX_NUMBER),
+                                 text)
             return number
         if kind == "str":
             self.i += 1
@@ -181,10 +187,10 @@ class _Parser:
                 if self.peek() == ("punct", ","):
                     self.take(",")
                 elif self.peek() != ("punct", ")"):
-                    raise self.error("',' or ')'")
+                    raise self.error(Said("model_spec.errors.comma_or", closing=")"))
             self.take(")")
             return tuple(items)
-        raise self.error("a number, True/False, a string, a tuple or a layer")
+        raise self.error(Said("model_spec.errors.value"))
 
 
 def parse_model(text: str, param: str = "model") -> list[LayerSpec]:
@@ -200,13 +206,22 @@ def parse_chains(text: str, param: str = "model") -> list[list[LayerSpec]]:
     """Parses a model description into chains of layer specs: ``a, b; c, d`` is two chains
     (the branches of a functional model, each with its own input).
 
+    An exam's sampler parses its few models again and again: each text is parsed once, and
+    every caller given a copy of its own.
+
     Raises:
         InputError: naming ``param``, when the text is not a list of layers.
     """
+    return copy.deepcopy(_parse_chains(text, param))
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_chains(text: str, param: str) -> list[list[LayerSpec]]:
     if not text.strip():
-        raise InputError(param, "at least one layer such as LSTM(30)", "an empty string")
+        raise InputError(param, Said("model_spec.errors.one_layer"),
+                         Said("model_spec.errors.empty"))
     if len(text) > MODEL_MAX_LENGTH:
-        raise InputError(param, f"a model of at most {MODEL_MAX_LENGTH} characters",
+        raise InputError(param, Said("model_spec.errors.length", n=MODEL_MAX_LENGTH),
                          f"{len(text)}")
     parser = _Parser(text, param)
     depth = 0
@@ -214,12 +229,13 @@ def parse_chains(text: str, param: str = "model") -> list[list[LayerSpec]]:
         if kind == "punct" and tok in "([":
             depth += 1
             if depth > MODEL_MAX_DEPTH:
-                raise InputError(param, f"brackets nested at most {MODEL_MAX_DEPTH} deep",
-                                 "deeper nesting")
+                raise InputError(param, Said("inputs.nested", n=MODEL_MAX_DEPTH),
+                                 Said("errors.deeper"))
         elif kind == "punct" and tok in ")]":
             depth -= 1
     chains = parser.model()
     count = sum(len(chain) for chain in chains)
     if count > MODEL_MAX_LAYERS:
-        raise InputError(param, f"at most {MODEL_MAX_LAYERS} layers", f"{count}")
+        raise InputError(param, Said("model_spec.errors.layer_count", n=MODEL_MAX_LAYERS),
+                         f"{count}")
     return chains

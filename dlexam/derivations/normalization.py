@@ -150,7 +150,7 @@ def _check(kind: str, shape: tuple[int, ...], groups: int | None, variance: str,
     elif groups is not None:
         raise InputError("groups", Said("normalization.errors.only_group"), str(groups))
     if eps < 0:
-        raise InputError("eps", "a number >= 0", str(eps))
+        raise InputError("eps", Said("inputs.non_negative"), str(eps))
     count = len(_members(kind, shape, groups or 1)[0][1])
     if count < 2 and (kind in ("batch", "instance") or variance == "unbiased"):
         what = {"batch": "normalization.errors.batch_of_one",
@@ -310,9 +310,8 @@ def normalization(kind: str, X: Any, groups: int | None, gamma: Any, beta: Any, 
     if eps == 0:
         for label, v in variances.items():
             if v == 0:  # exactly 0 (a traced variance is a formula and goes on)
-                raise InputError("eps", "a number > 0: the values of set "
-                                 f"{','.join(str(i + 1) for i in label)} are all equal (its "
-                                 "variance is 0)", "0")
+                raise InputError("eps", Said("normalization.errors.equal_set", set=",".join(
+                    str(i + 1) for i in label)), "0")
     outside = mistake == "eps-outside-sqrt"
     root = mistake != "no-sqrt"  # the square root of the variance, left out under the mistake
     scale = {label: 1 / (sp.sqrt(v) + eps if outside else sp.sqrt(v + eps) if root

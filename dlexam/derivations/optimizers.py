@@ -32,8 +32,10 @@ from dlexam.derivations.core import Result, Step, derivation, evaluate_at, put_i
 from dlexam.derivations.forms import Ratio, as_written
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
+from dlexam.derivations.statements import NOTHING
 from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym
+from dlexam.notation.display import Phrase
 
 register_symbols({
     "w_opt": ("w_t", "w_t"),
@@ -480,7 +482,13 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
     return {"statement": family, "lr": hyper.lr, "eps": hyper.eps,
             "weight_decay": hyper.decay, "momentum": hyper.mu, "steps": len(grads),
             "t_first": values["t"] + 1, "velocity_start": start("velocity"),
-            "m_start": start("m"), "v_start": start("v")}
+            "m_start": start("m"), "v_start": start("v"),
+            # the drawn convention as a sentence; the decay rho only for RMSprop
+            "convention_rule": Phrase(f"optimizer_step.convention_{hyper.convention}"),
+            "steps_words": (Phrase("optimizer_step.says.steps_one") if len(grads) == 1 else
+                            Phrase("optimizer_step.says.steps_many", {"n": len(grads)})),
+            "rho_rule": (Phrase("optimizer_step.says.rho", {"rho": hyper.rho})
+                         if opt == "rmsprop" else NOTHING)}
 
 
 ANSWERS = [

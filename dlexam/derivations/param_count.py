@@ -26,7 +26,7 @@ from dlexam.derivations.model_spec import (
 )
 from dlexam.derivations.params import Param
 from dlexam.derivations.sampling import Draw
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym
 
 register_symbols({
@@ -104,6 +104,7 @@ _MERGE_MODES = ("concat", "sum", "mul", "ave")
 _PADDINGS = {"Conv1D": ("valid", "same", "causal"), "Conv2D": ("valid", "same")}
 
 Shape = tuple[int | None, ...]
+_ARG = "param_count.errors.argument"  # a layer's argument in a message: "layer 2 (LSTM): units"
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ class _Layer:
 
 def _positive_int(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise InputError("model", f"{what} as a whole number > 0", repr(value))
+        raise InputError("model", Said("param_count.errors.positive", what=what), repr(value))
     return value
 
 
@@ -128,7 +129,8 @@ def _int_pair(value: object, rank: int, what: str) -> tuple[int, ...]:
     """A size given as one integer or as a tuple of ``rank`` integers (a kernel, a stride)."""
     items = value if isinstance(value, tuple) else (value,) * rank
     if len(items) != rank:
-        raise InputError("model", f"{what} as one whole number or {rank} of them", repr(value))
+        raise InputError("model", Said("param_count.errors.one_or_rank", what=what, rank=rank),
+                         repr(value))
     return tuple(_positive_int(x, what) for x in items)
 
 
@@ -138,28 +140,30 @@ def _options(spec: LayerSpec, where: str) -> tuple[dict[str, Any], str]:
     kind = spec.kind
     if kind not in _ALLOWED_KWARGS:
         raise InputError(
-            "model", f"{where}: layers of the kinds " + ", ".join(sorted(_ALLOWED_KWARGS)),
+            "model", Said("param_count.errors.kinds", where=where,
+                          kinds=", ".join(sorted(_ALLOWED_KWARGS))),
             f"{kind!r}"
         )
-    where = f"{where} ({kind})"
+    where = Said("param_count.errors.where_kind", where=where, kind=kind)
     unknown = set(spec.kwargs) - _ALLOWED_KWARGS[kind]
     if unknown:
-        raise InputError("model", f"{where}: known arguments for {kind} ("
-                         + ", ".join(sorted(_ALLOWED_KWARGS[kind])) + ")",
+        raise InputError("model", Said("param_count.errors.known_arguments", where=where,
+                                       kind=kind, known=", ".join(sorted(_ALLOWED_KWARGS[kind]))),
                          f"{', '.join(sorted(unknown))}")
     names = _POSITIONAL.get(kind, ())
     if len(spec.args) > len(names):
-        raise InputError("model", f"{where}: at most {len(names)} positional argument(s)",
-                         f"{len(spec.args)}")
+        raise InputError("model", Said("param_count.errors.positional_one" if len(names) == 1
+                                       else "param_count.errors.positional", where=where,
+                                       n=len(names)), f"{len(spec.args)}")
     options = dict(spec.kwargs)
     for key, value in zip(names, spec.args, strict=False):
         if key in options:
-            raise InputError("model", f"{where}: {key} given once (positionally or as {key}=)",
-                             "both")
+            raise InputError("model", Said("param_count.errors.given_once", where=where, name=key),
+                             Said("errors.both"))
         options[key] = value
     for key in _BOOL_KWARGS:
         if key in options and not isinstance(options[key], bool):
-            raise InputError("model", f"{where}: {key}=True or {key}=False",
+            raise InputError("model", Said("param_count.errors.true_false", where=where, name=key),
                              repr(options[key]))
     return options, where
 
@@ -176,41 +180,46 @@ def _layer(spec: LayerSpec, where: str) -> _Layer:
         inner_spec = options.get("layer")
         wanted = _RECURRENT if kind == "Bidirectional" else ("Dense",)
         if not isinstance(inner_spec, LayerSpec) or inner_spec.kind not in wanted:
-            example = ("Bidirectional(LSTM(n)) wrapping a recurrent layer"
-                       if kind == "Bidirectional" else
-                       "TimeDistributed(Dense(n)) wrapping a dense layer")
+            example = Said("param_count.errors.bidirectional" if kind == "Bidirectional" else
+                           "param_count.errors.time_distributed")
             raise InputError("model", example, where)
         merge = options.get("merge_mode", "concat")
         if kind == "Bidirectional" and merge not in _MERGE_MODES:
-            raise InputError("model", f"{where}: merge_mode one of "
-                             + ", ".join(repr(x) for x in _MERGE_MODES), repr(merge))
+            raise InputError("model", Said("param_count.errors.merge_mode", where=where,
+                                           modes=", ".join(repr(x) for x in _MERGE_MODES)),
+                             repr(merge))
         return _Layer(kind, options, where, _layer(inner_spec, where))
     if kind in _RECURRENT or kind == "Dense":
-        _positive_int(options.get("units"), f"{where}: units")
+        _positive_int(options.get("units"), Said(_ARG, where=where, name="units"))
     elif kind == "Embedding":
-        _positive_int(options.get("input_dim"), f"{where}: a vocabulary size")
-        _positive_int(options.get("output_dim"), f"{where}: an embedding width")
+        _positive_int(options.get("input_dim"), Said("param_count.errors.vocabulary",
+                                                     where=where))
+        _positive_int(options.get("output_dim"), Said("param_count.errors.embedding_width",
+                                                      where=where))
         options["units"] = options["output_dim"]
     elif kind == "RepeatVector":
-        _positive_int(options.get("n"), f"{where}: n")
+        _positive_int(options.get("n"), Said(_ARG, where=where, name="n"))
     elif kind == "Dropout":
         rate = options.get("rate")
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-            raise InputError("model", f"{where}: a rate in [0, 1)", repr(rate))
+            raise InputError("model", Said("param_count.errors.rate", where=where), repr(rate))
     elif kind in ("Conv1D", "Conv2D"):
         rank = 1 if kind == "Conv1D" else 2
-        _positive_int(options.get("filters"), f"{where}: filters")
-        options["kernel"] = _int_pair(options.get("kernel_size"), rank, f"{where}: kernel_size")
-        options["stride"] = _int_pair(options.get("strides", 1), rank, f"{where}: strides")
+        _positive_int(options.get("filters"), Said(_ARG, where=where, name="filters"))
+        options["kernel"] = _int_pair(options.get("kernel_size"), rank,
+                                      Said(_ARG, where=where, name="kernel_size"))
+        options["stride"] = _int_pair(options.get("strides", 1), rank,
+                                      Said(_ARG, where=where, name="strides"))
         options["dilation"] = _int_pair(options.get("dilation_rate", 1), rank,
-                                        f"{where}: dilation_rate")
+                                        Said(_ARG, where=where, name="dilation_rate"))
         options["pads"] = _padding(options.get("padding", "valid"), _PADDINGS[kind], rank, where)
     elif kind in _POOLING:
         rank = _POOLING[kind]
-        options["kernel"] = _int_pair(options.get("pool_size", 2), rank, f"{where}: pool_size")
+        options["kernel"] = _int_pair(options.get("pool_size", 2), rank,
+                                      Said(_ARG, where=where, name="pool_size"))
         strides = options.get("strides")
         options["stride"] = options["kernel"] if strides is None else \
-            _int_pair(strides, rank, f"{where}: strides")
+            _int_pair(strides, rank, Said(_ARG, where=where, name="strides"))
         options["dilation"] = (1,) * rank
         options["pads"] = _padding(options.get("padding", "valid"), ("valid", "same"), rank,
                                    where)
@@ -218,16 +227,16 @@ def _layer(spec: LayerSpec, where: str) -> _Layer:
                 pad > kernel // 2 for pad, kernel in zip(options["pads"], options["kernel"],
                                                          strict=True)):
             # as torch.nn.MaxPool2d / AvgPool2d refuse it
-            raise InputError("model", f"{where}: padding at most half the pool size",
+            raise InputError("model", Said("param_count.errors.pool_padding", where=where),
                              repr(options.get("padding")))
     elif kind in ("ZeroPadding1D", "ZeroPadding2D"):
         options["sides"] = _zero_padding(options.get("padding", 1),
                                          1 if kind == "ZeroPadding1D" else 2, where)
     elif kind == "MultiHeadAttention":
-        _positive_int(options.get("num_heads"), f"{where}: num_heads")
-        _positive_int(options.get("key_dim"), f"{where}: key_dim")
+        _positive_int(options.get("num_heads"), Said(_ARG, where=where, name="num_heads"))
+        _positive_int(options.get("key_dim"), Said(_ARG, where=where, name="key_dim"))
         if options.get("value_dim") is not None:
-            _positive_int(options.get("value_dim"), f"{where}: value_dim")
+            _positive_int(options.get("value_dim"), Said(_ARG, where=where, name="value_dim"))
     return _Layer(kind, options, where)
 
 
@@ -241,9 +250,8 @@ def _padding(value: object, words: tuple[str, ...], rank: int, where: str
     if len(items) == rank and all(isinstance(x, int) and not isinstance(x, bool) and x >= 0
                                   for x in items):
         return tuple(items)  # type: ignore[arg-type]
-    raise InputError("model", f"{where}: padding one of " + ", ".join(repr(x) for x in words)
-                     + f", or zeros on each side as a whole number >= 0 (or {rank} of them)",
-                     repr(value))
+    raise InputError("model", Said("param_count.errors.padding", where=where, rank=rank,
+                                   words=", ".join(repr(x) for x in words)), repr(value))
 
 
 def _zero_padding(value: object, rank: int, where: str) -> tuple[tuple[int, int], ...]:
@@ -251,7 +259,8 @@ def _zero_padding(value: object, rank: int, where: str) -> tuple[tuple[int, int]
     after for 1-D, per axis for 2-D) or ``((top, bottom), (left, right))``."""
     def count(x: object) -> int:
         if isinstance(x, bool) or not isinstance(x, int) or x < 0:
-            raise InputError("model", f"{where}: padding as whole numbers >= 0", repr(value))
+            raise InputError("model", Said("param_count.errors.zeros", where=where),
+                             repr(value))
         return x
 
     if not isinstance(value, tuple):
@@ -266,19 +275,19 @@ def _zero_padding(value: object, rank: int, where: str) -> tuple[tuple[int, int]
             else:
                 sides.append((count(x),) * 2)
         return tuple(sides)
-    raise InputError("model", f"{where}: padding p, (p_before, p_after)" if rank == 1 else
-                     f"{where}: padding p, (p_h, p_w) or ((top, bottom), (left, right))",
+    raise InputError("model", Said("param_count.errors.zero_padding_1d" if rank == 1 else
+                                   "param_count.errors.zero_padding_2d", where=where),
                      repr(value))
 
 
 def _shape_tuple(value: object, what: str) -> Shape:
     """An input shape: a tuple or list of whole numbers > 0, None allowed first (the time axis)."""
     if not isinstance(value, tuple) or not value or len(value) > 3:
-        raise InputError("model", f"{what} as a tuple or list of 1 to 3 sizes", repr(value))
+        raise InputError("model", Said("param_count.errors.sizes", what=what), repr(value))
     for position, x in enumerate(value):
         if x is None and position == 0 and len(value) > 1:
             continue
-        _positive_int(x, f"{what}: each size")
+        _positive_int(x, Said("param_count.errors.each_size", what=what))
     return value
 
 
@@ -317,33 +326,33 @@ def _resolve(
     spec_chains = parse_chains(model)
     chains = []
     for number, specs in enumerate(spec_chains, start=1):
-        prefix = f"chain {number}, " if len(spec_chains) > 1 else ""
-        layers = [_layer(s, f"{prefix}layer {i + 1}") for i, s in enumerate(specs)]
+        layers = [_layer(s, Said("param_count.errors.chain_layer", chain=number, layer=i + 1)
+                         if len(spec_chains) > 1 else
+                         Said("param_count.errors.layer", layer=i + 1))
+                  for i, s in enumerate(specs)]
         for layer in layers[1:]:
             if layer.kind == "Input":
-                raise InputError("model", "Input(shape=...) only as the first layer of a chain",
-                                 layer.where)
+                raise InputError("model", Said("param_count.errors.input_first"), layer.where)
         given = _input_shape(specs[0])
         if input_shape is not None:
             if given is not None and tuple(given) != input_shape:  # type: ignore[arg-type]
-                raise InputError("input_shape", f"the model's own input shape {given!r} (or "
-                                 "no input_shape parameter)", repr(list(input_shape)))
+                raise InputError("input_shape", Said("param_count.errors.own_input_shape",
+                                                     shape=repr(given)), repr(list(input_shape)))
             given = input_shape
         if layers[0].kind == "Input" and given is None:
-            raise InputError("model", "Input(shape=(...))", layers[0].where)
+            raise InputError("model", Said("param_count.errors.input_shape"), layers[0].where)
         if given is not None:
             shape = _shape_tuple(given, "input_shape")
             if input_dim is not None and shape[-1] != input_dim:
-                raise InputError("input_dim", f"{shape[-1]} (as input_shape says)",
-                                 str(input_dim))
+                raise InputError("input_dim", Said("param_count.errors.as_input_shape",
+                                                   n=shape[-1]), str(input_dim))
             if len(shape) == 2 and timesteps is not None:
                 shape = (timesteps, shape[1])
         elif layers[0].kind == "Embedding":
             shape = (timesteps,)
         elif input_dim is None:
-            raise InputError("input_dim",
-                             "the input width (or input_shape=(T, m) on the first layer)",
-                             "nothing")
+            raise InputError("input_dim", Said("param_count.errors.input_width"),
+                             Said("errors.nothing"))
         elif layers[0].kind == "Dense":
             shape = (input_dim,)
         else:
@@ -351,7 +360,8 @@ def _resolve(
         if layers[0].kind == "Input":
             layers = layers[1:]
             if not layers:
-                raise InputError("model", "layers after Input(shape=...)", "none")
+                raise InputError("model", Said("param_count.errors.after_input"),
+                                 Said("errors.nothing"))
         chains.append(_Chain(layers, shape))
     return chains
 
@@ -392,11 +402,12 @@ def _output_shape(layer: _Layer, shape: Shape) -> Shape:
 
     def need(rank: int, what: str) -> None:
         if len(shape) != rank:
-            raise InputError("model", f"{layer.where}: an input of {what}",
-                             f"shape {_show(shape)}")
+            raise InputError("model", Said("param_count.errors.input_of", where=layer.where,
+                                           what=Said("param_count.errors." + what)),
+                             Said("errors.shape", shape=_show(shape)))
 
     if kind in _RECURRENT or kind == "Bidirectional":
-        need(2, "shape (timesteps, features)")
+        need(2, "sequence")
         cell = layer.inner or layer
         width = cell.units
         if kind == "Bidirectional" and options.get("merge_mode", "concat") == "concat":
@@ -408,29 +419,30 @@ def _output_shape(layer: _Layer, shape: Shape) -> Shape:
         return (*shape, layer.units)
     if kind == "Flatten":
         if any(x is None for x in shape):
-            raise InputError("model", f"{layer.where}: an input of known size", _show(shape))
+            raise InputError("model", Said("param_count.errors.known_size", where=layer.where),
+                             _show(shape))
         size = 1
         for x in shape:
             size *= x  # type: ignore[operator]
         return (size,)
     if kind == "RepeatVector":
-        need(1, "shape (features,)")
+        need(1, "features")
         return (options["n"], shape[0])
     if kind == "Reshape":
-        target = _shape_tuple(options.get("target_shape"), f"{layer.where}: target_shape")
+        target = _shape_tuple(options.get("target_shape"),
+                              Said(_ARG, where=layer.where, name="target_shape"))
         size = target_size = 1
         for x in shape:
             size *= x or 0
         for x in target:
             target_size *= x or 0
         if None in target or size != target_size:
-            raise InputError("model", f"{layer.where}: a target_shape of {size} values",
-                             repr(options.get("target_shape")))
+            raise InputError("model", Said("param_count.errors.target_shape", where=layer.where,
+                                           n=size), repr(options.get("target_shape")))
         return target
     if kind in ("Conv1D", "Conv2D") or kind in _POOLING:
         rank = 1 if kind == "Conv1D" else 2 if kind == "Conv2D" else _POOLING[kind]
-        need(rank + 1,
-             "shape (steps, channels)" if rank == 1 else "shape (height, width, channels)")
+        need(rank + 1, "steps" if rank == 1 else "image")
         pads = options["pads"]
         sizes: list[int | None] = []
         for axis, (extent, kernel, stride, dilation) in enumerate(zip(
@@ -439,28 +451,34 @@ def _output_shape(layer: _Layer, shape: Shape) -> Shape:
             padding = pads if isinstance(pads, str) else pads[axis]
             length = _conv_length(extent, kernel, stride, padding, dilation)
             if length is not None and length < 1:
-                padded = "" if padding == "valid" else " padded"
-                raise InputError("model", f"{layer.where}: a kernel no larger than its{padded} "
-                                 f"input ({extent}" + ("" if padding == "valid" else
-                                                     f" + 2 x {padding}") + ")",
-                                 str(span(kernel, dilation)))
+                raise InputError("model", Said(
+                    "param_count.errors.kernel", where=layer.where, extent=extent)
+                    if padding == "valid" else Said(
+                    "param_count.errors.kernel_padded", where=layer.where,
+                    extent=f"{extent} + 2 x {padding}"), str(span(kernel, dilation)))
             sizes.append(length)
         channels = options["filters"] if kind in ("Conv1D", "Conv2D") else shape[-1]
         return (*sizes, channels)
     if kind in ("ZeroPadding1D", "ZeroPadding2D"):
         rank = len(options["sides"])
-        need(rank + 1,
-             "shape (steps, channels)" if rank == 1 else "shape (height, width, channels)")
+        need(rank + 1, "steps" if rank == 1 else "image")
         return (*(None if size is None else size + before + after
                   for size, (before, after) in zip(shape[:-1], options["sides"], strict=True)),
                 shape[-1])
     if kind in _GLOBAL:
-        need(_GLOBAL[kind] + 1, "shape (steps, channels)" if _GLOBAL[kind] == 1
-             else "shape (height, width, channels)")
+        need(_GLOBAL[kind] + 1, "steps" if _GLOBAL[kind] == 1 else "image")
         return (shape[-1],)
     if kind == "MultiHeadAttention":
-        need(2, "shape (timesteps, features)")
+        need(2, "sequence")
     return shape  # Dropout, Activation, the normalisations
+
+
+def _count(value: Any) -> Any:
+    """A whole number as a Python int; a traced width's formula (:mod:`dlexam.plans`) as it
+    is."""
+    if isinstance(value, int) or getattr(value, "is_Integer", False):
+        return int(value)
+    return value
 
 
 def _show(shape: Shape) -> str:
@@ -474,12 +492,7 @@ def _recurrent_count(
     gates = _RECURRENT[cell.kind]
     reset_after = bool(cell.options.get("reset_after", True))
     if cell.kind == "GRU" and framework == "pytorch" and not reset_after:
-        raise InputError(
-            "model",
-            "GRU without reset_after=False under framework=pytorch "
-            "(torch.nn.GRU always applies the reset gate after the product, like reset_after=True)",
-            cell.where,
-        )
+        raise InputError("model", Said("param_count.errors.gru_pytorch"), cell.where)
     biases = _biases(cell, framework, mistake)
     key = f"param_count.{cell.kind.lower()}" + ("_two_biases" if biases == 2 else "")
     with sp.evaluate(False):
@@ -556,9 +569,8 @@ def _layer_step(
         heads, key_dim = int(options["num_heads"]), int(options["key_dim"])
         value_dim = int(options.get("value_dim") or key_dim)
         if framework == "pytorch" and (heads * key_dim != width or value_dim != key_dim):
-            raise InputError("model", f"{layer.where}: num_heads * key_dim = {width} (the input "
-                             "width) and no other value_dim under framework=pytorch "
-                             "(torch.nn.MultiheadAttention splits its width among the heads)",
+            raise InputError("model", Said("param_count.errors.attention_pytorch",
+                                           where=layer.where, width=width),
                              f"num_heads={heads}, key_dim={key_dim}")
         with sp.evaluate(False):
             if use_bias:
@@ -604,7 +616,7 @@ def _field_steps(chain: _Chain, first: int) -> tuple[list[Step], list[tuple[int,
     """
     if not _has_axis(chain):
         return None
-    whole = int(chain.input_shape[0] or 0)
+    whole = _count(chain.input_shape[0] or 0)
     field, jump, spread = 1, 1, False
     k_, s_, d_ = sym("rf_k"), sym("rf_s"), sym("rf_d")
     steps: list[Step] = []
@@ -684,8 +696,8 @@ def _whole_sizes(shape: sp.MatrixBase | None) -> tuple[int, ...] | None:
     sizes = []
     for x in shape:
         if not (x.is_Integer and 1 <= int(x) <= MODEL_MAX_NUMBER):
-            raise InputError("input_shape", f"whole numbers from 1 to {MODEL_MAX_NUMBER}",
-                             str(x))
+            raise InputError("input_shape", Said("inputs.whole_from_to", low=1,
+                                                 high=MODEL_MAX_NUMBER), str(x))
         sizes.append(int(x))
     return tuple(sizes)
 
@@ -987,9 +999,12 @@ def _total_of_layers(_params: Any, student: Mapping[str, Any]) -> dict[str, Any]
     "param-count",
     params=[
         Param("model", "string", max_length=MODEL_MAX_LENGTH),
-        Param("input_dim", "int", default=None, minimum=1, maximum=MODEL_MAX_NUMBER),
+        # widths and lengths only enter sums and products: a plan serves every value
+        Param("input_dim", "int", default=None, minimum=1, maximum=MODEL_MAX_NUMBER,
+              trace="whole"),
         Param("framework", "choice", default="keras", choices=("keras", "pytorch")),
-        Param("timesteps", "int", default=None, minimum=1, maximum=MODEL_MAX_NUMBER),
+        Param("timesteps", "int", default=None, minimum=1, maximum=MODEL_MAX_NUMBER,
+              trace="whole"),
         Param("input_shape", "array", shapes=(("R",),), default=None, trace="none"),
     ],
     limits={"R": 3},
@@ -1087,19 +1102,19 @@ def _count_layers(chains: list[Any], framework: str, mistake: str | None) -> _Co
     index = 0
     for chain in chains:
         shape = chain.input_shape
-        model_width = int(shape[-1] or 0)
+        model_width = _count(shape[-1] or 0)
         chain_count = 0
         for layer in chain.layers:
             index += 1
-            width = int(shape[-1] or 0)
+            width = _count(shape[-1] or 0)
             if mistake == "first-input-width" and layer.kind in _WEIGHTED and \
                     chain.layers[0].kind != "Embedding":
                 width = model_width
             step, non_trainable = _layer_step(layer, index, shape, width, framework, mistake)
             c.steps.append(step)
-            c.counts.append(int(step.value))
+            c.counts.append(_count(step.value))
             c.frozen.append(non_trainable)
-            chain_count += int(step.value)
+            chain_count += _count(step.value)
             shape = _output_shape(layer, shape)
             c.shapes.append([None, *shape])
             c.kinds.append(layer.kind)

@@ -35,9 +35,12 @@ NUMBER_MIN_EXPONENT = -20
 """... and, unless it is 0, at least 10^-20 ..."""
 NUMBER_MAX_DIGITS = 20
 """... and at most this many significant digits."""
-NUMBER_LIMIT_TEXT = (f"a number below 1e{NUMBER_MAX_EXPONENT} in size, 0 or at least "
-                     f"1e{NUMBER_MIN_EXPONENT}, with at most {NUMBER_MAX_DIGITS} "
-                     "significant digits")
+
+
+def number_limit() -> Said:
+    """What a number given must be: within the general limits on size and digits."""
+    return Said("params.errors.number_limit", most=f"1e{NUMBER_MAX_EXPONENT}",
+                least=f"1e{NUMBER_MIN_EXPONENT}", digits=NUMBER_MAX_DIGITS)
 
 ARRAY_MAX_ENTRIES = 100_000
 """A guard before the per-derivation dimension limits: no array is even read past this size."""
@@ -91,7 +94,9 @@ class Param:
         trace: which of its numbers a trace (:mod:`dlexam.plans`) may stand a
             symbol for: ``"all"``; ``"nonzero"``, where the derivation tells zeros apart
             (``p_i = 0`` in an entropy, a zero initial state); ``"none"``, for numbers that say
-            where rather than how much (class labels).
+            where rather than how much (class labels). An ``"int"`` is not traced (it says how
+            many: sizes, counts) unless it declares ``"whole"``: a width that only enters sums
+            and products (param-count's input width), so that one plan serves every width.
         held: whether the variants of an exam question keep the value their first variant drew
             (:class:`dlexam.exams.model.Structure`): the question's form, not one of its
             numbers. None (the default) holds choices and true/false parameters, and a
@@ -100,7 +105,7 @@ class Param:
             derivation takes, once the data is within :data:`JSON_MAX_DEPTH` and
             :data:`JSON_MAX_ITEMS` (its strings within ``max_length``, its numbers within the
             limits); it raises :class:`InputError` naming the parameter for what it refuses.
-        expects: for ``"json"``, what the parameter expects, in words.
+        expects: for ``"json"``, the catalog key of what the parameter expects, in words.
     """
 
     name: str
@@ -148,7 +153,7 @@ class Param:
         if self.kind == "bool":
             return Said("show.kind.bool")
         if self.kind == "json":
-            return self.expects or "JSON data"
+            return Said(self.expects or "params.errors.json")
         return Said("show.kind.string", n=self.max_length)
 
 
@@ -163,14 +168,14 @@ def check_number(name: str, value: Any) -> None:
         return  # not a number: the caller says what it expected
     if isinstance(value, int):
         if abs(value) >= 10**NUMBER_MAX_EXPONENT:
-            raise InputError(name, NUMBER_LIMIT_TEXT, _describe_value(value))
+            raise InputError(name, number_limit(), _describe_value(value))
         return
     if isinstance(value, (Fraction, sp.Rational)):
         num, den = (value.numerator, value.denominator) if isinstance(value, Fraction) else (
             int(value.p), int(value.q))
         if max(abs(num), den) >= 10**(NUMBER_MAX_DIGITS - NUMBER_MIN_EXPONENT) or (
                 abs(num) >= den * 10**NUMBER_MAX_EXPONENT):
-            raise InputError(name, NUMBER_LIMIT_TEXT, _describe_value(value))
+            raise InputError(name, number_limit(), _describe_value(value))
         return
     dec = Decimal(repr(value)) if isinstance(value, float) else value
     if not dec.is_finite():
@@ -181,7 +186,7 @@ def check_number(name: str, value: Any) -> None:
     significant = len("".join(map(str, digits)).rstrip("0"))
     if (dec.adjusted() >= NUMBER_MAX_EXPONENT or dec.adjusted() < NUMBER_MIN_EXPONENT
             or significant > NUMBER_MAX_DIGITS):
-        raise InputError(name, NUMBER_LIMIT_TEXT, _describe_value(value))
+        raise InputError(name, number_limit(), _describe_value(value))
 
 
 def check_text(name: str, value: str, max_length: int = STRING_MAX_LENGTH) -> str:
@@ -196,14 +201,15 @@ def check_text(name: str, value: str, max_length: int = STRING_MAX_LENGTH) -> st
     for index, ch in enumerate(value, start=1):
         code = ord(ch)
         category = unicodedata.category(ch)
-        where = f"U+{code:04X} at character {index}"
+        where = Said("params.errors.character", code=f"U+{code:04X}", index=index)
         if category[0] == "C" or category in ("Zl", "Zp"):
             raise InputError(name, Said("errors.printable"),
                              where)
         if not settable(code):
             label = unicodedata.name(ch, "")
             raise InputError(name, Said("errors.fonts_have"),
-                             f"{where}" + (f" ({label})" if label else ""))
+                             Said("params.errors.named", where=where, label=label)
+                             if label else where)
     return value
 
 
@@ -241,11 +247,28 @@ def _exact_float(value: float) -> sp.Rational:
     return sp.Rational(fraction.numerator, fraction.denominator)
 
 
+def json_kind(value: Any) -> Said:
+    """What kind of JSON value was given, in words (``an object``, ``a list``)."""
+    if isinstance(value, bool):
+        kind = "bool"
+    elif isinstance(value, Mapping):
+        kind = "object"
+    elif isinstance(value, (list, tuple)):
+        kind = "list"
+    elif isinstance(value, str):
+        kind = "string"
+    elif value is None:
+        kind = "null"
+    else:
+        kind = "number"
+    return Said("inputs.kind." + kind)
+
+
 def _describe_value(value: Any) -> str:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, list):
-        return f"a list of {len(value)}"
+        return Said("inputs.a_list_of", n=len(value))
     if isinstance(value, str):
         return repr(value if len(value) <= 40 else value[:37] + "...")
     return repr(value)
@@ -452,13 +475,13 @@ def _check_array_list(
         limit = limits.get(param.items)
         if limit is not None and len(value) > limit and param.free_items:
             # a list of tensors, or one matrix row by row: its length counts both
-            raise InputError(param.name, f"at most {limit} rows or tensors ({param.items} at "
-                             f"most {limit})", f"{len(value)}")
+            raise InputError(param.name, Said("params.errors.rows_or_tensors", n=limit,
+                                              items=param.items), f"{len(value)}")
         _bind_limit(param, param.items, len(value), limits)
         known = dims.get(param.items)
         if known is not None and known[0] != len(value):
-            raise InputError(param.name, f"{param.items} = {known[0]} arrays (set by {known[1]})",
-                             f"{len(value)}")
+            raise InputError(param.name, Said("params.errors.arrays", items=param.items,
+                                              n=known[0], source=known[1]), f"{len(value)}")
     out = []
     shapes = []
     for index, item in enumerate(value, start=1):
@@ -550,6 +573,9 @@ def _check_one(param: Param, value: Any, dims: dict[str, tuple[int, str]],
         if param.maximum is not None and num > param.maximum:
             raise InputError(param.name, param.describe(), _describe_value(value))
         if param.kind == "int":
+            hook = _INPUT_HOOK.get()
+            if param.trace == "whole" and hook is not None and not _CHECK_ONLY.get():
+                return hook(num, param.name)
             return int(num)
         return _input_number(num, param.name)
     if param.kind == "choice":
@@ -597,8 +623,8 @@ def validate(params: Sequence[Param], given: Mapping[str, Any],
     known = {p.name for p in params}
     for name in given:
         if name not in known:
-            raise InputError(name, "one of the parameters " + ", ".join(sorted(known)),
-                             "an unknown parameter")
+            raise InputError(name, Said("core.errors.parameters", known=", ".join(sorted(known))),
+                             Said("core.errors.unknown_parameter"))
     dims: dict[str, tuple[int, str]] = {}
     caps = dict(limits or {})
     out: dict[str, Any] = {}
@@ -626,8 +652,8 @@ def bind_dims(params: Sequence[Param], given: Mapping[str, Any],
     known = {p.name for p in params}
     for name in given:
         if name not in known:
-            raise InputError(name, "one of the parameters " + ", ".join(sorted(known)),
-                             "an unknown parameter")
+            raise InputError(name, Said("core.errors.parameters", known=", ".join(sorted(known))),
+                             Said("core.errors.unknown_parameter"))
     dims: dict[str, tuple[int, str]] = {}
     with checked_only():  # the sizes only: nothing is built
         for p in params:

@@ -38,7 +38,8 @@ from dlexam.derivations.core import Result, Step, derivation, to_plain
 from dlexam.derivations.forms import Stack, as_written
 from dlexam.derivations.params import Param, bind_dims, validate
 from dlexam.derivations.sampling import Draw
-from dlexam.errors import InputError
+from dlexam.derivations.statements import inputs_phrase
+from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym
 
 register_symbols({
@@ -112,7 +113,8 @@ def output_bias(c: Any, n_out: int, scalar_out: bool) -> sp.ImmutableMatrix:
     """
     if isinstance(c, sp.MatrixBase):
         if scalar_out and c.rows != 1:
-            raise InputError("c", "a number (V is an H list: one output)", f"a list of {c.rows}")
+            raise InputError("c", Said("rnn.errors.one_output"),
+                             Said("inputs.a_list_of", n=c.rows))
         return c
     return sp.ImmutableMatrix([c] * n_out)
 
@@ -405,6 +407,7 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
         "h0": values["h0"] if values["h0"] is not None else zeros(W.rows),
         "model_h": apply(values["activation"], pre),
         "model_y": apply(values["output_activation"], _output_formula(net, values["convention"])),
+        "inputs": inputs_phrase(x, x.rows),
     }
 
 
@@ -419,9 +422,7 @@ def _network(U: sp.ImmutableMatrix, W: sp.ImmutableMatrix, V: sp.ImmutableMatrix
     inputs, scalar_in = inputs_of(U, x)
     V_rows, scalar_out = output_weights(V, W.rows)
     if scalar_out and output_activation == "softmax":
-        raise InputError("output_activation",
-                         "identity or sigmoid for a single output (a softmax over one number is "
-                         "always 1)", "softmax")
+        raise InputError("output_activation", Said("rnn.errors.single_output"), "softmax")
     net = Network(U=U, W=W, V=V_rows, b=b, c=output_bias(c, V_rows.rows, scalar_out),
                   scalar_in=scalar_in, scalar_out=scalar_out, activation=activation,
                   output_activation=output_activation)
@@ -450,10 +451,8 @@ def outputs_from_states(params: Mapping[str, Any], student: Mapping[str, Any]
     "rnn-forward",
     params=PARAMS,
     answers=[
-        Answer("h", "vectors", shapes=(("T", "H"),),
-               label={"en": "the hidden state", "zh-Hant": "隱藏狀態"}),
-        Answer("y", "vectors", shapes=(("T",), ("T", "O")),
-               label={"en": "the output", "zh-Hant": "輸出"}),
+        Answer("h", "vectors", shapes=(("T", "H"),)),
+        Answer("y", "vectors", shapes=(("T",), ("T", "O"))),
         Answer("pre", "vectors", shapes=(("T", "H"),), asked=False),
         # the other convention's values, so that both readings can be asked
         Answer("h_other", "vectors", shapes=(("T", "H"),), asked=False),

@@ -31,8 +31,9 @@ from dlexam.derivations.core import Result, Step, derivation, row_of
 from dlexam.derivations.forms import Ratio
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym, sym_sub
+from dlexam.notation.display import plain_number
 
 register_symbols({
     "sched_eta": (r"\eta", "η"),
@@ -78,8 +79,9 @@ def _whole(name: str, values: Any, least: int) -> list[int]:
     out = []
     for i, v in enumerate(values, start=1):
         if not (v.is_Integer and least <= v <= EPOCH_MAX):
-            raise InputError(name, f"whole numbers from {least} to {EPOCH_MAX}",
-                             f"{name}[{i}] = {float(v):g}")
+            raise InputError(name, Said("inputs.whole_from_to", low=least, high=EPOCH_MAX),
+                             Said("inputs.entry", name=name, index=i,
+                                  value=plain_number(v, "echo")))
         out.append(int(v))
     return out
 
@@ -167,30 +169,31 @@ def _check(schedule: str, lr: sp.Basic, gamma: sp.Basic, milestones: Any, T_max:
            epochs: list[int]) -> list[int]:
     """What each schedule needs of its parameters, refused in one line; the milestones."""
     if not lr > 0:
-        raise InputError("lr", "a learning rate > 0", f"{float(lr):g}")
+        raise InputError("lr", Said("schedules.errors.lr"), plain_number(lr, "echo"))
     if schedule in DECAYING and not gamma > 0:
-        raise InputError("gamma", "a factor > 0", f"{float(gamma):g}")
+        raise InputError("gamma", Said("inputs.factor"), plain_number(gamma, "echo"))
     marks: list[int] = []
     if schedule != "multistep" and milestones is not None:
-        raise InputError("milestones", "milestones only with schedule=multistep",
+        raise InputError("milestones", Said("schedules.errors.multistep_only"),
                          f"schedule={schedule}")
     if schedule == "multistep":
         if milestones is None:
-            raise InputError("milestones", "the epochs at which the rate decays (multistep)",
-                             "nothing")
+            raise InputError("milestones", Said("schedules.errors.milestones"),
+                             Said("errors.nothing"))
         marks = _whole("milestones", list(milestones), 1)
         if any(b <= a for a, b in pairwise(marks)):
-            raise InputError("milestones", "increasing epochs", str(marks))
+            raise InputError("milestones", Said("schedules.errors.increasing"),
+                             ", ".join(map(str, marks)))
     if schedule == "one-cycle":
         for name, value in (("div_factor", div_factor), ("final_div_factor", final_div_factor)):
             if not value > 0:
-                raise InputError(name, "a factor > 0", f"{float(value):g}")
+                raise InputError(name, Said("inputs.factor"), plain_number(value, "echo"))
         if not 2 <= warmup_steps <= T_max - 1:
-            raise InputError("warmup_steps", f"2 to T_max - 1 = {T_max - 1} steps of the "
-                             "rising phase (one-cycle)", str(warmup_steps))
+            raise InputError("warmup_steps", Said("schedules.errors.warmup", last=T_max - 1),
+                             str(warmup_steps))
         late = [e for e in epochs if e > T_max - 1]
         if late:
-            raise InputError("epochs", f"steps from 0 to T_max - 1 = {T_max - 1} (one-cycle)",
+            raise InputError("epochs", Said("schedules.errors.steps", last=T_max - 1),
                              str(late[0]))
     return marks
 

@@ -26,11 +26,12 @@ from dlexam.derivations.contract import Answer, Mistake, with_params
 from dlexam.derivations.core import Result, Step, derivation, row_of, terms_of
 from dlexam.derivations.distributions import Log, base_number, log_exact
 from dlexam.derivations.forms import Ratio, as_written, row_vector
-from dlexam.derivations.params import Param, bind_dims, exact
+from dlexam.derivations.params import Param, bind_dims, exact, json_kind
 from dlexam.derivations.sampling import Draw
-from dlexam.errors import InputError
+from dlexam.derivations.statements import base_phrase
+from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym, sym_sub
-from dlexam.notation.display import Listed
+from dlexam.notation.display import Listed, Series, plain_number
 
 register_symbols({
     "seq_H": ("H", "H"),
@@ -52,44 +53,45 @@ TEXT_MAX = 1000
 def _tokens(name: str, text: str) -> list[str]:
     words = text.split()
     if not words:
-        raise InputError(name, "at least one word (words are split on spaces)", "no word")
+        raise InputError(name, Said("inputs.one_word"), Said("inputs.none_given"))
     return words
 
 
 def read_counts(name: str, value: Any, limits: Mapping[str, int]) -> tuple[tuple[str, int], ...]:
     """A JSON object token -> count of the training tokens (whole numbers >= 0, some > 0)."""
     if not isinstance(value, Mapping) or not value:
-        raise InputError(name, 'a JSON object of token counts such as {"the": 3, "cat": 1}',
-                         "a " + type(value).__name__ if not isinstance(value, Mapping)
-                         else "an empty object")
+        raise InputError(name, Said("sequences.errors.counts", example='{"the": 3, "cat": 1}'),
+                         json_kind(value) if not isinstance(value, Mapping)
+                         else Said("inputs.empty_object"))
     cap = limits.get("V")
     if cap is not None and len(value) > cap:
-        raise InputError(name, f"V at most {cap}", f"V = {len(value)}")
+        raise InputError(name, Said("inputs.at_most", name="V", n=cap), f"V = {len(value)}")
     out = []
     for token, count in value.items():
         if not token or token != token.strip() or len(token.split()) != 1:
-            raise InputError(name, "tokens of one word each", repr(token))
+            raise InputError(name, Said("sequences.errors.tokens"), repr(token))
         number = exact(count)
         if not number.is_Integer or number < 0:
-            raise InputError(name, "whole-number counts >= 0", f"{token}: {count}")
+            raise InputError(name, Said("sequences.errors.whole_counts"), f"{token}: {count}")
         out.append((token, int(number)))
     if not any(c for _t, c in out):
-        raise InputError(name, "at least one count > 0", "all 0")
+        raise InputError(name, Said("sequences.errors.a_count"), Said("inputs.all_zeros"))
     return tuple(out)
 
 
 def read_references(name: str, value: Any, limits: Mapping[str, int]) -> tuple[str, ...]:
     """A JSON list of reference texts (each with a word)."""
     if not isinstance(value, (list, tuple)) or not value:
-        raise InputError(name, 'a JSON list of reference texts such as ["the cat sat"]',
-                         "a " + type(value).__name__ if not isinstance(value, (list, tuple))
-                         else "an empty list")
+        raise InputError(name, Said("sequences.errors.references", example='["the cat sat"]'),
+                         json_kind(value) if not isinstance(value, (list, tuple))
+                         else Said("errors.empty_list"))
     cap = limits.get("R")
     if cap is not None and len(value) > cap:
-        raise InputError(name, f"R at most {cap}", f"R = {len(value)}")
+        raise InputError(name, Said("inputs.at_most", name="R", n=cap), f"R = {len(value)}")
     for i, text in enumerate(value, start=1):
         if not isinstance(text, str):
-            raise InputError(name, "texts (strings)", f"item {i}: {text!r}")
+            raise InputError(name, Said("sequences.errors.texts"),
+                             Said("errors.item", index=i, got=repr(text)))
         _tokens(f"{name}[{i}]", text)
     return tuple(value)
 
@@ -98,12 +100,12 @@ METRIC_PARAMS = [
     Param("metric", "choice", default="perplexity", choices=("perplexity", "bleu")),
     Param("probs", "array", shapes=(("N",),), default=None),
     Param("counts", "json", default=None, reader=read_counts, max_length=40,
-          expects='a JSON object token -> count, such as {"the": 3, "cat": 1}'),
+          expects="sequence_metrics.expects.counts"),
     Param("test", "string", default=None, max_length=TEXT_MAX),
     Param("base", "choice", default="e", choices=("2", "e", "10")),
     Param("candidate", "string", default=None, max_length=TEXT_MAX),
     Param("references", "json", default=None, reader=read_references, max_length=TEXT_MAX,
-          expects='a JSON list of reference texts, such as ["the cat sat", "a cat sat"]'),
+          expects="sequence_metrics.expects.references"),
     Param("max_n", "int", default=4, minimum=1, maximum=8),
     Param("weights", "array", shapes=(("n",),), default=None, trace="nonzero"),
     Param("brevity", "bool", default=True),
@@ -287,15 +289,14 @@ def _bleu(candidate: list[str], references: list[list[str]], max_n: int, weights
     c = len(candidate)
     lengths = [len(r) for r in references]
     steps.append(Step(key="sequence_metrics.bleu_texts",
-                      data={"candidate": " ".join(candidate), "c": c,
-                            "references": " | ".join(" ".join(r) for r in references),
+                      data={"candidate": Series("words", candidate), "c": c,
+                            "references": Series("references",
+                                                 [Series("words", r) for r in references]),
                             "lengths": lengths}))
     precisions, matches, totals = [], [], []
     for n in range(1, max_n + 1):
         m, t, rows = clipped_counts(candidate, references, n, clip)
-        listing = "; ".join(f"{g} {k}" + (f" (max {most}) -> {counted}" if clip else
-                                           f" -> {counted}")
-                            for g, k, most, counted in rows)
+        listing = Series("clipped" if clip else "unclipped", rows)
         p = sp.Rational(m, t) if t else sp.Integer(0)
         precisions.append(p)
         matches.append(m)
@@ -341,12 +342,12 @@ def _metric_question(values: dict[str, Any]) -> dict[str, Any]:
         weights = (list(values["weights"]) if values["weights"] is not None
                    else [sp.Rational(1, n)] * n)
         return {"statement": "bleu" if values["brevity"] else "bleu_no_brevity",
-                "references": " | ".join(refs),
+                "references": Series("references", refs),
                 "weights": row_vector([as_written(w, fractions=True) for w in weights])}
     if values["counts"] is not None:
-        return {"statement": "unigram",
-                "counts": ", ".join(f"{t}: {c}" for t, c in values["counts"])}
-    return {}
+        return {"statement": "unigram", "base_words": base_phrase(values["base"]),
+                "counts": Series("counts", values["counts"])}
+    return {"base_words": base_phrase(values["base"])}
 
 
 @derivation(
@@ -388,24 +389,25 @@ def sequence_metrics(metric: str, probs: sp.ImmutableMatrix | None,
         if metric == "perplexity" else (("probs", probs), ("counts", counts), ("test", test))
     for name, value in other:
         if value is not None:
-            raise InputError(name, f"no {name} with metric={metric} (a parameter of "
-                             f"metric={'bleu' if metric == 'perplexity' else 'perplexity'})",
-                             "one")
+            raise InputError(name, Said("sequences.errors.other_metric", name=name,
+                                        metric=metric, other="bleu" if metric == "perplexity"
+                                        else "perplexity"), Said("inputs.one"))
     if metric == "perplexity":
         if (probs is None) == (counts is None):
-            raise InputError("probs", "either probs or counts with test (perplexity)",
-                             "both" if probs is not None else "neither")
+            raise InputError("probs", Said("sequences.errors.probs_or_counts"),
+                             Said("errors.both" if probs is not None else "inputs.neither"))
         if probs is not None:
             values = list(probs)
             for k, p in enumerate(values, start=1):
                 if not 0 < p <= 1:
-                    raise InputError("probs", "probabilities above 0 and at most 1",
-                                     f"probs[{k}] = {float(p):g}")
+                    raise InputError("probs", Said("inputs.probabilities"),
+                                     Said("inputs.entry", name="probs", index=k,
+                                          value=plain_number(p, "echo")))
             steps.append(Step(key="sequence_metrics.probs",
                               data={"N": len(values), "probs": row_vector(values)}))
         else:
             if test is None:
-                raise InputError("test", "the test text the unigram model scores", "nothing")
+                raise InputError("test", Said("sequences.errors.test"), Said("errors.nothing"))
             table = dict(counts or ())
             total = sum(table.values())
             words = _tokens("test", test)
@@ -425,7 +427,7 @@ def sequence_metrics(metric: str, probs: sp.ImmutableMatrix | None,
                       steps=tuple(steps), answers=answers)
     if candidate is None or references is None:
         raise InputError("candidate" if candidate is None else "references",
-                         "BLEU's candidate text and references", "nothing")
+                         Said("sequences.errors.bleu_texts"), Said("errors.nothing"))
     cand = _tokens("candidate", candidate)
     refs = [r.split() for r in references]
     if weights is None:
@@ -433,9 +435,10 @@ def sequence_metrics(metric: str, probs: sp.ImmutableMatrix | None,
     else:
         ws = list(weights)
         if len(ws) != max_n:
-            raise InputError("weights", f"max_n = {max_n} weights", f"{len(ws)}")
+            raise InputError("weights", Said("sequences.errors.weights", n=max_n), f"{len(ws)}")
         if any(w < 0 for w in ws):
-            raise InputError("weights", "weights >= 0", str([float(w) for w in ws]))
+            raise InputError("weights", Said("sequences.errors.weights_sign"),
+                             ", ".join(plain_number(w, "echo") for w in ws))
     answers = _bleu(cand, refs, max_n, ws, brevity, steps, mistake)
     return Result(convention="BLEU (Papineni et al. 2002), closest reference length",
                   steps=tuple(steps), answers=answers)

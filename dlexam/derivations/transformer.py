@@ -42,7 +42,7 @@ from dlexam.derivations.heads import (
 )
 from dlexam.derivations.params import Param, bind_dims
 from dlexam.derivations.sampling import Draw
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym, sym_sub
 
 register_symbols({
@@ -418,7 +418,7 @@ def encoder_layer(
             ``no-residual`` (no input added back around either sublayer).
     """
     if eps <= 0:
-        raise InputError("eps", "a small positive number such as 0.00001", str(eps))
+        raise InputError("eps", Said("transformer.errors.eps"), str(eps))
     values: dict[str, Any] = {"X": X, "W_Q": W_Q, "W_K": W_K, "W_V": W_V, "W_O": W_O,
                               "W_1": W_1, "b_1": b_1, "W_2": W_2, "b_2": b_2}
     given = {"tokens": tokens, "d_model": d_model, "heads": heads, "d_k": d_k, "d_v": d_v,
@@ -428,7 +428,7 @@ def encoder_layer(
     affine = {"gamma_1": gamma_1, "beta_1": beta_1, "gamma_2": gamma_2, "beta_2": beta_2}
     for name, vec in affine.items():
         if vec is not None and vec.rows != X.cols:
-            raise InputError(name, f"{X.cols} numbers (d_model = {X.cols})", f"{vec.rows}")
+            raise InputError(name, Said("transformer.errors.d_model", n=X.cols), f"{vec.rows}")
     answers: dict[str, Any] = {}
     info: dict[str, Any] = {}
     more, x_prime, x_in = _embeddings(X, positional, answers, info)
@@ -471,8 +471,8 @@ def _encoder_inputs(values: dict[str, Any], given: dict[str, int | None], seed: 
     if (given["d_k"] is None and values["W_Q"] is None and values["W_K"] is None
             and d_model is not None and heads is not None):
         if d_model % heads:
-            raise InputError("d_k", f"a head width (d_model = {d_model} is not divisible by "
-                             f"heads = {heads})", "nothing")
+            raise InputError("d_k", Said("transformer.errors.head_width", d_model=d_model,
+                                         heads=heads), Said("errors.nothing"))
         given["d_k"] = d_model // heads
     generated, sizes = seeded_inputs(values, ENCODER_SLOTS, given, seed, ENCODER_SEED_RANGE,
                                      {"d_v": "d_k"})

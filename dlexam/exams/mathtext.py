@@ -39,6 +39,7 @@ from dlexam.check.typed import (
 )
 from dlexam.errors import InputError, Said
 from dlexam.notation import lookup, sym, tex, text
+from dlexam.notation.display import Phrase
 
 _MATH = re.compile(r"\$(?P<math>[^$]+)\$")
 _RELATION = re.compile(r"\\(?:approx|leq?|geq?|neq?)(?![A-Za-z])|[=<>≈≤≥≠]")
@@ -247,7 +248,10 @@ def statements(question: Any, params: Mapping[str, Any], langs: Sequence[str],
             return {lang: prose_html(lang, key, data, MATHJAX_INLINE) for lang in langs}
         fill = prose_tex if as_tex else prose_text
         return {lang: fill(lang, key, data) for lang in langs}
-    data = derivation.question_data(params)
+    # the file's fields are the question's values; the derivation's own sentences (a Phrase,
+    # such as the mask's) are its statement's, not the file's: such a brace stays literal
+    data = {k: v for k, v in derivation.question_data(params).items()
+            if not isinstance(v, Phrase)}
     return {lang: render(question.text.get(lang) or next(iter(question.text.values())), data,
                          as_tex, as_html=as_html) for lang in langs}
 

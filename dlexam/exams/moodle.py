@@ -33,7 +33,8 @@ from dlexam.exams.parallel import fork_map
 from dlexam.exams.variants import Drawn, QuestionVariant
 from dlexam.langs import language
 from dlexam.notation.display import plain_number
-from dlexam.render.prose import prose_text
+from dlexam.render.labels import answer_label
+from dlexam.render.prose import MATHJAX_INLINE, prose_html, prose_text
 
 
 def number(value: float) -> str:
@@ -156,7 +157,9 @@ def _leaf_parts(qv: QuestionVariant, langs: tuple[str, ...]) -> list[dict[str, A
                 mistakes.append({"id": mid, "value": v, "fraction": moodle_fraction(credit),
                                  "tolerance": tol.interval(float(v)), "feedback": feedback})
             # the tolerance reaches the value rounded to a stated precision
-            parts.append({"ref": ref, "value": value, "tolerance": tol.interval(float(value)),
+            label = answer_label(qv.question.spec, item.answer, (*item.index, *pos), value)
+            parts.append({"ref": ref, "label": label, "value": value,
+                          "tolerance": tol.interval(float(value)),
                           "weight": next(weights), "mistakes": mistakes})
     return parts
 
@@ -182,8 +185,8 @@ def numerical(quiz: ET.Element, name: str, qv: QuestionVariant, langs: tuple[str
     (part,) = _leaf_parts(qv, langs)
     q = _sub(quiz, "question", type="numerical")
     _text(q, "name", name, fmt=None)
-    body = {lang: said[lang] + "<p>" + html.escape(prose_text(
-        lang, "exam.moodle_give", {"ref": part["ref"]})) + "</p>" for lang in langs}
+    body = {lang: said[lang] + "<p>" + prose_html(lang, "exam.moodle_give", {"ref": part["label"]},
+                                                  MATHJAX_INLINE) + "</p>" for lang in langs}
     _text(q, "questiontext", multilang(body))
     _text(q, "generalfeedback", "")
     _sub(q, "defaultgrade", number(qv.question.points))
@@ -216,8 +219,9 @@ def cloze(quiz: ET.Element, name: str, qv: QuestionVariant, langs: tuple[str, ..
     parts = _leaf_parts(qv, langs)
     q = _sub(quiz, "question", type="cloze")
     _text(q, "name", name, fmt=None)
-    rows = ["<p>" + cloze_text(html.escape(part["ref"])) + " = " + cloze_part(part, langs)
-            + "</p>" for part in parts]
+    rows = ["<p>" + cloze_text(multilang({lang: prose_html(
+        lang, part["label"].key, part["label"].data, MATHJAX_INLINE) for lang in langs}))
+        + ": " + cloze_part(part, langs) + "</p>" for part in parts]
     _text(q, "questiontext", cloze_text(multilang(said)) + "".join(rows))
     _text(q, "generalfeedback", "")
     _sub(q, "penalty", "0")

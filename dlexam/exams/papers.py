@@ -19,13 +19,14 @@ from typing import Any
 from pylatex import NoEscape
 from pylatex.utils import escape_latex
 
-from dlexam.build.document import Fragment, assemble
+from dlexam.build.document import Fragment, assemble, template_packages
 from dlexam.exams.mathtext import statements
 from dlexam.exams.model import precision_key
 from dlexam.exams.parallel import fork_map
 from dlexam.exams.variants import Drawn, Variant
 from dlexam.notation.display import plain_number
 from dlexam.render import latex as latex_templates
+from dlexam.render.labels import answer_label
 from dlexam.render.prose import prose_tex
 from dlexam.render.values import value_tex
 
@@ -40,20 +41,11 @@ def _points(value: float) -> str:
     return plain_number(value, "points")
 
 
-def _item_label(label: Any, item: Any, langs: Any) -> dict[str, NoEscape] | None:
-    """An asked item as a person reads it, per language: the answer's declared label (with the
-    item's position: "the output, item 2"), or None when the answer declares none."""
-    if label is None:
-        return None
-    out = {}
-    for lang in langs:
-        text = escape_latex(label.get(lang) or label["en"])
-        if item.index:
-            where = ", ".join(str(i) for i in item.index)
-            text = str(prose_tex(lang, "exam.item_at", {"label": NoEscape(text),
-                                                        "index": where}))
-        out[lang] = NoEscape(text)
-    return out
+def _item_label(spec: Any, item: Any, value: Any, langs: Any) -> dict[str, NoEscape]:
+    """An asked item as a person reads it, per language: the answer's label from the catalogs,
+    or its item's ("row 3 of the output Z"), never its internal name."""
+    said = answer_label(spec, item.answer, item.index, value)
+    return {lang: prose_tex(lang, said.key, said.data) for lang in langs}
 
 
 BOX = "1.9cm"
@@ -93,7 +85,7 @@ def _question_context(exam: Any, variant: Variant, kind: str,
             allowed = tol.interval(float(first)) if not isinstance(first, str) else 0.0
             items.append({
                 "ref": item.ref,
-                "label": _item_label(q.spec.answer(item.answer).label, item, langs),
+                "label": _item_label(q.spec, item, expected, langs),
                 "space": (NoEscape(answer_space(expected, q.answer_layout)) if kind == "paper"
                           else ""),
                 "value": value_tex(expected),
@@ -146,8 +138,8 @@ def render_document(drawn: Drawn, kind: str,
     title_line = _lang_text(dict(exam.title), langs[0])
     text = latex_templates.render("exam_paper.tex.j2", langs=langs, title_line=title_line,
                                   bodies=bodies)
-    packages = {*latex_templates.packages_of("exam_paper.tex.j2"),
-                *latex_templates.packages_of("exam_variant.tex.j2")}
+    packages = {*template_packages("exam_paper.tex.j2"),
+                *template_packages("exam_variant.tex.j2")}
     title = escape_latex(exam.title.get(langs[0], "exam"))
     return assemble(title, langs, [Fragment(text, sorted(packages))])
 

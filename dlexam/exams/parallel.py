@@ -19,11 +19,29 @@ _TASK: Callable[[int], Any] | None = None  # what the forked workers compute, se
 
 
 def workers() -> int:
-    """The cores this process may use."""
+    """The cores this process may use that no other process keeps busy (at least one, this
+    process's): a worker forked onto a busy core only shares it, and costs its fork, the
+    pickling of its results and the plans its chunk traces again."""
     try:
-        return max(1, min(len(os.sched_getaffinity(0)), MAX_WORKERS))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # no affinity on this platform
-        return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+        cores = os.cpu_count() or 1
+    return max(1, min(cores - busy_cores(), MAX_WORKERS))
+
+
+def busy_cores() -> int:
+    """How many processes other than this one are running now (Linux's count of runnable
+    tasks, /proc/loadavg; elsewhere the 1-minute load average, rounded down), at most the
+    machine's."""
+    try:
+        with open("/proc/loadavg", encoding="ascii") as fh:
+            running = int(fh.read().split()[3].split("/")[0]) - 1  # this process is one
+    except (OSError, ValueError, IndexError):
+        try:
+            running = int(os.getloadavg()[0])
+        except (AttributeError, OSError):
+            return 0
+    return max(0, running)
 
 
 def fork_map(task: Callable[[int], Any], count: int, least: int = PARALLEL_FROM,

@@ -17,8 +17,8 @@ Rounding is for display only: answers keep their exact or full-precision values.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
 import sympy as sp
@@ -250,6 +250,73 @@ class Listed:
         return separator.join(str(i) for i in self.items)
 
 
+def _conditional(item: tuple[str, str, Any]) -> str:
+    token, path, p = item
+    given = f" | {path}" if path else ""
+    return f"p({token}{given}) = {plain_number(float(p), 'given')}"
+
+
+def _clipped(item: tuple[Any, ...]) -> str:
+    gram, count, most, counted = item
+    return f"{gram} {count} (max {most}) -> {counted}"
+
+
+def _unclipped(item: tuple[Any, ...]) -> str:
+    gram, count, _most, counted = item
+    return f"{gram} {count} -> {counted}"
+
+
+SERIES: dict[str, tuple[str, Any]] = {
+    "axes": (" × ", str),  # a size per axis: 28 × 28
+    "sizes": (", ", str),  # sizes (each a Series of axes) one after another: 5 × 5, 3 × 3
+    "widths": ("-", str),  # a network's layer widths, inputs first: 3-4-2
+    # a tree's next-token probabilities, (token, path before it, p) each: p(b | a) = 0.4
+    "conditionals": (", ", _conditional),
+    "names": (", ", str),  # names given to tokens (Tom, chase, Jerry)
+    "words": (" ", str),  # a sentence's tokens
+    "references": (" | ", str),  # reference sentences, each a Series of words or a text
+    "counts": (", ", lambda item: f"{item[0]}: {item[1]}"),  # (token, count): the: 3
+    # an n-gram's (text, count, most in a reference, counted) as BLEU's precision clips it,
+    # or does not
+    "clipped": ("; ", _clipped),
+    "unclipped": ("; ", _unclipped),
+}
+"""How each kind of :class:`Series` is written: the separator and how an item is written."""
+
+
+class Series(str):
+    """Items written one after another in the notation of their kind (:data:`SERIES`): a
+    layer's size per axis, a stack's sizes, a network's widths, a tree's probabilities. A
+    derivation gives the items and their kind (``items``, ``kind``), never the text; the text
+    is made here, and the value reads as that text wherever text is read (a catalog's field,
+    JSON, an exam's template), so every output keeps its form. Unlike :class:`Listed`, whose
+    separator is the language's, these are notation, the same in every language."""
+
+    items: tuple[Any, ...]
+    kind: str
+
+    def __new__(cls, kind: str, items: Iterable[Any]) -> Series:
+        items = tuple(items)
+        separator, write = SERIES[kind]
+        made = super().__new__(cls, separator.join(write(i) for i in items))
+        made.items, made.kind = items, kind
+        return made
+
+    def __getnewargs__(self) -> tuple[str, tuple[Any, ...]]:  # type: ignore[override]
+        # pickled (a worker process's result) as its kind and items, not its text
+        return self.kind, self.items
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """Another catalog message as the value of a field (a label, a sentence chosen by a
+    parameter): data in a step or a statement, not text. The prose renderer fills it in the
+    same language and form as the message around it; ``data`` fills its own fields."""
+
+    key: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
 # contexts whose LaTeX keeps a vector on one line: a figure's label, and HTML for MathJax
 # (whose version 2, Moodle's and Jupyter's, has no \allowbreak; the browser wraps the text
 # between the formulas)
@@ -334,6 +401,7 @@ PLAIN: dict[str, str] = {
     "near_one": ".12g",  # a sum near 1 written in full (0.999999), where 4 decimals read 1
     "gap": ".2g",  # its distance from 1 (1e-06), where 4 decimals read 0
     "spread": ".4g",  # the range of a question's answers over an exam's variants
+    "given": "g",  # a probability a question gives as it was given (a decoding tree's 0.45)
 }
 """The display rule of the numbers a person reads outside a derivation's steps (scores,
 points, tolerances, values echoed back, Moodle's numbers): a format per named context.

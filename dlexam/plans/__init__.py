@@ -20,14 +20,16 @@ a parameter declares ``trace="nonzero"``, which of its inputs are 0 (they stay e
 
 A derivation may decide by value (``if norm > threshold``; SymPy's ``Max``). While tracing, such
 a comparison is decided at the traced numbers and kept as a *guard*: a plan serves only
-parameters that decide every guard the same way, by a clear margin. Anything the trace cannot
-follow (``float()`` of an input, ``round``, a function neither MPFR nor mpmath has) leaves that
-shape to the ordinary run, as does any value that comes out not finite, a question of more than
-:data:`MAX_INPUTS` numbers, and a trace whose formulas grow past :data:`TREE_BUDGET` nodes (a
-long recurrence nests each state in the next; the derivation layer's tracing interface,
-:func:`~dlexam.derivations.params.input_hook` and :func:`~dlexam.derivations.params.step_watch`,
-is how a trace reads the inputs and watches the steps). ``tests/test_plans.py`` compares the
-two on sampled parameters for every derivation and mistake.
+parameters that decide every guard the same way, by a clear margin (a comparison on its edge at
+the traced numbers, a tie that exact arithmetic decides, serves only the same tie). Anything the
+trace cannot follow (``float()`` of an input, ``round``, a function neither MPFR nor mpmath has)
+leaves that shape to the ordinary run, as does any value that comes out not finite, a question
+of more than :data:`MAX_INPUTS` numbers, and a trace whose formulas grow past
+:data:`TREE_BUDGET` nodes (a long recurrence nests each state in the next; the derivation
+layer's tracing interface, :func:`~dlexam.derivations.params.input_hook` and
+:func:`~dlexam.derivations.params.step_watch`, is how a trace reads the inputs and watches the
+steps). ``tests/test_plans.py`` compares the two on sampled parameters for every derivation and
+mistake.
 """
 
 from __future__ import annotations
@@ -143,10 +145,17 @@ class _Trace:
             raise TypeError(f"cannot decide {rel} at the traced numbers")
         if compare in (operator.eq, operator.ne):  # equal: within the 30 digits' noise
             outcome = (abs(number) < GUARD_MARGIN) == (compare is operator.eq)
+        elif abs(number) < GUARD_MARGIN:
+            # on its edge (a tie: 4 > 4, 0 < 0): decided as exact arithmetic decides it, and
+            # kept as a guard of equality (within the 30 digits' noise, as == is), so that
+            # the plan serves the inputs with the same tie; a value merely near the edge is
+            # left to ordinary runs
+            if diff.xreplace(self.values).is_zero is not True:
+                raise TraceError(f"{type(rel).__name__} on its edge at the traced numbers")
+            self.guards.append((diff, operator.eq, True))
+            return bool(compare(0, 0))
         else:
             outcome = bool(compare(number, 0))
-            if abs(number) < GUARD_MARGIN:
-                raise TraceError(f"{type(rel).__name__} on its edge at the traced numbers")
         self.guards.append((diff, compare, outcome))
         return outcome
 
@@ -333,15 +342,22 @@ class _Outputs:
         if index not in self.plain:
             value = self.values[index]
             whole, uses = self.integer[index]
-            if not value or (
-                    whole == WHOLE and all(self.numbers[i].is_Integer for i in uses)) or (
-                    whole == ALGEBRAIC and self.exact and mpmath.isint(value)):
+            if not value or (whole != INEXACT and all(
+                    self.numbers[i].is_Integer for i in uses) and (
+                    whole == WHOLE or _near_int(value))):
                 # SymPy makes an exact 0 of floats that cancel; on whole inputs an ordinary run
-                # is exact, and SymPy prints a whole value (sqrt(36 + 64)) as an integer
-                self.plain[index] = int(value)
+                # is exact, and SymPy prints a whole value (sqrt(36 + 64), Max(-3, -2)) as an
+                # integer
+                self.plain[index] = int(mpmath.nint(value))
             else:
                 self.plain[index] = _plain_float(value)
         return self.plain[index]
+
+
+def _near_int(value: mpmath.mpf) -> bool:
+    """Whether a 30-digit value is an integer but for the rounding of its operations (an
+    algebraic formula of whole numbers: 5 * 17 / 17 computed as 4.99...9)."""
+    return bool(abs(value - mpmath.nint(value)) <= TINY * max(1, abs(value)))
 
 
 def _holds(compare: Callable[[Any, Any], bool], outcome: bool, diff: Any) -> bool:
@@ -412,8 +428,9 @@ def _whole(expr: sp.Expr) -> int:
     """What the formula is when its inputs are whole numbers, as an ordinary run prints it:
 
     :data:`WHOLE`: sums, products and whole powers of them and of integers (always an integer);
-    :data:`ALGEBRAIC`: also quotients, roots, ``Max``, ``Min`` and ``Abs`` (SymPy evaluates
-    these exactly on integers, and a whole value comes out as an integer: sqrt(36 + 64) = 10);
+    :data:`ALGEBRAIC`: also quotients, roots, ``Max``, ``Min``, ``Abs``, ``floor`` and
+    ``ceiling`` (SymPy evaluates these exactly on integers, and a whole value comes out as an
+    integer: sqrt(36 + 64) = 10);
     :data:`INEXACT`: anything else (a logarithm ratio log 4 / log 2 stays a formula, a decimal
     constant makes a float), printed as a float even where its value is whole.
     """
@@ -425,7 +442,8 @@ def _whole(expr: sp.Expr) -> int:
             continue
         if isinstance(node, sp.Pow) and node.exp.is_Integer and node.exp >= 0:
             continue
-        if isinstance(node, (sp.Pow, sp.Max, sp.Min, sp.Abs, sp.Rational)) and (
+        if isinstance(node, (sp.Pow, sp.Max, sp.Min, sp.Abs, sp.Rational, sp.floor,
+                             sp.ceiling)) and (
                 not isinstance(node, sp.Pow) or node.exp.is_Rational):
             kind = ALGEBRAIC
             continue
@@ -487,7 +505,8 @@ def _inputs(derivation: Derivation, effective: Mapping[str, Any],
     shape = []
     for p in derivation.params:
         value = effective.get(p.name, p.default)
-        if p.kind in _NUMERIC_KINDS and p.trace != "none" and value is not None:
+        if ((p.kind in _NUMERIC_KINDS and p.trace != "none") or p.trace == "whole") and \
+                value is not None:
             shape.append((p.name, walk(value, p.trace == "nonzero")))
         else:
             shape.append((p.name, repr(to_plain(value))))

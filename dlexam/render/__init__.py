@@ -17,7 +17,7 @@ from __future__ import annotations
 import dlexam.derivations  # noqa: F401  (every topic registers its symbols)
 from dlexam.langs import LANGS, langs_for
 from dlexam.render import data, notebook  # noqa: F401  (register a result's views)
-from dlexam.render.latex import TemplateUsageError, latex_env, packages_of, render
+from dlexam.render.latex import TemplateUsageError, latex_env, render
 from dlexam.render.prose import catalog, fields, math_to_text, message, prose_tex, prose_text
 from dlexam.render.terminal import render_text
 from dlexam.render.values import equation_parts, value_tex
@@ -32,7 +32,6 @@ __all__ = [
     "latex_env",
     "math_to_text",
     "message",
-    "packages_of",
     "prose_tex",
     "prose_text",
     "render",

@@ -102,19 +102,6 @@ def latex_env() -> jinja2.Environment:
     return env
 
 
-def packages_of(template: str) -> tuple[str, ...]:
-    """The LaTeX packages a template needs: those it declares in a ``((= packages: a, b =))``
-    comment and those of every template it imports, includes or extends, sorted
-    (:func:`dlexam.build.document.template_packages`).
-
-    Raises:
-        jinja2.TemplateNotFound: the template (or one it uses) does not exist.
-    """
-    from dlexam.build.document import template_packages
-
-    return template_packages(template)
-
-
 def render(template: str, **context: Any) -> NoEscape:
     """Renders one LaTeX template; the result is trusted LaTeX."""
     body = latex_env().get_template(template).render(**context)

@@ -191,6 +191,9 @@ def _fill(lang: str, key: str, data: Mapping[str, Any], as_tex: bool,
             if field not in data:
                 raise KeyError(f"{lang}:{key}: the step gives no value for {{{field}}}")
             value = data[field]
+            if isinstance(value, display.Phrase):  # a message inside a message: its own fields
+                parts.append(_fill(lang, value.key, value.data, as_tex, as_html, delims))
+                continue
             if isinstance(value, display.Listed):
                 value = value.joined(message(lang, "book.list_sep"))
             if as_html:
