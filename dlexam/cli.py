@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import re
 import signal
 import sys
 import threading
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from dlexam.build.files import check_book_outputs, check_output_folder, check_pdf_file
-from dlexam.errors import BuildError, DlexamError, InputError, Terminated
+from dlexam.errors import BuildError, DlexamError, InputError, Said, Terminated, said_in
 from dlexam.langs import choices, codes, langs_for
 from dlexam.literals import (  # noqa: F401 (parse_value: the tests read it here)
     parse_assignments,
@@ -33,16 +34,26 @@ def _seed(text: str) -> int:
 
     stripped = text.strip()
     if not stripped.isdigit() or len(stripped) > 19 or int(stripped) > MAX_SEED:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {MAX_SEED}, "
-                                         f"got {text[:40]!r}")
+        raise _type_error(Said("exam.errors.whole_from", low=0, high=MAX_SEED), text)
     return int(stripped)
+
+
+_TYPE_SAID: list[Said] = []
+"""The last option value a type function refused, said from the catalogs (argparse keeps only
+its English text)."""
+
+
+def _type_error(expected: Said, text: str) -> argparse.ArgumentTypeError:
+    said = Said("cli.usage.expected_got", expected=expected, got=repr(text[:40]))
+    _TYPE_SAID[:] = [said]
+    return argparse.ArgumentTypeError(str(said))
 
 
 def _figures(text: str) -> int:
     """A whole number of figures or decimals (its range is checked with the pair)."""
     stripped = text.strip()
     if not stripped.isdigit() or len(stripped) > 4:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}")
+        raise _type_error(Said("cli.usage.whole_number"), text)
     return int(stripped)
 
 
@@ -65,6 +76,42 @@ def _precision(args: argparse.Namespace) -> Any:
 
 class _UsageError(Exception):
     """A command line argparse rejects; its message is one line."""
+
+
+# argparse's own messages (Python 3.11 to 3.13), said from the catalogs
+_USAGE = [
+    (re.compile(r"the following arguments are required: (?P<names>.+)"), "cli.usage.required"),
+    (re.compile(r"unrecognized arguments: (?P<args>.+)"), "cli.usage.unrecognized"),
+    (re.compile(r"argument (?P<name>[^:]+): invalid choice: (?P<value>.+?) "
+                r"\(choose from (?P<choices>.+)\)"), "cli.usage.invalid_choice"),
+    (re.compile(r"argument (?P<name>[^:]+): expected one argument"), "cli.usage.one_argument"),
+    (re.compile(r"argument (?P<name>[^:]+): not allowed with argument (?P<other>.+)"),
+     "cli.usage.not_allowed"),
+    (re.compile(r"argument (?P<name>[^:]+): invalid (?P<kind>\w+) value: (?P<value>.+)"),
+     "cli.usage.invalid_value"),
+]
+
+
+def _usage_said(message: str, argv: Sequence[str]) -> str:
+    """argparse's one-line message in the language --lang names (English without it)."""
+    lang = "en"
+    args = list(argv)
+    for i, arg in enumerate(args):
+        choice = args[i + 1] if arg == "--lang" and i + 1 < len(args) else (
+            arg.split("=", 1)[1] if arg.startswith("--lang=") else None)
+        if choice is not None:
+            try:
+                lang = langs_for(choice)[0]
+            except InputError:
+                pass
+    typed = re.match(r"argument (?P<name>[^:]+): ", message)
+    if typed and _TYPE_SAID and message.endswith(str(_TYPE_SAID[0])):
+        return Said("cli.usage.argument", name=typed["name"], message=_TYPE_SAID[0]).said_in(lang)
+    for pattern, key in _USAGE:
+        match = pattern.fullmatch(message)
+        if match:
+            return Said(key, **match.groupdict()).said_in(lang)
+    return message
 
 
 class _Parser(argparse.ArgumentParser):
@@ -204,15 +251,14 @@ def _parser() -> argparse.ArgumentParser:
 def _port(text: str) -> int:
     stripped = text.strip()
     if not stripped.isdigit() or len(stripped) > 5 or int(stripped) > 65535:
-        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {text[:40]!r}")
+        raise _type_error(Said("cli.usage.port"), text)
     return int(stripped)
 
 
 def _workers(text: str) -> int:
     stripped = text.strip()
     if not stripped.isdigit() or not 1 <= int(stripped[:3]) <= 64 or len(stripped) > 2:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 64, "
-                                         f"got {text[:40]!r}")
+        raise _type_error(Said("exam.errors.whole_from", low=1, high=64), text)
     return int(stripped)
 
 
@@ -222,7 +268,7 @@ def _seconds(text: str) -> float:
     except ValueError:
         value = -1.0
     if not 0.1 <= value <= 600:
-        raise argparse.ArgumentTypeError(f"expected seconds from 0.1 to 600, got {text[:40]!r}")
+        raise _type_error(Said("cli.usage.seconds"), text)
     return value
 
 
@@ -247,7 +293,9 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     if pdf is not None:
         from dlexam.build.sheet import build_sheet
 
-        print(f"wrote {build_sheet(result, pdf, args.lang)}", file=sys.stderr)
+        written = build_sheet(result, pdf, args.lang)
+        print(Said("cli.summary.wrote", path=str(written)).said_in(langs_for(args.lang)[0]),
+              file=sys.stderr)
     return 0
 
 
@@ -257,8 +305,12 @@ def _cmd_book(args: argparse.Namespace) -> int:
     from dlexam.book.fastpath import build_book_cached
 
     report = build_book_cached(out, lang=args.lang)
-    what = f"TeX ran {report.passes} pass(es)" if report.ran_tex else "unchanged, TeX not run"
-    print(f"wrote {report.pdf} ({what}, {report.seconds:.2f} s)")
+    lang = langs_for(args.lang)[0]
+    what = (Said("cli.summary.tex_ran", n=report.passes, passes=Said(
+        "cli.summary.pass" if report.passes == 1 else "cli.summary.passes")) if report.ran_tex
+            else Said("cli.summary.unchanged"))
+    print(Said("cli.summary.wrote_book", pdf=str(report.pdf), what=what,
+               seconds=f"{report.seconds:.2f}").said_in(lang))
     return 0
 
 
@@ -269,12 +321,13 @@ def parse_answers(items: Sequence[str]) -> dict[str, str]:
         ref, sep, value = item.partition("=")
         ref = ref.strip()
         if not sep or not ref:
-            raise InputError(f"-a {item[:40]}", "an answer written as NAME=VALUE (y[2]=2.7371)")
+            raise InputError(f"-a {item[:40]}", Said("cli.errors.answer_form"))
         if ref in answers:
-            raise InputError(f"-a {ref[:40]}", "each answer once", "it twice")
+            raise InputError(f"-a {ref[:40]}", Said("cli.errors.answer_once"),
+                             Said("cli.errors.twice"))
         answers[ref] = value
     if not answers:
-        raise InputError("-a", "at least one answer to check (-a y[2]=2.7371)")
+        raise InputError("-a", Said("cli.errors.one_answer"))
     return answers
 
 
@@ -289,21 +342,20 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if (args.batch is not None or args.exam is not None) and (
             args.sig_figs is not None or args.decimals is not None):
         raise InputError("--sig-figs" if args.sig_figs is not None else "--decimals",
-                         "one derivation's check (an exam file states sig_figs or decimals per "
-                         "question; a batch request per line)")
+                         Said("cli.errors.precision_where"))
     if args.batch is not None:
         if args.exam is not None or args.template or args.pdf is not None:
             which = "--exam" if args.exam is not None else (
                 "--template" if args.template else "--pdf")
-            raise InputError("--batch", f"no {which} (a batch names each request's "
-                             "derivation; check a whole exam with --exam EXAM ANSWERS.toml)")
+            raise InputError("--batch", Said("cli.errors.batch_no", option=which))
         return _check_batch(args)
     if args.exam is not None:
         return _check_exam(args)
     if args.template or args.pdf is not None:
-        raise InputError("--template" if args.template else "--pdf", "--exam EXAM as well")
+        raise InputError("--template" if args.template else "--pdf",
+                         Said("cli.errors.exam_as_well"))
     if args.name is None:
-        raise InputError("check", "a derivation's name (or --batch FILE)")
+        raise InputError("check", Said("cli.errors.check_name"))
     derivation = derivations.get(args.name)
     params = parse_assignments(args.params, derivation.json_depths)
     answers = parse_answers(args.answer)
@@ -320,17 +372,16 @@ def _check_exam(args: argparse.Namespace) -> int:
     from dlexam.exams.model import load_exam
 
     if args.params or args.answer:
-        raise InputError("--exam", "an answers file only (no key=value or -a)")
+        raise InputError("--exam", Said("cli.errors.answers_only"))
     pdf = check_pdf_file(args.pdf) if args.pdf is not None else None
     exam = load_exam(args.exam)
     if args.template:
         if args.name is not None:
-            raise InputError("--template", "no answers file (it prints an empty one)")
+            raise InputError("--template", Said("cli.errors.template_no_file"))
         print(exam_check.template(exam), end="")
         return 0
     if args.name is None:
-        raise InputError("--exam", "your answers file (dlexam check --exam EXAM answers.toml; "
-                         "--template prints one to fill in)")
+        raise InputError("--exam", Said("cli.errors.answers_file"))
     answers = exam_check.read_answers(args.name)
     report = exam_check.check_exam(exam, answers, source=args.name)
     if args.json:
@@ -340,7 +391,8 @@ def _check_exam(args: argparse.Namespace) -> int:
     if pdf is not None:
         from dlexam.check.report_pdf import build_report
 
-        print(f"wrote {build_report(report, pdf, args.pdf_lang)}", file=sys.stderr)
+        written = build_report(report, pdf, args.pdf_lang)
+        print(Said("cli.summary.wrote", path=str(written)).said_in(args.lang), file=sys.stderr)
     right = all(result == "right" for q in report.questions for _ref, result in q.asked)
     return 0 if right else EXIT_WRONG
 
@@ -349,7 +401,7 @@ def _check_batch(args: argparse.Namespace) -> int:
     from dlexam.check.batch import run_batch
 
     if args.name is not None or args.params or args.answer:
-        raise InputError("--batch", "the requests in the file only (no name, key=value or -a)")
+        raise InputError("--batch", Said("cli.errors.batch_only"))
     if args.batch == "-":
         run_batch(sys.stdin.buffer, sys.stdout, args.lang)
         return 0
@@ -361,8 +413,8 @@ def _check_batch(args: argparse.Namespace) -> int:
         except OSError as err:  # a file that opens but cannot be read (/proc/self/mem)
             if err.filename is not None or isinstance(err, BrokenPipeError):
                 raise
-            raise InputError(args.batch, "a readable batch file", err.strerror or str(err)) \
-                from None
+            raise InputError(args.batch, Said("cli.errors.readable_batch"),
+                             err.strerror or str(err)) from None
     return 0
 
 
@@ -374,7 +426,7 @@ def _cmd_practice(args: argparse.Namespace) -> int:
 
     derivation = derivations.get(args.name)
     if derivation.sampler is None or not derivation.answers:
-        raise InputError(args.name, "a derivation with a sampler (see 'dlexam show')")
+        raise InputError(args.name, Said("cli.errors.with_sampler"))
     seed = args.seed if args.seed is not None else secrets.randbelow(10**6)
 
     def say(line: str) -> None:
@@ -416,7 +468,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 def _cmd_exam(args: argparse.Namespace) -> int:
     out = check_output_folder(args.out)
     from dlexam.exams.build import Progress, build_exam, output_folder
-    from dlexam.exams.variants import fairness_line
+    from dlexam.exams.variants import fairness_line, redrawn_line
 
     output_folder(out).check()
 
@@ -424,14 +476,16 @@ def _cmd_exam(args: argparse.Namespace) -> int:
     report = build_exam(args.file, count, args.seed, out, pdf=not args.no_pdf,
                         progress=Progress(count, "exam"), formats=args.formats,
                         lang=args.lang)
+    lang = report.drawn.exam.langs[0]  # the papers' (first) language
     for reason, n in sorted(report.drawn.redrawn.items()):
-        qid, why = reason.split(": ", 1)
-        print(f"{qid}: {n} {'draw' if n == 1 else 'draws'} redrawn: {why}", file=sys.stderr)
+        print(redrawn_line(reason, n, lang), file=sys.stderr)
     for row in report.drawn.fairness():
-        print(fairness_line(row), file=sys.stderr)
+        print(fairness_line(row, lang), file=sys.stderr)
     drawn = len(report.drawn.variants)
-    print(f"wrote {len(report.files)} files to {out} ({drawn} "
-          f"{'variant' if drawn == 1 else 'variants'}, {report.seconds:.2f} s)")
+    print(Said("cli.summary.wrote_exam", files=len(report.files), out=str(out), variants=drawn,
+               variants_word=Said("exam.summary.variant" if drawn == 1
+                                  else "exam.summary.variants"),
+               seconds=f"{report.seconds:.2f}").said_in(lang))
     return 0
 
 
@@ -448,11 +502,11 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     if args.review is not None:
         review = Path(args.review)
         if review.is_dir() or not (review.parent if str(review.parent) else Path(".")).is_dir():
-            raise InputError("--review", "a file in an existing folder", args.review[:80])
+            raise InputError("--review", Said("cli.errors.review_file"), args.review[:80])
     summary = run_grade(Path(args.key), Path(args.submissions), out, lang=args.lang,
                         pdf=not args.no_pdf, review=review,
                         overrides=None if args.overrides is None else Path(args.overrides))
-    print(summary)
+    print(said_in(summary, langs_for(args.lang)[0]))
     return 0
 
 
@@ -488,6 +542,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             gc.freeze()
 
 
+def _error_lang(args: argparse.Namespace) -> str:
+    """The language an error is said in: the command's --lang (the first of a pair), else an
+    exam file's own lang (dlexam exam), else English."""
+    choice = getattr(args, "lang", None)
+    if choice is None and getattr(args, "command", None) == "exam":
+        from dlexam.exams.model import file_lang
+
+        choice = file_lang(args.file)
+    try:
+        return langs_for(choice or "en")[0]
+    except InputError:
+        return "en"
+
+
 def _main(argv: Sequence[str] | None) -> int:
     parser = _parser()
     try:
@@ -498,7 +566,8 @@ def _main(argv: Sequence[str] | None) -> int:
         elif extra:
             parser.error("unrecognized arguments: " + " ".join(extra))
     except _UsageError as err:
-        print(f"dlexam: error: {err}", file=sys.stderr)
+        said = _usage_said(str(err), sys.argv[1:] if argv is None else argv)
+        print(f"dlexam: error: {said}", file=sys.stderr)
         return EXIT_INPUT
     except SystemExit as done:  # --help
         return done.code if isinstance(done.code, int) else 0
@@ -509,12 +578,14 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         return commands[args.command](args)
     except BuildError as err:
-        print(f"dlexam: build failed: {err}", file=sys.stderr)
+        said = Said("cli.build_failed", error=err.args[0] if err.args else str(err))
+        print(f"dlexam: {said.said_in(_error_lang(args))}", file=sys.stderr)
         return EXIT_BUILD
     except DlexamError as err:
         # said in the command's language (the first of a pair), English without --lang
-        lang = langs_for(getattr(args, "lang", None) or "en")[0]
-        said = err.said_in(lang) if isinstance(err, InputError) else str(err)
+        lang = _error_lang(args)
+        said = err.said_in(lang) if isinstance(err, InputError) else said_in(
+            err.args[0] if err.args else str(err), lang)
         print(f"dlexam: error: {said}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
@@ -524,7 +595,9 @@ def _main(argv: Sequence[str] | None) -> int:
         return 0
     except OSError as err:  # the disk filled, a folder changed under us: one line, no traceback
         where = f" {err.filename}" if err.filename else ""
-        print(f"dlexam: build failed: cannot write{where}: {err.strerror or err}", file=sys.stderr)
+        said = Said("cli.build_failed", error=Said("cli.errors.cannot_write_os", where=where,
+                                                   why=err.strerror or str(err)))
+        print(f"dlexam: {said.said_in(_error_lang(args))}", file=sys.stderr)
         return EXIT_BUILD
 
 

@@ -26,21 +26,25 @@ def glossary() -> dict[str, object]:
     return tomllib.loads((I18N / "glossary.toml").read_text(encoding="utf-8"))
 
 
-def pairs(data: dict[str, object]) -> list[tuple[str, str]]:
-    """(zh-Hant, zh-Hans) for every term and phrase, and (word, NUL word) for the kept words
-    (converted by OpenCC, but their 列/行 left alone), longest first."""
+def pairs(data: dict[str, object], name: str | None = None) -> list[tuple[str, str]]:
+    """(zh-Hant, zh-Hans) for every term and phrase (a phrase with a ``file`` only in that
+    catalog: the hinge loss's 邊界 is a margin, 间隔, a convolution's a border), and (word, NUL
+    word) for the kept words (converted by OpenCC, but their 列/行 left alone), longest first."""
     out = [(t["zh-Hant"], t["zh-Hans"]) for t in data.get("term", [])]  # type: ignore[index,attr-defined]
-    out += [(t["zh-Hant"], t["zh-Hans"]) for t in data.get("phrase", [])]  # type: ignore[index,attr-defined]
+    out += [(t["zh-Hant"], t["zh-Hans"]) for t in data.get("phrase", [])  # type: ignore[index,attr-defined]
+            if t.get("file") in (None, name)]
     out += [(w, "\0" + w) for w in data.get("keep", [])]  # type: ignore[attr-defined]
     return sorted(out, key=lambda p: -len(p[0]))
 
 
-def convert(text: str, data: dict[str, object] | None = None) -> str:
-    """One zh-Hant text in zh-Hans."""
+def convert(text: str, data: dict[str, object] | None = None, name: str | None = None) -> str:
+    """One zh-Hant text (of the catalog ``name``) in zh-Hans."""
+    import re
+
     import opencc
 
     data = glossary() if data is None else data
-    table = pairs(data)
+    table = pairs(data, name)
     held: list[str] = []
 
     def hold(piece: str) -> str:
@@ -50,6 +54,10 @@ def convert(text: str, data: dict[str, object] | None = None) -> str:
     for hant, hans in table:
         if hant in text:
             text = text.replace(hant, hold(hans))
+    # the glossary's patterns (regular expressions) for what the phrases left: Taiwan's 依
+    # (according to) is the mainland's 按, but not in 依赖, 依次, 依然, 依据
+    for rule in data.get("pattern", []):  # type: ignore[attr-defined]
+        text = re.sub(rule["zh-Hant"], lambda _m, r=rule: hold(r["zh-Hans"]), text)
     text = text.translate({ord(ROW): COLUMN, ord(COLUMN): ROW})
     for k, piece in enumerate(held):
         if piece.startswith("\0"):
@@ -65,7 +73,7 @@ def generated() -> dict[str, str]:
     """File name -> the zh-Hans catalog the zh-Hant one gives."""
     data = glossary()
     return {path.name: HEADER.format(name=path.name)
-            + convert(path.read_text(encoding="utf-8"), data)
+            + convert(path.read_text(encoding="utf-8"), data, path.name)
             for path in sorted((I18N / "zh-Hant").glob("*.toml"))}
 
 

@@ -78,6 +78,44 @@ def test_zh_hans_uses_the_glossary_term(term: dict[str, str]) -> None:
         assert not found, f"{form} (Taiwanese for {term['en']}) in zh-Hans {found[:3]}"
 
 
+# wording that reads Taiwanese (or machine-converted) to a mainland student, beyond the
+# glossary's terms: (pattern in zh-Hans, what the mainland writes); the hinge loss's margin is
+# checked in its own catalog (边界 is right for a convolution's border)
+TAIWANESE_WORDING = [
+    (r"依(?![赖次然据旧照序靠偎])", "按 / 根据"),
+    (r"算成", "计算为 / 算作"),
+    (r"取成", "取为"),
+    (r"套用", "应用"),
+    (r"档", "文件"),
+    (r"数据夹", "文件夹"),
+    (r"保存格|储存格", "单元格"),
+    (r"比特组|位元组", "字节"),
+    (r"试算表", "电子表格"),
+    (r"建置", "构建"),
+    (r"连接端口", "端口"),
+    (r"(?:row|column) 惯例", "行向量惯例 / 列向量惯例"),
+]
+
+
+@pytest.mark.parametrize(("pattern", "mainland"), TAIWANESE_WORDING,
+                         ids=[m for _p, m in TAIWANESE_WORDING])
+def test_no_taiwanese_wording_in_zh_hans(pattern: str, mainland: str) -> None:
+    found = [(k, v) for k, v in catalog("zh-Hans").items() if re.search(pattern, v)]
+    assert not found, f"{pattern} in zh-Hans (the mainland writes {mainland}): {found[:3]}"
+
+
+def test_the_hinge_margin_is_jiange_in_zh_hans() -> None:
+    hinge = tomllib.loads((I18N / "zh-Hans" / "hinge.toml").read_text(encoding="utf-8"))
+    flat: dict[str, str] = {}
+    _flatten("", hinge, flat)
+    text = "".join(flat.values())
+    assert "间隔" in text and "边界" not in text
+    convert = _script("gen_zh_hans").convert
+    assert convert("依題目要求", name="x.toml") == "按题目要求"
+    assert convert("依賴前一步、依次、依然", name="x.toml") == "依赖前一步、依次、依然"
+    assert convert("邊界的視窗", name="convolution.toml") == "边界的窗口"
+
+
 def test_rows_and_columns_are_swapped() -> None:
     """Taiwan's row is 列 and column 行; the mainland's the other way round."""
     convert = _script("gen_zh_hans").convert
@@ -357,6 +395,181 @@ def test_check_report_pdf_follows_lang(tmp_path: Path, capsys: pytest.CaptureFix
     assert not _traditional_only(text)
 
 
+# --- the drivers' errors and summary lines, in Chinese ------------------------------------------
+
+_QUESTION = '[[questions]]\nid = "c"\nderivation = "clip-gradient"\npoints = 2\nask = ["g[1]"]\n'
+BAD_EXAMS = {
+    "unknown top key": 'title = "T"\ncolour = 1\n' + _QUESTION,
+    "no title": _QUESTION,
+    "title of a wrong type": 'title = 3\n' + _QUESTION,
+    "no questions": 'title = "T"\n',
+    "ask of a wrong type": 'title = "T"\n' + _QUESTION.replace('["g[1]"]', '"g[1]"'),
+    "unknown derivation": 'title = "T"\n' + _QUESTION.replace("clip-gradient", "clip-gradiant"),
+    "unknown answer": 'title = "T"\n' + _QUESTION.replace("g[1]", "q[1]"),
+    "points out of range": 'title = "T"\n' + _QUESTION.replace("points = 2", "points = -1"),
+    "range the wrong way round": 'title = "T"\n' + _QUESTION
+    + '[questions.params]\ng = { uniform = [3, 1], shape = [2] }\n',
+    "too many decimals": 'title = "T"\n' + _QUESTION
+    + '[questions.params]\ng = { uniform = [1, 3], decimals = 9 }\n',
+    "draw and value": 'title = "T"\n' + _QUESTION
+    + '[questions.params]\ng = { uniform = [1, 3], integers = [1, 2] }\n',
+    "unknown parameter": 'title = "T"\n' + _QUESTION + '[questions.params]\ngg = 1\n',
+    "unknown dimension": 'title = "T"\n' + _QUESTION + '[questions.dims]\nZ = 2\n',
+    "unknown mistake": 'title = "T"\n' + _QUESTION + '[questions.partial]\nnope = 0.5\n',
+    "credit Moodle cannot give": 'title = "T"\n' + _QUESTION
+    + '[questions.partial]\nclip-by-value = 0.37\n',
+    "bad working space": 'title = "T"\n' + _QUESTION + 'space = "6 furlongs"\n',
+    "bad formula": 'title = "T"\n' + _QUESTION + 'text = "Clip $g + zz$."\n',
+    "missing language text": 'title = { en = "T" }\n' + _QUESTION,
+}
+
+
+def _chinese_error(err: str, lang: str) -> None:
+    assert err.startswith("dlexam: error: ") and err.count("\n") == 1, err
+    assert not english_prose(err), err
+    if lang == "zh-Hans":
+        assert not _traditional_only(err), (sorted(_traditional_only(err)), err)
+    else:
+        assert not _simplified_only(err), (sorted(_simplified_only(err)), err)
+
+
+@pytest.mark.parametrize("lang", ["zh-Hant", "zh-Hans"])
+@pytest.mark.parametrize("case", sorted(BAD_EXAMS))
+def test_exam_file_errors_in_chinese(case: str, lang: str, tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    exam = tmp_path / "exam.toml"
+    exam.write_text(BAD_EXAMS[case], encoding="utf-8")
+    argv = ["exam", str(exam), "--variants", "2", "--seed", "1", "--out", str(tmp_path / "o"),
+            "--no-pdf"]
+    assert main(argv) == 2
+    english = capsys.readouterr().err
+    assert english_prose(english), english  # the detector sees the English one
+    assert main([*argv, "--lang", lang]) == 2
+    _chinese_error(capsys.readouterr().err, lang)
+    assert not (tmp_path / "o").exists()
+
+
+def test_exam_file_errors_follow_the_files_lang(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """Without --lang, an exam file's errors are said in the file's own (first) language."""
+    exam = tmp_path / "exam.toml"
+    exam.write_text('lang = "zh-Hans"\n' + BAD_EXAMS["unknown derivation"], encoding="utf-8")
+    assert main(["exam", str(exam), "--variants", "2", "--seed", "1", "--out",
+                 str(tmp_path / "o"), "--no-pdf"]) == 2
+    err = capsys.readouterr().err
+    assert "应为" in err
+    _chinese_error(err, "zh-Hans")
+
+
+@pytest.fixture(scope="module")
+def drawn_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """key.json of a small drawn exam (two variants, no TeX)."""
+    folder = tmp_path_factory.mktemp("drawn")
+    exam = folder / "exam.toml"
+    exam.write_text('title = "T"\n' + _QUESTION
+                    + '[questions.params]\ng = { integers = [-9, 9], shape = [2] }\n'
+                    'threshold = { choice = [1, 2, 3] }\n', encoding="utf-8")
+    assert main(["exam", str(exam), "--variants", "2", "--seed", "1", "--out",
+                 str(folder / "out"), "--no-pdf"]) == 0
+    return folder / "out" / "key.json"
+
+
+def _codes(key: Path) -> list[str]:
+    return [v["code"] for v in json.loads(key.read_text(encoding="utf-8"))["variants"]]
+
+
+BAD_SUBMISSIONS = {
+    "unknown variant": "student,variant,c.g[1]\nann,ZZZZZ,1\n",
+    "unknown column": "student,variant,c.g[1],bogus\nann,{code},1,2\n",
+    "no variant column": "student,c.g[1]\nann,1\n",
+    "not UTF-8": b"student,variant,c.g[1]\nann,{code},\xff\n",
+    "unclosed quote": 'student,variant,c.g[1]\n"ann,{code},1\n',
+    "empty file": "",
+    "only the header": "student,variant,c.g[1]\n",
+    "student twice": "student,variant,c.g[1]\nann,{code},1\nann,{code},2\n",
+    "too many cells": "student,variant,c.g[1]\nann,{code},1,2\n",
+    "empty student": "student,variant,c.g[1]\n,{code},1\n",
+}
+BAD_OVERRIDES = {
+    "wrong header": "who,what,points,note\n",
+    "unknown student": "student,item,points,note\nbob,c.g[1],1,\n",
+    "points past the item's": "student,item,points,note\nann,c.g[1],99,\n",
+    "three cells too few": "student,item\nann,c.g[1]\n",
+}
+
+
+@pytest.mark.parametrize("lang", ["zh-Hant", "zh-Hans"])
+@pytest.mark.parametrize("case", sorted(BAD_SUBMISSIONS) + [f"overrides: {c}"
+                                                            for c in sorted(BAD_OVERRIDES)])
+def test_grade_input_errors_in_chinese(case: str, lang: str, drawn_key: Path, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    code = _codes(drawn_key)[0]
+    subs = tmp_path / "subs.csv"
+    extra: list[str] = []
+    if case.startswith("overrides: "):
+        subs.write_text(f"student,variant,c.g[1]\nann,{code},1\n", encoding="utf-8")
+        overrides = tmp_path / "overrides.csv"
+        overrides.write_text(BAD_OVERRIDES[case.split(": ", 1)[1]], encoding="utf-8")
+        extra = ["--overrides", str(overrides)]
+    else:
+        text = BAD_SUBMISSIONS[case]
+        data = text.replace(b"{code}", code.encode()) if isinstance(text, bytes) \
+            else text.replace("{code}", code).encode("utf-8")
+        subs.write_bytes(data)
+    argv = ["grade", str(drawn_key), str(subs), "--out", str(tmp_path / "g"), "--no-pdf",
+            *extra]
+    assert main([*argv, "--lang", "en"]) == 2
+    assert english_prose(capsys.readouterr().err)
+    assert main([*argv, "--lang", lang]) == 2
+    _chinese_error(capsys.readouterr().err, lang)
+
+
+@pytest.mark.parametrize("lang", ["zh-Hant", "zh-Hans"])
+def test_bad_key_json_in_chinese(lang: str, drawn_key: Path, tmp_path: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    key = json.loads(drawn_key.read_text(encoding="utf-8"))
+    key["variants"][0]["questions"][0]["points"] = "two"
+    bad = tmp_path / "key.json"
+    bad.write_text(json.dumps(key), encoding="utf-8")
+    subs = tmp_path / "subs.csv"
+    subs.write_text("student,variant,c.g[1]\n", encoding="utf-8")
+    assert main(["grade", str(bad), str(subs), "--out", str(tmp_path / "g"), "--no-pdf",
+                 "--lang", lang]) == 2
+    _chinese_error(capsys.readouterr().err, lang)
+
+
+@pytest.mark.parametrize("lang", ["zh-Hant", "zh-Hans"])
+def test_exam_and_grade_summaries_in_chinese(lang: str, drawn_key: Path, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    exam = drawn_key.parents[1] / "exam.toml"
+    assert main(["exam", str(exam), "--variants", "3", "--seed", "2", "--out",
+                 str(tmp_path / "e"), "--no-pdf", "--lang", lang]) == 0
+    exam_out = capsys.readouterr()
+    subs = tmp_path / "subs.csv"
+    codes = _codes(tmp_path / "e" / "key.json")
+    subs.write_text(f"student,variant,c.g[1]\nann,{codes[0]},1\nbob,{codes[1]},\n"
+                    f"cy,{codes[2]},\"[1, 2]\"\n", encoding="utf-8")
+    assert main(["grade", str(tmp_path / "e" / "key.json"), str(subs), "--out",
+                 str(tmp_path / "g"), "--no-pdf", "--lang", lang]) == 0
+    grade_out = capsys.readouterr()
+    graded = json.loads((tmp_path / "g" / "grades.json").read_text(encoding="utf-8"))
+    reasons = [v["reason"] for s in graded["students"] for q in s["questions"]
+               for v in q["verdicts"] if "reason" in v]
+    assert len(reasons) == 2 and not any(english_prose(r) for r in reasons), reasons
+    lines = (exam_out.out + exam_out.err + grade_out.out + grade_out.err).splitlines()
+    assert len(lines) >= 3, lines
+    assert any("3 个版本" in line or "3 個版本" in line for line in lines), lines
+    found = [line for line in lines if english_prose(line)]
+    assert not found, found
+    bad = _traditional_only if lang == "zh-Hans" else _simplified_only
+    assert not bad("".join(lines)), lines
+    # the same run in English says it in English (the detector would see it)
+    assert main(["exam", str(exam), "--variants", "3", "--seed", "2", "--out",
+                 str(tmp_path / "e"), "--no-pdf", "--lang", "en"]) == 0
+    english = capsys.readouterr()
+    assert all(english_prose(line) for line in (english.out + english.err).splitlines())
+
+
 # --- bad input of every derivation, said in Chinese -------------------------------------------
 
 def _bad_values(param: object) -> list[object]:
@@ -425,6 +638,38 @@ def test_bad_input_is_said_in_chinese(name: str) -> None:
             assert not english_prose(said), (lang, said, english)
             assert said.startswith(err.param), (said, err.param)  # type: ignore[attr-defined]
         assert not _traditional_only(err.said_in("zh-Hans")), err  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("lang", ["zh-Hant", "zh-Hans"])
+@pytest.mark.parametrize("argv", [
+    ["exam", "x.toml", "--variants", "2", "--out", "o"],  # --seed missing
+    ["sample", "rnn-forward", "--seed", "abc"],  # a type function refuses it
+    ["exam", "x.toml", "--variants", "q", "--seed", "1", "--out", "o"],  # int refuses it
+    ["solve", "rnn-forward", "--bogus", "1"],
+    ["check", "clip-gradient", "--sig-figs", "2", "--decimals", "3"],
+], ids=["required", "seed", "int", "unrecognized", "not-allowed"])
+def test_usage_errors_in_chinese(argv: list[str], lang: str,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """argparse's own one-line errors are said in the language --lang names."""
+    assert main(argv) == 2
+    assert english_prose(capsys.readouterr().err)
+    assert main([*argv, "--lang", lang]) == 2
+    _chinese_error(capsys.readouterr().err, lang)
+
+
+@pytest.mark.parametrize("lang", ["zh-Hant", "zh-Hans"])
+def test_web_solve_page_describes_parameters_in_its_language(lang: str) -> None:
+    """The web solve page's parameter descriptions are what show says (JSON ones too)."""
+    from dlexam.web.pages import solve_page
+
+    found = []
+    for name in sorted(REGISTRY):
+        for field in solve_page(name, {}, lang)["fields"]:
+            if english_prose(field["describe"]):
+                found.append((name, field["name"], field["describe"]))
+    assert not found, found[:5]
+    english = solve_page("sequence-metrics", {}, "en")["fields"]
+    assert any(english_prose(f["describe"]) for f in english)
 
 
 @pytest.mark.parametrize("lang", ["zh-Hant", "zh-Hans"])

@@ -268,6 +268,16 @@ def test_languages_and_a_bad_one(client: TestClient) -> None:
     assert "lang: expected one of en, zh-Hant" in bad.text
 
 
+def test_a_refused_request_is_said_in_the_pages_language(client: TestClient) -> None:
+    """A worker's refusal reaches the error page in the page's language (issue 21)."""
+    en = client.get("/solve/rnn-forward?W=[[1,2],[3]]")
+    zh = client.get("/solve/rnn-forward?W=[[1,2],[3]]&lang=zh-Hans")
+    bad = client.get("/q/rnn-forward?seed=abc&lang=zh-Hant")
+    assert "expected" in en.text and "expected" not in zh.text
+    assert "应为" in zh.text
+    assert bad.status_code == 400 and "應為" in bad.text and "expected" not in bad.text
+
+
 def test_every_field_has_a_label(client: TestClient) -> None:
     for url in ("/q/rnn-forward?seed=7", "/solve/rnn-forward", "/exam",
                 "/practice?derivation=rnn-forward&seed=3"):

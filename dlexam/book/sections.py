@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.exams.model import Exam, load_exam
 from dlexam.langs import codes
 
@@ -20,7 +20,7 @@ _SECTION_KEYS = {"template", "heading", "label", "weight", "results", "contents"
 
 def _table(path: str, value: Any) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise InputError(path, "a table", repr(value)[:60])
+        raise InputError(path, Said("exam.errors.a_table"), repr(value)[:60])
     return value
 
 
@@ -36,7 +36,7 @@ def book_sections(exam: Exam | str) -> dict[str, dict[str, Any]]:
     book = _table("book", exam.book)
     order = book.get("order")
     if not isinstance(order, list) or not order:
-        raise InputError("book.order", "the list of the book's sections", repr(order)[:60])
+        raise InputError("book.order", Said("book.errors.order"), repr(order)[:60])
     ids = {q.id for q in exam.questions}
     out: dict[str, dict[str, Any]] = {}
     for name in order:
@@ -44,7 +44,8 @@ def book_sections(exam: Exam | str) -> dict[str, dict[str, Any]]:
         section = _table(path, book.get(name))
         extra = sorted(set(section) - _SECTION_KEYS)
         if extra:
-            raise InputError(f"{path}.{extra[0]}", "one of " + ", ".join(sorted(_SECTION_KEYS)))
+            raise InputError(f"{path}.{extra[0]}", Said("exam.errors.one_of",
+                                                        items=", ".join(sorted(_SECTION_KEYS))))
         question = exam.question(name) if name in ids else None
         results = {}
         for key, spec in _table(f"{path}.results", section.get("results", {})).items():
@@ -53,7 +54,7 @@ def book_sections(exam: Exam | str) -> dict[str, dict[str, Any]]:
             if "question" in spec:
                 if spec["question"] not in ids:
                     raise InputError(f"{path}.results.{key}.question",
-                                     "a question id of the exam (" + ", ".join(sorted(ids)) + ")",
+                                     Said("book.errors.question_id", ids=", ".join(sorted(ids))),
                                      repr(spec["question"]))
                 asked = exam.question(spec["question"])
                 results[key] = {"derivation": asked.derivation,
@@ -61,19 +62,17 @@ def book_sections(exam: Exam | str) -> dict[str, dict[str, Any]]:
             elif isinstance(spec.get("derivation"), str):
                 results[key] = {"derivation": spec["derivation"], "params": overrides}
             else:
-                raise InputError(f"{path}.results.{key}", "question = \"<id>\" or "
-                                 "derivation = \"<name>\"")
+                raise InputError(f"{path}.results.{key}", Said("book.errors.result"))
         heading = section.get("heading")
         if not isinstance(heading, str):
-            raise InputError(f"{path}.heading", "the catalog key of the section's heading",
+            raise InputError(f"{path}.heading", Said("book.errors.heading"),
                              repr(heading)[:60])
         label = section.get("label")
         if label is not None and (not isinstance(label, Mapping) or "en" not in label
                                   or not set(label) <= set(codes())
                                   or not all(isinstance(v, str) for v in label.values())):
-            raise InputError(f"{path}.label", "the question's number in English and other "
-                             "languages (" + ", ".join(f'{lang} = "..."' for lang in codes())
-                             + "; a language left out takes the English one)",
+            raise InputError(f"{path}.label", Said("book.errors.label", langs=", ".join(
+                f'{lang} = "..."' for lang in codes())),
                              repr(label)[:60])
         out[name] = {
             "template": section.get("template"),

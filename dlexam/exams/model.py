@@ -32,6 +32,7 @@ from dlexam.derivations.contract import (
     Tolerance,
     element,
     parse_ref,
+    plain_shape,
     precision_of,
 )
 from dlexam.derivations.core import Derivation, to_plain
@@ -72,8 +73,8 @@ def moodle_credit(path: str, credit: float) -> float:
         return round(nearest[0] / 100, 7)
     below = max((f for f in MOODLE_FRACTIONS if f < 100 * credit), default=None)
     above = min((f for f in MOODLE_FRACTIONS if f > 100 * credit), default=None)
-    near = " or ".join(f"{f / 100:.7g}" for f in (below, above) if f is not None)
-    raise InputError(path, f"a credit Moodle can give (the nearest: {near})", f"{credit:g}")
+    near = tuple(f"{f / 100:.7g}" for f in (below, above) if f is not None)
+    raise InputError(path, Said("exam.errors.moodle_credit", near=near), f"{credit:g}")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 _TOP_KEYS = {"title", "instructions", "course", "date", "duration", "lang", "questions", "book",
              "rounding_slip", "sig_figs"}
@@ -90,6 +91,19 @@ def _got(value: Any) -> str:
     """A short description of a TOML value for an error message."""
     shown = json.dumps(to_plain(value), ensure_ascii=False, default=str)
     return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+def _nothing() -> Said:
+    return Said("errors.nothing")
+
+
+def _unknown(what: str = "key") -> Said:
+    return Said(f"exam.errors.unknown_{what}")
+
+
+def _listed(names: Sequence[str]) -> str | Said:
+    """Names for a message, or the catalog's "none"."""
+    return ", ".join(names) if names else Said("exam.errors.none")
 
 
 def _is_number(value: Any) -> bool:
@@ -241,30 +255,32 @@ def parse_template(path: str, value: Mapping[str, Any]) -> Spec:
 
 
 def _pair(path: str, value: Any, whole: bool) -> tuple[float, float]:
-    what = "two whole numbers" if whole else "two numbers"
+    what = Said("exam.errors.two_whole_numbers" if whole else "exam.errors.two_numbers")
     if (not isinstance(value, list) or len(value) != 2
             or not all(_is_number(v) and (not whole or isinstance(v, int)) for v in value)):
         raise InputError(path, what, _got(value))
     lo, hi = value
     if lo > hi:
-        raise InputError(path, f"{what}, the smaller first", _got(value))
+        raise InputError(path, Said("exam.errors.smaller_first", what=what), _got(value))
     if max(abs(lo), abs(hi)) >= MAX_SIZE:
-        raise InputError(path, f"{what} below {MAX_SIZE:.0e} in size", _got(value))
+        raise InputError(path, Said("exam.errors.below_in_size", what=what,
+                                    limit=f"{MAX_SIZE:.0e}"), _got(value))
     return lo, hi
 
 
 def _shape(path: str, value: Any, dims: Mapping[str, Spec]) -> tuple[int | str, ...]:
     if not isinstance(value, list):
-        raise InputError(path, "a list of sizes or dimension names", _got(value))
+        raise InputError(path, Said("exam.errors.sizes_or_dims"), _got(value))
     out: list[int | str] = []
     for i, d in enumerate(value, start=1):
         if isinstance(d, bool) or not isinstance(d, (int, str)):
-            raise InputError(f"{path}[{i}]", "a size or a dimension name", _got(d))
+            raise InputError(f"{path}[{i}]", Said("exam.errors.size_or_dim"), _got(d))
         if isinstance(d, int) and not 1 <= d <= MAX_DRAW_ENTRIES:
-            raise InputError(f"{path}[{i}]", f"a size from 1 to {MAX_DRAW_ENTRIES}", _got(d))
+            raise InputError(f"{path}[{i}]", Said("exam.errors.size_from", n=MAX_DRAW_ENTRIES),
+                             _got(d))
         if isinstance(d, str) and d not in dims:
-            raise InputError(f"{path}[{i}]", "a dimension the question's [questions.dims] "
-                             "draws (" + (", ".join(dims) or "none") + ")", _got(d))
+            raise InputError(f"{path}[{i}]", Said("exam.errors.drawn_dim",
+                                                  dims=_listed(list(dims))), _got(d))
         out.append(d)
     return tuple(out)
 
@@ -290,31 +306,30 @@ def parse_spec(path: str, value: Any, dims: Mapping[str, Spec]) -> Spec:
         return parse_template(path, value)
     kinds = [k for k in ("uniform", "integers", "choice") if k in value]
     if len(kinds) != 1:
-        raise InputError(path, "a value, or a table with one of uniform, integers, choice",
-                         _got(value))
+        raise InputError(path, Said("exam.errors.value_or_draw"), _got(value))
     kind = kinds[0]
     allowed = {kind, "shape"} | ({"decimals"} if kind == "uniform" else set())
     extra = sorted(set(value) - allowed)
     if extra:
-        raise InputError(f"{path}.{extra[0]}", "one of " + ", ".join(sorted(allowed)),
-                         "an unknown key")
+        raise InputError(f"{path}.{extra[0]}", Said("exam.errors.one_of",
+                                                    items=", ".join(sorted(allowed))), _unknown())
     shape = _shape(f"{path}.shape", value.get("shape", []), dims)
     entries = 1
     for d in shape:
         entries *= d if isinstance(d, int) else _largest(dims[d])
     if entries > MAX_DRAW_ENTRIES:
-        raise InputError(f"{path}.shape", f"at most {MAX_DRAW_ENTRIES} entries",
-                         f"up to {entries}")
+        raise InputError(f"{path}.shape", Said("exam.errors.at_most_entries", n=MAX_DRAW_ENTRIES),
+                         Said("exam.errors.up_to", n=entries))
     if kind == "uniform":
         lo, hi = _pair(f"{path}.uniform", value["uniform"], whole=False)
         decimals = value.get("decimals", 1)
         if isinstance(decimals, bool) or not isinstance(decimals, int) \
                 or not 0 <= decimals <= MAX_DECIMALS:
-            raise InputError(f"{path}.decimals", f"a whole number from 0 to {MAX_DECIMALS}",
-                             _got(decimals))
+            raise InputError(f"{path}.decimals", Said("exam.errors.whole_from", low=0,
+                                                      high=MAX_DECIMALS), _got(decimals))
         scale = 10**decimals
         if round(hi * scale) < round(lo * scale):
-            raise InputError(f"{path}.uniform", f"a range holding a {decimals}-decimal number",
+            raise InputError(f"{path}.uniform", Said("exam.errors.range_holding", n=decimals),
                              _got(value["uniform"]))
         return Spec("uniform", lo=lo, hi=hi, decimals=decimals, shape=shape)
     if kind == "integers":
@@ -322,17 +337,18 @@ def parse_spec(path: str, value: Any, dims: Mapping[str, Spec]) -> Spec:
         return Spec("integers", lo=lo, hi=hi, shape=shape)
     options = value["choice"]
     if not isinstance(options, list) or not 1 <= len(options) <= MAX_CHOICES:
-        raise InputError(f"{path}.choice", f"a list of 1 to {MAX_CHOICES} values", _got(options))
+        raise InputError(f"{path}.choice", Said("exam.errors.list_of_values", n=MAX_CHOICES),
+                         _got(options))
     return Spec("choice", options=tuple(options), shape=shape)
 
 
 def _dim_spec(path: str, value: Any, cap: int | None) -> Spec:
     top = cap if cap is not None else MAX_DRAW_ENTRIES
-    expected = f"whole numbers from 1 to {top}"
+    expected = Said("exam.errors.whole_numbers_from", low=1, high=top)
     if isinstance(value, dict):
         spec = parse_spec(path, value, {})
         if spec.kind in ("uniform", "template") or spec.shape:
-            raise InputError(path, "a size, or a table with integers or choice", _got(value))
+            raise InputError(path, Said("exam.errors.size_or_draw"), _got(value))
     else:
         spec = Spec("fixed", value=value)
     sizes = ([spec.value] if spec.kind == "fixed" else
@@ -424,9 +440,7 @@ class Question:
             InputError: naming the question when it draws any of its numbers.
         """
         if self.dims or any(spec.kind != "fixed" for spec in self.params.values()):
-            raise InputError(self.path, "a question with fixed numbers (this one draws them per "
-                             "variant: check it with its variant's parameters from key.json, or "
-                             "grade the class with dlexam grade)")
+            raise InputError(self.path, Said("exam.errors.fixed_numbers"))
         return {name: spec.value for name, spec in self.params.items()}
 
     def item_points(self) -> float:
@@ -471,8 +485,8 @@ class Question:
             raise _located(self, err, fixed) from None
         for name, size in dims.items():
             if name in bound and bound[name] != size:
-                raise InputError(f"{self.path}.dims.{name}", f"the size the parameters give "
-                                 f"({bound[name]})", _got(size))
+                raise InputError(f"{self.path}.dims.{name}", Said("exam.errors.size_given",
+                                                                  n=bound[name]), _got(size))
         wanted = {k: v for k, v in dims.items() if k not in bound}
         if structure is not None and derivation.sampler is not None:
             held = {**structure.values, **fixed}
@@ -502,8 +516,8 @@ class Question:
                 raise _located(self, err, fixed) from None
             if all(got.get(k) == v for k, v in wanted.items()):
                 return to_plain(raw)
-        raise InputError(f"{self.path}.dims", f"sizes the sampler of {self.derivation} can meet",
-                         _got(wanted))
+        raise InputError(f"{self.path}.dims", Said("exam.errors.sampler_sizes",
+                                                   name=self.derivation), _got(wanted))
 
 
 @dataclass(frozen=True)
@@ -670,20 +684,19 @@ def _text_table(path: str, value: Any, needed: Sequence[str], limit: int,
     if isinstance(value, str):
         value = {lang: value for lang in codes()}
     if not isinstance(value, dict):
-        raise InputError(path, "a string or a table { en = ..., zh-Hant = ... }", _got(value))
+        raise InputError(path, Said("exam.errors.text_table"), _got(value))
     extra = sorted(set(value) - set(codes()))
     if extra:
-        raise InputError(f"{path}.{extra[0]}", "one of the languages " + ", ".join(codes()),
-                         "an unknown key")
+        raise InputError(f"{path}.{extra[0]}", Said("exam.errors.one_of_languages",
+                                                    items=", ".join(codes())), _unknown())
     for lang in needed:
         if lang not in value:
-            raise InputError(f"{path}.{lang}", "a text in this language (the exam's lang "
-                             "asks for it)", "nothing")
+            raise InputError(f"{path}.{lang}", Said("exam.errors.text_in_lang"), _nothing())
     out: dict[str, str] = {}
     for lang, text in value.items():
         where = f"{path}.{lang}"
         if not isinstance(text, str):
-            raise InputError(where, "a string", _got(text))
+            raise InputError(where, Said("errors.a_string"), _got(text))
         check_text(where, masked(text), limit)
         check_math(where, text, params)
         out[lang] = text
@@ -704,29 +717,28 @@ def parse_exam(data: Mapping[str, Any], source: str = "") -> Exam:
     """
     extra = sorted(set(data) - _TOP_KEYS)
     if extra:
-        raise InputError(extra[0], "one of the keys " + ", ".join(sorted(_TOP_KEYS)),
-                         "an unknown key")
+        raise InputError(extra[0], Said("exam.errors.one_of_keys",
+                                        items=", ".join(sorted(_TOP_KEYS))), _unknown())
     lang = data.get("lang", "bilingual")
     needed = parse_choice("lang", lang)
     if not isinstance(lang, str):
         lang = "+".join(needed)
     if "title" not in data:
-        raise InputError("title", "a title { en = ..., zh-Hant = ... }", "nothing")
+        raise InputError("title", Said("exam.errors.title"), _nothing())
     title = _text_table("title", data["title"], needed, MAX_TITLE)
     extras = {key: _text_table(key, data[key], needed, MAX_TEXT if key == "instructions"
                                else MAX_TITLE)
               for key in ("instructions", "course", "date", "duration") if key in data}
     raw_questions = data.get("questions")
     if not isinstance(raw_questions, list) or not raw_questions:
-        raise InputError("questions", "one or more [[questions]] tables",
-                         _got(raw_questions) if raw_questions is not None else "nothing")
+        raise InputError("questions", Said("exam.errors.questions"),
+                         _got(raw_questions) if raw_questions is not None else _nothing())
     if len(raw_questions) > MAX_QUESTIONS:
-        raise InputError("questions", f"at most {MAX_QUESTIONS} questions",
+        raise InputError("questions", Said("exam.errors.at_most_questions", n=MAX_QUESTIONS),
                          str(len(raw_questions)))
     slip = data.get("rounding_slip", 0)
     if not _is_number(slip) or not 0 <= slip <= 1:
-        raise InputError("rounding_slip", "a number from 0 to 1 (the credit of a rounding slip)",
-                         _got(slip))
+        raise InputError("rounding_slip", Said("exam.errors.slip_credit"), _got(slip))
     slip = moodle_credit("rounding_slip", float(slip)) if slip else 0.0
     stated = precision_of(data.get("sig_figs"), None, ("sig_figs", "decimals"))
     questions: list[Question] = []
@@ -735,12 +747,12 @@ def parse_exam(data: Mapping[str, Any], source: str = "") -> Exam:
         # the exam's rules: a question's own sig_figs / decimals come first
         q = replace(q, rounding_slip=slip, precision=q.precision or stated)
         if any(q.id == other.id for other in questions):
-            raise InputError(f"questions[{number}].id", "an id no other question has",
+            raise InputError(f"questions[{number}].id", Said("exam.errors.unique_id"),
                              _got(q.id))
         questions.append(q)
     book = data.get("book", {})
     if not isinstance(book, dict):
-        raise InputError("book", "a table", _got(book))
+        raise InputError("book", Said("exam.errors.a_table"), _got(book))
     return Exam(title=title, questions=tuple(questions), lang=lang, source=source, book=book,
                 **extras)
 
@@ -753,61 +765,61 @@ def parse_question(number: int, raw: Any, needed: Sequence[str] = BILINGUAL) -> 
     """
     path = f"questions[{number}]"
     if not isinstance(raw, dict):
-        raise InputError(path, "a table", _got(raw))
+        raise InputError(path, Said("exam.errors.a_table"), _got(raw))
     extra = sorted(set(raw) - _QUESTION_KEYS)
     if extra:
-        raise InputError(f"{path}.{extra[0]}", "one of the keys " + ", ".join(
-            sorted(_QUESTION_KEYS)), "an unknown key")
+        raise InputError(f"{path}.{extra[0]}", Said("exam.errors.one_of_keys", items=", ".join(
+            sorted(_QUESTION_KEYS))), _unknown())
     qid = raw.get("id", f"q{number}")
     if not isinstance(qid, str) or not _ID.match(qid):
-        raise InputError(f"{path}.id", "up to 40 letters, digits, - or _", _got(qid))
+        raise InputError(f"{path}.id", Said("exam.errors.id_chars"), _got(qid))
     name = raw.get("derivation")
     if not isinstance(name, str):
-        raise InputError(f"{path}.derivation", "the name of a derivation (dlexam list)",
-                         _got(name) if name is not None else "nothing")
+        raise InputError(f"{path}.derivation", Said("exam.errors.derivation_name"),
+                         _got(name) if name is not None else _nothing())
     try:
         spec = derivations.get(name)
     except UnknownDerivationError:
-        raise InputError(f"{path}.derivation", "one of " + ", ".join(derivations.names()),
+        raise InputError(f"{path}.derivation", Said("exam.errors.one_of",
+                                                    items=", ".join(derivations.names())),
                          _got(name)) from None
     if not spec.answers:
-        raise InputError(f"{path}.derivation", "a derivation that declares its answers",
-                         _got(name))
+        raise InputError(f"{path}.derivation", Said("exam.errors.declares_answers"), _got(name))
     points = raw.get("points", 1)
     if not _is_number(points) or not 0 < points <= MAX_POINTS:
-        raise InputError(f"{path}.points", f"a number above 0, at most {MAX_POINTS}",
+        raise InputError(f"{path}.points", Said("exam.errors.points", n=MAX_POINTS),
                          _got(points))
     ask = raw.get("ask")
     if not isinstance(ask, list) or not 1 <= len(ask) <= MAX_ASK:
-        raise InputError(f"{path}.ask", f"a list of 1 to {MAX_ASK} answers such as \"y[2]\"",
-                         _got(ask) if ask is not None else "nothing")
+        raise InputError(f"{path}.ask", Said("exam.errors.ask_list", n=MAX_ASK),
+                         _got(ask) if ask is not None else _nothing())
     items: list[Item] = []
     for i, ref in enumerate(ask, start=1):
         where = f"{path}.ask[{i}]"
         if not isinstance(ref, str):
-            raise InputError(where, "an answer such as \"y[2]\"", _got(ref))
+            raise InputError(where, Said("exam.errors.an_answer_such_as"), _got(ref))
         try:
             answer, index = parse_ref(ref)
-        except ValueError as err:
-            raise InputError(where, str(err), _got(ref)) from None
+        except ValueError:
+            raise InputError(where, Said("exam.errors.answer_ref"), _got(ref)) from None
         names = [a.name for a in spec.answers if a.kind != "text"]
         if answer not in names:
-            raise InputError(where, f"a numeric answer of {name} ({', '.join(names)})",
-                             _got(ref))
+            raise InputError(where, Said("exam.errors.numeric_answer_of", name=name,
+                                         names=", ".join(names)), _got(ref))
         if any(it.ref == ref for it in items):
-            raise InputError(where, "an answer not asked twice", _got(ref))
+            raise InputError(where, Said("exam.errors.asked_twice"), _got(ref))
         if not index and spec.answer(answer).kind in RAGGED_KINDS:
-            raise InputError(where, f"one item of {answer} such as \"{answer}[1]\" (its items "
-                             "differ in size: typed and graded one by one)", _got(ref))
+            raise InputError(where, Said("exam.errors.one_item_of", answer=answer), _got(ref))
         items.append(Item(ref, answer, index))
     tolerance = None
     if "tolerance" in raw:
         tol = raw["tolerance"]
         if not isinstance(tol, dict) or not tol or set(tol) - {"rel", "abs"}:
-            raise InputError(f"{path}.tolerance", "a table { rel = ..., abs = ... }", _got(tol))
+            raise InputError(f"{path}.tolerance", Said("exam.errors.tolerance_table"), _got(tol))
         for key, value in tol.items():
             if not _is_number(value) or not 0 <= value < 1e6:
-                raise InputError(f"{path}.tolerance.{key}", "a number >= 0", _got(value))
+                raise InputError(f"{path}.tolerance.{key}", Said("exam.errors.non_negative"),
+                                 _got(value))
         tolerance = Tolerance(rel=float(tol.get("rel", 0.0)), abs=float(tol.get("abs", 0.0)))
     precision = precision_of(raw.get("sig_figs"), raw.get("decimals"),
                              (f"{path}.sig_figs", f"{path}.decimals"))
@@ -815,35 +827,39 @@ def parse_question(number: int, raw: Any, needed: Sequence[str] = BILINGUAL) -> 
     if "partial" in raw:
         table = raw["partial"]
         if not isinstance(table, dict):
-            raise InputError(f"{path}.partial", "a table { mistake-id = credit }", _got(table))
+            raise InputError(f"{path}.partial", Said("exam.errors.partial_table"), _got(table))
         known = [m.id for m in spec.mistakes]
         for key, value in table.items():
             if key not in known:
-                raise InputError(f"{path}.partial.{key}", f"a mistake of {name} ("
-                                 + (", ".join(known) or "none") + ")", "an unknown mistake")
+                raise InputError(f"{path}.partial.{key}", Said("exam.errors.mistake_of", name=name,
+                                                                known=_listed(known)),
+                                 _unknown("mistake"))
             if not _is_number(value) or not 0 <= value <= 1:
-                raise InputError(f"{path}.partial.{key}", "a number from 0 to 1", _got(value))
+                raise InputError(f"{path}.partial.{key}", Said("exam.errors.zero_to_one"),
+                                 _got(value))
             partial[key] = moodle_credit(f"{path}.partial.{key}", float(value))
     used_dims = {d for p in spec.params for shape in p.shapes for d in shape
                  if isinstance(d, str)}
     dims: dict[str, Spec] = {}
     raw_dims = raw.get("dims", {})
     if not isinstance(raw_dims, dict):
-        raise InputError(f"{path}.dims", "a table of dimension sizes", _got(raw_dims))
+        raise InputError(f"{path}.dims", Said("exam.errors.dims_table"), _got(raw_dims))
     for dname, value in raw_dims.items():
         if dname not in used_dims:
-            raise InputError(f"{path}.dims.{dname}", f"a dimension of {name} ("
-                             + (", ".join(sorted(used_dims)) or "none") + ")", "an unknown name")
+            raise InputError(f"{path}.dims.{dname}", Said("exam.errors.dim_of", name=name,
+                                                           dims=_listed(sorted(used_dims))),
+                             _unknown("name"))
         dims[dname] = _dim_spec(f"{path}.dims.{dname}", value, spec.limits.get(dname))
     params: dict[str, Spec] = {}
     raw_params = raw.get("params", {})
     if not isinstance(raw_params, dict):
-        raise InputError(f"{path}.params", "a table of parameters", _got(raw_params))
+        raise InputError(f"{path}.params", Said("exam.errors.params_table"), _got(raw_params))
     kinds = {p.name: p.kind for p in spec.params}
     for pname, value in raw_params.items():
         if pname not in kinds:
-            raise InputError(f"{path}.params.{pname}", f"a parameter of {name} ("
-                             + ", ".join(kinds) + ")", "an unknown name")
+            raise InputError(f"{path}.params.{pname}", Said("exam.errors.param_of", name=name,
+                                                             names=", ".join(kinds)),
+                             _unknown("name"))
         if isinstance(value, dict) and "template" in value and kinds[pname] != "string":
             raise InputError(f"{path}.params.{pname}.template", Said("authoring.template_kind"),
                              Said("authoring.template_kind_got", kind=kinds[pname]))
@@ -872,15 +888,14 @@ def _space(value: Any, path: str) -> str | None:
         return None
     match = _SPACE.match(value) if isinstance(value, str) else None
     if match is None or not 0 < float(match["size"]) * _SPACE_MAX_CM[match["unit"]] <= MAX_SPACE_CM:
-        raise InputError(path, f"a length such as \"6cm\" (cm, mm or in, above 0 and at most "
-                         f"{MAX_SPACE_CM} cm)", _got(value))
+        raise InputError(path, Said("exam.errors.space", n=MAX_SPACE_CM), _got(value))
     return f"{match['size']}{match['unit']}"
 
 
 def _answer_layout(value: Any, path: str) -> str:
     if value not in ANSWER_LAYOUTS:
-        raise InputError(path, "one of " + ", ".join(f'"{v}"' for v in ANSWER_LAYOUTS),
-                         _got(value))
+        raise InputError(path, Said("exam.errors.one_of",
+                                    items=", ".join(f'"{v}"' for v in ANSWER_LAYOUTS)), _got(value))
     return str(value)
 
 
@@ -888,8 +903,9 @@ def _trial(question: Question) -> None:
     """Draws one variant to check that the file's values fit the derivation and that every
     asked position exists, so that such mistakes are refused before any work starts."""
     if spec_needs_sampler(question) and question.spec.sampler is None:
-        raise InputError(f"{question.path}.params", f"every parameter of {question.derivation} "
-                         "(it has no sampler to draw the others)", "some left out")
+        raise InputError(f"{question.path}.params", Said("exam.errors.every_param",
+                                                         name=question.derivation),
+                         Said("exam.errors.some_left_out"))
     raw = question.draw(_derive_seed(0, "trial", question.id))
     try:
         with numeric_inputs():  # only the answers' shapes matter here: the fast path
@@ -900,13 +916,22 @@ def _trial(question: Question) -> None:
     plain = result.plain_answers()
     for i, item in enumerate(question.items, start=1):
         if item.answer not in plain:
-            raise InputError(f"{question.path}.ask[{i}]", "an answer these parameters give",
+            raise InputError(f"{question.path}.ask[{i}]", Said("exam.errors.answer_given"),
                              _got(item.ref))
         try:
             element(plain[item.answer], item.index)
-        except IndexError as err:
-            raise InputError(f"{question.path}.ask[{i}]", f"a position inside the answer "
-                             f"({err})", _got(item.ref)) from None
+        except IndexError:
+            raise InputError(f"{question.path}.ask[{i}]", Said(
+                "exam.errors.position_inside", shape=_shape_of(plain[item.answer])),
+                _got(item.ref)) from None
+
+
+def _shape_of(value: Any) -> str | Said:
+    """An answer's shape for a message (``3 x 2``; a single value, or ragged: its length)."""
+    if not isinstance(value, list):
+        return Said("show.kind.a_number")
+    shape = plain_shape(value)
+    return " x ".join(str(d) for d in shape) if shape else str(len(value))
 
 
 def _check_templates(question: Question, raw: Mapping[str, Any]) -> None:
@@ -941,12 +966,22 @@ def exam_path(name_or_path: str | Path) -> tuple[str, str]:
     if "/" not in text and not text.endswith(".toml"):
         entry = resources.files("dlexam.exams").joinpath(f"{text}.toml")
         if not entry.is_file():
-            raise InputError("exam", "an exam file (.toml) or a built-in exam (final2023)",
-                             _got(text))
+            raise InputError("exam", Said("exam.errors.exam_file"), _got(text))
         return entry.read_text("utf-8"), f"{text}.toml"
     from dlexam.safeio import decode_utf8, read_file
 
     return decode_utf8(read_file(text, 1_000_000, "exam file"), text, bom=False), text
+
+
+def file_lang(name_or_path: str | Path) -> str | None:
+    """The language choice an exam file states, when it can be read and states a valid one
+    (what its errors are said in without ``--lang``), else None."""
+    try:
+        raw, source = exam_path(name_or_path)
+        lang = _read_toml(source, raw).get("lang")
+        return "+".join(parse_choice("lang", lang)) if lang is not None else None
+    except (DlexamError, OSError):
+        return None
 
 
 def load_exam(name_or_path: str | Path, lang: str | None = None) -> Exam:

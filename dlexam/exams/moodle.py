@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 from dlexam.derivations.contract import Tolerance, leaves
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.exams.mathtext import statements
 from dlexam.exams.model import moodle_fraction, precision_key
 from dlexam.exams.parallel import fork_map
@@ -111,9 +111,8 @@ def part_weights(question: Any, sizes: list[int]) -> list[int]:
     """
     points, count = question.points, sum(sizes)
     if points != int(points) or points < count:
-        raise InputError(f"{question.path}.points", f"a whole number of at least {count} for "
-                         f"Moodle, whose Cloze question weighs each of its {count} numbers in "
-                         "whole marks", plain_number(points, "points"))
+        raise InputError(f"{question.path}.points", Said("exam.errors.moodle_points", n=count),
+                         plain_number(points, "points"))
     ideal = [points / len(sizes) / size for size in sizes for _ in range(size)]
     weights = [max(1, math.floor(x)) for x in ideal]
     left = int(points) - sum(weights)

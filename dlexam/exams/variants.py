@@ -21,7 +21,7 @@ from typing import Any
 
 from dlexam.derivations.contract import Tolerance, element, leaves
 from dlexam.derivations.core import to_plain
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.exams.model import Exam, Question, Structure, _derive_seed, structure_of
 from dlexam.exams.parallel import fork_map, tick
 from dlexam.notation import display
@@ -102,15 +102,35 @@ class Drawn:
         }
 
 
-def fairness_line(row: dict[str, Any]) -> str:
-    """One question's fairness: distinct answers, their range, the draws refused."""
-    spread = ("" if row["low"] is None else f", answers from "
-              f"{display.plain_number(row['low'], 'spread')} to "
-              f"{display.plain_number(row['high'], 'spread')}")
-    n = row["redrawn"]
-    return (f"{row['id']}: {row['distinct']} different answers in {row['variants']} "
-            f"{'variant' if row['variants'] == 1 else 'variants'}{spread}, {n} "
-            f"{'draw' if n == 1 else 'draws'} redrawn")
+def fairness_line(row: dict[str, Any], lang: str = "en") -> str:
+    """One question's fairness: distinct answers, their range, the draws refused (in ``lang``)."""
+    fields = {"id": row["id"], "distinct": row["distinct"], "variants": row["variants"],
+              "redrawn": row["redrawn"], "draws": _plural("draw", row["redrawn"]),
+              "variants_word": _plural("variant", row["variants"])}
+    if row["low"] is None:
+        return Said("exam.summary.fairness", **fields).said_in(lang)
+    return Said("exam.summary.fairness_spread", **fields,
+                low=display.plain_number(row["low"], "spread"),
+                high=display.plain_number(row["high"], "spread")).said_in(lang)
+
+
+def redrawn_key(qid: str, reason: str) -> Said:
+    """The key of :attr:`Drawn.redrawn`: ``"q1: <reason>"`` (a :class:`Said`, said in any
+    language by :func:`redrawn_line`)."""
+    return Said("exam.summary.redrawn_key", id=qid, reason=reason)
+
+
+def redrawn_line(key: str, n: int, lang: str = "en") -> str:
+    """``q1: 3 draws redrawn: <reason>`` in ``lang``."""
+    qid, reason = (key.fields["id"], key.fields["reason"]) if isinstance(key, Said) \
+        else key.split(": ", 1)
+    return Said("exam.summary.redrawn", id=qid, n=n, draws=_plural("draw", n),
+                reason=reason).said_in(lang)
+
+
+def _plural(word: str, n: int) -> Said:
+    """``draw`` or ``draws`` (a language without plurals says neither)."""
+    return Said(f"exam.summary.{word}" if n == 1 else f"exam.summary.{word}s")
 
 
 def variant_code(seed: int, number: int, taken: set[str]) -> str:
@@ -133,14 +153,17 @@ def check_counts(exam: Exam, count: int, seed: int) -> None:
         InputError: naming --variants, --seed or the question.
     """
     if isinstance(count, bool) or not 1 <= count <= MAX_VARIANTS:
-        raise InputError("--variants", f"a whole number from 1 to {MAX_VARIANTS}", str(count))
+        raise InputError("--variants", Said("exam.errors.whole_from", low=1, high=MAX_VARIANTS),
+                         str(count))
     if not 0 <= seed <= MAX_SEED:
-        raise InputError("--seed", f"a whole number from 0 to {MAX_SEED}", str(seed))
+        raise InputError("--seed", Said("exam.errors.whole_from", low=0, high=MAX_SEED),
+                         str(seed))
     for q in exam.questions:
         bound = q.distinct_bound()
         if bound is not None and bound < count:
-            raise InputError(q.path, f"draws that allow {count} different variants "
-                             f"({q.id} allows {bound})", f"{count} variants asked")
+            raise InputError(q.path, Said("exam.errors.variants_allowed", count=count,
+                                          id=q.id, bound=bound),
+                             Said("exam.errors.variants_asked", count=count))
 
 
 def check_fixed(exam: Exam, count: int, seed: int) -> None:
@@ -165,8 +188,8 @@ def check_fixed(exam: Exam, count: int, seed: int) -> None:
             elif fingerprint != first:
                 break
         else:
-            raise InputError(q.path, f"draws that allow {count} different variants ({q.id} "
-                             "has fixed numbers: one variant)", f"{count} variants asked")
+            raise InputError(q.path, Said("exam.errors.variants_fixed", count=count, id=q.id),
+                             Said("exam.errors.variants_asked", count=count))
 
 
 def _differ(a: Any, b: Any, tol: Tolerance) -> bool:
@@ -206,9 +229,13 @@ def _expected(question: Question, item: Any, plain: dict[str, Any]) -> Any:
     """
     try:
         return element(plain[item.answer], item.index)
-    except IndexError as err:
-        raise InputError(f"{question.path}.ask", f"a position inside {item.answer} as drawn "
-                         f"({question.id})", f"{item.ref}: {err}") from None
+    except IndexError:
+        from dlexam.exams.model import _shape_of
+
+        raise InputError(f"{question.path}.ask", Said("exam.errors.position_as_drawn",
+                                                      answer=item.answer, id=question.id),
+                         Said("exam.errors.ref_of_shape", ref=item.ref,
+                              shape=_shape_of(plain[item.answer]))) from None
 
 
 def _missing(question: Question, values: Values) -> str | None:
@@ -216,7 +243,7 @@ def _missing(question: Question, values: Values) -> str | None:
     give: mlp's W_new without a learning rate), or None; such a draw is refused."""
     if all(item.answer in values.answers for item in question.items):
         return None
-    return "an asked answer the parameters drawn do not give"
+    return Said("exam.reasons.missing")
 
 
 def asked_items(question: Question, values: Values,
@@ -228,7 +255,8 @@ def asked_items(question: Question, values: Values,
     problem: str | None = None
     for item in question.items:
         if item.answer not in plain:
-            return [], f"{item.ref} {_missing(question, values)}"
+            return [], Said("exam.reasons.of_item", ref=item.ref,
+                            reason=_missing(question, values))
         tol = question.tolerance_for(item)
         expected = _expected(question, item, plain)
         # (a mistake whose run has no such answer, e.g. no mask and so no masked scores,
@@ -239,14 +267,14 @@ def asked_items(question: Question, values: Values,
         named = {mid: v for mid, v in mistaken.items() if _differ(expected, v, _SAME)}
         for mid, v in named.items():
             if problem is None and not _differ(expected, v, tol):
-                problem = (f"{item.ref} the value under {mid} was within the tolerances of "
-                           "the right value")
+                problem = Said("exam.reasons.of_item", ref=item.ref,
+                               reason=Said("exam.reasons.within", mistake=mid))
         names = list(named)
         for i, m1 in enumerate(names):
             for m2 in names[i + 1:]:
                 if problem is None and not _differ(named[m1], named[m2], tol):
-                    problem = (f"{item.ref} the values under {m1} and {m2} were too close to "
-                               "tell apart")
+                    problem = Said("exam.reasons.of_item", ref=item.ref,
+                                   reason=Said("exam.reasons.too_close", first=m1, second=m2))
         out.append({
             "answer": item.answer,
             "index": list(item.index) if item.index else None,
@@ -261,8 +289,8 @@ def _fingerprint(params: dict[str, Any]) -> str:
     return json.dumps(params, sort_keys=True)
 
 
-SAME_PARAMS = "the same parameters as another variant's"
-SAME_ANSWERS = "the same asked answers as another variant's"
+SAME_PARAMS = Said("exam.reasons.same_params")
+SAME_ANSWERS = Said("exam.reasons.same_answers")
 
 
 def repeats(seen: set[str], params: dict[str, Any], asked: list[dict[str, Any]],
@@ -296,9 +324,9 @@ def check_varies(question: Question, first: QuestionVariant, seed: int,
             return
     still = next(i for i in range(len(question.items)) if i not in moving)
     item = question.items[still]
-    raise InputError(f"{question.path}.ask", f"asked items whose value changes with the drawn "
-                     f"numbers ({question.id})", f"{item.ref} = "
-                     f"{json.dumps(first.asked[still]['expected'])} in every draw")
+    raise InputError(f"{question.path}.ask", Said("exam.errors.changes_with_draw", id=question.id),
+                     Said("exam.errors.same_in_every_draw", ref=item.ref,
+                          value=json.dumps(first.asked[still]["expected"])))
 
 
 def draw_question(question: Question, seed: int, seen: set[str],
@@ -339,17 +367,18 @@ def draw_question(question: Question, seed: int, seen: set[str],
             values, *wrong = planner.values_of(spec, params, [None, *ids], answers=wanted)
         asked, problem = asked_items(question, values, dict(zip(ids, wrong, strict=True)))
         if problem is not None:
-            reasons[problem.split(" ", 1)[1]] += 1
+            reasons[problem.fields["reason"] if isinstance(problem, Said)
+                    else problem.split(" ", 1)[1]] += 1
             continue
         seen.add(fingerprint)
         seen.add(answers_print([item["expected"] for item in asked]))
         for reason, n in reasons.items():
-            redrawn[f"{question.id}: {reason}"] += n
+            redrawn[redrawn_key(question.id, reason)] += n
         return QuestionVariant(question, to_plain(params), asked, attempt)
-    common = reasons.most_common(1)[0][0] if reasons else "no draw"
-    raise InputError(question.path, f"draws whose variants differ and tell every applicable "
-                     f"mistake apart ({question.id}, {question.derivation})",
-                     f"{REDRAWS} refused draws in a row, the most often: {common}")
+    common = reasons.most_common(1)[0][0] if reasons else Said("exam.reasons.no_draw")
+    raise InputError(question.path, Said("exam.errors.draws_differ", id=question.id,
+                                         name=question.derivation),
+                     Said("exam.errors.refused_draws", n=REDRAWS, common=common))
 
 
 CHUNKS = 2  # a large exam's variants after the first are drawn in this many chunks
@@ -425,7 +454,7 @@ def build_variants(exam: Exam, count: int, seed: int,
                 # one-by-one build refuses too
                 why = repeats(seen[q.id], params, asked, attempt)
                 if why is not None:
-                    redrawn[f"{q.id}: {why}"] += 1
+                    redrawn[redrawn_key(q.id, why)] += 1
                     kept.append(draw_question(q, seeds[i], seen[q.id], redrawn, planner,
                                               structures[q.id], start=attempt + 1))
                 else:

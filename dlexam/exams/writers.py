@@ -104,14 +104,14 @@ def chosen(formats: str | None, pdf: bool = True) -> list[Writer]:
     Raises:
         InputError: a name no writer has, or an empty list.
     """
-    from dlexam.errors import InputError
+    from dlexam.errors import InputError, Said
 
     if formats is None:
         return [w for w in WRITERS.values() if pdf or not w.tex]
     names = [n.strip() for n in formats.split(",")]
     unknown = [n for n in names if n not in WRITERS]
     if unknown or not any(names):
-        raise InputError("--formats", "a comma-separated list of " + ", ".join(WRITERS),
+        raise InputError("--formats", Said("exam.errors.formats", items=", ".join(WRITERS)),
                          repr(unknown[0] if unknown else formats))
     return [WRITERS[n] for n in dict.fromkeys(names)]
 

@@ -26,6 +26,7 @@ from dlexam.check.verdicts import (
 )
 from dlexam.derivations.contract import element, leaves, outline, plain_shape
 from dlexam.derivations.core import Derivation
+from dlexam.errors import Said
 from dlexam.grade.key import Key, KeyItem, KeyQuestion
 from dlexam.grade.overrides import Override
 from dlexam.grade.submissions import MAX_CELL_CHARS, Submission
@@ -96,12 +97,12 @@ def _typed_shape(value: Any) -> tuple[int, ...]:
     return ()
 
 
-def _shape_words(shape: tuple[int, ...] | None) -> str:
+def _shape_words(shape: tuple[int, ...] | None) -> Said:
     if not shape:
-        return "a single value"
+        return Said("grade.reasons.single")
     if len(shape) == 1:
-        return f"a list of {shape[0]}"
-    return "an array of " + " x ".join(str(s) for s in shape)
+        return Said("grade.reasons.list_of", n=shape[0])
+    return Said("grade.reasons.array_of", shape=" x ".join(str(s) for s in shape))
 
 
 class Grader:
@@ -167,7 +168,7 @@ class Grader:
             except (ArithmeticError, ValueError, TypeError, IndexError, RecursionError) as err:
                 # one cell that cannot be judged scores zero; the class is still graded
                 verdicts = self._blank(item, cell.strip()[:80], UNREADABLE)
-                reason = f"could not be judged ({type(err).__name__})"
+                reason = Said("grade.reasons.not_judged", error=type(err).__name__)
             items.append((column, verdicts, reason))
         flat = [v for _c, vs, _r in items for v in vs]
         if derivation.carry is not None and any(
@@ -214,29 +215,31 @@ class Grader:
         except KeyError:
             kind, ragged = "number", False
         if not typed:
-            return self._blank(item, "", NO_ANSWER), "nothing typed"
+            return self._blank(item, "", NO_ANSWER), Said("typed.nothing")
         if len(typed) > MAX_CELL_CHARS:
             return (self._blank(item, typed[:80] + "...", UNREADABLE),
-                    f"longer than {MAX_CELL_CHARS:,} characters ({len(typed):,})")
+                    Said("grade.reasons.too_long", n=f"{MAX_CELL_CHARS:,}",
+                         length=f"{len(typed):,}"))
         if kind == "text":
             return [judge_element(item.answer, item.index, typed, item.expected, item.tolerance,
                                   kind)], None
         try:
             value = parse(typed, ragged=ragged)
         except TypedError as err:
-            return self._blank(item, typed, UNREADABLE), str(err)
+            return self._blank(item, typed, UNREADABLE), (
+                err.args[0] if err.args and isinstance(err.args[0], Said) else str(err))
         if ragged and outline(value) != outline(item.expected):
             return (self._blank(item, typed, UNREADABLE),
-                    "lists of other lengths than the answer's (one shape per layer)")
+                    Said("grade.reasons.ragged"))
         expected_shape = plain_shape(item.expected)
         if not ragged:
             value = one_element(value, expected_shape)  # 0.5 for [0.5]
         if not ragged and expected_shape is None:  # a key whose lists this answer cannot have
-            return self._blank(item, typed, UNREADABLE), "the key's value has ragged lists"
+            return self._blank(item, typed, UNREADABLE), Said("grade.reasons.key_ragged")
         if not ragged and _typed_shape(value) != expected_shape:
             return (self._blank(item, typed, UNREADABLE),
-                    f"{_shape_words(_typed_shape(value))} where the answer is "
-                    f"{_shape_words(expected_shape)}")
+                    Said("grade.reasons.shape", typed=_shape_words(_typed_shape(value)),
+                         answer=_shape_words(expected_shape)))
         elements = []
         positions = []
         for position, leaf in leaves(value):
@@ -366,10 +369,9 @@ def review_rows(grades: Grades) -> list[tuple[str, str, str, str]]:
                     wrong = [v for v in item.verdicts if not v.correct]
                     slip = all(v.note == "rounding-slip" for v in wrong)
                     expected = ", ".join(f"{v.ref} = {_plain(v.expected)}" for v in wrong[:4])
-                    out.append((sg.student, item.column, item.text,
-                                ("a rounding slip" if slip else "wrong, no named mistake")
-                                + f" (expected {expected}" + (", ..." if len(wrong) > 4
-                                                               else "") + ")"))
+                    out.append((sg.student, item.column, item.text, Said(
+                        "grade.reasons.slip" if slip else "grade.reasons.wrong",
+                        expected=expected + (", ..." if len(wrong) > 4 else ""))))
     return out
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from dlexam.derivations.contract import Tolerance, format_ref, plain_shape, precision_of
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.langs import codes
 
 MAX_KEY_BYTES = 64 * 1024 * 1024
@@ -88,7 +88,7 @@ def _got(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _need(data: Any, kind: type | tuple[type, ...], path: str, expected: str) -> Any:
+def _need(data: Any, kind: type | tuple[type, ...], path: str, expected: Said) -> Any:
     if not isinstance(data, kind) or (isinstance(data, bool) and kind is not bool):
         raise InputError(path, expected, _got(data))
     return data
@@ -96,7 +96,7 @@ def _need(data: Any, kind: type | tuple[type, ...], path: str, expected: str) ->
 
 def _number(value: Any, path: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InputError(path, "a finite number", _got(value))
+        raise InputError(path, Said("grade.errors.finite"), _got(value))
     return float(value)
 
 
@@ -105,12 +105,12 @@ def _plain_value(value: Any, path: str) -> None:
     (rectangular, or of different lengths for an answer such as one shape per layer)."""
     if isinstance(value, str):
         if len(value) > MAX_TEXT_CHARS:
-            raise InputError(path, f"text of at most {MAX_TEXT_CHARS} characters",
+            raise InputError(path, Said("grade.errors.text_at_most", n=f"{MAX_TEXT_CHARS:,}"),
                              f"{len(value):,}")
         return
     if isinstance(value, list):
         if not value:
-            raise InputError(path, "a number or lists of numbers", "an empty list")
+            raise InputError(path, Said("grade.errors.numbers"), Said("errors.empty_list"))
         stack = list(value)
         while stack:
             item = stack.pop()
@@ -119,32 +119,34 @@ def _plain_value(value: Any, path: str) -> None:
             elif not (item in ("inf", "-inf") or (isinstance(item, (int, float))
                                                   and not isinstance(item, bool)
                                                   and math.isfinite(item))):
-                raise InputError(path, "finite numbers in the lists", _got(item))
+                raise InputError(path, Said("grade.errors.finite_in_lists"), _got(item))
         return
     _number(value, path)
 
 
 def _item(data: Any, path: str) -> KeyItem:
-    _need(data, dict, path, 'an object {"answer", "index", "expected", "tolerance", "mistakes"}')
-    answer = _need(data.get("answer"), str, f"{path}.answer", "an answer's name")
+    _need(data, dict, path, Said("grade.errors.object",
+                                 keys='{"answer", "index", "expected", "tolerance", "mistakes"}'))
+    answer = _need(data.get("answer"), str, f"{path}.answer", Said("grade.errors.answer_name"))
     index = data.get("index")
     if index is None:
         index = []
-    _need(index, list, f"{path}.index", "null or a list of 1-based positions")
+    _need(index, list, f"{path}.index", Said("grade.errors.index"))
     if any(isinstance(i, bool) or not isinstance(i, int) or i < 1 for i in index):
-        raise InputError(f"{path}.index", "null or a list of 1-based positions", _got(index))
+        raise InputError(f"{path}.index", Said("grade.errors.index"), _got(index))
     if "expected" not in data:
-        raise InputError(f"{path}.expected", "the right value")
+        raise InputError(f"{path}.expected", Said("grade.errors.right_value"))
     _plain_value(data["expected"], f"{path}.expected")
-    tol = _need(data.get("tolerance"), dict, f"{path}.tolerance", 'an object {"rel", "abs"}')
+    tol = _need(data.get("tolerance"), dict, f"{path}.tolerance",
+                Said("grade.errors.object", keys='{"rel", "abs"}'))
     rel = _number(tol.get("rel"), f"{path}.tolerance.rel")
     abs_ = _number(tol.get("abs"), f"{path}.tolerance.abs")
     if rel < 0 or abs_ < 0:
-        raise InputError(f"{path}.tolerance", "tolerances >= 0", _got(tol))
+        raise InputError(f"{path}.tolerance", Said("grade.errors.tolerances"), _got(tol))
     precision = precision_of(tol.get("sig_figs"), tol.get("decimals"),
                              (f"{path}.tolerance.sig_figs", f"{path}.tolerance.decimals"))
     mistakes = _need(data.get("mistakes", {}), dict, f"{path}.mistakes",
-                     'an object {"<mistake id>": value}')
+                     Said("grade.errors.object", keys='{"<mistake id>": value}'))
     for mid, value in mistakes.items():
         _plain_value(value, f"{path}.mistakes.{mid}")
     return KeyItem(answer, tuple(index), data["expected"],
@@ -152,31 +154,33 @@ def _item(data: Any, path: str) -> KeyItem:
 
 
 def _question(data: Any, path: str) -> KeyQuestion:
-    _need(data, dict, path, 'an object {"id", "derivation", "params", "points", "asked"}')
-    qid = _need(data.get("id"), str, f"{path}.id", "a question id")
+    _need(data, dict, path, Said("grade.errors.object",
+                                 keys='{"id", "derivation", "params", "points", "asked"}'))
+    qid = _need(data.get("id"), str, f"{path}.id", Said("grade.errors.question_id"))
     if not qid or "." in qid or len(qid) > 40:
-        raise InputError(f"{path}.id", "a question id of 1 to 40 characters without a dot",
-                         _got(qid))
-    derivation = _need(data.get("derivation"), str, f"{path}.derivation", "a derivation's name")
-    params = _need(data.get("params", {}), dict, f"{path}.params", "an object of parameters")
+        raise InputError(f"{path}.id", Said("grade.errors.question_id_chars"), _got(qid))
+    derivation = _need(data.get("derivation"), str, f"{path}.derivation",
+                       Said("grade.errors.derivation_name"))
+    params = _need(data.get("params", {}), dict, f"{path}.params", Said("grade.errors.params"))
     points = _number(data.get("points"), f"{path}.points")
     if points < 0:
-        raise InputError(f"{path}.points", "points >= 0", _got(points))
-    asked_raw = _need(data.get("asked"), list, f"{path}.asked", "a list of asked items")
+        raise InputError(f"{path}.points", Said("grade.errors.points"), _got(points))
+    asked_raw = _need(data.get("asked"), list, f"{path}.asked", Said("grade.errors.asked"))
     if not asked_raw:
-        raise InputError(f"{path}.asked", "at least one asked item", "none")
+        raise InputError(f"{path}.asked", Said("grade.errors.one_asked"),
+                         Said("exam.errors.none"))
     asked = tuple(_item(a, f"{path}.asked[{k}]") for k, a in enumerate(asked_raw))
     partial_raw = _need(data.get("partial", {}), dict, f"{path}.partial",
-                        'an object {"<mistake id>": credit}')
+                        Said("grade.errors.object", keys='{"<mistake id>": credit}'))
     partial: dict[str, float] = {}
     for mid, credit in partial_raw.items():
         value = _number(credit, f"{path}.partial.{mid}")
         if not 0 <= value <= 1:
-            raise InputError(f"{path}.partial.{mid}", "a credit from 0 to 1", _got(credit))
+            raise InputError(f"{path}.partial.{mid}", Said("grade.errors.credit"), _got(credit))
         partial[mid] = value
     slip = _number(data.get("rounding_slip", 0), f"{path}.rounding_slip")
     if not 0 <= slip <= 1:
-        raise InputError(f"{path}.rounding_slip", "a credit from 0 to 1", _got(slip))
+        raise InputError(f"{path}.rounding_slip", Said("grade.errors.credit"), _got(slip))
     return KeyQuestion(qid, derivation, dict(params), points, asked, partial, slip)
 
 
@@ -187,17 +191,18 @@ def _value_fits(answer: Any, value: Any, index: tuple[int, ...], path: str) -> N
 
     if answer.kind == "text":
         if not isinstance(value, str):
-            raise InputError(path, f"text (the answer {answer.name} is text)", _got(value))
+            raise InputError(path, Said("grade.errors.text_answer", name=answer.name),
+                             _got(value))
         return
     if isinstance(value, str) and value not in ("inf", "-inf"):
-        raise InputError(path, f"a number or lists of numbers (the answer {answer.name} is a "
-                         f"{answer.kind})", _got(value))
+        raise InputError(path, Said("grade.errors.numbers_answer", name=answer.name,
+                                    kind=answer.kind), _got(value))
     depth = ANSWER_KINDS.get(answer.kind)
     shape = plain_shape(value) if isinstance(value, list) else ()
     if depth is not None and shape is not None and len(shape) + len(index) != depth:
-        raise InputError(path, f"{depth - len(index)} level(s) of lists (the answer "
-                         f"{answer.name}{''.join(f'[{i}]' for i in index)} of a {answer.kind})",
-                         f"{len(shape)}")
+        raise InputError(path, Said("grade.errors.levels", n=depth - len(index),
+                                    ref=f"{answer.name}{''.join(f'[{i}]' for i in index)}",
+                                    kind=answer.kind), f"{len(shape)}")
 
 
 def _check_declared(q: KeyQuestion, path: str) -> None:
@@ -213,7 +218,7 @@ def _check_declared(q: KeyQuestion, path: str) -> None:
     try:
         spec = derivations.get(q.derivation)
     except UnknownDerivationError:
-        raise InputError(f"{path}.derivation", "a derivation dlexam has (see 'dlexam list')",
+        raise InputError(f"{path}.derivation", Said("grade.errors.derivation_known"),
                          _got(q.derivation)) from None
     known = {m.id for m in spec.mistakes}
     for k, item in enumerate(q.asked):
@@ -222,21 +227,25 @@ def _check_declared(q: KeyQuestion, path: str) -> None:
             answer = spec.answer(item.answer)
         except KeyError:
             names = ", ".join(a.name for a in spec.answers)
-            raise InputError(f"{where}.answer", f"an answer of {spec.name} ({names})",
-                             _got(item.answer)) from None
+            raise InputError(f"{where}.answer", Said("grade.errors.answer_of", name=spec.name,
+                                                     names=names), _got(item.answer)) from None
         _value_fits(answer, item.expected, item.index, f"{where}.expected")
         for mid, value in item.mistakes.items():
             if mid not in known:
-                raise InputError(f"{where}.mistakes", f"mistakes {spec.name} names "
-                                 f"({', '.join(sorted(known)) or 'none'})", _got(mid))
+                raise InputError(f"{where}.mistakes", _mistakes_of(spec.name, known), _got(mid))
             if (answer.kind == "text") != isinstance(value, str) or value in ("inf", "-inf"):
                 if not (answer.kind != "text" and value in ("inf", "-inf")):
-                    raise InputError(f"{where}.mistakes.{mid}", "text" if answer.kind == "text"
-                                     else "a number or lists of numbers", _got(value))
+                    raise InputError(f"{where}.mistakes.{mid}", Said(
+                        "grade.errors.text" if answer.kind == "text" else "grade.errors.numbers"),
+                        _got(value))
     for mid in q.partial:
         if mid not in known:
-            raise InputError(f"{path}.partial", f"mistakes {spec.name} names "
-                             f"({', '.join(sorted(known)) or 'none'})", _got(mid))
+            raise InputError(f"{path}.partial", _mistakes_of(spec.name, known), _got(mid))
+
+
+def _mistakes_of(name: str, known: set[str]) -> Said:
+    return Said("grade.errors.mistakes_of", name=name,
+                known=", ".join(sorted(known)) if known else Said("exam.errors.none"))
 
 
 def parse_key(data: Any, name: str = "key.json") -> Key:
@@ -245,51 +254,56 @@ def parse_key(data: Any, name: str = "key.json") -> Key:
     Raises:
         InputError: naming the JSON path (``key.json: variants[3].questions[1].points``).
     """
-    _need(data, dict, name, 'a JSON object {"title", "seed", "variants"}')
+    _need(data, dict, name, Said("grade.errors.json_object",
+                                 keys='{"title", "seed", "variants"}'))
     title_raw = data.get("title", "")
     if isinstance(title_raw, str):
         title = {code: title_raw for code in codes()}
     else:
-        _need(title_raw, dict, f"{name}: title", 'text or {"en", "zh-Hant", ...}')
+        _need(title_raw, dict, f"{name}: title", Said("grade.errors.title"))
         title = {k: str(v) for k, v in title_raw.items() if isinstance(v, str)}
         fallback = title.get("en") or next(iter(title.values()), "")
         title = {code: title.get(code, fallback) for code in codes()}
-    variants_raw = _need(data.get("variants"), list, f"{name}: variants", "a list of variants")
+    variants_raw = _need(data.get("variants"), list, f"{name}: variants",
+                         Said("grade.errors.variants"))
     if not variants_raw:
-        raise InputError(f"{name}: variants", "at least one variant", "none")
+        raise InputError(f"{name}: variants", Said("grade.errors.one_variant"),
+                         Said("exam.errors.none"))
     if len(variants_raw) > MAX_VARIANTS:
-        raise InputError(f"{name}: variants", f"at most {MAX_VARIANTS:,} variants",
+        raise InputError(f"{name}: variants", Said("grade.errors.at_most_variants",
+                                                   n=f"{MAX_VARIANTS:,}"),
                          f"{len(variants_raw):,}")
     variants: dict[str, KeyVariant] = {}
     layout: list[tuple[str, tuple[str, ...]]] | None = None
     for v, raw in enumerate(variants_raw):
         path = f"{name}: variants[{v}]"
-        _need(raw, dict, path, 'an object {"code", "seed", "questions"}')
-        code = _need(raw.get("code"), str, f"{path}.code", "a variant code")
+        _need(raw, dict, path, Said("grade.errors.object", keys='{"code", "seed", "questions"}'))
+        code = _need(raw.get("code"), str, f"{path}.code", Said("grade.errors.variant_code"))
         if not code.strip() or len(code) > 40:
-            raise InputError(f"{path}.code", "a variant code of 1 to 40 characters", _got(code))
+            raise InputError(f"{path}.code", Said("grade.errors.variant_code_chars"), _got(code))
         if code in variants:
-            raise InputError(f"{path}.code", "each variant code once", f"{code!r} again")
+            raise InputError(f"{path}.code", Said("grade.errors.code_once"),
+                             Said("grade.errors.again", what=repr(code)))
         questions_raw = _need(raw.get("questions"), list, f"{path}.questions",
-                              "a list of questions")
+                              Said("grade.errors.questions"))
         questions = tuple(_question(q, f"{path}.questions[{k}]")
                           for k, q in enumerate(questions_raw))
         if sum(len(q.asked) for q in questions) > MAX_ASKED:
-            raise InputError(f"{path}.questions", f"at most {MAX_ASKED} asked items in all")
+            raise InputError(f"{path}.questions", Said("grade.errors.at_most_asked", n=MAX_ASKED))
         this = [(q.id, tuple(item.ref for item in q.asked)) for q in questions]
         ids = [q.id for q in questions]
         if len(set(ids)) != len(ids):
-            raise InputError(f"{path}.questions", "each question id once", ", ".join(ids))
+            raise InputError(f"{path}.questions", Said("grade.errors.id_once"), ", ".join(ids))
         for q in questions:
             refs = [item.ref for item in q.asked]
             if len(set(refs)) != len(refs):
-                raise InputError(f"{path}.questions", f"each item of {q.id} asked once",
+                raise InputError(f"{path}.questions", Said("grade.errors.item_once", id=q.id),
                                  ", ".join(refs))
         if layout is None:
             layout = this
         elif this != layout:
-            raise InputError(f"{path}.questions", "the same questions and asked items as "
-                             "variants[0]", ", ".join(f"{q}: {' '.join(r)}" for q, r in this))
+            raise InputError(f"{path}.questions", Said("grade.errors.same_layout"),
+                             ", ".join(f"{q}: {' '.join(r)}" for q, r in this))
         variants[code] = KeyVariant(code, raw.get("seed"), questions)
     assert layout is not None
     for v, variant in enumerate(variants.values()):

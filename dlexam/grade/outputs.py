@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dlexam.build.files import atomic_write
+from dlexam.errors import said_in
 from dlexam.grade.grading import Grades, StudentGrade
 from dlexam.notation.display import plain_number
 from dlexam.outfolder import OutputFolder
@@ -77,7 +78,7 @@ def _student_json(sg: StudentGrade, lang: str) -> dict[str, Any]:
                 obj = verdict_object(q.derivation, verdict, lang,
                                      message=partial(_message, q.derivation.name, lang=lang))
                 if item.reason is not None:
-                    obj["reason"] = item.reason
+                    obj["reason"] = said_in(item.reason, lang)
                 verdicts.append(obj)
         entry: dict[str, Any] = {"id": q.id, "score": q.score, "verdicts": verdicts}
         decided = [{"item": item.column, "points": item.override.points,
@@ -97,7 +98,7 @@ def grades_json(grades: Grades, lang: str = "en") -> bytes:
     return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
-def review_csv(grades: Grades) -> bytes:
+def review_csv(grades: Grades, lang: str = "en") -> bytes:
     """The answers to review (``dlexam grade --review``): a row each with student, item, the
     text typed and the reason; its first three columns are those of an overrides file."""
     from dlexam.grade.grading import review_rows
@@ -106,7 +107,7 @@ def review_csv(grades: Grades) -> bytes:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(["student", "item", "text", "reason"])
     for row in review_rows(grades):
-        writer.writerow([safe_cell(cell) for cell in row])
+        writer.writerow([safe_cell(said_in(cell, lang)) for cell in row])
     return buffer.getvalue().encode("utf-8")
 
 

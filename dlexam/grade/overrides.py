@@ -18,8 +18,9 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.grade.key import Key
+from dlexam.grade.submissions import csv_reason
 from dlexam.notation.display import plain_number
 
 MAX_BYTES = 4 * 1024 * 1024
@@ -81,45 +82,50 @@ def parse_overrides(text: str, key: Key, students: set[str],
             if row == 1:
                 header = tuple(c.strip().lower() for c in cells)
                 if header != HEADER:
-                    raise InputError(f"{name}: row 1", "the header " + ",".join(HEADER),
-                                     ",".join(cells)[:60] or "an empty row")
+                    raise InputError(f"{name}: row 1", Said("grade.errors.the_header",
+                                                            header=",".join(HEADER)),
+                                     ",".join(cells)[:60] or Said("grade.errors.empty_row"))
                 continue
             if not any(c.strip() for c in cells):
                 continue
             if len(out) >= MAX_ROWS:
-                raise InputError(name, f"at most {MAX_ROWS:,} decisions", "more rows")
+                raise InputError(name, Said("grade.errors.at_most_decisions", n=f"{MAX_ROWS:,}"),
+                                 Said("grade.errors.more_rows"))
             if len(cells) not in (3, 4):
-                raise InputError(f"{name}: row {row}", "4 cells: student, item, points, note",
-                                 f"{len(cells)} cells")
+                raise InputError(f"{name}: row {row}", Said("grade.errors.four_cells"),
+                                 Said("grade.errors.cells", n=len(cells)))
             student, item, points_text = (c.strip() for c in cells[:3])
             note = cells[3].strip() if len(cells) == 4 else ""
             if student not in students:
                 raise InputError(f"{name}: row {row}, column student",
-                                 "a student of the submissions", repr(student[:40]))
+                                 Said("grade.errors.a_student"), repr(student[:40]))
             if item not in points_of:
                 sample = ", ".join(sorted(points_of)[:4])
                 raise InputError(f"{name}: row {row}, column item",
-                                 f"an answer column ({sample}, ...)", repr(item[:40]))
+                                 Said("grade.errors.answer_column", sample=sample),
+                                 repr(item[:40]))
             try:
                 points = float(points_text)
             except ValueError:
                 points = math.nan
             if not math.isfinite(points) or not 0 <= points <= points_of[item] + 1e-9:
                 raise InputError(f"{name}: row {row}, column points",
-                                 f"a number from 0 to {plain_number(points_of[item], 'points')}"
-                                 " (the item's points)",
+                                 Said("grade.errors.item_points",
+                                      n=plain_number(points_of[item], "points")),
                                  repr(points_text[:40]))
             if len(note) > MAX_NOTE_CHARS:
                 raise InputError(f"{name}: row {row}, column note",
-                                 f"at most {MAX_NOTE_CHARS} characters", f"{len(note):,}")
+                                 Said("errors.at_most_characters", n=MAX_NOTE_CHARS),
+                                 f"{len(note):,}")
             if (student, item) in out:
-                raise InputError(f"{name}: row {row}", "each student's item once",
-                                 f"{item} of {student!r} again (first on row "
-                                 f"{out[(student, item)].row})")
+                raise InputError(f"{name}: row {row}", Said("grade.errors.item_of_student_once"),
+                                 Said("grade.errors.again_first",
+                                      what=f"{item} / {student!r}", row=out[(student, item)].row))
             out[(student, item)] = Override(row, student, item, points, note)
     except csv.Error as err:
-        raise InputError(f"{name}: row {row + 1}", "a well-formed CSV row",
-                         str(err).rstrip(".")) from None
+        raise InputError(f"{name}: row {row + 1}", Said("grade.errors.csv_row"),
+                         csv_reason(err)) from None
     if row == 0:
-        raise InputError(name, "the header " + ",".join(HEADER), "an empty file")
+        raise InputError(name, Said("grade.errors.the_header", header=",".join(HEADER)),
+                         Said("grade.errors.empty_file"))
     return out

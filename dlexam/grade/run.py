@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from dlexam.errors import BuildError
+from dlexam.errors import BuildError, Said
 from dlexam.grade.grading import grade
 from dlexam.grade.key import load_key
 from dlexam.grade.outputs import (
@@ -64,12 +64,14 @@ def run_grade(key_path: Path, submissions_path: Path, out: Path, lang: str = "bi
         except BuildError as err:
             if err.log:
                 log = keep_failed_log(out, err.log)
-                raise BuildError(f"{err} (log: {log})", log=err.log) from None
+                raise BuildError(Said("grade.summary.failed_log", error=err.args[0] if err.args
+                                      else str(err), log=str(log)), log=err.log) from None
             raise
     written = write_outputs(out, files)
     if review is not None:
-        _write_file(review, review_csv(grades))
+        _write_file(review, review_csv(grades, message_lang))
         written.append(review)
     seconds = time.perf_counter() - start
     names = ", ".join(str(p) for p in written)
-    return f"graded {len(grades.students)} students in {seconds:.2f} s; wrote {names}"
+    return Said("grade.summary.graded", students=len(grades.students),
+                seconds=f"{seconds:.2f}", files=names)

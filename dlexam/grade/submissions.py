@@ -16,7 +16,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.grade.key import Key
 
 MAX_BYTES = 64 * 1024 * 1024
@@ -46,13 +46,28 @@ def _short(text: str, limit: int = 40) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
+_CSV_REASONS = {"field larger than field limit": "field_limit", "line contains NUL": "nul",
+                "new-line character seen in unquoted field": "newline",
+                "unexpected end of data": "end_of_data"}
+
+
+def csv_reason(err: Exception) -> str | Said:
+    """Why Python's csv reader refused a row, said from the catalogs when it is one of the
+    reader's known messages (else its own words)."""
+    text = str(err).rstrip(".")
+    for start, key in _CSV_REASONS.items():
+        if text.startswith(start):
+            return Said(f"grade.csv.{key}")
+    return text
+
+
 def _decode(raw: bytes, name: str) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = raw[:err.start].count(b"\n") + 1
-        raise InputError(f"{name}: line {line}", "UTF-8 text (save the sheet as \"CSV UTF-8\")",
-                         f"the byte 0x{raw[err.start]:02x}, which is not UTF-8") from None
+        raise InputError(f"{name}: line {line}", Said("grade.errors.utf8"),
+                         Said("grade.errors.byte", byte=f"0x{raw[err.start]:02x}")) from None
 
 
 def read_submissions(path: Path, key: Key) -> list[Submission]:
@@ -89,17 +104,16 @@ def parse_submissions(text: str, key: Key, name: str = "submissions") -> list[Su
             if not any(c.strip() for c in cells):
                 continue  # a blank line
             if len(out) >= MAX_STUDENTS:
-                raise InputError(name, f"at most {MAX_STUDENTS:,} students in one run "
-                                 "(grade sections separately)", "more rows")
+                raise InputError(name, Said("grade.errors.at_most_students",
+                                            n=f"{MAX_STUDENTS:,}"), Said("grade.errors.more_rows"))
             out.append(_row(cells, header, row, key, seen, name))
     except csv.Error as err:
-        raise InputError(f"{name}: row {row + 1}", "a well-formed CSV row",
-                         str(err).rstrip(".")) from None
+        raise InputError(f"{name}: row {row + 1}", Said("grade.errors.csv_row"),
+                         csv_reason(err)) from None
     if header is None:
-        raise InputError(name, "a header row (student, variant, then the answer columns)",
-                         "an empty file")
+        raise InputError(name, Said("grade.errors.header"), Said("grade.errors.empty_file"))
     if not out:
-        raise InputError(name, "at least one student's row", "only the header")
+        raise InputError(name, Said("grade.errors.one_student"), Said("grade.errors.only_header"))
     return out
 
 
@@ -108,16 +122,19 @@ def _header(cells: list[str], known: set[str], name: str) -> list[str]:
     for k, column in enumerate(header, start=1):
         where = f"{name}: row 1, column {k}"
         if not column:
-            raise InputError(where, "a column name", "an empty one")
+            raise InputError(where, Said("grade.errors.column_name"),
+                             Said("grade.errors.empty_one"))
         if column in header[:k - 1]:
-            raise InputError(where, "each column once", f"{_short(column)} again")
+            raise InputError(where, Said("grade.errors.column_once"),
+                             Said("grade.errors.again", what=_short(column)))
         if column not in known and column not in (STUDENT, VARIANT):
             sample = ", ".join(sorted(known)[:4])
-            raise InputError(where, f"student, variant or an asked answer ({sample}, ...)",
-                             f"{_short(column)}, which the key does not ask")
+            raise InputError(where, Said("grade.errors.column_known", sample=sample),
+                             Said("grade.errors.not_asked", column=_short(column)))
     for needed in (STUDENT, VARIANT):
         if needed not in header:
-            raise InputError(f"{name}: row 1", f"a column called {needed}", "none")
+            raise InputError(f"{name}: row 1", Said("grade.errors.column_called", name=needed),
+                             Said("exam.errors.none"))
     return header
 
 
@@ -126,19 +143,20 @@ def _row(cells: list[str], header: list[str], row: int, key: Key, seen: dict[str
     if len(cells) > len(header):
         extra = len(header) + 1
         raise InputError(f"{name}: row {row}, column {extra}",
-                         f"at most {len(header)} cells, as the header has", f"{len(cells)}")
+                         Said("grade.errors.at_most_cells", n=len(header)), f"{len(cells)}")
     values = dict(zip(header, cells, strict=False))
     student = values.get(STUDENT, "").strip()
     variant = values.get(VARIANT, "").strip()
     if not student:
-        raise InputError(f"{name}: row {row}, column {STUDENT}", "a student's name or number",
-                         "an empty cell")
+        raise InputError(f"{name}: row {row}, column {STUDENT}", Said("grade.errors.student"),
+                         Said("grade.errors.empty_cell"))
     if len(student) > MAX_NAME_CHARS:
         raise InputError(f"{name}: row {row}, column {STUDENT}",
-                         f"at most {MAX_NAME_CHARS} characters", f"{len(student):,}")
+                         Said("errors.at_most_characters", n=MAX_NAME_CHARS), f"{len(student):,}")
     if student in seen:
-        raise InputError(f"{name}: row {row}, column {STUDENT}", "each student once",
-                         f"{_short(student)} again (first on row {seen[student]})")
+        raise InputError(f"{name}: row {row}, column {STUDENT}", Said("grade.errors.student_once"),
+                         Said("grade.errors.again_first", what=_short(student),
+                              row=seen[student]))
     seen[student] = row
     if variant not in key.variants:  # a code in another case (q1a for Q1A), when unambiguous
         same = [code for code in key.variants if code.casefold() == variant.casefold()]
@@ -147,6 +165,7 @@ def _row(cells: list[str], header: list[str], row: int, key: Key, seen: dict[str
     if variant not in key.variants:
         codes = ", ".join(list(key.variants)[:5]) + (", ..." if len(key.variants) > 5 else "")
         raise InputError(f"{name}: row {row}, column {VARIANT}",
-                         f"a variant code of the key ({codes})", _short(variant[:MAX_NAME_CHARS]))
+                         Said("grade.errors.variant_of_key", codes=codes),
+                         _short(variant[:MAX_NAME_CHARS]))
     answers = {c: v for c, v in values.items() if c not in (STUDENT, VARIANT)}
     return Submission(row, student, variant, answers)

@@ -73,6 +73,9 @@ _TEXT_SYMBOLS = {
     r"\rVert": "||", r"\mathcal": "", r"\leftarrow": "←", r"\rightarrow": "→",
     r"\gamma": "γ", r"\varepsilon": "ε", r"\mu": "μ", r"\delta": "δ", r"\varphi": "φ",
     r"\Phi": "Φ", r"\pi": "π", r"\lfloor": "⌊", r"\rfloor": "⌋",
+    r"\eta": "η", r"\Delta": "Δ", r"\epsilon": "ε", r"\lambda": "λ", r"\rho": "ρ",
+    r"\pm": "±", r"\mid": "|", r"\prod": "Π", r"\lceil": "⌈", r"\rceil": "⌉",
+    r"\langle": "⟨", r"\rangle": "⟩",
 }
 
 

@@ -22,7 +22,7 @@ from dlexam.derivations.contract import precision_of
 from dlexam.derivations.core import Derivation
 from dlexam.derivations.params import JSON_MAX_DEPTH
 from dlexam.derivations.sampling import MAX_SEED
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 from dlexam.langs import codes
 from dlexam.literals import parse_json, parse_params
 from dlexam.render.describe import sample_json
@@ -38,13 +38,13 @@ _CHECKERS = CheckerCache()
 def _body(text: str, keys: set[str], required: set[str]) -> dict[str, Any]:
     data = parse_json(text, "request", BODY_DEPTH)
     if not isinstance(data, dict):
-        raise InputError("request", "one JSON object", type(data).__name__)
+        raise InputError("request", Said("cli.errors.json_object"), type(data).__name__)
     unknown = sorted(set(data) - keys)
     if unknown:
-        raise InputError(unknown[0], "only the keys " + ", ".join(
-            f'"{k}"' for k in sorted(keys)))
+        raise InputError(unknown[0], Said("cli.errors.only_keys", keys=", ".join(
+            f'"{k}"' for k in sorted(keys))))
     for key in sorted(required - set(data)):
-        raise InputError(key, "a value (the request names it)")
+        raise InputError(key, Said("cli.errors.request_value"))
     return data
 
 
@@ -53,14 +53,15 @@ def lang_of(value: Any) -> str:
     if value is None:
         return "en"
     if not isinstance(value, str) or value not in codes():
-        raise InputError("lang", "one of " + ", ".join(codes()), str(value)[:40])
+        raise InputError("lang", Said("exam.errors.one_of", items=", ".join(codes())),
+                         str(value)[:40])
     return value
 
 
 def derivation_of(value: Any) -> Derivation:
     """A registered derivation by name (unknown: the command line's message)."""
     if not isinstance(value, str):
-        raise InputError("derivation", "a derivation's name")
+        raise InputError("derivation", Said("grade.errors.derivation_name"))
     return derivations.get(value)
 
 
@@ -68,7 +69,7 @@ def _params(value: Any, derivation: Derivation) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise InputError("params", "a JSON object of parameters")
+        raise InputError("params", Said("cli.errors.params_object"))
     return parse_params(value, derivation.json_depths)
 
 
@@ -76,7 +77,8 @@ def seed_of(text: Any) -> int:
     """A seed as ``--seed`` takes it."""
     stripped = str(text).strip()
     if not stripped.isdigit() or len(stripped) > 19 or int(stripped) > MAX_SEED:
-        raise InputError("seed", f"a whole number from 0 to {MAX_SEED}", str(text)[:40])
+        raise InputError("seed", Said("exam.errors.whole_from", low=0, high=MAX_SEED),
+                         str(text)[:40])
     return int(stripped)
 
 
@@ -88,7 +90,7 @@ def solve(text: str) -> dict[str, Any]:
     derivation = derivation_of(data["derivation"])
     mistake = data.get("mistake")
     if mistake is not None and not isinstance(mistake, str):
-        raise InputError("mistake", "a mistake's id (see 'dlexam show')")
+        raise InputError("mistake", Said("cli.errors.mistake_id"))
     return derivation.run(_params(data.get("params"), derivation), mistake=mistake).as_dict()
 
 
@@ -101,7 +103,8 @@ def check(text: str) -> dict[str, Any]:
     derivation = derivation_of(data["derivation"])
     answers = data["answers"]
     if not isinstance(answers, dict) or not answers:
-        raise InputError("answers", 'a JSON object such as {"y[2]": "2.7371"}')
+        raise InputError("answers", Said("cli.errors.answers_object",
+                                         example='{"y[2]": "2.7371"}'))
     precision = precision_of(data.get("sig_figs"), data.get("decimals"))
     report = check_answers(derivation, _params(data.get("params"), derivation), answers,
                            precision)
@@ -119,10 +122,10 @@ def sample(name: Any, seed: Any, lang: Any) -> dict[str, Any]:
     prints."""
     lang = lang_of(lang)
     if name is None:
-        raise InputError("derivation", "a derivation's name (?derivation=NAME&seed=N)")
+        raise InputError("derivation", Said("cli.errors.sample_derivation"))
     derivation = derivation_of(name)
     if seed is None:
-        raise InputError("seed", "a whole number >= 0 (?derivation=NAME&seed=N)")
+        raise InputError("seed", Said("cli.errors.sample_seed"))
     params = sampled(derivation, seed_of(seed))
     return sample_json(derivation, seed_of(seed), params, lang)
 
@@ -130,7 +133,7 @@ def sample(name: Any, seed: Any, lang: Any) -> dict[str, Any]:
 def sampled(derivation: Derivation, seed: int) -> dict[str, Any]:
     """A derivation's question drawn from ``seed`` (one with no sampler is refused)."""
     if derivation.sampler is None:
-        raise InputError(derivation.name, "a derivation with a sampler (see 'dlexam show')")
+        raise InputError(derivation.name, Said("cli.errors.with_sampler"))
     params = derivation.sample(seed)
     assert params is not None  # without ``keep`` a draw is never refused
     return params

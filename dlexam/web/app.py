@@ -27,6 +27,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dlexam.errors import said_in
 from dlexam.langs import codes, language
 from dlexam.web.pages import MAX_ANSWERS
 from dlexam.web.workers import BusyError, InternalError, RequestError, TooSlowError, Workers
@@ -160,8 +161,9 @@ def create_app(workers: int = 2, queue: int = 64, timeout: float = 10.0) -> Star
         """A pages function in a worker; its refusal or the limits as an error page."""
         try:
             return await pool.call("dlexam.web.pages", function, *args, timeout=timeout)
-        except RequestError as err:
-            return page(request, "error.html.j2", lang, 400, message=str(err))
+        except RequestError as err:  # said in the page's language
+            return page(request, "error.html.j2", lang, 400,
+                        message=said_in(err.args[0], lang) if err.args else str(err))
         except InternalError as err:
             return page(request, "error.html.j2", lang, 500, message=str(err))
         except (BusyError, TooSlowError) as err:

@@ -20,10 +20,11 @@ from dlexam.check.report import report_json, verdict_lines
 from dlexam.derivations.contract import format_ref
 from dlexam.derivations.core import Derivation, to_plain
 from dlexam.derivations.params import REQUIRED
-from dlexam.errors import InputError, said_in
+from dlexam.errors import InputError, Said
 from dlexam.literals import parse_value
 from dlexam.notation import tex
 from dlexam.notation.display import laid_out
+from dlexam.render.describe import param_text
 from dlexam.render.notebook import equation_line
 from dlexam.render.prose import MATHJAX_INLINE, catalog, prose_html, prose_text
 from dlexam.render.question import keyed
@@ -136,7 +137,8 @@ def verdict_view(report: Any, lang: str) -> dict[str, Any]:
 def _answers(form: Mapping[str, str]) -> dict[str, str]:
     answers = {ref: text for ref, text in form.items() if text.strip()}
     if len(answers) > MAX_ANSWERS:
-        raise InputError("answers", f"at most {MAX_ANSWERS} fields", f"{len(answers)}")
+        raise InputError("answers", Said("cli.errors.at_most_fields", n=MAX_ANSWERS),
+                         f"{len(answers)}")
     return answers
 
 
@@ -189,7 +191,9 @@ def solve_page(name: str, query: Mapping[str, str], lang: str) -> dict[str, Any]
             text = _param_text(example[p.name])
         else:
             text = ""
-        fields.append({"name": p.name, "text": text, "describe": said_in(p.describe(), lang)})
+        # what show says: a JSON parameter's words from the catalog too
+        fields.append({"name": p.name, "text": text,
+                       "describe": param_text(p, lang, derivation.key)})
     page: dict[str, Any] = {"name": derivation.name, "fields": fields, "steps": [],
                             "answers": [], "error": None,
                             "summary": prose_text(lang, derivation.summary_key)}
@@ -268,7 +272,7 @@ def exam(raw: bytes, filename: str, lang: str, seed_text: str) -> dict[str, Any]
 
     from dlexam.exams.model import load_exam
     from dlexam.exams.moodle import statement_html
-    from dlexam.exams.variants import build_variants, check_counts, fairness_line
+    from dlexam.exams.variants import build_variants, check_counts, fairness_line, redrawn_line
 
     name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(filename).name)[:80] or "exam.toml"
     if not name.endswith(".toml"):
@@ -282,9 +286,8 @@ def exam(raw: bytes, filename: str, lang: str, seed_text: str) -> dict[str, Any]
             check_counts(exam_file, EXAM_VARIANTS, seed)
             drawn = build_variants(exam_file, EXAM_VARIANTS, seed)
         except InputError as err:
-            return {"error": str(err).replace(folder + "/", "")}
-    redrawn = [f"{reason.split(': ', 1)[0]}: {n} {'draw' if n == 1 else 'draws'} redrawn: "
-               f"{reason.split(': ', 1)[1]}" for reason, n in sorted(drawn.redrawn.items())]
+            return {"error": err.said_in(lang).replace(folder + "/", "")}
+    redrawn = [redrawn_line(reason, n, lang) for reason, n in sorted(drawn.redrawn.items())]
     shown = lang if lang in exam_file.langs else exam_file.langs[0]
     first = drawn.variants[0]
     paper, key = [], []
@@ -295,5 +298,5 @@ def exam(raw: bytes, filename: str, lang: str, seed_text: str) -> dict[str, Any]
             {"ref": format_ref(item["answer"], item["index"]),
              "html": value_html(item["expected"])} for item in qv.asked]})
     return {"error": None, "code": first.code,
-            "fairness": redrawn + [fairness_line(row) for row in drawn.fairness()],
+            "fairness": redrawn + [fairness_line(row, lang) for row in drawn.fairness()],
             "paper": paper, "key": key}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import sys
 
-from dlexam.errors import InputError
+from dlexam.errors import InputError, Said
 
 ALL_INTERFACES = ("0.0.0.0", "::", "")
 
@@ -20,8 +20,7 @@ def bind(host: str, port: int) -> socket.socket:
         infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
                                    flags=socket.AI_PASSIVE)
     except (socket.gaierror, UnicodeError) as err:
-        raise InputError("--host", "an address of this machine", f"{host[:80]} ({err})") \
-            from None
+        raise InputError("--host", Said("cli.errors.host"), f"{host[:80]} ({err})") from None
     family, kind, proto, _name, address = infos[0]
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -29,8 +28,9 @@ def bind(host: str, port: int) -> socket.socket:
         sock.bind(address)
     except OSError as err:
         sock.close()
-        raise InputError("--port", "a port free to listen on",
-                         f"{port} on {host} ({err.strerror or err})") from None
+        raise InputError("--port", Said("cli.errors.port"),
+                         Said("cli.errors.port_on", port=port, host=host,
+                              why=err.strerror or str(err))) from None
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from dlexam.errors import DlexamError
+from dlexam.errors import DlexamError, InputError, Said
 
 PRELOAD = "dlexam.web.pages"
 """The module the fork server imports once (it imports the engine and the API)."""
@@ -28,6 +28,16 @@ class BusyError(Exception):
 
 class TooSlowError(Exception):
     """A request ran past its time limit (its worker was replaced)."""
+
+
+def _refusal(err: DlexamError) -> str:
+    """A refusal as the server gets it: its one line in English, said in the page's language
+    where it comes from the catalogs (a :class:`~dlexam.errors.Said` pickles by its key)."""
+    if isinstance(err, InputError):
+        if err.got is None:
+            return Said("errors.expected", param=err.param, expected=err.expected)
+        return Said("errors.expected_got", param=err.param, expected=err.expected, got=err.got)
+    return err.args[0] if err.args and isinstance(err.args[0], Said) else str(err)
 
 
 def _serve(conn: Connection) -> None:
@@ -48,7 +58,7 @@ def _serve(conn: Connection) -> None:
             fn: Callable[..., Any] = getattr(importlib.import_module(module), name)
             reply = ("ok", fn(*args))
         except DlexamError as err:
-            reply = ("error", str(err))
+            reply = ("error", _refusal(err))
         except (ArithmeticError, ValueError, TypeError, IndexError, RecursionError,
                 MemoryError) as err:
             # one request that cannot be computed never stops the worker
