@@ -419,7 +419,7 @@ BAD_EXAMS = {
     "credit Moodle cannot give": 'title = "T"\n' + _QUESTION
     + '[questions.partial]\nclip-by-value = 0.37\n',
     "bad working space": 'title = "T"\n' + _QUESTION + 'space = "6 furlongs"\n',
-    "bad formula": 'title = "T"\n' + _QUESTION + 'text = "Clip $g + zz$."\n',
+    "bad formula": 'title = "T"\n' + _QUESTION + 'text = "Clip $\\\\input{g}$."\n',
     "missing language text": 'title = { en = "T" }\n' + _QUESTION,
 }
 
