@@ -134,9 +134,13 @@ class Param:
         """What this parameter expects, in words (a :class:`~dlexam.errors.Said`: English,
         and in any language through the catalogs' ``show.kind.*``)."""
         if self.kind in ("array", "array_list") and not self.free_items:
-            alts = tuple(" x ".join(str(d) for d in s) if s else Said("show.kind.a_number")
-                         for s in self.shapes)
-            return Said(f"show.kind.{self.kind}", shapes=alts)
+            alts = tuple(" x ".join(str(d) for d in s) for s in self.shapes if s)
+            if len(alts) == len(self.shapes):
+                return Said(f"show.kind.{self.kind}", shapes=alts)
+            if not alts:  # only a number: no shape to name
+                return Said("show.kind.a_number" if self.kind == "array"
+                            else "show.kind.number_list")
+            return Said(f"show.kind.number_or_{self.kind}", shapes=alts)
         if self.kind == "array_list":
             return Said("show.kind.array_list_free")
         if self.kind == "choice":
