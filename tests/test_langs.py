@@ -345,7 +345,7 @@ true false none sqrt tanh sigmoid relu mean sum causal column row max min avg no
 keras pytorch log exp ln Tom Jerry chase cat cats the sat on mat tea see run like it eos Hugging
 Face seed nats bits ds dx""".split())
 _WORD = re.compile(r"[A-Za-z][a-z]+(?:'[a-z]+)?")
-_NOT_PROSE = re.compile(r"`[^`]*`|'[^']*'|\"[^\"]*\"|「[^」]*」|dlexam solve .*"
+_NOT_PROSE = re.compile(r"`[^`]*`|'[^']*'|\"[^\"]*\"|「[^」]*」|“[^”]*”|dlexam solve .*"
                         r"|[A-Za-z_0-9]+=[^ ,;）)]*|p\([^)]*\)|[\w-]+(?:, [\w-]+)+ (?=其中之一|或)")
 
 
