@@ -13,7 +13,15 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from dlexam.build.files import check_book_outputs, check_output_folder, check_pdf_file
-from dlexam.errors import BuildError, DlexamError, InputError, Said, Terminated, said_in
+from dlexam.errors import (
+    STOPPED,
+    BuildError,
+    DlexamError,
+    InputError,
+    Said,
+    Terminated,
+    said_in,
+)
 from dlexam.langs import choices, codes, langs_for
 from dlexam.literals import (  # noqa: F401 (parse_value: the tests read it here)
     parse_assignments,
@@ -129,7 +137,13 @@ _Terminated = Terminated
 
 
 def _on_sigterm(signum: int, _frame: object) -> None:
+    STOPPED.append(signum)
     raise _Terminated(signum)
+
+
+def _on_sigint(signum: int, _frame: object) -> None:
+    STOPPED.append(signum)
+    raise KeyboardInterrupt
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -527,8 +541,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     previous = {}
     if threading.current_thread() is threading.main_thread():
+        STOPPED.clear()
         for signum in (signal.SIGTERM, signal.SIGHUP):
             previous[signum] = signal.signal(signum, _on_sigterm)
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            previous[signal.SIGINT] = signal.signal(signal.SIGINT, _on_sigint)
     try:
         return _main(argv)
     except _Terminated as stop:

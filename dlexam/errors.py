@@ -163,6 +163,23 @@ class BuildError(DlexamError):
         super().__init__(message)
 
 
+STOPPED: list[int] = []
+"""The stop signals (SIGINT, SIGTERM, SIGHUP) the command line received, in order. Its
+handlers raise an exception, which a library's bare ``except:`` could swallow (a signal that
+lands while SymPy is imported); a long wait checks this list too (:func:`raise_if_stopped`)."""
+
+
+def raise_if_stopped() -> None:
+    """Raises the exception of a stop signal that arrived, if one did: KeyboardInterrupt for
+    SIGINT, :class:`Terminated` for the others."""
+    import signal
+
+    if STOPPED:
+        if STOPPED[-1] == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise Terminated(STOPPED[-1])
+
+
 class Terminated(BaseException):
     """SIGTERM or SIGHUP arrived: unwinds like Ctrl-C, so TeX is stopped and temporary folders
     removed (``args[0]`` is the signal's number)."""

@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 
 from dlexam.build.files import atomic_write, output_lock
-from dlexam.errors import BuildError, Said
+from dlexam.errors import BuildError, Said, raise_if_stopped
 from dlexam.lifetime import child_preexec
 from dlexam.outfolder import replace_files
 
@@ -118,8 +118,15 @@ def _start(cmd: list[str], cwd: Path) -> subprocess.Popen[bytes]:
 
 
 def _wait(proc: subprocess.Popen[bytes], timeout: float) -> int:
+    deadline = time.monotonic() + timeout
     try:
-        return proc.wait(timeout=timeout)
+        while True:  # in steps: a stop signal whose exception was swallowed still stops TeX
+            raise_if_stopped()
+            try:
+                return proc.wait(timeout=max(0.0, min(0.1, deadline - time.monotonic())))
+            except subprocess.TimeoutExpired:
+                if time.monotonic() >= deadline:
+                    raise
     except subprocess.TimeoutExpired:
         _stop(proc)
         raise BuildError(Said("build.errors.timeout", seconds=round(timeout))) from None
@@ -257,6 +264,9 @@ def _finish(workdir: Path, jobname: str, source: str, log: str, timeout: float) 
     return TexRun(pdf=pdf, log=log, passes=passes)
 
 
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
 class TexStream:
     """One XeLaTeX pass that starts before its source is complete: TeX loads its format,
     packages and fonts while the caller still derives and renders the rest.
@@ -282,13 +292,25 @@ class TexStream:
         self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._queue.put("\ufeff".encode())
         self._stopped = threading.Event()
+        proc = None
         try:
-            self.proc = _start(xelatex_command(jobname), self.workdir)
+            # a stop signal waits while TeX starts (it would leave a TeX this object never
+            # held running) and arrives just after, here, where TeX is stopped
+            held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+            try:
+                proc = _start(xelatex_command(jobname), self.workdir)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
+            self.proc = proc
+            self._writer = threading.Thread(target=self._feed, name="dlexam-tex-feed",
+                                            daemon=True)
+            self._writer.start()
         except BaseException:
+            self._stopped.set()
+            if proc is not None:
+                _stop(proc)
             self._tmp.cleanup()
             raise
-        self._writer = threading.Thread(target=self._feed, name="dlexam-tex-feed", daemon=True)
-        self._writer.start()
 
     def __enter__(self) -> TexStream:
         return self
@@ -303,6 +325,7 @@ class TexStream:
 
     def write(self, text: str) -> None:
         """Appends ``text`` to the source (TeX reads it when it gets there)."""
+        raise_if_stopped()
         self.parts.append(text)
         self._queue.put(text.encode("utf-8"))
 
