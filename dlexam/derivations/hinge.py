@@ -117,7 +117,7 @@ def _question(values: dict[str, Any]) -> dict[str, Any]:
     """The true class counted from 1 as well, and the margin as written; the slope at a kink
     is said only when a term sits exactly on it."""
     scores, y = list(values["scores"]), int(values["label"])
-    on_kink = any(sp.sympify(scores[j] - scores[y] + values["margin"]) == 0
+    on_kink = any(scores[j] - scores[y] + values["margin"] == 0
                   for j in range(len(scores)) if j != y)
     return {"index": y + 1,
             "kink_rule": (Phrase("hinge_loss.says.kink", {"at_kink": values["at_kink"]})
