@@ -58,7 +58,8 @@ imports this module, so that errors need not import it)."""
 class Said(str):
     """A sentence from the catalogs: the English text (as a ``str``), with the key and fields
     that say it in another language (:meth:`said_in`). A field may itself be a :class:`Said`,
-    or a tuple of alternatives, joined by the language's ``show.or`` ("a or b")."""
+    or a tuple of alternatives, joined by the language's ``show.or`` ("a or b"), or a list of
+    items, joined by its ``show.list_sep`` (", " in English, "、" in Chinese)."""
 
     key: str
     fields: dict
@@ -88,12 +89,33 @@ def _say(lang: str, key: str, fields: dict) -> str:
         if isinstance(value, tuple):
             value = _say(lang, "show.or", {}).join(
                 v.said_in(lang) if isinstance(v, Said) else str(v) for v in value)
+        elif isinstance(value, list):  # items of a list: the language's list separator
+            value = _say(lang, "show.list_sep", {}).join(
+                v.said_in(lang) if isinstance(v, Said) else str(v) for v in value)
         elif isinstance(value, Said):
             value = value.said_in(lang)
         shown[name] = value
     if not SAY:
         return key + ": " + ", ".join(f"{k}={v}" for k, v in shown.items())
     return SAY[0](lang, key, shown)
+
+
+OS_REASONS = frozenset({
+    "ENOENT", "EACCES", "EPERM", "ENOSPC", "EDQUOT", "EROFS", "EISDIR", "ENOTDIR", "EEXIST",
+    "ENAMETOOLONG", "ELOOP", "EIO", "EMFILE", "EADDRINUSE", "EADDRNOTAVAIL"})
+"""The operating system's errors said from the catalogs (``oserror.<name>``): the C library's
+strerror is English whatever --lang says."""
+
+
+def os_reason(err: OSError) -> str:
+    """Why an operating-system call failed, as a :class:`Said` when the catalogs say it (else
+    the system's own text)."""
+    import errno
+
+    name = errno.errorcode.get(err.errno or 0, "")
+    if name in OS_REASONS:
+        return Said(f"oserror.{name}")
+    return err.strerror or str(err)
 
 
 def said_in(text: object, lang: str) -> str:
@@ -133,6 +155,12 @@ class InputError(DlexamError):
         what was given, each in ``lang`` where it comes from the catalogs."""
         # a sentence of ours may hold what the user typed (a path, a token): escaped here
         expected = echo(said_in(self.expected, lang), SAID_CHARS)
+        if isinstance(self.got, Said) and self.got.key in ("errors.nothing",
+                                                           "errors.nothing_required"):
+            # nothing given: said as a missing parameter ("X: not given (expected ...)"), not
+            # as "got" a phrase, which a language may not put there
+            key = self.got.key.replace("errors.nothing", "errors.missing")
+            return _say(lang, key, {"param": self.param, "expected": expected})
         if self.got is None:
             return _say(lang, "errors.expected", {"param": self.param, "expected": expected})
         return _say(lang, "errors.expected_got", {"param": self.param, "expected": expected,
