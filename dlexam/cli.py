@@ -20,7 +20,6 @@ from dlexam.errors import (
     InputError,
     Said,
     Terminated,
-    os_reason,
     said_in,
     set_stderr_lang,
 )
@@ -29,6 +28,7 @@ from dlexam.literals import (  # noqa: F401 (parse_value: the tests read it here
     parse_assignments,
     parse_value,
 )
+from dlexam.safeio import os_reason
 
 # SymPy and the templates are imported inside the commands that need them, so that an
 # unchanged `dlexam book` answers from its cache without paying for those imports.
@@ -555,6 +555,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _Terminated as stop:
         return 128 + (stop.args[0] if stop.args else signal.SIGTERM)
     finally:
+        set_stderr_lang("en")  # the next command (a test, the API) sets its own
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         if argv is None:  # the program itself, about to exit

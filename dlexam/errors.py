@@ -100,24 +100,6 @@ def _say(lang: str, key: str, fields: dict) -> str:
     return SAY[0](lang, key, shown)
 
 
-OS_REASONS = frozenset({
-    "ENOENT", "EACCES", "EPERM", "ENOSPC", "EDQUOT", "EROFS", "EISDIR", "ENOTDIR", "EEXIST",
-    "ENAMETOOLONG", "ELOOP", "EIO", "EMFILE", "EADDRINUSE", "EADDRNOTAVAIL"})
-"""The operating system's errors said from the catalogs (``oserror.<name>``): the C library's
-strerror is English whatever --lang says."""
-
-
-def os_reason(err: OSError) -> str:
-    """Why an operating-system call failed, as a :class:`Said` when the catalogs say it (else
-    the system's own text)."""
-    import errno
-
-    name = errno.errorcode.get(err.errno or 0, "")
-    if name in OS_REASONS:
-        return Said(f"oserror.{name}")
-    return err.strerror or str(err)
-
-
 def said_in(text: object, lang: str) -> str:
     """``text`` in ``lang`` when it is a :class:`Said`, else as it is (a name the user typed)."""
     return text.said_in(lang) if isinstance(text, Said) else str(text)

@@ -346,7 +346,8 @@ keras pytorch log exp ln Tom Jerry chase cat cats the sat on mat tea see run lik
 Face seed nats bits ds dx""".split())
 _WORD = re.compile(r"[A-Za-z][a-z]+(?:'[a-z]+)?")
 _NOT_PROSE = re.compile(r"`[^`]*`|'[^']*'|\"[^\"]*\"|「[^」]*」|“[^”]*”|dlexam solve .*"
-                        r"|[A-Za-z_0-9]+=[^ ,;）)]*|p\([^)]*\)|[\w-]+(?:(?:, |、)[\w-]+)+ (?=其中之一|或)")
+                        r"|[A-Za-z_0-9]+=[^ ,;）)]*|p\([^)]*\)"
+                        r"|[\w-]+(?:(?:, |、)[\w-]+)+ (?=其中之一|或)")
 
 
 def english_prose(line: str) -> bool:

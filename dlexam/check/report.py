@@ -32,7 +32,10 @@ def precision_words(precision: Precision, lang: str) -> str:
 def derivation_mistake_message(derivation: Derivation, mistake_id: str, lang: str) -> str:
     """A derivation's mistake's name and explanation, as plain text."""
     key = derivation.mistake_key(mistake_id)
-    return prose_text(lang, key + ".name") + ". " + prose_text(lang, key + ".explain")
+    from dlexam.langs import language
+
+    return (prose_text(lang, key + ".name") + language(lang).full_stop
+            + prose_text(lang, key + ".explain"))
 
 
 def _departs_lines(report: Report, verdict: Verdict, lang: str) -> list[str]:

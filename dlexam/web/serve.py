@@ -5,7 +5,8 @@ from __future__ import annotations
 import socket
 import sys
 
-from dlexam.errors import InputError, Said, os_reason
+from dlexam.errors import InputError, Said
+from dlexam.safeio import os_reason
 
 ALL_INTERFACES = ("0.0.0.0", "::", "")
 
