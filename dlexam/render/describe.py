@@ -89,7 +89,8 @@ def _default_text(derivation: Any, p: Any, lang: str) -> str:
 def show_text(derivation: Any, lang: str) -> str:
     """Parameters with shapes and defaults, answers with kinds and tolerances, mistakes, and an
     example command."""
-    lines = [f"{derivation.name}: {prose_text(lang, derivation.summary_key)}", ""]
+    lines = [derivation.name + prose_text(lang, "show.colon")
+             + prose_text(lang, derivation.summary_key), ""]
     lines.append(prose_text(lang, "show.parameters"))
     sep, comma = prose_text(lang, "show.clause_sep"), prose_text(lang, "show.comma")
     width = max(len(p.name) for p in derivation.params)
