@@ -169,3 +169,16 @@ def test_serve_says_its_lines_in_lang(lang: str, monkeypatch: pytest.MonkeyPatch
     assert main(["serve", "--host", "0.0.0.0", "--port", "0"]) == 0
     english = _lines(capsys)
     assert sum(english_prose(line) for line in english) == 2 and "dlexam: stopped" in english
+
+
+@pytest.mark.parametrize(("lang", "said"), [
+    ("zh-Hant", "超過時間上限"), ("zh-Hans", "超过时间上限"),
+    ("en", "took longer than the time limit")])
+def test_a_page_past_the_time_limit_says_it_in_its_language(lang: str, said: str) -> None:
+    from starlette.testclient import TestClient
+
+    from dlexam.web.app import create_app
+
+    with TestClient(create_app(workers=1, queue=4, timeout=0.001)) as slow:
+        got = slow.get(f"/solve/rnn-forward?lang={lang}")
+        assert got.status_code == 503 and said in got.text
