@@ -16,7 +16,8 @@ from dlexam import errors, langs
 from dlexam.langs import messages
 
 ROOT = Path(__file__).resolve().parents[1]
-SCOPE = sorted([*ROOT.glob("dlexam/exams/*.py"), *ROOT.glob("dlexam/grade/*.py"),
+SCOPE = sorted([*ROOT.glob("dlexam/exams/*.py"), ROOT / "dlexam" / "notation" / "texmath.py",
+                *ROOT.glob("dlexam/grade/*.py"),
                 *ROOT.glob("dlexam/web/*.py"), *ROOT.glob("dlexam/book/*.py"),
                 ROOT / "dlexam" / "cli.py", ROOT / "dlexam" / "outfolder.py"])
 # dlexam's own errors, by name (TypedError: exam text's $...$ refused, shown inside an InputError)

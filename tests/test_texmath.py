@@ -1,4 +1,4 @@
-"""The ``$...$`` mathematics of exam text (dlexam.exams.texmath): TeX as people write it, read
+"""The ``$...$`` mathematics of exam text (dlexam.notation.texmath): TeX as people write it, read
 by one grammar into a tree printed as TeX and as text; every accepted form typeset in a real
 paper and read back; every refused form one line naming the TOML path (exit 2); random and
 adversarial input never crashes, never hangs and never reaches TeX unescaped."""
@@ -15,7 +15,7 @@ from dlexam.cli import main
 from dlexam.errors import InputError
 from dlexam.exams.mathtext import render
 from dlexam.exams.model import load_exam
-from dlexam.exams.texmath import (
+from dlexam.notation.texmath import (
     COMMANDS,
     KNOWN_COMMANDS,
     MAX_CHARS,
