@@ -240,7 +240,7 @@ _ALPHABET = (list("abxyzWβ‖ᵀ²√⊙0123456789 +-*/=<>()[]{}^_',.;:!|%&#~$\
                                    "|", "{", "}", "hat", "big", "sum", "mathbf", "def",
                                    "catcode", "operatorname", "csname", "top")]
              + ["\\text{ab}", "sqrt(", "norm(", "abs(", "||", "<=", "log2"])
-_SAFE_TEX = re.compile(r"\\(?:[A-Za-z]+|[|{}%,;:! ])|[A-Za-z0-9 .,;:!'()\[\]{}^_+\-=<>/|]")
+_SAFE_TEX = re.compile(r"\\(?:[A-Za-z]+|[|{}%_,;:! ])|[A-Za-z0-9 .,;:!'()\[\]{}^_+\-=<>/|]")
 
 
 def _tex_is_safe(tex: str) -> None:
@@ -295,3 +295,113 @@ def test_every_command_prints_as_itself() -> None:
             assert to_tex(tree) == "\\" + name, name
             assert cls in ("ord", "bin", "rel", "open", "close", "punct", "func", "big",
                            "space")
+
+
+# --- the catalogs' formulas: the same reader, strict (TeX as TeX reads it), printed as text
+
+
+def _catalog_formulas() -> dict[str, tuple[str, str]]:
+    """Every distinct ``$...$`` of every catalog of every language -> (language, key)."""
+    from dlexam import langs
+    from dlexam.render.prose import _segments
+
+    found: dict[str, tuple[str, str]] = {}
+    for lang in langs.LANGS:
+        for key, text in langs.messages(lang).items():
+            for kind, piece in _segments(text):
+                if kind == "math":
+                    found.setdefault(piece, (lang, key))
+    return found
+
+
+def test_every_catalog_formula_parses() -> None:
+    formulas = _catalog_formulas()
+    assert len(formulas) > 600, len(formulas)  # the walk reaches the catalogs
+    refused = []
+    for formula, where in formulas.items():
+        try:
+            parse(formula, strict=True)
+        except TexMathError as err:
+            refused.append((*where, formula, str(err)))
+    assert not refused, refused[:5]
+
+
+def test_every_notation_symbol_parses() -> None:
+    """A ``{=key}`` of a message prints the notation table's forms; their LaTeX is in the
+    grammar too."""
+    import dlexam.derivations  # noqa: F401  (every topic registers its symbols)
+    from dlexam.notation import SYMBOLS
+
+    assert len(SYMBOLS) > 200
+    refused = []
+    for key, (latex, _plain) in SYMBOLS.items():
+        try:
+            parse(latex, strict=True)
+        except TexMathError as err:
+            refused.append((key, latex, str(err)))
+    assert not refused, refused[:5]
+
+
+# (a catalog's formula, its terminal text written here by hand)
+CATALOG_TEXT = [
+    (r"L = \frac{1}{2} \sum_t \lVert y_t - y^{*}_t \rVert^2", "L = (1/2) Σ_t ‖y_t - y*_t‖²"),
+    (r"\pm 1", "±1"),
+    (r"\hat{x} = (x - \mu)/\sqrt{\sigma^2 + \varepsilon}", "x̂ = (x - μ)/√(σ² + ε)"),
+    (r"C_t = f_t \odot C_{t-1} + i_t \odot \tilde{C}_t", "C_t = f_t ⊙ C_{t-1} + i_t ⊙ C̃_t"),
+    (r"C_t = f_t \odot C_{t-1} + \tilde C_t", "C_t = f_t ⊙ C_{t-1} + C̃_t"),
+    (r"Z = \mathrm{softmax}(Q K^\top / \sqrt{d_k})\, V", "Z = softmax(Q Kᵀ / √d_k) V"),
+    (r"\frac{1}{m} \sum_i \log D(x_i)", "(1/m) Σ_i log D(x_i)"),
+    (r"m = \frac{1}{2}(p + q)", "m = (1/2)(p + q)"),
+    (r"\beta / \lVert \mathbf{g} \rVert", "β / ‖g‖"),
+    (r"D_{KL}(p \| q)", "D_KL(p ‖ q)"),
+    (r"2^{H_2} = e^{H_e} = 10^{H_{10}}", "2^(H_2) = e^(H_e) = 10^(H_10)"),
+    (r"\partial L / \partial W_l = \delta_l a_{l-1}^\top", "∂L / ∂W_l = δ_l a_{l-1}ᵀ"),
+    (r"\lfloor (n + 2p - k) / s \rfloor + 1", "⌊(n + 2p - k) / s⌋ + 1"),
+    (r"k_h \times k_w", "k_h × k_w"),
+    (r"\sum_{j \ne y} (s_j - s_y + \Delta)", "Σ_{j≠y} (s_j - s_y + Δ)"),
+    (r"P(y) = \prod_t p(y_t \mid y_{<t})", "P(y) = ∏_t p(y_t | y_{<t})"),
+    (r"a_{i1}, \ldots, a_{in}", "a_i1, ..., a_in"),
+    (r"\sigma'(x) = \sigma(x)(1 - \sigma(x))", "σ′(x) = σ(x)(1 - σ(x))"),
+    (r"W = \left(\begin{smallmatrix} 0.1 & 0.2 \\ 0.3 & 0.4 \end{smallmatrix}\right)",
+     "W = [[0.1, 0.2], [0.3, 0.4]]"),
+    (r"\sqrt{\hat{v}_t}", "√v̂_t"),
+    (r"\eta_e = \eta_{\min} + \frac{1}{2}(\eta_{\mathrm{base}} - \eta_{\min})(1 + \cos(\pi e / "
+     r"T_{\max}))", "η_e = η_min + (1/2)(η_base - η_min)(1 + cos(π e / T_max))"),
+]
+
+
+@pytest.mark.parametrize(("formula", "text"), CATALOG_TEXT)
+def test_catalog_formulas_print_as_text(formula: str, text: str) -> None:
+    from dlexam.notation.texmath import text_of_tex
+
+    assert formula in _catalog_formulas()  # a formula the catalogs hold, not one made up here
+    assert text_of_tex(formula) == text
+
+
+def test_strict_reads_tex_as_tex_reads_it() -> None:
+    """A catalog's ``beta`` is four letters, ``*`` an asterisk, ``||`` two bars, ``sqrt(x)``
+    letters and a bracket (the exam dialect reads them as β, a product, ‖ and √x)."""
+    from dlexam.notation.texmath import text_of_tex
+
+    assert text_of_tex("beta") == "beta" and to_text(parse("beta")) == "β"
+    assert text_of_tex("a * b") == "a * b" and to_text(parse("a * b")) == "a · b"
+    assert text_of_tex("||g||") == "||g||" and to_text(parse("||g||")) == "‖g‖"
+    assert text_of_tex("sqrt(x)") == "sqrt(x)" and to_text(parse("sqrt(x)")) == "√x"
+    with pytest.raises(TexMathError, match=r"unknown TeX command \\input"):
+        text_of_tex(r"\input{x}")
+
+
+@pytest.mark.parametrize(("written", "why"), [
+    (r"\begin{tabular} x \end{tabular}", r"unknown TeX command \begin{tabular}"),
+    (r"\begin{pmatrix} a & b", r"a \begin without its \end"),
+    (r"\begin{pmatrix} a \end{bmatrix}", r"a \begin{pmatrix} without its \end{pmatrix}"),
+    (r"a \end{pmatrix}", r"a \end at character 3 without its \begin"),
+    ("x_\\\\", r"the character '\\' at character 3"),
+])
+def test_matrices_and_their_refusals(written: str, why: str) -> None:
+    with pytest.raises(TexMathError) as caught:
+        parse(written)
+    assert why in str(caught.value)
+    tree = parse(r"\begin{pmatrix} h_{t-1} \\ x_t \end{pmatrix}")
+    assert to_tex(tree) == r"\begin{pmatrix} h_{t - 1} \\ x_{t} \end{pmatrix}"
+    assert to_text(tree) == "[[h_{t-1}], [x_t]]"

@@ -19,8 +19,8 @@ from pylatex import NoEscape
 from pylatex.utils import escape_latex
 
 from dlexam.errors import InputError, Said, echo
-from dlexam.notation.texmath import TexMathError, parse, to_tex, to_text
 from dlexam.notation.display import Phrase
+from dlexam.notation.texmath import TexMathError, parse, to_tex, to_text
 
 _MATH = re.compile(r"\$(?P<math>[^$]+)\$")
 
