@@ -81,7 +81,7 @@ _GREEK_CHARS = {
 COMMANDS: dict[str, tuple[str, str]] = {
     **{g: ("ord", _GREEK_CHARS[g]) for g in (*_GREEK_LOWER, *_GREEK_UPPER)},
     "infty": ("ord", "∞"), "partial": ("ord", "∂"), "nabla": ("ord", "∇"),
-    "top": ("ord", "ᵀ"), "intercal": ("ord", "ᵀ"), "prime": ("ord", "′"), "ell": ("ord", "ℓ"),
+    "top": ("ord", "T"), "intercal": ("ord", "T"), "prime": ("ord", "'"), "ell": ("ord", "ℓ"),
     "ldots": ("ord", "..."), "cdots": ("ord", "⋯"), "dots": ("ord", "..."),
     "vdots": ("ord", "⋮"), "emptyset": ("ord", "∅"), "forall": ("ord", "∀"),
     "exists": ("ord", "∃"), "neg": ("ord", "¬"), "%": ("ord", "%"), "_": ("ord", "_"),
@@ -97,15 +97,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "leftrightarrow": ("rel", "↔"), "mapsto": ("rel", "↦"), "in": ("rel", "∈"),
     "notin": ("rel", "∉"), "subset": ("rel", "⊂"), "subseteq": ("rel", "⊆"),
     "supset": ("rel", "⊃"), "ll": ("rel", "≪"), "gg": ("rel", "≫"), "mid": ("rel", "|"),
-    "|": ("ord", "‖"), "{": ("open", "{"), "}": ("close", "}"), "vert": ("ord", "|"),
-    "Vert": ("ord", "‖"), "lvert": ("open", "|"), "rvert": ("close", "|"),
-    "lVert": ("open", "‖"), "rVert": ("close", "‖"), "langle": ("open", "⟨"),
+    "|": ("ord", "||"), "{": ("open", "{"), "}": ("close", "}"), "vert": ("ord", "|"),
+    "Vert": ("ord", "||"), "lvert": ("open", "|"), "rvert": ("close", "|"),
+    "lVert": ("open", "||"), "rVert": ("close", "||"), "langle": ("open", "⟨"),
     "rangle": ("close", "⟩"), "lfloor": ("open", "⌊"), "rfloor": ("close", "⌋"),
     "lceil": ("open", "⌈"), "rceil": ("close", "⌉"),
     **{f: ("func", f) for f in ("log", "ln", "lg", "exp", "sin", "cos", "tan", "tanh", "sinh",
                                 "cosh", "max", "min", "sup", "inf", "lim", "det", "arg", "dim",
                                 "ker", "Pr", "gcd")},
-    "sum": ("big", "Σ"), "prod": ("big", "∏"), "int": ("big", "∫"), "bigcup": ("big", "⋃"),
+    "sum": ("big", "Σ"), "prod": ("big", "Π"), "int": ("big", "∫"), "bigcup": ("big", "⋃"),
     "bigcap": ("big", "⋂"),
     ",": ("space", " "), ";": ("space", " "), ":": ("space", " "), "!": ("space", ""),
     " ": ("space", " "), "quad": ("space", "  "), "qquad": ("space", "    "),
@@ -127,10 +127,10 @@ KNOWN_COMMANDS = tuple(sorted({*COMMANDS, *_STRUCTURE} - {"%", "_", "|", "{", "}
 """Every command by its name (``\\beta`` is ``beta``), for the error message and the README."""
 
 # a delimiter after \left, \right or \big: its TeX and text
-_DELIMITERS = {"(": "(", ")": ")", "[": "[", "]": "]", "|": "|", ".": "", r"\|": "‖",
+_DELIMITERS = {"(": "(", ")": ")", "[": "[", "]": "]", "|": "|", ".": "", r"\|": "||",
                r"\{": "{", r"\}": "}", r"\langle": "⟨", r"\rangle": "⟩", r"\lfloor": "⌊",
-               r"\rfloor": "⌋", r"\lceil": "⌈", r"\rceil": "⌉", r"\vert": "|", r"\Vert": "‖",
-               r"\lvert": "|", r"\rvert": "|", r"\lVert": "‖", r"\rVert": "‖"}
+               r"\rfloor": "⌋", r"\lceil": "⌈", r"\rceil": "⌉", r"\vert": "|", r"\Vert": "||",
+               r"\lvert": "|", r"\rvert": "|", r"\lVert": "||", r"\rVert": "||"}
 
 # words (without a backslash): function words and Greek names
 FUNCTION_WORDS: dict[str, tuple[str, str]] = {
@@ -684,33 +684,31 @@ def _tex_inner(node: Node) -> str:
     return to_tex(node)
 
 
-_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _WORD = re.compile(r"(?:[^\W_]|[\u0300-\u036f])+")  # letters and digits (accents on them too)
 _OPERATOR = re.compile(r"[\s+\-−·×÷/=<>≤≥≠≈±∓⊙⊗⊕∘,;:|→←]")
 _BRACKETED = re.compile(r"\([^()]*\)|\{[^{}]*\}|\[[^\[\]]*\]")
 
 
 def to_text(node: Node) -> str:
-    """The tree as plain text for a terminal (``h_{t-1}``, ``Wᵀ``, ``‖g‖²``, ``(a + b)/c``,
-    ``(1/2) Σ_t``, ``√(σ² + ε)``, ``y*_t``, ``J_ij``, ``[[1, 2], [3, 4]]``)."""
+    """The tree as plain text for a terminal, in the notation of the terminal's equations
+    (:class:`~dlexam.notation.printers.DlexamTextPrinter` and the symbol table's text forms):
+    ``h_{t-1}``, ``W^T``, ``||g||^2``, ``(a + b)/c``, ``(1/2) Σ_t``, ``sqrt(σ^2 + ε)``,
+    ``2^(H_2)``, ``y*_t``, ``h~_t``, ``x̂``, ``J_ij``, ``[[1, 2], [3, 4]]``."""
     if isinstance(node, Atom):
         return node.text
     if isinstance(node, Group):
         return _join(node)
     if isinstance(node, Scripts):
         out = "" if node.base is None else to_text(node.base)
-        out += "′" * node.primes
-        if node.sup is _STAR:  # y*_t: the star is part of the name
+        out += "'" * node.primes
+        if node.sup is _STAR:  # y*_t: the star is part of the name, as the symbol table's
             out += "*"
         if node.sub is not None:
             sub = _tight(node.sub)
             out += "_" + (sub if _WORD.fullmatch(sub) else "{" + sub + "}")
         if node.sup is not None and node.sup is not _STAR:
             sup = _tight(node.sup)
-            if sup == "ᵀ" or re.fullmatch(r"-?[0-9]+", sup):
-                out += sup.translate(_SUPERSCRIPT)
-            else:
-                out += "^" + (sup if _WORD.fullmatch(sup) else "(" + sup + ")")
+            out += "^" + (sup if _WORD.fullmatch(sup) else "(" + sup + ")")
         return out
     if isinstance(node, Frac):
         top, bottom = to_text(node.top), to_text(node.bottom)
@@ -719,9 +717,9 @@ def to_text(node: Node) -> str:
         return f"{top}/{bottom}"
     if isinstance(node, Sqrt):
         body = to_text(node.body)
-        root = "√" if node.index is None else f"[{to_text(node.index)}]√"
-        bare = _atomic(body) and "^" not in body and not re.search("[⁰¹²³⁴⁵⁶⁷⁸⁹ᵀ]", body)
-        return root + (body if bare else "(" + body + ")")
+        if node.index is None:
+            return f"sqrt({body})"
+        return (body if _atomic(body) else f"({body})") + f"^(1/{_tight(node.index)})"
     if isinstance(node, Delimited):
         items = node.body.items
         if len(items) == 1 and isinstance(items[0], Matrix):  # its rows are bracketed
@@ -732,8 +730,8 @@ def to_text(node: Node) -> str:
         mark = _ACCENTS.get(node.command)
         if mark is None:
             return body
-        if len(body) == 1:
-            return unicodedata.normalize("NFC", body + mark)
+        if len(body) == 1:  # h~ as the symbol table writes it, else the accent on the letter
+            return body + "~" if mark == "\u0303" else unicodedata.normalize("NFC", body + mark)
         return f"{node.command}({body})"
     if isinstance(node, Text):
         return node.content.strip() if node.command.startswith("operatorname") else node.content
@@ -796,6 +794,9 @@ def _join(group: Group, tight: bool = False) -> str:
         else:
             needs = space and before not in ("bin", "rel", "punct", "open", None) and not (
                 isinstance(previous, Atom) and previous.text in ("∂", "∇"))  # ∂L, ∇_W L
+            # x^2 3 (TeX's x^23): a bare script is not run into the next word or number
+            needs = needs or (isinstance(previous, Scripts) and bool(parts) and bool(
+                _WORD.fullmatch(parts[-1][-1:] + shown[:1])))
             parts.append((" " if needs else "") + shown)
         previous = item
     return re.sub(" {2,}", " ", "".join(parts)).strip() if parts else ""
