@@ -2,7 +2,7 @@
 line of English prose in zh-Hant or zh-Hans output): `list`, `check` (its verdicts, --json's
 messages, --exam --template), `practice`, errors of files and the system, a missing parameter;
 `show`'s columns in the language's punctuation; JSON's `convention` an identifier; the notes on
-stderr (the stop note) in the command's --lang."""
+stderr (the stop note) in the command's --lang; the web page's 503 in its language."""
 
 from __future__ import annotations
 
@@ -145,30 +145,6 @@ def test_notes_on_stderr_follow_lang(lang: str, monkeypatch: pytest.MonkeyPatch)
     assert seen == [lang] and errors.stderr_lang() == "en"
     stopped = errors.Said("files.stopped", kept="").said_in(seen[0])
     assert ("stopped" in stopped) == (lang == "en")
-
-
-@pytest.mark.parametrize("lang", LANGS)
-def test_serve_says_its_lines_in_lang(lang: str, monkeypatch: pytest.MonkeyPatch,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
-    """`dlexam serve --lang`: its address, the all-interfaces warning and "stopped"."""
-    import uvicorn
-
-    class Server:
-        def __init__(self, _config: object) -> None:
-            pass
-
-        def run(self, sockets: object) -> None:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(uvicorn, "Server", Server)
-    monkeypatch.setattr("dlexam.web.app.create_app", lambda **_kw: object())
-    assert main(["serve", "--host", "0.0.0.0", "--port", "0", "--lang", lang]) == 0
-    lines = _lines(capsys)
-    assert len(lines) == 3 and not any(english_prose(line) for line in lines), lines
-    assert "dlexam：已停止" in lines  # stdout (address, stopped), then stderr
-    assert main(["serve", "--host", "0.0.0.0", "--port", "0"]) == 0
-    english = _lines(capsys)
-    assert sum(english_prose(line) for line in english) == 2 and "dlexam: stopped" in english
 
 
 @pytest.mark.parametrize(("lang", "said"), [
