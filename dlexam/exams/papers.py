@@ -2,11 +2,13 @@
 
 ``papers.pdf`` and ``keys.pdf`` hold every variant, each from a new page with its code in every
 page's header; the TeX run writes each variant's first page to its log, and pypdf cuts the
-combined PDF into ``papers/paper-<code>.pdf`` and ``keys/key-<code>.pdf``. The two TeX runs go
-in parallel. The keys typeset each variant's derivation step by step through the answer book's
-own step macro. Each variant is rendered on its own (the keys' exact derivations are most of
-the work): a large exam's keys are rendered in parallel over the cores, in forked processes that
-hand back LaTeX text, joined in variant order (the same text however it was rendered).
+combined PDF into ``papers/paper-<code>.pdf`` and ``keys/key-<code>.pdf``. Each TeX run starts
+before its first variant is rendered and reads the source as it is made (:func:`document_pieces`,
+:class:`~dlexam.build.tex.TexStream`), so the two runs overlap each other and the rendering. The
+keys typeset each variant's derivation step by step through the answer book's own step macro.
+Each variant is rendered on its own (the keys' exact derivations are most of the work): a large
+exam's keys are rendered in parallel over the cores, in forked processes that hand back LaTeX
+text, joined in variant order (the same text however it was rendered).
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 A writer turns the variants (:class:`~dlexam.exams.variants.Drawn`) into files, in two parts:
 ``prepare`` runs in the main process, one writer after the other (it may fork workers, and it
-may leave what another writer can reuse in ``shared``: the keys reuse the papers' statements);
+may leave what another writer can reuse in ``shared``: the keys reuse the papers' statements;
+the papers and keys start their TeX runs here, which read the source as it is rendered);
 ``write`` turns what ``prepare`` gave into ``{relative path: bytes}`` and may run in a thread
-beside the other writers' (the TeX runs of the papers and the keys overlap). A new output format
+beside the other writers' (it waits for the TeX runs). A new output format
 is a writer registered here (or by the module that defines it) with its template and its test;
 the builder is not edited. ``dlexam exam --formats papers,keys,json,moodle`` chooses them.
 """
