@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from typing import Any
 
 from pylatex import NoEscape
@@ -120,7 +120,8 @@ _BODY = re.compile("\x00dlexam-body-\\d+\x00")
 
 
 def document_pieces(drawn: Drawn, kind: str,
-                    texts: dict[tuple[str, str], dict[str, str]] | None = None) -> Iterator[str]:
+                    texts: dict[tuple[str, str], dict[str, str]] | None = None
+                    ) -> Generator[str, None, None]:
     """:func:`render_document`'s source in pieces, given as each is made: the preamble and
     what comes before the first variant (no variant rendered yet: TeX can start on it), then
     each variant's body with what follows it."""

@@ -68,14 +68,17 @@ def _document(kind: str) -> Callable[[Drawn, dict[str, Any]], Any]:
         # the keys are still rendered, the papers' while the keys are): the PDF is the one the
         # whole source would give (TexStream)
         stream = TexStream(f"{kind}s")
+        pieces = document_pieces(drawn, kind, texts)
         try:
-            for piece in document_pieces(drawn, kind, texts):
+            for piece in pieces:
                 if stream.failed():  # finish says why
                     break
                 stream.write(piece)
         except BaseException:
             stream.abort()
             raise
+        finally:
+            pieces.close()  # the keys' workers end now when their bodies are not all wanted
         return Typesetting(kind, [v.code for v in drawn.variants], stream)
 
     return prepare
