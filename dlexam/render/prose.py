@@ -44,6 +44,27 @@ def message(lang: str, key: str) -> str:
 
 _FORMATTER = string.Formatter()
 
+_PIECEWISE = re.compile(r"\\dlx(for|otherwise)(?![A-Za-z]) ?")
+
+
+def worded(lang: str, printed: str, backend: str = "latex") -> str:
+    """A printed formula with the words of its piecewise parts (marked by the printers:
+    :data:`dlexam.notation.printers.PIECEWISE_WORDS`) in ``lang``: ``x \\text{若}\\: x > 0``
+    in LaTeX (``backend`` "latex", or "html": the web page's KaTeX, Moodle's MathJax),
+    ``x 若 x > 0`` as "text"."""
+    if "\\dlx" not in printed:
+        return printed
+
+    def word(match: re.Match[str]) -> str:
+        said = message(lang, "piecewise." + match.group(1))
+        if backend == "text":
+            return said + (" " if match.group(1) == "for" else "")
+        tail = r"\: " if match.group(1) == "for" else " "
+        body = escape_latex(said)
+        return r"\text{" + (html.escape(body) if backend == "html" else body) + "}" + tail
+
+    return _PIECEWISE.sub(word, printed)
+
 
 def _value_tex(value: Any) -> str:
     """A value inside a sentence, as LaTeX (vectors as tuples)."""
@@ -197,9 +218,10 @@ def _fill(lang: str, key: str, data: Mapping[str, Any], as_tex: bool,
             if isinstance(value, display.Listed):
                 value = value.joined(message(lang, "book.list_sep"))
             if as_html:
-                parts.append(_value_html(value, delims))
+                parts.append(worded(lang, _value_html(value, delims), "html"))
             else:
-                parts.append(_value_tex(value) if as_tex else _value_text(value))
+                parts.append(worded(lang, _value_tex(value)) if as_tex
+                             else worded(lang, _value_text(value), "text"))
     return "".join(parts)
 
 
