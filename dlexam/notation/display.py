@@ -389,8 +389,12 @@ def render(value: Any, backend: Backend = "latex", context: str = "prose", *,
                             else item + ("," if k < len(items) - 1 else "")
                             for k, item in enumerate(items))
         name, shown_value = value.args
-        return (f"${_print(name, backend, digits)} =$ "
-                + render(shown_value, backend, context, lists=lists, digits=digits))
+        shown = render(shown_value, backend, context, lists=lists, digits=digits)
+        if shown.startswith(r"\dlxfit{$") and shown.endswith("$}"):
+            # the name inside the matrix's box: a matrix set on a line of its own takes its
+            # name along, instead of leaving "X =" at the end of the line before
+            return rf"\dlxfit{{${_print(name, backend, digits)} = " + shown[len(r"\dlxfit{$"):]
+        return f"${_print(name, backend, digits)} =$ " + shown
     if isinstance(value, sp.MatrixBase) or is_number(value):
         shown = displayed(number(value) if not isinstance(value, sp.MatrixBase) else value,
                           digits)[1]

@@ -222,7 +222,23 @@ def _fill(lang: str, key: str, data: Mapping[str, Any], as_tex: bool,
             else:
                 parts.append(worded(lang, _value_tex(value)) if as_tex
                              else worded(lang, _value_text(value), "text"))
-    return "".join(parts)
+    return "".join(_punctuation_boxed(parts) if as_tex else parts)
+
+
+_AFTER = frozenset(",.;:!?，。；：、！？）)")
+
+
+def _punctuation_boxed(parts: list[str]) -> list[str]:
+    """A punctuation mark right after a matrix's box (``\\dlxfit``) goes inside the box, so
+    that a matrix set on a line of its own keeps its comma or full stop instead of starting
+    the next line with it (a line opening with "。" or ", " reads as a mistake)."""
+    out = list(parts)
+    for i in range(len(out) - 1):
+        here, after = out[i], out[i + 1]
+        if (here.startswith(r"\dlxfit{$") and here.endswith("$}") and after[:1] in _AFTER):
+            out[i] = here[:-2] + r"\mbox{" + after[0] + "}$}"
+            out[i + 1] = after[1:]
+    return out
 
 
 def prose_tex(lang: str, key: str, data: Mapping[str, Any] | None = None) -> NoEscape:
