@@ -226,18 +226,29 @@ def _fill(lang: str, key: str, data: Mapping[str, Any], as_tex: bool,
 
 
 _AFTER = frozenset(",.;:!?，。；：、！？）)")
+_BOX = r"\dlxfit{$"
+_NAME = re.compile(r"\$(?P<name>[^$]{1,40}?)\s*(?P<eq>=?)\s*\$\Z")
 
 
 def _punctuation_boxed(parts: list[str]) -> list[str]:
-    """A punctuation mark right after a matrix's box (``\\dlxfit``) goes inside the box, so
-    that a matrix set on a line of its own keeps its comma or full stop instead of starting
-    the next line with it (a line opening with "。" or ", " reads as a mistake)."""
+    """A matrix's box (``\\dlxfit``) takes the name written just before it (``$U$ =`` or
+    ``$U =$``) and the punctuation mark just after it, so that a matrix set on a line of its
+    own keeps both: "U =" is not left at the end of the line above, and the next line does
+    not open with its comma or full stop (a line opening with "。" reads as a mistake)."""
     out = list(parts)
-    for i in range(len(out) - 1):
-        here, after = out[i], out[i + 1]
-        if (here.startswith(r"\dlxfit{$") and here.endswith("$}") and after[:1] in _AFTER):
-            out[i] = here[:-2] + r"\mbox{" + after[0] + "}$}"
-            out[i + 1] = after[1:]
+    for i, here in enumerate(out):
+        if not (here.startswith(_BOX) and here.endswith("$}")):
+            continue
+        if i + 1 < len(out) and out[i + 1][:1] in _AFTER:
+            here = here[:-2] + r"\mbox{" + out[i + 1][0] + "}$}"
+            out[i + 1] = out[i + 1][1:]
+        if i >= 2 and (name := _NAME.search(out[i - 2])) is not None and (
+                (name["eq"] and not out[i - 1].strip())
+                or (not name["eq"] and out[i - 1].strip() == "=")):
+            here = _BOX + name["name"] + " = " + here[len(_BOX):]
+            out[i - 2] = out[i - 2][:name.start()]
+            out[i - 1] = " " if out[i - 1][:1].isspace() and out[i - 2][-1:] not in " " else ""
+        out[i] = here
     return out
 
 
