@@ -55,5 +55,10 @@ def test_simplified_chinese_papers_and_keys_at_the_largest_sizes_fit(tmp_path: P
     for n in range(1, questions + 1):
         assert f"第 {n} 题" in papers and "Question" not in papers, n
     assert "57 到第 64 列" in keys and "columns" not in keys
-    opening = [line for line in papers.splitlines() if line[:1] in ("。", "，", "、")]
+    # a word at the left edge of the text block (a line's start) that opens with punctuation
+    bbox = subprocess.run(["pdftotext", "-bbox", str(out / "papers.pdf"), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    words = re.findall(r'<word xMin="([\d.]+)"[^>]*>([^<]*)</word>', bbox)
+    left = min(float(x) for x, _ in words)
+    opening = [w for x, w in words if float(x) < left + 2 and w[:1] in ("。", "，", "、", ",")]
     assert opening == [], opening
