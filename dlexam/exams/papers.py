@@ -2,18 +2,20 @@
 
 ``papers.pdf`` and ``keys.pdf`` hold every variant, each from a new page with its code in every
 page's header; the TeX run writes each variant's first page to its log, and pypdf cuts the
-combined PDF into ``papers/paper-<code>.pdf`` and ``keys/key-<code>.pdf``. The two TeX runs go
-in parallel. The keys typeset each variant's derivation step by step through the answer book's
-own step macro. Each variant is rendered on its own (the keys' exact derivations are most of
-the work): a large exam's keys are rendered in parallel over the cores, in forked processes that
-hand back LaTeX text, joined in variant order (the same text however it was rendered).
+combined PDF into ``papers/paper-<code>.pdf`` and ``keys/key-<code>.pdf``. Each TeX run starts
+before its first variant is rendered and reads the source as it is made (:func:`document_pieces`,
+:class:`~dlexam.build.tex.TexStream`), so the two runs overlap each other and the rendering. The
+keys typeset each variant's derivation step by step through the answer book's own step macro.
+Each variant is rendered on its own (the keys' exact derivations are most of the work): a large
+exam's keys are rendered in parallel over the cores, in forked processes that hand back LaTeX
+text, joined in variant order (the same text however it was rendered).
 """
 
 from __future__ import annotations
 
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from typing import Any
 
 from pylatex import NoEscape
@@ -22,7 +24,7 @@ from pylatex.utils import escape_latex
 from dlexam.build.document import Fragment, assemble, template_packages
 from dlexam.exams.mathtext import statements
 from dlexam.exams.model import precision_key
-from dlexam.exams.parallel import fork_map
+from dlexam.exams.parallel import fork_imap
 from dlexam.exams.variants import Drawn, Variant
 from dlexam.notation.display import plain_number
 from dlexam.render import latex as latex_templates
@@ -118,6 +120,18 @@ def render_document(drawn: Drawn, kind: str,
                     texts: dict[tuple[str, str], dict[str, str]] | None = None) -> str:
     """The LaTeX source of all papers (``kind="paper"``) or all keys (``kind="key"``);
     ``texts`` keeps the statements worked out for one for the other."""
+    return "".join(document_pieces(drawn, kind, texts))
+
+
+_BODY = re.compile("\x00dlexam-body-\\d+\x00")
+
+
+def document_pieces(drawn: Drawn, kind: str,
+                    texts: dict[tuple[str, str], dict[str, str]] | None = None
+                    ) -> Generator[str, None, None]:
+    """:func:`render_document`'s source in pieces, given as each is made: the preamble and
+    what comes before the first variant (no variant rendered yet: TeX can start on it), then
+    each variant's body with what follows it."""
     exam = drawn.exam
     langs = exam.langs
     texts = {} if texts is None else texts
@@ -139,16 +153,22 @@ def render_document(drawn: Drawn, kind: str,
             "exam_variant.tex.j2", langs=langs, kind=kind, header=header, meta=meta,
             v={"code": v.code, "questions": _question_context(exam, v, kind, texts)})
 
-    # a key's exact derivations are most of the work: its variants are rendered in parallel
     count = len(drawn.variants)
-    bodies = fork_map(body, count) if kind == "key" else [body(i) for i in range(count)]
     title_line = _lang_text(dict(exam.title), langs[0])
+    # the document with a marker where each variant's body goes (the bodies come later)
+    marked = [NoEscape(f"\x00dlexam-body-{i}\x00") for i in range(count)]
     text = latex_templates.render("exam_paper.tex.j2", langs=langs, title_line=title_line,
-                                  bodies=bodies)
+                                  bodies=marked)
     packages = {*template_packages("exam_paper.tex.j2"),
                 *template_packages("exam_variant.tex.j2")}
     title = escape_latex(exam.title.get(langs[0], "exam"))
-    return assemble(title, langs, [Fragment(text, sorted(packages))])
+    around = _BODY.split(assemble(title, langs, [Fragment(text, sorted(packages))]))
+    assert len(around) == count + 1, "a piece holds the body marker"
+    yield around[0]
+    # a key's exact derivations are most of the work: its variants are rendered in parallel
+    bodies = fork_imap(body, count) if kind == "key" else (body(i) for i in range(count))
+    for i, piece in enumerate(bodies):
+        yield piece + around[i + 1]
 
 
 def variant_pages(log: str, codes: Sequence[str], pages: int) -> dict[str, tuple[int, int]]:
