@@ -95,7 +95,7 @@ def _question_context(exam: Any, variant: Variant, kind: str,
             })
         key = (variant.code, q.id)
         if key not in texts:  # the paper's statement is the key's
-            texts[key] = statements(q, qv.params, langs, as_tex=True)
+            texts[key] = statements(q, qv.params, langs, as_tex=True, asked=qv.asked)
         out.append({
             "heading": heading,
             "statement": texts[key],
