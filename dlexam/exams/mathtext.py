@@ -86,8 +86,12 @@ def render(source: str, data: Mapping[str, Any], as_tex: bool,
     """
     from dlexam.render.prose import MATHJAX_INLINE, _value_html, _value_tex, _value_text
 
+    from dlexam.notation.display import quotes_tex
+
     def literal(text: str) -> str:
-        return escape_latex(text) if as_tex else html.escape(text) if as_html else text
+        if as_tex:
+            return quotes_tex(escape_latex(text), parts[-1] if parts else "")
+        return html.escape(text) if as_html else text
 
     def value_of(value: Any) -> str:
         if as_html:
