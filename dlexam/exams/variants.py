@@ -329,6 +329,43 @@ def check_varies(question: Question, first: QuestionVariant, seed: int,
                           value=json.dumps(first.asked[still]["expected"])))
 
 
+FIRST_REDRAWS = 8  # first draws tried whose structure fixes an asked item in every draw
+
+
+def first_draw(question: Question, variant_seed: int, seed: int, seen: set[str],
+               redrawn: Counter[str], planner: Planner, count: int) -> QuestionVariant:
+    """The first variant of a question, whose structure the others keep: its first draw, or,
+    when that structure leaves an asked item the same in every draw (a sampler's choice of
+    the standard initialisation, whose weights always have variance 1) and the file draws the
+    structure itself, the next draw whose structure does not, within :data:`FIRST_REDRAWS`.
+
+    Raises:
+        InputError: naming the question's ``ask`` when no structure tried lets it vary.
+    """
+    qv = draw_question(question, variant_seed, seen, redrawn, planner)
+    if count == 1:
+        return qv
+    refused: InputError | None = None
+    for _ in range(FIRST_REDRAWS):
+        structure = structure_of(question, qv.params)
+        try:
+            check_varies(question, qv, seed, structure, planner)
+            return qv
+        except InputError as err:
+            if structure is None:  # the file fixes the structure: nothing to redraw
+                raise
+            refused = refused or err
+        seen.clear()  # the refused first draw is not a variant
+        redrawn[redrawn_key(question.id, Said("exam.reasons.fixed_item"))] += 1
+        try:
+            qv = draw_question(question, variant_seed, seen, redrawn, planner,
+                               start=qv.attempt + 1)
+        except InputError:
+            break
+    assert refused is not None
+    raise refused
+
+
 def draw_question(question: Question, seed: int, seen: set[str],
                   redrawn: Counter[str], planner: Planner | None = None,
                   structure: Structure | None = None, start: int = 0) -> QuestionVariant:
@@ -412,14 +449,12 @@ def build_variants(exam: Exam, count: int, seed: int,
         codes.append(variant_code(seed, number, taken))
         taken.add(codes[-1])
     seeds = [_derive_seed(seed, "variant", number) for number in range(1, count + 1)]
-    first = Variant(codes[0], seeds[0], [draw_question(q, seeds[0], seen[q.id], redrawn, planner)
-                                         for q in exam.questions])
+    first = Variant(codes[0], seeds[0], [
+        first_draw(q, seeds[0], seed, seen[q.id], redrawn, planner, count)
+        for q in exam.questions])
     # the first variant's structure (input form, sizes, choices the sampler drew) holds for
     # the others: one question, other numbers
     structures = {qv.question.id: structure_of(qv.question, qv.params) for qv in first.questions}
-    if count > 1:
-        for qv in first.questions:
-            check_varies(qv.question, qv, seed, structures[qv.question.id], planner)
     if progress is not None:
         progress(1)
     rest = list(range(1, count))
