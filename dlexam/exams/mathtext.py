@@ -84,9 +84,8 @@ def render(source: str, data: Mapping[str, Any], as_tex: bool,
     text. Text is LaTeX-escaped (``as_tex``), HTML-escaped with its mathematics as TeX between
     ``\\(`` and ``\\)`` for MathJax (``as_html``), or kept as it is.
     """
-    from dlexam.render.prose import MATHJAX_INLINE, _value_html, _value_tex, _value_text
-
     from dlexam.notation.display import quotes_tex
+    from dlexam.render.prose import MATHJAX_INLINE, _value_html, _value_tex, _value_text
 
     def literal(text: str) -> str:
         if as_tex:

@@ -5,8 +5,9 @@ The words are catalog data (``<derivation>.label.<answer>``, ``<derivation>.item
 ``answer_item.*``), so every language, and a language added later, names every answer from its
 own catalogs; ``<derivation>.cell.<answer>`` names one entry of a table in the answer's own
 terms (``{row}``, ``{column}``, counted from 1, ``{row0}``, ``{column0}`` from 0: the encoding
-of position 14, dimension 0). A label is returned as a :class:`~dlexam.notation.display.Phrase`, filled by any of
-the prose renderers (LaTeX for papers, HTML for Moodle, plain text for the terminal).
+of position 14, dimension 0). A label is returned as a
+:class:`~dlexam.notation.display.Phrase`, filled by any of the prose renderers (LaTeX for
+papers, HTML for Moodle, plain text for the terminal).
 """
 
 from __future__ import annotations
