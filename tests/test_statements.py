@@ -241,10 +241,10 @@ def test_an_asked_task_names_the_asked_items_only() -> None:
     assert said["zh-Hans"].endswith("求裁剪前 g 的范数与裁剪后的梯度。")
     three = [*asked, answer_label(spec, "scale")]
     assert prose_text("en", *keyed(spec, params, three)).endswith(
-        "Compute the norm of g before clipping, the clipped gradient and the factor g is "
-        "multiplied by.")
+        "Compute the norm of g before clipping, the clipped gradient and the factor by which g "
+        "is multiplied.")
     whole = question_text(spec, params, "en")  # every answer: the derivation's own task
-    assert "the factor by which g is multiplied" in whole
+    assert "the clipped gradient g^, its norm ||g^||" in whole
     assert all("factor" not in said[lang] and "倍數" not in said[lang] for lang in said)
 
 
