@@ -50,6 +50,12 @@ def _item_label(spec: Any, item: Any, value: Any, langs: Any) -> dict[str, NoEsc
     return {lang: prose_tex(lang, said.key, said.data) for lang in langs}
 
 
+def _letter(index: int) -> str:
+    """The mark of an asked item by its 0-based place: a, b, ..., z, aa, ab, ..."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return (letters[index // 26 - 1] if index >= 26 else "") + letters[index % 26]
+
+
 BOX = "1.9cm"
 """The width of one answer box: room for a signed number with four decimals."""
 
@@ -85,7 +91,7 @@ def _question_context(exam: Any, variant: Variant, kind: str,
                                   + prose_tex(lang, "exam.points", {"points": _points(q.points)})
                                   + ")") for lang in langs}
         items = []
-        for item, asked in zip(q.items, qv.asked, strict=True):
+        for number_in, (item, asked) in enumerate(zip(q.items, qv.asked, strict=True)):
             tol = q.tolerance_for(item)
             expected = asked["expected"]
             first = expected
@@ -94,6 +100,7 @@ def _question_context(exam: Any, variant: Variant, kind: str,
             allowed = tol.interval(float(first)) if not isinstance(first, str) else 0.0
             items.append({
                 "ref": item.ref,
+                "letter": f"({_letter(number_in)})",
                 "label": _item_label(q.spec, item, expected, langs),
                 "space": (NoEscape(answer_space(expected, q.answer_layout)) if kind == "paper"
                           else ""),
@@ -104,11 +111,14 @@ def _question_context(exam: Any, variant: Variant, kind: str,
             })
         key = (variant.code, q.id)
         if key not in texts:  # the paper's statement is the key's
-            texts[key] = statements(q, qv.params, langs, as_tex=True)
+            texts[key] = statements(q, qv.params, langs, as_tex=True, asked=qv.asked)
         out.append({
             "heading": heading,
             "statement": texts[key],
             "parts": items,
+            # each item's points, when they come out even (3 points, not 3.33333)
+            "item_points": (_points(q.item_points()) if abs(q.item_points() * 2 - round(
+                q.item_points() * 2)) < 1e-9 else None),
             "precision": None if q.precision is None else precision_key(q.precision),
             "working": NoEscape(q.space) if kind == "paper" and q.space else None,
             "steps": q.spec.run(qv.params).steps if kind == "key" else (),

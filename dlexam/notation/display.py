@@ -193,13 +193,44 @@ def is_number(v: Any) -> bool:
         isinstance(v, sp.Basic) and v.is_number)
 
 
+STRAIGHT_QUOTE = r"\textquotedbl{}"
+"""ASCII ``"`` as TeX sets it where it must stay straight (code, JSON): XeLaTeX's TeX
+ligatures would set a bare ``"`` as a closing quote."""
+
+
+def code_tex(escaped: str) -> str:
+    """Escaped text of code or data with its ASCII double quotes kept straight."""
+    return escaped.replace('"', STRAIGHT_QUOTE)
+
+
+_OPENS_AFTER = frozenset(" \t\n([{/-\u2014\u2013")
+
+
+def quotes_tex(escaped: str, before: str = "") -> str:
+    """Escaped prose with each ASCII ``"`` as the quotation mark it stands for: opening (“)
+    at the start or after a space or an opening bracket, else closing (”). ``before``: the text
+    set just before this piece (a quote after a filled-in value closes it). XeLaTeX's TeX
+    ligatures would set every bare ``"`` as a closing quote."""
+    if '"' not in escaped:
+        return escaped
+    out: list[str] = []
+    last = before[-1:] if before else ""
+    for ch in escaped:
+        if ch == '"':
+            ch = "\u201c" if last == "" or last in _OPENS_AFTER else "\u201d"
+        out.append(ch)
+        last = ch
+    return "".join(out)
+
+
 def breakable_tex(value: str) -> NoEscape:
     """Text escaped for LaTeX, with a break point inside every long word, so that a long model
-    string or label wraps instead of running into the margin (or stalling the line breaker)."""
+    string or label wraps instead of running into the margin (or stalling the line breaker);
+    its double quotes stay straight (JSON, code)."""
     out: list[str] = []
     for word in value.split(" "):
         chunks = [word[i:i + BREAK_EVERY] for i in range(0, len(word), BREAK_EVERY)] or [""]
-        out.append(r"\hspace{0pt}".join(escape_latex(c) for c in chunks))
+        out.append(r"\hspace{0pt}".join(code_tex(escape_latex(c)) for c in chunks))
     return NoEscape(" ".join(out))
 
 

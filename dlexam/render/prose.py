@@ -157,14 +157,18 @@ def _fill(lang: str, key: str, data: Mapping[str, Any], as_tex: bool,
             if as_html:
                 parts.append("<code>" + html.escape(piece) + "</code>")
             else:
-                parts.append(r"\texttt{" + escape_latex(piece) + "}" if as_tex else piece)
+                parts.append(r"\texttt{" + display.code_tex(escape_latex(piece)) + "}"
+                             if as_tex else piece)
             continue
         for literal, field, spec, _conv in _FORMATTER.parse(piece):
             if literal:
                 if as_html:
                     parts.append(html.escape(literal))
+                elif as_tex:
+                    parts.append(display.quotes_tex(escape_latex(literal), parts[-1] if parts
+                                                    else ""))
                 else:
-                    parts.append(escape_latex(literal) if as_tex else literal)
+                    parts.append(literal)
             if field is None:
                 continue
             if spec:

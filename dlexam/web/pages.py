@@ -294,7 +294,8 @@ def exam(raw: bytes, filename: str, lang: str, seed_text: str) -> dict[str, Any]
     paper, key = [], []
     for i, qv in enumerate(first.questions):
         title = f"{qv.question.id} ({qv.question.derivation})"
-        paper.append({"title": title, "html": statement_html(exam_file, i, qv.params)[shown]})
+        paper.append({"title": title,
+                      "html": statement_html(exam_file, i, qv.params, qv.asked)[shown]})
         key.append({"title": title, "answers": [
             {"ref": format_ref(item["answer"], item["index"]),
              "html": value_html(item["expected"])} for item in qv.asked]})
