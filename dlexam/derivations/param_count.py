@@ -34,7 +34,7 @@ register_symbols({
     "n_units": ("n", "n"),
     "n_in": ("m", "m"),
     "n_gates": ("k", "k"),
-    "n_bias": (r"\beta", "beta"),
+    "n_bias": (r"\beta", "β"),
     "P": ("P", "P"),
     "P_total": (r"P_{\mathrm{total}}", "P_total"),
     "vocab": ("v", "v"),

@@ -2,7 +2,8 @@
 
 A catalog message is plain text with ``{name}`` fields filled from a step's data, ``{=key}``
 fields naming a symbol of the notation table, inline math between dollar signs (trusted LaTeX:
-the catalogs are ours; shown as plain text in the terminal), and names from code between
+the catalogs are ours; in the terminal the same formula read by :mod:`dlexam.notation.texmath`
+and printed as text), and names from code between
 backticks (set in a typewriter font). In LaTeX the plain text is escaped, the values typeset.
 """
 
@@ -12,7 +13,6 @@ import html
 import re
 import string
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
 import sympy as sp
@@ -22,6 +22,7 @@ from pylatex.utils import escape_latex
 from dlexam.langs import messages
 from dlexam.notation import display, lookup
 from dlexam.notation.display import render
+from dlexam.notation.texmath import text_of_tex
 
 
 def catalog(lang: str) -> Mapping[str, str]:
@@ -44,6 +45,27 @@ def message(lang: str, key: str) -> str:
 
 _FORMATTER = string.Formatter()
 
+_PIECEWISE = re.compile(r"\\dlx(for|otherwise)(?![A-Za-z]) ?")
+
+
+def worded(lang: str, printed: str, backend: str = "latex") -> str:
+    """A printed formula with the words of its piecewise parts (marked by the printers:
+    :data:`dlexam.notation.printers.PIECEWISE_WORDS`) in ``lang``: ``x \\text{若}\\: x > 0``
+    in LaTeX (``backend`` "latex", or "html": the web page's KaTeX, Moodle's MathJax),
+    ``x 若 x > 0`` as "text"."""
+    if "\\dlx" not in printed:
+        return printed
+
+    def word(match: re.Match[str]) -> str:
+        said = message(lang, "piecewise." + match.group(1))
+        if backend == "text":
+            return said + (" " if match.group(1) == "for" else "")
+        tail = r"\: " if match.group(1) == "for" else " "
+        body = escape_latex(said)
+        return r"\text{" + (html.escape(body) if backend == "html" else body) + "}" + tail
+
+    return _PIECEWISE.sub(word, printed)
+
 
 def _value_tex(value: Any) -> str:
     """A value inside a sentence, as LaTeX (vectors as tuples)."""
@@ -56,40 +78,6 @@ def _value_text(value: Any) -> str:
 
 
 _SPECIAL = re.compile(r"\$(?P<math>[^$]+)\$|`(?P<code>[^`]+)`")
-_TEXT_COMMANDS = [
-    (re.compile(r"\\tilde\{([^{}]*)\}"), r"\1~"),
-    (re.compile(r"\\hat\{([^{}]*)\}"), "\\1\u0302"),
-    (re.compile(r"\\ne(?![A-Za-z])"), "≠"),
-    (re.compile(r"\\(?:mathrm|mathbf|text|operatorname)\{([^{}]*)\}"), r"\1"),
-    (re.compile(r"\\sqrt\{([^{}]*)\}"), r"sqrt(\1)"),
-    (re.compile(r"\\frac\{([^{}]*)\}\{([^{}]*)\}"), r"(\1)/(\2)"),
-]
-_TEXT_SYMBOLS = {
-    r"\sigma": "σ", r"\odot": "⊙", r"\cdot": "·", r"\sum": "Σ", r"\top": "T",
-    r"\tanh": "tanh", r"\log": "log", r"\max": "max", r"\min": "min", r"\beta": "β",
-    r"\approx": "≈", r"\le": "≤", r"\ge": "≥", r"\to": "→", r"\|": "||", r"\,": " ",
-    r"\ldots": "...", r"\dots": "...", r"\times": "x", r"\infty": "∞", r"\alpha": "α",
-    r"\quad": "  ", r"\left": "", r"\right": "", r"\partial": "∂", r"\lVert": "||",
-    r"\rVert": "||", r"\mathcal": "", r"\leftarrow": "←", r"\rightarrow": "→",
-    r"\gamma": "γ", r"\varepsilon": "ε", r"\mu": "μ", r"\delta": "δ", r"\varphi": "φ",
-    r"\Phi": "Φ", r"\pi": "π", r"\lfloor": "⌊", r"\rfloor": "⌋",
-    r"\eta": "η", r"\Delta": "Δ", r"\epsilon": "ε", r"\lambda": "λ", r"\rho": "ρ",
-    r"\pm": "±", r"\mid": "|", r"\prod": "Π", r"\lceil": "⌈", r"\rceil": "⌉",
-    r"\langle": "⟨", r"\rangle": "⟩",
-}
-
-
-@lru_cache(maxsize=4096)
-def math_to_text(latex: str) -> str:
-    """Inline catalog math (LaTeX) as plain text for the terminal: ``\\tilde{C}_t`` -> ``C~_t``."""
-    out = latex
-    for pattern, repl in _TEXT_COMMANDS:
-        out = pattern.sub(repl, out)
-    for command in sorted(_TEXT_SYMBOLS, key=len, reverse=True):
-        out = out.replace(command, _TEXT_SYMBOLS[command])
-    return out.replace("\\", "")
-
-
 def _segments(message_text: str) -> list[tuple[str, str]]:
     """A message cut into (kind, text) pieces: "math" between dollar signs, "code" between
     backticks (names from code such as `np.dot`), "text" elsewhere."""
@@ -163,7 +151,7 @@ def _fill(lang: str, key: str, data: Mapping[str, Any], as_tex: bool,
             if as_html:
                 parts.append(html.escape(f"{left}{piece}{right}"))
             else:
-                parts.append(f"${piece}$" if as_tex else math_to_text(piece))
+                parts.append(f"${piece}$" if as_tex else text_of_tex(piece))
             continue
         if kind == "code":
             if as_html:
@@ -197,10 +185,38 @@ def _fill(lang: str, key: str, data: Mapping[str, Any], as_tex: bool,
             if isinstance(value, display.Listed):
                 value = value.joined(message(lang, "book.list_sep"))
             if as_html:
-                parts.append(_value_html(value, delims))
+                parts.append(worded(lang, _value_html(value, delims), "html"))
             else:
-                parts.append(_value_tex(value) if as_tex else _value_text(value))
-    return "".join(parts)
+                parts.append(worded(lang, _value_tex(value)) if as_tex
+                             else worded(lang, _value_text(value), "text"))
+    return "".join(_punctuation_boxed(parts) if as_tex else parts)
+
+
+_AFTER = frozenset(",.;:!?，。；：、！？）)")
+_BOX = r"\dlxfit{$"
+_NAME = re.compile(r"\$(?P<name>[^$]{1,40}?)\s*(?P<eq>=?)\s*\$\Z")
+
+
+def _punctuation_boxed(parts: list[str]) -> list[str]:
+    """A matrix's box (``\\dlxfit``) takes the name written just before it (``$U$ =`` or
+    ``$U =$``) and the punctuation mark just after it, so that a matrix set on a line of its
+    own keeps both: "U =" is not left at the end of the line above, and the next line does
+    not open with its comma or full stop (a line opening with "。" reads as a mistake)."""
+    out = list(parts)
+    for i, here in enumerate(out):
+        if not (here.startswith(_BOX) and here.endswith("$}")):
+            continue
+        if i + 1 < len(out) and out[i + 1][:1] in _AFTER:
+            here = here[:-2] + r"\mbox{" + out[i + 1][0] + "}$}"
+            out[i + 1] = out[i + 1][1:]
+        if i >= 2 and (name := _NAME.search(out[i - 2])) is not None and (
+                (name["eq"] and not out[i - 1].strip())
+                or (not name["eq"] and out[i - 1].strip() == "=")):
+            here = _BOX + name["name"] + " = " + here[len(_BOX):]
+            out[i - 2] = out[i - 2][:name.start()]
+            out[i - 1] = " " if out[i - 1][:1].isspace() and out[i - 2][-1:] not in " " else ""
+        out[i] = here
+    return out
 
 
 def prose_tex(lang: str, key: str, data: Mapping[str, Any] | None = None) -> NoEscape:
