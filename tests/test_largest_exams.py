@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from sharedtex import Exam
 
+from dlexam.cli import main
+
 # left out of the fast lane (make check): make test runs it
 pytestmark = pytest.mark.slow
 
