@@ -22,11 +22,19 @@ def test_the_bench_set_has_its_four_shapes() -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-def test_each_bench_exam_builds(path: Path, tmp_path: Path) -> None:
-    """Two variants, no TeX: the file is still accepted and every question is drawn."""
-    out = tmp_path / "o"
-    assert main(["exam", str(path), "--variants", "2", "--seed", "1", "--out", str(out),
-                 "--no-pdf"]) == 0
+def test_each_bench_exam_builds(path: Path, tmp_path: Path,
+                                request: pytest.FixtureRequest) -> None:
+    """Two variants, no TeX: the file is still accepted and every question is drawn. The
+    largest file is read from the session's build of it (``largest_exam`` in conftest.py: the
+    same two variants of seed 1, with its PDFs, which test_largest_exams.py reads)."""
+    if path.stem == "largest":
+        built = request.getfixturevalue("largest_exam")
+        assert built.code == 0
+        out = built.out
+    else:
+        out = tmp_path / "o"
+        assert main(["exam", str(path), "--variants", "2", "--seed", "1", "--out", str(out),
+                     "--no-pdf"]) == 0
     key = json.loads((out / "key.json").read_text("utf-8"))
     questions = tomllib.loads(path.read_text("utf-8"))["questions"]
     assert len(key["variants"]) == 2

@@ -2,7 +2,8 @@
 RNN of 20 steps, a 3-channel 8 x 8 convolution, attention over 10 tokens, 6 x 64 logits, an MLP
 8 wide), built as `dlexam exam` builds them and read back. The suite's TeX record
 (tests/texfit.py, from tests/conftest.py) holds both PDFs to TeX's verdict (no Overfull \\hbox
-over 1 pt) and to the text block (every word inside it)."""
+over 1 pt) and to the text block (every word inside it): the build is the session's
+(``largest_exam``), checked where it is built."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from sharedtex import Exam
 
 from dlexam.cli import main
 
@@ -25,10 +27,12 @@ def _text(pdf: Path) -> str:
                           check=True).stdout
 
 
-def test_papers_and_keys_at_the_largest_sizes_fit(tmp_path: Path) -> None:
-    out = tmp_path / "o"
-    assert main(["exam", str(LARGEST), "--variants", "1", "--seed", "1", "--out", str(out),
-                 "--formats", "papers,keys"]) == 0
+def test_papers_and_keys_at_the_largest_sizes_fit(largest_exam: Exam) -> None:
+    """The session's build of the file (``largest_exam`` in conftest.py: two variants of seed 1,
+    every writer, the build test_bench.py reads too)."""
+    out = largest_exam.out
+    assert largest_exam.code == 0
+    assert largest_exam.overflows == ()  # TeX's verdict and the text block, on both PDFs
     papers, keys = _text(out / "papers.pdf"), _text(out / "keys.pdf")
     questions = len(re.findall(r"^\[\[questions\]\]", LARGEST.read_text("utf-8"), re.M))
     for n in range(1, questions + 1):

@@ -58,32 +58,47 @@ def _numbers(value: Any) -> list[float]:
             for _pos, v in leaves(value)]
 
 
+def _planned(name: str) -> tuple[Planner, list[tuple[int, dict[str, Any], str | None, Values]]]:
+    """One planner's values of a derivation on each sampled question, right and every
+    applicable mistake, in that order: computed once per worker and read by both tests below
+    (the tests of one derivation run in one worker: ``BY_DERIVATION`` in tests/sharedtex.py)."""
+    if name not in _PLANNED:
+        d = derivations.get(name)
+        planner = Planner(eager=True)
+        calls = []
+        for seed in SEEDS:
+            params = d.sample(seed)
+            for mistake in [None, *(m.id for m in d.applicable_mistakes(params))]:
+                calls.append((seed, params, mistake, planner.values(d, params, mistake)))
+        _PLANNED[name] = (planner, calls)
+    return _PLANNED[name]
+
+
+_PLANNED: dict[str, tuple[Planner, list[tuple[int, dict[str, Any], str | None, Values]]]] = {}
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_plans_agree_with_the_reference_and_ordinary_runs(name: str) -> None:
     d = derivations.get(name)
     ref = REFERENCES[name]
-    planner = Planner(eager=True)
-    for seed in SEEDS:
-        params = d.sample(seed)
+    for seed, params, mistake, got in _planned(name)[1]:
         shown = d.shown_params(params)
-        for mistake in [None, *(m.id for m in d.applicable_mistakes(params))]:
-            got = planner.values(d, params, mistake)
-            with numeric_inputs():
-                ordinary = Values.of(d.run(params, mistake=mistake))
-            where = f"seed {seed}, mistake {mistake}"
-            assert _close(got.answers, ordinary.answers), where
-            assert [k for k, _v in got.valued_steps] == [k for k, _v in ordinary.valued_steps]
-            assert _close([v for _k, v in got.valued_steps],
-                          [v for _k, v in ordinary.valued_steps]), where
-            for answer, value in ref(shown, mistake).items():
-                if d.answer(answer).kind == "text":
-                    assert got.answers[answer] == value, (where, answer)
-                    continue
-                mine, theirs = _numbers(got.answers[answer]), _numbers(value)
-                assert len(mine) == len(theirs), (where, answer)
-                for x, y in zip(mine, theirs, strict=True):
-                    assert x == y or math.isclose(x, y, rel_tol=1e-6, abs_tol=1e-9), \
-                        (where, answer, x, y)
+        with numeric_inputs():
+            ordinary = Values.of(d.run(params, mistake=mistake))
+        where = f"seed {seed}, mistake {mistake}"
+        assert _close(got.answers, ordinary.answers), where
+        assert [k for k, _v in got.valued_steps] == [k for k, _v in ordinary.valued_steps]
+        assert _close([v for _k, v in got.valued_steps],
+                      [v for _k, v in ordinary.valued_steps]), where
+        for answer, value in ref(shown, mistake).items():
+            if d.answer(answer).kind == "text":
+                assert got.answers[answer] == value, (where, answer)
+                continue
+            mine, theirs = _numbers(got.answers[answer]), _numbers(value)
+            assert len(mine) == len(theirs), (where, answer)
+            for x, y in zip(mine, theirs, strict=True):
+                assert x == y or math.isclose(x, y, rel_tol=1e-6, abs_tol=1e-9), \
+                    (where, answer, x, y)
 
 
 def _example_exam_derivations() -> list[str]:
@@ -101,15 +116,8 @@ def _example_exam_derivations() -> list[str]:
 def test_the_benchmarked_derivations_are_planned(name: str) -> None:
     """These trace, right and every mistake: a change that stops one tracing (and slows the
     checker and the exam builder tenfold) fails here rather than only in the benchmark."""
-    d = derivations.get(name)
-    planner = Planner(eager=True)
-    calls = 0
-    for seed in SEEDS:
-        params = d.sample(seed)
-        for mistake in [None, *(m.id for m in d.applicable_mistakes(params))]:
-            planner.values(d, params, mistake)
-            calls += 1
-    assert planner.counts["planned"] == calls, planner.failures
+    planner, calls = _planned(name)
+    assert calls and planner.counts["planned"] == len(calls), planner.failures
 
 
 def test_a_guard_sends_other_inputs_elsewhere() -> None:
