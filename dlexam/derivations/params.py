@@ -390,6 +390,17 @@ def applied(func: Callable[..., sp.Expr], arg: sp.Expr) -> sp.Basic:
     return hook(func(arg, evaluate=False))
 
 
+def named(value: Any) -> Any:
+    """A recurrent state's entry passed on: while a derivation is traced and it is a formula of
+    traced inputs (not a bare symbol), a symbol the trace defines as it (each later state then
+    nests symbols, not ever larger formulas); otherwise the value itself."""
+    hook = _NAME_HOOK.get()
+    if hook is None or not isinstance(value, sp.Expr) or value.is_Symbol or \
+            not value.free_symbols:
+        return value
+    return hook(value)
+
+
 def watched(value: Any) -> None:
     """Passes a step's value to the watch of :func:`step_watch`, if any."""
     watch = _STEP_WATCH.get()

@@ -417,10 +417,11 @@ def build_variants(exam: Exam, count: int, seed: int,
     # the first variant's structure (input form, sizes, choices the sampler drew) holds for
     # the others: one question, other numbers
     structures = {qv.question.id: structure_of(qv.question, qv.params) for qv in first.questions}
-    # from here a shape is traced when it is seen a second time: the first variant's shapes are
-    # traced (most questions keep them), but one whose sizes or untraced parameters (a label, a
-    # word list) change with each draw is seen about once, and its ordinary run costs a fifth
-    # to a half of a trace
+    # from here a new shape is traced at first sight only for a derivation whose plans serve
+    # twice each on average (Planner.made, .served), else when seen a second time: the first
+    # variant's shapes are traced (most questions keep them), but one whose sizes or untraced
+    # parameters (a label, a word list) change with each draw is seen about once, and its
+    # ordinary run costs a fifth to a half of a trace
     planner.eager = False
     if count > 1:
         for qv in first.questions:

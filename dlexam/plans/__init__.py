@@ -254,7 +254,7 @@ def _compile(symbols: list[sp.Symbol], formulas: list[sp.Expr],
         return [*lets, *shared], reduced
 
     fn = sp.lambdify(symbols, formulas, modules=[_MPFR_NAMES, "mpmath"], cse=cse)
-    used = set(fn.__code__.co_names) - {"abs"}
+    used = set(fn.__code__.co_names) - {"abs", "max", "min"}  # (Python's: MPFR's too)
     if used <= set(_MPFR_NAMES):
         return fn, True
     return sp.lambdify(symbols, formulas, modules="mpmath", cse=cse), False
@@ -482,6 +482,25 @@ def _whole(expr: sp.Expr) -> int:
     return kind
 
 
+def _kinds(exprs: list[sp.Expr], position: Mapping[sp.Symbol, int],
+           named: Sequence[tuple[sp.Symbol, sp.Expr]]) -> tuple[tuple[int, tuple[int, ...]], ...]:
+    """What each value's formula is on whole inputs (:func:`_whole`) and the positions of the
+    inputs it uses, through the named values it uses: a name is what its formula is (tanh of
+    the inputs inexact, a sum of their products whole)."""
+    known: dict[sp.Symbol, tuple[int, frozenset[int]]] = {
+        symbol: (WHOLE, frozenset({k})) for symbol, k in position.items()}
+    for symbol, definition in named:  # each defined by the inputs and the names before it
+        parts = [known[x] for x in definition.free_symbols]
+        known[symbol] = (min([_whole(definition), *(k for k, _u in parts)]),
+                         frozenset().union(*(u for _k, u in parts)))
+    out = []
+    for expr in exprs:
+        parts = [known[x] for x in expr.free_symbols]
+        out.append((min([_whole(expr), *(k for k, _u in parts)]),
+                    tuple(sorted(frozenset().union(*(u for _k, u in parts))))))
+    return tuple(out)
+
+
 def _template(value: Any, exprs: list[sp.Expr], symbols: set[sp.Symbol]) -> Any:
     """``value`` as plain data whose numbers that depend on the inputs are :class:`_Out`."""
     value = _explicit(value)
@@ -575,10 +594,7 @@ def trace(derivation: Derivation, prepared: Prepared,
     steps = tuple((s.key, None if s.value is None else _template(s.value, exprs, symbols))
                   for s in result.steps)
     position = {symbol: k for k, symbol in enumerate(state.symbols)}
-    # (a named value, tanh or exp of the inputs, is inexact as the function is)
-    integer = tuple((INEXACT, ()) if e.free_symbols & named else
-                    (_whole(e), tuple(sorted(position[x] for x in e.free_symbols)))
-                    for e in exprs)
+    integer = _kinds(exprs, position, state.named)
     plan = Plan(state.symbols, exprs, [diff for diff, _c, _o in state.guards], integer,
                 tuple((c, o) for _d, c, o in state.guards), answers, steps, state.named)
     out = plan.evaluate(state.numbers, steps=names is None, names=names)
@@ -607,6 +623,10 @@ class Planner:
         self._tries: dict[Signature, int] = {}
         self.failures: dict[str, str] = {}  # derivation (mistake) -> why a trace failed
         self.counts = {"planned": 0, "ran": 0, "traced": 0}
+        # per derivation: plans made, and values they gave (not ``eager``: a derivation whose
+        # plans serve twice each on average has its new shapes traced at first sight too)
+        self.made: dict[str, int] = {}
+        self.served: dict[str, int] = {}
 
     def copy(self) -> Planner:
         """A planner that starts with this one's plans (shared) and goes its own way: the same
@@ -618,6 +638,7 @@ class Planner:
         twin._tries = dict(self._tries)
         twin.failures = dict(self.failures)
         twin.counts = dict(self.counts)
+        twin.made, twin.served = dict(self.made), dict(self.served)
         return twin
 
     def values(self, derivation: Derivation, raw: Mapping[str, Any] | None,
@@ -681,8 +702,10 @@ class Planner:
                 if found is not None:
                     self._plans.move_to_end(signature)
                     return found
+            name = derivation.name
             if self._tries.get(signature, 0) < MAX_GUARDED and len(numbers) <= MAX_INPUTS and (
-                    self.eager or signature in self._seen):
+                    self.eager or signature in self._seen or
+                    self.served.get(name, 0) >= 2 * self.made.get(name, 0) > 0):
                 traced = self._trace(derivation, prepared, signature, plans, names)
                 found = None if traced is None else \
                     self._planned(derivation, traced, numbers, prepared, names)
@@ -702,6 +725,7 @@ class Planner:
         if out is None:
             return None
         self.counts["planned"] += 1
+        self.served[derivation.name] = self.served.get(derivation.name, 0) + 1
 
         def steps() -> tuple[tuple[str, Any], ...]:
             full = out if names is None else plan.evaluate(numbers)
@@ -719,6 +743,7 @@ class Planner:
         self._tries[signature] = self._tries.get(signature, 0) + 1
         try:
             plan: Plan | None = trace(derivation, prepared, names)
+            self.made[derivation.name] = self.made.get(derivation.name, 0) + 1
         except Exception as err:
             self.failures[f"{derivation.name} ({prepared.mistake or 'right'})"] = \
                 f"{type(err).__name__}: {str(err)[:200]}"
