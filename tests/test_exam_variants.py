@@ -195,3 +195,37 @@ def test_an_answer_a_mistake_does_not_make_is_asked(tmp_path: Path) -> None:
     assert set(asked) == {"masked", "Z"}
     assert "no-mask" not in asked["masked"]["mistakes"]
     assert "no-mask" in asked["Z"]["mistakes"]
+
+
+INIT = """
+title = { en = "Init" }
+lang = "en"
+
+[[questions]]
+id = "init"
+derivation = "init-variance"
+points = 1
+ask = ["weight_std"]
+"""
+
+
+def test_a_first_structure_that_fixes_an_asked_item_is_drawn_again(tmp_path: Path) -> None:
+    """The sampler's standard initialisation gives every weight variance 1 whatever the
+    widths: a first variant that draws it would make weight_std the same in every variant.
+    The file leaves the scheme to the sampler, so the first variant is drawn again instead of
+    the exam being refused (seeds 0-39 include first draws of the standard scheme)."""
+    path = tmp_path / "init.toml"
+    path.write_text(INIT, encoding="utf-8")
+    exam = load_exam(path)
+    fixed_first = 0
+    for seed in range(40):
+        drawn = variants.build_variants(exam, 3, seed)
+        stds = [qv.asked[0]["expected"] for v in drawn.variants for qv in v.questions]
+        schemes = {qv.params["scheme"] for v in drawn.variants for qv in v.questions}
+        assert len(set(map(str, stds))) == 3, (seed, stds)
+        assert schemes != {"standard"}
+        fixed_first += sum(n for key, n in drawn.redrawn.items()
+                           if "fixed_item" in str(key.fields["reason"].key))
+    assert fixed_first > 0  # the case arose and was handled
+    # a single variant keeps its first draw, whatever it is
+    assert variants.build_variants(exam, 1, 4).variants[0].questions[0].params

@@ -315,7 +315,11 @@ def check_varies(question: Question, first: QuestionVariant, seed: int,
     answers = {item.answer for item in question.items}
     for k in range(PROBES):
         params = question.draw(_derive_seed(seed, question.id, "probe", k), structure)
-        (values,) = planner.values_of(question.spec, params, [None], answers=answers)
+        eager, planner.eager = planner.eager, False  # (a probe's new shape: see build_variants)
+        try:
+            (values,) = planner.values_of(question.spec, params, [None], answers=answers)
+        finally:
+            planner.eager = eager
         for i, (item, asked) in enumerate(zip(question.items, first.asked, strict=True)):
             tol = question.tolerance_for(item)
             if _differ(asked["expected"], element(values.answers[item.answer], item.index), tol):
@@ -327,6 +331,43 @@ def check_varies(question: Question, first: QuestionVariant, seed: int,
     raise InputError(f"{question.path}.ask", Said("exam.errors.changes_with_draw", id=question.id),
                      Said("exam.errors.same_in_every_draw", ref=item.ref,
                           value=json.dumps(first.asked[still]["expected"])))
+
+
+FIRST_REDRAWS = 8  # first draws tried whose structure fixes an asked item in every draw
+
+
+def first_draw(question: Question, variant_seed: int, seed: int, seen: set[str],
+               redrawn: Counter[str], planner: Planner, count: int) -> QuestionVariant:
+    """The first variant of a question, whose structure the others keep: its first draw, or,
+    when that structure leaves an asked item the same in every draw (a sampler's choice of
+    the standard initialisation, whose weights always have variance 1) and the file draws the
+    structure itself, the next draw whose structure does not, within :data:`FIRST_REDRAWS`.
+
+    Raises:
+        InputError: naming the question's ``ask`` when no structure tried lets it vary.
+    """
+    qv = draw_question(question, variant_seed, seen, redrawn, planner)
+    if count == 1:
+        return qv
+    refused: InputError | None = None
+    for _ in range(FIRST_REDRAWS):
+        structure = structure_of(question, qv.params)
+        try:
+            check_varies(question, qv, seed, structure, planner)
+            return qv
+        except InputError as err:
+            if structure is None:  # the file fixes the structure: nothing to redraw
+                raise
+            refused = refused or err
+        seen.clear()  # the refused first draw is not a variant
+        redrawn[redrawn_key(question.id, Said("exam.reasons.fixed_item"))] += 1
+        try:
+            qv = draw_question(question, variant_seed, seen, redrawn, planner,
+                               start=qv.attempt + 1)
+        except InputError:
+            break
+    assert refused is not None
+    raise refused
 
 
 def draw_question(question: Question, seed: int, seen: set[str],
@@ -412,8 +453,9 @@ def build_variants(exam: Exam, count: int, seed: int,
         codes.append(variant_code(seed, number, taken))
         taken.add(codes[-1])
     seeds = [_derive_seed(seed, "variant", number) for number in range(1, count + 1)]
-    first = Variant(codes[0], seeds[0], [draw_question(q, seeds[0], seen[q.id], redrawn, planner)
-                                         for q in exam.questions])
+    first = Variant(codes[0], seeds[0], [
+        first_draw(q, seeds[0], seed, seen[q.id], redrawn, planner, count)
+        for q in exam.questions])
     # the first variant's structure (input form, sizes, choices the sampler drew) holds for
     # the others: one question, other numbers
     structures = {qv.question.id: structure_of(qv.question, qv.params) for qv in first.questions}
@@ -423,9 +465,6 @@ def build_variants(exam: Exam, count: int, seed: int,
     # parameters (a label, a word list) change with each draw is seen about once, and its
     # ordinary run costs a fifth to a half of a trace
     planner.eager = False
-    if count > 1:
-        for qv in first.questions:
-            check_varies(qv.question, qv, seed, structures[qv.question.id], planner)
     if progress is not None:
         progress(1)
     rest = list(range(1, count))
