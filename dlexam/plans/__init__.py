@@ -28,7 +28,12 @@ of more than :data:`MAX_INPUTS` numbers, and a trace whose formulas grow past
 :data:`TREE_BUDGET` nodes (a long recurrence nests each state in the next; the derivation
 layer's tracing interface, :func:`~dlexam.derivations.params.input_hook` and
 :func:`~dlexam.derivations.params.step_watch`, is how a trace reads the inputs and watches the
-steps). ``tests/test_plans.py`` compares the two on sampled parameters for every derivation and
+steps). A recurrence keeps its formulas small by *names*: tanh and exp of traced formulas
+(:func:`~dlexam.derivations.params.applied`) and a state's entries passed on
+(:func:`~dlexam.derivations.params.named`) stand as symbols of their own, each defined by the
+inputs and the names before it and computed in that order by the compiled plan (SymPy then never
+asks the assumptions of a large nested sum, which made an LSTM's trace cost seconds).
+``tests/test_plans.py`` compares the two on sampled parameters for every derivation and
 mistake.
 """
 
@@ -203,7 +208,8 @@ class _Compiled:
     need."""
 
     def __init__(self, symbols: list[sp.Symbol], exprs: list[sp.Expr], indices: list[int],
-                 guards: list[sp.Expr], named: list[tuple[sp.Symbol, sp.Expr]]) -> None:
+                 guards: list[sp.Expr],
+                 named: Sequence[tuple[sp.Symbol, sp.Expr]] = ()) -> None:
         self.symbols = symbols
         self.named = named
         self.formulas: list[sp.Expr] | None = [*(exprs[k] for k in indices), *guards]
