@@ -31,9 +31,9 @@ os.environ[RECORD_ENV] = str(RECORDED)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--seeds", type=int, default=12, metavar="N",
+    parser.addoption("--seeds", type=int, default=6, metavar="N",
                      help="sampled questions per derivation that test_contract.py runs against "
-                     "the references (default 12; 50 or more for a deep run)")
+                     "the references (default 6; 50 or more for a deep run)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -104,14 +104,26 @@ def answer_book(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Boo
     """The answer book in a language ("bilingual", "en", "zh-Hant"), built with TeX once per
     session (per xdist worker) and shared by every test that asks for it: read it, never write
     into its folder."""
-    from dlexam.book.build import build_book
+    from dlexam.book import build
 
     built: dict[str, Book] = {}
 
     def get(lang: str = "bilingual") -> Book:
         if lang not in built:
             folder = tmp_path_factory.mktemp(f"book-{lang}")
-            built[lang] = Book(folder, build_book(folder, lang=lang))
+            renders: list[Any] = []
+            real = build.book_pieces
+
+            def counted(*args: Any, **kwargs: Any) -> Any:
+                renders.append(kwargs.get("pages"))
+                return real(*args, **kwargs)
+
+            # the build is cold (an empty folder): the renderings it made are recorded, for
+            # test_book.py's test that a cold build renders the book once
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(build, "book_pieces", counted)
+                report = build.build_book(folder, lang=lang)
+            built[lang] = Book(folder, report, tuple(renders))
         return built[lang]
 
     return get

@@ -22,6 +22,9 @@ class Book:
 
     folder: Path
     report: Any
+    renders: tuple[Any, ...] = ()
+    """The ``pages`` given to each rendering of the book's source during the build (``None``:
+    the shipped page table): a cold build that matched the table renders it once."""
 
     @property
     def pdf(self) -> Path:
@@ -53,10 +56,20 @@ BY_DERIVATION = {"tests/test_contract.py"}
 they run in one worker, which runs the derivation once per sample."""
 
 
+BY_DOCUMENT = re.compile(r"\[(sheets\d+)-")
+"""A test that reads one document of several (tests/test_fit.py's sheets, typeset a few
+derivations to a document): its id begins with the document's name, and the tests of one
+document run in one worker, which typesets it once."""
+
+
 def scope_of(nodeid: str, groups: dict[str, str]) -> str:
     """The scheduling scope of a test: its file's group, its file and derivation (the
-    parameter of a test of :data:`BY_DERIVATION`), or the test itself."""
+    parameter of a test of :data:`BY_DERIVATION`), its file and document
+    (:data:`BY_DOCUMENT`), or the test itself."""
     path = nodeid.split("::", 1)[0]
     if path in BY_DERIVATION and nodeid.endswith("]"):
         return f"{path}::[{nodeid.rsplit('[', 1)[1]}"
+    document = BY_DOCUMENT.search(nodeid)
+    if document is not None:
+        return f"{path}::{document[1]}"
     return groups.get(path, nodeid)

@@ -218,7 +218,7 @@ def test_seeded_walk_through_has_the_exam_table_shapes() -> None:
             if s.key.endswith(("concat", "projection"))] == [(5, 12), (5, 6)]
     concat = next(s for s in r.steps if s.key == "multi_head_attention.concat")
     assert prose_text("en", concat.key, concat.data).endswith(
-        "each 5 x 4, placed side by side give a 5 x 12 matrix.")
+        "each 5 × 4, placed side by side give a 5 × 12 matrix.")
     assert r"$5$ $\times$ $12$ matrix" in prose_tex("en", concat.key, concat.data)
     numbers = [x for m in [r.info["X"], r.info["W_O"], *r.info["W_Q"]] for x in m]
     assert all(x.is_Rational and 0 <= x <= sp.Rational(99, 100) and (100 * x).is_Integer

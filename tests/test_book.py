@@ -10,7 +10,7 @@ import math
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -243,23 +243,14 @@ def test_shipped_page_table_is_current(layouts: dict) -> None:
     assert layouts  # the fixture asserts one pass per language
 
 
-def test_a_cold_build_renders_the_book_once(tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_cold_build_renders_the_book_once(answer_book: Callable[[str], Book]) -> None:
     """The contents list pages for its top entries only: sub-headings the log also reports
-    (beyond-gan-heading, ...) must not send the book to be rendered a second time."""
-    from dlexam.book import build as book
-
-    calls = []
-    real = book.book_pieces
-
-    def counted(*args: object, **kwargs: object) -> Iterator[str]:
-        calls.append(kwargs.get("pages"))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(book, "book_pieces", counted)  # render_book makes its source with it
-    report = book.build_book(tmp_path / "out")
-    assert report.passes == 1
-    assert calls == [None]
+    (beyond-gan-heading, ...) must not send the book to be rendered a second time. The shared
+    bilingual book was built cold, into an empty folder, with its renderings recorded
+    (conftest.py's ``answer_book``)."""
+    shared = answer_book("bilingual")
+    assert shared.report.passes == 1
+    assert shared.renders == (None,)
 
 
 @pytest.mark.parametrize("lang", ["bilingual", "en", "zh-Hant", "zh-Hans", "en+zh-Hans"])

@@ -66,7 +66,7 @@ def test_sigmoid_statement_and_steps_name_the_sigmoid(capsys: pytest.CaptureFixt
     assert main(["sample", "bptt", "--seed", "3", "--json", "activation=sigmoid",
                  "target=[0.1, 0.2]"]) == 0
     sample = json.loads(capsys.readouterr().out)
-    assert "σ(W h_{t-1}" in sample["question"] and "∂ L / ∂ a_t" in sample["question"]
+    assert "σ(W h_{t-1}" in sample["question"] and "∂L / ∂a_t" in sample["question"]
     result = BPTT.run(sample["params"])
     keys = [s.key for s in result.steps]
     assert "bptt.cell_sigmoid" in keys and "bptt.grad_a_sigmoid" in keys

@@ -13,7 +13,7 @@ import pytest
 from reference import load
 
 from dlexam import derivations
-from dlexam.check.verdicts import check
+from dlexam.check.verdicts import Checker, check
 from dlexam.cli import main
 
 REFERENCES = load()
@@ -104,15 +104,18 @@ def test_each_mistake_is_named_on_sampled_parameters(name: str) -> None:
     d = derivations.get(name)
     for seed in (3, 4):
         params = d.sample(seed)
+        # one checker for the question, as an exam's grading has: it works out the right
+        # values and each mistake's once, and judges every set of answers below against them
+        # (a checker per set did the same work once per mistake)
+        checker = Checker(d, params)
         right = d.run(params).plain_answers()
-        report = check(d, params, {a: v for a, v in right.items()
-                                   if d.answer(a).kind != "text"})
+        report = checker.check({a: v for a, v in right.items() if d.answer(a).kind != "text"})
         assert report.correct == report.total, [v.ref for v in report.verdicts if not v.correct]
         for m in d.applicable_mistakes(params):
             theirs = d.run(params, mistake=m.id).plain_answers()
             given = {a: theirs[a] for a in m.changes
                      if a in theirs and d.answer(a).kind != "text"}
-            report = check(d, params, given)
+            report = checker.check(given)
             wrong = [v for v in report.verdicts if not v.correct]
             named = {v.mistake for v in wrong}
             assert m.id in named or not wrong, (seed, m.id, named)

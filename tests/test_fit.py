@@ -13,18 +13,25 @@ allows, read from the registry.
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
+import re
 import subprocess
+import tempfile
+from dataclasses import dataclass
+from functools import cache
 from itertools import chain
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pylatex import NoEscape
+from pypdf import PdfReader
 from texfit import outside, overfull, text_block
 
 from dlexam import derivations, render
-from dlexam.build.document import assemble, fragment
-from dlexam.build.tex import compile_pdf
+from dlexam.build.document import Fragment, assemble, fragment
+from dlexam.build.tex import RECORD_ENV, compile_pdf
 from dlexam.derivations.core import Result
 
 pytestmark = pytest.mark.tex
@@ -105,16 +112,82 @@ def assert_fits(log: str, pdf: bytes, tmp_path: Path, what: str) -> str:
                           check=True).stdout
 
 
-@pytest.mark.parametrize("name", derivations.names())
-def test_every_sheet_fits_sampled_and_at_the_limits(name: str, tmp_path: Path) -> None:
-    chosen = cases(name)
-    assert chosen, f"{name}: no case to lay out"
-    results = [derivations.solve(name, params) for _label, params in chosen]
-    run = compile_pdf(sheets_source(results, "bilingual"), jobname="sheets")
-    text = assert_fits(run.log, run.pdf, tmp_path, name)
-    # every sheet is in the document, in both languages
-    assert text.count(f"Answer sheet: {name}") == len(results), name
-    assert text.count(f"解答單：{name}") == len(results), name
+# the sheets are typeset a few derivations to a document (a TeX run costs its start, the fonts
+# loaded, whatever it holds), each derivation on pages of its own; a test reads its own
+# derivation's lines of the log and its pages. Tests of one document run in one worker
+# (tests/sharedtex.py, by the ``sheets<k>-`` of their ids), which typesets it once.
+DOCUMENTS = 4
+NAMES = derivations.names()
+SHEETS = {name: f"sheets{i % DOCUMENTS}" for i, name in enumerate(NAMES)}
+_START = re.compile(r"^dlexam-sheets: (?P<name>\S+) (?P<page>\d+)$", re.M)
+
+
+@dataclass(frozen=True)
+class Sheets:
+    """One document of several derivations' sheets: per derivation, its part of the log
+    (from the line the document writes as that derivation starts) and its pages."""
+
+    logs: dict[str, str]
+    pages: dict[str, tuple[int, int]]
+    outside: list[tuple[int, str]]  # (page, word) of every word outside the text block
+    texts: list[str]  # each page's text
+    counts: dict[str, int]  # sheets per derivation
+
+
+@cache
+def sheets(document: str) -> Sheets:
+    """The sheets of every derivation in ``document``, typeset in one TeX run, each
+    derivation's from a new page; the run is read here (not recorded for conftest.py's
+    read-back, which would lay every derivation's problems on the test that built it)."""
+    names = [name for name in NAMES if SHEETS[name] == document]
+    parts, counts = [], {}
+    langs = render.langs_for("bilingual")
+    for name in names:
+        results = [derivations.solve(name, params) for _label, params in cases(name)]
+        counts[name] = len(results)
+        parts.append(Fragment(NoEscape(f"\\clearpage\\typeout{{dlexam-sheets: {name} "
+                                       f"\\thepage}}\n")))
+        parts += [fragment("sheet.tex.j2", langs=langs, result=r,
+                           summary_key=r.derivation.replace("-", "_") + ".summary")
+                  for r in results]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv(RECORD_ENV, raising=False)
+        run = compile_pdf(assemble("sheets", langs, parts), jobname="sheets")
+    starts = [(m["name"], int(m["page"]), m.start()) for m in _START.finditer(run.log)]
+    assert [name for name, _page, _at in starts] == names, "a derivation's start is missing"
+    pages = len(PdfReader(io.BytesIO(run.pdf)).pages)
+    logs, spans = {}, {}
+    for i, (name, page, at) in enumerate(starts):
+        nxt = starts[i + 1] if i + 1 < len(starts) else None
+        logs[name] = run.log[at:nxt[2] if nxt else len(run.log)]
+        spans[name] = (page, (nxt[1] - 1) if nxt else pages)
+    block = text_block(run.log)
+    assert block is not None, "the document writes its text block to its log"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "sheets.pdf"
+        path.write_bytes(run.pdf)
+        words = [(int(line.split(":", 1)[0].removeprefix("page ")), line)
+                 for line in outside(path, block)]
+        texts = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                               check=True).stdout.split("\f")
+    return Sheets(logs, spans, words, texts, counts)
+
+
+@pytest.mark.parametrize("name", NAMES, ids=[f"{SHEETS[n]}-{n}" for n in NAMES])
+def test_every_sheet_fits_sampled_and_at_the_limits(name: str) -> None:
+    assert cases(name), f"{name}: no case to lay out"
+    doc = sheets(SHEETS[name])
+    first, last = doc.pages[name]
+    assert first <= last, f"{name}: no page of its own"
+    assert overfull(doc.logs[name]) == [], f"{name}: lines wider than the text block"
+    found = [line for page, line in doc.outside if first <= page <= last]
+    assert found == [], f"{name}: words outside the text block"
+    text = "".join(doc.texts[first - 1:last])
+    # every sheet is in the document, in both languages, on its derivation's pages, and no
+    # other derivation's sheet is
+    assert set(re.findall(r"Answer sheet: (\S+)", text)) == {name}, name
+    assert text.count(f"Answer sheet: {name}") == doc.counts[name], name
+    assert text.count(f"解答單：{name}") == doc.counts[name], name
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-Hant"])

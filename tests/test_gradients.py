@@ -239,8 +239,8 @@ def test_clipping_states_its_inputs_first() -> None:
     assert given.key == "clip_gradient.given"
     assert text(given.lhs) == "g" and given.symbolic == sp.ImmutableMatrix([6, -8])
     assert given.data["threshold"] == 5
-    assert "the threshold beta = 5" in prose_text("en", given.key, given.data)
-    assert "閾值 beta = 5" in prose_text("zh-Hant", given.key, given.data)
+    assert "the threshold β = 5" in prose_text("en", given.key, given.data)
+    assert "閾值 β = 5" in prose_text("zh-Hant", given.key, given.data)
     keys = [s.key for s in result.steps]
     assert keys.index("clip_gradient.given") < keys.index("clip_gradient.norm")
 

@@ -16,7 +16,8 @@ from dlexam import errors, langs
 from dlexam.langs import messages
 
 ROOT = Path(__file__).resolve().parents[1]
-SCOPE = sorted([*ROOT.glob("dlexam/exams/*.py"), *ROOT.glob("dlexam/grade/*.py"),
+SCOPE = sorted([*ROOT.glob("dlexam/exams/*.py"), ROOT / "dlexam" / "notation" / "texmath.py",
+                *ROOT.glob("dlexam/grade/*.py"),
                 *ROOT.glob("dlexam/web/*.py"), *ROOT.glob("dlexam/book/*.py"),
                 ROOT / "dlexam" / "cli.py", ROOT / "dlexam" / "outfolder.py"])
 # dlexam's own errors, by name (TypedError: exam text's $...$ refused, shown inside an InputError)
@@ -112,21 +113,25 @@ def test_the_keys_the_drivers_say_are_in_every_language() -> None:
 
 
 def test_no_tex_command_name_reaches_the_terminal() -> None:
-    """Until the text printer draws the catalogs' formulas, the terminal's text of every inline
-    formula holds no TeX command's name (eta, Delta, epsilon, pm, ... left by a stripped
-    backslash); a matrix environment (one, in a book question) aside."""
-    from dlexam.render.prose import math_to_text
+    """The terminal's text of every inline formula (the text printer's, from the tree
+    :mod:`dlexam.notation.texmath` reads) holds no TeX command's name (eta, Delta, epsilon, pm,
+    ... as a stripped backslash would leave them), no backslash and no brace but a script's."""
+    from dlexam.notation.texmath import text_of_tex
+    from dlexam.render.prose import _segments
 
     names = re.compile(r"(?<![A-Za-z])(?:eta|Delta|epsilon|lambda|rho|pm|mid|prod|lceil|rceil|"
                        r"langle|rangle|beta|alpha|sigma|gamma|delta|mu|varphi|partial|"
-                       r"odot|cdot|sum|approx|infty|times|quad|mathrm|mathbf|frac)"
+                       r"odot|cdot|sum|approx|infty|times|quad|mathrm|mathbf|frac|begin|"
+                       r"smallmatrix|tilde|hat|top|left|right|lVert|rVert)"
                        r"(?![A-Za-z])")
     found = []
     for lang in langs.LANGS:
         for key, text in messages(lang).items():
-            for piece in re.findall(r"\$([^$]+)\$", text):
-                shown = math_to_text(piece)
-                if "smallmatrix" not in piece and names.search(shown):
+            for kind, piece in _segments(text):
+                if kind != "math" or key == "authoring.formula":  # that one: literal dollars
+                    continue
+                shown = text_of_tex(piece)
+                if names.search(shown) or "\\" in shown or re.search(r"(?<![_^]){", shown):
                     found.append((lang, key, shown))
     assert not found, found[:5]
-    assert math_to_text(r"\eta \pm \Delta") == "η ± Δ"
+    assert text_of_tex(r"\eta \pm \Delta") == "η ± Δ"

@@ -72,7 +72,7 @@ def test_inline_math_in_catalogs() -> None:
     assert r"$\partial C_t / \partial C_{t-1} = \mathrm{diag}(f_t)$" in prose_tex(
         "en", "book_rnn_gradients.remedy_gating"
     )
-    assert "∂ C_t / ∂ C_{t-1} = diag(f_t)" in prose_text("en", "book_rnn_gradients.remedy_gating")
+    assert "∂C_t / ∂C_{t-1} = diag(f_t)" in prose_text("en", "book_rnn_gradients.remedy_gating")
 
 
 def test_every_message_renders_its_math_balanced() -> None:

@@ -15,7 +15,7 @@ deeper than 50, a power whose result would have more than 10^4 digits, and any v
 not finite or passes 1e300 in size (``exp(exp(exp(100)))``).
 
 The parser builds a small tree (:data:`Node`), which :func:`evaluate` turns into a float. (The
-``$...$`` of exam text is presentation, not a value: :mod:`dlexam.exams.texmath` reads it.)
+``$...$`` of exam text is presentation, not a value: :mod:`dlexam.notation.texmath` reads it.)
 """
 
 from __future__ import annotations

@@ -32,12 +32,12 @@ from dlexam.notation import msym, register_symbols, sym
 from dlexam.notation.display import Phrase
 
 register_symbols({
-    "beta": (r"\beta", "beta"),
+    "beta": (r"\beta", "β"),
     "g": (r"\mathbf{g}", "g"),
     "g_i": (r"\mathbf{g}_i", "g_i"),
     "norm_g": (r"\lVert \mathbf{g} \rVert", "||g||"),
-    "g_clipped": (r"\hat{\mathbf{g}}", "g^"),
-    "norm_g_clipped": (r"\lVert \hat{\mathbf{g}} \rVert", "||g^||"),
+    "g_clipped": (r"\hat{\mathbf{g}}", "ĝ"),
+    "norm_g_clipped": (r"\lVert \hat{\mathbf{g}} \rVert", "||ĝ||"),
 })
 
 

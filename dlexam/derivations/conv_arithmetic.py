@@ -32,7 +32,7 @@ register_symbols({
     "ca_p": ("p", "p"),
     "ca_d": ("d", "d"),
     "ca_out": ("n'", "n'"),
-    "ca_span": (r"\hat{k}", "k^"),
+    "ca_span": (r"\hat{k}", "k̂"),
     "ca_total": (r"p_{\mathrm{total}}", "p_total"),
     "ca_filters": ("f", "f"),
     "ca_channels": ("C", "C"),

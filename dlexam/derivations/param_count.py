@@ -28,12 +28,13 @@ from dlexam.derivations.params import Param
 from dlexam.derivations.sampling import Draw
 from dlexam.errors import InputError, Said
 from dlexam.notation import register_symbols, sym
+from dlexam.notation.display import Series
 
 register_symbols({
     "n_units": ("n", "n"),
     "n_in": ("m", "m"),
     "n_gates": ("k", "k"),
-    "n_bias": (r"\beta", "beta"),
+    "n_bias": (r"\beta", "β"),
     "P": ("P", "P"),
     "P_total": (r"P_{\mathrm{total}}", "P_total"),
     "vocab": ("v", "v"),
@@ -481,8 +482,9 @@ def _count(value: Any) -> Any:
     return value
 
 
-def _show(shape: Shape) -> str:
-    return "(" + ", ".join(str(x) for x in (None, *shape)) + ")"
+def _show(shape: Shape) -> Series:
+    """A layer's shape as Keras prints it, the batch axis (None) first."""
+    return Series("shape", (None, *shape))
 
 
 def _recurrent_count(
@@ -956,8 +958,7 @@ def _model_code(values: Mapping[str, Any]) -> str:
             if shape is not None:  # the parameter, written where Keras code has it
                 code = body[: position + 1]
                 separator = "" if code.endswith("()") else ", "
-                sizes = ", ".join(str(x) for x in shape) + ("," if len(shape) == 1 else "")
-                first = f"{code[:-1]}{separator}input_shape=({sizes}))"
+                first = f"{code[:-1]}{separator}input_shape={Series('tuple', shape)})"
             else:
                 first = _with_input_shape(body[: position + 1], values.get("timesteps"),
                                           values["input_dim"])

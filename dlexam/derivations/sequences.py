@@ -118,8 +118,8 @@ def ngrams(words: Sequence[str], n: int) -> Counter[tuple[str, ...]]:
 
 
 def clipped_counts(candidate: Sequence[str], references: Sequence[Sequence[str]], n: int,
-                   clip: bool = True) -> tuple[int, int, list[tuple[str, int, int, int]]]:
-    """(matches, total, per n-gram: text, count, most in one reference, counted)."""
+                   clip: bool = True) -> tuple[int, int, list[tuple[Series, int, int, int]]]:
+    """(matches, total, per n-gram: its words, count, most in one reference, counted)."""
     grams = ngrams(candidate, n)
     most: Counter[tuple[str, ...]] = Counter()
     for ref in references:
@@ -128,7 +128,7 @@ def clipped_counts(candidate: Sequence[str], references: Sequence[Sequence[str]]
     rows = []
     for g, k in grams.items():
         counted = min(k, most[g]) if clip else (k if most[g] else 0)
-        rows.append((" ".join(g), k, most[g], counted))
+        rows.append((Series("words", g), k, most[g], counted))
     return sum(r[3] for r in rows), sum(grams.values()), rows
 
 

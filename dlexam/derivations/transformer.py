@@ -57,11 +57,11 @@ register_symbols({
     "F_ffn": ("F_2", "F_2"),
     "R_2": ("R_2", "R_2"),
     "Y_out": ("Y", "Y"),
-    "mu_ln": (r"\mu", "mu"),
-    "var_ln": (r"\sigma^{2}", "sigma^2"),
-    "eps_ln": (r"\varepsilon", "eps"),
-    "gamma_ln": (r"\gamma", "gamma"),
-    "beta_ln": (r"\beta", "beta"),
+    "mu_ln": (r"\mu", "μ"),
+    "var_ln": (r"\sigma^{2}", "σ^2"),
+    "eps_ln": (r"\varepsilon", "ε"),
+    "gamma_ln": (r"\gamma", "γ"),
+    "beta_ln": (r"\beta", "β"),
     "x_row": ("x", "x"),
 })
 

@@ -1,7 +1,7 @@
 """Untrusted exam text: ``{param}`` fields, ``$...$`` mathematics, and the rest literal.
 
 The mathematics is TeX as people write it, read by the grammar of
-:mod:`dlexam.exams.texmath` (a tokenizer and parser of our own, a whitelist of commands) into a
+:mod:`dlexam.notation.texmath` (a tokenizer and parser of our own, a whitelist of commands) into a
 tree that is printed again as TeX or as plain text: nothing of it is passed through to TeX as
 written, and an unknown command is refused. All other text is LaTeX-escaped, so
 ``\\input``, ``\\write18``, ``^^5c`` or ``\\catcode`` print as the characters
@@ -19,8 +19,8 @@ from pylatex import NoEscape
 from pylatex.utils import escape_latex
 
 from dlexam.errors import InputError, Said, echo
-from dlexam.exams.texmath import TexMathError, parse, to_tex, to_text
 from dlexam.notation.display import Phrase
+from dlexam.notation.texmath import TexMathError, parse, to_tex, to_text
 
 _MATH = re.compile(r"\$(?P<math>[^$]+)\$")
 

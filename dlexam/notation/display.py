@@ -283,8 +283,17 @@ SERIES: dict[str, tuple[str, Any]] = {
     # or does not
     "clipped": ("; ", _clipped),
     "unclipped": ("; ", _unclipped),
+    # a layer's output shape as Keras prints it, the batch axis first: (None, 10, 32)
+    "shape": (", ", str),
+    # sizes as a Python tuple, as code writes them: input_shape=(28, 28, 1), (8,)
+    "tuple": (", ", str),
 }
 """How each kind of :class:`Series` is written: the separator and how an item is written."""
+
+_ENCLOSED: dict[str, tuple[str, str, bool]] = {"shape": ("(", ")", False),
+                                               "tuple": ("(", ")", True)}
+"""The kinds written between brackets: opening, closing, and whether one item is followed by a
+comma (Python's tuple of one)."""
 
 
 class Series(str):
@@ -301,7 +310,11 @@ class Series(str):
     def __new__(cls, kind: str, items: Iterable[Any]) -> Series:
         items = tuple(items)
         separator, write = SERIES[kind]
-        made = super().__new__(cls, separator.join(write(i) for i in items))
+        text = separator.join(write(i) for i in items)
+        if kind in _ENCLOSED:
+            opening, closing, comma = _ENCLOSED[kind]
+            text = opening + text + ("," if comma and len(items) == 1 else "") + closing
+        made = super().__new__(cls, text)
         made.items, made.kind = items, kind
         return made
 

@@ -18,7 +18,7 @@ import dlexam.derivations  # noqa: F401  (every topic registers its symbols)
 from dlexam.langs import LANGS, langs_for
 from dlexam.render import data, notebook  # noqa: F401  (register a result's views)
 from dlexam.render.latex import TemplateUsageError, latex_env, render
-from dlexam.render.prose import catalog, fields, math_to_text, message, prose_tex, prose_text
+from dlexam.render.prose import catalog, fields, message, prose_tex, prose_text
 from dlexam.render.terminal import render_text
 from dlexam.render.values import equation_parts, value_tex
 
@@ -30,7 +30,6 @@ __all__ = [
     "fields",
     "langs_for",
     "latex_env",
-    "math_to_text",
     "message",
     "prose_tex",
     "prose_text",

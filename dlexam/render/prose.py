@@ -2,7 +2,8 @@
 
 A catalog message is plain text with ``{name}`` fields filled from a step's data, ``{=key}``
 fields naming a symbol of the notation table, inline math between dollar signs (trusted LaTeX:
-the catalogs are ours; shown as plain text in the terminal), and names from code between
+the catalogs are ours; in the terminal the same formula read by :mod:`dlexam.notation.texmath`
+and printed as text), and names from code between
 backticks (set in a typewriter font). In LaTeX the plain text is escaped, the values typeset.
 """
 
@@ -12,7 +13,6 @@ import html
 import re
 import string
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
 import sympy as sp
@@ -22,6 +22,7 @@ from pylatex.utils import escape_latex
 from dlexam.langs import messages
 from dlexam.notation import display, lookup
 from dlexam.notation.display import render
+from dlexam.notation.texmath import text_of_tex
 
 
 def catalog(lang: str) -> Mapping[str, str]:
@@ -56,40 +57,6 @@ def _value_text(value: Any) -> str:
 
 
 _SPECIAL = re.compile(r"\$(?P<math>[^$]+)\$|`(?P<code>[^`]+)`")
-_TEXT_COMMANDS = [
-    (re.compile(r"\\tilde\{([^{}]*)\}"), r"\1~"),
-    (re.compile(r"\\hat\{([^{}]*)\}"), "\\1\u0302"),
-    (re.compile(r"\\ne(?![A-Za-z])"), "≠"),
-    (re.compile(r"\\(?:mathrm|mathbf|text|operatorname)\{([^{}]*)\}"), r"\1"),
-    (re.compile(r"\\sqrt\{([^{}]*)\}"), r"sqrt(\1)"),
-    (re.compile(r"\\frac\{([^{}]*)\}\{([^{}]*)\}"), r"(\1)/(\2)"),
-]
-_TEXT_SYMBOLS = {
-    r"\sigma": "σ", r"\odot": "⊙", r"\cdot": "·", r"\sum": "Σ", r"\top": "T",
-    r"\tanh": "tanh", r"\log": "log", r"\max": "max", r"\min": "min", r"\beta": "β",
-    r"\approx": "≈", r"\le": "≤", r"\ge": "≥", r"\to": "→", r"\|": "||", r"\,": " ",
-    r"\ldots": "...", r"\dots": "...", r"\times": "x", r"\infty": "∞", r"\alpha": "α",
-    r"\quad": "  ", r"\left": "", r"\right": "", r"\partial": "∂", r"\lVert": "||",
-    r"\rVert": "||", r"\mathcal": "", r"\leftarrow": "←", r"\rightarrow": "→",
-    r"\gamma": "γ", r"\varepsilon": "ε", r"\mu": "μ", r"\delta": "δ", r"\varphi": "φ",
-    r"\Phi": "Φ", r"\pi": "π", r"\lfloor": "⌊", r"\rfloor": "⌋",
-    r"\eta": "η", r"\Delta": "Δ", r"\epsilon": "ε", r"\lambda": "λ", r"\rho": "ρ",
-    r"\pm": "±", r"\mid": "|", r"\prod": "Π", r"\lceil": "⌈", r"\rceil": "⌉",
-    r"\langle": "⟨", r"\rangle": "⟩",
-}
-
-
-@lru_cache(maxsize=4096)
-def math_to_text(latex: str) -> str:
-    """Inline catalog math (LaTeX) as plain text for the terminal: ``\\tilde{C}_t`` -> ``C~_t``."""
-    out = latex
-    for pattern, repl in _TEXT_COMMANDS:
-        out = pattern.sub(repl, out)
-    for command in sorted(_TEXT_SYMBOLS, key=len, reverse=True):
-        out = out.replace(command, _TEXT_SYMBOLS[command])
-    return out.replace("\\", "")
-
-
 def _segments(message_text: str) -> list[tuple[str, str]]:
     """A message cut into (kind, text) pieces: "math" between dollar signs, "code" between
     backticks (names from code such as `np.dot`), "text" elsewhere."""
@@ -163,7 +130,7 @@ def _fill(lang: str, key: str, data: Mapping[str, Any], as_tex: bool,
             if as_html:
                 parts.append(html.escape(f"{left}{piece}{right}"))
             else:
-                parts.append(f"${piece}$" if as_tex else math_to_text(piece))
+                parts.append(f"${piece}$" if as_tex else text_of_tex(piece))
             continue
         if kind == "code":
             if as_html:

@@ -1,6 +1,10 @@
-"""The ``$...$`` mathematics of exam text: TeX as people write it, read by one small grammar.
+"""The ``$...$`` mathematics of the catalogs and of exam text, read by one small grammar.
 
-An exam file is untrusted, so its mathematics never reaches XeLaTeX as written. This module
+Two dialects of one grammar: the catalogs' formulas are TeX as TeX reads it (``strict``: a word
+is its letters, ``*`` an asterisk, ``||`` two bars), read to print them as terminal text
+(:func:`text_of_tex`; their TeX is the catalog's as written); an exam file's are TeX as people
+write it (words such as ``beta``, ``sqrt(x)``, ``<=`` and ``||g||`` too). An exam file is
+untrusted, so its mathematics never reaches XeLaTeX as written. This module
 splits a formula into tokens (one regular expression), reads them with a recursive-descent
 parser into a small tree (:data:`Node`), and prints the tree again: as TeX (the papers, keys and
 MathJax in Moodle and the web page) and as plain text (the terminal). Every piece of TeX it
@@ -23,7 +27,9 @@ Accepted (the README's "Mathematics in exam text" lists the same):
 - the operators, relations and symbols of :data:`COMMANDS` (``\\cdot``, ``\\odot``, ``\\sum``,
   ``\\log``, ``\\le``, ``\\to``, ``\\infty``, ...) and their Unicode characters (:data:`UNICODE`);
 - fonts and accents on a group (``\\mathbf{x}``, ``\\hat{y}``, ``\\tilde{h}``), ``\\text{...}``
-  and ``\\operatorname{...}`` of plain characters, and the spaces ``\\, \\; \\quad``.
+  and ``\\operatorname{...}`` of plain characters, and the spaces ``\\, \\; \\quad``;
+- matrices: ``\\begin{pmatrix} a & b \\\\ c & d \\end{pmatrix}`` (``matrix``, ``pmatrix``,
+  ``bmatrix``, ``vmatrix``, ``smallmatrix``); ``&`` and ``\\\\`` only there.
 
 Limits: :data:`MAX_CHARS` characters and :data:`MAX_DEPTH` levels of nesting; the tokenizer and
 parser are linear in the formula's length (a function word's bracket is found by one scan).
@@ -36,6 +42,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from dlexam.errors import Said, echo
 
@@ -58,7 +65,7 @@ _GREEK_LOWER = ("alpha beta gamma delta epsilon varepsilon zeta eta theta varthe
                 "psi omega").split()
 _GREEK_UPPER = "Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega".split()
 _GREEK_CHARS = {
-    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ϵ", "varepsilon": "ε",
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",
     "zeta": "ζ", "eta": "η", "theta": "θ", "vartheta": "ϑ", "iota": "ι", "kappa": "κ",
     "lambda": "λ", "mu": "μ", "nu": "ν", "xi": "ξ", "pi": "π", "varpi": "ϖ", "rho": "ρ",
     "varrho": "ϱ", "sigma": "σ", "varsigma": "ς", "tau": "τ", "upsilon": "υ", "phi": "ϕ",
@@ -66,6 +73,7 @@ _GREEK_CHARS = {
     "Theta": "Θ", "Lambda": "Λ", "Xi": "Ξ", "Pi": "Π", "Sigma": "Σ", "Upsilon": "Υ",
     "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω",
 }
+# (the terminal writes ε for \\epsilon as for \\varepsilon: the lunate ϵ reads as ∈ in many fonts)
 
 # command -> (class, plain text). Classes: ord (a symbol), bin (a binary operator), rel (a
 # relation), open / close (a delimiter), punct, func (an operator name such as log), big (a
@@ -73,7 +81,7 @@ _GREEK_CHARS = {
 COMMANDS: dict[str, tuple[str, str]] = {
     **{g: ("ord", _GREEK_CHARS[g]) for g in (*_GREEK_LOWER, *_GREEK_UPPER)},
     "infty": ("ord", "∞"), "partial": ("ord", "∂"), "nabla": ("ord", "∇"),
-    "top": ("ord", "ᵀ"), "intercal": ("ord", "ᵀ"), "prime": ("ord", "′"), "ell": ("ord", "ℓ"),
+    "top": ("ord", "T"), "intercal": ("ord", "T"), "prime": ("ord", "'"), "ell": ("ord", "ℓ"),
     "ldots": ("ord", "..."), "cdots": ("ord", "⋯"), "dots": ("ord", "..."),
     "vdots": ("ord", "⋮"), "emptyset": ("ord", "∅"), "forall": ("ord", "∀"),
     "exists": ("ord", "∃"), "neg": ("ord", "¬"), "%": ("ord", "%"), "_": ("ord", "_"),
@@ -89,15 +97,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "leftrightarrow": ("rel", "↔"), "mapsto": ("rel", "↦"), "in": ("rel", "∈"),
     "notin": ("rel", "∉"), "subset": ("rel", "⊂"), "subseteq": ("rel", "⊆"),
     "supset": ("rel", "⊃"), "ll": ("rel", "≪"), "gg": ("rel", "≫"), "mid": ("rel", "|"),
-    "|": ("ord", "‖"), "{": ("open", "{"), "}": ("close", "}"), "vert": ("ord", "|"),
-    "Vert": ("ord", "‖"), "lvert": ("open", "|"), "rvert": ("close", "|"),
-    "lVert": ("open", "‖"), "rVert": ("close", "‖"), "langle": ("open", "⟨"),
+    "|": ("ord", "||"), "{": ("open", "{"), "}": ("close", "}"), "vert": ("ord", "|"),
+    "Vert": ("ord", "||"), "lvert": ("open", "|"), "rvert": ("close", "|"),
+    "lVert": ("open", "||"), "rVert": ("close", "||"), "langle": ("open", "⟨"),
     "rangle": ("close", "⟩"), "lfloor": ("open", "⌊"), "rfloor": ("close", "⌋"),
     "lceil": ("open", "⌈"), "rceil": ("close", "⌉"),
     **{f: ("func", f) for f in ("log", "ln", "lg", "exp", "sin", "cos", "tan", "tanh", "sinh",
                                 "cosh", "max", "min", "sup", "inf", "lim", "det", "arg", "dim",
                                 "ker", "Pr", "gcd")},
-    "sum": ("big", "Σ"), "prod": ("big", "∏"), "int": ("big", "∫"), "bigcup": ("big", "⋃"),
+    "sum": ("big", "Σ"), "prod": ("big", "Π"), "int": ("big", "∫"), "bigcup": ("big", "⋃"),
     "bigcap": ("big", "⋂"),
     ",": ("space", " "), ";": ("space", " "), ":": ("space", " "), "!": ("space", ""),
     " ": ("space", " "), "quad": ("space", "  "), "qquad": ("space", "    "),
@@ -109,17 +117,20 @@ _ACCENTS = {"hat": "\u0302", "widehat": "\u0302", "bar": "\u0304", "overline": "
             "ddot": "\u0308", "underline": "\u0332"}
 _SIZES = ("big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "biggl", "biggr",
           "Biggl", "Biggr")
+_MATRICES = {"matrix": ("", ""), "pmatrix": ("(", ")"), "bmatrix": ("[", "]"),
+             "vmatrix": ("|", "|"), "smallmatrix": ("", "")}
+"""The matrix environments: their delimiters in TeX (the text prints every matrix as rows)."""
 _STRUCTURE = ("frac", "dfrac", "tfrac", "sqrt", "left", "right", "text", "operatorname",
-              *_FONTS, *_ACCENTS, *_SIZES)
+              "begin", "end", "\\", *_FONTS, *_ACCENTS, *_SIZES)
 KNOWN_COMMANDS = tuple(sorted({*COMMANDS, *_STRUCTURE} - {"%", "_", "|", "{", "}", ",", ";",
-                                                          ":", "!", " "}))
+                                                          ":", "!", " ", "\\"}))
 """Every command by its name (``\\beta`` is ``beta``), for the error message and the README."""
 
 # a delimiter after \left, \right or \big: its TeX and text
-_DELIMITERS = {"(": "(", ")": ")", "[": "[", "]": "]", "|": "|", ".": "", r"\|": "‖",
+_DELIMITERS = {"(": "(", ")": ")", "[": "[", "]": "]", "|": "|", ".": "", r"\|": "||",
                r"\{": "{", r"\}": "}", r"\langle": "⟨", r"\rangle": "⟩", r"\lfloor": "⌊",
-               r"\rfloor": "⌋", r"\lceil": "⌈", r"\rceil": "⌉", r"\vert": "|", r"\Vert": "‖",
-               r"\lvert": "|", r"\rvert": "|", r"\lVert": "‖", r"\rVert": "‖"}
+               r"\rfloor": "⌋", r"\lceil": "⌈", r"\rceil": "⌉", r"\vert": "|", r"\Vert": "||",
+               r"\lvert": "|", r"\rvert": "|", r"\lVert": "||", r"\rVert": "||"}
 
 # words (without a backslash): function words and Greek names
 FUNCTION_WORDS: dict[str, tuple[str, str]] = {
@@ -154,12 +165,12 @@ UNICODE: dict[str, str] = {
 _TOKEN = re.compile(
     r"(?P<space>[ \t\r\n]+)"
     r"|(?P<text>\\(?:text|operatorname\*?|mathrm)\s*\{[^{}\\$]*\})"
-    r"|(?P<command>\\(?:[A-Za-z]+|[,;:! |{}%_]))"
+    r"|(?P<command>\\(?:[A-Za-z]+|[,;:! |{}%_\\]))"
     r"|(?P<number>[0-9]+(?:\.[0-9]+)?|\.[0-9]+)"
     r"|(?P<word>[A-Za-z]+)"
     r"|(?P<bars>\|\|)"
     r"|(?P<ascii><=|>=|!=|->)"
-    r"|(?P<char>[-+*/=<>()\[\],;:!|'^_{}.%])"
+    r"|(?P<char>[-+*/=<>()\[\],;:!|'^_{}.%&])"
 )
 _ASCII = {"<=": r"\le", ">=": r"\ge", "!=": r"\ne", "->": r"\to"}
 _TEXT_CHARS = re.compile(r"[A-Za-z0-9 .,;:!?'()\-]*")
@@ -167,7 +178,7 @@ _CHAR_CLASS = {"+": "bin", "-": "bin", "*": "bin", "/": "ord", "=": "rel", "<": 
                ">": "rel", ":": "rel", "(": "open", "[": "open", ")": "close", "]": "close",
                "!": "close", ",": "punct", ";": "punct", "|": "ord", ".": "ord", "%": "ord"}
 _CHAR_TEX = {"*": r"\cdot", "%": r"\%", "<": "<", ">": ">"}
-_CHAR_TEXT = {"*": "·"}
+_CHAR_TEXT = {"*": "·"}  # strict: the asterisk, * (:meth:`_Parser.atom`)
 
 
 @dataclass
@@ -178,8 +189,9 @@ class _Token:
     space_before: bool
 
 
-def tokenize(source: str) -> list[_Token]:
-    """The formula's tokens (Unicode characters replaced by what they stand for).
+def tokenize(source: str, strict: bool = False) -> list[_Token]:
+    """The formula's tokens (Unicode characters replaced by what they stand for); ``strict``:
+    ``||``, ``<=``, ``>=``, ``!=`` and ``->`` are their characters, as TeX reads them.
 
     Raises:
         TexMathError: too long, or a character no token starts with.
@@ -218,6 +230,12 @@ def tokenize(source: str) -> list[_Token]:
             if kind == "command" and piece[1:] not in COMMANDS and piece[1:] not in _STRUCTURE:
                 raise TexMathError(Said("authoring.unknown_command", command=echo(piece),
                                         known=_known_near(piece[1:])))
+            if strict and kind in ("bars", "ascii"):  # as TeX reads them: one by one
+                for k, char in enumerate(piece):
+                    tokens.append(_Token("char", char, position + 1 + k, space and not k))
+                space = False
+                position = match.end()
+                continue
             if kind == "bars":
                 kind, piece = "command", r"\|"
             if kind == "ascii":  # a <= b, as people type it
@@ -319,17 +337,29 @@ class Text:
     content: str
 
 
-Node = Atom | Group | Scripts | Frac | Sqrt | Delimited | Styled | Text
+@dataclass(frozen=True)
+class Matrix:
+    """``\\begin{pmatrix} a & b \\\\ c & d \\end{pmatrix}``: rows of cells."""
+
+    env: str  # a key of _MATRICES
+    rows: tuple[tuple[Group, ...], ...]
+
+
+Node = Atom | Group | Scripts | Frac | Sqrt | Delimited | Styled | Text | Matrix
+
+_STAR = Atom("ord", r"\ast", "*")
+"""``x^*``, ``y^{*}_t``: a star in a script is the asterisk, not a product."""
 
 
 class _Parser:
     def __init__(self, tokens: list[_Token], names: frozenset[str],
-                 notation: dict[str, tuple[str, str]]) -> None:
+                 notation: dict[str, tuple[str, str]], strict: bool = False) -> None:
         self.tokens = tokens
         self.i = 0
         self.depth = 0
         self.names = names
         self.notation = notation
+        self.strict = strict
 
     def peek(self) -> _Token:
         return self.tokens[self.i]
@@ -348,23 +378,25 @@ class _Parser:
     def leave(self) -> None:
         self.depth -= 1
 
-    def sequence(self, stop: str = "", braced: bool = False) -> Group:
-        """Nodes up to the token ``stop`` (not taken) or the end."""
+    def sequence(self, stop: str | tuple[str, ...] = "", braced: bool = False) -> Group:
+        """Nodes up to a token of ``stop`` (not taken; the last one is the closing one, a
+        matrix cell's is ``\\end``) or the end."""
+        stops = (stop,) if isinstance(stop, str) else stop
         items: list[Node] = []
         spaces: list[bool] = []
         while True:
             token = self.peek()
-            if token.kind == "end" or (stop and token.text == stop):
+            if token.kind == "end" or (stop and token.kind != "text" and token.text in stops):
                 if stop and token.kind == "end":
-                    raise TexMathError(Said("authoring.unclosed", opening=_OPENING[stop],
-                                            closing=stop))
+                    raise TexMathError(Said("authoring.unclosed", opening=_OPENING[stops[-1]],
+                                            closing=stops[-1]))
                 return Group(tuple(items), tuple(spaces), braced)
             if token.kind == "char" and token.text == "}":
                 raise TexMathError(Said("authoring.unopened", closing="}", opening="{",
                                         at=token.at))
-            if token.kind == "command" and token.text == r"\right":
-                raise TexMathError(Said("authoring.unopened", closing=r"\right",
-                                        opening=r"\left", at=token.at))
+            if token.kind == "command" and token.text in (r"\right", r"\end"):
+                raise TexMathError(Said("authoring.unopened", closing=token.text,
+                                        opening=_OPENING[token.text], at=token.at))
             spaces.append(token.space_before)
             items.append(self.scripted())
 
@@ -386,7 +418,7 @@ class _Parser:
             if (sub if token.text == "_" else sup) is not None:
                 raise TexMathError(Said("authoring.double_script", at=token.at))
             self.enter()
-            argument = self.argument(token.text)
+            argument = _STAR if token.text == "^" and self.star() else self.argument(token.text)
             self.leave()
             if token.text == "_":
                 sub = argument
@@ -396,6 +428,15 @@ class _Parser:
             assert base is not None
             return base
         return Scripts(base, sub, sup, primes)
+
+    def star(self) -> bool:
+        """A superscript ``*`` or ``{*}`` next (taken): the asterisk."""
+        ahead = [(t.kind, t.text) for t in self.tokens[self.i:self.i + 3]]
+        for pattern in ([("char", "*")], [("char", "{"), ("char", "*"), ("char", "}")]):
+            if ahead[:len(pattern)] == pattern:
+                self.i += len(pattern)
+                return True
+        return False
 
     def argument(self, after: str) -> Node:
         """One argument as TeX takes it: ``{...}``, or one digit, letter or command."""
@@ -421,6 +462,12 @@ class _Parser:
     def atom(self) -> Node:
         token = self.take()
         kind, piece = token.kind, token.text
+        if piece in ("&", "\\\\", r"\end") and kind in ("char", "command"):  # outside a matrix
+            if piece == r"\end":
+                raise TexMathError(Said("authoring.unopened", closing=piece, opening=r"\begin",
+                                        at=token.at))
+            raise TexMathError(Said("authoring.unexpected", char=echo(repr(piece[0])),
+                                    at=token.at))
         if kind == "number":
             return Atom("ord", piece, piece)
         if kind == "word":
@@ -435,6 +482,8 @@ class _Parser:
                 self.take()
                 self.leave()
                 return group
+            if self.strict and piece == "*":  # as TeX reads it: an asterisk
+                return Atom("bin", "*", "*")
             return Atom(_CHAR_CLASS[piece], _CHAR_TEX.get(piece, piece),
                         _CHAR_TEXT.get(piece, piece))
         if kind == "command":
@@ -464,6 +513,8 @@ class _Parser:
                 body = self.sequence(r"\right")
                 right_token = self.take()
                 return Delimited(left, body, self.delimiter(right_token))
+            if name == "begin":
+                return self.matrix(token)
             if name in ("text", "operatorname"):  # plain characters only (the text token)
                 raise TexMathError(Said("authoring.text_chars"))
             if name in _SIZES:
@@ -476,6 +527,33 @@ class _Parser:
         finally:
             self.leave()
 
+    def environment(self, command: _Token) -> str:
+        """The name in braces after ``\\begin`` or ``\\end``: a matrix's."""
+        pieces = [self.take() for _ in range(3)]
+        if ([t.kind for t in pieces] != ["char", "word", "char"] or pieces[0].text != "{"
+                or pieces[2].text != "}" or pieces[1].text not in _MATRICES):
+            shown = command.text + "".join(t.text for t in pieces if t.kind != "end")
+            raise TexMathError(Said("authoring.unknown_command", command=echo(shown),
+                                    known=", ".join(f"\\begin{{{m}}}" for m in _MATRICES)))
+        return pieces[1].text
+
+    def matrix(self, begin: _Token) -> Matrix:
+        env = self.environment(begin)
+        rows: list[tuple[Group, ...]] = []
+        cells: list[Group] = []
+        while True:
+            cells.append(self.sequence(("&", "\\\\", r"\end")))
+            token = self.take()
+            if token.text == "&":
+                continue
+            rows.append(tuple(cells))
+            cells = []
+            if token.text == r"\end":
+                if self.environment(token) != env:
+                    raise TexMathError(Said("authoring.unclosed", opening=f"\\begin{{{env}}}",
+                                            closing=f"\\end{{{env}}}"))
+                return Matrix(env, tuple(rows))
+
     def delimiter(self, after: _Token) -> str:
         token = self.take()
         shown = token.text
@@ -486,6 +564,8 @@ class _Parser:
 
     def word(self, token: _Token) -> Node:
         word = token.text
+        if self.strict:
+            return Atom("ord", word, word)  # letters, as TeX sets them
         if word in BRACKET_WORDS:
             return self.bracket_word(token)
         if word == "log" and self.peek().kind == "number" and self.peek().text in ("2", "10") \
@@ -538,21 +618,23 @@ class _Parser:
         return Delimited(bar, body, bar)
 
 
-_OPENING = {"}": "{", "]": "[", r"\right": r"\left", "\0": "("}
+_OPENING = {"}": "{", "]": "[", r"\right": r"\left", "\0": "(", r"\end": r"\begin"}
 
 
 def parse(source: str, names: Iterable[str] = (),
-          notation: dict[str, tuple[str, str]] | None = None) -> Group:
+          notation: dict[str, tuple[str, str]] | None = None, strict: bool = False) -> Group:
     """A formula (the text between ``$`` and ``$``) as a tree.
 
     Args:
         names: the question's parameters and dimensions (words set as words).
         notation: symbols of the notation table by key (words set as the notation writes them).
+        strict: TeX as TeX reads it (the catalogs): a word is its letters, ``*`` an asterisk,
+            ``||`` and ``<=`` their characters; ``names`` and ``notation`` are not used.
 
     Raises:
         TexMathError: the formula is refused; the message says why.
     """
-    parser = _Parser(tokenize(source), frozenset(names), notation or {})
+    parser = _Parser(tokenize(source, strict), frozenset(names), notation or {}, strict)
     try:
         return parser.sequence()
     except RecursionError:
@@ -590,6 +672,9 @@ def to_tex(node: Node) -> str:
         if node.command.startswith("operatorname"):
             return r"\operatorname{" + node.content.strip() + "}"
         return f"\\{node.command}{{{node.content}}}"
+    if isinstance(node, Matrix):
+        rows = r" \\ ".join(" & ".join(_tex_inner(cell) for cell in row) for row in node.rows)
+        return f"\\begin{{{node.env}}} {rows} \\end{{{node.env}}}"
     raise TypeError(node)
 
 
@@ -599,50 +684,72 @@ def _tex_inner(node: Node) -> str:
     return to_tex(node)
 
 
-_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_WORD = re.compile(r"(?:[^\W_]|[\u0300-\u036f])+")  # letters and digits (accents on them too)
+_OPERATOR = re.compile(r"[\s+\-−·×÷/=<>≤≥≠≈±∓⊙⊗⊕∘,;:|→←]")
+_BRACKETED = re.compile(r"\([^()]*\)|\{[^{}]*\}|\[[^\[\]]*\]")
 
 
 def to_text(node: Node) -> str:
-    """The tree as plain text for a terminal (``h_{t-1}``, ``Wᵀ``, ``‖g‖²``, ``(a + b)/c``)."""
+    """The tree as plain text for a terminal, in the notation of the terminal's equations
+    (:class:`~dlexam.notation.printers.DlexamTextPrinter` and the symbol table's text forms):
+    ``h_{t-1}``, ``W^T``, ``||g||^2``, ``(a + b)/c``, ``(1/2) Σ_t``, ``sqrt(σ^2 + ε)``,
+    ``2^(H_2)``, ``y*_t``, ``h~_t``, ``x̂``, ``J_ij``, ``[[1, 2], [3, 4]]``."""
     if isinstance(node, Atom):
         return node.text
     if isinstance(node, Group):
         return _join(node)
     if isinstance(node, Scripts):
         out = "" if node.base is None else to_text(node.base)
+        out += "'" * node.primes
+        if node.sup is _STAR:  # y*_t: the star is part of the name, as the symbol table's
+            out += "*"
         if node.sub is not None:
             sub = _tight(node.sub)
-            out += "_" + (sub if _simple(node.sub) else "{" + sub + "}")
-        out += "′" * node.primes
-        if node.sup is not None:
+            out += "_" + (sub if _WORD.fullmatch(sub) else "{" + sub + "}")
+        if node.sup is not None and node.sup is not _STAR:
             sup = _tight(node.sup)
-            if sup == "ᵀ" or re.fullmatch(r"-?[0-9]+", sup):
-                out += sup.translate(_SUPERSCRIPT)
-            else:
-                out += "^" + (sup if _simple(node.sup) else "(" + sup + ")")
+            out += "^" + (sup if _WORD.fullmatch(sup) else "(" + sup + ")")
         return out
     if isinstance(node, Frac):
         top, bottom = to_text(node.top), to_text(node.bottom)
-        top = top if _simple(node.top) else "(" + top + ")"
-        bottom = bottom if _simple(node.bottom) else "(" + bottom + ")"
+        top = top if _atomic(top) else "(" + top + ")"
+        bottom = bottom if _atomic(bottom) else "(" + bottom + ")"
         return f"{top}/{bottom}"
     if isinstance(node, Sqrt):
         body = to_text(node.body)
-        root = "√" if node.index is None else f"[{to_text(node.index)}]√"
-        return root + (body if _simple(node.body) else "(" + body + ")")
+        if node.index is None:
+            return f"sqrt({body})"
+        return (body if _atomic(body) else f"({body})") + f"^(1/{_tight(node.index)})"
     if isinstance(node, Delimited):
+        items = node.body.items
+        if len(items) == 1 and isinstance(items[0], Matrix):  # its rows are bracketed
+            return to_text(items[0])
         return _DELIMITERS[node.left] + to_text(node.body) + _DELIMITERS[node.right]
     if isinstance(node, Styled):
         body = to_text(node.body)
         mark = _ACCENTS.get(node.command)
         if mark is None:
             return body
-        if len(body) == 1:
-            return unicodedata.normalize("NFC", body + mark)
+        if len(body) == 1:  # h~ as the symbol table writes it, else the accent on the letter
+            return body + "~" if mark == "\u0303" else unicodedata.normalize("NFC", body + mark)
         return f"{node.command}({body})"
     if isinstance(node, Text):
         return node.content.strip() if node.command.startswith("operatorname") else node.content
+    if isinstance(node, Matrix):  # as the terminal writes a matrix's value: rows in brackets
+        return "[" + ", ".join("[" + ", ".join(to_text(cell) for cell in row) + "]"
+                               for row in node.rows) + "]"
     raise TypeError(node)
+
+
+def _atomic(text: str) -> bool:
+    """One factor: no space or operator outside brackets (``∂h_{t-1}``, ``σ(x)``, ``2π``)."""
+    inner = text
+    while True:
+        cut = _BRACKETED.sub("", inner)
+        if cut == inner:
+            break
+        inner = cut
+    return bool(text) and _OPERATOR.search(inner) is None
 
 
 def _tight(node: Node) -> str:
@@ -650,23 +757,32 @@ def _tight(node: Node) -> str:
     return _join(node, tight=True) if isinstance(node, Group) else to_text(node)
 
 
-def _simple(node: Node) -> bool:
-    """One symbol, number or word (no brackets needed around it in text)."""
-    if isinstance(node, Group):
-        return len(node.items) == 1 and _simple(node.items[0])
+def _cls(node: Node | None) -> str | None:
+    """How an item spaces: an atom's class (a scripted one's base's: ``‖g‖²`` closes), a
+    fraction's ``frac``, anything else ``ord``."""
+    if node is None:
+        return None
+    if isinstance(node, Scripts) and isinstance(node.base, Atom):
+        return node.base.cls if node.base.cls in ("close", "func") else "ord"
     if isinstance(node, Atom):
-        return node.cls in ("ord", "func")
-    return isinstance(node, (Scripts, Delimited, Styled, Text, Sqrt))
+        return node.cls
+    return "frac" if isinstance(node, Frac) else "ord"
 
 
 def _join(group: Group, tight: bool = False) -> str:
     parts: list[str] = []
     previous: Node | None = None
+    solid = [item for item in group.items if _cls(item) != "space"]
     for item, space in zip(group.items, group.spaces, strict=True):
         shown = to_text(item)
-        cls = item.cls if isinstance(item, Atom) else "ord"
-        before = previous.cls if isinstance(previous, Atom) else (
-            None if previous is None else "ord")
+        cls, before = _cls(item), _cls(previous)
+        if cls == "frac" and len(solid) > 1:  # beside a factor: (1/2) Σ_t, (1/2)(p + q)
+            at = solid.index(item) if item in solid else -1
+            left = _cls(solid[at - 1]) if at > 0 else None
+            right = _cls(solid[at + 1]) if 0 <= at < len(solid) - 1 else None
+            if (left not in (None, "bin", "rel", "punct", "open")
+                    or right not in (None, "bin", "rel", "punct", "close")):
+                shown = "(" + shown + ")"
         if cls == "rel":
             parts.append(shown if tight else f" {shown} ")
         elif cls == "bin" and before not in (None, "bin", "rel", "open", "punct"):
@@ -676,7 +792,22 @@ def _join(group: Group, tight: bool = False) -> str:
         elif cls in ("space", "close"):
             parts.append(shown)
         else:
-            needs = space and before not in ("bin", "rel", "punct", "open", None)
+            needs = space and before not in ("bin", "rel", "punct", "open", None) and not (
+                isinstance(previous, Atom) and previous.text in ("∂", "∇"))  # ∂L, ∇_W L
+            # x^2 3 (TeX's x^23): a bare script is not run into the next word or number
+            needs = needs or (isinstance(previous, Scripts) and bool(parts) and bool(
+                _WORD.fullmatch(parts[-1][-1:] + shown[:1])))
             parts.append((" " if needs else "") + shown)
         previous = item
     return re.sub(" {2,}", " ", "".join(parts)).strip() if parts else ""
+
+
+@lru_cache(maxsize=4096)
+def text_of_tex(source: str) -> str:
+    """A formula written in TeX (a catalog's, read ``strict``) as terminal text; cached, as
+    the terminal prints the same messages many times.
+
+    Raises:
+        TexMathError: the formula is outside the grammar (a catalog's: a test reads them all).
+    """
+    return to_text(parse(source, strict=True))
