@@ -119,7 +119,7 @@ def statements(question: Any, params: Mapping[str, Any], langs: Sequence[str],
     derivation's own statement from the catalogs; as LaTeX, as HTML for MathJax (``\\(`` and
     ``\\)``, as Moodle's filter reads it) or as plain text. The statement's fields are worked
     out once for all the languages."""
-    from dlexam.render.prose import MATHJAX_INLINE, prose_html, prose_tex, prose_text
+    from dlexam.render.prose import MATHJAX_INLINE, prose_html, prose_tex, prose_text, worded
     from dlexam.render.question import keyed
 
     derivation = question.spec
@@ -133,6 +133,13 @@ def statements(question: Any, params: Mapping[str, Any], langs: Sequence[str],
     # such as the mask's) are its statement's, not the file's: such a brace stays literal
     data = {k: v for k, v in derivation.question_data(params).items()
             if not isinstance(v, Phrase)}
-    return {lang: render(question.text.get(lang) or next(iter(question.text.values())), data,
-                         as_tex, as_html=as_html) for lang in langs}
+    backend = "html" if as_html else "latex" if as_tex else "text"
+    # a piecewise value's words in the text's language (render's values are language-free)
+    return {lang: _same_kind(worded(lang, render(
+        question.text.get(lang) or next(iter(question.text.values())), data, as_tex,
+        as_html=as_html), backend), as_tex) for lang in langs}
+
+
+def _same_kind(text: str, as_tex: bool) -> str:
+    return NoEscape(text) if as_tex else text
 

@@ -66,6 +66,13 @@ def answer_space(expected: Any, layout: str = "boxes") -> str:
     return rf"\par\dlxshrink{{{grid}}}"
 
 
+def _tex_plain(number: str) -> str:
+    """A plain number in TeX: 8.21e-05 as 8.21 \\cdot 10^{-5} (in math, "e-05" is set as a
+    subtraction, 8.21e − 05)."""
+    found = re.fullmatch(r"(-?[0-9.]+)e([+-][0-9]+)", number)
+    return rf"{found[1]} \cdot 10^{{{int(found[2])}}}" if found else number
+
+
 def _question_context(exam: Any, variant: Variant, kind: str,
                       texts: dict[tuple[str, str], dict[str, str]]) -> list[dict[str, Any]]:
     out = []
@@ -89,7 +96,7 @@ def _question_context(exam: Any, variant: Variant, kind: str,
                 "space": (NoEscape(answer_space(expected, q.answer_layout)) if kind == "paper"
                           else ""),
                 "value": value_tex(expected),
-                "allowed": NoEscape(f"${plain_number(allowed, 'tolerance')}$"),
+                "allowed": NoEscape(f"${_tex_plain(plain_number(allowed, 'tolerance'))}$"),
                 "mistakes": [{"key": q.spec.mistake_key(mid) + ".name", "value": value_tex(v)}
                              for mid, v in asked["mistakes"].items()] if kind == "key" else [],
             })

@@ -375,8 +375,11 @@ def render(value: Any, backend: Backend = "latex", context: str = "prose", *,
           and all(is_number(v) for r in value for v in r)):
         value = sp.Matrix([[number(v) for v in r] for r in value])
     elif isinstance(value, (list, tuple)):  # items of different lengths: tuples, one by one
-        return ", ".join(render(v, backend, context, lists="tuple", digits=digits)
-                         for v in value)
+        items = [render(v, backend, context, lists="tuple", digits=digits) for v in value]
+        # a comma after a matrix's box goes inside it (as for Names below)
+        return " ".join(item[:-2] + ",$}" if item.endswith("$}") and k < len(items) - 1
+                        else item + ("," if k < len(items) - 1 else "")
+                        for k, item in enumerate(items))
     if (latex and context not in _UNBROKEN and isinstance(value, sp.NDimArray)
             and value.rank() >= 3):
         # a tensor (channels first) as its slices, each a matrix TeX measures (\dlxfit), not
@@ -402,8 +405,12 @@ def render(value: Any, backend: Backend = "latex", context: str = "prose", *,
                             else item + ("," if k < len(items) - 1 else "")
                             for k, item in enumerate(items))
         name, shown_value = value.args
-        return (f"${_print(name, backend, digits)} =$ "
-                + render(shown_value, backend, context, lists=lists, digits=digits))
+        shown = render(shown_value, backend, context, lists=lists, digits=digits)
+        if shown.startswith(r"\dlxfit{$") and shown.endswith("$}"):
+            # the name inside the matrix's box: a matrix set on a line of its own takes its
+            # name along, instead of leaving "X =" at the end of the line before
+            return rf"\dlxfit{{${_print(name, backend, digits)} = " + shown[len(r"\dlxfit{$"):]
+        return f"${_print(name, backend, digits)} =$ " + shown
     if isinstance(value, sp.MatrixBase) or is_number(value):
         shown = displayed(number(value) if not isinstance(value, sp.MatrixBase) else value,
                           digits)[1]
