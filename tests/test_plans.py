@@ -166,16 +166,35 @@ def test_a_value_that_is_not_finite_comes_from_the_ordinary_run() -> None:
     assert got.answers["kl_pq"] == "inf"
 
 
-def test_a_long_recurrence_is_left_to_ordinary_runs() -> None:
-    """A trace of rnn-forward over 20 steps of 4 units would nest each state in the next (4^20
-    nodes as a tree): it stops at the budget and the values come from an ordinary run."""
+RNN_20 = {"U": [[0.1, 0.2, 0.0, -0.1]] * 4, "W": [[0.1, -0.2, 0.1, 0.0]] * 4,
+          "V": [[0.3, 0.1, -0.2, 0.1]], "b": [0.1, 0.0, -0.1, 0.2], "c": 0.1,
+          "x": [[0.1 * ((t + j) % 5 - 2) for j in range(4)] for t in range(20)]}
+
+
+@pytest.mark.parametrize("mistake", [None, "no-activation"])
+def test_a_long_recurrence_is_planned_through_named_states(mistake: str | None) -> None:
+    """rnn-forward over 20 steps of 4 units, with tanh and without an activation (a linear
+    recurrence: W^20 nested): each state's entries are named by symbols of their own, so the
+    formulas stay small, the trace follows it and its plan gives the ordinary run's answers."""
     d = derivations.get("rnn-forward")
-    steps = [[0.1 * ((t + j) % 5 - 2) for j in range(4)] for t in range(20)]
-    params = {"U": [[0.1, 0.2, 0.0, -0.1]] * 4, "W": [[0.1, -0.2, 0.1, 0.0]] * 4,
-              "V": [[0.3, 0.1, -0.2, 0.1]], "b": [0.1, 0.0, -0.1, 0.2], "c": 0.1, "x": steps}
     planner = Planner(eager=True)
-    got = planner.values(d, params)
-    assert planner.counts == {"planned": 0, "ran": 1, "traced": 1}
-    assert "past 20,000 nodes" in next(iter(planner.failures.values()))
+    got = planner.values(d, RNN_20, mistake)
+    assert planner.counts == {"planned": 1, "ran": 0, "traced": 1}, planner.failures
     with numeric_inputs():
-        assert got.answers == Values.of(d.run(params)).answers
+        assert got.answers == Values.of(d.run(RNN_20, mistake=mistake)).answers
+
+
+def test_a_trace_past_the_formula_budget_is_left_to_ordinary_runs(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A trace whose step formulas grow past the budget stops, and the values come from an
+    ordinary run (the budget made small: the named states keep rnn-forward's formulas small)."""
+    from dlexam import plans
+
+    monkeypatch.setattr(plans, "TREE_BUDGET", 40)
+    d = derivations.get("rnn-forward")
+    planner = Planner(eager=True)
+    got = planner.values(d, RNN_20)
+    assert planner.counts == {"planned": 0, "ran": 1, "traced": 1}
+    assert "past 40 nodes" in next(iter(planner.failures.values()))
+    with numeric_inputs():
+        assert got.answers == Values.of(d.run(RNN_20)).answers
