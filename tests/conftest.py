@@ -129,6 +129,22 @@ def answer_book(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Boo
     return get
 
 
+@pytest.fixture(scope="session")
+def largest_exam(tmp_path_factory: pytest.TempPathFactory) -> sharedtex.Exam:
+    """bench/exams/largest.toml built once per session (per xdist worker) as
+    ``dlexam exam largest.toml --variants 2 --seed 1`` builds it (every writer: papers, keys,
+    key.json, moodle.xml), for test_bench.py and test_largest_exams.py: read it, never write into
+    its folder. Its PDFs are held to TeX's verdict here (a session fixture builds them before
+    the per-test check of ``_every_pdf_fits`` looks), and the findings kept for the tests."""
+    from dlexam.cli import main
+
+    source = Path(__file__).resolve().parents[1] / "bench" / "exams" / "largest.toml"
+    out = tmp_path_factory.mktemp("largest") / "o"
+    code, found = sharedtex.overflows_of(lambda: main(
+        ["exam", str(source), "--variants", "2", "--seed", "1", "--out", str(out)]))
+    return sharedtex.Exam(source, out, code, found)
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Under ``-n 2 --dist loadgroup`` (make test, make check): the tests that share a costly
     fixture run in one worker, which builds it once, and every other test goes to whichever

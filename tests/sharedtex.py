@@ -9,10 +9,14 @@ test goes to whichever worker is free.
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -34,24 +38,62 @@ class Book:
 SHARED = "shared-tex"
 """The worker group of every test file that uses a shared TeX build (``answer_book``)."""
 
+LARGEST = "largest-exam"
+"""The worker group of the test files that read the shared build of bench/exams/largest.toml
+(``largest_exam``)."""
+
+
+@dataclass(frozen=True)
+class Exam:
+    """An exam built for the whole test session (see the ``largest_exam`` fixture): its exam
+    file, its output folder, the CLI's exit status and the overflows TeX's record showed."""
+
+    source: Path
+    out: Path
+    code: int
+    overflows: tuple[str, ...] = ()
+
+def overflows_of(build: Callable[[], T]) -> tuple[T, tuple[str, ...]]:
+    """Runs ``build`` (a TeX build of a session- or module-scoped fixture, made before the
+    per-test check of conftest.py's ``_every_pdf_fits`` looks) and what the suite's TeX record
+    shows of the PDFs it made: each overflow (TeX's ``Overfull \\hbox``, a word outside the text
+    block), the record's files removed as that check removes them."""
+    from texfit import problems
+
+    from dlexam.build.tex import RECORD_ENV
+
+    record = Path(os.environ[RECORD_ENV])
+    before = set(record.glob("*.log"))
+    value = build()
+    found: list[str] = []
+    for log in sorted(set(record.glob("*.log")) - before):
+        found += [f"{log.stem}: {p}" for p in problems(log)]
+        log.with_suffix(".pdf").unlink(missing_ok=True)
+        log.unlink()
+    return value, tuple(found)
+
+
 _MODULE_FIXTURE = re.compile(r"@pytest\.fixture\(scope=\"(?:module|class)\"")
 
 
 def file_groups(tests: Path) -> dict[str, str]:
     """Each test file that must run in one worker, and its group: ``SHARED`` for the files that
-    use ``answer_book``, the file itself for one that declares a module-scoped fixture."""
+    use ``answer_book``, ``LARGEST`` for those that use ``largest_exam``, the file itself for
+    one that declares a module-scoped fixture."""
     groups: dict[str, str] = {}
     for path in sorted(tests.glob("test_*.py")):
         source = path.read_text("utf-8")
         name = f"{tests.name}/{path.name}"
         if "answer_book" in source:
             groups[name] = SHARED
+        elif "largest_exam" in source:
+            groups[name] = LARGEST
         elif _MODULE_FIXTURE.search(source):
             groups[name] = name
     return groups
 
 
-BY_DERIVATION = {"tests/test_contract.py"}
+BY_DERIVATION = {"tests/test_contract.py", "tests/test_plans.py"}
 """Files whose tests of one derivation share that derivation's runs (a cache in the module):
 they run in one worker, which runs the derivation once per sample."""
 

@@ -61,6 +61,12 @@ def test_labels_are_noun_phrases_and_meanings_sentences() -> None:
      "the entry in row 2, column 3 of the output of head 1"),
     ("gru-forward", "z", (1,), [0.5], "en", "the update gate at time step 1"),
     ("lstm-forward", "f", (), [[0.5]], "en", "the forget gate f_t"),
+    # as a person says it, not "the 1st entry of row 15 ... (row 1 is position 0)"
+    ("positional-encoding", "PE", (15, 1), 0.5, "en",
+     "the encoding of position 14, dimension 0"),
+    ("positional-encoding", "PE", (15, 1), 0.5, "zh-Hant", "位置 14、維度 0 的編碼"),
+    ("positional-encoding", "PE", (3,), [0.1, 0.2], "en", "the encoding of position 2"),
+    ("conv2d", "Y", (2,), [1, 2], "en", "row 2 of the output Y"),
 ])
 def test_an_item_is_named_in_words(name: str, answer: str, index: tuple[int, ...],
                                    value: object, lang: str, expected: str) -> None:

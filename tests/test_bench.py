@@ -22,11 +22,19 @@ def test_the_bench_set_has_its_four_shapes() -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-def test_each_bench_exam_builds(path: Path, tmp_path: Path) -> None:
-    """Two variants, no TeX: the file is still accepted and every question is drawn."""
-    out = tmp_path / "o"
-    assert main(["exam", str(path), "--variants", "2", "--seed", "1", "--out", str(out),
-                 "--no-pdf"]) == 0
+def test_each_bench_exam_builds(path: Path, tmp_path: Path,
+                                request: pytest.FixtureRequest) -> None:
+    """Two variants, no TeX: the file is still accepted and every question is drawn. The
+    largest file is read from the session's build of it (``largest_exam`` in conftest.py: the
+    same two variants of seed 1, with its PDFs, which test_largest_exams.py reads)."""
+    if path.stem == "largest":
+        built = request.getfixturevalue("largest_exam")
+        assert built.code == 0
+        out = built.out
+    else:
+        out = tmp_path / "o"
+        assert main(["exam", str(path), "--variants", "2", "--seed", "1", "--out", str(out),
+                     "--no-pdf"]) == 0
     key = json.loads((out / "key.json").read_text("utf-8"))
     questions = tomllib.loads(path.read_text("utf-8"))["questions"]
     assert len(key["variants"]) == 2
@@ -45,9 +53,27 @@ def test_every_exam_derivation_is_in_the_bench() -> None:
     assert asked <= supported
 
 
+def _every_of(ids: set[str], folder: Path) -> Path:
+    """every.toml cut down to the questions ``ids`` (a file of its own)."""
+    head, *blocks = (BENCH / "every.toml").read_text("utf-8").split("[[questions]]")
+    kept = [b for b in blocks if tomllib.loads(b)["id"] in ids]
+    assert len(kept) == len(ids)
+    path = folder / "cut.toml"
+    path.write_text("[[questions]]".join([head, *kept]), "utf-8")
+    return path
+
+
+# every.toml's questions whose plans name values (tanh, exp of traced formulas: the recurrent
+# cells), whose shapes change with each draw (traced on second sight), and whose float steps
+# come from NumPy
+CUT = {"lstm-forward", "gru-forward", "rnn-forward", "softmax-cross-entropy", "skip-gram",
+       "pooling"}
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize("exam", ["models", "every-cut"])
 def test_a_cached_build_is_byte_identical_to_one_without_caches(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        exam: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """What is kept across variants (plans traced once per shape and evaluated on MPFR, the
     variants drawn in chunks on two forked workers) changes no byte of key.json and
     moodle.xml: the same exam built with every run the ordinary exact one, one variant after
@@ -55,14 +81,14 @@ def test_a_cached_build_is_byte_identical_to_one_without_caches(
     from dlexam import plans
     from dlexam.exams import parallel, variants
 
-    exam = BENCH / "models.toml"
+    path = BENCH / "models.toml" if exam == "models" else _every_of(CUT, tmp_path)
     monkeypatch.setattr(variants, "CHUNKED_FROM", 4)  # 9 variants: two chunks, two workers
     monkeypatch.setattr(parallel, "workers", lambda: 2)
-    assert main(["exam", str(exam), "--variants", "9", "--seed", "5", "--out",
+    assert main(["exam", str(path), "--variants", "9", "--seed", "5", "--out",
                  str(tmp_path / "cached"), "--no-pdf"]) == 0
     monkeypatch.setattr(plans, "MAX_INPUTS", -1)  # no shape is ever traced: every run exact
     monkeypatch.setattr(parallel, "workers", lambda: 1)
-    assert main(["exam", str(exam), "--variants", "9", "--seed", "5", "--out",
+    assert main(["exam", str(path), "--variants", "9", "--seed", "5", "--out",
                  str(tmp_path / "plain"), "--no-pdf"]) == 0
     for name in ("key.json", "moodle.xml"):
         cached = (tmp_path / "cached" / name).read_bytes()

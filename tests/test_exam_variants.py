@@ -113,7 +113,7 @@ def test_keys_rendered_in_parallel_equal_keys_rendered_one_by_one(
         drawn: variants.Drawn, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parallel, "workers", lambda: 2)
     together = papers.render_document(drawn, "key", {})
-    monkeypatch.setattr(papers, "fork_map", _serially)
+    monkeypatch.setattr(papers, "fork_imap", _serially)
     alone = papers.render_document(drawn, "key", {})
     assert together == alone
     assert together.count("\\dlxvariantmark{") == len(drawn.variants)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from dlexam.cli import main
 from dlexam.exams.build import build_exam
 from dlexam.exams.writers import WRITERS, Writer, register
@@ -76,3 +78,25 @@ def test_an_unknown_format_is_refused(tmp_path: Path,
                               "json, moodle"), message
     assert "'pdf'" in message
     assert not (tmp_path / "out").exists()
+
+
+def test_streamed_papers_and_keys_are_the_pdfs_of_their_source_compiled_from_a_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The papers' and keys' TeX read their source as it is rendered, the keys' variants by two
+    forked workers (issue 27): the PDFs are byte for byte those of the whole source compiled
+    from a file, the source that of the variants rendered one by one here."""
+    from dlexam.build.tex import compile_pdf
+    from dlexam.exams import papers, parallel
+
+    exam = tmp_path / "exam.toml"
+    exam.write_text(SMALL, encoding="utf-8")
+    monkeypatch.setattr(parallel, "workers", lambda: 2)
+    report = build_exam(str(exam), parallel.PARALLEL_FROM, 5, tmp_path / "a",
+                        formats="papers,keys")
+    monkeypatch.setattr(parallel, "workers", lambda: 1)
+    files = _files(tmp_path / "a")
+    texts: dict[tuple[str, str], dict[str, str]] = {}
+    for kind in ("paper", "key"):
+        source = papers.render_document(report.drawn, kind, texts)
+        assert compile_pdf(source, f"{kind}s").pdf == files[f"{kind}s.pdf"]
+    assert len(files) == 2 + 2 * parallel.PARALLEL_FROM

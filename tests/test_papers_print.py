@@ -75,8 +75,16 @@ def test_a_printed_paper_names_items_by_label_with_boxes_and_working_space(
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
                           check=True).stdout
     label = prose_text(lang, "clip_gradient.label.norm_before")
-    assert label in text.replace("\n", " ")
+    flat = text.replace("\n", " ")
+    assert label in flat
     assert "norm_before" not in text  # the internal name is not what a student reads
+    # one task sentence, naming exactly the items asked (not the factor, not the norm after)
+    task = {"en": "Compute the norm of g before clipping and the clipped gradient.",
+            "zh-Hant": "求截斷前 g 的範數與截斷後的梯度。"}[lang]
+    assert task in flat, flat
+    assert "Give only" not in flat and "只需作答" not in flat
+    assert ("multiplied by" if lang == "en" else "倍數") not in flat.split(task)[1]
+    assert "(a)" in flat and "(b)" in flat  # two asked items, marked as a printed exam does
     tex = (tmp_path / "out").glob("*.tex")
     assert not list(tex)  # only the PDFs are written
     # the clipped gradient's three entries: three boxes, drawn as the grid's rules

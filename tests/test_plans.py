@@ -58,32 +58,47 @@ def _numbers(value: Any) -> list[float]:
             for _pos, v in leaves(value)]
 
 
+def _planned(name: str) -> tuple[Planner, list[tuple[int, dict[str, Any], str | None, Values]]]:
+    """One planner's values of a derivation on each sampled question, right and every
+    applicable mistake, in that order: computed once per worker and read by both tests below
+    (the tests of one derivation run in one worker: ``BY_DERIVATION`` in tests/sharedtex.py)."""
+    if name not in _PLANNED:
+        d = derivations.get(name)
+        planner = Planner(eager=True)
+        calls = []
+        for seed in SEEDS:
+            params = d.sample(seed)
+            for mistake in [None, *(m.id for m in d.applicable_mistakes(params))]:
+                calls.append((seed, params, mistake, planner.values(d, params, mistake)))
+        _PLANNED[name] = (planner, calls)
+    return _PLANNED[name]
+
+
+_PLANNED: dict[str, tuple[Planner, list[tuple[int, dict[str, Any], str | None, Values]]]] = {}
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_plans_agree_with_the_reference_and_ordinary_runs(name: str) -> None:
     d = derivations.get(name)
     ref = REFERENCES[name]
-    planner = Planner(eager=True)
-    for seed in SEEDS:
-        params = d.sample(seed)
+    for seed, params, mistake, got in _planned(name)[1]:
         shown = d.shown_params(params)
-        for mistake in [None, *(m.id for m in d.applicable_mistakes(params))]:
-            got = planner.values(d, params, mistake)
-            with numeric_inputs():
-                ordinary = Values.of(d.run(params, mistake=mistake))
-            where = f"seed {seed}, mistake {mistake}"
-            assert _close(got.answers, ordinary.answers), where
-            assert [k for k, _v in got.valued_steps] == [k for k, _v in ordinary.valued_steps]
-            assert _close([v for _k, v in got.valued_steps],
-                          [v for _k, v in ordinary.valued_steps]), where
-            for answer, value in ref(shown, mistake).items():
-                if d.answer(answer).kind == "text":
-                    assert got.answers[answer] == value, (where, answer)
-                    continue
-                mine, theirs = _numbers(got.answers[answer]), _numbers(value)
-                assert len(mine) == len(theirs), (where, answer)
-                for x, y in zip(mine, theirs, strict=True):
-                    assert x == y or math.isclose(x, y, rel_tol=1e-6, abs_tol=1e-9), \
-                        (where, answer, x, y)
+        with numeric_inputs():
+            ordinary = Values.of(d.run(params, mistake=mistake))
+        where = f"seed {seed}, mistake {mistake}"
+        assert _close(got.answers, ordinary.answers), where
+        assert [k for k, _v in got.valued_steps] == [k for k, _v in ordinary.valued_steps]
+        assert _close([v for _k, v in got.valued_steps],
+                      [v for _k, v in ordinary.valued_steps]), where
+        for answer, value in ref(shown, mistake).items():
+            if d.answer(answer).kind == "text":
+                assert got.answers[answer] == value, (where, answer)
+                continue
+            mine, theirs = _numbers(got.answers[answer]), _numbers(value)
+            assert len(mine) == len(theirs), (where, answer)
+            for x, y in zip(mine, theirs, strict=True):
+                assert x == y or math.isclose(x, y, rel_tol=1e-6, abs_tol=1e-9), \
+                    (where, answer, x, y)
 
 
 def _example_exam_derivations() -> list[str]:
@@ -101,15 +116,8 @@ def _example_exam_derivations() -> list[str]:
 def test_the_benchmarked_derivations_are_planned(name: str) -> None:
     """These trace, right and every mistake: a change that stops one tracing (and slows the
     checker and the exam builder tenfold) fails here rather than only in the benchmark."""
-    d = derivations.get(name)
-    planner = Planner(eager=True)
-    calls = 0
-    for seed in SEEDS:
-        params = d.sample(seed)
-        for mistake in [None, *(m.id for m in d.applicable_mistakes(params))]:
-            planner.values(d, params, mistake)
-            calls += 1
-    assert planner.counts["planned"] == calls, planner.failures
+    planner, calls = _planned(name)
+    assert calls and planner.counts["planned"] == len(calls), planner.failures
 
 
 def test_a_guard_sends_other_inputs_elsewhere() -> None:
@@ -158,16 +166,35 @@ def test_a_value_that_is_not_finite_comes_from_the_ordinary_run() -> None:
     assert got.answers["kl_pq"] == "inf"
 
 
-def test_a_long_recurrence_is_left_to_ordinary_runs() -> None:
-    """A trace of rnn-forward over 20 steps of 4 units would nest each state in the next (4^20
-    nodes as a tree): it stops at the budget and the values come from an ordinary run."""
+RNN_20 = {"U": [[0.1, 0.2, 0.0, -0.1]] * 4, "W": [[0.1, -0.2, 0.1, 0.0]] * 4,
+          "V": [[0.3, 0.1, -0.2, 0.1]], "b": [0.1, 0.0, -0.1, 0.2], "c": 0.1,
+          "x": [[0.1 * ((t + j) % 5 - 2) for j in range(4)] for t in range(20)]}
+
+
+@pytest.mark.parametrize("mistake", [None, "no-activation"])
+def test_a_long_recurrence_is_planned_through_named_states(mistake: str | None) -> None:
+    """rnn-forward over 20 steps of 4 units, with tanh and without an activation (a linear
+    recurrence: W^20 nested): each state's entries are named by symbols of their own, so the
+    formulas stay small, the trace follows it and its plan gives the ordinary run's answers."""
     d = derivations.get("rnn-forward")
-    steps = [[0.1 * ((t + j) % 5 - 2) for j in range(4)] for t in range(20)]
-    params = {"U": [[0.1, 0.2, 0.0, -0.1]] * 4, "W": [[0.1, -0.2, 0.1, 0.0]] * 4,
-              "V": [[0.3, 0.1, -0.2, 0.1]], "b": [0.1, 0.0, -0.1, 0.2], "c": 0.1, "x": steps}
     planner = Planner(eager=True)
-    got = planner.values(d, params)
-    assert planner.counts == {"planned": 0, "ran": 1, "traced": 1}
-    assert "past 20,000 nodes" in next(iter(planner.failures.values()))
+    got = planner.values(d, RNN_20, mistake)
+    assert planner.counts == {"planned": 1, "ran": 0, "traced": 1}, planner.failures
     with numeric_inputs():
-        assert got.answers == Values.of(d.run(params)).answers
+        assert got.answers == Values.of(d.run(RNN_20, mistake=mistake)).answers
+
+
+def test_a_trace_past_the_formula_budget_is_left_to_ordinary_runs(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A trace whose step formulas grow past the budget stops, and the values come from an
+    ordinary run (the budget made small: the named states keep rnn-forward's formulas small)."""
+    from dlexam import plans
+
+    monkeypatch.setattr(plans, "TREE_BUDGET", 40)
+    d = derivations.get("rnn-forward")
+    planner = Planner(eager=True)
+    got = planner.values(d, RNN_20)
+    assert planner.counts == {"planned": 0, "ran": 1, "traced": 1}
+    assert "past 40 nodes" in next(iter(planner.failures.values()))
+    with numeric_inputs():
+        assert got.answers == Values.of(d.run(RNN_20)).answers

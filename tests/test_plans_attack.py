@@ -61,12 +61,17 @@ def test_a_value_that_is_whole_only_by_chance_of_decimal_inputs_stays_a_float() 
 
 
 def test_a_cancelled_quotient_at_zero_agrees_with_the_ordinary_run() -> None:
-    """clip-by-value's scale ||clip(g)|| / ||g|| of a zero gradient is 1 (nothing to scale),
-    as a plan traced where nothing is clipped cancels it to; the ordinary run gave 0/0 = nan,
-    which JSON cannot hold."""
+    """clip-by-value's scale ||clip(g)|| / ||g|| of a zero gradient is 1 (nothing to scale;
+    the ordinary run once gave 0/0 = nan, which JSON cannot hold). A plan traced where nothing
+    is clipped keeps each clip as a formula (Min, Max), which does not cancel: its 0/0 at a
+    zero gradient is refused as not finite, and the planner gives the ordinary run's 1."""
     traced, asked = {"g": [1, 2], "threshold": 10}, {"g": [0, 0], "threshold": 10}
-    got = _planned("clip-gradient", traced, asked, "clip-by-value")
+    planner = Planner(eager=True)
+    d = derivations.get("clip-gradient")
+    planner.values(d, traced, "clip-by-value")
+    got = planner.values(d, asked, "clip-by-value")
     ordinary = _ordinary("clip-gradient", asked, "clip-by-value")
+    assert got.answers["scale"] == 1
     assert json.dumps(got.answers) == json.dumps(ordinary.answers)
 
 

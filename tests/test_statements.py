@@ -222,3 +222,54 @@ def test_no_text_of_a_variant_contradicts_its_parameters(name: str) -> None:
                 continue
             for text in texts:
                 assert not any(w in text for w in words), (name, shown, text)
+
+
+# --- the task sentence names exactly what is asked (issue 18, item 3) -------------------------
+
+
+def test_an_asked_task_names_the_asked_items_only() -> None:
+    from dlexam.render.labels import answer_label
+    from dlexam.render.prose import prose_text
+    from dlexam.render.question import keyed
+
+    spec = derivations.get("clip-gradient")
+    params = {"g": [3, -4, 12], "threshold": 5}
+    asked = [answer_label(spec, "norm_before"), answer_label(spec, "g")]
+    said = {lang: prose_text(lang, *keyed(spec, params, asked)) for lang in codes()}
+    assert said["en"].endswith("Compute the norm of g before clipping and the clipped gradient.")
+    assert said["zh-Hant"].endswith("求截斷前 g 的範數與截斷後的梯度。")
+    assert said["zh-Hans"].endswith("求裁剪前 g 的范数与裁剪后的梯度。")
+    three = [*asked, answer_label(spec, "scale")]
+    assert prose_text("en", *keyed(spec, params, three)).endswith(
+        "Compute the norm of g before clipping, the clipped gradient and the factor by which g "
+        "is multiplied.")
+    whole = question_text(spec, params, "en")  # every answer: the derivation's own task
+    assert ", its norm ||" in whole and ", its norm" not in said["en"]
+    assert all("factor" not in said[lang] and "倍數" not in said[lang] for lang in said)
+
+
+@pytest.mark.parametrize("name", derivations.names())
+def test_every_statement_has_one_task_that_follows_the_asked_items(name: str) -> None:
+    """For every derivation and language: the setup says no task of its own, so the exam's
+    statement is the setup and one sentence naming the asked item (its label), and the
+    derivation's whole task is not in it."""
+    from dlexam.render.labels import answer_label
+    from dlexam.render.prose import prose_text
+    from dlexam.render.question import keyed
+
+    spec = derivations.get(name)
+    params = spec.sample(2)
+    answer = next(a.name for a in spec.answers if a.asked)
+    label = answer_label(spec, answer)
+    for lang in codes():
+        key, data = keyed(spec, params, [label])
+        text = prose_text(lang, key, data)
+        task = data["task"]
+        asked = prose_text(lang, task.key, task.data)
+        assert text.endswith(asked), (lang, text)
+        assert prose_text(lang, label.key) in asked
+        whole_key, whole = keyed(spec, params)
+        own = prose_text(lang, whole["task"].key, whole["task"].data)
+        assert own == asked or own not in text, (lang, text)
+        assert prose_text(lang, whole_key, whole).endswith(own)
+        assert not re.search(r"\{(task|items|[a-z]+_rule)\}", text), text  # all filled

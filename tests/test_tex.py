@@ -168,6 +168,24 @@ def test_a_runaway_tex_is_stopped_by_the_timeout() -> None:
         compile_pdf(MINIMAL % r"\def\loop{\loop}\loop", timeout=1.0)
 
 
+def test_a_long_document_that_ships_pages_outlives_the_timeout() -> None:
+    """The timeout is for a TeX that ships nothing (the loop above): a document of 4,000 pages
+    (the keys of many exam variants are such) takes several times 2 s on any machine and is
+    not stopped while its PDF grows, up to the cap its source size allows."""
+    from dlexam.build.tex import time_cap
+
+    pages = 4000
+    body = "".join(f"Page {i}. " + "text " * 150 + "\\newpage\n" for i in range(pages))
+    run = compile_pdf(MINIMAL % body, timeout=2.0)
+    import io
+
+    import pypdf
+
+    assert len(pypdf.PdfReader(io.BytesIO(run.pdf)).pages) == pages
+    # the cap grows with the source: a small source that loops for ever is stopped early
+    assert time_cap(2.0, 1_000) < 3.0 and time_cap(2.0, len(body)) > 60
+
+
 # --- a cold book build streams its source to TeX through a pipe (issue 27) ---------------------
 
 

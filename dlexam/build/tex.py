@@ -29,6 +29,18 @@ from dlexam.outfolder import replace_files
 # A fixed date for reproducible PDFs when SOURCE_DATE_EPOCH is not set (2026-01-01T00:00:00Z).
 DEFAULT_EPOCH = "1767225600"
 TIMEOUT_S = 180
+"""How long XeLaTeX may go without shipping out a page (its log and PDF not growing) before it
+is stopped: a runaway loop writes nothing. A long document (the keys of a thousand variants)
+keeps shipping pages, so it may take longer, up to :func:`time_cap`."""
+_CAP_S_PER_MB = 600  # the most time a megabyte of source may take, whatever the progress
+_PROGRESS_EVERY_S = 1.0
+
+
+def time_cap(timeout: float, source_bytes: int) -> float:
+    """The most a pass over ``source_bytes`` of source may take in all: ``timeout`` and
+    :data:`_CAP_S_PER_MB` seconds a megabyte (about 50 times what a pass takes on a busy core),
+    so that no input can keep TeX running for ever."""
+    return timeout + _CAP_S_PER_MB * source_bytes / 1e6
 MAX_PASSES = 3
 
 
@@ -100,8 +112,37 @@ def require_xelatex() -> str:
     return path
 
 
-def _run(cmd: list[str], cwd: Path, timeout: float) -> int:
-    return _wait(_start(cmd, cwd), timeout)
+def _run(cmd: list[str], cwd: Path, timeout: float, jobname: str, source_bytes: int) -> int:
+    return _wait(_start(cmd, cwd), timeout, _Progress(cwd, jobname, timeout, source_bytes))
+
+
+class _Progress:
+    """Whether a pass still ships pages: the sizes of its log and PDF, read once a second."""
+
+    def __init__(self, workdir: Path, jobname: str, timeout: float, source_bytes: int) -> None:
+        self.files = [workdir / f"{jobname}.log", workdir / f"{jobname}.pdf"]
+        self.cap = time.monotonic() + time_cap(timeout, source_bytes)
+        self.sizes = self._sizes()
+        self.looked = time.monotonic()
+
+    def _sizes(self) -> tuple[int, ...]:
+        out = []
+        for path in self.files:
+            try:
+                out.append(path.stat().st_size)
+            except OSError:
+                out.append(-1)
+        return tuple(out)
+
+    def moved(self) -> bool:
+        """True when the log or the PDF grew since the last look (at most one a second)."""
+        now = time.monotonic()
+        if now - self.looked < _PROGRESS_EVERY_S:
+            return False
+        self.looked = now
+        sizes = self._sizes()
+        grew, self.sizes = sizes != self.sizes, sizes
+        return grew
 
 
 def _start(cmd: list[str], cwd: Path) -> subprocess.Popen[bytes]:
@@ -117,19 +158,27 @@ def _start(cmd: list[str], cwd: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def _wait(proc: subprocess.Popen[bytes], timeout: float) -> int:
-    deadline = time.monotonic() + timeout
+def _wait(proc: subprocess.Popen[bytes], timeout: float,
+          progress: _Progress | None = None) -> int:
+    """TeX's exit status, once it ends; stopped when it has shipped nothing for ``timeout``
+    seconds (or, with no ``progress`` to watch, after ``timeout``) or passed its cap."""
+    began = time.monotonic()
+    deadline = began + timeout
     try:
         while True:  # in steps: a stop signal whose exception was swallowed still stops TeX
             raise_if_stopped()
             try:
                 return proc.wait(timeout=max(0.0, min(0.1, deadline - time.monotonic())))
             except subprocess.TimeoutExpired:
-                if time.monotonic() >= deadline:
+                now = time.monotonic()
+                if progress is not None and progress.moved():
+                    deadline = min(now + timeout, progress.cap)
+                if now >= deadline:
                     raise
     except subprocess.TimeoutExpired:
         _stop(proc)
-        raise BuildError(Said("build.errors.timeout", seconds=round(timeout))) from None
+        raise BuildError(Said("build.errors.timeout",
+                              seconds=round(time.monotonic() - began))) from None
     except BaseException:  # Ctrl-C, SIGTERM (the command line turns it into an exception), ...
         _stop(proc)
         raise
@@ -231,8 +280,8 @@ def compile_pdf(source: str, jobname: str = "document", timeout: float = TIMEOUT
     with tempfile.TemporaryDirectory(prefix="dlexam-tex-") as tmp:
         workdir = Path(tmp)
         (workdir / f"{jobname}.tex").write_text(source, encoding="utf-8")
-        log = _checked_log(_run(xelatex_command(jobname), workdir, timeout), workdir, jobname,
-                           source)
+        log = _checked_log(_run(xelatex_command(jobname), workdir, timeout, jobname,
+                                len(source.encode("utf-8"))), workdir, jobname, source)
         return _finish(workdir, jobname, source, log, timeout)
 
 
@@ -251,8 +300,8 @@ def _finish(workdir: Path, jobname: str, source: str, log: str, timeout: float) 
     passes = 1
     while passes < MAX_PASSES and needs_rerun(log):
         passes += 1
-        log = _checked_log(_run(xelatex_command(jobname), workdir, timeout), workdir, jobname,
-                           source)
+        log = _checked_log(_run(xelatex_command(jobname), workdir, timeout, jobname,
+                                len(source.encode("utf-8"))), workdir, jobname, source)
     pdf_path = workdir / f"{jobname}.pdf"
     if not pdf_path.exists():
         raise BuildError(Said("build.errors.no_pdf"))
@@ -367,9 +416,11 @@ class TexStream:
         self._queue.put(None)
         import pypdf  # noqa: F401  (for pdf_problem: imported while TeX still works)
 
-        code = _wait(self.proc, self.timeout)
-        self._writer.join()
         source = self.source
+        code = _wait(self.proc, self.timeout,
+                     _Progress(self.workdir, self.jobname, self.timeout,
+                               len(source.encode("utf-8"))))
+        self._writer.join()
         log = _checked_log(code, self.workdir, self.jobname, source)
         self._pipe.unlink()
         self._pipe.write_text(source, encoding="utf-8")  # for another pass, if LaTeX asks

@@ -259,7 +259,7 @@ def _worked(checker: Checker, item: Item, lang: str, say: Callable[[str], None])
     if step is not None:
         say("    " + prose_text(lang, step.key, step.data))
         for shown in [*feeding_steps(checker.right, step), step]:
-            for line in step_lines(shown):
+            for line in step_lines(shown, lang):
                 say("    " + line)
     say("    " + f"{item.ref} = {_value_text(item.expected)}")
 

@@ -46,7 +46,7 @@ def _departs_lines(report: Report, verdict: Verdict, lang: str) -> list[str]:
     lines = [prose_text(lang, "check.departs", {"step": number}) + " "
              + prose_text(lang, mine.key, mine.data)]
     for label, step in (("check.right_step", mine), ("check.your_step", theirs)):
-        body = step_lines(step)
+        body = step_lines(step, lang)
         lines.append(f"  {prose_text(lang, label)} {body[0] if body else ''}")
     return lines
 
@@ -257,7 +257,7 @@ def report_html(report: Any, lang: str = "en") -> str:
                 number, mine, theirs = parting
                 rows.append("<br>" + prose_html(lang, "check.departs", {"step": number}))
                 for label, step in (("check.right_step", mine), ("check.your_step", theirs)):
-                    equation = equation_line(step) or ""
+                    equation = equation_line(step, lang) or ""
                     rows.append(f"<br>{prose_html(lang, label)} $${html.escape(equation)}$$")
         elif len(lines := verdict_lines(report, verdict, lang)) > 1:
             rows += ["<br>" + html.escape(line.strip()) for line in lines[1:]]

@@ -19,7 +19,7 @@ from sympy.core.symbol import Str
 
 from dlexam.derivations.core import Step, put_in, three_part
 from dlexam.derivations.forms import as_written
-from dlexam.derivations.params import exact
+from dlexam.derivations.params import applied, exact, named
 from dlexam.errors import InputError, Said
 from dlexam.notation import (
     msym as msym,  # re-exported: the recurrent topics make their matrices here
@@ -63,13 +63,13 @@ def _relu(a: sp.Expr) -> sp.Expr:
 def activate(name: str, vector: sp.MatrixBase) -> sp.ImmutableMatrix:
     """The activation ``name`` applied to a vector of numbers, exactly."""
     if name == "tanh":
-        return sp.ImmutableMatrix(vector.applyfunc(sp.tanh))
+        return sp.ImmutableMatrix(vector.applyfunc(lambda a: applied(sp.tanh, a)))
     if name == "sigmoid":
-        return sp.ImmutableMatrix(vector.applyfunc(lambda a: 1 / (1 + sp.exp(-a))))
+        return sp.ImmutableMatrix(vector.applyfunc(lambda a: 1 / (1 + applied(sp.exp, -a))))
     if name == "relu":
         return sp.ImmutableMatrix(vector.applyfunc(_relu))
     if name == "softmax":
-        exps = [sp.exp(a) for a in vector]
+        exps = [applied(sp.exp, a) for a in vector]
         total = sp.Add(*exps)
         return sp.ImmutableMatrix(vector.rows, vector.cols, [e / total for e in exps])
     if name == "identity":
@@ -129,7 +129,7 @@ def settle(vector: sp.MatrixBase) -> tuple[sp.ImmutableMatrix, bool]:
     Returns:
         The vector and whether it was turned into decimals here.
     """
-    vector = sp.ImmutableMatrix(vector)
+    vector = sp.ImmutableMatrix(vector).applyfunc(named)
     if all(x.is_Rational or x.is_Float for x in vector) or _size(vector) <= EXACT_LIMIT:
         return vector, False
     return sp.ImmutableMatrix(vector.evalf(DIGITS)), True
@@ -244,7 +244,7 @@ def carry(vector: sp.MatrixBase) -> tuple[sp.ImmutableMatrix, bool]:
     Returns:
         The vector and whether it was turned into decimals here.
     """
-    vector = sp.ImmutableMatrix(vector)
+    vector = sp.ImmutableMatrix(vector).applyfunc(named)
     if all(v.is_Rational or v.is_Float for v in vector):
         return vector, False
     return sp.ImmutableMatrix(vector.evalf(DIGITS)), True

@@ -495,8 +495,11 @@ def _clip_by_value(g: sp.ImmutableMatrix, threshold: sp.Rational) -> Result:
         shown_clips = sp.ImmutableMatrix(g.rows, g.cols,
                                          [clip(v, -threshold, threshold) for v in entries])
     norm = sp.sqrt(sp.Add(*[v**2 for v in entries]))
-    new = g.applyfunc(lambda v: max(min(v, threshold), -threshold))
-    outside = sum(1 for v in entries if abs(v) > threshold)
+    # Min and Max, not Python's min and max: a trace (dlexam.plans) keeps each entry's clip as
+    # a formula, where a decision per entry would serve few other gradients; an entry was
+    # clipped when its clipped value is another (on numbers the same count as |g_i| > beta)
+    new = g.applyfunc(lambda v: sp.Max(sp.Min(v, threshold), -threshold))
+    outside = sum(1 for v, w in zip(entries, new, strict=True) if v != w)
     norm_after = simplified(sp.sqrt(sp.Add(*[v**2 for v in new])))
     with sp.evaluate(False):
         after_shown = sp.sqrt(sp.Add(*[sp.Pow(v, 2) for v in new]))

@@ -22,6 +22,7 @@ step and the renderers choose what to show.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -201,6 +202,17 @@ def _symbolic_jacobian(activation: str = "tanh"
     form = sp.ImmutableMatrix(sp.diag(*[hi * (1 - hi) for hi in h]) * w)
     return derived, form
 
+
+@functools.cache
+def _jacobian_facts(activation: str) -> tuple[sp.ImmutableMatrix, sp.Expr, bool]:
+    """The two-unit Jacobian SymPy derives, the activation's derivative, and whether the
+    Jacobian agrees with diag(act'(a)) W: the same for every run with this activation (worked
+    out once; they were most of a run's time)."""
+    derived, form = _symbolic_jacobian(activation)
+    a_sym = sym("a_t")
+    derivative = sp.diff(sp.tanh(a_sym) if activation == "tanh" else 1 / (1 + sp.exp(-a_sym)),
+                         a_sym)
+    return derived, derivative, sp.simplify(derived - form) == sp.zeros(2)
 
 
 BPTT_PARAMS = [
@@ -574,13 +586,9 @@ def _chain_steps(W: sp.ImmutableMatrix, x: sp.ImmutableMatrix, T: int, cell: _Ce
     # the whole input sequence: a template lists it, or uses the message's long form
     steps.append(Step(key=_by_activation("bptt.cell", activation), lhs=sym("h_t"),
                       symbolic=cell.formula, data={"units": W.rows, "steps": T, "x": x}))
-    derived, form = _symbolic_jacobian(activation)
-    a_sym = sym("a_t")
+    derived, derivative, agrees = _jacobian_facts(activation)
     steps.append(Step(key=_by_activation("bptt.jacobian", activation), lhs=sym("J_t"),
-                      symbolic=cell.jac, data={"derivative": sp.diff(
-                          sp.tanh(a_sym) if activation == "tanh" else 1 / (1 + sp.exp(-a_sym)),
-                          a_sym)}))
-    agrees = sp.simplify(derived - form) == sp.zeros(2)
+                      symbolic=cell.jac, data={"derivative": derivative}))
     steps.append(Step(key=_by_activation("bptt.jacobian_two_units", activation),
                       lhs=sym("J_t"), symbolic=derived, data={"agrees": bool(agrees)}))
     t_idx, k_idx, T_sym = sp.Symbol("t"), sym("k_idx"), sym("T_len")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
@@ -690,6 +690,31 @@ def _softmax_question(values: dict[str, Any]) -> dict[str, Any]:
 _LOSS_KEYS = {"e": "loss", "2": "loss_base2", "10": "loss_base10"}
 
 
+# (evaluate=False by argument: sympy.evaluate(False) would empty SymPy's cache)
+def _ratio(top: sp.Basic, bottom: sp.Basic) -> sp.Basic:
+    return sp.Mul(top, sp.Pow(bottom, -1, evaluate=False), evaluate=False)
+
+
+@lru_cache(maxsize=128)
+def _softmax_formulas(k: int) -> tuple[sp.ImmutableMatrix, sp.Basic]:
+    """The probabilities' formulas over k classes, written out entry by entry, and the general
+    p_i = e^{z_i} / sum_j e^{z_j} (their shorter form): the same in every run with k classes,
+    built once (SymPy's expressions are immutable)."""
+    sym_exps = [sp.exp(sp.Symbol(f"z_{j}"), evaluate=False) for j in range(1, k + 1)]
+    den_sym = sp.Add(*sym_exps, evaluate=False) if k > 1 else sym_exps[0]
+    return (row_vector([_ratio(e, den_sym) for e in sym_exps]),
+            _ratio(sp.exp(sym("z_i"), evaluate=False), sym("sum_exp")))
+
+
+@lru_cache(maxsize=128)
+def _loss_formulas(k: int, log_base: sp.Basic) -> tuple[tuple[sp.Basic, ...], sp.Basic]:
+    """The loss's terms y_j log p_j over k classes, and their general sum (built once)."""
+    terms = tuple(sp.Mul(sp.Symbol(f"y_{j}"), Log(sp.Symbol(f"p_{j}"), log_base),
+                         evaluate=False) for j in range(1, k + 1))
+    yi, pi = sp.Symbol("y_i"), sp.Symbol("p_i")
+    return terms, general_sum(sp.Mul(yi, Log(pi, log_base), evaluate=False), k, True)
+
+
 def _softmax_example(z: list[sp.Rational], y: list[sp.Rational], index: int | None,
                      base: sp.Basic, base_key: str, mistake: str | None, lhs: sp.Basic
                      ) -> tuple[list[Step], list[sp.Basic], sp.Basic]:
@@ -718,19 +743,10 @@ def _softmax_example(z: list[sp.Rational], y: list[sp.Rational], index: int | No
         log_softmax = shifted - np.log(np.sum(np.exp(shifted)))
         probs = [sp.Float(float(x)) for x in np.exp(log_softmax)]
         log_probs = [sp.Float(float(x)) for x in log_softmax]
-    zs = [sp.Symbol(f"z_{j}") for j in range(1, k + 1)]
-    # written out entry by entry; the general p_i = e^{z_i} / sum_j e^{z_j} is its shorter form
-    # (evaluate=False by argument: sympy.evaluate(False) would empty SymPy's cache)
-    def ratio(top: sp.Basic, bottom: sp.Basic) -> sp.Basic:
-        return sp.Mul(top, sp.Pow(bottom, -1, evaluate=False), evaluate=False)
-
-    sym_exps = [sp.exp(s, evaluate=False) for s in zs]
     num_exps = [sp.exp(v, evaluate=False) for v in z]
-    den_sym = sp.Add(*sym_exps, evaluate=False) if k > 1 else sym_exps[0]
     den_num = sp.Add(*num_exps, evaluate=False) if k > 1 else num_exps[0]
-    sym_row = row_vector([ratio(e, den_sym) for e in sym_exps])
-    num_row = row_vector([ratio(e, den_num) for e in num_exps])
-    formula = ratio(sp.exp(sym("z_i"), evaluate=False), sym("sum_exp"))
+    num_row = row_vector([_ratio(e, den_num) for e in num_exps])
+    sym_row, formula = _softmax_formulas(k)
     steps.append(Step(key="softmax_cross_entropy.probs", lhs=sym("p_vec"), symbolic=sym_row,
                       substituted=num_row, value=row_vector(probs), data={"k": k},
                       elidable=terms_of(k, lhs=sym("p_i"), symbolic=formula,
@@ -741,16 +757,11 @@ def _softmax_example(z: list[sp.Rational], y: list[sp.Rational], index: int | No
         log_base, loss_key = sp.Integer(10), "softmax_cross_entropy.loss_log10"
     if log_base != sp.E:
         loss = loss / sp.log(log_base)
-    sym_terms, num_terms = [], []
-    for j, (t, pj) in enumerate(zip(y, probs, strict=True), start=1):
-        yj, pjs = sp.Symbol(f"y_{j}"), sp.Symbol(f"p_{j}")
-        sym_terms.append(sp.Mul(yj, Log(pjs, log_base), evaluate=False))
-        num_terms.append(sp.Integer(0) if t == 0 else
-                         sp.Mul(_exact_written(t), Log(_exact_written(pj), log_base),
-                                evaluate=False))
-    yi, pi = sp.Symbol("y_i"), sp.Symbol("p_i")
-    general = general_sum(sp.Mul(yi, Log(pi, log_base), evaluate=False), k, True)
-    steps.append(sum_step(loss_key, lhs, sym_terms, num_terms, True, loss, general))
+    num_terms = [sp.Integer(0) if t == 0 else
+                 sp.Mul(_exact_written(t), Log(_exact_written(pj), log_base), evaluate=False)
+                 for t, pj in zip(y, probs, strict=True)]
+    sym_terms, general = _loss_formulas(k, log_base)
+    steps.append(sum_step(loss_key, lhs, list(sym_terms), num_terms, True, loss, general))
     if index is not None and log_base == sp.E:
         with sp.evaluate(False):
             lse = sp.Add(sp.Mul(-1, sp.Symbol(f"z_{index + 1}")), Log(sym("sum_exp"), sp.E))

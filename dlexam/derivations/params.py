@@ -367,6 +367,40 @@ def step_watch(watch: Callable[[Any], None]) -> AbstractContextManager[None]:
     return _setting(_STEP_WATCH, watch)
 
 
+# While a derivation is traced, an elementary function of a traced formula (tanh, exp) may be
+# named by a symbol of its own (:func:`applied`): a recurrence then nests symbols, not ever larger
+# formulas, and SymPy never asks the assumptions of a large sum; otherwise None.
+_NAME_HOOK: ContextVar[Callable[[sp.Expr], sp.Basic] | None] = ContextVar(
+    "dlexam_name_hook", default=None)
+
+
+def name_hook(hook: Callable[[sp.Expr], sp.Basic]) -> AbstractContextManager[None]:
+    """Within this block, :func:`applied` passes ``f(arg)`` of a traced formula, unevaluated,
+    to ``hook`` and gives what it returns (the tracing interface, with :func:`input_hook`)."""
+    return _setting(_NAME_HOOK, hook)
+
+
+def applied(func: Callable[..., sp.Expr], arg: sp.Expr) -> sp.Basic:
+    """``func(arg)`` (``sp.tanh``, ``sp.exp``): while a derivation is traced and ``arg`` holds
+    traced inputs, a symbol the trace defines as ``func(arg)``; otherwise ``func(arg)`` as
+    SymPy evaluates it."""
+    hook = _NAME_HOOK.get()
+    if hook is None or not isinstance(arg, sp.Basic) or not arg.free_symbols:
+        return func(arg)
+    return hook(func(arg, evaluate=False))
+
+
+def named(value: Any) -> Any:
+    """A recurrent state's entry passed on: while a derivation is traced and it is a formula of
+    traced inputs (not a bare symbol), a symbol the trace defines as it (each later state then
+    nests symbols, not ever larger formulas); otherwise the value itself."""
+    hook = _NAME_HOOK.get()
+    if hook is None or not isinstance(value, sp.Expr) or value.is_Symbol or \
+            not value.free_symbols:
+        return value
+    return hook(value)
+
+
 def watched(value: Any) -> None:
     """Passes a step's value to the watch of :func:`step_watch`, if any."""
     watch = _STEP_WATCH.get()

@@ -84,10 +84,13 @@ def render(source: str, data: Mapping[str, Any], as_tex: bool,
     text. Text is LaTeX-escaped (``as_tex``), HTML-escaped with its mathematics as TeX between
     ``\\(`` and ``\\)`` for MathJax (``as_html``), or kept as it is.
     """
+    from dlexam.notation.display import quotes_tex
     from dlexam.render.prose import MATHJAX_INLINE, _value_html, _value_tex, _value_text
 
     def literal(text: str) -> str:
-        return escape_latex(text) if as_tex else html.escape(text) if as_html else text
+        if as_tex:
+            return quotes_tex(escape_latex(text), parts[-1] if parts else "")
+        return html.escape(text) if as_html else text
 
     def value_of(value: Any) -> str:
         if as_html:
@@ -112,19 +115,31 @@ def render(source: str, data: Mapping[str, Any], as_tex: bool,
     return NoEscape("".join(parts)) if as_tex else "".join(parts)
 
 
+def asked_labels(question: Any, asked: Sequence[Mapping[str, Any]]) -> list[Phrase]:
+    """The labels of the items a question asks, in the file's order (``asked``: the variant's
+    key entries, whose values say whether a position picks an entry, a row or a part)."""
+    from dlexam.render.labels import answer_label
+
+    return [answer_label(question.spec, item.answer, item.index, entry["expected"])
+            for item, entry in zip(question.items, asked, strict=True)]
+
+
 def statements(question: Any, params: Mapping[str, Any], langs: Sequence[str],
-               as_tex: bool = False, as_html: bool = False) -> dict[str, str]:
+               as_tex: bool = False, as_html: bool = False,
+               asked: Sequence[Mapping[str, Any]] | None = None) -> dict[str, str]:
     """A question's statement in each language with the variant's numbers: the file's ``text``
     when it gives one (untrusted: fields filled, mathematics parsed, the rest escaped), else the
-    derivation's own statement from the catalogs; as LaTeX, as HTML for MathJax (``\\(`` and
-    ``\\)``, as Moodle's filter reads it) or as plain text. The statement's fields are worked
-    out once for all the languages."""
-    from dlexam.render.prose import MATHJAX_INLINE, prose_html, prose_tex, prose_text
+    derivation's own statement from the catalogs, whose task sentence names exactly the items
+    the file asks (``asked``: the variant's key entries; None: every answer, the derivation's
+    own task); as LaTeX, as HTML for MathJax (``\\(`` and ``\\)``, as Moodle's filter reads it)
+    or as plain text. The statement's fields are worked out once for all the languages."""
+    from dlexam.render.prose import MATHJAX_INLINE, prose_html, prose_tex, prose_text, worded
     from dlexam.render.question import keyed
 
     derivation = question.spec
     if question.text is None:
-        key, data = keyed(derivation, params)
+        key, data = keyed(derivation, params,
+                          None if asked is None else asked_labels(question, asked))
         if as_html:
             return {lang: prose_html(lang, key, data, MATHJAX_INLINE) for lang in langs}
         fill = prose_tex if as_tex else prose_text
@@ -133,6 +148,13 @@ def statements(question: Any, params: Mapping[str, Any], langs: Sequence[str],
     # such as the mask's) are its statement's, not the file's: such a brace stays literal
     data = {k: v for k, v in derivation.question_data(params).items()
             if not isinstance(v, Phrase)}
-    return {lang: render(question.text.get(lang) or next(iter(question.text.values())), data,
-                         as_tex, as_html=as_html) for lang in langs}
+    backend = "html" if as_html else "latex" if as_tex else "text"
+    # a piecewise value's words in the text's language (render's values are language-free)
+    return {lang: _same_kind(worded(lang, render(
+        question.text.get(lang) or next(iter(question.text.values())), data, as_tex,
+        as_html=as_html), backend), as_tex) for lang in langs}
+
+
+def _same_kind(text: str, as_tex: bool) -> str:
+    return NoEscape(text) if as_tex else text
 

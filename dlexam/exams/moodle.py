@@ -185,8 +185,11 @@ def numerical(quiz: ET.Element, name: str, qv: QuestionVariant, langs: tuple[str
     (part,) = _leaf_parts(qv, langs)
     q = _sub(quiz, "question", type="numerical")
     _text(q, "name", name, fmt=None)
-    body = {lang: said[lang] + "<p>" + prose_html(lang, "exam.moodle_give", {"ref": part["label"]},
-                                                  MATHJAX_INLINE) + "</p>" for lang in langs}
+    # the derivation's statement names the asked item; a file's own text may not
+    give = {lang: "<p>" + prose_html(lang, "exam.moodle_give", {"ref": part["label"]},
+                                     MATHJAX_INLINE) + "</p>" if qv.question.text is not None
+            else "" for lang in langs}
+    body = {lang: said[lang] + give[lang] for lang in langs}
     _text(q, "questiontext", multilang(body))
     _text(q, "generalfeedback", "")
     _sub(q, "defaultgrade", number(qv.question.points))
@@ -234,11 +237,13 @@ def category_path(title: str, qid: str) -> str:
     return f"$course$/top/{clean}/{qid}"
 
 
-def statement_html(exam: Any, question: int, params: dict[str, Any]) -> dict[str, str]:
-    """A question's statement (by its position) with a variant's numbers, as Moodle's HTML in
-    each of the exam's languages."""
+def statement_html(exam: Any, question: int, params: dict[str, Any],
+                   asked: list[dict[str, Any]]) -> dict[str, str]:
+    """A question's statement (by its position) with a variant's numbers, its task naming the
+    items asked (``asked``: the variant's key entries), as Moodle's HTML in each of the exam's
+    languages."""
     q = exam.questions[question]
-    texts = statements(q, params, exam.langs, as_html=True)
+    texts = statements(q, params, exam.langs, as_html=True, asked=asked)
     out = {lang: "<p>" + texts[lang] + "</p>" for lang in exam.langs}
     if q.precision is not None:
         key, data = precision_key(q.precision)
@@ -260,7 +265,7 @@ def moodle_xml(drawn: Drawn) -> bytes:
     title = exam.title.get("en") or next(iter(exam.title.values()))
     # the statements (each variant's numbers printed in each language) are most of the work:
     # worked out in parallel, in order
-    pieces = [(k, qv.params) for variant in drawn.variants
+    pieces = [(k, qv.params, qv.asked) for variant in drawn.variants
               for k, qv in enumerate(variant.questions)]  # variant by variant
     said = fork_map(lambda i: statement_html(exam, *pieces[i]), len(pieces))
     per_variant = len(exam.questions)

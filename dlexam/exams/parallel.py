@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, wait
 from typing import Any
 
@@ -85,6 +85,34 @@ def fork_map(task: Callable[[int], Any], count: int, least: int = PARALLEL_FROM,
         for i, result in zip(chunk, results, strict=True):
             out[i] = result
     return out
+
+
+def fork_imap(task: Callable[[int], Any], count: int,
+              least: int = PARALLEL_FROM) -> Iterator[Any]:
+    """``task(i)`` for ``i`` in ``range(count)``, given in order as each is ready, computed by
+    forked workers one piece at a time as :func:`fork_map` decides (so that the caller can use
+    the first while the others are computed: a key's TeX typesets one variant while the next is
+    rendered)."""
+    n = min(workers(), count)
+    if count < least or n <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for i in range(count):
+            yield task(i)
+        return
+    global _TASK
+    context = multiprocessing.get_context("fork")
+    _TASK = task  # the workers are forked with it
+    pool = ProcessPoolExecutor(n, mp_context=context, initializer=worker_init,
+                               initargs=(os.getpid(),))  # workers die with this process
+    try:
+        futures = [pool.submit(_run, range(i, i + 1)) for i in range(count)]
+        for future in futures:
+            yield future.result()[0]
+        pool.shutdown(wait=True)
+    except BaseException:  # a signal, Ctrl-C, a worker's error, the caller stopped: end them
+        stop_workers(pool)
+        raise
+    finally:
+        _TASK = None
 
 
 def stop_workers(pool: ProcessPoolExecutor) -> None:

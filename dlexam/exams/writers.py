@@ -2,9 +2,10 @@
 
 A writer turns the variants (:class:`~dlexam.exams.variants.Drawn`) into files, in two parts:
 ``prepare`` runs in the main process, one writer after the other (it may fork workers, and it
-may leave what another writer can reuse in ``shared``: the keys reuse the papers' statements);
+may leave what another writer can reuse in ``shared``: the keys reuse the papers' statements;
+the papers and keys start their TeX runs here, which read the source as it is rendered);
 ``write`` turns what ``prepare`` gave into ``{relative path: bytes}`` and may run in a thread
-beside the other writers' (the TeX runs of the papers and the keys overlap). A new output format
+beside the other writers' (it waits for the TeX runs). A new output format
 is a writer registered here (or by the module that defines it) with its template and its test;
 the builder is not edited. ``dlexam exam --formats papers,keys,json,moodle`` chooses them.
 """
@@ -58,24 +59,52 @@ def _moodle(drawn: Drawn, shared: dict[str, Any]) -> bytes:
 
 
 def _document(kind: str) -> Callable[[Drawn, dict[str, Any]], Any]:
-    def prepare(drawn: Drawn, shared: dict[str, Any]) -> tuple[str, list[str], str]:
-        from dlexam.exams.papers import render_document
+    def prepare(drawn: Drawn, shared: dict[str, Any]) -> Typesetting:
+        from dlexam.build.tex import TexStream
+        from dlexam.exams.papers import document_pieces
 
         texts = shared.setdefault("statements", {})  # the papers' statements, for the keys
-        return kind, [v.code for v in drawn.variants], render_document(drawn, kind, texts)
+        # TeX starts at once and typesets each variant as it is rendered (the keys' TeX while
+        # the keys are still rendered, the papers' while the keys are): the PDF is the one the
+        # whole source would give (TexStream)
+        stream = TexStream(f"{kind}s")
+        pieces = document_pieces(drawn, kind, texts)
+        try:
+            for piece in pieces:
+                if stream.failed():  # finish says why
+                    break
+                stream.write(piece)
+        except BaseException:
+            stream.abort()
+            raise
+        finally:
+            pieces.close()  # the keys' workers end now when their bodies are not all wanted
+        return Typesetting(kind, [v.code for v in drawn.variants], stream)
 
     return prepare
 
 
-def _compiled(prepared: tuple[str, list[str], str]) -> Files:
+@dataclass
+class Typesetting:
+    """A papers or keys TeX run under way (:func:`_compiled` waits for it)."""
+
+    kind: str
+    codes: list[str]
+    stream: Any  # a TexStream
+
+    def abort(self) -> None:
+        """Stops TeX when it still runs and removes its folder."""
+        self.stream.abort()
+
+
+def _compiled(prepared: Typesetting) -> Files:
     """The combined PDF (``papers.pdf``) and one per variant (``papers/paper-<code>.pdf``)."""
     from pypdf import PdfReader
 
-    from dlexam.build.tex import compile_pdf
     from dlexam.exams.papers import split_pdf, variant_pages
 
-    kind, codes, source = prepared
-    run = compile_pdf(source, f"{kind}s")
+    kind, codes = prepared.kind, prepared.codes
+    run = prepared.stream.finish()
     pages = len(PdfReader(io.BytesIO(run.pdf)).pages)
     files = {f"{kind}s.pdf": run.pdf}
     for code, data in split_pdf(run.pdf, variant_pages(run.log, codes, pages)).items():
@@ -125,13 +154,18 @@ def write_all(drawn: Drawn, writers: list[Writer],
     from concurrent.futures import ThreadPoolExecutor
 
     shared: dict[str, Any] = {}
-    prepared = []
-    for w in writers:  # statements and keys rendered
-        prepared.append((w, w.prepare(drawn, shared)))
-        tick(1)
-    files: dict[str, bytes] = {}
-    with ThreadPoolExecutor(max_workers=max(1, len(prepared))) as pool:
-        for written in [pool.submit(w.write, p) for w, p in prepared]:  # TeX runs, files
-            files.update(written.result())
+    prepared: list[tuple[Writer, Any]] = []
+    try:
+        for w in writers:  # statements and keys rendered (papers and keys typeset meanwhile)
+            prepared.append((w, w.prepare(drawn, shared)))
             tick(1)
+        files: dict[str, bytes] = {}
+        with ThreadPoolExecutor(max_workers=max(1, len(prepared))) as pool:
+            for written in [pool.submit(w.write, p) for w, p in prepared]:  # TeX runs, files
+                files.update(written.result())
+                tick(1)
+    finally:  # a TeX run a failure left running is stopped; each run's folder removed
+        for _w, p in prepared:
+            if isinstance(p, Typesetting):
+                p.abort()
     return files

@@ -193,13 +193,44 @@ def is_number(v: Any) -> bool:
         isinstance(v, sp.Basic) and v.is_number)
 
 
+STRAIGHT_QUOTE = r"\textquotedbl{}"
+"""ASCII ``"`` as TeX sets it where it must stay straight (code, JSON): XeLaTeX's TeX
+ligatures would set a bare ``"`` as a closing quote."""
+
+
+def code_tex(escaped: str) -> str:
+    """Escaped text of code or data with its ASCII double quotes kept straight."""
+    return escaped.replace('"', STRAIGHT_QUOTE)
+
+
+_OPENS_AFTER = frozenset(" \t\n([{/-\u2014\u2013")
+
+
+def quotes_tex(escaped: str, before: str = "") -> str:
+    """Escaped prose with each ASCII ``"`` as the quotation mark it stands for: opening (“)
+    at the start or after a space or an opening bracket, else closing (”). ``before``: the text
+    set just before this piece (a quote after a filled-in value closes it). XeLaTeX's TeX
+    ligatures would set every bare ``"`` as a closing quote."""
+    if '"' not in escaped:
+        return escaped
+    out: list[str] = []
+    last = before[-1:] if before else ""
+    for ch in escaped:
+        if ch == '"':
+            ch = "\u201c" if last == "" or last in _OPENS_AFTER else "\u201d"
+        out.append(ch)
+        last = ch
+    return "".join(out)
+
+
 def breakable_tex(value: str) -> NoEscape:
     """Text escaped for LaTeX, with a break point inside every long word, so that a long model
-    string or label wraps instead of running into the margin (or stalling the line breaker)."""
+    string or label wraps instead of running into the margin (or stalling the line breaker);
+    its double quotes stay straight (JSON, code)."""
     out: list[str] = []
     for word in value.split(" "):
         chunks = [word[i:i + BREAK_EVERY] for i in range(0, len(word), BREAK_EVERY)] or [""]
-        out.append(r"\hspace{0pt}".join(escape_latex(c) for c in chunks))
+        out.append(r"\hspace{0pt}".join(code_tex(escape_latex(c)) for c in chunks))
     return NoEscape(" ".join(out))
 
 
@@ -375,8 +406,11 @@ def render(value: Any, backend: Backend = "latex", context: str = "prose", *,
           and all(is_number(v) for r in value for v in r)):
         value = sp.Matrix([[number(v) for v in r] for r in value])
     elif isinstance(value, (list, tuple)):  # items of different lengths: tuples, one by one
-        return ", ".join(render(v, backend, context, lists="tuple", digits=digits)
-                         for v in value)
+        items = [render(v, backend, context, lists="tuple", digits=digits) for v in value]
+        # a comma after a matrix's box goes inside it (as for Names below)
+        return " ".join(item[:-2] + ",$}" if item.endswith("$}") and k < len(items) - 1
+                        else item + ("," if k < len(items) - 1 else "")
+                        for k, item in enumerate(items))
     if (latex and context not in _UNBROKEN and isinstance(value, sp.NDimArray)
             and value.rank() >= 3):
         # a tensor (channels first) as its slices, each a matrix TeX measures (\dlxfit), not
@@ -402,8 +436,12 @@ def render(value: Any, backend: Backend = "latex", context: str = "prose", *,
                             else item + ("," if k < len(items) - 1 else "")
                             for k, item in enumerate(items))
         name, shown_value = value.args
-        return (f"${_print(name, backend, digits)} =$ "
-                + render(shown_value, backend, context, lists=lists, digits=digits))
+        shown = render(shown_value, backend, context, lists=lists, digits=digits)
+        if shown.startswith(r"\dlxfit{$") and shown.endswith("$}"):
+            # the name inside the matrix's box: a matrix set on a line of its own takes its
+            # name along, instead of leaving "X =" at the end of the line before
+            return rf"\dlxfit{{${_print(name, backend, digits)} = " + shown[len(r"\dlxfit{$"):]
+        return f"${_print(name, backend, digits)} =$ " + shown
     if isinstance(value, sp.MatrixBase) or is_number(value):
         shown = displayed(number(value) if not isinstance(value, sp.MatrixBase) else value,
                           digits)[1]

@@ -87,11 +87,13 @@ def one_form(steps: Iterable[S]) -> list[S]:
     out: list[S] = []
     for step in steps:
         substituted = getattr(step, "substituted", None)
-        if isinstance(substituted, sp.Basic) and forms and _size(substituted) <= MAX_NODES:
+        # sized once (SymPy's count_ops is a good part of a key's rendering)
+        small = isinstance(substituted, sp.Basic) and _size(substituted) <= MAX_NODES
+        if small and forms:
             swapped = _swap(substituted, forms, cache)
             if swapped is not substituted:
                 step = replace(step, substituted=swapped)  # type: ignore[type-var]
-        if isinstance(substituted, sp.Basic) and _size(substituted) <= MAX_NODES:
+        if small:
             _learn(substituted, forms, cache)
             for value, form in _written(step):
                 forms.setdefault(_canonical(value, cache), form)

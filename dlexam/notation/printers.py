@@ -23,6 +23,12 @@ from dlexam.numbers import decimal_places, is_exact_short, terminating
 # an activation's parameter value -> its registered symbol
 ACTIVATIONS = {"tanh": "tanh", "sigmoid": "sigma", "relu": "relu", "softmax": "softmax"}
 
+PIECEWISE_WORDS = {"for": "\\dlxfor ", "otherwise": "\\dlxotherwise "}
+"""The words of a piecewise formula (``x for x > 0``), as marks both printers write: each
+driver puts in the words of its language (:func:`dlexam.render.prose.worded`, catalog keys
+``piecewise.*``); a LaTeX document's preamble defines them as macros too, for a formula shown
+once for every language of the document."""
+
 
 def _is_ratio(expr: Any) -> bool:
     """True for a ratio written as a fraction (a Ratio, not a Slash)."""
@@ -442,6 +448,15 @@ class DlexamLatexPrinter(_ProjectNotation, LatexPrinter):
     def _print_Is(self, expr: Any, exp: Any = None) -> str:
         return f"{self._print(expr.args[0])} = {self._print(expr.args[1])}"
 
+    def _print_Piecewise(self, expr: sp.Piecewise) -> str:
+        # SymPy's own writes English words; ours marks them for the reader's language
+        rows = []
+        for e, c in expr.args:
+            cond = (PIECEWISE_WORDS["otherwise"] if c == sp.true
+                    else PIECEWISE_WORDS["for"] + self._print(c))
+            rows.append(f"{self._print(e)} & {cond}")
+        return r"\begin{cases} " + r" \\ ".join(rows) + r" \end{cases}"
+
 
 class DlexamTextPrinter(_ProjectNotation, StrPrinter):
     """The terminal twin of :class:`DlexamLatexPrinter`."""
@@ -564,6 +579,12 @@ class DlexamTextPrinter(_ProjectNotation, StrPrinter):
 
     def _print_Is(self, expr: Any) -> str:
         return f"{self._print(expr.args[0])} = {self._print(expr.args[1])}"
+
+    def _print_Piecewise(self, expr: sp.Piecewise) -> str:
+        rows = [f"{self._print(e)} " + (PIECEWISE_WORDS["otherwise"].rstrip() if c == sp.true
+                                       else PIECEWISE_WORDS["for"] + self._print(c))
+                for e, c in expr.args]
+        return "{" + "; ".join(rows) + "}"
 
 
 def tex(expr: Any, digits: int = 4, numbers: bool = False, places: int | None = None) -> str:

@@ -28,7 +28,12 @@ of more than :data:`MAX_INPUTS` numbers, and a trace whose formulas grow past
 :data:`TREE_BUDGET` nodes (a long recurrence nests each state in the next; the derivation
 layer's tracing interface, :func:`~dlexam.derivations.params.input_hook` and
 :func:`~dlexam.derivations.params.step_watch`, is how a trace reads the inputs and watches the
-steps). ``tests/test_plans.py`` compares the two on sampled parameters for every derivation and
+steps). A recurrence keeps its formulas small by *names*: tanh and exp of traced formulas
+(:func:`~dlexam.derivations.params.applied`) and a state's entries passed on
+(:func:`~dlexam.derivations.params.named`) stand as symbols of their own, each defined by the
+inputs and the names before it and computed in that order by the compiled plan (SymPy then never
+asks the assumptions of a large nested sum, which made an LSTM's trace cost seconds).
+``tests/test_plans.py`` compares the two on sampled parameters for every derivation and
 mistake.
 """
 
@@ -49,7 +54,7 @@ from sympy.core import relational
 from sympy.core.numbers import mpf_norm
 
 from dlexam.derivations.core import Derivation, Prepared, Result, to_plain
-from dlexam.derivations.params import NUMERIC_DIGITS, exact, input_hook, step_watch
+from dlexam.derivations.params import NUMERIC_DIGITS, exact, input_hook, name_hook, step_watch
 
 PLAIN_PRECISION = 60  # bits: to_plain rounds a number as Float.evalf(17) does
 GUARD_MARGIN = mpmath.mpf("1e-27")  # a guard closer to its edge than this is not trusted
@@ -57,6 +62,7 @@ TINY = mpmath.mpf("1e-24")  # a value this small is checked at 60 digits: 0, or 
 MAX_PLANS = 1024  # shapes kept (the least recently used go first)
 MAX_GUARDED = 4  # plans kept for one shape, told apart by their guards
 TREE_BUDGET = 20_000  # nodes of a step's formulas as trees: past it a trace stops
+NAMED_DIGITS = 2 * NUMERIC_DIGITS  # a named value's digits where the trace decides by value
 MAX_INPUTS = 256  # input numbers: a larger question is run the ordinary way (a trace of it
 # costs seconds, and its plan would be large)
 
@@ -123,6 +129,19 @@ class _Trace:
         self.numbers: list[sp.Rational] = []
         self.values: dict[sp.Symbol, sp.Rational] = {}
         self.guards: list[tuple[sp.Expr, Callable[[Any, Any], bool], bool]] = []
+        # named values (tanh, exp of traced formulas), in order: each defined in terms of the
+        # inputs and the names before it; valued at NAMED_DIGITS digits (to decide by value)
+        self.named: list[tuple[sp.Symbol, sp.Expr]] = []
+        self.named_values: dict[sp.Symbol, sp.Float] = {}
+
+    def name(self, value: sp.Expr) -> sp.Symbol:
+        """A symbol standing for ``value`` (an elementary function of traced formulas)."""
+        symbol = sp.Symbol(f"_dlxn{len(self.named)}", real=True,
+                           positive=True if isinstance(value, sp.exp) else None)
+        self.named.append((symbol, value))
+        self.named_values[symbol] = value.xreplace(self.values).xreplace(
+            self.named_values).evalf(NAMED_DIGITS)
+        return symbol
 
     def input(self, number: sp.Rational, name: str) -> sp.Basic:
         kept = self.trace[name]
@@ -138,9 +157,9 @@ class _Trace:
         compare = _COMPARE.get(type(rel))
         diff = rel.lhs - rel.rhs
         if compare is None or not diff.free_symbols or \
-                not diff.free_symbols <= set(self.values):
+                not diff.free_symbols <= set(self.values) | set(self.named_values):
             return _UNDECIDED(rel)
-        number = diff.xreplace(self.values).evalf(NUMERIC_DIGITS)
+        number = diff.xreplace(self.values).xreplace(self.named_values).evalf(NUMERIC_DIGITS)
         if not (number.is_number and number.is_extended_real):
             raise TypeError(f"cannot decide {rel} at the traced numbers")
         if compare in (operator.eq, operator.ne):  # equal: within the 30 digits' noise
@@ -149,8 +168,9 @@ class _Trace:
             # on its edge (a tie: 4 > 4, 0 < 0): decided as exact arithmetic decides it, and
             # kept as a guard of equality (within the 30 digits' noise, as == is), so that
             # the plan serves the inputs with the same tie; a value merely near the edge is
-            # left to ordinary runs
-            if diff.xreplace(self.values).is_zero is not True:
+            # left to ordinary runs (as is a tie of named values: known to NAMED_DIGITS only)
+            if diff.free_symbols & set(self.named_values) or \
+                    diff.xreplace(self.values).is_zero is not True:
                 raise TraceError(f"{type(rel).__name__} on its edge at the traced numbers")
             self.guards.append((diff, operator.eq, True))
             return bool(compare(0, 0))
@@ -188,8 +208,10 @@ class _Compiled:
     need."""
 
     def __init__(self, symbols: list[sp.Symbol], exprs: list[sp.Expr], indices: list[int],
-                 guards: list[sp.Expr]) -> None:
+                 guards: list[sp.Expr],
+                 named: Sequence[tuple[sp.Symbol, sp.Expr]] = ()) -> None:
         self.symbols = symbols
+        self.named = named
         self.formulas: list[sp.Expr] | None = [*(exprs[k] for k in indices), *guards]
         self.indices = indices  # the plan's output positions of the values computed
         self.outputs = len(indices)
@@ -201,7 +223,7 @@ class _Compiled:
         mpmath numbers (raises what the arithmetic raises)."""
         if self._fn is None:
             assert self.formulas is not None
-            self._fn, self.mpfr = _compile(self.symbols, self.formulas)
+            self._fn, self.mpfr = _compile(self.symbols, self.formulas, self.named)
             self.formulas = None
         if self.mpfr:  # MPFR (gmpy2): every operation correctly rounded, three times faster
             with gmpy2.context(precision=prec, allow_complex=False) as ctx:
@@ -222,15 +244,26 @@ _MPFR_NAMES: dict[str, Any] = {
 }
 
 
-def _compile(symbols: list[sp.Symbol], formulas: list[sp.Expr]) -> tuple[Callable[..., Any],
-                                                                           bool]:
+def _compile(symbols: list[sp.Symbol], formulas: list[sp.Expr],
+             named: Sequence[tuple[sp.Symbol, sp.Expr]] = ()) -> tuple[Callable[..., Any], bool]:
     if not formulas:
         return (lambda *_args: []), False
-    fn = sp.lambdify(symbols, formulas, modules=[_MPFR_NAMES, "mpmath"], cse=True)
-    used = set(fn.__code__.co_names) - {"abs"}
+    # the named values the formulas use (through each other too), computed first, in order
+    needed = set().union(*(f.free_symbols for f in formulas))
+    for symbol, value in reversed(named):
+        if symbol in needed:
+            needed |= value.free_symbols
+    lets = [(symbol, value) for symbol, value in named if symbol in needed]
+
+    def cse(exprs: Any) -> tuple[list[tuple[sp.Symbol, sp.Expr]], Any]:
+        shared, reduced = sp.cse(exprs, list=False)
+        return [*lets, *shared], reduced
+
+    fn = sp.lambdify(symbols, formulas, modules=[_MPFR_NAMES, "mpmath"], cse=cse)
+    used = set(fn.__code__.co_names) - {"abs", "max", "min"}  # (Python's: MPFR's too)
     if used <= set(_MPFR_NAMES):
         return fn, True
-    return sp.lambdify(symbols, formulas, modules="mpmath", cse=True), False
+    return sp.lambdify(symbols, formulas, modules="mpmath", cse=cse), False
 
 
 def _from_mpfr(value: Any) -> Any:
@@ -259,6 +292,9 @@ class Plan:
     guards: tuple[tuple[Callable[[Any, Any], bool], bool], ...]
     answers: dict[str, Any]  # templates
     steps: tuple[tuple[str, Any], ...]
+    # the named values the formulas may use (symbol, its formula in the inputs and the names
+    # before it), in order
+    named: list[tuple[sp.Symbol, sp.Expr]] = field(default_factory=list)
     _parts: dict[frozenset[str] | None, _Compiled] = field(default_factory=dict)
 
     def part(self, names: frozenset[str] | None = None, steps: bool = False) -> _Compiled:
@@ -270,7 +306,8 @@ class Plan:
             else:
                 chosen = [t for k, t in self.answers.items() if names is None or k in names]
                 indices = sorted({o.index for o in _outs(chosen)})
-            self._parts[key] = _Compiled(self.symbols, self.exprs, indices, self.diffs)
+            self._parts[key] = _Compiled(self.symbols, self.exprs, indices, self.diffs,
+                                         self.named)
         return self._parts[key]
 
     def evaluate(self, numbers: list[sp.Rational], steps: bool = True,
@@ -451,6 +488,25 @@ def _whole(expr: sp.Expr) -> int:
     return kind
 
 
+def _kinds(exprs: list[sp.Expr], position: Mapping[sp.Symbol, int],
+           named: Sequence[tuple[sp.Symbol, sp.Expr]]) -> tuple[tuple[int, tuple[int, ...]], ...]:
+    """What each value's formula is on whole inputs (:func:`_whole`) and the positions of the
+    inputs it uses, through the named values it uses: a name is what its formula is (tanh of
+    the inputs inexact, a sum of their products whole)."""
+    known: dict[sp.Symbol, tuple[int, frozenset[int]]] = {
+        symbol: (WHOLE, frozenset({k})) for symbol, k in position.items()}
+    for symbol, definition in named:  # each defined by the inputs and the names before it
+        parts = [known[x] for x in definition.free_symbols]
+        known[symbol] = (min([_whole(definition), *(k for k, _u in parts)]),
+                         frozenset().union(*(u for _k, u in parts)))
+    out = []
+    for expr in exprs:
+        parts = [known[x] for x in expr.free_symbols]
+        out.append((min([_whole(expr), *(k for k, _u in parts)]),
+                    tuple(sorted(frozenset().union(*(u for _k, u in parts))))))
+    return tuple(out)
+
+
 def _template(value: Any, exprs: list[sp.Expr], symbols: set[sp.Symbol]) -> Any:
     """``value`` as plain data whose numbers that depend on the inputs are :class:`_Out`."""
     value = _explicit(value)
@@ -529,7 +585,7 @@ def trace(derivation: Derivation, prepared: Prepared,
     state = _Trace(derivation)
     token = _TRACING.set(state)
     try:
-        with input_hook(state.input), step_watch(_watch):
+        with input_hook(state.input), step_watch(_watch), name_hook(state.name):
             values = validate(derivation.params, prepared.effective, derivation.limits)
             result = derivation.finish(derivation.fn(**values, **prepared.call), prepared)
     finally:
@@ -538,15 +594,15 @@ def trace(derivation: Derivation, prepared: Prepared,
     if numbers != state.numbers:
         raise TraceError("the inputs were read in another order than the parameters list them")
     exprs: list[sp.Expr] = []
-    symbols = set(state.symbols)
+    named = {symbol for symbol, _value in state.named}
+    symbols = set(state.symbols) | named
     answers = {k: _template(v, exprs, symbols) for k, v in result.answers.items()}
     steps = tuple((s.key, None if s.value is None else _template(s.value, exprs, symbols))
                   for s in result.steps)
     position = {symbol: k for k, symbol in enumerate(state.symbols)}
-    integer = tuple((_whole(e), tuple(sorted(position[x] for x in e.free_symbols)))
-                    for e in exprs)
+    integer = _kinds(exprs, position, state.named)
     plan = Plan(state.symbols, exprs, [diff for diff, _c, _o in state.guards], integer,
-                tuple((c, o) for _d, c, o in state.guards), answers, steps)
+                tuple((c, o) for _d, c, o in state.guards), answers, steps, state.named)
     out = plan.evaluate(state.numbers, steps=names is None, names=names)
     if out is None:
         raise TraceError("the compiled formulas do not reproduce the traced run")
@@ -573,6 +629,10 @@ class Planner:
         self._tries: dict[Signature, int] = {}
         self.failures: dict[str, str] = {}  # derivation (mistake) -> why a trace failed
         self.counts = {"planned": 0, "ran": 0, "traced": 0}
+        # per derivation: plans made, and values they gave (not ``eager``: a derivation whose
+        # plans serve twice each on average has its new shapes traced at first sight too)
+        self.made: dict[str, int] = {}
+        self.served: dict[str, int] = {}
 
     def copy(self) -> Planner:
         """A planner that starts with this one's plans (shared) and goes its own way: the same
@@ -584,6 +644,7 @@ class Planner:
         twin._tries = dict(self._tries)
         twin.failures = dict(self.failures)
         twin.counts = dict(self.counts)
+        twin.made, twin.served = dict(self.made), dict(self.served)
         return twin
 
     def values(self, derivation: Derivation, raw: Mapping[str, Any] | None,
@@ -647,8 +708,10 @@ class Planner:
                 if found is not None:
                     self._plans.move_to_end(signature)
                     return found
+            name = derivation.name
             if self._tries.get(signature, 0) < MAX_GUARDED and len(numbers) <= MAX_INPUTS and (
-                    self.eager or signature in self._seen):
+                    self.eager or signature in self._seen or
+                    self.served.get(name, 0) >= 2 * self.made.get(name, 0) > 0):
                 traced = self._trace(derivation, prepared, signature, plans, names)
                 found = None if traced is None else \
                     self._planned(derivation, traced, numbers, prepared, names)
@@ -668,6 +731,7 @@ class Planner:
         if out is None:
             return None
         self.counts["planned"] += 1
+        self.served[derivation.name] = self.served.get(derivation.name, 0) + 1
 
         def steps() -> tuple[tuple[str, Any], ...]:
             full = out if names is None else plan.evaluate(numbers)
@@ -685,6 +749,7 @@ class Planner:
         self._tries[signature] = self._tries.get(signature, 0) + 1
         try:
             plan: Plan | None = trace(derivation, prepared, names)
+            self.made[derivation.name] = self.made.get(derivation.name, 0) + 1
         except Exception as err:
             self.failures[f"{derivation.name} ({prepared.mistake or 'right'})"] = \
                 f"{type(err).__name__}: {str(err)[:200]}"

@@ -3,8 +3,11 @@
 
 The words are catalog data (``<derivation>.label.<answer>``, ``<derivation>.item.<answer>``,
 ``answer_item.*``), so every language, and a language added later, names every answer from its
-own catalogs. A label is returned as a :class:`~dlexam.notation.display.Phrase`, filled by any of
-the prose renderers (LaTeX for papers, HTML for Moodle, plain text for the terminal).
+own catalogs; ``<derivation>.cell.<answer>`` names one entry of a table in the answer's own
+terms (``{row}``, ``{column}``, counted from 1, ``{row0}``, ``{column0}`` from 0: the encoding
+of position 14, dimension 0). A label is returned as a
+:class:`~dlexam.notation.display.Phrase`, filled by any of the prose renderers (LaTeX for
+papers, HTML for Moodle, plain text for the terminal).
 """
 
 from __future__ import annotations
@@ -52,10 +55,15 @@ def answer_label(derivation: Any, answer: str, index: Sequence[int] = (),
     if not index:
         return label
     depth = _depth(value)
+    cell = f"{derivation.key}.cell.{answer}"
+    if len(index) == 2 and depth == 0 and cell in catalog(_KEYS_FROM):  # its own words for one
+        return Phrase(cell, {"label": label, "row": index[0], "column": index[1],  # entry
+                             "row0": index[0] - 1, "column0": index[1] - 1})
     special = f"{derivation.key}.item.{answer}"
     if special in catalog(_KEYS_FROM):  # the answer's own words for its first position
         first = index[0]
-        label = Phrase(special, {"label": label, "index": first, "ordinal": ordinal(first)})
+        label = Phrase(special, {"label": label, "index": first, "index0": first - 1,
+                                 "ordinal": ordinal(first)})
         index = index[1:]
     while index:
         left = len(index) - 1  # positions after this one

@@ -11,11 +11,13 @@ from typing import Any
 
 from dlexam.derivations.core import VIEWS
 from dlexam.notation.display import laid_out
-from dlexam.render.prose import prose_html, prose_text
+from dlexam.render.prose import prose_html, prose_text, worded
 from dlexam.render.values import equation_parts, value_tex
 
 
-def equation_line(step: Any) -> str | None:
+def equation_line(step: Any, lang: str = "en") -> str | None:
+    """A step's equation as one line of LaTeX (formula = numbers put in = value), its words in
+    ``lang``."""
     if step.symbolic is None:
         return None
     parts = equation_parts(step)
@@ -23,7 +25,7 @@ def equation_line(step: Any) -> str | None:
     text = " = ".join(pieces)
     if parts["value"]:
         text += f" {parts['rel']} {parts['value']}"
-    return text
+    return worded(lang, text)
 
 
 def result_html(result: Any, lang: str = "en") -> str:
@@ -32,7 +34,7 @@ def result_html(result: Any, lang: str = "en") -> str:
     rows = [f"<p><strong>{html.escape(result.derivation)}</strong>: {summary}</p>", "<ol>"]
     for step in laid_out(result.steps):
         rows.append(f"<li>{prose_html(lang, step.key, step.data)}")
-        equation = equation_line(step)
+        equation = equation_line(step, lang)
         if equation:
             rows.append(f"<br>$${html.escape(equation)}$$")
         rows.append("</li>")

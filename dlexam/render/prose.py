@@ -45,6 +45,27 @@ def message(lang: str, key: str) -> str:
 
 _FORMATTER = string.Formatter()
 
+_PIECEWISE = re.compile(r"\\dlx(for|otherwise)(?![A-Za-z]) ?")
+
+
+def worded(lang: str, printed: str, backend: str = "latex") -> str:
+    """A printed formula with the words of its piecewise parts (marked by the printers:
+    :data:`dlexam.notation.printers.PIECEWISE_WORDS`) in ``lang``: ``x \\text{若}\\: x > 0``
+    in LaTeX (``backend`` "latex", or "html": the web page's KaTeX, Moodle's MathJax),
+    ``x 若 x > 0`` as "text"."""
+    if "\\dlx" not in printed:
+        return printed
+
+    def word(match: re.Match[str]) -> str:
+        said = message(lang, "piecewise." + match.group(1))
+        if backend == "text":
+            return said + (" " if match.group(1) == "for" else "")
+        tail = r"\: " if match.group(1) == "for" else " "
+        body = escape_latex(said)
+        return r"\text{" + (html.escape(body) if backend == "html" else body) + "}" + tail
+
+    return _PIECEWISE.sub(word, printed)
+
 
 def _value_tex(value: Any) -> str:
     """A value inside a sentence, as LaTeX (vectors as tuples)."""
@@ -136,14 +157,18 @@ def _fill(lang: str, key: str, data: Mapping[str, Any], as_tex: bool,
             if as_html:
                 parts.append("<code>" + html.escape(piece) + "</code>")
             else:
-                parts.append(r"\texttt{" + escape_latex(piece) + "}" if as_tex else piece)
+                parts.append(r"\texttt{" + display.code_tex(escape_latex(piece)) + "}"
+                             if as_tex else piece)
             continue
         for literal, field, spec, _conv in _FORMATTER.parse(piece):
             if literal:
                 if as_html:
                     parts.append(html.escape(literal))
+                elif as_tex:
+                    parts.append(display.quotes_tex(escape_latex(literal), parts[-1] if parts
+                                                    else ""))
                 else:
-                    parts.append(escape_latex(literal) if as_tex else literal)
+                    parts.append(literal)
             if field is None:
                 continue
             if spec:
@@ -164,10 +189,38 @@ def _fill(lang: str, key: str, data: Mapping[str, Any], as_tex: bool,
             if isinstance(value, display.Listed):
                 value = value.joined(message(lang, "book.list_sep"))
             if as_html:
-                parts.append(_value_html(value, delims))
+                parts.append(worded(lang, _value_html(value, delims), "html"))
             else:
-                parts.append(_value_tex(value) if as_tex else _value_text(value))
-    return "".join(parts)
+                parts.append(worded(lang, _value_tex(value)) if as_tex
+                             else worded(lang, _value_text(value), "text"))
+    return "".join(_punctuation_boxed(parts) if as_tex else parts)
+
+
+_AFTER = frozenset(",.;:!?，。；：、！？）)")
+_BOX = r"\dlxfit{$"
+_NAME = re.compile(r"\$(?P<name>[^$]{1,40}?)\s*(?P<eq>=?)\s*\$\Z")
+
+
+def _punctuation_boxed(parts: list[str]) -> list[str]:
+    """A matrix's box (``\\dlxfit``) takes the name written just before it (``$U$ =`` or
+    ``$U =$``) and the punctuation mark just after it, so that a matrix set on a line of its
+    own keeps both: "U =" is not left at the end of the line above, and the next line does
+    not open with its comma or full stop (a line opening with "。" reads as a mistake)."""
+    out = list(parts)
+    for i, here in enumerate(out):
+        if not (here.startswith(_BOX) and here.endswith("$}")):
+            continue
+        if i + 1 < len(out) and out[i + 1][:1] in _AFTER:
+            here = here[:-2] + r"\mbox{" + out[i + 1][0] + "}$}"
+            out[i + 1] = out[i + 1][1:]
+        if i >= 2 and (name := _NAME.search(out[i - 2])) is not None and (
+                (name["eq"] and not out[i - 1].strip())
+                or (not name["eq"] and out[i - 1].strip() == "=")):
+            here = _BOX + name["name"] + " = " + here[len(_BOX):]
+            out[i - 2] = out[i - 2][:name.start()]
+            out[i - 1] = " " if out[i - 1][:1].isspace() and out[i - 2][-1:] not in " " else ""
+        out[i] = here
+    return out
 
 
 def prose_tex(lang: str, key: str, data: Mapping[str, Any] | None = None) -> NoEscape:

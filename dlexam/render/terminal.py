@@ -17,7 +17,7 @@ from dlexam.notation.display import (
     rows_entries,
 )
 from dlexam.notation.printers import shared_places
-from dlexam.render.prose import prose_text
+from dlexam.render.prose import prose_text, worded
 
 SUMMARY_ROWS = 8
 """A matrix with more rows or columns than this is shown by its shape and corner entries."""
@@ -72,8 +72,9 @@ def _answer_text(value: Any) -> str:
     return render(value, "text", "terminal")
 
 
-def step_lines(step: Any) -> list[str]:
-    """A step's equation for the terminal (formula = numbers put in = value), or nothing."""
+def step_lines(step: Any, lang: str = "en") -> list[str]:
+    """A step's equation for the terminal (formula = numbers put in = value), or nothing; its
+    words in ``lang``."""
     if step.symbolic is None:
         return []
     parts = [text(step.lhs)] if step.lhs is not None else []
@@ -94,7 +95,8 @@ def step_lines(step: Any) -> list[str]:
         if value_text != parts[-1]:
             parts.append(value_text)
             rel = " = " if exact else " ≈ "
-    return [" = ".join(parts[:-1]) + (rel if len(parts) > 1 else "") + parts[-1]]
+    return [worded(lang, " = ".join(parts[:-1]) + (rel if len(parts) > 1 else "") + parts[-1],
+                   "text")]
 
 
 def render_text(result: Any, lang: str) -> str:
@@ -105,7 +107,7 @@ def render_text(result: Any, lang: str) -> str:
     lines.append(prose_text(lang, "terminal.steps"))
     for number, step in enumerate(laid_out(result.steps), start=1):
         lines.append(f"{number:3}. {prose_text(lang, step.key, step.data)}")
-        lines += [f"     {line}" for line in step_lines(step)]
+        lines += [f"     {line}" for line in step_lines(step, lang)]
     lines.append("")
     lines.append(prose_text(lang, "terminal.answers"))
     for name, value in result.answers.items():

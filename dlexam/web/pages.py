@@ -26,7 +26,7 @@ from dlexam.notation import tex
 from dlexam.notation.display import laid_out
 from dlexam.render.describe import param_text
 from dlexam.render.notebook import equation_line
-from dlexam.render.prose import MATHJAX_INLINE, catalog, prose_html, prose_text
+from dlexam.render.prose import MATHJAX_INLINE, catalog, prose_html, prose_text, worded
 from dlexam.render.question import keyed
 from dlexam.render.values import value_tex
 from dlexam.web import api
@@ -125,9 +125,9 @@ def verdict_view(report: Any, lang: str) -> dict[str, Any]:
                     "words": _html(lang, "check.departs", {"step": number}) + " "
                     + _html(lang, mine.key, mine.data),
                     "right_label": prose_text(lang, "check.right_step"),
-                    "right": equation_line(mine) or "",
+                    "right": equation_line(mine, lang) or "",
                     "yours_label": prose_text(lang, "check.your_step"),
-                    "yours": equation_line(theirs) or ""}
+                    "yours": equation_line(theirs, lang) or ""}
         rows.append(row)
     return {"json": data, "rows": rows,
             "score": prose_text(lang, "check.score",
@@ -208,7 +208,7 @@ def solve_page(name: str, query: Mapping[str, str], lang: str) -> dict[str, Any]
     page["params"] = {f["name"]: f["text"] for f in fields if f["text"].strip()}
     for step in laid_out(result.steps):
         page["steps"].append({"words": _html(lang, step.key, step.data),
-                              "tex": equation_line(step) or ""})
+                              "tex": equation_line(step, lang) or ""})
     page["answers"] = [{"name": n, "html": value_html(v)}
                        for n, v in result.answers.items()]
     return page
@@ -246,11 +246,12 @@ def practice(name: str | None, seed_text: str, lang: str) -> dict[str, Any]:
         worked = None
         if step is not None and step.symbolic is not None:
             hint = {"words": _html(lang, step.key, step.data),
-                    "tex": [(tex(s.lhs) + " = " if s.lhs is not None else "") + tex(s.symbolic)
+                    "tex": [worded(lang, (tex(s.lhs) + " = " if s.lhs is not None else "")
+                                   + tex(s.symbolic))
                             for s in [*feeding_steps(right, step), step]
                             if s.symbolic is not None]}
             worked = {"words": _html(lang, step.key, step.data),
-                      "tex": equation_line(step) or ""}
+                      "tex": equation_line(step, lang) or ""}
         asked.append({"ref": item.ref, "fields": _fields(item.ref, item.expected),
                       "hint": hint, "worked": worked,
                       "value": value_html(item.expected)})
@@ -293,7 +294,8 @@ def exam(raw: bytes, filename: str, lang: str, seed_text: str) -> dict[str, Any]
     paper, key = [], []
     for i, qv in enumerate(first.questions):
         title = f"{qv.question.id} ({qv.question.derivation})"
-        paper.append({"title": title, "html": statement_html(exam_file, i, qv.params)[shown]})
+        paper.append({"title": title,
+                      "html": statement_html(exam_file, i, qv.params, qv.asked)[shown]})
         key.append({"title": title, "answers": [
             {"ref": format_ref(item["answer"], item["index"]),
              "html": value_html(item["expected"])} for item in qv.asked]})
