@@ -21,12 +21,14 @@ from dlexam.errors import (
     Said,
     Terminated,
     said_in,
+    set_stderr_lang,
 )
 from dlexam.langs import choices, codes, langs_for
 from dlexam.literals import (  # noqa: F401 (parse_value: the tests read it here)
     parse_assignments,
     parse_value,
 )
+from dlexam.safeio import os_reason
 
 # SymPy and the templates are imported inside the commands that need them, so that an
 # unchanged `dlexam book` answers from its cache without paying for those imports.
@@ -232,7 +234,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="a CSV (student,item,points,note) of your decisions on single "
                             "answers: applied, and recorded in grades.json")
 
-    sub.add_parser("list", help="list the derivations")
+    listing = sub.add_parser("list", help="list the derivations")
+    listing.add_argument("--lang", choices=codes(), default="en")
 
     exam = sub.add_parser("exam", help="seeded variants of an exam file: question papers, "
                           "answer keys, key.json and moodle.xml")
@@ -259,6 +262,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="processes that run the derivations (1 to 64, default 2)")
     serve.add_argument("--timeout", type=_seconds, default=10.0, metavar="SECONDS",
                        help="a request's time limit (default 10)")
+    serve.add_argument("--lang", choices=codes(), default="en",
+                       help="the terminal's language (each page has its own choice)")
     return parser
 
 
@@ -290,7 +295,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from dlexam.web.serve import serve
 
     return serve(args.host, args.port, args.workers, queue=64 * args.workers,
-                 timeout=args.timeout)
+                 timeout=args.timeout, lang=args.lang)
 
 
 def _cmd_solve(args: argparse.Namespace) -> int:
@@ -392,7 +397,7 @@ def _check_exam(args: argparse.Namespace) -> int:
     if args.template:
         if args.name is not None:
             raise InputError("--template", Said("cli.errors.template_no_file"))
-        print(exam_check.template(exam), end="")
+        print(exam_check.template(exam, lang=args.lang), end="")
         return 0
     if args.name is None:
         raise InputError("--exam", Said("cli.errors.answers_file"))
@@ -428,7 +433,7 @@ def _check_batch(args: argparse.Namespace) -> int:
             if err.filename is not None or isinstance(err, BrokenPipeError):
                 raise
             raise InputError(args.batch, Said("cli.errors.readable_batch"),
-                             err.strerror or str(err)) from None
+                             os_reason(err)) from None
     return 0
 
 
@@ -449,8 +454,7 @@ def _cmd_practice(args: argparse.Namespace) -> int:
     session = run_practice(derivation, seed, args.lang, input, say,
                            precision=_precision(args))
     if session.answered == 0:  # nothing answered (skipped, quit, or the input ended)
-        print("dlexam: practice: no answer was given (every value skipped, or the session "
-              "ended before the first answer)", file=sys.stderr)
+        print(Said("terminal.practice_no_answer").said_in(args.lang), file=sys.stderr)
         return EXIT_WRONG
     return 0 if session.passed else EXIT_WRONG
 
@@ -524,11 +528,11 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_list(_args: argparse.Namespace) -> int:
+def _cmd_list(args: argparse.Namespace) -> int:
     from dlexam import derivations, render
 
     for name in derivations.names():
-        summary = render.prose_text("en", derivations.get(name).summary_key)
+        summary = render.prose_text(args.lang, derivations.get(name).summary_key)
         print(f"{name:24} {summary}")
     return 0
 
@@ -551,6 +555,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _Terminated as stop:
         return 128 + (stop.args[0] if stop.args else signal.SIGTERM)
     finally:
+        set_stderr_lang("en")  # the next command (a test, the API) sets its own
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         if argv is None:  # the program itself, about to exit
@@ -592,6 +597,7 @@ def _main(argv: Sequence[str] | None) -> int:
                 "show": _cmd_show, "sample": _cmd_sample, "check": _cmd_check,
                 "practice": _cmd_practice, "exam": _cmd_exam, "grade": _cmd_grade,
                 "serve": _cmd_serve}
+    set_stderr_lang(_error_lang(args))  # notes while it works ("stopped") in --lang
     try:
         return commands[args.command](args)
     except BuildError as err:
@@ -613,7 +619,7 @@ def _main(argv: Sequence[str] | None) -> int:
     except OSError as err:  # the disk filled, a folder changed under us: one line, no traceback
         where = f" {err.filename}" if err.filename else ""
         said = Said("cli.build_failed", error=Said("cli.errors.cannot_write_os", where=where,
-                                                   why=err.strerror or str(err)))
+                                                   why=os_reason(err)))
         print(f"dlexam: {said.said_in(_error_lang(args))}", file=sys.stderr)
         return EXIT_BUILD
 

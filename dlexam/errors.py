@@ -58,7 +58,8 @@ imports this module, so that errors need not import it)."""
 class Said(str):
     """A sentence from the catalogs: the English text (as a ``str``), with the key and fields
     that say it in another language (:meth:`said_in`). A field may itself be a :class:`Said`,
-    or a tuple of alternatives, joined by the language's ``show.or`` ("a or b")."""
+    or a tuple of alternatives, joined by the language's ``show.or`` ("a or b"), or a list of
+    items, joined by its ``show.list_sep`` (", " in English, "、" in Chinese)."""
 
     key: str
     fields: dict
@@ -87,6 +88,9 @@ def _say(lang: str, key: str, fields: dict) -> str:
     for name, value in fields.items():
         if isinstance(value, tuple):
             value = _say(lang, "show.or", {}).join(
+                v.said_in(lang) if isinstance(v, Said) else str(v) for v in value)
+        elif isinstance(value, list):  # items of a list: the language's list separator
+            value = _say(lang, "show.list_sep", {}).join(
                 v.said_in(lang) if isinstance(v, Said) else str(v) for v in value)
         elif isinstance(value, Said):
             value = value.said_in(lang)
@@ -133,6 +137,12 @@ class InputError(DlexamError):
         what was given, each in ``lang`` where it comes from the catalogs."""
         # a sentence of ours may hold what the user typed (a path, a token): escaped here
         expected = echo(said_in(self.expected, lang), SAID_CHARS)
+        if isinstance(self.got, Said) and self.got.key in ("errors.nothing",
+                                                           "errors.nothing_required"):
+            # nothing given: said as a missing parameter ("X: not given (expected ...)"), not
+            # as "got" a phrase, which a language may not put there
+            key = self.got.key.replace("errors.nothing", "errors.missing")
+            return _say(lang, key, {"param": self.param, "expected": expected})
         if self.got is None:
             return _say(lang, "errors.expected", {"param": self.param, "expected": expected})
         return _say(lang, "errors.expected_got", {"param": self.param, "expected": expected,

@@ -55,7 +55,7 @@ def _what(what: str) -> str:
 
 _OS_ERRORS = frozenset({"EACCES", "EPERM", "EISDIR", "ENOTDIR", "ELOOP", "ENAMETOOLONG",
                         "EROFS", "ENOSPC", "ENOENT", "EEXIST", "EBUSY", "EIO", "EMFILE",
-                        "ENXIO", "EDQUOT", "ETXTBSY"})
+                        "ENXIO", "EDQUOT", "ETXTBSY", "EADDRINUSE", "EADDRNOTAVAIL"})
 
 
 def os_reason(err: OSError) -> str:

@@ -39,7 +39,7 @@ def test_reads_in_both_languages(capsys: pytest.CaptureFixture[str], name: str,
     assert main(["solve", name, *CASES[name], "--lang", lang]) == 0
     out = capsys.readouterr().out
     summary = prose_text(lang, name.replace("-", "_") + ".summary")
-    assert out.startswith(f"{name}: {summary}")
+    assert out.startswith(name + prose_text(lang, "show.colon") + summary)  # "：" in Chinese
     assert prose_text(lang, "terminal.answers") in out
     # every field filled (braces of inline math, h_{t-1} or p_{data}, stay in the terminal)
     assert not re.search(r"\{=?[a-z_]+\}", out.replace("p_{data}", "")), out

@@ -94,6 +94,13 @@ TAIWANESE_WORDING = [
     (r"建置", "构建"),
     (r"连接端口", "端口"),
     (r"(?:row|column) 惯例", "行向量惯例 / 列向量惯例"),
+    (r"为何？", "是多少？"),
+    (r"略过", "跳过"),
+    (r"维持原", "保持"),
+    (r"一般的", "普通的"),
+    (r"单一个", "单个"),
+    (r"平均与方差|平均 0、方差", "均值与方差"),
+    (r"任务栏程|工作行程", "进程"),
 ]
 
 
@@ -121,7 +128,7 @@ def test_rows_and_columns_are_swapped() -> None:
     convert = _script("gen_zh_hans").convert
     assert convert("矩陣的每一列") == "矩阵的每一行"
     assert convert("第 2 行") == "第 2 列"
-    assert convert("執行序列並列出") == "执行序列并列出"
+    assert convert("執行序列並列出") == "运行序列并列出"  # 執行: the glossary's 运行
 
 
 def _traditional_only(text: str) -> set[str]:
@@ -316,7 +323,7 @@ def test_python_api_lang() -> None:
 
 @pytest.mark.parametrize(("argv", "en", "zh"), [
     (["solve", "rnn-forward", "convention=foo"], "convention: expected one of column, row",
-     "convention：應為column, row 其中之一"),
+     "convention：應為column、row 其中之一"),
     (["solve", "rnn-forward", "W=[[1,2],[3]]"], "W: expected rows of equal length",
      "W：應為長度相同的列"),
     (["solve", "rnn-forward", "c=true"], "c: expected a number or a list of numbers, got True",
@@ -346,7 +353,8 @@ keras pytorch log exp ln Tom Jerry chase cat cats the sat on mat tea see run lik
 Face seed nats bits ds dx""".split())
 _WORD = re.compile(r"[A-Za-z][a-z]+(?:'[a-z]+)?")
 _NOT_PROSE = re.compile(r"`[^`]*`|'[^']*'|\"[^\"]*\"|「[^」]*」|“[^”]*”|dlexam solve .*"
-                        r"|[A-Za-z_0-9]+=[^ ,;）)]*|p\([^)]*\)|[\w-]+(?:, [\w-]+)+ (?=其中之一|或)")
+                        r"|[A-Za-z_0-9]+=[^ ,;）)]*|p\([^)]*\)"
+                        r"|[\w-]+(?:(?:, |、)[\w-]+)+ (?=其中之一|或)")
 
 
 def english_prose(line: str) -> bool:
@@ -363,6 +371,7 @@ def test_the_prose_detector() -> None:
     assert english_prose("  « applies only to some questions »")
     assert english_prose("dlexam: error: x：應為a number, list or expression")
     assert not english_prose("  mask    none, causal 其中之一; 默认值 none")
+    assert not english_prose("  metric  perplexity、bleu 其中之一；默认值 perplexity")
     assert not english_prose("  LSTM(30) 的參數：4 × (30 × (1 + 30) + 30)")
 
 

@@ -60,7 +60,8 @@ def section_fragment(qname: str, question: dict[str, Any], langs: tuple[str, ...
     from dlexam.build.document import fragment
 
     results = {
-        key: derivations.solve(spec["derivation"], spec.get("params", {}))
+        key: derivations.solve(spec["derivation"], {
+            name: _in_langs(value, langs) for name, value in spec.get("params", {}).items()})
         for key, spec in question.get("results", {}).items()
     }
     return fragment(
@@ -72,6 +73,18 @@ def section_fragment(qname: str, question: dict[str, Any], langs: tuple[str, ...
         labels=labels,
         **results,
     )
+
+
+def _in_langs(value: Any, langs: tuple[str, ...]) -> Any:
+    """A book parameter given per language (``{ en = "湯姆", zh-Hans = "汤姆" }``: words the
+    book shows once, an example's tokens): the value of the last of the book's languages it
+    names (the Chinese of a bilingual book), else its first; any other value as it is."""
+    from dlexam.langs import codes
+
+    if not (isinstance(value, dict) and value and set(value) <= set(codes())):
+        return value
+    return next((value[code] for code in reversed(langs) if code in value),
+                next(iter(value.values())))
 
 
 # each heading writes "dlexam-page:<anchor>=<page>" to the log when its page is shipped out

@@ -137,7 +137,7 @@ def _score(question: Any, report: Report | None) -> QuestionReport:
     return QuestionReport(question, report, score, asked)
 
 
-def template(exam: Any, source: str = "--template") -> str:
+def template(exam: Any, source: str = "--template", lang: str = "en") -> str:
     """An empty answers file for the exam, to fill in.
 
     Raises:
@@ -149,13 +149,12 @@ def template(exam: Any, source: str = "--template") -> str:
             question.fixed_params()
         except InputError as err:
             raise InputError(f"{source}: {question.id}", err.expected) from None
-    lines = [
-        "# Answers: fill in each value you worked out (a number, a list [1, 2], a matrix",
-        "# [1 2; 3 4] or an expression such as tanh(2)); leave \"\" for no answer.",
-    ]
+    lines = [Said("terminal.template_head").said_in(lang),
+             Said("terminal.template_head2").said_in(lang)]
     for question in exam.questions:
-        lines += ["", f"[{question.id}]  # {question.derivation}, "
-                  f"{plain_number(question.points, 'points')} points"]
+        lines += ["", f"[{question.id}]  # " + Said(
+            "terminal.template_question", derivation=question.derivation,
+            points=plain_number(question.points, "points")).said_in(lang)]
         lines += [f'"{item.ref}" = ""' for item in question.items]
     return "\n".join(lines) + "\n"
 

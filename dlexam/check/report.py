@@ -32,7 +32,10 @@ def precision_words(precision: Precision, lang: str) -> str:
 def derivation_mistake_message(derivation: Derivation, mistake_id: str, lang: str) -> str:
     """A derivation's mistake's name and explanation, as plain text."""
     key = derivation.mistake_key(mistake_id)
-    return prose_text(lang, key + ".name") + ". " + prose_text(lang, key + ".explain")
+    from dlexam.langs import language
+
+    return (prose_text(lang, key + ".name") + language(lang).full_stop
+            + prose_text(lang, key + ".explain"))
 
 
 def _departs_lines(report: Report, verdict: Verdict, lang: str) -> list[str]:
@@ -75,7 +78,9 @@ def mistake_lines(report: Report, verdict: Verdict, lang: str, given: str,
 def verdict_lines(report: Report, verdict: Verdict, lang: str,
                   explain: bool = True) -> list[str]:
     """The lines that say one verdict (``explain=False``: its item's mistake said already)."""
-    head = f"{verdict.ref} = {_number(verdict.given)}"
+    from dlexam.langs import language
+
+    head = f"{verdict.ref} = {_number(verdict.given)}{language(lang).colon}"
     tol = verdict.tolerance
     expected = to_plain(verdict.expected)
     stated = (precision_words(tol.precision, lang) if tol.precision is not None
@@ -83,7 +88,7 @@ def verdict_lines(report: Report, verdict: Verdict, lang: str,
     if verdict.carried:
         assert verdict.follows_from is not None
         name, index = verdict.follows_from
-        return [f"  ✓ {head}: " + prose_text(lang, "check.carried",
+        return [f"  ✓ {head}" + prose_text(lang, "check.carried",
                                               {"ref": format_ref(name, index)})]
     if verdict.correct:
         key = "check.right"
@@ -92,7 +97,7 @@ def verdict_lines(report: Report, verdict: Verdict, lang: str,
             if stated and isinstance(verdict.given, float) and tol.rounded_right(
                     Decimal(repr(verdict.given)), float(expected)):
                 key = "check.right_stated"
-        return [f"  ✓ {head}: {prose_text(lang, key, {'precision': stated or ''})}"]
+        return [f"  ✓ {head}{prose_text(lang, key, {'precision': stated or ''})}"]
     allowed = (prose_text(lang, "check.exact") if tol.rel == 0 and tol.abs == 0 else
                prose_text(lang, "check.tolerance",
                           {"allowed": plain_number(tol.allowed(float(expected)), "tolerance")})
@@ -106,7 +111,7 @@ def verdict_lines(report: Report, verdict: Verdict, lang: str,
     if allowed:
         verdict_text = prose_text(lang, "check.with_tolerance",
                                   {"verdict": verdict_text, "allowed": allowed})
-    lines = [f"  ✗ {head}: {verdict_text}"]
+    lines = [f"  ✗ {head}{verdict_text}"]
     if verdict.note == "rounding-slip":
         lines.append("      " + prose_text(lang, "check.rounding_slip",
                                            {"expected": _number(expected)}))
@@ -168,7 +173,7 @@ def item_lines(report: Report, verdicts: list[Verdict], lang: str) -> list[str]:
 
 def report_text(report: Report, lang: str) -> str:
     """The whole report for the terminal."""
-    lines = [f"{report.derivation.name}: " + prose_text(
+    lines = [report.derivation.name + prose_text(lang, "show.colon") + prose_text(
         lang, "check.score", {"correct": report.correct, "total": report.total})]
     for group in items_of(report.verdicts):
         lines += item_lines(report, group, lang)

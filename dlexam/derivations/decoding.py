@@ -385,7 +385,7 @@ def decoding(tree: tuple[Node, ...], method: str, beam_width: int, length_penalt
     }
     if length_penalty != "none":
         answers["scores"] = [_score(h, alpha) for h in ranked]
-    return Result(convention="log-probabilities (natural log); ties in the tree's order",
+    return Result(convention="natural-log",
                   steps=tuple(steps), answers=answers)
 
 
@@ -469,5 +469,5 @@ def sequence_probability(probs: sp.ImmutableMatrix, mistake: str | None = None) 
         steps.append(Step(key=key, lhs=sym("dec_logP"), symbolic=symbolic,
                           substituted=substituted, value=log_value, data={"T": n},
                           elidable=terms_of(n, symbolic=None, substituted=None)))
-    return Result(convention="natural log", steps=tuple(steps),
+    return Result(convention="natural-log", steps=tuple(steps),
                   answers={"probability": probability, "log_probability": log_value})

@@ -144,10 +144,10 @@ class Param:
         if self.kind == "array_list":
             return Said("show.kind.array_list_free")
         if self.kind == "choice":
-            return Said("show.kind.choice", choices=", ".join(self.choices))
+            return Said("show.kind.choice", choices=list(self.choices))
         if self.kind == "choice_or_number":
             bound = "> 0" if self.minimum is None else f">= {self.minimum}"
-            return Said("show.kind.choice_or_number", choices=", ".join(self.choices),
+            return Said("show.kind.choice_or_number", choices=list(self.choices),
                         bound=bound)
         if self.kind in ("int", "number"):
             which = ("range" if self.minimum is not None and self.maximum is not None
@@ -448,7 +448,7 @@ def _float_number(value: float) -> sp.Rational | None:
 
 
 def _fmt_shape(shape: Sequence[int]) -> str:
-    return " x ".join(str(d) for d in shape) if shape else "a number"
+    return " x ".join(str(d) for d in shape) if shape else Said("show.kind.a_number")
 
 
 def _bind_limit(param: Param, dname: str, size: int, limits: Mapping[str, int]) -> None:
@@ -463,8 +463,9 @@ def _check_array(param: Param, value: Any, dims: dict[str, tuple[int, str]],
     shape = _shape_only(value, param.name, [0])
     candidates = [s for s in param.shapes if len(s) == len(shape)]
     if not candidates:
-        raise InputError(param.name, param.describe(),
-                         Said("errors.shape", shape=_fmt_shape(shape)))
+        got = (Said("errors.shape", shape=_fmt_shape(shape)) if shape  # a word: as typed
+               else repr(value)[:40] if isinstance(value, str) else Said("show.kind.a_number"))
+        raise InputError(param.name, param.describe(), got)
     errors: list[Said] = []
     for decl in candidates:
         trial = dict(dims)

@@ -338,5 +338,5 @@ def lr_schedule(schedule: str, lr: sp.Basic, epochs: sp.ImmutableMatrix, step_si
                           symbolic=_formula(schedule, mistake, written),
                           substituted=put, value=value, data=extra,
                           elidable=row_of("rows", row, len(asked), "lr_schedule.epochs")))
-    return Result(convention="epochs from 0 (PyTorch)", steps=tuple(steps),
+    return Result(convention="pytorch-epochs-from-0", steps=tuple(steps),
                   answers={"lr": rates})

@@ -440,5 +440,5 @@ def sequence_metrics(metric: str, probs: sp.ImmutableMatrix | None,
             raise InputError("weights", Said("sequences.errors.weights_sign"),
                              ", ".join(plain_number(w, "echo") for w in ws))
     answers = _bleu(cand, refs, max_n, ws, brevity, steps, mistake)
-    return Result(convention="BLEU (Papineni et al. 2002), closest reference length",
+    return Result(convention="bleu-closest-reference",
                   steps=tuple(steps), answers=answers)

@@ -35,7 +35,7 @@ def _tolerance(answer: Any, lang: str) -> str:
     tol = answer.tolerance
     if tol.rel == 0 and tol.abs == 0:
         return prose_text(lang, "show.exact")
-    return f"rel {_written(tol.rel)}, abs {_written(tol.abs)}"
+    return f"rel {_written(tol.rel)}{prose_text(lang, 'show.comma')}abs {_written(tol.abs)}"
 
 
 def _written(x: float) -> str:
@@ -89,11 +89,13 @@ def _default_text(derivation: Any, p: Any, lang: str) -> str:
 def show_text(derivation: Any, lang: str) -> str:
     """Parameters with shapes and defaults, answers with kinds and tolerances, mistakes, and an
     example command."""
-    lines = [f"{derivation.name}: {prose_text(lang, derivation.summary_key)}", ""]
+    lines = [derivation.name + prose_text(lang, "show.colon")
+             + prose_text(lang, derivation.summary_key), ""]
     lines.append(prose_text(lang, "show.parameters"))
+    sep, comma = prose_text(lang, "show.clause_sep"), prose_text(lang, "show.comma")
     width = max(len(p.name) for p in derivation.params)
     for p in derivation.params:
-        lines.append(f"  {p.name:<{width}}  {param_text(p, lang, derivation.key)}; "
+        lines.append(f"  {p.name:<{width}}  {param_text(p, lang, derivation.key)}{sep}"
                      f"{_default_text(derivation, p, lang)}")
     forms = f"{derivation.key}.show.forms"
     if forms in _catalog(lang):  # which parameters, given together, make a question
@@ -110,7 +112,8 @@ def show_text(derivation: Any, lang: str) -> str:
                for p in derivation.params if p.kind == "string"]
     notes = _conventions(derivation, lang)
     if limits:
-        lines += ["", prose_text(lang, "show.limits"), "  " + ", ".join(limits)]
+        lines += ["", prose_text(lang, "show.limits"),
+                  "  " + prose_text(lang, "show.list_sep").join(limits)]
         lines += [f"  {text}" for name, text in notes.items() if name.startswith("limit_")]
     lines += ["", prose_text(lang, "show.answers")]
     if derivation.answers:
@@ -118,7 +121,7 @@ def show_text(derivation: Any, lang: str) -> str:
         for a in derivation.answers:
             kind = prose_text(lang, f"show.answer_kind.{a.kind}")
             shape = _shapes(a.shapes, lang, "show.one_value")
-            lines.append(f"  {a.name:<{width}}  {kind}, {shape}; {_tolerance(a, lang)}")
+            lines.append(f"  {a.name:<{width}}  {kind}{comma}{shape}{sep}{_tolerance(a, lang)}")
             meaning = f"{derivation.key}.meaning.{a.name}"
             if meaning in _catalog(lang):  # what the answer is
                 lines.append(f"  {'':<{width}}  {prose_text(lang, meaning)}")
@@ -130,7 +133,8 @@ def show_text(derivation: Any, lang: str) -> str:
         lines.append("  " + prose_text(lang, "show.no_mistakes"))
     width = max((len(m.id) for m in derivation.mistakes), default=0)
     for m in derivation.mistakes:
-        note = f" ({prose_text(lang, 'show.only_when')})" if m.applies is not None else ""
+        note = (prose_text(lang, "show.note", {"text": prose_text(lang, "show.only_when")})
+                if m.applies is not None else "")
         name = prose_text(lang, derivation.mistake_key(m.id) + ".name")
         lines.append(f"  {m.id:<{width}}  {name}{note}")
     if derivation.sampler is not None:

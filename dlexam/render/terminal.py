@@ -102,7 +102,7 @@ def step_lines(step: Any, lang: str = "en") -> list[str]:
 def render_text(result: Any, lang: str) -> str:
     """A derivation's steps and answers for the terminal, in one language."""
     summary = prose_text(lang, result.derivation.replace("-", "_") + ".summary")
-    lines = [f"{result.derivation}: {summary}"]
+    lines = [result.derivation + prose_text(lang, "show.colon") + summary]
     lines.append("")
     lines.append(prose_text(lang, "terminal.steps"))
     for number, step in enumerate(laid_out(result.steps), start=1):

@@ -27,7 +27,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dlexam.errors import said_in
+from dlexam.errors import Said, said_in
 from dlexam.langs import codes, language
 from dlexam.web.pages import MAX_ANSWERS
 from dlexam.web.workers import BusyError, InternalError, RequestError, TooSlowError, Workers
@@ -117,9 +117,10 @@ def _json_error(message: str, status: int) -> JSONResponse:
 
 
 def _busy_message(err: Exception, timeout: float) -> str:
+    """The 503's reason (English as text, a page says it in its language)."""
     if isinstance(err, BusyError):
-        return "server: every worker is busy and the queue is full; try again in a moment"
-    return f"request: took longer than the time limit ({timeout:g} s); it was stopped"
+        return Said("web.refusals.busy")
+    return Said("web.refusals.too_slow", seconds=f"{timeout:g}")
 
 
 def create_app(workers: int = 2, queue: int = 64, timeout: float = 10.0) -> Starlette:
@@ -168,7 +169,7 @@ def create_app(workers: int = 2, queue: int = 64, timeout: float = 10.0) -> Star
             return page(request, "error.html.j2", lang, 500, message=str(err))
         except (BusyError, TooSlowError) as err:
             return page(request, "error.html.j2", lang, 503,
-                        message=_busy_message(err, timeout or pool.timeout))
+                        message=said_in(_busy_message(err, timeout or pool.timeout), lang))
 
     async def api(function: str, *args: Any) -> Response:
         try:

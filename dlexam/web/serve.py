@@ -6,6 +6,7 @@ import socket
 import sys
 
 from dlexam.errors import InputError, Said
+from dlexam.safeio import os_reason
 
 ALL_INTERFACES = ("0.0.0.0", "::", "")
 
@@ -30,7 +31,7 @@ def bind(host: str, port: int) -> socket.socket:
         sock.close()
         raise InputError("--port", Said("cli.errors.port"),
                          Said("cli.errors.port_on", port=port, host=host,
-                              why=err.strerror or str(err))) from None
+                              why=os_reason(err))) from None
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
@@ -43,18 +44,20 @@ def url_of(sock: socket.socket) -> str:
     return f"http://{shown}:{port}"
 
 
-def serve(host: str, port: int, workers: int, queue: int, timeout: float) -> int:
-    """Runs the application until Ctrl-C (or SIGTERM); returns the exit status."""
+def serve(host: str, port: int, workers: int, queue: int, timeout: float,
+          lang: str = "en") -> int:
+    """Runs the application until Ctrl-C (or SIGTERM); returns the exit status. ``lang``: the
+    terminal's lines (each page has its own language)."""
     import uvicorn
 
     from dlexam.web.app import create_app
 
     sock = bind(host, port)
-    print(f"dlexam: serving on {url_of(sock)} ({workers} worker "
-          f"{'process' if workers == 1 else 'processes'}; Ctrl-C stops it)", flush=True)
+    processes = Said("terminal.worker_process" if workers == 1 else "terminal.worker_processes")
+    print(Said("terminal.serving", url=url_of(sock), workers=workers,
+               processes=processes).said_in(lang), flush=True)
     if host in ALL_INTERFACES:
-        print("dlexam: listening on all interfaces: anyone who can reach this machine can "
-              "open the pages", file=sys.stderr, flush=True)
+        print(Said("terminal.all_interfaces").said_in(lang), file=sys.stderr, flush=True)
     config = uvicorn.Config(create_app(workers=workers, queue=queue, timeout=timeout),
                             log_level="warning", timeout_graceful_shutdown=5,
                             lifespan="on")
@@ -65,5 +68,5 @@ def serve(host: str, port: int, workers: int, queue: int, timeout: float) -> int
         pass
     finally:
         sock.close()
-    print("dlexam: stopped", flush=True)
+    print(Said("terminal.stopped").said_in(lang), flush=True)
     return 0
