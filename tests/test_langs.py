@@ -283,6 +283,17 @@ def test_solve_pdf_follows_lang(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "给定" in text["zh-Hans"] and not _traditional_only(text["zh-Hans"])
     assert "Gradient clipping" in text["bilingual"] and "給定" in text["bilingual"]
     assert "Gradient clipping" in text["en+zh-Hans"] and "给定" in text["en+zh-Hans"]
+    # the second language's colour tells it apart beside the first; alone it is set in black
+    # (a fill colour operator "r g b rg" of #1F4E79 in the page content)
+    import pypdf
+
+    def blue(lang: str) -> bool:
+        pages = pypdf.PdfReader(tmp_path / f"{lang}.pdf").pages
+        data = b"".join(page.get_contents().get_data() for page in pages)
+        return b"0.122 0.306 0.475 rg" in data
+
+    assert blue("bilingual") and blue("en+zh-Hans")
+    assert not blue("zh-Hant") and not blue("zh-Hans") and not blue("en")
 
 
 def test_exam_lang_from_the_command_line(tmp_path: Path) -> None:
