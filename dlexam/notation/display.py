@@ -417,6 +417,15 @@ def render(value: Any, backend: Backend = "latex", context: str = "prose", *,
         # one unbreakable formula wider than the page
         slices = [render(value[i], backend, context, lists=lists, digits=digits)
                   for i in range(value.shape[0])]
+        box = r"\dlxfit{$"
+        if all(s.startswith(box) and s.endswith("$}") for s in slices):
+            # the tensor's brackets and commas inside its slices' boxes: a slice set on a line
+            # of its own takes them along (a bracket or comma alone on a line otherwise)
+            last = len(slices) - 1
+            return " ".join(
+                box + (r"\left[" if k == 0 else r"\left.") + s[len(box):-2]
+                + (r"\right]" if k == last else r"\right.,") + "$}"
+                for k, s in enumerate(slices))
         return r"$\big[${}" + ", ".join(slices) + r"{}$\big]$"
     if latex and context not in _UNBROKEN and isinstance(value, sp.NDimArray) \
             and value.rank() == 2:
