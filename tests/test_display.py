@@ -109,3 +109,18 @@ def test_a_series_is_its_items_written_in_its_kind_s_notation() -> None:
 
     again = pickle.loads(pickle.dumps(sizes))
     assert again == sizes and again.kind == "sizes" and again.items == sizes.items
+
+
+def test_a_tensor_in_a_sentence_keeps_its_brackets_and_commas_in_its_slices_boxes() -> None:
+    """A channels-first tensor in a statement is its slices, each a box TeX may set on a line
+    of its own: the tensor's opening bracket rides in the first box, each comma in the box
+    before it and the closing bracket in the last, so that none is left alone on a line."""
+    import re
+
+    x = sp.Array([[[1, -2], [3, 4], [5, 6]], [[0, 1], [2, 3], [4, 5]], [[1, 1], [1, 1], [1, 1]]])
+    tex = render(x, "latex", "prose")
+    boxes = re.findall(r"\\dlxfit\{\$(.*?)\$\}", tex)
+    assert len(boxes) == 3 and re.sub(r"\\dlxfit\{\$.*?\$\}", "", tex).strip() == ""
+    assert boxes[0].startswith(r"\left[") and boxes[0].endswith(r"\right.,")
+    assert boxes[1].startswith(r"\left.") and boxes[1].endswith(r"\right.,")
+    assert boxes[2].startswith(r"\left.") and boxes[2].endswith(r"\right]")
