@@ -124,3 +124,18 @@ def test_a_tensor_in_a_sentence_keeps_its_brackets_and_commas_in_its_slices_boxe
     assert boxes[0].startswith(r"\left[") and boxes[0].endswith(r"\right.,")
     assert boxes[1].startswith(r"\left.") and boxes[1].endswith(r"\right.,")
     assert boxes[2].startswith(r"\left.") and boxes[2].endswith(r"\right]")
+
+
+def test_a_kernel_of_rank_four_in_a_sentence_is_balanced_box_by_box() -> None:
+    """A convolution kernel (filters, channels, rows, columns): its filters' slices are
+    themselves several boxes; each box keeps its own \\left ... \\right pair balanced (the
+    largest exam's paper stopped TeX with 'Missing \\right. inserted')."""
+    import re
+
+    k = sp.Array([[[[1, 2], [3, 4]], [[5, 6], [7, 8]]], [[[0, 1], [1, 0]], [[2, 2], [2, 2]]]])
+    tex = render(k, "latex", "prose")
+    boxes = re.findall(r"\\dlxfit\{\$(.*?)\$\}", tex)
+    assert len(boxes) == 4
+    for body in boxes:
+        assert body.count(r"\left") == body.count(r"\right"), body
+    assert boxes[0].startswith(r"\left[\left[") and boxes[-1].endswith(r"\right]\right]")

@@ -417,15 +417,22 @@ def render(value: Any, backend: Backend = "latex", context: str = "prose", *,
         # one unbreakable formula wider than the page
         slices = [render(value[i], backend, context, lists=lists, digits=digits)
                   for i in range(value.shape[0])]
-        box = r"\dlxfit{$"
-        if all(s.startswith(box) and s.endswith("$}") for s in slices):
-            # the tensor's brackets and commas inside its slices' boxes: a slice set on a line
-            # of its own takes them along (a bracket or comma alone on a line otherwise)
-            last = len(slices) - 1
-            return " ".join(
-                box + (r"\left[" if k == 0 else r"\left.") + s[len(box):-2]
-                + (r"\right]" if k == last else r"\right.,") + "$}"
-                for k, s in enumerate(slices))
+        box, end = r"\dlxfit{$", "$}"
+        if all(s.startswith(box) and s.endswith(end) for s in slices):
+            # the tensor's brackets and commas inside its slices' boxes (a slice of a
+            # tensor of rank 4 is itself several boxes): a box set on a line of its own takes
+            # them along (a bracket or comma alone on a line otherwise); each box's own
+            # \left ... \right pair balanced, an invisible one where it opens or closes nothing
+            bodies = [s[len(box):-len(end)].split(end + " " + box) for s in slices]
+            out = []
+            for k, parts in enumerate(bodies):
+                for j, body in enumerate(parts):
+                    first = k == 0 and j == 0
+                    last = k == len(bodies) - 1 and j == len(parts) - 1
+                    comma = "," if j == len(parts) - 1 and not last else ""
+                    out.append(box + (r"\left[" if first else r"\left.") + body
+                               + (r"\right]" if last else r"\right.") + comma + end)
+            return " ".join(out)
         return r"$\big[${}" + ", ".join(slices) + r"{}$\big]$"
     if latex and context not in _UNBROKEN and isinstance(value, sp.NDimArray) \
             and value.rank() == 2:
