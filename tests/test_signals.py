@@ -44,6 +44,22 @@ def _until(what: Callable[[], bool], proc: subprocess.Popen[bytes] | None = None
         time.sleep(0.02)
 
 
+def _described(pids: list[int]) -> list[str]:
+    """Each live pid's command line and state, to tell a leaked fake TeX from a pid the
+    system gave to another process since."""
+    out = []
+    for pid in pids:
+        if faketex.alive(pid):
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+                state = next(line for line in Path(f"/proc/{pid}/status").read_text()
+                             .splitlines() if line.startswith(("State", "PPid")))
+            except (OSError, StopIteration):
+                cmd, state = "?", "?"
+            out.append(f"{pid}: {cmd.strip()} ({state})")
+    return out
+
+
 def _dlexam(args: list[str], tmpdir: Path, cwd: Path, stderr: int | object = subprocess.PIPE
             ) -> subprocess.Popen[bytes]:
     env = {**os.environ, "TMPDIR": str(tmpdir)}
@@ -75,7 +91,10 @@ def test_a_signal_stops_tex_and_removes_its_folder(tmp_path: Path,
         assert b"Traceback" not in err
         # killed (SIGKILL to TeX's session): the kernel ends a process that was not scheduled
         # yet a moment later, so wait for it (a process left running fails after PATIENCE_S)
-        _until(lambda: not [pid for pid in pids if faketex.alive(pid)])
+        try:
+            _until(lambda: not [pid for pid in pids if faketex.alive(pid)])
+        except AssertionError:  # say which process lives on (a leak, or a pid used again)
+            raise AssertionError(f"still running: {_described(pids)}") from None
         assert list(tmpdir.iterdir()) == []
     finally:
         if proc.poll() is None:
